@@ -1,0 +1,53 @@
+/**
+ * Asset reads: the list and one asset's details. Both are answered from the current snapshot.
+ */
+import { z } from 'zod';
+import { AssetReference, AssetSummary, Diagnostic, MutationKind, ProjectId, Revision, Severity } from './common.js';
+import { defineRequest } from './method.js';
+
+export const listAssets = defineRequest({
+  method: 'packer/listAssets',
+  lane: 'read',
+  params: z.strictObject({
+    projectId: ProjectId,
+    filter: z
+      .strictObject({
+        registered: z.boolean().optional().describe('Only registered (true) or only unregistered (false) assets.'),
+        includedInBuild: z.boolean().optional(),
+        type: z.string().optional().describe('Only this asset type.'),
+        rootPrefix: z.string().optional().describe('Only roots under this folder (relative to `assets/`).'),
+        minSeverity: Severity.optional().describe('Only assets with a diagnostic at least this severe.'),
+        text: z.string().optional().describe('Case-insensitive substring of the name or root.'),
+      })
+      .optional(),
+  }),
+  result: z.strictObject({ revision: Revision, assets: z.array(AssetSummary) }),
+  summary: 'Every asset root and registry entry (registered, unregistered and missing), ordered: registered by `assetId`, then the others by root.',
+});
+
+/** An input file's state in the snapshot. */
+export const InputState = z.strictObject({
+  role: z.string(),
+  path: z.string().describe('As declared, relative to the root.'),
+  assetsPath: z.string().nullable().describe('Relative to `assets/`; null when the declared path is not confined to the root.'),
+  state: z.enum(['present', 'missing', 'outsideRoot']),
+});
+
+export const getAssetDetails = defineRequest({
+  method: 'packer/getAssetDetails',
+  lane: 'read',
+  params: z.strictObject({ projectId: ProjectId, asset: AssetReference }),
+  result: z.strictObject({
+    revision: Revision,
+    asset: AssetSummary,
+    declaration: z.record(z.string(), z.unknown()).nullable().describe('The parsed `asset.json` (snake_case, as on disk) when it is valid, else null.'),
+    declarationPath: z.string().describe('Path of `asset.json` relative to `assets/`.'),
+    inputs: z.array(InputState),
+    output: z.strictObject({ format: z.string(), codec: z.string(), metadata: z.record(z.string(), z.unknown()).optional() }).nullable(),
+    preload: z.strictObject({ enabled: z.boolean() }).nullable(),
+    files: z.array(z.string()).describe('Every file under the root, relative to the root, sorted.'),
+    diagnostics: z.array(Diagnostic),
+    availableActions: z.array(MutationKind),
+  }),
+  summary: 'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',
+});

@@ -1,0 +1,103 @@
+/**
+ * Shapes shared by several methods: project and asset references, diagnostics, asset summaries.
+ * Wire field names are camelCase.
+ */
+import { z } from 'zod';
+import { DIAGNOSTIC_CODES, type DiagnosticCode } from './diagnostic-codes.js';
+import { MutationIntent } from './intents.js';
+
+export { AssetReference, AssetsRelativePath, MutationIntent } from './intents.js';
+
+/** A project handle returned by the server; stable for one root within and across server runs. */
+export const ProjectId = z.string().min(1).describe('A project handle returned by the server.');
+
+/** A snapshot revision; only grows within a server run. */
+export const Revision = z.number().int().nonnegative().describe('The snapshot revision the answer was computed from.');
+
+/** A `file:` URI naming a folder. */
+export const FolderUri = z
+  .string()
+  .min(1)
+  .refine((value) => value.startsWith('file:'), { message: 'must be a file: URI, for example file:///home/me/game' })
+  .describe('A file: URI naming a folder.');
+
+/** Severity, most severe first. */
+export const Severity = z.enum(['error', 'warning', 'info', 'hint']).describe('How serious a diagnostic is.');
+export type Severity = z.infer<typeof Severity>;
+
+/** The operation classes of `domain.md`: they tell a UI what an action touches. */
+export const OperationClass = z
+  .enum(['read', 'workspace', 'registry', 'workspace+registry', 'runtime-state', 'build'])
+  .describe('What an operation touches: only the registry, the user\'s files, both, in-memory state, or `build/`.');
+export type OperationClass = z.infer<typeof OperationClass>;
+
+/** Mutation kinds, also used as "available actions" on assets. */
+export const MutationKind = z.enum([
+  'createAsset',
+  'register',
+  'adopt',
+  'forget',
+  'remove',
+  'quarantine',
+  'restore',
+  'relocate',
+  'rename',
+  'setBuildInclusion',
+  'applySafeFix',
+]);
+export type MutationKind = z.infer<typeof MutationKind>;
+
+/** A diagnostic code on the wire. */
+export const DiagnosticCodeSchema = z
+  .enum(Object.keys(DIAGNOSTIC_CODES) as [DiagnosticCode, ...DiagnosticCode[]])
+  .describe('A stable diagnostic code (see the code table).');
+
+/** A place involved in a diagnostic besides its main path. */
+export const RelatedLocation = z.strictObject({
+  path: z.string().describe('Path relative to `assets/`.'),
+  message: z.string().describe('What this place has to do with the diagnostic.'),
+});
+
+/** A fix the server offers; it is a mutation the user can preview and apply. */
+export const SafeFix = z.strictObject({
+  fixId: z.string().describe('Pass to `applySafeFix`; stable for the same problem in the same place.'),
+  title: z.string().describe('What the fix does, for a button or menu.'),
+  mutation: MutationIntent.describe('The mutation intent the fix stands for.'),
+});
+
+/** One diagnostic. */
+export const Diagnostic = z.strictObject({
+  code: DiagnosticCodeSchema,
+  family: z.enum(['structural', 'hygiene']),
+  severity: Severity,
+  blocking: z.boolean().describe('Whether it blocks a pack.'),
+  message: z.string().describe('What is wrong and what to do, for a person.'),
+  assetId: z.number().int().positive().optional(),
+  assetUuid: z.string().optional(),
+  root: z.string().optional().describe('The asset root involved, relative to `assets/`.'),
+  path: z.string().optional().describe('The file involved, relative to `assets/`.'),
+  related: z.array(RelatedLocation).optional().describe('Every other place involved (for conflicts).'),
+  safeFix: SafeFix.optional(),
+});
+export type Diagnostic = z.infer<typeof Diagnostic>;
+
+/** How an asset sits in the registry and on disk. */
+export const AssetState = z
+  .enum(['ok', 'invalid', 'missing'])
+  .describe('`ok`: anchor parses; `invalid`: the anchor is present but broken; `missing`: registered but no anchor.');
+
+/** A row of `packer/listAssets`. */
+export const AssetSummary = z.strictObject({
+  assetId: z.number().int().positive().optional().describe('Present when registered.'),
+  assetUuid: z.string().nullable().describe('From `asset.json`, or from the registry when the anchor is missing; null when neither says.'),
+  name: z.string().nullable(),
+  type: z.string().nullable(),
+  root: z.string().describe('POSIX path relative to `assets/`.'),
+  registered: z.boolean(),
+  includedInBuild: z.boolean().describe('False for unregistered assets.'),
+  state: AssetState,
+  worstSeverity: Severity.nullable().describe('Most severe diagnostic on this asset, or null.'),
+  diagnosticCount: z.number().int().nonnegative(),
+  availableActions: z.array(MutationKind).describe('Mutations that make sense for this asset now.'),
+});
+export type AssetSummary = z.infer<typeof AssetSummary>;

@@ -1,0 +1,36 @@
+/**
+ * Diagnostics reads: `packer/doctor` and `packer/packSummary`.
+ */
+import { z } from 'zod';
+import { Diagnostic, ProjectId, Revision } from './common.js';
+import { defineRequest } from './method.js';
+
+export const doctor = defineRequest({
+  method: 'packer/doctor',
+  lane: 'read',
+  params: z.strictObject({
+    projectId: ProjectId,
+    scope: z.enum(['registered', 'workspace']).default('registered').describe('`registered`: structural checks of the registered world; `workspace`: everything, hygiene included.'),
+  }),
+  result: z.strictObject({
+    revision: Revision,
+    scope: z.enum(['registered', 'workspace']),
+    diagnostics: z.array(Diagnostic).describe('Blocking first, then by severity, root and code.'),
+    summary: z.strictObject({ errors: z.number().int(), warnings: z.number().int(), infos: z.number().int(), hints: z.number().int(), blocking: z.number().int() }),
+  }),
+  summary: 'Diagnostics with stable codes, severities, blocking flags and safe fixes.',
+});
+
+export const packSummary = defineRequest({
+  method: 'packer/packSummary',
+  lane: 'read',
+  params: z.strictObject({ projectId: ProjectId }),
+  result: z.strictObject({
+    revision: Revision,
+    canPack: z.boolean().describe('False when any blocking diagnostic exists.'),
+    buildSet: z.array(z.strictObject({ assetId: z.number().int().positive(), assetUuid: z.string(), name: z.string().nullable(), type: z.string().nullable(), root: z.string(), blocked: z.boolean() })),
+    blockers: z.array(Diagnostic),
+    excluded: z.array(z.strictObject({ assetId: z.number().int().positive(), root: z.string() })).describe('Registered assets excluded from the build.'),
+  }),
+  summary: 'The build set (registered, included assets in `assetId` order) and whether a pack can start.',
+});

@@ -1,0 +1,140 @@
+/**
+ * The event stream: the `packer/event` envelope and its kinds, and the `packer/events` replay request.
+ */
+import { z } from 'zod';
+import { AssetReference, Diagnostic, OperationClass, ProjectId, Revision } from './common.js';
+import { defineNotification, defineRequest } from './method.js';
+
+/** Operation lifecycle kinds, in the order they can occur. */
+export const OperationEventKinds = ['operation.queued', 'operation.started', 'operation.progress', 'operation.succeeded', 'operation.failed', 'operation.cancelled'] as const;
+/** The three terminal kinds: exactly one ends every started or queued operation. */
+export const TerminalEventKinds = ['operation.succeeded', 'operation.failed', 'operation.cancelled'] as const;
+export type TerminalEventKind = (typeof TerminalEventKinds)[number];
+
+/** Whether an event kind is terminal. */
+export function isTerminalKind(kind: string): kind is TerminalEventKind {
+  return (TerminalEventKinds as readonly string[]).includes(kind);
+}
+
+const envelope = {
+  projectId: ProjectId,
+  epoch: z.string().describe('Changes whenever the server process restarts.'),
+  sequence: z.number().int().positive().describe('Per project, consecutive from 1 within an epoch.'),
+  operationId: z.string().optional().describe('Absent only for events no operation caused.'),
+  time: z.string().describe('ISO 8601 time the event was recorded.'),
+};
+
+/** What started or ended; the operation's method and class. */
+const OperationHead = {
+  operation: z.string().describe('The operation kind, for example `initWorkspace` or `applyMutation`.'),
+  operationClass: OperationClass,
+};
+
+export const OperationQueuedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.queued'),
+  body: z.strictObject({ ...OperationHead, position: z.number().int().nonnegative().describe('Writes ahead of it in the lane.') }),
+});
+export const OperationStartedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.started'),
+  body: z.strictObject({ ...OperationHead, baseRevision: Revision }),
+});
+export const OperationProgressEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.progress'),
+  body: z.strictObject({
+    done: z.number().nonnegative(),
+    total: z.number().nonnegative().optional(),
+    unit: z.string().optional(),
+    message: z.string().optional(),
+    merged: z.number().int().positive().optional().describe('On a live connection: how many progress events this one replaced.'),
+  }),
+});
+const terminalBody = z.strictObject({
+  ...OperationHead,
+  revision: Revision.optional().describe('The revision after the operation, when it changed state.'),
+  outcome: z.record(z.string(), z.unknown()).describe('The same body the write\'s response carries.'),
+});
+export const OperationSucceededEvent = z.strictObject({ ...envelope, kind: z.literal('operation.succeeded'), body: terminalBody });
+export const OperationFailedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.failed'),
+  body: terminalBody.extend({ error: z.strictObject({ code: z.number(), message: z.string(), data: z.unknown().optional() }).optional() }),
+});
+export const OperationCancelledEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.cancelled'),
+  body: z.strictObject({ ...OperationHead, started: z.boolean().describe('False when it was cancelled while still queued.') }),
+});
+export const SnapshotPublishedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('snapshot.published'),
+  body: z.strictObject({
+    revision: Revision,
+    previousRevision: Revision.nullable(),
+    cause: z.enum(['open', 'initWorkspace', 'mutation', 'reconcile', 'recovery']).describe('What produced the snapshot.'),
+  }),
+});
+export const DivergenceDetectedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('divergence.detected'),
+  body: z.strictObject({
+    revision: Revision.describe('The snapshot that no longer matches the disk.'),
+    changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
+    assets: z.array(AssetReference),
+  }),
+});
+export const DiagnosticsChangedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('diagnostics.changed'),
+  body: z.strictObject({ revision: Revision, added: z.array(Diagnostic), removedCount: z.number().int().nonnegative() }),
+});
+
+/** A `packer/event` notification's params. */
+export const PackerEvent = z
+  .discriminatedUnion('kind', [
+    OperationQueuedEvent,
+    OperationStartedEvent,
+    OperationProgressEvent,
+    OperationSucceededEvent,
+    OperationFailedEvent,
+    OperationCancelledEvent,
+    SnapshotPublishedEvent,
+    DivergenceDetectedEvent,
+    DiagnosticsChangedEvent,
+  ])
+  .describe('One event of the authoritative per-project stream.');
+export type PackerEvent = z.infer<typeof PackerEvent>;
+export type PackerEventKind = PackerEvent['kind'];
+
+/** Server to client: one event. */
+export const eventNotification = defineNotification({
+  method: 'packer/event',
+  direction: 'serverToClient',
+  lane: 'none',
+  params: PackerEvent,
+  summary: 'The authoritative event stream of every open project, sent to every connection.',
+});
+
+/** Replays retained events. */
+export const events = defineRequest({
+  method: 'packer/events',
+  lane: 'read',
+  params: z.strictObject({
+    projectId: ProjectId,
+    afterSequence: z.number().int().nonnegative().describe('Return events with a greater sequence; 0 for all retained.'),
+    operationId: z.string().optional().describe('Only the events of this operation.'),
+    epoch: z.string().optional().describe('The epoch `afterSequence` belongs to; a different one is an `EpochMismatch` error.'),
+    limit: z.number().int().positive().max(100000).optional().describe('At most this many events (default 10000).'),
+  }),
+  result: z.strictObject({
+    epoch: z.string(),
+    events: z.array(PackerEvent),
+    lastSequence: z.number().int().nonnegative().describe('The newest sequence of the project.'),
+    firstRetainedSequence: z.number().int().nonnegative().describe('The oldest sequence still retained (0 when none).'),
+    dropped: z.boolean().describe('True when events after `afterSequence` are no longer retained: the caller must resynchronise from a read.'),
+    more: z.boolean().describe('True when `limit` cut the answer short.'),
+  }),
+  summary: 'The retained events after a sequence, in order; the same answer every time for the same arguments.',
+});

@@ -1,0 +1,41 @@
+/**
+ * The Prometeu packer protocol: every method the server answers, declared once with its lane and schemas.
+ * This package knows nothing of Node, the server or the client.
+ */
+import { getAssetDetails, listAssets } from './assets.js';
+import { doctor, packSummary } from './doctor.js';
+import { eventNotification, events } from './events.js';
+import { closeProject, initWorkspace, openProject, projectStatus } from './projects.js';
+
+export * from './assets.js';
+export * from './common.js';
+export * from './diagnostic-codes.js';
+export * from './doctor.js';
+export * from './errors.js';
+export * from './events.js';
+export * from './files.js';
+export * from './intents.js';
+export * from './lifecycle.js';
+export * from './method.js';
+export * from './projects.js';
+
+/** Every packer request, by a short name. The dispatch table on the server must cover each one. */
+export const packerRequests = {
+  openProject,
+  closeProject,
+  projectStatus,
+  initWorkspace,
+  listAssets,
+  getAssetDetails,
+  doctor,
+  packSummary,
+  events,
+} as const;
+
+/** Every packer notification, by a short name. */
+export const packerNotifications = {
+  event: eventNotification,
+} as const;
+
+/** The short names of the packer requests. */
+export type PackerRequestName = keyof typeof packerRequests;

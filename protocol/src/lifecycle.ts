@@ -1,0 +1,48 @@
+/**
+ * The packer-specific parts of LSP's `initialize`: what the client may ask for in
+ * `initializationOptions` and what the server declares under `capabilities.experimental.packer`.
+ */
+import { z } from 'zod';
+import { FolderUri, ProjectId, Revision } from './common.js';
+
+/** The wire protocol version; bumped on any change a client can observe. */
+export const PACKER_PROTOCOL_VERSION = '0.1.0';
+
+/** `initialize` params, as far as the packer reads them. Unknown LSP fields are accepted and ignored. */
+export const InitializeParams = z.looseObject({
+  processId: z.number().int().nullable().describe('The client process; the server exits when it dies.'),
+  clientInfo: z.looseObject({ name: z.string(), version: z.string().optional() }).optional(),
+  rootUri: z.string().nullable().optional(),
+  workspaceFolders: z.array(z.looseObject({ uri: FolderUri, name: z.string() })).nullable().optional().describe('Each is opened as a project.'),
+  capabilities: z.looseObject({}).describe('LSP client capabilities; the packer reads `window.workDoneProgress`.'),
+  trace: z.enum(['off', 'messages', 'verbose']).optional(),
+  initializationOptions: z.looseObject({}).optional(),
+});
+
+/** What the server offers, under `capabilities.experimental.packer`. */
+export const PackerCapabilities = z.strictObject({
+  protocolVersion: z.string(),
+  requests: z.array(z.string()).describe('Every packer request method the server answers.'),
+  notifications: z.array(z.string()).describe('Every packer notification the server accepts or sends.'),
+  mutations: z.array(z.string()).describe('Mutation kinds the server can preview and apply.'),
+  doctorScopes: z.array(z.enum(['registered', 'workspace'])),
+});
+
+/** One project opened from a workspace folder at `initialize`. */
+export const InitialProject = z.strictObject({
+  rootUri: z.string(),
+  projectId: ProjectId.optional(),
+  revision: Revision.optional(),
+  state: z.string().optional(),
+  error: z.strictObject({ code: z.number(), message: z.string() }).optional().describe('Why the folder could not be opened.'),
+});
+
+/** `initialize` result. */
+export const InitializeResult = z.strictObject({
+  serverInfo: z.strictObject({ name: z.string(), version: z.string() }),
+  capabilities: z.strictObject({
+    experimental: z.strictObject({ packer: PackerCapabilities }),
+  }),
+  projects: z.array(InitialProject).describe('The workspace folders, opened as projects, in the order given.'),
+});
+export type InitializeResult = z.infer<typeof InitializeResult>;

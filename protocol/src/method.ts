@@ -1,0 +1,80 @@
+/**
+ * The one way a packer method is declared: its method string, its lane, its zod schemas and its typed
+ * vscode-jsonrpc message type. Everything else (dispatch, docs, clients) is derived from these declarations.
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { z } from 'zod';
+
+/**
+ * Where a method runs on the server.
+ * - `lifecycle`: handled by the connection itself (initialize, shutdown).
+ * - `read`: answered from a pinned, immutable project snapshot; never waits for the writer.
+ * - `write`: runs inside the project's single writer lane, in arrival order.
+ * - `server`: manages the set of open projects (open, close); never touches a project's files.
+ */
+export type Lane = 'lifecycle' | 'read' | 'write' | 'server';
+
+/** Who sends a notification. */
+export type Direction = 'clientToServer' | 'serverToClient';
+
+/** A request declaration. `P` and `R` are inferred from the schemas. */
+export interface RequestDeclaration<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  /** The JSON-RPC method string; fixed once published. */
+  readonly method: string;
+  /** The lane the server runs the request in. */
+  readonly lane: Lane;
+  /** Schema of the single named params object. */
+  readonly params: P;
+  /** Schema of the result. */
+  readonly result: R;
+  /** One or two sentences for the protocol reference. */
+  readonly summary: string;
+  /** The typed vscode-jsonrpc request type for `sendRequest` and `onRequest`. */
+  readonly type: RequestType<z.input<P>, z.output<R>, unknown>;
+}
+
+/** A notification declaration. */
+export interface NotificationDeclaration<P extends z.ZodType = z.ZodType> {
+  /** The JSON-RPC method string; fixed once published. */
+  readonly method: string;
+  /** Who sends it. */
+  readonly direction: Direction;
+  /** The lane a client-to-server notification runs in. */
+  readonly lane: Lane | 'none';
+  /** Schema of the params object. */
+  readonly params: P;
+  /** One or two sentences for the protocol reference. */
+  readonly summary: string;
+  /** The typed vscode-jsonrpc notification type. */
+  readonly type: NotificationType<z.input<P>>;
+}
+
+/** Declares a request. */
+export function defineRequest<P extends z.ZodType, R extends z.ZodType>(declaration: {
+  method: string;
+  lane: Lane;
+  params: P;
+  result: R;
+  summary: string;
+}): RequestDeclaration<P, R> {
+  return Object.freeze({
+    ...declaration,
+    type: new RequestType<z.input<P>, z.output<R>, unknown>(declaration.method),
+  });
+}
+
+/** Declares a notification. */
+export function defineNotification<P extends z.ZodType>(declaration: {
+  method: string;
+  direction: Direction;
+  lane: Lane | 'none';
+  params: P;
+  summary: string;
+}): NotificationDeclaration<P> {
+  return Object.freeze({ ...declaration, type: new NotificationType<z.input<P>>(declaration.method) });
+}
+
+/** The params type of a request declaration, as a client sends it. */
+export type ParamsOf<D> = D extends RequestDeclaration<infer P, z.ZodType> ? z.input<P> : never;
+/** The result type of a request declaration, as a client receives it. */
+export type ResultOf<D> = D extends RequestDeclaration<z.ZodType, infer R> ? z.output<R> : never;

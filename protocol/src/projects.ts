@@ -1,0 +1,95 @@
+/**
+ * Projects: opening, closing, status, and initialising a workspace's registry.
+ */
+import { z } from 'zod';
+import { FolderUri, ProjectId, Revision } from './common.js';
+import { defineRequest } from './method.js';
+
+/** Project lifecycle states. */
+export const ProjectState = z
+  .enum(['loading', 'ready', 'diverged', 'failed'])
+  .describe('`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded.');
+
+/** What the project's writer lane is doing. */
+export const WriterLaneStatus = z.strictObject({
+  running: z.strictObject({ operationId: z.string(), operation: z.string() }).nullable(),
+  queued: z.number().int().nonnegative(),
+});
+
+/** Divergence between the snapshot and the disk. */
+export const DivergenceSummary = z.strictObject({
+  diverged: z.boolean(),
+  sinceRevision: Revision.nullable().describe('The snapshot that no longer matches the disk.'),
+  changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
+});
+
+/** Counts of the snapshot. */
+export const ProjectCounts = z.strictObject({
+  roots: z.number().int().nonnegative().describe('Folders with an `asset.json`.'),
+  registered: z.number().int().nonnegative(),
+  unregistered: z.number().int().nonnegative(),
+  missing: z.number().int().nonnegative().describe('Registry entries whose root has no `asset.json`.'),
+  includedInBuild: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+  warnings: z.number().int().nonnegative(),
+  blocking: z.number().int().nonnegative().describe('Diagnostics that block a pack.'),
+});
+
+/** `packer/openProject` and `packer/projectStatus` result. */
+export const ProjectStatus = z.strictObject({
+  projectId: ProjectId,
+  rootUri: z.string(),
+  revision: Revision,
+  state: ProjectState,
+  workspaceInitialized: z.boolean().describe('Whether `assets/.prometeu/index.json` exists.'),
+  failure: z.string().optional().describe('Why the project is `failed`.'),
+  divergence: DivergenceSummary,
+  counts: ProjectCounts,
+  writerLane: WriterLaneStatus,
+});
+export type ProjectStatus = z.infer<typeof ProjectStatus>;
+
+export const openProject = defineRequest({
+  method: 'packer/openProject',
+  lane: 'server',
+  params: z.strictObject({ rootUri: FolderUri }),
+  result: ProjectStatus,
+  summary: 'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status. Opening the same folder again returns the same `projectId`.',
+});
+
+export const closeProject = defineRequest({
+  method: 'packer/closeProject',
+  lane: 'server',
+  params: z.strictObject({ projectId: ProjectId }),
+  result: z.strictObject({ projectId: ProjectId, closed: z.literal(true) }),
+  summary: 'Closes a project after its writer lane drains; its `projectId` becomes unknown.',
+});
+
+export const projectStatus = defineRequest({
+  method: 'packer/projectStatus',
+  lane: 'read',
+  params: z.strictObject({ projectId: ProjectId }),
+  result: ProjectStatus,
+  summary: 'The project\'s revision, state, divergence, counts and writer lane.',
+});
+
+export const initWorkspace = defineRequest({
+  method: 'packer/initWorkspace',
+  lane: 'write',
+  params: z
+    .strictObject({
+      projectId: ProjectId.optional(),
+      rootUri: FolderUri.optional().describe('A folder not opened yet; `assets/` is created if absent and the project is opened.'),
+      operationId: z.string().min(1).max(200).optional().describe('A client-chosen id to correlate events.'),
+      workDoneToken: z.union([z.string(), z.number()]).optional().describe('LSP work-done progress token.'),
+    })
+    .refine((p) => (p.projectId === undefined) !== (p.rootUri === undefined), { message: 'give exactly one of projectId and rootUri' }),
+  result: z.strictObject({
+    operationId: z.string(),
+    projectId: ProjectId,
+    outcome: z.enum(['created', 'alreadyValid']),
+    revision: Revision,
+    registryPath: z.string().describe('Path of `index.json`, relative to the project root.'),
+  }),
+  summary: 'Creates `assets/.prometeu/index.json` if absent. Refuses to overwrite an existing one; an invalid one is an error, never rewritten.',
+});

@@ -1,0 +1,106 @@
+/**
+ * The crawl: one pass over `assets/` that finds every anchor (`asset.json`), reads it, and lists every
+ * file. It never follows symbolic links (so link loops cannot trap it) and survives entries that vanish
+ * or cannot be read while it runs: each becomes a recorded problem, never an exception.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONTROL_FOLDER } from './paths.js';
+
+/** The anchor file name. */
+export const ANCHOR_FILE = 'asset.json';
+
+/** An anchor found by the crawl. */
+export interface CrawledAnchor {
+  /** The root folder, relative to `assets/`, POSIX. */
+  readonly root: string;
+  /** The file's text, or null when it could not be read. */
+  readonly text: string | null;
+  /** Why it could not be read. */
+  readonly readError?: string;
+}
+
+/** Something the crawl could not read. */
+export interface CrawlProblem {
+  /** Relative to `assets/`; '' for `assets/` itself. */
+  readonly path: string;
+  /** The system error code (ENOENT, EACCES...) or a short reason. */
+  readonly code: string;
+}
+
+/** What one crawl saw. All paths are relative to `assets/`, POSIX, and every list is sorted. */
+export interface CrawlResult {
+  readonly anchors: readonly CrawledAnchor[];
+  /** Every regular file except those in the control folder, anchors included. */
+  readonly files: readonly string[];
+  /** Symbolic links found (not followed). */
+  readonly symlinks: readonly string[];
+  /** Folders or files that could not be read or vanished during the crawl. */
+  readonly problems: readonly CrawlProblem[];
+}
+
+function errorCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : 'EUNKNOWN';
+}
+
+/**
+ * Crawls `assetsDir` synchronously. Synchronous on purpose: on this workload (many small folders) a
+ * synchronous walk is several times faster than an async one, and the caller decides where it runs.
+ * Throws only when `assetsDir` itself cannot be listed.
+ */
+export function crawlAssets(assetsDir: string): CrawlResult {
+  const anchors: CrawledAnchor[] = [];
+  const files: string[] = [];
+  const symlinks: string[] = [];
+  const problems: CrawlProblem[] = [];
+  // Explicit stack instead of recursion: a deep tree cannot overflow the call stack.
+  const pending: string[] = [''];
+  let first = true;
+  while (pending.length > 0) {
+    const relative = pending.pop()!;
+    const absolute = relative === '' ? assetsDir : join(assetsDir, relative);
+    let entries;
+    try {
+      entries = readdirSync(absolute, { withFileTypes: true });
+    } catch (error) {
+      if (first) throw error;
+      problems.push({ path: relative, code: errorCode(error) });
+      continue;
+    }
+    first = false;
+    let hasAnchor = false;
+    for (const entry of entries) {
+      const name = entry.name;
+      const path = relative === '' ? name : `${relative}/${name}`;
+      if (entry.isDirectory()) {
+        if (relative === '' && name === CONTROL_FOLDER) continue;
+        pending.push(path);
+      } else if (entry.isFile()) {
+        files.push(path);
+        if (name === ANCHOR_FILE && relative !== '') hasAnchor = true;
+      } else if (entry.isSymbolicLink()) {
+        symlinks.push(path);
+      }
+    }
+    if (hasAnchor) {
+      try {
+        anchors.push({ root: relative, text: readFileSync(join(absolute, ANCHOR_FILE), 'utf8') });
+      } catch (error) {
+        const code = errorCode(error);
+        // An anchor that vanished between the listing and the read is not an anchor: record the problem only.
+        if (code === 'ENOENT') problems.push({ path: `${relative}/${ANCHOR_FILE}`, code });
+        else anchors.push({ root: relative, text: null, readError: code });
+      }
+    }
+  }
+  anchors.sort((a, b) => compareStrings(a.root, b.root));
+  files.sort(compareStrings);
+  symlinks.sort(compareStrings);
+  problems.sort((a, b) => compareStrings(a.path, b.path));
+  return { anchors, files, symlinks, problems };
+}
+
+/** Code-unit order: the same on every machine and locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,120 @@
+/**
+ * Parsing an `asset.json`: strict schema, then the checks that need no other file. Every problem becomes
+ * a diagnostic; nothing here throws on bad input.
+ */
+import { AssetDeclarationFile, AssetUuid, DECLARATION_SCHEMA_VERSION, type Diagnostic } from '@prometeu/packer-protocol';
+import { contractOf } from './asset-types.js';
+import { ANCHOR_FILE } from './crawl.js';
+import { describeIssues, makeDiagnostic } from './diagnostics.js';
+import { checkRelativePath, joinAssetsPath } from './paths.js';
+
+/** One declared input, checked against its root. */
+export interface DeclaredInput {
+  readonly role: string;
+  /** As declared. */
+  readonly path: string;
+  /** Relative to `assets/`, or null when the declared path is not confined to the root. */
+  readonly assetsPath: string | null;
+}
+
+/** What a declaration says, as far as it could be understood. */
+export interface ParsedDeclaration {
+  /** The valid declaration, or null when the file is unreadable or invalid. */
+  readonly declaration: AssetDeclarationFile | null;
+  /** Identity fields read even from an invalid file, when they are well-formed, so the asset can still be named. */
+  readonly assetUuid: string | null;
+  readonly name: string | null;
+  readonly type: string | null;
+  readonly inputs: readonly DeclaredInput[];
+  /** Problems found in the file alone. `blocking` is decided later by the snapshot. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+function stringField(value: unknown, key: string): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' && field.length > 0 ? field : null;
+}
+
+/** Parses the text of `<root>/asset.json`. `readError` is set when the crawl could not read it. */
+export function parseDeclaration(root: string, text: string | null, readError?: string): ParsedDeclaration {
+  const path = joinAssetsPath(root, ANCHOR_FILE);
+  const base = { root, path, severity: 'error' as const, blocking: false };
+  const failed = (diagnostic: Diagnostic, raw?: unknown): ParsedDeclaration => {
+    const uuid = stringField(raw, 'asset_uuid');
+    return {
+      declaration: null,
+      assetUuid: uuid !== null && AssetUuid.safeParse(uuid).success ? uuid : null,
+      name: stringField(raw, 'name'),
+      type: stringField(raw, 'type'),
+      inputs: [],
+      diagnostics: [diagnostic],
+    };
+  };
+  if (text === null) {
+    return failed(makeDiagnostic('declaration-unreadable', { ...base, message: `${path} could not be read (${readError ?? 'unknown error'}).` }));
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return failed(makeDiagnostic('declaration-unreadable', { ...base, message: `${path} is not valid JSON: ${reason}. Fix the syntax; the packer will not rewrite it.` }));
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}.` }));
+  }
+  const version = (raw as Record<string, unknown>)['schema_version'];
+  if (version !== undefined && version !== DECLARATION_SCHEMA_VERSION) {
+    return failed(
+      makeDiagnostic('declaration-unsupported-version', {
+        ...base,
+        message: `${path} has schema_version ${JSON.stringify(version)}; this packer understands ${DECLARATION_SCHEMA_VERSION} only.`,
+      }),
+      raw,
+    );
+  }
+  const parsed = AssetDeclarationFile.safeParse(raw);
+  if (!parsed.success) {
+    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} does not match the asset.json schema: ${describeIssues(parsed.error.issues)}.` }), raw);
+  }
+  const declaration = parsed.data;
+  const diagnostics: Diagnostic[] = [];
+  const inputs: DeclaredInput[] = [];
+  for (const role of Object.keys(declaration.inputs).sort()) {
+    for (const input of declaration.inputs[role]!) {
+      const checked = checkRelativePath(input);
+      inputs.push({ role, path: input, assetsPath: checked.ok ? joinAssetsPath(root, checked.path) : null });
+      if (!checked.ok) {
+        diagnostics.push(
+          makeDiagnostic('input-outside-root', {
+            ...base,
+            message: `Input ${JSON.stringify(input)} (role ${role}) in ${path} is not a path inside the root (${checked.reason}); inputs must be relative paths below the folder holding asset.json.`,
+          }),
+        );
+      }
+    }
+  }
+  const contract = contractOf(declaration.type);
+  if (contract === undefined) {
+    diagnostics.push(makeDiagnostic('unknown-asset-type', { ...base, message: `${path} declares type ${JSON.stringify(declaration.type)}, which this packer cannot build (known: blob, glyph_bank, sound_bank).` }));
+  } else {
+    if (declaration.output.format !== contract.format) {
+      diagnostics.push(
+        makeDiagnostic('output-contract-mismatch', {
+          ...base,
+          message: `${path} declares type ${declaration.type} with output.format ${JSON.stringify(declaration.output.format)}; that type requires ${contract.format}.`,
+        }),
+      );
+    }
+    if (!contract.codecs.includes(declaration.output.codec)) {
+      diagnostics.push(
+        makeDiagnostic('output-contract-mismatch', {
+          ...base,
+          message: `${path} declares output.codec ${JSON.stringify(declaration.output.codec)}; type ${declaration.type} allows ${contract.codecs.join(', ')}.`,
+        }),
+      );
+    }
+  }
+  return { declaration, assetUuid: declaration.asset_uuid, name: declaration.name, type: declaration.type, inputs, diagnostics };
+}

@@ -1,0 +1,170 @@
+/**
+ * The registry (`assets/.prometeu/index.json`): parsing with every integrity check, and the canonical
+ * serialisation that keeps it diffable in git.
+ */
+import { REGISTRY_SCHEMA_VERSION, RegistryFile, type Diagnostic, type RegistryEntry } from '@prometeu/packer-protocol';
+import { describeIssues, makeDiagnostic } from './diagnostics.js';
+import { checkAssetsPath } from './paths.js';
+
+/** The registry path relative to `assets/`. */
+export const REGISTRY_PATH = '.prometeu/index.json';
+
+/** What the registry file says, as far as it can be trusted. */
+export interface ParsedRegistry {
+  /** Whether the file exists. */
+  readonly exists: boolean;
+  /** The registry when it parses and validates; null when absent or untrustworthy. */
+  readonly registry: RegistryFile | null;
+  /** Entries usable for the join, with canonical roots; empty when the file is untrustworthy. */
+  readonly entries: readonly RegistryEntry[];
+  /** Problems of the file itself and of its entries among themselves. */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The registry of a freshly initialised workspace. */
+export function emptyRegistry(): RegistryFile {
+  return { schema_version: REGISTRY_SCHEMA_VERSION, next_asset_id: 1, assets: [] };
+}
+
+/**
+ * Parses the registry text. `text` is null when the file does not exist; `readError` is set when it
+ * exists but could not be read.
+ */
+export function parseRegistry(text: string | null, readError?: string): ParsedRegistry {
+  const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
+  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({ exists: true, registry: null, entries: [], diagnostics: [diagnostic] });
+  if (readError !== undefined) {
+    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${REGISTRY_PATH} could not be read (${readError}); nothing is treated as registered until it can be.` }));
+  }
+  if (text === null) {
+    return {
+      exists: false,
+      registry: null,
+      entries: [],
+      diagnostics: [
+        makeDiagnostic('registry-missing', {
+          ...base,
+          message: `The workspace is not initialised: ${REGISTRY_PATH} does not exist, so nothing is registered. Run "packer init" (packer/initWorkspace) to create it.`,
+        }),
+      ],
+    };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${REGISTRY_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.` }));
+  }
+  const version = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['schema_version'] : undefined;
+  if (version !== undefined && version !== REGISTRY_SCHEMA_VERSION) {
+    return untrusted(
+      makeDiagnostic('registry-unsupported-version', { ...base, message: `${REGISTRY_PATH} has schema_version ${JSON.stringify(version)}; this packer understands ${REGISTRY_SCHEMA_VERSION} only.` }),
+    );
+  }
+  const parsed = RegistryFile.safeParse(raw);
+  if (!parsed.success) {
+    return untrusted(makeDiagnostic('registry-invalid', { ...base, message: `${REGISTRY_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.` }));
+  }
+  const registry = parsed.data;
+  for (let index = 1; index < registry.assets.length; index++) {
+    if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) {
+      const previous = registry.assets[index - 1]!;
+      const current = registry.assets[index]!;
+      if (previous.asset_id > current.asset_id) {
+        return untrusted(
+          makeDiagnostic('registry-invalid', {
+            ...base,
+            message: `${REGISTRY_PATH} is not sorted by asset_id (entry ${index} has asset_id ${current.asset_id} after ${previous.asset_id}); it was not written by the packer.`,
+          }),
+        );
+      }
+    }
+  }
+  const diagnostics: Diagnostic[] = [];
+  const entries: RegistryEntry[] = [];
+  for (const entry of registry.assets) {
+    const checked = checkAssetsPath(entry.root);
+    if (!checked.ok) {
+      diagnostics.push(
+        makeDiagnostic('root-path-invalid', {
+          ...base,
+          assetId: entry.asset_id,
+          assetUuid: entry.asset_uuid,
+          message: `Registry entry ${entry.asset_id} names root ${JSON.stringify(entry.root)}, which is not a folder inside assets/ (${checked.reason}).`,
+        }),
+      );
+      continue;
+    }
+    entries.push(checked.path === entry.root ? entry : { ...entry, root: checked.path });
+    if (entry.asset_id >= registry.next_asset_id) {
+      diagnostics.push(
+        makeDiagnostic('identity-id-not-allocated', {
+          ...base,
+          assetId: entry.asset_id,
+          assetUuid: entry.asset_uuid,
+          root: checked.path,
+          message: `Registry entry ${entry.asset_id} (${checked.path}) is not below next_asset_id ${registry.next_asset_id}, so its id could be handed out again.`,
+        }),
+      );
+    }
+  }
+  diagnostics.push(...duplicates(entries, (entry) => String(entry.asset_id), 'identity-duplicate-id', (key) => `asset_id ${key}`));
+  diagnostics.push(...duplicates(entries, (entry) => entry.root, 'identity-duplicate-root', (key) => `root ${key}`));
+  diagnostics.push(...duplicates(entries, (entry) => entry.asset_uuid, 'identity-duplicate-uuid', (key) => `asset_uuid ${key}`));
+  return { exists: true, registry, entries, diagnostics };
+}
+
+function duplicates(
+  entries: readonly RegistryEntry[],
+  keyOf: (entry: RegistryEntry) => string,
+  code: 'identity-duplicate-id' | 'identity-duplicate-root' | 'identity-duplicate-uuid',
+  label: (key: string) => string,
+): Diagnostic[] {
+  const groups = new Map<string, RegistryEntry[]>();
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    const group = groups.get(key);
+    if (group) group.push(entry);
+    else groups.set(key, [entry]);
+  }
+  const found: Diagnostic[] = [];
+  for (const [key, group] of groups) {
+    if (group.length < 2) continue;
+    for (const entry of group) {
+      found.push(
+        makeDiagnostic(code, {
+          severity: 'error',
+          blocking: true,
+          assetId: entry.asset_id,
+          assetUuid: entry.asset_uuid,
+          root: entry.root,
+          path: REGISTRY_PATH,
+          message: `${group.length} registry entries share ${label(key)}: ${group.map((other) => `#${other.asset_id} at ${other.root}`).join(', ')}. Forget all but one.`,
+          related: group.filter((other) => other !== entry).map((other) => ({ path: other.root, message: `entry #${other.asset_id}` })),
+        }),
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * Serialises a registry canonically: keys sorted, two-space indentation, entries sorted by `asset_id`,
+ * trailing newline. The same registry always gives the same bytes.
+ */
+export function serializeRegistry(registry: RegistryFile): string {
+  const assets = [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
+  return `${JSON.stringify(sortKeys({ ...registry, assets }), null, 2)}\n`;
+}
+
+/** Returns a copy of a JSON value with object keys sorted recursively. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value === 'object' && value !== null) {
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) sorted[key] = sortKeys((value as Record<string, unknown>)[key]);
+    return sorted;
+  }
+  return value;
+}

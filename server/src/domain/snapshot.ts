@@ -1,0 +1,326 @@
+/**
+ * The snapshot: an immutable projection of registry + declarations + diagnostics at one revision.
+ * `buildSnapshot` is a pure function of what the crawl saw and what the registry says; nothing here
+ * touches the disk.
+ */
+import type { Diagnostic, MutationKind, RegistryEntry, RegistryFile, Severity } from '@prometeu/packer-protocol';
+import { ANCHOR_FILE, compareStrings, type CrawlResult } from './crawl.js';
+import { parseDeclaration, type ParsedDeclaration } from './declaration.js';
+import { makeDiagnostic, worstSeverity } from './diagnostics.js';
+import { joinAssetsPath, parentOf } from './paths.js';
+import type { ParsedRegistry } from './registry.js';
+
+/** The state of one declared input in this snapshot. */
+export interface InputRecord {
+  readonly role: string;
+  readonly path: string;
+  readonly assetsPath: string | null;
+  readonly state: 'present' | 'missing' | 'outsideRoot';
+}
+
+/** One asset: an anchor, a registry entry, or both. */
+export interface AssetRecord {
+  /** Relative to `assets/`. */
+  readonly root: string;
+  /** The registry entry, when registered. */
+  readonly entry: RegistryEntry | null;
+  /** The parsed anchor, or null when the registry names a root with no `asset.json`. */
+  readonly anchor: ParsedDeclaration | null;
+  readonly state: 'ok' | 'invalid' | 'missing';
+  /** The identity to show: the anchor's, else the registry's. */
+  readonly assetUuid: string | null;
+  readonly inputs: readonly InputRecord[];
+  /** Every diagnostic about this asset, blocking flags decided. */
+  readonly diagnostics: readonly Diagnostic[];
+  readonly worstSeverity: Severity | null;
+  readonly availableActions: readonly MutationKind[];
+}
+
+/** Counts shown by the project status. */
+export interface SnapshotCounts {
+  readonly roots: number;
+  readonly registered: number;
+  readonly unregistered: number;
+  readonly missing: number;
+  readonly includedInBuild: number;
+  readonly errors: number;
+  readonly warnings: number;
+  readonly blocking: number;
+}
+
+/** An immutable projection of the workspace at one revision. */
+export interface Snapshot {
+  readonly revision: number;
+  readonly workspaceInitialized: boolean;
+  /** The registry as read, or null when absent or untrustworthy. */
+  readonly registry: RegistryFile | null;
+  /** Registered assets by `asset_id`, then unregistered ones by root. */
+  readonly assets: readonly AssetRecord[];
+  readonly byRoot: ReadonlyMap<string, AssetRecord>;
+  readonly byUuid: ReadonlyMap<string, AssetRecord>;
+  readonly byId: ReadonlyMap<number, AssetRecord>;
+  /** Diagnostics not tied to one asset (the registry file itself). */
+  readonly projectDiagnostics: readonly Diagnostic[];
+  /** What the crawl saw, for the workspace-wide hygiene checks. */
+  readonly crawl: CrawlResult;
+  readonly counts: SnapshotCounts;
+}
+
+/** Whether an asset is in the build set. */
+export function inBuildSet(record: AssetRecord): boolean {
+  return record.entry !== null && record.entry.included_in_build;
+}
+
+function actionsFor(registered: boolean, state: AssetRecord['state']): MutationKind[] {
+  if (state === 'missing') return ['forget'];
+  if (!registered) return state === 'ok' ? ['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove'] : ['adopt', 'relocate', 'quarantine', 'remove'];
+  return state === 'ok' ? ['rename', 'relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'] : ['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'];
+}
+
+/**
+ * Joins what the crawl saw with the registry into a snapshot. Deterministic: the same inputs give an
+ * equal snapshot whatever order the crawl met things in.
+ */
+export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry): Snapshot {
+  const fileSet = new Set(crawl.files);
+  const anchors = new Map<string, ParsedDeclaration>();
+  for (const anchor of crawl.anchors) anchors.set(anchor.root, parseDeclaration(anchor.root, anchor.text, anchor.readError));
+
+  // Extra diagnostics per root, found by checks that look across assets.
+  const extra = new Map<string, Diagnostic[]>();
+  const addExtra = (root: string, diagnostic: Diagnostic): void => {
+    const list = extra.get(root);
+    if (list) list.push(diagnostic);
+    else extra.set(root, [diagnostic]);
+  };
+
+  // Nested roots: an anchor whose ancestor folder is also an anchor.
+  for (const root of anchors.keys()) {
+    for (let parent = parentOf(root); parent !== ''; parent = parentOf(parent)) {
+      if (anchors.has(parent)) {
+        addExtra(
+          root,
+          makeDiagnostic('nested-root', {
+            severity: 'error',
+            blocking: true,
+            root,
+            path: joinAssetsPath(root, ANCHOR_FILE),
+            message: `Asset root ${root} lies inside asset root ${parent}. One folder tree holds one asset: move ${root} out, or delete one of the two asset.json files.`,
+            related: [{ path: joinAssetsPath(parent, ANCHOR_FILE), message: 'the enclosing asset root' }],
+          }),
+        );
+        break;
+      }
+    }
+  }
+
+  // Duplicate asset_uuid between anchors.
+  const anchorsByUuid = new Map<string, string[]>();
+  for (const [root, parsed] of anchors) {
+    if (parsed.assetUuid === null) continue;
+    const roots = anchorsByUuid.get(parsed.assetUuid);
+    if (roots) roots.push(root);
+    else anchorsByUuid.set(parsed.assetUuid, [root]);
+  }
+  for (const [uuid, roots] of anchorsByUuid) {
+    if (roots.length < 2) continue;
+    for (const root of roots) {
+      addExtra(
+        root,
+        makeDiagnostic('identity-duplicate-uuid', {
+          severity: 'error',
+          blocking: true,
+          root,
+          assetUuid: uuid,
+          path: joinAssetsPath(root, ANCHOR_FILE),
+          message: `${roots.length} asset.json files carry asset_uuid ${uuid}: ${roots.join(', ')}. A copied folder keeps its uuid; adopt the copy to give it a new identity, or remove it.`,
+          related: roots.filter((other) => other !== root).map((other) => ({ path: joinAssetsPath(other, ANCHOR_FILE), message: 'same asset_uuid' })),
+        }),
+      );
+    }
+  }
+
+  // Registry-level diagnostics that name an entry are attached to that entry's root.
+  const projectDiagnostics: Diagnostic[] = [];
+  for (const diagnostic of parsedRegistry.diagnostics) {
+    if (diagnostic.root !== undefined) addExtra(diagnostic.root, diagnostic);
+    else projectDiagnostics.push(diagnostic);
+  }
+
+  const records: AssetRecord[] = [];
+  const claimedRoots = new Set<string>();
+  for (const entry of parsedRegistry.entries) {
+    const anchor = anchors.get(entry.root) ?? null;
+    const diagnostics: Diagnostic[] = [];
+    if (anchor === null) {
+      diagnostics.push(
+        makeDiagnostic('missing-anchor', {
+          severity: 'error',
+          blocking: true,
+          assetId: entry.asset_id,
+          assetUuid: entry.asset_uuid,
+          root: entry.root,
+          path: joinAssetsPath(entry.root, ANCHOR_FILE),
+          message: `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
+          safeFix: { fixId: `missing-anchor:${entry.asset_id}`, title: `Forget registry entry #${entry.asset_id}`, mutation: { kind: 'forget', asset: { assetId: entry.asset_id } } },
+        }),
+      );
+    } else if (anchor.assetUuid !== null && anchor.assetUuid !== entry.asset_uuid) {
+      diagnostics.push(
+        makeDiagnostic('identity-uuid-mismatch', {
+          severity: 'error',
+          blocking: true,
+          assetId: entry.asset_id,
+          assetUuid: entry.asset_uuid,
+          root: entry.root,
+          path: joinAssetsPath(entry.root, ANCHOR_FILE),
+          message: `Registry entry #${entry.asset_id} at ${entry.root} has asset_uuid ${entry.asset_uuid}, but its asset.json says ${anchor.assetUuid}. The folder was replaced by another asset; forget the entry and register or adopt the folder.`,
+        }),
+      );
+    }
+    records.push(makeRecord(entry.root, entry, anchor, diagnostics, extra.get(entry.root), fileSet, claimedRoots.has(entry.root)));
+    claimedRoots.add(entry.root);
+  }
+  const unregistered: AssetRecord[] = [];
+  for (const [root, anchor] of anchors) {
+    if (claimedRoots.has(root)) continue;
+    const diagnostics: Diagnostic[] = [];
+    if (parsedRegistry.registry !== null || !parsedRegistry.exists) {
+      diagnostics.push(
+        makeDiagnostic('unregistered-root', {
+          severity: 'info',
+          blocking: false,
+          root,
+          ...(anchor.assetUuid !== null ? { assetUuid: anchor.assetUuid } : {}),
+          path: joinAssetsPath(root, ANCHOR_FILE),
+          message: `${root} has an asset.json but is not registered, so it is never built. Register it to give it an asset_id.`,
+          ...(anchor.declaration !== null && parsedRegistry.exists ? { safeFix: { fixId: `unregistered-root:${root}`, title: `Register ${root}`, mutation: { kind: 'register' as const, root } } } : {}),
+        }),
+      );
+    }
+    unregistered.push(makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false));
+  }
+  unregistered.sort((a, b) => compareStrings(a.root, b.root));
+  records.push(...unregistered);
+
+  const byRoot = new Map<string, AssetRecord>();
+  const byUuid = new Map<string, AssetRecord>();
+  const byId = new Map<number, AssetRecord>();
+  let roots = 0, registered = 0, missing = 0, included = 0, errors = 0, warnings = 0, blocking = 0;
+  for (const record of records) {
+    if (!byRoot.has(record.root)) byRoot.set(record.root, record);
+    if (record.assetUuid !== null && !byUuid.has(record.assetUuid)) byUuid.set(record.assetUuid, record);
+    if (record.entry !== null && !byId.has(record.entry.asset_id)) byId.set(record.entry.asset_id, record);
+    if (record.anchor !== null) roots++;
+    if (record.entry !== null) registered++;
+    if (record.state === 'missing') missing++;
+    if (inBuildSet(record)) included++;
+  }
+  for (const diagnostic of allDiagnostics(records, projectDiagnostics)) {
+    if (diagnostic.severity === 'error') errors++;
+    if (diagnostic.severity === 'warning') warnings++;
+    if (diagnostic.blocking) blocking++;
+  }
+  return Object.freeze({
+    revision,
+    workspaceInitialized: parsedRegistry.exists,
+    registry: parsedRegistry.registry,
+    assets: Object.freeze(records),
+    byRoot,
+    byUuid,
+    byId,
+    projectDiagnostics: Object.freeze(projectDiagnostics),
+    crawl,
+    counts: Object.freeze({ roots, registered, unregistered: unregistered.length, missing, includedInBuild: included, errors, warnings, blocking }),
+  });
+}
+
+function* allDiagnostics(records: readonly AssetRecord[], projectDiagnostics: readonly Diagnostic[]): Generator<Diagnostic> {
+  yield* projectDiagnostics;
+  for (const record of records) yield* record.diagnostics;
+}
+
+function makeRecord(
+  root: string,
+  entry: RegistryEntry | null,
+  anchor: ParsedDeclaration | null,
+  own: Diagnostic[],
+  extra: readonly Diagnostic[] | undefined,
+  fileSet: ReadonlySet<string>,
+  duplicateEntry: boolean,
+): AssetRecord {
+  const state: AssetRecord['state'] = anchor === null ? 'missing' : anchor.declaration === null ? 'invalid' : 'ok';
+  const building = entry !== null && entry.included_in_build;
+  const inputs: InputRecord[] = [];
+  const diagnostics: Diagnostic[] = [...own];
+  const identity = {
+    ...(entry !== null ? { assetId: entry.asset_id } : {}),
+    ...((anchor?.assetUuid ?? entry?.asset_uuid) ? { assetUuid: (anchor?.assetUuid ?? entry?.asset_uuid)! } : {}),
+  };
+  if (anchor !== null) {
+    // Declaration problems block only assets in the build set; on other assets they are advice.
+    const severity: Severity = entry === null ? 'warning' : 'error';
+    for (const diagnostic of anchor.diagnostics) diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
+    for (const input of anchor.inputs) {
+      const inputState = input.assetsPath === null ? 'outsideRoot' : fileSet.has(input.assetsPath) ? 'present' : 'missing';
+      inputs.push({ ...input, state: inputState });
+      if (inputState === 'missing') {
+        diagnostics.push(
+          makeDiagnostic('input-missing', {
+            ...identity,
+            severity,
+            blocking: building,
+            root,
+            path: input.assetsPath!,
+            message: `Input ${input.path} (role ${input.role}) of ${anchor.name ?? root} does not exist at ${input.assetsPath}.`,
+          }),
+        );
+      }
+    }
+  }
+  if (extra) {
+    for (const diagnostic of extra) {
+      // A registry entry duplicated on one root is reported once per entry; the record of the second
+      // entry only carries its own.
+      if (duplicateEntry && diagnostic.assetId !== entry?.asset_id) continue;
+      diagnostics.push(diagnostic.code === 'nested-root' || diagnostic.code === 'identity-duplicate-uuid' ? { ...diagnostic, ...identity } : diagnostic);
+    }
+  }
+  return Object.freeze({
+    root,
+    entry,
+    anchor,
+    state,
+    assetUuid: anchor?.assetUuid ?? entry?.asset_uuid ?? null,
+    inputs: Object.freeze(inputs),
+    diagnostics: Object.freeze(diagnostics),
+    worstSeverity: worstSeverity(diagnostics),
+    availableActions: Object.freeze(actionsFor(entry !== null, state)),
+  });
+}
+
+/** Every diagnostic of the snapshot, project-level ones included. */
+export function snapshotDiagnostics(snapshot: Snapshot): Diagnostic[] {
+  return [...allDiagnostics(snapshot.assets, snapshot.projectDiagnostics)];
+}
+
+/** The files under a root, relative to the root, excluding those of roots nested inside it. Sorted. */
+export function filesOfRoot(snapshot: Snapshot, root: string): string[] {
+  const files = snapshot.crawl.files;
+  const prefix = `${root}/`;
+  let low = 0;
+  let high = files.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (files[middle]! < prefix) low = middle + 1;
+    else high = middle;
+  }
+  const found: string[] = [];
+  for (let index = low; index < files.length && files[index]!.startsWith(prefix); index++) {
+    const file = files[index]!;
+    let owner = parentOf(file);
+    while (owner !== root && !snapshot.byRoot.has(owner)) owner = parentOf(owner);
+    if (owner === root) found.push(file.slice(prefix.length));
+  }
+  return found;
+}

@@ -1,0 +1,42 @@
+/**
+ * Expected failures that end a request with a packer error code. Bugs stay ordinary exceptions; cancellation
+ * is its own type. The transport turns these into JSON-RPC errors; nothing else knows JSON-RPC.
+ */
+import { PackerErrorCodes, type PackerErrorCode, type PackerErrorDataOf } from '@prometeu/packer-protocol';
+
+/** A request that cannot be served, for a reason the caller can act on. */
+export class PackerError<C extends PackerErrorCode = PackerErrorCode> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+    readonly data: PackerErrorDataOf<C>,
+  ) {
+    super(message);
+    this.name = 'PackerError';
+  }
+}
+
+/** The caller cancelled; never logged as a failure. */
+export class CancelledError extends Error {
+  constructor(message = 'The request was cancelled.') {
+    super(message);
+    this.name = 'CancelledError';
+  }
+}
+
+/** Throws {@link CancelledError} when `signal` is aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+/** Shorthand for the unknown-project error. */
+export function unknownProject(projectId: string, openProjects: string[]): PackerError<typeof PackerErrorCodes.UnknownProject> {
+  return new PackerError(PackerErrorCodes.UnknownProject, `No open project has id ${JSON.stringify(projectId)}. Open it with packer/openProject first.`, { projectId, openProjects });
+}
+
+/** The `{ code, message, data }` an error is reported with in events and responses. */
+export function describeError(error: unknown): { code: number; message: string; data?: unknown } {
+  if (error instanceof PackerError) return { code: error.code, message: error.message, data: error.data };
+  if (error instanceof CancelledError) return { code: -32800, message: error.message };
+  return { code: -32603, message: error instanceof Error ? error.message : String(error) };
+}

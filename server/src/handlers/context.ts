@@ -1,0 +1,55 @@
+/**
+ * What handlers receive. Read handlers get a pinned snapshot and a read-only view of the project: they
+ * cannot reach the writer lane. Write handlers build an operation that the transport runs in the lane.
+ */
+import type { Snapshot } from '../domain/snapshot.js';
+import type { PackerHost } from '../project/host.js';
+import type { Project } from '../project/project.js';
+import type { Replay } from '../project/event-log.js';
+import type { LaneStatus, WriteOperation } from '../project/writer-lane.js';
+
+/** The parts of a project a read may see. */
+export interface ProjectReadView {
+  readonly id: string;
+  readonly rootUri: string;
+  readonly assetsDir: string;
+  readonly epoch: string;
+  readonly failure: string | undefined;
+  readonly lane: LaneStatus;
+  replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
+}
+
+/** The context of a read handler. */
+export interface ReadContext {
+  /** The snapshot the whole answer is computed from; pinned once when the request started. */
+  readonly snapshot: Snapshot;
+  readonly project: ProjectReadView;
+  readonly signal: AbortSignal;
+}
+
+/** The context of handlers that manage projects (open, close) and of write preparation. */
+export interface ServerContext {
+  readonly host: PackerHost;
+  readonly signal: AbortSignal;
+}
+
+/** A write ready to be queued: the project whose lane runs it, and the operation. */
+export interface PreparedWrite<R> {
+  readonly project: Project;
+  readonly operation: WriteOperation<R>;
+  /** The `workDoneToken` the request carried, if any. */
+  readonly workDoneToken?: string | number;
+}
+
+/** Makes the read view of a project, capturing its lane status now. */
+export function readViewOf(project: Project): ProjectReadView {
+  return {
+    id: project.id,
+    rootUri: project.rootUri,
+    assetsDir: project.assetsDir,
+    epoch: project.events.epoch,
+    failure: project.failed(),
+    lane: project.lane.status(),
+    replay: (afterSequence, options) => project.events.replay(afterSequence, options),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The `initWorkspace` write: create `assets/.prometeu/index.json` when it is absent; never overwrite one.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { emptyRegistry, parseRegistry, REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
+import { createFileExclusive } from '../io/atomic-write.js';
+import { readRegistryText } from '../project/loader.js';
+import type { Project } from '../project/project.js';
+import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
+
+/** The response of `initWorkspace`. */
+export interface InitWorkspaceResponse {
+  operationId: string;
+  projectId: string;
+  outcome: 'created' | 'alreadyValid';
+  revision: number;
+  registryPath: string;
+}
+
+const REGISTRY_PROJECT_PATH = `assets/${REGISTRY_PATH}`;
+
+/** Builds the operation for `project`'s lane. */
+export function initWorkspaceOperation(project: Project, operationId: string, signal?: AbortSignal): WriteOperation<InitWorkspaceResponse> {
+  return {
+    operationId,
+    operation: 'initWorkspace',
+    operationClass: 'workspace',
+    ...(signal ? { signal } : {}),
+    async run(context): Promise<OperationResult<InitWorkspaceResponse>> {
+      const respond = (outcome: InitWorkspaceResponse['outcome'], revision: number): InitWorkspaceResponse => ({
+        operationId,
+        projectId: project.id,
+        outcome,
+        revision,
+        registryPath: REGISTRY_PROJECT_PATH,
+      });
+      const existing = readRegistryText(project.assetsDir);
+      if (existing.text !== null || existing.readError !== undefined) {
+        const parsed = parseRegistry(existing.text, existing.readError);
+        if (parsed.registry !== null) return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
+        const problem = parsed.diagnostics[0]?.message ?? 'it is invalid';
+        return {
+          status: 'failed',
+          response: respond('alreadyValid', project.snapshot().revision),
+          error: {
+            code: PackerErrorCodes.RegistryInvalid,
+            message: `${REGISTRY_PROJECT_PATH} exists but is not a valid registry, and the packer never overwrites it: ${problem}`,
+            data: { path: REGISTRY_PROJECT_PATH, problem },
+          },
+        };
+      }
+      if (context.signal.aborted) return { status: 'cancelled' };
+      await mkdir(join(project.assetsDir, '.prometeu'), { recursive: true });
+      const created = await createFileExclusive(join(project.assetsDir, REGISTRY_PATH), serializeRegistry(emptyRegistry()));
+      if (!created) {
+        // Someone created it between our read and our write: report what is there now.
+        const parsed = parseRegistry(readRegistryText(project.assetsDir).text);
+        if (parsed.registry !== null) return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
+      }
+      const snapshot = project.reload('initWorkspace', operationId);
+      return { status: 'succeeded', response: respond('created', snapshot.revision), revision: snapshot.revision };
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The packer host: the set of open projects of one server process, shared by every connection to it.
+ * Opening the same folder twice gives the same project; each project has its own snapshot, lane and log.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { PackerError, unknownProject } from '../errors.js';
+import { parseRegistry } from '../domain/registry.js';
+import { buildSnapshot } from '../domain/snapshot.js';
+import type { EventListener } from './event-log.js';
+import { assetsDirOf, loadSnapshot } from './loader.js';
+import { Project } from './project.js';
+
+/** Options of a host; tests pin the clock and the epoch. */
+export interface HostOptions {
+  readonly epoch?: string;
+  readonly now?: () => Date;
+}
+
+/** The stable project id of a canonical root path. */
+export function projectIdOf(rootPath: string): string {
+  return `prj-${createHash('sha256').update(rootPath).digest('hex').slice(0, 16)}`;
+}
+
+/** Resolves a `file:` URI to a canonical folder path, or throws `ProjectRootInvalid`. */
+export function resolveProjectRoot(rootUri: string): string {
+  let path: string;
+  try {
+    path = fileURLToPath(new URL(rootUri));
+  } catch (error) {
+    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `${rootUri} is not a valid file: URI (${(error as Error).message}).`, { rootUri, reason: 'not a file: URI' });
+  }
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `The project folder ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}.`, {
+      rootUri,
+      reason: code === 'ENOENT' ? 'does not exist' : `unreadable (${code})`,
+    });
+  }
+  if (!stats.isDirectory()) {
+    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `${path} is not a folder; a project is a folder holding assets/.`, { rootUri, reason: 'not a folder' });
+  }
+  return realpathSync(path);
+}
+
+export class PackerHost {
+  readonly epoch: string;
+  readonly now: () => Date;
+  /** Invariant: every open project by id; an id is derived from the canonical root, so one root has one entry. */
+  private readonly projects = new Map<string, Project>();
+  private readonly listeners = new Set<EventListener>();
+  /** Invariant: counts generated operation ids, so each is unique within the epoch. */
+  private operationCounter = 0;
+
+  constructor(options: HostOptions = {}) {
+    this.epoch = options.epoch ?? randomUUID();
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Opens the project at `rootUri`, or returns it when already open. Refuses a folder without `assets/`
+   * unless `allowMissingAssets` is set (for `initWorkspace`, which creates it).
+   */
+  open(rootUri: string, options: { allowMissingAssets?: boolean } = {}): Project {
+    const rootPath = resolveProjectRoot(rootUri);
+    const id = projectIdOf(rootPath);
+    const existing = this.projects.get(id);
+    if (existing) return existing;
+    const assetsDir = assetsDirOf(rootPath);
+    let assetsExists = false;
+    try {
+      assetsExists = statSync(assetsDir).isDirectory();
+    } catch {
+      assetsExists = false;
+    }
+    const canonicalUri = pathToFileURL(rootPath).href;
+    if (!assetsExists && !options.allowMissingAssets) {
+      throw new PackerError(PackerErrorCodes.AssetsFolderMissing, `${rootPath} has no assets/ folder, so it is not a Prometeu project. Create it with packer/initWorkspace.`, {
+        rootUri: canonicalUri,
+        assetsPath: assetsDir,
+      });
+    }
+    const initial = assetsExists ? loadSnapshot(rootPath, 1) : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
+    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial);
+    project.events.subscribe((event) => {
+      for (const listener of this.listeners) listener(event);
+    });
+    this.projects.set(id, project);
+    project.announceOpen();
+    return project;
+  }
+
+  /** The open project with this id, or an `UnknownProject` error. */
+  get(projectId: string): Project {
+    const project = this.projects.get(projectId);
+    if (!project) throw unknownProject(projectId, [...this.projects.keys()]);
+    return project;
+  }
+
+  /** Closes a project once its lane is idle. */
+  async close(projectId: string): Promise<void> {
+    const project = this.get(projectId);
+    await project.lane.whenIdle();
+    this.projects.delete(projectId);
+  }
+
+  /** Every open project. */
+  list(): Project[] {
+    return [...this.projects.values()];
+  }
+
+  /** A new operation id for a write the client did not name. */
+  nextOperationId(): string {
+    return `op-${++this.operationCounter}`;
+  }
+
+  /** Receives every event of every project, in each project's sequence order. Returns the unsubscribe function. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
