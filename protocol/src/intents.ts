@@ -17,7 +17,7 @@ export const AssetReference = z
     z.strictObject({ assetId: z.number().int().positive().describe('The registry id.') }),
     z.strictObject({ assetUuid: z.string().min(1).describe('The `asset_uuid` of its `asset.json`.') }),
     z.strictObject({ root: AssetsRelativePath }),
-  ])
+  ], { error: 'must be exactly one of { assetId }, { assetUuid } or { root }' })
   .describe('Names an asset by `assetId`, `assetUuid` or `root` (exactly one).');
 export type AssetReference = z.infer<typeof AssetReference>;
 

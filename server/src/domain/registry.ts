@@ -9,6 +9,9 @@ import { checkAssetsPath } from './paths.js';
 /** The registry path relative to `assets/`. */
 export const REGISTRY_PATH = '.prometeu/index.json';
 
+/** The registry path as people see it, relative to the project. */
+const SHOWN_PATH = `assets/${REGISTRY_PATH}`;
+
 /** What the registry file says, as far as it can be trusted. */
 export interface ParsedRegistry {
   /** Whether the file exists. */
@@ -34,7 +37,7 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
   const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
   const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({ exists: true, registry: null, entries: [], diagnostics: [diagnostic] });
   if (readError !== undefined) {
-    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${REGISTRY_PATH} could not be read (${readError}); nothing is treated as registered until it can be.` }));
+    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${SHOWN_PATH} could not be read (${readError}); nothing is treated as registered until it can be.` }));
   }
   if (text === null) {
     return {
@@ -44,7 +47,7 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
       diagnostics: [
         makeDiagnostic('registry-missing', {
           ...base,
-          message: `The workspace is not initialised: ${REGISTRY_PATH} does not exist, so nothing is registered. Run "packer init" (packer/initWorkspace) to create it.`,
+          message: `The workspace is not initialised: ${SHOWN_PATH} does not exist, so nothing is registered. Run "packer init" (packer/initWorkspace) to create it.`,
         }),
       ],
     };
@@ -54,17 +57,17 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
     raw = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${REGISTRY_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.` }));
+    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${SHOWN_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.` }));
   }
   const version = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['schema_version'] : undefined;
   if (version !== undefined && version !== REGISTRY_SCHEMA_VERSION) {
     return untrusted(
-      makeDiagnostic('registry-unsupported-version', { ...base, message: `${REGISTRY_PATH} has schema_version ${JSON.stringify(version)}; this packer understands ${REGISTRY_SCHEMA_VERSION} only.` }),
+      makeDiagnostic('registry-unsupported-version', { ...base, message: `${SHOWN_PATH} has schema_version ${JSON.stringify(version)}; this packer understands ${REGISTRY_SCHEMA_VERSION} only.` }),
     );
   }
   const parsed = RegistryFile.safeParse(raw);
   if (!parsed.success) {
-    return untrusted(makeDiagnostic('registry-invalid', { ...base, message: `${REGISTRY_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.` }));
+    return untrusted(makeDiagnostic('registry-invalid', { ...base, message: `${SHOWN_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.` }));
   }
   const registry = parsed.data;
   for (let index = 1; index < registry.assets.length; index++) {
@@ -75,7 +78,7 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
         return untrusted(
           makeDiagnostic('registry-invalid', {
             ...base,
-            message: `${REGISTRY_PATH} is not sorted by asset_id (entry ${index} has asset_id ${current.asset_id} after ${previous.asset_id}); it was not written by the packer.`,
+            message: `${SHOWN_PATH} is not sorted by asset_id (entry ${index} has asset_id ${current.asset_id} after ${previous.asset_id}); it was not written by the packer.`,
           }),
         );
       }

@@ -43,7 +43,6 @@ export function initWorkspaceOperation(project: Project, operationId: string, si
         const problem = parsed.diagnostics[0]?.message ?? 'it is invalid';
         return {
           status: 'failed',
-          response: respond('alreadyValid', project.snapshot().revision),
           error: {
             code: PackerErrorCodes.RegistryInvalid,
             message: `${REGISTRY_PROJECT_PATH} exists but is not a valid registry, and the packer never overwrites it: ${problem}`,

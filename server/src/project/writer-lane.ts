@@ -23,7 +23,8 @@ export interface OperationContext {
  */
 export type OperationResult<R> =
   | { readonly status: 'succeeded'; readonly response: R; readonly revision?: number }
-  | { readonly status: 'failed'; readonly response: R; readonly revision?: number; readonly error?: { code: number; message: string; data?: unknown } }
+  | { readonly status: 'failed'; readonly response: R; readonly revision?: number }
+  | { readonly status: 'failed'; readonly error: { code: number; message: string; data?: unknown }; readonly revision?: number }
   | { readonly status: 'cancelled' };
 
 /** What the lane reports to the caller. `error` is an exception thrown by the operation (a bug or an I/O failure). */
@@ -151,7 +152,11 @@ export class WriterLane {
       case 'failed':
         this.events.append(
           'operation.failed',
-          { ...head, ...(outcome.revision !== undefined ? { revision: outcome.revision } : {}), outcome: asRecord(outcome.response), ...(outcome.error ? { error: outcome.error } : {}) },
+          {
+            ...head,
+            ...(outcome.revision !== undefined ? { revision: outcome.revision } : {}),
+            ...('error' in outcome ? { outcome: {}, error: outcome.error } : { outcome: asRecord(outcome.response) }),
+          },
           operation.operationId,
         );
         break;

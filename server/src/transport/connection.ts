@@ -209,7 +209,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       case 'succeeded':
         return outcome.response;
       case 'failed':
-        if (outcome.error) throw new ResponseError(outcome.error.code, outcome.error.message, outcome.error.data);
+        if ('error' in outcome) throw new ResponseError(outcome.error.code, outcome.error.message, outcome.error.data);
         return outcome.response;
       case 'cancelled':
       case 'cancelledBeforeStart':

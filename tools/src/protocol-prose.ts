@@ -1,0 +1,110 @@
+/**
+ * The hand-written part of the protocol reference: rules that schemas cannot say. Kept next to the
+ * generator so that the reference stays one generated file.
+ */
+export const PROTOCOL_PROSE = `
+# Prometeu packer protocol reference
+
+This is the exact wire contract of \`packer-server\`. The shapes below are generated from the zod
+schemas in \`protocol/src\`; the rules in this first part are the ones schemas cannot express.
+\`shared/design/protocol.md\` is the design this implements; where they differ, this file is what the
+server does.
+
+## Transport
+
+- JSON-RPC 2.0 with LSP base framing (\`Content-Length: N\\r\\n\\r\\n\` then N bytes of UTF-8 JSON) over the
+  stdin and stdout of \`packer-server --stdio\`. stdout carries frames and nothing else; the server logs to
+  stderr and, once initialized, with \`window/logMessage\`.
+- A frame whose body is not JSON is answered with \`-32700\` (id \`null\`). JSON that is not a JSON-RPC 2.0
+  message (missing \`"jsonrpc": "2.0"\`, a batch array, a non-string \`method\`, params that are not an
+  object or array) is answered with \`-32600\`, with the message's id when it had a usable one. The server
+  keeps serving after both.
+- Wire field names are camelCase. Files on disk (\`asset.json\`, \`index.json\`) keep snake_case keys.
+
+## Lifecycle (LSP 3.17)
+
+- Before \`initialize\`: every request is answered \`-32002\`; notifications are dropped, except \`exit\`.
+- \`initialize\` may be sent once; a second one is answered \`-32600\`. Its params are checked (\`-32602\`
+  with the schema issues). Each \`workspaceFolders\` entry is opened as a project; the result's
+  \`projects\` lists them in order, each with its \`projectId\` or with the \`error\` that kept it closed.
+  \`capabilities.experimental.packer\` names the protocol version and every method the server answers.
+- Events (\`packer/event\`) flow to a connection only after its \`initialize\` has been answered; the
+  events of opening the workspace folders stay replayable with \`packer/events\`.
+- \`shutdown\` waits until every project's writer lane is idle, then answers \`null\`. After it, every
+  request is answered \`-32600\`.
+- \`exit\` ends the process with code 0 after \`shutdown\`, else 1. Closing stdin counts as \`exit\`.
+- When \`initialize\` named a \`processId\`, the server checks that process every 2 seconds and exits
+  (code 1) when it is gone.
+- \`$/setTrace\` (\`off\`, \`messages\`, \`verbose\`; initial value from \`initialize.trace\`): when not
+  \`off\`, the server sends \`$/logTrace\` after each request with its duration, and with \`verbose\`
+  the request params.
+
+## Projects
+
+A project is a folder holding \`assets/\`. Its \`projectId\` is derived from the folder's canonical path,
+so opening the same folder again (by any path or URI that resolves to it) returns the same id, in this
+and in later server runs. Several projects may be open at once; each has its own snapshot, revision,
+writer lane and event sequence.
+
+## Lanes
+
+Every request has one lane, written next to it below:
+
+- **read**: answered from the project's current snapshot, pinned once when the request starts, so the
+  whole answer belongs to one published revision (its \`revision\` field says which). Reads never wait
+  for the writer. A read cancelled with \`$/cancelRequest\` before it answers is answered \`-32800\`.
+- **write**: queued in the project's single writer lane, in arrival order across all connections, and
+  answered with its final outcome once it ended (never "accepted"). A write's response carries its
+  \`operationId\` (the client's, or one the server made up) and, when state changed, the new
+  \`revision\`. A write cancelled while queued never starts, gets an \`operation.cancelled\` event with
+  \`started: false\`, and is answered \`-32800\`.
+- **server**: opens or closes projects; touches no project files. \`packer/closeProject\` waits for the
+  project's lane to drain.
+
+## Errors
+
+Errors carry a \`code\`, a \`message\` a person can act on, and, for \`-32602\` and every packer code, a
+typed \`data\` object. \`-32602\` data is \`{ method, issues: [{ code, path, message }] }\` with the zod
+issues (at most 50). Packer codes live in 1000–1999, outside the ranges JSON-RPC and LSP reserve; their
+\`data\` shapes are listed at the end. An unexpected failure is \`-32603\` and is logged to stderr with
+its stack; cancellation is never logged as a failure.
+
+## Paths
+
+Every path in a request is a POSIX path relative to \`assets/\` (or, for declared inputs, to the asset
+root). Absolute paths, \`..\` segments, empty segments, backslashes, NUL characters and paths into
+\`assets/.prometeu/\` are refused with \`PathOutsideProject\` (1005) and \`data.reason\` saying which rule.
+The crawl never follows symbolic links, so nothing outside \`assets/\` is ever read through one.
+
+## Events
+
+\`packer/event\` is sent to every initialized connection for every open project. Envelope: \`projectId\`,
+\`epoch\` (a new value each server run), \`sequence\` (per project, consecutive from 1 within the epoch),
+\`operationId\` (absent for events no operation caused), \`time\`, \`kind\`, \`body\`.
+
+- Each write produces \`operation.queued\`, \`operation.started\`, any \`operation.progress\`, and exactly
+  one terminal event (\`operation.succeeded\`, \`operation.failed\` or \`operation.cancelled\`), which is
+  the last event of that operation. A write cancelled while queued produces \`queued\` then
+  \`cancelled\` only.
+- The terminal event of a write is sent before the write's response, and its \`body.outcome\` is the
+  response's result (for a failed write answered with an error, \`body.error\` has the same code,
+  message and data).
+- \`snapshot.published\` (\`revision\`, \`previousRevision\`, \`cause\`) follows every new revision; a
+  write's own publication carries its \`operationId\` and comes before its terminal event.
+- \`packer/events\` replays the retained events (the newest 50,000 to 100,000 per project) after a
+  sequence, optionally for one \`operationId\`; the same arguments give the same events in the same order.
+  \`dropped: true\` says events after \`afterSequence\` are no longer retained; an \`epoch\` other than the
+  current one is an \`EpochMismatch\` error: the client must resynchronise from reads.
+- When a write carries a \`workDoneToken\`, LSP \`$/progress\` mirrors it: \`begin\` when it starts,
+  \`report\` for each progress event, \`end\` with the terminal kind.
+
+## Diagnostics and blocking
+
+\`packer/doctor\` with scope \`registered\` returns the registry's own problems and the diagnostics of
+registered assets; scope \`workspace\` adds unregistered roots and the workspace-wide hygiene checks
+(which read file sizes and hash same-size files, so they cost more). A diagnostic blocks a pack when it
+is a registry-wide problem (missing or invalid \`index.json\`, identity conflicts, missing anchors,
+nested roots) or a declaration or input problem of an asset in the build set. Declaration problems of
+unregistered assets are warnings; of excluded assets, errors that do not block. Hygiene never blocks.
+Diagnostics come ordered: blocking first, then by severity, root, path and code.
+`;
