@@ -5,6 +5,7 @@
 import { getAssetDetails, listAssets } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
+import { applyMutation, previewMutation, submitMutation } from './mutations.js';
 import { closeProject, initWorkspace, openProject, projectStatus } from './projects.js';
 
 export * from './assets.js';
@@ -17,6 +18,7 @@ export * from './files.js';
 export * from './intents.js';
 export * from './lifecycle.js';
 export * from './method.js';
+export * from './mutations.js';
 export * from './projects.js';
 
 /** Every packer request, by a short name. The dispatch table on the server must cover each one. */
@@ -30,11 +32,14 @@ export const packerRequests = {
   doctor,
   packSummary,
   events,
+  previewMutation,
+  applyMutation,
 } as const;
 
 /** Every packer notification, by a short name. */
 export const packerNotifications = {
   event: eventNotification,
+  submitMutation,
 } as const;
 
 /** The short names of the packer requests. */

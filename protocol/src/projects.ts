@@ -46,6 +46,17 @@ export const ProjectStatus = z.strictObject({
   divergence: DivergenceSummary,
   counts: ProjectCounts,
   writerLane: WriterLaneStatus,
+  writer: z
+    .enum(['available', 'owned', 'heldByOther'])
+    .describe('`owned`: this server holds the project\'s writer lock; `heldByOther`: another packer process does, so writes are refused; `available`: nobody does.'),
+  lastRecovery: z
+    .strictObject({
+      operationId: z.string(),
+      outcome: z.enum(['completed', 'rolledBack', 'failed']),
+      message: z.string(),
+    })
+    .nullable()
+    .describe('What the last open found in the journal of an interrupted write, and what it did.'),
 });
 export type ProjectStatus = z.infer<typeof ProjectStatus>;
 

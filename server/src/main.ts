@@ -48,6 +48,7 @@ function main(argv: readonly string[]): void {
     output: process.stdout,
     host,
     onExit: (code) => {
+      host.dispose();
       // Let queued frames reach the pipe before the process ends.
       process.stdout.write('', () => process.exit(code));
     },

@@ -169,7 +169,8 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     wake();
   });
   output.on('data', (chunk: Buffer) => parser.push(chunk));
-  const host = new PackerHost({ epoch: TRANSCRIPT_EPOCH, now: () => FIXED_TIME });
+  let uuids = 0;
+  const host = new PackerHost({ epoch: TRANSCRIPT_EPOCH, now: () => FIXED_TIME, newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff` });
   const served = serveConnection({ input, output, host, onExit: (code) => ((exitCode = code), wake()), log: () => undefined, isProcessAlive: () => true });
 
   const methodsById = new Map<unknown, string>();
@@ -229,6 +230,7 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     flush();
   } finally {
     served.dispose();
+    host.dispose();
     const after = treeDigest(root);
     const allowed = new Set(parsed.writes);
     for (const [path, hash] of after) if (before.get(path) !== hash && !allowed.has(path)) problems.push(`The server wrote ${path}, which the transcript does not allow (add it to "writes:")`);

@@ -46,15 +46,16 @@ function errorCode(error: unknown): string {
 /**
  * Crawls `assetsDir` synchronously. Synchronous on purpose: on this workload (many small folders) a
  * synchronous walk is several times faster than an async one, and the caller decides where it runs.
- * Throws only when `assetsDir` itself cannot be listed.
+ * With `start`, only that folder (relative to `assetsDir`) and what lies below it is crawled, and a
+ * missing `start` gives an empty result. Throws only when `assetsDir` itself cannot be listed.
  */
-export function crawlAssets(assetsDir: string): CrawlResult {
+export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
   const anchors: CrawledAnchor[] = [];
   const files: string[] = [];
   const symlinks: string[] = [];
   const problems: CrawlProblem[] = [];
   // Explicit stack instead of recursion: a deep tree cannot overflow the call stack.
-  const pending: string[] = [''];
+  const pending: string[] = [start];
   let first = true;
   while (pending.length > 0) {
     const relative = pending.pop()!;
@@ -63,7 +64,8 @@ export function crawlAssets(assetsDir: string): CrawlResult {
     try {
       entries = readdirSync(absolute, { withFileTypes: true });
     } catch (error) {
-      if (first) throw error;
+      if (first && start === '') throw error;
+      if (first && errorCode(error) === 'ENOENT') break;
       problems.push({ path: relative, code: errorCode(error) });
       continue;
     }
@@ -87,9 +89,13 @@ export function crawlAssets(assetsDir: string): CrawlResult {
         anchors.push({ root: relative, text: readFileSync(join(absolute, ANCHOR_FILE), 'utf8') });
       } catch (error) {
         const code = errorCode(error);
-        // An anchor that vanished between the listing and the read is not an anchor: record the problem only.
-        if (code === 'ENOENT') problems.push({ path: `${relative}/${ANCHOR_FILE}`, code });
-        else anchors.push({ root: relative, text: null, readError: code });
+        // An anchor that vanished between the listing and the read is not an anchor, nor a file any more:
+        // take it back out of the listing made a moment ago and record the problem only.
+        if (code === 'ENOENT') {
+          const anchorPath = `${relative}/${ANCHOR_FILE}`;
+          files.splice(files.lastIndexOf(anchorPath), 1);
+          problems.push({ path: anchorPath, code });
+        } else anchors.push({ root: relative, text: null, readError: code });
       }
     }
   }

@@ -69,7 +69,16 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
   if (!parsed.success) {
     return untrusted(makeDiagnostic('registry-invalid', { ...base, message: `${SHOWN_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.` }));
   }
-  const registry = parsed.data;
+  return checkRegistry(parsed.data);
+}
+
+/**
+ * Checks a schema-valid registry for what the schema cannot say: order, root paths, id allocation and
+ * identity conflicts. Used by {@link parseRegistry} and, without re-parsing, on every commit.
+ */
+export function checkRegistry(registry: RegistryFile): ParsedRegistry {
+  const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
+  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({ exists: true, registry: null, entries: [], diagnostics: [diagnostic] });
   for (let index = 1; index < registry.assets.length; index++) {
     if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) {
       const previous = registry.assets[index - 1]!;
@@ -152,13 +161,28 @@ function duplicates(
   return found;
 }
 
+/** Canonical text of each entry, indented for its place in the file; entries are immutable, so this never goes stale. */
+const entryText = new WeakMap<RegistryEntry, string>();
+
 /**
  * Serialises a registry canonically: keys sorted, two-space indentation, entries sorted by `asset_id`,
- * trailing newline. The same registry always gives the same bytes.
+ * trailing newline. The same registry always gives the same bytes: exactly those of
+ * `JSON.stringify(sortKeys(registry), null, 2)`, built from cached per-entry text so that a commit that
+ * changes one entry does not serialise the other ten thousand again.
  */
 export function serializeRegistry(registry: RegistryFile): string {
   const assets = [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
-  return `${JSON.stringify(sortKeys({ ...registry, assets }), null, 2)}\n`;
+  const parts: string[] = [];
+  for (const entry of assets) {
+    let text = entryText.get(entry);
+    if (text === undefined) {
+      text = JSON.stringify(sortKeys(entry), null, 2).replace(/^/gm, '    ');
+      entryText.set(entry, text);
+    }
+    parts.push(text);
+  }
+  const list = parts.length === 0 ? '[]' : `[\n${parts.join(',\n')}\n  ]`;
+  return `{\n  "assets": ${list},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
 }
 
 /** Returns a copy of a JSON value with object keys sorted recursively. */

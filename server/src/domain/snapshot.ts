@@ -48,6 +48,29 @@ export interface SnapshotCounts {
   readonly blocking: number;
 }
 
+/** An asset in the packer's quarantine (`assets/.prometeu/quarantine/<uuid>/`). */
+export interface QuarantineEntry {
+  readonly assetUuid: string;
+  /** Where the root was when it was quarantined. */
+  readonly root: string;
+  readonly assetId: number | null;
+  readonly includedInBuild: boolean;
+  readonly name: string | null;
+}
+
+/** A parsed anchor and the text it was parsed from, reused by the next snapshot when the text is unchanged. */
+export interface ParsedAnchor {
+  readonly text: string | null;
+  readonly parsed: ParsedDeclaration;
+}
+
+/** What a snapshot may take besides the crawl and the registry. */
+export interface SnapshotExtras {
+  readonly quarantine?: readonly QuarantineEntry[];
+  /** The previous snapshot: anchors whose text did not change are not parsed again. */
+  readonly previous?: Snapshot;
+}
+
 /** An immutable projection of the workspace at one revision. */
 export interface Snapshot {
   readonly revision: number;
@@ -64,6 +87,10 @@ export interface Snapshot {
   /** What the crawl saw, for the workspace-wide hygiene checks. */
   readonly crawl: CrawlResult;
   readonly counts: SnapshotCounts;
+  /** Assets in quarantine, by asset_uuid order. */
+  readonly quarantine: readonly QuarantineEntry[];
+  /** The parsed anchors by root. */
+  readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
 }
 
 /** Whether an asset is in the build set. */
@@ -81,10 +108,17 @@ function actionsFor(registered: boolean, state: AssetRecord['state']): MutationK
  * Joins what the crawl saw with the registry into a snapshot. Deterministic: the same inputs give an
  * equal snapshot whatever order the crawl met things in.
  */
-export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry): Snapshot {
+export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry, extras: SnapshotExtras = {}): Snapshot {
   const fileSet = new Set(crawl.files);
   const anchors = new Map<string, ParsedDeclaration>();
-  for (const anchor of crawl.anchors) anchors.set(anchor.root, parseDeclaration(anchor.root, anchor.text, anchor.readError));
+  const parsedAnchors = new Map<string, ParsedAnchor>();
+  const previous = extras.previous?.parsedAnchors;
+  for (const anchor of crawl.anchors) {
+    const reusable = previous?.get(anchor.root);
+    const parsed = reusable !== undefined && reusable.text !== null && reusable.text === anchor.text ? reusable.parsed : parseDeclaration(anchor.root, anchor.text, anchor.readError);
+    anchors.set(anchor.root, parsed);
+    parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+  }
 
   // Extra diagnostics per root, found by checks that look across assets.
   const extra = new Map<string, Diagnostic[]>();
@@ -194,7 +228,11 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
           ...(anchor.assetUuid !== null ? { assetUuid: anchor.assetUuid } : {}),
           path: joinAssetsPath(root, ANCHOR_FILE),
           message: `${root} has an asset.json but is not registered, so it is never built. Register it to give it an asset_id.`,
-          ...(anchor.declaration !== null && parsedRegistry.exists ? { safeFix: { fixId: `unregistered-root:${root}`, title: `Register ${root}`, mutation: { kind: 'register' as const, root } } } : {}),
+          ...(anchor.declaration !== null && parsedRegistry.exists
+            ? extra.get(root)?.some((diagnostic) => diagnostic.code === 'identity-duplicate-uuid')
+              ? { safeFix: { fixId: `unregistered-root:${root}`, title: `Adopt ${root} with a new asset_uuid`, mutation: { kind: 'adopt' as const, root } } }
+              : { safeFix: { fixId: `unregistered-root:${root}`, title: `Register ${root}`, mutation: { kind: 'register' as const, root } } }
+            : {}),
         }),
       );
     }
@@ -206,12 +244,13 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
   const byRoot = new Map<string, AssetRecord>();
   const byUuid = new Map<string, AssetRecord>();
   const byId = new Map<number, AssetRecord>();
-  let roots = 0, registered = 0, missing = 0, included = 0, errors = 0, warnings = 0, blocking = 0;
+  // Roots are folders with an asset.json: one per anchor, even when several registry entries name it.
+  const roots = anchors.size;
+  let registered = 0, missing = 0, included = 0, errors = 0, warnings = 0, blocking = 0;
   for (const record of records) {
     if (!byRoot.has(record.root)) byRoot.set(record.root, record);
     if (record.assetUuid !== null && !byUuid.has(record.assetUuid)) byUuid.set(record.assetUuid, record);
     if (record.entry !== null && !byId.has(record.entry.asset_id)) byId.set(record.entry.asset_id, record);
-    if (record.anchor !== null) roots++;
     if (record.entry !== null) registered++;
     if (record.state === 'missing') missing++;
     if (inBuildSet(record)) included++;
@@ -232,6 +271,8 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
     projectDiagnostics: Object.freeze(projectDiagnostics),
     crawl,
     counts: Object.freeze({ roots, registered, unregistered: unregistered.length, missing, includedInBuild: included, errors, warnings, blocking }),
+    quarantine: Object.freeze([...(extras.quarantine ?? [])]),
+    parsedAnchors,
   });
 }
 
@@ -280,9 +321,9 @@ function makeRecord(
   }
   if (extra) {
     for (const diagnostic of extra) {
-      // A registry entry duplicated on one root is reported once per entry; the record of the second
-      // entry only carries its own.
-      if (duplicateEntry && diagnostic.assetId !== entry?.asset_id) continue;
+      // A diagnostic about one registry entry goes on that entry's record only, so two entries on one
+      // root are each reported once; diagnostics about the folder itself go on the first record alone.
+      if (diagnostic.assetId !== undefined ? diagnostic.assetId !== entry?.asset_id : duplicateEntry) continue;
       diagnostics.push(diagnostic.code === 'nested-root' || diagnostic.code === 'identity-duplicate-uuid' ? { ...diagnostic, ...identity } : diagnostic);
     }
   }

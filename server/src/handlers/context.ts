@@ -6,6 +6,8 @@ import type { Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../project/host.js';
 import type { Project } from '../project/project.js';
 import type { Replay } from '../project/event-log.js';
+import type { PreviewStore } from '../project/preview-store.js';
+import type { RecoveryReport } from '../mutations/execute.js';
 import type { LaneStatus, WriteOperation } from '../project/writer-lane.js';
 
 /** The parts of a project a read may see. */
@@ -16,6 +18,12 @@ export interface ProjectReadView {
   readonly epoch: string;
   readonly failure: string | undefined;
   readonly lane: LaneStatus;
+  readonly writer: 'owned' | 'heldByOther' | 'available';
+  readonly lastRecovery: RecoveryReport | null;
+  /** The previews of this project; a preview is remembered so an apply can name it. */
+  readonly previews: PreviewStore;
+  /** Makes a fresh asset_uuid (pinned in tests). */
+  newUuid(): string;
   replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
 }
 
@@ -33,7 +41,7 @@ export interface ServerContext {
   readonly signal: AbortSignal;
 }
 
-/** A write ready to be queued: the project whose lane runs it, and the operation. */
+/** A write ready to be queued: the project whose lane runs it, and the operation. Preparing may open a project, so it is async. */
 export interface PreparedWrite<R> {
   readonly project: Project;
   readonly operation: WriteOperation<R>;
@@ -50,6 +58,10 @@ export function readViewOf(project: Project): ProjectReadView {
     epoch: project.events.epoch,
     failure: project.failed(),
     lane: project.lane.status(),
+    writer: project.lock.state(),
+    lastRecovery: project.lastRecovery,
+    previews: project.previews,
+    newUuid: project.newUuid,
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),
   };
 }

@@ -2,7 +2,9 @@
  * The one place where snapshot records become wire shapes. Handlers call these; nothing else builds wire
  * objects from domain records.
  */
-import type { AssetSummary, ProjectStatus } from '@prometeu/packer-protocol';
+import type { AssetSummary, MutationPreview, ProjectStatus } from '@prometeu/packer-protocol';
+import type { MutationPlan } from '../mutations/plan.js';
+import type { RecoveryReport } from '../mutations/execute.js';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import type { LaneStatus } from '../project/writer-lane.js';
 
@@ -36,6 +38,8 @@ export interface StatusSource {
   readonly rootUri: string;
   readonly failure: string | undefined;
   readonly lane: LaneStatus;
+  readonly writer: 'owned' | 'heldByOther' | 'available';
+  readonly lastRecovery: RecoveryReport | null;
 }
 
 /** The wire status of a project at one snapshot. */
@@ -50,5 +54,25 @@ export function toProjectStatus(source: StatusSource, snapshot: Snapshot): Proje
     divergence: { diverged: false, sinceRevision: null, changes: [] },
     counts: { ...snapshot.counts },
     writerLane: { running: source.lane.running, queued: source.lane.queued },
+    writer: source.writer,
+    lastRecovery: source.lastRecovery ? { ...source.lastRecovery } : null,
+  };
+}
+
+/** The wire preview of a plan. */
+export function toMutationPreview(projectId: string, previewId: string, plan: MutationPlan): MutationPreview {
+  return {
+    previewId,
+    projectId,
+    baseRevision: plan.baseRevision,
+    mutation: plan.intent,
+    operationClass: plan.operationClass,
+    blockers: plan.blockers.map((issue) => ({ ...issue })),
+    warnings: plan.warnings.map((issue) => ({ ...issue })),
+    safeFixes: [...plan.safeFixes],
+    registryChanges: plan.registryChanges.map((change) => ({ ...change })),
+    filesystemChanges: plan.filesystemChanges.map((change) => ({ ...change })),
+    affectedAssets: plan.affectedAssets.map((asset) => ({ ...asset })),
+    requiresConsent: plan.requiresConsent,
   };
 }

@@ -2,7 +2,9 @@
  * Handlers that manage the set of open projects, and the preparation of writes (which project's lane,
  * which operation). They never change a project's files themselves.
  */
-import { type ParamsOf, type ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import { type ApplyResult, type ParamsOf, type ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import { planMutation } from '../mutations/plan.js';
+import { applyMutationOperation } from '../operations/apply-mutation.js';
 import { initWorkspaceOperation, type InitWorkspaceResponse } from '../operations/init-workspace.js';
 import type { PreparedWrite, ServerContext } from './context.js';
 import { readViewOf } from './context.js';
@@ -11,8 +13,8 @@ import { toProjectStatus } from './convert.js';
 type Requests = typeof packerRequests;
 
 /** `packer/openProject`. */
-export function openProject(context: ServerContext, params: ParamsOf<Requests['openProject']>): ResultOf<Requests['openProject']> {
-  const project = context.host.open(params.rootUri);
+export async function openProject(context: ServerContext, params: ParamsOf<Requests['openProject']>): Promise<ResultOf<Requests['openProject']>> {
+  const project = await context.host.open(params.rootUri);
   return toProjectStatus(readViewOf(project), project.snapshot());
 }
 
@@ -23,12 +25,32 @@ export async function closeProject(context: ServerContext, params: ParamsOf<Requ
 }
 
 /** `packer/initWorkspace`: opens the folder first when named by `rootUri` (its `assets/` may not exist yet). */
-export function prepareInitWorkspace(context: ServerContext, params: ParamsOf<Requests['initWorkspace']>): PreparedWrite<InitWorkspaceResponse> {
-  const project = params.rootUri !== undefined ? context.host.open(params.rootUri, { allowMissingAssets: true }) : context.host.get(params.projectId!);
+export async function prepareInitWorkspace(context: ServerContext, params: ParamsOf<Requests['initWorkspace']>): Promise<PreparedWrite<InitWorkspaceResponse>> {
+  const project = params.rootUri !== undefined ? await context.host.open(params.rootUri, { allowMissingAssets: true }) : context.host.get(params.projectId!);
   const operationId = params.operationId ?? context.host.nextOperationId();
   return {
     project,
     operation: initWorkspaceOperation(project, operationId, context.signal),
+    ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
+  };
+}
+
+/** `packer/applyMutation` and `packer/submitMutation`. */
+export function prepareApplyMutation(context: ServerContext, params: ParamsOf<Requests['applyMutation']>): PreparedWrite<ApplyResult> {
+  const project = context.host.get(params.projectId);
+  const operationId = params.operationId ?? context.host.nextOperationId();
+  const request = {
+    ...(params.previewId !== undefined ? { previewId: params.previewId } : {}),
+    ...(params.mutation !== undefined ? { mutation: params.mutation } : {}),
+    ...(params.expectedRevision !== undefined ? { expectedRevision: params.expectedRevision } : {}),
+    ...(params.consent !== undefined ? { consent: params.consent } : {}),
+  };
+  // The class events announce: the stored preview's, or what the intent does against the current snapshot.
+  const stored = params.previewId !== undefined ? project.previews.get(params.previewId) : undefined;
+  const operationClass = stored?.plan.operationClass ?? (params.mutation !== undefined ? planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass : 'registry');
+  return {
+    project,
+    operation: applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal),
     ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
   };
 }

@@ -9,7 +9,8 @@ import { checkAssetsPath, isWithin, joinAssetsPath } from '../domain/paths.js';
 import { filesOfRoot, inBuildSet, snapshotDiagnostics, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import { CancelledError, PackerError } from '../errors.js';
 import type { ReadContext } from './context.js';
-import { toAssetSummary, toProjectStatus } from './convert.js';
+import { toAssetSummary, toMutationPreview, toProjectStatus } from './convert.js';
+import { planMutation } from '../mutations/plan.js';
 
 type Requests = typeof packerRequests;
 
@@ -147,4 +148,12 @@ export function events(context: ReadContext, params: ParamsOf<Requests['events']
   }
   const replay = project.replay(params.afterSequence, { ...(params.operationId !== undefined ? { operationId: params.operationId } : {}), ...(params.limit !== undefined ? { limit: params.limit } : {}) });
   return { epoch: project.epoch, ...replay };
+}
+
+/** `packer/previewMutation`: plans against the pinned snapshot and remembers the plan for an apply. */
+export function previewMutation(context: ReadContext, params: ParamsOf<Requests['previewMutation']>): ResultOf<Requests['previewMutation']> {
+  const allocations = { uuid: context.project.newUuid() };
+  const plan = planMutation(context.snapshot, params.mutation, allocations);
+  const stored = context.project.previews.remember(plan, allocations);
+  return toMutationPreview(context.project.id, stored.previewId, plan);
 }

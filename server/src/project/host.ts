@@ -3,7 +3,8 @@
  * Opening the same folder twice gives the same project; each project has its own snapshot, lane and log.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { PackerError, unknownProject } from '../errors.js';
@@ -12,11 +13,15 @@ import { buildSnapshot } from '../domain/snapshot.js';
 import type { EventListener } from './event-log.js';
 import { assetsDirOf, loadSnapshot } from './loader.js';
 import { Project } from './project.js';
+import { WriterLock } from './writer-lock.js';
+import { JOURNAL_PATH, recoverJournal, type RecoveryReport } from '../mutations/execute.js';
 
 /** Options of a host; tests pin the clock and the epoch. */
 export interface HostOptions {
   readonly epoch?: string;
   readonly now?: () => Date;
+  /** Makes asset_uuids for created and adopted assets; tests pin it. */
+  readonly newUuid?: () => string;
 }
 
 /** The stable project id of a canonical root path. */
@@ -51,26 +56,44 @@ export function resolveProjectRoot(rootUri: string): string {
 export class PackerHost {
   readonly epoch: string;
   readonly now: () => Date;
+  readonly newUuid: () => string;
   /** Invariant: every open project by id; an id is derived from the canonical root, so one root has one entry. */
   private readonly projects = new Map<string, Project>();
   private readonly listeners = new Set<EventListener>();
+  /** Invariant: projects being loaded, so two concurrent opens of one folder load it once. */
+  private readonly opening = new Map<string, Promise<Project>>();
   /** Invariant: counts generated operation ids, so each is unique within the epoch. */
   private operationCounter = 0;
 
   constructor(options: HostOptions = {}) {
     this.epoch = options.epoch ?? randomUUID();
     this.now = options.now ?? (() => new Date());
+    this.newUuid = options.newUuid ?? randomUUID;
   }
 
   /**
    * Opens the project at `rootUri`, or returns it when already open. Refuses a folder without `assets/`
-   * unless `allowMissingAssets` is set (for `initWorkspace`, which creates it).
+   * unless `allowMissingAssets` is set (for `initWorkspace`, which creates it). A write a crash
+   * interrupted is finished or undone first (when this process can take the writer lock), so the first
+   * snapshot never shows a half-done write.
    */
-  open(rootUri: string, options: { allowMissingAssets?: boolean } = {}): Project {
+  async open(rootUri: string, options: { allowMissingAssets?: boolean } = {}): Promise<Project> {
     const rootPath = resolveProjectRoot(rootUri);
     const id = projectIdOf(rootPath);
     const existing = this.projects.get(id);
     if (existing) return existing;
+    const pending = this.opening.get(id);
+    if (pending) return pending;
+    const opening = this.load(id, rootPath, options);
+    this.opening.set(id, opening);
+    try {
+      return await opening;
+    } finally {
+      this.opening.delete(id);
+    }
+  }
+
+  private async load(id: string, rootPath: string, options: { allowMissingAssets?: boolean }): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
     let assetsExists = false;
     try {
@@ -85,8 +108,18 @@ export class PackerHost {
         assetsPath: assetsDir,
       });
     }
+    let recovery: RecoveryReport | null = null;
+    const lock = new WriterLock(assetsDir);
+    if (assetsExists && existsSync(join(assetsDir, JOURNAL_PATH)) && lock.acquire().ok) {
+      try {
+        recovery = await recoverJournal(assetsDir);
+      } finally {
+        lock.release();
+      }
+    }
     const initial = assetsExists ? loadSnapshot(rootPath, 1) : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
-    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial);
+    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid);
+    project.lastRecovery = recovery;
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);
     });
@@ -102,11 +135,17 @@ export class PackerHost {
     return project;
   }
 
-  /** Closes a project once its lane is idle. */
+  /** Closes a project once its lane is idle, releasing its writer lock. */
   async close(projectId: string): Promise<void> {
     const project = this.get(projectId);
     await project.lane.whenIdle();
     this.projects.delete(projectId);
+    project.dispose();
+  }
+
+  /** Releases every project's hold on its workspace; for process exit. */
+  dispose(): void {
+    for (const project of this.projects.values()) project.dispose();
   }
 
   /** Every open project. */

@@ -1,11 +1,15 @@
 /**
- * Reading a project's workspace from disk into a snapshot: crawl `assets/`, read the registry, join.
+ * Reading a project's workspace from disk into a snapshot: crawl `assets/`, read the registry and the
+ * quarantine, join. After a commit only the folders the commit touched are crawled again.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { crawlAssets } from '../domain/crawl.js';
-import { parseRegistry, REGISTRY_PATH } from '../domain/registry.js';
-import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
+import type { RegistryFile } from '@prometeu/packer-protocol';
+import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { isWithin } from '../domain/paths.js';
+import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
+import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
+import { QUARANTINE_FOLDER } from '../mutations/effects.js';
 
 /** The `assets/` folder of a project root. */
 export function assetsDirOf(projectRoot: string): string {
@@ -22,10 +26,77 @@ export function readRegistryText(assetsDir: string): { text: string | null; read
   }
 }
 
+/** Reads the quarantine manifests; unreadable ones are skipped (the folder stays for a person to inspect). */
+export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
+  const folder = join(assetsDir, QUARANTINE_FOLDER);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const entries: QuarantineEntry[] = [];
+  for (const name of names.sort(compareStrings)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(folder, name, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      if (typeof manifest['asset_uuid'] !== 'string' || typeof manifest['root'] !== 'string') continue;
+      entries.push({
+        assetUuid: manifest['asset_uuid'],
+        root: manifest['root'],
+        assetId: typeof manifest['asset_id'] === 'number' ? manifest['asset_id'] : null,
+        includedInBuild: manifest['included_in_build'] === true,
+        name: typeof manifest['name'] === 'string' ? manifest['name'] : null,
+      });
+    } catch {
+      // A half-written or foreign folder: not a quarantine entry.
+    }
+  }
+  return entries;
+}
+
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */
-export function loadSnapshot(projectRoot: string, revision: number): Snapshot {
+export function loadSnapshot(projectRoot: string, revision: number, previous?: Snapshot): Snapshot {
   const assetsDir = assetsDirOf(projectRoot);
   const crawl = crawlAssets(assetsDir);
   const registry = readRegistryText(assetsDir);
-  return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError));
+  return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
+    quarantine: loadQuarantine(assetsDir),
+    ...(previous ? { previous } : {}),
+  });
+}
+
+/** Crawls `folders` again and splices what they hold now into `previous`. */
+export function recrawl(previous: CrawlResult, assetsDir: string, folders: readonly string[]): CrawlResult {
+  if (folders.length === 0) return previous;
+  const outside = (path: string): boolean => !folders.some((folder) => isWithin(folder, path));
+  const parts = folders.map((folder) => crawlAssets(assetsDir, folder));
+  const merge = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
+    const all = [...kept, ...fresh.flat()];
+    const seen = new Set<string>();
+    return all.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true))).sort((a, b) => compareStrings(key(a), key(b)));
+  };
+  return {
+    anchors: merge(previous.anchors.filter((anchor) => outside(anchor.root)), parts.map((part) => [...part.anchors]), (anchor) => anchor.root),
+    files: merge(previous.files.filter(outside), parts.map((part) => [...part.files]), (file) => file),
+    symlinks: merge(previous.symlinks.filter(outside), parts.map((part) => [...part.symlinks]), (link) => link),
+    problems: merge(previous.problems.filter((problem) => outside(problem.path)), parts.map((part) => [...part.problems]), (problem) => problem.path),
+  };
+}
+
+/**
+ * The snapshot after a commit: the registry the commit wrote (checked, not re-read) and the touched
+ * folders crawled again; everything else is carried over from `previous`.
+ */
+export function snapshotAfterCommit(previous: Snapshot, assetsDir: string, registry: RegistryFile | null, folders: readonly string[]): Snapshot {
+  const parsedRegistry: ParsedRegistry = registry !== null ? checkRegistry(registry) : registryOf(previous, assetsDir);
+  return buildSnapshot(previous.revision + 1, recrawl(previous.crawl, assetsDir, folders), parsedRegistry, {
+    quarantine: loadQuarantine(assetsDir),
+    previous,
+  });
+}
+
+function registryOf(previous: Snapshot, assetsDir: string): ParsedRegistry {
+  if (previous.registry !== null) return checkRegistry(previous.registry);
+  const registry = readRegistryText(assetsDir);
+  return parseRegistry(registry.text, registry.readError);
 }

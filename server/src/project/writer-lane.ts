@@ -61,9 +61,14 @@ export class WriterLane {
   private running: Job | null = null;
   private readonly idleWaiters: (() => void)[] = [];
 
+  /**
+   * @param guard Runs before each write starts; an error it returns fails the write without running it
+   *   (the writer lock lives behind it).
+   */
   constructor(
     private readonly events: EventLog,
     private readonly currentRevision: () => number,
+    private readonly guard: () => { code: number; message: string; data?: unknown } | undefined = () => undefined,
   ) {}
 
   /** What runs now and how many wait. */
@@ -141,7 +146,8 @@ export class WriterLane {
     };
     let outcome: OperationResult<unknown> | { readonly status: 'error'; readonly error: unknown };
     try {
-      outcome = await operation.run(context);
+      const refusal = this.guard();
+      outcome = refusal !== undefined ? { status: 'failed', error: refusal } : await operation.run(context);
     } catch (error) {
       outcome = { status: 'error', error };
     }

@@ -9,6 +9,7 @@ import {
   PackerErrorCodes,
   StandardErrorCodes,
   isTerminalKind,
+  MutationKind,
   packerNotifications,
   packerRequests,
   type InitializeResult,
@@ -25,6 +26,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { CancelledError, PackerError, describeError } from '../errors.js';
 import { readViewOf, type PreparedWrite, type ServerContext } from '../handlers/context.js';
+import { prepareApplyMutation } from '../handlers/projects.js';
 import type { PackerHost } from '../project/host.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import { routeByMethod, routes } from './dispatch.js';
@@ -136,7 +138,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     void connection.sendNotification(packerNotifications.event.type, event).catch(() => undefined);
   };
 
-  const initialize = (raw: unknown): InitializeResult => {
+  const initialize = async (raw: unknown): Promise<InitializeResult> => {
     const parsed = InitializeParams.safeParse(raw);
     if (!parsed.success) throw invalidParams('initialize', parsed.error);
     const params = parsed.data;
@@ -156,7 +158,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     const projects: InitializeResult['projects'] = [];
     for (const folder of params.workspaceFolders ?? []) {
       try {
-        const project = host.open(folder.uri);
+        const project = await host.open(folder.uri);
         projects.push({ rootUri: folder.uri, projectId: project.id, revision: project.snapshot().revision, state: project.failed() ? 'failed' : 'ready' });
       } catch (error) {
         const described = describeError(error);
@@ -175,7 +177,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
             protocolVersion: PACKER_PROTOCOL_VERSION,
             requests: Object.values(packerRequests).map((declaration) => declaration.method),
             notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
-            mutations: [],
+            mutations: [...MutationKind.options],
             doctorScopes: ['registered', 'workspace'],
           },
         },
@@ -245,7 +247,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
           return result;
         }
         case 'write': {
-          const prepared = (route.prepare as (context: ServerContext, params: unknown) => PreparedWrite<unknown>)({ host, signal }, params);
+          const prepared = await (route.prepare as (context: ServerContext, params: unknown) => Promise<PreparedWrite<unknown>>)({ host, signal }, params);
           return await runWrite(prepared);
         }
       }
@@ -265,7 +267,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     try {
       if (method === 'initialize') {
         if (phase !== 'awaitingInitialize') throw new ResponseError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
-        return initialize(raw);
+        return await initialize(raw);
       }
       if (method === 'shutdown') {
         phase = 'shutDown';
@@ -295,10 +297,34 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         else logMessage(2, `$/setTrace needs value off, messages or verbose; got ${JSON.stringify(value)}.`);
         return;
       }
+      case packerNotifications.submitMutation.method:
+        submit(params);
+        return;
       default:
         if (!method.startsWith('$/')) logMessage(2, `Unknown notification ${method} was ignored.`);
     }
   });
+
+  /** `packer/submitMutation`: joins the lane like an apply; its outcome is its terminal event. */
+  const submit = (raw: unknown): void => {
+    const operationId = typeof raw === 'object' && raw !== null && typeof (raw as { operationId?: unknown }).operationId === 'string' ? (raw as { operationId: string }).operationId : undefined;
+    const named = operationId !== undefined ? `operation ${operationId}` : 'a submission without operationId';
+    const parsed = packerNotifications.submitMutation.params.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(params)'}: ${issue.message}`).join('; ');
+      logMessage(1, `packer/submitMutation refused ${named}: its params do not parse (${issues}).`);
+      return;
+    }
+    let prepared: PreparedWrite<unknown>;
+    try {
+      prepared = prepareApplyMutation({ host, signal: new AbortController().signal }, parsed.data);
+    } catch (error) {
+      logMessage(1, `packer/submitMutation refused ${named}: ${describeError(error).message}`);
+      return;
+    }
+    // The outcome reaches the client as the operation's terminal event.
+    void runWrite(prepared).catch(() => undefined);
+  };
 
   connection.onClose(() => exit(phase === 'shutDown' ? 0 : 1));
 

@@ -4,7 +4,7 @@
  */
 import { packerRequests, type PackerRequestName, type ParamsOf, type ResultOf } from '@prometeu/packer-protocol';
 import type { PreparedWrite, ReadContext, ServerContext } from '../handlers/context.js';
-import { closeProject, openProject, prepareInitWorkspace } from '../handlers/projects.js';
+import { closeProject, openProject, prepareApplyMutation, prepareInitWorkspace } from '../handlers/projects.js';
 import * as reads from '../handlers/reads.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -13,7 +13,7 @@ type MaybePromise<T> = T | Promise<T>;
 export type Route<N extends PackerRequestName> =
   | { readonly lane: 'read'; readonly handle: (context: ReadContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<ResultOf<(typeof packerRequests)[N]>> }
   | { readonly lane: 'server'; readonly handle: (context: ServerContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<ResultOf<(typeof packerRequests)[N]>> }
-  | { readonly lane: 'write'; readonly prepare: (context: ServerContext, params: ParamsOf<(typeof packerRequests)[N]>) => PreparedWrite<ResultOf<(typeof packerRequests)[N]>> };
+  | { readonly lane: 'write'; readonly prepare: (context: ServerContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<PreparedWrite<ResultOf<(typeof packerRequests)[N]>>> };
 
 /** Every packer request and how it is served. A test checks each lane against the protocol declaration. */
 export const routes: { readonly [N in PackerRequestName]: Route<N> } = {
@@ -26,6 +26,8 @@ export const routes: { readonly [N in PackerRequestName]: Route<N> } = {
   doctor: { lane: 'read', handle: reads.doctor },
   packSummary: { lane: 'read', handle: reads.packSummary },
   events: { lane: 'read', handle: reads.events },
+  previewMutation: { lane: 'read', handle: reads.previewMutation },
+  applyMutation: { lane: 'write', prepare: prepareApplyMutation },
 };
 
 /** Method string to short name. */

@@ -1,0 +1,107 @@
+/**
+ * Mutations: preview, then apply. A preview is computed against one snapshot revision; an apply re-checks
+ * it inside the project's writer lane and commits all of it or none of it.
+ */
+import { z } from 'zod';
+import { MutationIntent, OperationClass, ProjectId, Revision, SafeFix } from './common.js';
+import { defineNotification, defineRequest } from './method.js';
+
+/** One thing that would stop an apply, or one warning. */
+export const PlanIssue = z.strictObject({
+  code: z
+    .string()
+    .describe('Stable reason code, for example `assetNotFound`, `targetExists`, `pathOutsideProject`, `identityConflict`, `invalidDeclaration`, `unknownFix`.'),
+  message: z.string(),
+  path: z.string().optional().describe('The path involved, relative to `assets/`.'),
+});
+
+/** A registry change the mutation makes. */
+export const RegistryChange = z.strictObject({
+  change: z.enum(['add', 'remove', 'update']),
+  assetId: z.number().int().positive(),
+  assetUuid: z.string(),
+  root: z.string().describe('The root after the change (before, for `remove`).'),
+  before: z.strictObject({ root: z.string(), includedInBuild: z.boolean() }).optional().describe('For `update`: the entry before.'),
+  includedInBuild: z.boolean(),
+});
+
+/** A filesystem change the mutation makes. Paths are relative to `assets/`. */
+export const FilesystemChange = z.strictObject({
+  change: z.enum(['create', 'modify', 'move', 'delete']),
+  path: z.string().describe('The file or folder (the source, for `move`).'),
+  to: z.string().optional().describe('For `move`: the destination.'),
+  kind: z.enum(['file', 'folder']),
+});
+
+/** What a mutation would do, computed against `baseRevision`. */
+export const MutationPreview = z.strictObject({
+  previewId: z.string().describe('Pass to `applyMutation` to apply exactly this preview.'),
+  projectId: ProjectId,
+  baseRevision: Revision,
+  mutation: MutationIntent,
+  operationClass: OperationClass,
+  blockers: z.array(PlanIssue).describe('Non-empty means an apply would be rejected.'),
+  warnings: z.array(PlanIssue),
+  safeFixes: z.array(SafeFix).describe('Fixes on offer for the assets involved.'),
+  registryChanges: z.array(RegistryChange),
+  filesystemChanges: z.array(FilesystemChange),
+  affectedAssets: z.array(z.strictObject({ assetId: z.number().int().positive().optional(), assetUuid: z.string().nullable(), root: z.string() })),
+  requiresConsent: z.boolean().describe('True for destructive and relocating mutations: apply needs `consent: true`.'),
+});
+export type MutationPreview = z.infer<typeof MutationPreview>;
+
+/** Why an apply was rejected. */
+export const RejectionReason = z.strictObject({
+  code: z.enum(['blocked', 'consentRequired', 'staleRevision', 'stalePreview', 'unknownPreview', 'diskChanged', 'diverged', 'writerUnavailable']),
+  message: z.string(),
+  issues: z.array(PlanIssue).optional().describe('For `blocked`: the blockers.'),
+});
+
+const applyParams = {
+  projectId: ProjectId,
+  previewId: z.string().optional().describe('A preview to apply; its premises are re-checked.'),
+  mutation: MutationIntent.optional().describe('An intent to preview and apply in one step.'),
+  expectedRevision: Revision.optional().describe('Reject unless the current revision is exactly this.'),
+  consent: z.boolean().optional().describe('Required (true) when the preview says `requiresConsent`.'),
+  workDoneToken: z.union([z.string(), z.number()]).optional(),
+};
+
+/** The result of an apply: its final outcome. */
+export const ApplyResult = z.strictObject({
+  operationId: z.string(),
+  projectId: ProjectId,
+  outcome: z.enum(['applied', 'rejected']),
+  revision: Revision.describe('The current revision after the operation (the new one when applied with changes).'),
+  reasons: z.array(RejectionReason).describe('Why it was rejected; empty when applied.'),
+  preview: MutationPreview.nullable().describe('What was applied (or what was checked), as a preview.'),
+  recovered: z.boolean().optional(),
+});
+export type ApplyResult = z.infer<typeof ApplyResult>;
+
+export const previewMutation = defineRequest({
+  method: 'packer/previewMutation',
+  lane: 'read',
+  params: z.strictObject({ projectId: ProjectId, mutation: MutationIntent }),
+  result: MutationPreview,
+  summary: 'Computes what a mutation would do against the current snapshot, without changing anything. Keeps the preview for `applyMutation`.',
+});
+
+export const applyMutation = defineRequest({
+  method: 'packer/applyMutation',
+  lane: 'write',
+  params: z
+    .strictObject({ ...applyParams, operationId: z.string().min(1).max(200).optional() })
+    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), { message: 'give exactly one of previewId and mutation' }),
+  result: ApplyResult,
+  summary: 'Applies a preview (or an intent) in the writer lane: re-checks its premises, demands consent where needed, and commits all of it or none of it.',
+});
+
+export const submitMutation = defineNotification({
+  method: 'packer/submitMutation',
+  direction: 'clientToServer',
+  lane: 'write',
+  params: z
+    .strictObject({ ...applyParams, operationId: z.string().min(1).max(200) })
+    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), { message: 'give exactly one of previewId and mutation' }),
+  summary: 'The notification form of `applyMutation`: joins the same lane in arrival order; its outcome is its terminal `packer/event`.',
+});

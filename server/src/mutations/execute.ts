@@ -1,0 +1,257 @@
+/**
+ * Performing a mutation's effect durably. Single-file effects are one atomic write. Effects that touch
+ * several files are journaled: the journal (every action plus the registry before and after) is made
+ * durable first, then the actions run, then the registry is written, then the journal goes. On the next
+ * open, a journal left by a crash is rolled forward to "after"; if that is impossible (the disk changed in
+ * between), what was done is rolled back to "before". Either way no write is left half done.
+ */
+import { lstatSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
+import { REGISTRY_PATH } from '../domain/registry.js';
+import { syncFolder, writeFileAtomic } from '../io/atomic-write.js';
+import type { FileAction } from './effects.js';
+
+/** The journal, relative to `assets/`. */
+export const JOURNAL_PATH = '.prometeu/journal.json';
+/** Where deleted folders wait until the commit is complete, relative to `assets/`. */
+export const TRASH_FOLDER = '.prometeu/trash';
+
+/** What is journaled. */
+interface Journal {
+  readonly version: 1;
+  readonly operationId: string;
+  readonly actions: readonly FileAction[];
+  readonly registryBefore: string | null;
+  readonly registryAfter: string | null;
+}
+
+/** The disk no longer matches what the plan was computed from; nothing was changed. */
+export class DiskChangedError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DiskChangedError';
+  }
+}
+
+/** What recovery found and did. */
+export interface RecoveryReport {
+  readonly operationId: string;
+  readonly outcome: 'completed' | 'rolledBack' | 'failed';
+  readonly message: string;
+}
+
+/** Test hook: called after each durable step, so crash tests can stop the process at every instant. */
+export type StepHook = (step: string) => void;
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the deepest existing ancestor of `path` resolves inside `assetsDir` (no link leads out). */
+function confined(assetsDir: string, path: string): boolean {
+  let probe = path;
+  while (!exists(probe)) probe = dirname(probe);
+  const real = realpathSync(probe);
+  const root = realpathSync(assetsDir);
+  return real === root || real.startsWith(root + sep);
+}
+
+function trashPath(operationId: string, index: number): string {
+  return `${TRASH_FOLDER}/${operationId.replace(/[^A-Za-z0-9_.-]/g, '_')}/${index}`;
+}
+
+/**
+ * Checks on disk that every action can run: files to create are absent, files to modify still hold the
+ * text the plan saw, folders to move or delete exist and are folders, destinations are absent, nothing
+ * leads out of `assets/`, and the registry still holds `registryBefore`.
+ */
+export function checkPreconditions(assetsDir: string, actions: readonly FileAction[], registryBefore: string | null, checkRegistry: boolean): void {
+  const at = (path: string): string => join(assetsDir, path);
+  if (checkRegistry && readText(at(REGISTRY_PATH)) !== registryBefore) {
+    throw new DiskChangedError(`.prometeu/index.json`, 'assets/.prometeu/index.json changed on disk since the snapshot was taken.');
+  }
+  for (const action of actions) {
+    const paths = action.kind === 'moveFolder' ? [action.from, action.to] : [action.path];
+    for (const path of paths) if (!confined(assetsDir, at(path))) throw new DiskChangedError(path, `${path} leads out of assets/ through a symbolic link.`);
+    switch (action.kind) {
+      case 'writeFile': {
+        const current = readText(at(action.path));
+        if (action.before === null ? exists(at(action.path)) : current !== action.before) {
+          throw new DiskChangedError(action.path, `${action.path} ${action.before === null ? 'now exists' : 'changed on disk'} since the snapshot was taken.`);
+        }
+        break;
+      }
+      case 'moveFolder':
+        if (!isFolder(at(action.from))) throw new DiskChangedError(action.from, `${action.from} is no longer a folder on disk.`);
+        if (exists(at(action.to))) throw new DiskChangedError(action.to, `${action.to} now exists on disk.`);
+        break;
+      case 'deleteFolder':
+        if (!isFolder(at(action.path))) throw new DiskChangedError(action.path, `${action.path} is no longer a folder on disk.`);
+        break;
+    }
+  }
+}
+
+async function moveDurably(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  await rename(from, to);
+  await syncFolder(dirname(from));
+  if (dirname(from) !== dirname(to)) await syncFolder(dirname(to));
+}
+
+/** Does one action unless the disk shows it done; returns false when it can be neither. */
+async function rollForward(assetsDir: string, journal: Journal, index: number): Promise<boolean> {
+  const action = journal.actions[index]!;
+  const at = (path: string): string => join(assetsDir, path);
+  switch (action.kind) {
+    case 'writeFile': {
+      const current = readText(at(action.path));
+      if (current === action.content) return true;
+      if (action.before === null ? exists(at(action.path)) : current !== action.before) return false;
+      await writeFileAtomic(at(action.path), action.content, { createParents: true });
+      return true;
+    }
+    case 'moveFolder': {
+      const from = exists(at(action.from));
+      const to = exists(at(action.to));
+      if (!from && to) return true;
+      if (!from || to) return false;
+      await moveDurably(at(action.from), at(action.to));
+      return true;
+    }
+    case 'deleteFolder': {
+      const trash = at(trashPath(journal.operationId, index));
+      if (!exists(at(action.path))) return true;
+      if (exists(trash)) return false;
+      await moveDurably(at(action.path), trash);
+      return true;
+    }
+  }
+}
+
+/** Undoes one action if the disk shows it done. */
+async function rollBack(assetsDir: string, journal: Journal, index: number): Promise<void> {
+  const action = journal.actions[index]!;
+  const at = (path: string): string => join(assetsDir, path);
+  switch (action.kind) {
+    case 'writeFile':
+      if (readText(at(action.path)) !== action.content) return;
+      if (action.before === null) await unlink(at(action.path));
+      else await writeFileAtomic(at(action.path), action.before);
+      return;
+    case 'moveFolder':
+      if (exists(at(action.to)) && !exists(at(action.from))) await moveDurably(at(action.to), at(action.from));
+      return;
+    case 'deleteFolder': {
+      const trash = at(trashPath(journal.operationId, index));
+      if (exists(trash) && !exists(at(action.path))) await moveDurably(trash, at(action.path));
+      return;
+    }
+  }
+}
+
+async function finish(assetsDir: string, journal: Journal, hook?: StepHook): Promise<void> {
+  const trash = join(assetsDir, TRASH_FOLDER, journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  await rm(trash, { recursive: true, force: true });
+  await unlink(join(assetsDir, JOURNAL_PATH));
+  await syncFolder(join(assetsDir, '.prometeu'));
+  hook?.('journal-removed');
+}
+
+/**
+ * Performs `actions` and writes `registryAfter` (when not null) durably. Throws {@link DiskChangedError}
+ * before touching anything when a precondition fails.
+ */
+export async function executeEffect(
+  assetsDir: string,
+  operationId: string,
+  actions: readonly FileAction[],
+  registryBefore: string | null,
+  registryAfter: string | null,
+  hook?: StepHook,
+): Promise<void> {
+  checkPreconditions(assetsDir, actions, registryBefore, registryAfter !== null);
+  const registryPath = join(assetsDir, REGISTRY_PATH);
+  if (actions.length === 0) {
+    if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+    hook?.('registry-written');
+    return;
+  }
+  const journal: Journal = { version: 1, operationId, actions, registryBefore, registryAfter };
+  await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
+  hook?.('journal-written');
+  for (let index = 0; index < actions.length; index++) {
+    if (!(await rollForward(assetsDir, journal, index))) {
+      // Checked a moment ago; something raced us. Undo what was done and report it.
+      for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
+      await finish(assetsDir, journal);
+      const action = actions[index]!;
+      const path = action.kind === 'moveFolder' ? action.from : action.path;
+      throw new DiskChangedError(path, `${path} changed on disk while the mutation ran; it was rolled back.`);
+    }
+    hook?.(`action-${index}`);
+  }
+  if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+  hook?.('registry-written');
+  await finish(assetsDir, journal, hook);
+}
+
+/** Finishes or undoes a write a crash interrupted. Returns null when there was nothing to recover. */
+export async function recoverJournal(assetsDir: string): Promise<RecoveryReport | null> {
+  let text: string;
+  try {
+    text = await readFile(join(assetsDir, JOURNAL_PATH), 'utf8');
+  } catch {
+    return null;
+  }
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+    if (journal.version !== 1 || !Array.isArray(journal.actions)) throw new Error('unknown journal version');
+  } catch (error) {
+    // The journal is written atomically, so an unreadable one was never complete: nothing ran after it.
+    await unlink(join(assetsDir, JOURNAL_PATH));
+    return { operationId: 'unknown', outcome: 'rolledBack', message: `An incomplete journal was discarded (${(error as Error).message}); no action had started.` };
+  }
+  const registryPath = join(assetsDir, REGISTRY_PATH);
+  let index = 0;
+  for (; index < journal.actions.length; index++) if (!(await rollForward(assetsDir, journal, index))) break;
+  if (index === journal.actions.length) {
+    if (journal.registryAfter !== null && readText(registryPath) !== journal.registryAfter) await writeFileAtomic(registryPath, journal.registryAfter);
+    await finish(assetsDir, journal);
+    return { operationId: journal.operationId, outcome: 'completed', message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).` };
+  }
+  for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
+  if (journal.registryBefore !== null && readText(registryPath) !== journal.registryBefore) await writeFileAtomic(registryPath, journal.registryBefore);
+  await finish(assetsDir, journal);
+  return {
+    operationId: journal.operationId,
+    outcome: 'rolledBack',
+    message: `The interrupted write ${journal.operationId} could not be completed because the disk changed since; it was rolled back.`,
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The `applyMutation` write (and its notification form): re-plan the mutation against the current
+ * snapshot inside the lane, compare with the preview it names, demand consent, then commit all or nothing.
+ * Every refusal is an outcome value (`rejected` with reasons), never an exception.
+ */
+import type { ApplyResult, MutationIntent, OperationClass } from '@prometeu/packer-protocol';
+import { toMutationPreview } from '../handlers/convert.js';
+import { DiskChangedError } from '../mutations/execute.js';
+import { planMutation, samePlannedChanges, type Allocations, type MutationPlan } from '../mutations/plan.js';
+import type { Project } from '../project/project.js';
+import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
+
+/** What an apply is asked to do. */
+export interface ApplyRequest {
+  readonly previewId?: string;
+  readonly mutation?: MutationIntent;
+  readonly expectedRevision?: number;
+  readonly consent?: boolean;
+}
+
+type Reason = ApplyResult['reasons'][number];
+
+/** Builds the apply operation for `project`'s lane. */
+export function applyMutationOperation(
+  project: Project,
+  operationId: string,
+  request: ApplyRequest,
+  newUuid: () => string,
+  operationClass: OperationClass,
+  signal?: AbortSignal,
+): WriteOperation<ApplyResult> {
+  return {
+    operationId,
+    operation: 'applyMutation',
+    operationClass,
+    ...(signal ? { signal } : {}),
+    async run(context): Promise<OperationResult<ApplyResult>> {
+      const snapshot = project.snapshot();
+      const respond = (outcome: ApplyResult['outcome'], plan: MutationPlan | null, reasons: Reason[], revision = project.snapshot().revision): ApplyResult => ({
+        operationId,
+        projectId: project.id,
+        outcome,
+        revision,
+        reasons,
+        preview: plan ? toMutationPreview(project.id, request.previewId ?? `${operationId}-plan`, plan) : null,
+      });
+      const reject = (plan: MutationPlan | null, reason: Reason): OperationResult<ApplyResult> => ({ status: 'failed', response: respond('rejected', plan, [reason]) });
+
+      let intent = request.mutation;
+      let allocations: Allocations = { uuid: newUuid() };
+      let previewed: MutationPlan | undefined;
+      if (request.previewId !== undefined) {
+        const stored = project.previews.get(request.previewId);
+        if (stored === undefined) {
+          return reject(null, { code: 'unknownPreview', message: `No preview ${request.previewId} is known to this server (it may be older than the last 1000 previews, or from another server run). Preview again.` });
+        }
+        intent = stored.plan.intent;
+        allocations = stored.allocations;
+        previewed = stored.plan;
+      }
+      if (request.expectedRevision !== undefined && request.expectedRevision !== snapshot.revision) {
+        return reject(null, {
+          code: 'staleRevision',
+          message: `The apply expected revision ${request.expectedRevision}, but the project is at revision ${snapshot.revision}; nothing was changed. Preview again.`,
+        });
+      }
+      const plan = planMutation(snapshot, intent!, allocations);
+      if (previewed !== undefined && !samePlannedChanges(previewed, plan)) {
+        return reject(plan, {
+          code: 'stalePreview',
+          message: `Preview ${request.previewId} was computed at revision ${previewed.baseRevision}; at revision ${snapshot.revision} the same mutation would do something else (see preview). Nothing was changed.`,
+        });
+      }
+      if (plan.blockers.length > 0) {
+        return reject(plan, { code: 'blocked', message: plan.blockers.map((blocker) => blocker.message).join(' '), issues: [...plan.blockers] });
+      }
+      if (plan.requiresConsent && request.consent !== true) {
+        return reject(plan, {
+          code: 'consentRequired',
+          message: `This ${plan.intent.kind} ${plan.filesystemChanges.some((change) => change.change === 'delete') ? 'deletes' : 'moves'} files in the workspace; apply it again with consent: true. Nothing was changed.`,
+        });
+      }
+      if (plan.effect.actions.length === 0 && plan.effect.registry === null) {
+        return { status: 'succeeded', response: respond('applied', plan, []) };
+      }
+      if (context.signal.aborted) return { status: 'cancelled' };
+      try {
+        const next = await project.commit(plan, operationId);
+        return { status: 'succeeded', response: respond('applied', plan, [], next.revision), revision: next.revision };
+      } catch (error) {
+        if (!(error instanceof DiskChangedError)) throw error;
+        return reject(plan, { code: 'diskChanged', message: `${error.message} Nothing was changed; reconcile, then preview again.` });
+      }
+    },
+  };
+}

@@ -1,0 +1,176 @@
+/** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
+import { createHash } from 'node:crypto';
+import { canonicalJson, type JsonObject } from './canonical-json.js';
+
+/** The 8 magic bytes that open `assets.pa`: ASCII `PROMPA` then two zero bytes. */
+export const PA_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x52, 0x4f, 0x4d, 0x50, 0x41, 0x00, 0x00);
+/** The `schema_version` this writer produces. */
+export const PA_SCHEMA_VERSION = 1;
+/** Size of the fixed prelude in bytes; the header starts right after it. */
+export const PA_PRELUDE_SIZE = 32;
+/** Alignment of the payload region (relative to the file start) and of every asset inside it (relative to the payload start). */
+export const PA_ALIGNMENT = 16;
+
+/** One asset to lay out, in `asset_id` order. */
+export interface PaAsset {
+  readonly assetId: number;
+  readonly assetName: string;
+  readonly bankType: string;
+  readonly codec: string;
+  readonly decodedSize: number;
+  readonly metadata: JsonObject;
+  readonly payload: Uint8Array;
+  readonly preload: boolean;
+}
+
+/** One entry of the header's `asset_table`, keys as written. */
+export interface AssetTableEntry {
+  readonly asset_id: number;
+  readonly asset_name: string;
+  readonly bank_type: string;
+  readonly codec: string;
+  readonly decoded_size: number;
+  readonly metadata: JsonObject;
+  /** Relative to the payload start. */
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** A laid-out `assets.pa` and the pieces the companion files mirror. */
+export interface AssetsPa {
+  readonly bytes: Uint8Array;
+  readonly assetTable: readonly AssetTableEntry[];
+  /** The `asset_id` of every asset with `preload.enabled`, ascending. */
+  readonly preload: readonly number[];
+  readonly headerLength: number;
+  readonly payloadOffset: number;
+}
+
+/** Rounds `value` up to a multiple of {@link PA_ALIGNMENT}. */
+export function alignUp(value: number): number {
+  return Math.ceil(value / PA_ALIGNMENT) * PA_ALIGNMENT;
+}
+
+/**
+ * Lays out `assets.pa`: prelude, canonical JSON header, zero padding to the payload offset, then every
+ * payload at its aligned offset with zero padding between. Throws when `assets` is not strictly ordered
+ * by `asset_id` (a bug in the caller).
+ */
+export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
+  const assetTable: AssetTableEntry[] = [];
+  const preload: number[] = [];
+  let cursor = 0;
+  let previousId = 0;
+  for (const asset of assets) {
+    if (!(asset.assetId > previousId)) throw new Error(`layoutAssetsPa: asset_id ${asset.assetId} follows ${previousId}; assets must be strictly ordered by asset_id.`);
+    previousId = asset.assetId;
+    const offset = alignUp(cursor);
+    assetTable.push({
+      asset_id: asset.assetId,
+      asset_name: asset.assetName,
+      bank_type: asset.bankType,
+      codec: asset.codec,
+      decoded_size: asset.decodedSize,
+      metadata: asset.metadata,
+      offset,
+      size: asset.payload.length,
+    });
+    if (asset.preload) preload.push(asset.assetId);
+    cursor = offset + asset.payload.length;
+  }
+  const header = new TextEncoder().encode(canonicalJson({ asset_table: assetTable, preload }));
+  const payloadOffset = alignUp(PA_PRELUDE_SIZE + header.length);
+  const bytes = new Uint8Array(payloadOffset + cursor);
+  const view = new DataView(bytes.buffer);
+  bytes.set(PA_MAGIC, 0);
+  view.setUint32(8, PA_SCHEMA_VERSION, true);
+  view.setUint32(12, header.length, true);
+  view.setBigUint64(16, BigInt(payloadOffset), true);
+  view.setUint32(24, 0, true); // flags
+  view.setUint32(28, 0, true); // reserved
+  bytes.set(header, PA_PRELUDE_SIZE);
+  assets.forEach((asset, index) => bytes.set(asset.payload, payloadOffset + assetTable[index]!.offset));
+  return { bytes, assetTable, preload, headerLength: header.length, payloadOffset };
+}
+
+/** The build outputs of one pack, by file name inside `build/`. */
+export type PackArtifacts = {
+  readonly 'assets.pa': Uint8Array;
+  readonly 'asset_table.json': string;
+  readonly 'preload.json': string;
+  readonly 'asset_table_metadata.json': string;
+};
+
+/** One input as recorded in `asset_table_metadata.json`. */
+export interface InputFacts {
+  readonly role: string;
+  /** Relative to the asset root, as declared. */
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+/** Facts about one packed asset for `asset_table_metadata.json`. */
+export interface AssetFacts {
+  readonly assetId: number;
+  readonly assetUuid: string;
+  readonly root: string;
+  readonly type: string;
+  readonly format: string;
+  readonly formatVersion: number;
+  readonly declarationSha256: string;
+  readonly inputs: readonly InputFacts[];
+}
+
+/** SHA-256 of bytes or of a string's UTF-8, as lowercase hex. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Builds the four artifacts. `asset_table.json` and `preload.json` are the header's two parts exactly
+ * as they appear inside it, each followed by one newline. `asset_table_metadata.json` is the richer
+ * record for tools, canonical with two-space indentation and a trailing newline. `facts` runs parallel
+ * to the laid-out assets.
+ */
+export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[]): PackArtifacts {
+  const preloaded = new Set(pa.preload);
+  const tools = {
+    schema_version: 1,
+    assets_pa: {
+      schema_version: PA_SCHEMA_VERSION,
+      header_len: pa.headerLength,
+      payload_offset: pa.payloadOffset,
+      size: pa.bytes.length,
+      sha256: sha256Hex(pa.bytes),
+    },
+    assets: pa.assetTable.map((entry, index) => {
+      const fact = facts[index]!;
+      const payload = pa.bytes.subarray(pa.payloadOffset + entry.offset, pa.payloadOffset + entry.offset + entry.size);
+      return {
+        asset_id: entry.asset_id,
+        asset_uuid: fact.assetUuid,
+        asset_name: entry.asset_name,
+        root: fact.root,
+        type: fact.type,
+        format: fact.format,
+        format_version: fact.formatVersion,
+        bank_type: entry.bank_type,
+        codec: entry.codec,
+        offset: entry.offset,
+        size: entry.size,
+        decoded_size: entry.decoded_size,
+        payload_sha256: sha256Hex(payload),
+        preload: preloaded.has(entry.asset_id),
+        declaration_sha256: fact.declarationSha256,
+        inputs: fact.inputs.map((input) => ({ role: input.role, path: input.path, size: input.size, sha256: input.sha256 })),
+      };
+    }),
+  };
+  return {
+    'assets.pa': pa.bytes,
+    'asset_table.json': `${canonicalJson(pa.assetTable)}\n`,
+    'preload.json': `${canonicalJson(pa.preload)}\n`,
+    'asset_table_metadata.json': `${canonicalJson(tools, { indent: 2 })}\n`,
+  };
+}

@@ -1,0 +1,64 @@
+/** Canonical JSON: the one serialisation the packer writes into `assets.pa` and hashes for its cache keys. */
+import { compareStrings } from '../domain/crawl.js';
+
+/** A JSON value as the packer writes it. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** A JSON object as the packer writes it. */
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+/** How {@link canonicalJson} lays the text out. */
+export interface CanonicalJsonOptions {
+  /** Spaces per nesting level; 0 (the default) writes no whitespace at all. */
+  readonly indent?: number;
+  /** Accept finite non-integer numbers (cache keys hash user declarations, which may hold them). */
+  readonly allowFractions?: boolean;
+}
+
+/**
+ * Serialises `value` canonically: object keys sorted recursively by UTF-16 code unit, arrays in their
+ * order, strings escaped as `JSON.stringify` escapes them, and numbers limited to safe integers (-0 is
+ * written as 0) unless `allowFractions` is set. Throws a TypeError naming the offending place for
+ * anything else (fractions, NaN, undefined, functions, class instances): such a value is a bug in the caller.
+ */
+export function canonicalJson(value: unknown, options: CanonicalJsonOptions = {}): string {
+  return serialize(value, options.indent ?? 0, options.allowFractions ?? false, '$', 0);
+}
+
+function serialize(value: unknown, indent: number, allowFractions: boolean, where: string, depth: number): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError(`Canonical JSON: ${where} is ${value}, which JSON cannot hold.`);
+      if (!allowFractions && !Number.isSafeInteger(value)) throw new TypeError(`Canonical JSON: ${where} is ${value}; only safe integers are allowed.`);
+      return Object.is(value, -0) ? '0' : JSON.stringify(value);
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`Canonical JSON: ${where} is a ${typeof value}, which JSON cannot hold.`);
+  }
+  const open = indent > 0 ? `\n${' '.repeat(indent * (depth + 1))}` : '';
+  const close = indent > 0 ? `\n${' '.repeat(indent * depth)}` : '';
+  const separator = indent > 0 ? `,${open}` : ',';
+  if (Array.isArray(value)) {
+    if (value.length === 0) return '[]';
+    const items: string[] = [];
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value)) throw new TypeError(`Canonical JSON: ${where}[${index}] is a hole in a sparse array.`);
+      items.push(serialize(value[index], indent, allowFractions, `${where}[${index}]`, depth + 1));
+    }
+    return `[${open}${items.join(separator)}${close}]`;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) throw new TypeError(`Canonical JSON: ${where} is not a plain object.`);
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort(compareStrings);
+  if (keys.length === 0) return '{}';
+  const colon = indent > 0 ? ': ' : ':';
+  const members = keys.map((key) => `${JSON.stringify(key)}${colon}${serialize(record[key], indent, allowFractions, `${where}.${key}`, depth + 1)}`);
+  return `{${open}${members.join(separator)}${close}}`;
+}

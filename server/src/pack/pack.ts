@@ -1,0 +1,291 @@
+/**
+ * Pack planning and materialisation: from a frozen snapshot to the bytes of every build artifact, as an
+ * outcome value. Nothing here writes `build/` (see build-output.ts); the only files written are cache entries.
+ */
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Diagnostic } from '@prometeu/packer-protocol';
+import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
+import { compareDiagnostics } from '../domain/diagnostics.js';
+import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
+import { parseRegistry, REGISTRY_PATH } from '../domain/registry.js';
+import { buildSnapshot, inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { buildArtifacts, layoutAssetsPa, sha256Hex, type AssetFacts, type InputFacts, type PackArtifacts, type PaAsset } from './assets-pa.js';
+import { canonicalJson } from './canonical-json.js';
+import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
+import { formatNamed } from './formats/registry.js';
+import { cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
+
+/** The cache folder, relative to `assets/`. */
+export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
+
+/** Options of {@link packSnapshot}. */
+export interface PackOptions {
+  /** Checked before each asset and once more before the artifacts are assembled. */
+  readonly signal?: AbortSignal;
+  /** Called after each asset of the build set has been handled (validated, and materialised when it could be). */
+  onProgress?(done: number, total: number, assetName: string): void;
+  /** Folder of the incremental cache. Defaults to `assets/.prometeu/cache`; null packs without a cache. */
+  readonly cacheDir?: string | null;
+}
+
+/** One asset of a successful pack. */
+export interface PackedAsset {
+  readonly assetId: number;
+  readonly assetUuid: string;
+  readonly name: string;
+  readonly root: string;
+  readonly type: string;
+  readonly format: string;
+  readonly formatVersion: number;
+  readonly bankType: string;
+  readonly codec: string;
+  /** Relative to the payload start of `assets.pa`. */
+  readonly offset: number;
+  readonly size: number;
+  readonly decodedSize: number;
+  readonly preload: boolean;
+  readonly payloadSha256: string;
+  /** Whether the payload came from the incremental cache rather than a fresh materialisation. */
+  readonly fromCache: boolean;
+}
+
+/** Every build artifact was produced; nothing has been written to `build/` yet. */
+export interface PackSucceeded {
+  readonly status: 'succeeded';
+  readonly artifacts: PackArtifacts;
+  /** The asset table, in `asset_id` order. */
+  readonly entries: readonly PackedAsset[];
+  /** `asset_id`s materialised by this pack, ascending. */
+  readonly materialized: readonly number[];
+  /** `asset_id`s whose payload came from the cache, ascending. */
+  readonly fromCache: readonly number[];
+}
+
+/** Blocking diagnostics were found, every one of them (project-level, structural and format-specific). */
+export interface PackBlocked {
+  readonly status: 'blocked';
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The signal was aborted; no artifact was produced. */
+export interface PackCancelled {
+  readonly status: 'cancelled';
+}
+
+/** The disk no longer matches the snapshot at these paths (relative to `assets/`, sorted); reconcile first. */
+export interface PackDiverged {
+  readonly status: 'diverged';
+  readonly paths: readonly string[];
+}
+
+/** What a pack came to. Exceptions are reserved for bugs and I/O failures. */
+export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDiverged;
+
+const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
+
+/** System error codes meaning "there is no regular file here". */
+const NOT_A_FILE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR']);
+// No following of a final symbolic link (the crawl does not follow them either), and no blocking on a FIFO.
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/** Reads a regular file, or returns null when there is none at `path`. Other failures throw. */
+async function readIfFile(path: string): Promise<Uint8Array | null> {
+  let handle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (error) {
+    if (NOT_A_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return null;
+    throw error;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return null;
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | null): boolean {
+  if (crawled === undefined) return now === null;
+  if (now === null) return false;
+  // The crawl decoded the file as UTF-8; decoding the same way makes equal bytes compare equal.
+  return crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text;
+}
+
+/** One asset that made it to the layout. */
+interface BuiltAsset {
+  readonly record: AssetRecord;
+  readonly format: AssetFormat;
+  readonly result: MaterializedAsset;
+  readonly facts: AssetFacts;
+  readonly fromCache: boolean;
+}
+
+/**
+ * Packs the build set of a frozen snapshot: the registered assets included in the build, by `asset_id`.
+ *
+ * For each asset it re-reads `asset.json` and every input exactly once, and reports divergence when the
+ * anchor's text or an input's existence no longer matches the snapshot (the registry is compared too).
+ * It re-validates from scratch: every structural check is recomputed from the frozen crawl, and the
+ * format's own validation always runs on the bytes just read. Only when nothing blocks does it
+ * materialise (or take the payload from the cache, which is keyed by everything the payload depends on).
+ */
+export async function packSnapshot(snapshot: Snapshot, assetsDir: string, options: PackOptions = {}): Promise<PackOutcome> {
+  const { signal } = options;
+  if (signal?.aborted) return CANCELLED;
+  const cache: PayloadCache = options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? join(assetsDir, PACK_CACHE_PATH));
+  const diverged = new Set<string>();
+
+  const registryBytes = await readIfFile(join(assetsDir, REGISTRY_PATH));
+  const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
+  if (registryNow.exists !== snapshot.workspaceInitialized || canonicalJson(registryNow.registry) !== canonicalJson(snapshot.registry)) diverged.add(REGISTRY_PATH);
+
+  // Every structural check again, from the frozen crawl and the registry just read (equal to the snapshot's).
+  const fresh = buildSnapshot(snapshot.revision, snapshot.crawl, registryNow);
+  const buildSet = fresh.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
+  const anchors = new Map(snapshot.crawl.anchors.map((anchor) => [anchor.root, anchor]));
+  const crawledFiles = new Set(snapshot.crawl.files);
+
+  // Each input is read once; the bytes are dropped after the last asset that names it.
+  const pendingReaders = new Map<string, number>();
+  for (const record of buildSet) {
+    for (const path of new Set(record.inputs.map((input) => input.assetsPath))) if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
+  }
+  const held = new Map<string, Uint8Array | null>();
+  const takeInput = async (path: string): Promise<Uint8Array | null> => {
+    const bytes = held.has(path) ? held.get(path)! : await readIfFile(join(assetsDir, path));
+    const remaining = pendingReaders.get(path)! - 1;
+    pendingReaders.set(path, remaining);
+    if (remaining > 0) held.set(path, bytes);
+    else held.delete(path);
+    return bytes;
+  };
+
+  const blockers: Diagnostic[] = fresh.projectDiagnostics.filter((diagnostic) => diagnostic.blocking);
+  const built: BuiltAsset[] = [];
+  let done = 0;
+  for (const record of buildSet) {
+    if (signal?.aborted) return CANCELLED;
+    const entry = record.entry!;
+    const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
+    const anchorBytes = await readIfFile(join(assetsDir, anchorPath));
+    if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
+
+    const inputs = new Map<string, Uint8Array>();
+    const hashes = new Map<string, string>();
+    let inputsComplete = true;
+    for (const path of new Set(record.inputs.map((input) => input.assetsPath))) {
+      if (path === null) {
+        inputsComplete = false;
+        continue;
+      }
+      const bytes = await takeInput(path);
+      if ((bytes !== null) !== crawledFiles.has(path)) diverged.add(path);
+      if (bytes === null) {
+        inputsComplete = false;
+        continue;
+      }
+      const relative = path.slice(record.root.length + 1);
+      inputs.set(relative, bytes);
+      hashes.set(relative, sha256Hex(bytes));
+    }
+
+    const own = record.diagnostics.filter((diagnostic) => diagnostic.blocking);
+    blockers.push(...own);
+    const declaration = record.anchor?.declaration ?? null;
+    const format = declaration === null ? undefined : formatNamed(declaration.output.format);
+    if (declaration !== null && format === undefined && own.length === 0) {
+      throw new Error(`Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`);
+    }
+    if (declaration !== null && format !== undefined && format.type === declaration.type && inputsComplete) {
+      const asset = { declaration, root: record.root, inputs, identity: { assetId: entry.asset_id, assetUuid: declaration.asset_uuid } };
+      blockers.push(...format.validate(asset));
+      if (blockers.length === 0 && diverged.size === 0) {
+        const key = cacheKey(format, declaration, hashes);
+        let result = await cache.read(key);
+        const fromCache = result !== null;
+        if (result === null) {
+          const made = format.materialize(asset);
+          if (isBlocked(made)) {
+            blockers.push(...made.blocked);
+          } else {
+            result = made;
+            await cache.write(key, made);
+          }
+        }
+        if (result !== null) {
+          const facts: InputFacts[] = [];
+          for (const input of record.inputs) {
+            const relative = input.assetsPath!.slice(record.root.length + 1);
+            facts.push({ role: input.role, path: input.path, size: inputs.get(relative)!.length, sha256: hashes.get(relative)! });
+          }
+          built.push({
+            record,
+            format,
+            result,
+            fromCache,
+            facts: {
+              assetId: entry.asset_id,
+              assetUuid: declaration.asset_uuid,
+              root: record.root,
+              type: declaration.type,
+              format: format.format,
+              formatVersion: format.version,
+              declarationSha256: sha256Hex(anchorBytes!),
+              inputs: facts,
+            },
+          });
+        }
+      }
+    }
+    done++;
+    options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
+  }
+  if (signal?.aborted) return CANCELLED;
+  if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
+  if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
+
+  const layout: PaAsset[] = built.map(({ record, result }) => ({
+    assetId: record.entry!.asset_id,
+    assetName: record.anchor!.declaration!.name,
+    bankType: result.bankType,
+    codec: result.codec,
+    decodedSize: result.decodedSize,
+    metadata: result.metadata,
+    payload: result.payload,
+    preload: record.anchor!.declaration!.preload.enabled,
+  }));
+  const pa = layoutAssetsPa(layout);
+  const entries: PackedAsset[] = built.map(({ record, format, result, fromCache }, index) => {
+    const row = pa.assetTable[index]!;
+    return {
+      assetId: row.asset_id,
+      assetUuid: record.anchor!.declaration!.asset_uuid,
+      name: row.asset_name,
+      root: record.root,
+      type: format.type,
+      format: format.format,
+      formatVersion: format.version,
+      bankType: row.bank_type,
+      codec: row.codec,
+      offset: row.offset,
+      size: row.size,
+      decodedSize: row.decoded_size,
+      preload: layout[index]!.preload,
+      payloadSha256: sha256Hex(result.payload),
+      fromCache,
+    };
+  });
+  return {
+    status: 'succeeded',
+    artifacts: buildArtifacts(
+      pa,
+      built.map((asset) => asset.facts),
+    ),
+    entries,
+    materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),
+    fromCache: entries.filter((asset) => asset.fromCache).map((asset) => asset.assetId),
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The writer lock: `assets/.prometeu/writer.lock` names the one packer process that may write a project.
+ * It is taken lazily by the first write and released when the project closes. A lock whose process is
+ * gone (same host, pid no longer alive) is stale and is taken over; a live holder makes this process
+ * refuse writes while it keeps serving reads.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+/** The lock file, relative to `assets/`. */
+export const LOCK_PATH = '.prometeu/writer.lock';
+
+/** Who holds a lock, as written in the file. */
+interface LockContent {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly token: string;
+}
+
+/** The result of trying to take the lock. */
+export type LockAttempt = { readonly ok: true } | { readonly ok: false; readonly holderPid?: number; readonly lockPath: string };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class WriterLock {
+  private readonly path: string;
+  /** Invariant: true exactly while this instance's token is in the lock file. */
+  private owned = false;
+  private readonly token = randomBytes(8).toString('hex');
+
+  constructor(private readonly assetsDir: string) {
+    this.path = join(assetsDir, LOCK_PATH);
+  }
+
+  /** Whether this instance holds the lock, another live process does, or nobody. */
+  state(): 'owned' | 'heldByOther' | 'available' {
+    if (this.owned) return 'owned';
+    const holder = this.read();
+    return holder !== null && !this.isStale(holder) ? 'heldByOther' : 'available';
+  }
+
+  /** Takes the lock if free or stale; idempotent while owned. */
+  acquire(): LockAttempt {
+    if (this.owned) return { ok: true };
+    mkdirSync(join(this.assetsDir, '.prometeu'), { recursive: true });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const descriptor = openSync(this.path, 'wx', 0o644);
+        try {
+          writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
+          fsyncSync(descriptor);
+        } finally {
+          closeSync(descriptor);
+        }
+        this.owned = true;
+        return { ok: true };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const holder = this.read();
+        if (holder !== null && !this.isStale(holder)) return { ok: false, holderPid: holder.pid, lockPath: `assets/${LOCK_PATH}` };
+        // A lock that cannot be read may be one another process is writing right now: respect it while young.
+        if (holder === null && this.ageMs() < 5000) return { ok: false, lockPath: `assets/${LOCK_PATH}` };
+        // Stale (its process is gone) or old garbage: take it over.
+        try {
+          unlinkSync(this.path);
+        } catch {
+          // Someone else removed it first; try again.
+        }
+      }
+    }
+    return { ok: false, lockPath: `assets/${LOCK_PATH}` };
+  }
+
+  /** Releases the lock if this instance holds it. */
+  release(): void {
+    if (!this.owned) return;
+    this.owned = false;
+    const holder = this.read();
+    if (holder?.token === this.token) {
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  private read(): LockContent | null {
+    try {
+      const content = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<LockContent>;
+      if (typeof content.pid !== 'number' || typeof content.hostname !== 'string' || typeof content.token !== 'string') return null;
+      return content as LockContent;
+    } catch {
+      return null;
+    }
+  }
+
+  private ageMs(): number {
+    try {
+      return Date.now() - statSync(this.path).mtimeMs;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  private isStale(holder: LockContent): boolean {
+    // On another host the pid means nothing here: never steal it.
+    if (holder.hostname !== hostname()) return false;
+    return !isAlive(holder.pid);
+  }
+}
