@@ -20,7 +20,6 @@ import {
   CancellationToken,
   ResponseError,
   StreamMessageReader,
-  StreamMessageWriter,
   createMessageConnection,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
@@ -31,6 +30,7 @@ import type { PackerHost } from '../project/host.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import { routeByMethod, routes } from './dispatch.js';
 import { GuardedMessageReader } from './guarded-reader.js';
+import { OutboundWriter } from './outbound-writer.js';
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -100,7 +100,7 @@ function invalidParams(method: string, error: z.ZodError): ResponseError<unknown
 /** Serves one client over a pair of streams. */
 export function serveConnection(options: ConnectionOptions): ServedConnection {
   const log = options.log ?? ((message: string) => process.stderr.write(`[packer-server] ${message}\n`));
-  const writer = new StreamMessageWriter(options.output);
+  const writer = new OutboundWriter(options.output);
   const reader = new GuardedMessageReader(new StreamMessageReader(options.input), writer, log);
   const connection = createMessageConnection(reader, writer, {
     error: (message) => log(message),

@@ -1,0 +1,99 @@
+/**
+ * The outbound queue: batching keeps order; a slow consumer gets progress events merged, and nothing else.
+ */
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { Message } from 'vscode-jsonrpc/node';
+import { OutboundWriter } from '../../server/src/transport/outbound-writer.js';
+
+function parseFrames(text: string): Record<string, unknown>[] {
+  const messages: Record<string, unknown>[] = [];
+  let rest = Buffer.from(text, 'utf8');
+  while (rest.length > 0) {
+    const headerEnd = rest.indexOf('\r\n\r\n');
+    const length = Number(/Content-Length: (\d+)/.exec(rest.subarray(0, headerEnd).toString('ascii'))![1]);
+    messages.push(JSON.parse(rest.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as Record<string, unknown>);
+    rest = rest.subarray(headerEnd + 4 + length);
+  }
+  return messages;
+}
+
+/** A sink that accepts writes but only completes them when `release` is called. */
+function slowSink(): { stream: Writable; text: () => string; release: () => void } {
+  const chunks: Buffer[] = [];
+  const held: (() => void)[] = [];
+  let released = false;
+  const stream = new Writable({
+    highWaterMark: 64,
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      if (released) callback();
+      else held.push(callback);
+    },
+  });
+  return {
+    stream,
+    text: () => Buffer.concat(chunks).toString('utf8'),
+    release: () => {
+      released = true;
+      for (const callback of held.splice(0)) callback();
+    },
+  };
+}
+
+function event(sequence: number, kind: string, operationId = 'op-1', body: Record<string, unknown> = { done: sequence }): Message {
+  return { jsonrpc: '2.0', method: 'packer/event', params: { projectId: 'p', epoch: 'e', sequence, operationId, time: 't', kind, body } } as Message;
+}
+
+describe('outbound writer', () => {
+  it('writes every message whole and in call order when the client keeps up', async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    const writes = [];
+    for (let sequence = 1; sequence <= 200; sequence++) writes.push(writer.write(event(sequence, 'operation.progress')));
+    writes.push(writer.write({ jsonrpc: '2.0', id: 1, result: 'done' } as Message));
+    await Promise.all(writes);
+    const messages = parseFrames(sink.text());
+    expect(messages).toHaveLength(201);
+    expect(messages.slice(0, 200).map((message) => (message['params'] as { sequence: number }).sequence)).toEqual(Array.from({ length: 200 }, (_, index) => index + 1));
+    expect(writer.mergedCount).toBe(0);
+  });
+
+  it('a slow consumer gets queued progress merged into the newest, and every other message intact and in order', async () => {
+    const sink = slowSink();
+    const writer = new OutboundWriter(sink.stream);
+    // Fill the stream past its high-water mark so the writer has to wait for drain.
+    await writer.write(event(1, 'operation.started', 'op-1', { operation: 'pack', operationClass: 'build', baseRevision: 1 }));
+    const writes = [
+      writer.write(event(2, 'operation.progress')),
+      writer.write(event(3, 'operation.progress')),
+      writer.write(event(4, 'operation.progress', 'op-2')),
+      writer.write(event(5, 'operation.progress')),
+      writer.write(event(6, 'snapshot.published', undefined, { revision: 2 })),
+      writer.write(event(7, 'operation.progress')),
+      writer.write(event(8, 'operation.progress')),
+      writer.write(event(9, 'operation.succeeded', 'op-1', { outcome: {} })),
+      writer.write({ jsonrpc: '2.0', id: 1, result: 'done' } as Message),
+    ];
+    sink.release();
+    await Promise.all(writes);
+    const messages = parseFrames(sink.text());
+    const summary = messages.map((message) => {
+      const params = message['params'] as { sequence: number; kind: string; body: { merged?: number } } | undefined;
+      return params ? `${params.sequence}:${params.kind}${params.body.merged ? `(merged ${params.body.merged})` : ''}` : `response ${String(message['id'])}`;
+    });
+    // While the stream was backed up, op-1's progress 2, 3, 5 and 7 were merged into 8; op-2's progress
+    // stays separate; every other kind arrives, in order.
+    expect(summary).toEqual(['1:operation.started', '4:operation.progress', '6:snapshot.published', '8:operation.progress(merged 4)', '9:operation.succeeded', 'response 1']);
+    expect(summary.filter((line) => line.includes('snapshot.published'))).toEqual(['6:snapshot.published']);
+    expect(summary.at(-2)).toBe('9:operation.succeeded');
+    expect(summary.at(-1)).toBe('response 1');
+    const sequences = messages.flatMap((message) => ((message['params'] as { sequence?: number } | undefined)?.sequence !== undefined ? [(message['params'] as { sequence: number }).sequence] : []));
+    expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
+    expect(writer.mergedCount).toBeGreaterThan(0);
+    expect(sequences).toContain(8);
+    expect(sequences).toContain(4);
+    expect(sequences).toContain(9);
+  });
+});
