@@ -82,7 +82,17 @@ export const DivergenceDetectedEvent = z.strictObject({
   body: z.strictObject({
     revision: Revision.describe('The snapshot that no longer matches the disk.'),
     changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
-    assets: z.array(AssetReference),
+    assets: z.array(AssetReference).describe('The assets the changes touch, by root.'),
+    between: z.boolean().describe('True when the changes happened while no packer was running (found on open).'),
+  }),
+});
+export const WatchStateChangedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('watch.stateChanged'),
+  body: z.strictObject({
+    state: z.enum(['off', 'starting', 'watching', 'degraded']),
+    backend: z.enum(['chokidar', 'parcel', 'none']),
+    reason: z.string().optional().describe('Why watching is degraded; the server then verifies the disk periodically.'),
   }),
 });
 export const DiagnosticsChangedEvent = z.strictObject({
@@ -102,6 +112,7 @@ export const PackerEvent = z
     OperationCancelledEvent,
     SnapshotPublishedEvent,
     DivergenceDetectedEvent,
+    WatchStateChangedEvent,
     DiagnosticsChangedEvent,
   ])
   .describe('One event of the authoritative per-project stream.');

@@ -6,7 +6,7 @@ import { getAssetDetails, listAssets } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
 import { applyMutation, previewMutation, submitMutation } from './mutations.js';
-import { closeProject, initWorkspace, openProject, projectStatus } from './projects.js';
+import { closeProject, initWorkspace, openProject, projectStatus, reconcile } from './projects.js';
 
 export * from './assets.js';
 export * from './common.js';
@@ -34,6 +34,7 @@ export const packerRequests = {
   events,
   previewMutation,
   applyMutation,
+  reconcile,
 } as const;
 
 /** Every packer notification, by a short name. */

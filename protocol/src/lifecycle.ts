@@ -16,7 +16,11 @@ export const InitializeParams = z.looseObject({
   workspaceFolders: z.array(z.looseObject({ uri: FolderUri, name: z.string() })).nullable().optional().describe('Each is opened as a project.'),
   capabilities: z.looseObject({}).describe('LSP client capabilities; the packer reads `window.workDoneProgress`.'),
   trace: z.enum(['off', 'messages', 'verbose']).optional(),
-  initializationOptions: z.looseObject({}).optional(),
+  initializationOptions: z
+    .looseObject({
+      autoReconcile: z.boolean().optional().describe('Default auto-reconcile setting for every project this connection opens.'),
+    })
+    .optional(),
 });
 
 /** What the server offers, under `capabilities.experimental.packer`. */

@@ -23,6 +23,14 @@ export const DivergenceSummary = z.strictObject({
   changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
 });
 
+/** How the project's workspace is watched. */
+export const WatchingStatus = z.strictObject({
+  state: z.enum(['off', 'starting', 'watching', 'degraded']).describe('`degraded`: the watcher failed; the disk is verified every `verifyIntervalMs` instead.'),
+  backend: z.enum(['chokidar', 'parcel', 'none']),
+  reason: z.string().optional(),
+  autoReconcile: z.boolean().describe('Whether the server reconciles by itself after external changes settle.'),
+});
+
 /** Counts of the snapshot. */
 export const ProjectCounts = z.strictObject({
   roots: z.number().int().nonnegative().describe('Folders with an `asset.json`.'),
@@ -46,6 +54,7 @@ export const ProjectStatus = z.strictObject({
   divergence: DivergenceSummary,
   counts: ProjectCounts,
   writerLane: WriterLaneStatus,
+  watching: WatchingStatus,
   writer: z
     .enum(['available', 'owned', 'heldByOther'])
     .describe('`owned`: this server holds the project\'s writer lock; `heldByOther`: another packer process does, so writes are refused; `available`: nobody does.'),
@@ -63,7 +72,10 @@ export type ProjectStatus = z.infer<typeof ProjectStatus>;
 export const openProject = defineRequest({
   method: 'packer/openProject',
   lane: 'server',
-  params: z.strictObject({ rootUri: FolderUri }),
+  params: z.strictObject({
+    rootUri: FolderUri,
+    autoReconcile: z.boolean().optional().describe('Reconcile automatically after external changes settle (default: the `initialize` setting, else false). Also changes an open project\'s setting.'),
+  }),
   result: ProjectStatus,
   summary: 'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status. Opening the same folder again returns the same `projectId`.',
 });
@@ -103,4 +115,33 @@ export const initWorkspace = defineRequest({
     registryPath: z.string().describe('Path of `index.json`, relative to the project root.'),
   }),
   summary: 'Creates `assets/.prometeu/index.json` if absent. Refuses to overwrite an existing one; an invalid one is an error, never rewritten.',
+});
+
+/** What a reconcile found between the two snapshots, by asset. */
+export const SnapshotDiff = z.strictObject({
+  added: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() })).describe('Roots that appeared.'),
+  removed: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable(), assetId: z.number().int().positive().optional() })).describe('Roots that vanished.'),
+  moved: z.array(z.strictObject({ from: z.string(), to: z.string(), assetUuid: z.string(), assetId: z.number().int().positive().optional() })).describe('Roots found elsewhere with the same asset_uuid.'),
+  changed: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() })).describe('Roots whose declaration, inputs or diagnostics changed.'),
+  diagnosticsBefore: z.number().int().nonnegative(),
+  diagnosticsAfter: z.number().int().nonnegative(),
+});
+
+export const reconcile = defineRequest({
+  method: 'packer/reconcile',
+  lane: 'write',
+  params: z.strictObject({
+    projectId: ProjectId,
+    operationId: z.string().min(1).max(200).optional(),
+    workDoneToken: z.union([z.string(), z.number()]).optional(),
+  }),
+  result: z.strictObject({
+    operationId: z.string(),
+    projectId: ProjectId,
+    previousRevision: Revision,
+    revision: Revision,
+    diff: SnapshotDiff,
+    clearedChanges: z.number().int().nonnegative().describe('How many divergent paths the new snapshot accepts.'),
+  }),
+  summary: 'Accepts the disk\'s current truth into a new snapshot and says what changed between the two. Registry consequences become diagnostics with safe fixes (a moved root offers a relocate); the registry itself is never edited.',
 });

@@ -9,19 +9,25 @@
  *   writes: <paths relative to the project that the transcript may create or change, comma separated>
  *   --> {"id":1,"method":"...","params":{...}}     a message ("jsonrpc": "2.0" is added unless present)
  *   --> raw <text>                                  a frame whose body is <text> exactly; one answer is awaited
+ *   watch: fake                                     (header) projects get a watcher the transcript drives:
+ *   ~~ write <path> <text> | ~~ delete <path> | ~~ move <from> <to>
+ *                                                   change the project's files behind the packer's back
+ *   ~~ report <path> ...                            have the watcher report paths without changing them
+ *   ~~ settle                                       report those paths to the watcher and classify them now
  *   <-- ...                                         server messages (regenerated; never edit by hand)
  * Placeholders in client lines and in the rendering: ${ROOT} (the project folder), ${ROOT_URI},
  * ${TMP} and ${TMP_URI} (the temp folder holding the project), ${PROJECT_ID}.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { PackerEvent, packerRequests } from '@prometeu/packer-protocol';
 import { PackerHost, projectIdOf } from '../../server/src/index.js';
 import { serveConnection } from '../../server/src/transport/connection.js';
+import type { WatcherFactory, WatchListener } from '../../server/src/watch/watcher.js';
 
 /** Fixed clock and epoch, so renderings do not depend on when they ran. */
 export const TRANSCRIPT_EPOCH = 'transcript-epoch';
@@ -30,12 +36,15 @@ const FIXED_TIME = new Date('2026-01-01T00:00:00.000Z');
 interface Step {
   readonly comments: string[];
   readonly line: string;
+  /** `-->` sends a message; `~~` acts on the files or the fake watcher. */
+  readonly kind: 'send' | 'act';
 }
 
 interface ParsedTranscript {
   readonly header: string[];
   readonly fixture: string | null;
   readonly writes: string[];
+  readonly fakeWatch: boolean;
   readonly steps: Step[];
 }
 
@@ -46,14 +55,16 @@ export function parseTranscript(text: string): ParsedTranscript {
   const steps: Step[] = [];
   let fixture: string | null = null;
   let writes: string[] = [];
+  let fakeWatch = false;
   let pendingComments: string[] = [];
   let seenStep = false;
   for (const line of lines) {
-    if (line.startsWith('-->')) {
+    if (line.startsWith('-->') || line.startsWith('~~')) {
       seenStep = true;
-      steps.push({ comments: pendingComments, line: line.slice(3).trim() });
+      steps.push({ comments: pendingComments, line: line.slice(line.startsWith('-->') ? 3 : 2).trim(), kind: line.startsWith('-->') ? 'send' : 'act' });
       pendingComments = [];
     } else if (!seenStep) {
+      if (line.startsWith('watch:')) fakeWatch = line.slice('watch:'.length).trim() === 'fake';
       if (line.startsWith('fixture:')) fixture = line.slice('fixture:'.length).trim();
       if (line.startsWith('writes:')) writes = line.slice('writes:'.length).split(',').map((path) => path.trim()).filter(Boolean);
       header.push(line);
@@ -63,7 +74,7 @@ export function parseTranscript(text: string): ParsedTranscript {
   }
   while (header.length > 0 && header[header.length - 1] === '') header.pop();
   if (fixture === 'none') fixture = null;
-  return { header, fixture, writes, steps };
+  return { header, fixture, writes, fakeWatch, steps };
 }
 
 function frame(body: string): string {
@@ -170,7 +181,13 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
   });
   output.on('data', (chunk: Buffer) => parser.push(chunk));
   let uuids = 0;
-  const host = new PackerHost({ epoch: TRANSCRIPT_EPOCH, now: () => FIXED_TIME, newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff` });
+  const watchListeners: WatchListener[] = [];
+  const fakeWatcher: WatcherFactory = async (_assetsDir, listener) => {
+    watchListeners.push(listener);
+    return { backend: 'none', close: async () => undefined };
+  };
+  const changedPaths = new Set<string>();
+  const host = new PackerHost({ epoch: TRANSCRIPT_EPOCH, now: () => FIXED_TIME, newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff`, watcher: parsed.fakeWatch ? fakeWatcher : null });
   const served = serveConnection({ input, output, host, onExit: (code) => ((exitCode = code), wake()), log: () => undefined, isProcessAlive: () => true });
 
   const methodsById = new Map<unknown, string>();
@@ -200,9 +217,28 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
       out.push(`<-- ${JSON.stringify(rest, null, 2)}`);
     }
   };
+  const quiesce = async (): Promise<void> => {
+    await Promise.all(host.list().map((project) => project.watch.ready));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+  };
   try {
     for (const step of parsed.steps) {
       out.push(...step.comments);
+      if (step.kind === 'act') {
+        out.push(`~~ ${step.line}`);
+        await act(step.line, root, changedPaths);
+        if (step.line === 'settle') {
+          const paths = [...changedPaths];
+          changedPaths.clear();
+          for (const listener of watchListeners) listener.onChanges(paths);
+          await Promise.all(host.list().map((project) => project.watch.tracker.settle()));
+          await Promise.all(host.list().map((project) => project.lane.whenIdle()));
+        }
+        await quiesce();
+        flush();
+        continue;
+      }
       out.push(`--> ${step.line}`);
       if (step.line.startsWith('raw ')) {
         // A raw frame is answered by exactly one response (an error for malformed ones).
@@ -218,6 +254,7 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         methodsById.set(full['id'], full['method']);
         const id = full['id'];
         await waitFor(() => received.some((reply, index) => index >= consumed && reply['id'] === id && !('method' in reply)), `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`);
+        if (parsed.fakeWatch) await quiesce();
         flush();
       } else if (full['method'] === 'exit') {
         await waitFor(() => exitCode !== undefined, 'the server to exit');
@@ -232,12 +269,48 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     served.dispose();
     host.dispose();
     const after = treeDigest(root);
+    // Control data the packer keeps for itself is not a write to the user's files.
+    for (const path of ['assets/.prometeu/fingerprint.json']) after.delete(path), before.delete(path);
     const allowed = new Set(parsed.writes);
     for (const [path, hash] of after) if (before.get(path) !== hash && !allowed.has(path)) problems.push(`The server wrote ${path}, which the transcript does not allow (add it to "writes:")`);
     for (const path of before.keys()) if (!after.has(path) && !allowed.has(path)) problems.push(`The server deleted ${path}, which the transcript does not allow`);
     rmSync(temporary, { recursive: true, force: true });
   }
   return { rendered: `${out.join('\n')}\n`, problems };
+}
+
+/** Performs a `~~` file action on the project, recording the paths (relative to `assets/`) it touched. */
+async function act(line: string, root: string, changed: Set<string>): Promise<void> {
+  const [verb, first, ...rest] = line.split(' ');
+  const inAssets = (path: string): string => {
+    if (!path.startsWith('assets/')) throw new Error(`~~ paths are relative to the project and must be under assets/: ${path}`);
+    return path.slice('assets/'.length);
+  };
+  switch (verb) {
+    case 'settle':
+      return;
+    case 'report':
+      // The watcher reports paths without the transcript changing them (as it does for the packer's own writes).
+      for (const path of [first!, ...rest]) changed.add(inAssets(path));
+      return;
+    case 'write':
+      mkdirSync(dirname(join(root, first!)), { recursive: true });
+      writeFileSync(join(root, first!), `${rest.join(' ')}\n`);
+      changed.add(inAssets(first!));
+      return;
+    case 'delete':
+      rmSync(join(root, first!), { recursive: true, force: true });
+      changed.add(inAssets(first!));
+      return;
+    case 'move':
+      mkdirSync(dirname(join(root, rest[0]!)), { recursive: true });
+      renameSync(join(root, first!), join(root, rest[0]!));
+      changed.add(inAssets(first!));
+      changed.add(inAssets(rest[0]!));
+      return;
+    default:
+      throw new Error(`Unknown action ~~ ${line}`);
+  }
 }
 
 /** Checks a server message against the protocol schemas. */

@@ -183,10 +183,14 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
 
   const records: AssetRecord[] = [];
   const claimedRoots = new Set<string>();
+  const registeredRoots = new Set(parsedRegistry.entries.map((entry) => entry.root));
   for (const entry of parsedRegistry.entries) {
     const anchor = anchors.get(entry.root) ?? null;
     const diagnostics: Diagnostic[] = [];
     if (anchor === null) {
+      // A folder moved outside the packer keeps its asset_uuid: if an unregistered root carries it, offer
+      // to let the entry follow it; otherwise offer to forget the entry.
+      const movedTo = (anchorsByUuid.get(entry.asset_uuid) ?? []).find((root) => !registeredRoots.has(root));
       diagnostics.push(
         makeDiagnostic('missing-anchor', {
           severity: 'error',
@@ -195,8 +199,14 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
           assetUuid: entry.asset_uuid,
           root: entry.root,
           path: joinAssetsPath(entry.root, ANCHOR_FILE),
-          message: `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
-          safeFix: { fixId: `missing-anchor:${entry.asset_id}`, title: `Forget registry entry #${entry.asset_id}`, mutation: { kind: 'forget', asset: { assetId: entry.asset_id } } },
+          message:
+            movedTo !== undefined
+              ? `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist; its asset_uuid is now at ${movedTo}, so the folder was probably moved. Relocate the entry to follow it.`
+              : `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
+          safeFix:
+            movedTo !== undefined
+              ? { fixId: `moved-root:${entry.asset_id}`, title: `Relocate entry #${entry.asset_id} to ${movedTo}`, mutation: { kind: 'relocate', asset: { assetId: entry.asset_id }, to: movedTo } }
+              : { fixId: `missing-anchor:${entry.asset_id}`, title: `Forget registry entry #${entry.asset_id}`, mutation: { kind: 'forget', asset: { assetId: entry.asset_id } } },
         }),
       );
     } else if (anchor.assetUuid !== null && anchor.assetUuid !== entry.asset_uuid) {

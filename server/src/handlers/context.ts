@@ -2,6 +2,7 @@
  * What handlers receive. Read handlers get a pinned snapshot and a read-only view of the project: they
  * cannot reach the writer lane. Write handlers build an operation that the transport runs in the lane.
  */
+import type { ProjectStatus } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../project/host.js';
 import type { Project } from '../project/project.js';
@@ -20,6 +21,8 @@ export interface ProjectReadView {
   readonly lane: LaneStatus;
   readonly writer: 'owned' | 'heldByOther' | 'available';
   readonly lastRecovery: RecoveryReport | null;
+  readonly watching: ProjectStatus['watching'];
+  readonly divergence: ProjectStatus['divergence'];
   /** The previews of this project; a preview is remembered so an apply can name it. */
   readonly previews: PreviewStore;
   /** Makes a fresh asset_uuid (pinned in tests). */
@@ -39,6 +42,8 @@ export interface ReadContext {
 export interface ServerContext {
   readonly host: PackerHost;
   readonly signal: AbortSignal;
+  /** What this connection's `initialize` asked for projects it opens. */
+  readonly defaults?: { autoReconcile?: boolean };
 }
 
 /** A write ready to be queued: the project whose lane runs it, and the operation. Preparing may open a project, so it is async. */
@@ -60,6 +65,16 @@ export function readViewOf(project: Project): ProjectReadView {
     lane: project.lane.status(),
     writer: project.lock.state(),
     lastRecovery: project.lastRecovery,
+    watching: {
+      state: project.watch.state,
+      backend: project.watch.backend,
+      ...(project.watch.reason !== undefined ? { reason: project.watch.reason } : {}),
+      autoReconcile: project.watch.settings.autoReconcile,
+    },
+    divergence: (() => {
+      const divergence = project.watch.divergence();
+      return { diverged: divergence.diverged, sinceRevision: divergence.sinceRevision, changes: divergence.changes.map((change) => ({ ...change })) };
+    })(),
     previews: project.previews,
     newUuid: project.newUuid,
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),

@@ -40,6 +40,8 @@ export interface StatusSource {
   readonly lane: LaneStatus;
   readonly writer: 'owned' | 'heldByOther' | 'available';
   readonly lastRecovery: RecoveryReport | null;
+  readonly watching: ProjectStatus['watching'];
+  readonly divergence: ProjectStatus['divergence'];
 }
 
 /** The wire status of a project at one snapshot. */
@@ -48,12 +50,13 @@ export function toProjectStatus(source: StatusSource, snapshot: Snapshot): Proje
     projectId: source.id,
     rootUri: source.rootUri,
     revision: snapshot.revision,
-    state: source.failure !== undefined ? 'failed' : 'ready',
+    state: source.failure !== undefined ? 'failed' : source.divergence.diverged ? 'diverged' : 'ready',
     workspaceInitialized: snapshot.workspaceInitialized,
     ...(source.failure !== undefined ? { failure: source.failure } : {}),
-    divergence: { diverged: false, sinceRevision: null, changes: [] },
+    divergence: source.divergence,
     counts: { ...snapshot.counts },
     writerLane: { running: source.lane.running, queued: source.lane.queued },
+    watching: source.watching,
     writer: source.writer,
     lastRecovery: source.lastRecovery ? { ...source.lastRecovery } : null,
   };

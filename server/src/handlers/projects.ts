@@ -6,6 +6,7 @@ import { type ApplyResult, type ParamsOf, type ResultOf, packerRequests } from '
 import { planMutation } from '../mutations/plan.js';
 import { applyMutationOperation } from '../operations/apply-mutation.js';
 import { initWorkspaceOperation, type InitWorkspaceResponse } from '../operations/init-workspace.js';
+import { reconcileOperation, type ReconcileResponse } from '../operations/reconcile.js';
 import type { PreparedWrite, ServerContext } from './context.js';
 import { readViewOf } from './context.js';
 import { toProjectStatus } from './convert.js';
@@ -14,7 +15,7 @@ type Requests = typeof packerRequests;
 
 /** `packer/openProject`. */
 export async function openProject(context: ServerContext, params: ParamsOf<Requests['openProject']>): Promise<ResultOf<Requests['openProject']>> {
-  const project = await context.host.open(params.rootUri);
+  const project = await context.host.open(params.rootUri, params.autoReconcile !== undefined ? { autoReconcile: params.autoReconcile } : context.defaults);
   return toProjectStatus(readViewOf(project), project.snapshot());
 }
 
@@ -51,6 +52,17 @@ export function prepareApplyMutation(context: ServerContext, params: ParamsOf<Re
   return {
     project,
     operation: applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal),
+    ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
+  };
+}
+
+/** `packer/reconcile`. */
+export function prepareReconcile(context: ServerContext, params: ParamsOf<Requests['reconcile']>): PreparedWrite<ReconcileResponse> {
+  const project = context.host.get(params.projectId);
+  const operationId = params.operationId ?? context.host.nextOperationId();
+  return {
+    project,
+    operation: reconcileOperation(project, operationId, context.signal),
     ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
   };
 }

@@ -74,6 +74,13 @@ export function applyMutationOperation(
       if (plan.blockers.length > 0) {
         return reject(plan, { code: 'blocked', message: plan.blockers.map((blocker) => blocker.message).join(' '), issues: [...plan.blockers] });
       }
+      const diverged = project.watch.touches(touchedPaths(plan));
+      if (diverged !== undefined) {
+        return reject(plan, {
+          code: 'diverged',
+          message: `${diverged.path} changed on disk outside the packer (${diverged.change}) and this mutation touches it; reconcile first, then preview again. Nothing was changed.`,
+        });
+      }
       if (plan.requiresConsent && request.consent !== true) {
         return reject(plan, {
           code: 'consentRequired',
@@ -93,4 +100,16 @@ export function applyMutationOperation(
       }
     },
   };
+}
+
+/** Every path a plan depends on: the roots it affects, the paths it changes, and the registry when it changes it. */
+function touchedPaths(plan: MutationPlan): string[] {
+  const paths = new Set<string>();
+  for (const asset of plan.affectedAssets) paths.add(asset.root);
+  for (const change of plan.filesystemChanges) {
+    paths.add(change.path);
+    if (change.to !== undefined) paths.add(change.to);
+  }
+  if (plan.registryChanges.length > 0) paths.add('.prometeu/index.json');
+  return [...paths];
 }

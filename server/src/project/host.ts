@@ -14,6 +14,8 @@ import type { EventListener } from './event-log.js';
 import { assetsDirOf, loadSnapshot } from './loader.js';
 import { Project } from './project.js';
 import { WriterLock } from './writer-lock.js';
+import { startWatcher, type WatcherFactory } from '../watch/watcher.js';
+import { reconcileOperation } from '../operations/reconcile.js';
 import { JOURNAL_PATH, recoverJournal, type RecoveryReport } from '../mutations/execute.js';
 
 /** Options of a host; tests pin the clock and the epoch. */
@@ -22,6 +24,15 @@ export interface HostOptions {
   readonly now?: () => Date;
   /** Makes asset_uuids for created and adopted assets; tests pin it. */
   readonly newUuid?: () => string;
+  /**
+   * How projects are watched: `'auto'` (default) picks a backend by workspace size, null turns watching
+   * off, a factory is used as given (tests feed events through one).
+   */
+  readonly watcher?: WatcherFactory | null | 'auto';
+  /** Settle window for external changes, in ms (default 150). */
+  readonly settleMs?: number;
+  /** Verification interval when watching is degraded, in ms (default 5000). */
+  readonly verifyIntervalMs?: number;
 }
 
 /** The stable project id of a canonical root path. */
@@ -69,7 +80,10 @@ export class PackerHost {
     this.epoch = options.epoch ?? randomUUID();
     this.now = options.now ?? (() => new Date());
     this.newUuid = options.newUuid ?? randomUUID;
+    this.options = options;
   }
+
+  private readonly options: HostOptions;
 
   /**
    * Opens the project at `rootUri`, or returns it when already open. Refuses a folder without `assets/`
@@ -77,11 +91,14 @@ export class PackerHost {
    * interrupted is finished or undone first (when this process can take the writer lock), so the first
    * snapshot never shows a half-done write.
    */
-  async open(rootUri: string, options: { allowMissingAssets?: boolean } = {}): Promise<Project> {
+  async open(rootUri: string, options: { allowMissingAssets?: boolean; autoReconcile?: boolean } = {}): Promise<Project> {
     const rootPath = resolveProjectRoot(rootUri);
     const id = projectIdOf(rootPath);
     const existing = this.projects.get(id);
-    if (existing) return existing;
+    if (existing) {
+      if (options.autoReconcile !== undefined) existing.watch.settings.autoReconcile = options.autoReconcile;
+      return existing;
+    }
     const pending = this.opening.get(id);
     if (pending) return pending;
     const opening = this.load(id, rootPath, options);
@@ -93,7 +110,7 @@ export class PackerHost {
     }
   }
 
-  private async load(id: string, rootPath: string, options: { allowMissingAssets?: boolean }): Promise<Project> {
+  private async load(id: string, rootPath: string, options: { allowMissingAssets?: boolean; autoReconcile?: boolean }): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
     let assetsExists = false;
     try {
@@ -118,13 +135,25 @@ export class PackerHost {
       }
     }
     const initial = assetsExists ? loadSnapshot(rootPath, 1) : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
-    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid);
+    const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
+    const fileCount = initial.crawl.files.length;
+    const factory: WatcherFactory | null = choice === 'auto' ? (assetsDir, listener) => startWatcher(assetsDir, listener, fileCount) : choice;
+    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid, {
+      factory: assetsExists ? factory : null,
+      settleMs: this.options.settleMs ?? 150,
+      verifyIntervalMs: this.options.verifyIntervalMs ?? 5000,
+      autoReconcile: options.autoReconcile ?? false,
+    });
     project.lastRecovery = recovery;
+    project.reconcileFactory = (target) => {
+      void target.lane.enqueue(reconcileOperation(target, this.nextOperationId()));
+    };
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);
     });
     this.projects.set(id, project);
     project.announceOpen();
+    project.watch.start();
     return project;
   }
 

@@ -13,6 +13,7 @@ import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from
 import { PreviewStore } from './preview-store.js';
 import { WriterLane } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
+import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 
 /** Why a snapshot was published. */
 export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
@@ -36,6 +37,12 @@ export class Project {
   lastRecovery: RecoveryReport | null = null;
   /** Test hook for crash tests: called after each durable step of a commit. */
   stepHook: StepHook | undefined;
+  /** Watching, divergence and fingerprints. */
+  readonly watch: ProjectWatch;
+  /** Invariant: true while a reconcile this project scheduled itself waits in the lane. */
+  private reconcileQueued = false;
+  /** Builds the reconcile operation (set by the host, which owns operation ids). */
+  reconcileFactory: ((project: Project) => void) | undefined;
 
   constructor(
     readonly id: string,
@@ -46,6 +53,7 @@ export class Project {
     initial: Snapshot,
     /** Makes a fresh asset_uuid; pinned in tests. */
     readonly newUuid: () => string = randomUUID,
+    watchSettings: WatchSettings = { factory: null, settleMs: 150, verifyIntervalMs: 5000, autoReconcile: false },
   ) {
     this.assetsDir = assetsDirOf(rootPath);
     this.events = new EventLog(id, epoch, now);
@@ -57,6 +65,30 @@ export class Project {
     );
     this.current = initial;
     this.registryText = readRegistryText(this.assetsDir).text;
+    this.watch = new ProjectWatch(
+      {
+        assetsDir: this.assetsDir,
+        events: this.events,
+        snapshot: () => this.current,
+        registryText: () => this.registryText,
+        whenLaneIdle: () => this.lane.whenIdle(),
+        scheduleReconcile: () => this.scheduleReconcile(),
+        canWriteControlData: () => this.lock.state() === 'owned',
+      },
+      watchSettings,
+    );
+  }
+
+  /** Queues one reconcile unless one this project scheduled is already waiting. */
+  private scheduleReconcile(): void {
+    if (this.reconcileQueued || this.reconcileFactory === undefined) return;
+    this.reconcileQueued = true;
+    this.reconcileFactory(this);
+  }
+
+  /** Called by the reconcile operation when it starts, so the next divergence can schedule another. */
+  reconcileStarted(): void {
+    this.reconcileQueued = false;
   }
 
   /** Publishes the initial snapshot's event; called once by the host after it started listening. */
@@ -119,12 +151,16 @@ export class Project {
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
     await executeEffect(this.assetsDir, operationId, plan.effect.actions, this.registryText, registryAfter, this.stepHook);
     if (registryAfter !== null) this.registryText = registryAfter;
-    const next = snapshotAfterCommit(this.current, this.assetsDir, plan.effect.registry, touchedFolders(plan.effect.actions));
-    return this.publish(next, 'mutation', operationId);
+    const folders = touchedFolders(plan.effect.actions);
+    const next = snapshotAfterCommit(this.current, this.assetsDir, plan.effect.registry, folders);
+    this.publish(next, 'mutation', operationId);
+    this.watch.afterCommit(folders);
+    return next;
   }
 
-  /** Releases what the project holds in the workspace (the writer lock). */
+  /** Stops watching and releases what the project holds in the workspace (the writer lock). */
   dispose(): void {
+    void this.watch.dispose();
     this.lock.release();
   }
 }

@@ -112,6 +112,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   /** Invariant: moves forward only: awaitingInitialize, running, shutDown, exited. */
   let phase: Phase = 'awaitingInitialize';
+  /** What `initialize` asked for the projects this connection opens. */
+  let defaults: { autoReconcile?: boolean } = {};
   let trace: TraceLevel = 'off';
   let unsubscribeEvents: (() => void) | undefined;
   let processTimer: NodeJS.Timeout | undefined;
@@ -144,6 +146,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     const params = parsed.data;
     phase = 'running';
     trace = params.trace ?? 'off';
+    const autoReconcile = params.initializationOptions?.['autoReconcile'];
+    if (typeof autoReconcile === 'boolean') defaults = { autoReconcile };
     if (typeof params.processId === 'number') {
       const pid = params.processId;
       const alive = options.isProcessAlive ?? defaultIsProcessAlive;
@@ -158,7 +162,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     const projects: InitializeResult['projects'] = [];
     for (const folder of params.workspaceFolders ?? []) {
       try {
-        const project = await host.open(folder.uri);
+        const project = await host.open(folder.uri, defaults);
         projects.push({ rootUri: folder.uri, projectId: project.id, revision: project.snapshot().revision, state: project.failed() ? 'failed' : 'ready' });
       } catch (error) {
         const described = describeError(error);
@@ -233,7 +237,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       const route = routes[name];
       switch (route.lane) {
         case 'server':
-          return await (route.handle as (context: unknown, params: unknown) => unknown)({ host, signal }, params);
+          return await (route.handle as (context: unknown, params: unknown) => unknown)({ host, signal, defaults }, params);
         case 'read': {
           const project = host.get((params as { projectId: string }).projectId);
           const failure = project.failed();
@@ -247,7 +251,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
           return result;
         }
         case 'write': {
-          const prepared = await (route.prepare as (context: ServerContext, params: unknown) => Promise<PreparedWrite<unknown>>)({ host, signal }, params);
+          const prepared = await (route.prepare as (context: ServerContext, params: unknown) => Promise<PreparedWrite<unknown>>)({ host, signal, defaults }, params);
           return await runWrite(prepared);
         }
       }

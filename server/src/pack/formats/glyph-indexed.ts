@@ -35,6 +35,7 @@ const SHEET_PIXELS = GLYPH_SHEET_SIZE * GLYPH_SHEET_SIZE;
 const SHEET_BYTES = Math.ceil(SHEET_PIXELS / 2);
 const COLOR_PATTERN = /^#[0-9a-fA-F]{6}$/;
 const TILE_ENTRY_KEYS = ['index', 'palette', 'source'];
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** One placement from `output.metadata.tiles`. */
 interface TilePlacement {
@@ -195,6 +196,13 @@ function inputBytes(asset: FormatAsset, path: string): Uint8Array {
 
 /** Decodes a tile image with pngjs, or says why it cannot be used. */
 function decodeTile(bytes: Uint8Array, tileSize: number): { data: Uint8Array } | string {
+  // The PNG specification puts IHDR first: its size fields are read before decoding, so that a huge
+  // image is refused without allocating its pixels.
+  if (bytes.length >= 24 && PNG_SIGNATURE.every((byte, index) => bytes[index] === byte) && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR') {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const [width, height] = [view.getUint32(16), view.getUint32(20)];
+    if (width !== tileSize || height !== tileSize) return `is ${width}×${height} pixels; tiles of this bank are ${tileSize}×${tileSize}.`;
+  }
   let image: PNG;
   try {
     image = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -211,19 +219,19 @@ function analyse(asset: FormatAsset): GlyphAnalysis {
   const { tileSize, placements } = readPlacements(asset, problems);
 
   const palettePaths = declaredInputs(asset, 'palettes');
-  const palettes = palettePaths.map((path) => {
+  // A path listed twice is reported by checkRoles; each file is parsed and reported once.
+  const parsedPalettes = new Map<string, number[] | null>();
+  for (const path of new Set(palettePaths)) {
     const parsed = parsePalette(inputBytes(asset, path));
-    if (typeof parsed === 'string') {
-      problems.push(inputProblem(asset, path, parsed));
-      return null;
-    }
-    return parsed;
-  });
+    if (typeof parsed === 'string') problems.push(inputProblem(asset, path, parsed));
+    parsedPalettes.set(path, typeof parsed === 'string' ? null : parsed);
+  }
+  const palettes = palettePaths.map((path) => parsedPalettes.get(path)!);
 
   const sheet = new Uint8Array(SHEET_PIXELS);
   if (tileSize === 0) return { problems, tileSize, sheet, palettes, tileCount: 0 };
   const decoded = new Map<string, { data: Uint8Array } | null>();
-  for (const path of declaredInputs(asset, 'tiles')) {
+  for (const path of new Set(declaredInputs(asset, 'tiles'))) {
     const tile = decodeTile(inputBytes(asset, path), tileSize);
     if (typeof tile === 'string') {
       problems.push(inputProblem(asset, path, tile));

@@ -82,13 +82,14 @@ function analyse(asset: FormatAsset): SoundAnalysis {
   const problems: Diagnostic[] = [...checkRoles(asset, [{ role: 'samples', min: 1, max: 65535, describe: 'WAV files' }]), ...checkMetadataKeys(asset, [])];
   const samples: { name: string; path: string; wav: WavSample }[] = [];
   const names = new Map<string, string>();
-  for (const path of declaredInputs(asset, 'samples')) {
+  // A path listed twice is reported by checkRoles; it is read and named once here.
+  for (const path of new Set(declaredInputs(asset, 'samples'))) {
     const bytes = asset.inputs.get(path);
     if (bytes === undefined) throw new Error(`SOUNDS/pcm16le_v1: input ${path} of ${asset.root} was not provided.`);
     const name = sampleName(path);
     const other = names.get(name);
-    if (other !== undefined && other !== path) problems.push(declarationProblem(asset, `inputs.samples lists ${other} and ${path}, which both give the sample name "${name}".`));
-    names.set(name, path);
+    if (other !== undefined) problems.push(declarationProblem(asset, `inputs.samples lists ${other} and ${path}, which both give the sample name "${name}".`));
+    else names.set(name, path);
     const wav = parseWav(bytes);
     if (typeof wav === 'string') problems.push(inputProblem(asset, path, wav));
     else samples.push({ name, path, wav });

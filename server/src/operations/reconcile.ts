@@ -1,0 +1,40 @@
+/**
+ * The `reconcile` write: accept the disk's current truth into a new snapshot and report what changed.
+ * The registry is never edited here: a vanished or moved root becomes a diagnostic with a safe fix.
+ */
+import { diffSnapshots } from '../domain/snapshot-diff.js';
+import type { Project } from '../project/project.js';
+import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
+import type { SnapshotDiff } from '../domain/snapshot-diff.js';
+
+/** The response of `reconcile`. */
+export interface ReconcileResponse {
+  operationId: string;
+  projectId: string;
+  previousRevision: number;
+  revision: number;
+  diff: SnapshotDiff;
+  clearedChanges: number;
+}
+
+/** Builds the reconcile operation for `project`'s lane. */
+export function reconcileOperation(project: Project, operationId: string, signal?: AbortSignal): WriteOperation<ReconcileResponse> {
+  return {
+    operationId,
+    operation: 'reconcile',
+    operationClass: 'runtime-state',
+    ...(signal ? { signal } : {}),
+    async run(context): Promise<OperationResult<ReconcileResponse>> {
+      project.reconcileStarted();
+      if (context.signal.aborted) return { status: 'cancelled' };
+      const before = project.snapshot();
+      const after = project.reload('reconcile', operationId);
+      const clearedChanges = await project.watch.afterReconcile();
+      return {
+        status: 'succeeded',
+        revision: after.revision,
+        response: { operationId, projectId: project.id, previousRevision: before.revision, revision: after.revision, diff: diffSnapshots(before, after), clearedChanges },
+      };
+    },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * Divergence: what on disk no longer matches the current snapshot. The watcher's raw paths are batched
+ * over a settle window, then classified against the snapshot (stat first; the text for anchors and the
+ * registry), once the writer lane is idle so the packer's own writes are already in the snapshot. The
+ * result is explicit state: never a silent repair, never a silent refresh.
+ */
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ANCHOR_FILE, compareStrings, crawlAssets } from '../domain/crawl.js';
+import { isWithin, parentOf } from '../domain/paths.js';
+import type { Snapshot } from '../domain/snapshot.js';
+import { fingerprintOf, type Fingerprints } from './fingerprint.js';
+
+/** One divergent path. */
+export interface DivergentChange {
+  readonly path: string;
+  readonly change: 'added' | 'changed' | 'removed' | 'moved';
+  readonly from?: string;
+}
+
+/** What the tracker needs from its project. */
+export interface DivergenceSource {
+  readonly assetsDir: string;
+  snapshot(): Snapshot;
+  /** The registry text the snapshot was built from. */
+  registryText(): string | null;
+  /** Fingerprints of the files of the current snapshot (filled by the verification pass and commits). */
+  readonly fingerprints: Fingerprints;
+  /** Resolves when no write runs or waits. */
+  whenLaneIdle(): Promise<void>;
+}
+
+function hasFile(snapshot: Snapshot, path: string): boolean {
+  const files = snapshot.crawl.files;
+  let low = 0;
+  let high = files.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (files[middle]! < path) low = middle + 1;
+    else high = middle;
+  }
+  return files[low] === path;
+}
+
+function snapshotFilesUnder(snapshot: Snapshot, folder: string): string[] {
+  return snapshot.crawl.files.filter((file) => isWithin(folder, file));
+}
+
+function kindOnDisk(assetsDir: string, path: string): 'file' | 'folder' | 'other' | 'missing' {
+  try {
+    const stats = lstatSync(join(assetsDir, path));
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : 'other';
+  } catch {
+    return 'missing';
+  }
+}
+
+function readUuid(assetsDir: string, anchorPath: string): string | null {
+  try {
+    const value = JSON.parse(readFileSync(join(assetsDir, anchorPath), 'utf8')) as { asset_uuid?: unknown };
+    return typeof value.asset_uuid === 'string' ? value.asset_uuid : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Classifies `paths` against `snapshot` and the disk: for each file below them, whether it was added,
+ * removed or changed (null when it matches). Anchors removed in one place and added in another with the
+ * same asset_uuid become one `moved` change of the root.
+ */
+export function classifyPaths(source: DivergenceSource, snapshot: Snapshot, paths: Iterable<string>): Map<string, DivergentChange | null> {
+  const { assetsDir } = source;
+  const files = new Set<string>();
+  for (const path of paths) {
+    if (path === '.prometeu/index.json') {
+      files.add(path);
+      continue;
+    }
+    const kind = kindOnDisk(assetsDir, path);
+    if (kind === 'folder') {
+      for (const file of crawlAssets(assetsDir, path).files) files.add(file);
+      for (const file of snapshotFilesUnder(snapshot, path)) files.add(file);
+    } else if (kind === 'missing') {
+      files.add(path);
+      for (const file of snapshotFilesUnder(snapshot, path)) files.add(file);
+    } else files.add(path);
+  }
+  const result = new Map<string, DivergentChange | null>();
+  for (const file of [...files].sort(compareStrings)) {
+    if (file === '.prometeu/index.json') {
+      let text: string | null;
+      try {
+        text = readFileSync(join(assetsDir, file), 'utf8');
+      } catch {
+        text = null;
+      }
+      const known = source.registryText();
+      result.set(file, text === known ? null : { path: file, change: known === null ? 'added' : text === null ? 'removed' : 'changed' });
+      continue;
+    }
+    const known = hasFile(snapshot, file);
+    const present = kindOnDisk(assetsDir, file) === 'file';
+    if (!known && !present) result.set(file, null);
+    else if (known && !present) result.set(file, { path: file, change: 'removed' });
+    else if (!known && present) result.set(file, { path: file, change: 'added' });
+    else if (file.endsWith(`/${ANCHOR_FILE}`)) {
+      const root = parentOf(file);
+      let text: string | null;
+      try {
+        text = readFileSync(join(assetsDir, file), 'utf8');
+      } catch {
+        text = null;
+      }
+      result.set(file, text === snapshot.parsedAnchors.get(root)?.text ? null : { path: file, change: 'changed' });
+    } else {
+      const now = fingerprintOf(assetsDir, file);
+      const then = source.fingerprints.get(file);
+      result.set(file, now !== null && now === then ? null : { path: file, change: 'changed' });
+    }
+  }
+  // Fold a removed root and an added root with the same asset_uuid into one move.
+  const removedRoots = new Map<string, string>();
+  for (const [file, change] of result) {
+    if (change?.change !== 'removed' || !file.endsWith(`/${ANCHOR_FILE}`)) continue;
+    const uuid = snapshot.parsedAnchors.get(parentOf(file))?.parsed.assetUuid;
+    if (uuid) removedRoots.set(uuid, parentOf(file));
+  }
+  for (const [file, change] of [...result]) {
+    if (change?.change !== 'added' || !file.endsWith(`/${ANCHOR_FILE}`)) continue;
+    const uuid = readUuid(assetsDir, file);
+    const from = uuid !== null ? removedRoots.get(uuid) : undefined;
+    if (from === undefined) continue;
+    const to = parentOf(file);
+    for (const [other] of result) if (isWithin(from, other) || isWithin(to, other)) result.set(other, null);
+    result.set(to, { path: to, change: 'moved', from });
+  }
+  return result;
+}
+
+/** The asset roots a set of changes touches (the enclosing root of each path, old or new). */
+export function touchedRoots(snapshot: Snapshot, changes: Iterable<DivergentChange>): string[] {
+  const roots = new Set<string>();
+  for (const change of changes) {
+    for (const path of change.from !== undefined ? [change.path, change.from] : [change.path]) {
+      if (snapshot.byRoot.has(path)) roots.add(path);
+      else if (path.endsWith(`/${ANCHOR_FILE}`)) roots.add(parentOf(path));
+      else for (let folder = parentOf(path); folder !== ''; folder = parentOf(folder)) if (snapshot.byRoot.has(folder)) {
+        roots.add(folder);
+        break;
+      }
+    }
+  }
+  return [...roots].sort(compareStrings);
+}
+
+/** Receives what a settle found new. */
+export type DivergenceListener = (added: readonly DivergentChange[], snapshot: Snapshot) => void;
+
+export class DivergenceTracker {
+  /** Invariant: paths the watcher reported since the last classification. */
+  private pending = new Set<string>();
+  /** Invariant: the current divergence: the disk differs from the current snapshot at exactly these paths. */
+  private changes = new Map<string, DivergentChange>();
+  /** Invariant: the snapshot revision the divergence is relative to, or null when not diverged. */
+  private since: number | null = null;
+  /** Invariant: true when the changes were found on open (made while no packer was running). */
+  between = false;
+  private timer: NodeJS.Timeout | undefined;
+  private settling: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: DivergenceSource,
+    private readonly settleMs: number,
+    private readonly listener: DivergenceListener,
+  ) {}
+
+  /** Paths the watcher reported; classified after the settle window. */
+  note(paths: readonly string[]): void {
+    for (const path of paths) this.pending.add(path);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.settle(), this.settleMs);
+    this.timer.unref();
+  }
+
+  /** Classifies what is pending now (tests call it instead of waiting for the window). */
+  settle(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const previous = this.settling ?? Promise.resolve();
+    this.settling = previous.then(() => this.classifyPending());
+    return this.settling;
+  }
+
+  private async classifyPending(): Promise<void> {
+    await this.source.whenLaneIdle();
+    if (this.pending.size === 0) return;
+    const paths = [...this.pending, ...this.changes.keys(), ...[...this.changes.values()].flatMap((change) => (change.from ? [change.from] : []))];
+    this.pending.clear();
+    this.apply(classifyPaths(this.source, this.source.snapshot(), paths), false);
+  }
+
+  /** Records a classification; tells the listener what is new. */
+  apply(classified: Map<string, DivergentChange | null>, between: boolean): void {
+    const snapshot = this.source.snapshot();
+    const fresh: DivergentChange[] = [];
+    for (const [path, change] of classified) {
+      if (change === null) {
+        this.changes.delete(path);
+        continue;
+      }
+      const known = this.changes.get(path);
+      if (known?.change !== change.change || known.from !== change.from) fresh.push(change);
+      this.changes.set(path, change);
+    }
+    if (this.changes.size === 0) {
+      this.since = null;
+      this.between = false;
+    } else if (this.since === null) {
+      this.since = snapshot.revision;
+      this.between = between;
+    }
+    if (fresh.length > 0) this.listener(fresh, snapshot);
+  }
+
+  /** The divergence now. */
+  current(): { diverged: boolean; sinceRevision: number | null; changes: DivergentChange[] } {
+    return { diverged: this.changes.size > 0, sinceRevision: this.since, changes: [...this.changes.values()].sort((a, b) => compareStrings(a.path, b.path)) };
+  }
+
+  /** Whether any divergent path lies within one of `paths` (or contains it). */
+  touches(paths: readonly string[]): DivergentChange | undefined {
+    for (const change of this.changes.values()) {
+      for (const path of paths) {
+        for (const changed of change.from !== undefined ? [change.path, change.from] : [change.path]) {
+          if (isWithin(path, changed) || isWithin(changed, path)) return change;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Forgets everything: a reconcile accepted the disk. Returns how many paths it cleared. */
+  clear(): number {
+    const count = this.changes.size;
+    this.changes.clear();
+    this.pending.clear();
+    this.since = null;
+    this.between = false;
+    return count;
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * File fingerprints (size and modification time) of the workspace: how the divergence tracker tells a
+ * changed input from an untouched one without hashing, and how a new run knows what changed while no
+ * packer was running (`assets/.prometeu/fingerprint.json`).
+ */
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-write.js';
+
+/** The fingerprint file, relative to `assets/`. */
+export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';
+
+/** Path (relative to `assets/`) to `size:mtimeMs`. */
+export type Fingerprints = Map<string, string>;
+
+/** The fingerprint of one file now, or null when it is not a regular file. */
+export function fingerprintOf(assetsDir: string, path: string): string | null {
+  try {
+    const stats = lstatSync(join(assetsDir, path));
+    return stats.isFile() ? `${stats.size}:${Math.trunc(stats.mtimeMs)}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Fingerprints `files`, yielding to the event loop every `chunk` files so reads stay responsive on large
+ * workspaces. Files that vanish are left out.
+ */
+export async function fingerprintFiles(assetsDir: string, files: readonly string[], chunk = 4000): Promise<Fingerprints> {
+  const result: Fingerprints = new Map();
+  for (let start = 0; start < files.length; start += chunk) {
+    for (const file of files.slice(start, start + chunk)) {
+      const fingerprint = fingerprintOf(assetsDir, file);
+      if (fingerprint !== null) result.set(file, fingerprint);
+    }
+    if (start + chunk < files.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return result;
+}
+
+/** Reads the fingerprints a previous run saved, or null when there are none (or they are unreadable). */
+export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
+  try {
+    const saved = JSON.parse(readFileSync(join(assetsDir, FINGERPRINT_PATH), 'utf8')) as { version?: number; files?: Record<string, string> };
+    if (saved.version !== 1 || typeof saved.files !== 'object' || saved.files === null) return null;
+    return new Map(Object.entries(saved.files));
+  } catch {
+    return null;
+  }
+}
+
+/** Saves fingerprints for the next run (sorted, so the file is stable). */
+export async function saveFingerprints(assetsDir: string, fingerprints: Fingerprints): Promise<void> {
+  const files: Record<string, string> = {};
+  for (const path of [...fingerprints.keys()].sort()) files[path] = fingerprints.get(path)!;
+  await writeFileAtomic(join(assetsDir, FINGERPRINT_PATH), `${JSON.stringify({ version: 1, files })}\n`, { createParents: true });
+}

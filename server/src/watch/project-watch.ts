@@ -1,0 +1,231 @@
+/**
+ * Watching one project: arms the watcher, runs the verification pass that catches what changed while it
+ * armed (and while no packer ran), keeps file fingerprints in step with commits, falls back to periodic
+ * verification when the watcher fails, and schedules auto-reconcile when asked to.
+ */
+import { compareStrings, crawlAssets } from '../domain/crawl.js';
+import { isWithin } from '../domain/paths.js';
+import type { Snapshot } from '../domain/snapshot.js';
+import type { EventLog } from '../project/event-log.js';
+import { classifyPaths, DivergenceTracker, touchedRoots, type DivergenceSource, type DivergentChange } from './divergence.js';
+import { fingerprintFiles, fingerprintOf, readSavedFingerprints, saveFingerprints, type Fingerprints } from './fingerprint.js';
+import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
+
+/** How a project is watched. */
+export interface WatchSettings {
+  /** Starts the watcher; null turns watching off (the project is then verified only on reconcile). */
+  readonly factory: WatcherFactory | null;
+  /** How long external changes must be quiet before they are classified. */
+  readonly settleMs: number;
+  /** How often the disk is verified when the watcher is degraded. */
+  readonly verifyIntervalMs: number;
+  autoReconcile: boolean;
+}
+
+/** What the watch needs from its project. */
+export interface WatchedProject {
+  readonly assetsDir: string;
+  readonly events: EventLog;
+  snapshot(): Snapshot;
+  registryText(): string | null;
+  whenLaneIdle(): Promise<void>;
+  /** Queues a reconcile operation (auto-reconcile). */
+  scheduleReconcile(): void;
+  /** Whether this process may write control data (holds or can take the writer lock). */
+  canWriteControlData(): boolean;
+}
+
+export class ProjectWatch implements DivergenceSource {
+  readonly fingerprints: Fingerprints = new Map();
+  readonly tracker: DivergenceTracker;
+  /** Invariant: changes found on open relative to the previous run's fingerprints; only reconcile clears them. */
+  private betweenRuns = new Map<string, DivergentChange>();
+  /** Invariant: the watching state the status shows; changed only through {@link setState}, which emits the event. */
+  state: 'off' | 'starting' | 'watching' | 'degraded' = 'off';
+  backend: 'chokidar' | 'parcel' | 'none' = 'none';
+  reason: string | undefined;
+  private watcher: WorkspaceWatcher | undefined;
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private saveTimer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  /** Resolves when the verification pass after start is done. */
+  ready: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly project: WatchedProject,
+    readonly settings: WatchSettings,
+  ) {
+    this.tracker = new DivergenceTracker(this, settings.settleMs, (fresh, snapshot) => this.report(fresh, snapshot, false));
+  }
+
+  get assetsDir(): string {
+    return this.project.assetsDir;
+  }
+  snapshot(): Snapshot {
+    return this.project.snapshot();
+  }
+  registryText(): string | null {
+    return this.project.registryText();
+  }
+  whenLaneIdle(): Promise<void> {
+    return this.project.whenLaneIdle();
+  }
+
+  private setState(state: ProjectWatch['state'], reason?: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.project.events.append('watch.stateChanged', { state, backend: this.backend, ...(reason !== undefined ? { reason } : {}) });
+  }
+
+  private report(fresh: readonly DivergentChange[], snapshot: Snapshot, between: boolean): void {
+    this.project.events.append('divergence.detected', {
+      revision: snapshot.revision,
+      changes: fresh.map((change) => ({ ...change })),
+      assets: touchedRoots(snapshot, fresh).map((root) => ({ root })),
+      between,
+    });
+    if (this.settings.autoReconcile) this.project.scheduleReconcile();
+  }
+
+  /** Arms the watcher, then verifies the disk against the snapshot (and the previous run) in the background. */
+  start(): void {
+    this.ready = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const snapshot = this.project.snapshot();
+    if (this.settings.factory !== null) {
+      this.setState('starting');
+      try {
+        this.watcher = await this.settings.factory(this.project.assetsDir, {
+          onChanges: (paths) => this.tracker.note(paths),
+          onFault: (reason) => this.degrade(reason),
+        });
+        this.backend = this.watcher.backend;
+        if (this.disposed) {
+          await this.watcher.close();
+          return;
+        }
+        if (this.state === 'starting') this.setState('watching');
+      } catch (error) {
+        this.degrade(`The watcher could not start: ${(error as Error).message}`);
+      }
+    }
+    // Fingerprint what the snapshot holds, then look for anything that changed since it was crawled.
+    const fingerprints = await fingerprintFiles(this.project.assetsDir, snapshot.crawl.files);
+    for (const [path, fingerprint] of fingerprints) this.fingerprints.set(path, fingerprint);
+    const saved = readSavedFingerprints(this.project.assetsDir);
+    if (saved !== null) this.compareWithPreviousRun(saved);
+    await this.verifyNow();
+  }
+
+  private compareWithPreviousRun(saved: Fingerprints): void {
+    const changes: DivergentChange[] = [];
+    for (const [path, fingerprint] of this.fingerprints) {
+      const before = saved.get(path);
+      if (before === undefined) changes.push({ path, change: 'added' });
+      else if (before !== fingerprint) changes.push({ path, change: 'changed' });
+    }
+    for (const path of saved.keys()) if (!this.fingerprints.has(path)) changes.push({ path, change: 'removed' });
+    if (changes.length === 0) return;
+    changes.sort((a, b) => compareStrings(a.path, b.path));
+    for (const change of changes) this.betweenRuns.set(change.path, change);
+    this.report(changes, this.project.snapshot(), true);
+  }
+
+  /** Crawls the whole workspace and classifies every path that differs from the snapshot. */
+  async verifyNow(): Promise<void> {
+    await this.project.whenLaneIdle();
+    const snapshot = this.project.snapshot();
+    let crawl;
+    try {
+      crawl = crawlAssets(this.project.assetsDir);
+    } catch (error) {
+      this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
+      return;
+    }
+    const candidates = new Set<string>(['.prometeu/index.json']);
+    const onDisk = new Set(crawl.files);
+    for (const file of crawl.files) {
+      const known = this.fingerprints.get(file);
+      if (known === undefined || known !== fingerprintOf(this.project.assetsDir, file)) candidates.add(file);
+    }
+    for (const file of snapshot.crawl.files) if (!onDisk.has(file)) candidates.add(file);
+    for (const anchor of crawl.anchors) if (snapshot.parsedAnchors.get(anchor.root)?.text !== anchor.text) candidates.add(`${anchor.root}/asset.json`);
+    this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
+  }
+
+  private degrade(reason: string): void {
+    if (this.disposed) return;
+    void this.watcher?.close().catch(() => undefined);
+    this.watcher = undefined;
+    this.setState('degraded', `${reason} Verifying the disk every ${Math.round(this.settings.verifyIntervalMs / 1000)} s instead.`);
+    if (this.verifyTimer === undefined) {
+      this.verifyTimer = setInterval(() => void this.verifyNow().catch(() => undefined), this.settings.verifyIntervalMs);
+      this.verifyTimer.unref();
+    }
+  }
+
+  /** The divergence the status shows: live divergence plus what changed between runs. */
+  divergence(): { diverged: boolean; sinceRevision: number | null; changes: DivergentChange[] } {
+    const live = this.tracker.current();
+    if (this.betweenRuns.size === 0) return live;
+    const merged = new Map<string, DivergentChange>(this.betweenRuns);
+    for (const change of live.changes) merged.set(change.path, change);
+    return { diverged: true, sinceRevision: live.sinceRevision ?? 1, changes: [...merged.values()].sort((a, b) => compareStrings(a.path, b.path)) };
+  }
+
+  /** A divergent path within (or containing) one of `paths`, if any. */
+  touches(paths: readonly string[]): DivergentChange | undefined {
+    const live = this.tracker.touches(paths);
+    if (live !== undefined) return live;
+    for (const change of this.betweenRuns.values()) for (const path of paths) if (isWithin(path, change.path) || isWithin(change.path, path)) return change;
+    return undefined;
+  }
+
+  /** After a commit: refresh the fingerprints of what the commit touched, and save them soon. */
+  afterCommit(folders: readonly string[]): void {
+    const snapshot = this.project.snapshot();
+    for (const path of [...this.fingerprints.keys()]) if (folders.some((folder) => isWithin(folder, path))) this.fingerprints.delete(path);
+    for (const file of snapshot.crawl.files) {
+      if (!folders.some((folder) => isWithin(folder, file))) continue;
+      const fingerprint = fingerprintOf(this.project.assetsDir, file);
+      if (fingerprint !== null) this.fingerprints.set(file, fingerprint);
+    }
+    this.scheduleSave();
+  }
+
+  /** After a reconcile: the disk is the truth again. Returns how many divergent paths were cleared. */
+  async afterReconcile(): Promise<number> {
+    const cleared = this.divergence().changes.length;
+    this.tracker.clear();
+    this.betweenRuns.clear();
+    const fresh = await fingerprintFiles(this.project.assetsDir, this.project.snapshot().crawl.files);
+    this.fingerprints.clear();
+    for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
+    await this.save();
+    return cleared;
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = setTimeout(() => void this.save().catch(() => undefined), 1000);
+    this.saveTimer.unref();
+  }
+
+  /** Saves the fingerprints for the next run, unless divergence is pending (that would hide it). */
+  async save(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    if (this.divergence().diverged || !this.project.canWriteControlData() || this.fingerprints.size === 0) return;
+    await saveFingerprints(this.project.assetsDir, this.fingerprints);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.tracker.dispose();
+    if (this.verifyTimer) clearInterval(this.verifyTimer);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    await this.watcher?.close().catch(() => undefined);
+  }
+}

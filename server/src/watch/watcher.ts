@@ -1,0 +1,97 @@
+/**
+ * Watching `assets/` for changes made outside the packer. Backends sit behind one small interface and
+ * report raw changed paths (relative to `assets/`, POSIX); deciding what changed is the divergence
+ * tracker's job. The packer's control data is ignored, except the registry, whose outside edits matter.
+ */
+import { relative, sep } from 'node:path';
+
+/** What a watcher tells its owner. */
+export interface WatchListener {
+  /** Paths that may have changed (files or folders, relative to `assets/`). */
+  onChanges(paths: readonly string[]): void;
+  /** The watcher cannot be trusted any more (kernel limit, overflow, root deleted...). */
+  onFault(reason: string): void;
+}
+
+/** A running watcher. */
+export interface WorkspaceWatcher {
+  /** Which backend runs, for the status and the benchmark. */
+  readonly backend: 'chokidar' | 'parcel' | 'none';
+  close(): Promise<void>;
+}
+
+/** Starts a watcher on `assetsDir`; resolves once it is armed (changes after that are reported). */
+export type WatcherFactory = (assetsDir: string, listener: WatchListener) => Promise<WorkspaceWatcher>;
+
+/** Whether a path (relative to `assets/`) is packer control data the watcher must not report. */
+export function isIgnoredControlPath(path: string): boolean {
+  return (path === '.prometeu' || path.startsWith('.prometeu/')) && path !== '.prometeu/index.json';
+}
+
+function toAssetsPath(assetsDir: string, absolute: string): string {
+  const path = relative(assetsDir, absolute);
+  return sep === '/' ? path : path.split(sep).join('/');
+}
+
+/** The chokidar backend: portable, good for small and mid-size workspaces (one kernel watch per entry). */
+export async function startChokidarWatcher(assetsDir: string, listener: WatchListener): Promise<WorkspaceWatcher> {
+  const { watch } = await import('chokidar');
+  const watcher = watch(assetsDir, {
+    ignoreInitial: true,
+    followSymlinks: false,
+    persistent: true,
+    ignored: (path: string) => isIgnoredControlPath(toAssetsPath(assetsDir, path)),
+  });
+  watcher.on('all', (_event: string, path: string) => {
+    const relativePath = toAssetsPath(assetsDir, path);
+    if (relativePath === '') {
+      if (_event === 'unlinkDir') listener.onFault('The watched folder assets/ was deleted.');
+      return;
+    }
+    listener.onChanges([relativePath]);
+  });
+  watcher.on('error', (error: unknown) => listener.onFault(`chokidar: ${error instanceof Error ? error.message : String(error)}`));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  return { backend: 'chokidar', close: () => watcher.close() };
+}
+
+/** The @parcel/watcher backend: native, one kernel watch per folder, fast to arm on large workspaces. */
+export async function startParcelWatcher(assetsDir: string, listener: WatchListener): Promise<WorkspaceWatcher> {
+  const parcel = await import('@parcel/watcher');
+  const subscription = await parcel.subscribe(
+    assetsDir,
+    (error, events) => {
+      if (error) {
+        listener.onFault(`@parcel/watcher: ${error.message}`);
+        return;
+      }
+      const paths: string[] = [];
+      for (const event of events) {
+        const path = toAssetsPath(assetsDir, event.path);
+        if (path === '') {
+          if (event.type === 'delete') listener.onFault('The watched folder assets/ was deleted.');
+          continue;
+        }
+        if (!isIgnoredControlPath(path)) paths.push(path);
+      }
+      if (paths.length > 0) listener.onChanges(paths);
+    },
+    { ignore: ['.prometeu/trash', '.prometeu/quarantine', '.prometeu/cache', '.prometeu/journal.json', '.prometeu/writer.lock', '.prometeu/fingerprint.json'] },
+  );
+  return { backend: 'parcel', close: () => subscription.unsubscribe() };
+}
+
+/** Above this many files the native backend is chosen (see docs/performance.md for the figures). */
+export const NATIVE_WATCHER_THRESHOLD = 5_000;
+
+/** Chooses a backend for a workspace of `fileCount` files: chokidar when small, the native one when large. */
+export async function startWatcher(assetsDir: string, listener: WatchListener, fileCount: number): Promise<WorkspaceWatcher> {
+  if (fileCount >= NATIVE_WATCHER_THRESHOLD) {
+    try {
+      return await startParcelWatcher(assetsDir, listener);
+    } catch (error) {
+      listener.onFault(`The native watcher could not start (${(error as Error).message}); falling back to chokidar.`);
+    }
+  }
+  return startChokidarWatcher(assetsDir, listener);
+}
