@@ -1,2 +1,58 @@
-/** Placeholder until the client lands. */
-export {};
+/**
+ * The packer client library: a typed, cancellable connection to a packer server, for Studio (Electron),
+ * editor extensions, the CLI and tests. Protocol types are re-exported so callers need one import.
+ */
+export {
+  PackerClient,
+  type ClientState,
+  type InvalidEvent,
+  type LogMessage,
+  type LogTrace,
+  type NotificationParamsOf,
+  type RequestOptions,
+  type ServerExitInfo,
+  type StopResult,
+  type Unsubscribe,
+} from './packer-client.js';
+export { bundledServerScript } from './server-location.js';
+export {
+  DEFAULT_INITIALIZE_TIMEOUT_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  DEFAULT_STDERR_TAIL_BYTES,
+  type PackerClientOptions,
+  type SpawnOptions,
+  type TraceValue,
+  type WorkspaceFolder,
+} from './options.js';
+export {
+  ClientStateError,
+  ConnectionClosedError,
+  PackerClientError,
+  PackerRequestError,
+  RequestCancelledError,
+  ServerCrashedError,
+  ServerProtocolError,
+  ServerSpawnError,
+  ServerTimeoutError,
+  errorCodeName,
+  isCancellation,
+  isPackerClientError,
+  isPackerError,
+  type PackerClientErrorKind,
+  type PackerRequestErrorOf,
+  type TimeoutPhase,
+} from './errors.js';
+export {
+  PackerErrorCodes,
+  StandardErrorCodes,
+  packerNotifications,
+  packerRequests,
+  type InitializeResult,
+  type NotificationDeclaration,
+  type PackerErrorCode,
+  type PackerEvent,
+  type PackerRequestName,
+  type ParamsOf,
+  type RequestDeclaration,
+  type ResultOf,
+} from '@prometeu/packer-protocol';

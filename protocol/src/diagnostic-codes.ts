@@ -31,6 +31,14 @@ export const DIAGNOSTIC_CODES = {
   'identity-duplicate-id': { family: 'structural', meaning: 'Two registry entries carry the same `asset_id`.' },
   'identity-uuid-mismatch': { family: 'structural', meaning: 'A registry entry and the `asset.json` at its root disagree on `asset_uuid`.' },
   'identity-id-not-allocated': { family: 'structural', meaning: 'A registry entry has an `asset_id` at or above `next_asset_id`, so it could be handed out again.' },
+  'format-declaration-invalid': {
+    family: 'structural',
+    meaning: "The declaration's format-specific part (its input roles or `output.metadata`) breaks a rule of its `output.format`; found when a pack re-validates.",
+  },
+  'format-input-invalid': {
+    family: 'structural',
+    meaning: 'An input file cannot be used by its format: it does not decode, or its content breaks a rule of the format; found when a pack re-validates.',
+  },
   'nested-root': { family: 'structural', meaning: 'An asset root lies inside another asset root.' },
   'root-path-invalid': { family: 'structural', meaning: 'A registry `root` is absolute, climbs out of `assets/`, or points into packer control data.' },
   'unregistered-root': { family: 'hygiene', meaning: 'A folder has an `asset.json` but no registry entry: it is listed but never built.' },

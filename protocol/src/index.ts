@@ -6,6 +6,7 @@ import { getAssetDetails, listAssets } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
 import { applyMutation, previewMutation, submitMutation } from './mutations.js';
+import { pack } from './pack.js';
 import { closeProject, initWorkspace, openProject, projectStatus, reconcile } from './projects.js';
 
 export * from './assets.js';
@@ -19,6 +20,7 @@ export * from './intents.js';
 export * from './lifecycle.js';
 export * from './method.js';
 export * from './mutations.js';
+export * from './pack.js';
 export * from './projects.js';
 
 /** Every packer request, by a short name. The dispatch table on the server must cover each one. */
@@ -35,6 +37,7 @@ export const packerRequests = {
   previewMutation,
   applyMutation,
   reconcile,
+  pack,
 } as const;
 
 /** Every packer notification, by a short name. */

@@ -269,8 +269,9 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     served.dispose();
     host.dispose();
     const after = treeDigest(root);
-    // Control data the packer keeps for itself is not a write to the user's files.
-    for (const path of ['assets/.prometeu/fingerprint.json']) after.delete(path), before.delete(path);
+    // Control data the packer keeps for itself (cache, fingerprints) is not a write to the user's files;
+    // the registry is, and must be declared.
+    for (const digest of [before, after]) for (const path of [...digest.keys()]) if (path.startsWith('assets/.prometeu/') && path !== 'assets/.prometeu/index.json') digest.delete(path);
     const allowed = new Set(parsed.writes);
     for (const [path, hash] of after) if (before.get(path) !== hash && !allowed.has(path)) problems.push(`The server wrote ${path}, which the transcript does not allow (add it to "writes:")`);
     for (const path of before.keys()) if (!after.has(path) && !allowed.has(path)) problems.push(`The server deleted ${path}, which the transcript does not allow`);

@@ -7,6 +7,7 @@ import { planMutation } from '../mutations/plan.js';
 import { applyMutationOperation } from '../operations/apply-mutation.js';
 import { initWorkspaceOperation, type InitWorkspaceResponse } from '../operations/init-workspace.js';
 import { reconcileOperation, type ReconcileResponse } from '../operations/reconcile.js';
+import { packOperation, type PackResponse } from '../operations/pack.js';
 import type { PreparedWrite, ServerContext } from './context.js';
 import { readViewOf } from './context.js';
 import { toProjectStatus } from './convert.js';
@@ -63,6 +64,17 @@ export function prepareReconcile(context: ServerContext, params: ParamsOf<Reques
   return {
     project,
     operation: reconcileOperation(project, operationId, context.signal),
+    ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
+  };
+}
+
+/** `packer/pack`. */
+export function preparePack(context: ServerContext, params: ParamsOf<Requests['pack']>): PreparedWrite<PackResponse> {
+  const project = context.host.get(params.projectId);
+  const operationId = params.operationId ?? context.host.nextOperationId();
+  return {
+    project,
+    operation: packOperation(project, operationId, params, context.signal),
     ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { packerRequests, type PackerRequestName, type ParamsOf, type ResultOf } from '@prometeu/packer-protocol';
 import type { PreparedWrite, ReadContext, ServerContext } from '../handlers/context.js';
-import { closeProject, openProject, prepareApplyMutation, prepareInitWorkspace, prepareReconcile } from '../handlers/projects.js';
+import { closeProject, openProject, prepareApplyMutation, prepareInitWorkspace, prepareReconcile, preparePack } from '../handlers/projects.js';
 import * as reads from '../handlers/reads.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -29,6 +29,7 @@ export const routes: { readonly [N in PackerRequestName]: Route<N> } = {
   previewMutation: { lane: 'read', handle: reads.previewMutation },
   applyMutation: { lane: 'write', prepare: prepareApplyMutation },
   reconcile: { lane: 'write', prepare: prepareReconcile },
+  pack: { lane: 'write', prepare: preparePack },
 };
 
 /** Method string to short name. */

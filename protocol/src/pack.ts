@@ -1,0 +1,54 @@
+/**
+ * Packing: `packer/pack` writes `build/assets.pa` and its companions from a frozen snapshot.
+ */
+import { z } from 'zod';
+import { Diagnostic, ProjectId, Revision } from './common.js';
+import { defineRequest } from './method.js';
+
+/** One artifact written to `build/`. */
+export const PackArtifact = z.strictObject({
+  name: z.string().describe('File name inside `build/`, for example `assets.pa`.'),
+  path: z.string().describe('Path relative to the project root.'),
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+});
+
+/** One asset in the packed table. */
+export const PackedAssetSummary = z.strictObject({
+  assetId: z.number().int().positive(),
+  name: z.string(),
+  root: z.string(),
+  bankType: z.string(),
+  format: z.string(),
+  offset: z.number().int().nonnegative().describe('Relative to the payload start of `assets.pa`.'),
+  size: z.number().int().nonnegative(),
+  decodedSize: z.number().int().nonnegative(),
+  preload: z.boolean(),
+  fromCache: z.boolean().describe('Whether the payload came from the incremental cache.'),
+});
+
+export const pack = defineRequest({
+  method: 'packer/pack',
+  lane: 'write',
+  params: z.strictObject({
+    projectId: ProjectId,
+    incremental: z.boolean().optional().describe('Reuse cached payloads whose inputs did not change (default true). The bytes are the same either way.'),
+    operationId: z.string().min(1).max(200).optional(),
+    workDoneToken: z.union([z.string(), z.number()]).optional(),
+  }),
+  result: z.strictObject({
+    operationId: z.string(),
+    projectId: ProjectId,
+    outcome: z.enum(['succeeded', 'blocked', 'failed']).describe('`blocked`: validation found blocking diagnostics; `failed`: the inputs no longer match the snapshot. In both cases `build/` is untouched.'),
+    revision: Revision.describe('The snapshot that was packed.'),
+    blockers: z.array(Diagnostic).describe('For `blocked`: every blocking diagnostic.'),
+    reason: z.string().optional().describe('For `failed`: what went wrong.'),
+    divergedPaths: z.array(z.string()).optional().describe('For `failed` by divergence: the paths that no longer match.'),
+    artifacts: z.array(PackArtifact).describe('For `succeeded`: what was written to `build/`.'),
+    assets: z.array(PackedAssetSummary).describe('For `succeeded`: the asset table in `asset_id` order.'),
+    materialized: z.number().int().nonnegative().describe('Assets whose payload was built by this pack.'),
+    fromCache: z.number().int().nonnegative().describe('Assets whose payload came from the cache.'),
+  }),
+  summary:
+    'Freezes the current snapshot, re-validates every asset of the build set, reads each input once (failing if it no longer matches the snapshot), materialises, stages and promotes `build/assets.pa` with `asset_table.json`, `preload.json` and `asset_table_metadata.json`. Progress is reported per asset; cancellation stops at the next asset and leaves `build/` as it was.',
+});

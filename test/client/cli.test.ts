@@ -1,0 +1,176 @@
+/**
+ * The `packer` CLI end to end: `node client/bin/packer.js ...` against temp projects and the real server,
+ * checking what it prints and its documented exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI_SCRIPT, HERO_UUID, fixtureServer, track, writeProject } from './support.js';
+
+const resources = track();
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the CLI to completion; the test's own timeout bounds it. */
+function packer(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_SCRIPT, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { ...process.env, PACKER_SERVER: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function project(options: Parameters<typeof writeProject>[1] = {}): string {
+  const dir = resources.tempDir();
+  writeProject(dir, options);
+  return dir;
+}
+
+describe('packer CLI reads', () => {
+  it('status prints the state, revision and counts of the project in the current folder', async () => {
+    const dir = project();
+    const run = await packer(['status'], { cwd: dir });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/^State\s+ready$/m);
+    expect(run.stdout).toMatch(/^Revision\s+1$/m);
+    expect(run.stdout).toMatch(/^\s+Registered\s+1$/m);
+    expect(run.stdout).toMatch(/^\s+Blocking\s+0$/m);
+  });
+
+  it('list prints one aligned row per asset with id, name, type, root, registration, inclusion and worst severity', async () => {
+    const dir = project({ withUnregistered: true });
+    const run = await packer(['list', dir]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+TYPE\s+ROOT\s+REGISTERED\s+INCLUDED\s+STATE\s+WORST$/);
+    expect(lines[1]).toMatch(/^1\s+hero\s+blob\s+hero\s+yes\s+yes\s+ok\s+-$/);
+    expect(lines[2]).toMatch(/^-\s+extra\s+blob\s+extra\s+no\s+no\s+ok\s+info$/);
+    // Aligned: every column starts at the same offset on every row.
+    expect(lines[1]!.indexOf('hero')).toBe(lines[0]!.indexOf('NAME'));
+    expect(run.stdout).toContain('2 assets: 1 registered, 1 unregistered');
+  });
+
+  it('show finds an asset by id, by uuid and by root path', async () => {
+    const dir = project();
+    for (const reference of ['1', HERO_UUID, 'hero']) {
+      const run = await packer(['show', reference, dir]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/^Asset uuid\s+3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70$/m);
+      expect(run.stdout).toMatch(/^\s+data\s+hero\.bin\s+present$/m);
+    }
+  });
+
+  it('show of an asset that does not exist exits 3 with AssetNotFound', async () => {
+    const run = await packer(['show', '99', project()]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('AssetNotFound (1004)');
+  });
+
+  it('doctor exits 0 on a healthy project', async () => {
+    const run = await packer(['doctor', project()]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('No problems found');
+  });
+
+  it('doctor exits 1 when a registered asset is broken, listing the diagnostic and a summary line', async () => {
+    const run = await packer(['doctor', project({ withoutHeroInput: true })]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^hero \(asset 1\)$/m);
+    expect(run.stdout).toMatch(/^\s+error\s+input-missing\s+blocking\s+hero\/hero\.bin\s+\S.*$/m);
+    expect(run.stdout).toContain('1 error, 0 warnings, 0 infos, 0 hints; 1 blocking (registered scope');
+  });
+
+  it('doctor --workspace adds the hygiene diagnostics but they do not block', async () => {
+    const run = await packer(['doctor', '--workspace', project({ withUnregistered: true })]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^extra \(unregistered\)$/m);
+    expect(run.stdout).toContain('unregistered-root');
+  });
+
+  it('--json prints the raw result as JSON on stdout', async () => {
+    const dir = project({ withoutHeroInput: true });
+    const list = await packer(['list', '--json', dir]);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ revision: 1, assets: [{ assetId: 1, root: 'hero', worstSeverity: 'error' }] });
+    const doctor = await packer(['doctor', '--json', dir]);
+    expect(doctor.code).toBe(1);
+    expect(JSON.parse(doctor.stdout)).toMatchObject({ scope: 'registered', summary: { blocking: 1 } });
+  });
+});
+
+describe('packer CLI init', () => {
+  it('init creates assets/ and its registry in a new folder, and says so', async () => {
+    const dir = resources.tempDir();
+    const run = await packer(['init', dir]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Created assets/.prometeu/index.json');
+    expect(existsSync(join(dir, 'assets', '.prometeu', 'index.json'))).toBe(true);
+    const again = await packer(['init', '--json', dir]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ outcome: 'alreadyValid' });
+  });
+});
+
+describe('packer CLI errors and exit codes', () => {
+  it('a usage error exits 2 with a message and a pointer to the help', async () => {
+    for (const args of [['frob'], ['show'], ['list', '--bogus'], ['status', '--workspace']]) {
+      const run = await packer(args);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^packer: .+\nRun 'packer( \w+)? --help' for usage\.\n$/);
+    }
+  });
+
+  it('--help documents the commands and exit codes and exits 0', async () => {
+    const run = await packer(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Exit codes:');
+    expect(run.stdout).toContain('show <asset>');
+    const show = await packer(['doctor', '--help']);
+    expect(show.stdout).toContain('Usage: packer doctor [--workspace] [--json] [PROJECT_DIR]');
+  });
+
+  it('a missing project folder exits 3 with the error code and its name on stderr', async () => {
+    const run = await packer(['status', join(resources.tempDir(), 'missing')]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^packer: the server refused packer\/openProject: ProjectRootInvalid \(1002\): .*does not exist/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a folder without assets/ exits 3 with AssetsFolderMissing and a hint to run init', async () => {
+    const dir = resources.tempDir();
+    mkdirSync(join(dir, 'game'));
+    const run = await packer(['list', join(dir, 'game')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('AssetsFolderMissing (1003)');
+    expect(run.stderr).toContain('packer init');
+  });
+
+  it('a server that crashes exits 4 and shows its exit code and the end of its stderr', async () => {
+    const run = await packer(['status', project()], { env: { PACKER_SERVER: fixtureServer('crash-on-notification'), FIXTURE_EXIT_ON_INITIALIZE: '1' } });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('exited with code 3');
+    expect(run.stderr).toContain('fixture: about to crash with exit code 3');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a server that writes garbage on stdout exits 4 with a protocol error', async () => {
+    const run = await packer(['status', project()], { env: { PACKER_SERVER: fixtureServer('garbage-stdout') } });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('broke the protocol');
+  });
+});
