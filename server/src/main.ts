@@ -4,7 +4,7 @@
  */
 import { format } from 'node:util';
 import { PACKER_PROTOCOL_VERSION } from '@prometeu/packer-protocol';
-import { PackerHost } from './project/host.js';
+import { PackerHost } from './host.js';
 import { serveConnection } from './transport/connection.js';
 
 const USAGE = `Usage: packer-server --stdio

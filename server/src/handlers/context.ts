@@ -4,7 +4,7 @@
  */
 import type { ProjectStatus } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
-import type { PackerHost } from '../project/host.js';
+import type { PackerHost } from '../host.js';
 import type { Project } from '../project/project.js';
 import type { Replay } from '../project/event-log.js';
 import type { PreviewStore } from '../project/preview-store.js';

@@ -10,7 +10,7 @@ import { reconcileOperation, type ReconcileResponse } from '../operations/reconc
 import { packOperation, type PackResponse } from '../operations/pack.js';
 import type { PreparedWrite, ServerContext } from './context.js';
 import { readViewOf } from './context.js';
-import { toProjectStatus } from './convert.js';
+import { toProjectStatus } from '../wire/convert.js';
 
 type Requests = typeof packerRequests;
 

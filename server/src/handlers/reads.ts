@@ -9,7 +9,7 @@ import { checkAssetsPath, isWithin, joinAssetsPath } from '../domain/paths.js';
 import { filesOfRoot, inBuildSet, snapshotDiagnostics, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import { CancelledError, PackerError } from '../errors.js';
 import type { ReadContext } from './context.js';
-import { toAssetSummary, toMutationPreview, toProjectStatus } from './convert.js';
+import { toAssetSummary, toMutationPreview, toProjectStatus } from '../wire/convert.js';
 import { planMutation } from '../mutations/plan.js';
 
 type Requests = typeof packerRequests;

@@ -4,7 +4,7 @@
  * Every refusal is an outcome value (`rejected` with reasons), never an exception.
  */
 import type { ApplyResult, MutationIntent, OperationClass } from '@prometeu/packer-protocol';
-import { toMutationPreview } from '../handlers/convert.js';
+import { toMutationPreview } from '../wire/convert.js';
 import { DiskChangedError } from '../mutations/execute.js';
 import { planMutation, samePlannedChanges, type Allocations, type MutationPlan } from '../mutations/plan.js';
 import type { Project } from '../project/project.js';

@@ -26,7 +26,7 @@ import {
 import { CancelledError, PackerError, describeError } from '../errors.js';
 import { readViewOf, type PreparedWrite, type ServerContext } from '../handlers/context.js';
 import { prepareApplyMutation } from '../handlers/projects.js';
-import type { PackerHost } from '../project/host.js';
+import type { PackerHost } from '../host.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import { routeByMethod, routes } from './dispatch.js';
 import { GuardedMessageReader } from './guarded-reader.js';

@@ -7,16 +7,16 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
-import { PackerError, unknownProject } from '../errors.js';
-import { parseRegistry } from '../domain/registry.js';
-import { buildSnapshot } from '../domain/snapshot.js';
-import type { EventListener } from './event-log.js';
-import { assetsDirOf, loadSnapshot } from './loader.js';
-import { Project } from './project.js';
-import { WriterLock } from './writer-lock.js';
-import { startWatcher, type WatcherFactory } from '../watch/watcher.js';
-import { reconcileOperation } from '../operations/reconcile.js';
-import { JOURNAL_PATH, recoverJournal, type RecoveryReport } from '../mutations/execute.js';
+import { PackerError, unknownProject } from './errors.js';
+import { parseRegistry } from './domain/registry.js';
+import { buildSnapshot } from './domain/snapshot.js';
+import type { EventListener } from './project/event-log.js';
+import { assetsDirOf, loadSnapshot } from './project/loader.js';
+import { Project } from './project/project.js';
+import { WriterLock } from './project/writer-lock.js';
+import { startWatcher, type WatcherFactory } from './watch/watcher.js';
+import { reconcileOperation } from './operations/reconcile.js';
+import { JOURNAL_PATH, recoverJournal, type RecoveryReport } from './mutations/execute.js';
 
 /** Options of a host; tests pin the clock and the epoch. */
 export interface HostOptions {
