@@ -3,7 +3,8 @@
  * armed (and while no packer ran), keeps file fingerprints in step with commits, falls back to periodic
  * verification when the watcher fails, and schedules auto-reconcile when asked to.
  */
-import { compareStrings, crawlAssets } from '../domain/crawl.js';
+import { compareStrings } from '../domain/crawl.js';
+import { verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { EventLog } from '../project/event-log.js';
@@ -48,6 +49,8 @@ export class ProjectWatch implements DivergenceSource {
   private verifyTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Invariant: true once the verification pass after start has compared the disk with the snapshot. */
+  verified = false;
   /** Resolves when the verification pass after start is done. */
   ready: Promise<void> = Promise.resolve();
 
@@ -117,6 +120,7 @@ export class ProjectWatch implements DivergenceSource {
     const saved = readSavedFingerprints(this.project.assetsDir);
     if (saved !== null) this.compareWithPreviousRun(saved);
     await this.verifyNow();
+    this.verified = true;
   }
 
   private compareWithPreviousRun(saved: Fingerprints): void {
@@ -135,20 +139,22 @@ export class ProjectWatch implements DivergenceSource {
 
   /** Crawls the whole workspace and classifies every path that differs from the snapshot. */
   async verifyNow(): Promise<void> {
-    await this.project.whenLaneIdle();
-    const snapshot = this.project.snapshot();
-    let crawl;
+    let disk;
     try {
-      crawl = crawlAssets(this.project.assetsDir);
+      disk = await verifyDisk(this.project.assetsDir);
     } catch (error) {
       this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
       return;
     }
+    // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
+    await this.project.whenLaneIdle();
+    const snapshot = this.project.snapshot();
+    const { crawl } = disk;
     const candidates = new Set<string>(['.prometeu/index.json']);
     const onDisk = new Set(crawl.files);
     for (const file of crawl.files) {
       const known = this.fingerprints.get(file);
-      if (known === undefined || known !== fingerprintOf(this.project.assetsDir, file)) candidates.add(file);
+      if (known === undefined || known !== disk.fingerprints.get(file)) candidates.add(file);
     }
     for (const file of snapshot.crawl.files) if (!onDisk.has(file)) candidates.add(file);
     for (const anchor of crawl.anchors) if (snapshot.parsedAnchors.get(anchor.root)?.text !== anchor.text) candidates.add(`${anchor.root}/asset.json`);
