@@ -4,7 +4,7 @@
  */
 import { REGISTRY_SCHEMA_VERSION, RegistryFile, type Diagnostic, type RegistryEntry } from '@prometeu/packer-protocol';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
-import { checkAssetsPath } from './paths.js';
+import { checkAssetsPath, type CheckedPath } from './paths.js';
 
 /** The registry path relative to `assets/`. */
 export const REGISTRY_PATH = '.prometeu/index.json';
@@ -72,6 +72,9 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
   return checkRegistry(parsed.data);
 }
 
+/** Entries are immutable: the check of each entry's root is done once. */
+const rootChecks = new WeakMap<RegistryEntry, CheckedPath>();
+
 /**
  * Checks a schema-valid registry for what the schema cannot say: order, root paths, id allocation and
  * identity conflicts. Used by {@link parseRegistry} and, without re-parsing, on every commit.
@@ -96,7 +99,11 @@ export function checkRegistry(registry: RegistryFile): ParsedRegistry {
   const diagnostics: Diagnostic[] = [];
   const entries: RegistryEntry[] = [];
   for (const entry of registry.assets) {
-    const checked = checkAssetsPath(entry.root);
+    let checked = rootChecks.get(entry);
+    if (checked === undefined) {
+      checked = checkAssetsPath(entry.root);
+      rootChecks.set(entry, checked);
+    }
     if (!checked.ok) {
       diagnostics.push(
         makeDiagnostic('root-path-invalid', {
@@ -133,16 +140,25 @@ function duplicates(
   code: 'identity-duplicate-id' | 'identity-duplicate-root' | 'identity-duplicate-uuid',
   label: (key: string) => string,
 ): Diagnostic[] {
+  // One cheap pass to find the keys that repeat; groups are built only for those (usually none).
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    if (seen.has(key)) repeated.add(key);
+    else seen.add(key);
+  }
+  if (repeated.size === 0) return [];
   const groups = new Map<string, RegistryEntry[]>();
   for (const entry of entries) {
     const key = keyOf(entry);
+    if (!repeated.has(key)) continue;
     const group = groups.get(key);
     if (group) group.push(entry);
     else groups.set(key, [entry]);
   }
   const found: Diagnostic[] = [];
   for (const [key, group] of groups) {
-    if (group.length < 2) continue;
     for (const entry of group) {
       found.push(
         makeDiagnostic(code, {
@@ -171,7 +187,9 @@ const entryText = new WeakMap<RegistryEntry, string>();
  * changes one entry does not serialise the other ten thousand again.
  */
 export function serializeRegistry(registry: RegistryFile): string {
-  const assets = [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
+  let sorted = true;
+  for (let index = 1; index < registry.assets.length && sorted; index++) sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
+  const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
   const parts: string[] = [];
   for (const entry of assets) {
     let text = entryText.get(entry);

@@ -108,19 +108,30 @@ function actionsFor(registered: boolean, state: AssetRecord['state']): MutationK
  * Joins what the crawl saw with the registry into a snapshot. Deterministic: the same inputs give an
  * equal snapshot whatever order the crawl met things in.
  */
-export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry, extras: SnapshotExtras = {}): Snapshot {
-  const fileSet = new Set(crawl.files);
+/** What depends on the crawl alone: computed once per crawl, shared by every snapshot built on it. */
+interface AnchorAnalysis {
+  readonly fileSet: ReadonlySet<string>;
+  readonly anchors: ReadonlyMap<string, ParsedDeclaration>;
+  readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
+  readonly anchorsByUuid: ReadonlyMap<string, readonly string[]>;
+  /** Nested roots and duplicate asset_uuids between anchors, by root. */
+  readonly extra: ReadonlyMap<string, readonly Diagnostic[]>;
+}
+
+/** Crawls are immutable, so their analysis is too; a commit that only changes the registry reuses it whole. */
+const analyses = new WeakMap<CrawlResult, AnchorAnalysis>();
+
+function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, ParsedAnchor> | undefined): AnchorAnalysis {
+  const cached = analyses.get(crawl);
+  if (cached !== undefined) return cached;
   const anchors = new Map<string, ParsedDeclaration>();
   const parsedAnchors = new Map<string, ParsedAnchor>();
-  const previous = extras.previous?.parsedAnchors;
   for (const anchor of crawl.anchors) {
     const reusable = previous?.get(anchor.root);
     const parsed = reusable !== undefined && reusable.text !== null && reusable.text === anchor.text ? reusable.parsed : parseDeclaration(anchor.root, anchor.text, anchor.readError);
     anchors.set(anchor.root, parsed);
     parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
   }
-
-  // Extra diagnostics per root, found by checks that look across assets.
   const extra = new Map<string, Diagnostic[]>();
   const addExtra = (root: string, diagnostic: Diagnostic): void => {
     const list = extra.get(root);
@@ -173,6 +184,23 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
       );
     }
   }
+  const analysis: AnchorAnalysis = { fileSet: new Set(crawl.files), anchors, parsedAnchors, anchorsByUuid, extra };
+  analyses.set(crawl, analysis);
+  return analysis;
+}
+
+/**
+ * Joins what the crawl saw with the registry into a snapshot. Deterministic: the same inputs give an
+ * equal snapshot whatever order the crawl met things in.
+ */
+export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry, extras: SnapshotExtras = {}): Snapshot {
+  const analysis = analyseAnchors(crawl, extras.previous?.parsedAnchors);
+  const { fileSet, anchors, parsedAnchors, anchorsByUuid } = analysis;
+  // Extra diagnostics per root: the crawl's own, plus the registry's (copied on write, never mutated).
+  const extra = new Map<string, readonly Diagnostic[]>(analysis.extra);
+  const addExtra = (root: string, diagnostic: Diagnostic): void => {
+    extra.set(root, [...(extra.get(root) ?? []), diagnostic]);
+  };
 
   // Registry-level diagnostics that name an entry are attached to that entry's root.
   const projectDiagnostics: Diagnostic[] = [];
@@ -222,12 +250,20 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
         }),
       );
     }
-    records.push(makeRecord(entry.root, entry, anchor, diagnostics, extra.get(entry.root), fileSet, claimedRoots.has(entry.root)));
+    const same = diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root) ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl) : undefined;
+    records.push(same ?? makeRecord(entry.root, entry, anchor, diagnostics, extra.get(entry.root), fileSet, claimedRoots.has(entry.root)));
     claimedRoots.add(entry.root);
   }
   const unregistered: AssetRecord[] = [];
+  const sameRegistryState =
+    extras.previous !== undefined && (extras.previous.registry !== null) === (parsedRegistry.registry !== null) && extras.previous.workspaceInitialized === parsedRegistry.exists;
   for (const [root, anchor] of anchors) {
     if (claimedRoots.has(root)) continue;
+    const same = sameRegistryState && !extra.has(root) ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl) : undefined;
+    if (same !== undefined) {
+      unregistered.push(same);
+      continue;
+    }
     const diagnostics: Diagnostic[] = [];
     if (parsedRegistry.registry !== null || !parsedRegistry.exists) {
       diagnostics.push(
@@ -289,6 +325,22 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
 function* allDiagnostics(records: readonly AssetRecord[], projectDiagnostics: readonly Diagnostic[]): Generator<Diagnostic> {
   yield* projectDiagnostics;
   for (const record of records) yield* record.diagnostics;
+}
+
+/**
+ * The previous snapshot's record for `root`, when it was built from the very same registry entry and
+ * parsed anchor and its inputs are present or missing exactly as before: records are immutable, so a
+ * commit that changes one asset rebuilds one record, not ten thousand.
+ */
+function unchangedRecord(previous: Snapshot | undefined, root: string, entry: RegistryEntry | null, anchor: ParsedDeclaration | null, fileSet: ReadonlySet<string>, crawl: CrawlResult): AssetRecord | undefined {
+  const old = previous?.byRoot.get(root);
+  if (old === undefined || anchor === null || old.entry !== entry || old.anchor !== anchor) return undefined;
+  // The same crawl means the same files: nothing to look up.
+  if (previous!.crawl === crawl) return old;
+  for (const input of old.inputs) {
+    if (input.assetsPath !== null && (input.state === 'present') !== fileSet.has(input.assetsPath)) return undefined;
+  }
+  return old;
 }
 
 function makeRecord(

@@ -5,9 +5,9 @@
  * open, a journal left by a crash is rolled forward to "after"; if that is impossible (the disk changed in
  * between), what was done is rolled back to "before". Either way no write is left half done.
  */
-import { lstatSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { dirname, join, sep } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { dirname, join, posix, sep } from 'node:path';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import { syncFolder, writeFileAtomic } from '../io/atomic-write.js';
 import type { FileAction } from './effects.js';
@@ -24,6 +24,12 @@ interface Journal {
   readonly actions: readonly FileAction[];
   readonly registryBefore: string | null;
   readonly registryAfter: string | null;
+  /**
+   * The folders (relative to `assets/`, shallowest first) that did not exist when the journal was written
+   * and that the actions create as parents of what they write or move; a rollback removes those it left
+   * empty, so "before" is exactly before. Absent in journals written before this field existed.
+   */
+  readonly createdFolders?: readonly string[];
 }
 
 /** The disk no longer matches what the plan was computed from; nothing was changed. */
@@ -81,6 +87,16 @@ function confined(assetsDir: string, path: string): boolean {
   return real === root || real.startsWith(root + sep);
 }
 
+/** Identity, size and modification time of a file, or null when absent: a cheap "did it change" test. */
+export function stampOf(path: string): string | null {
+  try {
+    const stats = lstatSync(path, { bigint: true });
+    return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+  } catch {
+    return null;
+  }
+}
+
 function trashPath(operationId: string, index: number): string {
   return `${TRASH_FOLDER}/${operationId.replace(/[^A-Za-z0-9_.-]/g, '_')}/${index}`;
 }
@@ -90,9 +106,10 @@ function trashPath(operationId: string, index: number): string {
  * text the plan saw, folders to move or delete exist and are folders, destinations are absent, nothing
  * leads out of `assets/`, and the registry still holds `registryBefore`.
  */
-export function checkPreconditions(assetsDir: string, actions: readonly FileAction[], registryBefore: string | null, checkRegistry: boolean): void {
+export function checkPreconditions(assetsDir: string, actions: readonly FileAction[], registryBefore: string | null, checkRegistry: boolean, registryStamp?: string): void {
   const at = (path: string): string => join(assetsDir, path);
-  if (checkRegistry && readText(at(REGISTRY_PATH)) !== registryBefore) {
+  // The stamp of the registry as last read or written: when it still matches, the text does too.
+  if (checkRegistry && (registryStamp === undefined || stampOf(at(REGISTRY_PATH)) !== registryStamp) && readText(at(REGISTRY_PATH)) !== registryBefore) {
     throw new DiskChangedError(`.prometeu/index.json`, 'assets/.prometeu/index.json changed on disk since the snapshot was taken.');
   }
   for (const action of actions) {
@@ -175,9 +192,38 @@ async function rollBack(assetsDir: string, journal: Journal, index: number): Pro
   }
 }
 
+/** The missing parent folders of every destination of `actions`, shallowest first (see {@link Journal.createdFolders}). */
+function foldersToCreate(assetsDir: string, actions: readonly FileAction[]): string[] {
+  const missing = new Set<string>();
+  for (const action of actions) {
+    const destination = action.kind === 'writeFile' ? action.path : action.kind === 'moveFolder' ? action.to : null;
+    if (destination === null) continue;
+    for (let folder = posix.dirname(destination); folder !== '.' && folder !== '/' && !exists(join(assetsDir, folder)); folder = posix.dirname(folder)) missing.add(folder);
+  }
+  return [...missing].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** After a rollback: removes the folders the journaled actions created, deepest first, where they are empty. */
+async function removeCreatedFolders(assetsDir: string, journal: Journal): Promise<void> {
+  for (const folder of [...(journal.createdFolders ?? [])].reverse()) {
+    try {
+      await rmdir(join(assetsDir, folder));
+      await syncFolder(dirname(join(assetsDir, folder)));
+    } catch {
+      // Not empty (someone put something there since) or already gone: it stays as it is.
+    }
+  }
+}
+
 async function finish(assetsDir: string, journal: Journal, hook?: StepHook): Promise<void> {
   const trash = join(assetsDir, TRASH_FOLDER, journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_'));
   await rm(trash, { recursive: true, force: true });
+  try {
+    // The trash folder exists only while a commit needs it.
+    await rmdir(join(assetsDir, TRASH_FOLDER));
+  } catch {
+    // Absent, or holding what another operation's journal still needs.
+  }
   await unlink(join(assetsDir, JOURNAL_PATH));
   await syncFolder(join(assetsDir, '.prometeu'));
   hook?.('journal-removed');
@@ -194,21 +240,23 @@ export async function executeEffect(
   registryBefore: string | null,
   registryAfter: string | null,
   hook?: StepHook,
+  registryStamp?: string,
 ): Promise<void> {
-  checkPreconditions(assetsDir, actions, registryBefore, registryAfter !== null);
+  checkPreconditions(assetsDir, actions, registryBefore, registryAfter !== null, registryStamp);
   const registryPath = join(assetsDir, REGISTRY_PATH);
   if (actions.length === 0) {
     if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
     hook?.('registry-written');
     return;
   }
-  const journal: Journal = { version: 1, operationId, actions, registryBefore, registryAfter };
+  const journal: Journal = { version: 1, operationId, actions, registryBefore, registryAfter, createdFolders: foldersToCreate(assetsDir, actions) };
   await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
   hook?.('journal-written');
   for (let index = 0; index < actions.length; index++) {
     if (!(await rollForward(assetsDir, journal, index))) {
       // Checked a moment ago; something raced us. Undo what was done and report it.
       for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
+      await removeCreatedFolders(assetsDir, journal);
       await finish(assetsDir, journal);
       const action = actions[index]!;
       const path = action.kind === 'moveFolder' ? action.from : action.path;
@@ -221,7 +269,48 @@ export async function executeEffect(
   await finish(assetsDir, journal, hook);
 }
 
-/** Finishes or undoes a write a crash interrupted. Returns null when there was nothing to recover. */
+/** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
+const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes from `folder` the temporary files of atomic writes whose process is gone (it died between
+ * writing the temporary file and renaming it into place). Files of live processes, this one included,
+ * are never touched, so this is safe whoever holds the writer lock. Returns the names removed.
+ */
+export function removeStaleTemporaryFiles(folder: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMPORARY_NAME.exec(name);
+    if (match === null || isProcessAlive(Number(match[1]))) continue;
+    try {
+      unlinkSync(join(folder, name));
+      removed.push(name);
+    } catch {
+      // Already gone.
+    }
+  }
+  return removed;
+}
+
+/**
+ * Finishes or undoes a write a crash interrupted, and removes the temporary files the crashed writer
+ * left where the journal says it was writing. Returns null when there was nothing to recover.
+ */
 export async function recoverJournal(assetsDir: string): Promise<RecoveryReport | null> {
   let text: string;
   try {
@@ -236,8 +325,14 @@ export async function recoverJournal(assetsDir: string): Promise<RecoveryReport 
   } catch (error) {
     // The journal is written atomically, so an unreadable one was never complete: nothing ran after it.
     await unlink(join(assetsDir, JOURNAL_PATH));
+    removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
     return { operationId: 'unknown', outcome: 'rolledBack', message: `An incomplete journal was discarded (${(error as Error).message}); no action had started.` };
   }
+  // A crash inside an atomic write leaves its temporary file next to the target: the registry's and the
+  // journal's in `.prometeu`, a file action's in its folder. They are removed first, so that a rollback
+  // finds the folders it created empty.
+  removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
+  for (const action of journal.actions) if (action.kind === 'writeFile') removeStaleTemporaryFiles(dirname(join(assetsDir, action.path)));
   const registryPath = join(assetsDir, REGISTRY_PATH);
   let index = 0;
   for (; index < journal.actions.length; index++) if (!(await rollForward(assetsDir, journal, index))) break;
@@ -247,6 +342,7 @@ export async function recoverJournal(assetsDir: string): Promise<RecoveryReport 
     return { operationId: journal.operationId, outcome: 'completed', message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).` };
   }
   for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
+  await removeCreatedFolders(assetsDir, journal);
   if (journal.registryBefore !== null && readText(registryPath) !== journal.registryBefore) await writeFileAtomic(registryPath, journal.registryBefore);
   await finish(assetsDir, journal);
   return {

@@ -3,10 +3,13 @@
  * the previews it handed out.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
-import { serializeRegistry } from '../domain/registry.js';
-import { executeEffect, type RecoveryReport, type StepHook } from '../mutations/execute.js';
+import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
+import type { FileAction } from '../mutations/effects.js';
+import { DiskChangedError, executeEffect, JOURNAL_PATH, recoverJournal, removeStaleTemporaryFiles, stampOf, type RecoveryReport, type StepHook } from '../mutations/execute.js';
 import { touchedFolders, type MutationPlan } from '../mutations/plan.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
@@ -33,7 +36,9 @@ export class Project {
   private failure: string | undefined;
   /** Invariant: the registry text the current snapshot was built from (or wrote), null when absent. */
   private registryText: string | null;
-  /** What the last journal recovery did, for the status. */
+  /** Invariant: the stamp (inode, size, mtime) of index.json when {@link registryText} was read or written. */
+  private registryStamp: string | undefined;
+  /** What the last journal recovery did (on open, or before a write of this process), for the status. */
   lastRecovery: RecoveryReport | null = null;
   /** Test hook for crash tests: called after each durable step of a commit. */
   stepHook: StepHook | undefined;
@@ -64,7 +69,12 @@ export class Project {
       () => this.claimWriter(),
     );
     this.current = initial;
+    // A writer killed inside an atomic write of the registry or the journal left its temporary file in
+    // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
+    // processes go, and none while a live process (perhaps on another host) holds the writer lock.
+    if (this.lock.state() !== 'heldByOther') removeStaleTemporaryFiles(join(this.assetsDir, '.prometeu'));
     this.registryText = readRegistryText(this.assetsDir).text;
+    this.registryStamp = undefined;
     this.watch = new ProjectWatch(
       {
         assetsDir: this.assetsDir,
@@ -139,6 +149,7 @@ export class Project {
     }
     this.failure = undefined;
     this.registryText = readRegistryText(this.assetsDir).text;
+    this.registryStamp = undefined;
     return this.publish(next, cause, operationId);
   }
 
@@ -148,14 +159,50 @@ export class Project {
    * when the disk no longer matches the plan.
    */
   async commit(plan: MutationPlan, operationId: string): Promise<Snapshot> {
+    const recovered = await this.recoverInterruptedWrite(operationId);
+    if (recovered !== null) {
+      throw new DiskChangedError(
+        JOURNAL_PATH,
+        `A write that a stopped packer process left unfinished (${recovered.operationId}) was ${recovered.outcome === 'completed' ? 'completed' : 'rolled back'} first, so this mutation was planned against an outdated snapshot.`,
+      );
+    }
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
-    await executeEffect(this.assetsDir, operationId, plan.effect.actions, this.registryText, registryAfter, this.stepHook);
-    if (registryAfter !== null) this.registryText = registryAfter;
+    await executeEffect(this.assetsDir, operationId, plan.effect.actions, this.registryText, registryAfter, this.stepHook, this.registryStamp);
+    if (registryAfter !== null) {
+      this.registryText = registryAfter;
+      this.registryStamp = stampOf(join(this.assetsDir, REGISTRY_PATH)) ?? undefined;
+    }
     const folders = touchedFolders(plan.effect.actions);
     const next = snapshotAfterCommit(this.current, this.assetsDir, plan.effect.registry, folders);
     this.publish(next, 'mutation', operationId);
     this.watch.afterCommit(folders);
     return next;
+  }
+
+  /**
+   * Finishes or undoes a write left in the journal by a writer that stopped mid-commit (another process
+   * whose stale lock this one took over, or this one after an I/O error), then publishes the recovered
+   * disk as a new snapshot (cause `recovery`, attributed to `operationId`) and records the report in
+   * {@link lastRecovery}. Returns null when there is no journal. Must only be called from inside the
+   * writer lane, with the writer lock held: a live writer's journal is never touched. A write must run
+   * this before it writes anything, because writing over the journal would lose the interrupted write,
+   * and rolling it forward later would overwrite the registry that this write committed.
+   */
+  async recoverInterruptedWrite(operationId: string): Promise<RecoveryReport | null> {
+    const journalPath = join(this.assetsDir, JOURNAL_PATH);
+    if (!existsSync(journalPath)) return null;
+    let folders: string[] = [];
+    try {
+      folders = touchedFolders((JSON.parse(readFileSync(journalPath, 'utf8')) as { actions: FileAction[] }).actions);
+    } catch {
+      // An unreadable journal never started its actions; recovery discards it.
+    }
+    const report = await recoverJournal(this.assetsDir);
+    if (report === null) return null;
+    this.lastRecovery = report;
+    this.reload('recovery', operationId);
+    this.watch.afterCommit(folders);
+    return report;
   }
 
   /** Stops watching and releases what the project holds in the workspace (the writer lock). */

@@ -3,8 +3,9 @@
  * changed input from an untouched one without hashing, and how a new run knows what changed while no
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
-import { lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** The fingerprint file, relative to `assets/`. */
@@ -50,9 +51,32 @@ export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
   }
 }
 
-/** Saves fingerprints for the next run (sorted, so the file is stable). */
-export async function saveFingerprints(assetsDir: string, fingerprints: Fingerprints): Promise<void> {
+function fingerprintText(fingerprints: Fingerprints): string {
   const files: Record<string, string> = {};
   for (const path of [...fingerprints.keys()].sort()) files[path] = fingerprints.get(path)!;
-  await writeFileAtomic(join(assetsDir, FINGERPRINT_PATH), `${JSON.stringify({ version: 1, files })}\n`, { createParents: true });
+  return `${JSON.stringify({ version: 1, files })}\n`;
+}
+
+/** Saves fingerprints for the next run (sorted, so the file is stable). */
+export async function saveFingerprints(assetsDir: string, fingerprints: Fingerprints): Promise<void> {
+  await writeFileAtomic(join(assetsDir, FINGERPRINT_PATH), fingerprintText(fingerprints), { createParents: true });
+}
+
+/**
+ * Saves fingerprints synchronously, for a project that is closing: the save must be done before the
+ * writer lock is released, and closing does not wait. Atomic (a temporary file renamed over the old one)
+ * but not flushed: the file is a cache, and an unreadable one only means the next run cannot tell what
+ * changed while no packer ran.
+ */
+export function saveFingerprintsSync(assetsDir: string, fingerprints: Fingerprints): void {
+  const path = join(assetsDir, FINGERPRINT_PATH);
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), `.fingerprint.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temporary, fingerprintText(fingerprints), { flag: 'wx' });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }

@@ -9,7 +9,7 @@ import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { EventLog } from '../project/event-log.js';
 import { classifyPaths, DivergenceTracker, touchedRoots, type DivergenceSource, type DivergentChange } from './divergence.js';
-import { fingerprintFiles, fingerprintOf, readSavedFingerprints, saveFingerprints, type Fingerprints } from './fingerprint.js';
+import { fingerprintFiles, fingerprintOf, readSavedFingerprints, saveFingerprints, saveFingerprintsSync, type Fingerprints } from './fingerprint.js';
 import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
 
 /** How a project is watched. */
@@ -96,8 +96,10 @@ export class ProjectWatch implements DivergenceSource {
   }
 
   private async run(): Promise<void> {
+    // Watching off: no watcher, no fingerprints; the disk is read again only by reconcile.
+    if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
-    if (this.settings.factory !== null) {
+    {
       this.setState('starting');
       try {
         this.watcher = await this.settings.factory(this.project.assetsDir, {
@@ -165,7 +167,10 @@ export class ProjectWatch implements DivergenceSource {
     if (this.disposed) return;
     void this.watcher?.close().catch(() => undefined);
     this.watcher = undefined;
-    this.setState('degraded', `${reason} Verifying the disk every ${Math.round(this.settings.verifyIntervalMs / 1000)} s instead.`);
+    const interval = this.settings.verifyIntervalMs;
+    const described = `${reason} Verifying the disk every ${interval < 1000 ? `${interval} ms` : `${Math.round(interval / 1000)} s`} instead.`;
+    // Periodic verification fails the same way at every pass while assets/ is gone: say it once.
+    if (this.state !== 'degraded' || this.reason !== described) this.setState('degraded', described);
     if (this.verifyTimer === undefined) {
       this.verifyTimer = setInterval(() => void this.verifyNow().catch(() => undefined), this.settings.verifyIntervalMs);
       this.verifyTimer.unref();
@@ -191,6 +196,7 @@ export class ProjectWatch implements DivergenceSource {
 
   /** After a commit: refresh the fingerprints of what the commit touched, and save them soon. */
   afterCommit(folders: readonly string[]): void {
+    if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
     for (const path of [...this.fingerprints.keys()]) if (folders.some((folder) => isWithin(folder, path))) this.fingerprints.delete(path);
     for (const file of snapshot.crawl.files) {
@@ -206,6 +212,7 @@ export class ProjectWatch implements DivergenceSource {
     const cleared = this.divergence().changes.length;
     this.tracker.clear();
     this.betweenRuns.clear();
+    if (this.settings.factory === null) return cleared;
     const fresh = await fingerprintFiles(this.project.assetsDir, this.project.snapshot().crawl.files);
     this.fingerprints.clear();
     for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
@@ -223,15 +230,33 @@ export class ProjectWatch implements DivergenceSource {
   async save(): Promise<void> {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    if (this.divergence().diverged || !this.project.canWriteControlData() || this.fingerprints.size === 0) return;
+    if (!this.maySave()) return;
     await saveFingerprints(this.project.assetsDir, this.fingerprints);
   }
 
+  /** Whether the fingerprints may be saved now: nothing divergent to hide, the writer lock held, something to save. */
+  private maySave(): boolean {
+    return !this.divergence().diverged && this.project.canWriteControlData() && this.fingerprints.size > 0;
+  }
+
+  /** Stops watching; a save a commit scheduled is done first, synchronously, while the writer lock is still held. */
   async dispose(): Promise<void> {
     this.disposed = true;
     this.tracker.dispose();
     if (this.verifyTimer) clearInterval(this.verifyTimer);
-    if (this.saveTimer) clearTimeout(this.saveTimer);
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+      // The project releases its writer lock as soon as this returns, so the save cannot wait: without it the
+      // next run would compare the disk with older fingerprints and report this run's own commits as changes.
+      if (this.maySave()) {
+        try {
+          saveFingerprintsSync(this.project.assetsDir, this.fingerprints);
+        } catch {
+          // The file is a cache: without it the next run only cannot tell what changed while no packer ran.
+        }
+      }
+    }
     await this.watcher?.close().catch(() => undefined);
   }
 }
