@@ -62,7 +62,7 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
     return failed(makeDiagnostic('declaration-unreadable', { ...base, message: `${path} is not valid JSON: ${reason}. Fix the syntax; the packer will not rewrite it.` }));
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw}.` }));
+    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}.` }));
   }
   const version = (raw as Record<string, unknown>)['schema_version'];
   if (version !== undefined && version !== DECLARATION_SCHEMA_VERSION) {

@@ -41,7 +41,9 @@ export function checkRelativePath(input: string): CheckedPath {
 export function checkAssetsPath(input: string): CheckedPath {
   const checked = checkRelativePath(input);
   if (!checked.ok) return checked;
-  if (checked.path === CONTROL_FOLDER || checked.path.startsWith(`${CONTROL_FOLDER}/`)) return { ok: false, reason: 'control-data' };
+  // Case-insensitively: on case-insensitive file systems `.PROMETEU` is the control folder too.
+  const lower = checked.path.toLowerCase();
+  if (lower === CONTROL_FOLDER || lower.startsWith(`${CONTROL_FOLDER}/`)) return { ok: false, reason: 'control-data' };
   return checked;
 }
 

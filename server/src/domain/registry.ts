@@ -54,7 +54,8 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // Editors that add a byte-order mark must not make the registry unreadable.
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${SHOWN_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.` }));
