@@ -9,7 +9,7 @@ import { MutationIntent } from './intents.js';
 export { AssetReference, AssetsRelativePath, MutationIntent } from './intents.js';
 
 /** A project handle returned by the server; stable for one root within and across server runs. */
-export const ProjectId = z.string().min(1).describe('A project handle returned by the server.');
+export const ProjectId = z.string().min(1).max(256).describe('A project handle returned by the server.');
 
 /** A snapshot revision; only grows within a server run. */
 export const Revision = z.number().int().nonnegative().describe('The snapshot revision the answer was computed from.');
