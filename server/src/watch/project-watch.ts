@@ -101,6 +101,11 @@ export class ProjectWatch implements DivergenceSource {
     const snapshot = this.project.snapshot();
     {
       this.setState('starting');
+      // Fingerprint what the snapshot holds before arming: a file rewritten while the watcher arms (seconds on a
+      // large workspace) is reported by no watcher, and only the verification pass below, comparing the disk
+      // with these, can find it. A commit that ran meanwhile refreshed its own entries; those are kept.
+      const fingerprints = await fingerprintFiles(this.project.assetsDir, snapshot.crawl.files);
+      for (const [path, fingerprint] of fingerprints) if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
       try {
         this.watcher = await this.settings.factory(this.project.assetsDir, {
           onChanges: (paths) => this.tracker.note(paths),
@@ -116,9 +121,7 @@ export class ProjectWatch implements DivergenceSource {
         this.degrade(`The watcher could not start: ${(error as Error).message}`);
       }
     }
-    // Fingerprint what the snapshot holds, then look for anything that changed since it was crawled.
-    const fingerprints = await fingerprintFiles(this.project.assetsDir, snapshot.crawl.files);
-    for (const [path, fingerprint] of fingerprints) this.fingerprints.set(path, fingerprint);
+    // Look for anything that changed since the snapshot was crawled, and since the previous run.
     const saved = readSavedFingerprints(this.project.assetsDir);
     if (saved !== null) this.compareWithPreviousRun(saved);
     await this.verifyNow();

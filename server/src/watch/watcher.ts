@@ -4,6 +4,7 @@
  * tracker's job. The packer's control data is ignored, except the registry, whose outside edits matter.
  */
 import { relative, sep } from 'node:path';
+import { CONTROL_FOLDER } from '../domain/paths.js';
 
 /** What a watcher tells its owner. */
 export interface WatchListener {
@@ -40,7 +41,9 @@ export async function startChokidarWatcher(assetsDir: string, listener: WatchLis
     ignoreInitial: true,
     followSymlinks: false,
     persistent: true,
-    ignored: (path: string) => isIgnoredControlPath(toAssetsPath(assetsDir, path)),
+    // The control folder itself is not ignored: chokidar does not descend into an ignored folder, and the
+    // registry inside it must be watched.
+    ignored: (path: string) => isIgnoredControlPath(toAssetsPath(assetsDir, path)) && toAssetsPath(assetsDir, path) !== CONTROL_FOLDER,
   });
   watcher.on('all', (_event: string, path: string) => {
     const relativePath = toAssetsPath(assetsDir, path);
@@ -48,6 +51,7 @@ export async function startChokidarWatcher(assetsDir: string, listener: WatchLis
       if (_event === 'unlinkDir') listener.onFault('The watched folder assets/ was deleted.');
       return;
     }
+    if (relativePath === CONTROL_FOLDER) return;
     listener.onChanges([relativePath]);
   });
   watcher.on('error', (error: unknown) => listener.onFault(`chokidar: ${error instanceof Error ? error.message : String(error)}`));
@@ -89,8 +93,8 @@ export async function startWatcher(assetsDir: string, listener: WatchListener, f
   if (fileCount >= NATIVE_WATCHER_THRESHOLD) {
     try {
       return await startParcelWatcher(assetsDir, listener);
-    } catch (error) {
-      listener.onFault(`The native watcher could not start (${(error as Error).message}); falling back to chokidar.`);
+    } catch {
+      // The native module cannot load here: chokidar still watches correctly, only more slowly to arm.
     }
   }
   return startChokidarWatcher(assetsDir, listener);
