@@ -142,6 +142,9 @@ export const reconcile = defineRequest({
     revision: Revision,
     diff: SnapshotDiff,
     clearedChanges: z.number().int().nonnegative().describe('How many divergent paths the new snapshot accepts.'),
+    accepted: z
+      .array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() }))
+      .describe('The divergent paths the new snapshot accepts (including input content changes, which the asset diff does not show).'),
   }),
   summary: 'Accepts the disk\'s current truth into a new snapshot and says what changed between the two. Registry consequences become diagnostics with safe fixes (a moved root offers a relocate); the registry itself is never edited.',
 });

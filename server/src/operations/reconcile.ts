@@ -15,6 +15,7 @@ export interface ReconcileResponse {
   revision: number;
   diff: SnapshotDiff;
   clearedChanges: number;
+  accepted: { path: string; change: 'added' | 'changed' | 'removed' | 'moved'; from?: string }[];
 }
 
 /** Builds the reconcile operation for `project`'s lane. */
@@ -29,11 +30,11 @@ export function reconcileOperation(project: Project, operationId: string, signal
       if (context.signal.aborted) return { status: 'cancelled' };
       const before = project.snapshot();
       const after = project.reload('reconcile', operationId);
-      const clearedChanges = await project.watch.afterReconcile();
+      const accepted = await project.watch.afterReconcile();
       return {
         status: 'succeeded',
         revision: after.revision,
-        response: { operationId, projectId: project.id, previousRevision: before.revision, revision: after.revision, diff: diffSnapshots(before, after), clearedChanges },
+        response: { operationId, projectId: project.id, previousRevision: before.revision, revision: after.revision, diff: diffSnapshots(before, after), clearedChanges: accepted.length, accepted: accepted.map((change) => ({ ...change })) },
       };
     },
   };

@@ -5,9 +5,9 @@
  * refuse writes while it keeps serving reads.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** The lock file, relative to `assets/`. */
 export const LOCK_PATH = '.prometeu/writer.lock';
@@ -54,20 +54,15 @@ export class WriterLock {
     mkdirSync(join(this.assetsDir, '.prometeu'), { recursive: true });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const descriptor = openSync(this.path, 'wx', 0o644);
-        try {
-          writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
-          fsyncSync(descriptor);
-        } finally {
-          closeSync(descriptor);
-        }
+        this.create();
         this.owned = true;
         return { ok: true };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = this.read();
         if (holder !== null && !this.isStale(holder)) return { ok: false, holderPid: holder.pid, lockPath: `assets/${LOCK_PATH}` };
-        // A lock that cannot be read may be one another process is writing right now: respect it while young.
+        // This code never leaves a partial lock (see create), but an older packer could: respect an
+        // unreadable lock while young, in case its process is writing it right now.
         if (holder === null && this.ageMs() < 5000) return { ok: false, lockPath: `assets/${LOCK_PATH}` };
         // Stale (its process is gone) or old garbage: take it over.
         try {
@@ -78,6 +73,28 @@ export class WriterLock {
       }
     }
     return { ok: false, lockPath: `assets/${LOCK_PATH}` };
+  }
+
+  /**
+   * Creates the lock file with its whole content, or throws EEXIST when it exists. The content is written
+   * and flushed under a temporary name first, then hard-linked into place, so a crash at any instant
+   * leaves either no lock or a complete one, never an empty file that would block writers until it ages.
+   * The temporary name follows the atomic writes' pattern, so a crash's leftover is swept like theirs.
+   */
+  private create(): void {
+    const temporary = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const descriptor = openSync(temporary, 'wx', 0o644);
+    try {
+      writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
+      fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    try {
+      linkSync(temporary, this.path);
+    } finally {
+      unlinkSync(temporary);
+    }
   }
 
   /** Releases the lock if this instance holds it. */

@@ -211,8 +211,8 @@ export class ProjectWatch implements DivergenceSource {
   }
 
   /** After a reconcile: the disk is the truth again. Returns how many divergent paths were cleared. */
-  async afterReconcile(): Promise<number> {
-    const cleared = this.divergence().changes.length;
+  async afterReconcile(): Promise<DivergentChange[]> {
+    const cleared = this.divergence().changes;
     this.tracker.clear();
     this.betweenRuns.clear();
     if (this.settings.factory === null) return cleared;
