@@ -5,7 +5,7 @@
 import { PackerErrorData, StandardErrorCodes, packerErrorName, type PackerErrorCode, type PackerErrorDataOf } from '@prometeu/packer-protocol';
 
 /** The `kind` of every error the client throws. */
-export type PackerClientErrorKind = 'request' | 'cancelled' | 'crashed' | 'timeout' | 'closed' | 'protocol' | 'spawn' | 'state';
+export type PackerClientErrorKind = 'request' | 'refused' | 'cancelled' | 'crashed' | 'timeout' | 'closed' | 'protocol' | 'spawn' | 'state';
 
 /** Names of the standard JSON-RPC and LSP error codes, for messages and `codeName`. */
 const STANDARD_CODE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
@@ -58,6 +58,23 @@ export class PackerRequestError extends PackerClientError {
     this.code = code;
     this.codeName = errorCodeName(code);
     this.data = data;
+  }
+}
+
+/**
+ * A `packer/submitMutation` the server could not attribute to a project (unknown project, params that do
+ * not parse): it has no response and no terminal event, so the server said so in `window/logMessage`.
+ */
+export class SubmissionRefusedError extends PackerClientError {
+  override readonly kind = 'refused' as const;
+  /** The operation id of the refused submission. */
+  readonly operationId: string;
+
+  /** Builds the error; `message` is the server's log line. */
+  constructor(operationId: string, message: string) {
+    super(message);
+    this.name = 'SubmissionRefusedError';
+    this.operationId = operationId;
   }
 }
 

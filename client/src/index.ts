@@ -15,6 +15,18 @@ export {
   type Unsubscribe,
 } from './packer-client.js';
 export { bundledServerScript } from './server-location.js';
+export { EventSink, type EventSinkOptions } from './event-sink.js';
+export {
+  ProjectEventFeed,
+  type EventCursor,
+  type FeedStart,
+  type ProjectEventFeedOptions,
+  type ResumeFrom,
+  type ResumeOptions,
+  type ResumeResult,
+  type ResyncReason,
+} from './event-feed.js';
+export { type OperationHandle, type OperationOptions, type OperationParams, type SubmitOptions, type SubmitParams, type TerminalEvent } from './operations.js';
 export {
   DEFAULT_INITIALIZE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -34,6 +46,7 @@ export {
   ServerProtocolError,
   ServerSpawnError,
   ServerTimeoutError,
+  SubmissionRefusedError,
   errorCodeName,
   isCancellation,
   isPackerClientError,
@@ -47,7 +60,10 @@ export {
   StandardErrorCodes,
   packerNotifications,
   packerRequests,
+  type ApplyResult,
   type InitializeResult,
+  type MutationIntent,
+  type MutationPreview,
   type NotificationDeclaration,
   type PackerErrorCode,
   type PackerEvent,

@@ -14,6 +14,7 @@ import {
   type RequestDeclaration,
   type ResultOf,
 } from '@prometeu/packer-protocol';
+import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import {
   CancellationTokenSource,
@@ -37,7 +38,17 @@ import {
   type PackerClientError,
   type TimeoutPhase,
 } from './errors.js';
+import { resumeEvents, type EventCursor, type ResumeFrom, type ResumeOptions, type ResumeResult } from './event-feed.js';
 import { FrameGuard } from './frame-guard.js';
+import {
+  startOperation,
+  submitMutationOperation,
+  type OperationHandle,
+  type OperationOptions,
+  type OperationParams,
+  type SubmitOptions,
+  type SubmitParams,
+} from './operations.js';
 import { checkTimeout, resolveOptions, resolveSpawnOptions, type PackerClientOptions, type ResolvedOptions, type SpawnOptions, type TraceValue } from './options.js';
 import { ServerProcess } from './server-process.js';
 
@@ -58,6 +69,12 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
   /** Overrides the client's `requestTimeoutMs` for this request. */
   readonly timeoutMs?: number;
+  /**
+   * When `signal` aborts after the request was sent, send `$/cancelRequest` but settle with the server's
+   * answer: its `RequestCancelled` (a {@link RequestCancelledError} with `by: 'server'`), or the result when
+   * the request had finished or cannot be cancelled. Default false: reject at once.
+   */
+  readonly awaitCancellation?: boolean;
 }
 
 /** A `window/logMessage` from the server: its own diagnostics, not project state. */
@@ -161,6 +178,11 @@ export class PackerClient {
   private readonly traceListeners = new Set<(trace: LogTrace) => void>();
   private readonly exitListeners = new Set<(info: ServerExitInfo) => void>();
   private readonly notificationListeners = new Map<string, Set<(params: unknown) => void>>();
+  /** Invariant: per project, the epoch of the newest event seen and the greatest sequence seen in it. */
+  private readonly cursors = new Map<string, EventCursor>();
+  /** Makes this client's operation ids unique across clients and processes. */
+  private readonly operationIdPrefix = `c${randomUUID().slice(0, 8)}`;
+  private operationCounter = 0;
 
   /** Resolves once, when the server connection has ended (the process exited, or the streams closed). */
   readonly exited: Promise<ServerExitInfo>;
@@ -366,6 +388,81 @@ export class PackerClient {
     return this.sendNotification(packerNotifications.submitMutation, params);
   }
 
+  /** `packer/reconcile`: accepts the disk's current truth into a new revision; see {@link reconcileOperation} for its events. */
+  reconcile(params: ParamsOf<Requests['reconcile']>, options?: RequestOptions): Promise<ResultOf<Requests['reconcile']>> {
+    return this.request(packerRequests.reconcile, params, options);
+  }
+
+  /** `packer/pack`: packs the frozen current snapshot into `build/`; see {@link packOperation} for its progress. */
+  pack(params: ParamsOf<Requests['pack']>, options?: RequestOptions): Promise<ResultOf<Requests['pack']>> {
+    return this.request(packerRequests.pack, params, options);
+  }
+
+  /** A new operation id, unique to this client (a random prefix and a counter). */
+  newOperationId(): string {
+    this.operationCounter++;
+    return `${this.operationIdPrefix}-${this.operationCounter}`;
+  }
+
+  /**
+   * Sends a write (any request declaration whose params take an `operationId`: `packerRequests.pack`,
+   * `.applyMutation`, `.reconcile`, `.initWorkspace`) with the caller's `operationId` or a new one, after
+   * subscribing to that operation's events. Returns at once with the handle: `outcome` (the response),
+   * `events` (ending after the terminal event) and `terminal`.
+   */
+  startOperation<D extends RequestDeclaration>(declaration: D, params: OperationParams<D>, options?: OperationOptions): OperationHandle<ResultOf<D>> {
+    return startOperation({ client: this, newOperationId: () => this.newOperationId() }, declaration, params, options);
+  }
+
+  /** {@link startOperation} for `packer/applyMutation`. */
+  applyMutationOperation(params: OperationParams<Requests['applyMutation']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['applyMutation']>> {
+    return this.startOperation(packerRequests.applyMutation, params, options);
+  }
+
+  /** {@link startOperation} for `packer/pack`: its `events` carry the per-asset progress. */
+  packOperation(params: OperationParams<Requests['pack']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['pack']>> {
+    return this.startOperation(packerRequests.pack, params, options);
+  }
+
+  /** {@link startOperation} for `packer/reconcile`. */
+  reconcileOperation(params: OperationParams<Requests['reconcile']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['reconcile']>> {
+    return this.startOperation(packerRequests.reconcile, params, options);
+  }
+
+  /**
+   * Sends `packer/submitMutation` with the caller's `operationId` or a new one, after subscribing to its
+   * events, and follows it to its terminal event: `outcome` resolves with the terminal body's `outcome`
+   * (an `ApplyResult`, `applied` or `rejected`), or rejects with the `PackerRequestError` of `body.error`,
+   * a `RequestCancelledError` for `operation.cancelled`, a `SubmissionRefusedError` when the server could
+   * not attribute it to a project, or the connection's failure. `cancel()` only stops following it.
+   */
+  submitMutationOperation(params: SubmitParams, options?: SubmitOptions): OperationHandle<ResultOf<Requests['applyMutation']>> {
+    return submitMutationOperation({ client: this, newOperationId: () => this.newOperationId() }, params, options);
+  }
+
+  /**
+   * Where this client stands in `projectId`'s events: the epoch and the greatest sequence of the events it
+   * received (live, or replayed by {@link resume}). Save it; after a reconnect, pass it to {@link resume}
+   * or to a `ProjectEventFeed` to replay what was missed.
+   */
+  eventCursor(projectId: string): EventCursor | undefined {
+    return this.cursors.get(projectId);
+  }
+
+  /**
+   * Replays `projectId`'s events after `from` (a cursor saved from this or an earlier client; default: this
+   * client's own cursor, else everything retained), following `more` until the end. Resolves `replayed`
+   * with the events, or `resync` when the server cannot replay them: `epochChanged` (the server restarted;
+   * it answered `EpochMismatch`, 1009) or `dropped` (no longer retained). Other errors reject as usual.
+   */
+  async resume(projectId: string, from?: ResumeFrom, options?: ResumeOptions): Promise<ResumeResult> {
+    const start = from ?? this.cursors.get(projectId) ?? { afterSequence: 0 };
+    const result = await resumeEvents(this, projectId, start, options);
+    if (result.status === 'replayed') for (const event of result.events) this.noteCursor(event);
+    else this.cursors.set(projectId, { epoch: result.epoch, afterSequence: Math.max(result.lastSequence, this.sameEpochSequence(projectId, result.epoch)) });
+    return result;
+  }
+
   /**
    * Sends a notification: a protocol declaration (params typed from it) or a method name. Resolves once it
    * is written.
@@ -520,7 +617,7 @@ export class PackerClient {
       const onFatal = (error: PackerClientError): void => settle(() => reject(error));
       const onAbort = (): void => {
         source.cancel();
-        settle(() => reject(new RequestCancelledError(method, 'aborted')));
+        if (options.awaitCancellation !== true) settle(() => reject(new RequestCancelledError(method, 'aborted')));
       };
       this.pending.add(onFatal);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -672,7 +769,22 @@ export class PackerClient {
       }
       event = parsed.data;
     }
+    this.noteCursor(event);
     for (const listener of [...this.eventListeners]) safeCall(listener, event);
+  }
+
+  /** Moves the project's cursor to `event` when it is newer (a new epoch replaces the old one). */
+  private noteCursor(event: PackerEvent): void {
+    if (typeof event.projectId !== 'string' || typeof event.epoch !== 'string' || typeof event.sequence !== 'number') return;
+    const current = this.cursors.get(event.projectId);
+    if (current === undefined || current.epoch !== event.epoch || current.afterSequence < event.sequence) {
+      this.cursors.set(event.projectId, { epoch: event.epoch, afterSequence: event.sequence });
+    }
+  }
+
+  private sameEpochSequence(projectId: string, epoch: string): number {
+    const current = this.cursors.get(projectId);
+    return current !== undefined && current.epoch === epoch ? current.afterSequence : 0;
   }
 }
 

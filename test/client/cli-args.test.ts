@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../client/src/cli/args.js';
-import { formatTable, plural } from '../../client/src/cli/format.js';
+import { formatEventLine, formatPackFailure, formatPreview, formatProgress, formatReconcile, formatTable, plural } from '../../client/src/cli/format.js';
+import type { MutationPreview, PackerEvent } from '../../client/src/index.js';
 
 describe('packer command line', () => {
   it('reads an asset reference as an id, a uuid or a root path', () => {
@@ -13,12 +14,71 @@ describe('packer command line', () => {
   });
 
   it('parses a command with its options and project folder, defaulting the folder to the current one', () => {
-    expect(parseCommandLine(['doctor', '--workspace', '--json', 'game'])).toEqual({ kind: 'command', command: 'doctor', projectDir: 'game', json: true, workspace: true, asset: undefined });
+    expect(parseCommandLine(['doctor', '--workspace', '--json', 'game'])).toEqual({
+      kind: 'command',
+      command: 'doctor',
+      projectDir: 'game',
+      json: true,
+      workspace: true,
+      asset: undefined,
+      mutation: undefined,
+      yes: false,
+      noCache: false,
+      after: undefined,
+      follow: false,
+    });
     expect(parseCommandLine(['show', 'hero'])).toMatchObject({ kind: 'command', command: 'show', projectDir: '.', asset: { root: 'hero' } });
   });
 
+  it('builds the mutation intent of each workspace command from its operands', () => {
+    const intent = (argv: string[]): unknown => {
+      const parsed = parseCommandLine(argv);
+      return parsed.kind === 'command' ? parsed.mutation : parsed;
+    };
+    expect(intent(['register', './props/crate/'])).toEqual({ kind: 'register', root: 'props/crate' });
+    expect(intent(['adopt', 'copy'])).toEqual({ kind: 'adopt', root: 'copy' });
+    expect(intent(['forget', '3'])).toEqual({ kind: 'forget', asset: { assetId: 3 } });
+    expect(intent(['remove', 'ui/hero'])).toEqual({ kind: 'remove', asset: { root: 'ui/hero' } });
+    expect(intent(['quarantine', '3F2B8C1E-6D0A-4C1B-9A57-2E4F1D9C8B70'])).toEqual({ kind: 'quarantine', asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' } });
+    expect(intent(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70'])).toEqual({ kind: 'restore', asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' } });
+    expect(intent(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70', '--to', 'back/here/'])).toEqual({
+      kind: 'restore',
+      asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' },
+      to: 'back/here',
+    });
+    expect(intent(['relocate', '1', 'heroes\\main'])).toEqual({ kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main' });
+    expect(intent(['rename', 'hero', 'Big Hero'])).toEqual({ kind: 'rename', asset: { root: 'hero' }, name: 'Big Hero' });
+    expect(intent(['include', '2'])).toEqual({ kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true });
+    expect(intent(['exclude', '2'])).toEqual({ kind: 'setBuildInclusion', asset: { assetId: 2 }, included: false });
+    expect(parseCommandLine(['relocate', '1', 'to', 'game', '--yes'])).toMatchObject({ kind: 'command', projectDir: 'game', yes: true });
+    expect(parseCommandLine(['remove', '1', '-y'])).toMatchObject({ kind: 'command', projectDir: '.', yes: true });
+  });
+
+  it('parses pack and events options', () => {
+    expect(parseCommandLine(['pack', '--no-cache', '--json', 'game'])).toMatchObject({ kind: 'command', command: 'pack', noCache: true, json: true, projectDir: 'game' });
+    expect(parseCommandLine(['events', '--after', '12', '--follow'])).toMatchObject({ kind: 'command', command: 'events', after: 12, follow: true, projectDir: '.' });
+  });
+
   it('turns every malformed command line into a usage error, never an exception', () => {
-    for (const argv of [[], ['frob'], ['show'], ['list', '--bogus'], ['list', '--workspace'], ['list', 'a', 'b'], ['status', '--version']]) {
+    for (const argv of [
+      [],
+      ['frob'],
+      ['show'],
+      ['list', '--bogus'],
+      ['list', '--workspace'],
+      ['list', 'a', 'b'],
+      ['status', '--version'],
+      ['relocate', 'hero'],
+      ['rename', 'hero', ''],
+      ['restore', 'not-a-uuid'],
+      ['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70', '--to'],
+      ['status', '--yes'],
+      ['pack', '--to', 'x'],
+      ['list', '--no-cache'],
+      ['events', '--after', 'ten'],
+      ['pack', '--follow'],
+      ['register', 'a', 'b', 'c'],
+    ]) {
       expect(parseCommandLine(argv).kind).toBe('usageError');
     }
   });
@@ -26,6 +86,11 @@ describe('packer command line', () => {
   it('gives help for the CLI and for each command, and the main help documents the exit codes', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help', text: MAIN_HELP });
     expect(parseCommandLine(['show', '--help'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer show <asset>') });
+    expect(parseCommandLine(['relocate', '--help'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer relocate <asset> <to> [--yes]') });
+    expect(parseCommandLine(['help', 'pack'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer pack [--no-cache]') });
+    for (const command of ['register', 'adopt', 'forget', 'remove', 'quarantine', 'restore', 'relocate', 'rename', 'include', 'exclude', 'reconcile', 'pack', 'events']) {
+      expect(MAIN_HELP).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    }
     for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ']) expect(MAIN_HELP).toContain(`\n  ${code}`);
   });
 });
@@ -35,5 +100,79 @@ describe('packer output', () => {
     expect(formatTable([['ID', 'NAME', 'X'], ['12', 'a', ''], ['3', 'longer', 'z']])).toBe('ID  NAME    X\n12  a\n3   longer  z');
     expect(plural(1, 'error')).toBe('1 error');
     expect(plural(2, 'error')).toBe('2 errors');
+  });
+
+  it('prints a preview with its class, consent, blockers, and registry and filesystem changes with paths', () => {
+    const preview: MutationPreview = {
+      previewId: 'pv-1-1',
+      projectId: 'prj-x',
+      baseRevision: 4,
+      mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main' },
+      operationClass: 'workspace+registry',
+      blockers: [{ code: 'targetExists', message: 'heroes/main already exists.', path: 'heroes/main' }],
+      warnings: [],
+      safeFixes: [],
+      registryChanges: [{ change: 'update', assetId: 1, assetUuid: 'u-1', root: 'heroes/main', includedInBuild: true, before: { root: 'hero', includedInBuild: true } }],
+      filesystemChanges: [{ change: 'move', path: 'hero', to: 'heroes/main', kind: 'folder' }],
+      affectedAssets: [{ assetId: 1, assetUuid: 'u-1', root: 'hero' }],
+      requiresConsent: true,
+    };
+    expect(formatPreview(preview)).toBe(
+      [
+        'Relocate asset 1 to heroes/main',
+        '  Operation  relocate (workspace+registry: edits your files under assets/ and the registry)',
+        '  Revision   4 (preview pv-1-1)',
+        '  Consent    required (destructive or relocating): --yes gives it',
+        '',
+        'Blockers',
+        '  targetExists  heroes/main  heroes/main already exists.',
+        '',
+        'Warnings',
+        '  none',
+        '',
+        'Registry changes',
+        '  update  #1  hero -> heroes/main  u-1  in build',
+        '',
+        'Filesystem changes (paths relative to assets/)',
+        '  move  folder  hero -> heroes/main',
+        '',
+        'Affected assets',
+        '  #1  hero  u-1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints a reconcile with the accepted changes and the snapshot difference', () => {
+    const text = formatReconcile(
+      {
+        operationId: 'op-3',
+        projectId: 'prj-x',
+        previousRevision: 1,
+        revision: 2,
+        clearedChanges: 2,
+        diff: { added: [{ root: 'lamp', assetUuid: 'u-9' }], removed: [], moved: [{ from: 'hero', to: 'heroes/hero', assetUuid: 'u-1', assetId: 1 }], changed: [], diagnosticsBefore: 0, diagnosticsAfter: 1 },
+        accepted: [
+          { path: 'heroes/hero', change: 'moved', from: 'hero' },
+          { path: 'lamp/asset.json', change: 'added' },
+        ],
+      },
+    );
+    expect(text).toContain('Reconciled: revision 1 -> 2 (operation op-3); 2 changes on disk accepted.');
+    expect(text).toContain('Changes found on disk\n  moved  hero -> heroes/hero\n  added  lamp/asset.json');
+    expect(text).toContain('Asset roots\n  added  lamp                 u-9\n  moved  hero -> heroes/hero  #1');
+    expect(text).toContain('Diagnostics: 0 before, 1 after.');
+    expect(text).toContain("run 'packer doctor' for the fixes on offer");
+  });
+
+  it('prints progress as a line or a bar, a failed pack with its paths, and one event per line', () => {
+    expect(formatProgress({ done: 3, total: 4, unit: 'assets', message: 'hero' })).toBe('3/4 assets hero');
+    expect(formatProgress({ done: 3, total: 4, unit: 'assets' }, 8)).toBe('[######..]  75% 3/4 assets');
+    expect(formatProgress({ done: 7 })).toBe('7');
+    expect(
+      formatPackFailure({ operationId: 'p', projectId: 'x', outcome: 'failed', revision: 3, blockers: [], reason: 'The disk changed.', divergedPaths: ['a/b.bin'], artifacts: [], assets: [], materialized: 0, fromCache: 0 }),
+    ).toBe('Pack failed at revision 3: The disk changed.\nChanged on disk\n  a/b.bin\n');
+    const event = { projectId: 'x', epoch: 'e', sequence: 12, operationId: 'op-1', time: 't', kind: 'operation.progress', body: { done: 1, total: 2, unit: 'assets' } } as PackerEvent;
+    expect(formatEventLine(event)).toBe('    12  operation.progress    op-1            1/2 assets');
   });
 });

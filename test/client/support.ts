@@ -3,6 +3,7 @@
  * real server and the purpose-built test servers, and a tracker that disposes every client and folder a
  * test created, in `afterEach`.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ export const SERVER_SCRIPT = fileURLToPath(new URL('../../server/bin/packer-serv
 export const CLI_SCRIPT = fileURLToPath(new URL('../../client/bin/packer.js', import.meta.url));
 
 /** A purpose-built misbehaving test server, by file name without extension. */
-export function fixtureServer(name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout'): string {
+export function fixtureServer(name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout' | 'scripted-writes'): string {
   return fileURLToPath(new URL(`../fixtures/servers/${name}.mjs`, import.meta.url));
 }
 
@@ -130,5 +131,57 @@ export function isRunning(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A blob asset spec for `workspace-builder`'s `writeProject`: `x.bin` holding `content`. */
+export function blobAsset(root: string, content: string, extra: { registered?: boolean | number; preload?: boolean; included?: boolean } = {}): {
+  root: string;
+  type: string;
+  inputs: Record<string, string[]>;
+  output: { format: string; codec: string };
+  files: Record<string, string>;
+  registered?: boolean | number;
+  preload?: boolean;
+  included?: boolean;
+} {
+  return { root, type: 'blob', inputs: { data: ['x.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, files: { 'x.bin': content }, ...extra };
+}
+
+/** What a CLI run printed and how it ended. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `packer ...` (the built CLI) to completion; the test's own timeout bounds it. */
+export function runPacker(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_SCRIPT, ...args], {
+      cwd: options.cwd ?? process.cwd(),
+      env: { ...process.env, PACKER_SERVER: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Resolves once `check()` returns a value other than undefined, calling it again each time the previous
+ * call settled; rejects after `timeoutMs` naming `what`. For conditions only a new look can answer (a
+ * fresh CLI run, a fresh read), never a sleep.
+ */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
   }
 }

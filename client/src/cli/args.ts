@@ -3,10 +3,13 @@
  * to run, a help request, or a usage error with the text to print.
  */
 import { parseArgs } from 'node:util';
-import type { AssetReference } from '@prometeu/packer-protocol';
+import type { AssetReference, MutationIntent } from '@prometeu/packer-protocol';
+
+/** The commands that preview a mutation and apply it with `--yes`. */
+export type MutationCommandName = 'register' | 'adopt' | 'forget' | 'remove' | 'quarantine' | 'restore' | 'relocate' | 'rename' | 'include' | 'exclude';
 
 /** The commands of the CLI. */
-export type CommandName = 'status' | 'list' | 'show' | 'doctor' | 'init';
+export type CommandName = 'status' | 'list' | 'show' | 'doctor' | 'init' | MutationCommandName | 'reconcile' | 'pack' | 'events';
 
 /** A command ready to run. */
 export interface ParsedCommand {
@@ -20,6 +23,16 @@ export interface ParsedCommand {
   readonly workspace: boolean;
   /** `show`: the asset to show. */
   readonly asset: AssetReference | undefined;
+  /** Mutation commands: the intent to preview (and apply with `yes`). */
+  readonly mutation: MutationIntent | undefined;
+  /** Mutation commands: apply after the preview, with consent when the preview needs it. */
+  readonly yes: boolean;
+  /** `pack --no-cache`: materialise every asset instead of reusing cached payloads. */
+  readonly noCache: boolean;
+  /** `events --after N`: start after this sequence. */
+  readonly after: number | undefined;
+  /** `events --follow`: keep printing live events until interrupted. */
+  readonly follow: boolean;
 }
 
 /** What parsing produced. */
@@ -33,7 +46,7 @@ export type ParsedArgs =
 export const ExitCode = {
   /** The command succeeded. */
   Success: 0,
-  /** `doctor` found blocking diagnostics. */
+  /** `doctor` found blocking diagnostics; a mutation was blocked or rejected; a pack was blocked or failed. */
   Blocking: 1,
   /** The command line is wrong. */
   Usage: 2,
@@ -47,30 +60,60 @@ export const ExitCode = {
   Internal: 70,
 } as const;
 
-const COMMANDS: readonly CommandName[] = ['status', 'list', 'show', 'doctor', 'init'];
+const MUTATION_COMMANDS: readonly MutationCommandName[] = ['register', 'adopt', 'forget', 'remove', 'quarantine', 'restore', 'relocate', 'rename', 'include', 'exclude'];
+const COMMANDS: readonly CommandName[] = ['status', 'list', 'show', 'doctor', 'init', ...MUTATION_COMMANDS, 'reconcile', 'pack', 'events'];
+
+/** Whether a command previews and applies a mutation. */
+export function isMutationCommand(command: CommandName): command is MutationCommandName {
+  return (MUTATION_COMMANDS as readonly string[]).includes(command);
+}
 
 /** The top-level help. */
 export const MAIN_HELP = `Usage: packer <command> [options] [PROJECT_DIR]
 
-Inspect a Prometeu project through the packer server. PROJECT_DIR is the folder
+Works on a Prometeu project through the packer server. PROJECT_DIR is the folder
 holding assets/; it defaults to the current directory.
 
-Commands:
-  status           the project's state, revision and counts
-  list             every asset: id, name, type, root, registered, in build, worst severity
-  show <asset>     one asset, named by asset id (12), asset uuid or root path (ui/hero)
-  doctor           diagnostics of the registered assets (--workspace: of everything)
-  init             create assets/.prometeu/index.json (and assets/) when absent
+Reading:
+  status                 state (ready or diverged), revision, changes found on disk,
+                         watching, writer lane and counts
+  list                   every asset: id, name, type, root, registered, in build, worst severity
+  show <asset>           one asset, named by asset id (12), asset uuid or root path (ui/hero)
+  doctor                 diagnostics of the registered assets (--workspace: of everything)
+  events                 the event log of this server run (--after N, --follow)
+
+Changing the workspace (each prints its preview; --yes applies it):
+  init                   create assets/.prometeu/index.json (and assets/) when absent
+  register <root>        give an unregistered asset root an asset id
+  adopt <root>           register a root that comes from elsewhere, repairing its identity
+  forget <asset>         drop the registry entry; the files stay
+  remove <asset>         delete the root's files and its entry (needs consent)
+  quarantine <asset>     move the root into packer-owned quarantine (needs consent)
+  restore <assetUuid>    bring a quarantined root back (--to <root>: somewhere else)
+  relocate <asset> <to>  move the root; id and uuid stay (needs consent)
+  rename <asset> <name>  change the name in asset.json
+  include <asset>        include a registered asset in the build
+  exclude <asset>        exclude a registered asset from the build
+  reconcile              accept what changed on disk into a new revision and print the difference
+
+Building:
+  pack                   write build/assets.pa and its companions from the registered assets
 
 Options:
   --json           print the server's result as JSON on stdout
+  -y, --yes        mutations: apply after the preview, giving consent when it is needed
+  --to <root>      restore only: where to put the root back
+  --no-cache       pack only: materialise every asset instead of reusing cached payloads
+  --after <N>      events only: start after sequence N
+  --follow         events only: keep printing events until interrupted
   --workspace      doctor only: also run the hygiene checks of the whole workspace
   -h, --help       show help; 'packer <command> --help' for one command
   --version        print the CLI version
 
 Exit codes:
-  0    success
-  1    doctor found blocking diagnostics
+  0    success (for a mutation without --yes: the preview was printed and nothing blocks it)
+  1    doctor found blocking diagnostics; a mutation is blocked or was rejected;
+       a pack was blocked or failed
   2    usage error
   3    the server refused the request (its error code, name and message go to stderr)
   4    the server crashed, hung (no answer within the timeout), broke the protocol,
@@ -83,10 +126,26 @@ Environment:
                    the bundled @prometeu/packer-server
 `;
 
+/** The part every mutation command's help shares. */
+const PREVIEW_THEN_APPLY = `It prints the preview first: the operation class, blockers, warnings, registry
+changes, filesystem changes (paths relative to assets/) and whether consent is
+needed. Without --yes nothing is changed: it exits 0, or 1 when the preview is
+blocked. With --yes it applies exactly that preview (the server re-checks its
+premises and refuses it if the project changed in a way that matters), giving
+consent when the preview needs it; it exits 0 when applied and 1 when rejected,
+printing the reasons. --json prints the preview (without --yes) or the apply
+result (with --yes).
+`;
+
+/** `<asset>` explained once. */
+const ASSET_OPERAND = '<asset> is an asset id (12), an asset uuid, or a root path relative to assets/\n(ui/hero).\n';
+
 const COMMAND_HELP: Readonly<Record<CommandName, string>> = {
   status: `Usage: packer status [--json] [PROJECT_DIR]
 
-Shows the project's state, revision, divergence from the disk, writer lane and counts.
+Shows the project's state (ready, or diverged when files changed on disk behind
+the packer's back), revision, the changed paths with their kind (added, changed,
+removed, moved), how the workspace is watched, the writer lane and counts.
 `,
   list: `Usage: packer list [--json] [PROJECT_DIR]
 
@@ -95,8 +154,7 @@ Lists every asset root and registry entry: registered assets by id, then the oth
   show: `Usage: packer show <asset> [--json] [PROJECT_DIR]
 
 Shows one asset: its declaration, inputs and their state, output, files and diagnostics.
-<asset> is an asset id (12), an asset uuid, or a root path relative to assets/ (ui/hero).
-`,
+${ASSET_OPERAND}`,
   doctor: `Usage: packer doctor [--workspace] [--json] [PROJECT_DIR]
 
 Reports diagnostics with their code, severity, blocking flag, path and message.
@@ -109,6 +167,90 @@ Exits with 1 when any diagnostic blocks a pack.
 Creates assets/.prometeu/index.json (and assets/ when absent). An existing valid
 registry is left alone; an invalid one is reported, never overwritten.
 `,
+  register: `Usage: packer register <root> [--yes] [--json] [PROJECT_DIR]
+
+Registers the unregistered asset root <root> (a folder with an asset.json,
+relative to assets/): it gets the next asset id. Edits only the registry.
+
+${PREVIEW_THEN_APPLY}`,
+  adopt: `Usage: packer adopt <root> [--yes] [--json] [PROJECT_DIR]
+
+Registers a root that comes from elsewhere (another project, a backup), checking
+its identity: an asset_uuid that is missing or collides with another asset's is
+replaced in its asset.json.
+
+${PREVIEW_THEN_APPLY}`,
+  forget: `Usage: packer forget <asset> [--yes] [--json] [PROJECT_DIR]
+
+Drops the asset's registry entry; its files stay where they are (it becomes an
+unregistered root).
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  remove: `Usage: packer remove <asset> [--yes] [--json] [PROJECT_DIR]
+
+Deletes the asset root's files and its registry entry. Destructive: it needs
+consent, which --yes gives.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  quarantine: `Usage: packer quarantine <asset> [--yes] [--json] [PROJECT_DIR]
+
+Moves the asset root into packer-owned quarantine (assets/.prometeu/quarantine)
+and drops its entry, reversibly: 'packer restore <assetUuid>' brings it back.
+Needs consent, which --yes gives.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  restore: `Usage: packer restore <assetUuid> [--to <root>] [--yes] [--json] [PROJECT_DIR]
+
+Brings a quarantined asset back, with its asset id, to where it was or to <root>.
+Needs consent, which --yes gives.
+
+${PREVIEW_THEN_APPLY}`,
+  relocate: `Usage: packer relocate <asset> <to> [--yes] [--json] [PROJECT_DIR]
+
+Moves the asset root to <to> (relative to assets/); its asset id and asset uuid
+stay and the registry follows. Needs consent, which --yes gives.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  rename: `Usage: packer rename <asset> <name> [--yes] [--json] [PROJECT_DIR]
+
+Changes the asset's name in its asset.json; identity stays.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  include: `Usage: packer include <asset> [--yes] [--json] [PROJECT_DIR]
+
+Includes a registered asset in the build.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  exclude: `Usage: packer exclude <asset> [--yes] [--json] [PROJECT_DIR]
+
+Excludes a registered asset from the build; it keeps its id.
+${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  reconcile: `Usage: packer reconcile [--json] [PROJECT_DIR]
+
+Accepts the disk's current truth into a new revision: prints the changes found on
+disk that it accepted and what changed between the two snapshots (roots added,
+removed, moved, changed). The registry is never edited: a moved or vanished root
+becomes a diagnostic with a fix ('packer doctor' shows it).
+`,
+  pack: `Usage: packer pack [--no-cache] [--json] [PROJECT_DIR]
+
+Packs the registered, included assets into build/assets.pa, asset_table.json,
+preload.json and asset_table_metadata.json. Progress goes to stderr (a bar on a
+terminal, lines otherwise); then a summary goes to stdout: the assets with id,
+name, bank type, offset, size and whether they came from the cache, and the
+artifacts with size and sha256. --json prints the raw result only.
+Exits 0 when packed, 1 when blocked (every blocking diagnostic is printed:
+code, root, message) or failed because the disk changed during the pack; in both
+cases build/ is left as it was.
+`,
+  events: `Usage: packer events [--after <N>] [--follow] [--json] [PROJECT_DIR]
+
+Prints the project's events of this server run after sequence N (default 0):
+sequence, kind, operation and a summary; --json prints one JSON event per line.
+--follow keeps printing live events (for example the divergence the watcher
+finds while you edit files) until interrupted.
+`,
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -118,12 +260,56 @@ export function parseAssetReference(text: string): AssetReference {
   if (/^[0-9]+$/.test(text)) return { assetId: Number(text) };
   if (UUID.test(text)) return { assetUuid: text.toLowerCase() };
   // Accept Windows separators, a leading ./ and a trailing slash; the server checks the rest.
+  return { root: normalizeRoot(text) };
+}
+
+/** Normalises a root path given on the command line: Windows separators, a leading ./ and a trailing slash. */
+export function normalizeRoot(text: string): string {
   const root = text.replace(/\\/g, '/').replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
-  return { root: root.length > 0 ? root : text };
+  return root.length > 0 ? root : text;
 }
 
 function usageError(message: string, command?: CommandName): ParsedArgs {
   return { kind: 'usageError', message, helpHint: command !== undefined ? `Run 'packer ${command} --help' for usage.` : "Run 'packer --help' for usage." };
+}
+
+/** How many operands (before PROJECT_DIR) each command takes, and what they are called. */
+const OPERANDS: Readonly<Partial<Record<CommandName, readonly string[]>>> = {
+  show: ['<asset>'],
+  register: ['<root>'],
+  adopt: ['<root>'],
+  forget: ['<asset>'],
+  remove: ['<asset>'],
+  quarantine: ['<asset>'],
+  restore: ['<assetUuid>'],
+  relocate: ['<asset>', '<to>'],
+  rename: ['<asset>', '<name>'],
+  include: ['<asset>'],
+  exclude: ['<asset>'],
+};
+
+/** Builds the intent of a mutation command from its operands, or says what is wrong with them. */
+function mutationOf(command: MutationCommandName, operands: readonly string[], to: string | undefined): MutationIntent | string {
+  const [first = '', second = ''] = operands;
+  switch (command) {
+    case 'register':
+    case 'adopt':
+      return { kind: command, root: normalizeRoot(first) };
+    case 'forget':
+    case 'remove':
+    case 'quarantine':
+      return { kind: command, asset: parseAssetReference(first) };
+    case 'include':
+    case 'exclude':
+      return { kind: 'setBuildInclusion', asset: parseAssetReference(first), included: command === 'include' };
+    case 'restore':
+      if (!UUID.test(first)) return `restore needs the asset uuid of a quarantined asset, not '${first}'.`;
+      return { kind: 'restore', asset: { assetUuid: first.toLowerCase() }, ...(to !== undefined ? { to: normalizeRoot(to) } : {}) };
+    case 'relocate':
+      return { kind: 'relocate', asset: parseAssetReference(first), to: normalizeRoot(second) };
+    case 'rename':
+      return { kind: 'rename', asset: parseAssetReference(first), name: second };
+  }
 }
 
 /** Parses the arguments after `packer`. */
@@ -135,6 +321,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       options: {
         json: { type: 'boolean' },
         workspace: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
+        to: { type: 'string' },
+        'no-cache': { type: 'boolean' },
+        after: { type: 'string' },
+        follow: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -161,16 +352,42 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP[command] };
   if (values.version === true) return usageError('--version takes no command.', command);
   if (values.workspace === true && command !== 'doctor') return usageError('--workspace applies only to doctor.', command);
-  let asset: AssetReference | undefined;
-  let operands = rest;
-  if (command === 'show') {
-    const [reference, ...others] = rest;
-    if (reference === undefined || reference.length === 0) return usageError('show needs an asset: an asset id, an asset uuid or a root path.', command);
-    asset = parseAssetReference(reference);
-    operands = others;
+  if (values.yes === true && !isMutationCommand(command)) return usageError('--yes applies only to the commands that change the workspace (register, remove, relocate...).', command);
+  if (values.to !== undefined && command !== 'restore') return usageError('--to applies only to restore (relocate takes its destination as an argument).', command);
+  if (values['no-cache'] === true && command !== 'pack') return usageError('--no-cache applies only to pack.', command);
+  if ((values.after !== undefined || values.follow === true) && command !== 'events') return usageError(`${values.after !== undefined ? '--after' : '--follow'} applies only to events.`, command);
+  let after: number | undefined;
+  if (values.after !== undefined) {
+    if (!/^[0-9]+$/.test(values.after)) return usageError(`--after needs a sequence number (0 or more), not '${values.after}'.`, command);
+    after = Number(values.after);
   }
-  if (operands.length > 1) return usageError(`Too many arguments: ${operands.slice(1).map((arg) => `'${arg}'`).join(' ')}.`, command);
-  const projectDir = operands[0] ?? '.';
+  if (values.to !== undefined && values.to.length === 0) return usageError('--to must not be empty.', command);
+  const names = OPERANDS[command] ?? [];
+  if (rest.length < names.length) return usageError(`${command} needs ${names.join(' ')}; missing ${names.slice(rest.length).join(' ')}.`, command);
+  const operands = rest.slice(0, names.length);
+  const emptyAt = operands.findIndex((operand) => operand.length === 0);
+  if (emptyAt >= 0) return usageError(`${names[emptyAt]} must not be empty.`, command);
+  const remaining = rest.slice(names.length);
+  if (remaining.length > 1) return usageError(`Too many arguments: ${remaining.slice(1).map((arg) => `'${arg}'`).join(' ')}.`, command);
+  const projectDir = remaining[0] ?? '.';
   if (projectDir.length === 0) return usageError('PROJECT_DIR must not be empty.', command);
-  return { kind: 'command', command, projectDir, json: values.json === true, workspace: values.workspace === true, asset };
+  let mutation: MutationIntent | undefined;
+  if (isMutationCommand(command)) {
+    const built = mutationOf(command, operands, values.to);
+    if (typeof built === 'string') return usageError(built, command);
+    mutation = built;
+  }
+  return {
+    kind: 'command',
+    command,
+    projectDir,
+    json: values.json === true,
+    workspace: values.workspace === true,
+    asset: command === 'show' ? parseAssetReference(operands[0]!) : undefined,
+    mutation,
+    yes: values.yes === true,
+    noCache: values['no-cache'] === true,
+    after,
+    follow: values.follow === true,
+  };
 }

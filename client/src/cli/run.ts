@@ -1,17 +1,34 @@
 /**
- * What one `packer` invocation does: parse, spawn the server, open the project, run one read (or init),
- * print, stop the server, and choose the exit code. It takes its streams and environment as arguments and
- * returns the exit code, so it never exits the process itself.
+ * What one `packer` invocation does: parse, spawn the server, open the project, run one command (a read,
+ * a previewed mutation, reconcile, pack, the event log), print, stop the server, and choose the exit code.
+ * It takes its streams and environment as arguments and returns the exit code, so it never exits the
+ * process itself.
  */
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { InvalidParamsData, PackerErrorCodes, StandardErrorCodes } from '@prometeu/packer-protocol';
+import { InvalidParamsData, PackerErrorCodes, StandardErrorCodes, type PackerEvent } from '@prometeu/packer-protocol';
 import { PackerRequestError, RequestCancelledError, isPackerClientError, isPackerError } from '../errors.js';
 import { PackerClient } from '../packer-client.js';
 import { bundledServerScript } from '../server-location.js';
-import { ExitCode, parseCommandLine, type ParsedCommand } from './args.js';
-import { doctorSummary, formatAssetDetails, formatAssetList, formatDoctor, formatInit, formatStatus } from './format.js';
+import { ProjectEventFeed } from '../event-feed.js';
+import { ExitCode, isMutationCommand, parseCommandLine, type ParsedCommand } from './args.js';
+import {
+  doctorSummary,
+  formatAssetDetails,
+  formatAssetList,
+  formatDoctor,
+  formatEventLine,
+  formatInit,
+  formatPackFailure,
+  formatPackSummary,
+  formatPreview,
+  formatProgress,
+  formatReconcile,
+  formatRejection,
+  formatStatus,
+  plural,
+} from './format.js';
 
 /** Where an invocation reads and writes. */
 export interface CliEnvironment {
@@ -25,8 +42,10 @@ export interface CliEnvironment {
 
 /** How long the server may take to answer `initialize`, in ms. */
 const INITIALIZE_TIMEOUT_MS = 10_000;
-/** How long one read may take before the server counts as hung, in ms. */
+/** How long one request may take before the server counts as hung, in ms (a pack of a large project included). */
 const REQUEST_TIMEOUT_MS = 120_000;
+/** How long a pack may take: it reports progress per asset, so a long one is busy, not hung. In ms. */
+const PACK_TIMEOUT_MS = 3_600_000;
 /** How long `shutdown` and the exit may take before the server is killed, in ms. */
 const SHUTDOWN_TIMEOUT_MS = 5_000;
 
@@ -108,32 +127,210 @@ async function execute(client: PackerClient, command: ParsedCommand, projectDir:
     print(result, () => formatInit(result, projectDir));
     return ExitCode.Success;
   }
-  const { projectId } = await client.openProject({ rootUri }, options);
-  switch (command.command) {
-    case 'status': {
-      const status = await client.projectStatus({ projectId }, options);
-      print(status, () => formatStatus(status));
-      return ExitCode.Success;
+  // Subscribed before the open, so the watcher's first state change cannot be missed.
+  const watch = new WatchStates(client);
+  try {
+    const opened = await client.openProject({ rootUri }, options);
+    const { projectId } = opened;
+    if (isMutationCommand(command.command)) {
+      // The server checks a write against the divergence it knows; let it look at the disk first.
+      await watch.settled(projectId, opened.watching.state);
+      return await runMutation(client, projectId, command, io, print);
     }
-    case 'list': {
-      const list = await client.listAssets({ projectId }, options);
-      print(list, () => formatAssetList(list));
-      return ExitCode.Success;
-    }
-    case 'show': {
-      const details = await client.getAssetDetails({ projectId, asset: command.asset! }, options);
-      print(details, () => formatAssetDetails(details));
-      return ExitCode.Success;
-    }
-    case 'doctor': {
-      const result = await client.doctor({ projectId, scope: command.workspace ? 'workspace' : 'registered' }, options);
-      print(result, () => formatDoctor(result));
-      if (result.summary.blocking > 0) {
-        if (command.json) io.stderr.write(`packer: ${doctorSummary(result)}\n`);
-        return ExitCode.Blocking;
+    switch (command.command) {
+      case 'status': {
+        await watch.settled(projectId, opened.watching.state);
+        const status = await client.projectStatus({ projectId }, options);
+        print(status, () => formatStatus(status));
+        return ExitCode.Success;
       }
-      return ExitCode.Success;
+      case 'list': {
+        const list = await client.listAssets({ projectId }, options);
+        print(list, () => formatAssetList(list));
+        return ExitCode.Success;
+      }
+      case 'show': {
+        const details = await client.getAssetDetails({ projectId, asset: command.asset! }, options);
+        print(details, () => formatAssetDetails(details));
+        return ExitCode.Success;
+      }
+      case 'doctor': {
+        const result = await client.doctor({ projectId, scope: command.workspace ? 'workspace' : 'registered' }, options);
+        print(result, () => formatDoctor(result));
+        if (result.summary.blocking > 0) {
+          if (command.json) io.stderr.write(`packer: ${doctorSummary(result)}\n`);
+          return ExitCode.Blocking;
+        }
+        return ExitCode.Success;
+      }
+      case 'reconcile': {
+        // Changes made while no packer ran are found once the watcher arms; wait, so this reconcile accepts them.
+        await watch.settled(projectId, opened.watching.state);
+        const result = await client.reconcileOperation({ projectId }, options).outcome;
+        print(result, () => formatReconcile(result));
+        return ExitCode.Success;
+      }
+      case 'pack':
+        return await runPack(client, projectId, command, io, print);
+      case 'events':
+        return await runEvents(client, projectId, command, io);
+      default:
+        throw new Error(`No handler for command ${command.command}.`);
     }
+  } finally {
+    watch.dispose();
+  }
+}
+
+type Print = (value: unknown, human: () => string) => void;
+
+/** A mutation command: preview, print, and apply exactly that preview with `--yes`. */
+async function runMutation(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment, print: Print): Promise<number> {
+  const options = io.signal !== undefined ? { signal: io.signal } : {};
+  const preview = await client.previewMutation({ projectId, mutation: command.mutation! }, options);
+  const blocked = preview.blockers.length > 0;
+  if (!command.yes || blocked) {
+    print(preview, () => {
+      const footer = blocked
+        ? `Blocked: ${plural(preview.blockers.length, 'blocker')}; nothing can be applied.`
+        : `Preview only: nothing was changed. Run again with --yes to apply it${preview.requiresConsent ? ' (and give the consent it needs)' : ''}.`;
+      return `${formatPreview(preview)}\n${footer}\n`;
+    });
+    if (blocked && command.json) io.stderr.write(`packer: the mutation is blocked (${preview.blockers.map((issue) => issue.code).join(', ')}); nothing was changed.\n`);
+    return blocked ? ExitCode.Blocking : ExitCode.Success;
+  }
+  if (!command.json) io.stdout.write(`${formatPreview(preview)}\n`);
+  const result = await client.applyMutation({ projectId, previewId: preview.previewId, ...(preview.requiresConsent ? { consent: true } : {}) }, options);
+  if (command.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (result.outcome === 'applied') {
+    if (!command.json) io.stdout.write(`Applied by operation ${result.operationId}: revision ${preview.baseRevision} -> ${result.revision}.\n`);
+    return ExitCode.Success;
+  }
+  io.stderr.write(`packer: the server rejected the mutation (operation ${result.operationId}); nothing was changed:\n${formatRejection(result)}`);
+  return ExitCode.Blocking;
+}
+
+/** `packer pack`: progress on stderr while it runs, then the summary (or every blocker) on stdout. */
+async function runPack(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment, print: Print): Promise<number> {
+  const operation = client.packOperation(
+    { projectId, ...(command.noCache ? { incremental: false } : {}) },
+    { timeoutMs: PACK_TIMEOUT_MS, ...(io.signal !== undefined ? { signal: io.signal } : {}) },
+  );
+  const progress = command.json ? undefined : new ProgressReporter(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true);
+  try {
+    for await (const event of operation.events) {
+      if (event.kind === 'operation.progress') progress?.update(event.body);
+    }
+  } finally {
+    progress?.finish();
+  }
+  const result = await operation.outcome;
+  if (result.outcome === 'succeeded') {
+    print(result, () => formatPackSummary(result));
+    return ExitCode.Success;
+  }
+  print(result, () => formatPackFailure(result));
+  io.stderr.write(
+    result.outcome === 'blocked'
+      ? `packer: pack blocked by ${plural(result.blockers.length, 'blocking diagnostic')}; build/ was not changed.\n`
+      : `packer: pack failed: ${result.reason ?? 'no reason given'}\n`,
+  );
+  return ExitCode.Blocking;
+}
+
+/** `packer events`: the retained events after `--after`, then, with `--follow`, live ones until interrupted. */
+async function runEvents(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment): Promise<number> {
+  const feed = new ProjectEventFeed(client, projectId, { from: { afterSequence: command.after ?? 0 }, coalesceProgress: false });
+  const line = (event: PackerEvent): string => (command.json ? JSON.stringify(event) : formatEventLine(event));
+  await feed.start(io.signal !== undefined ? { signal: io.signal } : {});
+  if (!command.follow) {
+    for (const event of feed.drain()) io.stdout.write(`${line(event)}\n`);
+    feed.close();
+    return ExitCode.Success;
+  }
+  const stop = (): void => feed.close();
+  io.signal?.addEventListener('abort', stop, { once: true });
+  if (io.signal?.aborted === true) stop();
+  try {
+    for await (const event of feed) io.stdout.write(`${line(event)}\n`);
+  } finally {
+    io.signal?.removeEventListener('abort', stop);
+  }
+  return io.signal?.aborted === true ? ExitCode.Interrupted : ExitCode.Success;
+}
+
+/** How long a command that reports divergence waits for the watcher to arm, in ms. */
+const WATCH_SETTLE_TIMEOUT_MS = 5_000;
+
+/**
+ * The watching state of each project, from its `watch.stateChanged` events. The server compares the disk
+ * with the fingerprints of its previous run right after the watcher arms, in the same turn as the
+ * `watching` (or `degraded`) event, so the commands that report divergence or write (status, reconcile,
+ * mutations) wait for that event: changes made while no packer ran are then known to the server. (Its
+ * check for changes made since this run's own crawl ends later, unsignalled; for a one-shot CLI that
+ * window is its own few milliseconds.)
+ */
+class WatchStates {
+  private readonly states = new Map<string, string>();
+  private readonly waiters = new Set<() => void>();
+  private readonly unsubscribe: () => void;
+
+  constructor(client: PackerClient) {
+    this.unsubscribe = client.onEvent((event) => {
+      if (event.kind !== 'watch.stateChanged') return;
+      this.states.set(event.projectId, event.body.state);
+      for (const waiter of [...this.waiters]) waiter();
+    });
+  }
+
+  /** Resolves once the project's watcher left `starting` (or after a deadline, or at once when it never was). */
+  settled(projectId: string, openedState: string): Promise<void> {
+    const done = (): boolean => (this.states.get(projectId) ?? openedState) !== 'starting';
+    if (done()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const timer = setTimeout(finish, WATCH_SETTLE_TIMEOUT_MS);
+      this.waiters.add(check);
+    });
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+    for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** Draws pack progress on stderr: a bar redrawn in place on a terminal, one line per update otherwise. */
+class ProgressReporter {
+  private drawn = false;
+
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly tty: boolean,
+  ) {}
+
+  update(body: { done: number; total?: number | undefined; unit?: string | undefined; message?: string | undefined }): void {
+    if (this.tty) {
+      const columns = (this.out as { columns?: number }).columns ?? 80;
+      const text = `pack ${formatProgress(body, 24)}`;
+      this.out.write(`\r${text.length >= columns ? text.slice(0, columns - 1) : text}\u001b[K`);
+      this.drawn = true;
+    } else {
+      this.out.write(`pack: ${formatProgress(body)}\n`);
+    }
+  }
+
+  /** Clears the bar, so what follows starts on a clean line. */
+  finish(): void {
+    if (this.drawn) this.out.write('\r\u001b[K');
+    this.drawn = false;
   }
 }
 
@@ -150,6 +347,7 @@ function reportError(error: unknown, io: CliEnvironment): number {
   }
   if (isPackerClientError(error)) {
     io.stderr.write(`packer: ${error.message}\n`);
+    if (error.kind === 'refused') return ExitCode.Refused;
     return error.kind === 'state' ? ExitCode.Internal : ExitCode.ServerFailure;
   }
   const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
