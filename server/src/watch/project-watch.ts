@@ -116,7 +116,6 @@ export class ProjectWatch implements DivergenceSource {
           await this.watcher.close();
           return;
         }
-        if (this.state === 'starting') this.setState('watching');
       } catch (error) {
         this.degrade(`The watcher could not start: ${(error as Error).message}`);
       }
@@ -126,6 +125,8 @@ export class ProjectWatch implements DivergenceSource {
     if (saved !== null) this.compareWithPreviousRun(saved);
     await this.verifyNow();
     this.verified = true;
+    // Only now is the snapshot known to match the disk (or the divergence known): `starting` until then.
+    if (this.state === 'starting' && !this.disposed) this.setState('watching');
   }
 
   private compareWithPreviousRun(saved: Fingerprints): void {
