@@ -327,6 +327,9 @@ function* allDiagnostics(records: readonly AssetRecord[], projectDiagnostics: re
   for (const record of records) yield* record.diagnostics;
 }
 
+/** Records that carry a diagnostic found across assets (a conflict elsewhere may have gone): never reused. */
+const builtWithCrossAssetDiagnostics = new WeakSet<AssetRecord>();
+
 /**
  * The previous snapshot's record for `root`, when it was built from the very same registry entry and
  * parsed anchor and its inputs are present or missing exactly as before: records are immutable, so a
@@ -334,7 +337,7 @@ function* allDiagnostics(records: readonly AssetRecord[], projectDiagnostics: re
  */
 function unchangedRecord(previous: Snapshot | undefined, root: string, entry: RegistryEntry | null, anchor: ParsedDeclaration | null, fileSet: ReadonlySet<string>, crawl: CrawlResult): AssetRecord | undefined {
   const old = previous?.byRoot.get(root);
-  if (old === undefined || anchor === null || old.entry !== entry || old.anchor !== anchor) return undefined;
+  if (old === undefined || anchor === null || old.entry !== entry || old.anchor !== anchor || builtWithCrossAssetDiagnostics.has(old)) return undefined;
   // The same crawl means the same files: nothing to look up.
   if (previous!.crawl === crawl) return old;
   for (const input of old.inputs) {
@@ -389,7 +392,7 @@ function makeRecord(
       diagnostics.push(diagnostic.code === 'nested-root' || diagnostic.code === 'identity-duplicate-uuid' ? { ...diagnostic, ...identity } : diagnostic);
     }
   }
-  return Object.freeze({
+  const record: AssetRecord = Object.freeze({
     root,
     entry,
     anchor,
@@ -400,6 +403,8 @@ function makeRecord(
     worstSeverity: worstSeverity(diagnostics),
     availableActions: Object.freeze(actionsFor(entry !== null, state)),
   });
+  if (extra !== undefined && extra.length > 0) builtWithCrossAssetDiagnostics.add(record);
+  return record;
 }
 
 /** Every diagnostic of the snapshot, project-level ones included. */

@@ -28,6 +28,8 @@ export function reconcileOperation(project: Project, operationId: string, signal
     async run(context): Promise<OperationResult<ReconcileResponse>> {
       project.reconcileStarted();
       if (context.signal.aborted) return { status: 'cancelled' };
+      // A write a stopped writer left half done is finished (or undone) first, never published as is.
+      await project.recoverInterruptedWrite(operationId);
       const before = project.snapshot();
       const after = project.reload('reconcile', operationId);
       const accepted = await project.watch.afterReconcile();
