@@ -24,13 +24,9 @@ import { PROTOCOL_PROSE } from './protocol-prose.js';
 export type GeneratedFiles = Map<string, string>;
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'ref' }) as Record<string, unknown>;
   delete json['$schema'];
   return json;
-}
-
-function fence(value: unknown): string {
-  return `\`\`\`json\n${JSON.stringify(value, null, 2)}\n\`\`\``;
 }
 
 function fieldTable(schema: Record<string, unknown>): string {
@@ -58,9 +54,17 @@ function describeType(property: Record<string, unknown>): string {
   return 'object';
 }
 
-function requestSection(name: string, declaration: RequestDeclaration): string {
+/** The file name of a method's schemas, e.g. `packer-listAssets`. */
+function schemaFileBase(method: string): string {
+  return method.replace('/', '-').replace(/^\$-/, '');
+}
+
+function requestSection(name: string, declaration: RequestDeclaration, files: GeneratedFiles): string {
   const params = schemaOf(declaration.params, 'input');
   const result = schemaOf(declaration.result, 'output');
+  const base = schemaFileBase(declaration.method);
+  files.set(`protocol/schemas/methods/${base}.params.schema.json`, `${JSON.stringify(params, null, 2)}\n`);
+  files.set(`protocol/schemas/methods/${base}.result.schema.json`, `${JSON.stringify(result, null, 2)}\n`);
   return [
     `### \`${declaration.method}\``,
     '',
@@ -72,36 +76,29 @@ function requestSection(name: string, declaration: RequestDeclaration): string {
     '',
     fieldTable(params),
     '',
-    '<details><summary>Params JSON Schema</summary>',
-    '',
-    fence(params),
-    '',
-    '</details>',
+    `Exact shape: [\`${base}.params.schema.json\`](../protocol/schemas/methods/${base}.params.schema.json).`,
     '',
     '**Result**',
     '',
     fieldTable(result),
     '',
-    '<details><summary>Result JSON Schema</summary>',
-    '',
-    fence(result),
-    '',
-    '</details>',
+    `Exact shape: [\`${base}.result.schema.json\`](../protocol/schemas/methods/${base}.result.schema.json).`,
     '',
   ].join('\n');
 }
 
-function notificationSection(declaration: NotificationDeclaration): string {
+function notificationSection(declaration: NotificationDeclaration, files: GeneratedFiles): string {
+  const params = schemaOf(declaration.params, declaration.direction === 'serverToClient' ? 'output' : 'input');
+  const base = schemaFileBase(declaration.method);
+  files.set(`protocol/schemas/methods/${base}.params.schema.json`, `${JSON.stringify(params, null, 2)}\n`);
   return [
     `### \`${declaration.method}\` (notification, ${declaration.direction === 'serverToClient' ? 'server to client' : 'client to server'})`,
     '',
     declaration.summary,
     '',
-    '<details><summary>Params JSON Schema</summary>',
+    fieldTable(params),
     '',
-    fence(schemaOf(declaration.params, 'output')),
-    '',
-    '</details>',
+    `Exact shape: [\`${base}.params.schema.json\`](../protocol/schemas/methods/${base}.params.schema.json).`,
     '',
   ].join('\n');
 }
@@ -123,10 +120,10 @@ export function renderGeneratedFiles(): GeneratedFiles {
     '',
     '## Requests',
     '',
-    ...Object.entries(packerRequests).map(([name, declaration]) => requestSection(name, declaration as RequestDeclaration)),
+    ...Object.entries(packerRequests).map(([name, declaration]) => requestSection(name, declaration as RequestDeclaration, files)),
     '## Notifications',
     '',
-    ...Object.values(packerNotifications).map((declaration) => notificationSection(declaration as NotificationDeclaration)),
+    ...Object.values(packerNotifications).map((declaration) => notificationSection(declaration as NotificationDeclaration, files)),
     '## Error codes',
     '',
     '| code | name | notes |',
