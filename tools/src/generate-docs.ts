@@ -30,14 +30,29 @@ function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unk
 }
 
 function fieldTable(schema: Record<string, unknown>): string {
-  const properties = schema['properties'] as Record<string, Record<string, unknown>> | undefined;
-  if (!properties) return '';
-  const required = new Set((schema['required'] as string[] | undefined) ?? []);
-  const rows = Object.entries(properties).map(([name, property]) => {
-    const type = describeType(property);
-    const description = String(property['description'] ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-    return `| \`${name}\` | ${type} | ${required.has(name) ? 'yes' : 'no'} | ${description} |`;
-  });
+  const defs = (schema['$defs'] as Record<string, Record<string, unknown>> | undefined) ?? {};
+  const resolve = (node: Record<string, unknown>): Record<string, unknown> => {
+    const ref = node['$ref'];
+    if (typeof ref === 'string' && ref.startsWith('#/$defs/')) return { ...defs[ref.slice('#/$defs/'.length)], ...(node['description'] ? { description: node['description'] } : {}) };
+    return node;
+  };
+  const rows: string[] = [];
+  const walk = (node: Record<string, unknown>, prefix: string, depth: number): void => {
+    const properties = node['properties'] as Record<string, Record<string, unknown>> | undefined;
+    if (!properties) return;
+    const required = new Set((node['required'] as string[] | undefined) ?? []);
+    for (const [name, raw] of Object.entries(properties)) {
+      const property = resolve(raw);
+      const description = String(property['description'] ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      rows.push(`| \`${prefix}${name}\` | ${describeType(property)} | ${required.has(name) ? 'yes' : 'no'} | ${description} |`);
+      if (depth >= 2) continue;
+      if (property['type'] === 'object') walk(property, `${prefix}${name}.`, depth + 1);
+      const items = property['type'] === 'array' && property['items'] ? resolve(property['items'] as Record<string, unknown>) : undefined;
+      if (items?.['type'] === 'object') walk(items, `${prefix}${name}[].`, depth + 1);
+    }
+  };
+  walk(resolve(schema), '', 0);
+  if (rows.length === 0) return '';
   return ['| field | type | required | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
