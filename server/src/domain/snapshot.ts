@@ -4,7 +4,7 @@
  * touches the disk.
  */
 import type { Diagnostic, MutationKind, RegistryEntry, RegistryFile, Severity } from '@prometeu/packer-protocol';
-import { ANCHOR_FILE, compareStrings, type CrawlResult } from './crawl.js';
+import { ANCHOR_FILE, compareStrings, lowerBound, type CrawlResult } from './crawl.js';
 import { parseDeclaration, type ParsedDeclaration } from './declaration.js';
 import { makeDiagnostic, worstSeverity } from './diagnostics.js';
 import { joinAssetsPath, parentOf } from './paths.js';
@@ -416,15 +416,8 @@ export function snapshotDiagnostics(snapshot: Snapshot): Diagnostic[] {
 export function filesOfRoot(snapshot: Snapshot, root: string): string[] {
   const files = snapshot.crawl.files;
   const prefix = `${root}/`;
-  let low = 0;
-  let high = files.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (files[middle]! < prefix) low = middle + 1;
-    else high = middle;
-  }
   const found: string[] = [];
-  for (let index = low; index < files.length && files[index]!.startsWith(prefix); index++) {
+  for (let index = lowerBound(files, prefix); index < files.length && files[index]!.startsWith(prefix); index++) {
     const file = files[index]!;
     let owner = parentOf(file);
     while (owner !== root && !snapshot.byRoot.has(owner)) owner = parentOf(owner);

@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, posix, sep } from 'node:path';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import { syncFolder, writeFileAtomic } from '../io/atomic-write.js';
+import { isProcessAlive } from '../io/process.js';
 import type { FileAction } from './effects.js';
 
 /** The journal, relative to `assets/`. */
@@ -272,14 +273,6 @@ export async function executeEffect(
 /** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
 const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes from `folder` the temporary files of atomic writes whose process is gone (it died between

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { isProcessAlive } from '../io/process.js';
 import { basename, dirname, join } from 'node:path';
 
 /** The lock file, relative to `assets/`. */
@@ -22,14 +23,6 @@ interface LockContent {
 /** The result of trying to take the lock. */
 export type LockAttempt = { readonly ok: true } | { readonly ok: false; readonly holderPid?: number; readonly lockPath: string };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class WriterLock {
   private readonly path: string;
@@ -132,6 +125,6 @@ export class WriterLock {
   private isStale(holder: LockContent): boolean {
     // On another host the pid means nothing here: never steal it.
     if (holder.hostname !== hostname()) return false;
-    return !isAlive(holder.pid);
+    return !isProcessAlive(holder.pid);
   }
 }

@@ -30,6 +30,7 @@ import type { PackerHost } from '../host.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import { routeByMethod, routes } from './dispatch.js';
 import { GuardedMessageReader } from './guarded-reader.js';
+import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 
 /** What a connection needs. */
@@ -57,14 +58,6 @@ export interface ServedConnection {
 type Phase = 'awaitingInitialize' | 'running' | 'shutDown' | 'exited';
 type TraceLevel = 'off' | 'messages' | 'verbose';
 
-function defaultIsProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function signalOf(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
@@ -150,7 +143,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     if (typeof autoReconcile === 'boolean') defaults = { autoReconcile };
     if (typeof params.processId === 'number') {
       const pid = params.processId;
-      const alive = options.isProcessAlive ?? defaultIsProcessAlive;
+      const alive = options.isProcessAlive ?? isProcessAlive;
       processTimer = setInterval(() => {
         if (!alive(pid)) {
           log(`The client process ${pid} is gone; exiting.`);

@@ -6,7 +6,7 @@
  */
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ANCHOR_FILE, compareStrings, crawlAssets } from '../domain/crawl.js';
+import { ANCHOR_FILE, compareStrings, crawlAssets, lowerBound } from '../domain/crawl.js';
 import { isWithin, parentOf } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { fingerprintOf, type Fingerprints } from './fingerprint.js';
@@ -31,15 +31,7 @@ export interface DivergenceSource {
 }
 
 function hasFile(snapshot: Snapshot, path: string): boolean {
-  const files = snapshot.crawl.files;
-  let low = 0;
-  let high = files.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (files[middle]! < path) low = middle + 1;
-    else high = middle;
-  }
-  return files[low] === path;
+  return snapshot.crawl.files[lowerBound(snapshot.crawl.files, path)] === path;
 }
 
 function snapshotFilesUnder(snapshot: Snapshot, folder: string): string[] {
