@@ -4,7 +4,7 @@
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
 import { randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 
@@ -40,15 +40,59 @@ export async function fingerprintFiles(assetsDir: string, files: readonly string
   return result;
 }
 
-/** Reads the fingerprints a previous run saved, or null when there are none (or they are unreadable). */
+/**
+ * The log of fingerprint changes made by commits since the file was last saved, relative to `assets/`:
+ * one JSON line per commit, appended (cheap, and it survives the process being killed), folded into the
+ * file when it is saved. Without it, a packer killed after a commit would report its own commit as a
+ * change made while no packer ran.
+ */
+export const FINGERPRINT_LOG_PATH = '.prometeu/fingerprint.log';
+
+/** One line of the log: paths whose fingerprint the commit set, and paths it removed. */
+interface LogLine {
+  readonly set: Record<string, string>;
+  readonly removed: string[];
+}
+
+/** Reads the fingerprints a previous run saved, with its logged commits applied; null when there are none. */
 export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
+  let fingerprints: Fingerprints;
   try {
     const saved = JSON.parse(readFileSync(join(assetsDir, FINGERPRINT_PATH), 'utf8')) as { version?: number; files?: Record<string, string> };
     if (saved.version !== 1 || typeof saved.files !== 'object' || saved.files === null) return null;
-    return new Map(Object.entries(saved.files));
+    fingerprints = new Map(Object.entries(saved.files));
   } catch {
     return null;
   }
+  let log = '';
+  try {
+    log = readFileSync(join(assetsDir, FINGERPRINT_LOG_PATH), 'utf8');
+  } catch {
+    return fingerprints;
+  }
+  for (const line of log.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const entry = JSON.parse(line) as LogLine;
+      for (const path of entry.removed) fingerprints.delete(path);
+      for (const [path, fingerprint] of Object.entries(entry.set)) fingerprints.set(path, fingerprint);
+    } catch {
+      // A line cut short by a crash: the commits before it are applied, and nothing after it was written.
+      break;
+    }
+  }
+  return fingerprints;
+}
+
+/** Appends one commit's fingerprint changes to the log. */
+export function logFingerprintChanges(assetsDir: string, set: Record<string, string>, removed: string[]): void {
+  if (Object.keys(set).length === 0 && removed.length === 0) return;
+  appendFileSync(join(assetsDir, FINGERPRINT_LOG_PATH), `${JSON.stringify({ set, removed } satisfies LogLine)}\n`);
+}
+
+/** Forgets the log once its changes are in the saved file. */
+function clearLog(assetsDir: string): void {
+  rmSync(join(assetsDir, FINGERPRINT_LOG_PATH), { force: true });
 }
 
 function fingerprintText(fingerprints: Fingerprints): string {
@@ -60,6 +104,7 @@ function fingerprintText(fingerprints: Fingerprints): string {
 /** Saves fingerprints for the next run (sorted, so the file is stable). */
 export async function saveFingerprints(assetsDir: string, fingerprints: Fingerprints): Promise<void> {
   await writeFileAtomic(join(assetsDir, FINGERPRINT_PATH), fingerprintText(fingerprints), { createParents: true });
+  clearLog(assetsDir);
 }
 
 /**
@@ -75,6 +120,7 @@ export function saveFingerprintsSync(assetsDir: string, fingerprints: Fingerprin
   try {
     writeFileSync(temporary, fingerprintText(fingerprints), { flag: 'wx' });
     renameSync(temporary, path);
+    clearLog(assetsDir);
   } catch (error) {
     rmSync(temporary, { force: true });
     throw error;

@@ -9,7 +9,7 @@ import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { EventLog } from '../project/event-log.js';
 import { classifyPaths, DivergenceTracker, touchedRoots, type DivergenceSource, type DivergentChange } from './divergence.js';
-import { fingerprintFiles, fingerprintOf, readSavedFingerprints, saveFingerprints, saveFingerprintsSync, type Fingerprints } from './fingerprint.js';
+import { fingerprintFiles, fingerprintOf, logFingerprintChanges, readSavedFingerprints, saveFingerprints, saveFingerprintsSync, type Fingerprints } from './fingerprint.js';
 import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
 
 /** How a project is watched. */
@@ -202,11 +202,28 @@ export class ProjectWatch implements DivergenceSource {
   afterCommit(folders: readonly string[]): void {
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
-    for (const path of [...this.fingerprints.keys()]) if (folders.some((folder) => isWithin(folder, path))) this.fingerprints.delete(path);
+    const removed = new Set<string>();
+    for (const path of [...this.fingerprints.keys()]) {
+      if (!folders.some((folder) => isWithin(folder, path))) continue;
+      this.fingerprints.delete(path);
+      removed.add(path);
+    }
+    const set: Record<string, string> = {};
     for (const file of snapshot.crawl.files) {
       if (!folders.some((folder) => isWithin(folder, file))) continue;
       const fingerprint = fingerprintOf(this.project.assetsDir, file);
-      if (fingerprint !== null) this.fingerprints.set(file, fingerprint);
+      if (fingerprint === null) continue;
+      this.fingerprints.set(file, fingerprint);
+      set[file] = fingerprint;
+      removed.delete(file);
+    }
+    // Logged now (cheap, and it survives a kill), folded into the saved file later.
+    if (this.project.canWriteControlData()) {
+      try {
+        logFingerprintChanges(this.project.assetsDir, set, [...removed]);
+      } catch {
+        // The log is a cache: without it a crash may make the next run report this commit as a change.
+      }
     }
     this.scheduleSave();
   }

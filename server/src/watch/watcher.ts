@@ -80,7 +80,7 @@ export async function startParcelWatcher(assetsDir: string, listener: WatchListe
       }
       if (paths.length > 0) listener.onChanges(paths);
     },
-    { ignore: ['.prometeu/trash', '.prometeu/quarantine', '.prometeu/cache', '.prometeu/journal.json', '.prometeu/writer.lock', '.prometeu/fingerprint.json'] },
+    { ignore: ['.prometeu/trash', '.prometeu/quarantine', '.prometeu/cache', '.prometeu/journal.json', '.prometeu/writer.lock', '.prometeu/fingerprint.json', '.prometeu/fingerprint.log'] },
   );
   return { backend: 'parcel', close: () => subscription.unsubscribe() };
 }
