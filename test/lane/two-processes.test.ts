@@ -4,10 +4,12 @@
  * `operation.failed` terminal event, and can write once the holder exits cleanly, or once it is killed
  * (the stale lock is taken over).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PackerErrorCodes, type ApplyResult, type PackerEvent } from '@prometeu/packer-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WriterLock } from '../../server/src/project/writer-lock.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
 import { initialize, Notifier, responseErrorOf, spawnServer, type ServerProcess } from './support.js';
 
@@ -110,5 +112,20 @@ describe('two server processes on one project', () => {
     expect(excluded.result?.outcome).toBe('applied');
     expect(JSON.parse(readFileSync(join(dir, LOCK), 'utf8'))).toMatchObject({ pid: first.child.pid });
     expect(await status(first, projectId)).toMatchObject({ writer: 'owned' });
+  });
+});
+
+describe('a writer whose lock file was replaced', () => {
+  const tempDir = useTempDirs('packer-lock-');
+  it('stops writing as soon as the lock file no longer holds its token', () => {
+    const dir = tempDir();
+    const assets = join(dir, 'assets');
+    mkdirSync(join(assets, '.prometeu'), { recursive: true });
+    const lock = new WriterLock(assets);
+    expect(lock.acquire().ok).toBe(true);
+    // Another live process (this one's parent) took the file over.
+    writeFileSync(join(assets, '.prometeu', 'writer.lock'), `${JSON.stringify({ pid: process.ppid, hostname: hostname(), token: 'someone-else' })}\n`);
+    expect(lock.acquire().ok).toBe(false);
+    expect(lock.state()).toBe('heldByOther');
   });
 });

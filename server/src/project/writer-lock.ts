@@ -41,9 +41,17 @@ export class WriterLock {
     return holder !== null && !this.isStale(holder) ? 'heldByOther' : 'available';
   }
 
-  /** Takes the lock if free or stale; idempotent while owned. */
+  /**
+   * Takes the lock if free or stale. While owned, checks that the file still holds this instance's token:
+   * two processes taking over one stale lock at the same instant can each delete the other's fresh lock,
+   * and a person can delete the file by hand; the one whose token is not in the file is not the writer.
+   * The lane calls this before every write, so a lost lock is noticed before anything is written.
+   */
   acquire(): LockAttempt {
-    if (this.owned) return { ok: true };
+    if (this.owned) {
+      if (this.read()?.token === this.token) return { ok: true };
+      this.owned = false;
+    }
     mkdirSync(join(this.assetsDir, '.prometeu'), { recursive: true });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
