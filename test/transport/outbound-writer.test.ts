@@ -97,3 +97,18 @@ describe('outbound writer', () => {
     expect(sequences).toContain(9);
   });
 });
+
+describe('outbound writer serialisation', () => {
+  it('a frozen result is serialised once and gives exactly the bytes JSON.stringify gives', async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    const result = Object.freeze({ revision: 3, assets: [{ root: 'a', name: 'é "quoted"', assetId: 1 }] });
+    const first = { jsonrpc: '2.0', id: 7, result } as Message;
+    const second = { jsonrpc: '2.0', id: 'eight', result } as Message;
+    await Promise.all([writer.write(first), writer.write(second)]);
+    const messages = parseFrames(sink.text());
+    expect(messages).toEqual([JSON.parse(JSON.stringify(first)), JSON.parse(JSON.stringify(second))]);
+    expect(sink.text()).toContain(`${JSON.stringify(first)}`);
+  });
+});

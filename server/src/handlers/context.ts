@@ -63,20 +63,29 @@ export function readViewOf(project: Project): ProjectReadView {
     epoch: project.events.epoch,
     failure: project.failed(),
     lane: project.lane.status(),
-    writer: project.lock.state(),
-    lastRecovery: project.lastRecovery,
-    watching: {
-      state: project.watch.state,
-      backend: project.watch.backend,
-      ...(project.watch.reason !== undefined ? { reason: project.watch.reason } : {}),
-      autoReconcile: project.watch.settings.autoReconcile,
+    // A getter: only the status asks, and asking reads the lock file.
+    get writer() {
+      return project.lock.state();
     },
-    divergence: (() => {
+    lastRecovery: project.lastRecovery,
+    get watching() {
+      return watchingOf(project);
+    },
+    get divergence() {
       const divergence = project.watch.divergence();
       return { diverged: divergence.diverged, sinceRevision: divergence.sinceRevision, changes: divergence.changes.map((change) => ({ ...change })) };
-    })(),
+    },
     previews: project.previews,
     newUuid: project.newUuid,
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),
+  };
+}
+
+function watchingOf(project: Project): ProjectStatus['watching'] {
+  return {
+    state: project.watch.state,
+    backend: project.watch.backend,
+    ...(project.watch.reason !== undefined ? { reason: project.watch.reason } : {}),
+    autoReconcile: project.watch.settings.autoReconcile,
   };
 }

@@ -19,9 +19,22 @@ export function projectStatus(context: ReadContext): ResultOf<Requests['projectS
   return toProjectStatus(context.project, context.snapshot);
 }
 
+/** The unfiltered `listAssets` answer of each snapshot. */
+const wholeLists = new WeakMap<Snapshot, ResultOf<Requests['listAssets']>>();
+
 /** `packer/listAssets`. */
 export function listAssets(context: ReadContext, params: ParamsOf<Requests['listAssets']>): ResultOf<Requests['listAssets']> {
   const filter = params.filter;
+  if (filter === undefined) {
+    // The whole list of a snapshot never changes: build it once, frozen, so the transport can also
+    // serialise it once however many clients ask.
+    let whole = wholeLists.get(context.snapshot);
+    if (whole === undefined) {
+      whole = Object.freeze({ revision: context.snapshot.revision, assets: context.snapshot.assets.map(toAssetSummary) });
+      wholeLists.set(context.snapshot, whole);
+    }
+    return whole;
+  }
   let records: readonly AssetRecord[] = context.snapshot.assets;
   if (filter !== undefined) {
     const prefix = filter.rootPrefix !== undefined ? checkedPath(filter.rootPrefix) : undefined;

@@ -20,6 +20,25 @@ function progressKey(message: Message): string | undefined {
   return `${String(candidate.params.projectId)}\u0000${String(candidate.params.operationId)}`;
 }
 
+/**
+ * Serialised results that handlers froze (a snapshot's whole asset list): immutable, so their JSON is
+ * computed once and reused for every response that carries them.
+ */
+const frozenResults = new WeakMap<object, string>();
+
+/** The JSON of a message; a frozen result's JSON is memoised. */
+function serialise(message: Message): string {
+  const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
+  const result = response.result;
+  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response) return JSON.stringify(message);
+  let json = frozenResults.get(result);
+  if (json === undefined) {
+    json = JSON.stringify(result);
+    frozenResults.set(result, json);
+  }
+  return `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${JSON.stringify(response.id)},"result":${json}}`;
+}
+
 export class OutboundWriter extends AbstractMessageWriter implements MessageWriter {
   /** Invariant: messages accepted but not yet handed to the stream, in call order. */
   private pending: Pending[] = [];
@@ -79,7 +98,7 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.pending = [];
     let text = '';
     for (const item of batch) {
-      const body = JSON.stringify(item.message);
+      const body = serialise(item.message);
       text += `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
     }
     const ready = text === '' || this.output.write(text, 'utf8');

@@ -1,26 +1,39 @@
 /**
- * The verification crawl off the main thread: crawls `assets/` and fingerprints every file in a worker,
- * so that a 100k-root workspace does not stall reads for seconds. Falls back to the same work inline when
- * a worker cannot be started (for example when running from TypeScript sources in tests).
+ * The verification crawl off the main thread: lists every file of `assets/` and fingerprints it in a
+ * worker, so that a 100k-root workspace does not stall reads for seconds. The answer travels as two flat
+ * strings (paths, fingerprints) rather than 300k small objects, to keep the copy between threads and the
+ * memory it takes small. Falls back to the same work inline when a worker cannot be started (for example
+ * when running from TypeScript sources in tests).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { crawlAssets } from '../domain/crawl.js';
 import { fingerprintOf } from './fingerprint.js';
 
-/** What the verification crawl returns. */
+/** What the verification crawl returns: every file (sorted) with its fingerprint. */
 export interface VerifiedDisk {
-  readonly crawl: CrawlResult;
   readonly fingerprints: Map<string, string>;
 }
 
-function crawlAndFingerprint(assetsDir: string): { crawl: CrawlResult; fingerprints: [string, string][] } {
-  const crawl = crawlAssets(assetsDir);
-  const fingerprints: [string, string][] = [];
-  for (const file of crawl.files) {
+/** Crawls and fingerprints, as two newline-joined strings in the same order. */
+function crawlAndFingerprint(assetsDir: string): { paths: string; fingerprints: string } {
+  const paths: string[] = [];
+  const fingerprints: string[] = [];
+  for (const file of crawlAssets(assetsDir).files) {
     const fingerprint = fingerprintOf(assetsDir, file);
-    if (fingerprint !== null) fingerprints.push([file, fingerprint]);
+    if (fingerprint === null) continue;
+    paths.push(file);
+    fingerprints.push(fingerprint);
   }
-  return { crawl, fingerprints };
+  return { paths: paths.join('\n'), fingerprints: fingerprints.join('\n') };
+}
+
+function toMap(answer: { paths: string; fingerprints: string }): Map<string, string> {
+  const map = new Map<string, string>();
+  if (answer.paths === '') return map;
+  const paths = answer.paths.split('\n');
+  const fingerprints = answer.fingerprints.split('\n');
+  for (let index = 0; index < paths.length; index++) map.set(paths[index]!, fingerprints[index]!);
+  return map;
 }
 
 /** Crawls and fingerprints `assetsDir`, in a worker thread when possible. Rejects when `assets/` cannot be listed. */
@@ -34,15 +47,12 @@ export async function verifyDisk(assetsDir: string): Promise<VerifiedDisk> {
       worker = undefined;
     }
   }
-  if (worker === undefined) {
-    const inline = crawlAndFingerprint(assetsDir);
-    return { crawl: inline.crawl, fingerprints: new Map(inline.fingerprints) };
-  }
+  if (worker === undefined) return { fingerprints: toMap(crawlAndFingerprint(assetsDir)) };
   const started = worker;
   return new Promise<VerifiedDisk>((resolve, reject) => {
-    started.once('message', (message: { ok: true; crawl: CrawlResult; fingerprints: [string, string][] } | { ok: false; error: string }) => {
+    started.once('message', (message: { ok: true; paths: string; fingerprints: string } | { ok: false; error: string }) => {
       void started.terminate();
-      if (message.ok) resolve({ crawl: message.crawl, fingerprints: new Map(message.fingerprints) });
+      if (message.ok) resolve({ fingerprints: toMap(message) });
       else reject(new Error(message.error));
     });
     started.once('error', (error) => reject(error));

@@ -92,7 +92,10 @@ export class ProjectWatch implements DivergenceSource {
 
   /** Arms the watcher, then verifies the disk against the snapshot (and the previous run) in the background. */
   start(): void {
-    this.ready = this.run();
+    // `starting` at once, so the answer that opened the project says so; the work itself starts two turns
+    // later, after that answer is written.
+    if (this.settings.factory !== null) this.setState('starting');
+    this.ready = new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))).then(() => this.run());
   }
 
   private async run(): Promise<void> {
@@ -100,7 +103,6 @@ export class ProjectWatch implements DivergenceSource {
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
     {
-      this.setState('starting');
       // Fingerprint what the snapshot holds before arming: a file rewritten while the watcher arms (seconds on a
       // large workspace) is reported by no watcher, and only the verification pass below, comparing the disk
       // with these, can find it. A commit that ran meanwhile refreshed its own entries; those are kept.
@@ -155,15 +157,11 @@ export class ProjectWatch implements DivergenceSource {
     // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
     await this.project.whenLaneIdle();
     const snapshot = this.project.snapshot();
-    const { crawl } = disk;
+    // Candidates: files whose fingerprint is new or differs, and files the snapshot has that are gone.
+    // Classification then reads anchors' text, so an anchor is never judged by its fingerprint alone.
     const candidates = new Set<string>(['.prometeu/index.json']);
-    const onDisk = new Set(crawl.files);
-    for (const file of crawl.files) {
-      const known = this.fingerprints.get(file);
-      if (known === undefined || known !== disk.fingerprints.get(file)) candidates.add(file);
-    }
-    for (const file of snapshot.crawl.files) if (!onDisk.has(file)) candidates.add(file);
-    for (const anchor of crawl.anchors) if (snapshot.parsedAnchors.get(anchor.root)?.text !== anchor.text) candidates.add(`${anchor.root}/asset.json`);
+    for (const [file, fingerprint] of disk.fingerprints) if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
+    for (const file of snapshot.crawl.files) if (!disk.fingerprints.has(file)) candidates.add(file);
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
   }
 
