@@ -98,6 +98,72 @@ The crawl never follows symbolic links, so nothing outside \`assets/\` is ever r
 - When a write carries a \`workDoneToken\`, LSP \`$/progress\` mirrors it: \`begin\` when it starts,
   \`report\` for each progress event, \`end\` with the terminal kind.
 
+## Mutations: preview, then apply
+
+- \`packer/previewMutation\` plans an intent against the current snapshot and changes nothing. It answers
+  the operation class, blockers, warnings, safe fixes on offer, registry changes, filesystem changes (with
+  paths), affected assets and \`requiresConsent\`, and keeps the plan under \`previewId\` (the newest 1,000
+  previews per project are kept).
+- \`packer/applyMutation\` (or the \`packer/submitMutation\` notification, same params plus a required
+  \`operationId\`) runs in the writer lane. Inside the lane it plans the mutation again against the current
+  snapshot and compares: if the preview's changes would differ, the apply is **rejected** with
+  \`stalePreview\` (and the current plan in \`preview\`); \`expectedRevision\` other than the current
+  revision is \`staleRevision\`; a blocker is \`blocked\`; a destructive or relocating mutation (remove,
+  quarantine, restore, relocate of files) without \`consent: true\` is \`consentRequired\`; a change on
+  disk since the snapshot (found just before writing) is \`diskChanged\`. A rejection is a result with
+  \`outcome: "rejected"\` and \`reasons\`, ended by an \`operation.failed\` event carrying the same body;
+  nothing was touched. An applied mutation answers \`outcome: "applied"\` with the new \`revision\`.
+- **Divergence rule:** an apply is rejected with \`diverged\` when any path it depends on (the roots it
+  affects, every path it creates, moves or deletes, and \`.prometeu/index.json\` when it changes the
+  registry) lies within, or contains, a path that changed on disk outside the packer and has not been
+  reconciled. Mutations that touch nothing diverged are applied normally.
+- Commits are durable before they are visible: single-file changes are one atomic write; multi-file ones
+  are journaled in \`assets/.prometeu/journal.json\` and, after a crash, finished (or undone if the disk
+  changed meanwhile) when the project next opens; \`projectStatus.lastRecovery\` says what was done and a
+  \`snapshot.published\` event with cause \`recovery\` announces it.
+- A submission that cannot be attributed to a project (unknown \`projectId\`, params that do not parse)
+  is reported with \`window/logMessage\` (type 1) naming its \`operationId\`.
+
+## One writer per project
+
+The first write of a server process takes \`assets/.prometeu/writer.lock\`. While another live packer
+process holds it, this one keeps answering reads but every write fails with \`WriterUnavailable\` (1008,
+\`data.holderPid\`) after its \`operation.started\` event, ended by \`operation.failed\`. A lock whose process
+is gone is taken over. \`projectStatus.writer\` says \`owned\`, \`heldByOther\` or \`available\`.
+
+## Watching and divergence
+
+Each project's \`assets/\` is watched (chokidar below 5,000 files, @parcel/watcher above). External
+changes are classified after a settle window of 150 ms, once the writer lane is idle, against the current
+snapshot: \`added\`, \`changed\`, \`removed\`, or \`moved\` (a root found elsewhere with the same
+\`asset_uuid\`). They become state: \`projectStatus.state\` is \`diverged\`, \`divergence\` lists the paths,
+and a \`divergence.detected\` event (no \`operationId\`) lists what is new; reads keep answering from the
+last revision. Changes made while no packer ran are found on open and reported with \`between: true\`.
+\`packer/reconcile\` accepts the disk into a new revision and answers the diff; it never edits the
+registry: a registered root that vanished is a \`missing-anchor\` diagnostic, offering a relocate safe fix
+when its \`asset_uuid\` is found elsewhere. With \`autoReconcile\` (at \`initialize\` in
+\`initializationOptions\`, or per project in \`openProject\`) the server queues the reconcile itself, with
+its own events. \`watching.state\` is \`starting\` until the disk has been verified, then \`watching\`; a
+watcher failure makes it \`degraded\` (with a \`watch.stateChanged\` event and the reason) and the disk
+is then verified every few seconds.
+
+## Pack
+
+\`packer/pack\` runs in the writer lane on the snapshot current when it starts: it re-validates every asset
+of the build set, reads each input once (failing with \`outcome: "failed"\` and \`divergedPaths\` if it no
+longer matches the snapshot), materialises, and only then stages and promotes \`build/\`. A blocked pack
+answers \`outcome: "blocked"\` with every blocker. Either way \`build/\` is untouched. Progress is one
+\`operation.progress\` per asset; a \`$/cancelRequest\` stops it at the next asset (\`-32800\`,
+\`operation.cancelled\`) and leaves \`build/\` as it was. Reads are answered while it runs. The file
+format is in \`docs/formats.md\`.
+
+## Slow consumers
+
+Every message to a connection goes through one queue in order. Only while the client does not keep up
+(the pipe is full) may queued \`operation.progress\` events of one operation be merged: the newest keeps
+its sequence and says in \`body.merged\` how many it replaced. No other event is ever merged or dropped,
+so a live connection skips sequence numbers only where progress was merged; \`packer/events\` has them all.
+
 ## Diagnostics and blocking
 
 \`packer/doctor\` with scope \`registered\` returns the registry's own problems and the diagnostics of
