@@ -1,2 +1,314 @@
-/** Placeholder until the benchmark lands. */
-export {};
+/** The benchmark entry point (`npm run bench`): generates or reuses workspaces, measures the packer server against its floors, prints the table. */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCount } from '../../tools/dist/generate-workspace.js';
+import { measureColdOpen, measureIdleResident, measureReads, type ColdOpenResult, type ReadsResult } from './measurements.js';
+import { lazyCopy, runLaneSuite, runPackSuite, runWatchSuite, type SuiteContext, type SuiteOutput } from './issue-suites.js';
+import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
+import { packerServerCommand, type ServerCommand } from './server-process.js';
+import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
+import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
+
+const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Measures the packer server against floors that do the least work possible (see docs/performance.md).
+  --suite LIST       comma-separated suites: core (open, reads, memory), lane (applies, reads during a
+                     pack, event throughput), watch (divergence latency, watcher readiness, memory,
+                     missed changes), pack (full and incremental pack of 200 MB), or all (default)
+  --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
+  --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
+  --seed N           workspace and asset-id seed (default 1)
+  --workspaces DIR   where generated workspaces are cached (default bench/workspaces)
+  --profile DIR      run the packer servers with --cpu-prof, writing .cpuprofile files into DIR
+  --server FILE      the packer server entry script to measure (default: the workspace's packer-server)
+  --node-option OPT  pass OPT to node when starting packer servers (repeatable), e.g. --max-semi-space-size=64
+  --json FILE        also write every raw sample as JSON
+  --markdown         also print the table as Markdown
+`;
+
+/** The suites a run can measure. */
+type Suite = 'core' | 'lane' | 'watch' | 'pack';
+const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack'];
+
+/** The options of one run. */
+interface RunOptions {
+  readonly suites: readonly Suite[];
+  readonly quick: boolean;
+  readonly sizes: readonly number[];
+  readonly seed: number;
+  readonly workspaces: string;
+  readonly profile?: string;
+  readonly server?: string;
+  readonly nodeOptions: readonly string[];
+  readonly json?: string;
+  readonly markdown: boolean;
+}
+
+function parseOptions(argv: readonly string[]): RunOptions | undefined {
+  let sizes: number[] = [1_000, 10_000, 100_000];
+  let suites: readonly Suite[] = SUITES;
+  let quick = false;
+  let seed = 1;
+  let workspaces = resolve(BENCH_DIR, 'workspaces');
+  let profile: string | undefined;
+  let json: string | undefined;
+  let server: string | undefined;
+  const nodeOptions: string[] = [];
+  let markdown = false;
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    const value = (): string => {
+      const next = argv[++index];
+      if (next === undefined) throw new RangeError(`${argument} needs a value`);
+      return next;
+    };
+    switch (argument) {
+      case '--help':
+        process.stdout.write(USAGE);
+        return undefined;
+      case '--quick':
+        sizes = [1_000, 10_000];
+        quick = true;
+        break;
+      case '--suite': {
+        const named = value()
+          .split(',')
+          .map((part) => part.trim())
+          .filter((part) => part !== '');
+        if (named.length === 0 || named.some((part) => part !== 'all' && !SUITES.includes(part as Suite))) throw new RangeError(`--suite takes core, lane, watch, pack or all, got ${argv[index]}`);
+        suites = named.includes('all') ? SUITES : SUITES.filter((suite) => named.includes(suite));
+        break;
+      }
+      case '--sizes':
+        sizes = value()
+          .split(',')
+          .filter((part) => part.trim() !== '')
+          .map((part) => parseCount(part, '--sizes'));
+        if (sizes.length === 0) throw new RangeError('--sizes needs at least one size');
+        break;
+      case '--seed':
+        seed = Number(value());
+        if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`--seed must be an integer in [0, 2^32), got ${argv[index]}`);
+        break;
+      case '--workspaces':
+        workspaces = resolve(value());
+        break;
+      case '--profile':
+        profile = resolve(value());
+        break;
+      case '--server':
+        server = resolve(value());
+        break;
+      case '--node-option':
+        nodeOptions.push(value());
+        break;
+      case '--json':
+        json = resolve(value());
+        break;
+      case '--markdown':
+        markdown = true;
+        break;
+      default:
+        throw new RangeError(`unknown option ${argument}\n\n${USAGE}`);
+    }
+  }
+  sizes = [...new Set(sizes)].sort((a, b) => a - b);
+  return {
+    suites,
+    quick,
+    sizes,
+    seed,
+    workspaces,
+    markdown,
+    nodeOptions,
+    ...(profile !== undefined ? { profile } : {}),
+    ...(json !== undefined ? { json } : {}),
+    ...(server !== undefined ? { server } : {}),
+  };
+}
+
+/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget. */
+function coldOpenRepetitions(roots: number): number {
+  if (roots <= 2_000) return 21;
+  if (roots <= 20_000) return 15;
+  return 7;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+function coldOpenRows(result: ColdOpenResult): ReportRow[] {
+  const goal = result.roots >= 100_000 ? 2 : result.roots >= 10_000 ? 1.5 : undefined;
+  const subject = median(result.subjectMs);
+  const floor = median(result.floorMs);
+  const untilIdle = median(result.untilIdleMs);
+  return [
+    {
+      metric: `cold open ${formatCount(result.roots)} (median of ${result.subjectMs.length})`,
+      subject: formatMilliseconds(subject),
+      floor: formatMilliseconds(floor),
+      ratio: subject / floor,
+      ...(goal !== undefined ? { goal } : {}),
+    },
+    {
+      metric: `  … until the server is idle ${formatCount(result.roots)}`,
+      subject: formatMilliseconds(untilIdle),
+      floor: formatMilliseconds(floor),
+      ratio: untilIdle / floor,
+    },
+  ];
+}
+
+function memoryRow(result: ColdOpenResult, idle: readonly number[]): ReportRow {
+  const opened = median(result.openedResidentBytes);
+  const baseline = median(idle);
+  return {
+    metric: `resident memory per asset ${formatCount(result.roots)} (median of ${result.openedResidentBytes.length})`,
+    subject: `${formatBytes((opened - baseline) / result.roots)}/asset`,
+    floor: `idle ${formatBytes(baseline)}, open ${formatBytes(opened)}`,
+  };
+}
+
+function readRows(result: ReadsResult): ReportRow[] {
+  const size = formatCount(result.roots);
+  const listSubject = median(result.listSubjectMs);
+  const listFloor = median(result.listFloorMs);
+  const rows: ReportRow[] = [
+    {
+      metric: `listAssets ${size} (median of ${result.listSubjectMs.length}, ${formatBytes(result.listBytes)})`,
+      subject: formatMilliseconds(listSubject),
+      floor: formatMilliseconds(listFloor),
+      ratio: listSubject / listFloor,
+      goal: 1.3,
+    },
+    {
+      metric: `  … mean of the same samples`,
+      subject: formatMilliseconds(mean(result.listSubjectMs)),
+      floor: formatMilliseconds(mean(result.listFloorMs)),
+      ratio: mean(result.listSubjectMs) / mean(result.listFloorMs),
+    },
+  ];
+  for (const percent of [50, 99]) {
+    const subject = percentile(result.detailSubjectMs, percent);
+    const floor = percentile(result.detailFloorMs, percent);
+    rows.push({
+      metric: `getAssetDetails ${size} p${percent} (${result.detailSubjectMs.length} calls, ~${formatBytes(result.detailBytesMedian)})`,
+      subject: formatMilliseconds(subject),
+      floor: formatMilliseconds(floor),
+      ratio: subject / floor,
+      goal: 1.2,
+    });
+  }
+  return rows;
+}
+
+/** The core suite: cold opens at every size, reads at the read size, resident memory per asset. */
+async function runCoreSuite(
+  options: RunOptions,
+  workspaces: ReadonlyMap<number, BenchWorkspace>,
+  server: ServerCommand,
+  rows: ReportRow[],
+  samples: Record<string, unknown>,
+): Promise<void> {
+  const memorySizes = options.sizes.some((roots) => roots >= 10_000) ? options.sizes.filter((roots) => roots >= 10_000) : options.sizes;
+  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
+  const coreStarted = performance.now();
+  log('idle server resident memory');
+  const idle = await measureIdleResident({ repetitions: 5, server });
+  samples['idleResidentBytes'] = idle;
+  const memoryRows: ReportRow[] = [];
+  for (const roots of options.sizes) {
+    const workspace = workspaces.get(roots)!;
+    const repetitions = coldOpenRepetitions(roots);
+    log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
+    const coldOpen = await measureColdOpen(workspace, { repetitions, measureMemory: memorySizes.includes(roots), server });
+    rows.push(...coldOpenRows(coldOpen));
+    if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(memoryRow(coldOpen, idle));
+    (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = { summary: workspace.summary, coldOpen };
+  }
+  {
+    const workspace = workspaces.get(readSize)!;
+    log(`reads on ${formatCount(readSize)}: listAssets and getAssetDetails`);
+    const reads = await measureReads(workspace, { listRepetitions: 61, detailCalls: 5000, seed: options.seed, server });
+    rows.push(...readRows(reads));
+    samples['reads'] = reads;
+  }
+  rows.push(...memoryRows);
+  log(`core suite: ${((performance.now() - coreStarted) / 1000).toFixed(0)} s`);
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options = parseOptions(argv);
+  if (options === undefined) return;
+  if ((globalThis as { gc?: unknown }).gc === undefined) log('warning: run with node --expose-gc (npm run bench does) so floors start from a collected heap');
+  const started = performance.now();
+  const loadBefore = loadavg();
+  if (options.profile !== undefined) mkdirSync(options.profile, { recursive: true });
+  const server = packerServerCommand([...options.nodeOptions, ...(options.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profile}`] : [])], options.server);
+
+  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
+  const has = (suite: Suite): boolean => options.suites.includes(suite);
+
+  // Only the generated workspaces some chosen suite reads: every size for core and watch, the read size for lane.
+  mkdirSync(options.workspaces, { recursive: true });
+  const workspaces = new Map<number, BenchWorkspace>();
+  for (const roots of options.sizes) {
+    if (has('core') || has('watch') || (has('lane') && roots === readSize)) workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
+  }
+
+  const rows: ReportRow[] = [];
+  const samples: Record<string, unknown> = { options, sizes: {} };
+  if (has('core')) await runCoreSuite(options, workspaces, server, rows, samples);
+  const workingCopy = lazyCopy(() => workspaces.get(readSize)!, log);
+  try {
+    const context: SuiteContext = {
+      workspaces,
+      workingSize: readSize,
+      workspacesDir: options.workspaces,
+      seed: options.seed,
+      quick: options.quick,
+      server,
+      log,
+      workingCopy: () => workingCopy.get(),
+    };
+    const suites: [Suite, (context: SuiteContext) => Promise<SuiteOutput>][] = [
+      ['watch', runWatchSuite],
+      ['lane', runLaneSuite],
+      ['pack', runPackSuite],
+    ];
+    for (const [suite, run] of suites) {
+      if (!has(suite)) continue;
+      const suiteStarted = performance.now();
+      const output = await run(context);
+      rows.push(...output.rows);
+      samples[suite] = output.samples;
+      log(`${suite} suite: ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`);
+    }
+  } finally {
+    workingCopy.dispose();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = cpus();
+  const loadAfter = loadavg();
+  process.stdout.write(`\nPrometeu packer benchmark: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${formatBytes(totalmem())} RAM\n`);
+  process.stdout.write(`server ${server.script}${server.nodeOptions && server.nodeOptions.length > 0 ? ` (node ${server.nodeOptions.join(' ')})` : ''}\n`);
+  process.stdout.write(`load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all\n\n`);
+  process.stdout.write(`${formatTable(rows)}\n`);
+  if (options.markdown) process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
+  if (options.json !== undefined) {
+    writeFileSync(options.json, `${JSON.stringify({ ...samples, rows, seconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`);
+    log(`raw samples written to ${options.json}`);
+  }
+  if (options.profile !== undefined) log(`server CPU profiles in ${options.profile}; summarise one with node bench/dist/summarize-profile.js FILE`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

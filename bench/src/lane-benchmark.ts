@@ -1,0 +1,300 @@
+/**
+ * The single-writer lane benchmark (issue "Single-writer lane", item 9): apply latency of `register` and
+ * `relocate` against a durable registry write, reads while a long write runs, and event throughput.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRandom, shuffle } from '../../tools/dist/prng.js';
+import type { EventThroughputResult } from './event-throughput.js';
+import type { ReportRow } from './report.js';
+import { startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import { formatBytes, formatCount, formatMilliseconds, median, percentile } from './statistics.js';
+
+/** How long the server must be quiet before each timed apply or floor write, in ms. */
+const APPLY_QUIET_MS = 300;
+/** How long the server must be quiet before each read pass, in ms. */
+const READ_QUIET_MS = 300;
+/** The interval between reads sent in the read passes, in ms. */
+export const READ_INTERVAL_MS = 4;
+
+/** What the lane benchmark found. */
+export interface LaneResult {
+  readonly roots: number;
+  readonly registryBytes: number;
+  /** `packer/applyMutation` round trips of `register` (unregistered roots), in ms. */
+  readonly registerMs: readonly number[];
+  /** `packer/applyMutation` round trips of `relocate` with consent, in ms. */
+  readonly relocateMs: readonly number[];
+  /** Floor samples: stringify plus durable write, in ms (one per apply, interleaved). */
+  readonly floorMs: readonly number[];
+  readonly floorStringifyMs: readonly number[];
+  readonly floorWriteMs: readonly number[];
+  /** `packer/getAssetDetails` round trips with the lane idle, in ms. */
+  readonly idleReadMs: readonly number[];
+  /** The same while a full `packer/pack` runs, in ms. */
+  readonly busyReadMs: readonly number[];
+  /** The round trips of those packs, in ms. */
+  readonly packMs: readonly number[];
+  /** Assets in the build set of those packs. */
+  readonly packedAssets: number;
+}
+
+/** The parts of an apply result the bench checks. */
+interface ApplyAnswer {
+  readonly outcome: string;
+  readonly reasons: readonly { readonly code: string; readonly message: string }[];
+}
+
+interface RegistryFile {
+  readonly assets: readonly { readonly asset_id: number; readonly root: string }[];
+}
+
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/**
+ * The floor of one registry write: `JSON.stringify` of the parsed registry (indented like the file) and a
+ * durable atomic replacement of `target`: a temporary file in the same folder, write, fsync, rename over
+ * the target, fsync of the folder. Synchronous calls: the least a writer can do. Returns both parts in ms.
+ */
+export function floorRegistryWrite(registry: unknown, target: string): { stringifyMs: number; writeMs: number } {
+  const started = performance.now();
+  const text = JSON.stringify(registry, null, 2);
+  const stringified = performance.now();
+  const folder = join(target, '..');
+  const temporary = `${target}.${process.pid}.tmp`;
+  const file = openSync(temporary, 'w', 0o644);
+  try {
+    writeFileSync(file, text);
+    fsyncSync(file);
+  } finally {
+    closeSync(file);
+  }
+  renameSync(temporary, target);
+  const directory = openSync(folder, 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+  return { stringifyMs: stringified - started, writeMs: performance.now() - stringified };
+}
+
+async function apply(server: ServerProcess, projectId: string, mutation: object, consent: boolean): Promise<number> {
+  const started = performance.now();
+  const answer = await server.request<ApplyAnswer>('packer/applyMutation', { projectId, mutation, ...(consent ? { consent: true } : {}) });
+  const elapsed = performance.now() - started;
+  if (answer.outcome !== 'applied') throw new Error(`${JSON.stringify(mutation)} was ${answer.outcome}: ${answer.reasons.map((reason) => `${reason.code}: ${reason.message}`).join('; ')}`);
+  return elapsed;
+}
+
+/**
+ * Runs the lane measurements on `projectDir`, a private copy of a generated workspace of `roots` asset
+ * roots (it is written to), with one packer server:
+ * 1. `applies` pairs of `register` (of an unregistered root) and `applies` of `relocate` (of a registered
+ *    asset, with consent), each apply followed by one floor registry write of the project's registry as it
+ *    is on disk then (parsed untimed), after two untimed warm-ups of each. The server is left quiet before
+ *    every timed step, and the floor's garbage is collected on both sides of it.
+ * 2. `readPasses` times: `readsPerPass` `packer/getAssetDetails` of seeded-random registered ids with the
+ *    lane idle, then the same requests for as long as a `packer/pack {incremental: false}` of the whole
+ *    project runs; one read is sent every {@link READ_INTERVAL_MS} ms, answered or not (an open loop).
+ */
+export async function measureLane(
+  projectDir: string,
+  roots: number,
+  options: { readonly applies: number; readonly readPasses: number; readonly readsPerPass: number; readonly seed: number; readonly server: ServerCommand },
+): Promise<LaneResult> {
+  const server = await startServer(options.server);
+  try {
+    const registryPath = join(projectDir, 'assets', '.prometeu', 'index.json');
+    const floorFolder = join(projectDir, 'bench-floor');
+    mkdirSync(floorFolder, { recursive: true });
+    const floorTarget = join(floorFolder, 'index.json');
+    const registryBytes = readFileSync(registryPath).length;
+    const status = await server.request<{ projectId: string }>('packer/openProject', { rootUri: pathToFileURL(projectDir).href });
+    const { projectId } = status;
+    await server.untilIdle();
+
+    const random = createRandom(options.seed ^ 0x1a2e);
+    const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', { projectId, filter: { registered: false } });
+    const registerRoots = shuffle(
+      unregistered.assets.map((asset) => asset.root),
+      random,
+    );
+    const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
+    const needed = options.applies + 2;
+    if (registerRoots.length < needed || registered.length < needed * 2) {
+      throw new Error(`the lane benchmark needs ${needed} unregistered and ${needed * 2} registered roots, found ${registerRoots.length} and ${registered.length}`);
+    }
+    const relocations = registered.slice(0, needed);
+    const readIds = registered.slice(needed).map((entry) => entry.asset_id);
+
+    const floorMs: number[] = [];
+    const floorStringifyMs: number[] = [];
+    const floorWriteMs: number[] = [];
+    const runFloor = async (timed: boolean): Promise<void> => {
+      const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
+      await server.untilIdle(APPLY_QUIET_MS);
+      collectGarbage();
+      const parts = floorRegistryWrite(registry, floorTarget);
+      collectGarbage();
+      if (!timed) return;
+      floorStringifyMs.push(parts.stringifyMs);
+      floorWriteMs.push(parts.writeMs);
+      floorMs.push(parts.stringifyMs + parts.writeMs);
+    };
+    const registerMs: number[] = [];
+    const relocateMs: number[] = [];
+    for (let index = 0; index < needed; index++) {
+      const timed = index >= 2;
+      await server.untilIdle(APPLY_QUIET_MS);
+      const registerElapsed = await apply(server, projectId, { kind: 'register', root: registerRoots[index]! }, false);
+      if (timed) registerMs.push(registerElapsed);
+      await runFloor(timed);
+      await server.untilIdle(APPLY_QUIET_MS);
+      const moved = relocations[index]!;
+      const relocateElapsed = await apply(server, projectId, { kind: 'relocate', asset: { assetId: moved.asset_id }, to: `${moved.root}-moved` }, true);
+      if (timed) relocateMs.push(relocateElapsed);
+      await runFloor(timed);
+    }
+
+    const idleReadMs: number[] = [];
+    const busyReadMs: number[] = [];
+    const packMs: number[] = [];
+    let packedAssets = 0;
+    let next = 0;
+    // Open loop: one read every READ_INTERVAL_MS whether or not the previous one was answered, so a stall of
+    // the server delays every read sent during it (a closed loop would send one read per stall and hide it).
+    const readUntil = async (into: number[], done: () => boolean): Promise<void> => {
+      const inFlight: Promise<void>[] = [];
+      const started = performance.now();
+      for (let call = 0; !done(); call++) {
+        const due = started + call * READ_INTERVAL_MS;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const assetId = readIds[next++ % readIds.length]!;
+        const sent = performance.now();
+        inFlight.push(
+          server.request('packer/getAssetDetails', { projectId, asset: { assetId } }).then(() => {
+            into.push(performance.now() - sent);
+          }),
+        );
+      }
+      await Promise.all(inFlight);
+    };
+    const calls = (count: number): (() => boolean) => {
+      let left = count;
+      return () => left-- <= 0;
+    };
+    // Warm-up of the read path.
+    await readUntil([], calls(200));
+    for (let pass = 0; pass < options.readPasses; pass++) {
+      await server.untilIdle(READ_QUIET_MS);
+      await readUntil(idleReadMs, calls(options.readsPerPass));
+      await server.untilIdle(READ_QUIET_MS);
+      const started = performance.now();
+      let finished = false;
+      const packing = server.request<{ outcome: string; assets: unknown[] }>('packer/pack', { projectId, incremental: false }).finally(() => {
+        finished = true;
+      });
+      await readUntil(busyReadMs, () => finished);
+      const packed = await packing;
+      packMs.push(performance.now() - started);
+      if (packed.outcome !== 'succeeded') throw new Error(`the lane benchmark's pack ended ${packed.outcome}`);
+      packedAssets = packed.assets.length;
+    }
+    return { roots, registryBytes, registerMs, relocateMs, floorMs, floorStringifyMs, floorWriteMs, idleReadMs, busyReadMs, packMs, packedAssets };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The table rows of the lane benchmark (and of the event throughput, when measured). */
+export function laneRows(result: LaneResult, events?: EventThroughputResult): ReportRow[] {
+  const size = formatCount(result.roots);
+  const floor = median(result.floorMs);
+  const floorText = `${formatMilliseconds(floor)} (stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))})`;
+  const rows: ReportRow[] = [];
+  for (const [name, samples] of [
+    ['register', result.registerMs],
+    ['relocate', result.relocateMs],
+  ] as const) {
+    rows.push({
+      metric: `apply ${name} ${size} p50 (${samples.length} each, registry ${formatBytes(result.registryBytes)})`,
+      subject: formatMilliseconds(median(samples)),
+      floor: floorText,
+      ratio: median(samples) / floor,
+      goal: 1.5,
+    });
+  }
+  const idle = percentile(result.idleReadMs, 99);
+  const busy = percentile(result.busyReadMs, 99);
+  rows.push({
+    metric: `getAssetDetails ${size} p99 during a full pack (one every ${READ_INTERVAL_MS} ms; ${result.busyReadMs.length} vs ${result.idleReadMs.length} idle calls)`,
+    subject: formatMilliseconds(busy),
+    floor: `idle ${formatMilliseconds(idle)}`,
+    ratio: busy / idle,
+    goal: 2,
+  });
+  rows.push({
+    metric: `  … the slowest read during the packs and when idle`,
+    subject: formatMilliseconds(Math.max(...result.busyReadMs)),
+    floor: `idle ${formatMilliseconds(Math.max(...result.idleReadMs))}`,
+    ratio: Math.max(...result.busyReadMs) / Math.max(...result.idleReadMs),
+  });
+  rows.push({
+    metric: `  … p50 during the pack; the pack itself (${formatCount(result.packedAssets)} assets, median of ${result.packMs.length})`,
+    subject: `${formatMilliseconds(percentile(result.busyReadMs, 50))}; pack ${formatMilliseconds(median(result.packMs))}`,
+    floor: `idle ${formatMilliseconds(percentile(result.idleReadMs, 50))}`,
+    ratio: percentile(result.busyReadMs, 50) / percentile(result.idleReadMs, 50),
+  });
+  if (events !== undefined) rows.push(...eventRows(events));
+  return rows;
+}
+
+function rateOf(events: EventThroughputResult, sender: string): { rate: number; frames: number; count: number } {
+  const trials = events.trials.filter((trial) => trial.sender === sender);
+  return {
+    rate: median(trials.map((trial) => (trial.events / trial.elapsedMs) * 1000)),
+    frames: median(trials.map((trial) => trial.report.frames)),
+    count: trials.length,
+  };
+}
+
+function formatRate(rate: number): string {
+  return `${Math.round(rate).toLocaleString('en-US')}/s`;
+}
+
+/** The goal of the event stream: at least this many events per second to one client. */
+export const EVENT_RATE_GOAL = 20_000;
+
+/** The table rows of the event-throughput benchmark. */
+export function eventRows(events: EventThroughputResult): ReportRow[] {
+  const packer = rateOf(events, 'packer');
+  const naive = rateOf(events, 'naive');
+  const raw = rateOf(events, 'raw');
+  const label = `${formatCount(events.events)} events, ${events.chunk} per turn, median of ${packer.count}`;
+  return [
+    {
+      metric: `event throughput to one client (${label}; ${formatCount(Math.round(packer.frames))} frames)`,
+      subject: formatRate(packer.rate),
+      floor: `goal ${formatRate(EVENT_RATE_GOAL)}`,
+      ratio: EVENT_RATE_GOAL / packer.rate,
+      goal: 1,
+    },
+    {
+      metric: `  … against naive sendNotification per event`,
+      subject: formatRate(packer.rate),
+      floor: formatRate(naive.rate),
+      ratio: naive.rate / packer.rate,
+    },
+    {
+      metric: `  … against raw pre-framed writes`,
+      subject: formatRate(packer.rate),
+      floor: formatRate(raw.rate),
+      ratio: raw.rate / packer.rate,
+    },
+  ];
+}

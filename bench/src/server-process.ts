@@ -1,0 +1,173 @@
+/** Starting a JSON-RPC server over stdio (the packer server or the bench's no-op server) and talking to it the way a client does. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
+
+/** A running server with an initialised connection. */
+export interface ServerProcess {
+  readonly pid: number;
+  readonly connection: MessageConnection;
+  /** Sends a request and resolves with its result. */
+  request<Result>(method: string, params: object): Promise<Result>;
+  /** The process's resident set size now (VmRSS from /proc), in bytes. */
+  residentBytes(): number;
+  /** Waits until the process stops using CPU for `quietMs` (default {@link QUIET_MS}); see {@link waitUntilIdle}. */
+  untilIdle(quietMs?: number): Promise<number>;
+  /** What the server wrote to stderr so far. */
+  stderrText(): string;
+  /** Sends shutdown and exit and waits for the process to end (killing it after a deadline); resolves with its exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Where a server script lives and which extra Node options to run it with. */
+export interface ServerCommand {
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly nodeOptions?: readonly string[];
+  /** The share of one core the process may still use while counted as idle (a CPU profiler costs a few percent). */
+  readonly idleCpuShare?: number;
+}
+
+/**
+ * The packer server's entry script, found through its package the way the client library finds it, or
+ * `script` when given (to measure another build of the server).
+ */
+export function packerServerCommand(nodeOptions: readonly string[] = [], script?: string): ServerCommand {
+  const idleCpuShare = nodeOptions.some((option) => option.startsWith('--cpu-prof')) ? 0.25 : 0.02;
+  if (script !== undefined) return { script, args: ['--stdio'], nodeOptions, idleCpuShare };
+  const packageJson = createRequire(import.meta.url).resolve('@prometeu/packer-server/package.json');
+  const bin = (JSON.parse(readFileSync(packageJson, 'utf8')) as { bin: Record<string, string> }).bin['packer-server']!;
+  return { script: join(dirname(packageJson), bin), args: ['--stdio'], nodeOptions, idleCpuShare };
+}
+
+/** The bench's no-op server, spawned the same way as the packer server. */
+export function noopServerCommand(): ServerCommand {
+  return { script: fileURLToPath(new URL('./noop-server.js', import.meta.url)), args: ['--stdio'] };
+}
+
+/** Reads VmRSS of a live process from /proc, in bytes. */
+export function residentBytesOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+/** CPU time a live process has used so far (user + system, all threads), in clock ticks (1/100 s on Linux). */
+export function cpuTicksOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'; utime and stime are the 14th and 15th fields.
+  const fields = status.slice(status.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/** How long a process must stay quiet to count as idle, in ms. */
+export const QUIET_MS = 500;
+
+/**
+ * Waits until a process stops using CPU: polls its CPU time every 20 ms and returns once, for `quietMs`
+ * (default {@link QUIET_MS}), it used at most `maxCpuShare` of one core (one clock tick is always
+ * tolerated). Resolves with the time (performance.now) at which that quiet stretch began, so a caller can
+ * tell how long the process kept working. Throws after `deadlineMs`.
+ */
+export async function waitUntilIdle(
+  pid: number,
+  options: { readonly quietMs?: number; readonly maxCpuShare?: number; readonly deadlineMs?: number } = {},
+): Promise<number> {
+  const quietMs = options.quietMs ?? QUIET_MS;
+  const maxCpuShare = options.maxCpuShare ?? 0.02;
+  const deadlineMs = options.deadlineMs ?? 120_000;
+  const deadline = performance.now() + deadlineMs;
+  let quietSince = performance.now();
+  let ticksThen = cpuTicksOf(pid);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = performance.now();
+    const ticks = cpuTicksOf(pid);
+    // A tick is 10 ms of CPU; the allowance grows with the length of the quiet stretch.
+    const allowance = Math.max(1, (maxCpuShare * (now - quietSince)) / 10);
+    if (ticks - ticksThen > allowance) {
+      quietSince = now;
+      ticksThen = ticks;
+    } else if (now - quietSince >= quietMs) {
+      return quietSince;
+    }
+    if (now > deadline) throw new Error(`process ${pid} was still busy after ${deadlineMs} ms`);
+  }
+}
+
+function whenExited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * Spawns `node <script> <args>` with stdin and stdout as the JSON-RPC pipe, sends `initialize` and
+ * `initialized`, and resolves once the server answered. Notifications from the server are accepted
+ * and dropped. Throws, with the server's stderr, if it exits or refuses to initialise.
+ */
+export async function startServer(command: ServerCommand): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...(command.nodeOptions ?? []), command.script, ...command.args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    if (stderr.length < 64 * 1024) stderr += chunk;
+  });
+  const exited = whenExited(child);
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!), {
+    error: (message) => process.stderr.write(`[bench] connection error: ${message}\n`),
+    warn: () => undefined,
+    info: () => undefined,
+    log: () => undefined,
+  });
+  connection.onNotification(() => undefined);
+  connection.onError(() => undefined);
+  connection.listen();
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ${command.script}`);
+
+  // Requests in flight, each with how to fail it if the process exits before answering.
+  const inFlight = new Set<(code: number | null) => void>();
+  void exited.then((code) => {
+    for (const fail of inFlight) fail(code);
+  });
+  function request<Result>(method: string, params: object): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      const fail = (code: number | null): void => reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
+      inFlight.add(fail);
+      (connection.sendRequest(method, params) as Promise<Result>).then(resolve, reject).finally(() => inFlight.delete(fail));
+    });
+  }
+
+  await request('initialize', { processId: process.pid, clientInfo: { name: 'prometeu-bench' }, rootUri: null, capabilities: {}, workspaceFolders: null });
+  await connection.sendNotification('initialized', {});
+
+  let stopping: Promise<number | null> | undefined;
+  return {
+    pid,
+    connection,
+    request,
+    residentBytes: () => residentBytesOf(pid),
+    untilIdle: (quietMs?: number) => waitUntilIdle(pid, { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) }),
+    stderrText: () => stderr,
+    stop(): Promise<number | null> {
+      stopping ??= (async () => {
+        const deadline = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        try {
+          await Promise.race([connection.sendRequest('shutdown'), exited]);
+          await connection.sendNotification('exit').catch(() => undefined);
+        } catch {
+          child.kill('SIGKILL');
+        }
+        const code = await exited;
+        clearTimeout(deadline);
+        connection.dispose();
+        return code;
+      })();
+      return stopping;
+    },
+  };
+}
