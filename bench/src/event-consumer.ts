@@ -1,9 +1,4 @@
-/**
- * The event-throughput consumer: a child process that parses JSON-RPC frames from stdin with vscode-jsonrpc
- * (as a client does) and counts `operation.progress` events, merged ones included. Protocol on stdout, one
- * line each: `ready` at start, `answered` for the first response it sees, `done {json}` once it counted
- * the number of events given as its first argument.
- */
+/** The event-throughput consumer: a child process that parses frames from stdin and counts `operation.progress` events. */
 import { StreamMessageReader } from 'vscode-jsonrpc/node';
 
 /** What the consumer reports once it has seen every event. */
@@ -24,6 +19,11 @@ interface IncomingMessage {
   readonly params?: { readonly kind?: string; readonly body?: { readonly merged?: number } };
 }
 
+/**
+ * Parses JSON-RPC frames from stdin with vscode-jsonrpc, as a client does, and counts progress events, merged
+ * ones included. Prints one line each on stdout: `ready` at start, `answered` for the first response it
+ * sees, `done {json}` (a {@link ConsumerReport}) once it counted `expected` events.
+ */
 function main(expected: number): void {
   let events = 0;
   let frames = 0;

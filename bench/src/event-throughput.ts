@@ -1,7 +1,4 @@
-/**
- * The event-throughput benchmark (issue "Single-writer lane"): how fast `packer/event` notifications reach
- * one client, against a naive vscode-jsonrpc sender and raw pre-framed writes, all read by the same consumer.
- */
+/** The event-throughput benchmark (issue "Single-writer lane"): `packer/event` delivery to one client against naive and raw senders. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,4 @@
-/**
- * The benchmark suites of the lane, watch and pack issues, as `run.ts` runs them: which sizes, how many
- * repetitions, which private copies, and the rows each adds to the table.
- */
+/** The lane, watch and pack suites as `run.ts` runs them: sizes, repetitions, private copies and rows. */
 import { measureEventThroughput, type EventThroughputResult } from './event-throughput.js';
 import { laneRows, measureLane, type LaneResult } from './lane-benchmark.js';
 import { measurePack, packRows, type PackResult } from './pack-benchmark.js';

@@ -1,7 +1,4 @@
-/**
- * The single-writer lane benchmark (issue "Single-writer lane", item 9): apply latency of `register` and
- * `relocate` against a durable registry write, reads while a long write runs, and event throughput.
- */
+/** The single-writer lane benchmark (issue "Single-writer lane"): apply latency against a durable registry write, reads during a pack. */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -1,7 +1,4 @@
-/**
- * The pack benchmark (issue "Deterministic pack", item 9): a full pack of about 200 MB of inputs against
- * reading, hashing and writing the same bytes once, and an incremental pack after one input changed.
- */
+/** The pack benchmark (issue "Deterministic pack"): full and incremental packs of about 200 MB against read, hash and write once. */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,6 @@
-/**
- * The watch benchmark (issue "Divergence", item 10, and the scale goals of item 8): latency from an outside
- * write to `divergence.detected`, watcher readiness, resident memory while watching, and no missed change.
- */
+/** The watch benchmark (issue "Divergence"): write-to-divergence latency, watcher readiness, memory while watching, no missed change. */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { createRandom, shuffle } from '../../tools/dist/prng.js';

@@ -1,9 +1,4 @@
-/**
- * The watcher-readiness probe: a child process that arms one watcher backend alone, or opens a project in an
- * in-process packer host with a timed watcher factory, and prints what it measured as one JSON line.
- *   node watch-probe.js backend parcel|chokidar ASSETS_DIR
- *   node watch-probe.js host PROJECT_DIR FILE_COUNT
- */
+/** The watcher-readiness probe: a child process that arms one backend alone, or a packer host's watcher, and prints the timings. */
 import { pathToFileURL } from 'node:url';
 import { PackerHost } from '@prometeu/packer-server';
 import { residentBytesOf } from './server-process.js';
@@ -99,6 +94,11 @@ async function probeHost(projectDir: string, fileCount: number): Promise<HostPro
   };
 }
 
+/**
+ * `node watch-probe.js backend parcel|chokidar ASSETS_DIR` arms one backend alone; `node watch-probe.js host
+ * PROJECT_DIR FILE_COUNT` opens the project in an in-process packer host with a timed watcher factory.
+ * Either prints what it measured as one JSON line and exits.
+ */
 async function main(argv: readonly string[]): Promise<void> {
   const [mode, first, second] = argv;
   if (first === undefined) throw new RangeError('usage: watch-probe.js backend parcel|chokidar ASSETS_DIR | host PROJECT_DIR FILE_COUNT');
