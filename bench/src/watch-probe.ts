@@ -63,10 +63,10 @@ async function probeHost(projectDir: string, fileCount: number): Promise<HostPro
   let armedAt = Number.NaN;
   let backend = 'none';
   const host = new PackerHost({
-    // The host's own choice ('auto' picks by the snapshot's file count), timed.
+    // The host's own choice ('auto': the native backend when it loads), timed.
     watcher: async (assetsDir, listener) => {
       factoryCalledAt = performance.now();
-      const watcher = await startWatcher(assetsDir, listener, fileCount);
+      const watcher = await startWatcher(assetsDir, listener);
       armedAt = performance.now();
       backend = watcher.backend;
       return watcher;

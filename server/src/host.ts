@@ -25,7 +25,7 @@ export interface HostOptions {
   /** Makes asset_uuids for created and adopted assets; tests pin it. */
   readonly newUuid?: () => string;
   /**
-   * How projects are watched: `'auto'` (default) picks a backend by workspace size, null turns watching
+   * How projects are watched: `'auto'` (default) picks the native backend when it loads, null turns watching
    * off, a factory is used as given (tests feed events through one).
    */
   readonly watcher?: WatcherFactory | null | 'auto';
@@ -136,8 +136,7 @@ export class PackerHost {
     }
     const initial = assetsExists ? loadSnapshot(rootPath, 1) : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
-    const fileCount = initial.crawl.files.length;
-    const factory: WatcherFactory | null = choice === 'auto' ? (assetsDir, listener) => startWatcher(assetsDir, listener, fileCount) : choice;
+    const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;
     const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid, {
       factory: assetsExists ? factory : null,
       settleMs: this.options.settleMs ?? 150,

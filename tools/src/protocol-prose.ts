@@ -133,7 +133,7 @@ is gone is taken over. \`projectStatus.writer\` says \`owned\`, \`heldByOther\` 
 
 ## Watching and divergence
 
-Each project's \`assets/\` is watched (chokidar below 5,000 files, @parcel/watcher above). External
+Each project's \`assets/\` is watched (with @parcel/watcher, or chokidar where its native module cannot load). External
 changes are classified after a settle window of 150 ms, once the writer lane is idle, against the current
 snapshot: \`added\`, \`changed\`, \`removed\`, or \`moved\` (a root found elsewhere with the same
 \`asset_uuid\`). They become state: \`projectStatus.state\` is \`diverged\`, \`divergence\` lists the paths,
