@@ -2,36 +2,15 @@
  * The `packer` CLI end to end: `node client/bin/packer.js ...` against temp projects and the real server,
  * checking what it prints and its documented exit codes.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI_SCRIPT, HERO_UUID, fixtureServer, track, writeProject } from './support.js';
+import { HERO_UUID, fixtureServer, runPacker, track, writeProject } from './support.js';
 
 const resources = track();
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the CLI to completion; the test's own timeout bounds it. */
-function packer(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_SCRIPT, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, PACKER_SERVER: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const packer = runPacker;
 
 function project(options: Parameters<typeof writeProject>[1] = {}): string {
   const dir = resources.tempDir();
