@@ -144,6 +144,8 @@ export class PackerHost {
       autoReconcile: options.autoReconcile ?? false,
     });
     project.lastRecovery = recovery;
+    // A folder without assets/ has nothing to watch yet; initWorkspace starts watching once it made one.
+    if (!assetsExists) project.deferredWatcher = factory;
     project.reconcileFactory = (target) => {
       void target.lane.enqueue(reconcileOperation(target, this.nextOperationId()));
     };

@@ -148,12 +148,18 @@ describe('operation handles', () => {
 
   it('reconcileOperation after a change on disk: the diff names it and the terminal event agrees', async () => {
     const { client, projectId, dir } = await openProject(1);
-    const diverged = nextEvent(client, (event) => event.projectId === projectId && event.kind === 'divergence.detected', 20_000);
     writeFileSync(join(dir, 'assets', 'a000', 'x.bin'), 'edited outside the packer\n');
     const lamp = blobAsset('lamp', 'lamp\n');
     writeFile(join(dir, 'assets', 'lamp', 'x.bin'), 'lamp\n');
     writeFile(join(dir, 'assets', 'lamp', 'asset.json'), JSON.stringify(declarationFor(lamp)));
-    await diverged;
+    // The watcher may report the three writes in one batch or several: wait until the status has them all.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const paths = (await client.projectStatus({ projectId })).divergence.changes.map((change) => change.path);
+      if (['a000/x.bin', 'lamp/asset.json', 'lamp/x.bin'].every((path) => paths.includes(path))) break;
+      if (Date.now() > deadline) throw new Error(`the divergence never listed all three writes: ${JSON.stringify(paths)}`);
+      await nextEvent(client, (event) => event.projectId === projectId && event.kind === 'divergence.detected', 2_000).catch(() => undefined);
+    }
     const operation = client.reconcileOperation({ projectId });
     const [events, result] = await Promise.all([collect(operation.events), operation.outcome]);
     expect(result.revision).toBeGreaterThan(result.previousRevision);

@@ -59,6 +59,7 @@ export function initWorkspaceOperation(project: Project, operationId: string, si
         if (parsed.registry !== null) return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
       }
       const snapshot = project.reload('initWorkspace', operationId);
+      project.watch.enable(project.deferredWatcher);
       return { status: 'succeeded', response: respond('created', snapshot.revision), revision: snapshot.revision };
     },
   };

@@ -17,6 +17,7 @@ import { PreviewStore } from './preview-store.js';
 import { WriterLane } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
+import type { WatcherFactory } from '../watch/watcher.js';
 
 /** Why a snapshot was published. */
 export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
@@ -46,6 +47,8 @@ export class Project {
   readonly watch: ProjectWatch;
   /** Invariant: true while a reconcile this project scheduled itself waits in the lane. */
   private reconcileQueued = false;
+  /** The watcher to start once `assets/` exists, for a project opened without it (set by the host). */
+  deferredWatcher: WatcherFactory | null = null;
   /** Builds the reconcile operation (set by the host, which owns operation ids). */
   reconcileFactory: ((project: Project) => void) | undefined;
 

@@ -15,7 +15,7 @@ import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
 /** How a project is watched. */
 export interface WatchSettings {
   /** Starts the watcher; null turns watching off (the project is then verified only on reconcile). */
-  readonly factory: WatcherFactory | null;
+  factory: WatcherFactory | null;
   /** How long external changes must be quiet before they are classified. */
   readonly settleMs: number;
   /** How often the disk is verified when the watcher is degraded. */
@@ -88,6 +88,16 @@ export class ProjectWatch implements DivergenceSource {
       between,
     });
     if (this.settings.autoReconcile) this.project.scheduleReconcile();
+  }
+
+  /**
+   * Starts watching a project that had nothing to watch when it opened (its `assets/` was created by
+   * initWorkspace since). Does nothing when watching already runs or is turned off for the host.
+   */
+  enable(factory: WatcherFactory | null): void {
+    if (factory === null || this.settings.factory !== null || this.disposed) return;
+    this.settings.factory = factory;
+    this.start();
   }
 
   /** Arms the watcher, then verifies the disk against the snapshot (and the previous run) in the background. */
