@@ -49,8 +49,8 @@ function main(argv: readonly string[]): void {
     host,
     onExit: (code) => {
       host.dispose();
-      // Let queued frames reach the pipe before the process ends.
-      process.stdout.write('', () => process.exit(code));
+      // One more turn lets the outbound queue write what it holds (its flush is already scheduled).
+      setImmediate(() => process.exit(code));
     },
   });
 }
