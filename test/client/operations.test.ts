@@ -148,6 +148,13 @@ describe('operation handles', () => {
 
   it('reconcileOperation after a change on disk: the diff names it and the terminal event agrees', async () => {
     const { client, projectId, dir } = await openProject(1);
+    // Changes count as divergence once the server watches (an input rewritten while it is still starting
+    // may be fingerprinted with its new content, and then nothing says it changed).
+    const watchDeadline = Date.now() + 20_000;
+    while ((await client.projectStatus({ projectId })).watching.state !== 'watching') {
+      if (Date.now() > watchDeadline) throw new Error('the server never started watching');
+      await nextEvent(client, (event) => event.projectId === projectId && event.kind === 'watch.stateChanged', 2_000).catch(() => undefined);
+    }
     writeFileSync(join(dir, 'assets', 'a000', 'x.bin'), 'edited outside the packer\n');
     const lamp = blobAsset('lamp', 'lamp\n');
     writeFile(join(dir, 'assets', 'lamp', 'x.bin'), 'lamp\n');
