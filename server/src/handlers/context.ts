@@ -7,22 +7,14 @@ import type { Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
 import type { Project } from '../project/project.js';
 import type { Replay } from '../project/event-log.js';
+import type { StatusSource } from '../wire/convert.js';
 import type { PreviewStore } from '../project/preview-store.js';
-import type { RecoveryReport } from '../mutations/execute.js';
-import type { LaneStatus, WriteOperation } from '../project/writer-lane.js';
+import type { WriteOperation } from '../project/writer-lane.js';
 
-/** The parts of a project a read may see. */
-export interface ProjectReadView {
-  readonly id: string;
-  readonly rootUri: string;
+/** The parts of a project a read may see: what its status shows, and more. */
+export interface ProjectReadView extends StatusSource {
   readonly assetsDir: string;
   readonly epoch: string;
-  readonly failure: string | undefined;
-  readonly lane: LaneStatus;
-  readonly writer: 'owned' | 'heldByOther' | 'available';
-  readonly lastRecovery: RecoveryReport | null;
-  readonly watching: ProjectStatus['watching'];
-  readonly divergence: ProjectStatus['divergence'];
   /** The previews of this project; a preview is remembered so an apply can name it. */
   readonly previews: PreviewStore;
   /** Makes a fresh asset_uuid (pinned in tests). */
