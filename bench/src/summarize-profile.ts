@@ -1,6 +1,6 @@
 /** Summarises a V8 .cpuprofile (from node --cpu-prof): where the time went, by function and by source file. */
-import { readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { isMainModule } from '../../tools/dist/main-module.js';
 
 /** The parts of a V8 CPU profile this summary reads. */
 interface CpuProfile {
@@ -104,17 +104,8 @@ function render(title: string, entries: readonly ProfileEntry[], sampledMs: numb
   return lines.join('\n');
 }
 
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   const args = process.argv.slice(2);
   const windowAt = args.indexOf('--window');
   const window = windowAt >= 0 ? args.splice(windowAt, 2)[1] : undefined;

@@ -1,8 +1,8 @@
 /** Generates large, realistic, deterministic Prometeu workspaces (assets/ plus its registry) for benchmarks and scale tests. */
-import { existsSync, mkdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRandom, shuffle, type Random } from './prng.js';
+import { isMainModule } from './main-module.js';
 
 /**
  * Bumped whenever the generator's output changes for a given seed and size, so that caches keyed on
@@ -334,17 +334,8 @@ function runCommandLine(argv: readonly string[]): void {
   process.stdout.write(`${JSON.stringify({ projectDir, ...summary }, null, 2)}\n`);
 }
 
-function isMainModule(): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (isMainModule()) {
+if (isMainModule(import.meta.url)) {
   try {
     runCommandLine(process.argv.slice(2));
   } catch (error) {
