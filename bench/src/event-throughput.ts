@@ -73,7 +73,10 @@ async function startConsumer(expected: number): Promise<Consumer> {
       const index = lines.findIndex((text) => text.startsWith(prefix));
       if (index >= 0) return Promise.resolve(lines.splice(index, 1)[0]!);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the event consumer did not print "${prefix}" within ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`the event consumer did not print "${prefix}" within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiters.push({
           prefix,
           resolve: (text) => {
@@ -104,18 +107,35 @@ async function packerTrial(events: number, chunk: number, projectUri: string): P
   const consumer = await startConsumer(events);
   const host = new PackerHost({ watcher: null });
   const input = new PassThrough();
-  const served = serveConnection({ input, output: consumer.stdin, host, onExit: () => undefined, log: () => undefined });
+  const served = serveConnection({
+    input,
+    output: consumer.stdin,
+    host,
+    onExit: () => undefined,
+    log: () => undefined,
+  });
   try {
-    input.write(frame({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null } }));
+    input.write(
+      frame({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { processId: null, rootUri: null, capabilities: {}, workspaceFolders: null },
+      }),
+    );
     await consumer.line('answered');
     input.write(frame({ jsonrpc: '2.0', method: 'initialized', params: {} }));
     const project = await host.open(projectUri);
     for (let turn = 0; turn < 3; turn++) await nextTurn();
     collectGarbage();
     const started = performance.now();
-    for (let sent = 0; sent < events; ) {
+    for (let sent = 0; sent < events;) {
       for (const end = Math.min(events, sent + chunk); sent < end; sent++) {
-        project.events.append('operation.progress', { done: sent + 1, total: events, unit: 'assets', message: `asset_${sent + 1}` }, OPERATION_ID);
+        project.events.append(
+          'operation.progress',
+          { done: sent + 1, total: events, unit: 'assets', message: `asset_${sent + 1}` },
+          OPERATION_ID,
+        );
       }
       await nextTurn();
     }
@@ -132,13 +152,16 @@ async function packerTrial(events: number, chunk: number, projectUri: string): P
 /** The floor the issue measured first: one `sendNotification` per event through vscode-jsonrpc's StreamMessageWriter. */
 async function naiveTrial(events: number, chunk: number): Promise<EventTrial> {
   const consumer = await startConsumer(events);
-  const connection = createMessageConnection(new StreamMessageReader(new PassThrough()), new StreamMessageWriter(consumer.stdin));
+  const connection = createMessageConnection(
+    new StreamMessageReader(new PassThrough()),
+    new StreamMessageWriter(consumer.stdin),
+  );
   connection.listen();
   const envelope = { projectId: 'prj-bench', epoch: randomUUID() };
   try {
     collectGarbage();
     const started = performance.now();
-    for (let sent = 0; sent < events; ) {
+    for (let sent = 0; sent < events;) {
       for (const end = Math.min(events, sent + chunk); sent < end; sent++) {
         const event = {
           ...envelope,
@@ -166,7 +189,7 @@ async function rawTrial(events: number, chunk: number): Promise<EventTrial> {
   const envelope = { jsonrpc: '2.0', method: 'packer/event' };
   const epoch = randomUUID();
   const chunks: string[] = [];
-  for (let sent = 0; sent < events; ) {
+  for (let sent = 0; sent < events;) {
     let text = '';
     for (const end = Math.min(events, sent + chunk); sent < end; sent++) {
       text += frame({
@@ -205,20 +228,31 @@ async function rawTrial(events: number, chunk: number): Promise<EventTrial> {
  * whose output is the consumer's stdin, fed by appending to a project's event log; a tiny empty project
  * is created for it in a temporary folder.
  */
-export async function measureEventThroughput(options: { readonly events: number; readonly chunk: number; readonly repetitions: number }): Promise<EventThroughputResult> {
+export async function measureEventThroughput(options: {
+  readonly events: number;
+  readonly chunk: number;
+  readonly repetitions: number;
+}): Promise<EventThroughputResult> {
   const parent = mkdtempSync(join(tmpdir(), 'prometeu-bench-events-'));
   try {
     mkdirSync(join(parent, 'assets'));
     const projectUri = pathToFileURL(parent).href;
     const run = (sender: EventSender, events: number): Promise<EventTrial> =>
-      sender === 'packer' ? packerTrial(events, options.chunk, projectUri) : sender === 'naive' ? naiveTrial(events, options.chunk) : rawTrial(events, options.chunk);
+      sender === 'packer'
+        ? packerTrial(events, options.chunk, projectUri)
+        : sender === 'naive'
+          ? naiveTrial(events, options.chunk)
+          : rawTrial(events, options.chunk);
     const senders: EventSender[] = ['packer', 'naive', 'raw'];
     for (const sender of senders) await run(sender, Math.max(options.chunk, Math.round(options.events / 10)));
     const trials: EventTrial[] = [];
     for (let repetition = 0; repetition < options.repetitions; repetition++) {
       for (let index = 0; index < senders.length; index++) {
         const trial = await run(senders[(index + repetition) % senders.length]!, options.events);
-        if (trial.report.events !== options.events) throw new Error(`the ${trial.sender} sender delivered ${trial.report.events} events, expected ${options.events}`);
+        if (trial.report.events !== options.events)
+          throw new Error(
+            `the ${trial.sender} sender delivered ${trial.report.events} events, expected ${options.events}`,
+          );
         trials.push(trial);
       }
     }

@@ -48,14 +48,19 @@ export interface SuiteOutput {
 }
 
 /** Makes the shared private copy lazily; `dispose` deletes it if it was made. */
-export function lazyCopy(workspace: () => BenchWorkspace, log: (message: string) => void): { get(): PrivateCopy; dispose(): void } {
+export function lazyCopy(
+  workspace: () => BenchWorkspace,
+  log: (message: string) => void,
+): { get(): PrivateCopy; dispose(): void } {
   let copy: PrivateCopy | undefined;
   return {
     get() {
       if (copy === undefined) {
         const source = workspace();
         copy = copyToTemporary(source.projectDir, formatCount(source.summary.roots));
-        log(`private copy of ${formatCount(source.summary.roots)} in ${copy.projectDir} (${formatMilliseconds(copy.copyMs)})`);
+        log(
+          `private copy of ${formatCount(source.summary.roots)} in ${copy.projectDir} (${formatMilliseconds(copy.copyMs)})`,
+        );
       }
       return copy;
     },
@@ -77,15 +82,31 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
   for (const roots of sizes) {
     const repetitions = roots >= 100_000 ? 3 : 5;
     const chokidarRepetitions = roots <= CHOKIDAR_MAX_ROOTS ? 3 : 0;
-    context.log(`watch: readiness ${formatCount(roots)}: ${repetitions} host/parcel pairs, ${chokidarRepetitions} chokidar`);
+    context.log(
+      `watch: readiness ${formatCount(roots)}: ${repetitions} host/parcel pairs, ${chokidarRepetitions} chokidar`,
+    );
     ready.push(await measureWatchReady(context.workspaces.get(roots)!, { repetitions, chokidarRepetitions }));
   }
   context.log(`watch: write → divergence.detected on ${formatCount(context.workingSize)}: 15 samples`);
-  const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy().projectDir, context.workingSize, { samples: 15, seed: context.seed, server: context.server });
+  const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy().projectDir, context.workingSize, {
+    samples: 15,
+    seed: context.seed,
+    server: context.server,
+  });
   context.log(`watch: 50 changes at once on ${formatCount(largest)}`);
-  const missed: MissedChangesResult = await measureMissedChanges(context.workspaces.get(largest)!, { count: 50, seed: context.seed, server: context.server });
+  const missed: MissedChangesResult = await measureMissedChanges(context.workspaces.get(largest)!, {
+    count: 50,
+    seed: context.seed,
+    server: context.server,
+  });
   const rows: ReportRow[] = [];
-  for (const result of ready) rows.push(...watchReadyRows(result, result.roots === context.workingSize && result.roots !== largest ? latency.residentWatchingBytes : undefined));
+  for (const result of ready)
+    rows.push(
+      ...watchReadyRows(
+        result,
+        result.roots === context.workingSize && result.roots !== largest ? latency.residentWatchingBytes : undefined,
+      ),
+    );
   rows.push(...watchLatencyRows(latency));
   rows.push(...missedChangesRows(missed));
   return { rows, samples: { ready, latency, missed } };
@@ -98,8 +119,16 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
  */
 export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> {
   const applies = context.quick ? 15 : 17;
-  context.log(`lane: ${applies} register and ${applies} relocate applies on ${formatCount(context.workingSize)}, reads during 2 full packs`);
-  const lane: LaneResult = await measureLane(context.workingCopy().projectDir, context.workingSize, { applies, readPasses: 2, readsPerPass: 600, seed: context.seed, server: context.server });
+  context.log(
+    `lane: ${applies} register and ${applies} relocate applies on ${formatCount(context.workingSize)}, reads during 2 full packs`,
+  );
+  const lane: LaneResult = await measureLane(context.workingCopy().projectDir, context.workingSize, {
+    applies,
+    readPasses: 2,
+    readsPerPass: 600,
+    seed: context.seed,
+    server: context.server,
+  });
   context.log('lane: event throughput, 100k events × 3 senders × 3 repetitions');
   const events: EventThroughputResult = await measureEventThroughput({ events: 100_000, chunk: 100, repetitions: 3 });
   return { rows: laneRows(lane, events), samples: { lane, events } };
@@ -107,9 +136,18 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
 
 /** The pack suite: the 2,000-blob workspace (generated on first use), 3 repetitions (2 with --quick). */
 export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> {
-  const workspace = ensurePackWorkspace(context.workspacesDir, { assets: PACK_ASSETS, bytesPerAsset: PACK_BYTES_PER_ASSET, seed: context.seed }, context.log);
+  const workspace = ensurePackWorkspace(
+    context.workspacesDir,
+    { assets: PACK_ASSETS, bytesPerAsset: PACK_BYTES_PER_ASSET, seed: context.seed },
+    context.log,
+  );
   const repetitions = context.quick ? 2 : 3;
   context.log(`pack: ${repetitions} repetitions of incremental, full and floor`);
-  const pack: PackResult = await measurePack(workspace, { repetitions, seed: context.seed, server: context.server, log: context.log });
+  const pack: PackResult = await measurePack(workspace, {
+    repetitions,
+    seed: context.seed,
+    server: context.server,
+    log: context.log,
+  });
   return { rows: packRows(pack), samples: { pack } };
 }

@@ -81,9 +81,16 @@ export function floorRegistryWrite(registry: unknown, target: string): { stringi
 
 async function apply(server: ServerProcess, projectId: string, mutation: object, consent: boolean): Promise<number> {
   const started = performance.now();
-  const answer = await server.request<ApplyAnswer>('packer/applyMutation', { projectId, mutation, ...(consent ? { consent: true } : {}) });
+  const answer = await server.request<ApplyAnswer>('packer/applyMutation', {
+    projectId,
+    mutation,
+    ...(consent ? { consent: true } : {}),
+  });
   const elapsed = performance.now() - started;
-  if (answer.outcome !== 'applied') throw new Error(`${JSON.stringify(mutation)} was ${answer.outcome}: ${answer.reasons.map((reason) => `${reason.code}: ${reason.message}`).join('; ')}`);
+  if (answer.outcome !== 'applied')
+    throw new Error(
+      `${JSON.stringify(mutation)} was ${answer.outcome}: ${answer.reasons.map((reason) => `${reason.code}: ${reason.message}`).join('; ')}`,
+    );
   return elapsed;
 }
 
@@ -101,7 +108,13 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
 export async function measureLane(
   projectDir: string,
   roots: number,
-  options: { readonly applies: number; readonly readPasses: number; readonly readsPerPass: number; readonly seed: number; readonly server: ServerCommand },
+  options: {
+    readonly applies: number;
+    readonly readPasses: number;
+    readonly readsPerPass: number;
+    readonly seed: number;
+    readonly server: ServerCommand;
+  },
 ): Promise<LaneResult> {
   const server = await startServer(options.server);
   try {
@@ -110,12 +123,17 @@ export async function measureLane(
     mkdirSync(floorFolder, { recursive: true });
     const floorTarget = join(floorFolder, 'index.json');
     const registryBytes = readFileSync(registryPath).length;
-    const status = await server.request<{ projectId: string }>('packer/openProject', { rootUri: pathToFileURL(projectDir).href });
+    const status = await server.request<{ projectId: string }>('packer/openProject', {
+      rootUri: pathToFileURL(projectDir).href,
+    });
     const { projectId } = status;
     await server.untilIdle();
 
     const random = createRandom(options.seed ^ 0x1a2e);
-    const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', { projectId, filter: { registered: false } });
+    const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
+      projectId,
+      filter: { registered: false },
+    });
     const registerRoots = shuffle(
       unregistered.assets.map((asset) => asset.root),
       random,
@@ -123,7 +141,9 @@ export async function measureLane(
     const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
     const needed = options.applies + 2;
     if (registerRoots.length < needed || registered.length < needed * 2) {
-      throw new Error(`the lane benchmark needs ${needed} unregistered and ${needed * 2} registered roots, found ${registerRoots.length} and ${registered.length}`);
+      throw new Error(
+        `the lane benchmark needs ${needed} unregistered and ${needed * 2} registered roots, found ${registerRoots.length} and ${registered.length}`,
+      );
     }
     const relocations = registered.slice(0, needed);
     const readIds = registered.slice(needed).map((entry) => entry.asset_id);
@@ -152,7 +172,12 @@ export async function measureLane(
       await runFloor(timed);
       await server.untilIdle(APPLY_QUIET_MS);
       const moved = relocations[index]!;
-      const relocateElapsed = await apply(server, projectId, { kind: 'relocate', asset: { assetId: moved.asset_id }, to: `${moved.root}-moved` }, true);
+      const relocateElapsed = await apply(
+        server,
+        projectId,
+        { kind: 'relocate', asset: { assetId: moved.asset_id }, to: `${moved.root}-moved` },
+        true,
+      );
       if (timed) relocateMs.push(relocateElapsed);
       await runFloor(timed);
     }
@@ -193,16 +218,30 @@ export async function measureLane(
       await server.untilIdle(READ_QUIET_MS);
       const started = performance.now();
       let finished = false;
-      const packing = server.request<{ outcome: string; assets: unknown[] }>('packer/pack', { projectId, incremental: false }).finally(() => {
-        finished = true;
-      });
+      const packing = server
+        .request<{ outcome: string; assets: unknown[] }>('packer/pack', { projectId, incremental: false })
+        .finally(() => {
+          finished = true;
+        });
       await readUntil(busyReadMs, () => finished);
       const packed = await packing;
       packMs.push(performance.now() - started);
       if (packed.outcome !== 'succeeded') throw new Error(`the lane benchmark's pack ended ${packed.outcome}`);
       packedAssets = packed.assets.length;
     }
-    return { roots, registryBytes, registerMs, relocateMs, floorMs, floorStringifyMs, floorWriteMs, idleReadMs, busyReadMs, packMs, packedAssets };
+    return {
+      roots,
+      registryBytes,
+      registerMs,
+      relocateMs,
+      floorMs,
+      floorStringifyMs,
+      floorWriteMs,
+      idleReadMs,
+      busyReadMs,
+      packMs,
+      packedAssets,
+    };
   } finally {
     await server.stop();
   }

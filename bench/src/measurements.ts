@@ -12,7 +12,12 @@ const LIST_QUIET_MS = 100;
 interface OpenedStatus {
   readonly projectId: string;
   readonly revision: number;
-  readonly counts: { readonly roots: number; readonly registered: number; readonly errors: number; readonly blocking: number };
+  readonly counts: {
+    readonly roots: number;
+    readonly registered: number;
+    readonly errors: number;
+    readonly blocking: number;
+  };
 }
 
 /** The parts of an asset summary the bench uses. */
@@ -26,8 +31,15 @@ function collectGarbage(): void {
 
 function checkOpened(status: OpenedStatus, workspace: BenchWorkspace): void {
   const { summary } = workspace;
-  if (status.counts.roots !== summary.roots || status.counts.registered !== summary.registered || status.counts.errors !== 0 || status.counts.blocking !== 0) {
-    throw new Error(`the server's view of ${workspace.projectDir} does not match the generated workspace: ${JSON.stringify(status.counts)} vs ${summary.roots} roots, ${summary.registered} registered`);
+  if (
+    status.counts.roots !== summary.roots ||
+    status.counts.registered !== summary.registered ||
+    status.counts.errors !== 0 ||
+    status.counts.blocking !== 0
+  ) {
+    throw new Error(
+      `the server's view of ${workspace.projectDir} does not match the generated workspace: ${JSON.stringify(status.counts)} vs ${summary.roots} roots, ${summary.registered} registered`,
+    );
   }
 }
 
@@ -36,7 +48,9 @@ function checkFloor(workspace: BenchWorkspace): void {
   const { summary } = workspace;
   // The floor skips assets/.prometeu (one folder, one file), as the server does.
   if (seen.declarations !== summary.roots || seen.files !== summary.files - 1 || seen.folders !== summary.folders - 1) {
-    throw new Error(`the floor crawl of ${workspace.projectDir} does not match the generated workspace: ${JSON.stringify(seen)}`);
+    throw new Error(
+      `the floor crawl of ${workspace.projectDir} does not match the generated workspace: ${JSON.stringify(seen)}`,
+    );
   }
 }
 
@@ -109,7 +123,10 @@ export async function measureColdOpen(
  * The resident memory of idle servers (initialised, no project open), the baseline of the memory per
  * asset: each is started, left until it stops using CPU, and read.
  */
-export async function measureIdleResident(options: { readonly repetitions: number; readonly server: ServerCommand }): Promise<number[]> {
+export async function measureIdleResident(options: {
+  readonly repetitions: number;
+  readonly server: ServerCommand;
+}): Promise<number[]> {
   const found: number[] = [];
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
     const server = await startServer(options.server);
@@ -151,22 +168,33 @@ export interface ReadsResult {
  */
 export async function measureReads(
   workspace: BenchWorkspace,
-  options: { readonly listRepetitions: number; readonly detailCalls: number; readonly seed: number; readonly server: ServerCommand },
+  options: {
+    readonly listRepetitions: number;
+    readonly detailCalls: number;
+    readonly seed: number;
+    readonly server: ServerCommand;
+  },
 ): Promise<ReadsResult> {
   const packer = await startServer(options.server);
   const noop = await startServer(noopServerCommand());
   try {
-    const status = await packer.request<OpenedStatus>('packer/openProject', { rootUri: pathToFileURL(workspace.projectDir).href });
+    const status = await packer.request<OpenedStatus>('packer/openProject', {
+      rootUri: pathToFileURL(workspace.projectDir).href,
+    });
     checkOpened(status, workspace);
     const { projectId } = status;
     await Promise.all([packer.untilIdle(), noop.untilIdle()]);
 
-    const listed = await packer.request<{ revision: number; assets: ListedAsset[] }>('packer/listAssets', { projectId });
-    if (listed.assets.length !== workspace.summary.roots) throw new Error(`packer/listAssets returned ${listed.assets.length} assets, expected ${workspace.summary.roots}`);
+    const listed = await packer.request<{ revision: number; assets: ListedAsset[] }>('packer/listAssets', {
+      projectId,
+    });
+    if (listed.assets.length !== workspace.summary.roots)
+      throw new Error(`packer/listAssets returned ${listed.assets.length} assets, expected ${workspace.summary.roots}`);
     const listBytes = Buffer.byteLength(JSON.stringify(listed));
     await noop.request('bench/load', { entries: [['list', listed]] });
     const echoed = await noop.request<unknown>('bench/echo', { key: 'list' });
-    if (Buffer.byteLength(JSON.stringify(echoed)) !== listBytes) throw new Error('the no-op list payload does not have the size of the real one');
+    if (Buffer.byteLength(JSON.stringify(echoed)) !== listBytes)
+      throw new Error('the no-op list payload does not have the size of the real one');
 
     const listSubjectMs: number[] = [];
     const listFloorMs: number[] = [];

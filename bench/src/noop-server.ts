@@ -2,10 +2,16 @@
 import { StreamMessageReader, StreamMessageWriter, createMessageConnection } from 'vscode-jsonrpc/node';
 
 const payloads = new Map<string, unknown>();
-const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+const connection = createMessageConnection(
+  new StreamMessageReader(process.stdin),
+  new StreamMessageWriter(process.stdout),
+);
 let shutDown = false;
 
-connection.onRequest('initialize', () => ({ serverInfo: { name: 'prometeu-bench-noop', version: '1' }, capabilities: {} }));
+connection.onRequest('initialize', () => ({
+  serverInfo: { name: 'prometeu-bench-noop', version: '1' },
+  capabilities: {},
+}));
 connection.onRequest('shutdown', () => {
   shutDown = true;
   return null;

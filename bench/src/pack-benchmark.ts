@@ -56,7 +56,7 @@ export function floorPack(assetsDir: string, inputs: readonly string[], output: 
     for (const path of inputs) {
       const bytes = readFileSync(join(assetsDir, path));
       createHash('sha256').update(bytes).digest('hex');
-      for (let written = 0; written < bytes.length; ) written += writeSync(file, bytes, written);
+      for (let written = 0; written < bytes.length;) written += writeSync(file, bytes, written);
     }
     fsyncSync(file);
   } finally {
@@ -65,11 +65,18 @@ export function floorPack(assetsDir: string, inputs: readonly string[], output: 
   return performance.now() - started;
 }
 
-async function pack(server: ServerProcess, projectId: string, incremental: boolean): Promise<{ answer: PackAnswer; elapsedMs: number }> {
+async function pack(
+  server: ServerProcess,
+  projectId: string,
+  incremental: boolean,
+): Promise<{ answer: PackAnswer; elapsedMs: number }> {
   const started = performance.now();
   const answer = await server.request<PackAnswer>('packer/pack', { projectId, incremental });
   const elapsedMs = performance.now() - started;
-  if (answer.outcome !== 'succeeded') throw new Error(`the pack benchmark's ${incremental ? 'incremental' : 'full'} pack ended ${answer.outcome}: ${answer.reason ?? ''}`);
+  if (answer.outcome !== 'succeeded')
+    throw new Error(
+      `the pack benchmark's ${incremental ? 'incremental' : 'full'} pack ended ${answer.outcome}: ${answer.reason ?? ''}`,
+    );
   return { answer, elapsedMs };
 }
 
@@ -86,17 +93,34 @@ function assetsPaOf(answer: PackAnswer): { size: number; sha256: string } {
  * full pack (`incremental: false`) and the floor are timed in alternating order. The server is left quiet
  * before every timed step. Each incremental pack's `assets.pa` must hash like the full pack's that follows.
  */
-export async function measurePack(workspace: PackWorkspace, options: { readonly repetitions: number; readonly seed: number; readonly server: ServerCommand; readonly log: (message: string) => void }): Promise<PackResult> {
+export async function measurePack(
+  workspace: PackWorkspace,
+  options: {
+    readonly repetitions: number;
+    readonly seed: number;
+    readonly server: ServerCommand;
+    readonly log: (message: string) => void;
+  },
+): Promise<PackResult> {
   const copy = copyToTemporary(workspace.projectDir, 'pack');
-  options.log(`pack: copied ${formatBytes(workspace.totalBytes)} to ${copy.projectDir} in ${formatMilliseconds(copy.copyMs)}`);
+  options.log(
+    `pack: copied ${formatBytes(workspace.totalBytes)} to ${copy.projectDir} in ${formatMilliseconds(copy.copyMs)}`,
+  );
   const server = await startServer(options.server);
   try {
     const assetsDir = join(copy.projectDir, 'assets');
     const floorFolder = join(copy.projectDir, 'bench-floor');
     mkdirSync(floorFolder);
     const floorOutput = join(floorFolder, 'assets.pa');
-    const status = await server.request<{ projectId: string; counts: { roots: number; registered: number; blocking: number } }>('packer/openProject', { rootUri: pathToFileURL(copy.projectDir).href });
-    if (status.counts.roots !== workspace.assets || status.counts.registered !== workspace.assets || status.counts.blocking !== 0) {
+    const status = await server.request<{
+      projectId: string;
+      counts: { roots: number; registered: number; blocking: number };
+    }>('packer/openProject', { rootUri: pathToFileURL(copy.projectDir).href });
+    if (
+      status.counts.roots !== workspace.assets ||
+      status.counts.registered !== workspace.assets ||
+      status.counts.blocking !== 0
+    ) {
       throw new Error(`the server's view of the pack workspace does not match it: ${JSON.stringify(status.counts)}`);
     }
     const { projectId } = status;
@@ -118,7 +142,10 @@ export async function measurePack(workspace: PackWorkspace, options: { readonly 
       await server.untilIdle();
       const incremental = await pack(server, projectId, true);
       incrementalMs.push(incremental.elapsedMs);
-      incrementalCounts.push({ fromCache: incremental.answer.fromCache, materialized: incremental.answer.materialized });
+      incrementalCounts.push({
+        fromCache: incremental.answer.fromCache,
+        materialized: incremental.answer.materialized,
+      });
       let clean: PackAnswer | undefined;
       for (const subjectFirst of repetition % 2 === 0 ? [true, false] : [false, true]) {
         await server.untilIdle();
@@ -132,7 +159,16 @@ export async function measurePack(workspace: PackWorkspace, options: { readonly 
       }
       identical.push(assetsPaOf(incremental.answer).sha256 === assetsPaOf(clean!).sha256);
     }
-    return { assets: workspace.assets, inputBytes: workspace.totalBytes, artifactBytes, fullMs, floorMs, incrementalMs, incrementalCounts, identical };
+    return {
+      assets: workspace.assets,
+      inputBytes: workspace.totalBytes,
+      artifactBytes,
+      fullMs,
+      floorMs,
+      incrementalMs,
+      incrementalCounts,
+      identical,
+    };
   } finally {
     await server.stop();
     copy.remove();

@@ -47,7 +47,14 @@ function inputsOf(options: PackWorkspaceOptions): string[] {
 function matches(projectDir: string, options: PackWorkspaceOptions): boolean {
   try {
     const marker = JSON.parse(readFileSync(join(projectDir, MARKER_FILE), 'utf8')) as PackMarker;
-    if (marker.kind !== 'pack' || marker.version !== PACK_WORKSPACE_VERSION || marker.assets !== options.assets || marker.bytesPerAsset !== options.bytesPerAsset || marker.seed !== options.seed) return false;
+    if (
+      marker.kind !== 'pack' ||
+      marker.version !== PACK_WORKSPACE_VERSION ||
+      marker.assets !== options.assets ||
+      marker.bytesPerAsset !== options.bytesPerAsset ||
+      marker.seed !== options.seed
+    )
+      return false;
     return inputsOf(options).every((path) => statSync(join(projectDir, 'assets', path)).size === options.bytesPerAsset);
   } catch {
     return false;
@@ -60,16 +67,27 @@ function matches(projectDir: string, options: PackWorkspaceOptions): boolean {
  * `baseDir/pack-<assets>-seed<seed>/`, generating it when its marker is missing or names other options, or
  * an input is missing or has another size. The marker is written last.
  */
-export function ensurePackWorkspace(baseDir: string, options: PackWorkspaceOptions, log: (message: string) => void): PackWorkspace {
+export function ensurePackWorkspace(
+  baseDir: string,
+  options: PackWorkspaceOptions,
+  log: (message: string) => void,
+): PackWorkspace {
   const projectDir = join(baseDir, `pack-${formatCount(options.assets)}-seed${options.seed}`);
   const inputs = inputsOf(options);
-  const workspace: PackWorkspace = { ...options, projectDir, inputs, totalBytes: options.assets * options.bytesPerAsset };
+  const workspace: PackWorkspace = {
+    ...options,
+    projectDir,
+    inputs,
+    totalBytes: options.assets * options.bytesPerAsset,
+  };
   if (matches(projectDir, options)) return workspace;
   if (existsSync(projectDir)) {
     log(`pack workspace ${projectDir} is stale or incomplete; deleting it`);
     rmSync(projectDir, { recursive: true, force: true });
   }
-  log(`generating ${formatCount(options.assets)} blob assets of ${formatBytes(options.bytesPerAsset)} (seed ${options.seed}) into ${projectDir}`);
+  log(
+    `generating ${formatCount(options.assets)} blob assets of ${formatBytes(options.bytesPerAsset)} (seed ${options.seed}) into ${projectDir}`,
+  );
   const started = performance.now();
   const random = createRandom(options.seed);
   const assetsDir = join(projectDir, 'assets');
@@ -96,6 +114,8 @@ export function ensurePackWorkspace(baseDir: string, options: PackWorkspaceOptio
   writeFileSync(join(assetsDir, '.prometeu', 'index.json'), `${JSON.stringify(sortKeysDeep(registry), null, 2)}\n`);
   const marker: PackMarker = { kind: 'pack', version: PACK_WORKSPACE_VERSION, ...options };
   writeFileSync(join(projectDir, MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
-  log(`generated ${formatBytes(workspace.totalBytes)} of inputs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `generated ${formatBytes(workspace.totalBytes)} of inputs in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   return workspace;
 }

@@ -36,7 +36,11 @@ export function formatTable(rows: readonly ReportRow[]): string {
     verdictOf(row),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const render = (line: readonly string[]): string => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd();
+  const render = (line: readonly string[]): string =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   return [render(header), render(widths.map((width) => '-'.repeat(width))), ...cells.map(render)].join('\n');
 }
 

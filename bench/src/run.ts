@@ -4,8 +4,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCount } from '../../tools/dist/generate-workspace.js';
-import { measureColdOpen, measureIdleResident, measureReads, type ColdOpenResult, type ReadsResult } from './measurements.js';
-import { lazyCopy, runLaneSuite, runPackSuite, runWatchSuite, type SuiteContext, type SuiteOutput } from './issue-suites.js';
+import {
+  measureColdOpen,
+  measureIdleResident,
+  measureReads,
+  type ColdOpenResult,
+  type ReadsResult,
+} from './measurements.js';
+import {
+  lazyCopy,
+  runLaneSuite,
+  runPackSuite,
+  runWatchSuite,
+  type SuiteContext,
+  type SuiteOutput,
+} from './issue-suites.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
@@ -79,7 +92,8 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
           .split(',')
           .map((part) => part.trim())
           .filter((part) => part !== '');
-        if (named.length === 0 || named.some((part) => part !== 'all' && !SUITES.includes(part as Suite))) throw new RangeError(`--suite takes core, lane, watch, pack or all, got ${argv[index]}`);
+        if (named.length === 0 || named.some((part) => part !== 'all' && !SUITES.includes(part as Suite)))
+          throw new RangeError(`--suite takes core, lane, watch, pack or all, got ${argv[index]}`);
         suites = named.includes('all') ? SUITES : SUITES.filter((suite) => named.includes(suite));
         break;
       }
@@ -92,7 +106,8 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
         break;
       case '--seed':
         seed = Number(value());
-        if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`--seed must be an integer in [0, 2^32), got ${argv[index]}`);
+        if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
+          throw new RangeError(`--seed must be an integer in [0, 2^32), got ${argv[index]}`);
         break;
       case '--workspaces':
         workspaces = resolve(value());
@@ -215,7 +230,9 @@ async function runCoreSuite(
   rows: ReportRow[],
   samples: Record<string, unknown>,
 ): Promise<void> {
-  const memorySizes = options.sizes.some((roots) => roots >= 10_000) ? options.sizes.filter((roots) => roots >= 10_000) : options.sizes;
+  const memorySizes = options.sizes.some((roots) => roots >= 10_000)
+    ? options.sizes.filter((roots) => roots >= 10_000)
+    : options.sizes;
   const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const coreStarted = performance.now();
   log('idle server resident memory');
@@ -226,7 +243,11 @@ async function runCoreSuite(
     const workspace = workspaces.get(roots)!;
     const repetitions = coldOpenRepetitions(roots);
     log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
-    const coldOpen = await measureColdOpen(workspace, { repetitions, measureMemory: memorySizes.includes(roots), server });
+    const coldOpen = await measureColdOpen(workspace, {
+      repetitions,
+      measureMemory: memorySizes.includes(roots),
+      server,
+    });
     rows.push(...coldOpenRows(coldOpen));
     if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(memoryRow(coldOpen, idle));
     (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = { summary: workspace.summary, coldOpen };
@@ -245,11 +266,18 @@ async function runCoreSuite(
 async function main(argv: readonly string[]): Promise<void> {
   const options = parseOptions(argv);
   if (options === undefined) return;
-  if ((globalThis as { gc?: unknown }).gc === undefined) log('warning: run with node --expose-gc (npm run bench does) so floors start from a collected heap');
+  if ((globalThis as { gc?: unknown }).gc === undefined)
+    log('warning: run with node --expose-gc (npm run bench does) so floors start from a collected heap');
   const started = performance.now();
   const loadBefore = loadavg();
   if (options.profile !== undefined) mkdirSync(options.profile, { recursive: true });
-  const server = packerServerCommand([...options.nodeOptions, ...(options.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profile}`] : [])], options.server);
+  const server = packerServerCommand(
+    [
+      ...options.nodeOptions,
+      ...(options.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${options.profile}`] : []),
+    ],
+    options.server,
+  );
 
   const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const has = (suite: Suite): boolean => options.suites.includes(suite);
@@ -258,7 +286,8 @@ async function main(argv: readonly string[]): Promise<void> {
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
   for (const roots of options.sizes) {
-    if (has('core') || has('watch') || (has('lane') && roots === readSize)) workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
+    if (has('core') || has('watch') || (has('lane') && roots === readSize))
+      workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
   }
 
   const rows: ReportRow[] = [];
@@ -296,16 +325,26 @@ async function main(argv: readonly string[]): Promise<void> {
   const seconds = (performance.now() - started) / 1000;
   const cpu = cpus();
   const loadAfter = loadavg();
-  process.stdout.write(`\nPrometeu packer benchmark: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${formatBytes(totalmem())} RAM\n`);
-  process.stdout.write(`server ${server.script}${server.nodeOptions && server.nodeOptions.length > 0 ? ` (node ${server.nodeOptions.join(' ')})` : ''}\n`);
-  process.stdout.write(`load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all\n\n`);
+  process.stdout.write(
+    `\nPrometeu packer benchmark: node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${formatBytes(totalmem())} RAM\n`,
+  );
+  process.stdout.write(
+    `server ${server.script}${server.nodeOptions && server.nodeOptions.length > 0 ? ` (node ${server.nodeOptions.join(' ')})` : ''}\n`,
+  );
+  process.stdout.write(
+    `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all\n\n`,
+  );
   process.stdout.write(`${formatTable(rows)}\n`);
   if (options.markdown) process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
   if (options.json !== undefined) {
-    writeFileSync(options.json, `${JSON.stringify({ ...samples, rows, seconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`);
+    writeFileSync(
+      options.json,
+      `${JSON.stringify({ ...samples, rows, seconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
+    );
     log(`raw samples written to ${options.json}`);
   }
-  if (options.profile !== undefined) log(`server CPU profiles in ${options.profile}; summarise one with node bench/dist/summarize-profile.js FILE`);
+  if (options.profile !== undefined)
+    log(`server CPU profiles in ${options.profile}; summarise one with node bench/dist/summarize-profile.js FILE`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -16,7 +16,11 @@ export interface EventFollower {
    * returned by {@link mark}), that matches `predicate`, and the time (performance.now) it arrived.
    * Rejects after `timeoutMs`.
    */
-  waitFor(predicate: (event: ReceivedEvent) => boolean, timeoutMs: number, since?: number): Promise<{ event: ReceivedEvent; at: number }>;
+  waitFor(
+    predicate: (event: ReceivedEvent) => boolean,
+    timeoutMs: number,
+    since?: number,
+  ): Promise<{ event: ReceivedEvent; at: number }>;
   /** The index of the next event to arrive, for {@link waitFor}'s `since`. */
   mark(): number;
   /** Stops following; pending waits are rejected. */

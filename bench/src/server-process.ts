@@ -4,7 +4,12 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StreamMessageReader, StreamMessageWriter, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  StreamMessageReader,
+  StreamMessageWriter,
+  createMessageConnection,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 
 /** A running server with an initialised connection. */
 export interface ServerProcess {
@@ -110,19 +115,25 @@ function whenExited(child: ChildProcess): Promise<number | null> {
  * and dropped. Throws, with the server's stderr, if it exits or refuses to initialise.
  */
 export async function startServer(command: ServerCommand): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...(command.nodeOptions ?? []), command.script, ...command.args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(command.nodeOptions ?? []), command.script, ...command.args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => {
     if (stderr.length < 64 * 1024) stderr += chunk;
   });
   const exited = whenExited(child);
-  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!), {
-    error: (message) => process.stderr.write(`[bench] connection error: ${message}\n`),
-    warn: () => undefined,
-    info: () => undefined,
-    log: () => undefined,
-  });
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+    {
+      error: (message) => process.stderr.write(`[bench] connection error: ${message}\n`),
+      warn: () => undefined,
+      info: () => undefined,
+      log: () => undefined,
+    },
+  );
   connection.onNotification(() => undefined);
   connection.onError(() => undefined);
   connection.listen();
@@ -136,13 +147,22 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
   });
   function request<Result>(method: string, params: object): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
-      const fail = (code: number | null): void => reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
+      const fail = (code: number | null): void =>
+        reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
       inFlight.add(fail);
-      (connection.sendRequest(method, params) as Promise<Result>).then(resolve, reject).finally(() => inFlight.delete(fail));
+      (connection.sendRequest(method, params) as Promise<Result>)
+        .then(resolve, reject)
+        .finally(() => inFlight.delete(fail));
     });
   }
 
-  await request('initialize', { processId: process.pid, clientInfo: { name: 'prometeu-bench' }, rootUri: null, capabilities: {}, workspaceFolders: null });
+  await request('initialize', {
+    processId: process.pid,
+    clientInfo: { name: 'prometeu-bench' },
+    rootUri: null,
+    capabilities: {},
+    workspaceFolders: null,
+  });
   await connection.sendNotification('initialized', {});
 
   let stopping: Promise<number | null> | undefined;
@@ -151,7 +171,8 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
     connection,
     request,
     residentBytes: () => residentBytesOf(pid),
-    untilIdle: (quietMs?: number) => waitUntilIdle(pid, { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) }),
+    untilIdle: (quietMs?: number) =>
+      waitUntilIdle(pid, { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) }),
     stderrText: () => stderr,
     stop(): Promise<number | null> {
       stopping ??= (async () => {

@@ -52,7 +52,8 @@ export function summarizeProfile(profile: CpuProfile, window?: string): ProfileS
   let last = profile.samples.length - 1;
   if (window !== undefined) {
     const inside = (id: number): boolean => {
-      for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) if (byId.get(current)!.callFrame.functionName === window) return true;
+      for (let current: number | undefined = id; current !== undefined; current = parent.get(current))
+        if (byId.get(current)!.callFrame.functionName === window) return true;
       return false;
     };
     first = profile.samples.findIndex(inside);
@@ -92,18 +93,21 @@ export function summarizeProfile(profile: CpuProfile, window?: string): ProfileS
     }
   }
   const sorted = (table: Map<string, { self: number; total: number }>): ProfileEntry[] =>
-    [...table].map(([name, entry]) => ({ name, selfMs: entry.self, totalMs: entry.total })).sort((a, b) => b.selfMs - a.selfMs);
+    [...table]
+      .map(([name, entry]) => ({ name, selfMs: entry.self, totalMs: entry.total }))
+      .sort((a, b) => b.selfMs - a.selfMs);
   return { sampledMs, functions: sorted(functions), files: sorted(files) };
 }
 
 function render(title: string, entries: readonly ProfileEntry[], sampledMs: number, limit: number): string {
   const lines = [`${title}`, `${'self ms'.padStart(9)} ${'self %'.padStart(7)} ${'total ms'.padStart(9)}  name`];
   for (const entry of entries.slice(0, limit)) {
-    lines.push(`${entry.selfMs.toFixed(1).padStart(9)} ${((entry.selfMs / sampledMs) * 100).toFixed(1).padStart(6)}% ${entry.totalMs.toFixed(1).padStart(9)}  ${entry.name}`);
+    lines.push(
+      `${entry.selfMs.toFixed(1).padStart(9)} ${((entry.selfMs / sampledMs) * 100).toFixed(1).padStart(6)}% ${entry.totalMs.toFixed(1).padStart(9)}  ${entry.name}`,
+    );
   }
   return lines.join('\n');
 }
-
 
 if (isMainModule(import.meta.url)) {
   const args = process.argv.slice(2);
@@ -116,7 +120,11 @@ if (isMainModule(import.meta.url)) {
   } else {
     const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, window);
     const limit = Number(limitText ?? '25');
-    process.stdout.write(`sampled ${summary.sampledMs.toFixed(0)} ms${window !== undefined ? ` from the first to the last sample inside ${window}` : ''}\n\n`);
-    process.stdout.write(`${render('by function', summary.functions, summary.sampledMs, limit)}\n\n${render('by file', summary.files, summary.sampledMs, limit)}\n`);
+    process.stdout.write(
+      `sampled ${summary.sampledMs.toFixed(0)} ms${window !== undefined ? ` from the first to the last sample inside ${window}` : ''}\n\n`,
+    );
+    process.stdout.write(
+      `${render('by function', summary.functions, summary.sampledMs, limit)}\n\n${render('by file', summary.files, summary.sampledMs, limit)}\n`,
+    );
   }
 }

@@ -69,22 +69,42 @@ function pickInputs(projectDir: string, count: number, seed: number): string[] {
     createRandom(seed),
   ).slice(0, count);
   return roots.map((root) => {
-    const declaration = JSON.parse(readFileSync(join(assetsDir, root, 'asset.json'), 'utf8')) as { inputs: { data: string[] } };
+    const declaration = JSON.parse(readFileSync(join(assetsDir, root, 'asset.json'), 'utf8')) as {
+      inputs: { data: string[] };
+    };
     return `${root}/${declaration.inputs.data[0]!}`;
   });
 }
 
 /** Opens a project on a fresh packer server and waits until its watcher says `watching`; returns the server and that wait. */
-async function openWatched(command: ServerCommand, projectDir: string): Promise<{ server: ServerProcess; follower: EventFollower; projectId: string; watchingMs: number; backend: string }> {
+async function openWatched(
+  command: ServerCommand,
+  projectDir: string,
+): Promise<{ server: ServerProcess; follower: EventFollower; projectId: string; watchingMs: number; backend: string }> {
   const server = await startServer(command);
   const follower = followEvents(server.connection);
   try {
     const since = follower.mark();
-    const status = await server.request<{ projectId: string }>('packer/openProject', { rootUri: pathToFileURL(projectDir).href });
+    const status = await server.request<{ projectId: string }>('packer/openProject', {
+      rootUri: pathToFileURL(projectDir).href,
+    });
     const answered = performance.now();
-    const watching = await follower.waitFor((event) => event.kind === 'watch.stateChanged' && (event.body['state'] === 'watching' || event.body['state'] === 'degraded'), 300_000, since);
-    if (watching.event.body['state'] !== 'watching') throw new Error(`the watcher of ${projectDir} is degraded: ${String(watching.event.body['reason'])}`);
-    return { server, follower, projectId: status.projectId, watchingMs: watching.at - answered, backend: String(watching.event.body['backend']) };
+    const watching = await follower.waitFor(
+      (event) =>
+        event.kind === 'watch.stateChanged' &&
+        (event.body['state'] === 'watching' || event.body['state'] === 'degraded'),
+      300_000,
+      since,
+    );
+    if (watching.event.body['state'] !== 'watching')
+      throw new Error(`the watcher of ${projectDir} is degraded: ${String(watching.event.body['reason'])}`);
+    return {
+      server,
+      follower,
+      projectId: status.projectId,
+      watchingMs: watching.at - answered,
+      backend: String(watching.event.body['backend']),
+    };
   } catch (error) {
     follower.dispose();
     await server.stop();
@@ -93,7 +113,9 @@ async function openWatched(command: ServerCommand, projectDir: string): Promise<
 }
 
 function namesPath(path: string): (event: ReceivedEvent) => boolean {
-  return (event) => event.kind === 'divergence.detected' && (event.body['changes'] as { path: string }[]).some((change) => change.path === path);
+  return (event) =>
+    event.kind === 'divergence.detected' &&
+    (event.body['changes'] as { path: string }[]).some((change) => change.path === path);
 }
 
 /**
@@ -126,7 +148,9 @@ export async function measureWatchLatency(
     };
     if (backend === 'parcel') {
       const parcel = await import('@parcel/watcher');
-      const subscription = await parcel.subscribe(assetsDir, (_error, events) => note(events.map((event) => event.path.slice(assetsDir.length + 1))));
+      const subscription = await parcel.subscribe(assetsDir, (_error, events) =>
+        note(events.map((event) => event.path.slice(assetsDir.length + 1))),
+      );
       unsubscribe = () => subscription.unsubscribe();
     } else {
       const { watch } = await import('chokidar');
@@ -142,7 +166,10 @@ export async function measureWatchLatency(
       await server.untilIdle(200);
       const since = follower.mark();
       const raw = new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`the raw ${backend} watcher did not report ${path} within 10 s`)), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error(`the raw ${backend} watcher did not report ${path} within 10 s`)),
+          10_000,
+        );
         rawWaiters.set(path, (at) => {
           clearTimeout(timer);
           resolve(at);
@@ -185,7 +212,10 @@ function runProbe<Result>(args: readonly string[]): Promise<Result> {
  * resolving) and a raw `@parcel/watcher` subscribe of the same `assets/`, alternating which goes first,
  * plus `chokidarRepetitions` probes of the server's chokidar backend.
  */
-export async function measureWatchReady(workspace: BenchWorkspace, options: { readonly repetitions: number; readonly chokidarRepetitions: number }): Promise<WatchReadyResult> {
+export async function measureWatchReady(
+  workspace: BenchWorkspace,
+  options: { readonly repetitions: number; readonly chokidarRepetitions: number },
+): Promise<WatchReadyResult> {
   const assetsDir = join(workspace.projectDir, 'assets');
   const host: HostProbe[] = [];
   const parcel: BackendProbe[] = [];
@@ -205,7 +235,8 @@ export async function measureWatchReady(workspace: BenchWorkspace, options: { re
       await runHost();
     }
   }
-  for (let repetition = 0; repetition < options.chokidarRepetitions; repetition++) chokidar.push(await runProbe<BackendProbe>(['backend', 'chokidar', assetsDir]));
+  for (let repetition = 0; repetition < options.chokidarRepetitions; repetition++)
+    chokidar.push(await runProbe<BackendProbe>(['backend', 'chokidar', assetsDir]));
   return { roots: workspace.summary.roots, files: workspace.summary.files, host, parcel, chokidar };
 }
 
@@ -216,7 +247,10 @@ export async function measureWatchReady(workspace: BenchWorkspace, options: { re
  * is written to, so its marker is moved aside first and put back only once every file has its original
  * bytes again: an interrupted run leaves no marker, and the next run regenerates the workspace.
  */
-export async function measureMissedChanges(workspace: BenchWorkspace, options: { readonly count: number; readonly seed: number; readonly server: ServerCommand }): Promise<MissedChangesResult> {
+export async function measureMissedChanges(
+  workspace: BenchWorkspace,
+  options: { readonly count: number; readonly seed: number; readonly server: ServerCommand },
+): Promise<MissedChangesResult> {
   const { projectDir } = workspace;
   const assetsDir = join(projectDir, 'assets');
   const { server, follower, projectId, watchingMs } = await openWatched(options.server, projectDir);
@@ -228,31 +262,37 @@ export async function measureMissedChanges(workspace: BenchWorkspace, options: {
     await server.untilIdle();
     const residentWatchingBytes = server.residentBytes();
     const inputs = pickInputs(projectDir, options.count, options.seed ^ 0x5e);
-    if (new Set(inputs.map((path) => path.slice(0, path.lastIndexOf('/')))).size !== options.count) throw new Error('the changed files must lie in different roots');
+    if (new Set(inputs.map((path) => path.slice(0, path.lastIndexOf('/')))).size !== options.count)
+      throw new Error('the changed files must lie in different roots');
     for (const path of inputs) originals.set(path, readFileSync(join(assetsDir, path)));
     renameSync(marker, markerAside);
     markerMoved = true;
     const pending = new Set(inputs);
     const since = follower.mark();
     const started = performance.now();
-    for (const [index, path] of inputs.entries()) writeFileSync(join(assetsDir, path), `PMTU blob changed by the watch benchmark ${index}\n`);
+    for (const [index, path] of inputs.entries())
+      writeFileSync(join(assetsDir, path), `PMTU blob changed by the watch benchmark ${index}\n`);
     let lastAt = Number.NaN;
     try {
-      await follower.waitFor(
-        (event) => {
-          if (event.kind !== 'divergence.detected') return false;
-          for (const change of event.body['changes'] as { path: string }[]) pending.delete(change.path);
-          return pending.size === 0;
-        },
-        30_000,
-        since,
-      ).then((found) => {
-        lastAt = found.at;
-      });
+      await follower
+        .waitFor(
+          (event) => {
+            if (event.kind !== 'divergence.detected') return false;
+            for (const change of event.body['changes'] as { path: string }[]) pending.delete(change.path);
+            return pending.size === 0;
+          },
+          30_000,
+          since,
+        )
+        .then((found) => {
+          lastAt = found.at;
+        });
     } catch {
       // Reported below as fewer than `count`.
     }
-    const status = await server.request<{ divergence: { changes: { path: string }[] } }>('packer/projectStatus', { projectId });
+    const status = await server.request<{ divergence: { changes: { path: string }[] } }>('packer/projectStatus', {
+      projectId,
+    });
     const inStatus = status.divergence.changes.filter((change) => originals.has(change.path)).length;
     return {
       roots: workspace.summary.roots,
@@ -322,7 +362,9 @@ export function watchReadyRows(result: WatchReadyResult, residentWatchingBytes?:
   }
   if (result.chokidar.length > 0) {
     const chokidar = median(result.chokidar.map((probe) => probe.readyMs));
-    const chokidarResident = median(result.chokidar.map((probe) => probe.residentArmedBytes - probe.residentBeforeBytes));
+    const chokidarResident = median(
+      result.chokidar.map((probe) => probe.residentArmedBytes - probe.residentBeforeBytes),
+    );
     const parcelResident = median(result.parcel.map((probe) => probe.residentArmedBytes - probe.residentBeforeBytes));
     rows.push({
       metric: `chokidar ready ${size} (${formatCount(result.files)} files, median of ${result.chokidar.length})`,

@@ -57,7 +57,7 @@ async function probeBackend(backend: string, assetsDir: string): Promise<Backend
   throw new RangeError(`unknown backend ${backend}`);
 }
 
-async function probeHost(projectDir: string, fileCount: number): Promise<HostProbe> {
+async function probeHost(projectDir: string): Promise<HostProbe> {
   const { startWatcher } = await import('../../server/dist/watch/watcher.js');
   let factoryCalledAt = Number.NaN;
   let armedAt = Number.NaN;
@@ -101,8 +101,10 @@ async function probeHost(projectDir: string, fileCount: number): Promise<HostPro
  */
 async function main(argv: readonly string[]): Promise<void> {
   const [mode, first, second] = argv;
-  if (first === undefined) throw new RangeError('usage: watch-probe.js backend parcel|chokidar ASSETS_DIR | host PROJECT_DIR FILE_COUNT');
-  const result = mode === 'backend' ? await probeBackend(first, second ?? '') : mode === 'host' ? await probeHost(first, Number(second ?? '0')) : undefined;
+  if (first === undefined)
+    throw new RangeError('usage: watch-probe.js backend parcel|chokidar ASSETS_DIR | host PROJECT_DIR FILE_COUNT');
+  const result =
+    mode === 'backend' ? await probeBackend(first, second ?? '') : mode === 'host' ? await probeHost(first) : undefined;
   if (result === undefined) throw new RangeError(`unknown mode ${String(mode)}`);
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }

@@ -29,7 +29,9 @@ function stillMatches(projectDir: string, summary: GeneratedSummary): boolean {
   try {
     const seen = floorCrawl(projectDir);
     // The crawl skips assets/.prometeu (one folder, one file).
-    return seen.declarations === summary.roots && seen.files === summary.files - 1 && seen.folders === summary.folders - 1;
+    return (
+      seen.declarations === summary.roots && seen.files === summary.files - 1 && seen.folders === summary.folders - 1
+    );
   } catch {
     return false;
   }
@@ -41,10 +43,21 @@ function stillMatches(projectDir: string, summary: GeneratedSummary): boolean {
  * marker is written last, so an interrupted generation is detected and redone. The check reads the whole
  * tree, which also warms the page cache.
  */
-export function ensureWorkspace(baseDir: string, roots: number, seed: number, log: (message: string) => void): BenchWorkspace {
+export function ensureWorkspace(
+  baseDir: string,
+  roots: number,
+  seed: number,
+  log: (message: string) => void,
+): BenchWorkspace {
   const projectDir = join(baseDir, `${formatCount(roots)}-seed${seed}`);
   const marker = readMarker(projectDir);
-  if (marker !== undefined && marker.generatorVersion === GENERATOR_VERSION && marker.roots === roots && marker.seed === seed && stillMatches(projectDir, marker)) {
+  if (
+    marker !== undefined &&
+    marker.generatorVersion === GENERATOR_VERSION &&
+    marker.roots === roots &&
+    marker.seed === seed &&
+    stillMatches(projectDir, marker)
+  ) {
     return { projectDir, summary: marker, generationSeconds: 0 };
   }
   if (existsSync(projectDir)) {

@@ -2,10 +2,17 @@
  * The errors a packer client reports: one class per way a request or the connection can fail, with a `kind`
  * discriminant so callers can `switch` without `instanceof`. Cancellation is its own type and is never a failure.
  */
-import { PackerErrorData, StandardErrorCodes, packerErrorName, type PackerErrorCode, type PackerErrorDataOf } from '@prometeu/packer-protocol';
+import {
+  PackerErrorData,
+  StandardErrorCodes,
+  packerErrorName,
+  type PackerErrorCode,
+  type PackerErrorDataOf,
+} from '@prometeu/packer-protocol';
 
 /** The `kind` of every error the client throws. */
-export type PackerClientErrorKind = 'request' | 'refused' | 'cancelled' | 'crashed' | 'timeout' | 'closed' | 'protocol' | 'spawn' | 'state';
+export type PackerClientErrorKind =
+  'request' | 'refused' | 'cancelled' | 'crashed' | 'timeout' | 'closed' | 'protocol' | 'spawn' | 'state';
 
 /** Names of the standard JSON-RPC and LSP error codes, for messages and `codeName`. */
 const STANDARD_CODE_NAMES: ReadonlyMap<number, string> = new Map<number, string>([
@@ -79,7 +86,10 @@ export class SubmissionRefusedError extends PackerClientError {
 }
 
 /** A {@link PackerRequestError} whose `code` is packer code `C`, with `data` typed accordingly. */
-export type PackerRequestErrorOf<C extends PackerErrorCode> = PackerRequestError & { readonly code: C; readonly data: PackerErrorDataOf<C> };
+export type PackerRequestErrorOf<C extends PackerErrorCode> = PackerRequestError & {
+  readonly code: C;
+  readonly data: PackerErrorDataOf<C>;
+};
 
 /**
  * Whether `error` is a packer error response with code `code` whose `data` matches that code's documented
@@ -127,7 +137,9 @@ export class ServerCrashedError extends PackerClientError {
   constructor(exitCode: number | null, signal: NodeJS.Signals | null, stderrTail: string) {
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode ?? 'unknown'}`;
     const tail = stderrTail.trimEnd();
-    super(`The packer server ${how}.${tail.length > 0 ? `\nLast output on its stderr:\n${tail}` : ' It wrote nothing to stderr.'}`);
+    super(
+      `The packer server ${how}.${tail.length > 0 ? `\nLast output on its stderr:\n${tail}` : ' It wrote nothing to stderr.'}`,
+    );
     this.name = 'ServerCrashedError';
     this.exitCode = exitCode;
     this.signal = signal;
@@ -177,7 +189,9 @@ export class ServerProtocolError extends PackerClientError {
 
   /** Builds the error; `problem` says what was wrong, `excerpt` shows it. */
   constructor(problem: string, excerpt = '') {
-    super(`The packer server broke the protocol: ${problem}${excerpt.length > 0 ? `: ${JSON.stringify(excerpt)}` : ''}.`);
+    super(
+      `The packer server broke the protocol: ${problem}${excerpt.length > 0 ? `: ${JSON.stringify(excerpt)}` : ''}.`,
+    );
     this.name = 'ServerProtocolError';
     this.excerpt = excerpt;
   }

@@ -61,8 +61,16 @@ export interface ResumeOptions extends RequestOptions {
 }
 
 /** Replays the events of `projectId` after `from`, page by page. */
-export async function resumeEvents(client: PackerClient, projectId: string, from: ResumeFrom, options: ResumeOptions = {}): Promise<ResumeResult> {
-  const requestOptions: RequestOptions = { ...(options.signal !== undefined ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) };
+export async function resumeEvents(
+  client: PackerClient,
+  projectId: string,
+  from: ResumeFrom,
+  options: ResumeOptions = {},
+): Promise<ResumeResult> {
+  const requestOptions: RequestOptions = {
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
   const limit = options.pageSize;
   const events: PackerEvent[] = [];
   let afterSequence = from.afterSequence;
@@ -70,25 +78,57 @@ export async function resumeEvents(client: PackerClient, projectId: string, from
   for (;;) {
     let page;
     try {
-      page = await client.events({ projectId, afterSequence, ...(epoch !== undefined ? { epoch } : {}), ...(limit !== undefined ? { limit } : {}) }, requestOptions);
+      page = await client.events(
+        {
+          projectId,
+          afterSequence,
+          ...(epoch !== undefined ? { epoch } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+        },
+        requestOptions,
+      );
     } catch (error) {
       if (!isPackerError(error, PackerErrorCodes.EpochMismatch)) throw error;
       const now = await client.events({ projectId, afterSequence: 0, limit: 1 }, requestOptions);
-      return { status: 'resync', reason: 'epochChanged', epoch: now.epoch, requestedEpoch: from.epoch, lastSequence: now.lastSequence };
+      return {
+        status: 'resync',
+        reason: 'epochChanged',
+        epoch: now.epoch,
+        requestedEpoch: from.epoch,
+        lastSequence: now.lastSequence,
+      };
     }
-    if (page.dropped) return { status: 'resync', reason: 'dropped', epoch: page.epoch, requestedEpoch: from.epoch, lastSequence: page.lastSequence };
+    if (page.dropped)
+      return {
+        status: 'resync',
+        reason: 'dropped',
+        epoch: page.epoch,
+        requestedEpoch: from.epoch,
+        lastSequence: page.lastSequence,
+      };
     events.push(...page.events);
     epoch = page.epoch;
     const last = page.events.at(-1);
-    if (!page.more || last === undefined) return { status: 'replayed', epoch: page.epoch, events, lastSequence: page.lastSequence };
+    if (!page.more || last === undefined)
+      return { status: 'replayed', epoch: page.epoch, events, lastSequence: page.lastSequence };
     afterSequence = last.sequence;
   }
 }
 
 /** What {@link ProjectEventFeed.start} found. */
 export type FeedStart =
-  | { readonly status: 'replayed'; readonly epoch: string; /** How many missed events were replayed. */ readonly replayed: number }
-  | { readonly status: 'resync'; readonly reason: ResyncReason; readonly epoch: string; readonly requestedEpoch: string | undefined; readonly lastSequence: number };
+  | {
+      readonly status: 'replayed';
+      readonly epoch: string;
+      /** How many missed events were replayed. */ readonly replayed: number;
+    }
+  | {
+      readonly status: 'resync';
+      readonly reason: ResyncReason;
+      readonly epoch: string;
+      readonly requestedEpoch: string | undefined;
+      readonly lastSequence: number;
+    };
 
 /** Options of a {@link ProjectEventFeed}. */
 export interface ProjectEventFeedOptions extends EventSinkOptions {
@@ -120,7 +160,9 @@ export class ProjectEventFeed implements AsyncIterableIterator<PackerEvent> {
     this.client = client;
     this.projectId = projectId;
     this.from = options.from ?? { afterSequence: 0 };
-    this.sink = new EventSink(options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress });
+    this.sink = new EventSink(
+      options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress },
+    );
     this.sink.onClose(() => this.unsubscribe());
   }
 
@@ -158,12 +200,21 @@ export class ProjectEventFeed implements AsyncIterableIterator<PackerEvent> {
     }
     let start: FeedStart;
     if (result.status === 'replayed') {
-      this.position = { epoch: result.epoch, afterSequence: this.from.epoch === result.epoch || this.from.epoch === undefined ? this.from.afterSequence : 0 };
+      this.position = {
+        epoch: result.epoch,
+        afterSequence: this.from.epoch === result.epoch || this.from.epoch === undefined ? this.from.afterSequence : 0,
+      };
       for (const event of result.events) this.deliver(event);
       start = { status: 'replayed', epoch: result.epoch, replayed: result.events.length };
     } else {
       this.position = { epoch: result.epoch, afterSequence: result.lastSequence };
-      start = { status: 'resync', reason: result.reason, epoch: result.epoch, requestedEpoch: result.requestedEpoch, lastSequence: result.lastSequence };
+      start = {
+        status: 'resync',
+        reason: result.reason,
+        epoch: result.epoch,
+        requestedEpoch: result.requestedEpoch,
+        lastSequence: result.lastSequence,
+      };
     }
     const waiting = this.pending;
     this.pending = undefined;

@@ -27,7 +27,9 @@ type ProgressEvent = Extract<PackerEvent, { kind: 'operation.progress' }>;
 
 /** The key of an operation's events: operation ids are unique per project and epoch. */
 function operationKey(event: PackerEvent): string | undefined {
-  return event.operationId === undefined ? undefined : `${event.projectId}\u0000${event.epoch}\u0000${event.operationId}`;
+  return event.operationId === undefined
+    ? undefined
+    : `${event.projectId}\u0000${event.epoch}\u0000${event.operationId}`;
 }
 
 /**
@@ -139,7 +141,8 @@ export class EventSink implements AsyncIterableIterator<PackerEvent> {
     const event = this.take();
     if (event !== undefined) return Promise.resolve({ value: event, done: false });
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    if (this.waiter !== undefined) return Promise.reject(new Error('EventSink has one consumer: next() was called while another call was waiting.'));
+    if (this.waiter !== undefined)
+      return Promise.reject(new Error('EventSink has one consumer: next() was called while another call was waiting.'));
     return new Promise((resolve) => (this.waiter = resolve));
   }
 

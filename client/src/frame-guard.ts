@@ -84,7 +84,8 @@ export class FrameGuard extends Transform {
       const taken = end === -1 ? chunk.length : end;
       this.header += chunk.toString('latin1', offset, taken);
       offset = taken;
-      const problem = end === -1 ? checkPartialHeader(this.header, chunk, offset) : checkCompleteHeader(this.header, chunk, offset);
+      const problem =
+        end === -1 ? checkPartialHeader(this.header, chunk, offset) : checkCompleteHeader(this.header, chunk, offset);
       if (problem !== undefined) return problem;
       if (end === -1) return undefined;
       this.bodyRemaining = contentLengthOf(this.header);
@@ -106,7 +107,8 @@ function findHeaderEnd(headerSoFar: string, chunk: Buffer, from: number): number
 }
 
 function checkPartialHeader(header: string, chunk: Buffer, offset: number): FramingViolation | undefined {
-  if (header.length > MAX_HEADER_BYTES) return { problem: `a frame header is longer than ${MAX_HEADER_BYTES} bytes`, excerpt: excerptOf(header) };
+  if (header.length > MAX_HEADER_BYTES)
+    return { problem: `a frame header is longer than ${MAX_HEADER_BYTES} bytes`, excerpt: excerptOf(header) };
   const lines = header.split('\r\n');
   const last = lines.pop() ?? '';
   for (const line of lines) if (!HEADER_LINE.test(line)) return notAHeader(line, header, chunk, offset);
@@ -120,19 +122,28 @@ function checkCompleteHeader(header: string, chunk: Buffer, offset: number): Fra
   const lengths = lines.filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() === 'content-length');
   if (lengths.length !== 1) return { problem: 'a frame header has no Content-Length', excerpt: excerptOf(header) };
   const value = lengths[0]!.slice(lengths[0]!.indexOf(':') + 1).trim();
-  if (!/^\d{1,10}$/.test(value)) return { problem: `a frame header has an invalid Content-Length ${JSON.stringify(value)}`, excerpt: excerptOf(header) };
+  if (!/^\d{1,10}$/.test(value))
+    return {
+      problem: `a frame header has an invalid Content-Length ${JSON.stringify(value)}`,
+      excerpt: excerptOf(header),
+    };
   return undefined;
 }
 
 function contentLengthOf(header: string): number {
-  const line = header.split('\r\n').find((candidate) => candidate.slice(0, candidate.indexOf(':')).toLowerCase() === 'content-length')!;
+  const line = header
+    .split('\r\n')
+    .find((candidate) => candidate.slice(0, candidate.indexOf(':')).toLowerCase() === 'content-length')!;
   return Number(line.slice(line.indexOf(':') + 1).trim());
 }
 
 function notAHeader(line: string, header: string, chunk: Buffer, offset: number): FramingViolation {
   const start = header.lastIndexOf(line);
   const following = chunk.toString('utf8', offset, Math.min(chunk.length, offset + EXCERPT_LENGTH));
-  return { problem: 'it wrote text that is not an LSP frame header to stdout', excerpt: excerptOf(header.slice(start) + following) };
+  return {
+    problem: 'it wrote text that is not an LSP frame header to stdout',
+    excerpt: excerptOf(header.slice(start) + following),
+  };
 }
 
 function excerptOf(text: string): string {

@@ -26,7 +26,14 @@ export {
   type ResumeResult,
   type ResyncReason,
 } from './event-feed.js';
-export { type OperationHandle, type OperationOptions, type OperationParams, type SubmitOptions, type SubmitParams, type TerminalEvent } from './operations.js';
+export {
+  type OperationHandle,
+  type OperationOptions,
+  type OperationParams,
+  type SubmitOptions,
+  type SubmitParams,
+  type TerminalEvent,
+} from './operations.js';
 export {
   DEFAULT_INITIALIZE_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,

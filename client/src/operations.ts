@@ -12,18 +12,30 @@ import {
   type RequestDeclaration,
   type ResultOf,
 } from '@prometeu/packer-protocol';
-import { ConnectionClosedError, PackerRequestError, RequestCancelledError, ServerTimeoutError, SubmissionRefusedError, type PackerClientError } from './errors.js';
+import {
+  ConnectionClosedError,
+  PackerRequestError,
+  RequestCancelledError,
+  ServerTimeoutError,
+  SubmissionRefusedError,
+  type PackerClientError,
+} from './errors.js';
 import { EventSink } from './event-sink.js';
 import type { NotificationParamsOf, PackerClient, RequestOptions } from './packer-client.js';
 
 /** A terminal event: `operation.succeeded`, `operation.failed` or `operation.cancelled`. */
-export type TerminalEvent = Extract<PackerEvent, { kind: 'operation.succeeded' | 'operation.failed' | 'operation.cancelled' }>;
+export type TerminalEvent = Extract<
+  PackerEvent,
+  { kind: 'operation.succeeded' | 'operation.failed' | 'operation.cancelled' }
+>;
 
 /** Params of a write, with the `operationId` optional (the client picks one when it is absent). */
 export type OperationParams<D> = Omit<ParamsOf<D>, 'operationId'> & { readonly operationId?: string };
 
 /** Params of {@link PackerClient.submitMutationOperation}: those of `packer/submitMutation`, `operationId` optional. */
-export type SubmitParams = Omit<NotificationParamsOf<(typeof packerNotifications)['submitMutation']>, 'operationId'> & { readonly operationId?: string };
+export type SubmitParams = Omit<NotificationParamsOf<(typeof packerNotifications)['submitMutation']>, 'operationId'> & {
+  readonly operationId?: string;
+};
 
 /** Options of an operation. */
 export interface OperationOptions extends RequestOptions {
@@ -84,7 +96,9 @@ export function startOperation<D extends RequestDeclaration>(
   const operationId = params.operationId ?? host.newOperationId();
   const named = (params as { projectId?: unknown }).projectId;
   const projectId = typeof named === 'string' ? named : undefined;
-  const events = new EventSink(options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress });
+  const events = new EventSink(
+    options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress },
+  );
   let terminalEvent: TerminalEvent | undefined;
   let resolveTerminal: (event: TerminalEvent | undefined) => void = () => undefined;
   const terminal = new Promise<TerminalEvent | undefined>((resolve) => (resolveTerminal = resolve));
@@ -123,12 +137,18 @@ export function startOperation<D extends RequestDeclaration>(
 }
 
 /** Sends `packer/submitMutation` and follows it to its terminal event. */
-export function submitMutationOperation(host: OperationHost, params: SubmitParams, options: SubmitOptions = {}): OperationHandle<ApplyResult> {
+export function submitMutationOperation(
+  host: OperationHost,
+  params: SubmitParams,
+  options: SubmitOptions = {},
+): OperationHandle<ApplyResult> {
   const { client } = host;
   const method = packerNotifications.submitMutation.method;
   const operationId = params.operationId ?? host.newOperationId();
   const projectId = params.projectId;
-  const events = new EventSink(options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress });
+  const events = new EventSink(
+    options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress },
+  );
   let terminalEvent: TerminalEvent | undefined;
   let resolveTerminal: (event: TerminalEvent | undefined) => void = () => undefined;
   const terminal = new Promise<TerminalEvent | undefined>((resolve) => (resolveTerminal = resolve));
@@ -148,7 +168,13 @@ export function submitMutationOperation(host: OperationHost, params: SubmitParam
     };
     const fail = (error: PackerClientError): void => settleOutcome(() => reject(error));
     stopFollowing = () =>
-      fail(new RequestCancelledError(method, 'aborted', `Stopped following submitted mutation ${operationId}; a notification cannot be cancelled, so the server may still apply it.`));
+      fail(
+        new RequestCancelledError(
+          method,
+          'aborted',
+          `Stopped following submitted mutation ${operationId}; a notification cannot be cancelled, so the server may still apply it.`,
+        ),
+      );
     stops.push(
       client.onEvent((event) => {
         if (settled || event.operationId !== operationId || event.projectId !== projectId) return;
@@ -158,7 +184,8 @@ export function submitMutationOperation(host: OperationHost, params: SubmitParam
         settleOutcome(() => {
           const end = event as TerminalEvent;
           if (end.kind === 'operation.cancelled') reject(new RequestCancelledError(method, 'server'));
-          else if (end.kind === 'operation.failed' && end.body.error !== undefined) reject(new PackerRequestError(method, end.body.error.code, end.body.error.message, end.body.error.data));
+          else if (end.kind === 'operation.failed' && end.body.error !== undefined)
+            reject(new PackerRequestError(method, end.body.error.code, end.body.error.message, end.body.error.data));
           else resolve(end.body.outcome as unknown as ApplyResult);
         });
       }),
@@ -166,10 +193,20 @@ export function submitMutationOperation(host: OperationHost, params: SubmitParam
     // A submission the server cannot attribute to a project is reported in its log, naming the operation.
     stops.push(
       client.onLogMessage((message) => {
-        if (message.message.startsWith(method) && message.message.includes(`operation ${operationId}:`)) fail(new SubmissionRefusedError(operationId, message.message));
+        if (message.message.startsWith(method) && message.message.includes(`operation ${operationId}:`))
+          fail(new SubmissionRefusedError(operationId, message.message));
       }),
     );
-    stops.push(client.onExit(() => fail(client.error ?? new ConnectionClosedError('The connection to the packer server ended before the submitted mutation finished.'))));
+    stops.push(
+      client.onExit(() =>
+        fail(
+          client.error ??
+            new ConnectionClosedError(
+              'The connection to the packer server ended before the submitted mutation finished.',
+            ),
+        ),
+      ),
+    );
     if (options.timeoutMs !== undefined) {
       const timeoutMs = options.timeoutMs;
       timer = setTimeout(() => fail(new ServerTimeoutError('request', method, timeoutMs)), timeoutMs);

@@ -72,7 +72,8 @@ export interface ResolvedOptions {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   try {
     return JSON.stringify(value) ?? typeof value;
   } catch {
@@ -89,7 +90,8 @@ export function checkTimeout(option: string, value: unknown, fallback: number): 
 export function checkTimeout(option: string, value: unknown, fallback: number | undefined): number | undefined;
 export function checkTimeout(option: string, value: unknown, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(option, 'a positive finite number of milliseconds', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    fail(option, 'a positive finite number of milliseconds', value);
   return value;
 }
 
@@ -97,7 +99,12 @@ export function checkTimeout(option: string, value: unknown, fallback: number | 
 export function resolveOptions(options: PackerClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const clientInfo = options.clientInfo ?? { name: '@prometeu/packer-client' };
-  if (typeof clientInfo !== 'object' || clientInfo === null || typeof clientInfo.name !== 'string' || clientInfo.name.length === 0) {
+  if (
+    typeof clientInfo !== 'object' ||
+    clientInfo === null ||
+    typeof clientInfo.name !== 'string' ||
+    clientInfo.name.length === 0
+  ) {
     fail('clientInfo', 'an object with a non-empty `name`', clientInfo);
   }
   const folders = options.workspaceFolders ?? null;
@@ -105,26 +112,44 @@ export function resolveOptions(options: PackerClientOptions): ResolvedOptions {
     if (!Array.isArray(folders)) fail('workspaceFolders', 'an array of { uri, name }', folders);
     folders.forEach((folder: unknown, index) => {
       const candidate = folder as Partial<WorkspaceFolder> | null;
-      if (typeof candidate !== 'object' || candidate === null || typeof candidate.uri !== 'string' || !candidate.uri.startsWith('file:') || typeof candidate.name !== 'string') {
+      if (
+        typeof candidate !== 'object' ||
+        candidate === null ||
+        typeof candidate.uri !== 'string' ||
+        !candidate.uri.startsWith('file:') ||
+        typeof candidate.name !== 'string'
+      ) {
         fail(`workspaceFolders[${index}]`, 'an object { uri, name } whose uri is a file: URI', folder);
       }
     });
   }
   const trace = options.trace ?? 'off';
-  if (trace !== 'off' && trace !== 'messages' && trace !== 'verbose') fail('trace', "'off', 'messages' or 'verbose'", trace);
-  if (options.initializationOptions !== undefined && (typeof options.initializationOptions !== 'object' || options.initializationOptions === null || Array.isArray(options.initializationOptions))) {
+  if (trace !== 'off' && trace !== 'messages' && trace !== 'verbose')
+    fail('trace', "'off', 'messages' or 'verbose'", trace);
+  if (
+    options.initializationOptions !== undefined &&
+    (typeof options.initializationOptions !== 'object' ||
+      options.initializationOptions === null ||
+      Array.isArray(options.initializationOptions))
+  ) {
     fail('initializationOptions', 'an object', options.initializationOptions);
   }
   const processId = options.processId === undefined ? process.pid : options.processId;
-  if (processId !== null && (typeof processId !== 'number' || !Number.isInteger(processId) || processId <= 0)) fail('processId', 'a positive integer or null', processId);
-  if (options.validateEvents !== undefined && typeof options.validateEvents !== 'boolean') fail('validateEvents', 'a boolean', options.validateEvents);
+  if (processId !== null && (typeof processId !== 'number' || !Number.isInteger(processId) || processId <= 0))
+    fail('processId', 'a positive integer or null', processId);
+  if (options.validateEvents !== undefined && typeof options.validateEvents !== 'boolean')
+    fail('validateEvents', 'a boolean', options.validateEvents);
   return {
     clientInfo,
     workspaceFolders: folders,
     trace,
     initializationOptions: options.initializationOptions,
     processId,
-    initializeTimeoutMs: checkTimeout('initializeTimeoutMs', options.initializeTimeoutMs, DEFAULT_INITIALIZE_TIMEOUT_MS),
+    initializeTimeoutMs: checkTimeout(
+      'initializeTimeoutMs',
+      options.initializeTimeoutMs,
+      DEFAULT_INITIALIZE_TIMEOUT_MS,
+    ),
     requestTimeoutMs: checkTimeout('requestTimeoutMs', options.requestTimeoutMs, undefined),
     shutdownTimeoutMs: checkTimeout('shutdownTimeoutMs', options.shutdownTimeoutMs, DEFAULT_SHUTDOWN_TIMEOUT_MS),
     validateEvents: options.validateEvents ?? false,
@@ -143,12 +168,22 @@ export interface ResolvedSpawnOptions {
 /** Applies defaults to the spawn-specific options and validates them. */
 export function resolveSpawnOptions(options: SpawnOptions): ResolvedSpawnOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
-  if (typeof options.serverCommand !== 'string' || options.serverCommand.length === 0) fail('serverCommand', 'a non-empty string (a script path or an executable)', options.serverCommand);
+  if (typeof options.serverCommand !== 'string' || options.serverCommand.length === 0)
+    fail('serverCommand', 'a non-empty string (a script path or an executable)', options.serverCommand);
   const args = options.args ?? ['--stdio'];
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) fail('args', 'an array of strings', args);
-  if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd.length === 0)) fail('cwd', 'a non-empty string', options.cwd);
-  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) fail('env', 'an object of environment variables', options.env);
+  if (options.cwd !== undefined && (typeof options.cwd !== 'string' || options.cwd.length === 0))
+    fail('cwd', 'a non-empty string', options.cwd);
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null))
+    fail('env', 'an object of environment variables', options.env);
   const tail = options.stderrTailBytes ?? DEFAULT_STDERR_TAIL_BYTES;
-  if (typeof tail !== 'number' || !Number.isInteger(tail) || tail < 0) fail('stderrTailBytes', 'a non-negative integer', tail);
-  return { serverCommand: options.serverCommand, args: [...args], cwd: options.cwd, env: options.env, stderrTailBytes: tail };
+  if (typeof tail !== 'number' || !Number.isInteger(tail) || tail < 0)
+    fail('stderrTailBytes', 'a non-negative integer', tail);
+  return {
+    serverCommand: options.serverCommand,
+    args: [...args],
+    cwd: options.cwd,
+    env: options.env,
+    stderrTailBytes: tail,
+  };
 }

@@ -38,7 +38,13 @@ import {
   type PackerClientError,
   type TimeoutPhase,
 } from './errors.js';
-import { resumeEvents, type EventCursor, type ResumeFrom, type ResumeOptions, type ResumeResult } from './event-feed.js';
+import {
+  resumeEvents,
+  type EventCursor,
+  type ResumeFrom,
+  type ResumeOptions,
+  type ResumeResult,
+} from './event-feed.js';
 import { FrameGuard } from './frame-guard.js';
 import {
   startOperation,
@@ -49,7 +55,15 @@ import {
   type SubmitOptions,
   type SubmitParams,
 } from './operations.js';
-import { checkTimeout, resolveOptions, resolveSpawnOptions, type PackerClientOptions, type ResolvedOptions, type SpawnOptions, type TraceValue } from './options.js';
+import {
+  checkTimeout,
+  resolveOptions,
+  resolveSpawnOptions,
+  type PackerClientOptions,
+  type ResolvedOptions,
+  type SpawnOptions,
+  type TraceValue,
+} from './options.js';
 import { ServerProcess } from './server-process.js';
 
 /** The requests of the protocol, by short name. */
@@ -216,25 +230,39 @@ export class PackerClient {
     this.options = options;
     this.server = transport.server;
     this.exited = new Promise<ServerExitInfo>((resolve) => (this.resolveExited = resolve));
-    const guard = new FrameGuard((violation) => this.failFatally(new ServerProtocolError(violation.problem, violation.excerpt)));
-    const onInputError = (error: Error): void => this.failFatally(new ConnectionClosedError(`Reading from the packer server failed: ${error.message}`));
+    const guard = new FrameGuard((violation) =>
+      this.failFatally(new ServerProtocolError(violation.problem, violation.excerpt)),
+    );
+    const onInputError = (error: Error): void =>
+      this.failFatally(new ConnectionClosedError(`Reading from the packer server failed: ${error.message}`));
     transport.input.on('error', onInputError);
     transport.input.pipe(guard);
     this.detachInput = () => {
       transport.input.unpipe(guard);
       transport.input.off('error', onInputError);
     };
-    this.connection = createMessageConnection(new StreamMessageReader(guard), new StreamMessageWriter(transport.output), {
-      error: (message) => {
-        if (message.startsWith('Received message which is neither')) this.failFatally(new ServerProtocolError('it sent JSON that is not a JSON-RPC message', message.slice(message.indexOf(':') + 1).trim()));
+    this.connection = createMessageConnection(
+      new StreamMessageReader(guard),
+      new StreamMessageWriter(transport.output),
+      {
+        error: (message) => {
+          if (message.startsWith('Received message which is neither'))
+            this.failFatally(
+              new ServerProtocolError(
+                'it sent JSON that is not a JSON-RPC message',
+                message.slice(message.indexOf(':') + 1).trim(),
+              ),
+            );
+        },
+        warn: () => undefined,
+        info: () => undefined,
+        log: () => undefined,
       },
-      warn: () => undefined,
-      info: () => undefined,
-      log: () => undefined,
-    });
+    );
     this.connection.onError(([error, message]) => {
       // Read errors come without a message; write errors are reported through the request that failed.
-      if (message === undefined) this.failFatally(new ServerProtocolError(`it sent a message that could not be read (${error.message})`));
+      if (message === undefined)
+        this.failFatally(new ServerProtocolError(`it sent a message that could not be read (${error.message})`));
     });
     this.connection.onClose(() => this.handleConnectionClosed());
     this.connection.onNotification((method, params) => this.dispatchNotification(method, params));
@@ -279,21 +307,34 @@ export class PackerClient {
    * each of those cases.
    */
   async start(): Promise<InitializeResult> {
-    if (this.failure !== undefined && this.initializeResult === undefined && this.clientState !== 'stopped') throw this.failure;
-    if (this.clientState !== 'new') throw new ClientStateError(`start() may be called once, on a new client; this client is ${this.clientState}.`);
+    if (this.failure !== undefined && this.initializeResult === undefined && this.clientState !== 'stopped')
+      throw this.failure;
+    if (this.clientState !== 'new')
+      throw new ClientStateError(`start() may be called once, on a new client; this client is ${this.clientState}.`);
     this.clientState = 'starting';
     const params = {
       processId: this.options.processId,
       clientInfo: this.options.clientInfo,
       rootUri: null,
-      workspaceFolders: this.options.workspaceFolders === null ? null : this.options.workspaceFolders.map((folder) => ({ uri: folder.uri, name: folder.name })),
+      workspaceFolders:
+        this.options.workspaceFolders === null
+          ? null
+          : this.options.workspaceFolders.map((folder) => ({ uri: folder.uri, name: folder.name })),
       capabilities: {},
       trace: this.options.trace,
-      ...(this.options.initializationOptions !== undefined ? { initializationOptions: this.options.initializationOptions } : {}),
+      ...(this.options.initializationOptions !== undefined
+        ? { initializationOptions: this.options.initializationOptions }
+        : {}),
     };
     let result: InitializeResult;
     try {
-      result = await this.send<InitializeResult>('initialize', params, {}, 'initialize', this.options.initializeTimeoutMs);
+      result = await this.send<InitializeResult>(
+        'initialize',
+        params,
+        {},
+        'initialize',
+        this.options.initializeTimeoutMs,
+      );
     } catch (error) {
       const failure = error as PackerClientError;
       this.failFatally(failure);
@@ -310,7 +351,11 @@ export class PackerClient {
    * Sends any request of the protocol, typed from its declaration (`packerRequests.x` or one declared
    * later), or any method by name with an untyped result.
    */
-  request<D extends RequestDeclaration>(declaration: D, params: ParamsOf<D>, options?: RequestOptions): Promise<ResultOf<D>>;
+  request<D extends RequestDeclaration>(
+    declaration: D,
+    params: ParamsOf<D>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<D>>;
   request<R = unknown>(method: string, params?: object, options?: RequestOptions): Promise<R>;
   request(target: RequestDeclaration | string, params?: unknown, options: RequestOptions = {}): Promise<unknown> {
     const method = typeof target === 'string' ? target : target.method;
@@ -326,32 +371,50 @@ export class PackerClient {
   }
 
   /** `packer/openProject`: opens the folder at `rootUri` (a `file:` URI) and returns its status. */
-  openProject(params: ParamsOf<Requests['openProject']>, options?: RequestOptions): Promise<ResultOf<Requests['openProject']>> {
+  openProject(
+    params: ParamsOf<Requests['openProject']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['openProject']>> {
     return this.request(packerRequests.openProject, params, options);
   }
 
   /** `packer/closeProject`: closes a project once its writer lane is idle. */
-  closeProject(params: ParamsOf<Requests['closeProject']>, options?: RequestOptions): Promise<ResultOf<Requests['closeProject']>> {
+  closeProject(
+    params: ParamsOf<Requests['closeProject']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['closeProject']>> {
     return this.request(packerRequests.closeProject, params, options);
   }
 
   /** `packer/projectStatus`: revision, state, divergence, counts and writer lane. */
-  projectStatus(params: ParamsOf<Requests['projectStatus']>, options?: RequestOptions): Promise<ResultOf<Requests['projectStatus']>> {
+  projectStatus(
+    params: ParamsOf<Requests['projectStatus']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['projectStatus']>> {
     return this.request(packerRequests.projectStatus, params, options);
   }
 
   /** `packer/initWorkspace`: creates `assets/.prometeu/index.json` if absent (by `projectId` or `rootUri`). */
-  initWorkspace(params: ParamsOf<Requests['initWorkspace']>, options?: RequestOptions): Promise<ResultOf<Requests['initWorkspace']>> {
+  initWorkspace(
+    params: ParamsOf<Requests['initWorkspace']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['initWorkspace']>> {
     return this.request(packerRequests.initWorkspace, params, options);
   }
 
   /** `packer/listAssets`: every asset root and registry entry, optionally filtered. */
-  listAssets(params: ParamsOf<Requests['listAssets']>, options?: RequestOptions): Promise<ResultOf<Requests['listAssets']>> {
+  listAssets(
+    params: ParamsOf<Requests['listAssets']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['listAssets']>> {
     return this.request(packerRequests.listAssets, params, options);
   }
 
   /** `packer/getAssetDetails`: one asset by `assetId`, `assetUuid` or `root`. */
-  getAssetDetails(params: ParamsOf<Requests['getAssetDetails']>, options?: RequestOptions): Promise<ResultOf<Requests['getAssetDetails']>> {
+  getAssetDetails(
+    params: ParamsOf<Requests['getAssetDetails']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['getAssetDetails']>> {
     return this.request(packerRequests.getAssetDetails, params, options);
   }
 
@@ -361,7 +424,10 @@ export class PackerClient {
   }
 
   /** `packer/packSummary`: the build set and whether a pack can start. */
-  packSummary(params: ParamsOf<Requests['packSummary']>, options?: RequestOptions): Promise<ResultOf<Requests['packSummary']>> {
+  packSummary(
+    params: ParamsOf<Requests['packSummary']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['packSummary']>> {
     return this.request(packerRequests.packSummary, params, options);
   }
 
@@ -371,12 +437,18 @@ export class PackerClient {
   }
 
   /** `packer/previewMutation`: what a mutation would do against the current snapshot; changes nothing. */
-  previewMutation(params: ParamsOf<Requests['previewMutation']>, options?: RequestOptions): Promise<ResultOf<Requests['previewMutation']>> {
+  previewMutation(
+    params: ParamsOf<Requests['previewMutation']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['previewMutation']>> {
     return this.request(packerRequests.previewMutation, params, options);
   }
 
   /** `packer/applyMutation`: applies a preview (or an intent) in the writer lane; resolves with its final outcome. */
-  applyMutation(params: ParamsOf<Requests['applyMutation']>, options?: RequestOptions): Promise<ResultOf<Requests['applyMutation']>> {
+  applyMutation(
+    params: ParamsOf<Requests['applyMutation']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['applyMutation']>> {
     return this.request(packerRequests.applyMutation, params, options);
   }
 
@@ -389,7 +461,10 @@ export class PackerClient {
   }
 
   /** `packer/reconcile`: accepts the disk's current truth into a new revision; see {@link reconcileOperation} for its events. */
-  reconcile(params: ParamsOf<Requests['reconcile']>, options?: RequestOptions): Promise<ResultOf<Requests['reconcile']>> {
+  reconcile(
+    params: ParamsOf<Requests['reconcile']>,
+    options?: RequestOptions,
+  ): Promise<ResultOf<Requests['reconcile']>> {
     return this.request(packerRequests.reconcile, params, options);
   }
 
@@ -410,22 +485,35 @@ export class PackerClient {
    * subscribing to that operation's events. Returns at once with the handle: `outcome` (the response),
    * `events` (ending after the terminal event) and `terminal`.
    */
-  startOperation<D extends RequestDeclaration>(declaration: D, params: OperationParams<D>, options?: OperationOptions): OperationHandle<ResultOf<D>> {
+  startOperation<D extends RequestDeclaration>(
+    declaration: D,
+    params: OperationParams<D>,
+    options?: OperationOptions,
+  ): OperationHandle<ResultOf<D>> {
     return startOperation({ client: this, newOperationId: () => this.newOperationId() }, declaration, params, options);
   }
 
   /** {@link startOperation} for `packer/applyMutation`. */
-  applyMutationOperation(params: OperationParams<Requests['applyMutation']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['applyMutation']>> {
+  applyMutationOperation(
+    params: OperationParams<Requests['applyMutation']>,
+    options?: OperationOptions,
+  ): OperationHandle<ResultOf<Requests['applyMutation']>> {
     return this.startOperation(packerRequests.applyMutation, params, options);
   }
 
   /** {@link startOperation} for `packer/pack`: its `events` carry the per-asset progress. */
-  packOperation(params: OperationParams<Requests['pack']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['pack']>> {
+  packOperation(
+    params: OperationParams<Requests['pack']>,
+    options?: OperationOptions,
+  ): OperationHandle<ResultOf<Requests['pack']>> {
     return this.startOperation(packerRequests.pack, params, options);
   }
 
   /** {@link startOperation} for `packer/reconcile`. */
-  reconcileOperation(params: OperationParams<Requests['reconcile']>, options?: OperationOptions): OperationHandle<ResultOf<Requests['reconcile']>> {
+  reconcileOperation(
+    params: OperationParams<Requests['reconcile']>,
+    options?: OperationOptions,
+  ): OperationHandle<ResultOf<Requests['reconcile']>> {
     return this.startOperation(packerRequests.reconcile, params, options);
   }
 
@@ -436,7 +524,10 @@ export class PackerClient {
    * a `RequestCancelledError` for `operation.cancelled`, a `SubmissionRefusedError` when the server could
    * not attribute it to a project, or the connection's failure. `cancel()` only stops following it.
    */
-  submitMutationOperation(params: SubmitParams, options?: SubmitOptions): OperationHandle<ResultOf<Requests['applyMutation']>> {
+  submitMutationOperation(
+    params: SubmitParams,
+    options?: SubmitOptions,
+  ): OperationHandle<ResultOf<Requests['applyMutation']>> {
     return submitMutationOperation({ client: this, newOperationId: () => this.newOperationId() }, params, options);
   }
 
@@ -459,7 +550,11 @@ export class PackerClient {
     const start = from ?? this.cursors.get(projectId) ?? { afterSequence: 0 };
     const result = await resumeEvents(this, projectId, start, options);
     if (result.status === 'replayed') for (const event of result.events) this.noteCursor(event);
-    else this.cursors.set(projectId, { epoch: result.epoch, afterSequence: Math.max(result.lastSequence, this.sameEpochSequence(projectId, result.epoch)) });
+    else
+      this.cursors.set(projectId, {
+        epoch: result.epoch,
+        afterSequence: Math.max(result.lastSequence, this.sameEpochSequence(projectId, result.epoch)),
+      });
     return result;
   }
 
@@ -474,9 +569,14 @@ export class PackerClient {
     const refusal = this.refusal(method);
     if (refusal !== undefined) throw refusal;
     try {
-      await (params === undefined ? this.connection.sendNotification(method) : this.connection.sendNotification(method, params));
+      await (params === undefined
+        ? this.connection.sendNotification(method)
+        : this.connection.sendNotification(method, params));
     } catch (error) {
-      throw (await this.reasonOfWriteFailure()) ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`);
+      throw (
+        (await this.reasonOfWriteFailure()) ??
+        new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)
+      );
     }
   }
 
@@ -584,20 +684,29 @@ export class PackerClient {
     if (this.clientState !== 'failed') this.clientState = 'stopped';
     const exit = this.server?.exit ?? { exitCode: null, signal: null };
     problem ??= this.exitInfo?.expected === false ? this.exitInfo.error : undefined;
-    const clean = wasRunning && answered && problem === undefined && !killed && (this.server === undefined || exit.exitCode === 0);
+    const clean =
+      wasRunning && answered && problem === undefined && !killed && (this.server === undefined || exit.exitCode === 0);
     return { exitCode: exit.exitCode, signal: exit.signal, killed, clean, error: problem };
   }
 
   /** Why a request or notification for `method` cannot be sent now, if it cannot. */
   private refusal(method: string): PackerClientError | undefined {
     if (this.failure !== undefined) return this.failure;
-    if (this.clientState === 'new' || this.clientState === 'starting') return new ClientStateError(`Cannot send ${method}: call start() and wait for it first.`);
-    if (this.clientState !== 'running') return new ClientStateError(`Cannot send ${method}: the client is ${this.clientState}.`);
+    if (this.clientState === 'new' || this.clientState === 'starting')
+      return new ClientStateError(`Cannot send ${method}: call start() and wait for it first.`);
+    if (this.clientState !== 'running')
+      return new ClientStateError(`Cannot send ${method}: the client is ${this.clientState}.`);
     return undefined;
   }
 
   /** Sends one request and settles exactly once: answer, error response, abort, timeout, or the connection's end. */
-  private send<R>(method: string, params: unknown, options: RequestOptions, phase: TimeoutPhase, timeoutMs: number | undefined): Promise<R> {
+  private send<R>(
+    method: string,
+    params: unknown,
+    options: RequestOptions,
+    phase: TimeoutPhase,
+    timeoutMs: number | undefined,
+  ): Promise<R> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(new RequestCancelledError(method, 'aborted'));
@@ -629,9 +738,14 @@ export class PackerClient {
       }
       let answer: Promise<R>;
       try {
-        answer = params === undefined ? this.connection.sendRequest<R>(method, source.token) : this.connection.sendRequest<R>(method, params, source.token);
+        answer =
+          params === undefined
+            ? this.connection.sendRequest<R>(method, source.token)
+            : this.connection.sendRequest<R>(method, params, source.token);
       } catch (error) {
-        settle(() => reject(this.failure ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)));
+        settle(() =>
+          reject(this.failure ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)),
+        );
         return;
       }
       answer.then(
@@ -640,7 +754,9 @@ export class PackerClient {
           if (isLocalFailure(error)) {
             // The write failed or the connection went away: wait briefly for the reason (usually the exit).
             void this.reasonOfWriteFailure().then((reason) =>
-              settle(() => reject(reason ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`))),
+              settle(() =>
+                reject(reason ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)),
+              ),
             );
             return;
           }
@@ -710,7 +826,9 @@ export class PackerClient {
     // A spawned server's stdout closed: its exit (and exit code) should follow at once.
     const timer = setTimeout(() => {
       if (this.server?.exit !== undefined) return;
-      this.failFatally(new ConnectionClosedError('The packer server closed its stdout but did not exit; it was killed.'));
+      this.failFatally(
+        new ConnectionClosedError('The packer server closed its stdout but did not exit; it was killed.'),
+      );
     }, EXIT_GRACE_MS);
     timer.unref();
   }
@@ -721,10 +839,12 @@ export class PackerClient {
     if (this.clientState === 'running' || this.clientState === 'starting' || this.clientState === 'new') {
       this.fail(this.failure ?? new ConnectionClosedError('The connection to the packer server ended.'));
     }
-    const expected = this.endRequested && (this.failure === undefined || this.clientState === 'stopping' || this.killedByClient);
+    const expected =
+      this.endRequested && (this.failure === undefined || this.clientState === 'stopping' || this.killedByClient);
     const info: ServerExitInfo = { exitCode, signal, expected, error: this.failure };
     this.exitInfo = info;
-    for (const reject of [...this.pending]) reject(this.failure ?? new ConnectionClosedError('The connection to the packer server ended.'));
+    for (const reject of [...this.pending])
+      reject(this.failure ?? new ConnectionClosedError('The connection to the packer server ended.'));
     this.pending.clear();
     this.connection.dispose();
     this.detachInput();
@@ -763,7 +883,10 @@ export class PackerClient {
     if (this.options.validateEvents) {
       const parsed = PackerEvent.safeParse(params);
       if (!parsed.success) {
-        const invalid: InvalidEvent = { params, issues: parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message })) };
+        const invalid: InvalidEvent = {
+          params,
+          issues: parsed.error.issues.map((issue) => ({ path: issue.path, message: issue.message })),
+        };
         for (const listener of [...this.invalidEventListeners]) safeCall(listener, invalid);
         return;
       }
@@ -775,7 +898,8 @@ export class PackerClient {
 
   /** Moves the project's cursor to `event` when it is newer (a new epoch replaces the old one). */
   private noteCursor(event: PackerEvent): void {
-    if (typeof event.projectId !== 'string' || typeof event.epoch !== 'string' || typeof event.sequence !== 'number') return;
+    if (typeof event.projectId !== 'string' || typeof event.epoch !== 'string' || typeof event.sequence !== 'number')
+      return;
     const current = this.cursors.get(event.projectId);
     if (current === undefined || current.epoch !== event.epoch || current.afterSequence < event.sequence) {
       this.cursors.set(event.projectId, { epoch: event.epoch, afterSequence: event.sequence });
@@ -798,10 +922,13 @@ function isLocalFailure(error: unknown): boolean {
 /** Turns an error response into the client's error type. */
 function toClientError(method: string, error: unknown): PackerClientError {
   if (error instanceof ResponseError) {
-    if (error.code === StandardErrorCodes.RequestCancelled) return new RequestCancelledError(method, 'server', error.message);
+    if (error.code === StandardErrorCodes.RequestCancelled)
+      return new RequestCancelledError(method, 'server', error.message);
     return new PackerRequestError(method, error.code, error.message, error.data);
   }
-  return new ServerProtocolError(`the answer to ${method} could not be read (${error instanceof Error ? error.message : String(error)})`);
+  return new ServerProtocolError(
+    `the answer to ${method} could not be read (${error instanceof Error ? error.message : String(error)})`,
+  );
 }
 
 function subscribe<T>(listeners: Set<T>, listener: T): Unsubscribe {

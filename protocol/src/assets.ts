@@ -22,14 +22,18 @@ export const listAssets = defineRequest({
       .optional(),
   }),
   result: z.strictObject({ revision: Revision, assets: z.array(AssetSummary) }),
-  summary: 'Every asset root and registry entry (registered, unregistered and missing), ordered: registered by `assetId`, then the others by root.',
+  summary:
+    'Every asset root and registry entry (registered, unregistered and missing), ordered: registered by `assetId`, then the others by root.',
 });
 
 /** An input file's state in the snapshot. */
 export const InputState = z.strictObject({
   role: z.string(),
   path: z.string().describe('As declared, relative to the root.'),
-  assetsPath: z.string().nullable().describe('Relative to `assets/`; null when the declared path is not confined to the root.'),
+  assetsPath: z
+    .string()
+    .nullable()
+    .describe('Relative to `assets/`; null when the declared path is not confined to the root.'),
   state: z.enum(['present', 'missing', 'outsideRoot']),
 });
 
@@ -40,14 +44,20 @@ export const getAssetDetails = defineRequest({
   result: z.strictObject({
     revision: Revision,
     asset: AssetSummary,
-    declaration: z.record(z.string(), z.unknown()).nullable().describe('The parsed `asset.json` (snake_case, as on disk) when it is valid, else null.'),
+    declaration: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The parsed `asset.json` (snake_case, as on disk) when it is valid, else null.'),
     declarationPath: z.string().describe('Path of `asset.json` relative to `assets/`.'),
     inputs: z.array(InputState),
-    output: z.strictObject({ format: z.string(), codec: z.string(), metadata: z.record(z.string(), z.unknown()).optional() }).nullable(),
+    output: z
+      .strictObject({ format: z.string(), codec: z.string(), metadata: z.record(z.string(), z.unknown()).optional() })
+      .nullable(),
     preload: z.strictObject({ enabled: z.boolean() }).nullable(),
     files: z.array(z.string()).describe('Every file under the root, relative to the root, sorted.'),
     diagnostics: z.array(Diagnostic),
     availableActions: z.array(MutationKind),
   }),
-  summary: 'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',
+  summary:
+    'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',
 });

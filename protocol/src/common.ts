@@ -28,7 +28,7 @@ export type Severity = z.infer<typeof Severity>;
 /** The operation classes of `domain.md`: they tell a UI what an action touches. */
 export const OperationClass = z
   .enum(['read', 'workspace', 'registry', 'workspace+registry', 'runtime-state', 'build'])
-  .describe('What an operation touches: only the registry, the user\'s files, both, in-memory state, or `build/`.');
+  .describe("What an operation touches: only the registry, the user's files, both, in-memory state, or `build/`.");
 export type OperationClass = z.infer<typeof OperationClass>;
 
 /** Mutation kinds, also used as "available actions" on assets. */
@@ -89,7 +89,10 @@ export const AssetState = z
 /** A row of `packer/listAssets`. */
 export const AssetSummary = z.strictObject({
   assetId: z.number().int().positive().optional().describe('Present when registered.'),
-  assetUuid: z.string().nullable().describe('From `asset.json`, or from the registry when the anchor is missing; null when neither says.'),
+  assetUuid: z
+    .string()
+    .nullable()
+    .describe('From `asset.json`, or from the registry when the anchor is missing; null when neither says.'),
   name: z.string().nullable(),
   type: z.string().nullable(),
   root: z.string().describe('POSIX path relative to `assets/`.'),

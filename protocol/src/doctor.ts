@@ -10,13 +10,22 @@ export const doctor = defineRequest({
   lane: 'read',
   params: z.strictObject({
     projectId: ProjectId,
-    scope: z.enum(['registered', 'workspace']).default('registered').describe('`registered`: structural checks of the registered world; `workspace`: everything, hygiene included.'),
+    scope: z
+      .enum(['registered', 'workspace'])
+      .default('registered')
+      .describe('`registered`: structural checks of the registered world; `workspace`: everything, hygiene included.'),
   }),
   result: z.strictObject({
     revision: Revision,
     scope: z.enum(['registered', 'workspace']),
     diagnostics: z.array(Diagnostic).describe('Blocking first, then by severity, root and code.'),
-    summary: z.strictObject({ errors: z.number().int(), warnings: z.number().int(), infos: z.number().int(), hints: z.number().int(), blocking: z.number().int() }),
+    summary: z.strictObject({
+      errors: z.number().int(),
+      warnings: z.number().int(),
+      infos: z.number().int(),
+      hints: z.number().int(),
+      blocking: z.number().int(),
+    }),
   }),
   summary: 'Diagnostics with stable codes, severities, blocking flags and safe fixes.',
 });
@@ -28,9 +37,20 @@ export const packSummary = defineRequest({
   result: z.strictObject({
     revision: Revision,
     canPack: z.boolean().describe('False when any blocking diagnostic exists.'),
-    buildSet: z.array(z.strictObject({ assetId: z.number().int().positive(), assetUuid: z.string(), name: z.string().nullable(), type: z.string().nullable(), root: z.string(), blocked: z.boolean() })),
+    buildSet: z.array(
+      z.strictObject({
+        assetId: z.number().int().positive(),
+        assetUuid: z.string(),
+        name: z.string().nullable(),
+        type: z.string().nullable(),
+        root: z.string(),
+        blocked: z.boolean(),
+      }),
+    ),
     blockers: z.array(Diagnostic),
-    excluded: z.array(z.strictObject({ assetId: z.number().int().positive(), root: z.string() })).describe('Registered assets excluded from the build.'),
+    excluded: z
+      .array(z.strictObject({ assetId: z.number().int().positive(), root: z.string() }))
+      .describe('Registered assets excluded from the build.'),
   }),
   summary: 'The build set (registered, included assets in `assetId` order) and whether a pack can start.',
 });

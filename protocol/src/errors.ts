@@ -59,11 +59,22 @@ export const PackerErrorData = {
   [PackerErrorCodes.UnknownProject]: z.strictObject({ projectId: z.string(), openProjects: z.array(z.string()) }),
   [PackerErrorCodes.ProjectRootInvalid]: z.strictObject({ rootUri: z.string(), reason: z.string() }),
   [PackerErrorCodes.AssetsFolderMissing]: z.strictObject({ rootUri: z.string(), assetsPath: z.string() }),
-  [PackerErrorCodes.AssetNotFound]: z.strictObject({ projectId: z.string(), revision: z.number(), reference: z.record(z.string(), z.unknown()) }),
-  [PackerErrorCodes.PathOutsideProject]: z.strictObject({ path: z.string(), reason: z.enum(['absolute', 'parent-segment', 'symlink', 'control-data', 'empty-segment', 'invalid-character']) }),
+  [PackerErrorCodes.AssetNotFound]: z.strictObject({
+    projectId: z.string(),
+    revision: z.number(),
+    reference: z.record(z.string(), z.unknown()),
+  }),
+  [PackerErrorCodes.PathOutsideProject]: z.strictObject({
+    path: z.string(),
+    reason: z.enum(['absolute', 'parent-segment', 'symlink', 'control-data', 'empty-segment', 'invalid-character']),
+  }),
   [PackerErrorCodes.RegistryInvalid]: z.strictObject({ path: z.string(), problem: z.string() }),
   [PackerErrorCodes.ProjectFailed]: z.strictObject({ projectId: z.string(), reason: z.string() }),
-  [PackerErrorCodes.WriterUnavailable]: z.strictObject({ projectId: z.string(), holderPid: z.number().optional(), lockPath: z.string() }),
+  [PackerErrorCodes.WriterUnavailable]: z.strictObject({
+    projectId: z.string(),
+    holderPid: z.number().optional(),
+    lockPath: z.string(),
+  }),
   [PackerErrorCodes.EpochMismatch]: z.strictObject({ requested: z.string(), current: z.string() }),
   [PackerErrorCodes.WriteFailed]: z.strictObject({ path: z.string(), cause: z.string() }),
 } as const;

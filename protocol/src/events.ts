@@ -6,7 +6,14 @@ import { AssetReference, Diagnostic, OperationClass, ProjectId, Revision } from 
 import { defineNotification, defineRequest } from './method.js';
 
 /** Operation lifecycle kinds, in the order they can occur. */
-export const OperationEventKinds = ['operation.queued', 'operation.started', 'operation.progress', 'operation.succeeded', 'operation.failed', 'operation.cancelled'] as const;
+export const OperationEventKinds = [
+  'operation.queued',
+  'operation.started',
+  'operation.progress',
+  'operation.succeeded',
+  'operation.failed',
+  'operation.cancelled',
+] as const;
 /** The three terminal kinds: exactly one ends every started or queued operation. */
 export const TerminalEventKinds = ['operation.succeeded', 'operation.failed', 'operation.cancelled'] as const;
 export type TerminalEventKind = (typeof TerminalEventKinds)[number];
@@ -33,7 +40,10 @@ const OperationHead = {
 export const OperationQueuedEvent = z.strictObject({
   ...envelope,
   kind: z.literal('operation.queued'),
-  body: z.strictObject({ ...OperationHead, position: z.number().int().nonnegative().describe('Writes ahead of it in the lane.') }),
+  body: z.strictObject({
+    ...OperationHead,
+    position: z.number().int().nonnegative().describe('Writes ahead of it in the lane.'),
+  }),
 });
 export const OperationStartedEvent = z.strictObject({
   ...envelope,
@@ -48,24 +58,38 @@ export const OperationProgressEvent = z.strictObject({
     total: z.number().nonnegative().optional(),
     unit: z.string().optional(),
     message: z.string().optional(),
-    merged: z.number().int().positive().optional().describe('On a live connection: how many progress events this one replaced.'),
+    merged: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('On a live connection: how many progress events this one replaced.'),
   }),
 });
 const terminalBody = z.strictObject({
   ...OperationHead,
   revision: Revision.optional().describe('The revision after the operation, when it changed state.'),
-  outcome: z.record(z.string(), z.unknown()).describe('The same body the write\'s response carries.'),
+  outcome: z.record(z.string(), z.unknown()).describe("The same body the write's response carries."),
 });
-export const OperationSucceededEvent = z.strictObject({ ...envelope, kind: z.literal('operation.succeeded'), body: terminalBody });
+export const OperationSucceededEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('operation.succeeded'),
+  body: terminalBody,
+});
 export const OperationFailedEvent = z.strictObject({
   ...envelope,
   kind: z.literal('operation.failed'),
-  body: terminalBody.extend({ error: z.strictObject({ code: z.number(), message: z.string(), data: z.unknown().optional() }).optional() }),
+  body: terminalBody.extend({
+    error: z.strictObject({ code: z.number(), message: z.string(), data: z.unknown().optional() }).optional(),
+  }),
 });
 export const OperationCancelledEvent = z.strictObject({
   ...envelope,
   kind: z.literal('operation.cancelled'),
-  body: z.strictObject({ ...OperationHead, started: z.boolean().describe('False when it was cancelled while still queued.') }),
+  body: z.strictObject({
+    ...OperationHead,
+    started: z.boolean().describe('False when it was cancelled while still queued.'),
+  }),
 });
 export const SnapshotPublishedEvent = z.strictObject({
   ...envelope,
@@ -73,7 +97,9 @@ export const SnapshotPublishedEvent = z.strictObject({
   body: z.strictObject({
     revision: Revision,
     previousRevision: Revision.nullable(),
-    cause: z.enum(['open', 'initWorkspace', 'mutation', 'reconcile', 'recovery']).describe('What produced the snapshot.'),
+    cause: z
+      .enum(['open', 'initWorkspace', 'mutation', 'reconcile', 'recovery'])
+      .describe('What produced the snapshot.'),
   }),
 });
 export const DivergenceDetectedEvent = z.strictObject({
@@ -81,7 +107,13 @@ export const DivergenceDetectedEvent = z.strictObject({
   kind: z.literal('divergence.detected'),
   body: z.strictObject({
     revision: Revision.describe('The snapshot that no longer matches the disk.'),
-    changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
+    changes: z.array(
+      z.strictObject({
+        path: z.string(),
+        change: z.enum(['added', 'changed', 'removed', 'moved']),
+        from: z.string().optional(),
+      }),
+    ),
     assets: z.array(AssetReference).describe('The assets the changes touch, by root.'),
     between: z.boolean().describe('True when the changes happened while no packer was running (found on open).'),
   }),
@@ -98,7 +130,11 @@ export const WatchStateChangedEvent = z.strictObject({
 export const DiagnosticsChangedEvent = z.strictObject({
   ...envelope,
   kind: z.literal('diagnostics.changed'),
-  body: z.strictObject({ revision: Revision, added: z.array(Diagnostic), removedCount: z.number().int().nonnegative() }),
+  body: z.strictObject({
+    revision: Revision,
+    added: z.array(Diagnostic),
+    removedCount: z.number().int().nonnegative(),
+  }),
 });
 
 /** A `packer/event` notification's params. */
@@ -134,9 +170,16 @@ export const events = defineRequest({
   lane: 'read',
   params: z.strictObject({
     projectId: ProjectId,
-    afterSequence: z.number().int().nonnegative().describe('Return events with a greater sequence; 0 for all retained.'),
+    afterSequence: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('Return events with a greater sequence; 0 for all retained.'),
     operationId: z.string().optional().describe('Only the events of this operation.'),
-    epoch: z.string().optional().describe('The epoch `afterSequence` belongs to; a different one is an `EpochMismatch` error.'),
+    epoch: z
+      .string()
+      .optional()
+      .describe('The epoch `afterSequence` belongs to; a different one is an `EpochMismatch` error.'),
     limit: z.number().int().positive().max(100000).optional().describe('At most this many events (default 10000).'),
   }),
   result: z.strictObject({
@@ -144,7 +187,11 @@ export const events = defineRequest({
     events: z.array(PackerEvent),
     lastSequence: z.number().int().nonnegative().describe('The newest sequence of the project.'),
     firstRetainedSequence: z.number().int().nonnegative().describe('The oldest sequence still retained (0 when none).'),
-    dropped: z.boolean().describe('True when events after `afterSequence` are no longer retained: the caller must resynchronise from a read.'),
+    dropped: z
+      .boolean()
+      .describe(
+        'True when events after `afterSequence` are no longer retained: the caller must resynchronise from a read.',
+      ),
     more: z.boolean().describe('True when `limit` cut the answer short.'),
   }),
   summary: 'The retained events after a sequence, in order; the same answer every time for the same arguments.',

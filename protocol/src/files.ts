@@ -13,7 +13,10 @@ export const REGISTRY_SCHEMA_VERSION = 1;
 /** A lowercase RFC 4122 UUID, as written in `asset.json`. */
 export const AssetUuid = z
   .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lowercase UUID such as 3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70')
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'must be a lowercase UUID such as 3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70',
+  )
   .describe('Stable identity of an asset; survives moves and renames.');
 
 /** A path relative to an asset root, POSIX separators, no `..` segments, not absolute. */
@@ -27,7 +30,10 @@ export const OutputContract = z
   .strictObject({
     format: z.string().min(1).describe('The runtime contract, for example `GLYPH/indexed_v1`.'),
     codec: z.string().min(1).describe('How the bytes are stored; `NONE` for uncompressed.'),
-    metadata: z.record(z.string(), z.unknown()).optional().describe('Format-specific settings, for example `tile_size`.'),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('Format-specific settings, for example `tile_size`.'),
   })
   .describe('What the asset becomes in the artifact.');
 

@@ -13,12 +13,19 @@ export const InitializeParams = z.looseObject({
   processId: z.number().int().nullable().describe('The client process; the server exits when it dies.'),
   clientInfo: z.looseObject({ name: z.string(), version: z.string().optional() }).optional(),
   rootUri: z.string().nullable().optional(),
-  workspaceFolders: z.array(z.looseObject({ uri: FolderUri, name: z.string() })).nullable().optional().describe('Each is opened as a project.'),
+  workspaceFolders: z
+    .array(z.looseObject({ uri: FolderUri, name: z.string() }))
+    .nullable()
+    .optional()
+    .describe('Each is opened as a project.'),
   capabilities: z.looseObject({}).describe('LSP client capabilities; the packer reads `window.workDoneProgress`.'),
   trace: z.enum(['off', 'messages', 'verbose']).optional(),
   initializationOptions: z
     .looseObject({
-      autoReconcile: z.boolean().optional().describe('Default auto-reconcile setting for every project this connection opens.'),
+      autoReconcile: z
+        .boolean()
+        .optional()
+        .describe('Default auto-reconcile setting for every project this connection opens.'),
     })
     .optional(),
 });
@@ -38,7 +45,10 @@ export const InitialProject = z.strictObject({
   projectId: ProjectId.optional(),
   revision: Revision.optional(),
   state: z.string().optional(),
-  error: z.strictObject({ code: z.number(), message: z.string() }).optional().describe('Why the folder could not be opened.'),
+  error: z
+    .strictObject({ code: z.number(), message: z.string() })
+    .optional()
+    .describe('Why the folder could not be opened.'),
 });
 
 /** `initialize` result. */

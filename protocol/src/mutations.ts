@@ -10,7 +10,9 @@ import { defineNotification, defineRequest } from './method.js';
 export const PlanIssue = z.strictObject({
   code: z
     .string()
-    .describe('Stable reason code, for example `assetNotFound`, `targetExists`, `pathOutsideProject`, `identityConflict`, `invalidDeclaration`, `unknownFix`.'),
+    .describe(
+      'Stable reason code, for example `assetNotFound`, `targetExists`, `pathOutsideProject`, `identityConflict`, `invalidDeclaration`, `unknownFix`.',
+    ),
   message: z.string(),
   path: z.string().optional().describe('The path involved, relative to `assets/`.'),
 });
@@ -21,7 +23,10 @@ export const RegistryChange = z.strictObject({
   assetId: z.number().int().positive(),
   assetUuid: z.string(),
   root: z.string().describe('The root after the change (before, for `remove`).'),
-  before: z.strictObject({ root: z.string(), includedInBuild: z.boolean() }).optional().describe('For `update`: the entry before.'),
+  before: z
+    .strictObject({ root: z.string(), includedInBuild: z.boolean() })
+    .optional()
+    .describe('For `update`: the entry before.'),
   includedInBuild: z.boolean(),
 });
 
@@ -45,14 +50,29 @@ export const MutationPreview = z.strictObject({
   safeFixes: z.array(SafeFix).describe('Fixes on offer for the assets involved.'),
   registryChanges: z.array(RegistryChange),
   filesystemChanges: z.array(FilesystemChange),
-  affectedAssets: z.array(z.strictObject({ assetId: z.number().int().positive().optional(), assetUuid: z.string().nullable(), root: z.string() })),
+  affectedAssets: z.array(
+    z.strictObject({
+      assetId: z.number().int().positive().optional(),
+      assetUuid: z.string().nullable(),
+      root: z.string(),
+    }),
+  ),
   requiresConsent: z.boolean().describe('True for destructive and relocating mutations: apply needs `consent: true`.'),
 });
 export type MutationPreview = z.infer<typeof MutationPreview>;
 
 /** Why an apply was rejected. */
 export const RejectionReason = z.strictObject({
-  code: z.enum(['blocked', 'consentRequired', 'staleRevision', 'stalePreview', 'unknownPreview', 'diskChanged', 'diverged', 'writerUnavailable']),
+  code: z.enum([
+    'blocked',
+    'consentRequired',
+    'staleRevision',
+    'stalePreview',
+    'unknownPreview',
+    'diskChanged',
+    'diverged',
+    'writerUnavailable',
+  ]),
   message: z.string(),
   issues: z.array(PlanIssue).optional().describe('For `blocked`: the blockers.'),
 });
@@ -83,7 +103,8 @@ export const previewMutation = defineRequest({
   lane: 'read',
   params: z.strictObject({ projectId: ProjectId, mutation: MutationIntent }),
   result: MutationPreview,
-  summary: 'Computes what a mutation would do against the current snapshot, without changing anything. Keeps the preview for `applyMutation`.',
+  summary:
+    'Computes what a mutation would do against the current snapshot, without changing anything. Keeps the preview for `applyMutation`.',
 });
 
 export const applyMutation = defineRequest({
@@ -91,9 +112,12 @@ export const applyMutation = defineRequest({
   lane: 'write',
   params: z
     .strictObject({ ...applyParams, operationId: z.string().min(1).max(200).optional() })
-    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), { message: 'give exactly one of previewId and mutation' }),
+    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), {
+      message: 'give exactly one of previewId and mutation',
+    }),
   result: ApplyResult,
-  summary: 'Applies a preview (or an intent) in the writer lane: re-checks its premises, demands consent where needed, and commits all of it or none of it.',
+  summary:
+    'Applies a preview (or an intent) in the writer lane: re-checks its premises, demands consent where needed, and commits all of it or none of it.',
 });
 
 export const submitMutation = defineNotification({
@@ -102,6 +126,9 @@ export const submitMutation = defineNotification({
   lane: 'write',
   params: z
     .strictObject({ ...applyParams, operationId: z.string().min(1).max(200) })
-    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), { message: 'give exactly one of previewId and mutation' }),
-  summary: 'The notification form of `applyMutation`: joins the same lane in arrival order; its outcome is its terminal `packer/event`.',
+    .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), {
+      message: 'give exactly one of previewId and mutation',
+    }),
+  summary:
+    'The notification form of `applyMutation`: joins the same lane in arrival order; its outcome is its terminal `packer/event`.',
 });

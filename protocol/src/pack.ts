@@ -32,18 +32,28 @@ export const pack = defineRequest({
   lane: 'write',
   params: z.strictObject({
     projectId: ProjectId,
-    incremental: z.boolean().optional().describe('Reuse cached payloads whose inputs did not change (default true). The bytes are the same either way.'),
+    incremental: z
+      .boolean()
+      .optional()
+      .describe('Reuse cached payloads whose inputs did not change (default true). The bytes are the same either way.'),
     operationId: z.string().min(1).max(200).optional(),
     workDoneToken: z.union([z.string(), z.number()]).optional(),
   }),
   result: z.strictObject({
     operationId: z.string(),
     projectId: ProjectId,
-    outcome: z.enum(['succeeded', 'blocked', 'failed']).describe('`blocked`: validation found blocking diagnostics; `failed`: the inputs no longer match the snapshot. In both cases `build/` is untouched.'),
+    outcome: z
+      .enum(['succeeded', 'blocked', 'failed'])
+      .describe(
+        '`blocked`: validation found blocking diagnostics; `failed`: the inputs no longer match the snapshot. In both cases `build/` is untouched.',
+      ),
     revision: Revision.describe('The snapshot that was packed.'),
     blockers: z.array(Diagnostic).describe('For `blocked`: every blocking diagnostic.'),
     reason: z.string().optional().describe('For `failed`: what went wrong.'),
-    divergedPaths: z.array(z.string()).optional().describe('For `failed` by divergence: the paths that no longer match.'),
+    divergedPaths: z
+      .array(z.string())
+      .optional()
+      .describe('For `failed` by divergence: the paths that no longer match.'),
     artifacts: z.array(PackArtifact).describe('For `succeeded`: what was written to `build/`.'),
     assets: z.array(PackedAssetSummary).describe('For `succeeded`: the asset table in `asset_id` order.'),
     materialized: z.number().int().nonnegative().describe('Assets whose payload was built by this pack.'),

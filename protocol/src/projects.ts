@@ -8,7 +8,9 @@ import { defineRequest } from './method.js';
 /** Project lifecycle states. */
 export const ProjectState = z
   .enum(['loading', 'ready', 'diverged', 'failed'])
-  .describe('`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded.');
+  .describe(
+    '`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded.',
+  );
 
 /** What the project's writer lane is doing. */
 export const WriterLaneStatus = z.strictObject({
@@ -20,12 +22,20 @@ export const WriterLaneStatus = z.strictObject({
 export const DivergenceSummary = z.strictObject({
   diverged: z.boolean(),
   sinceRevision: Revision.nullable().describe('The snapshot that no longer matches the disk.'),
-  changes: z.array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() })),
+  changes: z.array(
+    z.strictObject({
+      path: z.string(),
+      change: z.enum(['added', 'changed', 'removed', 'moved']),
+      from: z.string().optional(),
+    }),
+  ),
 });
 
 /** How the project's workspace is watched. */
 export const WatchingStatus = z.strictObject({
-  state: z.enum(['off', 'starting', 'watching', 'degraded']).describe('`degraded`: the watcher failed; the disk is verified every `verifyIntervalMs` instead.'),
+  state: z
+    .enum(['off', 'starting', 'watching', 'degraded'])
+    .describe('`degraded`: the watcher failed; the disk is verified every `verifyIntervalMs` instead.'),
   backend: z.enum(['chokidar', 'parcel', 'none']),
   reason: z.string().optional(),
   autoReconcile: z.boolean().describe('Whether the server reconciles by itself after external changes settle.'),
@@ -57,7 +67,9 @@ export const ProjectStatus = z.strictObject({
   watching: WatchingStatus,
   writer: z
     .enum(['available', 'owned', 'heldByOther'])
-    .describe('`owned`: this server holds the project\'s writer lock; `heldByOther`: another packer process does, so writes are refused; `available`: nobody does.'),
+    .describe(
+      "`owned`: this server holds the project's writer lock; `heldByOther`: another packer process does, so writes are refused; `available`: nobody does.",
+    ),
   lastRecovery: z
     .strictObject({
       operationId: z.string(),
@@ -74,10 +86,16 @@ export const openProject = defineRequest({
   lane: 'server',
   params: z.strictObject({
     rootUri: FolderUri,
-    autoReconcile: z.boolean().optional().describe('Reconcile automatically after external changes settle (default: the `initialize` setting, else false). Also changes an open project\'s setting.'),
+    autoReconcile: z
+      .boolean()
+      .optional()
+      .describe(
+        "Reconcile automatically after external changes settle (default: the `initialize` setting, else false). Also changes an open project's setting.",
+      ),
   }),
   result: ProjectStatus,
-  summary: 'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status. Opening the same folder again returns the same `projectId`.',
+  summary:
+    'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status. Opening the same folder again returns the same `projectId`.',
 });
 
 export const closeProject = defineRequest({
@@ -93,7 +111,7 @@ export const projectStatus = defineRequest({
   lane: 'read',
   params: z.strictObject({ projectId: ProjectId }),
   result: ProjectStatus,
-  summary: 'The project\'s revision, state, divergence, counts and writer lane.',
+  summary: "The project's revision, state, divergence, counts and writer lane.",
 });
 
 export const initWorkspace = defineRequest({
@@ -102,11 +120,15 @@ export const initWorkspace = defineRequest({
   params: z
     .strictObject({
       projectId: ProjectId.optional(),
-      rootUri: FolderUri.optional().describe('A folder not opened yet; `assets/` is created if absent and the project is opened.'),
+      rootUri: FolderUri.optional().describe(
+        'A folder not opened yet; `assets/` is created if absent and the project is opened.',
+      ),
       operationId: z.string().min(1).max(200).optional().describe('A client-chosen id to correlate events.'),
       workDoneToken: z.union([z.string(), z.number()]).optional().describe('LSP work-done progress token.'),
     })
-    .refine((p) => (p.projectId === undefined) !== (p.rootUri === undefined), { message: 'give exactly one of projectId and rootUri' }),
+    .refine((p) => (p.projectId === undefined) !== (p.rootUri === undefined), {
+      message: 'give exactly one of projectId and rootUri',
+    }),
   result: z.strictObject({
     operationId: z.string(),
     projectId: ProjectId,
@@ -114,15 +136,37 @@ export const initWorkspace = defineRequest({
     revision: Revision,
     registryPath: z.string().describe('Path of `index.json`, relative to the project root.'),
   }),
-  summary: 'Creates `assets/.prometeu/index.json` if absent. Refuses to overwrite an existing one; an invalid one is an error, never rewritten.',
+  summary:
+    'Creates `assets/.prometeu/index.json` if absent. Refuses to overwrite an existing one; an invalid one is an error, never rewritten.',
 });
 
 /** What a reconcile found between the two snapshots, by asset. */
 export const SnapshotDiff = z.strictObject({
-  added: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() })).describe('Roots that appeared.'),
-  removed: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable(), assetId: z.number().int().positive().optional() })).describe('Roots that vanished.'),
-  moved: z.array(z.strictObject({ from: z.string(), to: z.string(), assetUuid: z.string(), assetId: z.number().int().positive().optional() })).describe('Roots found elsewhere with the same asset_uuid.'),
-  changed: z.array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() })).describe('Roots whose declaration, inputs or diagnostics changed.'),
+  added: z
+    .array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() }))
+    .describe('Roots that appeared.'),
+  removed: z
+    .array(
+      z.strictObject({
+        root: z.string(),
+        assetUuid: z.string().nullable(),
+        assetId: z.number().int().positive().optional(),
+      }),
+    )
+    .describe('Roots that vanished.'),
+  moved: z
+    .array(
+      z.strictObject({
+        from: z.string(),
+        to: z.string(),
+        assetUuid: z.string(),
+        assetId: z.number().int().positive().optional(),
+      }),
+    )
+    .describe('Roots found elsewhere with the same asset_uuid.'),
+  changed: z
+    .array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() }))
+    .describe('Roots whose declaration, inputs or diagnostics changed.'),
   diagnosticsBefore: z.number().int().nonnegative(),
   diagnosticsAfter: z.number().int().nonnegative(),
 });
@@ -143,8 +187,17 @@ export const reconcile = defineRequest({
     diff: SnapshotDiff,
     clearedChanges: z.number().int().nonnegative().describe('How many divergent paths the new snapshot accepts.'),
     accepted: z
-      .array(z.strictObject({ path: z.string(), change: z.enum(['added', 'changed', 'removed', 'moved']), from: z.string().optional() }))
-      .describe('The divergent paths the new snapshot accepts (including input content changes, which the asset diff does not show).'),
+      .array(
+        z.strictObject({
+          path: z.string(),
+          change: z.enum(['added', 'changed', 'removed', 'moved']),
+          from: z.string().optional(),
+        }),
+      )
+      .describe(
+        'The divergent paths the new snapshot accepts (including input content changes, which the asset diff does not show).',
+      ),
   }),
-  summary: 'Accepts the disk\'s current truth into a new snapshot and says what changed between the two. Registry consequences become diagnostics with safe fixes (a moved root offers a relocate); the registry itself is never edited.',
+  summary:
+    "Accepts the disk's current truth into a new snapshot and says what changed between the two. Registry consequences become diagnostics with safe fixes (a moved root offers a relocate); the registry itself is never edited.",
 });

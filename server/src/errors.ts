@@ -30,8 +30,15 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
 }
 
 /** Shorthand for the unknown-project error. */
-export function unknownProject(projectId: string, openProjects: string[]): PackerError<typeof PackerErrorCodes.UnknownProject> {
-  return new PackerError(PackerErrorCodes.UnknownProject, `No open project has id ${JSON.stringify(projectId)}. Open it with packer/openProject first.`, { projectId, openProjects });
+export function unknownProject(
+  projectId: string,
+  openProjects: string[],
+): PackerError<typeof PackerErrorCodes.UnknownProject> {
+  return new PackerError(
+    PackerErrorCodes.UnknownProject,
+    `No open project has id ${JSON.stringify(projectId)}. Open it with packer/openProject first.`,
+    { projectId, openProjects },
+  );
 }
 
 /** The `{ code, message, data }` an error is reported with in events and responses. */

@@ -46,20 +46,32 @@ export function resolveProjectRoot(rootUri: string): string {
   try {
     path = fileURLToPath(new URL(rootUri));
   } catch (error) {
-    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `${rootUri} is not a valid file: URI (${(error as Error).message}).`, { rootUri, reason: 'not a file: URI' });
+    throw new PackerError(
+      PackerErrorCodes.ProjectRootInvalid,
+      `${rootUri} is not a valid file: URI (${(error as Error).message}).`,
+      { rootUri, reason: 'not a file: URI' },
+    );
   }
   let stats;
   try {
     stats = statSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `The project folder ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}.`, {
-      rootUri,
-      reason: code === 'ENOENT' ? 'does not exist' : `unreadable (${code})`,
-    });
+    throw new PackerError(
+      PackerErrorCodes.ProjectRootInvalid,
+      `The project folder ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}.`,
+      {
+        rootUri,
+        reason: code === 'ENOENT' ? 'does not exist' : `unreadable (${code})`,
+      },
+    );
   }
   if (!stats.isDirectory()) {
-    throw new PackerError(PackerErrorCodes.ProjectRootInvalid, `${path} is not a folder; a project is a folder holding assets/.`, { rootUri, reason: 'not a folder' });
+    throw new PackerError(
+      PackerErrorCodes.ProjectRootInvalid,
+      `${path} is not a folder; a project is a folder holding assets/.`,
+      { rootUri, reason: 'not a folder' },
+    );
   }
   return realpathSync(path);
 }
@@ -91,7 +103,10 @@ export class PackerHost {
    * interrupted is finished or undone first (when this process can take the writer lock), so the first
    * snapshot never shows a half-done write.
    */
-  async open(rootUri: string, options: { allowMissingAssets?: boolean; autoReconcile?: boolean } = {}): Promise<Project> {
+  async open(
+    rootUri: string,
+    options: { allowMissingAssets?: boolean; autoReconcile?: boolean } = {},
+  ): Promise<Project> {
     const rootPath = resolveProjectRoot(rootUri);
     const id = projectIdOf(rootPath);
     const existing = this.projects.get(id);
@@ -110,7 +125,11 @@ export class PackerHost {
     }
   }
 
-  private async load(id: string, rootPath: string, options: { allowMissingAssets?: boolean; autoReconcile?: boolean }): Promise<Project> {
+  private async load(
+    id: string,
+    rootPath: string,
+    options: { allowMissingAssets?: boolean; autoReconcile?: boolean },
+  ): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
     let assetsExists = false;
     try {
@@ -120,10 +139,14 @@ export class PackerHost {
     }
     const canonicalUri = pathToFileURL(rootPath).href;
     if (!assetsExists && !options.allowMissingAssets) {
-      throw new PackerError(PackerErrorCodes.AssetsFolderMissing, `${rootPath} has no assets/ folder, so it is not a Prometeu project. Create it with packer/initWorkspace.`, {
-        rootUri: canonicalUri,
-        assetsPath: assetsDir,
-      });
+      throw new PackerError(
+        PackerErrorCodes.AssetsFolderMissing,
+        `${rootPath} has no assets/ folder, so it is not a Prometeu project. Create it with packer/initWorkspace.`,
+        {
+          rootUri: canonicalUri,
+          assetsPath: assetsDir,
+        },
+      );
     }
     let recovery: RecoveryReport | null = null;
     const lock = new WriterLock(assetsDir);
@@ -134,7 +157,9 @@ export class PackerHost {
         lock.release();
       }
     }
-    const initial = assetsExists ? loadSnapshot(rootPath, 1) : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
+    const initial = assetsExists
+      ? loadSnapshot(rootPath, 1)
+      : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
     const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;
     const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid, {

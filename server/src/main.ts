@@ -39,7 +39,9 @@ function main(argv: readonly string[]): void {
   }
   const unknown = argv.filter((arg) => arg !== '--stdio' && !arg.startsWith('--clientProcessId'));
   if (!argv.includes('--stdio') || unknown.length > 0) {
-    process.stderr.write(`packer-server: ${unknown.length > 0 ? `unknown argument ${unknown[0]}` : '--stdio is required'}\n\n${USAGE}`);
+    process.stderr.write(
+      `packer-server: ${unknown.length > 0 ? `unknown argument ${unknown[0]}` : '--stdio is required'}\n\n${USAGE}`,
+    );
     process.exit(2);
   }
   const host = new PackerHost();

@@ -3,13 +3,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../client/src/cli/args.js';
-import { formatEventLine, formatPackFailure, formatPreview, formatProgress, formatReconcile, formatTable, plural } from '../../client/src/cli/format.js';
+import {
+  formatEventLine,
+  formatPackFailure,
+  formatPreview,
+  formatProgress,
+  formatReconcile,
+  formatTable,
+  plural,
+} from '../../client/src/cli/format.js';
 import type { MutationPreview, PackerEvent } from '../../client/src/index.js';
 
 describe('packer command line', () => {
   it('reads an asset reference as an id, a uuid or a root path', () => {
     expect(parseAssetReference('12')).toEqual({ assetId: 12 });
-    expect(parseAssetReference('3F2B8C1E-6D0A-4C1B-9A57-2E4F1D9C8B70')).toEqual({ assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' });
+    expect(parseAssetReference('3F2B8C1E-6D0A-4C1B-9A57-2E4F1D9C8B70')).toEqual({
+      assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70',
+    });
     expect(parseAssetReference('./ui\\hero/')).toEqual({ root: 'ui/hero' });
   });
 
@@ -27,7 +37,12 @@ describe('packer command line', () => {
       after: undefined,
       follow: false,
     });
-    expect(parseCommandLine(['show', 'hero'])).toMatchObject({ kind: 'command', command: 'show', projectDir: '.', asset: { root: 'hero' } });
+    expect(parseCommandLine(['show', 'hero'])).toMatchObject({
+      kind: 'command',
+      command: 'show',
+      projectDir: '.',
+      asset: { root: 'hero' },
+    });
   });
 
   it('builds the mutation intent of each workspace command from its operands', () => {
@@ -39,24 +54,54 @@ describe('packer command line', () => {
     expect(intent(['adopt', 'copy'])).toEqual({ kind: 'adopt', root: 'copy' });
     expect(intent(['forget', '3'])).toEqual({ kind: 'forget', asset: { assetId: 3 } });
     expect(intent(['remove', 'ui/hero'])).toEqual({ kind: 'remove', asset: { root: 'ui/hero' } });
-    expect(intent(['quarantine', '3F2B8C1E-6D0A-4C1B-9A57-2E4F1D9C8B70'])).toEqual({ kind: 'quarantine', asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' } });
-    expect(intent(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70'])).toEqual({ kind: 'restore', asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' } });
+    expect(intent(['quarantine', '3F2B8C1E-6D0A-4C1B-9A57-2E4F1D9C8B70'])).toEqual({
+      kind: 'quarantine',
+      asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' },
+    });
+    expect(intent(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70'])).toEqual({
+      kind: 'restore',
+      asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' },
+    });
     expect(intent(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70', '--to', 'back/here/'])).toEqual({
       kind: 'restore',
       asset: { assetUuid: '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70' },
       to: 'back/here',
     });
-    expect(intent(['relocate', '1', 'heroes\\main'])).toEqual({ kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main' });
-    expect(intent(['rename', 'hero', 'Big Hero'])).toEqual({ kind: 'rename', asset: { root: 'hero' }, name: 'Big Hero' });
+    expect(intent(['relocate', '1', 'heroes\\main'])).toEqual({
+      kind: 'relocate',
+      asset: { assetId: 1 },
+      to: 'heroes/main',
+    });
+    expect(intent(['rename', 'hero', 'Big Hero'])).toEqual({
+      kind: 'rename',
+      asset: { root: 'hero' },
+      name: 'Big Hero',
+    });
     expect(intent(['include', '2'])).toEqual({ kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true });
     expect(intent(['exclude', '2'])).toEqual({ kind: 'setBuildInclusion', asset: { assetId: 2 }, included: false });
-    expect(parseCommandLine(['relocate', '1', 'to', 'game', '--yes'])).toMatchObject({ kind: 'command', projectDir: 'game', yes: true });
+    expect(parseCommandLine(['relocate', '1', 'to', 'game', '--yes'])).toMatchObject({
+      kind: 'command',
+      projectDir: 'game',
+      yes: true,
+    });
     expect(parseCommandLine(['remove', '1', '-y'])).toMatchObject({ kind: 'command', projectDir: '.', yes: true });
   });
 
   it('parses pack and events options', () => {
-    expect(parseCommandLine(['pack', '--no-cache', '--json', 'game'])).toMatchObject({ kind: 'command', command: 'pack', noCache: true, json: true, projectDir: 'game' });
-    expect(parseCommandLine(['events', '--after', '12', '--follow'])).toMatchObject({ kind: 'command', command: 'events', after: 12, follow: true, projectDir: '.' });
+    expect(parseCommandLine(['pack', '--no-cache', '--json', 'game'])).toMatchObject({
+      kind: 'command',
+      command: 'pack',
+      noCache: true,
+      json: true,
+      projectDir: 'game',
+    });
+    expect(parseCommandLine(['events', '--after', '12', '--follow'])).toMatchObject({
+      kind: 'command',
+      command: 'events',
+      after: 12,
+      follow: true,
+      projectDir: '.',
+    });
   });
 
   it('turns every malformed command line into a usage error, never an exception', () => {
@@ -85,10 +130,33 @@ describe('packer command line', () => {
 
   it('gives help for the CLI and for each command, and the main help documents the exit codes', () => {
     expect(parseCommandLine(['--help'])).toEqual({ kind: 'help', text: MAIN_HELP });
-    expect(parseCommandLine(['show', '--help'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer show <asset>') });
-    expect(parseCommandLine(['relocate', '--help'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer relocate <asset> <to> [--yes]') });
-    expect(parseCommandLine(['help', 'pack'])).toMatchObject({ kind: 'help', text: expect.stringContaining('Usage: packer pack [--no-cache]') });
-    for (const command of ['register', 'adopt', 'forget', 'remove', 'quarantine', 'restore', 'relocate', 'rename', 'include', 'exclude', 'reconcile', 'pack', 'events']) {
+    expect(parseCommandLine(['show', '--help'])).toMatchObject({
+      kind: 'help',
+      text: expect.stringContaining('Usage: packer show <asset>'),
+    });
+    expect(parseCommandLine(['relocate', '--help'])).toMatchObject({
+      kind: 'help',
+      text: expect.stringContaining('Usage: packer relocate <asset> <to> [--yes]'),
+    });
+    expect(parseCommandLine(['help', 'pack'])).toMatchObject({
+      kind: 'help',
+      text: expect.stringContaining('Usage: packer pack [--no-cache]'),
+    });
+    for (const command of [
+      'register',
+      'adopt',
+      'forget',
+      'remove',
+      'quarantine',
+      'restore',
+      'relocate',
+      'rename',
+      'include',
+      'exclude',
+      'reconcile',
+      'pack',
+      'events',
+    ]) {
       expect(MAIN_HELP).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ']) expect(MAIN_HELP).toContain(`\n  ${code}`);
@@ -97,7 +165,13 @@ describe('packer command line', () => {
 
 describe('packer output', () => {
   it('aligns table columns and trims trailing spaces', () => {
-    expect(formatTable([['ID', 'NAME', 'X'], ['12', 'a', ''], ['3', 'longer', 'z']])).toBe('ID  NAME    X\n12  a\n3   longer  z');
+    expect(
+      formatTable([
+        ['ID', 'NAME', 'X'],
+        ['12', 'a', ''],
+        ['3', 'longer', 'z'],
+      ]),
+    ).toBe('ID  NAME    X\n12  a\n3   longer  z');
     expect(plural(1, 'error')).toBe('1 error');
     expect(plural(2, 'error')).toBe('2 errors');
   });
@@ -112,7 +186,16 @@ describe('packer output', () => {
       blockers: [{ code: 'targetExists', message: 'heroes/main already exists.', path: 'heroes/main' }],
       warnings: [],
       safeFixes: [],
-      registryChanges: [{ change: 'update', assetId: 1, assetUuid: 'u-1', root: 'heroes/main', includedInBuild: true, before: { root: 'hero', includedInBuild: true } }],
+      registryChanges: [
+        {
+          change: 'update',
+          assetId: 1,
+          assetUuid: 'u-1',
+          root: 'heroes/main',
+          includedInBuild: true,
+          before: { root: 'hero', includedInBuild: true },
+        },
+      ],
       filesystemChanges: [{ change: 'move', path: 'hero', to: 'heroes/main', kind: 'folder' }],
       affectedAssets: [{ assetId: 1, assetUuid: 'u-1', root: 'hero' }],
       requiresConsent: true,
@@ -144,20 +227,25 @@ describe('packer output', () => {
   });
 
   it('prints a reconcile with the accepted changes and the snapshot difference', () => {
-    const text = formatReconcile(
-      {
-        operationId: 'op-3',
-        projectId: 'prj-x',
-        previousRevision: 1,
-        revision: 2,
-        clearedChanges: 2,
-        diff: { added: [{ root: 'lamp', assetUuid: 'u-9' }], removed: [], moved: [{ from: 'hero', to: 'heroes/hero', assetUuid: 'u-1', assetId: 1 }], changed: [], diagnosticsBefore: 0, diagnosticsAfter: 1 },
-        accepted: [
-          { path: 'heroes/hero', change: 'moved', from: 'hero' },
-          { path: 'lamp/asset.json', change: 'added' },
-        ],
+    const text = formatReconcile({
+      operationId: 'op-3',
+      projectId: 'prj-x',
+      previousRevision: 1,
+      revision: 2,
+      clearedChanges: 2,
+      diff: {
+        added: [{ root: 'lamp', assetUuid: 'u-9' }],
+        removed: [],
+        moved: [{ from: 'hero', to: 'heroes/hero', assetUuid: 'u-1', assetId: 1 }],
+        changed: [],
+        diagnosticsBefore: 0,
+        diagnosticsAfter: 1,
       },
-    );
+      accepted: [
+        { path: 'heroes/hero', change: 'moved', from: 'hero' },
+        { path: 'lamp/asset.json', change: 'added' },
+      ],
+    });
     expect(text).toContain('Reconciled: revision 1 -> 2 (operation op-3); 2 changes on disk accepted.');
     expect(text).toContain('Changes found on disk\n  moved  hero -> heroes/hero\n  added  lamp/asset.json');
     expect(text).toContain('Asset roots\n  added  lamp                 u-9\n  moved  hero -> heroes/hero  #1');
@@ -170,9 +258,29 @@ describe('packer output', () => {
     expect(formatProgress({ done: 3, total: 4, unit: 'assets' }, 8)).toBe('[######..]  75% 3/4 assets');
     expect(formatProgress({ done: 7 })).toBe('7');
     expect(
-      formatPackFailure({ operationId: 'p', projectId: 'x', outcome: 'failed', revision: 3, blockers: [], reason: 'The disk changed.', divergedPaths: ['a/b.bin'], artifacts: [], assets: [], materialized: 0, fromCache: 0 }),
+      formatPackFailure({
+        operationId: 'p',
+        projectId: 'x',
+        outcome: 'failed',
+        revision: 3,
+        blockers: [],
+        reason: 'The disk changed.',
+        divergedPaths: ['a/b.bin'],
+        artifacts: [],
+        assets: [],
+        materialized: 0,
+        fromCache: 0,
+      }),
     ).toBe('Pack failed at revision 3: The disk changed.\nChanged on disk\n  a/b.bin\n');
-    const event = { projectId: 'x', epoch: 'e', sequence: 12, operationId: 'op-1', time: 't', kind: 'operation.progress', body: { done: 1, total: 2, unit: 'assets' } } as PackerEvent;
+    const event = {
+      projectId: 'x',
+      epoch: 'e',
+      sequence: 12,
+      operationId: 'op-1',
+      time: 't',
+      kind: 'operation.progress',
+      body: { done: 1, total: 2, unit: 'assets' },
+    } as PackerEvent;
     expect(formatEventLine(event)).toBe('    12  operation.progress    op-1            1/2 assets');
   });
 });

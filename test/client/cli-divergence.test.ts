@@ -13,7 +13,8 @@ import { CLI_SCRIPT, blobAsset, eventually, runPacker, track, type CliRun } from
 const resources = track();
 
 function expectExit(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  if (run.code !== code)
+    throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
 }
 
 /** A project whose fingerprints a first `packer reconcile` saved, so later runs notice external changes. */
@@ -60,11 +61,17 @@ describe('packer status and reconcile with changes made on disk', () => {
     const run = await divergedStatus(dir);
     expect(run.stdout).toMatch(/^Divergence\s+4 changes on disk since revision 1 \(packer reconcile accepts them\)$/m);
     expect(run.stdout).toMatch(/^Watching\s+watching \(\w+\)/m);
-    expect(run.stdout).toMatch(/^Changed on disk\n {2}removed\s+crate\/x\.bin\n {2}changed\s+hero\/x\.bin\n {2}added\s+lamp\/asset\.json\n {2}added\s+lamp\/x\.bin$/m);
+    expect(run.stdout).toMatch(
+      /^Changed on disk\n {2}removed\s+crate\/x\.bin\n {2}changed\s+hero\/x\.bin\n {2}added\s+lamp\/asset\.json\n {2}added\s+lamp\/x\.bin$/m,
+    );
 
     const json = await runPacker(['status', '--json', dir]);
     expectExit(json, 0);
-    const status = JSON.parse(json.stdout) as { state: string; divergence: { diverged: boolean }; watching: { state: string } };
+    const status = JSON.parse(json.stdout) as {
+      state: string;
+      divergence: { diverged: boolean };
+      watching: { state: string };
+    };
     // Still diverged: nothing but reconcile clears it.
     expect(status.state).toBe('diverged');
     expect(status.divergence.diverged).toBe(true);
@@ -77,9 +84,13 @@ describe('packer status and reconcile with changes made on disk', () => {
     const run = await runPacker(['reconcile', dir]);
     expectExit(run, 0);
     expect(run.stdout).toMatch(/^Reconciled: revision 1 -> 2 \(operation \S+\); 4 changes on disk accepted\.$/m);
-    expect(run.stdout).toMatch(/^Changes found on disk\n {2}removed\s+crate\/x\.bin\n {2}changed\s+hero\/x\.bin\n {2}added\s+lamp\/asset\.json\n {2}added\s+lamp\/x\.bin$/m);
+    expect(run.stdout).toMatch(
+      /^Changes found on disk\n {2}removed\s+crate\/x\.bin\n {2}changed\s+hero\/x\.bin\n {2}added\s+lamp\/asset\.json\n {2}added\s+lamp\/x\.bin$/m,
+    );
     // This run's first snapshot was read after the changes, so the two snapshots hold the same roots.
-    expect(run.stdout).toMatch(/^Asset roots\n {2}no root was added, removed, moved or changed between revisions 1 and 2$/m);
+    expect(run.stdout).toMatch(
+      /^Asset roots\n {2}no root was added, removed, moved or changed between revisions 1 and 2$/m,
+    );
     expect(run.stdout).toMatch(/^Diagnostics: \d+ before, \d+ after\.$/m);
     const after = await runPacker(['status', dir]);
     expectExit(after, 0);
@@ -97,7 +108,12 @@ describe('packer status and reconcile with changes made on disk', () => {
     const dir = await reconciledProject();
     const run = await runPacker(['reconcile', '--json', dir]);
     expectExit(run, 0);
-    expect(JSON.parse(run.stdout)).toMatchObject({ previousRevision: 1, revision: 2, diff: { added: [], removed: [], moved: [], changed: [] }, accepted: [] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      previousRevision: 1,
+      revision: 2,
+      diff: { added: [], removed: [], moved: [], changed: [] },
+      accepted: [],
+    });
   });
 });
 
@@ -110,14 +126,21 @@ describe('packer events', () => {
     expect(all.stdout).toMatch(/^ {5}1 {2}snapshot\.published\s+-\s+revision 1 \(open\)$/m);
     const after = await runPacker(['events', '--after', '1', '--json', dir]);
     expectExit(after, 0);
-    const events = after.stdout.trim().split('\n').filter((line) => line.length > 0).map((line) => JSON.parse(line) as { sequence: number; kind: string });
+    const events = after.stdout
+      .trim()
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as { sequence: number; kind: string });
     expect(events.every((event) => event.sequence > 1)).toBe(true);
   });
 
   it('--follow prints live events, such as the divergence the watcher finds, until interrupted (exit 130)', async () => {
     const dir = resources.tempDir();
     writeProject(dir, { assets: [blobAsset('hero', 'hero bytes\n')] });
-    const child = spawn(process.execPath, [CLI_SCRIPT, 'events', '--follow', dir], { env: { ...process.env, PACKER_SERVER: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_SCRIPT, 'events', '--follow', dir], {
+      env: { ...process.env, PACKER_SERVER: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     const waiters = new Set<() => void>();

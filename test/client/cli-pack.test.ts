@@ -15,12 +15,19 @@ const resources = track();
 
 function project(): string {
   const dir = resources.tempDir();
-  writeProject(dir, { assets: [blobAsset('hero', 'hero bytes\n', { preload: true }), blobAsset('props/crate', 'crate bytes, a bit longer\n'), blobAsset('slime', 'slime\n', { included: false })] });
+  writeProject(dir, {
+    assets: [
+      blobAsset('hero', 'hero bytes\n', { preload: true }),
+      blobAsset('props/crate', 'crate bytes, a bit longer\n'),
+      blobAsset('slime', 'slime\n', { included: false }),
+    ],
+  });
   return dir;
 }
 
 function expectExit(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  if (run.code !== code)
+    throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
 }
 
 /** The sha256 the summary prints for `build/assets.pa`. */
@@ -41,7 +48,8 @@ describe('packer pack', () => {
     expect(first.stdout).toMatch(/^ {2}2\s+crate\s+BLOB\s+\d+\s+26\s+no$/m);
     expect(first.stdout).not.toMatch(/slime/);
     expect(first.stdout).toMatch(/^ {2}PATH\s+SIZE\s+SHA256$/m);
-    for (const name of ['asset_table.json', 'asset_table_metadata.json', 'preload.json']) expect(first.stdout).toMatch(new RegExp(`^ {2}build/${name.replace('.', '\\.')}\\s+\\d+\\s+[0-9a-f]{64}$`, 'm'));
+    for (const name of ['asset_table.json', 'asset_table_metadata.json', 'preload.json'])
+      expect(first.stdout).toMatch(new RegExp(`^ {2}build/${name.replace('.', '\\.')}\\s+\\d+\\s+[0-9a-f]{64}$`, 'm'));
     // Plain progress lines on stderr (not a terminal), one per asset (a slow reader may see fewer).
     expect(first.stderr).toMatch(/^(pack: 1\/2 assets hero\n)?pack: 2\/2 assets crate\n$/);
 
@@ -68,7 +76,11 @@ describe('packer pack', () => {
     expect(run.stderr).toBe('');
     const result = JSON.parse(run.stdout) as { outcome: string; artifacts: { name: string; sha256: string }[] };
     expect(result.outcome).toBe('succeeded');
-    expect(result.artifacts.find((artifact) => artifact.name === 'assets.pa')?.sha256).toBe(createHash('sha256').update(readFileSync(join(dir, 'build', 'assets.pa'))).digest('hex'));
+    expect(result.artifacts.find((artifact) => artifact.name === 'assets.pa')?.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'build', 'assets.pa')))
+        .digest('hex'),
+    );
   });
 
   it('a blocked pack exits 1, prints every blocker with code, root and message, and leaves build/ alone', async () => {
@@ -91,7 +103,9 @@ describe('packer pack', () => {
   });
 
   it('a pack that fails because the disk changed exits 1 with the reason and the changed paths', async () => {
-    const run = await runPacker(['pack', project()], { env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'pack-diverged' } });
+    const run = await runPacker(['pack', project()], {
+      env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'pack-diverged' },
+    });
     expectExit(run, 1);
     expect(run.stdout).toMatch(/^Pack failed at revision 1: The disk no longer matches revision 1/m);
     expect(run.stdout).toMatch(/^Changed on disk\n {2}hero\/hero\.bin$/m);
@@ -99,7 +113,9 @@ describe('packer pack', () => {
   });
 
   it('a server that crashes during the pack exits 4 with its exit code and the end of its stderr', async () => {
-    const run = await runPacker(['pack', project()], { env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'pack-crash' } });
+    const run = await runPacker(['pack', project()], {
+      env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'pack-crash' },
+    });
     expectExit(run, 4);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain('pack: 1/2 assets hero');
@@ -109,7 +125,9 @@ describe('packer pack', () => {
 
   it('on a terminal, progress is a bar redrawn in place on stderr and cleared before the summary', async () => {
     const dir = project();
-    const collect = (tty: boolean): { stream: Writable & { isTTY?: boolean; columns?: number }; text: () => string } => {
+    const collect = (
+      tty: boolean,
+    ): { stream: Writable & { isTTY?: boolean; columns?: number }; text: () => string } => {
       let text = '';
       const stream = new Writable({
         write(chunk: Buffer, _encoding, callback) {
@@ -125,10 +143,17 @@ describe('packer pack', () => {
     };
     const stdout = collect(false);
     const stderr = collect(true);
-    const code = await runCli(['pack', dir], { stdout: stdout.stream, stderr: stderr.stream, cwd: dir, env: { ...process.env, PACKER_SERVER: '' } });
+    const code = await runCli(['pack', dir], {
+      stdout: stdout.stream,
+      stderr: stderr.stream,
+      cwd: dir,
+      env: { ...process.env, PACKER_SERVER: '' },
+    });
     expect(code).toBe(0);
     const drawn = stderr.text();
-    expect(drawn).toMatch(/^(\rpack \[#{12}\.{12}\] {2}50% 1\/2 assets hero\u001b\[K)?\rpack \[#{24}\] 100% 2\/2 assets crate\u001b\[K\r\u001b\[K$/);
+    expect(drawn).toMatch(
+      /^(\rpack \[#{12}\.{12}\] {2}50% 1\/2 assets hero\u001b\[K)?\rpack \[#{24}\] 100% 2\/2 assets crate\u001b\[K\r\u001b\[K$/,
+    );
     expect(drawn).toContain('\rpack [########################] 100% 2/2 assets crate\u001b[K');
     expect(drawn.endsWith('\r\u001b[K')).toBe(true);
     expect(drawn).not.toContain('\n');

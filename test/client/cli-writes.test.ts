@@ -41,11 +41,15 @@ function registryText(dir: string): string {
 }
 
 function declaration(dir: string, root: string): { name: string; asset_uuid: string } {
-  return JSON.parse(readFileSync(join(dir, 'assets', root, 'asset.json'), 'utf8')) as { name: string; asset_uuid: string };
+  return JSON.parse(readFileSync(join(dir, 'assets', root, 'asset.json'), 'utf8')) as {
+    name: string;
+    asset_uuid: string;
+  };
 }
 
 function expectExit(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  if (run.code !== code)
+    throw new Error(`Expected exit ${code}, got ${run.code}.\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
 }
 
 describe('packer workspace commands: preview only, then --yes', () => {
@@ -79,8 +83,12 @@ describe('packer workspace commands: preview only, then --yes', () => {
     const preview = await runPacker(['relocate', 'hero', 'characters/hero', dir]);
     expectExit(preview, 0);
     expect(preview.stdout).toMatch(/^ {2}Consent\s+required/m);
-    expect(preview.stdout).toMatch(/^ {2}Operation\s+relocate \(workspace\+registry: edits your files under assets\/ and the registry\)$/m);
-    expect(preview.stdout).toMatch(/^ {2}update\s+#1\s+hero -> characters\/hero\s+3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70\s+in build$/m);
+    expect(preview.stdout).toMatch(
+      /^ {2}Operation\s+relocate \(workspace\+registry: edits your files under assets\/ and the registry\)$/m,
+    );
+    expect(preview.stdout).toMatch(
+      /^ {2}update\s+#1\s+hero -> characters\/hero\s+3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70\s+in build$/m,
+    );
     expect(preview.stdout).toMatch(/^ {2}move\s+folder\s+hero -> characters\/hero$/m);
     expect(preview.stdout).toContain('Run again with --yes to apply it (and give the consent it needs).');
     expect(existsSync(join(dir, 'assets', 'hero', 'asset.json'))).toBe(true);
@@ -111,7 +119,10 @@ describe('packer workspace commands: preview only, then --yes', () => {
 
   it('a blocked preview exits 1 naming the blocker, with or without --yes, and nothing moves', async () => {
     const dir = project();
-    for (const args of [['relocate', 'hero', '../outside', dir], ['relocate', 'hero', 'slime/inside', '--yes', dir]]) {
+    for (const args of [
+      ['relocate', 'hero', '../outside', dir],
+      ['relocate', 'hero', 'slime/inside', '--yes', dir],
+    ]) {
       const run = await runPacker(args);
       expectExit(run, 1);
       expect(run.stdout).toMatch(/^Blockers\n {2}(pathOutsideProject|nestedRoot)\s+\S+\s+\S/m);
@@ -122,9 +133,11 @@ describe('packer workspace commands: preview only, then --yes', () => {
     expect(registry(dir).assets.find((entry) => entry.asset_id === 1)?.root).toBe('hero');
   });
 
-  it('a rejected apply exits 1 and prints the server\'s reasons on stderr', async () => {
+  it("a rejected apply exits 1 and prints the server's reasons on stderr", async () => {
     const dir = project();
-    const run = await runPacker(['exclude', 'hero', '--yes', dir], { env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'apply-rejected' } });
+    const run = await runPacker(['exclude', 'hero', '--yes', dir], {
+      env: { PACKER_SERVER: fixtureServer('scripted-writes'), FIXTURE_SCRIPT: 'apply-rejected' },
+    });
     expectExit(run, 1);
     expect(run.stdout).toMatch(/^Exclude hero from the build$/m);
     expect(run.stdout).not.toContain('Applied');
@@ -186,10 +199,18 @@ describe('packer workspace commands: preview only, then --yes', () => {
     const dir = project();
     const preview = await runPacker(['exclude', 'hero', '--json', dir]);
     expectExit(preview, 0);
-    expect(JSON.parse(preview.stdout)).toMatchObject({ mutation: { kind: 'setBuildInclusion', included: false }, blockers: [], requiresConsent: false });
+    expect(JSON.parse(preview.stdout)).toMatchObject({
+      mutation: { kind: 'setBuildInclusion', included: false },
+      blockers: [],
+      requiresConsent: false,
+    });
     const applied = await runPacker(['exclude', 'hero', '--json', '--yes', dir]);
     expectExit(applied, 0);
-    expect(JSON.parse(applied.stdout)).toMatchObject({ outcome: 'applied', reasons: [], preview: { mutation: { kind: 'setBuildInclusion' } } });
+    expect(JSON.parse(applied.stdout)).toMatchObject({
+      outcome: 'applied',
+      reasons: [],
+      preview: { mutation: { kind: 'setBuildInclusion' } },
+    });
   });
 
   it('an asset that does not exist is a blocker naming it, and exits 1', async () => {

@@ -83,7 +83,10 @@ describe('packer CLI reads', () => {
     const dir = project({ withoutHeroInput: true });
     const list = await packer(['list', '--json', dir]);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toMatchObject({ revision: 1, assets: [{ assetId: 1, root: 'hero', worstSeverity: 'error' }] });
+    expect(JSON.parse(list.stdout)).toMatchObject({
+      revision: 1,
+      assets: [{ assetId: 1, root: 'hero', worstSeverity: 'error' }],
+    });
     const doctor = await packer(['doctor', '--json', dir]);
     expect(doctor.code).toBe(1);
     expect(JSON.parse(doctor.stdout)).toMatchObject({ scope: 'registered', summary: { blocking: 1 } });
@@ -126,7 +129,9 @@ describe('packer CLI errors and exit codes', () => {
     const run = await packer(['status', join(resources.tempDir(), 'missing')]);
     expect(run.code).toBe(3);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^packer: the server refused packer\/openProject: ProjectRootInvalid \(1002\): .*does not exist/);
+    expect(run.stderr).toMatch(
+      /^packer: the server refused packer\/openProject: ProjectRootInvalid \(1002\): .*does not exist/,
+    );
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
@@ -140,7 +145,9 @@ describe('packer CLI errors and exit codes', () => {
   });
 
   it('a server that crashes exits 4 and shows its exit code and the end of its stderr', async () => {
-    const run = await packer(['status', project()], { env: { PACKER_SERVER: fixtureServer('crash-on-notification'), FIXTURE_EXIT_ON_INITIALIZE: '1' } });
+    const run = await packer(['status', project()], {
+      env: { PACKER_SERVER: fixtureServer('crash-on-notification'), FIXTURE_EXIT_ON_INITIALIZE: '1' },
+    });
     expect(run.code).toBe(4);
     expect(run.stderr).toContain('exited with code 3');
     expect(run.stderr).toContain('fixture: about to crash with exit code 3');

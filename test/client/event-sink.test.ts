@@ -17,28 +17,53 @@ class Log {
 
   private add(event: Omit<PackerEvent, 'projectId' | 'epoch' | 'sequence' | 'time'>): PackerEvent {
     this.sequence++;
-    const full = { projectId: PROJECT, epoch: EPOCH, sequence: this.sequence, time: '2026-01-01T00:00:00.000Z', ...event } as PackerEvent;
+    const full = {
+      projectId: PROJECT,
+      epoch: EPOCH,
+      sequence: this.sequence,
+      time: '2026-01-01T00:00:00.000Z',
+      ...event,
+    } as PackerEvent;
     this.all.push(full);
     return full;
   }
 
   queued(operationId: string): PackerEvent {
-    return this.add({ operationId, kind: 'operation.queued', body: { operation: 'pack', operationClass: 'build', position: 0 } } as never);
+    return this.add({
+      operationId,
+      kind: 'operation.queued',
+      body: { operation: 'pack', operationClass: 'build', position: 0 },
+    } as never);
   }
   started(operationId: string): PackerEvent {
-    return this.add({ operationId, kind: 'operation.started', body: { operation: 'pack', operationClass: 'build', baseRevision: 1 } } as never);
+    return this.add({
+      operationId,
+      kind: 'operation.started',
+      body: { operation: 'pack', operationClass: 'build', baseRevision: 1 },
+    } as never);
   }
   progress(operationId: string, done: number, total = 100): PackerEvent {
     return this.add({ operationId, kind: 'operation.progress', body: { done, total, unit: 'assets' } } as never);
   }
   published(operationId: string | undefined, revision: number): PackerEvent {
-    return this.add({ ...(operationId !== undefined ? { operationId } : {}), kind: 'snapshot.published', body: { revision, previousRevision: revision - 1, cause: 'mutation' } } as never);
+    return this.add({
+      ...(operationId !== undefined ? { operationId } : {}),
+      kind: 'snapshot.published',
+      body: { revision, previousRevision: revision - 1, cause: 'mutation' },
+    } as never);
   }
   succeeded(operationId: string): PackerEvent {
-    return this.add({ operationId, kind: 'operation.succeeded', body: { operation: 'pack', operationClass: 'build', outcome: { outcome: 'succeeded' } } } as never);
+    return this.add({
+      operationId,
+      kind: 'operation.succeeded',
+      body: { operation: 'pack', operationClass: 'build', outcome: { outcome: 'succeeded' } },
+    } as never);
   }
   diverged(): PackerEvent {
-    return this.add({ kind: 'divergence.detected', body: { revision: 1, changes: [{ path: 'a/b.bin', change: 'changed' }], assets: [{ root: 'a' }], between: false } } as never);
+    return this.add({
+      kind: 'divergence.detected',
+      body: { revision: 1, changes: [{ path: 'a/b.bin', change: 'changed' }], assets: [{ root: 'a' }], between: false },
+    } as never);
   }
 }
 
@@ -55,7 +80,9 @@ function checkDelivery(input: readonly PackerEvent[], output: readonly PackerEve
   const sequences = output.map((event) => event.sequence);
   expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
   expect(new Set(sequences).size).toBe(sequences.length);
-  expect(output.filter((event) => event.kind !== 'operation.progress')).toEqual(input.filter((event) => event.kind !== 'operation.progress'));
+  expect(output.filter((event) => event.kind !== 'operation.progress')).toEqual(
+    input.filter((event) => event.kind !== 'operation.progress'),
+  );
   const delivered = new Set(sequences);
   for (const event of output) {
     const original = input.find((candidate) => candidate.sequence === event.sequence)!;
@@ -65,14 +92,19 @@ function checkDelivery(input: readonly PackerEvent[], output: readonly PackerEve
   const operations = new Set(input.map((event) => event.operationId).filter((id) => id !== undefined));
   for (const operationId of operations) {
     const progress = input.filter((event) => event.operationId === operationId && event.kind === 'operation.progress');
-    const deliveredProgress = output.filter((event) => event.operationId === operationId && event.kind === 'operation.progress');
-    expect(deliveredProgress.length + deliveredProgress.reduce((sum, event) => sum + mergedOf(event), 0)).toBe(progress.length);
+    const deliveredProgress = output.filter(
+      (event) => event.operationId === operationId && event.kind === 'operation.progress',
+    );
+    expect(deliveredProgress.length + deliveredProgress.reduce((sum, event) => sum + mergedOf(event), 0)).toBe(
+      progress.length,
+    );
     // Each delivered event of the operation is preceded (among the operation's input events) only by
     // progress that was merged into it or delivered: the last progress before any other event arrives.
     const ofOperation = input.filter((event) => event.operationId === operationId);
     ofOperation.forEach((event, index) => {
       const next = ofOperation[index + 1];
-      if (event.kind === 'operation.progress' && (next === undefined || next.kind !== 'operation.progress')) expect(delivered.has(event.sequence)).toBe(true);
+      if (event.kind === 'operation.progress' && (next === undefined || next.kind !== 'operation.progress'))
+        expect(delivered.has(event.sequence)).toBe(true);
     });
     const terminal = output.filter((event) => event.operationId === operationId).at(-1);
     if (ofOperation.at(-1)?.kind === 'operation.succeeded') expect(terminal?.kind).toBe('operation.succeeded');
@@ -88,7 +120,12 @@ describe('EventSink', () => {
     for (let done = 1; done <= 5; done++) sink.push(log.progress('op-1', done, 5));
     sink.push(log.succeeded('op-1'));
     const out = sink.drain();
-    expect(out.map((event) => event.kind)).toEqual(['operation.queued', 'operation.started', 'operation.progress', 'operation.succeeded']);
+    expect(out.map((event) => event.kind)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'operation.progress',
+      'operation.succeeded',
+    ]);
     expect(out[2]).toMatchObject({ sequence: 7, body: { done: 5, total: 5, merged: 4 } });
     expect(sink.mergedCount).toBe(4);
     checkDelivery(log.all, out);
@@ -199,12 +236,16 @@ describe('EventSink', () => {
     checkDelivery(log.all, received);
     expect(sink.mergedCount).toBeGreaterThan(0);
     expect(received.filter((event) => event.kind === 'operation.progress').length).toBeLessThan(900);
-    for (const operationId of operations) expect(received.filter((event) => event.operationId === operationId).at(-1)?.kind).toBe('operation.succeeded');
+    for (const operationId of operations)
+      expect(received.filter((event) => event.operationId === operationId).at(-1)?.kind).toBe('operation.succeeded');
   });
 
   it('for any events and any schedule of drain() calls, merges only progress and delivers everything else', () => {
     const step = fc.oneof(
-      fc.record({ push: fc.constantFrom('progress', 'published', 'diverged'), operation: fc.integer({ min: 0, max: 2 }) }),
+      fc.record({
+        push: fc.constantFrom('progress', 'published', 'diverged'),
+        operation: fc.integer({ min: 0, max: 2 }),
+      }),
       fc.record({ read: fc.constant(true) }),
     );
     fc.assert(
@@ -238,26 +279,32 @@ describe('EventSink', () => {
 
   it('for any schedule of one-at-a-time reads, the same holds', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constant('read' as const), fc.constant('other' as const)), { maxLength: 150 }), async (steps) => {
-        const log = new Log();
-        const sink = new EventSink();
-        const out: PackerEvent[] = [];
-        const names = ['op-0', 'op-1', 'op-2'];
-        const done = [0, 0, 0];
-        for (const entry of steps) {
-          if (entry === 'read') {
-            if (sink.size > 0) {
-              const result = await sink.next();
-              if (result.done !== true) out.push(result.value);
-            }
-          } else if (entry === 'other') sink.push(log.diverged());
-          else sink.push(log.progress(names[entry]!, ++done[entry]!));
-        }
-        for (const name of names) sink.push(log.succeeded(name));
-        sink.close();
-        for (let result = await sink.next(); result.done !== true; result = await sink.next()) out.push(result.value);
-        checkDelivery(log.all, out);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(fc.integer({ min: 0, max: 2 }), fc.constant('read' as const), fc.constant('other' as const)),
+          { maxLength: 150 },
+        ),
+        async (steps) => {
+          const log = new Log();
+          const sink = new EventSink();
+          const out: PackerEvent[] = [];
+          const names = ['op-0', 'op-1', 'op-2'];
+          const done = [0, 0, 0];
+          for (const entry of steps) {
+            if (entry === 'read') {
+              if (sink.size > 0) {
+                const result = await sink.next();
+                if (result.done !== true) out.push(result.value);
+              }
+            } else if (entry === 'other') sink.push(log.diverged());
+            else sink.push(log.progress(names[entry]!, ++done[entry]!));
+          }
+          for (const name of names) sink.push(log.succeeded(name));
+          sink.close();
+          for (let result = await sink.next(); result.done !== true; result = await sink.next()) out.push(result.value);
+          checkDelivery(log.all, out);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -53,6 +53,8 @@ describe('FrameGuard', () => {
 
   it('reports output that ends inside a header', async () => {
     const { violations } = await feed([Buffer.from('Content-Len')]);
-    expect(violations.map((violation) => violation.problem)).toEqual(['the output ended in the middle of a frame header']);
+    expect(violations.map((violation) => violation.problem)).toEqual([
+      'the output ended in the middle of a frame header',
+    ]);
   });
 });

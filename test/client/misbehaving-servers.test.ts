@@ -21,8 +21,18 @@ import { fixtureServer, isRunning, nextNotification, track } from './support.js'
 
 const resources = track();
 
-function spawnFixture(name: Parameters<typeof fixtureServer>[0], options: Partial<Parameters<typeof PackerClient.spawn>[0]> = {}): PackerClient {
-  return resources.client(PackerClient.spawn({ serverCommand: fixtureServer(name), initializeTimeoutMs: 5_000, shutdownTimeoutMs: 2_000, ...options }));
+function spawnFixture(
+  name: Parameters<typeof fixtureServer>[0],
+  options: Partial<Parameters<typeof PackerClient.spawn>[0]> = {},
+): PackerClient {
+  return resources.client(
+    PackerClient.spawn({
+      serverCommand: fixtureServer(name),
+      initializeTimeoutMs: 5_000,
+      shutdownTimeoutMs: 2_000,
+      ...options,
+    }),
+  );
 }
 
 describe('a server that crashes', () => {
@@ -96,7 +106,12 @@ describe('a server that hangs', () => {
     const client = spawnFixture('crash-on-notification', { requestTimeoutMs: 200 });
     await client.start();
     const sawCancel = nextNotification(client, 'test/saw-cancel');
-    await expect(client.request('test/wait-for-cancel', {})).rejects.toMatchObject({ kind: 'timeout', phase: 'request', method: 'test/wait-for-cancel', timeoutMs: 200 });
+    await expect(client.request('test/wait-for-cancel', {})).rejects.toMatchObject({
+      kind: 'timeout',
+      phase: 'request',
+      method: 'test/wait-for-cancel',
+      timeoutMs: 200,
+    });
     await sawCancel;
     expect(await client.request('test/echo', { ok: true })).toEqual({ ok: true });
   });
@@ -162,8 +177,15 @@ describe('notifications and cancellation with a test server', () => {
 describe('options and state', () => {
   it('spawn() rejects invalid options at once, naming the option and the value', () => {
     expect(() => PackerClient.spawn({ serverCommand: '' })).toThrow(/`serverCommand`.*""/);
-    expect(() => PackerClient.spawn({ serverCommand: fixtureServer('silent-initialize'), initializeTimeoutMs: -1 })).toThrow(/`initializeTimeoutMs`.*-1/);
-    expect(() => PackerClient.spawn({ serverCommand: fixtureServer('silent-initialize'), workspaceFolders: [{ uri: '/not/a/uri', name: 'x' }] })).toThrow(/`workspaceFolders\[0\]`/);
+    expect(() =>
+      PackerClient.spawn({ serverCommand: fixtureServer('silent-initialize'), initializeTimeoutMs: -1 }),
+    ).toThrow(/`initializeTimeoutMs`.*-1/);
+    expect(() =>
+      PackerClient.spawn({
+        serverCommand: fixtureServer('silent-initialize'),
+        workspaceFolders: [{ uri: '/not/a/uri', name: 'x' }],
+      }),
+    ).toThrow(/`workspaceFolders\[0\]`/);
   });
 
   it('start() twice is a ClientStateError', async () => {
@@ -178,7 +200,11 @@ describe('a transport the caller owns', () => {
     const toClient = new PassThrough();
     const toServer = new PassThrough();
     const server = createMessageConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
-    server.onRequest('initialize', () => ({ serverInfo: { name: 'in-process', version: '0' }, capabilities: { experimental: { packer: {} } }, projects: [] }));
+    server.onRequest('initialize', () => ({
+      serverInfo: { name: 'in-process', version: '0' },
+      capabilities: { experimental: { packer: {} } },
+      projects: [],
+    }));
     server.onRequest('test/never', () => new Promise(() => undefined));
     server.listen();
     const client = resources.client(PackerClient.fromStreams(toClient, toServer));

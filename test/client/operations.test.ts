@@ -27,9 +27,14 @@ async function collect(events: AsyncIterable<PackerEvent>): Promise<PackerEvent[
 }
 
 /** A started client with a project of `count` registered blob assets (`a000`, `a001`...) opened. */
-async function openProject(count = 2, withUnregistered = false): Promise<{ client: PackerClient; projectId: string; dir: string }> {
+async function openProject(
+  count = 2,
+  withUnregistered = false,
+): Promise<{ client: PackerClient; projectId: string; dir: string }> {
   const dir = resources.tempDir();
-  const assets = Array.from({ length: count }, (_, index) => blobAsset(`a${String(index).padStart(3, '0')}`, `payload ${index}\n`));
+  const assets = Array.from({ length: count }, (_, index) =>
+    blobAsset(`a${String(index).padStart(3, '0')}`, `payload ${index}\n`),
+  );
   if (withUnregistered) assets.push(blobAsset('loose', 'loose\n', { registered: false }));
   writeProject(dir, { assets });
   const client = resources.client(PackerClient.spawn({ serverCommand: SERVER_SCRIPT, validateEvents: true }));
@@ -51,12 +56,22 @@ function expectOrdered(events: readonly PackerEvent[]): void {
 describe('operation handles', () => {
   it('an applied mutation: its events end with operation.succeeded, whose outcome is the response', async () => {
     const { client, projectId } = await openProject();
-    const operation = client.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'renamed' } });
+    const operation = client.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'renamed' },
+    });
     expect(operation.operationId).toMatch(/^c[0-9a-f]{8}-\d+$/);
     const events = await collect(operation.events);
     const result = await operation.outcome;
-    expect(kinds(events)).toEqual(['operation.queued', 'operation.started', 'snapshot.published', 'operation.succeeded']);
-    expect(events.every((event) => event.operationId === operation.operationId && event.projectId === projectId)).toBe(true);
+    expect(kinds(events)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'snapshot.published',
+      'operation.succeeded',
+    ]);
+    expect(events.every((event) => event.operationId === operation.operationId && event.projectId === projectId)).toBe(
+      true,
+    );
     expectOrdered(events);
     expect(result).toMatchObject({ operationId: operation.operationId, outcome: 'applied', revision: 2 });
     const terminal = await operation.terminal;
@@ -66,7 +81,11 @@ describe('operation handles', () => {
 
   it('a rejected mutation is an outcome, not an error: operation.failed carries the same rejection', async () => {
     const { client, projectId, dir } = await openProject();
-    const operation = client.applyMutationOperation({ projectId, operationId: 'remove-without-consent', mutation: { kind: 'remove', asset: { assetId: 1 } } });
+    const operation = client.applyMutationOperation({
+      projectId,
+      operationId: 'remove-without-consent',
+      mutation: { kind: 'remove', asset: { assetId: 1 } },
+    });
     const [events, result] = await Promise.all([collect(operation.events), operation.outcome]);
     expect(operation.operationId).toBe('remove-without-consent');
     expect(result.outcome).toBe('rejected');
@@ -92,13 +111,27 @@ describe('operation handles', () => {
     const slow = client.packOperation({ projectId, incremental: false });
     const everything = client.packOperation({ projectId }, { coalesceProgress: false });
     // The slow reader does not look at its events until both packs are over.
-    const [slowResult, fullEvents, fullResult] = await Promise.all([slow.outcome, collect(everything.events), everything.outcome]);
+    const [slowResult, fullEvents, fullResult] = await Promise.all([
+      slow.outcome,
+      collect(everything.events),
+      everything.outcome,
+    ]);
     const slowEvents = await collect(slow.events);
 
     expect(slowResult).toMatchObject({ outcome: 'succeeded', materialized: 40 });
-    expect(kinds(slowEvents)).toEqual(['operation.queued', 'operation.started', 'operation.progress', 'operation.succeeded']);
+    expect(kinds(slowEvents)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'operation.progress',
+      'operation.succeeded',
+    ]);
     const progress = slowEvents[2]!;
-    expect(progress.kind === 'operation.progress' && progress.body).toMatchObject({ done: 40, total: 40, unit: 'assets', merged: 39 });
+    expect(progress.kind === 'operation.progress' && progress.body).toMatchObject({
+      done: 40,
+      total: 40,
+      unit: 'assets',
+      merged: 39,
+    });
     expect(slow.events.mergedCount).toBe(39);
     const slowTerminal = slowEvents[3]!;
     expect(slowTerminal.kind === 'operation.succeeded' && slowTerminal.body.outcome).toEqual(slowResult);
@@ -106,7 +139,10 @@ describe('operation handles', () => {
     // Without coalescing every progress event arrives (or is accounted for, if the server merged some).
     expect(fullResult.outcome).toBe('succeeded');
     const fullProgress = fullEvents.filter((event) => event.kind === 'operation.progress');
-    const reported = fullProgress.reduce((sum, event) => sum + 1 + (event.kind === 'operation.progress' ? (event.body.merged ?? 0) : 0), 0);
+    const reported = fullProgress.reduce(
+      (sum, event) => sum + 1 + (event.kind === 'operation.progress' ? (event.body.merged ?? 0) : 0),
+      0,
+    );
     expect(reported).toBe(40);
     expect(fullEvents.at(-1)?.kind).toBe('operation.succeeded');
     expectOrdered(fullEvents);
@@ -153,7 +189,11 @@ describe('operation handles', () => {
     const watchDeadline = Date.now() + 20_000;
     while ((await client.projectStatus({ projectId })).watching.state !== 'watching') {
       if (Date.now() > watchDeadline) throw new Error('the server never started watching');
-      await nextEvent(client, (event) => event.projectId === projectId && event.kind === 'watch.stateChanged', 2_000).catch(() => undefined);
+      await nextEvent(
+        client,
+        (event) => event.projectId === projectId && event.kind === 'watch.stateChanged',
+        2_000,
+      ).catch(() => undefined);
     }
     writeFileSync(join(dir, 'assets', 'a000', 'x.bin'), 'edited outside the packer\n');
     const lamp = blobAsset('lamp', 'lamp\n');
@@ -164,8 +204,13 @@ describe('operation handles', () => {
     for (;;) {
       const paths = (await client.projectStatus({ projectId })).divergence.changes.map((change) => change.path);
       if (['a000/x.bin', 'lamp/asset.json', 'lamp/x.bin'].every((path) => paths.includes(path))) break;
-      if (Date.now() > deadline) throw new Error(`the divergence never listed all three writes: ${JSON.stringify(paths)}`);
-      await nextEvent(client, (event) => event.projectId === projectId && event.kind === 'divergence.detected', 2_000).catch(() => undefined);
+      if (Date.now() > deadline)
+        throw new Error(`the divergence never listed all three writes: ${JSON.stringify(paths)}`);
+      await nextEvent(
+        client,
+        (event) => event.projectId === projectId && event.kind === 'divergence.detected',
+        2_000,
+      ).catch(() => undefined);
     }
     const operation = client.reconcileOperation({ projectId });
     const [events, result] = await Promise.all([collect(operation.events), operation.outcome]);
@@ -174,17 +219,25 @@ describe('operation handles', () => {
     expect(result.accepted).toContainEqual({ path: 'a000/x.bin', change: 'changed' });
     // A new root is a snapshot difference; new bytes in an input are accepted divergence, not a root change.
     expect(result.diff.added).toEqual([{ root: 'lamp', assetUuid: declarationFor(lamp)['asset_uuid'] }]);
-    expect(kinds(events)).toEqual(['operation.queued', 'operation.started', 'snapshot.published', 'operation.succeeded']);
+    expect(kinds(events)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'snapshot.published',
+      'operation.succeeded',
+    ]);
     const terminal = events.at(-1)!;
     expect(terminal.kind === 'operation.succeeded' && terminal.body.outcome).toEqual(result);
     expect((await client.projectStatus({ projectId })).state).toBe('ready');
   });
 
-  it('startOperation takes any write declaration, with the caller\'s operationId', async () => {
+  it("startOperation takes any write declaration, with the caller's operationId", async () => {
     const dir = resources.tempDir();
     const client = resources.client(PackerClient.spawn({ serverCommand: SERVER_SCRIPT }));
     await client.start();
-    const operation = client.startOperation(packerRequests.initWorkspace, { rootUri: uriOf(dir), operationId: 'init-1' });
+    const operation = client.startOperation(packerRequests.initWorkspace, {
+      rootUri: uriOf(dir),
+      operationId: 'init-1',
+    });
     const [events, result] = await Promise.all([collect(operation.events), operation.outcome]);
     expect(result).toMatchObject({ operationId: 'init-1', outcome: 'created' });
     expect(events.at(-1)).toMatchObject({ kind: 'operation.succeeded', operationId: 'init-1' });
@@ -192,14 +245,23 @@ describe('operation handles', () => {
 });
 
 describe('submitMutationOperation', () => {
-  it('resolves with the terminal event\'s outcome: applied, or rejected with its reasons', async () => {
+  it("resolves with the terminal event's outcome: applied, or rejected with its reasons", async () => {
     const { client, projectId } = await openProject(2, true);
     const applied = client.submitMutationOperation({ projectId, mutation: { kind: 'register', root: 'loose' } });
     const rejected = client.submitMutationOperation({ projectId, mutation: { kind: 'remove', asset: { assetId: 2 } } });
-    const [appliedResult, appliedEvents, rejectedResult, rejectedEvents] = await Promise.all([applied.outcome, collect(applied.events), rejected.outcome, collect(rejected.events)]);
+    const [appliedResult, appliedEvents, rejectedResult, rejectedEvents] = await Promise.all([
+      applied.outcome,
+      collect(applied.events),
+      rejected.outcome,
+      collect(rejected.events),
+    ]);
     expect(appliedResult).toMatchObject({ operationId: applied.operationId, outcome: 'applied' });
     expect(appliedEvents.at(-1)?.kind).toBe('operation.succeeded');
-    expect(rejectedResult).toMatchObject({ operationId: rejected.operationId, outcome: 'rejected', reasons: [expect.objectContaining({ code: 'consentRequired' })] });
+    expect(rejectedResult).toMatchObject({
+      operationId: rejected.operationId,
+      outcome: 'rejected',
+      reasons: [expect.objectContaining({ code: 'consentRequired' })],
+    });
     expect(rejectedEvents.at(-1)?.kind).toBe('operation.failed');
     // Both joined the lane in the order they were sent.
     expect(appliedEvents[0]!.sequence).toBeLessThan(rejectedEvents[0]!.sequence);
@@ -209,7 +271,10 @@ describe('submitMutationOperation', () => {
 
   it('rejects with SubmissionRefusedError when the server cannot attribute it to a project', async () => {
     const { client } = await openProject(1);
-    const operation = client.submitMutationOperation({ projectId: 'prj-nope', mutation: { kind: 'forget', asset: { assetId: 1 } } }, { timeoutMs: 10_000 });
+    const operation = client.submitMutationOperation(
+      { projectId: 'prj-nope', mutation: { kind: 'forget', asset: { assetId: 1 } } },
+      { timeoutMs: 10_000 },
+    );
     const failure = await operation.outcome.catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SubmissionRefusedError);
     expect((failure as SubmissionRefusedError).operationId).toBe(operation.operationId);

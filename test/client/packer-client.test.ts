@@ -26,7 +26,9 @@ function spawnClient(options: Partial<Parameters<typeof PackerClient.spawn>[0]> 
   return resources.client(PackerClient.spawn({ serverCommand: SERVER_SCRIPT, shutdownTimeoutMs: 5_000, ...options }));
 }
 
-async function openedProject(options: Parameters<typeof writeProject>[1] = {}): Promise<{ client: PackerClient; projectId: string; dir: string }> {
+async function openedProject(
+  options: Parameters<typeof writeProject>[1] = {},
+): Promise<{ client: PackerClient; projectId: string; dir: string }> {
   const dir = resources.tempDir();
   writeProject(dir, options);
   const client = spawnClient();
@@ -102,7 +104,14 @@ describe('PackerClient typed methods on a small project', () => {
     const { client, projectId, dir } = await openedProject();
     const status = await client.projectStatus({ projectId });
     expect(status).toMatchObject({ projectId, state: 'ready', workspaceInitialized: true });
-    expect(status.counts).toMatchObject({ roots: 1, registered: 1, unregistered: 0, missing: 0, includedInBuild: 1, blocking: 0 });
+    expect(status.counts).toMatchObject({
+      roots: 1,
+      registered: 1,
+      unregistered: 0,
+      missing: 0,
+      includedInBuild: 1,
+      blocking: 0,
+    });
     const again = await client.openProject({ rootUri: uriOf(dir) });
     expect(again.projectId).toBe(projectId);
   });
@@ -114,7 +123,13 @@ describe('PackerClient typed methods on a small project', () => {
       [1, 'hero', true],
       [undefined, 'extra', false],
     ]);
-    expect(list.assets[0]).toMatchObject({ assetUuid: HERO_UUID, name: 'hero', type: 'blob', includedInBuild: true, worstSeverity: null });
+    expect(list.assets[0]).toMatchObject({
+      assetUuid: HERO_UUID,
+      name: 'hero',
+      type: 'blob',
+      includedInBuild: true,
+      worstSeverity: null,
+    });
     const registeredOnly = await client.listAssets({ projectId, filter: { registered: true } });
     expect(registeredOnly.assets).toHaveLength(1);
   });
@@ -124,7 +139,9 @@ describe('PackerClient typed methods on a small project', () => {
     for (const asset of [{ assetId: 1 }, { assetUuid: HERO_UUID }, { root: 'hero' }]) {
       const details = await client.getAssetDetails({ projectId, asset });
       expect(details.asset.assetId).toBe(1);
-      expect(details.inputs).toEqual([{ role: 'data', path: 'hero.bin', assetsPath: 'hero/hero.bin', state: 'present' }]);
+      expect(details.inputs).toEqual([
+        { role: 'data', path: 'hero.bin', assetsPath: 'hero/hero.bin', state: 'present' },
+      ]);
       expect(details.output).toEqual({ format: 'BLOB/raw_v1', codec: 'NONE' });
     }
   });
@@ -133,7 +150,9 @@ describe('PackerClient typed methods on a small project', () => {
     const { client, projectId } = await openedProject({ withoutHeroInput: true, withUnregistered: true });
     const registered = await client.doctor({ projectId });
     expect(registered.scope).toBe('registered');
-    expect(registered.diagnostics.map((diagnostic) => [diagnostic.code, diagnostic.blocking])).toEqual([['input-missing', true]]);
+    expect(registered.diagnostics.map((diagnostic) => [diagnostic.code, diagnostic.blocking])).toEqual([
+      ['input-missing', true],
+    ]);
     const workspace = await client.doctor({ projectId, scope: 'workspace' });
     expect(workspace.summary.blocking).toBe(1);
     expect(workspace.diagnostics.map((diagnostic) => diagnostic.code)).toContain('unregistered-root');
@@ -143,7 +162,9 @@ describe('PackerClient typed methods on a small project', () => {
     const { client, projectId } = await openedProject();
     const summary = await client.packSummary({ projectId });
     expect(summary.canPack).toBe(true);
-    expect(summary.buildSet).toEqual([{ assetId: 1, assetUuid: HERO_UUID, name: 'hero', type: 'blob', root: 'hero', blocked: false }]);
+    expect(summary.buildSet).toEqual([
+      { assetId: 1, assetUuid: HERO_UUID, name: 'hero', type: 'blob', root: 'hero', blocked: false },
+    ]);
   });
 
   it('events replays the retained events of the project from sequence 1', async () => {
@@ -168,7 +189,15 @@ describe('PackerClient typed methods on a small project', () => {
     client.onEvent((event) => received.push(event));
     client.onInvalidEvent((event) => invalid.push(event));
     const operationId = 'client-test-init';
-    const terminal = nextEvent(client, (event) => event.operationId === operationId && event.kind.startsWith('operation.') && event.kind !== 'operation.queued' && event.kind !== 'operation.started' && event.kind !== 'operation.progress');
+    const terminal = nextEvent(
+      client,
+      (event) =>
+        event.operationId === operationId &&
+        event.kind.startsWith('operation.') &&
+        event.kind !== 'operation.queued' &&
+        event.kind !== 'operation.started' &&
+        event.kind !== 'operation.progress',
+    );
     const result = await client.initWorkspace({ rootUri: uriOf(dir), operationId });
     expect(result).toMatchObject({ operationId, outcome: 'created', registryPath: 'assets/.prometeu/index.json' });
     expect(existsSync(join(dir, 'assets', '.prometeu', 'index.json'))).toBe(true);
@@ -176,7 +205,9 @@ describe('PackerClient typed methods on a small project', () => {
     expect(end.kind).toBe('operation.succeeded');
     expect(end.projectId).toBe(result.projectId);
     const ofProject = received.filter((event) => event.projectId === result.projectId);
-    expect(ofProject.some((event) => event.kind === 'snapshot.published' && event.body.cause === 'initWorkspace')).toBe(true);
+    expect(ofProject.some((event) => event.kind === 'snapshot.published' && event.body.cause === 'initWorkspace')).toBe(
+      true,
+    );
     const sequences = ofProject.map((event) => event.sequence);
     expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
     expect(invalid).toEqual([]);
@@ -187,7 +218,9 @@ describe('PackerClient typed methods on a small project', () => {
     const mutation = { kind: 'setBuildInclusion', asset: { assetId: 1 }, included: false } as const;
     const preview = await client.previewMutation({ projectId, mutation });
     expect(preview).toMatchObject({ projectId, baseRevision: 1, blockers: [], requiresConsent: false });
-    expect(preview.registryChanges).toEqual([expect.objectContaining({ change: 'update', assetId: 1, includedInBuild: false })]);
+    expect(preview.registryChanges).toEqual([
+      expect.objectContaining({ change: 'update', assetId: 1, includedInBuild: false }),
+    ]);
     const applied = await client.applyMutation({ projectId, previewId: preview.previewId });
     expect(applied).toMatchObject({ projectId, outcome: 'applied', reasons: [] });
     expect(applied.revision).toBeGreaterThan(1);
@@ -198,8 +231,17 @@ describe('PackerClient typed methods on a small project', () => {
   it('submitMutation is a notification whose outcome arrives as the terminal event of its operationId', async () => {
     const { client, projectId } = await openedProject();
     const operationId = 'client-test-submit';
-    const terminal = nextEvent(client, (event) => event.operationId === operationId && ['operation.succeeded', 'operation.failed', 'operation.cancelled'].includes(event.kind));
-    await client.submitMutation({ projectId, operationId, mutation: { kind: 'rename', asset: { root: 'hero' }, name: 'heroine' } });
+    const terminal = nextEvent(
+      client,
+      (event) =>
+        event.operationId === operationId &&
+        ['operation.succeeded', 'operation.failed', 'operation.cancelled'].includes(event.kind),
+    );
+    await client.submitMutation({
+      projectId,
+      operationId,
+      mutation: { kind: 'rename', asset: { root: 'hero' }, name: 'heroine' },
+    });
     const end = await terminal;
     expect(end.kind).toBe('operation.succeeded');
     const details = await client.getAssetDetails({ projectId, asset: { assetId: 1 } });
@@ -220,7 +262,12 @@ describe('PackerClient typed errors with the real server', () => {
     const { client, projectId } = await openedProject();
     const error = await client.projectStatus({ projectId: 'prj-none' }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PackerRequestError);
-    expect(error).toMatchObject({ kind: 'request', code: 1001, codeName: 'UnknownProject', method: 'packer/projectStatus' });
+    expect(error).toMatchObject({
+      kind: 'request',
+      code: 1001,
+      codeName: 'UnknownProject',
+      method: 'packer/projectStatus',
+    });
     expect(isPackerError(error, PackerErrorCodes.UnknownProject)).toBe(true);
     if (isPackerError(error, PackerErrorCodes.UnknownProject)) {
       expect(error.data.projectId).toBe('prj-none');
@@ -233,7 +280,10 @@ describe('PackerClient typed errors with the real server', () => {
     mkdirSync(join(dir, 'empty'));
     const client = spawnClient();
     await client.start();
-    await expect(client.openProject({ rootUri: uriOf(join(dir, 'empty')) })).rejects.toMatchObject({ code: 1003, codeName: 'AssetsFolderMissing' });
+    await expect(client.openProject({ rootUri: uriOf(join(dir, 'empty')) })).rejects.toMatchObject({
+      code: 1003,
+      codeName: 'AssetsFolderMissing',
+    });
   });
 
   it('params that do not match the schema are InvalidParams with the schema issues in data', async () => {
@@ -241,13 +291,19 @@ describe('PackerClient typed errors with the real server', () => {
     await client.start();
     const error = await client.request('packer/projectStatus', { projectId: 42 }).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: -32602, codeName: 'InvalidParams', method: 'packer/projectStatus' });
-    expect((error as PackerRequestError).data).toMatchObject({ method: 'packer/projectStatus', issues: [{ path: ['projectId'] }] });
+    expect((error as PackerRequestError).data).toMatchObject({
+      method: 'packer/projectStatus',
+      issues: [{ path: ['projectId'] }],
+    });
   });
 
   it('an unknown method is MethodNotFound', async () => {
     const client = spawnClient();
     await client.start();
-    await expect(client.request('packer/noSuchMethod', {})).rejects.toMatchObject({ code: -32601, codeName: 'MethodNotFound' });
+    await expect(client.request('packer/noSuchMethod', {})).rejects.toMatchObject({
+      code: -32601,
+      codeName: 'MethodNotFound',
+    });
   });
 
   it('a server killed while a request is pending rejects it with the signal, and the client says how it ended', async () => {
@@ -282,7 +338,9 @@ describe('PackerClient cancellation with the real server', () => {
     const { client, projectId } = await openedProject();
     const controller = new AbortController();
     controller.abort();
-    await expect(client.listAssets({ projectId }, { signal: controller.signal })).rejects.toBeInstanceOf(RequestCancelledError);
+    await expect(client.listAssets({ projectId }, { signal: controller.signal })).rejects.toBeInstanceOf(
+      RequestCancelledError,
+    );
     expect((await client.listAssets({ projectId })).assets).toHaveLength(1);
   });
 });

@@ -6,8 +6,19 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
-import { PackerClient, PackerErrorCodes, ProjectEventFeed, isPackerError, type PackerEvent } from '../../client/src/index.js';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import {
+  PackerClient,
+  PackerErrorCodes,
+  ProjectEventFeed,
+  isPackerError,
+  type PackerEvent,
+} from '../../client/src/index.js';
 import { PackerHost } from '../../server/src/index.js';
 import { serveConnection } from '../../server/src/transport/connection.js';
 import { writeProject } from '../support/workspace-builder.js';
@@ -30,7 +41,10 @@ function connect(host: PackerHost): PackerClient {
 
 function projectDir(count: number): string {
   const dir = resources.tempDir();
-  writeProject(dir, { assets: Array.from({ length: count }, (_, index) => blobAsset(`a${index}`, `payload ${index}\n`)), nextAssetId: count + 1 });
+  writeProject(dir, {
+    assets: Array.from({ length: count }, (_, index) => blobAsset(`a${index}`, `payload ${index}\n`)),
+    nextAssetId: count + 1,
+  });
   return dir;
 }
 
@@ -58,7 +72,10 @@ describe('resuming on the same server process', () => {
     const first = connect(host);
     await first.start();
     const { projectId } = await first.openProject({ rootUri: uriOf(dir) });
-    await first.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'first' } }).outcome;
+    await first.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'first' },
+    }).outcome;
     const cursor = first.eventCursor(projectId)!;
     expect(cursor.epoch).toBe(host.epoch);
     expect(cursor.afterSequence).toBeGreaterThan(1);
@@ -68,7 +85,10 @@ describe('resuming on the same server process', () => {
     const other = connect(host);
     await other.start();
     await other.openProject({ rootUri: uriOf(dir) });
-    const excluded = await other.applyMutationOperation({ projectId, mutation: { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: false } }).outcome;
+    const excluded = await other.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: false },
+    }).outcome;
     const pack = other.packOperation({ projectId }, { coalesceProgress: false });
     const packEvents = await collect(pack.events);
     expect((await pack.outcome).outcome).toBe('succeeded');
@@ -83,7 +103,9 @@ describe('resuming on the same server process', () => {
     expect(start).toEqual({ status: 'replayed', epoch: host.epoch, replayed: lastOfOther - cursor.afterSequence });
     const replayed = feed.drain();
     expect(sequencesOf(replayed)).toEqual(range(cursor.afterSequence + 1, lastOfOther));
-    expect(replayed.filter((event) => event.operationId === excluded.operationId).at(-1)?.kind).toBe('operation.succeeded');
+    expect(replayed.filter((event) => event.operationId === excluded.operationId).at(-1)?.kind).toBe(
+      'operation.succeeded',
+    );
     // Every event of the pack is there, progress included, exactly as the other client saw it live.
     expect(replayed.filter((event) => event.operationId === pack.operationId)).toEqual(packEvents);
     // Replaying again gives the same events.
@@ -92,7 +114,10 @@ describe('resuming on the same server process', () => {
     expect(again.status === 'replayed' && again.events).toEqual(replayed);
 
     // Then it continues live, without a gap or a repeat.
-    const live = back.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 3 }, name: 'live' } });
+    const live = back.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 3 }, name: 'live' },
+    });
     const received: PackerEvent[] = [];
     for await (const event of feed) {
       received.push(event);
@@ -103,13 +128,14 @@ describe('resuming on the same server process', () => {
     expect(back.eventCursor(projectId)).toEqual(feed.cursor);
   });
 
-  it('resume with the client\'s own cursor returns nothing new', async () => {
+  it("resume with the client's own cursor returns nothing new", async () => {
     const host = new PackerHost({ watcher: null });
     hosts.push(host);
     const client = connect(host);
     await client.start();
     const { projectId } = await client.openProject({ rootUri: uriOf(projectDir(1)) });
-    await client.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'x' } }).outcome;
+    await client.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'x' } })
+      .outcome;
     const result = await client.resume(projectId);
     expect(result).toMatchObject({ status: 'replayed', events: [] });
   });
@@ -121,7 +147,10 @@ describe('resuming after the server restarted', () => {
     const before = resources.client(PackerClient.spawn({ serverCommand: SERVER_SCRIPT }));
     await before.start();
     const { projectId } = await before.openProject({ rootUri: uriOf(dir) });
-    await before.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'before' } }).outcome;
+    await before.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'before' },
+    }).outcome;
     const cursor = before.eventCursor(projectId)!;
     await before.stop();
 
@@ -131,7 +160,9 @@ describe('resuming after the server restarted', () => {
     expect(reopened.projectId).toBe(projectId);
 
     // What the server says, raw.
-    const refusal = await after.events({ projectId, afterSequence: cursor.afterSequence, epoch: cursor.epoch }).catch((error: unknown) => error);
+    const refusal = await after
+      .events({ projectId, afterSequence: cursor.afterSequence, epoch: cursor.epoch })
+      .catch((error: unknown) => error);
     expect(isPackerError(refusal, PackerErrorCodes.EpochMismatch)).toBe(true);
 
     const resumed = await after.resume(projectId, cursor);
@@ -147,12 +178,20 @@ describe('resuming after the server restarted', () => {
 
     const feed = new ProjectEventFeed(after, projectId, { from: cursor });
     const start = await feed.start();
-    expect(start).toMatchObject({ status: 'resync', reason: 'epochChanged', epoch: now.epoch, requestedEpoch: cursor.epoch });
+    expect(start).toMatchObject({
+      status: 'resync',
+      reason: 'epochChanged',
+      epoch: now.epoch,
+      requestedEpoch: cursor.epoch,
+    });
     const resyncPoint = start.status === 'resync' ? start.lastSequence : -1;
     expect(feed.drain().every((event) => event.sequence > resyncPoint)).toBe(true);
     // The state must be re-read (the rename of the previous run is there), then events continue.
     expect((await after.getAssetDetails({ projectId, asset: { assetId: 1 } })).asset.name).toBe('before');
-    const operation = after.applyMutationOperation({ projectId, mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'after' } });
+    const operation = after.applyMutationOperation({
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'after' },
+    });
     const received: PackerEvent[] = [];
     for await (const event of feed) {
       received.push(event);
@@ -180,17 +219,37 @@ function scriptedServer(handlers: (connection: MessageConnection) => void): Pack
 }
 
 function event(sequence: number, kind = 'snapshot.published'): PackerEvent {
-  return { projectId: 'prj-s', epoch: 'e1', sequence, time: '2026-01-01T00:00:00.000Z', kind, body: { revision: sequence, previousRevision: sequence - 1, cause: 'mutation' } } as PackerEvent;
+  return {
+    projectId: 'prj-s',
+    epoch: 'e1',
+    sequence,
+    time: '2026-01-01T00:00:00.000Z',
+    kind,
+    body: { revision: sequence, previousRevision: sequence - 1, cause: 'mutation' },
+  } as PackerEvent;
 }
 
 describe('resuming against a scripted server', () => {
   it('says resync (dropped) when the events after the cursor are no longer retained', async () => {
     const client = scriptedServer((connection) => {
-      connection.onRequest('packer/events', () => ({ epoch: 'e1', events: [event(400_001)], lastSequence: 500_000, firstRetainedSequence: 400_001, dropped: true, more: false }));
+      connection.onRequest('packer/events', () => ({
+        epoch: 'e1',
+        events: [event(400_001)],
+        lastSequence: 500_000,
+        firstRetainedSequence: 400_001,
+        dropped: true,
+        more: false,
+      }));
     });
     await client.start();
     const result = await client.resume('prj-s', { afterSequence: 12, epoch: 'e1' });
-    expect(result).toEqual({ status: 'resync', reason: 'dropped', epoch: 'e1', requestedEpoch: 'e1', lastSequence: 500_000 });
+    expect(result).toEqual({
+      status: 'resync',
+      reason: 'dropped',
+      epoch: 'e1',
+      requestedEpoch: 'e1',
+      lastSequence: 500_000,
+    });
     expect(client.eventCursor('prj-s')).toEqual({ epoch: 'e1', afterSequence: 500_000 });
   });
 
@@ -203,9 +262,23 @@ describe('resuming against a scripted server', () => {
           // Live events the replay also holds arrive before the first page.
           await connection.sendNotification('packer/event', event(3));
           await connection.sendNotification('packer/event', event(4));
-          return { epoch: 'e1', events: [event(2), event(3)], lastSequence: 4, firstRetainedSequence: 1, dropped: false, more: true };
+          return {
+            epoch: 'e1',
+            events: [event(2), event(3)],
+            lastSequence: 4,
+            firstRetainedSequence: 1,
+            dropped: false,
+            more: true,
+          };
         }
-        return { epoch: 'e1', events: [event(4)], lastSequence: 5, firstRetainedSequence: 1, dropped: false, more: false };
+        return {
+          epoch: 'e1',
+          events: [event(4)],
+          lastSequence: 5,
+          firstRetainedSequence: 1,
+          dropped: false,
+          more: false,
+        };
       });
       connection.onNotification('test/live', async () => {
         await connection.sendNotification('packer/event', event(5));

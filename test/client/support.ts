@@ -18,7 +18,9 @@ export const SERVER_SCRIPT = fileURLToPath(new URL('../../server/bin/packer-serv
 export const CLI_SCRIPT = fileURLToPath(new URL('../../client/bin/packer.js', import.meta.url));
 
 /** A purpose-built misbehaving test server, by file name without extension. */
-export function fixtureServer(name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout' | 'scripted-writes'): string {
+export function fixtureServer(
+  name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout' | 'scripted-writes',
+): string {
   return fileURLToPath(new URL(`../fixtures/servers/${name}.mjs`, import.meta.url));
 }
 
@@ -55,11 +57,18 @@ export function writeProject(dir: string, options: ProjectOptions = {}): void {
   mkdirSync(join(dir, 'assets', '.prometeu'), { recursive: true });
   mkdirSync(join(dir, 'assets', 'hero'), { recursive: true });
   writeFileSync(join(dir, 'assets', '.prometeu', 'index.json'), `${JSON.stringify(registry, null, 2)}\n`);
-  writeFileSync(join(dir, 'assets', 'hero', 'asset.json'), `${JSON.stringify(declaration(HERO_UUID, 'hero', 'hero.bin'), null, 2)}\n`);
-  if (options.withoutHeroInput !== true) writeFileSync(join(dir, 'assets', 'hero', 'hero.bin'), Buffer.from([1, 2, 3, 4]));
+  writeFileSync(
+    join(dir, 'assets', 'hero', 'asset.json'),
+    `${JSON.stringify(declaration(HERO_UUID, 'hero', 'hero.bin'), null, 2)}\n`,
+  );
+  if (options.withoutHeroInput !== true)
+    writeFileSync(join(dir, 'assets', 'hero', 'hero.bin'), Buffer.from([1, 2, 3, 4]));
   if (options.withUnregistered === true) {
     mkdirSync(join(dir, 'assets', 'extra'), { recursive: true });
-    writeFileSync(join(dir, 'assets', 'extra', 'asset.json'), `${JSON.stringify(declaration('9d3c1b2a-0f4e-4a5b-8c7d-6e5f4a3b2c1d', 'extra', 'extra.bin'), null, 2)}\n`);
+    writeFileSync(
+      join(dir, 'assets', 'extra', 'asset.json'),
+      `${JSON.stringify(declaration('9d3c1b2a-0f4e-4a5b-8c7d-6e5f4a3b2c1d', 'extra', 'extra.bin'), null, 2)}\n`,
+    );
     writeFileSync(join(dir, 'assets', 'extra', 'extra.bin'), 'extra');
   }
 }
@@ -94,7 +103,11 @@ export function track(): { tempDir: () => string; client: <T extends PackerClien
 }
 
 /** Resolves with the first event `predicate` accepts, or rejects after `timeoutMs`. */
-export function nextEvent(client: PackerClient, predicate: (event: PackerEvent) => boolean, timeoutMs = 10_000): Promise<PackerEvent> {
+export function nextEvent(
+  client: PackerClient,
+  predicate: (event: PackerEvent) => boolean,
+  timeoutMs = 10_000,
+): Promise<PackerEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       unsubscribe();
@@ -135,7 +148,11 @@ export function isRunning(pid: number): boolean {
 }
 
 /** A blob asset spec for `workspace-builder`'s `writeProject`: `x.bin` holding `content`. */
-export function blobAsset(root: string, content: string, extra: { registered?: boolean | number; preload?: boolean; included?: boolean } = {}): {
+export function blobAsset(
+  root: string,
+  content: string,
+  extra: { registered?: boolean | number; preload?: boolean; included?: boolean } = {},
+): {
   root: string;
   type: string;
   inputs: Record<string, string[]>;
@@ -145,7 +162,14 @@ export function blobAsset(root: string, content: string, extra: { registered?: b
   preload?: boolean;
   included?: boolean;
 } {
-  return { root, type: 'blob', inputs: { data: ['x.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, files: { 'x.bin': content }, ...extra };
+  return {
+    root,
+    type: 'blob',
+    inputs: { data: ['x.bin'] },
+    output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+    files: { 'x.bin': content },
+    ...extra,
+  };
 }
 
 /** What a CLI run printed and how it ended. */
@@ -156,7 +180,10 @@ export interface CliRun {
 }
 
 /** Runs `packer ...` (the built CLI) to completion; the test's own timeout bounds it. */
-export function runPacker(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export function runPacker(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_SCRIPT, ...args], {
       cwd: options.cwd ?? process.cwd(),

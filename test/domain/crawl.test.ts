@@ -78,7 +78,11 @@ describe('crawlAssets', () => {
   it('skips the control folder at the top of assets/ but crawls folders of the same name deeper down', () => {
     const { assetsDir } = writeProject(tempDir(), {
       assets: [{ root: 'hero' }],
-      files: { '.prometeu/journal/1.json': '{}', '.prometeu/quarantine/old/asset.json': '{}', 'hero/.prometeu/notes.txt': 'not control data' },
+      files: {
+        '.prometeu/journal/1.json': '{}',
+        '.prometeu/quarantine/old/asset.json': '{}',
+        'hero/.prometeu/notes.txt': 'not control data',
+      },
     });
     const crawl = crawlAssets(assetsDir);
     expect(crawl.files).toEqual(['hero/.prometeu/notes.txt', 'hero/asset.json', 'hero/data.bin']);
@@ -87,7 +91,15 @@ describe('crawlAssets', () => {
 
   it('lists every file sorted in code-unit order, anchors included, whatever the creation order', () => {
     const { assetsDir } = writeProject(tempDir(), {
-      files: { 'b/z.txt': 'z', 'B/a.txt': 'a', 'a/b/c.txt': 'c', 'a.txt': 'a', 'a/asset.json': '{}', 'a-b/x': 'x', 'é.txt': 'e' },
+      files: {
+        'b/z.txt': 'z',
+        'B/a.txt': 'a',
+        'a/b/c.txt': 'c',
+        'a.txt': 'a',
+        'a/asset.json': '{}',
+        'a-b/x': 'x',
+        'é.txt': 'e',
+      },
       registry: false,
     });
     const crawl = crawlAssets(assetsDir);
@@ -105,7 +117,7 @@ describe('crawlAssets', () => {
   it('never follows symbolic links, so a link loop terminates and is listed', () => {
     const { assetsDir } = writeProject(tempDir(), {
       assets: [{ root: 'a' }],
-      symlinks: { 'a/loop': '..', 'a/outside': '/', 'dangling': 'does-not-exist', 'a/data-link.bin': 'data.bin' },
+      symlinks: { 'a/loop': '..', 'a/outside': '/', dangling: 'does-not-exist', 'a/data-link.bin': 'data.bin' },
     });
     const crawl = crawlAssets(assetsDir);
     expect(crawl.symlinks).toEqual(['a/data-link.bin', 'a/loop', 'a/outside', 'dangling']);
@@ -127,7 +139,9 @@ describe('crawlAssets', () => {
 
   it('records a folder it may not list and goes on with the rest', (context) => {
     if (!chmodDeniesListing()) {
-      context.skip('chmod 000 does not deny listing to this user (running as root); the vanishing and failing folder tests cover this path');
+      context.skip(
+        'chmod 000 does not deny listing to this user (running as root); the vanishing and failing folder tests cover this path',
+      );
     }
     const { assetsDir } = writeProject(tempDir(), { assets: [{ root: 'ok' }, { root: 'locked/inner' }] });
     fs.chmodSync(join(assetsDir, 'locked'), 0o000);

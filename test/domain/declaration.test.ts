@@ -104,13 +104,16 @@ describe('parseDeclaration', () => {
     expect(diagnostic.message).toContain(kind);
   });
 
-  it.each([2, 0, '1'])('reports schema_version %j as declaration-unsupported-version and still reads the identity fields', (version) => {
-    const { parsed, diagnostic } = only(withField('schema_version', version));
-    expect(diagnostic.code).toBe('declaration-unsupported-version');
-    expect(diagnostic.message).toContain('schema_version');
-    expect(diagnostic.message).toContain(JSON.stringify(version));
-    expect(parsed).toMatchObject({ declaration: null, assetUuid: UUID, name: 'hero', type: 'blob' });
-  });
+  it.each([2, 0, '1'])(
+    'reports schema_version %j as declaration-unsupported-version and still reads the identity fields',
+    (version) => {
+      const { parsed, diagnostic } = only(withField('schema_version', version));
+      expect(diagnostic.code).toBe('declaration-unsupported-version');
+      expect(diagnostic.message).toContain('schema_version');
+      expect(diagnostic.message).toContain(JSON.stringify(version));
+      expect(parsed).toMatchObject({ declaration: null, assetUuid: UUID, name: 'hero', type: 'blob' });
+    },
+  );
 
   it.each([
     ['a missing field', withField('name', undefined), 'name'],
@@ -185,16 +188,28 @@ describe('parseDeclaration', () => {
 
   it('reports a wrong format and a wrong codec as two diagnostics', () => {
     const parsed = parse({ ...withField('output', { format: 'SOUNDS/pcm16le_v1', codec: 'ZSTD' }) });
-    expect(parsed.diagnostics.map((diagnostic) => diagnostic.code)).toEqual(['output-contract-mismatch', 'output-contract-mismatch']);
+    expect(parsed.diagnostics.map((diagnostic) => diagnostic.code)).toEqual([
+      'output-contract-mismatch',
+      'output-contract-mismatch',
+    ]);
   });
 
   it('accepts the contracts of the other known types', () => {
-    expect(parse({ ...withField('type', 'glyph_bank'), output: { format: 'GLYPH/indexed_v1', codec: 'NONE' } }).diagnostics).toEqual([]);
-    expect(parse({ ...withField('type', 'sound_bank'), output: { format: 'SOUNDS/pcm16le_v1', codec: 'NONE' } }).diagnostics).toEqual([]);
+    expect(
+      parse({ ...withField('type', 'glyph_bank'), output: { format: 'GLYPH/indexed_v1', codec: 'NONE' } }).diagnostics,
+    ).toEqual([]);
+    expect(
+      parse({ ...withField('type', 'sound_bank'), output: { format: 'SOUNDS/pcm16le_v1', codec: 'NONE' } }).diagnostics,
+    ).toEqual([]);
   });
 
   it('leaves the blocking decision to the snapshot: every declaration diagnostic is non-blocking here', () => {
-    const all = [parse('nope'), parse(withField('type', 'x')), parse(withField('inputs', { data: ['/x'] })), parse(withField('name', ''))];
+    const all = [
+      parse('nope'),
+      parse(withField('type', 'x')),
+      parse(withField('inputs', { data: ['/x'] })),
+      parse(withField('name', '')),
+    ];
     for (const parsed of all) for (const diagnostic of parsed.diagnostics) expect(diagnostic.blocking).toBe(false);
   });
 });

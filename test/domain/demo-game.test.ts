@@ -36,7 +36,13 @@ describe('the demo-game example', () => {
     const { snapshot } = load();
     const state = (root: string) => {
       const record = snapshot.byRoot.get(root);
-      return record === undefined ? 'absent' : record.entry === null ? 'unregistered' : record.entry.included_in_build ? `#${record.entry.asset_id}` : `#${record.entry.asset_id} excluded`;
+      return record === undefined
+        ? 'absent'
+        : record.entry === null
+          ? 'unregistered'
+          : record.entry.included_in_build
+            ? `#${record.entry.asset_id}`
+            : `#${record.entry.asset_id} excluded`;
     };
     expect(
       Object.fromEntries(
@@ -78,7 +84,14 @@ describe('the demo-game example', () => {
     const { snapshot } = load();
     const all = [...snapshotDiagnostics(snapshot), ...(await workspaceHygiene(snapshot, assetsDir))];
     const errors = all.filter((diagnostic) => diagnostic.severity === 'error');
-    expect(errors).toEqual([expect.objectContaining({ code: 'declaration-invalid', root: 'levels/cave/map', path: 'levels/cave/map/asset.json', blocking: false })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'declaration-invalid',
+        root: 'levels/cave/map',
+        path: 'levels/cave/map/asset.json',
+        blocking: false,
+      }),
+    ]);
     expect(errors[0]!.message).toContain('preload.enabled');
     expect(errors[0]!.message).toContain('enabeld');
     expect(all.filter((diagnostic) => diagnostic.blocking)).toEqual([]);
@@ -86,7 +99,9 @@ describe('the demo-game example', () => {
 
   it('shows the documented workspace mess as hygiene diagnostics', async () => {
     const { snapshot } = load();
-    const hygiene = [...snapshotDiagnostics(snapshot), ...(await workspaceHygiene(snapshot, assetsDir))].filter((diagnostic) => diagnostic.family === 'hygiene');
+    const hygiene = [...snapshotDiagnostics(snapshot), ...(await workspaceHygiene(snapshot, assetsDir))].filter(
+      (diagnostic) => diagnostic.family === 'hygiene',
+    );
     const found = hygiene.map((diagnostic) => `${diagnostic.code} ${diagnostic.path ?? diagnostic.root}`);
     expect(found).toEqual(
       expect.arrayContaining([

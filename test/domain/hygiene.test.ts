@@ -34,24 +34,42 @@ function withCode(diagnostics: readonly Diagnostic[], code: string): Diagnostic[
 
 describe('workspaceHygiene', () => {
   it('reports nothing for a tidy workspace', async () => {
-    expect(await hygieneOf({ assets: [{ root: 'characters/hero' }, { root: 'ui/icons', inputs: { data: ['a.bin', 'sub/b.bin'] } }] })).toEqual([]);
+    expect(
+      await hygieneOf({
+        assets: [{ root: 'characters/hero' }, { root: 'ui/icons', inputs: { data: ['a.bin', 'sub/b.bin'] } }],
+      }),
+    ).toEqual([]);
   });
 
   it('reports a file inside a root that its declaration does not reference', async () => {
-    const found = await hygieneOf({ assets: [{ root: 'hero', files: { 'data.bin': 'used', 'old/draft.bin': 'unused' } }] });
+    const found = await hygieneOf({
+      assets: [{ root: 'hero', files: { 'data.bin': 'used', 'old/draft.bin': 'unused' } }],
+    });
     expect(found).toEqual([
-      expect.objectContaining({ code: 'unreferenced-file', family: 'hygiene', severity: 'hint', blocking: false, path: 'hero/old/draft.bin', root: 'hero' }),
+      expect.objectContaining({
+        code: 'unreferenced-file',
+        family: 'hygiene',
+        severity: 'hint',
+        blocking: false,
+        path: 'hero/old/draft.bin',
+        root: 'hero',
+      }),
     ]);
     expect(found[0]!.message).toContain('hero/old/draft.bin');
   });
 
-  it('counts unregistered roots\' inputs as referenced and their other files as unreferenced', async () => {
-    const found = await hygieneOf({ assets: [{ root: 'loose', registered: false, files: { 'data.bin': 'used', 'extra.txt': 'x' } }] });
+  it("counts unregistered roots' inputs as referenced and their other files as unreferenced", async () => {
+    const found = await hygieneOf({
+      assets: [{ root: 'loose', registered: false, files: { 'data.bin': 'used', 'extra.txt': 'x' } }],
+    });
     expect(withCode(found, 'unreferenced-file').map((diagnostic) => diagnostic.path)).toEqual(['loose/extra.txt']);
   });
 
   it('reports a file outside every root as stray, with no root', async () => {
-    const found = await hygieneOf({ assets: [{ root: 'levels/forest' }], files: { 'TODO.txt': 'todo', 'levels/notes.md': 'notes' } });
+    const found = await hygieneOf({
+      assets: [{ root: 'levels/forest' }],
+      files: { 'TODO.txt': 'todo', 'levels/notes.md': 'notes' },
+    });
     const stray = withCode(found, 'stray-file');
     expect(stray.map((diagnostic) => [diagnostic.path, diagnostic.severity, diagnostic.blocking])).toEqual([
       ['TODO.txt', 'hint', false],
@@ -63,9 +81,14 @@ describe('workspaceHygiene', () => {
 
   it('assigns a file in a nested root to the innermost root and does not report the nested anchor', async () => {
     const found = await hygieneOf({
-      assets: [{ root: 'outer', registered: false }, { root: 'outer/inner', registered: false, files: { 'data.bin': 'inner data', 'junk.txt': 'j' } }],
+      assets: [
+        { root: 'outer', registered: false },
+        { root: 'outer/inner', registered: false, files: { 'data.bin': 'inner data', 'junk.txt': 'j' } },
+      ],
     });
-    expect(withCode(found, 'unreferenced-file')).toEqual([expect.objectContaining({ path: 'outer/inner/junk.txt', root: 'outer/inner' })]);
+    expect(withCode(found, 'unreferenced-file')).toEqual([
+      expect.objectContaining({ path: 'outer/inner/junk.txt', root: 'outer/inner' }),
+    ]);
   });
 
   it('reports files with the same content on each of them, naming the others, and ignores empty files and anchors', async () => {
@@ -73,13 +96,22 @@ describe('workspaceHygiene', () => {
       assets: [
         { root: 'a', files: { 'data.bin': 'same bytes' } },
         { root: 'b', files: { 'data.bin': 'same bytes', 'empty.txt': '' } },
-        { root: 'c', declaration: '{"same": "anchor"}', registered: false, files: { 'data.bin': 'other bytes', 'empty.txt': '' } },
+        {
+          root: 'c',
+          declaration: '{"same": "anchor"}',
+          registered: false,
+          files: { 'data.bin': 'other bytes', 'empty.txt': '' },
+        },
         { root: 'd', declaration: '{"same": "anchor"}', registered: false, files: {} },
       ],
       files: { 'copies/data-copy.bin': 'same bytes', 'size-twin.bin': 'SAME BYTES' },
     });
     const duplicates = withCode(found, 'duplicate-content');
-    expect(duplicates.map((diagnostic) => diagnostic.path)).toEqual(['a/data.bin', 'b/data.bin', 'copies/data-copy.bin']);
+    expect(duplicates.map((diagnostic) => diagnostic.path)).toEqual([
+      'a/data.bin',
+      'b/data.bin',
+      'copies/data-copy.bin',
+    ]);
     expect(duplicates[0]).toMatchObject({
       family: 'hygiene',
       severity: 'info',
@@ -98,7 +130,10 @@ describe('workspaceHygiene', () => {
     expect(LARGE_FILE_BYTES).toBe(4 * 1024 * 1024);
     const found = await hygieneOf({
       assets: [{ root: 'hero', files: { 'data.bin': 'used', 'export.psd': Buffer.alloc(LARGE_FILE_BYTES, 1) } }],
-      files: { 'video.mp4': Buffer.alloc(LARGE_FILE_BYTES + 10, 2), 'almost.bin': Buffer.alloc(LARGE_FILE_BYTES - 1, 3) },
+      files: {
+        'video.mp4': Buffer.alloc(LARGE_FILE_BYTES + 10, 2),
+        'almost.bin': Buffer.alloc(LARGE_FILE_BYTES - 1, 3),
+      },
     });
     const large = withCode(found, 'large-unused-file');
     expect(large.map((diagnostic) => [diagnostic.path, diagnostic.root])).toEqual([
@@ -112,7 +147,9 @@ describe('workspaceHygiene', () => {
   });
 
   it('does not report a large file that a declaration references', async () => {
-    const found = await hygieneOf({ assets: [{ root: 'music', files: { 'data.bin': Buffer.alloc(LARGE_FILE_BYTES, 7) } }] });
+    const found = await hygieneOf({
+      assets: [{ root: 'music', files: { 'data.bin': Buffer.alloc(LARGE_FILE_BYTES, 7) } }],
+    });
     expect(found).toEqual([]);
   });
 
@@ -143,8 +180,14 @@ describe('workspaceHygiene', () => {
   });
 
   it('reports each symbolic link as not followed', async () => {
-    const found = await hygieneOf({ assets: [{ root: 'a' }], symlinks: { 'a/loop': '..', 'shortcut': '/tmp' } });
-    expect(withCode(found, 'symlink-not-followed').map((diagnostic) => [diagnostic.path, diagnostic.severity, diagnostic.blocking])).toEqual([
+    const found = await hygieneOf({ assets: [{ root: 'a' }], symlinks: { 'a/loop': '..', shortcut: '/tmp' } });
+    expect(
+      withCode(found, 'symlink-not-followed').map((diagnostic) => [
+        diagnostic.path,
+        diagnostic.severity,
+        diagnostic.blocking,
+      ]),
+    ).toEqual([
       ['a/loop', 'warning', false],
       ['shortcut', 'warning', false],
     ]);
@@ -153,7 +196,9 @@ describe('workspaceHygiene', () => {
 
   it('reports an asset.json directly inside assets/ once, as a stray-file warning', async () => {
     const found = await hygieneOf({ assets: [{ root: 'a' }], files: { 'asset.json': '{}' } });
-    expect(found).toEqual([expect.objectContaining({ code: 'stray-file', severity: 'warning', blocking: false, path: 'asset.json' })]);
+    expect(found).toEqual([
+      expect.objectContaining({ code: 'stray-file', severity: 'warning', blocking: false, path: 'asset.json' }),
+    ]);
     expect(found[0]!.message).toContain('move it into the folder');
   });
 
@@ -167,7 +212,9 @@ describe('workspaceHygiene', () => {
       ],
     }));
     const found = await workspaceHygiene(snapshot, assetsDir);
-    expect(found.map((diagnostic) => [diagnostic.code, diagnostic.path, diagnostic.severity, diagnostic.blocking])).toEqual([
+    expect(
+      found.map((diagnostic) => [diagnostic.code, diagnostic.path, diagnostic.severity, diagnostic.blocking]),
+    ).toEqual([
       ['unreadable-entry', 'gone', 'warning', false],
       ['unreadable-entry', 'locked', 'warning', false],
     ]);
@@ -176,7 +223,9 @@ describe('workspaceHygiene', () => {
   });
 
   it('survives files that vanish after the crawl', async () => {
-    const { assetsDir } = writeProject(tempDir(), { assets: [{ root: 'a', files: { 'data.bin': 'same', 'copy.bin': 'same' } }] });
+    const { assetsDir } = writeProject(tempDir(), {
+      assets: [{ root: 'a', files: { 'data.bin': 'same', 'copy.bin': 'same' } }],
+    });
     const snapshot = load(assetsDir);
     rmSync(join(assetsDir, 'a', 'copy.bin'));
     rmSync(join(assetsDir, 'a', 'data.bin'));
@@ -195,7 +244,7 @@ describe('workspaceHygiene', () => {
     const found = await hygieneOf({
       assets: [{ root: 'Bad Name', files: { 'data.bin': 'dup', 'x.bin': 'dup' } }],
       files: { 'asset.json': '{}', 'stray.bin': Buffer.alloc(LARGE_FILE_BYTES, 9) },
-      symlinks: { 'link': '.' },
+      symlinks: { link: '.' },
     });
     expect(found.length).toBeGreaterThan(4);
     for (const diagnostic of found) expect(diagnostic).toMatchObject({ family: 'hygiene', blocking: false });

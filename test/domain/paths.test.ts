@@ -2,7 +2,14 @@
  * Unit tests of the workspace path rules: canonical forms and every refusal.
  */
 import { describe, expect, it } from 'vitest';
-import { CONTROL_FOLDER, checkAssetsPath, checkRelativePath, isWithin, joinAssetsPath, parentOf } from '../../server/src/domain/paths.js';
+import {
+  CONTROL_FOLDER,
+  checkAssetsPath,
+  checkRelativePath,
+  isWithin,
+  joinAssetsPath,
+  parentOf,
+} from '../../server/src/domain/paths.js';
 
 describe('checkRelativePath', () => {
   it.each([
@@ -51,10 +58,13 @@ describe('checkAssetsPath', () => {
     expect(checkAssetsPath('./characters/hero/')).toEqual({ ok: true, path: 'characters/hero' });
   });
 
-  it.each([CONTROL_FOLDER, '.prometeu/index.json', './.prometeu', '.prometeu/', 'sprites/../.prometeu'])('refuses %j, which names the control folder or escapes', (input) => {
-    const checked = checkAssetsPath(input);
-    expect(checked.ok).toBe(false);
-  });
+  it.each([CONTROL_FOLDER, '.prometeu/index.json', './.prometeu', '.prometeu/', 'sprites/../.prometeu'])(
+    'refuses %j, which names the control folder or escapes',
+    (input) => {
+      const checked = checkAssetsPath(input);
+      expect(checked.ok).toBe(false);
+    },
+  );
 
   it('refuses the control folder itself and anything inside it with the control-data reason', () => {
     expect(checkAssetsPath('.prometeu')).toEqual({ ok: false, reason: 'control-data' });

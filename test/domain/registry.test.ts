@@ -4,7 +4,13 @@
  */
 import type { RegistryFile } from '@prometeu/packer-protocol';
 import { describe, expect, it } from 'vitest';
-import { emptyRegistry, parseRegistry, REGISTRY_PATH, serializeRegistry, sortKeys } from '../../server/src/domain/registry.js';
+import {
+  emptyRegistry,
+  parseRegistry,
+  REGISTRY_PATH,
+  serializeRegistry,
+  sortKeys,
+} from '../../server/src/domain/registry.js';
 import { uuidFor } from '../support/workspace-builder.js';
 
 type Entry = RegistryFile['assets'][number];
@@ -25,18 +31,32 @@ describe('parseRegistry', () => {
   it('accepts a valid registry and exposes its entries', () => {
     const assets = [entry(1, 'characters/hero'), entry(2, 'ui/icons', { included_in_build: false })];
     const parsed = parseRegistry(registryText(assets, 3));
-    expect(parsed).toEqual({ exists: true, registry: { schema_version: 1, next_asset_id: 3, assets }, entries: assets, diagnostics: [] });
+    expect(parsed).toEqual({
+      exists: true,
+      registry: { schema_version: 1, next_asset_id: 3, assets },
+      entries: assets,
+      diagnostics: [],
+    });
   });
 
   it('accepts an empty registry', () => {
-    expect(parseRegistry(serializeRegistry(emptyRegistry()))).toMatchObject({ exists: true, entries: [], diagnostics: [] });
+    expect(parseRegistry(serializeRegistry(emptyRegistry()))).toMatchObject({
+      exists: true,
+      entries: [],
+      diagnostics: [],
+    });
   });
 
   it('reports an absent registry as registry-missing: the workspace is not initialised', () => {
     const parsed = parseRegistry(null);
     expect(parsed).toMatchObject({ exists: false, registry: null, entries: [] });
     expect(parsed.diagnostics).toHaveLength(1);
-    expect(parsed.diagnostics[0]).toMatchObject({ code: 'registry-missing', blocking: true, path: REGISTRY_PATH, family: 'structural' });
+    expect(parsed.diagnostics[0]).toMatchObject({
+      code: 'registry-missing',
+      blocking: true,
+      path: REGISTRY_PATH,
+      family: 'structural',
+    });
     expect(parsed.diagnostics[0]!.message).toContain('init');
   });
 
@@ -74,7 +94,11 @@ describe('parseRegistry', () => {
     ['a string asset_id', registryText([{ ...entry(1, 'a'), asset_id: '1' }], 2), 'assets[0].asset_id'],
     ['a bad uuid', registryText([entry(1, 'a', { asset_uuid: 'A-B' })], 2), 'assets[0].asset_uuid'],
     ['an empty root', registryText([entry(1, '')], 2), 'assets[0].root'],
-    ['a string included_in_build', registryText([{ ...entry(1, 'a'), included_in_build: 'yes' }], 2), 'assets[0].included_in_build'],
+    [
+      'a string included_in_build',
+      registryText([{ ...entry(1, 'a'), included_in_build: 'yes' }], 2),
+      'assets[0].included_in_build',
+    ],
     ['assets that is not a list', registryText([], 1, { assets: {} }), 'assets'],
     ['a zero next_asset_id', registryText([], 0), 'next_asset_id'],
   ])('reports %s as registry-invalid naming the field', (_described, text, field) => {
@@ -107,7 +131,9 @@ describe('parseRegistry', () => {
   });
 
   it('reports two entries for one root on both, each naming the other', () => {
-    const parsed = parseRegistry(registryText([entry(1, 'hero'), entry(2, 'hero', { asset_uuid: uuidFor('other') })], 3));
+    const parsed = parseRegistry(
+      registryText([entry(1, 'hero'), entry(2, 'hero', { asset_uuid: uuidFor('other') })], 3),
+    );
     expect(codes(parsed)).toEqual(['identity-duplicate-root', 'identity-duplicate-root']);
     expect(parsed.diagnostics.map((diagnostic) => diagnostic.assetId)).toEqual([1, 2]);
     expect(parsed.diagnostics[0]!.related).toEqual([{ path: 'hero', message: 'entry #2' }]);
@@ -115,17 +141,29 @@ describe('parseRegistry', () => {
   });
 
   it('detects a duplicate root written in two spellings of the same canonical path', () => {
-    const parsed = parseRegistry(registryText([entry(1, 'ui/icons'), entry(2, './ui/icons/', { asset_uuid: uuidFor('x') })], 3));
+    const parsed = parseRegistry(
+      registryText([entry(1, 'ui/icons'), entry(2, './ui/icons/', { asset_uuid: uuidFor('x') })], 3),
+    );
     expect(codes(parsed)).toEqual(['identity-duplicate-root', 'identity-duplicate-root']);
     expect(parsed.entries.map((each) => each.root)).toEqual(['ui/icons', 'ui/icons']);
   });
 
   it('reports two entries with one uuid on both, each naming the other', () => {
     const uuid = uuidFor('shared');
-    const parsed = parseRegistry(registryText([entry(1, 'a', { asset_uuid: uuid }), entry(2, 'b', { asset_uuid: uuid })], 3));
+    const parsed = parseRegistry(
+      registryText([entry(1, 'a', { asset_uuid: uuid }), entry(2, 'b', { asset_uuid: uuid })], 3),
+    );
     expect(codes(parsed)).toEqual(['identity-duplicate-uuid', 'identity-duplicate-uuid']);
-    expect(parsed.diagnostics[0]).toMatchObject({ root: 'a', assetUuid: uuid, related: [{ path: 'b', message: 'entry #2' }] });
-    expect(parsed.diagnostics[1]).toMatchObject({ root: 'b', assetUuid: uuid, related: [{ path: 'a', message: 'entry #1' }] });
+    expect(parsed.diagnostics[0]).toMatchObject({
+      root: 'a',
+      assetUuid: uuid,
+      related: [{ path: 'b', message: 'entry #2' }],
+    });
+    expect(parsed.diagnostics[1]).toMatchObject({
+      root: 'b',
+      assetUuid: uuid,
+      related: [{ path: 'a', message: 'entry #1' }],
+    });
   });
 
   it.each([
@@ -190,14 +228,19 @@ describe('serializeRegistry', () => {
 
   it('gives the same bytes whatever the key and entry order of the input', () => {
     const shuffled = {
-      assets: [...registry.assets].reverse().map((each) => ({ root: each.root, included_in_build: each.included_in_build, asset_uuid: each.asset_uuid, asset_id: each.asset_id })),
+      assets: [...registry.assets].reverse().map((each) => ({
+        root: each.root,
+        included_in_build: each.included_in_build,
+        asset_uuid: each.asset_uuid,
+        asset_id: each.asset_id,
+      })),
       next_asset_id: 12,
       schema_version: 1,
     } as RegistryFile;
     expect(serializeRegistry(shuffled)).toBe(serializeRegistry(registry));
   });
 
-  it('does not reorder the caller\'s registry', () => {
+  it("does not reorder the caller's registry", () => {
     serializeRegistry(registry);
     expect(registry.assets.map((each) => each.asset_id)).toEqual([10, 2, 7]);
   });
@@ -206,11 +249,16 @@ describe('serializeRegistry', () => {
     const text = serializeRegistry(registry);
     const parsed = parseRegistry(text);
     expect(parsed.diagnostics).toEqual([]);
-    expect(parsed.registry).toEqual({ ...registry, assets: [...registry.assets].sort((a, b) => a.asset_id - b.asset_id) });
+    expect(parsed.registry).toEqual({
+      ...registry,
+      assets: [...registry.assets].sort((a, b) => a.asset_id - b.asset_id),
+    });
     expect(serializeRegistry(parsed.registry!)).toBe(text);
   });
 
   it('sortKeys sorts nested object keys and keeps array order', () => {
-    expect(JSON.stringify(sortKeys({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } }))).toBe('{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(JSON.stringify(sortKeys({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } }))).toBe(
+      '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}',
+    );
   });
 });

@@ -8,7 +8,14 @@ import type { Diagnostic } from '@prometeu/packer-protocol';
 import { describe, expect, it } from 'vitest';
 import { crawlAssets } from '../../server/src/domain/crawl.js';
 import { parseRegistry, REGISTRY_PATH } from '../../server/src/domain/registry.js';
-import { buildSnapshot, filesOfRoot, inBuildSet, snapshotDiagnostics, type AssetRecord, type Snapshot } from '../../server/src/domain/snapshot.js';
+import {
+  buildSnapshot,
+  filesOfRoot,
+  inBuildSet,
+  snapshotDiagnostics,
+  type AssetRecord,
+  type Snapshot,
+} from '../../server/src/domain/snapshot.js';
 import { declarationFor, useTempDirs, uuidFor, writeProject, type ProjectSpec } from '../support/workspace-builder.js';
 
 const tempDir = useTempDirs('packer-snapshot-');
@@ -44,7 +51,12 @@ describe('buildSnapshot: asset states', () => {
       assets: [{ root: 'registered' }, { root: 'loose', registered: false }, { root: 'gone', declaration: null }],
     });
     const registered = record(snapshot, 'registered');
-    expect(registered).toMatchObject({ state: 'ok', entry: { asset_id: 1, root: 'registered' }, assetUuid: uuidFor('registered'), diagnostics: [] });
+    expect(registered).toMatchObject({
+      state: 'ok',
+      entry: { asset_id: 1, root: 'registered' },
+      assetUuid: uuidFor('registered'),
+      diagnostics: [],
+    });
     expect(registered.anchor?.declaration?.name).toBe('registered');
 
     const loose = record(snapshot, 'loose');
@@ -52,11 +64,19 @@ describe('buildSnapshot: asset states', () => {
     expect(codesOf(loose.diagnostics)).toEqual(['unregistered-root']);
 
     const gone = record(snapshot, 'gone');
-    expect(gone).toMatchObject({ state: 'missing', anchor: null, entry: { asset_id: 2 }, assetUuid: uuidFor('gone'), inputs: [] });
+    expect(gone).toMatchObject({
+      state: 'missing',
+      anchor: null,
+      entry: { asset_id: 2 },
+      assetUuid: uuidFor('gone'),
+      inputs: [],
+    });
   });
 
   it('reports a registered root without asset.json as a blocking missing-anchor with a forget safe fix', () => {
-    const snapshot = snapshotOf({ assets: [{ root: 'ok' }, { root: 'characters/gone', declaration: null, files: {} }] });
+    const snapshot = snapshotOf({
+      assets: [{ root: 'ok' }, { root: 'characters/gone', declaration: null, files: {} }],
+    });
     const gone = record(snapshot, 'characters/gone');
     expect(gone.diagnostics).toEqual([
       expect.objectContaining({
@@ -68,7 +88,11 @@ describe('buildSnapshot: asset states', () => {
         assetUuid: uuidFor('characters/gone'),
         root: 'characters/gone',
         path: 'characters/gone/asset.json',
-        safeFix: { fixId: 'missing-anchor:2', title: 'Forget registry entry #2', mutation: { kind: 'forget', asset: { assetId: 2 } } },
+        safeFix: {
+          fixId: 'missing-anchor:2',
+          title: 'Forget registry entry #2',
+          mutation: { kind: 'forget', asset: { assetId: 2 } },
+        },
       }),
     ]);
     expect(gone.diagnostics[0]!.message).toContain('characters/gone/asset.json');
@@ -77,12 +101,22 @@ describe('buildSnapshot: asset states', () => {
   });
 
   it('marks a registered asset with an invalid declaration invalid, blocking, and still named by its readable fields', () => {
-    const snapshot = snapshotOf({ assets: [{ root: 'broken', declaration: { ...declarationFor({ root: 'broken' }), preload: { enabeld: true } } }] });
+    const snapshot = snapshotOf({
+      assets: [{ root: 'broken', declaration: { ...declarationFor({ root: 'broken' }), preload: { enabeld: true } } }],
+    });
     const broken = record(snapshot, 'broken');
     expect(broken.state).toBe('invalid');
     expect(broken.assetUuid).toBe(uuidFor('broken'));
     expect(broken.anchor?.name).toBe('broken');
-    expect(broken.diagnostics).toEqual([expect.objectContaining({ code: 'declaration-invalid', severity: 'error', blocking: true, assetId: 1, assetUuid: uuidFor('broken') })]);
+    expect(broken.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'declaration-invalid',
+        severity: 'error',
+        blocking: true,
+        assetId: 1,
+        assetUuid: uuidFor('broken'),
+      }),
+    ]);
     expect(broken.availableActions).toEqual(['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove']);
   });
 
@@ -90,26 +124,56 @@ describe('buildSnapshot: asset states', () => {
     const other = uuidFor('replacement');
     const snapshot = snapshotOf({
       assets: [{ root: 'hero', uuid: other, registered: false }],
-      registry: { schema_version: 1, next_asset_id: 2, assets: [{ asset_id: 1, asset_uuid: uuidFor('hero'), root: 'hero', included_in_build: true }] },
+      registry: {
+        schema_version: 1,
+        next_asset_id: 2,
+        assets: [{ asset_id: 1, asset_uuid: uuidFor('hero'), root: 'hero', included_in_build: true }],
+      },
     });
     const hero = record(snapshot, 'hero');
     expect(hero.entry?.asset_uuid).toBe(uuidFor('hero'));
     expect(hero.assetUuid).toBe(other);
-    expect(hero.diagnostics).toEqual([expect.objectContaining({ code: 'identity-uuid-mismatch', blocking: true, assetId: 1, assetUuid: uuidFor('hero'), path: 'hero/asset.json' })]);
+    expect(hero.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'identity-uuid-mismatch',
+        blocking: true,
+        assetId: 1,
+        assetUuid: uuidFor('hero'),
+        path: 'hero/asset.json',
+      }),
+    ]);
     expect(hero.diagnostics[0]!.message).toContain(other);
     expect(snapshot.counts.unregistered).toBe(0);
   });
 
   it('reports two anchors carrying one uuid on both, each naming the other, and blocks', () => {
     const uuid = uuidFor('original');
-    const snapshot = snapshotOf({ assets: [{ root: 'original', uuid }, { root: 'copy of original', uuid, registered: false }] });
+    const snapshot = snapshotOf({
+      assets: [
+        { root: 'original', uuid },
+        { root: 'copy of original', uuid, registered: false },
+      ],
+    });
     const original = record(snapshot, 'original');
     const copy = record(snapshot, 'copy of original');
-    const duplicateOf = (each: AssetRecord) => each.diagnostics.filter((diagnostic) => diagnostic.code === 'identity-duplicate-uuid');
+    const duplicateOf = (each: AssetRecord) =>
+      each.diagnostics.filter((diagnostic) => diagnostic.code === 'identity-duplicate-uuid');
     expect(duplicateOf(original)).toEqual([
-      expect.objectContaining({ blocking: true, assetId: 1, assetUuid: uuid, path: 'original/asset.json', related: [{ path: 'copy of original/asset.json', message: 'same asset_uuid' }] }),
+      expect.objectContaining({
+        blocking: true,
+        assetId: 1,
+        assetUuid: uuid,
+        path: 'original/asset.json',
+        related: [{ path: 'copy of original/asset.json', message: 'same asset_uuid' }],
+      }),
     ]);
-    expect(duplicateOf(copy)).toEqual([expect.objectContaining({ blocking: true, assetUuid: uuid, related: [{ path: 'original/asset.json', message: 'same asset_uuid' }] })]);
+    expect(duplicateOf(copy)).toEqual([
+      expect.objectContaining({
+        blocking: true,
+        assetUuid: uuid,
+        related: [{ path: 'original/asset.json', message: 'same asset_uuid' }],
+      }),
+    ]);
     expect(duplicateOf(copy)[0]!.assetId).toBeUndefined();
     expect(snapshot.byUuid.get(uuid)).toBe(original);
   });
@@ -119,13 +183,19 @@ describe('buildSnapshot: asset states', () => {
     expect(record(snapshot, 'outer').diagnostics).toEqual([]);
     const inner = record(snapshot, 'outer/deep/inner');
     expect(inner.diagnostics.filter((diagnostic) => diagnostic.code === 'nested-root')).toEqual([
-      expect.objectContaining({ blocking: true, root: 'outer/deep/inner', assetUuid: uuidFor('outer/deep/inner'), related: [{ path: 'outer/asset.json', message: 'the enclosing asset root' }] }),
+      expect.objectContaining({
+        blocking: true,
+        root: 'outer/deep/inner',
+        assetUuid: uuidFor('outer/deep/inner'),
+        related: [{ path: 'outer/asset.json', message: 'the enclosing asset root' }],
+      }),
     ]);
   });
 
   it('names the nearest enclosing root when roots nest three deep', () => {
     const snapshot = snapshotOf({ assets: [{ root: 'a' }, { root: 'a/b' }, { root: 'a/b/c' }] });
-    const nestedOf = (root: string) => record(snapshot, root).diagnostics.filter((diagnostic) => diagnostic.code === 'nested-root');
+    const nestedOf = (root: string) =>
+      record(snapshot, root).diagnostics.filter((diagnostic) => diagnostic.code === 'nested-root');
     expect(nestedOf('a')).toEqual([]);
     expect(nestedOf('a/b')[0]!.related).toEqual([{ path: 'a/asset.json', message: 'the enclosing asset root' }]);
     expect(nestedOf('a/b/c')[0]!.related).toEqual([{ path: 'a/b/asset.json', message: 'the enclosing asset root' }]);
@@ -154,7 +224,9 @@ describe('buildSnapshot: inputs and blocking', () => {
       ],
     });
     const inputDiagnostics = (root: string) =>
-      record(snapshot, root).diagnostics.filter((diagnostic) => diagnostic.code === 'input-missing' || diagnostic.code === 'input-outside-root');
+      record(snapshot, root).diagnostics.filter(
+        (diagnostic) => diagnostic.code === 'input-missing' || diagnostic.code === 'input-outside-root',
+      );
     expect(inputDiagnostics('included').map(({ code, severity, blocking }) => ({ code, severity, blocking }))).toEqual([
       { code: 'input-outside-root', severity: 'error', blocking: true },
       { code: 'input-missing', severity: 'error', blocking: true },
@@ -168,7 +240,12 @@ describe('buildSnapshot: inputs and blocking', () => {
       { severity: 'warning', blocking: false },
     ]);
     const missing = inputDiagnostics('included')[1]!;
-    expect(missing).toMatchObject({ root: 'included', path: 'included/missing.bin', assetId: 1, assetUuid: uuidFor('included') });
+    expect(missing).toMatchObject({
+      root: 'included',
+      path: 'included/missing.bin',
+      assetId: 1,
+      assetUuid: uuidFor('included'),
+    });
     expect(missing.message).toContain('missing.bin');
   });
 
@@ -177,11 +254,13 @@ describe('buildSnapshot: inputs and blocking', () => {
     const excluded = record(snapshot, 'excluded');
     expect(inBuildSet(excluded)).toBe(false);
     expect(excluded.entry).toMatchObject({ asset_id: 1, asset_uuid: uuidFor('excluded'), included_in_build: false });
-    expect(excluded.diagnostics).toEqual([expect.objectContaining({ code: 'unknown-asset-type', severity: 'error', blocking: false })]);
+    expect(excluded.diagnostics).toEqual([
+      expect.objectContaining({ code: 'unknown-asset-type', severity: 'error', blocking: false }),
+    ]);
     expect(snapshot.counts).toMatchObject({ registered: 1, includedInBuild: 0, blocking: 0, errors: 1 });
   });
 
-  it('does not count a file with an input\'s name in another root as that input', () => {
+  it("does not count a file with an input's name in another root as that input", () => {
     const snapshot = snapshotOf({ assets: [{ root: 'a', files: {} }, { root: 'b' }] });
     expect(record(snapshot, 'a').inputs[0]!.state).toBe('missing');
     expect(record(snapshot, 'b').inputs[0]!.state).toBe('present');
@@ -199,14 +278,20 @@ describe('buildSnapshot: the registry', () => {
         blocking: false,
         assetUuid: uuidFor('new/thing'),
         path: 'new/thing/asset.json',
-        safeFix: { fixId: 'unregistered-root:new/thing', title: 'Register new/thing', mutation: { kind: 'register', root: 'new/thing' } },
+        safeFix: {
+          fixId: 'unregistered-root:new/thing',
+          title: 'Register new/thing',
+          mutation: { kind: 'register', root: 'new/thing' },
+        },
       }),
     ]);
   });
 
   it('offers no register fix for an unregistered root whose declaration is invalid', () => {
     const snapshot = snapshotOf({ assets: [{ root: 'bad', declaration: '{', registered: false }] });
-    const unregistered = record(snapshot, 'bad').diagnostics.find((diagnostic) => diagnostic.code === 'unregistered-root');
+    const unregistered = record(snapshot, 'bad').diagnostics.find(
+      (diagnostic) => diagnostic.code === 'unregistered-root',
+    );
     expect(unregistered).toBeDefined();
     expect(unregistered!.safeFix).toBeUndefined();
     expect(record(snapshot, 'bad').availableActions).toEqual(['adopt', 'relocate', 'quarantine', 'remove']);
@@ -235,7 +320,7 @@ describe('buildSnapshot: the registry', () => {
     expect(record(snapshot, 'a')).toMatchObject({ entry: null, diagnostics: [] });
   });
 
-  it('attaches registry diagnostics about one entry to that entry\'s asset', () => {
+  it("attaches registry diagnostics about one entry to that entry's asset", () => {
     const snapshot = snapshotOf({ assets: [{ root: 'a' }, { root: 'b' }], nextAssetId: 2 });
     expect(snapshot.projectDiagnostics).toEqual([]);
     expect(codesOf(record(snapshot, 'b').diagnostics)).toEqual(['identity-id-not-allocated']);
@@ -272,11 +357,16 @@ describe('buildSnapshot: the registry', () => {
     });
     const records = snapshot.assets.filter((each) => each.root === 'hero');
     expect(records.map((each) => each.entry?.asset_id)).toEqual([1, 2]);
-    const duplicateRoot = (each: AssetRecord) => each.diagnostics.filter((diagnostic) => diagnostic.code === 'identity-duplicate-root');
+    const duplicateRoot = (each: AssetRecord) =>
+      each.diagnostics.filter((diagnostic) => diagnostic.code === 'identity-duplicate-root');
     expect(duplicateRoot(records[0]!).map((diagnostic) => diagnostic.assetId)).toEqual([1]);
     expect(duplicateRoot(records[1]!).map((diagnostic) => diagnostic.assetId)).toEqual([2]);
-    expect(snapshotDiagnostics(snapshot).filter((diagnostic) => diagnostic.code === 'identity-duplicate-root')).toHaveLength(2);
-    expect(snapshotDiagnostics(snapshot).filter((diagnostic) => diagnostic.code === 'identity-duplicate-uuid')).toHaveLength(2);
+    expect(
+      snapshotDiagnostics(snapshot).filter((diagnostic) => diagnostic.code === 'identity-duplicate-root'),
+    ).toHaveLength(2);
+    expect(
+      snapshotDiagnostics(snapshot).filter((diagnostic) => diagnostic.code === 'identity-duplicate-uuid'),
+    ).toHaveLength(2);
     expect(snapshot.counts).toMatchObject({ roots: 1, registered: 2, unregistered: 0, blocking: 4 });
     expect(snapshot.byRoot.get('hero')).toBe(records[0]);
     expect(snapshot.byId.get(2)).toBe(records[1]);
@@ -320,14 +410,33 @@ describe('buildSnapshot: the whole projection', () => {
       blocking: 2,
     });
     const all = snapshotDiagnostics(snapshot);
-    expect(all.filter((diagnostic) => diagnostic.blocking).map((diagnostic) => diagnostic.code).sort()).toEqual(['input-missing', 'missing-anchor']);
+    expect(
+      all
+        .filter((diagnostic) => diagnostic.blocking)
+        .map((diagnostic) => diagnostic.code)
+        .sort(),
+    ).toEqual(['input-missing', 'missing-anchor']);
   });
 
   it('offers the actions each state allows', () => {
     const snapshot = snapshotOf(spec);
-    expect(record(snapshot, 'zeta').availableActions).toEqual(['rename', 'relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove']);
+    expect(record(snapshot, 'zeta').availableActions).toEqual([
+      'rename',
+      'relocate',
+      'setBuildInclusion',
+      'forget',
+      'quarantine',
+      'remove',
+    ]);
     expect(record(snapshot, 'mid/gone').availableActions).toEqual(['forget']);
-    expect(record(snapshot, 'mid/new').availableActions).toEqual(['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove']);
+    expect(record(snapshot, 'mid/new').availableActions).toEqual([
+      'register',
+      'adopt',
+      'rename',
+      'relocate',
+      'quarantine',
+      'remove',
+    ]);
   });
 
   it('indexes records by root, uuid and id', () => {
@@ -339,8 +448,12 @@ describe('buildSnapshot: the whole projection', () => {
     expect(snapshot.byId.get(2)).toBeUndefined();
   });
 
-  it('is deterministic: two builds of one workspace are equal, and the revision is the caller\'s', () => {
-    const { assetsDir } = writeProject(tempDir(), { ...spec, files: { 'stray.txt': 'x' }, symlinks: { 'zeta/link': '..' } });
+  it("is deterministic: two builds of one workspace are equal, and the revision is the caller's", () => {
+    const { assetsDir } = writeProject(tempDir(), {
+      ...spec,
+      files: { 'stray.txt': 'x' },
+      symlinks: { 'zeta/link': '..' },
+    });
     const first = snapshotOfDir(assetsDir, 7);
     const second = snapshotOfDir(assetsDir, 7);
     expect(second).toEqual(first);
@@ -355,12 +468,14 @@ describe('buildSnapshot: the whole projection', () => {
     const crawl = crawlAssets(assetsDir);
     const registry = parseRegistry(readFileSync(join(assetsDir, REGISTRY_PATH), 'utf8'));
     const reversed = { ...crawl, anchors: [...crawl.anchors].reverse() };
-    expect(JSON.stringify(buildSnapshot(1, reversed, registry).assets)).toBe(JSON.stringify(buildSnapshot(1, crawl, registry).assets));
+    expect(JSON.stringify(buildSnapshot(1, reversed, registry).assets)).toBe(
+      JSON.stringify(buildSnapshot(1, crawl, registry).assets),
+    );
   });
 });
 
 describe('filesOfRoot', () => {
-  it('lists a root\'s files relative to it, sorted, without the files of roots nested inside it or of sibling folders', () => {
+  it("lists a root's files relative to it, sorted, without the files of roots nested inside it or of sibling folders", () => {
     const snapshot = snapshotOf({
       assets: [
         { root: 'ui', inputs: { data: ['b.bin', 'a/deep.bin'] } },

@@ -14,7 +14,14 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { PackerHost } from '../../server/src/index.js';
 import type { Project } from '../../server/src/project/project.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
-import { connectInProcess, initialize, Notifier, responseErrorOf, type InProcessClient, type TestClient } from './support.js';
+import {
+  connectInProcess,
+  initialize,
+  Notifier,
+  responseErrorOf,
+  type InProcessClient,
+  type TestClient,
+} from './support.js';
 
 /** A promise with its resolve function, to hold an operation until the test lets it go. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -31,7 +38,13 @@ describe('cancellation in the writer lane', () => {
   });
 
   /** A project with two registered assets, a host and one connected client. */
-  async function setUp(): Promise<{ project: Project; client: InProcessClient; projectId: string; projectDir: string; notifier: Notifier }> {
+  async function setUp(): Promise<{
+    project: Project;
+    client: InProcessClient;
+    projectId: string;
+    projectDir: string;
+    notifier: Notifier;
+  }> {
     const dir = tempDir();
     writeProject(dir, { assets: [{ root: 'chars/hero' }, { root: 'chars/slime' }] });
     const projectDir = realpathSync(dir);
@@ -63,7 +76,8 @@ describe('cancellation in the writer lane', () => {
     return { release: gate.resolve, done };
   }
 
-  const eventsOf = (client: TestClient, operationId: string): PackerEvent[] => client.events.filter((event) => event.operationId === operationId);
+  const eventsOf = (client: TestClient, operationId: string): PackerEvent[] =>
+    client.events.filter((event) => event.operationId === operationId);
 
   it('a queued write cancelled before it starts is never applied, answers -32800 and emits only queued then cancelled', async () => {
     const { project, client, projectId, projectDir, notifier } = await setUp();
@@ -73,15 +87,30 @@ describe('cancellation in the writer lane', () => {
 
     const source = new CancellationTokenSource();
     const cancelled = client.connection
-      .sendRequest('packer/applyMutation', { projectId, operationId: 'victim', mutation: { kind: 'rename', asset: { root: 'chars/hero' }, name: 'never' } }, source.token)
+      .sendRequest(
+        'packer/applyMutation',
+        {
+          projectId,
+          operationId: 'victim',
+          mutation: { kind: 'rename', asset: { root: 'chars/hero' }, name: 'never' },
+        },
+        source.token,
+      )
       .then(
         () => null,
         (error: unknown) => responseErrorOf(error),
       );
     // A later write behind it must still run once the lane is free.
-    const survivor = client.connection.sendRequest('packer/applyMutation', { projectId, operationId: 'survivor', mutation: { kind: 'rename', asset: { root: 'chars/slime' }, name: 'kept' } });
+    const survivor = client.connection.sendRequest('packer/applyMutation', {
+      projectId,
+      operationId: 'survivor',
+      mutation: { kind: 'rename', asset: { root: 'chars/slime' }, name: 'kept' },
+    });
     await notifier.until(() => eventsOf(client, 'survivor').length > 0, 'both writes to be queued');
-    expect(project.lane.status()).toEqual({ running: { operationId: 'test-blocker', operation: 'testBlocker' }, queued: 2 });
+    expect(project.lane.status()).toEqual({
+      running: { operationId: 'test-blocker', operation: 'testBlocker' },
+      queued: 2,
+    });
 
     source.cancel();
     const error = await cancelled;
@@ -95,17 +124,28 @@ describe('cancellation in the writer lane', () => {
 
     // Nothing of the cancelled write happened, on disk or in the snapshot.
     expect(readFileSync(anchor, 'utf8')).toBe(anchorBefore);
-    const listed = (await client.connection.sendRequest('packer/listAssets', { projectId })) as { assets: { root: string; name: string }[] };
+    const listed = (await client.connection.sendRequest('packer/listAssets', { projectId })) as {
+      assets: { root: string; name: string }[];
+    };
     expect(listed.assets.map((asset) => [asset.root, asset.name])).toEqual([
       ['chars/hero', 'hero'],
       ['chars/slime', 'kept'],
     ]);
     // Its whole life in the log: queued, then cancelled without starting; the replay agrees with the live stream.
-    const replay = (await client.connection.sendRequest('packer/events', { projectId, afterSequence: 0, operationId: 'victim' })) as { events: PackerEvent[] };
+    const replay = (await client.connection.sendRequest('packer/events', {
+      projectId,
+      afterSequence: 0,
+      operationId: 'victim',
+    })) as { events: PackerEvent[] };
     expect(replay.events.map((event) => event.kind)).toEqual(['operation.queued', 'operation.cancelled']);
     expect(replay.events[1]!.body).toEqual({ operation: 'applyMutation', operationClass: 'workspace', started: false });
     expect(eventsOf(client, 'victim')).toEqual(replay.events);
-    expect(eventsOf(client, 'survivor').map((event) => event.kind)).toEqual(['operation.queued', 'operation.started', 'snapshot.published', 'operation.succeeded']);
+    expect(eventsOf(client, 'survivor').map((event) => event.kind)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'snapshot.published',
+      'operation.succeeded',
+    ]);
     await held.done;
   });
 
@@ -115,7 +155,15 @@ describe('cancellation in the writer lane', () => {
     const source = new CancellationTokenSource();
     source.cancel();
     const error = await client.connection
-      .sendRequest('packer/applyMutation', { projectId, operationId: 'early', mutation: { kind: 'setBuildInclusion', asset: { assetId: 1 }, included: false } }, source.token)
+      .sendRequest(
+        'packer/applyMutation',
+        {
+          projectId,
+          operationId: 'early',
+          mutation: { kind: 'setBuildInclusion', asset: { assetId: 1 }, included: false },
+        },
+        source.token,
+      )
       .then(
         () => null,
         (failure: unknown) => responseErrorOf(failure),
@@ -124,7 +172,11 @@ describe('cancellation in the writer lane', () => {
     held.release();
     await project.lane.whenIdle();
     expect(project.snapshot().byId.get(1)?.entry?.included_in_build).toBe(true);
-    const replay = (await client.connection.sendRequest('packer/events', { projectId, afterSequence: 0, operationId: 'early' })) as { events: PackerEvent[] };
+    const replay = (await client.connection.sendRequest('packer/events', {
+      projectId,
+      afterSequence: 0,
+      operationId: 'early',
+    })) as { events: PackerEvent[] };
     expect(replay.events.map((event) => event.kind)).toEqual(['operation.queued', 'operation.cancelled']);
     expect(replay.events[1]!.body).toMatchObject({ started: false });
   });
@@ -150,7 +202,10 @@ describe('cancellation in the writer lane', () => {
       const answer = client.raw.find((message) => message['id'] === id)!;
       expect(answer['error'], method).toMatchObject({ code: StandardErrorCodes.RequestCancelled });
     }
-    const listed = (await client.connection.sendRequest('packer/listAssets', { projectId })) as { revision: number; assets: unknown[] };
+    const listed = (await client.connection.sendRequest('packer/listAssets', { projectId })) as {
+      revision: number;
+      assets: unknown[];
+    };
     expect(listed.assets).toHaveLength(2);
   });
 
@@ -166,10 +221,16 @@ describe('cancellation in the writer lane', () => {
       return commit(...args);
     };
     const source = new CancellationTokenSource();
-    const answer = client.connection.sendRequest('packer/applyMutation', { projectId, operationId: 'late', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'late' } }, source.token).then(
-      (result) => ({ result: result as ApplyResult }),
-      (error: unknown) => ({ error: responseErrorOf(error) }),
-    );
+    const answer = client.connection
+      .sendRequest(
+        'packer/applyMutation',
+        { projectId, operationId: 'late', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'late' } },
+        source.token,
+      )
+      .then(
+        (result) => ({ result: result as ApplyResult }),
+        (error: unknown) => ({ error: responseErrorOf(error) }),
+      );
     await entered.promise;
     source.cancel();
     gate.resolve();
@@ -177,7 +238,11 @@ describe('cancellation in the writer lane', () => {
     expect('result' in settled && settled.result.outcome).toBe('applied');
     await project.lane.whenIdle();
     expect(project.snapshot().byId.get(1)?.anchor?.name).toBe('late');
-    const replay = (await client.connection.sendRequest('packer/events', { projectId, afterSequence: 0, operationId: 'late' })) as { events: PackerEvent[] };
+    const replay = (await client.connection.sendRequest('packer/events', {
+      projectId,
+      afterSequence: 0,
+      operationId: 'late',
+    })) as { events: PackerEvent[] };
     const terminal = replay.events.at(-1)!;
     expect(terminal.kind).toBe('operation.succeeded');
     expect((terminal.body as { outcome: unknown }).outcome).toEqual((settled as { result: ApplyResult }).result);
@@ -186,11 +251,25 @@ describe('cancellation in the writer lane', () => {
   it('a submission queued behind a held lane still runs in arrival order with the requests around it', async () => {
     const { project, client, projectId, notifier } = await setUp();
     const held = await holdLane(project);
-    const first = client.connection.sendRequest('packer/applyMutation', { projectId, operationId: 'first', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'one' } });
-    void client.connection.sendNotification('packer/submitMutation', { projectId, operationId: 'second', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'two' } });
-    const third = client.connection.sendRequest('packer/applyMutation', { projectId, operationId: 'third', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'three' } });
+    const first = client.connection.sendRequest('packer/applyMutation', {
+      projectId,
+      operationId: 'first',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'one' },
+    });
+    void client.connection.sendNotification('packer/submitMutation', {
+      projectId,
+      operationId: 'second',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'two' },
+    });
+    const third = client.connection.sendRequest('packer/applyMutation', {
+      projectId,
+      operationId: 'third',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'three' },
+    });
     await notifier.until(() => eventsOf(client, 'third').length > 0, 'the three writes to be queued');
-    const queued = client.events.filter((event) => event.kind === 'operation.queued' && event.operationId !== 'test-blocker');
+    const queued = client.events.filter(
+      (event) => event.kind === 'operation.queued' && event.operationId !== 'test-blocker',
+    );
     expect(queued.map((event) => [event.operationId, (event.body as { position: number }).position])).toEqual([
       ['first', 1],
       ['second', 2],
@@ -200,7 +279,9 @@ describe('cancellation in the writer lane', () => {
     await Promise.all([first, third]);
     await project.lane.whenIdle();
     expect(project.snapshot().byId.get(1)?.anchor?.name).toBe('three');
-    const starts = client.events.filter((event) => event.kind === 'operation.started').map((event) => event.operationId);
+    const starts = client.events
+      .filter((event) => event.kind === 'operation.started')
+      .map((event) => event.operationId);
     expect(starts).toEqual(['test-blocker', 'first', 'second', 'third']);
   });
 });

@@ -52,8 +52,16 @@ interface Scenario {
 const SCENARIOS: readonly Scenario[] = [
   { name: 'relocate', mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/deep/hero' } },
   { name: 'quarantine', mutation: { kind: 'quarantine', asset: { assetId: 2 } } },
-  { name: 'restore', setup: [{ kind: 'quarantine', asset: { assetId: 2 } }], mutation: { kind: 'restore', asset: { assetUuid: uuidFor('chars/slime') } } },
-  { name: 'restore elsewhere', setup: [{ kind: 'quarantine', asset: { assetId: 1 } }], mutation: { kind: 'restore', asset: { assetUuid: uuidFor('chars/hero') }, to: 'back/hero' } },
+  {
+    name: 'restore',
+    setup: [{ kind: 'quarantine', asset: { assetId: 2 } }],
+    mutation: { kind: 'restore', asset: { assetUuid: uuidFor('chars/slime') } },
+  },
+  {
+    name: 'restore elsewhere',
+    setup: [{ kind: 'quarantine', asset: { assetId: 1 } }],
+    mutation: { kind: 'restore', asset: { assetUuid: uuidFor('chars/hero') }, to: 'back/hero' },
+  },
   { name: 'remove', mutation: { kind: 'remove', asset: { assetId: 3 } } },
   { name: 'remove unregistered', mutation: { kind: 'remove', asset: { root: 'props/barrel' } } },
   {
@@ -62,7 +70,13 @@ const SCENARIOS: readonly Scenario[] = [
       kind: 'createAsset',
       root: 'made/new',
       register: true,
-      declaration: { name: 'new', type: 'blob', inputs: { data: ['data.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, preload: { enabled: false } },
+      declaration: {
+        name: 'new',
+        type: 'blob',
+        inputs: { data: ['data.bin'] },
+        output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+        preload: { enabled: false },
+      },
     },
   },
   { name: 'rename', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'champion' } },
@@ -73,7 +87,8 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** Control files that are not part of a write: the lock and the watcher's fingerprints. */
-const skipControl = (path: string): boolean => path === '.prometeu/writer.lock' || path === '.prometeu/fingerprint.json';
+const skipControl = (path: string): boolean =>
+  path === '.prometeu/writer.lock' || path === '.prometeu/fingerprint.json';
 
 describe('crash at every durable step of a commit', () => {
   const tempDir = useTempDirs('packer-lane-crash-points-');
@@ -96,7 +111,9 @@ describe('crash at every durable step of a commit', () => {
   }
 
   async function apply(project: Project, mutation: MutationIntent, operationId: string): Promise<LaneOutcome<unknown>> {
-    return project.lane.enqueue(applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, 'workspace+registry'));
+    return project.lane.enqueue(
+      applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, 'workspace+registry'),
+    );
   }
 
   /** A copy of the base project with the scenario's stage set (if any), closed again. */
@@ -105,13 +122,15 @@ describe('crash at every durable step of a commit', () => {
     cpSync(base, dir, { recursive: true });
     if (scenario.setup !== undefined && scenario.setup.length > 0) {
       const project = await open(dir);
-      for (const [index, mutation] of scenario.setup.entries()) expect(await apply(project, mutation, `setup-${index}`)).toMatchObject({ status: 'succeeded' });
+      for (const [index, mutation] of scenario.setup.entries())
+        expect(await apply(project, mutation, `setup-${index}`)).toMatchObject({ status: 'succeeded' });
       close(project);
     }
     return dir;
   }
 
-  const summariesOf = (project: Project): unknown => JSON.parse(JSON.stringify(project.snapshot().assets.map(toAssetSummary)));
+  const summariesOf = (project: Project): unknown =>
+    JSON.parse(JSON.stringify(project.snapshot().assets.map(toAssetSummary)));
 
   for (const scenario of SCENARIOS) {
     it(`${scenario.name}: a crash after any step is recovered to exactly the state after the write`, async () => {
@@ -146,7 +165,10 @@ describe('crash at every durable step of a commit', () => {
             if (reached === step) throw new SimulatedCrash(step);
           };
           const crashed = await apply(project, scenario.mutation, 'op-crash');
-          expect(crashed.status === 'error' && (crashed as { error: unknown }).error instanceof SimulatedCrash, where).toBe(true);
+          expect(
+            crashed.status === 'error' && (crashed as { error: unknown }).error instanceof SimulatedCrash,
+            where,
+          ).toBe(true);
           // The process is gone: nothing of it runs any more (the lock stays released, as for a dead pid).
           close(project);
           // A journaled commit leaves its journal until its very last step; a registry-only one has none.
@@ -156,12 +178,20 @@ describe('crash at every durable step of a commit', () => {
           let reopened: Project;
           if (recovery === 'recoverJournal') {
             const report = await recoverJournal(assetsOf(dir));
-            expect(report, where).toEqual(journalLeft ? { operationId: 'op-crash', outcome: 'completed', message: expect.any(String) as string } : null);
+            expect(report, where).toEqual(
+              journalLeft
+                ? { operationId: 'op-crash', outcome: 'completed', message: expect.any(String) as string }
+                : null,
+            );
             reopened = await open(dir);
             expect(reopened.lastRecovery, where).toBeNull();
           } else {
             reopened = await open(dir);
-            expect(reopened.lastRecovery, where).toEqual(journalLeft ? { operationId: 'op-crash', outcome: 'completed', message: expect.any(String) as string } : null);
+            expect(reopened.lastRecovery, where).toEqual(
+              journalLeft
+                ? { operationId: 'op-crash', outcome: 'completed', message: expect.any(String) as string }
+                : null,
+            );
           }
           expect(treeDifferences(after, treeOf(assetsOf(dir), skipControl)), where).toEqual([]);
           expect(existsSync(join(assetsOf(dir), TRASH_FOLDER)), where).toBe(false);
@@ -185,18 +215,31 @@ describe('crash at every durable step of a commit', () => {
     crashing.stepHook = (step) => {
       if (step === 'action-0') throw new SimulatedCrash(step);
     };
-    expect((await apply(crashing, { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/hero' }, 'op-crash')).status).toBe('error');
+    expect(
+      (await apply(crashing, { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/hero' }, 'op-crash')).status,
+    ).toBe('error');
     close(crashing);
     expect(existsSync(join(assetsDir, JOURNAL_PATH))).toBe(true);
 
     // The survivor's next write finds the journal: it finishes the crashed write first and refuses its own
     // (planned against a snapshot the recovery made stale), telling what it recovered.
-    const first = await apply(survivor, { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true }, 'op-survivor-1');
-    expect(first).toMatchObject({ status: 'failed', response: { outcome: 'rejected', reasons: [{ code: 'diskChanged' }] } });
+    const first = await apply(
+      survivor,
+      { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true },
+      'op-survivor-1',
+    );
+    expect(first).toMatchObject({
+      status: 'failed',
+      response: { outcome: 'rejected', reasons: [{ code: 'diskChanged' }] },
+    });
     expect(existsSync(join(assetsDir, JOURNAL_PATH))).toBe(false);
     expect(survivor.lastRecovery).toMatchObject({ operationId: 'op-crash', outcome: 'completed' });
     expect(survivor.snapshot().byId.get(1)?.root).toBe('moved/hero');
-    const second = await apply(survivor, { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true }, 'op-survivor-2');
+    const second = await apply(
+      survivor,
+      { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true },
+      'op-survivor-2',
+    );
     expect(second).toMatchObject({ status: 'succeeded', response: { outcome: 'applied' } });
     close(survivor);
 
@@ -207,7 +250,7 @@ describe('crash at every durable step of a commit', () => {
     expect(reopened.snapshot().byId.get(2)?.entry?.included_in_build).toBe(true);
   });
 
-  it('a reconcile that finds a crashed writer\'s journal publishes the recovered state, never the half-done write', async () => {
+  it("a reconcile that finds a crashed writer's journal publishes the recovered state, never the half-done write", async () => {
     const base = realpathSync(tempDir());
     writeBase(base);
     const dir = await staged(base, {});
@@ -216,7 +259,9 @@ describe('crash at every durable step of a commit', () => {
     crashing.stepHook = (step) => {
       if (step === 'action-0') throw new SimulatedCrash(step);
     };
-    expect((await apply(crashing, { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/hero' }, 'op-crash')).status).toBe('error');
+    expect(
+      (await apply(crashing, { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/hero' }, 'op-crash')).status,
+    ).toBe('error');
     close(crashing);
 
     // Every snapshot the survivor publishes shows asset 1 wholly before or wholly after the relocation.
@@ -229,7 +274,8 @@ describe('crash at every durable step of a commit', () => {
     const reconciled = await survivor.lane.enqueue(reconcileOperation(survivor, 'op-reconcile'));
     expect(reconciled.status).toBe('succeeded');
     expect(seen.length).toBeGreaterThan(0);
-    for (const state of seen) expect(['chars/hero ok', 'moved/hero ok'], `published: ${seen.join(', ')}`).toContain(state);
+    for (const state of seen)
+      expect(['chars/hero ok', 'moved/hero ok'], `published: ${seen.join(', ')}`).toContain(state);
     expect(existsSync(join(dir, 'assets', JOURNAL_PATH))).toBe(false);
     expect(survivor.lastRecovery).toMatchObject({ operationId: 'op-crash', outcome: 'completed' });
   });
@@ -256,7 +302,11 @@ describe('crash at every durable step of a commit', () => {
     expected.set('moved/hero/mine.txt', treeOf(assetsDir).get('moved/hero/mine.txt')!);
 
     const reopened = await open(dir);
-    expect(reopened.lastRecovery).toEqual({ operationId: 'op-crash', outcome: 'rolledBack', message: expect.any(String) as string });
+    expect(reopened.lastRecovery).toEqual({
+      operationId: 'op-crash',
+      outcome: 'rolledBack',
+      message: expect.any(String) as string,
+    });
     expect(treeDifferences(expected, treeOf(assetsDir, skipControl))).toEqual([]);
     expect(reopened.snapshot().byId.get(1)?.root).toBe('chars/hero');
   });
@@ -274,7 +324,8 @@ describe('crash at every durable step of a commit', () => {
     close(project);
     rmSync(join(assetsDir, 'props', 'crate'), { recursive: true });
     const expected = treeOf(assetsDir, skipControl);
-    for (const path of [...expected.keys()]) if (path.startsWith('.prometeu/quarantine') || path === JOURNAL_PATH) expected.delete(path);
+    for (const path of [...expected.keys()])
+      if (path.startsWith('.prometeu/quarantine') || path === JOURNAL_PATH) expected.delete(path);
     expected.delete('.prometeu/quarantine');
 
     const report = await recoverJournal(assetsDir);

@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import type { AssetSummary, MutationIntent, PackerEvent } from '@prometeu/packer-protocol';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
-import { answerOf, initializeParams, withDeadline, Notifier, responseErrorOf, seededRandom, spawnServer, type ServerProcess } from './support.js';
+import {
+  answerOf,
+  initializeParams,
+  withDeadline,
+  Notifier,
+  responseErrorOf,
+  seededRandom,
+  spawnServer,
+  type ServerProcess,
+} from './support.js';
 
 const SEED = 20_260_124;
 /** Kill-and-restart cycles per loop; two loops run side by side on two projects. */
@@ -50,7 +59,12 @@ interface SentWrite {
   readonly after: Model;
 }
 
-const DECLARATION = { type: 'blob', inputs: { data: ['data.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, preload: { enabled: false } };
+const DECLARATION = {
+  type: 'blob',
+  inputs: { data: ['data.bin'] },
+  output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+  preload: { enabled: false },
+};
 
 function referenceOf(asset: ModelAsset): { assetUuid: string } | { root: string } {
   return asset.uuid !== null ? { assetUuid: asset.uuid } : { root: asset.root };
@@ -60,8 +74,13 @@ function referenceOf(asset: ModelAsset): { assetUuid: string } | { root: string 
  * Picks a write that is valid in `model` and returns it with the model after it. Every root a write
  * creates has a fresh name, so no write ever collides with another or lands inside another root.
  */
-function nextWrite(model: Model, random: ReturnType<typeof seededRandom>, fresh: () => number): { mutation: MutationIntent; after: Model } {
-  const replace = (asset: ModelAsset, changes: Partial<ModelAsset>): readonly ModelAsset[] => model.assets.map((candidate) => (candidate === asset ? { ...asset, ...changes } : candidate));
+function nextWrite(
+  model: Model,
+  random: ReturnType<typeof seededRandom>,
+  fresh: () => number,
+): { mutation: MutationIntent; after: Model } {
+  const replace = (asset: ModelAsset, changes: Partial<ModelAsset>): readonly ModelAsset[] =>
+    model.assets.map((candidate) => (candidate === asset ? { ...asset, ...changes } : candidate));
   const without = (asset: ModelAsset): readonly ModelAsset[] => model.assets.filter((candidate) => candidate !== asset);
   const registered = model.assets.filter((asset) => asset.assetId !== null);
   const unregistered = model.assets.filter((asset) => asset.assetId === null);
@@ -77,19 +96,33 @@ function nextWrite(model: Model, random: ReturnType<typeof seededRandom>, fresh:
   const n = fresh();
   switch (kind) {
     case 'rename':
-      return { mutation: { kind: 'rename', asset: referenceOf(asset), name: `name-${n}` }, after: { ...model, assets: replace(asset, { name: `name-${n}` }) } };
+      return {
+        mutation: { kind: 'rename', asset: referenceOf(asset), name: `name-${n}` },
+        after: { ...model, assets: replace(asset, { name: `name-${n}` }) },
+      };
     case 'relocate':
-      return { mutation: { kind: 'relocate', asset: referenceOf(asset), to: `moved/m${n}` }, after: { ...model, assets: replace(asset, { root: `moved/m${n}` }) } };
+      return {
+        mutation: { kind: 'relocate', asset: referenceOf(asset), to: `moved/m${n}` },
+        after: { ...model, assets: replace(asset, { root: `moved/m${n}` }) },
+      };
     case 'quarantine':
       return {
         mutation: { kind: 'quarantine', asset: referenceOf(asset) },
-        after: { ...model, assets: without(asset), quarantine: [...model.quarantine, { ...asset, included: asset.assetId !== null && asset.included }] },
+        after: {
+          ...model,
+          assets: without(asset),
+          quarantine: [...model.quarantine, { ...asset, included: asset.assetId !== null && asset.included }],
+        },
       };
     case 'restore': {
       const entry = random.pick(restorable);
       return {
         mutation: { kind: 'restore', asset: { assetUuid: entry.uuid! } },
-        after: { ...model, assets: [...model.assets, entry], quarantine: model.quarantine.filter((candidate) => candidate !== entry) },
+        after: {
+          ...model,
+          assets: [...model.assets, entry],
+          quarantine: model.quarantine.filter((candidate) => candidate !== entry),
+        },
       };
     }
     case 'remove':
@@ -98,21 +131,43 @@ function nextWrite(model: Model, random: ReturnType<typeof seededRandom>, fresh:
       const target = random.pick(unregistered);
       return {
         mutation: { kind: 'register', root: target.root },
-        after: { ...model, assets: model.assets.map((candidate) => (candidate === target ? { ...target, assetId: model.nextId, included: true } : candidate)), nextId: model.nextId + 1 },
+        after: {
+          ...model,
+          assets: model.assets.map((candidate) =>
+            candidate === target ? { ...target, assetId: model.nextId, included: true } : candidate,
+          ),
+          nextId: model.nextId + 1,
+        },
       };
     }
     case 'setBuildInclusion': {
       const target = random.pick(registered);
       return {
         mutation: { kind: 'setBuildInclusion', asset: referenceOf(target), included: !target.included },
-        after: { ...model, assets: model.assets.map((candidate) => (candidate === target ? { ...target, included: !target.included } : candidate)) },
+        after: {
+          ...model,
+          assets: model.assets.map((candidate) =>
+            candidate === target ? { ...target, included: !target.included } : candidate,
+          ),
+        },
       };
     }
     default: {
       const register = random.next() < 0.5;
-      const created: ModelAsset = { uuid: null, root: `made/c${n}`, name: `made-${n}`, assetId: register ? model.nextId : null, included: register };
+      const created: ModelAsset = {
+        uuid: null,
+        root: `made/c${n}`,
+        name: `made-${n}`,
+        assetId: register ? model.nextId : null,
+        included: register,
+      };
       return {
-        mutation: { kind: 'createAsset', root: created.root, declaration: { name: created.name, ...DECLARATION }, register },
+        mutation: {
+          kind: 'createAsset',
+          root: created.root,
+          declaration: { name: created.name, ...DECLARATION },
+          register,
+        },
         after: { ...model, assets: [...model.assets, created], nextId: register ? model.nextId + 1 : model.nextId },
       };
     }
@@ -121,14 +176,29 @@ function nextWrite(model: Model, random: ReturnType<typeof seededRandom>, fresh:
 
 /** The comparable form of a model: sorted by root, unknown uuids left out. */
 function comparable(model: Model): string {
-  const shape = (asset: ModelAsset): unknown => ({ root: asset.root, name: asset.name, assetId: asset.assetId, included: asset.included, ...(asset.uuid !== null ? { uuid: asset.uuid } : {}) });
+  const shape = (asset: ModelAsset): unknown => ({
+    root: asset.root,
+    name: asset.name,
+    assetId: asset.assetId,
+    included: asset.included,
+    ...(asset.uuid !== null ? { uuid: asset.uuid } : {}),
+  });
   const byRoot = (a: ModelAsset, b: ModelAsset): number => (a.root < b.root ? -1 : a.root > b.root ? 1 : 0);
-  return JSON.stringify({ assets: [...model.assets].sort(byRoot).map(shape), quarantine: [...model.quarantine].sort(byRoot).map(shape), nextId: model.nextId }, null, 1);
+  return JSON.stringify(
+    {
+      assets: [...model.assets].sort(byRoot).map(shape),
+      quarantine: [...model.quarantine].sort(byRoot).map(shape),
+      nextId: model.nextId,
+    },
+    null,
+    1,
+  );
 }
 
 /** `disk` with the uuids left out where `candidate` does not know them yet (assets created since the last restart). */
 function asKnownBy(disk: Model, candidate: Model): Model {
-  const unknown = (list: readonly ModelAsset[]): Set<string> => new Set(list.filter((asset) => asset.uuid === null).map((asset) => asset.root));
+  const unknown = (list: readonly ModelAsset[]): Set<string> =>
+    new Set(list.filter((asset) => asset.uuid === null).map((asset) => asset.root));
   const assets = unknown(candidate.assets);
   const quarantine = unknown(candidate.quarantine);
   return {
@@ -142,17 +212,26 @@ function asKnownBy(disk: Model, candidate: Model): Model {
 function readDisk(assetsDir: string, listed: readonly AssetSummary[]): { model: Model; problems: string[] } {
   const problems: string[] = [];
   const registryText = readFileSync(join(assetsDir, '.prometeu', 'index.json'), 'utf8');
-  const registry = JSON.parse(registryText) as { schema_version: number; next_asset_id: number; assets: { asset_id: number; asset_uuid: string; root: string; included_in_build: boolean }[] };
+  const registry = JSON.parse(registryText) as {
+    schema_version: number;
+    next_asset_id: number;
+    assets: { asset_id: number; asset_uuid: string; root: string; included_in_build: boolean }[];
+  };
   if (registryText !== canonicalJson(registry)) problems.push('the registry is not canonical');
   const ids = registry.assets.map((entry) => entry.asset_id);
-  if (ids.some((id, index) => index > 0 && id <= ids[index - 1]!)) problems.push(`registry ids are not strictly increasing: ${ids.join(', ')}`);
-  if (ids.some((id) => id >= registry.next_asset_id)) problems.push(`next_asset_id ${registry.next_asset_id} is not above every id`);
-  if (new Set(registry.assets.map((entry) => entry.asset_uuid)).size !== ids.length) problems.push('two registry entries share a uuid');
-  if (new Set(registry.assets.map((entry) => entry.root)).size !== ids.length) problems.push('two registry entries share a root');
+  if (ids.some((id, index) => index > 0 && id <= ids[index - 1]!))
+    problems.push(`registry ids are not strictly increasing: ${ids.join(', ')}`);
+  if (ids.some((id) => id >= registry.next_asset_id))
+    problems.push(`next_asset_id ${registry.next_asset_id} is not above every id`);
+  if (new Set(registry.assets.map((entry) => entry.asset_uuid)).size !== ids.length)
+    problems.push('two registry entries share a uuid');
+  if (new Set(registry.assets.map((entry) => entry.root)).size !== ids.length)
+    problems.push('two registry entries share a root');
   for (const entry of registry.assets) {
     const anchorPath = join(assetsDir, entry.root, 'asset.json');
     if (!existsSync(anchorPath)) problems.push(`registered root ${entry.root} has no asset.json`);
-    else if ((JSON.parse(readFileSync(anchorPath, 'utf8')) as { asset_uuid: string }).asset_uuid !== entry.asset_uuid) problems.push(`${entry.root}/asset.json does not carry the registered uuid`);
+    else if ((JSON.parse(readFileSync(anchorPath, 'utf8')) as { asset_uuid: string }).asset_uuid !== entry.asset_uuid)
+      problems.push(`${entry.root}/asset.json does not carry the registered uuid`);
   }
   const quarantine: ModelAsset[] = [];
   const quarantineDir = join(assetsDir, '.prometeu', 'quarantine');
@@ -162,11 +241,29 @@ function readDisk(assetsDir: string, listed: readonly AssetSummary[]): { model: 
       problems.push(`quarantine folder ${name} is incomplete`);
       continue;
     }
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { asset_uuid: string; root: string; asset_id: number | null; included_in_build: boolean; name: string };
-    quarantine.push({ uuid: manifest.asset_uuid, root: manifest.root, name: manifest.name, assetId: manifest.asset_id, included: manifest.included_in_build });
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      asset_uuid: string;
+      root: string;
+      asset_id: number | null;
+      included_in_build: boolean;
+      name: string;
+    };
+    quarantine.push({
+      uuid: manifest.asset_uuid,
+      root: manifest.root,
+      name: manifest.name,
+      assetId: manifest.asset_id,
+      included: manifest.included_in_build,
+    });
   }
   for (const asset of listed) if (asset.state !== 'ok') problems.push(`${asset.root} is ${asset.state}`);
-  const assets = listed.map((asset) => ({ uuid: asset.assetUuid, root: asset.root, name: asset.name ?? '', assetId: asset.assetId ?? null, included: asset.includedInBuild }));
+  const assets = listed.map((asset) => ({
+    uuid: asset.assetUuid,
+    root: asset.root,
+    name: asset.name ?? '',
+    assetId: asset.assetId ?? null,
+    included: asset.includedInBuild,
+  }));
   return { model: { assets, quarantine, nextId: registry.next_asset_id }, problems };
 }
 
@@ -176,7 +273,8 @@ function debris(assetsDir: string): string[] {
   const walk = (relative: string): void => {
     for (const entry of readdirSync(join(assetsDir, relative), { withFileTypes: true })) {
       const path = relative === '' ? entry.name : `${relative}/${entry.name}`;
-      if (path === '.prometeu/journal.json' || path === '.prometeu/trash' || entry.name.endsWith('.tmp')) found.push(path);
+      if (path === '.prometeu/journal.json' || path === '.prometeu/trash' || entry.name.endsWith('.tmp'))
+        found.push(path);
       if (entry.isDirectory()) walk(path);
     }
   };
@@ -206,16 +304,32 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
   let counter = 0;
   const fresh = (): number => ++counter;
   const roots = ['a/hero', 'a/slime', 'b/crate', 'b/barrel', 'c/door', 'c/key', 'd/theme', 'd/jump'];
-  const written = writeProject(dir, { assets: roots.map((root, index) => ({ root, registered: index < 5, included: index !== 2 })) });
+  const written = writeProject(dir, {
+    assets: roots.map((root, index) => ({ root, registered: index < 5, included: index !== 2 })),
+  });
   const assetsDir = written.assetsDir;
   let model: Model = {
-    assets: roots.map((root, index) => ({ uuid: uuidFor(root), root, name: root.slice(2), assetId: index < 5 ? index + 1 : null, included: index < 5 && index !== 2 })),
+    assets: roots.map((root, index) => ({
+      uuid: uuidFor(root),
+      root,
+      name: root.slice(2),
+      assetId: index < 5 ? index + 1 : null,
+      included: index < 5 && index !== 2,
+    })),
     quarantine: [],
     nextId: 6,
   };
   let inFlight: SentWrite[] = [];
   let acknowledged = 0;
-  const stats: LoopStats = { kills: 0, killedWithWritesInFlight: 0, journalsRecovered: 0, unacknowledgedButApplied: 0, writesSent: 0, writesAcknowledged: 0, reconciled: 0 };
+  const stats: LoopStats = {
+    kills: 0,
+    killedWithWritesInFlight: 0,
+    journalsRecovered: 0,
+    unacknowledgedButApplied: 0,
+    writesSent: 0,
+    writesAcknowledged: 0,
+    reconciled: 0,
+  };
   const notifier = new Notifier();
 
   for (let cycle = 0; cycle <= cycles; cycle++) {
@@ -223,17 +337,27 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
     const journalFound = existsSync(join(assetsDir, '.prometeu', 'journal.json'));
     const server: ServerProcess = spawnServer(notifier);
     try {
-      const opened = await answerOf(server, server.connection.sendRequest('initialize', initializeParams(dir)), `${where}: initialize`);
+      const opened = await answerOf(
+        server,
+        server.connection.sendRequest('initialize', initializeParams(dir)),
+        `${where}: initialize`,
+      );
       const projectId = (opened as { projects: { projectId?: string; error?: unknown }[] }).projects[0]?.projectId;
       expect(projectId, `${where}: the project did not open: ${JSON.stringify(opened)}`).toBeDefined();
-      const status = (await answerOf(server, server.connection.sendRequest('packer/projectStatus', { projectId }), `${where}: projectStatus`)) as {
+      const status = (await answerOf(
+        server,
+        server.connection.sendRequest('packer/projectStatus', { projectId }),
+        `${where}: projectStatus`,
+      )) as {
         lastRecovery: { operationId: string; outcome: string } | null;
         divergence: { diverged: boolean };
       };
       // Invariant 6: the next start says what it recovered, and nothing of the interrupted write is left.
       if (journalFound) {
         stats.journalsRecovered++;
-        expect(status.lastRecovery, `${where}: a journal was found, so lastRecovery must tell`).toMatchObject({ outcome: 'completed' });
+        expect(status.lastRecovery, `${where}: a journal was found, so lastRecovery must tell`).toMatchObject({
+          outcome: 'completed',
+        });
         expect(
           inFlight.map((write) => write.operationId),
           `${where}: the recovered operation ${status.lastRecovery?.operationId} is one of the writes in flight`,
@@ -244,11 +368,18 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
       expect(debris(assetsDir), `${where}: leftovers of an interrupted write`).toEqual([]);
 
       // Every acknowledged write is on disk; each write in flight is wholly applied or wholly absent, in order.
-      const listed = (await answerOf(server, server.connection.sendRequest('packer/listAssets', { projectId }), `${where}: listAssets`)) as { assets: AssetSummary[] };
+      const listed = (await answerOf(
+        server,
+        server.connection.sendRequest('packer/listAssets', { projectId }),
+        `${where}: listAssets`,
+      )) as { assets: AssetSummary[] };
       const disk = readDisk(assetsDir, listed.assets);
       expect(disk.problems, `${where}: the workspace on disk is inconsistent`).toEqual([]);
       const candidates = [model, ...inFlight.map((write) => write.after)];
-      const matched = candidates.findIndex((candidate, index) => index >= acknowledged && comparable(asKnownBy(disk.model, candidate)) === comparable(candidate));
+      const matched = candidates.findIndex(
+        (candidate, index) =>
+          index >= acknowledged && comparable(asKnownBy(disk.model, candidate)) === comparable(candidate),
+      );
       if (matched < 0) {
         const expected = candidates[acknowledged]!;
         expect(
@@ -278,20 +409,27 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
       for (let index = 0; index < count; index++) {
         const { mutation, after } = nextWrite(state, random, fresh);
         state = after;
-        inFlight.push({ operationId: `w-${seed}-${cycle}-${index}`, mutation, via: random.next() < 0.25 ? 'notification' : 'request', after });
+        inFlight.push({
+          operationId: `w-${seed}-${cycle}-${index}`,
+          mutation,
+          via: random.next() < 0.25 ? 'notification' : 'request',
+          after,
+        });
       }
       const answers = new Map<string, { outcome?: string; reasons?: unknown; error?: unknown }>();
       const eventsBefore = server.events.length;
       for (const write of inFlight) {
         const params = { projectId, operationId: write.operationId, mutation: write.mutation, consent: true };
-        if (write.via === 'notification') void server.connection.sendNotification('packer/submitMutation', params).catch(() => undefined);
+        if (write.via === 'notification')
+          void server.connection.sendNotification('packer/submitMutation', params).catch(() => undefined);
         else {
           server.connection.sendRequest('packer/applyMutation', params).then(
             (result) => answers.set(write.operationId, result as { outcome: string; reasons: unknown }),
             (error: unknown) => {
               // Errors the client makes up when the connection dies (-32097 to -32099) are no answer.
               const described = responseErrorOf(error);
-              if (described !== null && !(described.code >= -32099 && described.code <= -32097)) answers.set(write.operationId, { error: described });
+              if (described !== null && !(described.code >= -32099 && described.code <= -32097))
+                answers.set(write.operationId, { error: described });
             },
           );
         }
@@ -305,20 +443,35 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
       // What was acknowledged before the kill: a response, or the terminal event of a submission.
       const terminals = new Map<string, PackerEvent>();
       for (const event of server.events.slice(eventsBefore)) {
-        if (event.operationId !== undefined && (event.kind === 'operation.succeeded' || event.kind === 'operation.failed' || event.kind === 'operation.cancelled')) terminals.set(event.operationId, event);
+        if (
+          event.operationId !== undefined &&
+          (event.kind === 'operation.succeeded' ||
+            event.kind === 'operation.failed' ||
+            event.kind === 'operation.cancelled')
+        )
+          terminals.set(event.operationId, event);
       }
       // A submission's answer is its terminal event's body: the outcome, or the error when it failed as a bug.
       const outcomes = inFlight.map((write) => {
         if (write.via === 'request') return answers.get(write.operationId);
-        const body = terminals.get(write.operationId)?.body as { outcome?: Record<string, unknown>; error?: unknown } | undefined;
-        return body === undefined ? undefined : { ...body.outcome, ...(body.error !== undefined ? { error: body.error } : {}) };
+        const body = terminals.get(write.operationId)?.body as
+          { outcome?: Record<string, unknown>; error?: unknown } | undefined;
+        return body === undefined
+          ? undefined
+          : { ...body.outcome, ...(body.error !== undefined ? { error: body.error } : {}) };
       });
       acknowledged = outcomes.findIndex((outcome) => outcome === undefined);
       if (acknowledged < 0) acknowledged = inFlight.length;
       // The lane answers in order: nothing after the first unanswered write may have an answer.
-      expect(outcomes.slice(acknowledged).every((outcome) => outcome === undefined), `${where}: answers out of order`).toBe(true);
+      expect(
+        outcomes.slice(acknowledged).every((outcome) => outcome === undefined),
+        `${where}: answers out of order`,
+      ).toBe(true);
       for (const [index, outcome] of outcomes.slice(0, acknowledged).entries()) {
-        expect(outcome, `${where}: ${inFlight[index]!.operationId} (${JSON.stringify(inFlight[index]!.mutation)}) was not applied`).toMatchObject({ outcome: 'applied' });
+        expect(
+          outcome,
+          `${where}: ${inFlight[index]!.operationId} (${JSON.stringify(inFlight[index]!.mutation)}) was not applied`,
+        ).toMatchObject({ outcome: 'applied' });
       }
       stats.writesAcknowledged += acknowledged;
       if (acknowledged < inFlight.length) stats.killedWithWritesInFlight++;
@@ -333,24 +486,31 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
 describe('SIGKILL at random instants during commits', () => {
   const tempDir = useTempDirs('packer-lane-crash-');
 
-  it(`leaves the disk before or after each write, keeps every acknowledged write, and reports recoveries (seed ${SEED}, ${2 * CYCLES_PER_LOOP} kills)`, { timeout: 180_000 }, async ({ annotate }) => {
-    const loops = await Promise.all([killLoop(tempDir(), SEED, CYCLES_PER_LOOP), killLoop(tempDir(), SEED + 1, CYCLES_PER_LOOP)]);
-    const total = loops.reduce((sum, stats) => ({
-      kills: sum.kills + stats.kills,
-      killedWithWritesInFlight: sum.killedWithWritesInFlight + stats.killedWithWritesInFlight,
-      journalsRecovered: sum.journalsRecovered + stats.journalsRecovered,
-      unacknowledgedButApplied: sum.unacknowledgedButApplied + stats.unacknowledgedButApplied,
-      writesSent: sum.writesSent + stats.writesSent,
-      writesAcknowledged: sum.writesAcknowledged + stats.writesAcknowledged,
-      reconciled: sum.reconciled + stats.reconciled,
-    }));
-    await annotate(`kills and what they hit: ${JSON.stringify(total)}`);
-    expect(total.kills).toBe(2 * CYCLES_PER_LOOP);
-    // The kills must have spread over the commits: some writes were acknowledged before a kill, kills hit
-    // writes in flight, journals were found, and some unacknowledged writes were found applied.
-    expect(total.writesAcknowledged, JSON.stringify(total)).toBeGreaterThan(0);
-    expect(total.killedWithWritesInFlight, JSON.stringify(total)).toBeGreaterThan(total.kills / 4);
-    expect(total.journalsRecovered, JSON.stringify(total)).toBeGreaterThan(0);
-    expect(total.unacknowledgedButApplied, JSON.stringify(total)).toBeGreaterThan(0);
-  });
+  it(
+    `leaves the disk before or after each write, keeps every acknowledged write, and reports recoveries (seed ${SEED}, ${2 * CYCLES_PER_LOOP} kills)`,
+    { timeout: 180_000 },
+    async ({ annotate }) => {
+      const loops = await Promise.all([
+        killLoop(tempDir(), SEED, CYCLES_PER_LOOP),
+        killLoop(tempDir(), SEED + 1, CYCLES_PER_LOOP),
+      ]);
+      const total = loops.reduce((sum, stats) => ({
+        kills: sum.kills + stats.kills,
+        killedWithWritesInFlight: sum.killedWithWritesInFlight + stats.killedWithWritesInFlight,
+        journalsRecovered: sum.journalsRecovered + stats.journalsRecovered,
+        unacknowledgedButApplied: sum.unacknowledgedButApplied + stats.unacknowledgedButApplied,
+        writesSent: sum.writesSent + stats.writesSent,
+        writesAcknowledged: sum.writesAcknowledged + stats.writesAcknowledged,
+        reconciled: sum.reconciled + stats.reconciled,
+      }));
+      await annotate(`kills and what they hit: ${JSON.stringify(total)}`);
+      expect(total.kills).toBe(2 * CYCLES_PER_LOOP);
+      // The kills must have spread over the commits: some writes were acknowledged before a kill, kills hit
+      // writes in flight, journals were found, and some unacknowledged writes were found applied.
+      expect(total.writesAcknowledged, JSON.stringify(total)).toBeGreaterThan(0);
+      expect(total.killedWithWritesInFlight, JSON.stringify(total)).toBeGreaterThan(total.kills / 4);
+      expect(total.journalsRecovered, JSON.stringify(total)).toBeGreaterThan(0);
+      expect(total.unacknowledgedButApplied, JSON.stringify(total)).toBeGreaterThan(0);
+    },
+  );
 });

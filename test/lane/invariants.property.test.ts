@@ -9,7 +9,14 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { isTerminalKind, PackerErrorCodes, type ApplyResult, type AssetSummary, type MutationIntent, type PackerEvent } from '@prometeu/packer-protocol';
+import {
+  isTerminalKind,
+  PackerErrorCodes,
+  type ApplyResult,
+  type AssetSummary,
+  type MutationIntent,
+  type PackerEvent,
+} from '@prometeu/packer-protocol';
 import { describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
 import { toAssetSummary } from '../../server/src/wire/convert.js';
@@ -27,7 +34,20 @@ const RUNS = 25;
  * a copy that shares the crate's uuid and a root nested in another, so writes also resolve and create
  * conflicts that span several assets.
  */
-const ROOTS = ['chars/hero', 'chars/slime', 'chars/bat', 'props/crate', 'props/barrel', 'props/door', 'ui/icons', 'ui/font', 'music/theme', 'music/battle', 'sfx/jump', 'sfx/hit'];
+const ROOTS = [
+  'chars/hero',
+  'chars/slime',
+  'chars/bat',
+  'props/crate',
+  'props/barrel',
+  'props/door',
+  'ui/icons',
+  'ui/font',
+  'music/theme',
+  'music/battle',
+  'sfx/jump',
+  'sfx/hit',
+];
 const ASSETS: AssetSpec[] = [
   ...ROOTS.map((root, index) => ({ root, registered: index < 7, included: index !== 3 })),
   { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false },
@@ -35,12 +55,36 @@ const ASSETS: AssetSpec[] = [
 ];
 
 /** Roots that requests may name: the existing ones, fresh ones, one nested in a root and one escaping. */
-const ROOT_POOL = [...ROOTS, 'props/copy', 'ui/icons/small', 'moved/a', 'moved/b', 'moved/c', 'fresh/x', 'fresh/y', 'fresh/z', 'chars/hero/inner', '../escape'];
+const ROOT_POOL = [
+  ...ROOTS,
+  'props/copy',
+  'ui/icons/small',
+  'moved/a',
+  'moved/b',
+  'moved/c',
+  'fresh/x',
+  'fresh/y',
+  'fresh/z',
+  'chars/hero/inner',
+  '../escape',
+];
 /** The uuids the host hands out, so requests can name created assets by uuid. */
 const createdUuid = (index: number): string => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
-const UUID_POOL = [...ROOTS.map((root) => uuidFor(root)), createdUuid(1), createdUuid(2), createdUuid(3), '11111111-2222-4333-8444-555555555555'];
+const UUID_POOL = [
+  ...ROOTS.map((root) => uuidFor(root)),
+  createdUuid(1),
+  createdUuid(2),
+  createdUuid(3),
+  '11111111-2222-4333-8444-555555555555',
+];
 
-const DECLARATION = { name: 'made', type: 'blob', inputs: { data: ['data.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, preload: { enabled: false } };
+const DECLARATION = {
+  name: 'made',
+  type: 'blob',
+  inputs: { data: ['data.bin'] },
+  output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+  preload: { enabled: false },
+};
 
 const root = fc.constantFrom(...ROOT_POOL);
 const reference = fc.oneof(
@@ -53,44 +97,108 @@ const reference = fc.oneof(
 const intent: fc.Arbitrary<MutationIntent> = fc.oneof(
   root.map((path): MutationIntent => ({ kind: 'register', root: path })),
   reference.map((asset): MutationIntent => ({ kind: 'forget', asset })),
-  fc.tuple(reference, fc.constantFrom('alpha', 'beta', 'gamma')).map(([asset, name]): MutationIntent => ({ kind: 'rename', asset, name })),
-  fc.tuple(reference, fc.boolean()).map(([asset, included]): MutationIntent => ({ kind: 'setBuildInclusion', asset, included })),
+  fc
+    .tuple(reference, fc.constantFrom('alpha', 'beta', 'gamma'))
+    .map(([asset, name]): MutationIntent => ({ kind: 'rename', asset, name })),
+  fc
+    .tuple(reference, fc.boolean())
+    .map(([asset, included]): MutationIntent => ({ kind: 'setBuildInclusion', asset, included })),
   fc.tuple(reference, root).map(([asset, to]): MutationIntent => ({ kind: 'relocate', asset, to })),
   reference.map((asset): MutationIntent => ({ kind: 'quarantine', asset })),
   fc
     .tuple(fc.constantFrom(...UUID_POOL), fc.option(root, { nil: undefined }))
-    .map(([assetUuid, to]): MutationIntent => ({ kind: 'restore', asset: { assetUuid }, ...(to !== undefined ? { to } : {}) })),
-  fc.tuple(root, fc.boolean()).map(([path, register]): MutationIntent => ({ kind: 'createAsset', root: path, declaration: DECLARATION, register })),
+    .map(([assetUuid, to]): MutationIntent => ({
+      kind: 'restore',
+      asset: { assetUuid },
+      ...(to !== undefined ? { to } : {}),
+    })),
+  fc.tuple(root, fc.boolean()).map(([path, register]): MutationIntent => ({
+    kind: 'createAsset',
+    root: path,
+    declaration: DECLARATION,
+    register,
+  })),
   reference.map((asset): MutationIntent => ({ kind: 'remove', asset })),
 );
 
 /** An `expectedRevision` that is mostly absent and sometimes stale (or current by luck). */
-const expectedRevision = fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }) });
+const expectedRevision = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 12 }) },
+);
 const consent = fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(undefined) });
 const connection = fc.integer({ min: 0, max: 2 });
 
 type Command =
   | { readonly type: 'listAssets' | 'projectStatus'; readonly client: number }
-  | { readonly type: 'getAssetDetails'; readonly client: number; readonly asset: { assetId: number } | { root: string } | { assetUuid: string } }
+  | {
+      readonly type: 'getAssetDetails';
+      readonly client: number;
+      readonly asset: { assetId: number } | { root: string } | { assetUuid: string };
+    }
   | { readonly type: 'previewMutation'; readonly client: number; readonly mutation: MutationIntent }
-  | { readonly type: 'apply' | 'submit'; readonly client: number; readonly mutation: MutationIntent; readonly consent?: boolean; readonly expectedRevision?: number; readonly named: boolean }
-  | { readonly type: 'previewThenApply'; readonly client: number; readonly mutation: MutationIntent; readonly consent?: boolean }
+  | {
+      readonly type: 'apply' | 'submit';
+      readonly client: number;
+      readonly mutation: MutationIntent;
+      readonly consent?: boolean | undefined;
+      readonly expectedRevision?: number | undefined;
+      readonly named: boolean;
+    }
+  | {
+      readonly type: 'previewThenApply';
+      readonly client: number;
+      readonly mutation: MutationIntent;
+      readonly consent?: boolean | undefined;
+    }
   /** A listAssets sent the moment the client receives its `after`-th terminal event, so reads land between writes. */
   | { readonly type: 'listAssetsOnEvent'; readonly client: number; readonly after: number };
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ type: fc.constantFrom('listAssets' as const, 'projectStatus' as const), client: connection }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('getAssetDetails' as const), client: connection, asset: reference }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('previewMutation' as const), client: connection, mutation: intent }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constantFrom('listAssets' as const, 'projectStatus' as const),
+      client: connection,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('getAssetDetails' as const), client: connection, asset: reference }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('previewMutation' as const), client: connection, mutation: intent }),
+  },
   {
     weight: 4,
     arbitrary: fc.record(
-      { type: fc.constantFrom('apply' as const, 'submit' as const), client: connection, mutation: intent, consent, expectedRevision, named: fc.boolean() },
+      {
+        type: fc.constantFrom('apply' as const, 'submit' as const),
+        client: connection,
+        mutation: intent,
+        consent,
+        expectedRevision,
+        named: fc.boolean(),
+      },
       { requiredKeys: ['type', 'client', 'mutation', 'named'] },
     ),
   },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('previewThenApply' as const), client: connection, mutation: intent, consent }, { requiredKeys: ['type', 'client', 'mutation'] }) },
-  { weight: 3, arbitrary: fc.record({ type: fc.constant('listAssetsOnEvent' as const), client: connection, after: fc.integer({ min: 1, max: 12 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record(
+      { type: fc.constant('previewThenApply' as const), client: connection, mutation: intent, consent },
+      { requiredKeys: ['type', 'client', 'mutation'] },
+    ),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('listAssetsOnEvent' as const),
+      client: connection,
+      after: fc.integer({ min: 1, max: 12 }),
+    }),
+  },
 );
 
 /** What a read answered. */
@@ -116,7 +224,8 @@ function summariesOf(snapshot: Snapshot): AssetSummary[] {
 
 /** The revision a read answered from: its `revision` (a preview's `baseRevision`), or the one an AssetNotFound error names. */
 function revisionOf(record: ReadRecord): number | undefined {
-  if (record.result !== undefined) return (record.result['revision'] ?? record.result['baseRevision']) as number | undefined;
+  if (record.result !== undefined)
+    return (record.result['revision'] ?? record.result['baseRevision']) as number | undefined;
   const data = record.error?.data as { revision?: unknown } | undefined;
   return typeof data?.revision === 'number' ? data.revision : undefined;
 }
@@ -124,18 +233,30 @@ function revisionOf(record: ReadRecord): number | undefined {
 describe('the single-writer lane under concurrent connections', () => {
   const tempDir = useTempDirs('packer-lane-property-');
 
-  it(`keeps invariants 1 to 5 for random interleavings of reads and writes from three connections (seed ${SEED})`, { timeout: 120_000 }, async () => {
-    const property = fc.asyncProperty(fc.array(command, { minLength: 8, maxLength: 50 }), async (commands) => {
-      await runAndCheck(tempDir(), commands);
-    });
-    try {
-      // A failure whose shrinking takes too long still fails (with the counterexample so far), before the test timeout.
-      await fc.assert(property, { seed: SEED, numRuns: RUNS, interruptAfterTimeLimit: 100_000, markInterruptAsFailure: true });
-    } catch (error) {
-      const cause = (error as Error).cause;
-      throw new Error(`The lane property failed with seed ${SEED} (rerun with the same seed and path to reproduce):\n${(error as Error).message}\nCause: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    }
-  });
+  it(
+    `keeps invariants 1 to 5 for random interleavings of reads and writes from three connections (seed ${SEED})`,
+    { timeout: 120_000 },
+    async () => {
+      const property = fc.asyncProperty(fc.array(command, { minLength: 8, maxLength: 50 }), async (commands) => {
+        await runAndCheck(tempDir(), commands);
+      });
+      try {
+        // A failure whose shrinking takes too long still fails (with the counterexample so far), before the test timeout.
+        await fc.assert(property, {
+          seed: SEED,
+          numRuns: RUNS,
+          interruptAfterTimeLimit: 100_000,
+          markInterruptAsFailure: true,
+        });
+      } catch (error) {
+        const cause = (error as Error).cause;
+        throw new Error(
+          `The lane property failed with seed ${SEED} (rerun with the same seed and path to reproduce):\n${(error as Error).message}\nCause: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { cause },
+        );
+      }
+    },
+  );
 });
 
 describe('published snapshots agree with the disk', () => {
@@ -146,7 +267,12 @@ describe('published snapshots agree with the disk', () => {
   it('a write that resolves a conflict between two assets publishes what a fresh load gives', async () => {
     const dir = realpathSync(tempDir());
     writeProject(dir, {
-      assets: [{ root: 'props/crate' }, { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false }, { root: 'ui/icons' }, { root: 'ui/icons/small', registered: false }],
+      assets: [
+        { root: 'props/crate' },
+        { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false },
+        { root: 'ui/icons' },
+        { root: 'ui/icons/small', registered: false },
+      ],
     });
     const host = new PackerHost({ epoch: 'published', newUuid: () => createdUuid(1) });
     try {
@@ -156,9 +282,19 @@ describe('published snapshots agree with the disk', () => {
         { kind: 'relocate', asset: { root: 'ui/icons/small' }, to: 'ui/small' },
       ];
       for (const mutation of steps) {
-        const outcome = await project.lane.enqueue(applyMutationOperation(project, `step-${mutation.kind}`, { mutation, consent: true }, project.newUuid, 'workspace+registry'));
+        const outcome = await project.lane.enqueue(
+          applyMutationOperation(
+            project,
+            `step-${mutation.kind}`,
+            { mutation, consent: true },
+            project.newUuid,
+            'workspace+registry',
+          ),
+        );
         expect(outcome, mutation.kind).toMatchObject({ status: 'succeeded' });
-        expect(summariesOf(project.snapshot()), `after ${mutation.kind}`).toEqual(summariesOf(loadSnapshot(dir, project.snapshot().revision)));
+        expect(summariesOf(project.snapshot()), `after ${mutation.kind}`).toEqual(
+          summariesOf(loadSnapshot(dir, project.snapshot().revision)),
+        );
       }
     } finally {
       host.dispose();
@@ -176,7 +312,8 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
   // synchronously inside the publish, while the lane holds every other write back).
   const fresh = new Map<number, AssetSummary[]>();
   const unsubscribe = host.subscribe((event) => {
-    if (event.kind === 'snapshot.published') fresh.set(event.body.revision, summariesOf(loadSnapshot(projectDir, event.body.revision)));
+    if (event.kind === 'snapshot.published')
+      fresh.set(event.body.revision, summariesOf(loadSnapshot(projectDir, event.body.revision)));
   });
   const notifier = new Notifier();
   const clients: TestClient[] = [];
@@ -217,16 +354,31 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
         (error: unknown) => ({ method, client, error: responseErrorOf(error) ?? { code: 0, message: String(error) } }),
       );
     const apply = (client: number, params: Record<string, unknown>, operationId?: string): Promise<void> =>
-      clients[client]!.connection.sendRequest('packer/applyMutation', { projectId, ...params, ...(operationId !== undefined ? { operationId } : {}) }).then(
-        (response) => void applies.push({ client, ...(operationId !== undefined ? { operationId } : {}), response: response as ApplyResult }),
-        (error: unknown) => void applies.push({ client, ...(operationId !== undefined ? { operationId } : {}), error: responseErrorOf(error) ?? { code: 0, message: String(error) } }),
+      clients[client]!.connection.sendRequest('packer/applyMutation', {
+        projectId,
+        ...params,
+        ...(operationId !== undefined ? { operationId } : {}),
+      }).then(
+        (response) =>
+          void applies.push({
+            client,
+            ...(operationId !== undefined ? { operationId } : {}),
+            response: response as ApplyResult,
+          }),
+        (error: unknown) =>
+          void applies.push({
+            client,
+            ...(operationId !== undefined ? { operationId } : {}),
+            error: responseErrorOf(error) ?? { code: 0, message: String(error) },
+          }),
       );
 
     // Reads triggered by events: each is sent as soon as its client has seen that many operations end (if
     // it ever does), so reads land at every point of the write stream.
     const triggered = new Map<number, number[]>();
     commands.forEach((step) => {
-      if (step.type === 'listAssetsOnEvent') triggered.set(step.client, [...(triggered.get(step.client) ?? []), step.after]);
+      if (step.type === 'listAssetsOnEvent')
+        triggered.set(step.client, [...(triggered.get(step.client) ?? []), step.after]);
     });
     const stops = clients.map((client, index) => {
       let terminals = 0;
@@ -234,7 +386,8 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
         if (!isTerminalKind(event.kind)) return;
         terminals++;
         for (const after of triggered.get(index) ?? []) {
-          if (after === terminals) pending.push(read(index, 'packer/listAssets', {}).then((record) => void reads.push(record)));
+          if (after === terminals)
+            pending.push(read(index, 'packer/listAssets', {}).then((record) => void reads.push(record)));
         }
       });
     });
@@ -248,10 +401,16 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
           pending.push(read(client, `packer/${step.type}`, {}).then((record) => void reads.push(record)));
           break;
         case 'getAssetDetails':
-          pending.push(read(client, 'packer/getAssetDetails', { asset: step.asset }).then((record) => void reads.push(record)));
+          pending.push(
+            read(client, 'packer/getAssetDetails', { asset: step.asset }).then((record) => void reads.push(record)),
+          );
           break;
         case 'previewMutation':
-          pending.push(read(client, 'packer/previewMutation', { mutation: step.mutation }).then((record) => void reads.push(record)));
+          pending.push(
+            read(client, 'packer/previewMutation', { mutation: step.mutation }).then(
+              (record) => void reads.push(record),
+            ),
+          );
           break;
         case 'apply':
         case 'submit': {
@@ -263,7 +422,11 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
           if (step.type === 'apply') pending.push(apply(client, params, step.named ? `apply-${index}` : undefined));
           else {
             submits.push(`submit-${index}`);
-            void clients[client]!.connection.sendNotification('packer/submitMutation', { projectId, ...params, operationId: `submit-${index}` });
+            void clients[client]!.connection.sendNotification('packer/submitMutation', {
+              projectId,
+              ...params,
+              operationId: `submit-${index}`,
+            });
           }
           break;
         }
@@ -275,7 +438,11 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
               reads.push(record);
               const previewId = record.result?.['previewId'];
               if (typeof previewId !== 'string') return;
-              return apply(client, { previewId, ...(step.consent !== undefined ? { consent: step.consent } : {}) }, `previewed-${index}`);
+              return apply(
+                client,
+                { previewId, ...(step.consent !== undefined ? { consent: step.consent } : {}) },
+                `previewed-${index}`,
+              );
             }),
           );
           break;
@@ -284,22 +451,38 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     await Promise.all(pending);
 
     // Every submission ends, and every connection receives the whole log.
-    const terminalOf = (events: readonly PackerEvent[], operationId: string): PackerEvent | undefined => events.find((event) => event.operationId === operationId && isTerminalKind(event.kind));
-    await notifier.until(() => submits.every((id) => terminalOf(clients[0]!.events, id) !== undefined), () => `the terminal events of the submissions ${submits.join(', ')}`);
+    const terminalOf = (events: readonly PackerEvent[], operationId: string): PackerEvent | undefined =>
+      events.find((event) => event.operationId === operationId && isTerminalKind(event.kind));
     await notifier.until(
-      () => clients.every((client, index) => (client.events.at(-1)?.sequence ?? subscribed[index]!.after) === project.events.sequence),
+      () => submits.every((id) => terminalOf(clients[0]!.events, id) !== undefined),
+      () => `the terminal events of the submissions ${submits.join(', ')}`,
+    );
+    await notifier.until(
+      () =>
+        clients.every(
+          (client, index) => (client.events.at(-1)?.sequence ?? subscribed[index]!.after) === project.events.sequence,
+        ),
       'every connection to receive the newest event',
     );
     for (const stop of stops) stop();
     // Reads triggered by the last events may still be on their way.
-    for (let settled = 0; settled < pending.length; ) {
+    for (let settled = 0; settled < pending.length;) {
       const count = pending.length;
       await Promise.all(pending.slice(settled));
       settled = count;
     }
 
-    const replay = (await clients[0]!.connection.sendRequest('packer/events', { projectId, afterSequence: 0 })) as { events: PackerEvent[]; lastSequence: number; dropped: boolean; more: boolean; epoch: string };
-    const again = (await clients[1]!.connection.sendRequest('packer/events', { projectId, afterSequence: 0 })) as typeof replay;
+    const replay = (await clients[0]!.connection.sendRequest('packer/events', { projectId, afterSequence: 0 })) as {
+      events: PackerEvent[];
+      lastSequence: number;
+      dropped: boolean;
+      more: boolean;
+      epoch: string;
+    };
+    const again = (await clients[1]!.connection.sendRequest('packer/events', {
+      projectId,
+      afterSequence: 0,
+    })) as typeof replay;
     const log = replay.events;
 
     // Invariant 4: gap-free, repeat-free sequences from 1; identical replays; every connection saw the same
@@ -307,14 +490,20 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     // later replay may be longer, and only the events up to the first replay's end are compared.
     expect(replay.dropped).toBe(false);
     expect(replay.more).toBe(false);
-    expect(log.map((event) => event.sequence)).toEqual(Array.from({ length: replay.lastSequence }, (_, index) => index + 1));
+    expect(log.map((event) => event.sequence)).toEqual(
+      Array.from({ length: replay.lastSequence }, (_, index) => index + 1),
+    );
     expect(again.events.slice(0, log.length)).toEqual(log);
     expect(again.events.slice(log.length).every((event) => event.operationId === undefined)).toBe(true);
     expect(log.every((event) => event.epoch === 'lane-epoch' && event.projectId === projectId)).toBe(true);
     clients.forEach((client, index) => {
       const from = (client.events[0]?.sequence ?? subscribed[index]!.after + 1) - 1;
-      expect(from, `connection ${index} received events from sequence ${from + 1}`).toBeGreaterThanOrEqual(subscribed[index]!.before);
-      expect(from, `connection ${index} received events from sequence ${from + 1}`).toBeLessThanOrEqual(subscribed[index]!.after);
+      expect(from, `connection ${index} received events from sequence ${from + 1}`).toBeGreaterThanOrEqual(
+        subscribed[index]!.before,
+      );
+      expect(from, `connection ${index} received events from sequence ${from + 1}`).toBeLessThanOrEqual(
+        subscribed[index]!.after,
+      );
       const received = client.events.filter((event) => event.sequence <= replay.lastSequence);
       expect(received, `the events connection ${index} received`).toEqual(log.filter((event) => event.sequence > from));
     });
@@ -323,7 +512,10 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     let running: string | undefined;
     for (const event of log) {
       if (event.kind === 'operation.started') {
-        expect(running, `operation ${event.operationId} started at sequence ${event.sequence} while ${running} was running`).toBeUndefined();
+        expect(
+          running,
+          `operation ${event.operationId} started at sequence ${event.sequence} while ${running} was running`,
+        ).toBeUndefined();
         running = event.operationId;
       } else if (isTerminalKind(event.kind) && event.operationId === running) running = undefined;
     }
@@ -339,7 +531,9 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     for (const [operationId, events] of byOperation) {
       const kinds = events.map((event) => event.kind);
       expect(kinds.filter(isTerminalKind), `terminal events of ${operationId}`).toHaveLength(1);
-      expect(isTerminalKind(kinds.at(-1)!), `the last event of ${operationId} is terminal: ${kinds.join(', ')}`).toBe(true);
+      expect(isTerminalKind(kinds.at(-1)!), `the last event of ${operationId} is terminal: ${kinds.join(', ')}`).toBe(
+        true,
+      );
       expect(kinds[0]).toBe('operation.queued');
       if (kinds.includes('operation.started')) expect(kinds[1]).toBe('operation.started');
       else expect(events.at(-1)).toMatchObject({ kind: 'operation.cancelled', body: { started: false } });
@@ -384,18 +578,33 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
 
     // Invariant 1: reads answer from published revisions only, and a listAssets at revision r is exactly
     // what the disk held when r was published.
-    const published = new Set(log.filter((event) => event.kind === 'snapshot.published').map((event) => (event.body as { revision: number }).revision));
+    const published = new Set(
+      log
+        .filter((event) => event.kind === 'snapshot.published')
+        .map((event) => (event.body as { revision: number }).revision),
+    );
     expect([...published].sort((a, b) => a - b)).toEqual([...fresh.keys()].sort((a, b) => a - b));
     for (const record of reads) {
       const revision = revisionOf(record);
-      if (record.error !== undefined) expect([PackerErrorCodes.AssetNotFound, PackerErrorCodes.PathOutsideProject], `${record.method} failed: ${record.error.message}`).toContain(record.error.code);
+      if (record.error !== undefined)
+        expect(
+          [PackerErrorCodes.AssetNotFound, PackerErrorCodes.PathOutsideProject],
+          `${record.method} failed: ${record.error.message}`,
+        ).toContain(record.error.code);
       if (revision === undefined) continue;
-      expect(published.has(revision), `${record.method} answered from revision ${revision}, which was never published`).toBe(true);
-      if (record.method === 'packer/listAssets') expect(record.result!['assets'], `listAssets at revision ${revision}`).toEqual(fresh.get(revision));
+      expect(
+        published.has(revision),
+        `${record.method} answered from revision ${revision}, which was never published`,
+      ).toBe(true);
+      if (record.method === 'packer/listAssets')
+        expect(record.result!['assets'], `listAssets at revision ${revision}`).toEqual(fresh.get(revision));
     }
 
     // The last published revision is what the disk holds: a fresh host on the folder lists the same assets.
-    const last = (await clients[2]!.connection.sendRequest('packer/listAssets', { projectId })) as { revision: number; assets: AssetSummary[] };
+    const last = (await clients[2]!.connection.sendRequest('packer/listAssets', { projectId })) as {
+      revision: number;
+      assets: AssetSummary[];
+    };
     expect(last.revision).toBe(Math.max(...published));
     expect(last.assets).toEqual(fresh.get(last.revision));
     reopened = new PackerHost({ epoch: 'reopened' });

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PackerEvent } from '@prometeu/packer-protocol';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import type { PackerHost } from '../../server/src/index.js';
 import { serveConnection } from '../../server/src/transport/connection.js';
 
@@ -48,8 +54,18 @@ export class Notifier {
 }
 
 /** A logger for client connections that keeps what it is told instead of printing it. */
-function keepingLogger(into: string[]): { error: (m: string) => void; warn: (m: string) => void; info: (m: string) => void; log: (m: string) => void } {
-  return { error: (m) => into.push(`error: ${m}`), warn: (m) => into.push(`warn: ${m}`), info: () => undefined, log: () => undefined };
+function keepingLogger(into: string[]): {
+  error: (m: string) => void;
+  warn: (m: string) => void;
+  info: (m: string) => void;
+  log: (m: string) => void;
+} {
+  return {
+    error: (m) => into.push(`error: ${m}`),
+    warn: (m) => into.push(`warn: ${m}`),
+    info: () => undefined,
+    log: () => undefined,
+  };
 }
 
 /** A client connection and everything the server sent it besides responses. */
@@ -66,7 +82,12 @@ export interface TestClient {
   dispose(): void;
 }
 
-function listenTo(connection: MessageConnection, notifier: Notifier, events: PackerEvent[], logMessages: { type: number; message: string }[]): (listener: (event: PackerEvent) => void) => () => void {
+function listenTo(
+  connection: MessageConnection,
+  notifier: Notifier,
+  events: PackerEvent[],
+  logMessages: { type: number; message: string }[],
+): (listener: (event: PackerEvent) => void) => () => void {
   const listeners = new Set<(event: PackerEvent) => void>();
   connection.onNotification('packer/event', (event: PackerEvent) => {
     events.push(event);
@@ -94,7 +115,9 @@ function frameTap(onMessage: (message: Record<string, unknown>) => void): (chunk
       if (headerEnd < 0) return;
       const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, headerEnd).toString('ascii'))?.[1]);
       if (buffer.length < headerEnd + 4 + length) return;
-      onMessage(JSON.parse(buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as Record<string, unknown>);
+      onMessage(
+        JSON.parse(buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as Record<string, unknown>,
+      );
       buffer = buffer.subarray(headerEnd + 4 + length);
     }
   };
@@ -121,8 +144,19 @@ export function connectInProcess(host: PackerHost, notifier: Notifier): InProces
     }),
   );
   const logs: string[] = [];
-  const served = serveConnection({ input: toServer, output: toClient, host, onExit: () => undefined, log: (message) => logs.push(message), isProcessAlive: () => true });
-  const connection = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer), keepingLogger(logs));
+  const served = serveConnection({
+    input: toServer,
+    output: toClient,
+    host,
+    onExit: () => undefined,
+    log: (message) => logs.push(message),
+    isProcessAlive: () => true,
+  });
+  const connection = createMessageConnection(
+    new StreamMessageReader(toClient),
+    new StreamMessageWriter(toServer),
+    keepingLogger(logs),
+  );
   const events: PackerEvent[] = [];
   const logMessages: { type: number; message: string }[] = [];
   const onEvent = listenTo(connection, notifier, events, logMessages);
@@ -171,7 +205,11 @@ export function spawnServer(notifier: Notifier): ServerProcess {
   // Writing to a killed server's stdin fails with EPIPE; the test sees that through the missing answers.
   child.stdin.on('error', () => undefined);
   const logs: string[] = [];
-  const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin), keepingLogger(logs));
+  const connection = createMessageConnection(
+    new StreamMessageReader(child.stdout),
+    new StreamMessageWriter(child.stdin),
+    keepingLogger(logs),
+  );
   connection.onError(() => undefined);
   const events: PackerEvent[] = [];
   const logMessages: { type: number; message: string }[] = [];
@@ -228,13 +266,21 @@ export async function withDeadline<T>(promise: Promise<T>, what: string, timeout
  * Settles like `promise`, but rejects when `server` exits first or after `timeoutMs`, with what the server
  * wrote to stderr: a server that dies or hangs fails the test with a reason instead of a test timeout.
  */
-export async function answerOf<T>(server: ServerProcess, promise: Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function answerOf<T>(
+  server: ServerProcess,
+  promise: Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const failure = (reason: string): Error => new Error(`${what}: ${reason}; server stderr:\n${server.stderr.join('').slice(-4000)}`);
+  const failure = (reason: string): Error =>
+    new Error(`${what}: ${reason}; server stderr:\n${server.stderr.join('').slice(-4000)}`);
   try {
     return await Promise.race([
       promise,
-      server.exited.then((exit) => Promise.reject(failure(`the server exited (${JSON.stringify(exit)}) before answering`))),
+      server.exited.then((exit) =>
+        Promise.reject(failure(`the server exited (${JSON.stringify(exit)}) before answering`)),
+      ),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(failure(`no answer within ${timeoutMs} ms`)), timeoutMs);
       }),
@@ -246,14 +292,21 @@ export async function answerOf<T>(server: ServerProcess, promise: Promise<T>, wh
 
 /** The `initialize` params of a client opening `projectDir` as its one workspace folder. */
 export function initializeParams(projectDir: string): Record<string, unknown> {
-  return { processId: null, capabilities: {}, workspaceFolders: [{ uri: pathToFileURL(projectDir).href, name: 'game' }] };
+  return {
+    processId: null,
+    capabilities: {},
+    workspaceFolders: [{ uri: pathToFileURL(projectDir).href, name: 'game' }],
+  };
 }
 
 /** Initializes a client on `projectDir` and returns the project id. */
 export async function initialize(client: TestClient, projectDir: string): Promise<string> {
-  const result = (await client.connection.sendRequest('initialize', initializeParams(projectDir))) as { projects: { projectId?: string; error?: { message: string } }[] };
+  const result = (await client.connection.sendRequest('initialize', initializeParams(projectDir))) as {
+    projects: { projectId?: string; error?: { message: string } }[];
+  };
   const project = result.projects[0];
-  if (project?.projectId === undefined) throw new Error(`initialize did not open ${projectDir}: ${JSON.stringify(result.projects)}`);
+  if (project?.projectId === undefined)
+    throw new Error(`initialize did not open ${projectDir}: ${JSON.stringify(result.projects)}`);
   await client.connection.sendNotification('initialized', {});
   return project.projectId;
 }
@@ -261,11 +314,19 @@ export async function initialize(client: TestClient, projectDir: string): Promis
 /** The error of a rejected request as plain data, or null for a value that is not a response error. */
 export function responseErrorOf(error: unknown): { code: number; message: string; data?: unknown } | null {
   if (!(error instanceof ResponseError)) return null;
-  return { code: error.code, message: error.message, ...(error.data !== undefined ? { data: error.data as unknown } : {}) };
+  return {
+    code: error.code,
+    message: error.message,
+    ...(error.data !== undefined ? { data: error.data as unknown } : {}),
+  };
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same sequence. */
-export function seededRandom(seed: number): { next: () => number; int: (below: number) => number; pick: <T>(items: readonly T[]) => T } {
+export function seededRandom(seed: number): {
+  next: () => number;
+  int: (below: number) => number;
+  pick: <T>(items: readonly T[]) => T;
+} {
   let state = seed >>> 0;
   const next = (): number => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -11,7 +11,9 @@ const tempDir = useTempDirs('pack-pa-');
 
 describe('canonical JSON', () => {
   it('sorts keys recursively by UTF-16 code unit, keeps array order and writes no whitespace', () => {
-    expect(canonicalJson({ b: [3, { z: 1, a: null }], a: 'x', B: true, é: false, '10': 0, '9': 0 })).toBe('{"10":0,"9":0,"B":true,"a":"x","b":[3,{"a":null,"z":1}],"é":false}');
+    expect(canonicalJson({ b: [3, { z: 1, a: null }], a: 'x', B: true, é: false, '10': 0, '9': 0 })).toBe(
+      '{"10":0,"9":0,"B":true,"a":"x","b":[3,{"a":null,"z":1}],"é":false}',
+    );
   });
 
   it('escapes strings as JSON.stringify does and writes -0 as 0', () => {
@@ -31,7 +33,9 @@ describe('canonical JSON', () => {
 
   it('lays out the indented form as JSON.stringify does, keys sorted', () => {
     const value = { b: { d: [], c: {} }, a: [1, { y: 'z' }] };
-    expect(canonicalJson(value, { indent: 2 })).toBe(JSON.stringify({ a: [1, { y: 'z' }], b: { c: {}, d: [] } }, null, 2));
+    expect(canonicalJson(value, { indent: 2 })).toBe(
+      JSON.stringify({ a: [1, { y: 'z' }], b: { c: {}, d: [] } }, null, 2),
+    );
   });
 });
 
@@ -58,9 +62,36 @@ describe('assets.pa layout', () => {
 
   it('aligns every payload to 16 bytes with zero gaps and lists preloaded ids', () => {
     const pa = layoutAssetsPa([
-      { assetId: 2, assetName: 'a', bankType: 'BLOB', codec: 'NONE', decodedSize: 3, metadata: {}, payload: Uint8Array.of(1, 2, 3), preload: true },
-      { assetId: 5, assetName: 'b', bankType: 'BLOB', codec: 'NONE', decodedSize: 17, metadata: { k: 1 }, payload: new Uint8Array(17).fill(9), preload: false },
-      { assetId: 9, assetName: 'c', bankType: 'BLOB', codec: 'NONE', decodedSize: 1, metadata: {}, payload: Uint8Array.of(7), preload: true },
+      {
+        assetId: 2,
+        assetName: 'a',
+        bankType: 'BLOB',
+        codec: 'NONE',
+        decodedSize: 3,
+        metadata: {},
+        payload: Uint8Array.of(1, 2, 3),
+        preload: true,
+      },
+      {
+        assetId: 5,
+        assetName: 'b',
+        bankType: 'BLOB',
+        codec: 'NONE',
+        decodedSize: 17,
+        metadata: { k: 1 },
+        payload: new Uint8Array(17).fill(9),
+        preload: false,
+      },
+      {
+        assetId: 9,
+        assetName: 'c',
+        bankType: 'BLOB',
+        codec: 'NONE',
+        decodedSize: 1,
+        metadata: {},
+        payload: Uint8Array.of(7),
+        preload: true,
+      },
     ]);
     expect(pa.assetTable.map((entry) => [entry.offset, entry.size])).toEqual([
       [0, 3],
@@ -74,21 +105,44 @@ describe('assets.pa layout', () => {
   });
 
   it('refuses assets that are not strictly ordered by asset_id', () => {
-    const asset = { assetName: 'a', bankType: 'BLOB', codec: 'NONE', decodedSize: 0, metadata: {}, payload: new Uint8Array(0), preload: false };
-    expect(() => layoutAssetsPa([{ ...asset, assetId: 2 }, { ...asset, assetId: 2 }])).toThrow('strictly ordered by asset_id');
+    const asset = {
+      assetName: 'a',
+      bankType: 'BLOB',
+      codec: 'NONE',
+      decodedSize: 0,
+      metadata: {},
+      payload: new Uint8Array(0),
+      preload: false,
+    };
+    expect(() =>
+      layoutAssetsPa([
+        { ...asset, assetId: 2 },
+        { ...asset, assetId: 2 },
+      ]),
+    ).toThrow('strictly ordered by asset_id');
   });
 
   it('packs a tiny project into exactly the pinned bytes', async () => {
     const project = writeProject(tempDir(), {
       assets: [
-        { root: 'misc/hello', uuid: '00000000-0000-4000-8000-000000000001', name: 'hello', inputs: { data: ['hello.txt'] }, files: { 'hello.txt': 'hello\n' }, preload: true },
+        {
+          root: 'misc/hello',
+          uuid: '00000000-0000-4000-8000-000000000001',
+          name: 'hello',
+          inputs: { data: ['hello.txt'] },
+          files: { 'hello.txt': 'hello\n' },
+          preload: true,
+        },
         {
           root: 'audio/beeps',
           uuid: '00000000-0000-4000-8000-000000000002',
           name: 'beeps',
           type: 'sound_bank',
           inputs: { samples: ['high.wav', 'low.wav'] },
-          files: { 'high.wav': makeWav({ sampleRate: 8000, samples: [1000, -1000, 1000, -1000] }), 'low.wav': makeWav({ sampleRate: 8000, samples: [300, 300, -300] }) },
+          files: {
+            'high.wav': makeWav({ sampleRate: 8000, samples: [1000, -1000, 1000, -1000] }),
+            'low.wav': makeWav({ sampleRate: 8000, samples: [300, 300, -300] }),
+          },
         },
       ],
     });
@@ -111,9 +165,14 @@ describe('assets.pa layout', () => {
       ].join(' '),
     );
     expect(new TextDecoder().decode(pa.entries[0]!.bytes)).toBe('hello\n');
-    expect(readSoundSamples(pa.entries[1]!).map((sample) => [...sample.bytes])).toEqual([[...pcmBytes([1000, -1000, 1000, -1000])], [...pcmBytes([300, 300, -300])]]);
+    expect(readSoundSamples(pa.entries[1]!).map((sample) => [...sample.bytes])).toEqual([
+      [...pcmBytes([1000, -1000, 1000, -1000])],
+      [...pcmBytes([300, 300, -300])],
+    ]);
     expect(bytes.length).toBe(pa.payloadOffset + 30);
     // Also reproduced by building the bytes by hand from docs/formats.md (prelude, header, zero padding, payloads).
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe('1822a7a96d4140d292dba89f57c453f91ba83361ce49428b1268d125dba5027f');
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+      '1822a7a96d4140d292dba89f57c453f91ba83361ce49428b1268d125dba5027f',
+    );
   });
 });

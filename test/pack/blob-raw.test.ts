@@ -15,7 +15,16 @@ describe('BLOB/raw_v1', () => {
       ],
     });
     const { pa } = readSucceeded(await packNow(project.assetsDir));
-    expect(pa.entries.map((entry) => [entry.assetId, entry.assetName, entry.bankType, entry.codec, entry.size, entry.decodedSize])).toEqual([
+    expect(
+      pa.entries.map((entry) => [
+        entry.assetId,
+        entry.assetName,
+        entry.bankType,
+        entry.codec,
+        entry.size,
+        entry.decodedSize,
+      ]),
+    ).toEqual([
       [1, 'table', 'BLOB', 'NONE', 300, 300],
       [2, 'empty', 'BLOB', 'NONE', 0, 0],
     ]);
@@ -29,7 +38,11 @@ describe('BLOB/raw_v1', () => {
       assets: [
         { root: 'two', inputs: { data: ['a.bin', 'b.bin'] } },
         { root: 'none', inputs: { payload: ['a.bin'] } },
-        { root: 'meta', inputs: { data: ['a.bin'] }, output: { format: 'BLOB/raw_v1', codec: 'NONE', metadata: { align: 4 } } },
+        {
+          root: 'meta',
+          inputs: { data: ['a.bin'] },
+          output: { format: 'BLOB/raw_v1', codec: 'NONE', metadata: { align: 4 } },
+        },
       ],
     });
     const lines = blockedLines(await packNow(project.assetsDir));

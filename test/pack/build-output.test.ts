@@ -10,7 +10,11 @@ const tempDir = useTempDirs('pack-build-');
 
 /** Every entry of build/ (hidden ones included) with its content. */
 function contentsOf(buildDir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(buildDir).sort().map((name) => [name, readFileSync(join(buildDir, name), 'utf8')]));
+  return Object.fromEntries(
+    readdirSync(buildDir)
+      .sort()
+      .map((name) => [name, readFileSync(join(buildDir, name), 'utf8')]),
+  );
 }
 
 function withOldBuild(): { root: string; build: string; before: Record<string, string> } {
@@ -32,7 +36,13 @@ describe('writeBuildOutputs', () => {
     expect(written).toEqual([
       { name: 'a.json', size: 6, sha256: createHash('sha256').update('new a\n').digest('hex') },
       { name: 'b.json', size: 6, sha256: createHash('sha256').update('new b\n').digest('hex') },
-      { name: 'c.bin', size: 3, sha256: createHash('sha256').update(Uint8Array.of(1, 2, 3)).digest('hex') },
+      {
+        name: 'c.bin',
+        size: 3,
+        sha256: createHash('sha256')
+          .update(Uint8Array.of(1, 2, 3))
+          .digest('hex'),
+      },
     ]);
     expect(readdirSync(join(root, 'build')).sort()).toEqual(['a.json', 'b.json', 'c.bin']);
     expect([...readFileSync(join(root, 'build', 'c.bin'))]).toEqual([1, 2, 3]);
@@ -41,7 +51,12 @@ describe('writeBuildOutputs', () => {
   it('replaces existing artifacts and leaves other files of build/ alone', async () => {
     const { root, build } = withOldBuild();
     await writeBuildOutputs(root, ARTIFACTS);
-    expect(contentsOf(build)).toEqual({ 'a.json': 'new a\n', 'b.json': 'new b\n', 'c.bin': '\u0001\u0002\u0003', 'notes.txt': 'not an artifact' });
+    expect(contentsOf(build)).toEqual({
+      'a.json': 'new a\n',
+      'b.json': 'new b\n',
+      'c.bin': '\u0001\u0002\u0003',
+      'notes.txt': 'not an artifact',
+    });
   });
 
   it('a failure while staging leaves build/ exactly as it was and removes the staging folder', async () => {
@@ -57,7 +72,9 @@ describe('writeBuildOutputs', () => {
 
   it('a failure while staging into a project without build/ leaves no build/ behind', async () => {
     const root = tempDir();
-    await expect(writeBuildOutputs(root, ARTIFACTS, { onStep: () => Promise.reject(new Error('disk full')) })).rejects.toThrow('disk full');
+    await expect(
+      writeBuildOutputs(root, ARTIFACTS, { onStep: () => Promise.reject(new Error('disk full')) }),
+    ).rejects.toThrow('disk full');
     expect(existsSync(join(root, 'build'))).toBe(false);
   });
 
@@ -91,7 +108,9 @@ describe('writeBuildOutputs', () => {
 
   it('refuses an artifact name that is not a plain file name before touching anything', async () => {
     const root = tempDir();
-    await expect(writeBuildOutputs(root, { '../escape.txt': 'x' })).rejects.toThrow('is not a plain artifact file name');
+    await expect(writeBuildOutputs(root, { '../escape.txt': 'x' })).rejects.toThrow(
+      'is not a plain artifact file name',
+    );
     await expect(writeBuildOutputs(root, { '.staging-x': 'x' })).rejects.toThrow('is not a plain artifact file name');
     expect(existsSync(join(root, 'build'))).toBe(false);
   });

@@ -25,9 +25,17 @@ describe('the demo-game example', () => {
   it('is blocked by its deliberate typo, and nothing else, once the broken asset is included in the build', async () => {
     const assetsDir = copyOfExample();
     const registry = join(assetsDir, '.prometeu/index.json');
-    writeFileSync(registry, readFileSync(registry, 'utf8').replace(/("included_in_build": )false(,\n\s*"root": "levels\/cave\/map")/, '$1true$2'));
+    writeFileSync(
+      registry,
+      readFileSync(registry, 'utf8').replace(
+        /("included_in_build": )false(,\n\s*"root": "levels\/cave\/map")/,
+        '$1true$2',
+      ),
+    );
     const outcome = await packNow(assetsDir);
-    expect(outcome.status === 'blocked' && outcome.diagnostics.map((diagnostic) => `${diagnostic.code} ${diagnostic.root}`)).toEqual(['declaration-invalid levels/cave/map']);
+    expect(
+      outcome.status === 'blocked' && outcome.diagnostics.map((diagnostic) => `${diagnostic.code} ${diagnostic.root}`),
+    ).toEqual(['declaration-invalid levels/cave/map']);
   });
 
   it('packs as shipped, glyph banks and sound bank included, and reads back exactly', async () => {

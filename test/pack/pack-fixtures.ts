@@ -117,7 +117,8 @@ export async function packNow(assetsDir: string, options: PackOptions = { cacheD
 
 /** Asserts success, runs the independent reader on `assets.pa` and the mirror files, and returns both. */
 export function readSucceeded(outcome: PackOutcome): { outcome: PackSucceeded; pa: PaFile } {
-  if (outcome.status !== 'succeeded') expect.fail(`expected the pack to succeed, got ${JSON.stringify(outcome, null, 2)}`);
+  if (outcome.status !== 'succeeded')
+    expect.fail(`expected the pack to succeed, got ${JSON.stringify(outcome, null, 2)}`);
   const pa = readAssetsPa(outcome.artifacts['assets.pa']);
   checkMirrors(pa, outcome.artifacts['asset_table.json'], outcome.artifacts['preload.json']);
   return { outcome, pa };

@@ -13,7 +13,16 @@ import { cacheKey, folderCache } from '../../server/src/pack/pack-cache.js';
 import { PACK_CACHE_PATH, packSnapshot, type PackOptions, type PackOutcome } from '../../server/src/pack/pack.js';
 import { readAssetsPa } from '../support/pa-reader.js';
 import { useTempDirs, writeProject, type AssetSpec } from '../support/workspace-builder.js';
-import { blockedLines, makePng, makeWav, opaque, packNow, paletteFile, readSucceeded, snapshotOf } from './pack-fixtures.js';
+import {
+  blockedLines,
+  makePng,
+  makeWav,
+  opaque,
+  packNow,
+  paletteFile,
+  readSucceeded,
+  snapshotOf,
+} from './pack-fixtures.js';
 
 const tempDir = useTempDirs('pack-');
 
@@ -24,18 +33,39 @@ function sha256(data: Uint8Array | string): string {
 /** A project with one asset of each format, an excluded one and an unregistered broken one; ids do not follow root order. */
 function mixedAssets(): AssetSpec[] {
   return [
-    { root: 'zz/blob', registered: 1, name: 'level-data', inputs: { data: ['level.bin'] }, files: { 'level.bin': Uint8Array.of(1, 2, 3, 4, 5) }, preload: true },
+    {
+      root: 'zz/blob',
+      registered: 1,
+      name: 'level-data',
+      inputs: { data: ['level.bin'] },
+      files: { 'level.bin': Uint8Array.of(1, 2, 3, 4, 5) },
+      preload: true,
+    },
     {
       root: 'graphics/hud',
       registered: 3,
       name: 'hud',
       type: 'glyph_bank',
       inputs: { tiles: ['heart.png'], palettes: ['hud.json'] },
-      output: { format: 'GLYPH/indexed_v1', codec: 'NONE', metadata: { tile_size: 8, tiles: [{ index: 0, source: 'heart.png', palette: 0 }] } },
-      files: { 'heart.png': makePng(8, 8, (x, y) => opaque((x + y) % 2 === 0 ? '#ff0000' : '#000000')), 'hud.json': paletteFile(['#000000', '#ff0000']) },
+      output: {
+        format: 'GLYPH/indexed_v1',
+        codec: 'NONE',
+        metadata: { tile_size: 8, tiles: [{ index: 0, source: 'heart.png', palette: 0 }] },
+      },
+      files: {
+        'heart.png': makePng(8, 8, (x, y) => opaque((x + y) % 2 === 0 ? '#ff0000' : '#000000')),
+        'hud.json': paletteFile(['#000000', '#ff0000']),
+      },
       preload: true,
     },
-    { root: 'audio/sfx', registered: 2, name: 'sfx', type: 'sound_bank', inputs: { samples: ['a.wav', 'b.wav'] }, files: { 'a.wav': makeWav({ samples: [1, 2, 3] }), 'b.wav': makeWav({ samples: [4, 5] }) } },
+    {
+      root: 'audio/sfx',
+      registered: 2,
+      name: 'sfx',
+      type: 'sound_bank',
+      inputs: { samples: ['a.wav', 'b.wav'] },
+      files: { 'a.wav': makeWav({ samples: [1, 2, 3] }), 'b.wav': makeWav({ samples: [4, 5] }) },
+    },
     { root: 'old/excluded', registered: 4, included: false, inputs: { data: ['gone.bin'] }, files: {} },
     { root: 'wip/draft', registered: false, declaration: '{ not json' },
   ];
@@ -71,9 +101,19 @@ describe('the build set', () => {
     const { outcome, pa } = readSucceeded(await packNow(project.assetsDir));
     const text = outcome.artifacts['asset_table_metadata.json'];
     expect(text.endsWith('}\n')).toBe(true);
-    const tools = JSON.parse(text) as { schema_version: number; assets_pa: Record<string, unknown>; assets: Record<string, unknown>[] };
+    const tools = JSON.parse(text) as {
+      schema_version: number;
+      assets_pa: Record<string, unknown>;
+      assets: Record<string, unknown>[];
+    };
     expect(tools.schema_version).toBe(1);
-    expect(tools.assets_pa).toEqual({ schema_version: 1, header_len: pa.headerLen, payload_offset: pa.payloadOffset, size: outcome.artifacts['assets.pa'].length, sha256: sha256(outcome.artifacts['assets.pa']) });
+    expect(tools.assets_pa).toEqual({
+      schema_version: 1,
+      header_len: pa.headerLen,
+      payload_offset: pa.payloadOffset,
+      size: outcome.artifacts['assets.pa'].length,
+      sha256: sha256(outcome.artifacts['assets.pa']),
+    });
     const sfx = tools.assets[1]!;
     expect(sfx).toMatchObject({
       asset_id: 2,
@@ -86,8 +126,18 @@ describe('the build set', () => {
       payload_sha256: sha256(pa.entries[1]!.bytes),
       declaration_sha256: sha256(readFileSync(join(project.assetsDir, 'audio/sfx/asset.json'))),
       inputs: [
-        { role: 'samples', path: 'a.wav', size: readFileSync(join(project.assetsDir, 'audio/sfx/a.wav')).length, sha256: sha256(readFileSync(join(project.assetsDir, 'audio/sfx/a.wav'))) },
-        { role: 'samples', path: 'b.wav', size: readFileSync(join(project.assetsDir, 'audio/sfx/b.wav')).length, sha256: sha256(readFileSync(join(project.assetsDir, 'audio/sfx/b.wav'))) },
+        {
+          role: 'samples',
+          path: 'a.wav',
+          size: readFileSync(join(project.assetsDir, 'audio/sfx/a.wav')).length,
+          sha256: sha256(readFileSync(join(project.assetsDir, 'audio/sfx/a.wav'))),
+        },
+        {
+          role: 'samples',
+          path: 'b.wav',
+          size: readFileSync(join(project.assetsDir, 'audio/sfx/b.wav')).length,
+          sha256: sha256(readFileSync(join(project.assetsDir, 'audio/sfx/b.wav'))),
+        },
       ],
     });
   });
@@ -126,19 +176,38 @@ describe('re-validation', () => {
   it('blocks when the workspace has no registry', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets(), registry: false });
     const outcome = await packNow(project.assetsDir);
-    expect(outcome.status === 'blocked' && outcome.diagnostics.map((diagnostic) => diagnostic.code)).toEqual(['registry-missing']);
+    expect(outcome.status === 'blocked' && outcome.diagnostics.map((diagnostic) => diagnostic.code)).toEqual([
+      'registry-missing',
+    ]);
   });
 
   it('never takes a cached payload for an asset that does not validate', async () => {
     const project = writeProject(tempDir(), {
-      assets: [{ root: 'sfx', type: 'sound_bank', inputs: { samples: ['bad.wav'] }, files: { 'bad.wav': makeWav({ bitsPerSample: 8, data: Uint8Array.of(1, 2) }) } }],
+      assets: [
+        {
+          root: 'sfx',
+          type: 'sound_bank',
+          inputs: { samples: ['bad.wav'] },
+          files: { 'bad.wav': makeWav({ bitsPerSample: 8, data: Uint8Array.of(1, 2) }) },
+        },
+      ],
     });
     // Plant a well-formed cache entry under the exact key of the invalid asset.
     const snapshot = snapshotOf(project.assetsDir);
     const declaration = snapshot.byRoot.get('sfx')!.anchor!.declaration!;
-    const key = cacheKey(formatNamed('SOUNDS/pcm16le_v1')!, declaration, new Map([['bad.wav', sha256(readFileSync(join(project.assetsDir, 'sfx/bad.wav')))]]));
+    const key = cacheKey(
+      formatNamed('SOUNDS/pcm16le_v1')!,
+      declaration,
+      new Map([['bad.wav', sha256(readFileSync(join(project.assetsDir, 'sfx/bad.wav')))]]),
+    );
     const cacheDir = join(project.assetsDir, PACK_CACHE_PATH);
-    await folderCache(cacheDir).write(key, { payload: Uint8Array.of(1, 2), decodedSize: 2, bankType: 'SOUNDS', codec: 'NONE', metadata: {} });
+    await folderCache(cacheDir).write(key, {
+      payload: Uint8Array.of(1, 2),
+      decodedSize: 2,
+      bankType: 'SOUNDS',
+      codec: 'NONE',
+      metadata: {},
+    });
     expect(existsSync(join(cacheDir, `${key}.bin`))).toBe(true);
     expect(blockedLines(await packSnapshot(snapshot, project.assetsDir, { cacheDir }))).toEqual([
       'format-input-invalid sfx/bad.wav: sfx (SOUNDS/pcm16le_v1): sfx/bad.wav has 8 bits per sample; only 16-bit PCM is accepted.',
@@ -152,7 +221,10 @@ describe('divergence', () => {
     const snapshot = snapshotOf(project.assetsDir);
     const anchor = join(project.assetsDir, 'audio/sfx/asset.json');
     writeFileSync(anchor, readFileSync(anchor, 'utf8').replace('"sfx"', '"sfx2"'));
-    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({ status: 'diverged', paths: ['audio/sfx/asset.json'] });
+    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({
+      status: 'diverged',
+      paths: ['audio/sfx/asset.json'],
+    });
   });
 
   it('reports an input deleted after the snapshot, and one created that the snapshot saw missing', async () => {
@@ -162,15 +234,24 @@ describe('divergence', () => {
     const snapshot = snapshotOf(project.assetsDir);
     unlinkSync(join(project.assetsDir, 'audio/sfx/b.wav'));
     writeFileSync(join(project.assetsDir, 'late/late.bin'), 'now here');
-    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({ status: 'diverged', paths: ['audio/sfx/b.wav', 'late/late.bin'] });
+    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({
+      status: 'diverged',
+      paths: ['audio/sfx/b.wav', 'late/late.bin'],
+    });
   });
 
   it('reports a registry changed after the snapshot', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets() });
     const snapshot = snapshotOf(project.assetsDir);
     const registry = join(project.assetsDir, '.prometeu/index.json');
-    writeFileSync(registry, readFileSync(registry, 'utf8').replace('"included_in_build": false', '"included_in_build": true'));
-    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({ status: 'diverged', paths: ['.prometeu/index.json'] });
+    writeFileSync(
+      registry,
+      readFileSync(registry, 'utf8').replace('"included_in_build": false', '"included_in_build": true'),
+    );
+    expect(await packSnapshot(snapshot, project.assetsDir, { cacheDir: null })).toEqual({
+      status: 'diverged',
+      paths: ['.prometeu/index.json'],
+    });
   });
 });
 
@@ -200,7 +281,9 @@ describe('the incremental cache', () => {
 
     const cold = readSucceeded(await packNow(project.assetsDir, cached)).outcome;
     expect([cold.materialized, cold.fromCache]).toEqual([[1, 2, 3], []]);
-    expect(readdirSync(join(project.assetsDir, PACK_CACHE_PATH)).filter((name) => name.endsWith('.bin'))).toHaveLength(3);
+    expect(readdirSync(join(project.assetsDir, PACK_CACHE_PATH)).filter((name) => name.endsWith('.bin'))).toHaveLength(
+      3,
+    );
     expect(cold.artifacts).toEqual(clean.artifacts);
 
     const warm = readSucceeded(await packNow(project.assetsDir, cached)).outcome;
@@ -238,7 +321,12 @@ describe('cancellation and progress', () => {
   it('reports progress after each asset of the build set', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets() });
     const seen: [number, number, string][] = [];
-    readSucceeded(await packNow(project.assetsDir, { cacheDir: null, onProgress: (done, total, name) => seen.push([done, total, name]) }));
+    readSucceeded(
+      await packNow(project.assetsDir, {
+        cacheDir: null,
+        onProgress: (done, total, name) => seen.push([done, total, name]),
+      }),
+    );
     expect(seen).toEqual([
       [1, 3, 'level-data'],
       [2, 3, 'sfx'],
@@ -268,12 +356,24 @@ describe('cancellation and progress', () => {
   it('a cancelled pack leaves an earlier build/ untouched', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets() });
     expect((await packAndWrite(project.root, { cacheDir: null })).status).toBe('succeeded');
-    const before = readdirSync(join(project.root, 'build')).map((name) => [name, sha256(readFileSync(join(project.root, 'build', name)))]);
+    const before = readdirSync(join(project.root, 'build')).map((name) => [
+      name,
+      sha256(readFileSync(join(project.root, 'build', name))),
+    ]);
     writeFileSync(join(project.assetsDir, 'zz/blob/level.bin'), 'changed');
     const controller = new AbortController();
-    const outcome = await packAndWrite(project.root, { cacheDir: null, signal: controller.signal, onProgress: () => controller.abort() });
+    const outcome = await packAndWrite(project.root, {
+      cacheDir: null,
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
     expect(outcome.status).toBe('cancelled');
-    expect(readdirSync(join(project.root, 'build')).map((name) => [name, sha256(readFileSync(join(project.root, 'build', name)))])).toEqual(before);
+    expect(
+      readdirSync(join(project.root, 'build')).map((name) => [
+        name,
+        sha256(readFileSync(join(project.root, 'build', name))),
+      ]),
+    ).toEqual(before);
   });
 });
 
@@ -283,7 +383,12 @@ describe('pack to build/', () => {
     const outcome = await packAndWrite(project.root, { cacheDir: null });
     const { outcome: packed } = readSucceeded(outcome);
     const build = join(project.root, 'build');
-    expect(readdirSync(build).sort()).toEqual(['asset_table.json', 'asset_table_metadata.json', 'assets.pa', 'preload.json']);
+    expect(readdirSync(build).sort()).toEqual([
+      'asset_table.json',
+      'asset_table_metadata.json',
+      'assets.pa',
+      'preload.json',
+    ]);
     const pa = readAssetsPa(new Uint8Array(readFileSync(join(build, 'assets.pa'))));
     expect(pa.entries.map((entry) => entry.assetId)).toEqual([1, 2, 3]);
     expect(readFileSync(join(build, 'asset_table.json'), 'utf8')).toBe(packed.artifacts['asset_table.json']);

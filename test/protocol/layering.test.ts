@@ -44,21 +44,30 @@ const SERVER_LAYERS = [
 
 function layerOf(path: string): number {
   const bare = path.replace(/\.(ts|js)$/, '');
-  return SERVER_LAYERS.findIndex((layer) => layer.some((prefix) => bare === prefix.replace(/\.ts$/, '') || bare.startsWith(`${prefix}/`)));
+  return SERVER_LAYERS.findIndex((layer) =>
+    layer.some((prefix) => bare === prefix.replace(/\.ts$/, '') || bare.startsWith(`${prefix}/`)),
+  );
 }
 
 describe('import layering', () => {
   it('the protocol imports nothing but zod and vscode-jsonrpc (no Node, no server, no client)', () => {
     for (const file of sources('protocol/src')) {
       for (const imported of importsOf(file)) {
-        expect(imported === 'zod' || imported === 'vscode-jsonrpc' || imported.startsWith('protocol/src/'), `${relative(root, file)} imports ${imported}`).toBe(true);
+        expect(
+          imported === 'zod' || imported === 'vscode-jsonrpc' || imported.startsWith('protocol/src/'),
+          `${relative(root, file)} imports ${imported}`,
+        ).toBe(true);
       }
     }
   });
 
   it('the client never imports the server', () => {
     for (const file of sources('client/src')) {
-      for (const imported of importsOf(file)) expect(imported.startsWith('server/') || imported.startsWith('@prometeu/packer-server'), `${relative(root, file)} imports ${imported}`).toBe(false);
+      for (const imported of importsOf(file))
+        expect(
+          imported.startsWith('server/') || imported.startsWith('@prometeu/packer-server'),
+          `${relative(root, file)} imports ${imported}`,
+        ).toBe(false);
     }
   });
 
@@ -66,7 +75,8 @@ describe('import layering', () => {
     for (const file of sources('server/src')) {
       const path = relative(root, file);
       if (path.startsWith('server/src/transport/')) continue;
-      for (const imported of importsOf(file)) expect(imported.startsWith('vscode-jsonrpc'), `${path} imports ${imported}`).toBe(false);
+      for (const imported of importsOf(file))
+        expect(imported.startsWith('vscode-jsonrpc'), `${path} imports ${imported}`).toBe(false);
     }
   });
 

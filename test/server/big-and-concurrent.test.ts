@@ -7,7 +7,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CancellationTokenSource, StreamMessageReader, StreamMessageWriter, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  CancellationTokenSource,
+  StreamMessageReader,
+  StreamMessageWriter,
+  createMessageConnection,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { PackerHost } from '../../server/src/host.js';
 import { serveConnection } from '../../server/src/transport/connection.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
@@ -22,7 +28,14 @@ async function connect(): Promise<{ connection: MessageConnection; host: PackerH
   const toServer = new PassThrough();
   const toClient = new PassThrough();
   const host = new PackerHost({ watcher: null });
-  const served = serveConnection({ input: toServer, output: toClient, host, onExit: () => undefined, log: () => undefined, isProcessAlive: () => true });
+  const served = serveConnection({
+    input: toServer,
+    output: toClient,
+    host,
+    onExit: () => undefined,
+    log: () => undefined,
+    isProcessAlive: () => true,
+  });
   const connection = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
   connection.listen();
   await connection.sendRequest('initialize', { processId: null, capabilities: {} });
@@ -38,7 +51,11 @@ async function connect(): Promise<{ connection: MessageConnection; host: PackerH
 function bigProject(count: number, size: number): string {
   const dir = tempDir();
   const assets = [];
-  for (let index = 0; index < count; index++) assets.push({ root: `blobs/b${String(index).padStart(3, '0')}`, files: { 'data.bin': new Uint8Array(size).fill(index % 251) } });
+  for (let index = 0; index < count; index++)
+    assets.push({
+      root: `blobs/b${String(index).padStart(3, '0')}`,
+      files: { 'data.bin': new Uint8Array(size).fill(index % 251) },
+    });
   writeProject(dir, { assets });
   return dir;
 }
@@ -70,7 +87,9 @@ describe('big and concurrent inputs', () => {
     mkdirSync(join(dir, 'build'));
     writeFileSync(join(dir, 'build', 'assets.pa'), 'previous build');
     const { connection } = await connect();
-    const project = (await connection.sendRequest('packer/openProject', { rootUri: pathToFileURL(dir).href })) as { projectId: string };
+    const project = (await connection.sendRequest('packer/openProject', { rootUri: pathToFileURL(dir).href })) as {
+      projectId: string;
+    };
     const progressSeen: number[] = [];
     const source = new CancellationTokenSource();
     const order: string[] = [];
@@ -79,14 +98,18 @@ describe('big and concurrent inputs', () => {
       progressSeen.push(event.body.done!);
       if (progressSeen.length === 1) {
         // A read while the pack runs is answered from the snapshot, not after the pack.
-        void connection.sendRequest('packer/projectStatus', { projectId: project.projectId }).then(() => order.push('read answered'));
+        void connection
+          .sendRequest('packer/projectStatus', { projectId: project.projectId })
+          .then(() => order.push('read answered'));
       }
       if (progressSeen.length === 5) source.cancel();
     });
-    const outcome = await connection.sendRequest('packer/pack', { projectId: project.projectId, incremental: false }, source.token).then(
-      () => 'finished',
-      (error: { code: number }) => error.code,
-    );
+    const outcome = await connection
+      .sendRequest('packer/pack', { projectId: project.projectId, incremental: false }, source.token)
+      .then(
+        () => 'finished',
+        (error: { code: number }) => error.code,
+      );
     order.push('pack answered');
     expect(outcome).toBe(-32800);
     expect(progressSeen.length).toBeLessThan(40);

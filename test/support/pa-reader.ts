@@ -82,7 +82,8 @@ export function canonicalize(value: unknown): string {
   if (value === false) return 'false';
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'number') {
-    if (!Number.isInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER) fail(`number ${value} is not a safe integer`);
+    if (!Number.isInteger(value) || Math.abs(value) > Number.MAX_SAFE_INTEGER)
+      fail(`number ${value} is not a safe integer`);
     return value === 0 ? '0' : String(value);
   }
   if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
@@ -106,7 +107,8 @@ function isCount(value: unknown): value is number {
 /** Parses and checks every rule of docs/formats.md that `assets.pa` alone can show. Throws {@link PaFormatError}. */
 export function readAssetsPa(file: Uint8Array): PaFile {
   if (file.length < PRELUDE_BYTES) fail(`file is ${file.length} bytes, shorter than the 32-byte prelude`);
-  for (let i = 0; i < MAGIC.length; i++) if (file[i] !== MAGIC[i]) fail(`magic byte ${i} is ${file[i]}, expected ${MAGIC[i]}`);
+  for (let i = 0; i < MAGIC.length; i++)
+    if (file[i] !== MAGIC[i]) fail(`magic byte ${i} is ${file[i]}, expected ${MAGIC[i]}`);
   const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const schemaVersion = view.getUint32(8, true);
   const headerLen = view.getUint32(12, true);
@@ -116,17 +118,22 @@ export function readAssetsPa(file: Uint8Array): PaFile {
   if (schemaVersion !== 1) fail(`schema_version ${schemaVersion}, expected 1`);
   if (flags !== 0) fail(`flags ${flags}, expected 0`);
   if (reserved !== 0) fail(`reserved ${reserved}, expected 0`);
-  if (payloadOffsetBig > BigInt(file.length)) fail(`payload_offset ${payloadOffsetBig} lies past the end of the file (${file.length})`);
+  if (payloadOffsetBig > BigInt(file.length))
+    fail(`payload_offset ${payloadOffsetBig} lies past the end of the file (${file.length})`);
   const payloadOffset = Number(payloadOffsetBig);
   const headerEnd = PRELUDE_BYTES + headerLen;
   if (headerEnd > payloadOffset) fail(`header ends at ${headerEnd}, after payload_offset ${payloadOffset}`);
   const expectedOffset = Math.ceil(headerEnd / 16) * 16;
-  if (payloadOffset !== expectedOffset) fail(`payload_offset ${payloadOffset}, expected align16(32 + ${headerLen}) = ${expectedOffset}`);
-  for (let i = headerEnd; i < payloadOffset; i++) if (file[i] !== 0) fail(`padding byte at ${i} is ${file[i]}, expected 0`);
+  if (payloadOffset !== expectedOffset)
+    fail(`payload_offset ${payloadOffset}, expected align16(32 + ${headerLen}) = ${expectedOffset}`);
+  for (let i = headerEnd; i < payloadOffset; i++)
+    if (file[i] !== 0) fail(`padding byte at ${i} is ${file[i]}, expected 0`);
 
   let headerText: string;
   try {
-    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(file.subarray(PRELUDE_BYTES, headerEnd));
+    headerText = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(
+      file.subarray(PRELUDE_BYTES, headerEnd),
+    );
   } catch {
     return fail('header is not valid UTF-8');
   }
@@ -139,7 +146,8 @@ export function readAssetsPa(file: Uint8Array): PaFile {
   if (canonicalize(header) !== headerText) fail('header is not canonical JSON (re-serialising it gives other bytes)');
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not an object');
   const top = header as Record<string, unknown>;
-  if (Object.keys(top).sort().join(',') !== 'asset_table,preload') fail(`header keys are ${Object.keys(top).join(',')}, expected asset_table and preload`);
+  if (Object.keys(top).sort().join(',') !== 'asset_table,preload')
+    fail(`header keys are ${Object.keys(top).join(',')}, expected asset_table and preload`);
   const table = top['asset_table'];
   const preload = top['preload'];
   if (!Array.isArray(table)) fail('asset_table is not a list');
@@ -149,42 +157,83 @@ export function readAssetsPa(file: Uint8Array): PaFile {
   let previousId = 0;
   let previousEnd = 0;
   table.forEach((raw: unknown, position) => {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`asset_table[${position}] is not an object`);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      fail(`asset_table[${position}] is not an object`);
     const row = raw as Record<string, unknown>;
-    if (Object.keys(row).sort().join(',') !== ENTRY_KEYS.join(',')) fail(`asset_table[${position}] has keys ${Object.keys(row).sort().join(',')}`);
-    const { asset_id: id, asset_name: name, bank_type: bank, codec, decoded_size: decoded, metadata, offset, size } = row;
+    if (Object.keys(row).sort().join(',') !== ENTRY_KEYS.join(','))
+      fail(`asset_table[${position}] has keys ${Object.keys(row).sort().join(',')}`);
+    const {
+      asset_id: id,
+      asset_name: name,
+      bank_type: bank,
+      codec,
+      decoded_size: decoded,
+      metadata,
+      offset,
+      size,
+    } = row;
     if (!isCount(id) || id < 1) fail(`asset_table[${position}].asset_id is ${String(id)}`);
     if (id <= previousId) fail(`asset_table is not sorted by asset_id: ${id} follows ${previousId}`);
-    if (typeof name !== 'string' || typeof bank !== 'string' || typeof codec !== 'string') fail(`asset_table[${position}] has a non-string name, bank_type or codec`);
-    if (!isCount(decoded) || !isCount(offset) || !isCount(size)) fail(`asset_table[${position}] has a non-count decoded_size, offset or size`);
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) fail(`asset_table[${position}].metadata is not an object`);
+    if (typeof name !== 'string' || typeof bank !== 'string' || typeof codec !== 'string')
+      fail(`asset_table[${position}] has a non-string name, bank_type or codec`);
+    if (!isCount(decoded) || !isCount(offset) || !isCount(size))
+      fail(`asset_table[${position}] has a non-count decoded_size, offset or size`);
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+      fail(`asset_table[${position}].metadata is not an object`);
     if (offset % 16 !== 0) fail(`asset_table[${position}].offset ${offset} is not a multiple of 16`);
     const expectedStart = Math.ceil(previousEnd / 16) * 16;
-    if (offset !== expectedStart) fail(`asset_table[${position}] starts at ${offset}; the previous asset ends at ${previousEnd}, so it must start at ${expectedStart}`);
+    if (offset !== expectedStart)
+      fail(
+        `asset_table[${position}] starts at ${offset}; the previous asset ends at ${previousEnd}, so it must start at ${expectedStart}`,
+      );
     const start = payloadOffset + offset;
-    if (start + size > file.length) fail(`asset_table[${position}] runs to ${start + size}, past the end of the file (${file.length})`);
+    if (start + size > file.length)
+      fail(`asset_table[${position}] runs to ${start + size}, past the end of the file (${file.length})`);
     for (let i = payloadOffset + previousEnd; i < start; i++) if (file[i] !== 0) fail(`gap byte at ${i} is not zero`);
-    entries.push({ assetId: id, assetName: name, bankType: bank, codec, decodedSize: decoded, metadata: metadata as Record<string, unknown>, offset, size, bytes: file.subarray(start, start + size) });
+    entries.push({
+      assetId: id,
+      assetName: name,
+      bankType: bank,
+      codec,
+      decodedSize: decoded,
+      metadata: metadata as Record<string, unknown>,
+      offset,
+      size,
+      bytes: file.subarray(start, start + size),
+    });
     previousId = id;
     previousEnd = offset + size;
   });
-  if (payloadOffset + previousEnd !== file.length) fail(`file is ${file.length} bytes; the payload region ends at ${payloadOffset + previousEnd}`);
+  if (payloadOffset + previousEnd !== file.length)
+    fail(`file is ${file.length} bytes; the payload region ends at ${payloadOffset + previousEnd}`);
   const ids = new Set(entries.map((entry) => entry.assetId));
   let previousPreload = 0;
   for (const id of preload) {
-    if (!isCount(id) || id <= previousPreload) fail(`preload is not an ascending list of asset ids: ${String(id)} after ${previousPreload}`);
+    if (!isCount(id) || id <= previousPreload)
+      fail(`preload is not an ascending list of asset ids: ${String(id)} after ${previousPreload}`);
     if (!ids.has(id)) fail(`preload names asset ${id}, which is not in asset_table`);
     previousPreload = id;
   }
   const assetTableText = canonicalize(table);
   const preloadText = canonicalize(preload);
-  if (headerText !== `{"asset_table":${assetTableText},"preload":${preloadText}}`) fail('header is not exactly {"asset_table":...,"preload":...}');
-  return { schemaVersion, headerLen, payloadOffset, headerText, assetTableText, preloadText, entries, preload: preload as number[] };
+  if (headerText !== `{"asset_table":${assetTableText},"preload":${preloadText}}`)
+    fail('header is not exactly {"asset_table":...,"preload":...}');
+  return {
+    schemaVersion,
+    headerLen,
+    payloadOffset,
+    headerText,
+    assetTableText,
+    preloadText,
+    entries,
+    preload: preload as number[],
+  };
 }
 
 /** Checks that the two mirror files are the header's parts followed by one newline. */
 export function checkMirrors(pa: PaFile, assetTableJson: string, preloadJson: string): void {
-  if (assetTableJson !== `${pa.assetTableText}\n`) fail('asset_table.json is not the header asset_table followed by a newline');
+  if (assetTableJson !== `${pa.assetTableText}\n`)
+    fail('asset_table.json is not the header asset_table followed by a newline');
   if (preloadJson !== `${pa.preloadText}\n`) fail('preload.json is not the header preload followed by a newline');
 }
 
@@ -225,7 +274,8 @@ export function readSoundSamples(entry: PaEntry): SoundSample[] {
   const found: SoundSample[] = [];
   for (const raw of samples as unknown[]) {
     const sample = raw as { name?: unknown; offset?: unknown; size?: unknown };
-    if (typeof sample.name !== 'string' || !isCount(sample.offset) || !isCount(sample.size)) fail('malformed sample range');
+    if (typeof sample.name !== 'string' || !isCount(sample.offset) || !isCount(sample.size))
+      fail('malformed sample range');
     if (sample.offset !== cursor) fail(`sample ${sample.name} starts at ${sample.offset}, expected ${cursor}`);
     cursor += sample.size;
     if (cursor > entry.size) fail(`sample ${sample.name} runs past the payload`);

@@ -19,7 +19,18 @@
  * ${TMP} and ${TMP_URI} (the temp folder holding the project), ${PROJECT_ID}.
  */
 import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -61,12 +72,21 @@ export function parseTranscript(text: string): ParsedTranscript {
   for (const line of lines) {
     if (line.startsWith('-->') || line.startsWith('~~')) {
       seenStep = true;
-      steps.push({ comments: pendingComments, line: line.slice(line.startsWith('-->') ? 3 : 2).trim(), kind: line.startsWith('-->') ? 'send' : 'act' });
+      steps.push({
+        comments: pendingComments,
+        line: line.slice(line.startsWith('-->') ? 3 : 2).trim(),
+        kind: line.startsWith('-->') ? 'send' : 'act',
+      });
       pendingComments = [];
     } else if (!seenStep) {
       if (line.startsWith('watch:')) fakeWatch = line.slice('watch:'.length).trim() === 'fake';
       if (line.startsWith('fixture:')) fixture = line.slice('fixture:'.length).trim();
-      if (line.startsWith('writes:')) writes = line.slice('writes:'.length).split(',').map((path) => path.trim()).filter(Boolean);
+      if (line.startsWith('writes:'))
+        writes = line
+          .slice('writes:'.length)
+          .split(',')
+          .map((path) => path.trim())
+          .filter(Boolean);
       header.push(line);
     } else if (line.startsWith('#')) {
       pendingComments.push(line);
@@ -108,7 +128,8 @@ function treeDigest(root: string): Map<string, string> {
     for (const entry of readdirSync(folder, { withFileTypes: true })) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) digest.set(relative(root, path), createHash('sha256').update(readFileSync(path)).digest('hex'));
+      else if (entry.isFile())
+        digest.set(relative(root, path), createHash('sha256').update(readFileSync(path)).digest('hex'));
       else digest.set(relative(root, path), entry.isSymbolicLink() ? 'symlink' : 'other');
     }
   };
@@ -187,8 +208,20 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     return { backend: 'none', close: async () => undefined };
   };
   const changedPaths = new Set<string>();
-  const host = new PackerHost({ epoch: TRANSCRIPT_EPOCH, now: () => FIXED_TIME, newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff`, watcher: parsed.fakeWatch ? fakeWatcher : null });
-  const served = serveConnection({ input, output, host, onExit: (code) => ((exitCode = code), wake()), log: () => undefined, isProcessAlive: () => true });
+  const host = new PackerHost({
+    epoch: TRANSCRIPT_EPOCH,
+    now: () => FIXED_TIME,
+    newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff`,
+    watcher: parsed.fakeWatch ? fakeWatcher : null,
+  });
+  const served = serveConnection({
+    input,
+    output,
+    host,
+    onExit: (code) => ((exitCode = code), wake()),
+    log: () => undefined,
+    isProcessAlive: () => true,
+  });
 
   const methodsById = new Map<unknown, string>();
   const waitFor = async (condition: () => boolean, what: string): Promise<boolean> => {
@@ -243,7 +276,10 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
       if (step.line.startsWith('raw ')) {
         // A raw frame is answered by exactly one response (an error for malformed ones).
         input.write(frame(substitute(step.line.slice(4))));
-        await waitFor(() => received.some((reply, index) => index >= consumed && !('method' in reply)), 'the answer to a raw frame');
+        await waitFor(
+          () => received.some((reply, index) => index >= consumed && !('method' in reply)),
+          'the answer to a raw frame',
+        );
         flush();
         continue;
       }
@@ -253,7 +289,10 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
       if (typeof full['method'] === 'string' && 'id' in full) {
         methodsById.set(full['id'], full['method']);
         const id = full['id'];
-        await waitFor(() => received.some((reply, index) => index >= consumed && reply['id'] === id && !('method' in reply)), `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`);
+        await waitFor(
+          () => received.some((reply, index) => index >= consumed && reply['id'] === id && !('method' in reply)),
+          `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`,
+        );
         if (parsed.fakeWatch) await quiesce();
         flush();
       } else if (full['method'] === 'exit') {
@@ -271,10 +310,16 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     const after = treeDigest(root);
     // Control data the packer keeps for itself (cache, fingerprints) is not a write to the user's files;
     // the registry is, and must be declared.
-    for (const digest of [before, after]) for (const path of [...digest.keys()]) if (path.startsWith('assets/.prometeu/') && path !== 'assets/.prometeu/index.json') digest.delete(path);
+    for (const digest of [before, after])
+      for (const path of [...digest.keys()])
+        if (path.startsWith('assets/.prometeu/') && path !== 'assets/.prometeu/index.json') digest.delete(path);
     const allowed = new Set(parsed.writes);
-    for (const [path, hash] of after) if (before.get(path) !== hash && !allowed.has(path)) problems.push(`The server wrote ${path}, which the transcript does not allow (add it to "writes:")`);
-    for (const path of before.keys()) if (!after.has(path) && !allowed.has(path)) problems.push(`The server deleted ${path}, which the transcript does not allow`);
+    for (const [path, hash] of after)
+      if (before.get(path) !== hash && !allowed.has(path))
+        problems.push(`The server wrote ${path}, which the transcript does not allow (add it to "writes:")`);
+    for (const path of before.keys())
+      if (!after.has(path) && !allowed.has(path))
+        problems.push(`The server deleted ${path}, which the transcript does not allow`);
     rmSync(temporary, { recursive: true, force: true });
   }
   return { rendered: `${out.join('\n')}\n`, problems };
@@ -284,7 +329,8 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
 async function act(line: string, root: string, changed: Set<string>): Promise<void> {
   const [verb, first, ...rest] = line.split(' ');
   const inAssets = (path: string): string => {
-    if (!path.startsWith('assets/')) throw new Error(`~~ paths are relative to the project and must be under assets/: ${path}`);
+    if (!path.startsWith('assets/'))
+      throw new Error(`~~ paths are relative to the project and must be under assets/: ${path}`);
     return path.slice('assets/'.length);
   };
   switch (verb) {

@@ -145,7 +145,10 @@ export function writeProject(dir: string, spec: ProjectSpec = {}): WrittenProjec
     mkdirSync(rootDir, { recursive: true });
     const declaration = asset.declaration === undefined ? declarationFor(asset) : asset.declaration;
     if (declaration !== null) {
-      writeFile(join(rootDir, 'asset.json'), typeof declaration === 'string' ? declaration : `${JSON.stringify(declaration, null, 2)}\n`);
+      writeFile(
+        join(rootDir, 'asset.json'),
+        typeof declaration === 'string' ? declaration : `${JSON.stringify(declaration, null, 2)}\n`,
+      );
     }
     const files = asset.files ?? defaultInputFiles(asset);
     for (const [path, content] of Object.entries(files)) writeFile(join(rootDir, path), content);
@@ -216,7 +219,8 @@ function restoreAccess(dir: string): void {
   try {
     if (!lstatSync(dir).isDirectory()) return;
     chmodSync(dir, 0o755);
-    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isDirectory()) restoreAccess(join(dir, entry.name));
+    for (const entry of readdirSync(dir, { withFileTypes: true }))
+      if (entry.isDirectory()) restoreAccess(join(dir, entry.name));
   } catch {
     // Already gone, or not ours to fix: rmSync with force reports nothing either way.
   }

@@ -12,7 +12,9 @@ function parseFrames(text: string): Record<string, unknown>[] {
   while (rest.length > 0) {
     const headerEnd = rest.indexOf('\r\n\r\n');
     const length = Number(/Content-Length: (\d+)/.exec(rest.subarray(0, headerEnd).toString('ascii'))![1]);
-    messages.push(JSON.parse(rest.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as Record<string, unknown>);
+    messages.push(
+      JSON.parse(rest.subarray(headerEnd + 4, headerEnd + 4 + length).toString('utf8')) as Record<string, unknown>,
+    );
     rest = rest.subarray(headerEnd + 4 + length);
   }
   return messages;
@@ -41,8 +43,17 @@ function slowSink(): { stream: Writable; text: () => string; release: () => void
   };
 }
 
-function event(sequence: number, kind: string, operationId = 'op-1', body: Record<string, unknown> = { done: sequence }): Message {
-  return { jsonrpc: '2.0', method: 'packer/event', params: { projectId: 'p', epoch: 'e', sequence, operationId, time: 't', kind, body } } as Message;
+function event(
+  sequence: number,
+  kind: string,
+  operationId = 'op-1',
+  body: Record<string, unknown> = { done: sequence },
+): Message {
+  return {
+    jsonrpc: '2.0',
+    method: 'packer/event',
+    params: { projectId: 'p', epoch: 'e', sequence, operationId, time: 't', kind, body },
+  } as Message;
 }
 
 describe('outbound writer', () => {
@@ -51,12 +62,15 @@ describe('outbound writer', () => {
     sink.release();
     const writer = new OutboundWriter(sink.stream);
     const writes = [];
-    for (let sequence = 1; sequence <= 200; sequence++) writes.push(writer.write(event(sequence, 'operation.progress')));
+    for (let sequence = 1; sequence <= 200; sequence++)
+      writes.push(writer.write(event(sequence, 'operation.progress')));
     writes.push(writer.write({ jsonrpc: '2.0', id: 1, result: 'done' } as Message));
     await Promise.all(writes);
     const messages = parseFrames(sink.text());
     expect(messages).toHaveLength(201);
-    expect(messages.slice(0, 200).map((message) => (message['params'] as { sequence: number }).sequence)).toEqual(Array.from({ length: 200 }, (_, index) => index + 1));
+    expect(messages.slice(0, 200).map((message) => (message['params'] as { sequence: number }).sequence)).toEqual(
+      Array.from({ length: 200 }, (_, index) => index + 1),
+    );
     expect(writer.mergedCount).toBe(0);
   });
 
@@ -64,7 +78,9 @@ describe('outbound writer', () => {
     const sink = slowSink();
     const writer = new OutboundWriter(sink.stream);
     // Fill the stream past its high-water mark so the writer has to wait for drain.
-    await writer.write(event(1, 'operation.started', 'op-1', { operation: 'pack', operationClass: 'build', baseRevision: 1 }));
+    await writer.write(
+      event(1, 'operation.started', 'op-1', { operation: 'pack', operationClass: 'build', baseRevision: 1 }),
+    );
     const writes = [
       writer.write(event(2, 'operation.progress')),
       writer.write(event(3, 'operation.progress')),
@@ -81,15 +97,28 @@ describe('outbound writer', () => {
     const messages = parseFrames(sink.text());
     const summary = messages.map((message) => {
       const params = message['params'] as { sequence: number; kind: string; body: { merged?: number } } | undefined;
-      return params ? `${params.sequence}:${params.kind}${params.body.merged ? `(merged ${params.body.merged})` : ''}` : `response ${String(message['id'])}`;
+      return params
+        ? `${params.sequence}:${params.kind}${params.body.merged ? `(merged ${params.body.merged})` : ''}`
+        : `response ${String(message['id'])}`;
     });
     // While the stream was backed up, op-1's progress 2, 3, 5 and 7 were merged into 8; op-2's progress
     // stays separate; every other kind arrives, in order.
-    expect(summary).toEqual(['1:operation.started', '4:operation.progress', '6:snapshot.published', '8:operation.progress(merged 4)', '9:operation.succeeded', 'response 1']);
+    expect(summary).toEqual([
+      '1:operation.started',
+      '4:operation.progress',
+      '6:snapshot.published',
+      '8:operation.progress(merged 4)',
+      '9:operation.succeeded',
+      'response 1',
+    ]);
     expect(summary.filter((line) => line.includes('snapshot.published'))).toEqual(['6:snapshot.published']);
     expect(summary.at(-2)).toBe('9:operation.succeeded');
     expect(summary.at(-1)).toBe('response 1');
-    const sequences = messages.flatMap((message) => ((message['params'] as { sequence?: number } | undefined)?.sequence !== undefined ? [(message['params'] as { sequence: number }).sequence] : []));
+    const sequences = messages.flatMap((message) =>
+      (message['params'] as { sequence?: number } | undefined)?.sequence !== undefined
+        ? [(message['params'] as { sequence: number }).sequence]
+        : [],
+    );
     expect([...sequences].sort((a, b) => a - b)).toEqual(sequences);
     expect(writer.mergedCount).toBeGreaterThan(0);
     expect(sequences).toContain(8);

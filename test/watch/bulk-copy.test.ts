@@ -20,7 +20,10 @@ function prepareTree(dir: string, count: number): string[] {
   for (let index = 0; index < count; index++) {
     const root = `pack-${String(Math.floor(index / 100)).padStart(2, '0')}/item-${String(index).padStart(4, '0')}`;
     mkdirSync(join(dir, root), { recursive: true });
-    writeFileSync(join(dir, root, 'asset.json'), `${JSON.stringify(declarationFor({ root: `imported/${root}` }), null, 2)}\n`);
+    writeFileSync(
+      join(dir, root, 'asset.json'),
+      `${JSON.stringify(declarationFor({ root: `imported/${root}` }), null, 2)}\n`,
+    );
     writeFileSync(join(dir, root, 'data.bin'), `item ${index}`);
     roots.push(`imported/${root}`);
   }
@@ -44,15 +47,21 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
 
     cpSync(join(staging, 'imported'), join(dir, 'assets', 'imported'), { recursive: true });
     const wanted = new Set(roots.map((root) => `${root}/asset.json`));
-    const addedAnchors = (): number => watched.changes().filter((change) => change.change === 'added' && wanted.has(change.path)).length;
+    const addedAnchors = (): number =>
+      watched.changes().filter((change) => change.change === 'added' && wanted.has(change.path)).length;
     await waitFor(
       () => addedAnchors() === ROOT_COUNT,
       () => `${ROOT_COUNT} added anchors in the divergence; there are ${addedAnchors()}`,
     );
     // The inputs came with them; nothing else changed.
-    await waitFor(() => watched.changes().length === 2 * ROOT_COUNT, () => `${2 * ROOT_COUNT} divergent paths; there are ${watched.changes().length}`);
+    await waitFor(
+      () => watched.changes().length === 2 * ROOT_COUNT,
+      () => `${2 * ROOT_COUNT} divergent paths; there are ${watched.changes().length}`,
+    );
     expect(watched.changes().every((change) => change.change === 'added')).toBe(true);
-    const announced = new Set(watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes.map((change) => change.path)));
+    const announced = new Set(
+      watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes.map((change) => change.path)),
+    );
     expect([...wanted].filter((path) => !announced.has(path))).toEqual([]);
     expect(watched.status().revision).toBe(1);
 
@@ -60,6 +69,10 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(response.clearedChanges).toBe(2 * ROOT_COUNT);
     expect(response.diff.added.map((entry) => entry.root)).toEqual([...roots].sort());
     expect(response.diff).toMatchObject({ removed: [], moved: [], changed: [] });
-    expect(watched.status()).toMatchObject({ revision: 2, state: 'ready', counts: { roots: ROOT_COUNT + 1, unregistered: ROOT_COUNT } });
+    expect(watched.status()).toMatchObject({
+      revision: 2,
+      state: 'ready',
+      counts: { roots: ROOT_COUNT + 1, unregistered: ROOT_COUNT },
+    });
   });
 });

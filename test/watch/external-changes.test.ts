@@ -9,8 +9,22 @@ import { describe, expect, it } from 'vitest';
 import type { SnapshotDiff } from '../../server/src/domain/snapshot-diff.js';
 import type { Snapshot } from '../../server/src/domain/snapshot.js';
 import type { DivergentChange } from '../../server/src/watch/divergence.js';
-import { declarationFor, useTempDirs, uuidFor, writeProject, type AssetSpec, type ProjectSpec } from '../support/workspace-builder.js';
-import { BACKENDS, describeChanges, registryText, sortChanges, useWatchedProjects, type WatchedProject } from './support.js';
+import {
+  declarationFor,
+  useTempDirs,
+  uuidFor,
+  writeProject,
+  type AssetSpec,
+  type ProjectSpec,
+} from '../support/workspace-builder.js';
+import {
+  BACKENDS,
+  describeChanges,
+  registryText,
+  sortChanges,
+  useWatchedProjects,
+  type WatchedProject,
+} from './support.js';
 
 const tempDir = useTempDirs('prometeu-watch-external-');
 const openWatched = useWatchedProjects();
@@ -46,11 +60,13 @@ const EDITS: readonly EditCase[] = [
     expected: [{ path: 'props/lamp/lamp.bin', change: 'added' }],
     touched: ['props/lamp'],
     previousView: (snapshot) => expect(snapshot.byRoot.get('props/lamp')!.inputs[0]!.state).toBe('missing'),
-    diff: (diff) => expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/lamp' }] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/lamp' }] }),
   },
   {
     name: 'an input file changed',
-    act: (assetsDir) => writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'NEW HERO BYTES, longer than the old ones'),
+    act: (assetsDir) =>
+      writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'NEW HERO BYTES, longer than the old ones'),
     expected: [{ path: 'characters/hero/hero.bin', change: 'changed' }],
     touched: ['characters/hero'],
     previousView: (snapshot) => expect(snapshot.byRoot.get('characters/hero')!.inputs[0]!.state).toBe('present'),
@@ -64,7 +80,8 @@ const EDITS: readonly EditCase[] = [
     expected: [{ path: 'props/crate/crate.bin', change: 'removed' }],
     touched: ['props/crate'],
     previousView: (snapshot) => expect(snapshot.byRoot.get('props/crate')!.inputs[0]!.state).toBe('present'),
-    diff: (diff) => expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/crate' }] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/crate' }] }),
   },
   {
     name: 'an anchor added (a new root)',
@@ -79,18 +96,28 @@ const EDITS: readonly EditCase[] = [
     ],
     touched: ['props/barrel'],
     previousView: (snapshot) => expect(snapshot.byRoot.has('props/barrel')).toBe(false),
-    diff: (diff) => expect(diff).toMatchObject({ added: [{ root: 'props/barrel', assetUuid: uuidFor('props/barrel') }], removed: [], moved: [], changed: [] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({
+        added: [{ root: 'props/barrel', assetUuid: uuidFor('props/barrel') }],
+        removed: [],
+        moved: [],
+        changed: [],
+      }),
   },
   {
     name: 'an anchor changed',
     act: (assetsDir) => {
-      const declaration = { ...declarationFor({ root: 'characters/hero', inputs: { data: ['hero.bin'] } }), name: 'hero_prime' };
+      const declaration = {
+        ...declarationFor({ root: 'characters/hero', inputs: { data: ['hero.bin'] } }),
+        name: 'hero_prime',
+      };
       writeFileSync(join(assetsDir, 'characters/hero/asset.json'), `${JSON.stringify(declaration, null, 2)}\n`);
     },
     expected: [{ path: 'characters/hero/asset.json', change: 'changed' }],
     touched: ['characters/hero'],
     previousView: (snapshot) => expect(snapshot.byRoot.get('characters/hero')!.anchor!.name).toBe('hero'),
-    diff: (diff) => expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'characters/hero' }] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'characters/hero' }] }),
   },
   {
     name: 'an anchor deleted',
@@ -98,7 +125,8 @@ const EDITS: readonly EditCase[] = [
     expected: [{ path: 'props/crate/asset.json', change: 'removed' }],
     touched: ['props/crate'],
     previousView: (snapshot) => expect(snapshot.byRoot.get('props/crate')!.anchor).not.toBeNull(),
-    diff: (diff) => expect(diff).toMatchObject({ added: [], removed: [{ root: 'props/crate', assetId: 2 }], moved: [], changed: [] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({ added: [], removed: [{ root: 'props/crate', assetId: 2 }], moved: [], changed: [] }),
   },
   {
     name: 'the registry edited',
@@ -111,45 +139,68 @@ const EDITS: readonly EditCase[] = [
     expected: [{ path: '.prometeu/index.json', change: 'changed' }],
     touched: [],
     previousView: (snapshot) => expect(snapshot.byRoot.get('props/crate')!.entry!.included_in_build).toBe(true),
-    diff: (diff) => expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/crate' }] }),
+    diff: (diff) =>
+      expect(diff).toMatchObject({ added: [], removed: [], moved: [], changed: [{ root: 'props/crate' }] }),
   },
 ];
 
 /** Every change the project's `divergence.detected` events announced, in order. */
 function announced(watched: WatchedProject): DivergentChange[] {
-  return watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes);
+  return watched
+    .eventsOf('divergence.detected')
+    .flatMap((event) => event.body.changes)
+    .map(({ from, ...change }) => (from === undefined ? change : { ...change, from }));
 }
 
 describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
-  it.each(EDITS)('$name outside the packer becomes divergence naming the asset; reads keep the last revision; reconcile accepts it', async (edit) => {
-    const dir = tempDir();
-    writeProject(dir, BASE);
-    const watched = await openWatched(dir, { watcher: factory });
-    expect(watched.status().watching).toMatchObject({ state: 'watching', backend: name });
+  it.each(EDITS)(
+    '$name outside the packer becomes divergence naming the asset; reads keep the last revision; reconcile accepts it',
+    async (edit) => {
+      const dir = tempDir();
+      writeProject(dir, BASE);
+      const watched = await openWatched(dir, { watcher: factory });
+      expect(watched.status().watching).toMatchObject({ state: 'watching', backend: name });
 
-    edit.act(join(dir, 'assets'));
-    const registryBefore = registryText(dir);
-    await watched.untilDivergenceIs(edit.expected);
+      edit.act(join(dir, 'assets'));
+      const registryBefore = registryText(dir);
+      await watched.untilDivergenceIs(edit.expected);
 
-    const detected = watched.eventsOf('divergence.detected');
-    expect(detected.length).toBeGreaterThan(0);
-    for (const event of detected) expect(event.body).toMatchObject({ revision: 1, between: false });
-    expect(sortChanges(announced(watched)).map((change) => change.path)).toEqual(expect.arrayContaining(edit.expected.map((change) => change.path)));
-    expect([...new Set(detected.flatMap((event) => event.body.assets.map((asset) => ('root' in asset ? asset.root : ''))))].sort()).toEqual(edit.touched);
+      const detected = watched.eventsOf('divergence.detected');
+      expect(detected.length).toBeGreaterThan(0);
+      for (const event of detected) expect(event.body).toMatchObject({ revision: 1, between: false });
+      expect(sortChanges(announced(watched)).map((change) => change.path)).toEqual(
+        expect.arrayContaining(edit.expected.map((change) => change.path)),
+      );
+      expect(
+        [
+          ...new Set(
+            detected.flatMap((event) => event.body.assets.map((asset) => ('root' in asset ? asset.root : ''))),
+          ),
+        ].sort(),
+      ).toEqual(edit.touched);
 
-    const status = watched.status();
-    expect(status).toMatchObject({ revision: 1, state: 'diverged', divergence: { diverged: true, sinceRevision: 1 } });
-    expect(status.divergence.changes).toEqual(sortChanges(edit.expected));
-    edit.previousView(watched.project.snapshot());
-    expect(watched.project.snapshot().revision).toBe(1);
+      const status = watched.status();
+      expect(status).toMatchObject({
+        revision: 1,
+        state: 'diverged',
+        divergence: { diverged: true, sinceRevision: 1 },
+      });
+      expect(status.divergence.changes).toEqual(sortChanges(edit.expected));
+      edit.previousView(watched.project.snapshot());
+      expect(watched.project.snapshot().revision).toBe(1);
 
-    const response = await watched.reconcile();
-    expect(response).toMatchObject({ previousRevision: 1, revision: 2, clearedChanges: edit.expected.length });
-    edit.diff(response.diff);
-    expect(watched.status()).toMatchObject({ revision: 2, state: 'ready', divergence: { diverged: false, sinceRevision: null, changes: [] } });
-    // Reconcile reads the registry; it never writes it.
-    expect(registryText(dir)).toBe(registryBefore);
-  });
+      const response = await watched.reconcile();
+      expect(response).toMatchObject({ previousRevision: 1, revision: 2, clearedChanges: edit.expected.length });
+      edit.diff(response.diff);
+      expect(watched.status()).toMatchObject({
+        revision: 2,
+        state: 'ready',
+        divergence: { diverged: false, sinceRevision: null, changes: [] },
+      });
+      // Reconcile reads the registry; it never writes it.
+      expect(registryText(dir)).toBe(registryBefore);
+    },
+  );
 
   it('a root moved and renamed with a file manager is one move recognised by asset_uuid; reconcile offers the relocate fix and leaves the registry alone', async () => {
     const dir = tempDir();
@@ -161,7 +212,9 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     mkdirSync(join(assetsDir, 'heroes'));
     renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/main-hero'));
     await watched.untilDivergenceIs([{ path: 'heroes/main-hero', change: 'moved', from: 'characters/hero' }]);
-    expect(announced(watched).filter((change) => change.change === 'moved')).toEqual([{ path: 'heroes/main-hero', change: 'moved', from: 'characters/hero' }]);
+    expect(announced(watched).filter((change) => change.change === 'moved')).toEqual([
+      { path: 'heroes/main-hero', change: 'moved', from: 'characters/hero' },
+    ]);
     expect(watched.project.snapshot().byId.get(1)!.root).toBe('characters/hero');
 
     const response = await watched.reconcile();
@@ -174,7 +227,10 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     expect(registryText(dir)).toBe(registryBefore);
     const diagnostics = watched.project.snapshot().byId.get(1)!.diagnostics;
     const missingAnchor = diagnostics.find((diagnostic) => diagnostic.code === 'missing-anchor');
-    expect(missingAnchor?.safeFix).toMatchObject({ fixId: 'moved-root:1', mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main-hero' } });
+    expect(missingAnchor?.safeFix).toMatchObject({
+      fixId: 'moved-root:1',
+      mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main-hero' },
+    });
     expect(watched.status().state).toBe('ready');
   });
 
@@ -226,8 +282,13 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
 
   it('a git checkout that changes, adds and deletes many files in many roots at once is reported in full', async () => {
     const dir = tempDir();
-    const roots = Array.from({ length: 24 }, (_, index) => `world/zone-${index % 4}/thing-${String(index).padStart(2, '0')}`);
-    writeProject(dir, { assets: roots.map((root) => ({ root, inputs: { data: ['data.bin'], extra: ['extra.bin'] } })) });
+    const roots = Array.from(
+      { length: 24 },
+      (_, index) => `world/zone-${index % 4}/thing-${String(index).padStart(2, '0')}`,
+    );
+    writeProject(dir, {
+      assets: roots.map((root) => ({ root, inputs: { data: ['data.bin'], extra: ['extra.bin'] } })),
+    });
     const watched = await openWatched(dir, { watcher: factory });
     const assetsDir = join(dir, 'assets');
     const expected: DivergentChange[] = [];
@@ -247,13 +308,17 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
       expected.push({ path: `${root}/notes.txt`, change: 'added' });
     }
     for (const root of roots.slice(16, 18)) {
-      const declaration = { ...declarationFor({ root, inputs: { data: ['data.bin'], extra: ['extra.bin'] } }), preload: { enabled: true } };
+      const declaration = {
+        ...declarationFor({ root, inputs: { data: ['data.bin'], extra: ['extra.bin'] } }),
+        preload: { enabled: true },
+      };
       writeFileSync(join(assetsDir, root, 'asset.json'), `${JSON.stringify(declaration, null, 2)}\n`);
       expected.push({ path: `${root}/asset.json`, change: 'changed' });
     }
     for (const root of roots.slice(18, 20)) {
       rmSync(join(assetsDir, root), { recursive: true });
-      for (const file of ['asset.json', 'data.bin', 'extra.bin']) expected.push({ path: `${root}/${file}`, change: 'removed' });
+      for (const file of ['asset.json', 'data.bin', 'extra.bin'])
+        expected.push({ path: `${root}/${file}`, change: 'removed' });
     }
     for (const root of ['world/zone-9/new-a', 'world/zone-9/new-b']) {
       mkdirSync(join(assetsDir, root), { recursive: true });
@@ -270,7 +335,9 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     expect(response.diff.removed.map((entry) => entry.root)).toEqual(roots.slice(18, 20));
     expect(response.diff.moved).toEqual([]);
     // Missing extras and rewritten anchors change the asset; rewritten bytes and unreferenced notes do not.
-    expect(response.diff.changed.map((entry) => entry.root)).toEqual([...roots.slice(8, 12), ...roots.slice(16, 18)].sort());
+    expect(response.diff.changed.map((entry) => entry.root)).toEqual(
+      [...roots.slice(8, 12), ...roots.slice(16, 18)].sort(),
+    );
     expect(watched.status().state, describeChanges(watched.changes())).toBe('ready');
   });
 });

@@ -29,6 +29,12 @@ describe('a project created by initWorkspace', () => {
     await waitFor(() => project.watch.state === 'watching', 'watching to start after initWorkspace');
     mkdirSync(join(dir, 'assets', 'props'), { recursive: true });
     writeFileSync(join(dir, 'assets', 'props', 'note.txt'), 'hello\n');
-    await waitFor(() => project.watch.divergence().changes.some((change) => change.path === 'props/note.txt' && change.change === 'added'), 'the new file to show as divergence');
+    await waitFor(
+      () =>
+        project.watch
+          .divergence()
+          .changes.some((change) => change.path === 'props/note.txt' && change.change === 'added'),
+      'the new file to show as divergence',
+    );
   });
 });

@@ -21,7 +21,10 @@ describe('a packer killed right after a commit', () => {
     writeProject(dir, { assets: [{ root: 'characters/hero' }, { root: 'props/crate' }] });
     const child = spawn(process.execPath, [serverScript, '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    const connection = createMessageConnection(
+      new StreamMessageReader(child.stdout!),
+      new StreamMessageWriter(child.stdin!),
+    );
     const watching = new Promise<void>((resolve) =>
       connection.onNotification('packer/event', (event: { kind: string; body: { state?: string } }) => {
         if (event.kind === 'watch.stateChanged' && event.body.state === 'watching') resolve();
@@ -29,13 +32,24 @@ describe('a packer killed right after a commit', () => {
     );
     connection.listen();
     await connection.sendRequest('initialize', { processId: process.pid, capabilities: {} });
-    const project = (await connection.sendRequest('packer/openProject', { rootUri: pathToFileURL(dir).href })) as { projectId: string };
+    const project = (await connection.sendRequest('packer/openProject', { rootUri: pathToFileURL(dir).href })) as {
+      projectId: string;
+    };
     await watching;
     // A first commit makes the server save a baseline of fingerprints a moment later.
-    await connection.sendRequest('packer/applyMutation', { projectId: project.projectId, mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'Crate' } });
-    await waitFor(() => existsSync(join(dir, 'assets/.prometeu/fingerprint.json')), 'the fingerprint baseline to be saved');
+    await connection.sendRequest('packer/applyMutation', {
+      projectId: project.projectId,
+      mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'Crate' },
+    });
+    await waitFor(
+      () => existsSync(join(dir, 'assets/.prometeu/fingerprint.json')),
+      'the fingerprint baseline to be saved',
+    );
     // The commit that matters, then an immediate kill: its fingerprints live only in the log.
-    const renamed = (await connection.sendRequest('packer/applyMutation', { projectId: project.projectId, mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'Hero' } })) as { outcome: string };
+    const renamed = (await connection.sendRequest('packer/applyMutation', {
+      projectId: project.projectId,
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'Hero' },
+    })) as { outcome: string };
     expect(renamed.outcome).toBe('applied');
     child.kill('SIGKILL');
     await exited;

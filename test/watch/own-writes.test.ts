@@ -30,8 +30,11 @@ const BASE: ProjectSpec = {
 /** Applies a mutation through the project's lane, the way `packer/applyMutation` does. */
 async function apply(project: Project, operationId: string, mutation: MutationIntent): Promise<void> {
   const operationClass = planMutation(project.snapshot(), mutation, { uuid: '' }).operationClass;
-  const outcome = await project.lane.enqueue(applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, operationClass));
-  if (outcome.status !== 'succeeded') throw new Error(`${mutation.kind} ended ${outcome.status}: ${JSON.stringify(outcome)}`);
+  const outcome = await project.lane.enqueue(
+    applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, operationClass),
+  );
+  if (outcome.status !== 'succeeded')
+    throw new Error(`${mutation.kind} ended ${outcome.status}: ${JSON.stringify(outcome)}`);
 }
 
 /** Deletes the barrier file and waits until the divergence shows it, and nothing else. */
@@ -54,7 +57,14 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     await apply(project, 'own-create', {
       kind: 'createAsset',
       root: 'props/lamp',
-      declaration: { schema_version: 1, name: 'lamp', type: 'blob', inputs: { data: [] }, output: { format: 'BLOB/raw_v1', codec: 'NONE' }, preload: { enabled: false } },
+      declaration: {
+        schema_version: 1,
+        name: 'lamp',
+        type: 'blob',
+        inputs: { data: [] },
+        output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+        preload: { enabled: false },
+      },
       register: true,
     });
     expect(project.snapshot().revision).toBe(4);
@@ -84,7 +94,10 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     // An anchor edited, then its text restored.
     const anchor = join(assetsDir, 'characters/hero/asset.json');
     const anchorText = readFileSync(anchor, 'utf8');
-    writeFileSync(anchor, `${JSON.stringify({ ...declarationFor({ root: 'characters/hero' }), name: 'oops' }, null, 2)}\n`);
+    writeFileSync(
+      anchor,
+      `${JSON.stringify({ ...declarationFor({ root: 'characters/hero' }), name: 'oops' }, null, 2)}\n`,
+    );
     // An input rewritten, then its bytes and time restored (as an undo that keeps the file's times does).
     const input = join(assetsDir, 'props/crate/crate.bin');
     const inputText = readFileSync(input);
@@ -105,10 +118,15 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     utimesSync(input, inputStats.atimeMs / 1000, inputStats.mtimeMs / 1000);
     writeFileSync(anchor, anchorText);
     rmSync(join(assetsDir, BARRIER));
-    await waitFor(() => seen.has(BARRIER), () => `the watcher to report ${BARRIER}; it reported ${JSON.stringify([...seen])}`);
+    await waitFor(
+      () => seen.has(BARRIER),
+      () => `the watcher to report ${BARRIER}; it reported ${JSON.stringify([...seen])}`,
+    );
     await watched.project.watch.tracker.settle();
 
     expect(watched.changes()).toEqual([{ path: BARRIER, change: 'removed' }]);
-    expect(watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes)).toEqual([{ path: BARRIER, change: 'removed' }]);
+    expect(watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes)).toEqual([
+      { path: BARRIER, change: 'removed' },
+    ]);
   });
 });

@@ -15,7 +15,12 @@ import { reconcileOperation, type ReconcileResponse } from '../../server/src/ope
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
 import type { DivergentChange } from '../../server/src/watch/divergence.js';
-import { startChokidarWatcher, startParcelWatcher, type WatcherFactory, type WatchListener } from '../../server/src/watch/watcher.js';
+import {
+  startChokidarWatcher,
+  startParcelWatcher,
+  type WatcherFactory,
+  type WatchListener,
+} from '../../server/src/watch/watcher.js';
 
 /** The real backends, for `describe.each`. */
 export const BACKENDS: readonly { readonly name: 'chokidar' | 'parcel'; readonly factory: WatcherFactory }[] = [
@@ -30,10 +35,15 @@ export const DEADLINE_MS = 10_000;
  * Resolves once `condition()` holds, checking it every few milliseconds; rejects after `timeoutMs` with a
  * message naming `what` (a function is called then, so it can describe the state that was reached).
  */
-export async function waitFor(condition: () => boolean, what: string | (() => string), timeoutMs = DEADLINE_MS): Promise<void> {
+export async function waitFor(
+  condition: () => boolean,
+  what: string | (() => string),
+  timeoutMs = DEADLINE_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise<void>((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -60,7 +70,12 @@ export interface WatchedProject {
 
 /** Whether `changes` holds `wanted` (same path and kind, and the same `from` when `wanted` has one). */
 export function holds(changes: readonly DivergentChange[], wanted: DivergentChange): boolean {
-  return changes.some((change) => change.path === wanted.path && change.change === wanted.change && (wanted.from === undefined || change.from === wanted.from));
+  return changes.some(
+    (change) =>
+      change.path === wanted.path &&
+      change.change === wanted.change &&
+      (wanted.from === undefined || change.from === wanted.from),
+  );
 }
 
 /** The changes sorted by path, as the divergence lists them. */
@@ -70,14 +85,22 @@ export function sortChanges(changes: readonly DivergentChange[]): DivergentChang
 
 /** Describes changes compactly for failure messages. */
 export function describeChanges(changes: readonly DivergentChange[]): string {
-  return JSON.stringify(changes.map((change) => `${change.change} ${change.path}${change.from !== undefined ? ` from ${change.from}` : ''}`));
+  return JSON.stringify(
+    changes.map(
+      (change) => `${change.change} ${change.path}${change.from !== undefined ? ` from ${change.from}` : ''}`,
+    ),
+  );
 }
 
 /**
  * Gives a test file projects opened on a host of their own; every host and watcher is disposed after each
  * test. Call it after {@link useTempDirs} so the hosts are disposed before their folders are removed.
  */
-export function useWatchedProjects(): (dir: string, options?: HostOptions, openOptions?: { autoReconcile?: boolean }) => Promise<WatchedProject> {
+export function useWatchedProjects(): (
+  dir: string,
+  options?: HostOptions,
+  openOptions?: { autoReconcile?: boolean },
+) => Promise<WatchedProject> {
   const opened: { host: PackerHost; project: Project }[] = [];
   afterEach(async () => {
     for (const { host, project } of opened.splice(0)) {
@@ -103,8 +126,14 @@ export function watchedProject(host: PackerHost, project: Project): WatchedProje
     host,
     project,
     events,
-    eventsOf: <K extends PackerEventKind>(kind: K) => events().filter((event): event is Extract<PackerEvent, { kind: K }> => event.kind === kind),
-    status: () => projectStatus({ snapshot: project.snapshot(), project: readViewOf(project), signal: new AbortController().signal }),
+    eventsOf: <K extends PackerEventKind>(kind: K) =>
+      events().filter((event): event is Extract<PackerEvent, { kind: K }> => event.kind === kind),
+    status: () =>
+      projectStatus({
+        snapshot: project.snapshot(),
+        project: readViewOf(project),
+        signal: new AbortController().signal,
+      }),
     changes,
     untilDiverged: (expected) =>
       waitFor(
@@ -119,8 +148,11 @@ export function watchedProject(host: PackerHost, project: Project): WatchedProje
       );
     },
     reconcile: async (operationId = `test-reconcile-${++operations}`) => {
-      const outcome: LaneOutcome<ReconcileResponse> = await project.lane.enqueue(reconcileOperation(project, operationId));
-      if (outcome.status !== 'succeeded') throw new Error(`The reconcile ended ${outcome.status}: ${JSON.stringify(outcome)}`);
+      const outcome: LaneOutcome<ReconcileResponse> = await project.lane.enqueue(
+        reconcileOperation(project, operationId),
+      );
+      if (outcome.status !== 'succeeded')
+        throw new Error(`The reconcile ended ${outcome.status}: ${JSON.stringify(outcome)}`);
       return outcome.response;
     },
   };

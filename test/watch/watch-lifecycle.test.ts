@@ -35,19 +35,28 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(watched.status().watching.autoReconcile).toBe(true);
 
     writeFileSync(join(dir, 'assets/characters/hero/hero.bin'), 'REWRITTEN HERO BYTES, longer');
-    await waitFor(() => watched.events().some((event) => event.kind === 'operation.succeeded' && isReconcile(event)), 'a reconcile to succeed');
+    await waitFor(
+      () => watched.events().some((event) => event.kind === 'operation.succeeded' && isReconcile(event)),
+      'a reconcile to succeed',
+    );
 
     const events = watched.events();
     const detected = events.findIndex((event) => event.kind === 'divergence.detected');
     const lifecycle = events.filter(isReconcile);
-    expect(lifecycle.map((event) => event.kind)).toEqual(['operation.queued', 'operation.started', 'operation.succeeded']);
+    expect(lifecycle.map((event) => event.kind)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'operation.succeeded',
+    ]);
     const operationId = lifecycle[0]!.operationId!;
     expect(lifecycle.every((event) => event.operationId === operationId)).toBe(true);
     expect(detected).toBeGreaterThanOrEqual(0);
     expect(events.indexOf(lifecycle[0]!)).toBeGreaterThan(detected);
     // Every snapshot after the first was published by that reconcile: no silent refresh.
     const published = events.filter((event) => event.kind === 'snapshot.published').slice(1);
-    expect(published).toEqual([expect.objectContaining({ operationId, body: { revision: 2, previousRevision: 1, cause: 'reconcile' } })]);
+    expect(published).toEqual([
+      expect.objectContaining({ operationId, body: { revision: 2, previousRevision: 1, cause: 'reconcile' } }),
+    ]);
     expect(lifecycle[2]!.body).toMatchObject({ revision: 2, outcome: { clearedChanges: 1 } });
     expect(watched.status()).toMatchObject({ revision: 2, state: 'ready' });
   });
@@ -80,7 +89,8 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(status.watching.reason).toMatch(/assets\/ was deleted/);
 
     // Periodic verification keeps failing while the folder is gone; it says why once, not at every pass.
-    const degradedEvents = (): number => watched.eventsOf('watch.stateChanged').filter((event) => event.body.state === 'degraded').length;
+    const degradedEvents = (): number =>
+      watched.eventsOf('watch.stateChanged').filter((event) => event.body.state === 'degraded').length;
     await watched.project.watch.verifyNow();
     const afterFirstPass = degradedEvents();
     expect(afterFirstPass).toBeLessThanOrEqual(2);
@@ -98,7 +108,13 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
 
     // First run: a commit of the packer's own, then the project closes at once.
     const first = await openWatched(dir, { watcher: factory });
-    const rename = applyMutationOperation(first.project, 'run-1-rename', { mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'big_crate' } }, first.project.newUuid, 'registry');
+    const rename = applyMutationOperation(
+      first.project,
+      'run-1-rename',
+      { mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'big_crate' } },
+      first.project.newUuid,
+      'registry',
+    );
     expect((await first.project.lane.enqueue(rename)).status).toBe('succeeded');
     first.host.dispose();
     await first.project.watch.dispose();
@@ -108,7 +124,10 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'CHANGED WHILE THE PACKER WAS CLOSED');
     rmSync(join(assetsDir, 'props/lamp/lamp.bin'));
     mkdirSync(join(assetsDir, 'props/barrel'));
-    writeFileSync(join(assetsDir, 'props/barrel/asset.json'), `${JSON.stringify(declarationFor({ root: 'props/barrel' }), null, 2)}\n`);
+    writeFileSync(
+      join(assetsDir, 'props/barrel/asset.json'),
+      `${JSON.stringify(declarationFor({ root: 'props/barrel' }), null, 2)}\n`,
+    );
     writeFileSync(join(assetsDir, 'props/barrel/data.bin'), 'BARREL');
     const expected = [
       { path: 'characters/hero/hero.bin', change: 'changed' },
@@ -118,7 +137,11 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     ];
 
     const watched = await openWatched(dir, { watcher: factory });
-    expect(watched.status()).toMatchObject({ revision: 1, state: 'diverged', divergence: { diverged: true, sinceRevision: 1, changes: expected } });
+    expect(watched.status()).toMatchObject({
+      revision: 1,
+      state: 'diverged',
+      divergence: { diverged: true, sinceRevision: 1, changes: expected },
+    });
     const detected = watched.eventsOf('divergence.detected');
     expect(detected).toHaveLength(1);
     expect(detected[0]!.body).toMatchObject({ revision: 1, between: true, changes: expected });
@@ -127,7 +150,10 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     // accepts them (clears the divergence) and its snapshot diff is empty.
     expect(watched.project.snapshot().byRoot.has('props/barrel')).toBe(true);
     const response = await watched.reconcile();
-    expect(response).toMatchObject({ clearedChanges: expected.length, diff: { added: [], removed: [], moved: [], changed: [] } });
+    expect(response).toMatchObject({
+      clearedChanges: expected.length,
+      diff: { added: [], removed: [], moved: [], changed: [] },
+    });
     expect(watched.status()).toMatchObject({ revision: 2, state: 'ready' });
 
     // The reconcile saved what it accepted: the next run starts clean.

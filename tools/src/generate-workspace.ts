@@ -52,22 +52,94 @@ interface Topic {
 }
 
 const TOPICS: readonly Topic[] = [
-  { name: 'characters', children: ['enemies', 'heroes', 'npcs', 'bosses', 'pets'], nouns: ['goblin', 'knight', 'slime', 'archer', 'wizard', 'bat', 'golem', 'merchant', 'dragon', 'rogue'] },
-  { name: 'environments', children: ['forest', 'desert', 'dungeon', 'city', 'caves', 'coast'], nouns: ['tree', 'rock', 'wall', 'floor', 'bridge', 'door', 'torch', 'water', 'grass', 'cliff'] },
-  { name: 'props', children: ['furniture', 'containers', 'signs', 'traps'], nouns: ['chest', 'barrel', 'crate', 'table', 'lamp', 'sign', 'spikes', 'lever', 'pot', 'statue'] },
-  { name: 'ui', children: ['menus', 'hud', 'icons', 'dialogs', 'cursors'], nouns: ['button', 'panel', 'frame', 'heart', 'coin', 'arrow', 'slot', 'badge', 'bar', 'tab'] },
-  { name: 'effects', children: ['explosions', 'magic', 'weather', 'particles'], nouns: ['spark', 'smoke', 'flash', 'burst', 'rain', 'snow', 'glow', 'trail', 'ripple', 'dust'] },
-  { name: 'audio', children: ['music', 'ambience', 'sfx', 'voices'], nouns: ['theme', 'loop', 'step', 'hit', 'jump', 'chime', 'wind', 'shout', 'click', 'drone'] },
-  { name: 'items', children: ['weapons', 'armor', 'potions', 'keys', 'food'], nouns: ['sword', 'shield', 'bow', 'potion', 'key', 'apple', 'helmet', 'ring', 'scroll', 'gem'] },
+  {
+    name: 'characters',
+    children: ['enemies', 'heroes', 'npcs', 'bosses', 'pets'],
+    nouns: ['goblin', 'knight', 'slime', 'archer', 'wizard', 'bat', 'golem', 'merchant', 'dragon', 'rogue'],
+  },
+  {
+    name: 'environments',
+    children: ['forest', 'desert', 'dungeon', 'city', 'caves', 'coast'],
+    nouns: ['tree', 'rock', 'wall', 'floor', 'bridge', 'door', 'torch', 'water', 'grass', 'cliff'],
+  },
+  {
+    name: 'props',
+    children: ['furniture', 'containers', 'signs', 'traps'],
+    nouns: ['chest', 'barrel', 'crate', 'table', 'lamp', 'sign', 'spikes', 'lever', 'pot', 'statue'],
+  },
+  {
+    name: 'ui',
+    children: ['menus', 'hud', 'icons', 'dialogs', 'cursors'],
+    nouns: ['button', 'panel', 'frame', 'heart', 'coin', 'arrow', 'slot', 'badge', 'bar', 'tab'],
+  },
+  {
+    name: 'effects',
+    children: ['explosions', 'magic', 'weather', 'particles'],
+    nouns: ['spark', 'smoke', 'flash', 'burst', 'rain', 'snow', 'glow', 'trail', 'ripple', 'dust'],
+  },
+  {
+    name: 'audio',
+    children: ['music', 'ambience', 'sfx', 'voices'],
+    nouns: ['theme', 'loop', 'step', 'hit', 'jump', 'chime', 'wind', 'shout', 'click', 'drone'],
+  },
+  {
+    name: 'items',
+    children: ['weapons', 'armor', 'potions', 'keys', 'food'],
+    nouns: ['sword', 'shield', 'bow', 'potion', 'key', 'apple', 'helmet', 'ring', 'scroll', 'gem'],
+  },
   { name: 'fonts', children: ['pixel', 'title', 'dialog'], nouns: ['glyphs', 'digits', 'letters', 'symbols', 'runes'] },
 ];
-const SETS = ['act1', 'act2', 'act3', 'common', 'variants', 'legacy', 'night', 'day', 'winter', 'summer', 'small', 'large', 'shared'];
+const SETS = [
+  'act1',
+  'act2',
+  'act3',
+  'common',
+  'variants',
+  'legacy',
+  'night',
+  'day',
+  'winter',
+  'summer',
+  'small',
+  'large',
+  'shared',
+];
 const VARIANTS = ['v1', 'v2', 'alt', 'final', 'draft', 'hd', 'retro'];
-const QUALIFIERS = ['idle', 'walk', 'attack', 'big', 'small', 'red', 'blue', 'old', 'new', 'dark', 'light', 'broken', 'gold', 'iron'];
+const QUALIFIERS = [
+  'idle',
+  'walk',
+  'attack',
+  'big',
+  'small',
+  'red',
+  'blue',
+  'old',
+  'new',
+  'dark',
+  'light',
+  'broken',
+  'gold',
+  'iron',
+];
 const DATA_FILES = ['data.bin', 'payload.dat', 'sheet.raw', 'table.bin', 'frames.bin'];
 const EXTRA_FILES = ['notes.txt', 'preview.txt', 'source.txt', 'todo.md', 'credits.txt', 'palette.txt'];
-const STRAY_FILES = ['README.txt', '.DS_Store', 'Thumbs.db', 'old-export.png', 'notes.md', 'backup.zip.part', 'copy-of-sheet.raw'];
-const NOTES = ['check the palette', 'redo the outline', 'approved', 'needs review', 'from the old project', 'temporary'];
+const STRAY_FILES = [
+  'README.txt',
+  '.DS_Store',
+  'Thumbs.db',
+  'old-export.png',
+  'notes.md',
+  'backup.zip.part',
+  'copy-of-sheet.raw',
+];
+const NOTES = [
+  'check the palette',
+  'redo the outline',
+  'approved',
+  'needs review',
+  'from the old project',
+  'temporary',
+];
 
 /** Average asset roots per leaf category folder; about 6% of folders are categories, as in the issue's 100k ≈ 106k folders. */
 const ROOTS_PER_LEAF = 18;
@@ -148,12 +220,15 @@ function planLeaves(count: number, random: Random): { path: string; topic: Topic
  */
 export function generateWorkspace(projectDir: string, options: GenerateOptions): GeneratedSummary {
   const { roots, seed } = options;
-  if (!Number.isSafeInteger(roots) || roots < 1) throw new RangeError(`generateWorkspace: options.roots must be a positive integer, got ${String(roots)}.`);
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`generateWorkspace: options.seed must be an integer in [0, 2^32), got ${String(seed)}.`);
+  if (!Number.isSafeInteger(roots) || roots < 1)
+    throw new RangeError(`generateWorkspace: options.roots must be a positive integer, got ${String(roots)}.`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new RangeError(`generateWorkspace: options.seed must be an integer in [0, 2^32), got ${String(seed)}.`);
   const registeredShare = checkShare('registeredShare', options.registeredShare, 0.9);
   const excludedShare = checkShare('excludedShare', options.excludedShare, 0.03);
   const assetsDir = join(projectDir, 'assets');
-  if (existsSync(assetsDir)) throw new Error(`generateWorkspace: ${assetsDir} already exists; generate into a project folder without assets/.`);
+  if (existsSync(assetsDir))
+    throw new Error(`generateWorkspace: ${assetsDir} already exists; generate into a project folder without assets/.`);
 
   const random = createRandom(seed);
   const leaves = planLeaves(Math.max(1, Math.round(roots / ROOTS_PER_LEAF)), random);
@@ -166,7 +241,9 @@ export function generateWorkspace(projectDir: string, options: GenerateOptions):
     const qualifier = random.pick(QUALIFIERS);
     const folder = `${noun}-${qualifier}-${serial}`;
     const inputCount = random.integer(1, 3);
-    const extras = shuffle([...EXTRA_FILES], random).slice(0, inputCount - 1).sort();
+    const extras = shuffle([...EXTRA_FILES], random)
+      .slice(0, inputCount - 1)
+      .sort();
     const registered = random.next() < registeredShare;
     planned.push({
       root: `${leaf.path}/${folder}`,
@@ -259,7 +336,12 @@ export function generateWorkspace(projectDir: string, options: GenerateOptions):
   }
 
   const entries = registrationOrder
-    .map((root) => ({ asset_id: root.assetId, asset_uuid: root.uuid, root: root.root, included_in_build: root.included }))
+    .map((root) => ({
+      asset_id: root.assetId,
+      asset_uuid: root.uuid,
+      root: root.root,
+      included_in_build: root.included,
+    }))
     .sort((a, b) => a.asset_id - b.asset_id);
   const registry = { schema_version: 1, next_asset_id: maxId + 1, assets: entries };
   writeFile('.prometeu/index.json', `${JSON.stringify(sortKeysDeep(registry), null, 2)}\n`);
@@ -283,8 +365,11 @@ export function generateWorkspace(projectDir: string, options: GenerateOptions):
 /** Parses a count such as `10000`, `10k` or `1m`; throws a RangeError naming `what` otherwise. */
 export function parseCount(text: string, what: string): number {
   const match = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
-  const value = match ? Number(match[1]) * (match[2]?.toLowerCase() === 'k' ? 1_000 : match[2]?.toLowerCase() === 'm' ? 1_000_000 : 1) : NaN;
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${what} must be a positive integer such as 10000 or 10k, got ${JSON.stringify(text)}.`);
+  const value = match
+    ? Number(match[1]) * (match[2]?.toLowerCase() === 'k' ? 1_000 : match[2]?.toLowerCase() === 'm' ? 1_000_000 : 1)
+    : NaN;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${what} must be a positive integer such as 10000 or 10k, got ${JSON.stringify(text)}.`);
   return value;
 }
 
@@ -310,7 +395,9 @@ function runCommandLine(argv: readonly string[]): void {
     }
     const value = argv[index + 1];
     if (!['--roots', '--seed', '--out', '--registered-share'].includes(argument) || value === undefined) {
-      process.stderr.write(`generate-workspace: ${value === undefined && argument.startsWith('--') ? `${argument} needs a value` : `unknown argument ${argument}`}\n\n${USAGE}`);
+      process.stderr.write(
+        `generate-workspace: ${value === undefined && argument.startsWith('--') ? `${argument} needs a value` : `unknown argument ${argument}`}\n\n${USAGE}`,
+      );
       process.exitCode = 2;
       return;
     }
@@ -333,7 +420,6 @@ function runCommandLine(argv: readonly string[]): void {
   });
   process.stdout.write(`${JSON.stringify({ projectDir, ...summary }, null, 2)}\n`);
 }
-
 
 if (isMainModule(import.meta.url)) {
   try {

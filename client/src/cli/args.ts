@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 import type { AssetReference, MutationIntent } from '@prometeu/packer-protocol';
 
 /** The commands that preview a mutation and apply it with `--yes`. */
-export type MutationCommandName = 'register' | 'adopt' | 'forget' | 'remove' | 'quarantine' | 'restore' | 'relocate' | 'rename' | 'include' | 'exclude';
+export type MutationCommandName =
+  'register' | 'adopt' | 'forget' | 'remove' | 'quarantine' | 'restore' | 'relocate' | 'rename' | 'include' | 'exclude';
 
 /** The commands of the CLI. */
-export type CommandName = 'status' | 'list' | 'show' | 'doctor' | 'init' | MutationCommandName | 'reconcile' | 'pack' | 'events';
+export type CommandName =
+  'status' | 'list' | 'show' | 'doctor' | 'init' | MutationCommandName | 'reconcile' | 'pack' | 'events';
 
 /** A command ready to run. */
 export interface ParsedCommand {
@@ -60,8 +62,29 @@ export const ExitCode = {
   Internal: 70,
 } as const;
 
-const MUTATION_COMMANDS: readonly MutationCommandName[] = ['register', 'adopt', 'forget', 'remove', 'quarantine', 'restore', 'relocate', 'rename', 'include', 'exclude'];
-const COMMANDS: readonly CommandName[] = ['status', 'list', 'show', 'doctor', 'init', ...MUTATION_COMMANDS, 'reconcile', 'pack', 'events'];
+const MUTATION_COMMANDS: readonly MutationCommandName[] = [
+  'register',
+  'adopt',
+  'forget',
+  'remove',
+  'quarantine',
+  'restore',
+  'relocate',
+  'rename',
+  'include',
+  'exclude',
+];
+const COMMANDS: readonly CommandName[] = [
+  'status',
+  'list',
+  'show',
+  'doctor',
+  'init',
+  ...MUTATION_COMMANDS,
+  'reconcile',
+  'pack',
+  'events',
+];
 
 /** Whether a command previews and applies a mutation. */
 export function isMutationCommand(command: CommandName): command is MutationCommandName {
@@ -265,12 +288,19 @@ export function parseAssetReference(text: string): AssetReference {
 
 /** Normalises a root path given on the command line: Windows separators, a leading ./ and a trailing slash. */
 export function normalizeRoot(text: string): string {
-  const root = text.replace(/\\/g, '/').replace(/^(?:\.\/)+/, '').replace(/\/+$/, '');
+  const root = text
+    .replace(/\\/g, '/')
+    .replace(/^(?:\.\/)+/, '')
+    .replace(/\/+$/, '');
   return root.length > 0 ? root : text;
 }
 
 function usageError(message: string, command?: CommandName): ParsedArgs {
-  return { kind: 'usageError', message, helpHint: command !== undefined ? `Run 'packer ${command} --help' for usage.` : "Run 'packer --help' for usage." };
+  return {
+    kind: 'usageError',
+    message,
+    helpHint: command !== undefined ? `Run 'packer ${command} --help' for usage.` : "Run 'packer --help' for usage.",
+  };
 }
 
 /** How many operands (before PROJECT_DIR) each command takes, and what they are called. */
@@ -289,7 +319,11 @@ const OPERANDS: Readonly<Partial<Record<CommandName, readonly string[]>>> = {
 };
 
 /** Builds the intent of a mutation command from its operands, or says what is wrong with them. */
-function mutationOf(command: MutationCommandName, operands: readonly string[], to: string | undefined): MutationIntent | string {
+function mutationOf(
+  command: MutationCommandName,
+  operands: readonly string[],
+  to: string | undefined,
+): MutationIntent | string {
   const [first = '', second = ''] = operands;
   switch (command) {
     case 'register':
@@ -304,7 +338,11 @@ function mutationOf(command: MutationCommandName, operands: readonly string[], t
       return { kind: 'setBuildInclusion', asset: parseAssetReference(first), included: command === 'include' };
     case 'restore':
       if (!UUID.test(first)) return `restore needs the asset uuid of a quarantined asset, not '${first}'.`;
-      return { kind: 'restore', asset: { assetUuid: first.toLowerCase() }, ...(to !== undefined ? { to: normalizeRoot(to) } : {}) };
+      return {
+        kind: 'restore',
+        asset: { assetUuid: first.toLowerCase() },
+        ...(to !== undefined ? { to: normalizeRoot(to) } : {}),
+      };
     case 'relocate':
       return { kind: 'relocate', asset: parseAssetReference(first), to: normalizeRoot(second) };
     case 'rename':
@@ -346,29 +384,52 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   const command = COMMANDS.find((name) => name === first);
   if (command === undefined) {
-    if (first === 'help') return { kind: 'help', text: rest[0] !== undefined && COMMANDS.includes(rest[0] as CommandName) ? COMMAND_HELP[rest[0] as CommandName] : MAIN_HELP };
+    if (first === 'help')
+      return {
+        kind: 'help',
+        text:
+          rest[0] !== undefined && COMMANDS.includes(rest[0] as CommandName)
+            ? COMMAND_HELP[rest[0] as CommandName]
+            : MAIN_HELP,
+      };
     return usageError(`Unknown command '${first}'. Commands: ${COMMANDS.join(', ')}.`);
   }
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP[command] };
   if (values.version === true) return usageError('--version takes no command.', command);
-  if (values.workspace === true && command !== 'doctor') return usageError('--workspace applies only to doctor.', command);
-  if (values.yes === true && !isMutationCommand(command)) return usageError('--yes applies only to the commands that change the workspace (register, remove, relocate...).', command);
-  if (values.to !== undefined && command !== 'restore') return usageError('--to applies only to restore (relocate takes its destination as an argument).', command);
+  if (values.workspace === true && command !== 'doctor')
+    return usageError('--workspace applies only to doctor.', command);
+  if (values.yes === true && !isMutationCommand(command))
+    return usageError(
+      '--yes applies only to the commands that change the workspace (register, remove, relocate...).',
+      command,
+    );
+  if (values.to !== undefined && command !== 'restore')
+    return usageError('--to applies only to restore (relocate takes its destination as an argument).', command);
   if (values['no-cache'] === true && command !== 'pack') return usageError('--no-cache applies only to pack.', command);
-  if ((values.after !== undefined || values.follow === true) && command !== 'events') return usageError(`${values.after !== undefined ? '--after' : '--follow'} applies only to events.`, command);
+  if ((values.after !== undefined || values.follow === true) && command !== 'events')
+    return usageError(`${values.after !== undefined ? '--after' : '--follow'} applies only to events.`, command);
   let after: number | undefined;
   if (values.after !== undefined) {
-    if (!/^[0-9]+$/.test(values.after)) return usageError(`--after needs a sequence number (0 or more), not '${values.after}'.`, command);
+    if (!/^[0-9]+$/.test(values.after))
+      return usageError(`--after needs a sequence number (0 or more), not '${values.after}'.`, command);
     after = Number(values.after);
   }
   if (values.to !== undefined && values.to.length === 0) return usageError('--to must not be empty.', command);
   const names = OPERANDS[command] ?? [];
-  if (rest.length < names.length) return usageError(`${command} needs ${names.join(' ')}; missing ${names.slice(rest.length).join(' ')}.`, command);
+  if (rest.length < names.length)
+    return usageError(`${command} needs ${names.join(' ')}; missing ${names.slice(rest.length).join(' ')}.`, command);
   const operands = rest.slice(0, names.length);
   const emptyAt = operands.findIndex((operand) => operand.length === 0);
   if (emptyAt >= 0) return usageError(`${names[emptyAt]} must not be empty.`, command);
   const remaining = rest.slice(names.length);
-  if (remaining.length > 1) return usageError(`Too many arguments: ${remaining.slice(1).map((arg) => `'${arg}'`).join(' ')}.`, command);
+  if (remaining.length > 1)
+    return usageError(
+      `Too many arguments: ${remaining
+        .slice(1)
+        .map((arg) => `'${arg}'`)
+        .join(' ')}.`,
+      command,
+    );
   const projectDir = remaining[0] ?? '.';
   if (projectDir.length === 0) return usageError('PROJECT_DIR must not be empty.', command);
   let mutation: MutationIntent | undefined;

@@ -3,7 +3,16 @@
  * functions from results to text, so what people read is easy to test and never touches the wire.
  */
 import { fileURLToPath } from 'node:url';
-import type { ApplyResult, AssetReference, Diagnostic, MutationIntent, MutationPreview, PackerEvent, ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import type {
+  ApplyResult,
+  AssetReference,
+  Diagnostic,
+  MutationIntent,
+  MutationPreview,
+  PackerEvent,
+  ResultOf,
+  packerRequests,
+} from '@prometeu/packer-protocol';
 
 type Requests = typeof packerRequests;
 
@@ -18,7 +27,14 @@ export function formatTable(rows: readonly (readonly string[])[], indent = ''): 
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.length)));
   return rows
-    .map((row) => indent + row.map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0))).join(GAP).trimEnd())
+    .map(
+      (row) =>
+        indent +
+        row
+          .map((cell, index) => (index === row.length - 1 ? cell : cell.padEnd(widths[index] ?? 0)))
+          .join(GAP)
+          .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -55,22 +71,44 @@ function formatWatching(watching: ResultOf<Requests['projectStatus']>['watching'
 export function formatStatus(status: ResultOf<Requests['projectStatus']>): string {
   const { counts, divergence, writerLane } = status;
   const state = status.state === 'failed' && status.failure !== undefined ? `failed: ${status.failure}` : status.state;
-  const lane = writerLane.running !== null ? `running ${writerLane.running.operation} (${writerLane.running.operationId})` : 'idle';
+  const lane =
+    writerLane.running !== null
+      ? `running ${writerLane.running.operation} (${writerLane.running.operationId})`
+      : 'idle';
   const head = formatTable([
     ['Project', pathOfUri(status.rootUri)],
     ['Project id', status.projectId],
     ['State', state],
     ['Revision', String(status.revision)],
     ['Workspace', status.workspaceInitialized ? 'initialized' : 'not initialized (run packer init)'],
-    ['Divergence', divergence.diverged ? `${plural(divergence.changes.length, 'change')} on disk since revision ${divergence.sinceRevision ?? '?'} (packer reconcile accepts them)` : 'none'],
+    [
+      'Divergence',
+      divergence.diverged
+        ? `${plural(divergence.changes.length, 'change')} on disk since revision ${divergence.sinceRevision ?? '?'} (packer reconcile accepts them)`
+        : 'none',
+    ],
     ['Watching', formatWatching(status.watching)],
     ['Writer lane', `${lane}, ${writerLane.queued} queued`],
     ['Writer', WRITER_MEANING[status.writer] ?? status.writer],
-    ...(status.lastRecovery !== null ? [['Last recovery', `${status.lastRecovery.outcome} (${status.lastRecovery.operationId}): ${status.lastRecovery.message}`]] : []),
+    ...(status.lastRecovery !== null
+      ? [
+          [
+            'Last recovery',
+            `${status.lastRecovery.outcome} (${status.lastRecovery.operationId}): ${status.lastRecovery.message}`,
+          ],
+        ]
+      : []),
   ]);
-  const changes = divergence.diverged && divergence.changes.length > 0
-    ? `\n\nChanged on disk\n${formatTable(divergence.changes.map((change) => [change.change, change.from !== undefined ? `${change.from} -> ${change.path}` : change.path]), '  ')}`
-    : '';
+  const changes =
+    divergence.diverged && divergence.changes.length > 0
+      ? `\n\nChanged on disk\n${formatTable(
+          divergence.changes.map((change) => [
+            change.change,
+            change.from !== undefined ? `${change.from} -> ${change.path}` : change.path,
+          ]),
+          '  ',
+        )}`
+      : '';
   const rows: [string, number][] = [
     ['Asset roots', counts.roots],
     ['Registered', counts.registered],
@@ -82,7 +120,10 @@ export function formatStatus(status: ResultOf<Requests['projectStatus']>): strin
     ['Blocking', counts.blocking],
   ];
   const width = Math.max(...rows.map(([, value]) => String(value).length));
-  const table = formatTable(rows.map(([label, value]) => [label, String(value).padStart(width)]), '  ');
+  const table = formatTable(
+    rows.map(([label, value]) => [label, String(value).padStart(width)]),
+    '  ',
+  );
   return `${head}${changes}\n\nCounts\n${table}\n`;
 }
 
@@ -128,7 +169,13 @@ export function formatAssetDetails(details: ResultOf<Requests['getAssetDetails']
     ['Actions', details.availableActions.length > 0 ? details.availableActions.join(', ') : '-'],
     ['Revision', String(details.revision)],
   ]);
-  const inputs = details.inputs.length > 0 ? formatTable([['ROLE', 'PATH', 'STATE'], ...details.inputs.map((input) => [input.role, input.path, input.state])], '  ') : '  none';
+  const inputs =
+    details.inputs.length > 0
+      ? formatTable(
+          [['ROLE', 'PATH', 'STATE'], ...details.inputs.map((input) => [input.role, input.path, input.state])],
+          '  ',
+        )
+      : '  none';
   const files = details.files.length > 0 ? details.files.map((file) => `  ${file}`).join('\n') : '  none';
   const diagnostics = details.diagnostics.length > 0 ? formatDiagnosticRows(details.diagnostics, '  ') : '  none';
   return `${head}\n\nInputs\n${inputs}\n\nFiles\n${files}\n\nDiagnostics\n${diagnostics}\n`;
@@ -153,7 +200,9 @@ function formatDiagnosticRows(diagnostics: readonly Diagnostic[], indent: string
 /** The group a diagnostic is listed under: its asset, or the workspace as a whole. */
 function groupOf(diagnostic: Diagnostic): string {
   if (diagnostic.root === undefined) return 'Workspace';
-  return diagnostic.assetId !== undefined ? `${diagnostic.root} (asset ${diagnostic.assetId})` : `${diagnostic.root} (unregistered)`;
+  return diagnostic.assetId !== undefined
+    ? `${diagnostic.root} (asset ${diagnostic.assetId})`
+    : `${diagnostic.root} (unregistered)`;
 }
 
 /** The summary line of `packer doctor`. */
@@ -164,7 +213,8 @@ export function doctorSummary(result: ResultOf<Requests['doctor']>): string {
 
 /** `packer doctor`: diagnostics grouped by asset, in the server's order, then the summary line. */
 export function formatDoctor(result: ResultOf<Requests['doctor']>): string {
-  if (result.diagnostics.length === 0) return `No problems found (${result.scope} scope, revision ${result.revision}).\n`;
+  if (result.diagnostics.length === 0)
+    return `No problems found (${result.scope} scope, revision ${result.revision}).\n`;
   const groups = new Map<string, Diagnostic[]>();
   for (const diagnostic of result.diagnostics) {
     const key = groupOf(diagnostic);
@@ -189,14 +239,18 @@ const CLASS_MEANING: Readonly<Record<string, string>> = {
   workspace: 'edits your files under assets/',
   registry: 'edits only the registry (assets/.prometeu/index.json)',
   'workspace+registry': 'edits your files under assets/ and the registry',
-  'runtime-state': 'changes only the packer\'s in-memory state',
+  'runtime-state': "changes only the packer's in-memory state",
   build: 'writes build/',
 };
 
 /** A one-line description of a mutation intent, for the preview's title. */
 export function describeMutation(mutation: MutationIntent): string {
   const asset = (reference: AssetReference): string =>
-    'assetId' in reference ? `asset ${reference.assetId}` : 'assetUuid' in reference ? `asset ${reference.assetUuid}` : reference.root;
+    'assetId' in reference
+      ? `asset ${reference.assetId}`
+      : 'assetUuid' in reference
+        ? `asset ${reference.assetUuid}`
+        : reference.root;
   switch (mutation.kind) {
     case 'createAsset':
       return `Create ${mutation.root}${mutation.register ? ' and register it' : ''}`;
@@ -226,14 +280,23 @@ export function describeMutation(mutation: MutationIntent): string {
 type PlanIssue = MutationPreview['blockers'][number];
 
 function issueRows(issues: readonly PlanIssue[]): string {
-  return formatTable(issues.map((issue) => [issue.code, issue.path ?? '-', issue.message]), '  ');
+  return formatTable(
+    issues.map((issue) => [issue.code, issue.path ?? '-', issue.message]),
+    '  ',
+  );
 }
 
 function registryChangeRow(change: MutationPreview['registryChanges'][number]): string[] {
-  const where = change.before !== undefined && change.before.root !== change.root ? `${change.before.root} -> ${change.root}` : change.root;
-  const inclusion = change.before !== undefined && change.before.includedInBuild !== change.includedInBuild
-    ? `${change.before.includedInBuild ? 'in build' : 'excluded'} -> ${change.includedInBuild ? 'in build' : 'excluded'}`
-    : change.includedInBuild ? 'in build' : 'excluded';
+  const where =
+    change.before !== undefined && change.before.root !== change.root
+      ? `${change.before.root} -> ${change.root}`
+      : change.root;
+  const inclusion =
+    change.before !== undefined && change.before.includedInBuild !== change.includedInBuild
+      ? `${change.before.includedInBuild ? 'in build' : 'excluded'} -> ${change.includedInBuild ? 'in build' : 'excluded'}`
+      : change.includedInBuild
+        ? 'in build'
+        : 'excluded';
   return [change.change, `#${change.assetId}`, where, change.assetUuid, inclusion];
 }
 
@@ -244,21 +307,45 @@ function filesystemChangeRow(change: MutationPreview['filesystemChanges'][number
 /** The preview a mutation command prints: what would happen, separately for the registry and the files. */
 export function formatPreview(preview: MutationPreview): string {
   const consent = preview.requiresConsent ? 'required (destructive or relocating): --yes gives it' : 'not required';
-  const head = formatTable([
-    ['Operation', `${preview.mutation.kind} (${preview.operationClass}: ${CLASS_MEANING[preview.operationClass] ?? preview.operationClass})`],
-    ['Revision', `${preview.baseRevision} (preview ${preview.previewId})`],
-    ['Consent', consent],
-  ], '  ');
+  const head = formatTable(
+    [
+      [
+        'Operation',
+        `${preview.mutation.kind} (${preview.operationClass}: ${CLASS_MEANING[preview.operationClass] ?? preview.operationClass})`,
+      ],
+      ['Revision', `${preview.baseRevision} (preview ${preview.previewId})`],
+      ['Consent', consent],
+    ],
+    '  ',
+  );
   const sections = [`${describeMutation(preview.mutation)}\n${head}`];
   sections.push(`Blockers\n${preview.blockers.length > 0 ? issueRows(preview.blockers) : '  none'}`);
   sections.push(`Warnings\n${preview.warnings.length > 0 ? issueRows(preview.warnings) : '  none'}`);
-  sections.push(`Registry changes\n${preview.registryChanges.length > 0 ? formatTable(preview.registryChanges.map(registryChangeRow), '  ') : '  none'}`);
-  sections.push(`Filesystem changes (paths relative to assets/)\n${preview.filesystemChanges.length > 0 ? formatTable(preview.filesystemChanges.map(filesystemChangeRow), '  ') : '  none'}`);
+  sections.push(
+    `Registry changes\n${preview.registryChanges.length > 0 ? formatTable(preview.registryChanges.map(registryChangeRow), '  ') : '  none'}`,
+  );
+  sections.push(
+    `Filesystem changes (paths relative to assets/)\n${preview.filesystemChanges.length > 0 ? formatTable(preview.filesystemChanges.map(filesystemChangeRow), '  ') : '  none'}`,
+  );
   if (preview.affectedAssets.length > 0) {
-    sections.push(`Affected assets\n${formatTable(preview.affectedAssets.map((asset) => [asset.assetId !== undefined ? `#${asset.assetId}` : 'unregistered', asset.root, asset.assetUuid ?? '-']), '  ')}`);
+    sections.push(
+      `Affected assets\n${formatTable(
+        preview.affectedAssets.map((asset) => [
+          asset.assetId !== undefined ? `#${asset.assetId}` : 'unregistered',
+          asset.root,
+          asset.assetUuid ?? '-',
+        ]),
+        '  ',
+      )}`,
+    );
   }
   if (preview.safeFixes.length > 0) {
-    sections.push(`Fixes on offer\n${formatTable(preview.safeFixes.map((fix) => [fix.fixId, fix.title]), '  ')}`);
+    sections.push(
+      `Fixes on offer\n${formatTable(
+        preview.safeFixes.map((fix) => [fix.fixId, fix.title]),
+        '  ',
+      )}`,
+    );
   }
   return `${sections.join('\n\n')}\n`;
 }
@@ -268,7 +355,8 @@ export function formatRejection(result: ApplyResult): string {
   const lines: string[] = [];
   for (const reason of result.reasons) {
     lines.push(`  ${reason.code}: ${reason.message}`);
-    for (const issue of reason.issues ?? []) lines.push(`    ${issue.code}${issue.path !== undefined ? ` (${issue.path})` : ''}: ${issue.message}`);
+    for (const issue of reason.issues ?? [])
+      lines.push(`    ${issue.code}${issue.path !== undefined ? ` (${issue.path})` : ''}: ${issue.message}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -281,15 +369,28 @@ export function formatReconcile(result: ResultOf<Requests['reconcile']>): string
   if (accepted.length > 0) sections.push(`Changes found on disk\n${formatTable(accepted.map(changeRow), '  ')}`);
   const rows: string[][] = [
     ...diff.added.map((entry) => ['added', entry.root, entry.assetUuid ?? '-']),
-    ...diff.removed.map((entry) => ['removed', entry.root, entry.assetId !== undefined ? `#${entry.assetId}` : (entry.assetUuid ?? '-')]),
-    ...diff.moved.map((entry) => ['moved', `${entry.from} -> ${entry.to}`, entry.assetId !== undefined ? `#${entry.assetId}` : entry.assetUuid]),
+    ...diff.removed.map((entry) => [
+      'removed',
+      entry.root,
+      entry.assetId !== undefined ? `#${entry.assetId}` : (entry.assetUuid ?? '-'),
+    ]),
+    ...diff.moved.map((entry) => [
+      'moved',
+      `${entry.from} -> ${entry.to}`,
+      entry.assetId !== undefined ? `#${entry.assetId}` : entry.assetUuid,
+    ]),
     ...diff.changed.map((entry) => ['changed', entry.root, entry.assetUuid ?? '-']),
   ];
   const none = `  no root was added, removed, moved or changed between revisions ${result.previousRevision} and ${result.revision}`;
   sections.push(`Asset roots\n${rows.length > 0 ? formatTable(rows, '  ') : none}`);
   sections.push(`Diagnostics: ${diff.diagnosticsBefore} before, ${diff.diagnosticsAfter} after.`);
-  if (diff.removed.some((entry) => entry.assetId !== undefined) || diff.moved.some((entry) => entry.assetId !== undefined)) {
-    sections.push("The registry was not edited: run 'packer doctor' for the fixes on offer (a moved root offers a relocate).");
+  if (
+    diff.removed.some((entry) => entry.assetId !== undefined) ||
+    diff.moved.some((entry) => entry.assetId !== undefined)
+  ) {
+    sections.push(
+      "The registry was not edited: run 'packer doctor' for the fixes on offer (a moved root offers a relocate).",
+    );
   }
   return `${sections.join('\n\n')}\n`;
 }
@@ -316,28 +417,54 @@ type PackResult = ResultOf<Requests['pack']>;
 /** `packer pack` when it succeeded: the asset table and the artifacts. */
 export function formatPackSummary(result: PackResult): string {
   const head = `Packed revision ${result.revision} (operation ${result.operationId}): ${plural(result.assets.length, 'asset')}, ${result.materialized} built, ${result.fromCache} from cache.`;
-  const assets = result.assets.length > 0
-    ? formatTable([
-        ['ID', 'NAME', 'BANK', 'OFFSET', 'SIZE', 'CACHED'],
-        ...result.assets.map((asset) => [String(asset.assetId), asset.name, asset.bankType, String(asset.offset), String(asset.size), yesNo(asset.fromCache)]),
-      ], '  ')
-    : '  none (no registered asset is included in the build)';
-  const artifacts = formatTable([['PATH', 'SIZE', 'SHA256'], ...result.artifacts.map((artifact) => [artifact.path, String(artifact.size), artifact.sha256])], '  ');
+  const assets =
+    result.assets.length > 0
+      ? formatTable(
+          [
+            ['ID', 'NAME', 'BANK', 'OFFSET', 'SIZE', 'CACHED'],
+            ...result.assets.map((asset) => [
+              String(asset.assetId),
+              asset.name,
+              asset.bankType,
+              String(asset.offset),
+              String(asset.size),
+              yesNo(asset.fromCache),
+            ]),
+          ],
+          '  ',
+        )
+      : '  none (no registered asset is included in the build)';
+  const artifacts = formatTable(
+    [
+      ['PATH', 'SIZE', 'SHA256'],
+      ...result.artifacts.map((artifact) => [artifact.path, String(artifact.size), artifact.sha256]),
+    ],
+    '  ',
+  );
   return `${head}\n\nAssets\n${assets}\n\nArtifacts\n${artifacts}\n`;
 }
 
 /** `packer pack` when it did not succeed: every blocker, or why it failed. */
 export function formatPackFailure(result: PackResult): string {
   if (result.outcome === 'blocked') {
-    const rows = [['CODE', 'ROOT', 'MESSAGE'], ...result.blockers.map((diagnostic) => [diagnostic.code, diagnostic.root ?? '-', diagnostic.message])];
+    const rows = [
+      ['CODE', 'ROOT', 'MESSAGE'],
+      ...result.blockers.map((diagnostic) => [diagnostic.code, diagnostic.root ?? '-', diagnostic.message]),
+    ];
     return `Pack blocked at revision ${result.revision}: ${plural(result.blockers.length, 'blocking diagnostic')}; build/ was not changed.\n${formatTable(rows, '  ')}\n`;
   }
-  const paths = result.divergedPaths !== undefined && result.divergedPaths.length > 0 ? `\nChanged on disk\n${result.divergedPaths.map((path) => `  ${path}`).join('\n')}` : '';
+  const paths =
+    result.divergedPaths !== undefined && result.divergedPaths.length > 0
+      ? `\nChanged on disk\n${result.divergedPaths.map((path) => `  ${path}`).join('\n')}`
+      : '';
   return `Pack failed at revision ${result.revision}: ${result.reason ?? 'no reason given'}${paths}\n`;
 }
 
 /** A progress line or bar from an `operation.progress` body. */
-export function formatProgress(body: { done: number; total?: number | undefined; unit?: string | undefined; message?: string | undefined }, barWidth?: number): string {
+export function formatProgress(
+  body: { done: number; total?: number | undefined; unit?: string | undefined; message?: string | undefined },
+  barWidth?: number,
+): string {
   const count = body.total !== undefined ? `${body.done}/${body.total}` : String(body.done);
   const unit = body.unit !== undefined ? ` ${body.unit}` : '';
   const message = body.message !== undefined ? ` ${body.message}` : '';
@@ -370,7 +497,9 @@ export function formatEventLine(event: PackerEvent): string {
       summary = `revision ${event.body.revision} (${event.body.cause})`;
       break;
     case 'divergence.detected':
-      summary = event.body.changes.map((change) => `${change.change} ${change.from !== undefined ? `${change.from} -> ` : ''}${change.path}`).join(', ');
+      summary = event.body.changes
+        .map((change) => `${change.change} ${change.from !== undefined ? `${change.from} -> ` : ''}${change.path}`)
+        .join(', ');
       break;
     case 'watch.stateChanged':
       summary = `${event.body.state} (${event.body.backend})${event.body.reason !== undefined ? `: ${event.body.reason}` : ''}`;

@@ -116,7 +116,12 @@ async function runCommand(command: ParsedCommand, io: CliEnvironment): Promise<n
   return code;
 }
 
-async function execute(client: PackerClient, command: ParsedCommand, projectDir: string, io: CliEnvironment): Promise<number> {
+async function execute(
+  client: PackerClient,
+  command: ParsedCommand,
+  projectDir: string,
+  io: CliEnvironment,
+): Promise<number> {
   const options = io.signal !== undefined ? { signal: io.signal } : {};
   const rootUri = pathToFileURL(projectDir).href;
   const print = (value: unknown, human: () => string): void => {
@@ -155,7 +160,10 @@ async function execute(client: PackerClient, command: ParsedCommand, projectDir:
         return ExitCode.Success;
       }
       case 'doctor': {
-        const result = await client.doctor({ projectId, scope: command.workspace ? 'workspace' : 'registered' }, options);
+        const result = await client.doctor(
+          { projectId, scope: command.workspace ? 'workspace' : 'registered' },
+          options,
+        );
         print(result, () => formatDoctor(result));
         if (result.summary.blocking > 0) {
           if (command.json) io.stderr.write(`packer: ${doctorSummary(result)}\n`);
@@ -185,7 +193,13 @@ async function execute(client: PackerClient, command: ParsedCommand, projectDir:
 type Print = (value: unknown, human: () => string) => void;
 
 /** A mutation command: preview, print, and apply exactly that preview with `--yes`. */
-async function runMutation(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment, print: Print): Promise<number> {
+async function runMutation(
+  client: PackerClient,
+  projectId: string,
+  command: ParsedCommand,
+  io: CliEnvironment,
+  print: Print,
+): Promise<number> {
   const options = io.signal !== undefined ? { signal: io.signal } : {};
   const preview = await client.previewMutation({ projectId, mutation: command.mutation! }, options);
   const blocked = preview.blockers.length > 0;
@@ -196,27 +210,46 @@ async function runMutation(client: PackerClient, projectId: string, command: Par
         : `Preview only: nothing was changed. Run again with --yes to apply it${preview.requiresConsent ? ' (and give the consent it needs)' : ''}.`;
       return `${formatPreview(preview)}\n${footer}\n`;
     });
-    if (blocked && command.json) io.stderr.write(`packer: the mutation is blocked (${preview.blockers.map((issue) => issue.code).join(', ')}); nothing was changed.\n`);
+    if (blocked && command.json)
+      io.stderr.write(
+        `packer: the mutation is blocked (${preview.blockers.map((issue) => issue.code).join(', ')}); nothing was changed.\n`,
+      );
     return blocked ? ExitCode.Blocking : ExitCode.Success;
   }
   if (!command.json) io.stdout.write(`${formatPreview(preview)}\n`);
-  const result = await client.applyMutation({ projectId, previewId: preview.previewId, ...(preview.requiresConsent ? { consent: true } : {}) }, options);
+  const result = await client.applyMutation(
+    { projectId, previewId: preview.previewId, ...(preview.requiresConsent ? { consent: true } : {}) },
+    options,
+  );
   if (command.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (result.outcome === 'applied') {
-    if (!command.json) io.stdout.write(`Applied by operation ${result.operationId}: revision ${preview.baseRevision} -> ${result.revision}.\n`);
+    if (!command.json)
+      io.stdout.write(
+        `Applied by operation ${result.operationId}: revision ${preview.baseRevision} -> ${result.revision}.\n`,
+      );
     return ExitCode.Success;
   }
-  io.stderr.write(`packer: the server rejected the mutation (operation ${result.operationId}); nothing was changed:\n${formatRejection(result)}`);
+  io.stderr.write(
+    `packer: the server rejected the mutation (operation ${result.operationId}); nothing was changed:\n${formatRejection(result)}`,
+  );
   return ExitCode.Blocking;
 }
 
 /** `packer pack`: progress on stderr while it runs, then the summary (or every blocker) on stdout. */
-async function runPack(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment, print: Print): Promise<number> {
+async function runPack(
+  client: PackerClient,
+  projectId: string,
+  command: ParsedCommand,
+  io: CliEnvironment,
+  print: Print,
+): Promise<number> {
   const operation = client.packOperation(
     { projectId, ...(command.noCache ? { incremental: false } : {}) },
     { timeoutMs: PACK_TIMEOUT_MS, ...(io.signal !== undefined ? { signal: io.signal } : {}) },
   );
-  const progress = command.json ? undefined : new ProgressReporter(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true);
+  const progress = command.json
+    ? undefined
+    : new ProgressReporter(io.stderr, (io.stderr as { isTTY?: boolean }).isTTY === true);
   try {
     for await (const event of operation.events) {
       if (event.kind === 'operation.progress') progress?.update(event.body);
@@ -239,8 +272,16 @@ async function runPack(client: PackerClient, projectId: string, command: ParsedC
 }
 
 /** `packer events`: the retained events after `--after`, then, with `--follow`, live ones until interrupted. */
-async function runEvents(client: PackerClient, projectId: string, command: ParsedCommand, io: CliEnvironment): Promise<number> {
-  const feed = new ProjectEventFeed(client, projectId, { from: { afterSequence: command.after ?? 0 }, coalesceProgress: false });
+async function runEvents(
+  client: PackerClient,
+  projectId: string,
+  command: ParsedCommand,
+  io: CliEnvironment,
+): Promise<number> {
+  const feed = new ProjectEventFeed(client, projectId, {
+    from: { afterSequence: command.after ?? 0 },
+    coalesceProgress: false,
+  });
   const line = (event: PackerEvent): string => (command.json ? JSON.stringify(event) : formatEventLine(event));
   await feed.start(io.signal !== undefined ? { signal: io.signal } : {});
   if (!command.follow) {
@@ -316,7 +357,12 @@ class ProgressReporter {
     private readonly tty: boolean,
   ) {}
 
-  update(body: { done: number; total?: number | undefined; unit?: string | undefined; message?: string | undefined }): void {
+  update(body: {
+    done: number;
+    total?: number | undefined;
+    unit?: string | undefined;
+    message?: string | undefined;
+  }): void {
     if (this.tty) {
       const columns = (this.out as { columns?: number }).columns ?? 80;
       const text = `pack ${formatProgress(body, 24)}`;
@@ -342,7 +388,9 @@ function reportError(error: unknown, io: CliEnvironment): number {
     return ExitCode.Interrupted;
   }
   if (error instanceof PackerRequestError) {
-    io.stderr.write(`packer: the server refused ${error.method}: ${error.codeName} (${error.code}): ${error.message}\n${detailsOf(error)}`);
+    io.stderr.write(
+      `packer: the server refused ${error.method}: ${error.codeName} (${error.code}): ${error.message}\n${detailsOf(error)}`,
+    );
     return ExitCode.Refused;
   }
   if (isPackerClientError(error)) {
@@ -362,5 +410,7 @@ function detailsOf(error: PackerRequestError): string {
   if (error.code !== StandardErrorCodes.InvalidParams) return '';
   const parsed = InvalidParamsData.safeParse(error.data);
   if (!parsed.success) return '';
-  return parsed.data.issues.map((issue) => `  ${issue.path.length > 0 ? issue.path.join('.') : '(params)'}: ${issue.message}\n`).join('');
+  return parsed.data.issues
+    .map((issue) => `  ${issue.path.length > 0 ? issue.path.join('.') : '(params)'}: ${issue.message}\n`)
+    .join('');
 }

@@ -2,7 +2,12 @@
  * Parsing an `asset.json`: strict schema, then the checks that need no other file. Every problem becomes
  * a diagnostic; nothing here throws on bad input.
  */
-import { AssetDeclarationFile, AssetUuid, DECLARATION_SCHEMA_VERSION, type Diagnostic } from '@prometeu/packer-protocol';
+import {
+  AssetDeclarationFile,
+  AssetUuid,
+  DECLARATION_SCHEMA_VERSION,
+  type Diagnostic,
+} from '@prometeu/packer-protocol';
 import { contractOf } from './asset-types.js';
 import { ANCHOR_FILE } from './crawl.js';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
@@ -52,17 +57,32 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
     };
   };
   if (text === null) {
-    return failed(makeDiagnostic('declaration-unreadable', { ...base, message: `${path} could not be read (${readError ?? 'unknown error'}).` }));
+    return failed(
+      makeDiagnostic('declaration-unreadable', {
+        ...base,
+        message: `${path} could not be read (${readError ?? 'unknown error'}).`,
+      }),
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return failed(makeDiagnostic('declaration-unreadable', { ...base, message: `${path} is not valid JSON: ${reason}. Fix the syntax; the packer will not rewrite it.` }));
+    return failed(
+      makeDiagnostic('declaration-unreadable', {
+        ...base,
+        message: `${path} is not valid JSON: ${reason}. Fix the syntax; the packer will not rewrite it.`,
+      }),
+    );
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}.` }));
+    return failed(
+      makeDiagnostic('declaration-invalid', {
+        ...base,
+        message: `${path} must hold a JSON object, not ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}.`,
+      }),
+    );
   }
   const version = (raw as Record<string, unknown>)['schema_version'];
   if (version !== undefined && version !== DECLARATION_SCHEMA_VERSION) {
@@ -76,7 +96,13 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
   }
   const parsed = AssetDeclarationFile.safeParse(raw);
   if (!parsed.success) {
-    return failed(makeDiagnostic('declaration-invalid', { ...base, message: `${path} does not match the asset.json schema: ${describeIssues(parsed.error.issues)}.` }), raw);
+    return failed(
+      makeDiagnostic('declaration-invalid', {
+        ...base,
+        message: `${path} does not match the asset.json schema: ${describeIssues(parsed.error.issues)}.`,
+      }),
+      raw,
+    );
   }
   const declaration = parsed.data;
   const diagnostics: Diagnostic[] = [];
@@ -97,7 +123,12 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
   }
   const contract = contractOf(declaration.type);
   if (contract === undefined) {
-    diagnostics.push(makeDiagnostic('unknown-asset-type', { ...base, message: `${path} declares type ${JSON.stringify(declaration.type)}, which this packer cannot build (known: blob, glyph_bank, sound_bank).` }));
+    diagnostics.push(
+      makeDiagnostic('unknown-asset-type', {
+        ...base,
+        message: `${path} declares type ${JSON.stringify(declaration.type)}, which this packer cannot build (known: blob, glyph_bank, sound_bank).`,
+      }),
+    );
   } else {
     if (declaration.output.format !== contract.format) {
       diagnostics.push(
@@ -116,5 +147,12 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
       );
     }
   }
-  return { declaration, assetUuid: declaration.asset_uuid, name: declaration.name, type: declaration.type, inputs, diagnostics };
+  return {
+    declaration,
+    assetUuid: declaration.asset_uuid,
+    name: declaration.name,
+    type: declaration.type,
+    inputs,
+    diagnostics,
+  };
 }

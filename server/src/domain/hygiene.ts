@@ -37,10 +37,15 @@ async function sha256(path: string): Promise<string> {
  * duplicate content, large unused files, naming hints, links not followed, unreadable entries.
  * Files that vanish while this runs are skipped. Checks `isCancelled` between files.
  */
-export async function workspaceHygiene(snapshot: Snapshot, assetsDir: string, isCancelled: () => boolean = () => false): Promise<Diagnostic[]> {
+export async function workspaceHygiene(
+  snapshot: Snapshot,
+  assetsDir: string,
+  isCancelled: () => boolean = () => false,
+): Promise<Diagnostic[]> {
   const found: Diagnostic[] = [];
   const referenced = new Set<string>();
-  for (const record of snapshot.assets) for (const input of record.inputs) if (input.assetsPath !== null) referenced.add(input.assetsPath);
+  for (const record of snapshot.assets)
+    for (const input of record.inputs) if (input.assetsPath !== null) referenced.add(input.assetsPath);
 
   for (const record of snapshot.assets) {
     if (record.anchor === null) continue;
@@ -90,9 +95,24 @@ export async function workspaceHygiene(snapshot: Snapshot, assetsDir: string, is
         }),
       );
     } else if (root !== null) {
-      found.push(makeDiagnostic('unreferenced-file', { severity: 'hint', blocking: false, path, root, message: `${path} is inside asset root ${root} but its asset.json does not reference it.` }));
+      found.push(
+        makeDiagnostic('unreferenced-file', {
+          severity: 'hint',
+          blocking: false,
+          path,
+          root,
+          message: `${path} is inside asset root ${root} but its asset.json does not reference it.`,
+        }),
+      );
     } else {
-      found.push(makeDiagnostic('stray-file', { severity: 'hint', blocking: false, path, message: `${path} lies outside every asset root, so no asset uses it.` }));
+      found.push(
+        makeDiagnostic('stray-file', {
+          severity: 'hint',
+          blocking: false,
+          path,
+          message: `${path} lies outside every asset root, so no asset uses it.`,
+        }),
+      );
     }
   }
 
@@ -153,7 +173,10 @@ export async function workspaceHygiene(snapshot: Snapshot, assetsDir: string, is
         severity: 'warning',
         blocking: false,
         path: problem.path,
-        message: problem.code === 'ENOENT' ? `${problem.path} vanished while the workspace was scanned.` : `${problem.path} could not be read (${problem.code}).`,
+        message:
+          problem.code === 'ENOENT'
+            ? `${problem.path} vanished while the workspace was scanned.`
+            : `${problem.path} could not be read (${problem.code}).`,
       }),
     );
   }
@@ -163,7 +186,8 @@ export async function workspaceHygiene(snapshot: Snapshot, assetsDir: string, is
         severity: 'warning',
         blocking: false,
         path: ANCHOR_FILE,
-        message: 'asset.json directly inside assets/ does not make assets/ an asset root; move it into the folder of the asset it declares.',
+        message:
+          'asset.json directly inside assets/ does not make assets/ an asset root; move it into the folder of the asset it declares.',
       }),
     );
   }

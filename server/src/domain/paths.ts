@@ -10,7 +10,8 @@ export type PathRefusal = 'absolute' | 'parent-segment' | 'control-data' | 'empt
 export const CONTROL_FOLDER = '.prometeu';
 
 /** The outcome of checking a relative path. */
-export type CheckedPath = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: PathRefusal };
+export type CheckedPath =
+  { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: PathRefusal };
 
 /**
  * Checks a path that must stay inside the folder it is relative to, and returns it in canonical form

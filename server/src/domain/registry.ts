@@ -35,9 +35,19 @@ export function emptyRegistry(): RegistryFile {
  */
 export function parseRegistry(text: string | null, readError?: string): ParsedRegistry {
   const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
-  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({ exists: true, registry: null, entries: [], diagnostics: [diagnostic] });
+  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({
+    exists: true,
+    registry: null,
+    entries: [],
+    diagnostics: [diagnostic],
+  });
   if (readError !== undefined) {
-    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${SHOWN_PATH} could not be read (${readError}); nothing is treated as registered until it can be.` }));
+    return untrusted(
+      makeDiagnostic('registry-unreadable', {
+        ...base,
+        message: `${SHOWN_PATH} could not be read (${readError}); nothing is treated as registered until it can be.`,
+      }),
+    );
   }
   if (text === null) {
     return {
@@ -58,17 +68,31 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
     raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    return untrusted(makeDiagnostic('registry-unreadable', { ...base, message: `${SHOWN_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.` }));
+    return untrusted(
+      makeDiagnostic('registry-unreadable', {
+        ...base,
+        message: `${SHOWN_PATH} is not valid JSON: ${reason}. Restore it from version control; the packer will not rewrite it.`,
+      }),
+    );
   }
-  const version = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['schema_version'] : undefined;
+  const version =
+    typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['schema_version'] : undefined;
   if (version !== undefined && version !== REGISTRY_SCHEMA_VERSION) {
     return untrusted(
-      makeDiagnostic('registry-unsupported-version', { ...base, message: `${SHOWN_PATH} has schema_version ${JSON.stringify(version)}; this packer understands ${REGISTRY_SCHEMA_VERSION} only.` }),
+      makeDiagnostic('registry-unsupported-version', {
+        ...base,
+        message: `${SHOWN_PATH} has schema_version ${JSON.stringify(version)}; this packer understands ${REGISTRY_SCHEMA_VERSION} only.`,
+      }),
     );
   }
   const parsed = RegistryFile.safeParse(raw);
   if (!parsed.success) {
-    return untrusted(makeDiagnostic('registry-invalid', { ...base, message: `${SHOWN_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.` }));
+    return untrusted(
+      makeDiagnostic('registry-invalid', {
+        ...base,
+        message: `${SHOWN_PATH} does not match the registry schema: ${describeIssues(parsed.error.issues)}.`,
+      }),
+    );
   }
   return checkRegistry(parsed.data);
 }
@@ -82,7 +106,12 @@ const rootChecks = new WeakMap<RegistryEntry, CheckedPath>();
  */
 export function checkRegistry(registry: RegistryFile): ParsedRegistry {
   const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
-  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({ exists: true, registry: null, entries: [], diagnostics: [diagnostic] });
+  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({
+    exists: true,
+    registry: null,
+    entries: [],
+    diagnostics: [diagnostic],
+  });
   for (let index = 1; index < registry.assets.length; index++) {
     if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) {
       const previous = registry.assets[index - 1]!;
@@ -129,9 +158,30 @@ export function checkRegistry(registry: RegistryFile): ParsedRegistry {
       );
     }
   }
-  diagnostics.push(...duplicates(entries, (entry) => String(entry.asset_id), 'identity-duplicate-id', (key) => `asset_id ${key}`));
-  diagnostics.push(...duplicates(entries, (entry) => entry.root, 'identity-duplicate-root', (key) => `root ${key}`));
-  diagnostics.push(...duplicates(entries, (entry) => entry.asset_uuid, 'identity-duplicate-uuid', (key) => `asset_uuid ${key}`));
+  diagnostics.push(
+    ...duplicates(
+      entries,
+      (entry) => String(entry.asset_id),
+      'identity-duplicate-id',
+      (key) => `asset_id ${key}`,
+    ),
+  );
+  diagnostics.push(
+    ...duplicates(
+      entries,
+      (entry) => entry.root,
+      'identity-duplicate-root',
+      (key) => `root ${key}`,
+    ),
+  );
+  diagnostics.push(
+    ...duplicates(
+      entries,
+      (entry) => entry.asset_uuid,
+      'identity-duplicate-uuid',
+      (key) => `asset_uuid ${key}`,
+    ),
+  );
   return { exists: true, registry, entries, diagnostics };
 }
 
@@ -170,7 +220,9 @@ function duplicates(
           root: entry.root,
           path: REGISTRY_PATH,
           message: `${group.length} registry entries share ${label(key)}: ${group.map((other) => `#${other.asset_id} at ${other.root}`).join(', ')}. Forget all but one.`,
-          related: group.filter((other) => other !== entry).map((other) => ({ path: other.root, message: `entry #${other.asset_id}` })),
+          related: group
+            .filter((other) => other !== entry)
+            .map((other) => ({ path: other.root, message: `entry #${other.asset_id}` })),
         }),
       );
     }
@@ -189,7 +241,8 @@ const entryText = new WeakMap<RegistryEntry, string>();
  */
 export function serializeRegistry(registry: RegistryFile): string {
   let sorted = true;
-  for (let index = 1; index < registry.assets.length && sorted; index++) sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
+  for (let index = 1; index < registry.assets.length && sorted; index++)
+    sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
   const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
   const parts: string[] = [];
   for (const entry of assets) {

@@ -17,12 +17,18 @@ export interface SnapshotDiff {
 
 function anchored(snapshot: Snapshot): Map<string, AssetRecord> {
   const roots = new Map<string, AssetRecord>();
-  for (const record of snapshot.assets) if (record.anchor !== null && !roots.has(record.root)) roots.set(record.root, record);
+  for (const record of snapshot.assets)
+    if (record.anchor !== null && !roots.has(record.root)) roots.set(record.root, record);
   return roots;
 }
 
 function signature(record: AssetRecord, snapshot: Snapshot): string {
-  return JSON.stringify([snapshot.parsedAnchors.get(record.root)?.text ?? null, record.inputs, record.diagnostics.map((diagnostic) => diagnostic.code + diagnostic.message), record.entry]);
+  return JSON.stringify([
+    snapshot.parsedAnchors.get(record.root)?.text ?? null,
+    record.inputs,
+    record.diagnostics.map((diagnostic) => diagnostic.code + diagnostic.message),
+    record.entry,
+  ]);
 }
 
 /** Compares `before` and `after`. */
@@ -33,23 +39,40 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
   for (const record of old.values()) if (record.assetUuid !== null) oldByUuid.set(record.assetUuid, record);
   const nowUuids = new Set<string>();
   for (const record of now.values()) if (record.assetUuid !== null) nowUuids.add(record.assetUuid);
-  const diff: SnapshotDiff = { added: [], removed: [], moved: [], changed: [], diagnosticsBefore: 0, diagnosticsAfter: 0 };
+  const diff: SnapshotDiff = {
+    added: [],
+    removed: [],
+    moved: [],
+    changed: [],
+    diagnosticsBefore: 0,
+    diagnosticsAfter: 0,
+  };
   const movedFrom = new Set<string>();
   for (const [root, record] of now) {
     const previous = old.get(root);
     if (previous !== undefined) {
-      if (signature(previous, before) !== signature(record, after)) diff.changed.push({ root, assetUuid: record.assetUuid });
+      if (signature(previous, before) !== signature(record, after))
+        diff.changed.push({ root, assetUuid: record.assetUuid });
       continue;
     }
     const elsewhere = record.assetUuid !== null ? oldByUuid.get(record.assetUuid) : undefined;
     if (elsewhere !== undefined && !now.has(elsewhere.root)) {
       movedFrom.add(elsewhere.root);
-      diff.moved.push({ from: elsewhere.root, to: root, assetUuid: record.assetUuid!, ...(elsewhere.entry ? { assetId: elsewhere.entry.asset_id } : {}) });
+      diff.moved.push({
+        from: elsewhere.root,
+        to: root,
+        assetUuid: record.assetUuid!,
+        ...(elsewhere.entry ? { assetId: elsewhere.entry.asset_id } : {}),
+      });
     } else diff.added.push({ root, assetUuid: record.assetUuid });
   }
   for (const [root, record] of old) {
     if (now.has(root) || movedFrom.has(root)) continue;
-    diff.removed.push({ root, assetUuid: record.assetUuid, ...(record.entry ? { assetId: record.entry.asset_id } : {}) });
+    diff.removed.push({
+      root,
+      assetUuid: record.assetUuid,
+      ...(record.entry ? { assetId: record.entry.asset_id } : {}),
+    });
   }
   for (const list of [diff.added, diff.removed, diff.changed]) list.sort((a, b) => compareStrings(a.root, b.root));
   diff.moved.sort((a, b) => compareStrings(a.to, b.to));

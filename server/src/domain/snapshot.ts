@@ -100,8 +100,13 @@ export function inBuildSet(record: AssetRecord): boolean {
 
 function actionsFor(registered: boolean, state: AssetRecord['state']): MutationKind[] {
   if (state === 'missing') return ['forget'];
-  if (!registered) return state === 'ok' ? ['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove'] : ['adopt', 'relocate', 'quarantine', 'remove'];
-  return state === 'ok' ? ['rename', 'relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'] : ['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'];
+  if (!registered)
+    return state === 'ok'
+      ? ['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove']
+      : ['adopt', 'relocate', 'quarantine', 'remove'];
+  return state === 'ok'
+    ? ['rename', 'relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove']
+    : ['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'];
 }
 
 /**
@@ -128,7 +133,10 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
   const parsedAnchors = new Map<string, ParsedAnchor>();
   for (const anchor of crawl.anchors) {
     const reusable = previous?.get(anchor.root);
-    const parsed = reusable !== undefined && reusable.text !== null && reusable.text === anchor.text ? reusable.parsed : parseDeclaration(anchor.root, anchor.text, anchor.readError);
+    const parsed =
+      reusable !== undefined && reusable.text !== null && reusable.text === anchor.text
+        ? reusable.parsed
+        : parseDeclaration(anchor.root, anchor.text, anchor.readError);
     anchors.set(anchor.root, parsed);
     parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
   }
@@ -179,7 +187,9 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
           assetUuid: uuid,
           path: joinAssetsPath(root, ANCHOR_FILE),
           message: `${roots.length} asset.json files carry asset_uuid ${uuid}: ${roots.join(', ')}. A copied folder keeps its uuid; adopt the copy to give it a new identity, or remove it.`,
-          related: roots.filter((other) => other !== root).map((other) => ({ path: joinAssetsPath(other, ANCHOR_FILE), message: 'same asset_uuid' })),
+          related: roots
+            .filter((other) => other !== root)
+            .map((other) => ({ path: joinAssetsPath(other, ANCHOR_FILE), message: 'same asset_uuid' })),
         }),
       );
     }
@@ -193,7 +203,12 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
  * Joins what the crawl saw with the registry into a snapshot. Deterministic: the same inputs give an
  * equal snapshot whatever order the crawl met things in.
  */
-export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegistry: ParsedRegistry, extras: SnapshotExtras = {}): Snapshot {
+export function buildSnapshot(
+  revision: number,
+  crawl: CrawlResult,
+  parsedRegistry: ParsedRegistry,
+  extras: SnapshotExtras = {},
+): Snapshot {
   const analysis = analyseAnchors(crawl, extras.previous?.parsedAnchors);
   const { fileSet, anchors, parsedAnchors, anchorsByUuid } = analysis;
   // Extra diagnostics per root: the crawl's own, plus the registry's (copied on write, never mutated).
@@ -233,8 +248,16 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
               : `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
           safeFix:
             movedTo !== undefined
-              ? { fixId: `moved-root:${entry.asset_id}`, title: `Relocate entry #${entry.asset_id} to ${movedTo}`, mutation: { kind: 'relocate', asset: { assetId: entry.asset_id }, to: movedTo } }
-              : { fixId: `missing-anchor:${entry.asset_id}`, title: `Forget registry entry #${entry.asset_id}`, mutation: { kind: 'forget', asset: { assetId: entry.asset_id } } },
+              ? {
+                  fixId: `moved-root:${entry.asset_id}`,
+                  title: `Relocate entry #${entry.asset_id} to ${movedTo}`,
+                  mutation: { kind: 'relocate', asset: { assetId: entry.asset_id }, to: movedTo },
+                }
+              : {
+                  fixId: `missing-anchor:${entry.asset_id}`,
+                  title: `Forget registry entry #${entry.asset_id}`,
+                  mutation: { kind: 'forget', asset: { assetId: entry.asset_id } },
+                },
         }),
       );
     } else if (anchor.assetUuid !== null && anchor.assetUuid !== entry.asset_uuid) {
@@ -250,16 +273,35 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
         }),
       );
     }
-    const same = diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root) ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl) : undefined;
-    records.push(same ?? makeRecord(entry.root, entry, anchor, diagnostics, extra.get(entry.root), fileSet, claimedRoots.has(entry.root)));
+    const same =
+      diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root)
+        ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl)
+        : undefined;
+    records.push(
+      same ??
+        makeRecord(
+          entry.root,
+          entry,
+          anchor,
+          diagnostics,
+          extra.get(entry.root),
+          fileSet,
+          claimedRoots.has(entry.root),
+        ),
+    );
     claimedRoots.add(entry.root);
   }
   const unregistered: AssetRecord[] = [];
   const sameRegistryState =
-    extras.previous !== undefined && (extras.previous.registry !== null) === (parsedRegistry.registry !== null) && extras.previous.workspaceInitialized === parsedRegistry.exists;
+    extras.previous !== undefined &&
+    (extras.previous.registry !== null) === (parsedRegistry.registry !== null) &&
+    extras.previous.workspaceInitialized === parsedRegistry.exists;
   for (const [root, anchor] of anchors) {
     if (claimedRoots.has(root)) continue;
-    const same = sameRegistryState && !extra.has(root) ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl) : undefined;
+    const same =
+      sameRegistryState && !extra.has(root)
+        ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl)
+        : undefined;
     if (same !== undefined) {
       unregistered.push(same);
       continue;
@@ -276,8 +318,20 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
           message: `${root} has an asset.json but is not registered, so it is never built. Register it to give it an asset_id.`,
           ...(anchor.declaration !== null && parsedRegistry.exists
             ? extra.get(root)?.some((diagnostic) => diagnostic.code === 'identity-duplicate-uuid')
-              ? { safeFix: { fixId: `unregistered-root:${root}`, title: `Adopt ${root} with a new asset_uuid`, mutation: { kind: 'adopt' as const, root } } }
-              : { safeFix: { fixId: `unregistered-root:${root}`, title: `Register ${root}`, mutation: { kind: 'register' as const, root } } }
+              ? {
+                  safeFix: {
+                    fixId: `unregistered-root:${root}`,
+                    title: `Adopt ${root} with a new asset_uuid`,
+                    mutation: { kind: 'adopt' as const, root },
+                  },
+                }
+              : {
+                  safeFix: {
+                    fixId: `unregistered-root:${root}`,
+                    title: `Register ${root}`,
+                    mutation: { kind: 'register' as const, root },
+                  },
+                }
             : {}),
         }),
       );
@@ -292,7 +346,12 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
   const byId = new Map<number, AssetRecord>();
   // Roots are folders with an asset.json: one per anchor, even when several registry entries name it.
   const roots = anchors.size;
-  let registered = 0, missing = 0, included = 0, errors = 0, warnings = 0, blocking = 0;
+  let registered = 0,
+    missing = 0,
+    included = 0,
+    errors = 0,
+    warnings = 0,
+    blocking = 0;
   for (const record of records) {
     if (!byRoot.has(record.root)) byRoot.set(record.root, record);
     if (record.assetUuid !== null && !byUuid.has(record.assetUuid)) byUuid.set(record.assetUuid, record);
@@ -316,13 +375,25 @@ export function buildSnapshot(revision: number, crawl: CrawlResult, parsedRegist
     byId,
     projectDiagnostics: Object.freeze(projectDiagnostics),
     crawl,
-    counts: Object.freeze({ roots, registered, unregistered: unregistered.length, missing, includedInBuild: included, errors, warnings, blocking }),
+    counts: Object.freeze({
+      roots,
+      registered,
+      unregistered: unregistered.length,
+      missing,
+      includedInBuild: included,
+      errors,
+      warnings,
+      blocking,
+    }),
     quarantine: Object.freeze([...(extras.quarantine ?? [])]),
     parsedAnchors,
   });
 }
 
-function* allDiagnostics(records: readonly AssetRecord[], projectDiagnostics: readonly Diagnostic[]): Generator<Diagnostic> {
+function* allDiagnostics(
+  records: readonly AssetRecord[],
+  projectDiagnostics: readonly Diagnostic[],
+): Generator<Diagnostic> {
   yield* projectDiagnostics;
   for (const record of records) yield* record.diagnostics;
 }
@@ -335,9 +406,23 @@ const builtWithCrossAssetDiagnostics = new WeakSet<AssetRecord>();
  * parsed anchor and its inputs are present or missing exactly as before: records are immutable, so a
  * commit that changes one asset rebuilds one record, not ten thousand.
  */
-function unchangedRecord(previous: Snapshot | undefined, root: string, entry: RegistryEntry | null, anchor: ParsedDeclaration | null, fileSet: ReadonlySet<string>, crawl: CrawlResult): AssetRecord | undefined {
+function unchangedRecord(
+  previous: Snapshot | undefined,
+  root: string,
+  entry: RegistryEntry | null,
+  anchor: ParsedDeclaration | null,
+  fileSet: ReadonlySet<string>,
+  crawl: CrawlResult,
+): AssetRecord | undefined {
   const old = previous?.byRoot.get(root);
-  if (old === undefined || anchor === null || old.entry !== entry || old.anchor !== anchor || builtWithCrossAssetDiagnostics.has(old)) return undefined;
+  if (
+    old === undefined ||
+    anchor === null ||
+    old.entry !== entry ||
+    old.anchor !== anchor ||
+    builtWithCrossAssetDiagnostics.has(old)
+  )
+    return undefined;
   // The same crawl means the same files: nothing to look up.
   if (previous!.crawl === crawl) return old;
   for (const input of old.inputs) {
@@ -366,9 +451,11 @@ function makeRecord(
   if (anchor !== null) {
     // Declaration problems block only assets in the build set; on other assets they are advice.
     const severity: Severity = entry === null ? 'warning' : 'error';
-    for (const diagnostic of anchor.diagnostics) diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
+    for (const diagnostic of anchor.diagnostics)
+      diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
     for (const input of anchor.inputs) {
-      const inputState = input.assetsPath === null ? 'outsideRoot' : fileSet.has(input.assetsPath) ? 'present' : 'missing';
+      const inputState =
+        input.assetsPath === null ? 'outsideRoot' : fileSet.has(input.assetsPath) ? 'present' : 'missing';
       inputs.push({ ...input, state: inputState });
       if (inputState === 'missing') {
         diagnostics.push(
@@ -389,7 +476,11 @@ function makeRecord(
       // A diagnostic about one registry entry goes on that entry's record only, so two entries on one
       // root are each reported once; diagnostics about the folder itself go on the first record alone.
       if (diagnostic.assetId !== undefined ? diagnostic.assetId !== entry?.asset_id : duplicateEntry) continue;
-      diagnostics.push(diagnostic.code === 'nested-root' || diagnostic.code === 'identity-duplicate-uuid' ? { ...diagnostic, ...identity } : diagnostic);
+      diagnostics.push(
+        diagnostic.code === 'nested-root' || diagnostic.code === 'identity-duplicate-uuid'
+          ? { ...diagnostic, ...identity }
+          : diagnostic,
+      );
     }
   }
   const record: AssetRecord = Object.freeze({

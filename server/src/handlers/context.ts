@@ -65,7 +65,11 @@ export function readViewOf(project: Project): ProjectReadView {
     },
     get divergence() {
       const divergence = project.watch.divergence();
-      return { diverged: divergence.diverged, sinceRevision: divergence.sinceRevision, changes: divergence.changes.map((change) => ({ ...change })) };
+      return {
+        diverged: divergence.diverged,
+        sinceRevision: divergence.sinceRevision,
+        changes: divergence.changes.map((change) => ({ ...change })),
+      };
     },
     previews: project.previews,
     newUuid: project.newUuid,

@@ -23,31 +23,56 @@ interface WriteParams {
 }
 
 /** Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress token. */
-function prepared<R>(context: ServerContext, project: Project, params: WriteParams, build: (operationId: string) => WriteOperation<R>): PreparedWrite<R> {
+function prepared<R>(
+  context: ServerContext,
+  project: Project,
+  params: WriteParams,
+  build: (operationId: string) => WriteOperation<R>,
+): PreparedWrite<R> {
   const operation = build(params.operationId ?? context.host.nextOperationId());
   return { project, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
 }
 
 /** `packer/openProject`. */
-export async function openProject(context: ServerContext, params: ParamsOf<Requests['openProject']>): Promise<ResultOf<Requests['openProject']>> {
-  const project = await context.host.open(params.rootUri, params.autoReconcile !== undefined ? { autoReconcile: params.autoReconcile } : context.defaults);
+export async function openProject(
+  context: ServerContext,
+  params: ParamsOf<Requests['openProject']>,
+): Promise<ResultOf<Requests['openProject']>> {
+  const project = await context.host.open(
+    params.rootUri,
+    params.autoReconcile !== undefined ? { autoReconcile: params.autoReconcile } : context.defaults,
+  );
   return toProjectStatus(readViewOf(project), project.snapshot());
 }
 
 /** `packer/closeProject`. */
-export async function closeProject(context: ServerContext, params: ParamsOf<Requests['closeProject']>): Promise<ResultOf<Requests['closeProject']>> {
+export async function closeProject(
+  context: ServerContext,
+  params: ParamsOf<Requests['closeProject']>,
+): Promise<ResultOf<Requests['closeProject']>> {
   await context.host.close(params.projectId);
   return { projectId: params.projectId, closed: true };
 }
 
 /** `packer/initWorkspace`: opens the folder first when named by `rootUri` (its `assets/` may not exist yet). */
-export async function prepareInitWorkspace(context: ServerContext, params: ParamsOf<Requests['initWorkspace']>): Promise<PreparedWrite<InitWorkspaceResponse>> {
-  const project = params.rootUri !== undefined ? await context.host.open(params.rootUri, { allowMissingAssets: true }) : context.host.get(params.projectId!);
-  return prepared(context, project, params, (operationId) => initWorkspaceOperation(project, operationId, context.signal));
+export async function prepareInitWorkspace(
+  context: ServerContext,
+  params: ParamsOf<Requests['initWorkspace']>,
+): Promise<PreparedWrite<InitWorkspaceResponse>> {
+  const project =
+    params.rootUri !== undefined
+      ? await context.host.open(params.rootUri, { allowMissingAssets: true })
+      : context.host.get(params.projectId!);
+  return prepared(context, project, params, (operationId) =>
+    initWorkspaceOperation(project, operationId, context.signal),
+  );
 }
 
 /** `packer/applyMutation` and `packer/submitMutation`. */
-export function prepareApplyMutation(context: ServerContext, params: ParamsOf<Requests['applyMutation']>): PreparedWrite<ApplyResult> {
+export function prepareApplyMutation(
+  context: ServerContext,
+  params: ParamsOf<Requests['applyMutation']>,
+): PreparedWrite<ApplyResult> {
   const project = context.host.get(params.projectId);
   const request = {
     ...(params.previewId !== undefined ? { previewId: params.previewId } : {}),
@@ -57,12 +82,21 @@ export function prepareApplyMutation(context: ServerContext, params: ParamsOf<Re
   };
   // The class events announce: the stored preview's, or what the intent does against the current snapshot.
   const stored = params.previewId !== undefined ? project.previews.get(params.previewId) : undefined;
-  const operationClass = stored?.plan.operationClass ?? (params.mutation !== undefined ? planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass : 'registry');
-  return prepared(context, project, params, (operationId) => applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal));
+  const operationClass =
+    stored?.plan.operationClass ??
+    (params.mutation !== undefined
+      ? planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass
+      : 'registry');
+  return prepared(context, project, params, (operationId) =>
+    applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal),
+  );
 }
 
 /** `packer/reconcile`. */
-export function prepareReconcile(context: ServerContext, params: ParamsOf<Requests['reconcile']>): PreparedWrite<ReconcileResponse> {
+export function prepareReconcile(
+  context: ServerContext,
+  params: ParamsOf<Requests['reconcile']>,
+): PreparedWrite<ReconcileResponse> {
   const project = context.host.get(params.projectId);
   return prepared(context, project, params, (operationId) => reconcileOperation(project, operationId, context.signal));
 }
@@ -70,5 +104,7 @@ export function prepareReconcile(context: ServerContext, params: ParamsOf<Reques
 /** `packer/pack`. */
 export function preparePack(context: ServerContext, params: ParamsOf<Requests['pack']>): PreparedWrite<PackResponse> {
   const project = context.host.get(params.projectId);
-  return prepared(context, project, params, (operationId) => packOperation(project, operationId, params, context.signal));
+  return prepared(context, project, params, (operationId) =>
+    packOperation(project, operationId, params, context.signal),
+  );
 }

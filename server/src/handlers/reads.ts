@@ -1,7 +1,15 @@
 /**
  * Read handlers: each answers from the pinned snapshot in its context and never waits for the writer.
  */
-import { PackerErrorCodes, type AssetReference, type Diagnostic, type ParamsOf, type ResultOf, type Severity, packerRequests } from '@prometeu/packer-protocol';
+import {
+  PackerErrorCodes,
+  type AssetReference,
+  type Diagnostic,
+  type ParamsOf,
+  type ResultOf,
+  type Severity,
+  packerRequests,
+} from '@prometeu/packer-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { compareDiagnostics, severityRank } from '../domain/diagnostics.js';
 import { workspaceHygiene } from '../domain/hygiene.js';
@@ -23,14 +31,20 @@ export function projectStatus(context: ReadContext): ResultOf<Requests['projectS
 const wholeLists = new WeakMap<Snapshot, ResultOf<Requests['listAssets']>>();
 
 /** `packer/listAssets`. */
-export function listAssets(context: ReadContext, params: ParamsOf<Requests['listAssets']>): ResultOf<Requests['listAssets']> {
+export function listAssets(
+  context: ReadContext,
+  params: ParamsOf<Requests['listAssets']>,
+): ResultOf<Requests['listAssets']> {
   const filter = params.filter;
   if (filter === undefined) {
     // The whole list of a snapshot never changes: build it once, frozen, so the transport can also
     // serialise it once however many clients ask.
     let whole = wholeLists.get(context.snapshot);
     if (whole === undefined) {
-      whole = Object.freeze({ revision: context.snapshot.revision, assets: context.snapshot.assets.map(toAssetSummary) });
+      whole = Object.freeze({
+        revision: context.snapshot.revision,
+        assets: context.snapshot.assets.map(toAssetSummary),
+      });
       wholeLists.set(context.snapshot, whole);
     }
     return whole;
@@ -47,7 +61,9 @@ export function listAssets(context: ReadContext, params: ParamsOf<Requests['list
         (filter.type === undefined || record.anchor?.type === filter.type) &&
         (prefix === undefined || isWithin(prefix, record.root)) &&
         (minRank === undefined || (record.worstSeverity !== null && severityRank(record.worstSeverity) <= minRank)) &&
-        (text === undefined || record.root.toLowerCase().includes(text) || (record.anchor?.name ?? '').toLowerCase().includes(text)),
+        (text === undefined ||
+          record.root.toLowerCase().includes(text) ||
+          (record.anchor?.name ?? '').toLowerCase().includes(text)),
     );
   }
   return { revision: context.snapshot.revision, assets: records.map(toAssetSummary) };
@@ -56,7 +72,11 @@ export function listAssets(context: ReadContext, params: ParamsOf<Requests['list
 function checkedPath(path: string): string {
   const checked = checkAssetsPath(path);
   if (!checked.ok) {
-    throw new PackerError(PackerErrorCodes.PathOutsideProject, `${JSON.stringify(path)} is not a path inside assets/ (${checked.reason}).`, { path, reason: checked.reason });
+    throw new PackerError(
+      PackerErrorCodes.PathOutsideProject,
+      `${JSON.stringify(path)} is not a path inside assets/ (${checked.reason}).`,
+      { path, reason: checked.reason },
+    );
   }
   return checked.path;
 }
@@ -68,18 +88,30 @@ export function resolveAsset(snapshot: Snapshot, projectId: string, reference: A
   else if ('assetUuid' in reference) record = snapshot.byUuid.get(reference.assetUuid.toLowerCase());
   else record = snapshot.byRoot.get(checkedPath(reference.root));
   if (record === undefined) {
-    const described = 'assetId' in reference ? `asset_id ${reference.assetId}` : 'assetUuid' in reference ? `asset_uuid ${reference.assetUuid}` : `root ${reference.root}`;
-    throw new PackerError(PackerErrorCodes.AssetNotFound, `No asset with ${described} at revision ${snapshot.revision}.`, {
-      projectId,
-      revision: snapshot.revision,
-      reference: { ...reference },
-    });
+    const described =
+      'assetId' in reference
+        ? `asset_id ${reference.assetId}`
+        : 'assetUuid' in reference
+          ? `asset_uuid ${reference.assetUuid}`
+          : `root ${reference.root}`;
+    throw new PackerError(
+      PackerErrorCodes.AssetNotFound,
+      `No asset with ${described} at revision ${snapshot.revision}.`,
+      {
+        projectId,
+        revision: snapshot.revision,
+        reference: { ...reference },
+      },
+    );
   }
   return record;
 }
 
 /** `packer/getAssetDetails`. */
-export function getAssetDetails(context: ReadContext, params: ParamsOf<Requests['getAssetDetails']>): ResultOf<Requests['getAssetDetails']> {
+export function getAssetDetails(
+  context: ReadContext,
+  params: ParamsOf<Requests['getAssetDetails']>,
+): ResultOf<Requests['getAssetDetails']> {
   const { snapshot } = context;
   const record = resolveAsset(snapshot, context.project.id, params.asset);
   const declaration = record.anchor?.declaration ?? null;
@@ -88,7 +120,12 @@ export function getAssetDetails(context: ReadContext, params: ParamsOf<Requests[
     asset: toAssetSummary(record),
     declaration: declaration as Record<string, unknown> | null,
     declarationPath: joinAssetsPath(record.root, ANCHOR_FILE),
-    inputs: record.inputs.map((input) => ({ role: input.role, path: input.path, assetsPath: input.assetsPath, state: input.state })),
+    inputs: record.inputs.map((input) => ({
+      role: input.role,
+      path: input.path,
+      assetsPath: input.assetsPath,
+      state: input.state,
+    })),
     output: declaration ? { ...declaration.output } : null,
     preload: declaration ? { ...declaration.preload } : null,
     files: filesOfRoot(snapshot, record.root),
@@ -100,7 +137,10 @@ export function getAssetDetails(context: ReadContext, params: ParamsOf<Requests[
 const hygieneCache = new WeakMap<Snapshot, Promise<Diagnostic[]>>();
 
 /** `packer/doctor`. */
-export async function doctor(context: ReadContext, params: ParamsOf<Requests['doctor']>): Promise<ResultOf<Requests['doctor']>> {
+export async function doctor(
+  context: ReadContext,
+  params: ParamsOf<Requests['doctor']>,
+): Promise<ResultOf<Requests['doctor']>> {
   const { snapshot } = context;
   const scope = params.scope ?? 'registered';
   let diagnostics: Diagnostic[];
@@ -118,7 +158,12 @@ export async function doctor(context: ReadContext, params: ParamsOf<Requests['do
   }
   diagnostics.sort(compareDiagnostics);
   const summary = { errors: 0, warnings: 0, infos: 0, hints: 0, blocking: 0 };
-  const counters: Record<Severity, 'errors' | 'warnings' | 'infos' | 'hints'> = { error: 'errors', warning: 'warnings', info: 'infos', hint: 'hints' };
+  const counters: Record<Severity, 'errors' | 'warnings' | 'infos' | 'hints'> = {
+    error: 'errors',
+    warning: 'warnings',
+    info: 'infos',
+    hint: 'hints',
+  };
   for (const diagnostic of diagnostics) {
     summary[counters[diagnostic.severity]]++;
     if (diagnostic.blocking) summary.blocking++;
@@ -129,7 +174,9 @@ export async function doctor(context: ReadContext, params: ParamsOf<Requests['do
 /** `packer/packSummary`. */
 export function packSummary(context: ReadContext): ResultOf<Requests['packSummary']> {
   const { snapshot } = context;
-  const blockers = snapshotDiagnostics(snapshot).filter((diagnostic) => diagnostic.blocking).sort(compareDiagnostics);
+  const blockers = snapshotDiagnostics(snapshot)
+    .filter((diagnostic) => diagnostic.blocking)
+    .sort(compareDiagnostics);
   const buildSet: ResultOf<Requests['packSummary']>['buildSet'] = [];
   const excluded: ResultOf<Requests['packSummary']>['excluded'] = [];
   for (const record of snapshot.assets) {
@@ -154,17 +201,27 @@ export function packSummary(context: ReadContext): ResultOf<Requests['packSummar
 export function events(context: ReadContext, params: ParamsOf<Requests['events']>): ResultOf<Requests['events']> {
   const { project } = context;
   if (params.epoch !== undefined && params.epoch !== project.epoch) {
-    throw new PackerError(PackerErrorCodes.EpochMismatch, `Sequence numbers of epoch ${params.epoch} mean nothing in the current epoch ${project.epoch}: the server restarted. Resynchronise from a read.`, {
-      requested: params.epoch,
-      current: project.epoch,
-    });
+    throw new PackerError(
+      PackerErrorCodes.EpochMismatch,
+      `Sequence numbers of epoch ${params.epoch} mean nothing in the current epoch ${project.epoch}: the server restarted. Resynchronise from a read.`,
+      {
+        requested: params.epoch,
+        current: project.epoch,
+      },
+    );
   }
-  const replay = project.replay(params.afterSequence, { ...(params.operationId !== undefined ? { operationId: params.operationId } : {}), ...(params.limit !== undefined ? { limit: params.limit } : {}) });
+  const replay = project.replay(params.afterSequence, {
+    ...(params.operationId !== undefined ? { operationId: params.operationId } : {}),
+    ...(params.limit !== undefined ? { limit: params.limit } : {}),
+  });
   return { epoch: project.epoch, ...replay };
 }
 
 /** `packer/previewMutation`: plans against the pinned snapshot and remembers the plan for an apply. */
-export function previewMutation(context: ReadContext, params: ParamsOf<Requests['previewMutation']>): ResultOf<Requests['previewMutation']> {
+export function previewMutation(
+  context: ReadContext,
+  params: ParamsOf<Requests['previewMutation']>,
+): ResultOf<Requests['previewMutation']> {
   const allocations = { uuid: context.project.newUuid() };
   const plan = planMutation(context.snapshot, params.mutation, allocations);
   const stored = context.project.previews.remember(plan, allocations);

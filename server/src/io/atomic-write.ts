@@ -7,7 +7,11 @@ import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Writes `data` to `path` atomically and durably. Creates the parent folder when `createParents` is set. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: { createParents?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: { createParents?: boolean } = {},
+): Promise<void> {
   const folder = dirname(path);
   if (options.createParents) await mkdir(folder, { recursive: true });
   const temporary = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);

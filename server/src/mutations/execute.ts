@@ -107,29 +107,49 @@ function trashPath(operationId: string, index: number): string {
  * text the plan saw, folders to move or delete exist and are folders, destinations are absent, nothing
  * leads out of `assets/`, and the registry still holds `registryBefore`.
  */
-export function checkPreconditions(assetsDir: string, actions: readonly FileAction[], registryBefore: string | null, checkRegistry: boolean, registryStamp?: string): void {
+export function checkPreconditions(
+  assetsDir: string,
+  actions: readonly FileAction[],
+  registryBefore: string | null,
+  checkRegistry: boolean,
+  registryStamp?: string,
+): void {
   const at = (path: string): string => join(assetsDir, path);
   // The stamp of the registry as last read or written: when it still matches, the text does too.
-  if (checkRegistry && (registryStamp === undefined || stampOf(at(REGISTRY_PATH)) !== registryStamp) && readText(at(REGISTRY_PATH)) !== registryBefore) {
-    throw new DiskChangedError(`.prometeu/index.json`, 'assets/.prometeu/index.json changed on disk since the snapshot was taken.');
+  if (
+    checkRegistry &&
+    (registryStamp === undefined || stampOf(at(REGISTRY_PATH)) !== registryStamp) &&
+    readText(at(REGISTRY_PATH)) !== registryBefore
+  ) {
+    throw new DiskChangedError(
+      `.prometeu/index.json`,
+      'assets/.prometeu/index.json changed on disk since the snapshot was taken.',
+    );
   }
   for (const action of actions) {
     const paths = action.kind === 'moveFolder' ? [action.from, action.to] : [action.path];
-    for (const path of paths) if (!confined(assetsDir, at(path))) throw new DiskChangedError(path, `${path} leads out of assets/ through a symbolic link.`);
+    for (const path of paths)
+      if (!confined(assetsDir, at(path)))
+        throw new DiskChangedError(path, `${path} leads out of assets/ through a symbolic link.`);
     switch (action.kind) {
       case 'writeFile': {
         const current = readText(at(action.path));
         if (action.before === null ? exists(at(action.path)) : current !== action.before) {
-          throw new DiskChangedError(action.path, `${action.path} ${action.before === null ? 'now exists' : 'changed on disk'} since the snapshot was taken.`);
+          throw new DiskChangedError(
+            action.path,
+            `${action.path} ${action.before === null ? 'now exists' : 'changed on disk'} since the snapshot was taken.`,
+          );
         }
         break;
       }
       case 'moveFolder':
-        if (!isFolder(at(action.from))) throw new DiskChangedError(action.from, `${action.from} is no longer a folder on disk.`);
+        if (!isFolder(at(action.from)))
+          throw new DiskChangedError(action.from, `${action.from} is no longer a folder on disk.`);
         if (exists(at(action.to))) throw new DiskChangedError(action.to, `${action.to} now exists on disk.`);
         break;
       case 'deleteFolder':
-        if (!isFolder(at(action.path))) throw new DiskChangedError(action.path, `${action.path} is no longer a folder on disk.`);
+        if (!isFolder(at(action.path)))
+          throw new DiskChangedError(action.path, `${action.path} is no longer a folder on disk.`);
         break;
     }
   }
@@ -199,7 +219,12 @@ function foldersToCreate(assetsDir: string, actions: readonly FileAction[]): str
   for (const action of actions) {
     const destination = action.kind === 'writeFile' ? action.path : action.kind === 'moveFolder' ? action.to : null;
     if (destination === null) continue;
-    for (let folder = posix.dirname(destination); folder !== '.' && folder !== '/' && !exists(join(assetsDir, folder)); folder = posix.dirname(folder)) missing.add(folder);
+    for (
+      let folder = posix.dirname(destination);
+      folder !== '.' && folder !== '/' && !exists(join(assetsDir, folder));
+      folder = posix.dirname(folder)
+    )
+      missing.add(folder);
   }
   return [...missing].sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -250,7 +275,14 @@ export async function executeEffect(
     hook?.('registry-written');
     return;
   }
-  const journal: Journal = { version: 1, operationId, actions, registryBefore, registryAfter, createdFolders: foldersToCreate(assetsDir, actions) };
+  const journal: Journal = {
+    version: 1,
+    operationId,
+    actions,
+    registryBefore,
+    registryAfter,
+    createdFolders: foldersToCreate(assetsDir, actions),
+  };
   await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
   hook?.('journal-written');
   for (let index = 0; index < actions.length; index++) {
@@ -272,7 +304,6 @@ export async function executeEffect(
 
 /** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
 const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
-
 
 /**
  * Removes from `folder` the temporary files of atomic writes whose process is gone (it died between
@@ -319,24 +350,35 @@ export async function recoverJournal(assetsDir: string): Promise<RecoveryReport 
     // The journal is written atomically, so an unreadable one was never complete: nothing ran after it.
     await unlink(join(assetsDir, JOURNAL_PATH));
     removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
-    return { operationId: 'unknown', outcome: 'rolledBack', message: `An incomplete journal was discarded (${(error as Error).message}); no action had started.` };
+    return {
+      operationId: 'unknown',
+      outcome: 'rolledBack',
+      message: `An incomplete journal was discarded (${(error as Error).message}); no action had started.`,
+    };
   }
   // A crash inside an atomic write leaves its temporary file next to the target: the registry's and the
   // journal's in `.prometeu`, a file action's in its folder. They are removed first, so that a rollback
   // finds the folders it created empty.
   removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
-  for (const action of journal.actions) if (action.kind === 'writeFile') removeStaleTemporaryFiles(dirname(join(assetsDir, action.path)));
+  for (const action of journal.actions)
+    if (action.kind === 'writeFile') removeStaleTemporaryFiles(dirname(join(assetsDir, action.path)));
   const registryPath = join(assetsDir, REGISTRY_PATH);
   let index = 0;
   for (; index < journal.actions.length; index++) if (!(await rollForward(assetsDir, journal, index))) break;
   if (index === journal.actions.length) {
-    if (journal.registryAfter !== null && readText(registryPath) !== journal.registryAfter) await writeFileAtomic(registryPath, journal.registryAfter);
+    if (journal.registryAfter !== null && readText(registryPath) !== journal.registryAfter)
+      await writeFileAtomic(registryPath, journal.registryAfter);
     await finish(assetsDir, journal);
-    return { operationId: journal.operationId, outcome: 'completed', message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).` };
+    return {
+      operationId: journal.operationId,
+      outcome: 'completed',
+      message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).`,
+    };
   }
   for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
   await removeCreatedFolders(assetsDir, journal);
-  if (journal.registryBefore !== null && readText(registryPath) !== journal.registryBefore) await writeFileAtomic(registryPath, journal.registryBefore);
+  if (journal.registryBefore !== null && readText(registryPath) !== journal.registryBefore)
+    await writeFileAtomic(registryPath, journal.registryBefore);
   await finish(assetsDir, journal);
   return {
     operationId: journal.operationId,

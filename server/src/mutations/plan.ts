@@ -92,7 +92,11 @@ class Planner {
   }
 
   affect(record: AssetRecord): void {
-    this.affected.push({ ...(record.entry ? { assetId: record.entry.asset_id } : {}), assetUuid: record.assetUuid, root: record.root });
+    this.affected.push({
+      ...(record.entry ? { assetId: record.entry.asset_id } : {}),
+      assetUuid: record.assetUuid,
+      root: record.root,
+    });
     for (const diagnostic of record.diagnostics) if (diagnostic.safeFix) this.fixes.push(diagnostic.safeFix);
   }
 
@@ -115,22 +119,41 @@ class Planner {
   addEntry(entry: RegistryEntry): void {
     const registry = this.baseRegistry();
     if (registry === null) return;
-    this.registry = { ...registry, next_asset_id: Math.max(registry.next_asset_id, entry.asset_id + 1), assets: [...registry.assets, entry].sort((a, b) => a.asset_id - b.asset_id) };
-    this.registryChanges.push({ change: 'add', assetId: entry.asset_id, assetUuid: entry.asset_uuid, root: entry.root, includedInBuild: entry.included_in_build });
+    this.registry = {
+      ...registry,
+      next_asset_id: Math.max(registry.next_asset_id, entry.asset_id + 1),
+      assets: [...registry.assets, entry].sort((a, b) => a.asset_id - b.asset_id),
+    };
+    this.registryChanges.push({
+      change: 'add',
+      assetId: entry.asset_id,
+      assetUuid: entry.asset_uuid,
+      root: entry.root,
+      includedInBuild: entry.included_in_build,
+    });
   }
 
   removeEntry(entry: RegistryEntry): void {
     const registry = this.baseRegistry();
     if (registry === null) return;
     this.registry = { ...registry, assets: registry.assets.filter((candidate) => candidate !== entry) };
-    this.registryChanges.push({ change: 'remove', assetId: entry.asset_id, assetUuid: entry.asset_uuid, root: entry.root, includedInBuild: entry.included_in_build });
+    this.registryChanges.push({
+      change: 'remove',
+      assetId: entry.asset_id,
+      assetUuid: entry.asset_uuid,
+      root: entry.root,
+      includedInBuild: entry.included_in_build,
+    });
   }
 
   updateEntry(entry: RegistryEntry, changes: Partial<Pick<RegistryEntry, 'root' | 'included_in_build'>>): void {
     const registry = this.baseRegistry();
     if (registry === null) return;
     const updated = { ...entry, ...changes };
-    this.registry = { ...registry, assets: registry.assets.map((candidate) => (candidate === entry ? updated : candidate)) };
+    this.registry = {
+      ...registry,
+      assets: registry.assets.map((candidate) => (candidate === entry ? updated : candidate)),
+    };
     this.registryChanges.push({
       change: 'update',
       assetId: entry.asset_id,
@@ -164,12 +187,20 @@ class Planner {
   userPath(path: string, what: string): string | null {
     const checked = checkAssetsPath(path);
     if (!checked.ok) {
-      this.block('pathOutsideProject', `${what} ${JSON.stringify(path)} is not a folder inside assets/ (${checked.reason}).`, path);
+      this.block(
+        'pathOutsideProject',
+        `${what} ${JSON.stringify(path)} is not a folder inside assets/ (${checked.reason}).`,
+        path,
+      );
       return null;
     }
     for (const link of this.snapshot.crawl.symlinks) {
       if (isWithin(link, checked.path)) {
-        this.block('pathOutsideProject', `${what} ${checked.path} goes through the symbolic link ${link}; the packer does not write through links.`, checked.path);
+        this.block(
+          'pathOutsideProject',
+          `${what} ${checked.path} goes through the symbolic link ${link}; the packer does not write through links.`,
+          checked.path,
+        );
         return null;
       }
     }
@@ -182,7 +213,13 @@ class Planner {
       if (record.root === movingFrom) continue;
       if (record.anchor === null && record.entry !== null && movingFrom === undefined) continue;
       if (isWithin(record.root, folder)) {
-        this.block(record.root === folder ? 'targetExists' : 'nestedRoot', record.root === folder ? `${folder} is already an asset root.` : `${folder} would lie inside asset root ${record.root}.`, folder);
+        this.block(
+          record.root === folder ? 'targetExists' : 'nestedRoot',
+          record.root === folder
+            ? `${folder} is already an asset root.`
+            : `${folder} would lie inside asset root ${record.root}.`,
+          folder,
+        );
         return;
       }
       if (isWithin(folder, record.root)) {
@@ -194,7 +231,10 @@ class Planner {
 
   /** Blocks when `folder` already holds files in the snapshot (the executor re-checks the disk). */
   checkAbsent(folder: string): void {
-    if (this.snapshot.crawl.files.some((file) => isWithin(folder, file)) || this.snapshot.crawl.symlinks.some((link) => isWithin(folder, link))) {
+    if (
+      this.snapshot.crawl.files.some((file) => isWithin(folder, file)) ||
+      this.snapshot.crawl.symlinks.some((link) => isWithin(folder, link))
+    ) {
       this.block('targetExists', `${folder} already exists and holds files; choose a new folder.`, folder);
     }
   }
@@ -209,7 +249,10 @@ class Planner {
       record = this.snapshot.byRoot.get(path);
     }
     if (record === undefined) {
-      this.block('assetNotFound', `No asset matches ${JSON.stringify(reference)} at revision ${this.snapshot.revision}.`);
+      this.block(
+        'assetNotFound',
+        `No asset matches ${JSON.stringify(reference)} at revision ${this.snapshot.revision}.`,
+      );
       return null;
     }
     this.affect(record);
@@ -235,22 +278,38 @@ function planCreate(planner: Planner, intent: Extract<MutationIntent, { kind: 'c
   const draft = { schema_version: 1, ...intent.declaration, asset_uuid: planner.allocations.uuid };
   const parsed = AssetDeclarationFile.safeParse(draft);
   if (!parsed.success) {
-    planner.block('invalidDeclaration', `The declaration does not match the asset.json schema: ${describeIssues(parsed.error.issues)}.`, joinAssetsPath(root, ANCHOR_FILE));
+    planner.block(
+      'invalidDeclaration',
+      `The declaration does not match the asset.json schema: ${describeIssues(parsed.error.issues)}.`,
+      joinAssetsPath(root, ANCHOR_FILE),
+    );
     return;
   }
   planner.checkFreeRoot(root);
-  if (planner.snapshot.crawl.files.includes(joinAssetsPath(root, ANCHOR_FILE))) planner.block('targetExists', `${root}/asset.json already exists.`, root);
+  if (planner.snapshot.crawl.files.includes(joinAssetsPath(root, ANCHOR_FILE)))
+    planner.block('targetExists', `${root}/asset.json already exists.`, root);
   const files = new Set(planner.snapshot.crawl.files);
   for (const [role, inputs] of Object.entries(parsed.data.inputs)) {
     for (const input of inputs) {
       const path = joinAssetsPath(root, input);
-      if (!files.has(path)) planner.warn('inputMissing', `Input ${input} (role ${role}) does not exist yet; the asset will report it until it does.`, path);
+      if (!files.has(path))
+        planner.warn(
+          'inputMissing',
+          `Input ${input} (role ${role}) does not exist yet; the asset will report it until it does.`,
+          path,
+        );
     }
   }
   const ordered = { schema_version: 1, asset_uuid: planner.allocations.uuid, ...intent.declaration };
   planner.writeFile(joinAssetsPath(root, ANCHOR_FILE), serializeDeclaration(ordered), null);
   planner.affected.push({ assetUuid: planner.allocations.uuid, root });
-  if (intent.register) planner.addEntry({ asset_id: planner.nextId(), asset_uuid: planner.allocations.uuid, root, included_in_build: true });
+  if (intent.register)
+    planner.addEntry({
+      asset_id: planner.nextId(),
+      asset_uuid: planner.allocations.uuid,
+      root,
+      included_in_build: true,
+    });
 }
 
 function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 'register' | 'adopt' }>): void {
@@ -273,11 +332,19 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
   const conflict = uuid !== null ? rootsIdentityConflict(planner.snapshot, uuid, root) : null;
   if (intent.kind === 'register') {
     if (record.anchor.declaration === null) {
-      planner.block('invalidDeclaration', `${root}/asset.json is not valid (${record.diagnostics[0]?.message ?? 'see diagnostics'}); fix it, or adopt the root if only its asset_uuid is wrong.`, root);
+      planner.block(
+        'invalidDeclaration',
+        `${root}/asset.json is not valid (${record.diagnostics[0]?.message ?? 'see diagnostics'}); fix it, or adopt the root if only its asset_uuid is wrong.`,
+        root,
+      );
       return;
     }
     if (conflict !== null) {
-      planner.block('identityConflict', `${root} carries asset_uuid ${uuid}, which ${conflict} also carries. Adopt it instead to give it a new identity.`, root);
+      planner.block(
+        'identityConflict',
+        `${root} carries asset_uuid ${uuid}, which ${conflict} also carries. Adopt it instead to give it a new identity.`,
+        root,
+      );
       return;
     }
   } else {
@@ -286,7 +353,10 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
       let raw: Record<string, unknown> | null = null;
       try {
         const value = anchorText === null ? null : (JSON.parse(anchorText) as unknown);
-        raw = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+        raw =
+          typeof value === 'object' && value !== null && !Array.isArray(value)
+            ? (value as Record<string, unknown>)
+            : null;
       } catch {
         raw = null;
       }
@@ -297,18 +367,28 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
       const repaired = { ...raw, asset_uuid: planner.allocations.uuid };
       const parsed = AssetDeclarationFile.safeParse(repaired);
       if (!parsed.success) {
-        planner.block('invalidDeclaration', `${root}/asset.json has problems besides its asset_uuid: ${describeIssues(parsed.error.issues)}.`, root);
+        planner.block(
+          'invalidDeclaration',
+          `${root}/asset.json has problems besides its asset_uuid: ${describeIssues(parsed.error.issues)}.`,
+          root,
+        );
         return;
       }
       planner.warn(
         'identityRepaired',
-        conflict !== null ? `${root} shared asset_uuid ${uuid} with ${conflict}; it gets the new asset_uuid ${planner.allocations.uuid}.` : `${root} had no valid asset_uuid; it gets ${planner.allocations.uuid}.`,
+        conflict !== null
+          ? `${root} shared asset_uuid ${uuid} with ${conflict}; it gets the new asset_uuid ${planner.allocations.uuid}.`
+          : `${root} had no valid asset_uuid; it gets ${planner.allocations.uuid}.`,
         root,
       );
       planner.writeFile(joinAssetsPath(root, ANCHOR_FILE), serializeDeclaration(repaired), anchorText);
       uuid = planner.allocations.uuid;
     } else if (record.anchor.declaration === null) {
-      planner.block('invalidDeclaration', `${root}/asset.json is not valid: ${record.diagnostics[0]?.message ?? 'see diagnostics'}`, root);
+      planner.block(
+        'invalidDeclaration',
+        `${root}/asset.json is not valid: ${record.diagnostics[0]?.message ?? 'see diagnostics'}`,
+        root,
+      );
       return;
     }
   }
@@ -322,7 +402,10 @@ function planForget(planner: Planner, intent: Extract<MutationIntent, { kind: 'f
     planner.block('notRegistered', `${record.root} is not registered; there is nothing to forget.`, record.root);
     return;
   }
-  planner.warn('idRetired', `asset_id ${record.entry.asset_id} is retired for good; registering the root again gives it a new id.`);
+  planner.warn(
+    'idRetired',
+    `asset_id ${record.entry.asset_id} is retired for good; registering the root again gives it a new id.`,
+  );
   planner.removeEntry(record.entry);
 }
 
@@ -330,12 +413,20 @@ function planRemove(planner: Planner, intent: Extract<MutationIntent, { kind: 'r
   const record = planner.resolve(intent.asset);
   if (record === null) return;
   if (record.anchor === null) {
-    planner.block('missingAnchor', `${record.root} has no files to remove; forget the registry entry instead.`, record.root);
+    planner.block(
+      'missingAnchor',
+      `${record.root} has no files to remove; forget the registry entry instead.`,
+      record.root,
+    );
     return;
   }
   const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
   if (inner) {
-    planner.block('nestedRoot', `${record.root} contains asset root ${inner.root}; removing it would delete that asset too.`, record.root);
+    planner.block(
+      'nestedRoot',
+      `${record.root} contains asset root ${inner.root}; removing it would delete that asset too.`,
+      record.root,
+    );
     return;
   }
   planner.deleteFolder(record.root);
@@ -346,13 +437,20 @@ function planQuarantine(planner: Planner, intent: Extract<MutationIntent, { kind
   const record = planner.resolve(intent.asset);
   if (record === null) return;
   if (record.anchor === null || record.assetUuid === null) {
-    planner.block(record.anchor === null ? 'missingAnchor' : 'invalidDeclaration', `${record.root} cannot be quarantined: it has no readable identity on disk.`, record.root);
+    planner.block(
+      record.anchor === null ? 'missingAnchor' : 'invalidDeclaration',
+      `${record.root} cannot be quarantined: it has no readable identity on disk.`,
+      record.root,
+    );
     return;
   }
   const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
   if (inner) planner.block('nestedRoot', `${record.root} contains asset root ${inner.root}.`, record.root);
   if (planner.snapshot.quarantine.some((entry) => entry.assetUuid === record.assetUuid)) {
-    planner.block('targetExists', `An asset with asset_uuid ${record.assetUuid} is already in quarantine; restore or remove it first.`);
+    planner.block(
+      'targetExists',
+      `An asset with asset_uuid ${record.assetUuid} is already in quarantine; restore or remove it first.`,
+    );
     return;
   }
   const paths = quarantinePaths(record.assetUuid);
@@ -370,14 +468,20 @@ function planQuarantine(planner: Planner, intent: Extract<MutationIntent, { kind
 
 function planRestore(planner: Planner, intent: Extract<MutationIntent, { kind: 'restore' }>): void {
   const uuid = intent.asset.assetUuid.toLowerCase();
-  const entry: QuarantineEntry | undefined = planner.snapshot.quarantine.find((candidate) => candidate.assetUuid === uuid);
+  const entry: QuarantineEntry | undefined = planner.snapshot.quarantine.find(
+    (candidate) => candidate.assetUuid === uuid,
+  );
   if (entry === undefined) {
     planner.block('assetNotFound', `No quarantined asset has asset_uuid ${uuid}.`);
     return;
   }
   const target = intent.to !== undefined ? planner.userPath(intent.to, 'Destination') : entry.root;
   if (target === null) return;
-  planner.affected.push({ ...(entry.assetId !== null ? { assetId: entry.assetId } : {}), assetUuid: uuid, root: target });
+  planner.affected.push({
+    ...(entry.assetId !== null ? { assetId: entry.assetId } : {}),
+    assetUuid: uuid,
+    root: target,
+  });
   planner.checkFreeRoot(target);
   planner.checkAbsent(target);
   if (rootsIdentityConflict(planner.snapshot, uuid, target) !== null) {
@@ -390,10 +494,18 @@ function planRestore(planner: Planner, intent: Extract<MutationIntent, { kind: '
     const registry = planner.baseRegistry();
     if (registry !== null) {
       if (registry.assets.some((candidate) => candidate.asset_id === entry.assetId)) {
-        planner.block('identityConflict', `asset_id ${entry.assetId} is registered again meanwhile; restore is refused rather than give two assets one id.`);
+        planner.block(
+          'identityConflict',
+          `asset_id ${entry.assetId} is registered again meanwhile; restore is refused rather than give two assets one id.`,
+        );
         return;
       }
-      planner.addEntry({ asset_id: entry.assetId, asset_uuid: uuid, root: target, included_in_build: entry.includedInBuild });
+      planner.addEntry({
+        asset_id: entry.assetId,
+        asset_uuid: uuid,
+        root: target,
+        included_in_build: entry.includedInBuild,
+      });
     }
   }
 }
@@ -414,8 +526,17 @@ function planRelocate(planner: Planner, intent: Extract<MutationIntent, { kind: 
   if (record.anchor === null) {
     // The folder vanished: the entry may follow a root that was moved outside the packer.
     const found = planner.snapshot.byRoot.get(target);
-    if (found === undefined || found.anchor === null || found.entry !== null || found.assetUuid !== record.entry?.asset_uuid) {
-      planner.block('missingAnchor', `${record.root} has no files to move, and ${target} is not an unregistered root with asset_uuid ${record.entry?.asset_uuid}.`, target);
+    if (
+      found === undefined ||
+      found.anchor === null ||
+      found.entry !== null ||
+      found.assetUuid !== record.entry?.asset_uuid
+    ) {
+      planner.block(
+        'missingAnchor',
+        `${record.root} has no files to move, and ${target} is not an unregistered root with asset_uuid ${record.entry?.asset_uuid}.`,
+        target,
+      );
       return;
     }
     planner.updateEntry(record.entry!, { root: target });
@@ -424,7 +545,12 @@ function planRelocate(planner: Planner, intent: Extract<MutationIntent, { kind: 
   planner.checkFreeRoot(target, record.root);
   planner.checkAbsent(target);
   const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
-  if (inner) planner.block('nestedRoot', `${record.root} contains asset root ${inner.root}; move that one separately.`, record.root);
+  if (inner)
+    planner.block(
+      'nestedRoot',
+      `${record.root} contains asset root ${inner.root}; move that one separately.`,
+      record.root,
+    );
   planner.moveFolder(record.root, target);
   if (record.entry !== null) planner.updateEntry(record.entry, { root: target });
 }
@@ -433,7 +559,11 @@ function planRename(planner: Planner, intent: Extract<MutationIntent, { kind: 'r
   const record = planner.resolve(intent.asset);
   if (record === null) return;
   if (record.anchor === null || record.anchor.declaration === null) {
-    planner.block('invalidDeclaration', `${record.root}/asset.json is missing or invalid; fix it before renaming.`, record.root);
+    planner.block(
+      'invalidDeclaration',
+      `${record.root}/asset.json is missing or invalid; fix it before renaming.`,
+      record.root,
+    );
     return;
   }
   if (record.anchor.name === intent.name) {
@@ -442,7 +572,11 @@ function planRename(planner: Planner, intent: Extract<MutationIntent, { kind: 'r
   }
   const text = planner.snapshot.crawl.anchors.find((anchor) => anchor.root === record.root)?.text ?? null;
   const raw = JSON.parse(text!) as Record<string, unknown>;
-  planner.writeFile(joinAssetsPath(record.root, ANCHOR_FILE), serializeDeclaration({ ...raw, name: intent.name }), text);
+  planner.writeFile(
+    joinAssetsPath(record.root, ANCHOR_FILE),
+    serializeDeclaration({ ...raw, name: intent.name }),
+    text,
+  );
 }
 
 function planInclusion(planner: Planner, intent: Extract<MutationIntent, { kind: 'setBuildInclusion' }>): void {
@@ -453,13 +587,19 @@ function planInclusion(planner: Planner, intent: Extract<MutationIntent, { kind:
     return;
   }
   if (record.entry.included_in_build === intent.included) {
-    planner.warn('noChange', `${record.root} is already ${intent.included ? 'included in' : 'excluded from'} the build.`);
+    planner.warn(
+      'noChange',
+      `${record.root} is already ${intent.included ? 'included in' : 'excluded from'} the build.`,
+    );
     return;
   }
   planner.updateEntry(record.entry, { included_in_build: intent.included });
 }
 
-function classOf(plan: Pick<MutationPlan, 'registryChanges' | 'filesystemChanges'>, kind: MutationIntent['kind']): OperationClass {
+function classOf(
+  plan: Pick<MutationPlan, 'registryChanges' | 'filesystemChanges'>,
+  kind: MutationIntent['kind'],
+): OperationClass {
   const registry = plan.registryChanges.length > 0;
   const workspace = plan.filesystemChanges.length > 0;
   if (registry && workspace) return 'workspace+registry';
@@ -481,8 +621,11 @@ function classOf(plan: Pick<MutationPlan, 'registryChanges' | 'filesystemChanges
 
 /** Finds the safe fix with `fixId` among the snapshot's diagnostics. */
 export function findSafeFix(snapshot: Snapshot, fixId: string): MutationIntent | undefined {
-  for (const record of snapshot.assets) for (const diagnostic of record.diagnostics) if (diagnostic.safeFix?.fixId === fixId) return diagnostic.safeFix.mutation;
-  for (const diagnostic of snapshot.projectDiagnostics) if (diagnostic.safeFix?.fixId === fixId) return diagnostic.safeFix.mutation;
+  for (const record of snapshot.assets)
+    for (const diagnostic of record.diagnostics)
+      if (diagnostic.safeFix?.fixId === fixId) return diagnostic.safeFix.mutation;
+  for (const diagnostic of snapshot.projectDiagnostics)
+    if (diagnostic.safeFix?.fixId === fixId) return diagnostic.safeFix.mutation;
   return undefined;
 }
 
@@ -522,7 +665,10 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
     case 'applySafeFix': {
       const fix = findSafeFix(snapshot, intent.fixId);
       if (fix === undefined || fix.kind === 'applySafeFix') {
-        planner.block('unknownFix', `No diagnostic at revision ${snapshot.revision} offers the fix ${JSON.stringify(intent.fixId)}.`);
+        planner.block(
+          'unknownFix',
+          `No diagnostic at revision ${snapshot.revision} offers the fix ${JSON.stringify(intent.fixId)}.`,
+        );
         break;
       }
       const inner = planMutation(snapshot, fix, allocations);
@@ -530,7 +676,9 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
     }
   }
   const shape = { registryChanges: planner.registryChanges, filesystemChanges: planner.filesystemChanges };
-  const requiresConsent = CONSENT_KINDS.has(kind) && (planner.filesystemChanges.some((change) => change.change === 'move' || change.change === 'delete'));
+  const requiresConsent =
+    CONSENT_KINDS.has(kind) &&
+    planner.filesystemChanges.some((change) => change.change === 'move' || change.change === 'delete');
   return {
     intent,
     baseRevision: snapshot.revision,

@@ -36,7 +36,12 @@ export function applyMutationOperation(
     ...(signal ? { signal } : {}),
     async run(context): Promise<OperationResult<ApplyResult>> {
       const snapshot = project.snapshot();
-      const respond = (outcome: ApplyResult['outcome'], plan: MutationPlan | null, reasons: Reason[], revision = project.snapshot().revision): ApplyResult => ({
+      const respond = (
+        outcome: ApplyResult['outcome'],
+        plan: MutationPlan | null,
+        reasons: Reason[],
+        revision = project.snapshot().revision,
+      ): ApplyResult => ({
         operationId,
         projectId: project.id,
         outcome,
@@ -44,7 +49,10 @@ export function applyMutationOperation(
         reasons,
         preview: plan ? toMutationPreview(project.id, request.previewId ?? `${operationId}-plan`, plan) : null,
       });
-      const reject = (plan: MutationPlan | null, reason: Reason): OperationResult<ApplyResult> => ({ status: 'failed', response: respond('rejected', plan, [reason]) });
+      const reject = (plan: MutationPlan | null, reason: Reason): OperationResult<ApplyResult> => ({
+        status: 'failed',
+        response: respond('rejected', plan, [reason]),
+      });
 
       let intent = request.mutation;
       let allocations: Allocations = { uuid: newUuid() };
@@ -52,7 +60,10 @@ export function applyMutationOperation(
       if (request.previewId !== undefined) {
         const stored = project.previews.get(request.previewId);
         if (stored === undefined) {
-          return reject(null, { code: 'unknownPreview', message: `No preview ${request.previewId} is known to this server (it may be older than the last 1000 previews, or from another server run). Preview again.` });
+          return reject(null, {
+            code: 'unknownPreview',
+            message: `No preview ${request.previewId} is known to this server (it may be older than the last 1000 previews, or from another server run). Preview again.`,
+          });
         }
         intent = stored.plan.intent;
         allocations = stored.allocations;
@@ -72,7 +83,11 @@ export function applyMutationOperation(
         });
       }
       if (plan.blockers.length > 0) {
-        return reject(plan, { code: 'blocked', message: plan.blockers.map((blocker) => blocker.message).join(' '), issues: [...plan.blockers] });
+        return reject(plan, {
+          code: 'blocked',
+          message: plan.blockers.map((blocker) => blocker.message).join(' '),
+          issues: [...plan.blockers],
+        });
       }
       const diverged = project.watch.touches(touchedPaths(plan));
       if (diverged !== undefined) {
@@ -96,7 +111,10 @@ export function applyMutationOperation(
         return { status: 'succeeded', response: respond('applied', plan, [], next.revision), revision: next.revision };
       } catch (error) {
         if (!(error instanceof DiskChangedError)) throw error;
-        return reject(plan, { code: 'diskChanged', message: `${error.message} Nothing was changed; reconcile, then preview again.` });
+        return reject(plan, {
+          code: 'diskChanged',
+          message: `${error.message} Nothing was changed; reconcile, then preview again.`,
+        });
       }
     },
   };

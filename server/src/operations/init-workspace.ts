@@ -22,7 +22,11 @@ export interface InitWorkspaceResponse {
 const REGISTRY_PROJECT_PATH = `assets/${REGISTRY_PATH}`;
 
 /** Builds the operation for `project`'s lane. */
-export function initWorkspaceOperation(project: Project, operationId: string, signal?: AbortSignal): WriteOperation<InitWorkspaceResponse> {
+export function initWorkspaceOperation(
+  project: Project,
+  operationId: string,
+  signal?: AbortSignal,
+): WriteOperation<InitWorkspaceResponse> {
   return {
     operationId,
     operation: 'initWorkspace',
@@ -39,7 +43,8 @@ export function initWorkspaceOperation(project: Project, operationId: string, si
       const existing = readRegistryText(project.assetsDir);
       if (existing.text !== null || existing.readError !== undefined) {
         const parsed = parseRegistry(existing.text, existing.readError);
-        if (parsed.registry !== null) return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
+        if (parsed.registry !== null)
+          return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
         const problem = parsed.diagnostics[0]?.message ?? 'it is invalid';
         return {
           status: 'failed',
@@ -52,11 +57,15 @@ export function initWorkspaceOperation(project: Project, operationId: string, si
       }
       if (context.signal.aborted) return { status: 'cancelled' };
       await mkdir(join(project.assetsDir, '.prometeu'), { recursive: true });
-      const created = await createFileExclusive(join(project.assetsDir, REGISTRY_PATH), serializeRegistry(emptyRegistry()));
+      const created = await createFileExclusive(
+        join(project.assetsDir, REGISTRY_PATH),
+        serializeRegistry(emptyRegistry()),
+      );
       if (!created) {
         // Someone created it between our read and our write: report what is there now.
         const parsed = parseRegistry(readRegistryText(project.assetsDir).text);
-        if (parsed.registry !== null) return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
+        if (parsed.registry !== null)
+          return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
       }
       const snapshot = project.reload('initWorkspace', operationId);
       project.watch.enable(project.deferredWatcher);

@@ -13,7 +13,12 @@ import type { OperationResult, WriteOperation } from '../project/writer-lane.js'
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
 
 /** Builds the pack operation for `project`'s lane. */
-export function packOperation(project: Project, operationId: string, params: ParamsOf<(typeof packerRequests)['pack']>, signal?: AbortSignal): WriteOperation<PackResponse> {
+export function packOperation(
+  project: Project,
+  operationId: string,
+  params: ParamsOf<(typeof packerRequests)['pack']>,
+  signal?: AbortSignal,
+): WriteOperation<PackResponse> {
   return {
     operationId,
     operation: 'pack',
@@ -62,7 +67,12 @@ export function packOperation(project: Project, operationId: string, params: Par
         status: 'succeeded',
         response: {
           ...base,
-          artifacts: written.map((artifact) => ({ name: artifact.name, path: `build/${artifact.name}`, size: artifact.size, sha256: artifact.sha256 })),
+          artifacts: written.map((artifact) => ({
+            name: artifact.name,
+            path: `build/${artifact.name}`,
+            size: artifact.size,
+            sha256: artifact.sha256,
+          })),
           assets: outcome.entries.map((entry) => ({
             assetId: entry.assetId,
             name: entry.name,

@@ -19,7 +19,11 @@ export interface ReconcileResponse {
 }
 
 /** Builds the reconcile operation for `project`'s lane. */
-export function reconcileOperation(project: Project, operationId: string, signal?: AbortSignal): WriteOperation<ReconcileResponse> {
+export function reconcileOperation(
+  project: Project,
+  operationId: string,
+  signal?: AbortSignal,
+): WriteOperation<ReconcileResponse> {
   return {
     operationId,
     operation: 'reconcile',
@@ -36,7 +40,15 @@ export function reconcileOperation(project: Project, operationId: string, signal
       return {
         status: 'succeeded',
         revision: after.revision,
-        response: { operationId, projectId: project.id, previousRevision: before.revision, revision: after.revision, diff: diffSnapshots(before, after), clearedChanges: accepted.length, accepted: accepted.map((change) => ({ ...change })) },
+        response: {
+          operationId,
+          projectId: project.id,
+          previousRevision: before.revision,
+          revision: after.revision,
+          diff: diffSnapshots(before, after),
+          clearedChanges: accepted.length,
+          accepted: accepted.map((change) => ({ ...change })),
+        },
       };
     },
   };

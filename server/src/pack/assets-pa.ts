@@ -62,7 +62,10 @@ export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
   let cursor = 0;
   let previousId = 0;
   for (const asset of assets) {
-    if (!(asset.assetId > previousId)) throw new Error(`layoutAssetsPa: asset_id ${asset.assetId} follows ${previousId}; assets must be strictly ordered by asset_id.`);
+    if (!(asset.assetId > previousId))
+      throw new Error(
+        `layoutAssetsPa: asset_id ${asset.assetId} follows ${previousId}; assets must be strictly ordered by asset_id.`,
+      );
     previousId = asset.assetId;
     const offset = alignUp(cursor);
     assetTable.push({
@@ -163,7 +166,12 @@ export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[]): Pack
         payload_sha256: sha256Hex(payload),
         preload: preloaded.has(entry.asset_id),
         declaration_sha256: fact.declarationSha256,
-        inputs: fact.inputs.map((input) => ({ role: input.role, path: input.path, size: input.size, sha256: input.sha256 })),
+        inputs: fact.inputs.map((input) => ({
+          role: input.role,
+          path: input.path,
+          size: input.size,
+          sha256: input.sha256,
+        })),
       };
     }),
   };

@@ -81,10 +81,15 @@ async function keepPrevious(target: string, backup: string): Promise<boolean> {
  * Artifact names must be plain file names; anything else is a bug in the caller and throws before any
  * file is touched. Only one writer may run per project (the writer lane guarantees it).
  */
-export async function writeBuildOutputs(projectRoot: string, artifacts: Readonly<Record<string, string | Uint8Array>>, options: WriteBuildOptions = {}): Promise<WrittenArtifact[]> {
+export async function writeBuildOutputs(
+  projectRoot: string,
+  artifacts: Readonly<Record<string, string | Uint8Array>>,
+  options: WriteBuildOptions = {},
+): Promise<WrittenArtifact[]> {
   const names = Object.keys(artifacts).sort();
   for (const name of names) {
-    if (!ARTIFACT_NAME.test(name)) throw new TypeError(`writeBuildOutputs: ${JSON.stringify(name)} is not a plain artifact file name.`);
+    if (!ARTIFACT_NAME.test(name))
+      throw new TypeError(`writeBuildOutputs: ${JSON.stringify(name)} is not a plain artifact file name.`);
   }
   const buildDir = join(projectRoot, BUILD_FOLDER);
   const created = !(await exists(buildDir));
@@ -128,7 +133,12 @@ export async function writeBuildOutputs(projectRoot: string, artifacts: Readonly
 }
 
 /** Puts back what a failed promotion replaced. Throws, with the original failure as cause, if that fails too. */
-async function undo(buildDir: string, previous: string, promoted: readonly { name: string; kept: boolean }[], failure: unknown): Promise<void> {
+async function undo(
+  buildDir: string,
+  previous: string,
+  promoted: readonly { name: string; kept: boolean }[],
+  failure: unknown,
+): Promise<void> {
   if (promoted.length === 0) return;
   try {
     for (const { name, kept } of [...promoted].reverse()) {
@@ -137,7 +147,10 @@ async function undo(buildDir: string, previous: string, promoted: readonly { nam
     }
     await syncFolder(buildDir);
   } catch (undoError) {
-    throw new Error(`Writing build/ failed and restoring its previous files failed too (${undoError instanceof Error ? undoError.message : String(undoError)}); the next pack rewrites every artifact.`, { cause: failure });
+    throw new Error(
+      `Writing build/ failed and restoring its previous files failed too (${undoError instanceof Error ? undoError.message : String(undoError)}); the next pack rewrites every artifact.`,
+      { cause: failure },
+    );
   }
 }
 

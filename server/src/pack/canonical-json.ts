@@ -34,7 +34,8 @@ function serialize(value: unknown, indent: number, allowFractions: boolean, wher
       return JSON.stringify(value);
     case 'number':
       if (!Number.isFinite(value)) throw new TypeError(`Canonical JSON: ${where} is ${value}, which JSON cannot hold.`);
-      if (!allowFractions && !Number.isSafeInteger(value)) throw new TypeError(`Canonical JSON: ${where} is ${value}; only safe integers are allowed.`);
+      if (!allowFractions && !Number.isSafeInteger(value))
+        throw new TypeError(`Canonical JSON: ${where} is ${value}; only safe integers are allowed.`);
       return Object.is(value, -0) ? '0' : JSON.stringify(value);
     case 'object':
       break;
@@ -54,11 +55,15 @@ function serialize(value: unknown, indent: number, allowFractions: boolean, wher
     return `[${open}${items.join(separator)}${close}]`;
   }
   const prototype = Object.getPrototypeOf(value) as unknown;
-  if (prototype !== Object.prototype && prototype !== null) throw new TypeError(`Canonical JSON: ${where} is not a plain object.`);
+  if (prototype !== Object.prototype && prototype !== null)
+    throw new TypeError(`Canonical JSON: ${where} is not a plain object.`);
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record).sort(compareStrings);
   if (keys.length === 0) return '{}';
   const colon = indent > 0 ? ': ' : ':';
-  const members = keys.map((key) => `${JSON.stringify(key)}${colon}${serialize(record[key], indent, allowFractions, `${where}.${key}`, depth + 1)}`);
+  const members = keys.map(
+    (key) =>
+      `${JSON.stringify(key)}${colon}${serialize(record[key], indent, allowFractions, `${where}.${key}`, depth + 1)}`,
+  );
   return `{${open}${members.join(separator)}${close}}`;
 }

@@ -26,9 +26,18 @@ export interface PayloadCache {
  * The cache key of one materialisation: SHA-256 over the canonical JSON of the format name, the format
  * version, the whole declaration, and the SHA-256 of every input keyed by its canonical root-relative path.
  */
-export function cacheKey(format: AssetFormat, declaration: AssetDeclarationFile, inputHashes: ReadonlyMap<string, string>): string {
+export function cacheKey(
+  format: AssetFormat,
+  declaration: AssetDeclarationFile,
+  inputHashes: ReadonlyMap<string, string>,
+): string {
   const inputs = [...inputHashes.keys()].sort().map((path) => [path, inputHashes.get(path)!]);
-  return sha256Hex(canonicalJson({ cache_layout: 1, format: format.format, format_version: format.version, declaration, inputs }, { allowFractions: true }));
+  return sha256Hex(
+    canonicalJson(
+      { cache_layout: 1, format: format.format, format_version: format.version, declaration, inputs },
+      { allowFractions: true },
+    ),
+  );
 }
 
 /** A cache that stores nothing. */
@@ -84,11 +93,16 @@ function encodeEntry(key: string, asset: MaterializedAsset): Uint8Array {
 function decodeEntry(bytes: Uint8Array, key: string): MaterializedAsset | null {
   const start = ENTRY_MAGIC.length + 4;
   if (bytes.length < start || ENTRY_MAGIC.some((byte, index) => bytes[index] !== byte)) return null;
-  const factsLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(ENTRY_MAGIC.length, true);
+  const factsLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(
+    ENTRY_MAGIC.length,
+    true,
+  );
   if (start + factsLength > bytes.length) return null;
   let facts: Record<string, unknown>;
   try {
-    const parsed: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start, start + factsLength)));
+    const parsed: unknown = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(start, start + factsLength)),
+    );
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
     facts = parsed as Record<string, unknown>;
   } catch {
@@ -116,5 +130,11 @@ function decodeEntry(bytes: Uint8Array, key: string): MaterializedAsset | null {
   } catch {
     return null;
   }
-  return { payload, decodedSize: facts['decoded_size'], bankType: facts['bank_type'], codec: facts['codec'], metadata: metadata as JsonObject };
+  return {
+    payload,
+    decodedSize: facts['decoded_size'],
+    bankType: facts['bank_type'],
+    codec: facts['codec'],
+    metadata: metadata as JsonObject,
+  };
 }

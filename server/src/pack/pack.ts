@@ -10,7 +10,15 @@ import { compareDiagnostics } from '../domain/diagnostics.js';
 import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
 import { parseRegistry, REGISTRY_PATH } from '../domain/registry.js';
 import { buildSnapshot, inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
-import { buildArtifacts, layoutAssetsPa, sha256Hex, type AssetFacts, type InputFacts, type PackArtifacts, type PaAsset } from './assets-pa.js';
+import {
+  buildArtifacts,
+  layoutAssetsPa,
+  sha256Hex,
+  type AssetFacts,
+  type InputFacts,
+  type PackArtifacts,
+  type PaAsset,
+} from './assets-pa.js';
 import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
@@ -120,7 +128,9 @@ function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | nul
   if (crawled === undefined) return now === null;
   if (now === null) return false;
   // The crawl decoded the file as UTF-8; decoding the same way makes equal bytes compare equal.
-  return crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text;
+  return (
+    crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text
+  );
 }
 
 /** One asset that made it to the layout. */
@@ -141,15 +151,24 @@ interface BuiltAsset {
  * format's own validation always runs on the bytes just read. Only when nothing blocks does it
  * materialise (or take the payload from the cache, which is keyed by everything the payload depends on).
  */
-export async function packSnapshot(snapshot: Snapshot, assetsDir: string, options: PackOptions = {}): Promise<PackOutcome> {
+export async function packSnapshot(
+  snapshot: Snapshot,
+  assetsDir: string,
+  options: PackOptions = {},
+): Promise<PackOutcome> {
   const { signal } = options;
   if (signal?.aborted) return CANCELLED;
-  const cache: PayloadCache = options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? join(assetsDir, PACK_CACHE_PATH));
+  const cache: PayloadCache =
+    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? join(assetsDir, PACK_CACHE_PATH));
   const diverged = new Set<string>();
 
   const registryBytes = readIfFile(join(assetsDir, REGISTRY_PATH));
   const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
-  if (registryNow.exists !== snapshot.workspaceInitialized || canonicalJson(registryNow.registry) !== canonicalJson(snapshot.registry)) diverged.add(REGISTRY_PATH);
+  if (
+    registryNow.exists !== snapshot.workspaceInitialized ||
+    canonicalJson(registryNow.registry) !== canonicalJson(snapshot.registry)
+  )
+    diverged.add(REGISTRY_PATH);
 
   // Every structural check again, from the frozen crawl and the registry just read (equal to the snapshot's).
   const fresh = buildSnapshot(snapshot.revision, snapshot.crawl, registryNow);
@@ -160,7 +179,8 @@ export async function packSnapshot(snapshot: Snapshot, assetsDir: string, option
   // Each input is read once; the bytes are dropped after the last asset that names it.
   const pendingReaders = new Map<string, number>();
   for (const record of buildSet) {
-    for (const path of new Set(record.inputs.map((input) => input.assetsPath))) if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
+    for (const path of new Set(record.inputs.map((input) => input.assetsPath)))
+      if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
   }
   const held = new Map<string, Uint8Array | null>();
   const takeInput = async (path: string): Promise<Uint8Array | null> => {
@@ -207,10 +227,17 @@ export async function packSnapshot(snapshot: Snapshot, assetsDir: string, option
     const declaration = record.anchor?.declaration ?? null;
     const format = declaration === null ? undefined : formatNamed(declaration.output.format);
     if (declaration !== null && format === undefined && own.length === 0) {
-      throw new Error(`Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`);
+      throw new Error(
+        `Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`,
+      );
     }
     if (declaration !== null && format !== undefined && format.type === declaration.type && inputsComplete) {
-      const asset = { declaration, root: record.root, inputs, identity: { assetId: entry.asset_id, assetUuid: declaration.asset_uuid } };
+      const asset = {
+        declaration,
+        root: record.root,
+        inputs,
+        identity: { assetId: entry.asset_id, assetUuid: declaration.asset_uuid },
+      };
       blockers.push(...format.validate(asset));
       if (blockers.length === 0 && diverged.size === 0) {
         const key = cacheKey(format, declaration, hashes);
@@ -229,7 +256,12 @@ export async function packSnapshot(snapshot: Snapshot, assetsDir: string, option
           const facts: InputFacts[] = [];
           for (const input of record.inputs) {
             const relative = input.assetsPath!.slice(record.root.length + 1);
-            facts.push({ role: input.role, path: input.path, size: inputs.get(relative)!.length, sha256: hashes.get(relative)! });
+            facts.push({
+              role: input.role,
+              path: input.path,
+              size: inputs.get(relative)!.length,
+              sha256: hashes.get(relative)!,
+            });
           }
           built.push({
             record,

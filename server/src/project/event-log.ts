@@ -76,7 +76,8 @@ export class EventLog {
     const limit = options.limit ?? 10_000;
     const firstRetainedSequence = this.retained[0]?.sequence ?? 0;
     const dropped = firstRetainedSequence > 0 && afterSequence < firstRetainedSequence - 1;
-    const start = firstRetainedSequence === 0 ? this.retained.length : Math.max(0, afterSequence + 1 - firstRetainedSequence);
+    const start =
+      firstRetainedSequence === 0 ? this.retained.length : Math.max(0, afterSequence + 1 - firstRetainedSequence);
     const events: PackerEvent[] = [];
     let more = false;
     for (let index = start; index < this.retained.length; index++) {

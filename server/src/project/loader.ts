@@ -73,13 +73,31 @@ export function recrawl(previous: CrawlResult, assetsDir: string, folders: reado
   const merge = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
     const all = [...kept, ...fresh.flat()];
     const seen = new Set<string>();
-    return all.filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true))).sort((a, b) => compareStrings(key(a), key(b)));
+    return all
+      .filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)))
+      .sort((a, b) => compareStrings(key(a), key(b)));
   };
   return {
-    anchors: merge(previous.anchors.filter((anchor) => outside(anchor.root)), parts.map((part) => [...part.anchors]), (anchor) => anchor.root),
-    files: merge(previous.files.filter(outside), parts.map((part) => [...part.files]), (file) => file),
-    symlinks: merge(previous.symlinks.filter(outside), parts.map((part) => [...part.symlinks]), (link) => link),
-    problems: merge(previous.problems.filter((problem) => outside(problem.path)), parts.map((part) => [...part.problems]), (problem) => problem.path),
+    anchors: merge(
+      previous.anchors.filter((anchor) => outside(anchor.root)),
+      parts.map((part) => [...part.anchors]),
+      (anchor) => anchor.root,
+    ),
+    files: merge(
+      previous.files.filter(outside),
+      parts.map((part) => [...part.files]),
+      (file) => file,
+    ),
+    symlinks: merge(
+      previous.symlinks.filter(outside),
+      parts.map((part) => [...part.symlinks]),
+      (link) => link,
+    ),
+    problems: merge(
+      previous.problems.filter((problem) => outside(problem.path)),
+      parts.map((part) => [...part.problems]),
+      (problem) => problem.path,
+    ),
   };
 }
 
@@ -87,7 +105,12 @@ export function recrawl(previous: CrawlResult, assetsDir: string, folders: reado
  * The snapshot after a commit: the registry the commit wrote (checked, not re-read) and the touched
  * folders crawled again; everything else is carried over from `previous`.
  */
-export function snapshotAfterCommit(previous: Snapshot, assetsDir: string, registry: RegistryFile | null, folders: readonly string[]): Snapshot {
+export function snapshotAfterCommit(
+  previous: Snapshot,
+  assetsDir: string,
+  registry: RegistryFile | null,
+  folders: readonly string[],
+): Snapshot {
   const parsedRegistry: ParsedRegistry = registry !== null ? checkRegistry(registry) : registryOf(previous, assetsDir);
   return buildSnapshot(previous.revision + 1, recrawl(previous.crawl, assetsDir, folders), parsedRegistry, {
     quarantine: loadQuarantine(assetsDir),

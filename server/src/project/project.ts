@@ -9,7 +9,16 @@ import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
 import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
-import { DiskChangedError, executeEffect, JOURNAL_PATH, recoverJournal, removeStaleTemporaryFiles, stampOf, type RecoveryReport, type StepHook } from '../mutations/execute.js';
+import {
+  DiskChangedError,
+  executeEffect,
+  JOURNAL_PATH,
+  recoverJournal,
+  removeStaleTemporaryFiles,
+  stampOf,
+  type RecoveryReport,
+  type StepHook,
+} from '../mutations/execute.js';
 import { touchedFolders, type MutationPlan } from '../mutations/plan.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
@@ -107,7 +116,11 @@ export class Project {
   /** Publishes the initial snapshot's event; called once by the host after it started listening. */
   announceOpen(): void {
     const recovery = this.lastRecovery;
-    this.events.append('snapshot.published', { revision: this.current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' }, recovery?.operationId);
+    this.events.append(
+      'snapshot.published',
+      { revision: this.current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
+      recovery?.operationId,
+    );
   }
 
   /** The current snapshot. A caller that keeps the returned object keeps a consistent view. */
@@ -127,14 +140,22 @@ export class Project {
     return {
       code: PackerErrorCodes.WriterUnavailable,
       message: `Another packer process${attempt.holderPid !== undefined ? ` (pid ${attempt.holderPid})` : ''} holds the writer lock of this project (${attempt.lockPath}); this server serves reads only. Close the other one, or delete the lock if that process is gone.`,
-      data: { projectId: this.id, ...(attempt.holderPid !== undefined ? { holderPid: attempt.holderPid } : {}), lockPath: attempt.lockPath },
+      data: {
+        projectId: this.id,
+        ...(attempt.holderPid !== undefined ? { holderPid: attempt.holderPid } : {}),
+        lockPath: attempt.lockPath,
+      },
     };
   }
 
   private publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
     const previous = this.current.revision;
     this.current = next;
-    this.events.append('snapshot.published', { revision: next.revision, previousRevision: previous, cause }, operationId);
+    this.events.append(
+      'snapshot.published',
+      { revision: next.revision, previousRevision: previous, cause },
+      operationId,
+    );
     return next;
   }
 
@@ -170,7 +191,15 @@ export class Project {
       );
     }
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
-    await executeEffect(this.assetsDir, operationId, plan.effect.actions, this.registryText, registryAfter, this.stepHook, this.registryStamp);
+    await executeEffect(
+      this.assetsDir,
+      operationId,
+      plan.effect.actions,
+      this.registryText,
+      registryAfter,
+      this.stepHook,
+      this.registryStamp,
+    );
     if (registryAfter !== null) {
       this.registryText = registryAfter;
       this.registryStamp = stampOf(join(this.assetsDir, REGISTRY_PATH)) ?? undefined;

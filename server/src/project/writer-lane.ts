@@ -24,11 +24,18 @@ export interface OperationContext {
 export type OperationResult<R> =
   | { readonly status: 'succeeded'; readonly response: R; readonly revision?: number }
   | { readonly status: 'failed'; readonly response: R; readonly revision?: number }
-  | { readonly status: 'failed'; readonly error: { code: number; message: string; data?: unknown }; readonly revision?: number }
+  | {
+      readonly status: 'failed';
+      readonly error: { code: number; message: string; data?: unknown };
+      readonly revision?: number;
+    }
   | { readonly status: 'cancelled' };
 
 /** What the lane reports to the caller. `error` is an exception thrown by the operation (a bug or an I/O failure). */
-export type LaneOutcome<R> = OperationResult<R> | { readonly status: 'cancelledBeforeStart' } | { readonly status: 'error'; readonly error: unknown };
+export type LaneOutcome<R> =
+  | OperationResult<R>
+  | { readonly status: 'cancelledBeforeStart' }
+  | { readonly status: 'error'; readonly error: unknown };
 
 /** A write to run in the lane. */
 export interface WriteOperation<R> {
@@ -74,7 +81,9 @@ export class WriterLane {
   /** What runs now and how many wait. */
   status(): LaneStatus {
     return {
-      running: this.running ? { operationId: this.running.operation.operationId, operation: this.running.operation.operation } : null,
+      running: this.running
+        ? { operationId: this.running.operation.operationId, operation: this.running.operation.operation }
+        : null,
       queued: this.queue.length,
     };
   }
@@ -83,9 +92,18 @@ export class WriterLane {
   enqueue<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>> {
     return new Promise<LaneOutcome<R>>((resolve) => {
       const head = { operation: operation.operation, operationClass: operation.operationClass };
-      this.events.append('operation.queued', { ...head, position: this.queue.length + (this.running ? 1 : 0) }, operation.operationId);
+      this.events.append(
+        'operation.queued',
+        { ...head, position: this.queue.length + (this.running ? 1 : 0) },
+        operation.operationId,
+      );
       const controller = new AbortController();
-      const job: Job = { operation: operation as WriteOperation<unknown>, finish: resolve as (outcome: LaneOutcome<unknown>) => void, controller, detach: () => undefined };
+      const job: Job = {
+        operation: operation as WriteOperation<unknown>,
+        finish: resolve as (outcome: LaneOutcome<unknown>) => void,
+        controller,
+        detach: () => undefined,
+      };
       const onAbort = (): void => {
         const index = this.queue.indexOf(job);
         if (index >= 0) {
@@ -139,7 +157,12 @@ export class WriterLane {
       progress: (done, total, unit, message) => {
         this.events.append(
           'operation.progress',
-          { done, ...(total !== undefined ? { total } : {}), ...(unit !== undefined ? { unit } : {}), ...(message !== undefined ? { message } : {}) },
+          {
+            done,
+            ...(total !== undefined ? { total } : {}),
+            ...(unit !== undefined ? { unit } : {}),
+            ...(message !== undefined ? { message } : {}),
+          },
           operation.operationId,
         );
       },
@@ -153,7 +176,15 @@ export class WriterLane {
     }
     switch (outcome.status) {
       case 'succeeded':
-        this.events.append('operation.succeeded', { ...head, ...(outcome.revision !== undefined ? { revision: outcome.revision } : {}), outcome: asRecord(outcome.response) }, operation.operationId);
+        this.events.append(
+          'operation.succeeded',
+          {
+            ...head,
+            ...(outcome.revision !== undefined ? { revision: outcome.revision } : {}),
+            outcome: asRecord(outcome.response),
+          },
+          operation.operationId,
+        );
         break;
       case 'failed':
         this.events.append(
@@ -170,7 +201,11 @@ export class WriterLane {
         this.events.append('operation.cancelled', { ...head, started: true }, operation.operationId);
         break;
       case 'error': {
-        this.events.append('operation.failed', { ...head, outcome: {}, error: describeError(outcome.error) }, operation.operationId);
+        this.events.append(
+          'operation.failed',
+          { ...head, outcome: {}, error: describeError(outcome.error) },
+          operation.operationId,
+        );
         break;
       }
     }

@@ -5,7 +5,17 @@
  * refuse writes while it keeps serving reads.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { isProcessAlive } from '../io/process.js';
 import { basename, dirname, join } from 'node:path';
@@ -21,8 +31,8 @@ interface LockContent {
 }
 
 /** The result of trying to take the lock. */
-export type LockAttempt = { readonly ok: true } | { readonly ok: false; readonly holderPid?: number; readonly lockPath: string };
-
+export type LockAttempt =
+  { readonly ok: true } | { readonly ok: false; readonly holderPid?: number; readonly lockPath: string };
 
 export class WriterLock {
   private readonly path: string;
@@ -61,7 +71,8 @@ export class WriterLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = this.read();
-        if (holder !== null && !this.isStale(holder)) return { ok: false, holderPid: holder.pid, lockPath: `assets/${LOCK_PATH}` };
+        if (holder !== null && !this.isStale(holder))
+          return { ok: false, holderPid: holder.pid, lockPath: `assets/${LOCK_PATH}` };
         // This code never leaves a partial lock (see create), but an older packer could: respect an
         // unreadable lock while young, in case its process is writing it right now.
         if (holder === null && this.ageMs() < 5000) return { ok: false, lockPath: `assets/${LOCK_PATH}` };
@@ -83,7 +94,10 @@ export class WriterLock {
    * The temporary name follows the atomic writes' pattern, so a crash's leftover is swept like theirs.
    */
   private create(): void {
-    const temporary = join(dirname(this.path), `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const temporary = join(
+      dirname(this.path),
+      `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+    );
     const descriptor = openSync(temporary, 'wx', 0o644);
     try {
       writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
@@ -115,7 +129,8 @@ export class WriterLock {
   private read(): LockContent | null {
     try {
       const content = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<LockContent>;
-      if (typeof content.pid !== 'number' || typeof content.hostname !== 'string' || typeof content.token !== 'string') return null;
+      if (typeof content.pid !== 'number' || typeof content.hostname !== 'string' || typeof content.token !== 'string')
+        return null;
       return content as LockContent;
     } catch {
       return null;

@@ -58,7 +58,6 @@ export interface ServedConnection {
 type Phase = 'awaitingInitialize' | 'running' | 'shutDown' | 'exited';
 type TraceLevel = 'off' | 'messages' | 'verbose';
 
-
 function signalOf(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   if (token.isCancellationRequested) controller.abort();
@@ -84,10 +83,14 @@ function invalidParams(method: string, error: z.ZodError): ResponseError<unknown
   }));
   const first = issues[0];
   const where = first && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
-  return new ResponseError(StandardErrorCodes.InvalidParams, `Invalid params for ${method}: ${where}${first?.message ?? 'invalid'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}.`, {
-    method,
-    issues,
-  });
+  return new ResponseError(
+    StandardErrorCodes.InvalidParams,
+    `Invalid params for ${method}: ${where}${first?.message ?? 'invalid'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}.`,
+    {
+      method,
+      issues,
+    },
+  );
 }
 
 /** Serves one client over a pair of streams. */
@@ -125,7 +128,9 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   const logTrace = (message: string, verbose?: string): void => {
     if (trace === 'off' || phase === 'exited') return;
-    void connection.sendNotification('$/logTrace', { message, ...(trace === 'verbose' && verbose !== undefined ? { verbose } : {}) }).catch(() => undefined);
+    void connection
+      .sendNotification('$/logTrace', { message, ...(trace === 'verbose' && verbose !== undefined ? { verbose } : {}) })
+      .catch(() => undefined);
   };
 
   const forwardEvent = (event: PackerEvent): void => {
@@ -156,7 +161,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     for (const folder of params.workspaceFolders ?? []) {
       try {
         const project = await host.open(folder.uri, defaults);
-        projects.push({ rootUri: folder.uri, projectId: project.id, revision: project.snapshot().revision, state: project.failed() ? 'failed' : 'ready' });
+        projects.push({
+          rootUri: folder.uri,
+          projectId: project.id,
+          revision: project.snapshot().revision,
+          state: project.failed() ? 'failed' : 'ready',
+        });
       } catch (error) {
         const described = describeError(error);
         projects.push({ rootUri: folder.uri, error: { code: described.code, message: described.message } });
@@ -190,11 +200,16 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     if (workDoneToken !== undefined) {
       stopMirror = project.events.subscribe((event) => {
         if (event.operationId !== operation.operationId) return;
-        const send = (value: Record<string, unknown>): void => void connection.sendNotification('$/progress', { token: workDoneToken, value }).catch(() => undefined);
+        const send = (value: Record<string, unknown>): void =>
+          void connection.sendNotification('$/progress', { token: workDoneToken, value }).catch(() => undefined);
         if (event.kind === 'operation.started') send({ kind: 'begin', title: operation.operation, cancellable: true });
         else if (event.kind === 'operation.progress') {
           const { done, total, message } = event.body;
-          send({ kind: 'report', ...(total ? { percentage: Math.min(100, Math.floor((done / total) * 100)) } : {}), ...(message !== undefined ? { message } : {}) });
+          send({
+            kind: 'report',
+            ...(total ? { percentage: Math.min(100, Math.floor((done / total) * 100)) } : {}),
+            ...(message !== undefined ? { message } : {}),
+          });
         } else if (isTerminalKind(event.kind)) send({ kind: 'end', message: event.kind.slice('operation.'.length) });
       });
     }
@@ -212,7 +227,9 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         return outcome.response;
       case 'cancelled':
       case 'cancelledBeforeStart':
-        throw new CancelledError(`Operation ${operation.operationId} was cancelled${outcome.status === 'cancelledBeforeStart' ? ' before it started' : ''}; nothing was changed.`);
+        throw new CancelledError(
+          `Operation ${operation.operationId} was cancelled${outcome.status === 'cancelledBeforeStart' ? ' before it started' : ''}; nothing was changed.`,
+        );
       case 'error':
         throw outcome.error;
     }
@@ -230,12 +247,18 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       const route = routes[name];
       switch (route.lane) {
         case 'server':
-          return await (route.handle as (context: unknown, params: unknown) => unknown)({ host, signal, defaults }, params);
+          return await (route.handle as (context: unknown, params: unknown) => unknown)(
+            { host, signal, defaults },
+            params,
+          );
         case 'read': {
           const project = host.get((params as { projectId: string }).projectId);
           const failure = project.failed();
           if (failure !== undefined && name !== 'projectStatus' && name !== 'events') {
-            throw new PackerError(PackerErrorCodes.ProjectFailed, `Project ${project.id} failed: ${failure}`, { projectId: project.id, reason: failure });
+            throw new PackerError(PackerErrorCodes.ProjectFailed, `Project ${project.id} failed: ${failure}`, {
+              projectId: project.id,
+              reason: failure,
+            });
           }
           // Pin the snapshot once: the whole answer comes from this one revision.
           const context = { snapshot: project.snapshot(), project: readViewOf(project), signal };
@@ -244,7 +267,9 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
           return result;
         }
         case 'write': {
-          const prepared = await (route.prepare as (context: ServerContext, params: unknown) => Promise<PreparedWrite<unknown>>)({ host, signal, defaults }, params);
+          const prepared = await (
+            route.prepare as (context: ServerContext, params: unknown) => Promise<PreparedWrite<unknown>>
+          )({ host, signal, defaults }, params);
           return await runWrite(prepared);
         }
       }
@@ -255,15 +280,22 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   connection.onRequest(async (method, raw, token) => {
     if (phase === 'awaitingInitialize' && method !== 'initialize') {
-      throw new ResponseError(StandardErrorCodes.ServerNotInitialized, `The server is not initialized: send initialize before ${method}.`);
+      throw new ResponseError(
+        StandardErrorCodes.ServerNotInitialized,
+        `The server is not initialized: send initialize before ${method}.`,
+      );
     }
     if (phase === 'shutDown' || phase === 'exited') {
-      throw new ResponseError(StandardErrorCodes.InvalidRequest, `The server is shut down: only the exit notification is accepted, not ${method}.`);
+      throw new ResponseError(
+        StandardErrorCodes.InvalidRequest,
+        `The server is shut down: only the exit notification is accepted, not ${method}.`,
+      );
     }
     const started = performance.now();
     try {
       if (method === 'initialize') {
-        if (phase !== 'awaitingInitialize') throw new ResponseError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
+        if (phase !== 'awaitingInitialize')
+          throw new ResponseError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
         return await initialize(raw);
       }
       if (method === 'shutdown') {
@@ -275,7 +307,10 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     } catch (error) {
       throw toResponseError(error, method, log);
     } finally {
-      logTrace(`${method} answered in ${(performance.now() - started).toFixed(1)} ms`, trace === 'verbose' ? JSON.stringify(raw) : undefined);
+      logTrace(
+        `${method} answered in ${(performance.now() - started).toFixed(1)} ms`,
+        trace === 'verbose' ? JSON.stringify(raw) : undefined,
+      );
     }
   });
 
@@ -304,11 +339,16 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   /** `packer/submitMutation`: joins the lane like an apply; its outcome is its terminal event. */
   const submit = (raw: unknown): void => {
-    const operationId = typeof raw === 'object' && raw !== null && typeof (raw as { operationId?: unknown }).operationId === 'string' ? (raw as { operationId: string }).operationId : undefined;
+    const operationId =
+      typeof raw === 'object' && raw !== null && typeof (raw as { operationId?: unknown }).operationId === 'string'
+        ? (raw as { operationId: string }).operationId
+        : undefined;
     const named = operationId !== undefined ? `operation ${operationId}` : 'a submission without operationId';
     const parsed = packerNotifications.submitMutation.params.safeParse(raw);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(params)'}: ${issue.message}`).join('; ');
+      const issues = parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || '(params)'}: ${issue.message}`)
+        .join('; ');
       logMessage(1, `packer/submitMutation refused ${named}: its params do not parse (${issues}).`);
       return;
     }

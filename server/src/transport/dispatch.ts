@@ -4,16 +4,41 @@
  */
 import { packerRequests, type PackerRequestName, type ParamsOf, type ResultOf } from '@prometeu/packer-protocol';
 import type { PreparedWrite, ReadContext, ServerContext } from '../handlers/context.js';
-import { closeProject, openProject, prepareApplyMutation, prepareInitWorkspace, prepareReconcile, preparePack } from '../handlers/projects.js';
+import {
+  closeProject,
+  openProject,
+  prepareApplyMutation,
+  prepareInitWorkspace,
+  prepareReconcile,
+  preparePack,
+} from '../handlers/projects.js';
 import * as reads from '../handlers/reads.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 /** How one request is served. */
 export type Route<N extends PackerRequestName> =
-  | { readonly lane: 'read'; readonly handle: (context: ReadContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<ResultOf<(typeof packerRequests)[N]>> }
-  | { readonly lane: 'server'; readonly handle: (context: ServerContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<ResultOf<(typeof packerRequests)[N]>> }
-  | { readonly lane: 'write'; readonly prepare: (context: ServerContext, params: ParamsOf<(typeof packerRequests)[N]>) => MaybePromise<PreparedWrite<ResultOf<(typeof packerRequests)[N]>>> };
+  | {
+      readonly lane: 'read';
+      readonly handle: (
+        context: ReadContext,
+        params: ParamsOf<(typeof packerRequests)[N]>,
+      ) => MaybePromise<ResultOf<(typeof packerRequests)[N]>>;
+    }
+  | {
+      readonly lane: 'server';
+      readonly handle: (
+        context: ServerContext,
+        params: ParamsOf<(typeof packerRequests)[N]>,
+      ) => MaybePromise<ResultOf<(typeof packerRequests)[N]>>;
+    }
+  | {
+      readonly lane: 'write';
+      readonly prepare: (
+        context: ServerContext,
+        params: ParamsOf<(typeof packerRequests)[N]>,
+      ) => MaybePromise<PreparedWrite<ResultOf<(typeof packerRequests)[N]>>>;
+    };
 
 /** Every packer request and how it is served. A test checks each lane against the protocol declaration. */
 export const routes: { readonly [N in PackerRequestName]: Route<N> } = {

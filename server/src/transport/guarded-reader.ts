@@ -3,7 +3,14 @@
  * and JSON that is not a JSON-RPC 2.0 request, notification or response gets `-32600`. Valid messages pass
  * through unchanged.
  */
-import type { DataCallback, Disposable, Message, MessageReader, MessageWriter, PartialMessageInfo } from 'vscode-jsonrpc/node';
+import type {
+  DataCallback,
+  Disposable,
+  Message,
+  MessageReader,
+  MessageWriter,
+  PartialMessageInfo,
+} from 'vscode-jsonrpc/node';
 import { Emitter } from 'vscode-jsonrpc/node';
 
 /** What the guard reports besides its answers, for the server log. */
@@ -21,8 +28,10 @@ export function messageProblem(value: unknown): string | undefined {
   if (message['jsonrpc'] !== '2.0') return 'the "jsonrpc" member must be exactly "2.0"';
   if ('method' in message) {
     if (typeof message['method'] !== 'string') return 'the "method" member must be a string';
-    if ('id' in message && message['id'] !== null && !isId(message['id'])) return 'the "id" member must be a string or a number';
-    if ('params' in message && (typeof message['params'] !== 'object' || message['params'] === null)) return 'the "params" member must be an object or an array';
+    if ('id' in message && message['id'] !== null && !isId(message['id']))
+      return 'the "id" member must be a string or a number';
+    if ('params' in message && (typeof message['params'] !== 'object' || message['params'] === null))
+      return 'the "params" member must be an object or an array';
     return undefined;
   }
   if ('id' in message && ('result' in message || 'error' in message)) return undefined;

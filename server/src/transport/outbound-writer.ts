@@ -15,7 +15,10 @@ interface Pending {
 
 /** The identity of a progress event that later progress of the same operation may replace. */
 function progressKey(message: Message): string | undefined {
-  const candidate = message as { method?: unknown; params?: { kind?: unknown; projectId?: unknown; operationId?: unknown } };
+  const candidate = message as {
+    method?: unknown;
+    params?: { kind?: unknown; projectId?: unknown; operationId?: unknown };
+  };
   if (candidate.method !== 'packer/event' || candidate.params?.kind !== 'operation.progress') return undefined;
   return `${String(candidate.params.projectId)}\u0000${String(candidate.params.operationId)}`;
 }
@@ -30,7 +33,8 @@ const frozenResults = new WeakMap<object, string>();
 function serialise(message: Message): string {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
-  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response) return JSON.stringify(message);
+  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
+    return JSON.stringify(message);
   let json = frozenResults.get(result);
   if (json === undefined) {
     json = JSON.stringify(result);
@@ -68,7 +72,8 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
           const queued = this.pending[index]!;
           if (progressKey(queued.message) !== key) continue;
           // Same operation's progress still waiting: the newer one takes its place at the end of the queue.
-          const previous = (queued.message as unknown as { params: { body: { merged?: number } } }).params.body.merged ?? 0;
+          const previous =
+            (queued.message as unknown as { params: { body: { merged?: number } } }).params.body.merged ?? 0;
           const replacement = message as unknown as { params: { body: Record<string, unknown> } };
           replacement.params = { ...replacement.params, body: { ...replacement.params.body, merged: previous + 1 } };
           this.pending.splice(index, 1);

@@ -50,16 +50,23 @@ export async function verifyDisk(assetsDir: string): Promise<VerifiedDisk> {
   if (worker === undefined) return { fingerprints: toMap(crawlAndFingerprint(assetsDir)) };
   const started = worker;
   return new Promise<VerifiedDisk>((resolve, reject) => {
-    started.once('message', (message: { ok: true; paths: string; fingerprints: string } | { ok: false; error: string }) => {
-      void started.terminate();
-      if (message.ok) resolve({ fingerprints: toMap(message) });
-      else reject(new Error(message.error));
-    });
+    started.once(
+      'message',
+      (message: { ok: true; paths: string; fingerprints: string } | { ok: false; error: string }) => {
+        void started.terminate();
+        if (message.ok) resolve({ fingerprints: toMap(message) });
+        else reject(new Error(message.error));
+      },
+    );
     started.once('error', (error) => reject(error));
   });
 }
 
-if (!isMainThread && parentPort !== null && typeof (workerData as { assetsDir?: unknown } | null)?.assetsDir === 'string') {
+if (
+  !isMainThread &&
+  parentPort !== null &&
+  typeof (workerData as { assetsDir?: unknown } | null)?.assetsDir === 'string'
+) {
   try {
     parentPort.postMessage({ ok: true, ...crawlAndFingerprint((workerData as { assetsDir: string }).assetsDir) });
   } catch (error) {

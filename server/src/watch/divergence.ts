@@ -61,7 +61,11 @@ function readUuid(assetsDir: string, anchorPath: string): string | null {
  * removed or changed (null when it matches). Anchors removed in one place and added in another with the
  * same asset_uuid become one `moved` change of the root.
  */
-export function classifyPaths(source: DivergenceSource, snapshot: Snapshot, paths: Iterable<string>): Map<string, DivergentChange | null> {
+export function classifyPaths(
+  source: DivergenceSource,
+  snapshot: Snapshot,
+  paths: Iterable<string>,
+): Map<string, DivergentChange | null> {
   const { assetsDir } = source;
   const files = new Set<string>();
   for (const path of paths) {
@@ -88,7 +92,12 @@ export function classifyPaths(source: DivergenceSource, snapshot: Snapshot, path
         text = null;
       }
       const known = source.registryText();
-      result.set(file, text === known ? null : { path: file, change: known === null ? 'added' : text === null ? 'removed' : 'changed' });
+      result.set(
+        file,
+        text === known
+          ? null
+          : { path: file, change: known === null ? 'added' : text === null ? 'removed' : 'changed' },
+      );
       continue;
     }
     const known = hasFile(snapshot, file);
@@ -137,10 +146,12 @@ export function touchedRoots(snapshot: Snapshot, changes: Iterable<DivergentChan
     for (const path of change.from !== undefined ? [change.path, change.from] : [change.path]) {
       if (snapshot.byRoot.has(path)) roots.add(path);
       else if (path.endsWith(`/${ANCHOR_FILE}`)) roots.add(parentOf(path));
-      else for (let folder = parentOf(path); folder !== ''; folder = parentOf(folder)) if (snapshot.byRoot.has(folder)) {
-        roots.add(folder);
-        break;
-      }
+      else
+        for (let folder = parentOf(path); folder !== ''; folder = parentOf(folder))
+          if (snapshot.byRoot.has(folder)) {
+            roots.add(folder);
+            break;
+          }
     }
   }
   return [...roots].sort(compareStrings);
@@ -187,7 +198,11 @@ export class DivergenceTracker {
   private async classifyPending(): Promise<void> {
     await this.source.whenLaneIdle();
     if (this.pending.size === 0) return;
-    const paths = [...this.pending, ...this.changes.keys(), ...[...this.changes.values()].flatMap((change) => (change.from ? [change.from] : []))];
+    const paths = [
+      ...this.pending,
+      ...this.changes.keys(),
+      ...[...this.changes.values()].flatMap((change) => (change.from ? [change.from] : [])),
+    ];
     this.pending.clear();
     this.apply(classifyPaths(this.source, this.source.snapshot(), paths), false);
   }
@@ -217,7 +232,11 @@ export class DivergenceTracker {
 
   /** The divergence now. */
   current(): { diverged: boolean; sinceRevision: number | null; changes: DivergentChange[] } {
-    return { diverged: this.changes.size > 0, sinceRevision: this.since, changes: [...this.changes.values()].sort((a, b) => compareStrings(a.path, b.path)) };
+    return {
+      diverged: this.changes.size > 0,
+      sinceRevision: this.since,
+      changes: [...this.changes.values()].sort((a, b) => compareStrings(a.path, b.path)),
+    };
   }
 
   /** Whether any divergent path lies within one of `paths` (or contains it). */

@@ -28,7 +28,11 @@ export function fingerprintOf(assetsDir: string, path: string): string | null {
  * Fingerprints `files`, yielding to the event loop every `chunk` files so reads stay responsive on large
  * workspaces. Files that vanish are left out.
  */
-export async function fingerprintFiles(assetsDir: string, files: readonly string[], chunk = 4000): Promise<Fingerprints> {
+export async function fingerprintFiles(
+  assetsDir: string,
+  files: readonly string[],
+  chunk = 4000,
+): Promise<Fingerprints> {
   const result: Fingerprints = new Map();
   for (let start = 0; start < files.length; start += chunk) {
     for (const file of files.slice(start, start + chunk)) {
@@ -58,7 +62,10 @@ interface LogLine {
 export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
   let fingerprints: Fingerprints;
   try {
-    const saved = JSON.parse(readFileSync(join(assetsDir, FINGERPRINT_PATH), 'utf8')) as { version?: number; files?: Record<string, string> };
+    const saved = JSON.parse(readFileSync(join(assetsDir, FINGERPRINT_PATH), 'utf8')) as {
+      version?: number;
+      files?: Record<string, string>;
+    };
     if (saved.version !== 1 || typeof saved.files !== 'object' || saved.files === null) return null;
     fingerprints = new Map(Object.entries(saved.files));
   } catch {

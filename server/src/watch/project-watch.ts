@@ -8,8 +8,22 @@ import { verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { EventLog } from '../project/event-log.js';
-import { classifyPaths, DivergenceTracker, touchedRoots, type DivergenceSource, type DivergentChange } from './divergence.js';
-import { fingerprintFiles, fingerprintOf, logFingerprintChanges, readSavedFingerprints, saveFingerprints, saveFingerprintsSync, type Fingerprints } from './fingerprint.js';
+import {
+  classifyPaths,
+  DivergenceTracker,
+  touchedRoots,
+  type DivergenceSource,
+  type DivergentChange,
+} from './divergence.js';
+import {
+  fingerprintFiles,
+  fingerprintOf,
+  logFingerprintChanges,
+  readSavedFingerprints,
+  saveFingerprints,
+  saveFingerprintsSync,
+  type Fingerprints,
+} from './fingerprint.js';
 import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
 
 /** How a project is watched. */
@@ -58,7 +72,9 @@ export class ProjectWatch implements DivergenceSource {
     private readonly project: WatchedProject,
     readonly settings: WatchSettings,
   ) {
-    this.tracker = new DivergenceTracker(this, settings.settleMs, (fresh, snapshot) => this.report(fresh, snapshot, false));
+    this.tracker = new DivergenceTracker(this, settings.settleMs, (fresh, snapshot) =>
+      this.report(fresh, snapshot, false),
+    );
   }
 
   get assetsDir(): string {
@@ -77,7 +93,11 @@ export class ProjectWatch implements DivergenceSource {
   private setState(state: ProjectWatch['state'], reason?: string): void {
     this.state = state;
     this.reason = reason;
-    this.project.events.append('watch.stateChanged', { state, backend: this.backend, ...(reason !== undefined ? { reason } : {}) });
+    this.project.events.append('watch.stateChanged', {
+      state,
+      backend: this.backend,
+      ...(reason !== undefined ? { reason } : {}),
+    });
   }
 
   private report(fresh: readonly DivergentChange[], snapshot: Snapshot, between: boolean): void {
@@ -117,7 +137,8 @@ export class ProjectWatch implements DivergenceSource {
       // large workspace) is reported by no watcher, and only the verification pass below, comparing the disk
       // with these, can find it. A commit that ran meanwhile refreshed its own entries; those are kept.
       const fingerprints = await fingerprintFiles(this.project.assetsDir, snapshot.crawl.files);
-      for (const [path, fingerprint] of fingerprints) if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
+      for (const [path, fingerprint] of fingerprints)
+        if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
       try {
         this.watcher = await this.settings.factory(this.project.assetsDir, {
           onChanges: (paths) => this.tracker.note(paths),
@@ -170,7 +191,8 @@ export class ProjectWatch implements DivergenceSource {
     // Candidates: files whose fingerprint is new or differs, and files the snapshot has that are gone.
     // Classification then reads anchors' text, so an anchor is never judged by its fingerprint alone.
     const candidates = new Set<string>(['.prometeu/index.json']);
-    for (const [file, fingerprint] of disk.fingerprints) if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
+    for (const [file, fingerprint] of disk.fingerprints)
+      if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
     for (const file of snapshot.crawl.files) if (!disk.fingerprints.has(file)) candidates.add(file);
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
   }
@@ -184,7 +206,10 @@ export class ProjectWatch implements DivergenceSource {
     // Periodic verification fails the same way at every pass while assets/ is gone: say it once.
     if (this.state !== 'degraded' || this.reason !== described) this.setState('degraded', described);
     if (this.verifyTimer === undefined) {
-      this.verifyTimer = setInterval(() => void this.verifyNow().catch(() => undefined), this.settings.verifyIntervalMs);
+      this.verifyTimer = setInterval(
+        () => void this.verifyNow().catch(() => undefined),
+        this.settings.verifyIntervalMs,
+      );
       this.verifyTimer.unref();
     }
   }
@@ -195,14 +220,19 @@ export class ProjectWatch implements DivergenceSource {
     if (this.betweenRuns.size === 0) return live;
     const merged = new Map<string, DivergentChange>(this.betweenRuns);
     for (const change of live.changes) merged.set(change.path, change);
-    return { diverged: true, sinceRevision: live.sinceRevision ?? 1, changes: [...merged.values()].sort((a, b) => compareStrings(a.path, b.path)) };
+    return {
+      diverged: true,
+      sinceRevision: live.sinceRevision ?? 1,
+      changes: [...merged.values()].sort((a, b) => compareStrings(a.path, b.path)),
+    };
   }
 
   /** A divergent path within (or containing) one of `paths`, if any. */
   touches(paths: readonly string[]): DivergentChange | undefined {
     const live = this.tracker.touches(paths);
     if (live !== undefined) return live;
-    for (const change of this.betweenRuns.values()) for (const path of paths) if (isWithin(path, change.path) || isWithin(change.path, path)) return change;
+    for (const change of this.betweenRuns.values())
+      for (const path of paths) if (isWithin(path, change.path) || isWithin(change.path, path)) return change;
     return undefined;
   }
 

@@ -43,7 +43,8 @@ export async function startChokidarWatcher(assetsDir: string, listener: WatchLis
     persistent: true,
     // The control folder itself is not ignored: chokidar does not descend into an ignored folder, and the
     // registry inside it must be watched.
-    ignored: (path: string) => isIgnoredControlPath(toAssetsPath(assetsDir, path)) && toAssetsPath(assetsDir, path) !== CONTROL_FOLDER,
+    ignored: (path: string) =>
+      isIgnoredControlPath(toAssetsPath(assetsDir, path)) && toAssetsPath(assetsDir, path) !== CONTROL_FOLDER,
   });
   watcher.on('all', (_event: string, path: string) => {
     const relativePath = toAssetsPath(assetsDir, path);
@@ -54,7 +55,9 @@ export async function startChokidarWatcher(assetsDir: string, listener: WatchLis
     if (relativePath === CONTROL_FOLDER) return;
     listener.onChanges([relativePath]);
   });
-  watcher.on('error', (error: unknown) => listener.onFault(`chokidar: ${error instanceof Error ? error.message : String(error)}`));
+  watcher.on('error', (error: unknown) =>
+    listener.onFault(`chokidar: ${error instanceof Error ? error.message : String(error)}`),
+  );
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return { backend: 'chokidar', close: () => watcher.close() };
 }
@@ -80,7 +83,17 @@ export async function startParcelWatcher(assetsDir: string, listener: WatchListe
       }
       if (paths.length > 0) listener.onChanges(paths);
     },
-    { ignore: ['.prometeu/trash', '.prometeu/quarantine', '.prometeu/cache', '.prometeu/journal.json', '.prometeu/writer.lock', '.prometeu/fingerprint.json', '.prometeu/fingerprint.log'] },
+    {
+      ignore: [
+        '.prometeu/trash',
+        '.prometeu/quarantine',
+        '.prometeu/cache',
+        '.prometeu/journal.json',
+        '.prometeu/writer.lock',
+        '.prometeu/fingerprint.json',
+        '.prometeu/fingerprint.log',
+      ],
+    },
   );
   return { backend: 'parcel', close: () => subscription.unsubscribe() };
 }

@@ -1,7 +1,15 @@
 /** `BLOB/raw_v1`: the payload is the exact bytes of the asset's one `data` input. */
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ASSET_TYPES } from '../../domain/asset-types.js';
-import { checkMetadataKeys, checkRoles, declaredInputs, type AssetFormat, type BlockedAsset, type FormatAsset, type MaterializedAsset } from './format.js';
+import {
+  checkMetadataKeys,
+  checkRoles,
+  declaredInputs,
+  type AssetFormat,
+  type BlockedAsset,
+  type FormatAsset,
+  type MaterializedAsset,
+} from './format.js';
 
 function validate(asset: FormatAsset): Diagnostic[] {
   return [...checkRoles(asset, [{ role: 'data', min: 1, max: 1, describe: 'files' }]), ...checkMetadataKeys(asset, [])];
@@ -17,4 +25,10 @@ function materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset {
 }
 
 /** The raw blob format: type `blob`, inputs `{ "data": [one file] }`, no metadata. */
-export const BLOB_RAW_V1: AssetFormat = Object.freeze({ format: 'BLOB/raw_v1', type: 'blob', version: 1, validate, materialize });
+export const BLOB_RAW_V1: AssetFormat = Object.freeze({
+  format: 'BLOB/raw_v1',
+  type: 'blob',
+  version: 1,
+  validate,
+  materialize,
+});

@@ -113,17 +113,34 @@ export function checkRoles(asset: FormatAsset, rules: readonly RoleRule[]): Diag
   const known = new Set(rules.map((rule) => rule.role));
   const expected = rules.map((rule) => `"${rule.role}"`).join(', ');
   for (const role of Object.keys(asset.declaration.inputs).sort()) {
-    if (!known.has(role)) problems.push(declarationProblem(asset, `inputs has role "${role}", which this format does not use; its roles are ${expected}.`));
+    if (!known.has(role))
+      problems.push(
+        declarationProblem(
+          asset,
+          `inputs has role "${role}", which this format does not use; its roles are ${expected}.`,
+        ),
+      );
   }
   for (const rule of rules) {
     const paths = declaredInputs(asset, rule.role);
     const count = (asset.declaration.inputs[rule.role] ?? []).length;
     if (count < rule.min) {
       problems.push(
-        declarationProblem(asset, count === 0 ? `inputs.${rule.role} lists no ${rule.describe}; at least ${rule.min} ${rule.min === 1 ? 'is' : 'are'} required.` : `inputs.${rule.role} lists ${count} ${rule.describe}; at least ${rule.min} are required.`),
+        declarationProblem(
+          asset,
+          count === 0
+            ? `inputs.${rule.role} lists no ${rule.describe}; at least ${rule.min} ${rule.min === 1 ? 'is' : 'are'} required.`
+            : `inputs.${rule.role} lists ${count} ${rule.describe}; at least ${rule.min} are required.`,
+        ),
       );
     }
-    if (count > rule.max) problems.push(declarationProblem(asset, `inputs.${rule.role} lists ${count} ${rule.describe}; at most ${rule.max} ${rule.max === 1 ? 'is' : 'are'} allowed.`));
+    if (count > rule.max)
+      problems.push(
+        declarationProblem(
+          asset,
+          `inputs.${rule.role} lists ${count} ${rule.describe}; at most ${rule.max} ${rule.max === 1 ? 'is' : 'are'} allowed.`,
+        ),
+      );
     const seen = new Set<string>();
     for (const path of paths) {
       if (seen.has(path)) problems.push(declarationProblem(asset, `inputs.${rule.role} lists ${path} more than once.`));
@@ -146,7 +163,9 @@ export function checkMetadataKeys(asset: FormatAsset, allowed: readonly string[]
       problems.push(
         declarationProblem(
           asset,
-          allowed.length === 0 ? `output.metadata has key "${key}", but this format takes no metadata.` : `output.metadata has key "${key}", which this format does not know; its keys are ${allowed.map((name) => `"${name}"`).join(', ')}.`,
+          allowed.length === 0
+            ? `output.metadata has key "${key}", but this format takes no metadata.`
+            : `output.metadata has key "${key}", which this format does not know; its keys are ${allowed.map((name) => `"${name}"`).join(', ')}.`,
         ),
       );
     }

@@ -83,20 +83,24 @@ function parsePalette(bytes: Uint8Array): number[] | string {
   } catch (error) {
     return `is not valid JSON (${error instanceof Error ? error.message : String(error)}); a palette is { "colors": ["#rrggbb", ...] }.`;
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'must hold a JSON object { "colors": ["#rrggbb", ...] }.';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return 'must hold a JSON object { "colors": ["#rrggbb", ...] }.';
   const extra = Object.keys(raw).filter((key) => key !== 'colors');
   if (extra.length > 0) return `has key ${extra.map((key) => `"${key}"`).join(', ')}; a palette holds only "colors".`;
   const colors = (raw as Record<string, unknown>)['colors'];
-  if (!Array.isArray(colors)) return `has colors ${describeValue(colors)}; it must be a list of 1 to ${GLYPH_PALETTE_COLORS} "#rrggbb" strings.`;
+  if (!Array.isArray(colors))
+    return `has colors ${describeValue(colors)}; it must be a list of 1 to ${GLYPH_PALETTE_COLORS} "#rrggbb" strings.`;
   if (colors.length === 0) return `lists no colours; a palette holds 1 to ${GLYPH_PALETTE_COLORS}.`;
-  if (colors.length > GLYPH_PALETTE_COLORS) return `lists ${colors.length} colours; a palette holds at most ${GLYPH_PALETTE_COLORS}.`;
+  if (colors.length > GLYPH_PALETTE_COLORS)
+    return `lists ${colors.length} colours; a palette holds at most ${GLYPH_PALETTE_COLORS}.`;
   const parsed: number[] = [];
   const bad: string[] = [];
   colors.forEach((color: unknown, index) => {
     if (typeof color === 'string' && COLOR_PATTERN.test(color)) parsed.push(Number.parseInt(color.slice(1), 16));
     else bad.push(`colors[${index}] is ${describeValue(color)}`);
   });
-  if (bad.length > 0) return `has malformed colours: ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ` and ${bad.length - 4} more` : ''}; each colour is written "#rrggbb".`;
+  if (bad.length > 0)
+    return `has malformed colours: ${bad.slice(0, 4).join(', ')}${bad.length > 4 ? ` and ${bad.length - 4} more` : ''}; each colour is written "#rrggbb".`;
   return parsed;
 }
 
@@ -116,15 +120,24 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
   const rawSize = metadata['tile_size'];
   let tileSize = 0;
   if (typeof rawSize === 'number' && GLYPH_TILE_SIZES.includes(rawSize)) tileSize = rawSize;
-  else problems.push(declarationProblem(asset, `output.metadata.tile_size is ${describeValue(rawSize)}; it must be 8, 16 or 32.`));
+  else
+    problems.push(
+      declarationProblem(asset, `output.metadata.tile_size is ${describeValue(rawSize)}; it must be 8, 16 or 32.`),
+    );
   const capacity = tileSize === 0 ? 0 : (GLYPH_SHEET_SIZE / tileSize) ** 2;
 
   const rawTiles = metadata['tiles'];
   if (!Array.isArray(rawTiles)) {
-    problems.push(declarationProblem(asset, `output.metadata.tiles is ${describeValue(rawTiles)}; it must list the tiles as { "index": n, "source": "path.png", "palette": p }.`));
+    problems.push(
+      declarationProblem(
+        asset,
+        `output.metadata.tiles is ${describeValue(rawTiles)}; it must list the tiles as { "index": n, "source": "path.png", "palette": p }.`,
+      ),
+    );
     return { tileSize, placements: [] };
   }
-  if (rawTiles.length === 0) problems.push(declarationProblem(asset, 'output.metadata.tiles lists no tiles; a glyph bank holds at least one.'));
+  if (rawTiles.length === 0)
+    problems.push(declarationProblem(asset, 'output.metadata.tiles lists no tiles; a glyph bank holds at least one.'));
 
   const placements: TilePlacement[] = [];
   const firstByIndex = new Map<number, string>();
@@ -132,22 +145,47 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
   rawTiles.forEach((raw: unknown, position) => {
     const where = `output.metadata.tiles[${position}]`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      problems.push(declarationProblem(asset, `${where} is ${describeValue(raw)}; it must be { "index": n, "source": "path.png", "palette": p }.`));
+      problems.push(
+        declarationProblem(
+          asset,
+          `${where} is ${describeValue(raw)}; it must be { "index": n, "source": "path.png", "palette": p }.`,
+        ),
+      );
       return;
     }
     const entry = raw as Record<string, unknown>;
-    const unknown = Object.keys(entry).filter((key) => !TILE_ENTRY_KEYS.includes(key)).sort();
-    if (unknown.length > 0) problems.push(declarationProblem(asset, `${where} has key ${unknown.map((key) => `"${key}"`).join(', ')}; a tile entry has only "index", "source" and "palette".`));
+    const unknown = Object.keys(entry)
+      .filter((key) => !TILE_ENTRY_KEYS.includes(key))
+      .sort();
+    if (unknown.length > 0)
+      problems.push(
+        declarationProblem(
+          asset,
+          `${where} has key ${unknown.map((key) => `"${key}"`).join(', ')}; a tile entry has only "index", "source" and "palette".`,
+        ),
+      );
     let ok = unknown.length === 0;
     const index = entry['index'];
     if (!isIndex(index)) {
-      problems.push(declarationProblem(asset, `${where}.index is ${describeValue(index)}; it must be an integer from 0.`));
+      problems.push(
+        declarationProblem(asset, `${where}.index is ${describeValue(index)}; it must be an integer from 0.`),
+      );
       ok = false;
     } else if (capacity > 0 && index >= capacity) {
-      problems.push(declarationProblem(asset, `${where}.index is ${index}, but a sheet of ${tileSize}×${tileSize} tiles holds ${capacity} (indices 0 to ${capacity - 1}).`));
+      problems.push(
+        declarationProblem(
+          asset,
+          `${where}.index is ${index}, but a sheet of ${tileSize}×${tileSize} tiles holds ${capacity} (indices 0 to ${capacity - 1}).`,
+        ),
+      );
       ok = false;
     } else if (firstByIndex.has(index)) {
-      problems.push(declarationProblem(asset, `${where} and ${firstByIndex.get(index)!} both have index ${index}; each index holds one tile.`));
+      problems.push(
+        declarationProblem(
+          asset,
+          `${where} and ${firstByIndex.get(index)!} both have index ${index}; each index holds one tile.`,
+        ),
+      );
       ok = false;
     } else {
       firstByIndex.set(index, where);
@@ -155,7 +193,12 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
     const rawSource = entry['source'];
     const source = typeof rawSource === 'string' ? canonicalInputPath(rawSource) : null;
     if (source === null || !tilePaths.has(source)) {
-      problems.push(declarationProblem(asset, `${where}.source is ${describeValue(rawSource)}; it must be one of the paths listed in inputs.tiles.`));
+      problems.push(
+        declarationProblem(
+          asset,
+          `${where}.source is ${describeValue(rawSource)}; it must be one of the paths listed in inputs.tiles.`,
+        ),
+      );
       ok = false;
     } else {
       used.add(source);
@@ -165,7 +208,9 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
       problems.push(
         declarationProblem(
           asset,
-          paletteCount === 0 ? `${where}.palette is ${describeValue(palette)}, but inputs.palettes lists no palette.` : `${where}.palette is ${describeValue(palette)}; it must be the position of a file in inputs.palettes (0 to ${paletteCount - 1}).`,
+          paletteCount === 0
+            ? `${where}.palette is ${describeValue(palette)}, but inputs.palettes lists no palette.`
+            : `${where}.palette is ${describeValue(palette)}; it must be the position of a file in inputs.palettes (0 to ${paletteCount - 1}).`,
         ),
       );
       ok = false;
@@ -179,11 +224,19 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
     const missing: number[] = [];
     for (let index = 0; index <= highest; index++) if (!firstByIndex.has(index)) missing.push(index);
     if (missing.length > 0) {
-      problems.push(declarationProblem(asset, `tile indices must run from 0 without gaps, but ${missing.length === 1 ? 'index' : 'indices'} ${listSome(missing)} ${missing.length === 1 ? 'is' : 'are'} not declared (highest is ${highest}).`));
+      problems.push(
+        declarationProblem(
+          asset,
+          `tile indices must run from 0 without gaps, but ${missing.length === 1 ? 'index' : 'indices'} ${listSome(missing)} ${missing.length === 1 ? 'is' : 'are'} not declared (highest is ${highest}).`,
+        ),
+      );
     }
   }
   for (const path of tilePaths) {
-    if (!used.has(path)) problems.push(declarationProblem(asset, `inputs.tiles lists ${path}, but no entry of output.metadata.tiles uses it.`));
+    if (!used.has(path))
+      problems.push(
+        declarationProblem(asset, `inputs.tiles lists ${path}, but no entry of output.metadata.tiles uses it.`),
+      );
   }
   return { tileSize, placements };
 }
@@ -198,10 +251,15 @@ function inputBytes(asset: FormatAsset, path: string): Uint8Array {
 function decodeTile(bytes: Uint8Array, tileSize: number): { data: Uint8Array } | string {
   // The PNG specification puts IHDR first: its size fields are read before decoding, so that a huge
   // image is refused without allocating its pixels.
-  if (bytes.length >= 24 && PNG_SIGNATURE.every((byte, index) => bytes[index] === byte) && String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR') {
+  if (
+    bytes.length >= 24 &&
+    PNG_SIGNATURE.every((byte, index) => bytes[index] === byte) &&
+    String.fromCharCode(...bytes.subarray(12, 16)) === 'IHDR'
+  ) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const [width, height] = [view.getUint32(16), view.getUint32(20)];
-    if (width !== tileSize || height !== tileSize) return `is ${width}×${height} pixels; tiles of this bank are ${tileSize}×${tileSize}.`;
+    if (width !== tileSize || height !== tileSize)
+      return `is ${width}×${height} pixels; tiles of this bank are ${tileSize}×${tileSize}.`;
   }
   let image: PNG;
   try {
@@ -209,7 +267,8 @@ function decodeTile(bytes: Uint8Array, tileSize: number): { data: Uint8Array } |
   } catch (error) {
     return `is not a PNG image that decodes (${error instanceof Error ? error.message : String(error)}).`;
   }
-  if (image.width !== tileSize || image.height !== tileSize) return `is ${image.width}×${image.height} pixels; tiles of this bank are ${tileSize}×${tileSize}.`;
+  if (image.width !== tileSize || image.height !== tileSize)
+    return `is ${image.width}×${image.height} pixels; tiles of this bank are ${tileSize}×${tileSize}.`;
   return { data: image.data };
 }
 
@@ -278,7 +337,11 @@ function analyse(asset: FormatAsset): GlyphAnalysis {
     const paletteName = `palette ${placement.palette} (${palettePaths[placement.palette]})`;
     if (outside > 0) {
       problems.push(
-        inputProblem(asset, placement.source, `(${placement.where}, tile ${placement.index}): ${firstOutside}, which ${paletteName} does not hold; ${outside} ${outside === 1 ? 'pixel has a colour' : 'pixels have colours'} outside the palette.`),
+        inputProblem(
+          asset,
+          placement.source,
+          `(${placement.where}, tile ${placement.index}): ${firstOutside}, which ${paletteName} does not hold; ${outside} ${outside === 1 ? 'pixel has a colour' : 'pixels have colours'} outside the palette.`,
+        ),
       );
     }
     if (translucent > 0) {
@@ -309,10 +372,13 @@ function materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset {
   const payload = new Uint8Array(SHEET_BYTES + GLYPH_PALETTE_BYTES);
   const { sheet } = analysis;
   // Two pixels per byte: the even-x pixel in the low nibble, the odd-x pixel in the high nibble.
-  for (let pixel = 0; pixel < SHEET_PIXELS; pixel += 2) payload[pixel >> 1] = (sheet[pixel]! & 0x0f) | ((sheet[pixel + 1]! & 0x0f) << 4);
+  for (let pixel = 0; pixel < SHEET_PIXELS; pixel += 2)
+    payload[pixel >> 1] = (sheet[pixel]! & 0x0f) | ((sheet[pixel + 1]! & 0x0f) << 4);
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   analysis.palettes.forEach((palette, slot) => {
-    palette!.forEach((rgb, color) => view.setUint16(SHEET_BYTES + (slot * GLYPH_PALETTE_COLORS + color) * 2, rgb565(rgb), true));
+    palette!.forEach((rgb, color) =>
+      view.setUint16(SHEET_BYTES + (slot * GLYPH_PALETTE_COLORS + color) * 2, rgb565(rgb), true),
+    );
   });
   return {
     payload,
@@ -330,4 +396,10 @@ function materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset {
 }
 
 /** The indexed glyph bank format: type `glyph_bank`, inputs `tiles` (PNG) and `palettes` (JSON). */
-export const GLYPH_INDEXED_V1: AssetFormat = Object.freeze({ format: 'GLYPH/indexed_v1', type: 'glyph_bank', version: 1, validate, materialize });
+export const GLYPH_INDEXED_V1: AssetFormat = Object.freeze({
+  format: 'GLYPH/indexed_v1',
+  type: 'glyph_bank',
+  version: 1,
+  validate,
+  materialize,
+});

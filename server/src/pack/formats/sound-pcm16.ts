@@ -4,7 +4,17 @@
  */
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ASSET_TYPES } from '../../domain/asset-types.js';
-import { checkMetadataKeys, checkRoles, declarationProblem, declaredInputs, inputProblem, type AssetFormat, type BlockedAsset, type FormatAsset, type MaterializedAsset } from './format.js';
+import {
+  checkMetadataKeys,
+  checkRoles,
+  declarationProblem,
+  declaredInputs,
+  inputProblem,
+  type AssetFormat,
+  type BlockedAsset,
+  type FormatAsset,
+  type MaterializedAsset,
+} from './format.js';
 
 /** What a WAV file holds, once its header is checked. */
 export interface WavSample {
@@ -25,10 +35,19 @@ function fourCc(bytes: Uint8Array, offset: number): string {
  */
 export function parseWav(bytes: Uint8Array): WavSample | string {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 12 || fourCc(bytes, 0) !== 'RIFF' || fourCc(bytes, 8) !== 'WAVE') return 'is not a WAV file (it does not start with a RIFF/WAVE header).';
+  if (bytes.length < 12 || fourCc(bytes, 0) !== 'RIFF' || fourCc(bytes, 8) !== 'WAVE')
+    return 'is not a WAV file (it does not start with a RIFF/WAVE header).';
   const riffEnd = 8 + view.getUint32(4, true);
-  if (riffEnd > bytes.length) return `is truncated: its RIFF header announces ${riffEnd} bytes, but the file has ${bytes.length}.`;
-  let format: { tag: number; channels: number; sampleRate: number; byteRate: number; blockAlign: number; bits: number } | null = null;
+  if (riffEnd > bytes.length)
+    return `is truncated: its RIFF header announces ${riffEnd} bytes, but the file has ${bytes.length}.`;
+  let format: {
+    tag: number;
+    channels: number;
+    sampleRate: number;
+    byteRate: number;
+    blockAlign: number;
+    bits: number;
+  } | null = null;
   let data: Uint8Array | null = null;
   let offset = 12;
   while (offset < riffEnd) {
@@ -36,7 +55,8 @@ export function parseWav(bytes: Uint8Array): WavSample | string {
     const id = fourCc(bytes, offset);
     const size = view.getUint32(offset + 4, true);
     const body = offset + 8;
-    if (body + size > riffEnd) return `has a "${id}" chunk at offset ${offset} of ${size} bytes that runs past the end of the RIFF data.`;
+    if (body + size > riffEnd)
+      return `has a "${id}" chunk at offset ${offset} of ${size} bytes that runs past the end of the RIFF data.`;
     if (id === 'fmt ') {
       if (format !== null) return 'has more than one "fmt " chunk.';
       if (size < 16) return `has a "fmt " chunk of ${size} bytes; it needs at least 16.`;
@@ -56,15 +76,20 @@ export function parseWav(bytes: Uint8Array): WavSample | string {
   }
   if (format === null) return 'has no "fmt " chunk.';
   if (data === null) return 'has no "data" chunk.';
-  if (format.tag === 0xfffe) return 'uses WAVE_FORMAT_EXTENSIBLE (format tag 0xFFFE); export it as plain PCM (format tag 1), 16-bit.';
-  if (format.tag !== 1) return `has format tag ${format.tag}; only PCM (format tag 1) is accepted. Export it as 16-bit PCM.`;
+  if (format.tag === 0xfffe)
+    return 'uses WAVE_FORMAT_EXTENSIBLE (format tag 0xFFFE); export it as plain PCM (format tag 1), 16-bit.';
+  if (format.tag !== 1)
+    return `has format tag ${format.tag}; only PCM (format tag 1) is accepted. Export it as 16-bit PCM.`;
   if (format.bits !== 16) return `has ${format.bits} bits per sample; only 16-bit PCM is accepted.`;
   if (format.channels === 0) return 'declares 0 channels.';
   if (format.sampleRate === 0) return 'declares a sample rate of 0 Hz.';
-  if (format.blockAlign !== format.channels * 2) return `declares a block align of ${format.blockAlign} bytes; ${format.channels} channel(s) of 16-bit samples need ${format.channels * 2}.`;
-  if (format.byteRate !== format.sampleRate * format.blockAlign) return `declares a byte rate of ${format.byteRate}; ${format.sampleRate} Hz × ${format.blockAlign} bytes per frame is ${format.sampleRate * format.blockAlign}.`;
+  if (format.blockAlign !== format.channels * 2)
+    return `declares a block align of ${format.blockAlign} bytes; ${format.channels} channel(s) of 16-bit samples need ${format.channels * 2}.`;
+  if (format.byteRate !== format.sampleRate * format.blockAlign)
+    return `declares a byte rate of ${format.byteRate}; ${format.sampleRate} Hz × ${format.blockAlign} bytes per frame is ${format.sampleRate * format.blockAlign}.`;
   if (data.length === 0) return 'has an empty "data" chunk: the sample has no frames.';
-  if (data.length % format.blockAlign !== 0) return `has a "data" chunk of ${data.length} bytes, which is not a whole number of ${format.blockAlign}-byte frames.`;
+  if (data.length % format.blockAlign !== 0)
+    return `has a "data" chunk of ${data.length} bytes, which is not a whole number of ${format.blockAlign}-byte frames.`;
   return { sampleRate: format.sampleRate, channels: format.channels, data };
 }
 
@@ -79,7 +104,10 @@ interface SoundAnalysis {
 }
 
 function analyse(asset: FormatAsset): SoundAnalysis {
-  const problems: Diagnostic[] = [...checkRoles(asset, [{ role: 'samples', min: 1, max: 65535, describe: 'WAV files' }]), ...checkMetadataKeys(asset, [])];
+  const problems: Diagnostic[] = [
+    ...checkRoles(asset, [{ role: 'samples', min: 1, max: 65535, describe: 'WAV files' }]),
+    ...checkMetadataKeys(asset, []),
+  ];
   const samples: { name: string; path: string; wav: WavSample }[] = [];
   const names = new Map<string, string>();
   // A path listed twice is reported by checkRoles; it is read and named once here.
@@ -88,7 +116,13 @@ function analyse(asset: FormatAsset): SoundAnalysis {
     if (bytes === undefined) throw new Error(`SOUNDS/pcm16le_v1: input ${path} of ${asset.root} was not provided.`);
     const name = sampleName(path);
     const other = names.get(name);
-    if (other !== undefined) problems.push(declarationProblem(asset, `inputs.samples lists ${other} and ${path}, which both give the sample name "${name}".`));
+    if (other !== undefined)
+      problems.push(
+        declarationProblem(
+          asset,
+          `inputs.samples lists ${other} and ${path}, which both give the sample name "${name}".`,
+        ),
+      );
     else names.set(name, path);
     const wav = parseWav(bytes);
     if (typeof wav === 'string') problems.push(inputProblem(asset, path, wav));
@@ -137,4 +171,10 @@ function materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset {
 }
 
 /** The PCM16 sound bank format: type `sound_bank`, inputs `{ "samples": [WAV files] }`, no metadata. */
-export const SOUND_PCM16LE_V1: AssetFormat = Object.freeze({ format: 'SOUNDS/pcm16le_v1', type: 'sound_bank', version: 1, validate, materialize });
+export const SOUND_PCM16LE_V1: AssetFormat = Object.freeze({
+  format: 'SOUNDS/pcm16le_v1',
+  type: 'sound_bank',
+  version: 1,
+  validate,
+  materialize,
+});
