@@ -1,0 +1,96 @@
+// Lint rules for every package: type-checked typescript-eslint rules, plus the layering rules that keep the
+// protocol free of Node and every package free of imports that point the wrong way.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'crypto', 'url', 'worker_threads'];
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'bench/workspaces/**', 'coverage/**', '**/*.d.ts'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The wire contract runs anywhere: no Node, and none of our other packages.
+    files: ['protocol/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: nodeBuiltins, message: 'protocol/ is environment-neutral: no Node modules.' },
+            { group: ['vscode-jsonrpc/node'], message: 'protocol/ uses the neutral entry of vscode-jsonrpc.' },
+            { group: ['@prometeu/*'], message: 'protocol/ depends on no other package of ours.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The client library is what editors and Studio import: it must not pull in the server or the CLI.
+    files: ['client/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@prometeu/packer-server', '@prometeu/packer-server/*'],
+              message: 'client/ never depends on the server.',
+            },
+            { group: ['@prometeu/packer-cli', '@prometeu/packer-cli/*'], message: 'client/ never depends on the CLI.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['server/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '@prometeu/packer-client',
+                '@prometeu/packer-client/*',
+                '@prometeu/packer-cli',
+                '@prometeu/packer-cli/*',
+              ],
+              message: 'server/ depends on protocol/ only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearTimeout: 'readonly',
+        clearInterval: 'readonly',
+        URL: 'readonly',
+      },
+    },
+  },
+);
