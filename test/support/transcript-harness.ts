@@ -96,17 +96,22 @@ export function parseTranscript(text: string): ParsedTranscript {
   let writes: string[] = [];
   let fakeWatch = false;
   let pending: string[] = [];
-  let seenStep = false;
+  let inHeader = true;
   for (const line of lines) {
     if (line.startsWith('-->') || line.startsWith('~~')) {
-      seenStep = true;
+      inHeader = false;
       steps.push({
         leadIn: pending,
         line: line.slice(line.startsWith('-->') ? 3 : 2).trim(),
         kind: line.startsWith('-->') ? 'send' : 'act',
       });
       pending = [];
-    } else if (!seenStep) {
+    } else if (inHeader) {
+      // The header ends at the first blank line; comments after it belong to the first step.
+      if (line.trim() === '') {
+        inHeader = false;
+        continue;
+      }
       if (line.startsWith('watch:')) fakeWatch = line.slice('watch:'.length).trim() === 'fake';
       if (line.startsWith('fixture:')) fixture = line.slice('fixture:'.length).trim();
       if (line.startsWith('writes:'))
@@ -117,11 +122,10 @@ export function parseTranscript(text: string): ParsedTranscript {
           .filter(Boolean);
       header.push(line);
     } else if (line.startsWith('#') || line.trim() === '') {
-      // Everything else after the first step is a server message or its continuation: regenerated.
+      // Everything else after the header is a server message or its continuation: regenerated.
       pending.push(line);
     }
   }
-  while (header.length > 0 && header[header.length - 1] === '') header.pop();
   while (pending.length > 0 && pending[pending.length - 1]!.trim() === '') pending.pop();
   if (fixture === 'none') fixture = null;
   return { header, fixture, writes, fakeWatch, steps, trailer: pending };
