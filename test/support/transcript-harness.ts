@@ -15,6 +15,7 @@
  *                                                   folder as the one workspace folder, then initialized; the
  *                                                   reply is checked against test/transcripts/initialize-reply.json
  *   --> initialize folders=none                     the same without workspace folders
+ *   --> initialize no-initialized                   the same without the initialized notification
  *   --> {"id":1,"method":"...","params":{...}}      a message ("jsonrpc": "2.0" is added unless present)
  *   --> raw <text>                                  a frame whose body is <text> exactly; one answer is awaited
  *   ~~ write <path> <text> | ~~ delete <path> | ~~ move <from> <to>
@@ -261,19 +262,16 @@ class Renderer {
   }
 }
 
-/** The standard `initialize` request of the directive. */
-function initializeRequest(line: string): Record<string, unknown> {
-  const options = line.slice('initialize'.length).trim();
-  if (options === '')
-    return {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { processId: null, capabilities: {}, workspaceFolders: [{ uri: '${ROOT_URI}', name: 'game' }] },
-    };
-  if (options === 'folders=none')
-    return { jsonrpc: '2.0', id: 1, method: 'initialize', params: { processId: null, capabilities: {} } };
-  throw new Error(`Unknown initialize directive: --> ${line}`);
+/** The `initialize` directive: its request, and whether `initialized` follows it. */
+function initializeDirective(line: string): { request: Record<string, unknown>; initialized: boolean } {
+  const options = new Set(line.slice('initialize'.length).trim().split(/\s+/).filter(Boolean));
+  const noFolders = options.delete('folders=none');
+  const initialized = !options.delete('no-initialized');
+  if (options.size > 0) throw new Error(`Unknown option of the initialize directive: --> ${line}`);
+  const params = noFolders
+    ? { processId: null, capabilities: {} }
+    : { processId: null, capabilities: {}, workspaceFolders: [{ uri: '${ROOT_URI}', name: 'game' }] };
+  return { request: { jsonrpc: '2.0', id: 1, method: 'initialize', params }, initialized };
 }
 
 function frame(body: string): string {
@@ -504,11 +502,12 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         continue;
       }
       if (step.line === 'initialize' || step.line.startsWith('initialize ')) {
-        const request = JSON.parse(substitute(JSON.stringify(initializeRequest(step.line)))) as Record<string, unknown>;
+        const directive = initializeDirective(step.line);
+        const request = JSON.parse(substitute(JSON.stringify(directive.request))) as Record<string, unknown>;
         directiveId = request['id'];
         await send(request);
         directiveId = undefined;
-        await send({ jsonrpc: '2.0', method: 'initialized', params: {} });
+        if (directive.initialized) await send({ jsonrpc: '2.0', method: 'initialized', params: {} });
         continue;
       }
       const message = JSON.parse(substitute(step.line)) as Record<string, unknown>;
