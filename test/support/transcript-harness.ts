@@ -9,6 +9,7 @@
  *   fixture: <folder under test/transcripts/fixtures, copied to a temp dir as the project> | none
  *   writes: <paths relative to the project that the transcript may create or change, comma separated>
  *   watch: fake                                     projects get a watcher the transcript drives (see ~~)
+ *                                                   (the header ends at the first blank line)
  *   # comment / blank line                          kept where they are: they belong to the next step (or
  *                                                   to the end of the file), so an update keeps them
  *   --> initialize                                  the standard handshake: initialize (id 1) with the project
@@ -28,7 +29,11 @@
  *                                                   else laid out over lines, each member on one line if it fits
  *   <-- event <sequence> <operationId|-> <kind> <body>   a packer/event of the project with the transcript's
  *                                                   epoch and clock (any other event is rendered as JSON)
- *   <-- #5 same as #3                               the answer to id 5 equals the answer to id 3 but for its id
+ *   (same as #2) / (same as #2.preview) / (same as event 5.outcome)
+ *                                                   inside a message: a value (longer than 60 characters) equal
+ *                                                   to the result of the answer with id 2, a part of it, or a
+ *                                                   part of event 5's body, written out earlier; no JSON value
+ *                                                   looks like this, so nothing is ambiguous
  *   <-- #1 initialize-reply + {"projects":[...]}    the answer to the `initialize` directive: the shared reply
  *                                                   plus the projects it opened
  *   <-- exit <code>                                 the server exited
