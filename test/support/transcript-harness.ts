@@ -1,22 +1,46 @@
 /**
- * The transcript harness: replays a readable file of client messages against an in-process server and
- * renders every server message (normalised) under the client message whose answer closed it. A test
- * compares the rendering with the file; `UPDATE_TRANSCRIPTS=1` rewrites the files instead.
+ * The transcript harness: replays a transcript (a readable file of client messages) against an in-process
+ * server and renders every server message, normalised and compact, under the client step whose answer
+ * closed it. A test compares the rendering with the file; `UPDATE_TRANSCRIPTS=1` rewrites the files instead,
+ * regenerating only the `<--` lines.
  *
- * File format:
- *   # comment lines and a title
+ * File format (see test/transcripts/README.md):
+ *   # title                                         the first line; the test is named after it
  *   fixture: <folder under test/transcripts/fixtures, copied to a temp dir as the project> | none
  *   writes: <paths relative to the project that the transcript may create or change, comma separated>
- *   --> {"id":1,"method":"...","params":{...}}     a message ("jsonrpc": "2.0" is added unless present)
+ *   watch: fake                                     projects get a watcher the transcript drives (see ~~)
+ *                                                   (the header ends at the first blank line)
+ *   # comment / blank line                          kept where they are: they belong to the next step (or
+ *                                                   to the end of the file), so an update keeps them
+ *   --> initialize                                  the standard handshake: initialize (id 1) with the project
+ *                                                   folder as the one workspace folder, then initialized; the
+ *                                                   reply is checked against test/transcripts/initialize-reply.json
+ *   --> initialize folders=none                     the same without workspace folders
+ *   --> initialize no-initialized                   the same without the initialized notification
+ *   --> {"id":1,"method":"...","params":{...}}      a message ("jsonrpc": "2.0" is added unless present)
  *   --> raw <text>                                  a frame whose body is <text> exactly; one answer is awaited
- *   watch: fake                                     (header) projects get a watcher the transcript drives:
  *   ~~ write <path> <text> | ~~ delete <path> | ~~ move <from> <to>
  *                                                   change the project's files behind the packer's back
  *   ~~ report <path> ...                            have the watcher report paths without changing them
  *   ~~ settle                                       report those paths to the watcher and classify them now
  *   <-- ...                                         server messages (regenerated; never edit by hand)
+ * Server messages are rendered as:
+ *   <-- {"id":2,"result":...}                       compact JSON on one line when it fits in 200 characters,
+ *                                                   else laid out over lines, each member on one line if it fits
+ *   <-- event <sequence> <operationId|-> <kind> <body>   a packer/event of the project with the transcript's
+ *                                                   epoch and clock (any other event is rendered as JSON)
+ *   (same as #2) / (same as #2.preview) / (same as event 5.outcome)
+ *                                                   inside a message: a value (longer than 60 characters) equal
+ *                                                   to the result of the answer with id 2, a part of it, or a
+ *                                                   part of event 5's body, written out earlier; no JSON value
+ *                                                   looks like this, so nothing is ambiguous
+ *   <-- #1 initialize-reply + {"projects":[...]}    the answer to the `initialize` directive: the shared reply
+ *                                                   plus the projects it opened
+ *   <-- exit <code>                                 the server exited
  * Placeholders in client lines and in the rendering: ${ROOT} (the project folder), ${ROOT_URI},
- * ${TMP} and ${TMP_URI} (the temp folder holding the project), ${PROJECT_ID}.
+ * ${TMP} and ${TMP_URI} (the temp folder holding the project), ${PROJECT_ID}. Durations in messages render
+ * as `in <n> ms`. Every server message is still validated against its schema, and a write to the project
+ * that `writes:` does not declare fails the transcript.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -44,10 +68,18 @@ import type { WatcherFactory, WatchListener } from '../../server/src/watch/watch
 export const TRANSCRIPT_EPOCH = 'transcript-epoch';
 const FIXED_TIME = new Date('2026-01-01T00:00:00.000Z');
 
+/** A message is rendered on one line up to this width (with its `<-- `), and laid out over lines beyond. */
+const ONE_LINE_WIDTH = 200;
+/** Inside a laid-out message, a member stays on one line up to this width. */
+const NESTED_WIDTH = 120;
+/** A repeated answer is rendered as a reference only when writing it out would take more than this. */
+const REFERENCE_MIN_LENGTH = 60;
+
 interface Step {
-  readonly comments: string[];
+  /** Comment and blank lines written before the step; rendered again in front of it. */
+  readonly leadIn: string[];
   readonly line: string;
-  /** `-->` sends a message; `~~` acts on the files or the fake watcher. */
+  /** `-->` sends a message (or runs the `initialize` directive); `~~` acts on the files or the fake watcher. */
   readonly kind: 'send' | 'act';
 }
 
@@ -57,9 +89,11 @@ interface ParsedTranscript {
   readonly writes: string[];
   readonly fakeWatch: boolean;
   readonly steps: Step[];
+  /** Comment lines after the last step. */
+  readonly trailer: string[];
 }
 
-/** Parses a transcript file: header, directives and the client steps. */
+/** Parses a transcript file: header, directives, the client steps and the comments around them. */
 export function parseTranscript(text: string): ParsedTranscript {
   const lines = text.split('\n');
   const header: string[] = [];
@@ -67,18 +101,23 @@ export function parseTranscript(text: string): ParsedTranscript {
   let fixture: string | null = null;
   let writes: string[] = [];
   let fakeWatch = false;
-  let pendingComments: string[] = [];
-  let seenStep = false;
+  let pending: string[] = [];
+  let inHeader = true;
   for (const line of lines) {
     if (line.startsWith('-->') || line.startsWith('~~')) {
-      seenStep = true;
+      inHeader = false;
       steps.push({
-        comments: pendingComments,
+        leadIn: pending,
         line: line.slice(line.startsWith('-->') ? 3 : 2).trim(),
         kind: line.startsWith('-->') ? 'send' : 'act',
       });
-      pendingComments = [];
-    } else if (!seenStep) {
+      pending = [];
+    } else if (inHeader) {
+      // The header ends at the first blank line; comments after it belong to the first step.
+      if (line.trim() === '') {
+        inHeader = false;
+        continue;
+      }
       if (line.startsWith('watch:')) fakeWatch = line.slice('watch:'.length).trim() === 'fake';
       if (line.startsWith('fixture:')) fixture = line.slice('fixture:'.length).trim();
       if (line.startsWith('writes:'))
@@ -88,13 +127,156 @@ export function parseTranscript(text: string): ParsedTranscript {
           .map((path) => path.trim())
           .filter(Boolean);
       header.push(line);
-    } else if (line.startsWith('#')) {
-      pendingComments.push(line);
+    } else if (line.startsWith('#') || line.trim() === '') {
+      // Everything else after the header is a server message or its continuation: regenerated.
+      pending.push(line);
     }
   }
-  while (header.length > 0 && header[header.length - 1] === '') header.pop();
+  while (pending.length > 0 && pending[pending.length - 1]!.trim() === '') pending.pop();
   if (fixture === 'none') fixture = null;
-  return { header, fixture, writes, fakeWatch, steps };
+  return { header, fixture, writes, fakeWatch, steps, trailer: pending };
+}
+
+/** JSON with object keys sorted, so two values compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
+/** Names earlier values by canonical form, so that a later equal value renders as `(same as <name>)`. */
+type References = ReadonlyMap<string, string>;
+
+/**
+ * Lays a JSON value out: on one line when `prefix` plus the value fits in `width`, otherwise one member
+ * per line (indented by two more spaces), each laid out the same way within NESTED_WIDTH. A container
+ * equal to a value named in `references` is written as `(same as <name>)`, which no JSON value can be.
+ */
+function layout(value: unknown, indent: string, prefixLength: number, width: number, references: References): string {
+  const one = JSON.stringify(value);
+  const isContainer = typeof value === 'object' && value !== null;
+  if (!isContainer) return one;
+  if (one.length > REFERENCE_MIN_LENGTH) {
+    const name = references.get(canonical(value));
+    if (name !== undefined) return `(same as ${name})`;
+  }
+  if (prefixLength + one.length <= width && !containsReference(value, references)) return one;
+  const inner = `${indent}  `;
+  const members = Array.isArray(value)
+    ? value.map((item) => inner + layout(item, inner, inner.length + 1, NESTED_WIDTH, references))
+    : Object.entries(value).map(([key, item]) => {
+        const label = `${inner}${JSON.stringify(key)}: `;
+        return label + layout(item, inner, label.length + 1, NESTED_WIDTH, references);
+      });
+  if (members.length === 0) return one;
+  if (members.every((member) => !member.includes('\n'))) {
+    // Short enough once references replace repeated parts: keep it on one line.
+    const flat = Array.isArray(value)
+      ? `[${members.map((member) => member.trim()).join(',')}]`
+      : `{${members.map((member) => member.trim().replace(/^("(?:[^"\\]|\\.)*"): /, '$1:')).join(',')}}`;
+    if (prefixLength + flat.length <= width) return flat;
+  }
+  const [open, close] = Array.isArray(value) ? ['[', ']'] : ['{', '}'];
+  return `${open}\n${members.join(',\n')}\n${indent}${close}`;
+}
+
+/** Whether some container inside `value` would be written as a reference. */
+function containsReference(value: unknown, references: References): boolean {
+  if (typeof value !== 'object' || value === null || references.size === 0) return false;
+  for (const inner of Object.values(value)) {
+    if (typeof inner !== 'object' || inner === null) continue;
+    if (JSON.stringify(inner).length > REFERENCE_MIN_LENGTH && references.has(canonical(inner))) return true;
+    if (containsReference(inner, references)) return true;
+  }
+  return false;
+}
+
+/** Renders `<-- <head> <value>` within the widths above. */
+function renderLine(head: string, value: unknown, references: References = new Map()): string {
+  const prefix = `<-- ${head}${head === '' ? '' : ' '}`;
+  return prefix + layout(value, '', prefix.length, ONE_LINE_WIDTH, references);
+}
+
+/** How a path into a value is written in a reference: `.key`, `["odd key"]` or `[index]`. */
+function pathStep(key: string, isIndex: boolean): string {
+  if (isIndex) return `[${key}]`;
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Renders server messages. The result of every answer with a numeric id is named `#<id>` and the body of
+ * every short event `event <sequence>`, and so are their parts (`#2.preview`, `event 5.outcome`); a later
+ * value equal to a named one (and long enough to be worth it) is written as a reference to the first.
+ */
+class Renderer {
+  /** Canonical form → name of the first value rendered with that form. */
+  private readonly names = new Map<string, string>();
+  /** Name roots already used; a root used twice (a repeated id) names nothing from then on. */
+  private readonly roots = new Set<string>();
+
+  render(message: Record<string, unknown>): string {
+    const event = this.event(message);
+    if (event !== undefined) return event;
+    const line = renderLine('', message, this.names);
+    const id = message['id'];
+    if (typeof id === 'number' && !('method' in message) && 'result' in message) this.name(`#${id}`, message['result']);
+    return line;
+  }
+
+  /** The short form of a packer/event, when every field it leaves out has its usual value. */
+  private event(message: Record<string, unknown>): string | undefined {
+    const params = message['params'] as Record<string, unknown> | undefined;
+    if (message['method'] !== 'packer/event' || Object.keys(message).length !== 2 || typeof params !== 'object')
+      return undefined;
+    const { projectId, epoch, sequence, operationId, time, kind, body, ...others } = params;
+    const usual =
+      projectId === '${PROJECT_ID}' &&
+      epoch === TRANSCRIPT_EPOCH &&
+      time === FIXED_TIME.toISOString() &&
+      typeof sequence === 'number' &&
+      typeof kind === 'string' &&
+      !/\s/.test(kind) &&
+      (operationId === undefined ||
+        (typeof operationId === 'string' && operationId !== '-' && !/\s/.test(operationId))) &&
+      body !== undefined &&
+      Object.keys(others).length === 0 &&
+      Object.values(params).every((inner) => inner !== undefined);
+    if (!usual) return undefined;
+    const line = renderLine(`event ${sequence} ${operationId ?? '-'} ${kind}`, body, this.names);
+    this.name(`event ${sequence}`, body);
+    return line;
+  }
+
+  /** Names `value` and every container inside it that has no name yet. */
+  private name(root: string, value: unknown): void {
+    if (this.roots.has(root)) {
+      for (const [form, name] of this.names)
+        if (name === root || name.startsWith(`${root}.`) || name.startsWith(`${root}[`)) this.names.delete(form);
+      return;
+    }
+    this.roots.add(root);
+    const walk = (inner: unknown, name: string): void => {
+      if (typeof inner !== 'object' || inner === null) return;
+      const form = canonical(inner);
+      if (form.length > REFERENCE_MIN_LENGTH && !this.names.has(form)) this.names.set(form, name);
+      for (const [key, member] of Object.entries(inner)) walk(member, name + pathStep(key, Array.isArray(inner)));
+    };
+    walk(value, root);
+  }
+}
+
+/** The `initialize` directive: its request, and whether `initialized` follows it. */
+function initializeDirective(line: string): { request: Record<string, unknown>; initialized: boolean } {
+  const options = new Set(line.slice('initialize'.length).trim().split(/\s+/).filter(Boolean));
+  const noFolders = options.delete('folders=none');
+  const initialized = !options.delete('no-initialized');
+  if (options.size > 0) throw new Error(`Unknown option of the initialize directive: --> ${line}`);
+  const params = noFolders
+    ? { processId: null, capabilities: {} }
+    : { processId: null, capabilities: {}, workspaceFolders: [{ uri: '${ROOT_URI}', name: 'game' }] };
+  return { request: { jsonrpc: '2.0', id: 1, method: 'initialize', params }, initialized };
 }
 
 function frame(body: string): string {
@@ -142,13 +324,24 @@ export interface TranscriptRun {
   readonly rendered: string;
   /** Problems that fail the test whatever the rendering: schema violations, unexpected writes, timeouts. */
   readonly problems: string[];
+  /** Every server message, normalised and without `jsonrpc`, in the order it arrived (`exit` as `{exit}`). */
+  readonly received: unknown[];
+  /** Every client message sent, normalised, in order (a raw frame as `{raw}`). */
+  readonly sent: unknown[];
 }
 
 /** Options of a run. */
 export interface RunOptions {
   readonly fixturesDir: string;
+  /** The result of the standard `initialize` answer without its `projects`; the directive checks against it. */
+  readonly initializeReply: unknown;
   /** How long to wait for one answer. */
   readonly timeoutMs?: number;
+}
+
+/** Reads the shared initialize reply kept next to the transcripts. */
+export function readInitializeReply(transcriptsDir: string): unknown {
+  return JSON.parse(readFileSync(join(transcriptsDir, 'initialize-reply.json'), 'utf8'));
 }
 
 /** Runs a transcript and renders what the server said. */
@@ -191,6 +384,8 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
   const input = new PassThrough();
   const output = new PassThrough();
   const received: Record<string, unknown>[] = [];
+  const rendered: unknown[] = [];
+  const sent: unknown[] = [];
   let exitCode: number | undefined;
   const waiters: (() => void)[] = [];
   const wake = (): void => {
@@ -241,13 +436,20 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
   };
 
   const out: string[] = [...parsed.header, ''];
+  const renderer = new Renderer();
+  /** Id of the `initialize` directive's request while its answer is awaited; its answer renders short. */
+  let directiveId: unknown;
   let consumed = 0;
   const flush = (): void => {
     for (; consumed < received.length; consumed++) {
       const message = received[consumed]!;
       validate(message, methodsById, problems);
       const { jsonrpc: _jsonrpc, ...rest } = normalise(message) as Record<string, unknown>;
-      out.push(`<-- ${JSON.stringify(rest, null, 2)}`);
+      rendered.push(rest);
+      if (directiveId !== undefined && rest['id'] === directiveId && !('method' in rest)) {
+        directiveId = undefined;
+        out.push(renderInitializeAnswer(rest, options.initializeReply, problems) ?? renderer.render(rest));
+      } else out.push(renderer.render(rest));
     }
   };
   const quiesce = async (): Promise<void> => {
@@ -255,9 +457,29 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
   };
+  /** Sends one message and waits for its answer (or for the exit it causes). */
+  const send = async (full: Record<string, unknown>): Promise<void> => {
+    sent.push(normalise(full));
+    input.write(frame(JSON.stringify(full)));
+    if (typeof full['method'] === 'string' && 'id' in full) {
+      methodsById.set(full['id'], full['method']);
+      const id = full['id'];
+      await waitFor(
+        () => received.some((reply, index) => index >= consumed && reply['id'] === id && !('method' in reply)),
+        `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`,
+      );
+      if (parsed.fakeWatch) await quiesce();
+      flush();
+    } else if (full['method'] === 'exit') {
+      await waitFor(() => exitCode !== undefined, 'the server to exit');
+      flush();
+      out.push(`<-- exit ${exitCode}`);
+      rendered.push({ exit: exitCode });
+    }
+  };
   try {
     for (const step of parsed.steps) {
-      out.push(...step.comments);
+      out.push(...step.leadIn);
       if (step.kind === 'act') {
         out.push(`~~ ${step.line}`);
         await act(step.line, root, changedPaths);
@@ -275,6 +497,7 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
       out.push(`--> ${step.line}`);
       if (step.line.startsWith('raw ')) {
         // A raw frame is answered by exactly one response (an error for malformed ones).
+        sent.push({ raw: step.line.slice(4) });
         input.write(frame(substitute(step.line.slice(4))));
         await waitFor(
           () => received.some((reply, index) => index >= consumed && !('method' in reply)),
@@ -283,27 +506,22 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         flush();
         continue;
       }
-      const message = JSON.parse(substitute(step.line)) as Record<string, unknown>;
-      const full = 'jsonrpc' in message ? message : { jsonrpc: '2.0', ...message };
-      input.write(frame(JSON.stringify(full)));
-      if (typeof full['method'] === 'string' && 'id' in full) {
-        methodsById.set(full['id'], full['method']);
-        const id = full['id'];
-        await waitFor(
-          () => received.some((reply, index) => index >= consumed && reply['id'] === id && !('method' in reply)),
-          `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`,
-        );
-        if (parsed.fakeWatch) await quiesce();
-        flush();
-      } else if (full['method'] === 'exit') {
-        await waitFor(() => exitCode !== undefined, 'the server to exit');
-        flush();
-        out.push(`<-- exit ${exitCode}`);
+      if (step.line === 'initialize' || step.line.startsWith('initialize ')) {
+        const directive = initializeDirective(step.line);
+        const request = JSON.parse(substitute(JSON.stringify(directive.request))) as Record<string, unknown>;
+        directiveId = request['id'];
+        await send(request);
+        directiveId = undefined;
+        if (directive.initialized) await send({ jsonrpc: '2.0', method: 'initialized', params: {} });
+        continue;
       }
+      const message = JSON.parse(substitute(step.line)) as Record<string, unknown>;
+      await send('jsonrpc' in message ? message : { jsonrpc: '2.0', ...message });
     }
     // Let anything already on its way arrive, then render it.
     await new Promise((resolve) => setImmediate(resolve));
     flush();
+    if (parsed.trailer.length > 0) out.push('', ...parsed.trailer);
   } finally {
     served.dispose();
     host.dispose();
@@ -322,7 +540,30 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         problems.push(`The server deleted ${path}, which the transcript does not allow`);
     rmSync(temporary, { recursive: true, force: true });
   }
-  return { rendered: `${out.join('\n')}\n`, problems };
+  return { rendered: `${out.join('\n')}\n`, problems, received: rendered, sent };
+}
+
+/**
+ * Renders the answer to the `initialize` directive as the shared reply plus its projects, or returns
+ * undefined (and records a problem) when the answer is anything else.
+ */
+function renderInitializeAnswer(
+  message: Record<string, unknown>,
+  expected: unknown,
+  problems: string[],
+): string | undefined {
+  const result = message['result'];
+  if (typeof result === 'object' && result !== null && Object.keys(message).length === 2) {
+    const { projects, ...shared } = result as Record<string, unknown>;
+    if (canonical(shared) === canonical(expected))
+      return renderLine(`#${String(message['id'])} initialize-reply +`, projects === undefined ? {} : { projects });
+  }
+  problems.push(
+    'The answer to the initialize directive differs from test/transcripts/initialize-reply.json ' +
+      '(if the change is deliberate, edit that file): ' +
+      JSON.stringify(message),
+  );
+  return undefined;
 }
 
 /** Performs a `~~` file action on the project, recording the paths (relative to `assets/`) it touched. */
