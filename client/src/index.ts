@@ -14,7 +14,6 @@ export {
   type StopResult,
   type Unsubscribe,
 } from './packer-client.js';
-export { bundledServerScript } from './server-location.js';
 export { EventSink, type EventSinkOptions } from './event-sink.js';
 export {
   ProjectEventFeed,

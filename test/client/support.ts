@@ -15,7 +15,7 @@ import type { PackerClient, PackerEvent } from '../../client/src/index.js';
 export const SERVER_SCRIPT = fileURLToPath(new URL('../../server/bin/packer-server.js', import.meta.url));
 
 /** The CLI's entry script. */
-export const CLI_SCRIPT = fileURLToPath(new URL('../../client/bin/packer.js', import.meta.url));
+export const CLI_SCRIPT = fileURLToPath(new URL('../../cli/bin/packer.js', import.meta.url));
 
 /** A purpose-built misbehaving test server, by file name without extension. */
 export function fixtureServer(
