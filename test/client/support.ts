@@ -19,7 +19,14 @@ export const CLI_SCRIPT = fileURLToPath(new URL('../../cli/bin/packer.js', impor
 
 /** A purpose-built misbehaving test server, by file name without extension. */
 export function fixtureServer(
-  name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout' | 'scripted-writes',
+  name:
+    | 'crash-on-notification'
+    | 'hang-on-shutdown'
+    | 'silent-initialize'
+    | 'garbage-stdout'
+    | 'scripted-writes'
+    | 'refuse-submission'
+    | 'cut-mid-frame',
 ): string {
   return fileURLToPath(new URL(`../fixtures/servers/${name}.mjs`, import.meta.url));
 }
