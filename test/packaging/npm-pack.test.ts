@@ -5,7 +5,7 @@
  * written with the protocol, server and client tarballs installed. Heavy: it runs npm and the registry.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -151,6 +151,13 @@ describe('npm pack', () => {
       expect(result.assets).toBeGreaterThan(0);
       expect(result.packed).toBe('succeeded');
       expect(existsSync(join(project, 'build/assets.pa'))).toBe(true);
+      // The locator works from CommonJS too, and finds the installed package, not the repository's.
+      writeFileSync(
+        join(dir, 'locate.cjs'),
+        `process.stdout.write(require('@prometeu/packer-server/server-script').serverScriptPath());\n`,
+      );
+      const located = await node('locate.cjs', dir);
+      expect(located).toBe(join(realpathSync(dir), 'node_modules/@prometeu/packer-server/bin/packer-server.js'));
     },
     TEST_TIMEOUT_MS,
   );
