@@ -70,18 +70,21 @@ export class PackerRequestError extends PackerClientError {
 
 /**
  * A `packer/submitMutation` the server could not attribute to a project (unknown project, params that do
- * not parse): it has no response and no terminal event, so the server said so in `window/logMessage`.
+ * not parse): it has no response and no terminal event, so the server sent `packer/submissionRefused`.
  */
 export class SubmissionRefusedError extends PackerClientError {
   override readonly kind = 'refused' as const;
   /** The operation id of the refused submission. */
   readonly operationId: string;
+  /** The documented error code the server gave: `-32602` for params that do not parse, else a packer code. */
+  readonly code: number;
 
-  /** Builds the error; `message` is the server's log line. */
-  constructor(operationId: string, message: string) {
+  /** Builds the error from the server's `packer/submissionRefused` notification. */
+  constructor(operationId: string, code: number, message: string) {
     super(message);
     this.name = 'SubmissionRefusedError';
     this.operationId = operationId;
+    this.code = code;
   }
 }
 

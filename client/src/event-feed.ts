@@ -5,10 +5,16 @@
  * retains the events. {@link ProjectEventFeed} joins that replay and the live stream into one gap-free,
  * duplicate-free sequence of a project's events.
  */
-import { PackerErrorCodes, type PackerEvent } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, packerRequests, type PackerEvent } from '@prometeu/packer-protocol';
 import { isPackerError } from './errors.js';
 import { EventSink, type EventSinkOptions } from './event-sink.js';
-import type { PackerClient, RequestOptions, Unsubscribe } from './packer-client.js';
+import type { EventSource, RequestOptions, RequestSender, Unsubscribe } from './ports.js';
+
+/** What a feed needs of a connection: the live events, their replay, and the end of the connection. */
+export interface FeedSource extends EventSource {
+  /** Replays the project's events after `from` (see `PackerClient.resume`). */
+  resume(projectId: string, from: ResumeFrom, options?: ResumeOptions): Promise<ResumeResult>;
+}
 
 /** Where a reader of a project's events stands: the epoch and the last sequence it saw in it. */
 export interface EventCursor {
@@ -16,6 +22,40 @@ export interface EventCursor {
   readonly epoch: string;
   /** The last sequence seen; pass it as `afterSequence` to continue. */
   readonly afterSequence: number;
+}
+
+/**
+ * Where a client stands in each project's events: the epoch of the newest event seen and the greatest
+ * sequence seen in it, moved by live events and by replays.
+ */
+export class EventCursors {
+  /** Invariant: per project, the epoch of the newest event seen and the greatest sequence seen in it. */
+  private readonly cursors = new Map<string, EventCursor>();
+
+  /** The project's cursor, if any event of it was seen. */
+  get(projectId: string): EventCursor | undefined {
+    return this.cursors.get(projectId);
+  }
+
+  /** Moves the project's cursor to `event` when it is newer (a new epoch replaces the old one). */
+  note(event: PackerEvent): void {
+    if (typeof event.projectId !== 'string' || typeof event.epoch !== 'string' || typeof event.sequence !== 'number')
+      return;
+    const current = this.cursors.get(event.projectId);
+    if (current === undefined || current.epoch !== event.epoch || current.afterSequence < event.sequence)
+      this.cursors.set(event.projectId, { epoch: event.epoch, afterSequence: event.sequence });
+  }
+
+  /** Moves the cursor after a resume: past the replayed events, or to the resync point. */
+  noteResume(projectId: string, result: ResumeResult): void {
+    if (result.status === 'replayed') {
+      for (const event of result.events) this.note(event);
+      return;
+    }
+    const current = this.cursors.get(projectId);
+    const seen = current !== undefined && current.epoch === result.epoch ? current.afterSequence : 0;
+    this.cursors.set(projectId, { epoch: result.epoch, afterSequence: Math.max(result.lastSequence, seen) });
+  }
 }
 
 /** Where to resume from: a cursor, or just a sequence (0 for everything retained) of an unknown epoch. */
@@ -28,7 +68,7 @@ export interface ResumeFrom {
 /** Why a reader must resynchronise from reads instead of replaying. */
 export type ResyncReason = 'epochChanged' | 'dropped';
 
-/** What {@link PackerClient.resume} found. */
+/** What `PackerClient.resume` found. */
 export type ResumeResult =
   | {
       /** Every event after the cursor, in order, with no gaps: apply them and carry on. */
@@ -62,7 +102,7 @@ export interface ResumeOptions extends RequestOptions {
 
 /** Replays the events of `projectId` after `from`, page by page. */
 export async function resumeEvents(
-  client: PackerClient,
+  client: RequestSender,
   projectId: string,
   from: ResumeFrom,
   options: ResumeOptions = {},
@@ -78,7 +118,8 @@ export async function resumeEvents(
   for (;;) {
     let page;
     try {
-      page = await client.events(
+      page = await client.request(
+        packerRequests.events,
         {
           projectId,
           afterSequence,
@@ -89,7 +130,11 @@ export async function resumeEvents(
       );
     } catch (error) {
       if (!isPackerError(error, PackerErrorCodes.EpochMismatch)) throw error;
-      const now = await client.events({ projectId, afterSequence: 0, limit: 1 }, requestOptions);
+      const now = await client.request(
+        packerRequests.events,
+        { projectId, afterSequence: 0, limit: 1 },
+        requestOptions,
+      );
       return {
         status: 'resync',
         reason: 'epochChanged',
@@ -145,7 +190,7 @@ export interface ProjectEventFeedOptions extends EventSinkOptions {
 export class ProjectEventFeed implements AsyncIterableIterator<PackerEvent> {
   /** The events, buffered for the reader. */
   readonly sink: EventSink;
-  private readonly client: PackerClient;
+  private readonly client: FeedSource;
   private readonly projectId: string;
   private readonly from: ResumeFrom;
   private unsubscribe: Unsubscribe = () => undefined;
@@ -156,7 +201,7 @@ export class ProjectEventFeed implements AsyncIterableIterator<PackerEvent> {
   private started = false;
 
   /** Builds a feed of `projectId`'s events; nothing is sent before {@link start}. */
-  constructor(client: PackerClient, projectId: string, options: ProjectEventFeedOptions = {}) {
+  constructor(client: FeedSource, projectId: string, options: ProjectEventFeedOptions = {}) {
     this.client = client;
     this.projectId = projectId;
     this.from = options.from ?? { afterSequence: 0 };

@@ -20,6 +20,8 @@ export interface FramingViolation {
   readonly problem: string;
   /** The offending output, as text. */
   readonly excerpt: string;
+  /** True when the output merely ended in the middle of a frame (a writer killed mid-write), not garbage. */
+  readonly atEnd: boolean;
 }
 
 /**
@@ -63,7 +65,11 @@ export class FrameGuard extends Transform {
 
   override _flush(callback: TransformCallback): void {
     if (this.violation === undefined && this.readingHeaders && this.header.length > 0) {
-      this.violation = { problem: 'the output ended in the middle of a frame header', excerpt: excerptOf(this.header) };
+      this.violation = {
+        problem: 'the output ended in the middle of a frame header',
+        excerpt: excerptOf(this.header),
+        atEnd: true,
+      };
       this.onViolation(this.violation);
     }
     callback();
@@ -108,7 +114,11 @@ function findHeaderEnd(headerSoFar: string, chunk: Buffer, from: number): number
 
 function checkPartialHeader(header: string, chunk: Buffer, offset: number): FramingViolation | undefined {
   if (header.length > MAX_HEADER_BYTES)
-    return { problem: `a frame header is longer than ${MAX_HEADER_BYTES} bytes`, excerpt: excerptOf(header) };
+    return {
+      problem: `a frame header is longer than ${MAX_HEADER_BYTES} bytes`,
+      excerpt: excerptOf(header),
+      atEnd: false,
+    };
   const lines = header.split('\r\n');
   const last = lines.pop() ?? '';
   for (const line of lines) if (!HEADER_LINE.test(line)) return notAHeader(line, header, chunk, offset);
@@ -120,12 +130,14 @@ function checkCompleteHeader(header: string, chunk: Buffer, offset: number): Fra
   const lines = header.slice(0, -4).split('\r\n');
   for (const line of lines) if (!HEADER_LINE.test(line)) return notAHeader(line, header, chunk, offset);
   const lengths = lines.filter((line) => line.slice(0, line.indexOf(':')).toLowerCase() === 'content-length');
-  if (lengths.length !== 1) return { problem: 'a frame header has no Content-Length', excerpt: excerptOf(header) };
+  if (lengths.length !== 1)
+    return { problem: 'a frame header has no Content-Length', excerpt: excerptOf(header), atEnd: false };
   const value = lengths[0]!.slice(lengths[0]!.indexOf(':') + 1).trim();
   if (!/^\d{1,10}$/.test(value))
     return {
       problem: `a frame header has an invalid Content-Length ${JSON.stringify(value)}`,
       excerpt: excerptOf(header),
+      atEnd: false,
     };
   return undefined;
 }
@@ -143,6 +155,7 @@ function notAHeader(line: string, header: string, chunk: Buffer, offset: number)
   return {
     problem: 'it wrote text that is not an LSP frame header to stdout',
     excerpt: excerptOf(header.slice(start) + following),
+    atEnd: false,
   };
 }
 

@@ -8,17 +8,23 @@ export {
   type InvalidEvent,
   type LogMessage,
   type LogTrace,
-  type NotificationParamsOf,
-  type RequestOptions,
+  type ProtocolRequestMethods,
   type ServerExitInfo,
   type StopResult,
-  type Unsubscribe,
 } from './packer-client.js';
-export { bundledServerScript } from './server-location.js';
+export {
+  type EventSource,
+  type NotificationParamsOf,
+  type NotificationSender,
+  type RequestOptions,
+  type RequestSender,
+  type Unsubscribe,
+} from './ports.js';
 export { EventSink, type EventSinkOptions } from './event-sink.js';
 export {
   ProjectEventFeed,
   type EventCursor,
+  type FeedSource,
   type FeedStart,
   type ProjectEventFeedOptions,
   type ResumeFrom,
@@ -28,6 +34,7 @@ export {
 } from './event-feed.js';
 export {
   type OperationHandle,
+  type OperationHost,
   type OperationOptions,
   type OperationParams,
   type SubmitOptions,

@@ -21,7 +21,7 @@ import {
   type PackerClientError,
 } from './errors.js';
 import { EventSink } from './event-sink.js';
-import type { NotificationParamsOf, PackerClient, RequestOptions } from './packer-client.js';
+import type { EventSource, NotificationParamsOf, NotificationSender, RequestOptions, RequestSender } from './ports.js';
 
 /** A terminal event: `operation.succeeded`, `operation.failed` or `operation.cancelled`. */
 export type TerminalEvent = Extract<
@@ -32,7 +32,7 @@ export type TerminalEvent = Extract<
 /** Params of a write, with the `operationId` optional (the client picks one when it is absent). */
 export type OperationParams<D> = Omit<ParamsOf<D>, 'operationId'> & { readonly operationId?: string };
 
-/** Params of {@link PackerClient.submitMutationOperation}: those of `packer/submitMutation`, `operationId` optional. */
+/** Params of `PackerClient.submitMutationOperation`: those of `packer/submitMutation`, `operationId` optional. */
 export type SubmitParams = Omit<NotificationParamsOf<(typeof packerNotifications)['submitMutation']>, 'operationId'> & {
   readonly operationId?: string;
 };
@@ -79,9 +79,9 @@ export interface OperationHandle<R> {
   cancel(): void;
 }
 
-/** The parts of the client an operation needs. */
-interface OperationHost {
-  readonly client: PackerClient;
+/** What an operation needs of a connection: send the write, hear its events, and make up an id. */
+export interface OperationHost extends RequestSender, NotificationSender, EventSource {
+  /** A new operation id, unique to this connection. */
   newOperationId(): string;
 }
 
@@ -92,7 +92,7 @@ export function startOperation<D extends RequestDeclaration>(
   params: OperationParams<D>,
   options: OperationOptions = {},
 ): OperationHandle<ResultOf<D>> {
-  const { client } = host;
+  const client = host;
   const operationId = params.operationId ?? host.newOperationId();
   const named = (params as { projectId?: unknown }).projectId;
   const projectId = typeof named === 'string' ? named : undefined;
@@ -142,7 +142,7 @@ export function submitMutationOperation(
   params: SubmitParams,
   options: SubmitOptions = {},
 ): OperationHandle<ApplyResult> {
-  const { client } = host;
+  const client = host;
   const method = packerNotifications.submitMutation.method;
   const operationId = params.operationId ?? host.newOperationId();
   const projectId = params.projectId;
@@ -190,11 +190,12 @@ export function submitMutationOperation(
         });
       }),
     );
-    // A submission the server cannot attribute to a project is reported in its log, naming the operation.
+    // A submission the server cannot attribute to a project gets `packer/submissionRefused`, not a terminal event.
     stops.push(
-      client.onLogMessage((message) => {
-        if (message.message.startsWith(method) && message.message.includes(`operation ${operationId}:`))
-          fail(new SubmissionRefusedError(operationId, message.message));
+      client.onNotification(packerNotifications.submissionRefused.method, (params) => {
+        const refusal = refusalOf(params);
+        if (refusal !== undefined && refusal.operationId === operationId)
+          fail(new SubmissionRefusedError(operationId, refusal.code, refusal.message));
       }),
     );
     stops.push(
@@ -211,7 +212,11 @@ export function submitMutationOperation(
       const timeoutMs = options.timeoutMs;
       timer = setTimeout(() => fail(new ServerTimeoutError('request', method, timeoutMs)), timeoutMs);
     }
-    client.submitMutation({ ...params, operationId }).catch((error: PackerClientError) => fail(error));
+    client
+      .sendNotification(packerNotifications.submitMutation, { ...params, operationId } as NotificationParamsOf<
+        (typeof packerNotifications)['submitMutation']
+      >)
+      .catch((error: PackerClientError) => fail(error));
   });
   outcome.catch(() => undefined);
   return {
@@ -224,3 +229,12 @@ export function submitMutationOperation(
     cancel: () => stopFollowing(),
   };
 }
+
+/** The params of a `packer/submissionRefused`, when they have its shape. */
+function refusalOf(params: unknown): Refusal | undefined {
+  const parsed = packerNotifications.submissionRefused.params.safeParse(params);
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The params of `packer/submissionRefused`. */
+type Refusal = NotificationParamsOf<(typeof packerNotifications)['submissionRefused']>;

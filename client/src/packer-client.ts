@@ -1,11 +1,11 @@
 /**
  * `PackerClient`: a typed connection to a packer server, spawned over stdio or over streams the caller owns.
- * It runs the LSP lifecycle, sends the protocol's requests with cancellation and timeouts, turns every
- * failure into a typed error, and never leaves a request or a `stop()` waiting on a dead or hung server.
+ * It wires the streams, runs the LSP lifecycle, turns every failure into a typed error, and never leaves a
+ * request or a `stop()` waiting on a dead or hung server. Request mechanics are in `rpc.ts`; its typed
+ * request methods are derived from the protocol's `packerRequests`, not restated.
  */
 import {
   PackerEvent,
-  StandardErrorCodes,
   packerNotifications,
   packerRequests,
   type InitializeResult,
@@ -17,35 +17,28 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import {
-  CancellationTokenSource,
-  ConnectionError,
-  ResponseError,
   StreamMessageReader,
   StreamMessageWriter,
   createMessageConnection,
   type MessageConnection,
-  type NotificationType,
 } from 'vscode-jsonrpc/node';
 import {
   ClientStateError,
   ConnectionClosedError,
-  PackerRequestError,
-  RequestCancelledError,
   ServerCrashedError,
   ServerProtocolError,
   ServerSpawnError,
-  ServerTimeoutError,
   type PackerClientError,
-  type TimeoutPhase,
 } from './errors.js';
 import {
+  EventCursors,
   resumeEvents,
   type EventCursor,
   type ResumeFrom,
   type ResumeOptions,
   type ResumeResult,
 } from './event-feed.js';
-import { FrameGuard } from './frame-guard.js';
+import { FrameGuard, type FramingViolation } from './frame-guard.js';
 import {
   startOperation,
   submitMutationOperation,
@@ -64,32 +57,26 @@ import {
   type SpawnOptions,
   type TraceValue,
 } from './options.js';
+import type {
+  EventSource,
+  NotificationParamsOf,
+  NotificationSender,
+  RequestOptions,
+  RequestSender,
+  Unsubscribe,
+} from './ports.js';
+import { RequestChannel } from './rpc.js';
 import { ServerProcess } from './server-process.js';
+
+export type { NotificationParamsOf, RequestOptions, Unsubscribe } from './ports.js';
 
 /** The requests of the protocol, by short name. */
 type Requests = typeof packerRequests;
 /** The notifications of the protocol, by short name. */
 type Notifications = typeof packerNotifications;
 
-/** The params type of a notification declaration, as a client sends it. */
-export type NotificationParamsOf<D> = D extends { readonly type: NotificationType<infer P> } ? P : never;
-
 /** Where a client is in its life. */
 export type ClientState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-
-/** Per-request options. */
-export interface RequestOptions {
-  /** Aborting it sends `$/cancelRequest` and rejects the request with a {@link RequestCancelledError}. */
-  readonly signal?: AbortSignal;
-  /** Overrides the client's `requestTimeoutMs` for this request. */
-  readonly timeoutMs?: number;
-  /**
-   * When `signal` aborts after the request was sent, send `$/cancelRequest` but settle with the server's
-   * answer: its `RequestCancelled` (a {@link RequestCancelledError} with `by: 'server'`), or the result when
-   * the request had finished or cannot be cancelled. Default false: reject at once.
-   */
-  readonly awaitCancellation?: boolean;
-}
 
 /** A `window/logMessage` from the server: its own diagnostics, not project state. */
 export interface LogMessage {
@@ -141,9 +128,6 @@ export interface StopResult {
   readonly error: PackerClientError | undefined;
 }
 
-/** A listener's unsubscribe function. */
-export type Unsubscribe = () => void;
-
 /** What a client is built on. */
 interface Transport {
   readonly input: Readable;
@@ -153,8 +137,27 @@ interface Transport {
 
 /** Waiting time for the process exit after its stdout closed, or after a SIGKILL, in ms. */
 const EXIT_GRACE_MS = 2_000;
-/** How long a request whose write failed waits for the reason (usually the process exit), in ms. */
-const WRITE_FAILURE_GRACE_MS = 1_000;
+/**
+ * How long a request that lost its stream waits for the reason, in ms: longer than {@link EXIT_GRACE_MS},
+ * so a spawned server's exit (or the kill that follows a stdout closed without one) always decides first.
+ */
+const LOST_STREAM_GRACE_MS = EXIT_GRACE_MS + 1_000;
+
+/**
+ * One typed method per request of the protocol, named as in `packerRequests` (`openProject`, `listAssets`,
+ * `pack`...): `client.listAssets(params, options)` is `client.request(packerRequests.listAssets, params,
+ * options)`. Derived from the declarations, so a request added to the protocol is a method here at once.
+ */
+export type ProtocolRequestMethods = {
+  readonly [K in keyof Requests]: (
+    params: ParamsOf<Requests[K]>,
+    options?: RequestOptions,
+  ) => Promise<ResultOf<Requests[K]>>;
+};
+
+// The class below gains the derived request methods through this declaration and the prototype loop after it.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface PackerClient extends ProtocolRequestMethods {}
 
 /**
  * A typed client of the packer protocol.
@@ -164,7 +167,8 @@ const WRITE_FAILURE_GRACE_MS = 1_000;
  * requests, then {@link PackerClient.stop}. It keeps no global state and never exits the process, so it
  * works in Node, Electron and VS Code extensions alike.
  */
-export class PackerClient {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class PackerClient implements RequestSender, NotificationSender, EventSource {
   private readonly options: ResolvedOptions;
   private readonly connection: MessageConnection;
   private readonly server: ServerProcess | undefined;
@@ -174,8 +178,8 @@ export class PackerClient {
   private clientState: ClientState = 'new';
   /** Invariant: set once, by the first fatal event; every later request rejects with it. */
   private failure: PackerClientError | undefined;
-  /** Invariant: the reject function of every request not yet settled. */
-  private readonly pending = new Set<(error: PackerClientError) => void>();
+  /** The requests in flight; every one settles when the connection fails or ends. */
+  private readonly channel: RequestChannel;
   /** Invariant: called once each when `failure` is set. */
   private readonly failureWaiters = new Set<(error: PackerClientError) => void>();
   /** Invariant: true once the client has asked the server to end (sent `exit`, or killed it). */
@@ -192,8 +196,8 @@ export class PackerClient {
   private readonly traceListeners = new Set<(trace: LogTrace) => void>();
   private readonly exitListeners = new Set<(info: ServerExitInfo) => void>();
   private readonly notificationListeners = new Map<string, Set<(params: unknown) => void>>();
-  /** Invariant: per project, the epoch of the newest event seen and the greatest sequence seen in it. */
-  private readonly cursors = new Map<string, EventCursor>();
+  /** Where this client stands in each project's events. */
+  private readonly cursors = new EventCursors();
   /** Makes this client's operation ids unique across clients and processes. */
   private readonly operationIdPrefix = `c${randomUUID().slice(0, 8)}`;
   private operationCounter = 0;
@@ -230,9 +234,7 @@ export class PackerClient {
     this.options = options;
     this.server = transport.server;
     this.exited = new Promise<ServerExitInfo>((resolve) => (this.resolveExited = resolve));
-    const guard = new FrameGuard((violation) =>
-      this.failFatally(new ServerProtocolError(violation.problem, violation.excerpt)),
-    );
+    const guard = new FrameGuard((violation) => this.handleFramingViolation(violation));
     const onInputError = (error: Error): void =>
       this.failFatally(new ConnectionClosedError(`Reading from the packer server failed: ${error.message}`));
     transport.input.on('error', onInputError);
@@ -264,6 +266,14 @@ export class PackerClient {
       if (message === undefined)
         this.failFatally(new ServerProtocolError(`it sent a message that could not be read (${error.message})`));
     });
+    this.channel = new RequestChannel(
+      this.connection,
+      {
+        currentFailure: () => this.failure,
+        waitForFailure: (graceMs) => this.waitForFailure(graceMs),
+      },
+      LOST_STREAM_GRACE_MS,
+    );
     this.connection.onClose(() => this.handleConnectionClosed());
     this.connection.onNotification((method, params) => this.dispatchNotification(method, params));
     this.connection.listen();
@@ -328,7 +338,7 @@ export class PackerClient {
     };
     let result: InitializeResult;
     try {
-      result = await this.send<InitializeResult>(
+      result = await this.channel.send<InitializeResult>(
         'initialize',
         params,
         {},
@@ -367,89 +377,7 @@ export class PackerClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.send(method, params, options, 'request', timeoutMs);
-  }
-
-  /** `packer/openProject`: opens the folder at `rootUri` (a `file:` URI) and returns its status. */
-  openProject(
-    params: ParamsOf<Requests['openProject']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['openProject']>> {
-    return this.request(packerRequests.openProject, params, options);
-  }
-
-  /** `packer/closeProject`: closes a project once its writer lane is idle. */
-  closeProject(
-    params: ParamsOf<Requests['closeProject']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['closeProject']>> {
-    return this.request(packerRequests.closeProject, params, options);
-  }
-
-  /** `packer/projectStatus`: revision, state, divergence, counts and writer lane. */
-  projectStatus(
-    params: ParamsOf<Requests['projectStatus']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['projectStatus']>> {
-    return this.request(packerRequests.projectStatus, params, options);
-  }
-
-  /** `packer/initWorkspace`: creates `assets/.prometeu/index.json` if absent (by `projectId` or `rootUri`). */
-  initWorkspace(
-    params: ParamsOf<Requests['initWorkspace']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['initWorkspace']>> {
-    return this.request(packerRequests.initWorkspace, params, options);
-  }
-
-  /** `packer/listAssets`: every asset root and registry entry, optionally filtered. */
-  listAssets(
-    params: ParamsOf<Requests['listAssets']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['listAssets']>> {
-    return this.request(packerRequests.listAssets, params, options);
-  }
-
-  /** `packer/getAssetDetails`: one asset by `assetId`, `assetUuid` or `root`. */
-  getAssetDetails(
-    params: ParamsOf<Requests['getAssetDetails']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['getAssetDetails']>> {
-    return this.request(packerRequests.getAssetDetails, params, options);
-  }
-
-  /** `packer/doctor`: diagnostics of the registered world (default) or the whole workspace. */
-  doctor(params: ParamsOf<Requests['doctor']>, options?: RequestOptions): Promise<ResultOf<Requests['doctor']>> {
-    return this.request(packerRequests.doctor, params, options);
-  }
-
-  /** `packer/packSummary`: the build set and whether a pack can start. */
-  packSummary(
-    params: ParamsOf<Requests['packSummary']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['packSummary']>> {
-    return this.request(packerRequests.packSummary, params, options);
-  }
-
-  /** `packer/events`: the retained events after a sequence, for catching up after a gap. */
-  events(params: ParamsOf<Requests['events']>, options?: RequestOptions): Promise<ResultOf<Requests['events']>> {
-    return this.request(packerRequests.events, params, options);
-  }
-
-  /** `packer/previewMutation`: what a mutation would do against the current snapshot; changes nothing. */
-  previewMutation(
-    params: ParamsOf<Requests['previewMutation']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['previewMutation']>> {
-    return this.request(packerRequests.previewMutation, params, options);
-  }
-
-  /** `packer/applyMutation`: applies a preview (or an intent) in the writer lane; resolves with its final outcome. */
-  applyMutation(
-    params: ParamsOf<Requests['applyMutation']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['applyMutation']>> {
-    return this.request(packerRequests.applyMutation, params, options);
+    return this.channel.send(method, params, options, 'request', timeoutMs);
   }
 
   /**
@@ -458,19 +386,6 @@ export class PackerClient {
    */
   submitMutation(params: NotificationParamsOf<Notifications['submitMutation']>): Promise<void> {
     return this.sendNotification(packerNotifications.submitMutation, params);
-  }
-
-  /** `packer/reconcile`: accepts the disk's current truth into a new revision; see {@link reconcileOperation} for its events. */
-  reconcile(
-    params: ParamsOf<Requests['reconcile']>,
-    options?: RequestOptions,
-  ): Promise<ResultOf<Requests['reconcile']>> {
-    return this.request(packerRequests.reconcile, params, options);
-  }
-
-  /** `packer/pack`: packs the frozen current snapshot into `build/`; see {@link packOperation} for its progress. */
-  pack(params: ParamsOf<Requests['pack']>, options?: RequestOptions): Promise<ResultOf<Requests['pack']>> {
-    return this.request(packerRequests.pack, params, options);
   }
 
   /** A new operation id, unique to this client (a random prefix and a counter). */
@@ -490,7 +405,7 @@ export class PackerClient {
     params: OperationParams<D>,
     options?: OperationOptions,
   ): OperationHandle<ResultOf<D>> {
-    return startOperation({ client: this, newOperationId: () => this.newOperationId() }, declaration, params, options);
+    return startOperation(this, declaration, params, options);
   }
 
   /** {@link startOperation} for `packer/applyMutation`. */
@@ -528,7 +443,7 @@ export class PackerClient {
     params: SubmitParams,
     options?: SubmitOptions,
   ): OperationHandle<ResultOf<Requests['applyMutation']>> {
-    return submitMutationOperation({ client: this, newOperationId: () => this.newOperationId() }, params, options);
+    return submitMutationOperation(this, params, options);
   }
 
   /**
@@ -549,12 +464,7 @@ export class PackerClient {
   async resume(projectId: string, from?: ResumeFrom, options?: ResumeOptions): Promise<ResumeResult> {
     const start = from ?? this.cursors.get(projectId) ?? { afterSequence: 0 };
     const result = await resumeEvents(this, projectId, start, options);
-    if (result.status === 'replayed') for (const event of result.events) this.noteCursor(event);
-    else
-      this.cursors.set(projectId, {
-        epoch: result.epoch,
-        afterSequence: Math.max(result.lastSequence, this.sameEpochSequence(projectId, result.epoch)),
-      });
+    this.cursors.noteResume(projectId, result);
     return result;
   }
 
@@ -568,16 +478,7 @@ export class PackerClient {
     const method = typeof target === 'string' ? target : target.method;
     const refusal = this.refusal(method);
     if (refusal !== undefined) throw refusal;
-    try {
-      await (params === undefined
-        ? this.connection.sendNotification(method)
-        : this.connection.sendNotification(method, params));
-    } catch (error) {
-      throw (
-        (await this.reasonOfWriteFailure()) ??
-        new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)
-      );
-    }
+    await this.channel.notify(method, params);
   }
 
   /** Sets the server's trace level (`$/setTrace`); traces arrive through {@link onLogTrace}. */
@@ -657,7 +558,7 @@ export class PackerClient {
     if (alive) {
       if (wasRunning) {
         try {
-          await this.send('shutdown', undefined, {}, 'shutdown', this.options.shutdownTimeoutMs);
+          await this.channel.send('shutdown', undefined, {}, 'shutdown', this.options.shutdownTimeoutMs);
           answered = true;
         } catch (error) {
           problem = error as PackerClientError;
@@ -699,81 +600,14 @@ export class PackerClient {
     return undefined;
   }
 
-  /** Sends one request and settles exactly once: answer, error response, abort, timeout, or the connection's end. */
-  private send<R>(
-    method: string,
-    params: unknown,
-    options: RequestOptions,
-    phase: TimeoutPhase,
-    timeoutMs: number | undefined,
-  ): Promise<R> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(new RequestCancelledError(method, 'aborted'));
-    return new Promise<R>((resolve, reject) => {
-      const source = new CancellationTokenSource();
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const settle = (outcome: () => void): void => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.pending.delete(onFatal);
-        outcome();
-        source.dispose();
-      };
-      const onFatal = (error: PackerClientError): void => settle(() => reject(error));
-      const onAbort = (): void => {
-        source.cancel();
-        if (options.awaitCancellation !== true) settle(() => reject(new RequestCancelledError(method, 'aborted')));
-      };
-      this.pending.add(onFatal);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          source.cancel();
-          settle(() => reject(new ServerTimeoutError(phase, method, timeoutMs)));
-        }, timeoutMs);
-      }
-      let answer: Promise<R>;
-      try {
-        answer =
-          params === undefined
-            ? this.connection.sendRequest<R>(method, source.token)
-            : this.connection.sendRequest<R>(method, params, source.token);
-      } catch (error) {
-        settle(() =>
-          reject(this.failure ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)),
-        );
-        return;
-      }
-      answer.then(
-        (result) => settle(() => resolve(result)),
-        (error: unknown) => {
-          if (isLocalFailure(error)) {
-            // The write failed or the connection went away: wait briefly for the reason (usually the exit).
-            void this.reasonOfWriteFailure().then((reason) =>
-              settle(() =>
-                reject(reason ?? new ConnectionClosedError(`Could not send ${method}: ${(error as Error).message}`)),
-              ),
-            );
-            return;
-          }
-          settle(() => reject(toClientError(method, error)));
-        },
-      );
-    });
-  }
-
-  /** The fatal error that explains a failed write, once known (or undefined after a short grace). */
-  private reasonOfWriteFailure(): Promise<PackerClientError | undefined> {
+  /** The fatal error once it is known, or undefined after `graceMs`. */
+  private waitForFailure(graceMs: number): Promise<PackerClientError | undefined> {
     if (this.failure !== undefined) return Promise.resolve(this.failure);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.failureWaiters.delete(waiter);
         resolve(this.failure);
-      }, WRITE_FAILURE_GRACE_MS);
+      }, graceMs);
       timer.unref();
       const waiter = (error: PackerClientError): void => {
         clearTimeout(timer);
@@ -788,8 +622,7 @@ export class PackerClient {
     if (this.failure !== undefined) return;
     this.failure = error;
     if (this.clientState !== 'stopping' && this.clientState !== 'stopped') this.clientState = 'failed';
-    for (const reject of [...this.pending]) reject(error);
-    this.pending.clear();
+    this.channel.rejectAll(error);
     for (const waiter of [...this.failureWaiters]) waiter(error);
     this.failureWaiters.clear();
   }
@@ -806,6 +639,25 @@ export class PackerClient {
     this.endRequested = true;
     this.killedByClient = true;
     this.server.kill('SIGKILL');
+  }
+
+  /**
+   * A framing violation ends the connection. When a spawned server's output merely stopped mid-frame, the
+   * process was most likely killed while writing: wait (bounded) for its exit, so pending requests learn
+   * that it crashed and how, rather than that its last bytes were cut.
+   */
+  private handleFramingViolation(violation: FramingViolation): void {
+    const error = new ServerProtocolError(violation.problem, violation.excerpt);
+    const server = this.server;
+    if (!violation.atEnd || server === undefined) {
+      this.failFatally(error);
+      return;
+    }
+    if (server.exit !== undefined) return;
+    const timer = setTimeout(() => {
+      if (server.exit === undefined) this.failFatally(error);
+    }, EXIT_GRACE_MS);
+    timer.unref();
   }
 
   private handleProcessExit(exitCode: number | null, signal: NodeJS.Signals | null): void {
@@ -843,9 +695,7 @@ export class PackerClient {
       this.endRequested && (this.failure === undefined || this.clientState === 'stopping' || this.killedByClient);
     const info: ServerExitInfo = { exitCode, signal, expected, error: this.failure };
     this.exitInfo = info;
-    for (const reject of [...this.pending])
-      reject(this.failure ?? new ConnectionClosedError('The connection to the packer server ended.'));
-    this.pending.clear();
+    this.channel.rejectAll(this.failure ?? new ConnectionClosedError('The connection to the packer server ended.'));
     this.connection.dispose();
     this.detachInput();
     this.resolveExited(info);
@@ -892,43 +742,9 @@ export class PackerClient {
       }
       event = parsed.data;
     }
-    this.noteCursor(event);
+    this.cursors.note(event);
     for (const listener of [...this.eventListeners]) safeCall(listener, event);
   }
-
-  /** Moves the project's cursor to `event` when it is newer (a new epoch replaces the old one). */
-  private noteCursor(event: PackerEvent): void {
-    if (typeof event.projectId !== 'string' || typeof event.epoch !== 'string' || typeof event.sequence !== 'number')
-      return;
-    const current = this.cursors.get(event.projectId);
-    if (current === undefined || current.epoch !== event.epoch || current.afterSequence < event.sequence) {
-      this.cursors.set(event.projectId, { epoch: event.epoch, afterSequence: event.sequence });
-    }
-  }
-
-  private sameEpochSequence(projectId: string, epoch: string): number {
-    const current = this.cursors.get(projectId);
-    return current !== undefined && current.epoch === epoch ? current.afterSequence : 0;
-  }
-}
-
-/** Whether a rejection came from this side of the wire (a failed write, a disposed connection) rather than from the server. */
-function isLocalFailure(error: unknown): boolean {
-  if (error instanceof ConnectionError) return true;
-  if (error instanceof ResponseError) return error.code === -32099 || error.code === -32097 || error.code === -32096;
-  return false;
-}
-
-/** Turns an error response into the client's error type. */
-function toClientError(method: string, error: unknown): PackerClientError {
-  if (error instanceof ResponseError) {
-    if (error.code === StandardErrorCodes.RequestCancelled)
-      return new RequestCancelledError(method, 'server', error.message);
-    return new PackerRequestError(method, error.code, error.message, error.data);
-  }
-  return new ServerProtocolError(
-    `the answer to ${method} could not be read (${error instanceof Error ? error.message : String(error)})`,
-  );
 }
 
 function subscribe<T>(listeners: Set<T>, listener: T): Unsubscribe {
@@ -944,4 +760,15 @@ function safeCall<T>(listener: (value: T) => void, value: T): void {
   } catch {
     // A listener's failure is its own; it must not break the connection or the other listeners.
   }
+}
+
+// The typed request methods, one per declaration of `packerRequests` (see ProtocolRequestMethods).
+for (const [name, declaration] of Object.entries(packerRequests) as [keyof Requests, RequestDeclaration][]) {
+  Object.defineProperty(PackerClient.prototype, name, {
+    value: function (this: PackerClient, params: unknown, options?: RequestOptions): Promise<unknown> {
+      return this.request(declaration, params as never, options);
+    },
+    writable: true,
+    configurable: true,
+  });
 }

@@ -5,7 +5,7 @@
 import { getAssetDetails, listAssets } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
-import { applyMutation, previewMutation, submitMutation } from './mutations.js';
+import { applyMutation, previewMutation, submissionRefused, submitMutation } from './mutations.js';
 import { pack } from './pack.js';
 import { closeProject, initWorkspace, openProject, projectStatus, reconcile } from './projects.js';
 
@@ -44,6 +44,7 @@ export const packerRequests = {
 export const packerNotifications = {
   event: eventNotification,
   submitMutation,
+  submissionRefused,
 } as const;
 
 /** The short names of the packer requests. */

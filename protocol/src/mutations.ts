@@ -132,3 +132,22 @@ export const submitMutation = defineNotification({
   summary:
     'The notification form of `applyMutation`: joins the same lane in arrival order; its outcome is its terminal `packer/event`.',
 });
+
+/** Sent instead of a terminal event when a `packer/submitMutation` cannot be attributed to a project. */
+export const submissionRefused = defineNotification({
+  method: 'packer/submissionRefused',
+  direction: 'serverToClient',
+  lane: 'none',
+  params: z.strictObject({
+    operationId: z.string().nullable().describe("The submission's `operationId`, or null when it had none."),
+    code: z
+      .number()
+      .int()
+      .describe(
+        'A documented error code: `-32602` when the params do not parse, else a packer code such as 1001 (unknown project).',
+      ),
+    message: z.string(),
+  }),
+  summary:
+    'Tells the client that a `packer/submitMutation` was refused before it reached a project lane (unknown project, params that do not parse), so it will get no terminal event.',
+});

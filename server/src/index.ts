@@ -4,3 +4,4 @@
  */
 export { PackerHost, projectIdOf, type HostOptions } from './host.js';
 export { serveConnection, type ConnectionOptions, type ServedConnection } from './transport/connection.js';
+export { serverScriptPath } from './server-script.js';

@@ -2,7 +2,7 @@
  * Parsing the `packer` command line and formatting its human output, without a server.
  */
 import { describe, expect, it } from 'vitest';
-import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../client/src/cli/args.js';
+import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../cli/src/args.js';
 import {
   formatEventLine,
   formatPackFailure,
@@ -11,7 +11,7 @@ import {
   formatReconcile,
   formatTable,
   plural,
-} from '../../client/src/cli/format.js';
+} from '../../cli/src/format.js';
 import type { MutationPreview, PackerEvent } from '../../client/src/index.js';
 
 describe('packer command line', () => {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../client/src/cli/run.js';
+import { runCli } from '../../cli/src/run.js';
 import { writeProject } from '../support/workspace-builder.js';
 import { blobAsset, fixtureServer, runPacker, track, type CliRun } from './support.js';
 

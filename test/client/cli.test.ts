@@ -1,5 +1,5 @@
 /**
- * The `packer` CLI end to end: `node client/bin/packer.js ...` against temp projects and the real server,
+ * The `packer` CLI end to end: `node cli/bin/packer.js ...` against temp projects and the real server,
  * checking what it prints and its documented exit codes.
  */
 import { existsSync, mkdirSync } from 'node:fs';

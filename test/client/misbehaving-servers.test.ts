@@ -78,6 +78,18 @@ describe('a server that crashes', () => {
   });
 });
 
+describe('a server killed while it writes', () => {
+  it('a request pending when the output stops mid-frame waits for the exit and rejects with the signal', async () => {
+    const client = spawnFixture('cut-mid-frame');
+    await client.start();
+    const error = await client.request('test/cut', {}).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ServerCrashedError);
+    expect(error).toMatchObject({ kind: 'crashed', signal: 'SIGKILL', exitCode: null });
+    expect(await client.exited).toMatchObject({ signal: 'SIGKILL', expected: false, error });
+    expect(client.state).toBe('failed');
+  });
+});
+
 describe('a server that hangs', () => {
   it('start() fails with ServerTimeoutError when initialize gets no answer, and the server is killed', async () => {
     const client = spawnFixture('silent-initialize', { initializeTimeoutMs: 300 });

@@ -10,7 +10,6 @@ import {
   PackerClient,
   PackerErrorCodes,
   RequestCancelledError,
-  SubmissionRefusedError,
   isPackerError,
   packerRequests,
   type PackerEvent,
@@ -267,18 +266,5 @@ describe('submitMutationOperation', () => {
     expect(appliedEvents[0]!.sequence).toBeLessThan(rejectedEvents[0]!.sequence);
     const list = await client.listAssets({ projectId });
     expect(list.assets.find((asset) => asset.root === 'loose')).toMatchObject({ registered: true, assetId: 3 });
-  });
-
-  it('rejects with SubmissionRefusedError when the server cannot attribute it to a project', async () => {
-    const { client } = await openProject(1);
-    const operation = client.submitMutationOperation(
-      { projectId: 'prj-nope', mutation: { kind: 'forget', asset: { assetId: 1 } } },
-      { timeoutMs: 10_000 },
-    );
-    const failure = await operation.outcome.catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(SubmissionRefusedError);
-    expect((failure as SubmissionRefusedError).operationId).toBe(operation.operationId);
-    expect((failure as SubmissionRefusedError).message).toContain('prj-nope');
-    expect(await collect(operation.events)).toEqual([]);
   });
 });

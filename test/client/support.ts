@@ -15,11 +15,18 @@ import type { PackerClient, PackerEvent } from '../../client/src/index.js';
 export const SERVER_SCRIPT = fileURLToPath(new URL('../../server/bin/packer-server.js', import.meta.url));
 
 /** The CLI's entry script. */
-export const CLI_SCRIPT = fileURLToPath(new URL('../../client/bin/packer.js', import.meta.url));
+export const CLI_SCRIPT = fileURLToPath(new URL('../../cli/bin/packer.js', import.meta.url));
 
 /** A purpose-built misbehaving test server, by file name without extension. */
 export function fixtureServer(
-  name: 'crash-on-notification' | 'hang-on-shutdown' | 'silent-initialize' | 'garbage-stdout' | 'scripted-writes',
+  name:
+    | 'crash-on-notification'
+    | 'hang-on-shutdown'
+    | 'silent-initialize'
+    | 'garbage-stdout'
+    | 'scripted-writes'
+    | 'refuse-submission'
+    | 'cut-mid-frame',
 ): string {
   return fileURLToPath(new URL(`../fixtures/servers/${name}.mjs`, import.meta.url));
 }

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Launches the compiled packer CLI; run `npm run build` (or `npm ci`) first.
-import '../dist/cli/main.js';
+import '../dist/main.js';

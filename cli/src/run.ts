@@ -8,10 +8,15 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidParamsData, PackerErrorCodes, StandardErrorCodes, type PackerEvent } from '@prometeu/packer-protocol';
-import { PackerRequestError, RequestCancelledError, isPackerClientError, isPackerError } from '../errors.js';
-import { PackerClient } from '../packer-client.js';
-import { bundledServerScript } from '../server-location.js';
-import { ProjectEventFeed } from '../event-feed.js';
+import {
+  PackerClient,
+  PackerRequestError,
+  ProjectEventFeed,
+  RequestCancelledError,
+  isPackerClientError,
+  isPackerError,
+} from '@prometeu/packer-client';
+import { serverScriptPath } from '@prometeu/packer-server/server-script';
 import { ExitCode, isMutationCommand, parseCommandLine, type ParsedCommand } from './args.js';
 import {
   doctorSummary,
@@ -53,14 +58,14 @@ const require = createRequire(import.meta.url);
 
 /** The CLI's own version, from its package.json. */
 export function cliVersion(): string {
-  return (require('../../package.json') as { version: string }).version;
+  return (require('@prometeu/packer-cli/package.json') as { version: string }).version;
 }
 
 /** The server to run: `PACKER_SERVER`, else the bin script of the installed `@prometeu/packer-server`. */
 export function locateServer(env: NodeJS.ProcessEnv): string {
   const override = env['PACKER_SERVER'];
   if (override !== undefined && override.length > 0) return override;
-  return bundledServerScript();
+  return serverScriptPath();
 }
 
 /** Runs one invocation and returns its exit code. */
