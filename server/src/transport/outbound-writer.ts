@@ -34,8 +34,8 @@ function progressKey(message: Message): string | undefined {
 const frozenResults = new WeakMap<object, string>();
 
 /** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
-function stringify(value: unknown): { json: string } | { reason: string } {
-  const reason = unserialisableReason(value, MAX_OUTBOUND_DEPTH);
+function stringify(value: unknown, limit = MAX_OUTBOUND_DEPTH): { json: string } | { reason: string } {
+  const reason = unserialisableReason(value, limit);
   if (reason !== undefined) return { reason };
   try {
     const json = JSON.stringify(value);
@@ -54,7 +54,8 @@ function serialise(message: Message): { json: string } | { reason: string } {
     return stringify(message);
   let json = frozenResults.get(result);
   if (json === undefined) {
-    const serialised = stringify(result);
+    // The result sits one level below the response object, which counts towards the limit.
+    const serialised = stringify(result, MAX_OUTBOUND_DEPTH - 1);
     if ('reason' in serialised) return serialised;
     json = serialised.json;
     frozenResults.set(result, json);
