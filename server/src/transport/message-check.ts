@@ -68,12 +68,13 @@ export function jsonNestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
 
 /**
  * Why `value` cannot be serialised safely within `limit` levels of nesting, or undefined when it can: too
- * deep (a cycle counts as infinitely deep) or holding a BigInt. An explicit stack, no recursion.
+ * deep (a cycle counts as infinitely deep) or holding a BigInt. `level` is the level `value` itself sits
+ * at in the message. An explicit stack, no recursion.
  */
-export function unserialisableReason(value: unknown, limit: number): string | undefined {
+export function unserialisableReason(value: unknown, limit: number, level = 1): string | undefined {
   // Two parallel stacks (values and their depths) keep the walk cheap on wide results.
   const values: unknown[] = [value];
-  const depths: number[] = [1];
+  const depths: number[] = [level];
   while (values.length > 0) {
     const current = values.pop();
     const depth = depths.pop()!;

@@ -34,8 +34,8 @@ function progressKey(message: Message): string | undefined {
 const frozenResults = new WeakMap<object, string>();
 
 /** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
-function stringify(value: unknown, limit = MAX_OUTBOUND_DEPTH): { json: string } | { reason: string } {
-  const reason = unserialisableReason(value, limit);
+function stringify(value: unknown, level = 1): { json: string } | { reason: string } {
+  const reason = unserialisableReason(value, MAX_OUTBOUND_DEPTH, level);
   if (reason !== undefined) return { reason };
   try {
     const json = JSON.stringify(value);
@@ -55,7 +55,7 @@ function serialise(message: Message): { json: string } | { reason: string } {
   let json = frozenResults.get(result);
   if (json === undefined) {
     // The result sits one level below the response object, which counts towards the limit.
-    const serialised = stringify(result, MAX_OUTBOUND_DEPTH - 1);
+    const serialised = stringify(result, 2);
     if ('reason' in serialised) return serialised;
     json = serialised.json;
     frozenResults.set(result, json);
