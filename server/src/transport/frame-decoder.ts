@@ -1,7 +1,7 @@
 /**
  * The LSP base framing, decoded byte by byte in one pass: header lines ending `\r\n\r\n`, a required
- * `Content-Length`, an optional `Content-Type`, then the body. It never looks at a byte twice more than
- * once (linear in the input), holds at most one header block and one frame body, skips over-long bodies
+ * `Content-Length`, an optional `Content-Type`, then the body. It examines each byte at most twice (its
+ * work is linear in the input), holds at most one header block and one frame body, skips over-long bodies
  * without buffering them, and after a malformed header resynchronises on the next `Content-Length:`.
  */
 import { DEFAULT_FRAMING_LIMITS, type FramingLimits } from './framing-limits.js';
@@ -79,6 +79,7 @@ export class FrameDecoder {
   private remaining = 0;
   /** Invariant: the body bytes read so far in state `body`; their total is `bodyBytes`. */
   private parts: Buffer[] = [];
+  /** Invariant: the total length of `parts`. */
   private bodyBytes = 0;
   /** Invariant: true from a malformed byte until the next well-formed header block. */
   private inRun = false;
@@ -86,7 +87,8 @@ export class FrameDecoder {
   private runBytes = 0;
   /** Invariant: how many bytes of `content-length:` resynchronisation has matched. */
   private matched = 0;
-  private counters = {
+  /** Invariant: every counter only grows; `peakBufferedBytes` is the maximum of what was ever held. */
+  private readonly counters = {
     receivedBytes: 0,
     work: 0,
     peakBufferedBytes: 0,

@@ -29,6 +29,10 @@ export interface FramedReaderOptions {
   readonly onUnrecoverable?: (reason: string) => void;
 }
 
+/**
+ * A vscode-jsonrpc `MessageReader` over a byte stream that decodes LSP framing itself and answers broken
+ * input through `writer`; only valid JSON-RPC messages within the depth limit reach `listen`'s callback.
+ */
 export class FramedMessageReader extends AbstractMessageReader {
   private readonly limits: FramingLimits;
   private readonly decoder: FrameDecoder;
@@ -37,6 +41,7 @@ export class FramedMessageReader extends AbstractMessageReader {
   private callback: DataCallback | undefined;
   /** Invariant: true once `onClose` fired (or the reader was disposed); it fires at most once. */
   private closed = false;
+  /** Invariant: removes the input listeners `listen` added; undefined when none are attached. */
   private detach: (() => void) | undefined;
 
   constructor(

@@ -81,6 +81,7 @@ function replacement(message: Message, reason: string): string | undefined {
   return JSON.stringify({ jsonrpc: '2.0', id, error });
 }
 
+/** The connection's outbound queue (see the top of this file); vscode-jsonrpc's `MessageWriter`. */
 export class OutboundWriter extends AbstractMessageWriter implements MessageWriter {
   /** Invariant: messages accepted but not yet handed to the stream, in call order. */
   private pending: Pending[] = [];
