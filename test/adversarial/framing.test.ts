@@ -211,6 +211,10 @@ function brokenInput(random: Random): { kind: string; bytes: Buffer } {
       },
     ],
     ['an oversized header', () => `X-Padding: ${'p'.repeat(random.integer(8200, 20_000))}\r\n\r\n`],
+    [
+      'endless garbage',
+      () => Buffer.alloc(random.integer(1024 * 1024 + 1, 2 * 1024 * 1024), random.pick(['{', 'x', ' '])),
+    ],
   ];
   const [kind, make] = random.pick(kinds);
   const made = make();
@@ -229,13 +233,15 @@ describe('seeded framing fuzz against the real server', () => {
       const outcome = await probe(server);
       if (outcome === 'exited') {
         expect(server.exitCode, `case ${index} (${kind}) ended the server with an undocumented code`).toBe(1);
-        expect(server.stderr).toMatch(/Unrecoverable framing|ended|input/);
+        expect(server.stderr).toMatch(/Unrecoverable framing: no valid frame header was found in 1048576 bytes/);
         server = start();
         await server.initialize();
       }
       outcomes.push(`${kind}: ${outcome}`);
     }
-    // Every kind but endless garbage recovers; the run must have exercised recovery many times.
+    // Every kind but endless garbage recovers; the run exercised both recovery and the exit.
     expect(outcomes.filter((line) => line.endsWith('answered')).length).toBeGreaterThan(30);
+    expect(outcomes).toContain('endless garbage: exited');
+    expect(outcomes.filter((line) => line.endsWith('exited')).every((line) => line.startsWith('endless'))).toBe(true);
   });
 });
