@@ -141,3 +141,95 @@ describe('outbound writer serialisation', () => {
     expect(sink.text()).toContain(`${JSON.stringify(first)}`);
   });
 });
+
+describe('outbound writer safety', () => {
+  /** A value nested `depth` levels deep, built without recursion. */
+  function deep(depth: number): unknown {
+    let value: unknown = {};
+    for (let level = 1; level < depth; level++) value = { inner: value };
+    return value;
+  }
+
+  function collect() {
+    const sink = slowSink();
+    sink.release();
+    const logs: string[] = [];
+    const writer = new OutboundWriter(sink.stream, (message) => logs.push(message));
+    return { sink, writer, logs };
+  }
+
+  const unsendable: Array<[string, () => unknown, RegExp]> = [
+    ['nested 5,000 levels deep', () => deep(5000), /deeper than 128 levels/],
+    ['holding a BigInt', () => ({ count: 10n }), /BigInt/],
+    [
+      'holding a cycle',
+      () => {
+        const cycle: Record<string, unknown> = {};
+        cycle['self'] = cycle;
+        return cycle;
+      },
+      /deeper than 128 levels \(or holds a cycle\)/,
+    ],
+    [
+      'whose toJSON throws',
+      () => ({
+        toJSON() {
+          throw new Error('no');
+        },
+      }),
+      /serialising it failed: no/,
+    ],
+  ];
+  for (const [name, make, reason] of unsendable) {
+    it(`answers a result ${name} with -32603 naming why, and keeps writing what follows`, async () => {
+      const { sink, writer, logs } = collect();
+      await Promise.all([
+        writer.write({ jsonrpc: '2.0', id: 1, result: make() } as Message),
+        writer.write({ jsonrpc: '2.0', id: 2, result: Object.freeze({ frozen: make() }) } as Message),
+        writer.write({ jsonrpc: '2.0', id: 3, result: 'fine' } as Message),
+      ]);
+      const messages = parseFrames(sink.text());
+      expect(messages.map((message) => message['id'])).toEqual([1, 2, 3]);
+      for (const message of messages.slice(0, 2)) {
+        const error = message['error'] as { code: number; message: string };
+        expect(error.code).toBe(-32603);
+        expect(error.message).toMatch(reason);
+      }
+      expect(messages[2]!['result']).toBe('fine');
+      expect(logs).toHaveLength(2);
+    });
+  }
+
+  it('drops a notification that cannot be serialised with a log line, and keeps the order of the rest', async () => {
+    const { sink, writer, logs } = collect();
+    await Promise.all([
+      writer.write(event(1, 'operation.started')),
+      writer.write({ jsonrpc: '2.0', method: 'packer/event', params: deep(5000) } as Message),
+      writer.write(event(2, 'operation.progress')),
+    ]);
+    const messages = parseFrames(sink.text());
+    expect(messages.map((message) => (message['params'] as { sequence: number }).sequence)).toEqual([1, 2]);
+    expect(logs).toEqual([
+      'Could not send the packer/event message: it nests deeper than 128 levels (or holds a cycle); dropped it.',
+    ]);
+  });
+
+  it('sends an error response whose data cannot be serialised without its data', async () => {
+    const { sink, writer } = collect();
+    await writer.write({ jsonrpc: '2.0', id: 4, error: { code: 1001, message: 'Nope', data: { n: 1n } } } as Message);
+    const [message] = parseFrames(sink.text());
+    expect(message).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: { code: 1001, message: 'Nope (its data was not sent: it holds a BigInt, which JSON cannot represent)' },
+    });
+  });
+
+  it('sends a result nested exactly 128 levels deep, message included', async () => {
+    const { sink, writer, logs } = collect();
+    // The response object is level 1, so its result may nest 127 levels.
+    await writer.write({ jsonrpc: '2.0', id: 5, result: deep(127) } as Message);
+    expect(logs).toEqual([]);
+    expect(parseFrames(sink.text())[0]!['result']).toEqual(deep(127));
+  });
+});

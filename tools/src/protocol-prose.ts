@@ -21,6 +21,48 @@ server does.
   keeps serving after both.
 - Wire field names are camelCase. Files on disk (\`asset.json\`, \`index.json\`) keep snake_case keys.
 
+## Framing and limits
+
+The server reads LSP base framing itself, in one pass over the input, so that no input can make it stop
+answering, hold unbounded memory or spend more than linear time.
+
+- A frame is a header block of ASCII lines \`Name: value\` each ending \`\\r\\n\`, then an empty line, then the
+  body. \`Content-Length\` is required, exactly once, as decimal digits (no sign, no fraction, no
+  exponent). \`Content-Type\` is optional; when it names a \`charset\`, it must be \`utf-8\`. Header names are
+  case-insensitive; other headers are ignored.
+- **Malformed header** (no \`Content-Length\`, two of them, a bad value, a bare \`\\n\`, bytes that cannot
+  start a header such as unframed JSON, an unsupported charset, a header block over the limit): answered
+  once with \`-32700\`, id \`null\`, naming the problem. The server then skips input up to the next
+  \`Content-Length:\` (in any letter case) and reads a header from there; frames in between are lost. A
+  \`Content-Length\` larger than its body takes the start of what follows as its body: the frames it cuts
+  into are lost (answered \`-32700\`), the ones after them are served.
+- **Input that cannot be resynchronised**: when more than the resynchronisation limit of input passes
+  without a header the server can read, it logs why on stderr and exits with code 1. A client restarts a
+  server that exits; it can do nothing with one that hangs.
+- **Frame over the size limit**: answered \`-32600\`, id \`null\` (the request was not read, so its id is
+  unknown), naming the limit. Its body is skipped as it arrives, never buffered.
+- **Body not UTF-8 or not JSON**: \`-32700\`, id \`null\`; the next frame is read normally.
+- **JSON that is not a JSON-RPC 2.0 message**: \`-32600\`. This covers a request whose \`id\` is \`null\` (a
+  call without an answer is a notification: leave \`id\` out), an \`id\` that is neither a string nor an
+  integer, a missing, empty or non-string \`method\`, \`jsonrpc\` other than \`"2.0"\`, and batches. The
+  answer carries the message's \`id\` when it is a string or an integer, else \`null\`.
+- **Nesting over the depth limit** (arrays and objects; the message object is level 1, \`params\` level 2):
+  a request is answered \`-32600\` with its id, naming the limit, before any handler sees it; a
+  notification or response is dropped with a line in the server log.
+- **Outbound**: no message the server sends can fail to serialise. Nesting is bounded before
+  serialising; a response whose result nests too deep, holds a cycle or a value JSON cannot represent is
+  answered \`-32603\` naming why instead (an error response loses only its \`data\`); such a notification is
+  dropped with a line in the server log.
+- End of input in the middle of a frame counts as closing stdin (\`exit\`: code 0 after \`shutdown\`, else 1).
+
+| limit | value | why |
+| --- | --- | --- |
+| frame body | 64 MiB (67108864 bytes) | The largest legitimate request is a few kilobytes; four orders of magnitude of headroom, while one client can make the server hold at most this much for a frame. |
+| header block | 8 KiB (8192 bytes) | Real headers are under 100 bytes; the same bound the client applies to the server's output. |
+| input without a header | 1 MiB (1048576 bytes) | Far more than any broken frame leaves behind; past it the stream is not LSP. |
+| request nesting | 64 levels | The deepest legitimate requests (a \`createAsset\` declaration, LSP \`initialize\` capabilities) need under 10 levels; free-form \`codec_options\`, \`build\` and \`initializationOptions\` keep about 55. |
+| response nesting | 128 levels | Responses and events wrap what requests and files carry; twice the request limit, far below what would overflow a recursive serialiser. |
+
 ## Lifecycle (LSP 3.17)
 
 - Before \`initialize\`: every request is answered \`-32002\`; notifications are dropped, except \`exit\`.

@@ -16,20 +16,14 @@ import {
   type PackerEvent,
 } from '@prometeu/packer-protocol';
 import type { z } from 'zod';
-import {
-  CancellationToken,
-  ResponseError,
-  StreamMessageReader,
-  createMessageConnection,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
+import { CancellationToken, ResponseError, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
 import { CancelledError, PackerError, describeError } from '../errors.js';
 import { readViewOf, type PreparedWrite, type ServerContext } from '../handlers/context.js';
 import { prepareApplyMutation } from '../handlers/projects.js';
 import type { PackerHost } from '../host.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import { routeByMethod, routes } from './dispatch.js';
-import { GuardedMessageReader } from './guarded-reader.js';
+import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 
@@ -96,8 +90,9 @@ function invalidParams(method: string, error: z.ZodError): ResponseError<unknown
 /** Serves one client over a pair of streams. */
 export function serveConnection(options: ConnectionOptions): ServedConnection {
   const log = options.log ?? ((message: string) => process.stderr.write(`[packer-server] ${message}\n`));
-  const writer = new OutboundWriter(options.output);
-  const reader = new GuardedMessageReader(new StreamMessageReader(options.input), writer, log);
+  const writer = new OutboundWriter(options.output, log);
+  // Input that cannot be resynchronised ends the connection with 1, whatever the phase.
+  const reader = new FramedMessageReader(options.input, writer, log, { onUnrecoverable: () => exit(1) });
   const connection = createMessageConnection(reader, writer, {
     error: (message) => log(message),
     warn: (message) => log(message),

@@ -4,9 +4,13 @@
  * so a burst of events costs one write, not one per event. While the client does not keep up (the stream
  * asks to drain), messages wait here, and only then may queued `operation.progress` events of one
  * operation be merged: the newest replaces the older ones and says how many it replaced. No other
- * message is ever merged or dropped, and order is always kept.
+ * message is ever merged or dropped, and order is always kept. No message can fail to serialise: one
+ * nested deeper than `MAX_OUTBOUND_DEPTH`, holding a BigInt or a cycle, or that `JSON.stringify` throws on,
+ * is replaced by a `-32603` answer (a response) or dropped with a log line (a notification).
  */
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
+import { MAX_OUTBOUND_DEPTH } from './framing-limits.js';
+import { unserialisableReason } from './message-check.js';
 
 interface Pending {
   message: Message;
@@ -29,20 +33,55 @@ function progressKey(message: Message): string | undefined {
  */
 const frozenResults = new WeakMap<object, string>();
 
-/** The JSON of a message; a frozen result's JSON is memoised. */
-function serialise(message: Message): string {
+/** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
+function stringify(value: unknown, level = 1): { json: string } | { reason: string } {
+  const reason = unserialisableReason(value, MAX_OUTBOUND_DEPTH, level);
+  if (reason !== undefined) return { reason };
+  try {
+    const json = JSON.stringify(value);
+    // A message is an object, so undefined only comes from a toJSON that returned nothing.
+    return json === undefined ? { reason: 'it serialises to nothing' } : { json };
+  } catch (error) {
+    return { reason: `serialising it failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** The JSON of a message, or why it cannot be sent; a frozen result's JSON is memoised. */
+function serialise(message: Message): { json: string } | { reason: string } {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
   if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
-    return JSON.stringify(message);
+    return stringify(message);
   let json = frozenResults.get(result);
   if (json === undefined) {
-    json = JSON.stringify(result);
+    // The result sits one level below the response object, which counts towards the limit.
+    const serialised = stringify(result, 2);
+    if ('reason' in serialised) return serialised;
+    json = serialised.json;
     frozenResults.set(result, json);
   }
-  return `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${JSON.stringify(response.id)},"result":${json}}`;
+  const id = stringify(response.id);
+  if ('reason' in id) return id;
+  return { json: `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":${json}}` };
 }
 
+/**
+ * What is sent instead of a message that cannot be serialised: a response becomes a `-32603` error naming
+ * why (an error response keeps its code and message, without its `data`); anything else is dropped.
+ */
+function replacement(message: Message, reason: string): string | undefined {
+  const candidate = message as { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown } };
+  if (!('id' in candidate) || !('result' in candidate || 'error' in candidate)) return undefined;
+  const id = typeof candidate.id === 'string' || typeof candidate.id === 'number' ? candidate.id : null;
+  const original = candidate.error;
+  const error =
+    original !== undefined && typeof original.code === 'number' && typeof original.message === 'string'
+      ? { code: original.code, message: `${original.message} (its data was not sent: ${reason})` }
+      : { code: -32603, message: `Internal error: the result could not be sent because ${reason}.` };
+  return JSON.stringify({ jsonrpc: '2.0', id, error });
+}
+
+/** The connection's outbound queue (see the top of this file); vscode-jsonrpc's `MessageWriter`. */
 export class OutboundWriter extends AbstractMessageWriter implements MessageWriter {
   /** Invariant: messages accepted but not yet handed to the stream, in call order. */
   private pending: Pending[] = [];
@@ -54,7 +93,11 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
   /** How many progress events were merged away; for tests and the server log. */
   mergedCount = 0;
 
-  constructor(private readonly output: NodeJS.WritableStream) {
+  /** `log` hears about messages that could not be serialised (stderr in the stdio entry). */
+  constructor(
+    private readonly output: NodeJS.WritableStream,
+    private readonly log: (message: string) => void = (message) => process.stderr.write(`${message}\n`),
+  ) {
     super();
     output.on('error', (error: Error) => this.fireError(error));
     output.on('close', () => {
@@ -103,8 +146,8 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.pending = [];
     let text = '';
     for (const item of batch) {
-      const body = serialise(item.message);
-      text += `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+      const body = this.bodyOf(item.message);
+      if (body !== undefined) text += `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
     }
     const ready = text === '' || this.output.write(text, 'utf8');
     for (const item of batch) for (const settle of item.settle) settle();
@@ -116,6 +159,22 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     }
     this.backedUp = true;
     this.output.once('drain', () => this.flush());
+  }
+
+  /** The JSON to send for a message, or undefined when it is dropped (logged). */
+  private bodyOf(message: Message): string | undefined {
+    const serialised = serialise(message);
+    if ('json' in serialised) return serialised.json;
+    const method = (message as { method?: unknown }).method;
+    const what =
+      typeof method === 'string'
+        ? `the ${method} message`
+        : `the response to ${String((message as { id?: unknown }).id)}`;
+    const sent = replacement(message, serialised.reason);
+    this.log(
+      `Could not send ${what}: ${serialised.reason}; ${sent === undefined ? 'dropped it' : 'sent an error answer instead'}.`,
+    );
+    return sent;
   }
 
   end(): void {
