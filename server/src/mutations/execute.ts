@@ -91,7 +91,7 @@ export function writeFailed(
 }
 
 /** Whether an error is an I/O failure (it carries an errno code) rather than a bug. */
-function isIoError(error: unknown): boolean {
+export function isIoError(error: unknown): boolean {
   return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && !(error instanceof PackerError);
 }
 
