@@ -351,11 +351,11 @@ export async function executeEffect(
     if (isIoError(error)) throw writeFailed(projectRoot, error, 'journal', `assets/${JOURNAL_PATH}`, [], true);
     throw error;
   }
-  hook?.('journal-written');
   let step = 'action-0';
   // Invariant: the index of the action running now (or actions.length once the registry is being written).
   let index = 0;
   try {
+    hook?.('journal-written');
     for (; index < actions.length; index++) {
       step = `action-${index}`;
       if (!(await rollForward(assetsDir, journal, index))) {

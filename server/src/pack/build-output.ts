@@ -236,7 +236,8 @@ export async function writeBuildOutputs(
       rolledBack.push('the staged pack removed');
       await syncFolder(projectRoot);
     } catch (undoError) {
-      if (isIoError(error)) throw writeFailed(projectRoot, error, step, relative(projectRoot, writing), rolledBack, false);
+      if (isIoError(error))
+        throw writeFailed(projectRoot, error, step, relative(projectRoot, writing), rolledBack, false);
       throw new Error(
         `Writing build/ failed and putting the old pack back failed too (${undoError instanceof Error ? undoError.message : String(undoError)}); the next pack or open restores it.`,
         { cause: error },
