@@ -68,7 +68,6 @@ const SCENARIOS: readonly { name: string; mutation: MutationIntent }[] = [
     },
   },
   { name: 'rename', mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'champion' } },
-  { name: 'register', mutation: { kind: 'register', root: 'props/barrel' } },
 ];
 
 describe('a write that fails leaves the disk as it was', () => {
@@ -122,6 +121,7 @@ describe('a write that fails leaves the disk as it was', () => {
   for (const scenario of SCENARIOS) {
     it(`${scenario.name}: a fault at every step before the registry is written is rolled back and answers WriteFailed`, async () => {
       const steps = await stepsOf(scenario.mutation);
+      expect(steps.length).toBeGreaterThan(0);
       for (const [index, step] of steps.entries()) {
         for (const code of ['ENOSPC', 'EROFS', 'EACCES', 'ENAMETOOLONG', 'ENOENT']) {
           const dir = tempDir();
