@@ -199,7 +199,12 @@ describe('limits as preview blockers', () => {
       asset_id: null,
       included_in_build: false,
     });
+    const badId = '22222222-2222-4222-8222-222222222222';
+    crafted(badId, { asset_uuid: badId, root: 'fine/place', asset_id: 2 ** 60, included_in_build: true });
     const project = await open(dir);
+    expect(await blockersOf(project, { kind: 'restore', asset: { assetUuid: badId } })).toEqual([
+      'invalidQuarantineManifest',
+    ]);
     expect(await blockersOf(project, { kind: 'restore', asset: { assetUuid: climbing } })).toEqual([
       'invalidQuarantineManifest',
     ]);

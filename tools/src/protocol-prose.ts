@@ -170,7 +170,7 @@ blocker with a stable code (an apply of it is \`rejected\` with the same issue),
 | Nesting of arrays and objects in \`asset.json\`, \`index.json\` and a \`createAsset\` declaration | 64 levels | \`declarationTooDeep\`; the diagnostic \`json-too-deep\` for a file |
 | \`asset_id\` and \`next_asset_id\` | at most \`Number.MAX_SAFE_INTEGER\` | \`idSpaceExhausted\` when a register, adopt or createAsset would allocate past it |
 | A \`createAsset\` declaration | carries no \`asset_uuid\` (the server allocates it) | \`draftCarriesUuid\` |
-| A quarantine manifest | \`asset_uuid\` a lowercase UUID, \`root\` a path inside \`assets/\` | \`invalidQuarantineManifest\` (restore with an explicit \`to\` when only the root is wrong) |
+| A quarantine manifest | \`asset_uuid\` a lowercase UUID, \`root\` a path inside \`assets/\`, \`asset_id\` null or a positive safe integer | \`invalidQuarantineManifest\` (restore with an explicit \`to\` when only the root is wrong) |
 
 A write that fails with an I/O error (a full or read-only disk, a name the file system refuses, a
 permission, a folder that vanished) is rolled back inside the same request, in reverse order, and its

@@ -564,6 +564,14 @@ function planRestore(planner: Planner, intent: Extract<MutationIntent, { kind: '
     );
     return;
   }
+  if (entry.assetId !== null && !(Number.isSafeInteger(entry.assetId) && entry.assetId > 0)) {
+    planner.block(
+      'invalidQuarantineManifest',
+      `${manifestPath} names asset_id ${entry.assetId}, which is not a positive safe integer; the packer will not register it.`,
+      manifestPath,
+    );
+    return;
+  }
   let target: string | null;
   if (intent.to !== undefined) target = planner.userPath(intent.to, 'Destination');
   else {
