@@ -94,6 +94,16 @@ export const DIAGNOSTIC_CODES = {
     meaning:
       'A symbolic link inside `assets/`; the packer does not follow links, so what it points to is not part of the workspace.',
   },
+  'json-too-deep': {
+    family: 'structural',
+    meaning:
+      '`asset.json` or `index.json` nests arrays and objects deeper than 64 levels (the documented limit); it is treated as unreadable rather than parsed.',
+  },
+  'journal-unrecoverable': {
+    family: 'hygiene',
+    meaning:
+      'A write journal left by a stopped packer could not be replayed or rolled back; it was moved aside (the diagnostic names where) so that later writes work, and what it describes needs a person to check.',
+  },
   'unreadable-entry': {
     family: 'hygiene',
     meaning: 'A folder or file inside `assets/` could not be read (permissions, or it vanished during the scan).',

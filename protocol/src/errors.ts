@@ -49,7 +49,10 @@ export const PackerErrorCodes = {
   WriterUnavailable: 1008,
   /** `packer/events` was asked about an epoch other than the current one. */
   EpochMismatch: 1009,
-  /** An I/O error while writing; nothing was committed. */
+  /**
+   * An I/O error while writing (a full or read-only disk, a name too long, a permission, a folder that
+   * vanished); what had been done was rolled back, so nothing was committed. `data` says what and where.
+   */
   WriteFailed: 1010,
 } as const;
 export type PackerErrorCode = (typeof PackerErrorCodes)[keyof typeof PackerErrorCodes];
@@ -66,7 +69,16 @@ export const PackerErrorData = {
   }),
   [PackerErrorCodes.PathOutsideProject]: z.strictObject({
     path: z.string(),
-    reason: z.enum(['absolute', 'parent-segment', 'symlink', 'control-data', 'empty-segment', 'invalid-character']),
+    reason: z.enum([
+      'absolute',
+      'parent-segment',
+      'symlink',
+      'control-data',
+      'empty-segment',
+      'invalid-character',
+      'component-too-long',
+      'path-too-long',
+    ]),
   }),
   [PackerErrorCodes.RegistryInvalid]: z.strictObject({ path: z.string(), problem: z.string() }),
   [PackerErrorCodes.ProjectFailed]: z.strictObject({ projectId: z.string(), reason: z.string() }),
@@ -76,7 +88,20 @@ export const PackerErrorData = {
     lockPath: z.string(),
   }),
   [PackerErrorCodes.EpochMismatch]: z.strictObject({ requested: z.string(), current: z.string() }),
-  [PackerErrorCodes.WriteFailed]: z.strictObject({ path: z.string(), cause: z.string() }),
+  [PackerErrorCodes.WriteFailed]: z.strictObject({
+    path: z.string().describe('The file or folder the failing step wrote, relative to the project root.'),
+    cause: z.string().describe('The error message of the failing step.'),
+    errno: z.string().describe('The error code of the failing step, for example `ENOSPC`, `EROFS`, `ENAMETOOLONG`.'),
+    step: z.string().describe('The step that failed, for example `journal`, `action-0`, `registry`, `promote`.'),
+    rolledBack: z
+      .array(z.string())
+      .describe('What was undone, in the order it was undone (empty when the failure came before any change).'),
+    restored: z
+      .boolean()
+      .describe(
+        'True when the disk is exactly as before the request. False only when undoing failed too; then the journal stays and the next write or open finishes the rollback.',
+      ),
+  }),
 } as const;
 
 /** The `data` type carried by a packer error code. */

@@ -206,7 +206,13 @@ describe('crawlAssets', () => {
     const dir = tempDir();
     expect(() => crawlAssets(join(dir, 'assets'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     const { assetsDir } = writeProject(dir);
-    expect(crawlAssets(assetsDir)).toEqual({ anchors: [], files: [], symlinks: [], problems: [] });
+    expect(crawlAssets(assetsDir)).toEqual({
+      anchors: [],
+      files: [],
+      symlinks: [],
+      problems: [],
+      unrecoverableJournals: [],
+    });
   });
 
   it('is deterministic: two crawls of one tree are equal', () => {

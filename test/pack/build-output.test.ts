@@ -63,7 +63,7 @@ describe('writeBuildOutputs', () => {
     const { root, build, before } = withOldBuild();
     const failure = writeBuildOutputs(root, ARTIFACTS, {
       onStep: (step, name) => {
-        if (step === 'staged' && name === 'b.json') throw new Error('disk full');
+        if (step === 'artifact' && name === 'b.json') throw new Error('disk full');
       },
     });
     await expect(failure).rejects.toThrow('disk full');
@@ -78,15 +78,16 @@ describe('writeBuildOutputs', () => {
     expect(existsSync(join(root, 'build'))).toBe(false);
   });
 
-  it('a failure half-way through promotion puts every replaced file back and removes the new ones', async () => {
+  it('a failure after the old build/ was moved aside puts it back whole and removes the staged pack', async () => {
     const { root, build, before } = withOldBuild();
     const failure = writeBuildOutputs(root, ARTIFACTS, {
-      onStep: (step, name) => {
-        if (step === 'promoted' && name === 'b.json') throw new Error('rename failed');
+      onStep: (step) => {
+        if (step === 'old-moved-aside') throw new Error('rename failed');
       },
     });
     await expect(failure).rejects.toThrow('rename failed');
     expect(contentsOf(build)).toEqual(before);
+    expect(readdirSync(root)).toEqual(['build']);
   });
 
   it('a target that cannot be replaced (a folder in the way) fails before any file of build/ changes', async () => {

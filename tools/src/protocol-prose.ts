@@ -199,6 +199,41 @@ answers \`outcome: "blocked"\` with every blocker. Either way \`build/\` is unto
 \`operation.cancelled\`) and leaves \`build/\` as it was. Reads are answered while it runs. The file
 format is in \`docs/formats.md\`.
 
+## Limits and write failures
+
+Limits are rules checked before anything is touched; a mutation that would break one is a preview
+blocker with a stable code (an apply of it is \`rejected\` with the same issue), never an exception:
+
+| Limit | Value | Blocker (previews) / diagnostic (files) |
+| --- | --- | --- |
+| One path component | 255 bytes of UTF-8 | \`nameTooLong\`; a read names it \`PathOutsideProject\` with reason \`component-too-long\` |
+| A path relative to \`assets/\` (also every file a relocate or quarantine would move) | 1024 bytes of UTF-8 | \`pathTooLong\`; reason \`path-too-long\` |
+| Characters in a name | no control characters (U+0000–U+001F, U+007F–U+009F), no backslash | \`invalidName\`; reason \`invalid-character\` |
+| Nesting of arrays and objects in \`asset.json\`, \`index.json\` and a \`createAsset\` declaration | 64 levels | \`declarationTooDeep\`; the diagnostic \`json-too-deep\` for a file |
+| \`asset_id\` and \`next_asset_id\` | at most \`Number.MAX_SAFE_INTEGER\` | \`idSpaceExhausted\` when a register, adopt or createAsset would allocate past it |
+| A \`createAsset\` declaration | carries no \`asset_uuid\` (the server allocates it) | \`draftCarriesUuid\` |
+| A quarantine manifest | \`asset_uuid\` a lowercase UUID, \`root\` a path inside \`assets/\`, \`asset_id\` null or a positive safe integer | \`invalidQuarantineManifest\` (restore with an explicit \`to\` when only the root is wrong) |
+
+A write that fails with an I/O error (a full or read-only disk, a name the file system refuses, a
+permission, a folder that vanished) is rolled back inside the same request, in reverse order, and its
+journal removed; the answer is the error \`WriteFailed\` (1010) with \`data\`: \`errno\` (for example
+\`ENOSPC\`, \`EROFS\`, \`ENAMETOOLONG\`, \`EACCES\`, \`ENOENT\`), \`path\` (relative to the project root),
+\`step\` (\`journal\`, \`action-<n>\`, \`registry\`, \`writer-lock\`, \`stage\` or \`promote\` for a pack),
+\`rolledBack\` (what was undone) and \`restored\` (true: the disk is exactly as before). Only when undoing
+fails too is \`restored\` false; the journal then stays and the next write or open finishes the rollback.
+A journal that can be neither replayed nor rolled back on open is moved to
+\`assets/.prometeu/journal-unrecoverable-<time>.json\` and reported by the \`journal-unrecoverable\`
+diagnostic and the status's \`lastRecovery\` (\`outcome: "failed"\`); later writes work; delete the file
+once the folders it names are checked. \`initWorkspace\` on a valid workspace and a \`reconcile\` with no
+journal to finish do not take the writer lock, so they answer on a read-only project; a write there
+answers \`WriteFailed\` with \`EROFS\`.
+
+A pack writes the new \`build/\` whole into \`.build-next-<id>/\` beside it, moves the old one to
+\`.build-previous-<id>/\`, renames the new one to \`build/\` and removes the old one: \`build/\` is at every
+instant the old pack, the new one, or (between the two renames) absent, never a mix. The next pack first
+recovers an interrupted promotion: without \`build/\`, the old pack is put back; leftover \`.build-*\`
+folders are removed. Other files a user keeps in \`build/\` are carried over.
+
 ## Slow consumers
 
 Every message to a connection goes through one queue in order. Only while the client does not keep up

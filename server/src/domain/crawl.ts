@@ -37,7 +37,15 @@ export interface CrawlResult {
   readonly symlinks: readonly string[];
   /** Folders or files that could not be read or vanished during the crawl. */
   readonly problems: readonly CrawlProblem[];
+  /**
+   * Journals that recovery could not replay and moved aside (`.prometeu/journal-unrecoverable-*.json`,
+   * relative to `assets/`). Only a crawl of the whole of `assets/` sets it; partial crawls leave it out.
+   */
+  readonly unrecoverableJournals?: readonly string[];
 }
+
+/** Prefix of journals set aside by recovery (see `UNRECOVERABLE_JOURNAL_PREFIX` in the executor). */
+const SET_ASIDE_JOURNAL = /^journal-unrecoverable-.*\.json$/;
 
 function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
@@ -56,6 +64,7 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
   const files: string[] = [];
   const symlinks: string[] = [];
   const problems: CrawlProblem[] = [];
+  const unrecoverableJournals: string[] = [];
   // Explicit stack instead of recursion: a deep tree cannot overflow the call stack.
   const pending: string[] = [start];
   let first = true;
@@ -77,7 +86,15 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
       const name = entry.name;
       const path = relative === '' ? name : `${relative}/${name}`;
       if (entry.isDirectory()) {
-        if (relative === '' && name === CONTROL_FOLDER) continue;
+        if (relative === '' && name === CONTROL_FOLDER) {
+          try {
+            for (const inner of readdirSync(join(absolute, name)))
+              if (SET_ASIDE_JOURNAL.test(inner)) unrecoverableJournals.push(`${CONTROL_FOLDER}/${inner}`);
+          } catch {
+            // An unreadable control folder shows up as registry-unreadable.
+          }
+          continue;
+        }
         pending.push(path);
       } else if (entry.isFile()) {
         files.push(path);
@@ -105,7 +122,8 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
   files.sort(compareStrings);
   symlinks.sort(compareStrings);
   problems.sort((a, b) => compareStrings(a.path, b.path));
-  return { anchors, files, symlinks, problems };
+  if (start !== '') return { anchors, files, symlinks, problems };
+  return { anchors, files, symlinks, problems, unrecoverableJournals: unrecoverableJournals.sort(compareStrings) };
 }
 
 /** Code-unit order: the same on every machine and locale. */

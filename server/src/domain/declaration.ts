@@ -2,6 +2,7 @@
  * Parsing an `asset.json`: strict schema, then the checks that need no other file. Every problem becomes
  * a diagnostic; nothing here throws on bad input.
  */
+import { jsonTextDepth, MAX_JSON_DEPTH } from './limits.js';
 import {
   AssetDeclarationFile,
   AssetUuid,
@@ -61,6 +62,14 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
       makeDiagnostic('declaration-unreadable', {
         ...base,
         message: `${path} could not be read (${readError ?? 'unknown error'}).`,
+      }),
+    );
+  }
+  if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
+    return failed(
+      makeDiagnostic('json-too-deep', {
+        ...base,
+        message: `${path} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit; it is not read. Simplify it; the packer will not rewrite it.`,
       }),
     );
   }

@@ -2,9 +2,24 @@
  * Path rules of the workspace: every path the packer accepts from a request or a file is a POSIX path
  * relative to `assets/` (or to an asset root) that cannot name anything outside it.
  */
+import { hasControlCharacter, MAX_COMPONENT_BYTES, MAX_PATH_BYTES, utf8Length } from './limits.js';
 
 /** Why a path was refused. */
-export type PathRefusal = 'absolute' | 'parent-segment' | 'control-data' | 'empty-segment' | 'invalid-character';
+export type PathRefusal =
+  | 'absolute'
+  | 'parent-segment'
+  | 'control-data'
+  | 'empty-segment'
+  | 'invalid-character'
+  | 'component-too-long'
+  | 'path-too-long';
+
+/** The refusals that are limits (the path is inside the project, but the packer will not create it). */
+export const LIMIT_REFUSALS: ReadonlySet<PathRefusal> = new Set([
+  'component-too-long',
+  'path-too-long',
+  'invalid-character',
+]);
 
 /** The folder inside `assets/` that belongs to the packer. */
 export const CONTROL_FOLDER = '.prometeu';
@@ -16,10 +31,11 @@ export type CheckedPath =
 /**
  * Checks a path that must stay inside the folder it is relative to, and returns it in canonical form
  * (no `.` segments, no trailing slash). Refuses absolute paths, `..` segments, empty segments,
- * backslashes and NUL characters.
+ * backslashes and control characters (NUL included), components longer than {@link MAX_COMPONENT_BYTES}
+ * and paths longer than {@link MAX_PATH_BYTES} (both in UTF-8 bytes).
  */
 export function checkRelativePath(input: string): CheckedPath {
-  if (input.includes('\0') || input.includes('\\')) return { ok: false, reason: 'invalid-character' };
+  if (hasControlCharacter(input) || input.includes('\\')) return { ok: false, reason: 'invalid-character' };
   if (input.startsWith('/') || /^[A-Za-z]:/.test(input)) return { ok: false, reason: 'absolute' };
   const segments = input.split('/');
   const kept: string[] = [];
@@ -32,10 +48,13 @@ export function checkRelativePath(input: string): CheckedPath {
       if (index === segments.length - 1 && index > 0) continue;
       return { ok: false, reason: 'empty-segment' };
     }
+    if (utf8Length(segment) > MAX_COMPONENT_BYTES) return { ok: false, reason: 'component-too-long' };
     kept.push(segment);
   }
   if (kept.length === 0) return { ok: false, reason: 'empty-segment' };
-  return { ok: true, path: kept.join('/') };
+  const path = kept.join('/');
+  if (utf8Length(path) > MAX_PATH_BYTES) return { ok: false, reason: 'path-too-long' };
+  return { ok: true, path };
 }
 
 /** Checks a path relative to `assets/`: as {@link checkRelativePath}, and it may not enter the control folder. */

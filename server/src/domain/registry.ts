@@ -2,6 +2,7 @@
  * The registry (`assets/.prometeu/index.json`): parsing with every integrity check, and the canonical
  * serialisation that keeps it diffable in git.
  */
+import { jsonTextDepth, MAX_JSON_DEPTH } from './limits.js';
 import { REGISTRY_SCHEMA_VERSION, RegistryFile, type Diagnostic, type RegistryEntry } from '@prometeu/packer-protocol';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
 import { checkAssetsPath, type CheckedPath } from './paths.js';
@@ -61,6 +62,14 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
         }),
       ],
     };
+  }
+  if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
+    return untrusted(
+      makeDiagnostic('json-too-deep', {
+        ...base,
+        message: `${SHOWN_PATH} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit; it is not read. Restore it from version control; the packer will not rewrite it.`,
+      }),
+    );
   }
   let raw: unknown;
   try {

@@ -219,6 +219,16 @@ export function buildSnapshot(
 
   // Registry-level diagnostics that name an entry are attached to that entry's root.
   const projectDiagnostics: Diagnostic[] = [];
+  // A partial re-crawl does not look into the control folder: what the last full crawl saw still holds.
+  for (const path of crawl.unrecoverableJournals ?? extras.previous?.crawl.unrecoverableJournals ?? [])
+    projectDiagnostics.push(
+      makeDiagnostic('journal-unrecoverable', {
+        path,
+        severity: 'warning',
+        blocking: false,
+        message: `assets/${path} is a write journal that could be neither completed nor rolled back, so it was moved aside. Check that the folders it names are as you want them, then delete the file.`,
+      }),
+    );
   for (const diagnostic of parsedRegistry.diagnostics) {
     if (diagnostic.root !== undefined) addExtra(diagnostic.root, diagnostic);
     else projectDiagnostics.push(diagnostic);

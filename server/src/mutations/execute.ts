@@ -7,8 +7,10 @@
  */
 import { lstatSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join, posix, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
+import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
+import { PackerError } from '../errors.js';
 import { syncFolder, writeFileAtomic } from '../io/atomic-write.js';
 import { isProcessAlive } from '../io/process.js';
 import type { FileAction } from './effects.js';
@@ -49,6 +51,52 @@ export interface RecoveryReport {
   readonly operationId: string;
   readonly outcome: 'completed' | 'rolledBack' | 'failed';
   readonly message: string;
+  /**
+   * With outcome `failed`: where the journal that could be neither replayed nor rolled back was moved
+   * (relative to `assets/`, `.prometeu/journal-unrecoverable-<time>.json`), so that later writes work; a
+   * `journal-unrecoverable` diagnostic names it until a person removes it.
+   */
+  readonly setAside?: string;
+}
+
+/** Prefix of journals recovery could not replay, moved aside in `assets/.prometeu/`. */
+export const UNRECOVERABLE_JOURNAL_PREFIX = 'journal-unrecoverable-';
+
+/** The `WriteFailed` error: an I/O failure in a commit, after which the disk was put back as it was. */
+export type WriteFailedError = PackerError<typeof PackerErrorCodes.WriteFailed>;
+
+/**
+ * Builds the `WriteFailed` error for an I/O failure at `step`. `projectRoot` is the folder paths in `data`
+ * are made relative to (the error's own path when it has one, else `fallbackPath`).
+ */
+export function writeFailed(
+  projectRoot: string,
+  error: unknown,
+  step: string,
+  fallbackPath: string,
+  rolledBack: readonly string[],
+  restored: boolean,
+): WriteFailedError {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  const rawPath = (error as NodeJS.ErrnoException | undefined)?.path;
+  const path = rawPath !== undefined ? relative(projectRoot, rawPath) || '.' : fallbackPath;
+  const cause = error instanceof Error ? error.message : String(error);
+  return new PackerError(
+    PackerErrorCodes.WriteFailed,
+    restored
+      ? `Writing ${path} failed (${errno}) at step ${step}; everything this request had changed was rolled back (${rolledBack.length} steps), so the disk is as it was.`
+      : `Writing ${path} failed (${errno}) at step ${step}, and undoing it failed too; the journal stays and the next write or open finishes the rollback.`,
+    { path, cause, errno, step, rolledBack: [...rolledBack], restored },
+  );
+}
+
+/** Whether an error is an I/O failure (it carries an errno code) rather than a bug. */
+export function isIoError(error: unknown): boolean {
+  return typeof (error as NodeJS.ErrnoException | undefined)?.code === 'string' && !(error instanceof PackerError);
+}
+
+function describeAction(action: FileAction): string {
+  return action.kind === 'moveFolder' ? `moveFolder ${action.from} -> ${action.to}` : `${action.kind} ${action.path}`;
 }
 
 /** Test hook: called after each durable step, so crash tests can stop the process at every instant. */
@@ -257,7 +305,10 @@ async function finish(assetsDir: string, journal: Journal, hook?: StepHook): Pro
 
 /**
  * Performs `actions` and writes `registryAfter` (when not null) durably. Throws {@link DiskChangedError}
- * before touching anything when a precondition fails.
+ * before touching anything when a precondition fails. An I/O failure at any step (ENOSPC, EROFS,
+ * ENAMETOOLONG, EACCES, a vanished folder) is rolled back inside this call: the actions done are undone in
+ * reverse order, the folders created are removed, the journal goes, and a `WriteFailed` error says what
+ * failed and what was undone. Only when undoing fails too does the journal stay, for the next recovery.
  */
 export async function executeEffect(
   assetsDir: string,
@@ -269,9 +320,19 @@ export async function executeEffect(
   registryStamp?: string,
 ): Promise<void> {
   checkPreconditions(assetsDir, actions, registryBefore, registryAfter !== null, registryStamp);
+  const projectRoot = dirname(assetsDir);
   const registryPath = join(assetsDir, REGISTRY_PATH);
+  const registryShown = `assets/${REGISTRY_PATH}`;
   if (actions.length === 0) {
-    if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+    if (registryAfter !== null) {
+      try {
+        await writeFileAtomic(registryPath, registryAfter);
+      } catch (error) {
+        // One atomic write: when it fails, the old registry is still in place.
+        if (isIoError(error)) throw writeFailed(projectRoot, error, 'registry', registryShown, [], true);
+        throw error;
+      }
+    }
     hook?.('registry-written');
     return;
   }
@@ -283,21 +344,53 @@ export async function executeEffect(
     registryAfter,
     createdFolders: foldersToCreate(assetsDir, actions),
   };
-  await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
-  hook?.('journal-written');
-  for (let index = 0; index < actions.length; index++) {
-    if (!(await rollForward(assetsDir, journal, index))) {
-      // Checked a moment ago; something raced us. Undo what was done and report it.
-      for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
-      await removeCreatedFolders(assetsDir, journal);
-      await finish(assetsDir, journal);
-      const action = actions[index]!;
-      const path = action.kind === 'moveFolder' ? action.from : action.path;
-      throw new DiskChangedError(path, `${path} changed on disk while the mutation ran; it was rolled back.`);
-    }
-    hook?.(`action-${index}`);
+  try {
+    await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
+  } catch (error) {
+    // Nothing ran yet; the atomic write removed its temporary file.
+    if (isIoError(error)) throw writeFailed(projectRoot, error, 'journal', `assets/${JOURNAL_PATH}`, [], true);
+    throw error;
   }
-  if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+  let step = 'action-0';
+  // Invariant: the index of the action running now (or actions.length once the registry is being written).
+  let index = 0;
+  try {
+    hook?.('journal-written');
+    for (; index < actions.length; index++) {
+      step = `action-${index}`;
+      if (!(await rollForward(assetsDir, journal, index))) {
+        // Checked a moment ago; something raced us. Undo what was done and report it.
+        for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
+        await removeCreatedFolders(assetsDir, journal);
+        await finish(assetsDir, journal);
+        const action = actions[index]!;
+        const path = action.kind === 'moveFolder' ? action.from : action.path;
+        throw new DiskChangedError(path, `${path} changed on disk while the mutation ran; it was rolled back.`);
+      }
+      hook?.(`action-${index}`);
+    }
+    step = 'registry';
+    if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+  } catch (error) {
+    if (!isIoError(error)) throw error;
+    const fallback = step === 'registry' ? registryShown : `assets/${describeAction(actions[index]!)}`;
+    const rolledBack: string[] = [];
+    try {
+      // The failing action itself is undone too when the disk shows it done (rollBack checks).
+      for (let undo = Math.min(index, actions.length - 1); undo >= 0; undo--) {
+        await rollBack(assetsDir, journal, undo);
+        rolledBack.push(describeAction(actions[undo]!));
+      }
+      await removeCreatedFolders(assetsDir, journal);
+      if (registryBefore !== null && readText(registryPath) !== registryBefore)
+        await writeFileAtomic(registryPath, registryBefore);
+      await finish(assetsDir, journal);
+    } catch {
+      throw writeFailed(projectRoot, error, step, fallback, rolledBack, false);
+    }
+    hook?.('rolled-back');
+    throw writeFailed(projectRoot, error, step, fallback, rolledBack, true);
+  }
   hook?.('registry-written');
   await finish(assetsDir, journal, hook);
 }
@@ -336,6 +429,42 @@ export function removeStaleTemporaryFiles(folder: string): string[] {
  * left where the journal says it was writing. Returns null when there was nothing to recover.
  */
 export async function recoverJournal(assetsDir: string): Promise<RecoveryReport | null> {
+  try {
+    return await replayJournal(assetsDir);
+  } catch (error) {
+    // Neither forward nor back worked (a name too long, a full or read-only disk, a folder that cannot be
+    // moved back). Retrying on every later write would fail the same way, so the journal is moved aside
+    // and named by a diagnostic; what it describes is left for a person to check.
+    const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+    let operationId = 'unknown';
+    try {
+      operationId = String((JSON.parse(readText(join(assetsDir, JOURNAL_PATH)) ?? '{}') as Journal).operationId);
+    } catch {
+      // An unreadable journal is discarded by replayJournal; this cannot be reached with one.
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const setAside = `.prometeu/${UNRECOVERABLE_JOURNAL_PREFIX}${stamp}.json`;
+    try {
+      await rename(join(assetsDir, JOURNAL_PATH), join(assetsDir, setAside));
+      await syncFolder(join(assetsDir, '.prometeu'));
+    } catch {
+      return {
+        operationId,
+        outcome: 'failed',
+        message: `The interrupted write ${operationId} could be neither completed nor rolled back (${code}: ${(error as Error).message}), and its journal could not be moved aside; writes stay refused until assets/${JOURNAL_PATH} is removed by hand.`,
+      };
+    }
+    return {
+      operationId,
+      outcome: 'failed',
+      setAside,
+      message: `The interrupted write ${operationId} could be neither completed nor rolled back (${code}: ${(error as Error).message}); its journal was moved to assets/${setAside}. Check the folders it names, then delete that file.`,
+    };
+  }
+}
+
+/** Replays or rolls back the journal; throws when neither can be done. */
+async function replayJournal(assetsDir: string): Promise<RecoveryReport | null> {
   let text: string;
   try {
     text = await readFile(join(assetsDir, JOURNAL_PATH), 'utf8');

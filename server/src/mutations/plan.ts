@@ -14,7 +14,8 @@ import {
 } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { describeIssues } from '../domain/diagnostics.js';
-import { checkAssetsPath, isWithin, joinAssetsPath, parentOf } from '../domain/paths.js';
+import { jsonTextDepth, MAX_JSON_DEPTH, MAX_PATH_BYTES, nestsDeeperThan, utf8Length } from '../domain/limits.js';
+import { checkAssetsPath, isWithin, joinAssetsPath, parentOf, type PathRefusal } from '../domain/paths.js';
 import type { AssetRecord, QuarantineEntry, Snapshot } from '../domain/snapshot.js';
 import { quarantinePaths, type FileAction, type MutationEffect } from './effects.js';
 
@@ -63,6 +64,16 @@ export interface MutationPlan {
   readonly requiresConsent: boolean;
   readonly effect: MutationEffect;
 }
+
+/** The blocker code for a path refused by a limit rather than by confinement. */
+const LIMIT_BLOCKERS: Partial<Record<PathRefusal, string>> = {
+  'component-too-long': 'nameTooLong',
+  'path-too-long': 'pathTooLong',
+  'invalid-character': 'invalidName',
+};
+
+/** The canonical form of an asset_uuid, as the packer writes it (quarantine folders are named by it). */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The kinds that need explicit consent: they delete or move the user's files. */
 const CONSENT_KINDS: ReadonlySet<MutationIntent['kind']> = new Set(['remove', 'quarantine', 'restore', 'relocate']);
@@ -164,8 +175,43 @@ class Planner {
     });
   }
 
+  /**
+   * The asset_id the next registration receives. Blocks (and still returns a number, which the blocked plan
+   * never writes) when allocating it would push `next_asset_id` past `Number.MAX_SAFE_INTEGER`: the
+   * registry the packer writes must be one it accepts on the next start.
+   */
   nextId(): number {
-    return this.baseRegistry()?.next_asset_id ?? 0;
+    const next = this.baseRegistry()?.next_asset_id ?? 0;
+    if (next >= Number.MAX_SAFE_INTEGER) {
+      this.block(
+        'idSpaceExhausted',
+        `next_asset_id is ${next}; allocating it would move next_asset_id past ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER), which no registry may hold.`,
+        '.prometeu/index.json',
+      );
+    }
+    return next;
+  }
+
+  /**
+   * Blocks when moving the folder `from` to `to` would give one of the files the snapshot knows under it
+   * a path longer than {@link MAX_PATH_BYTES}: checked here, before anything moves, instead of failing with
+   * ENAMETOOLONG halfway through.
+   */
+  checkMovedPaths(from: string, to: string): void {
+    const extra = utf8Length(to) - utf8Length(from);
+    if (extra <= 0) return;
+    for (const file of this.snapshot.crawl.files) {
+      if (!isWithin(from, file)) continue;
+      if (utf8Length(file) + extra > MAX_PATH_BYTES) {
+        const moved = to + file.slice(from.length);
+        this.block(
+          'pathTooLong',
+          `Moving ${from} to ${to} would make ${moved} ${utf8Length(moved)} bytes long; paths are at most ${MAX_PATH_BYTES} bytes.`,
+          file,
+        );
+        return;
+      }
+    }
   }
 
   writeFile(path: string, content: string, before: string | null): void {
@@ -186,6 +232,14 @@ class Planner {
   /** Checks a path from the request; returns its canonical form or null (with a blocker). */
   userPath(path: string, what: string): string | null {
     const checked = checkAssetsPath(path);
+    if (!checked.ok && LIMIT_BLOCKERS[checked.reason] !== undefined) {
+      this.block(
+        LIMIT_BLOCKERS[checked.reason]!,
+        `${what} ${JSON.stringify(path)} breaks a path limit (${checked.reason}): components are at most 255 bytes, paths at most ${MAX_PATH_BYTES} bytes (UTF-8), without control characters or backslashes.`,
+        path,
+      );
+      return null;
+    }
     if (!checked.ok) {
       this.block(
         'pathOutsideProject',
@@ -275,6 +329,22 @@ export function serializeDeclaration(value: unknown): string {
 function planCreate(planner: Planner, intent: Extract<MutationIntent, { kind: 'createAsset' }>): void {
   const root = planner.userPath(intent.root, 'Root');
   if (root === null) return;
+  if (nestsDeeperThan(intent.declaration, MAX_JSON_DEPTH)) {
+    planner.block(
+      'declarationTooDeep',
+      `The declaration nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit for asset.json.`,
+      joinAssetsPath(root, ANCHOR_FILE),
+    );
+    return;
+  }
+  if (Object.prototype.hasOwnProperty.call(intent.declaration, 'asset_uuid')) {
+    planner.block(
+      'draftCarriesUuid',
+      `The declaration carries asset_uuid ${JSON.stringify((intent.declaration as Record<string, unknown>)['asset_uuid'])}; createAsset allocates the identity itself, so leave asset_uuid out (use adopt or register for a folder that already has one).`,
+      joinAssetsPath(root, ANCHOR_FILE),
+    );
+    return;
+  }
   const draft = { schema_version: 1, ...intent.declaration, asset_uuid: planner.allocations.uuid };
   const parsed = AssetDeclarationFile.safeParse(draft);
   if (!parsed.success) {
@@ -351,6 +421,14 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
     // Adopt: keep the identity when it is sound, otherwise give the root a fresh uuid in its asset.json.
     if (uuid === null || conflict !== null) {
       let raw: Record<string, unknown> | null = null;
+      if (anchorText !== null && jsonTextDepth(anchorText) > MAX_JSON_DEPTH) {
+        planner.block(
+          'declarationTooDeep',
+          `${root}/asset.json nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels, the limit; simplify it first.`,
+          root,
+        );
+        return;
+      }
       try {
         const value = anchorText === null ? null : (JSON.parse(anchorText) as unknown);
         raw =
@@ -454,6 +532,7 @@ function planQuarantine(planner: Planner, intent: Extract<MutationIntent, { kind
     return;
   }
   const paths = quarantinePaths(record.assetUuid);
+  planner.checkMovedPaths(record.root, paths.root);
   const manifest = {
     asset_id: record.entry?.asset_id ?? null,
     asset_uuid: record.assetUuid,
@@ -475,7 +554,36 @@ function planRestore(planner: Planner, intent: Extract<MutationIntent, { kind: '
     planner.block('assetNotFound', `No quarantined asset has asset_uuid ${uuid}.`);
     return;
   }
-  const target = intent.to !== undefined ? planner.userPath(intent.to, 'Destination') : entry.root;
+  // The manifest is a file in the repository like any other: untrusted until checked.
+  const manifestPath = quarantinePaths(uuid).manifest;
+  if (!CANONICAL_UUID.test(entry.assetUuid)) {
+    planner.block(
+      'invalidQuarantineManifest',
+      `${manifestPath} names asset_uuid ${JSON.stringify(entry.assetUuid)}, which is not a lowercase UUID; the packer will not restore from it.`,
+      manifestPath,
+    );
+    return;
+  }
+  if (entry.assetId !== null && !(Number.isSafeInteger(entry.assetId) && entry.assetId > 0)) {
+    planner.block(
+      'invalidQuarantineManifest',
+      `${manifestPath} names asset_id ${entry.assetId}, which is not a positive safe integer; the packer will not register it.`,
+      manifestPath,
+    );
+    return;
+  }
+  let target: string | null;
+  if (intent.to !== undefined) target = planner.userPath(intent.to, 'Destination');
+  else {
+    const checked = checkAssetsPath(entry.root);
+    target = checked.ok ? checked.path : null;
+    if (!checked.ok)
+      planner.block(
+        'invalidQuarantineManifest',
+        `${manifestPath} names root ${JSON.stringify(entry.root)}, which is not a folder inside assets/ (${checked.reason}); restore it with an explicit destination ("to").`,
+        manifestPath,
+      );
+  }
   if (target === null) return;
   planner.affected.push({
     ...(entry.assetId !== null ? { assetId: entry.assetId } : {}),
@@ -544,6 +652,7 @@ function planRelocate(planner: Planner, intent: Extract<MutationIntent, { kind: 
   }
   planner.checkFreeRoot(target, record.root);
   planner.checkAbsent(target);
+  planner.checkMovedPaths(record.root, target);
   const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
   if (inner)
     planner.block(

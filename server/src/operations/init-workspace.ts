@@ -32,6 +32,8 @@ export function initWorkspaceOperation(
     operation: 'initWorkspace',
     operationClass: 'workspace',
     ...(signal ? { signal } : {}),
+    // An already valid workspace is answered without the lock, so it works on a read-only project.
+    claimsWriterItself: true,
     async run(context): Promise<OperationResult<InitWorkspaceResponse>> {
       const respond = (outcome: InitWorkspaceResponse['outcome'], revision: number): InitWorkspaceResponse => ({
         operationId,
@@ -56,6 +58,8 @@ export function initWorkspaceOperation(
         };
       }
       if (context.signal.aborted) return { status: 'cancelled' };
+      const refusal = context.claimWriter();
+      if (refusal !== undefined) return { status: 'failed', error: refusal };
       await mkdir(join(project.assetsDir, '.prometeu'), { recursive: true });
       const created = await createFileExclusive(
         join(project.assetsDir, REGISTRY_PATH),

@@ -2,6 +2,7 @@
  * The `reconcile` write: accept the disk's current truth into a new snapshot and report what changed.
  * The registry is never edited here: a vanished or moved root becomes a diagnostic with a safe fix.
  */
+import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { diffSnapshots } from '../domain/snapshot-diff.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
@@ -29,11 +30,18 @@ export function reconcileOperation(
     operation: 'reconcile',
     operationClass: 'runtime-state',
     ...(signal ? { signal } : {}),
+    // A reconcile on a read-only disk writes nothing, so it claims the lock itself and tolerates EROFS.
+    claimsWriterItself: true,
     async run(context): Promise<OperationResult<ReconcileResponse>> {
       project.reconcileStarted();
       if (context.signal.aborted) return { status: 'cancelled' };
       // A write a stopped writer left half done is finished (or undone) first, never published as is.
-      await project.recoverInterruptedWrite(operationId);
+      // The lock is needed to finish an interrupted write and to record fingerprints. When it cannot be
+      // created at all (a read-only disk) and there is no journal, the reconcile still runs and writes nothing.
+      const refusal = context.claimWriter();
+      if (refusal !== undefined && (refusal.code !== PackerErrorCodes.WriteFailed || project.hasInterruptedWrite()))
+        return { status: 'failed', error: refusal };
+      if (refusal === undefined) await project.recoverInterruptedWrite(operationId);
       const before = project.snapshot();
       const after = project.reload('reconcile', operationId);
       const accepted = await project.watch.afterReconcile();

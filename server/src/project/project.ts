@@ -18,6 +18,7 @@ import {
   stampOf,
   type RecoveryReport,
   type StepHook,
+  writeFailed,
 } from '../mutations/execute.js';
 import { touchedFolders, type MutationPlan } from '../mutations/plan.js';
 import { EventLog } from './event-log.js';
@@ -135,7 +136,14 @@ export class Project {
 
   /** Takes the writer lock for this process, or says who holds it. Called by the lane before every write. */
   private claimWriter(): { code: number; message: string; data: unknown } | undefined {
-    const attempt = this.lock.acquire();
+    let attempt;
+    try {
+      attempt = this.lock.acquire();
+    } catch (error) {
+      // The lock file cannot be created (a read-only or full disk): a write failure, with nothing changed.
+      const failure = writeFailed(this.rootPath, error, 'writer-lock', 'assets/.prometeu/writer.lock', [], true);
+      return { code: failure.code, message: failure.message, data: failure.data };
+    }
     if (attempt.ok) return undefined;
     return {
       code: PackerErrorCodes.WriterUnavailable,
@@ -209,6 +217,11 @@ export class Project {
     this.publish(next, 'mutation', operationId);
     this.watch.afterCommit(folders);
     return next;
+  }
+
+  /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */
+  hasInterruptedWrite(): boolean {
+    return existsSync(join(this.assetsDir, JOURNAL_PATH));
   }
 
   /**

@@ -14,6 +14,11 @@ export interface OperationContext {
   readonly signal: AbortSignal;
   /** Reports progress as an `operation.progress` event. */
   progress(done: number, total?: number, unit?: string, message?: string): void;
+  /**
+   * Takes the writer lock now (see {@link WriteOperation.claimsWriterItself}); returns the refusal to
+   * fail with when another process holds it. Taking it again is a no-op.
+   */
+  claimWriter(): { code: number; message: string; data?: unknown } | undefined;
 }
 
 /**
@@ -45,6 +50,12 @@ export interface WriteOperation<R> {
   readonly operationClass: OperationClass;
   /** Cancels the operation: before it starts it is dropped; once started, `run` decides at its safe points. */
   readonly signal?: AbortSignal;
+  /**
+   * When true, the lane does not take the writer lock before `run`; `run` calls `context.claimWriter()`
+   * before its first write. For operations that often write nothing (an `initWorkspace` on a valid
+   * workspace, a reconcile without a journal), so they work on a read-only project.
+   */
+  readonly claimsWriterItself?: boolean;
   run(context: OperationContext): Promise<OperationResult<R>>;
 }
 
@@ -166,10 +177,11 @@ export class WriterLane {
           operation.operationId,
         );
       },
+      claimWriter: () => this.guard(),
     };
     let outcome: OperationResult<unknown> | { readonly status: 'error'; readonly error: unknown };
     try {
-      const refusal = this.guard();
+      const refusal = operation.claimsWriterItself ? undefined : this.guard();
       outcome = refusal !== undefined ? { status: 'failed', error: refusal } : await operation.run(context);
     } catch (error) {
       outcome = { status: 'error', error };

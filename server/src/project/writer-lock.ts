@@ -102,9 +102,13 @@ export class WriterLock {
     try {
       writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
       fsyncSync(descriptor);
-    } finally {
+    } catch (error) {
+      // A full disk: the temporary file goes too, so the failure leaves the control folder as it was.
       closeSync(descriptor);
+      unlinkSync(temporary);
+      throw error;
     }
+    closeSync(descriptor);
     try {
       linkSync(temporary, this.path);
     } finally {
