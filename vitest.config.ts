@@ -38,7 +38,7 @@ testGroups.unit.exclude = [...testGroups.transcripts.include, ...testGroups.heav
 /** Fails loudly when a test file is in no group or in more than one (the same globbing as Vitest's). */
 function checkGroups(): void {
   const all = globSync('test/**/*.test.ts', { ignore: ['**/node_modules/**'] });
-  const counts = new Map<string, string[]>(all.map((file) => [file, []]));
+  const counts = new Map<string, string[]>(all.map((file): [string, string[]] => [file, []]));
   for (const [name, group] of Object.entries(testGroups))
     for (const file of globSync(group.include, { ignore: group.exclude })) counts.get(file)?.push(name);
   const wrong = [...counts].filter(([, groups]) => groups.length !== 1);

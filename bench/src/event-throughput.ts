@@ -60,7 +60,7 @@ async function startConsumer(expected: number): Promise<Consumer> {
   const child = spawn(process.execPath, [script, String(expected)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const waiters: { prefix: string; resolve: (line: string) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     const index = waiters.findIndex((waiter) => text.startsWith(waiter.prefix));
     if (index >= 0) waiters.splice(index, 1)[0]!.resolve(text);
     else lines.push(text);
@@ -68,7 +68,7 @@ async function startConsumer(expected: number): Promise<Consumer> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const consumer: Consumer = {
     child,
-    stdin: child.stdin!,
+    stdin: child.stdin,
     line(prefix, timeoutMs = 120_000) {
       const index = lines.findIndex((text) => text.startsWith(prefix));
       if (index >= 0) return Promise.resolve(lines.splice(index, 1)[0]!);
@@ -88,7 +88,7 @@ async function startConsumer(expected: number): Promise<Consumer> {
       });
     },
     async stop() {
-      child.stdin!.end();
+      child.stdin.end();
       const deadline = setTimeout(() => child.kill('SIGKILL'), 5_000);
       await exited;
       clearTimeout(deadline);

@@ -119,14 +119,14 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
     if (stderr.length < 64 * 1024) stderr += chunk;
   });
   const exited = whenExited(child);
   const connection = createMessageConnection(
-    new StreamMessageReader(child.stdout!),
-    new StreamMessageWriter(child.stdin!),
+    new StreamMessageReader(child.stdout),
+    new StreamMessageWriter(child.stdin),
     {
       error: (message) => process.stderr.write(`[bench] connection error: ${message}\n`),
       warn: () => undefined,
@@ -150,7 +150,8 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
       const fail = (code: number | null): void =>
         reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
       inFlight.add(fail);
-      (connection.sendRequest(method, params) as Promise<Result>)
+      connection
+        .sendRequest<Result>(method, params)
         .then(resolve, reject)
         .finally(() => inFlight.delete(fail));
     });

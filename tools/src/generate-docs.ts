@@ -47,7 +47,7 @@ function fieldTable(schema: Record<string, unknown>): string {
     const required = new Set((node['required'] as string[] | undefined) ?? []);
     for (const [name, raw] of Object.entries(properties)) {
       const property = resolve(raw);
-      const description = String(property['description'] ?? '')
+      const description = (typeof property['description'] === 'string' ? property['description'] : '')
         .replace(/\|/g, '\\|')
         .replace(/\n/g, ' ');
       rows.push(
@@ -76,7 +76,8 @@ function describeType(property: Record<string, unknown>): string {
     const items = property['items'] as Record<string, unknown> | undefined;
     return `array of ${items ? describeType(items) : 'any'}`;
   }
-  if (property['type']) return String(property['type']);
+  if (typeof property['type'] === 'string') return property['type'];
+  if (Array.isArray(property['type'])) return (property['type'] as string[]).join(' \\| ');
   if (property['anyOf']) return (property['anyOf'] as Record<string, unknown>[]).map(describeType).join(' \\| ');
   return 'object';
 }
