@@ -5,7 +5,7 @@
 import { getAssetDetails, listAssets } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
-import { applyMutation, previewMutation, submitMutation } from './mutations.js';
+import { applyMutation, previewMutation, submitMutation, submissionRefused } from './mutations.js';
 import { pack } from './pack.js';
 import { closeProject, initWorkspace, openProject, projectStatus, reconcile } from './projects.js';
 
@@ -23,7 +23,7 @@ export * from './mutations.js';
 export * from './pack.js';
 export * from './projects.js';
 
-/** Every packer request, by a short name. The dispatch table on the server must cover each one. */
+/** Every packer request, by a short name. The server derives its routes from these declarations. */
 export const packerRequests = {
   openProject,
   closeProject,
@@ -44,7 +44,10 @@ export const packerRequests = {
 export const packerNotifications = {
   event: eventNotification,
   submitMutation,
+  submissionRefused,
 } as const;
 
 /** The short names of the packer requests. */
 export type PackerRequestName = keyof typeof packerRequests;
+/** The short names of the packer notifications. */
+export type PackerNotificationName = keyof typeof packerNotifications;

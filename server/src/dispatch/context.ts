@@ -1,22 +1,23 @@
 /**
- * What handlers receive. Read handlers get a pinned snapshot and a read-only view of the project: they
- * cannot reach the writer lane. Write handlers build an operation that the transport runs in the lane.
+ * What handlers receive. Read handlers get a pinned snapshot and a read view of the project with nothing
+ * mutable in it: they cannot reach the writer lane. Write preparations build an operation and hand the
+ * transport only a way to submit it into its project's lane and to follow that project's events.
  */
-import type { ProjectStatus } from '@prometeu/packer-protocol';
+import type { PackerEvent, ProjectStatus } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
-import type { Project } from '../project/project.js';
+import type { Allocations, MutationPlan } from '../mutations/plan.js';
 import type { Replay } from '../project/event-log.js';
+import type { Project } from '../project/project.js';
+import type { LaneOutcome, WriteOperation } from '../project/writer-lane.js';
 import type { StatusSource } from '../wire/convert.js';
-import type { PreviewStore } from '../project/preview-store.js';
-import type { WriteOperation } from '../project/writer-lane.js';
 
-/** The parts of a project a read may see: what its status shows, and more. */
+/** The parts of a project a read may see: what its status shows, and more. Nothing in it changes the project. */
 export interface ProjectReadView extends StatusSource {
   readonly assetsDir: string;
   readonly epoch: string;
-  /** The previews of this project; a preview is remembered so an apply can name it. */
-  readonly previews: PreviewStore;
+  /** Keeps a preview's plan so an apply can name it; returns its `previewId`. */
+  rememberPreview(plan: MutationPlan, allocations: Allocations): string;
   /** Makes a fresh asset_uuid (pinned in tests). */
   newUuid(): string;
   replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
@@ -38,12 +39,41 @@ export interface ServerContext {
   readonly defaults?: { autoReconcile?: boolean };
 }
 
-/** A write ready to be queued: the project whose lane runs it, and the operation. Preparing may open a project, so it is async. */
+/** What the transport may do with a project's lane: submit an operation, follow the project's events. */
+export interface LaneAccess {
+  /** Queues `operation` in the project's writer lane; resolves with its outcome. Never rejects. */
+  submit<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>>;
+  /** Follows the project's events; returns the unsubscribe function. */
+  subscribe(listener: (event: PackerEvent) => void): () => void;
+}
+
+/** A write ready to be queued: the lane that runs it, and the operation. */
 export interface PreparedWrite<R> {
-  readonly project: Project;
+  readonly lane: LaneAccess;
   readonly operation: WriteOperation<R>;
   /** The `workDoneToken` the request carried, if any. */
   readonly workDoneToken?: string | number;
+}
+
+/** What every write request may carry besides its own params. */
+interface WriteParams {
+  readonly operationId?: string | undefined;
+  readonly workDoneToken?: string | number | undefined;
+}
+
+/** Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress token. */
+export function prepareWrite<R>(
+  context: ServerContext,
+  project: Project,
+  params: WriteParams,
+  build: (operationId: string) => WriteOperation<R>,
+): PreparedWrite<R> {
+  const operation = build(params.operationId ?? context.host.nextOperationId());
+  const lane: LaneAccess = {
+    submit: (submitted) => project.lane.enqueue(submitted),
+    subscribe: (listener) => project.events.subscribe(listener),
+  };
+  return { lane, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
 }
 
 /** Makes the read view of a project, capturing its lane status now. */
@@ -71,8 +101,8 @@ export function readViewOf(project: Project): ProjectReadView {
         changes: divergence.changes.map((change) => ({ ...change })),
       };
     },
-    previews: project.previews,
-    newUuid: project.newUuid,
+    rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
+    newUuid: () => project.newUuid(),
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),
   };
 }

@@ -1,7 +1,10 @@
 /**
- * The `reconcile` write: accept the disk's current truth into a new snapshot and report what changed.
+ * The `reconcile` write, its preparation and its operation: accept the disk's current truth into a new
+ * snapshot and report what changed.
  * The registry is never edited here: a vanished or moved root becomes a diagnostic with a safe fix.
  */
+import type { ParamsOf, packerRequests } from '@prometeu/packer-protocol';
+import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { diffSnapshots } from '../domain/snapshot-diff.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
@@ -29,13 +32,13 @@ export function reconcileOperation(
     operation: 'reconcile',
     operationClass: 'runtime-state',
     ...(signal ? { signal } : {}),
-    async run(context): Promise<OperationResult<ReconcileResponse>> {
-      project.reconcileStarted();
+    async run(context, scope): Promise<OperationResult<ReconcileResponse>> {
+      scope.reconcileStarted();
       if (context.signal.aborted) return { status: 'cancelled' };
       // A write a stopped writer left half done is finished (or undone) first, never published as is.
-      await project.recoverInterruptedWrite(operationId);
+      await scope.recoverInterruptedWrite();
       const before = project.snapshot();
-      const after = project.reload('reconcile', operationId);
+      const after = scope.reload('reconcile');
       const accepted = await project.watch.afterReconcile();
       return {
         status: 'succeeded',
@@ -52,4 +55,15 @@ export function reconcileOperation(
       };
     },
   };
+}
+
+/** Prepares `packer/reconcile`. */
+export function prepareReconcile(
+  context: ServerContext,
+  params: ParamsOf<(typeof packerRequests)['reconcile']>,
+): PreparedWrite<ReconcileResponse> {
+  const project = context.host.get(params.projectId);
+  return prepareWrite(context, project, params, (operationId) =>
+    reconcileOperation(project, operationId, context.signal),
+  );
 }

@@ -1,31 +1,23 @@
 /**
- * Read handlers: each answers from the pinned snapshot in its context and never waits for the writer.
+ * The asset reads: `packer/listAssets` and `packer/getAssetDetails`, answered from the pinned snapshot,
+ * and the resolution of an asset reference.
  */
 import {
   PackerErrorCodes,
   type AssetReference,
-  type Diagnostic,
   type ParamsOf,
   type ResultOf,
-  type Severity,
   packerRequests,
 } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { compareDiagnostics, severityRank } from '../domain/diagnostics.js';
-import { workspaceHygiene } from '../domain/hygiene.js';
 import { checkAssetsPath, isWithin, joinAssetsPath } from '../domain/paths.js';
-import { filesOfRoot, inBuildSet, snapshotDiagnostics, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
-import { CancelledError, PackerError } from '../errors.js';
-import type { ReadContext } from './context.js';
-import { toAssetSummary, toMutationPreview, toProjectStatus } from '../wire/convert.js';
-import { planMutation } from '../mutations/plan.js';
+import { filesOfRoot, inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { PackerError } from '../errors.js';
+import type { ReadContext } from '../dispatch/context.js';
+import { toAssetSummary } from '../wire/convert.js';
 
 type Requests = typeof packerRequests;
-
-/** `packer/projectStatus`. */
-export function projectStatus(context: ReadContext): ResultOf<Requests['projectStatus']> {
-  return toProjectStatus(context.project, context.snapshot);
-}
 
 /** The unfiltered `listAssets` answer of each snapshot. */
 const wholeLists = new WeakMap<Snapshot, ResultOf<Requests['listAssets']>>();
@@ -132,98 +124,4 @@ export function getAssetDetails(
     diagnostics: [...record.diagnostics].sort(compareDiagnostics),
     availableActions: [...record.availableActions],
   };
-}
-
-const hygieneCache = new WeakMap<Snapshot, Promise<Diagnostic[]>>();
-
-/** `packer/doctor`. */
-export async function doctor(
-  context: ReadContext,
-  params: ParamsOf<Requests['doctor']>,
-): Promise<ResultOf<Requests['doctor']>> {
-  const { snapshot } = context;
-  const scope = params.scope ?? 'registered';
-  let diagnostics: Diagnostic[];
-  if (scope === 'registered') {
-    diagnostics = [...snapshot.projectDiagnostics];
-    for (const record of snapshot.assets) if (record.entry !== null) diagnostics.push(...record.diagnostics);
-  } else {
-    let hygiene = hygieneCache.get(snapshot);
-    if (hygiene === undefined) {
-      hygiene = workspaceHygiene(snapshot, context.project.assetsDir);
-      hygieneCache.set(snapshot, hygiene);
-    }
-    diagnostics = [...snapshotDiagnostics(snapshot), ...(await hygiene)];
-    if (context.signal.aborted) throw new CancelledError();
-  }
-  diagnostics.sort(compareDiagnostics);
-  const summary = { errors: 0, warnings: 0, infos: 0, hints: 0, blocking: 0 };
-  const counters: Record<Severity, 'errors' | 'warnings' | 'infos' | 'hints'> = {
-    error: 'errors',
-    warning: 'warnings',
-    info: 'infos',
-    hint: 'hints',
-  };
-  for (const diagnostic of diagnostics) {
-    summary[counters[diagnostic.severity]]++;
-    if (diagnostic.blocking) summary.blocking++;
-  }
-  return { revision: snapshot.revision, scope, diagnostics, summary };
-}
-
-/** `packer/packSummary`. */
-export function packSummary(context: ReadContext): ResultOf<Requests['packSummary']> {
-  const { snapshot } = context;
-  const blockers = snapshotDiagnostics(snapshot)
-    .filter((diagnostic) => diagnostic.blocking)
-    .sort(compareDiagnostics);
-  const buildSet: ResultOf<Requests['packSummary']>['buildSet'] = [];
-  const excluded: ResultOf<Requests['packSummary']>['excluded'] = [];
-  for (const record of snapshot.assets) {
-    if (record.entry === null) continue;
-    if (!record.entry.included_in_build) {
-      excluded.push({ assetId: record.entry.asset_id, root: record.root });
-      continue;
-    }
-    buildSet.push({
-      assetId: record.entry.asset_id,
-      assetUuid: record.entry.asset_uuid,
-      name: record.anchor?.name ?? null,
-      type: record.anchor?.type ?? null,
-      root: record.root,
-      blocked: record.diagnostics.some((diagnostic) => diagnostic.blocking),
-    });
-  }
-  return { revision: snapshot.revision, canPack: blockers.length === 0, buildSet, blockers, excluded };
-}
-
-/** `packer/events`. */
-export function events(context: ReadContext, params: ParamsOf<Requests['events']>): ResultOf<Requests['events']> {
-  const { project } = context;
-  if (params.epoch !== undefined && params.epoch !== project.epoch) {
-    throw new PackerError(
-      PackerErrorCodes.EpochMismatch,
-      `Sequence numbers of epoch ${params.epoch} mean nothing in the current epoch ${project.epoch}: the server restarted. Resynchronise from a read.`,
-      {
-        requested: params.epoch,
-        current: project.epoch,
-      },
-    );
-  }
-  const replay = project.replay(params.afterSequence, {
-    ...(params.operationId !== undefined ? { operationId: params.operationId } : {}),
-    ...(params.limit !== undefined ? { limit: params.limit } : {}),
-  });
-  return { epoch: project.epoch, ...replay };
-}
-
-/** `packer/previewMutation`: plans against the pinned snapshot and remembers the plan for an apply. */
-export function previewMutation(
-  context: ReadContext,
-  params: ParamsOf<Requests['previewMutation']>,
-): ResultOf<Requests['previewMutation']> {
-  const allocations = { uuid: context.project.newUuid() };
-  const plan = planMutation(context.snapshot, params.mutation, allocations);
-  const stored = context.project.previews.remember(plan, allocations);
-  return toMutationPreview(context.project.id, stored.previewId, plan);
 }

@@ -1,9 +1,10 @@
 /**
- * The `pack` write: pack the frozen current snapshot (re-validated from scratch), then stage and promote
+ * The `pack` write, its preparation and its operation: pack the frozen current snapshot (re-validated from scratch), then stage and promote
  * the artifacts into `build/`. Blocked and diverged packs are outcomes; `build/` is untouched by them and
  * by cancellation.
  */
 import type { ParamsOf, ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { writeBuildOutputs } from '../pack/build-output.js';
 import { packSnapshot } from '../pack/pack.js';
 import type { Project } from '../project/project.js';
@@ -91,4 +92,15 @@ export function packOperation(
       };
     },
   };
+}
+
+/** Prepares `packer/pack`. */
+export function preparePack(
+  context: ServerContext,
+  params: ParamsOf<(typeof packerRequests)['pack']>,
+): PreparedWrite<PackResponse> {
+  const project = context.host.get(params.projectId);
+  return prepareWrite(context, project, params, (operationId) =>
+    packOperation(project, operationId, params, context.signal),
+  );
 }
