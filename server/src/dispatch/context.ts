@@ -10,7 +10,7 @@ import type { Allocations, MutationPlan } from '../mutations/plan.js';
 import type { Replay } from '../project/event-log.js';
 import type { Project } from '../project/project.js';
 import type { LaneOutcome, WriteOperation } from '../project/writer-lane.js';
-import type { StatusSource } from '../wire/convert.js';
+import { toDivergenceSummary, type StatusSource } from '../wire/convert.js';
 
 /** The parts of a project a read may see: what its status shows, and more. Nothing in it changes the project. */
 export interface ProjectReadView extends StatusSource {
@@ -94,12 +94,7 @@ export function readViewOf(project: Project): ProjectReadView {
       return watchingOf(project);
     },
     get divergence() {
-      const divergence = project.watch.divergence();
-      return {
-        diverged: divergence.diverged,
-        sinceRevision: divergence.sinceRevision,
-        changes: divergence.changes.map((change) => ({ ...change })),
-      };
+      return toDivergenceSummary(project.watch.divergence());
     },
     rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
     newUuid: () => project.newUuid(),

@@ -9,13 +9,12 @@ import {
   type ResultOf,
   packerRequests,
 } from '@prometeu/packer-protocol';
-import { ANCHOR_FILE } from '../domain/crawl.js';
-import { compareDiagnostics, severityRank } from '../domain/diagnostics.js';
-import { checkAssetsPath, isWithin, joinAssetsPath } from '../domain/paths.js';
-import { filesOfRoot, inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { severityRank } from '../domain/diagnostics.js';
+import { checkAssetsPath, isWithin } from '../domain/paths.js';
+import { inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import { PackerError } from '../errors.js';
 import type { ReadContext } from '../dispatch/context.js';
-import { toAssetSummary } from '../wire/convert.js';
+import { toAssetDetails, toAssetSummary } from '../wire/convert.js';
 
 type Requests = typeof packerRequests;
 
@@ -106,22 +105,5 @@ export function getAssetDetails(
 ): ResultOf<Requests['getAssetDetails']> {
   const { snapshot } = context;
   const record = resolveAsset(snapshot, context.project.id, params.asset);
-  const declaration = record.anchor?.declaration ?? null;
-  return {
-    revision: snapshot.revision,
-    asset: toAssetSummary(record),
-    declaration: declaration as Record<string, unknown> | null,
-    declarationPath: joinAssetsPath(record.root, ANCHOR_FILE),
-    inputs: record.inputs.map((input) => ({
-      role: input.role,
-      path: input.path,
-      assetsPath: input.assetsPath,
-      state: input.state,
-    })),
-    output: declaration ? { ...declaration.output } : null,
-    preload: declaration ? { ...declaration.preload } : null,
-    files: filesOfRoot(snapshot, record.root),
-    diagnostics: [...record.diagnostics].sort(compareDiagnostics),
-    availableActions: [...record.availableActions],
-  };
+  return toAssetDetails(snapshot, record);
 }

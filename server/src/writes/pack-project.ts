@@ -9,6 +9,7 @@ import { writeBuildOutputs } from '../pack/build-output.js';
 import { packSnapshot } from '../pack/pack.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
+import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
 
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
@@ -68,24 +69,8 @@ export function packOperation(
         status: 'succeeded',
         response: {
           ...base,
-          artifacts: written.map((artifact) => ({
-            name: artifact.name,
-            path: `build/${artifact.name}`,
-            size: artifact.size,
-            sha256: artifact.sha256,
-          })),
-          assets: outcome.entries.map((entry) => ({
-            assetId: entry.assetId,
-            name: entry.name,
-            root: entry.root,
-            bankType: entry.bankType,
-            format: entry.format,
-            offset: entry.offset,
-            size: entry.size,
-            decodedSize: entry.decodedSize,
-            preload: entry.preload,
-            fromCache: entry.fromCache,
-          })),
+          artifacts: written.map(toPackArtifact),
+          assets: outcome.entries.map(toPackedAssetSummary),
           materialized: outcome.materialized.length,
           fromCache: outcome.fromCache.length,
         },

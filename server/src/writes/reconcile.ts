@@ -9,6 +9,7 @@ import { diffSnapshots } from '../domain/snapshot-diff.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import type { SnapshotDiff } from '../domain/snapshot-diff.js';
+import { toDivergentChange } from '../wire/convert.js';
 
 /** The response of `reconcile`. */
 export interface ReconcileResponse {
@@ -50,7 +51,7 @@ export function reconcileOperation(
           revision: after.revision,
           diff: diffSnapshots(before, after),
           clearedChanges: accepted.length,
-          accepted: accepted.map((change) => ({ ...change })),
+          accepted: accepted.map(toDivergentChange),
         },
       };
     },
