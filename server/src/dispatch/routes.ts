@@ -59,6 +59,8 @@ export interface RequestRoute {
   readonly kind: 'request';
   readonly method: string;
   readonly lane: RequestDeclaration['lane'];
+  /** Accepted before `initialize` succeeded (only `initialize` itself); every other request gets `-32002` then. */
+  readonly beforeInitialize?: true;
   serve(context: DispatchContext, raw: unknown): Promise<unknown>;
 }
 
@@ -67,6 +69,8 @@ export interface NotificationRoute {
   readonly kind: 'notification';
   readonly method: string;
   readonly lane: NotificationDeclaration['lane'];
+  /** Handled in every phase of the connection (only `exit`); every other notification only while it runs. */
+  readonly inEveryPhase?: true;
   handle(context: DispatchContext, raw: unknown): void;
 }
 
@@ -162,6 +166,7 @@ export function createRoutes(lifecycle: LifecycleHandlers): ReadonlyMap<string, 
       kind: 'request',
       method: InitializeRequest.method,
       lane: 'lifecycle',
+      beforeInitialize: true,
       serve: (_context, raw) => lifecycle.initialize(raw),
     },
     { kind: 'request', method: ShutdownRequest.method, lane: 'lifecycle', serve: () => lifecycle.shutdown() },
@@ -171,7 +176,13 @@ export function createRoutes(lifecycle: LifecycleHandlers): ReadonlyMap<string, 
       lane: 'lifecycle',
       handle: () => lifecycle.initialized(),
     },
-    { kind: 'notification', method: ExitNotification.method, lane: 'lifecycle', handle: () => lifecycle.exit() },
+    {
+      kind: 'notification',
+      method: ExitNotification.method,
+      lane: 'lifecycle',
+      inEveryPhase: true,
+      handle: () => lifecycle.exit(),
+    },
     {
       kind: 'notification',
       method: SetTraceNotification.type.method,

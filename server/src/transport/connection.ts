@@ -222,7 +222,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   });
 
   connection.onRequest(async (method, raw, token) => {
-    if (phase === 'awaitingInitialize' && method !== 'initialize') {
+    const route = routes.get(method);
+    if (phase === 'awaitingInitialize' && !(route?.kind === 'request' && route.beforeInitialize === true)) {
       throw new ResponseError(
         StandardErrorCodes.ServerNotInitialized,
         `The server is not initialized: send initialize before ${method}.`,
@@ -237,7 +238,6 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     const started = performance.now();
     const { signal, dispose: disposeSignal } = signalOf(token);
     try {
-      const route = routes.get(method);
       if (route?.kind !== 'request')
         throw new ProtocolError(StandardErrorCodes.MethodNotFound, `Unknown method ${method}.`);
       return await route.serve(contextOf(signal), raw);
@@ -259,8 +259,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   connection.onNotification((method, params) => {
     const route = routes.get(method);
-    // exit is the one notification answered in every phase.
-    if (route?.kind === 'notification' && route.method === 'exit') {
+    if (route?.kind === 'notification' && route.inEveryPhase === true) {
       route.handle(contextOf(notificationSignal), params);
       return;
     }
