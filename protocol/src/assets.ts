@@ -2,14 +2,14 @@
  * Asset reads: the list and one asset's details. Both are answered from the current snapshot.
  */
 import { z } from 'zod';
-import { AssetReference, AssetSummary, Diagnostic, MutationKind, ProjectId, Revision, Severity } from './common.js';
+import { AssetReference, AssetSummary, Diagnostic, MutationKind, ProjectParams, Revision, Severity } from './common.js';
 import { defineRequest } from './method.js';
 
 export const listAssets = defineRequest({
   method: 'packer/listAssets',
   lane: 'read',
   params: z.strictObject({
-    projectId: ProjectId,
+    ...ProjectParams,
     filter: z
       .strictObject({
         registered: z.boolean().optional().describe('Only registered (true) or only unregistered (false) assets.'),
@@ -40,7 +40,7 @@ export const InputState = z.strictObject({
 export const getAssetDetails = defineRequest({
   method: 'packer/getAssetDetails',
   lane: 'read',
-  params: z.strictObject({ projectId: ProjectId, asset: AssetReference }),
+  params: z.strictObject({ ...ProjectParams, asset: AssetReference }),
   result: z.strictObject({
     revision: Revision,
     asset: AssetSummary,

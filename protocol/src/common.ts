@@ -14,6 +14,31 @@ export const ProjectId = z.string().min(1).max(256).describe('A project handle r
 /** A snapshot revision; only grows within a server run. */
 export const Revision = z.number().int().nonnegative().describe('The snapshot revision the answer was computed from.');
 
+/** A client-chosen operation id, echoed in every event of the operation. */
+export const OperationId = z.string().min(1).max(200).describe('A client-chosen id to correlate events.');
+
+/** An LSP work-done progress token (LSP's `ProgressToken`). */
+export const WorkDoneToken = z.union([z.string(), z.number()]).describe('LSP work-done progress token.');
+
+/** The params that name a project; spread into every project request's params. */
+export const ProjectParams = { projectId: ProjectId } as const;
+
+/**
+ * The params every write accepts besides its own, spread into each write's params the way LSP spreads
+ * `WorkDoneProgressParams` into its requests.
+ */
+export const WriteParams = {
+  operationId: OperationId.optional(),
+  workDoneToken: WorkDoneToken.optional(),
+} as const;
+
+/** One path that changed on disk behind the packer's back. */
+export const DivergentChange = z.strictObject({
+  path: z.string().describe('Relative to `assets/`.'),
+  change: z.enum(['added', 'changed', 'removed', 'moved']),
+  from: z.string().optional().describe('For `moved`: where it was.'),
+});
+
 /** A `file:` URI naming a folder. */
 export const FolderUri = z
   .string()

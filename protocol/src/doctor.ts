@@ -2,14 +2,14 @@
  * Diagnostics reads: `packer/doctor` and `packer/packSummary`.
  */
 import { z } from 'zod';
-import { Diagnostic, ProjectId, Revision } from './common.js';
+import { Diagnostic, ProjectParams, Revision } from './common.js';
 import { defineRequest } from './method.js';
 
 export const doctor = defineRequest({
   method: 'packer/doctor',
   lane: 'read',
   params: z.strictObject({
-    projectId: ProjectId,
+    ...ProjectParams,
     scope: z
       .enum(['registered', 'workspace'])
       .default('registered')
@@ -33,7 +33,7 @@ export const doctor = defineRequest({
 export const packSummary = defineRequest({
   method: 'packer/packSummary',
   lane: 'read',
-  params: z.strictObject({ projectId: ProjectId }),
+  params: z.strictObject({ ...ProjectParams }),
   result: z.strictObject({
     revision: Revision,
     canPack: z.boolean().describe('False when any blocking diagnostic exists.'),

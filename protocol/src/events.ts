@@ -2,7 +2,15 @@
  * The event stream: the `packer/event` envelope and its kinds, and the `packer/events` replay request.
  */
 import { z } from 'zod';
-import { AssetReference, Diagnostic, OperationClass, ProjectId, Revision } from './common.js';
+import {
+  AssetReference,
+  Diagnostic,
+  DivergentChange,
+  OperationClass,
+  ProjectId,
+  ProjectParams,
+  Revision,
+} from './common.js';
 import { defineNotification, defineRequest } from './method.js';
 
 /** Operation lifecycle kinds, in the order they can occur. */
@@ -107,13 +115,7 @@ export const DivergenceDetectedEvent = z.strictObject({
   kind: z.literal('divergence.detected'),
   body: z.strictObject({
     revision: Revision.describe('The snapshot that no longer matches the disk.'),
-    changes: z.array(
-      z.strictObject({
-        path: z.string(),
-        change: z.enum(['added', 'changed', 'removed', 'moved']),
-        from: z.string().optional(),
-      }),
-    ),
+    changes: z.array(DivergentChange),
     assets: z.array(AssetReference).describe('The assets the changes touch, by root.'),
     between: z.boolean().describe('True when the changes happened while no packer was running (found on open).'),
   }),
@@ -168,8 +170,9 @@ export const eventNotification = defineNotification({
 export const events = defineRequest({
   method: 'packer/events',
   lane: 'read',
+  answeredWhileFailed: true,
   params: z.strictObject({
-    projectId: ProjectId,
+    ...ProjectParams,
     afterSequence: z
       .number()
       .int()

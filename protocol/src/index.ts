@@ -23,7 +23,7 @@ export * from './mutations.js';
 export * from './pack.js';
 export * from './projects.js';
 
-/** Every packer request, by a short name. The dispatch table on the server must cover each one. */
+/** Every packer request, by a short name. The server derives its routes from these declarations. */
 export const packerRequests = {
   openProject,
   closeProject,
@@ -49,3 +49,5 @@ export const packerNotifications = {
 
 /** The short names of the packer requests. */
 export type PackerRequestName = keyof typeof packerRequests;
+/** The short names of the packer notifications. */
+export type PackerNotificationName = keyof typeof packerNotifications;

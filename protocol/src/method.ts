@@ -17,30 +17,47 @@ export type Lane = 'lifecycle' | 'read' | 'write' | 'server';
 /** Who sends a notification. */
 export type Direction = 'clientToServer' | 'serverToClient';
 
-/** A request declaration. `P` and `R` are inferred from the schemas. */
-export interface RequestDeclaration<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+/**
+ * A request declaration. `P` and `R` are inferred from the schemas; `M` and `L` keep the literal method
+ * string and lane, so the server can check at compile time that each route runs in its declared lane.
+ */
+export interface RequestDeclaration<
+  P extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+  M extends string = string,
+  L extends Lane = Lane,
+> {
   /** The JSON-RPC method string; fixed once published. */
-  readonly method: string;
+  readonly method: M;
   /** The lane the server runs the request in. */
-  readonly lane: Lane;
+  readonly lane: L;
   /** Schema of the single named params object. */
   readonly params: P;
   /** Schema of the result. */
   readonly result: R;
   /** One or two sentences for the protocol reference. */
   readonly summary: string;
+  /**
+   * Whether a read is answered while its project is `failed` (a failed project refuses every other read
+   * with `ProjectFailed`). Only meaningful for the `read` lane.
+   */
+  readonly answeredWhileFailed: boolean;
   /** The typed vscode-jsonrpc request type for `sendRequest` and `onRequest`. */
   readonly type: RequestType<z.input<P>, z.output<R>, unknown>;
 }
 
 /** A notification declaration. */
-export interface NotificationDeclaration<P extends z.ZodType = z.ZodType> {
+export interface NotificationDeclaration<
+  P extends z.ZodType = z.ZodType,
+  M extends string = string,
+  L extends Lane | 'none' = Lane | 'none',
+> {
   /** The JSON-RPC method string; fixed once published. */
-  readonly method: string;
+  readonly method: M;
   /** Who sends it. */
   readonly direction: Direction;
   /** The lane a client-to-server notification runs in. */
-  readonly lane: Lane | 'none';
+  readonly lane: L;
   /** Schema of the params object. */
   readonly params: P;
   /** One or two sentences for the protocol reference. */
@@ -49,32 +66,44 @@ export interface NotificationDeclaration<P extends z.ZodType = z.ZodType> {
   readonly type: NotificationType<z.input<P>>;
 }
 
-/** Declares a request. */
-export function defineRequest<P extends z.ZodType, R extends z.ZodType>(declaration: {
-  method: string;
-  lane: Lane;
+/** Declares a request; the method string and the lane stay literal in the type. */
+export function defineRequest<
+  P extends z.ZodType,
+  R extends z.ZodType,
+  const M extends string,
+  const L extends Lane,
+>(declaration: {
+  method: M;
+  lane: L;
   params: P;
   result: R;
   summary: string;
-}): RequestDeclaration<P, R> {
+  /** See {@link RequestDeclaration.answeredWhileFailed}; false when absent. */
+  answeredWhileFailed?: boolean;
+}): RequestDeclaration<P, R, M, L> {
   return Object.freeze({
     ...declaration,
+    answeredWhileFailed: declaration.answeredWhileFailed ?? false,
     type: new RequestType<z.input<P>, z.output<R>, unknown>(declaration.method),
   });
 }
 
-/** Declares a notification. */
-export function defineNotification<P extends z.ZodType>(declaration: {
-  method: string;
+/** Declares a notification; the method string and the lane stay literal in the type. */
+export function defineNotification<
+  P extends z.ZodType,
+  const M extends string,
+  const L extends Lane | 'none',
+>(declaration: {
+  method: M;
   direction: Direction;
-  lane: Lane | 'none';
+  lane: L;
   params: P;
   summary: string;
-}): NotificationDeclaration<P> {
+}): NotificationDeclaration<P, M, L> {
   return Object.freeze({ ...declaration, type: new NotificationType<z.input<P>>(declaration.method) });
 }
 
 /** The params type of a request declaration, as a client sends it. */
-export type ParamsOf<D> = D extends RequestDeclaration<infer P, z.ZodType> ? z.input<P> : never;
+export type ParamsOf<D> = D extends RequestDeclaration<infer P, z.ZodType, string, Lane> ? z.input<P> : never;
 /** The result type of a request declaration, as a client receives it. */
-export type ResultOf<D> = D extends RequestDeclaration<z.ZodType, infer R> ? z.output<R> : never;
+export type ResultOf<D> = D extends RequestDeclaration<z.ZodType, infer R, string, Lane> ? z.output<R> : never;

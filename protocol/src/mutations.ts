@@ -3,7 +3,16 @@
  * it inside the project's writer lane and commits all of it or none of it.
  */
 import { z } from 'zod';
-import { MutationIntent, OperationClass, ProjectId, Revision, SafeFix } from './common.js';
+import {
+  MutationIntent,
+  OperationClass,
+  OperationId,
+  ProjectId,
+  ProjectParams,
+  Revision,
+  SafeFix,
+  WriteParams,
+} from './common.js';
 import { defineNotification, defineRequest } from './method.js';
 
 /** One thing that would stop an apply, or one warning. */
@@ -78,12 +87,12 @@ export const RejectionReason = z.strictObject({
 });
 
 const applyParams = {
-  projectId: ProjectId,
+  ...ProjectParams,
   previewId: z.string().optional().describe('A preview to apply; its premises are re-checked.'),
   mutation: MutationIntent.optional().describe('An intent to preview and apply in one step.'),
   expectedRevision: Revision.optional().describe('Reject unless the current revision is exactly this.'),
   consent: z.boolean().optional().describe('Required (true) when the preview says `requiresConsent`.'),
-  workDoneToken: z.union([z.string(), z.number()]).optional(),
+  workDoneToken: WriteParams.workDoneToken,
 };
 
 /** The result of an apply: its final outcome. */
@@ -101,7 +110,7 @@ export type ApplyResult = z.infer<typeof ApplyResult>;
 export const previewMutation = defineRequest({
   method: 'packer/previewMutation',
   lane: 'read',
-  params: z.strictObject({ projectId: ProjectId, mutation: MutationIntent }),
+  params: z.strictObject({ ...ProjectParams, mutation: MutationIntent }),
   result: MutationPreview,
   summary:
     'Computes what a mutation would do against the current snapshot, without changing anything. Keeps the preview for `applyMutation`.',
@@ -111,7 +120,7 @@ export const applyMutation = defineRequest({
   method: 'packer/applyMutation',
   lane: 'write',
   params: z
-    .strictObject({ ...applyParams, operationId: z.string().min(1).max(200).optional() })
+    .strictObject({ ...applyParams, operationId: WriteParams.operationId })
     .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), {
       message: 'give exactly one of previewId and mutation',
     }),
@@ -125,7 +134,7 @@ export const submitMutation = defineNotification({
   direction: 'clientToServer',
   lane: 'write',
   params: z
-    .strictObject({ ...applyParams, operationId: z.string().min(1).max(200) })
+    .strictObject({ ...applyParams, operationId: OperationId })
     .refine((p) => (p.previewId === undefined) !== (p.mutation === undefined), {
       message: 'give exactly one of previewId and mutation',
     }),

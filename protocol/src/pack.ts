@@ -2,7 +2,7 @@
  * Packing: `packer/pack` writes `build/assets.pa` and its companions from a frozen snapshot.
  */
 import { z } from 'zod';
-import { Diagnostic, ProjectId, Revision } from './common.js';
+import { Diagnostic, ProjectId, ProjectParams, Revision, WriteParams } from './common.js';
 import { defineRequest } from './method.js';
 
 /** One artifact written to `build/`. */
@@ -31,13 +31,12 @@ export const pack = defineRequest({
   method: 'packer/pack',
   lane: 'write',
   params: z.strictObject({
-    projectId: ProjectId,
+    ...ProjectParams,
     incremental: z
       .boolean()
       .optional()
       .describe('Reuse cached payloads whose inputs did not change (default true). The bytes are the same either way.'),
-    operationId: z.string().min(1).max(200).optional(),
-    workDoneToken: z.union([z.string(), z.number()]).optional(),
+    ...WriteParams,
   }),
   result: z.strictObject({
     operationId: z.string(),

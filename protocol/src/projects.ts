@@ -2,7 +2,7 @@
  * Projects: opening, closing, status, and initialising a workspace's registry.
  */
 import { z } from 'zod';
-import { FolderUri, ProjectId, Revision } from './common.js';
+import { DivergentChange, FolderUri, ProjectId, ProjectParams, Revision, WriteParams } from './common.js';
 import { defineRequest } from './method.js';
 
 /** Project lifecycle states. */
@@ -22,13 +22,7 @@ export const WriterLaneStatus = z.strictObject({
 export const DivergenceSummary = z.strictObject({
   diverged: z.boolean(),
   sinceRevision: Revision.nullable().describe('The snapshot that no longer matches the disk.'),
-  changes: z.array(
-    z.strictObject({
-      path: z.string(),
-      change: z.enum(['added', 'changed', 'removed', 'moved']),
-      from: z.string().optional(),
-    }),
-  ),
+  changes: z.array(DivergentChange),
 });
 
 /** How the project's workspace is watched. */
@@ -101,7 +95,7 @@ export const openProject = defineRequest({
 export const closeProject = defineRequest({
   method: 'packer/closeProject',
   lane: 'server',
-  params: z.strictObject({ projectId: ProjectId }),
+  params: z.strictObject({ ...ProjectParams }),
   result: z.strictObject({ projectId: ProjectId, closed: z.literal(true) }),
   summary: 'Closes a project after its writer lane drains; its `projectId` becomes unknown.',
 });
@@ -109,7 +103,8 @@ export const closeProject = defineRequest({
 export const projectStatus = defineRequest({
   method: 'packer/projectStatus',
   lane: 'read',
-  params: z.strictObject({ projectId: ProjectId }),
+  answeredWhileFailed: true,
+  params: z.strictObject({ ...ProjectParams }),
   result: ProjectStatus,
   summary: "The project's revision, state, divergence, counts and writer lane.",
 });
@@ -123,8 +118,7 @@ export const initWorkspace = defineRequest({
       rootUri: FolderUri.optional().describe(
         'A folder not opened yet; `assets/` is created if absent and the project is opened.',
       ),
-      operationId: z.string().min(1).max(200).optional().describe('A client-chosen id to correlate events.'),
-      workDoneToken: z.union([z.string(), z.number()]).optional().describe('LSP work-done progress token.'),
+      ...WriteParams,
     })
     .refine((p) => (p.projectId === undefined) !== (p.rootUri === undefined), {
       message: 'give exactly one of projectId and rootUri',
@@ -175,9 +169,8 @@ export const reconcile = defineRequest({
   method: 'packer/reconcile',
   lane: 'write',
   params: z.strictObject({
-    projectId: ProjectId,
-    operationId: z.string().min(1).max(200).optional(),
-    workDoneToken: z.union([z.string(), z.number()]).optional(),
+    ...ProjectParams,
+    ...WriteParams,
   }),
   result: z.strictObject({
     operationId: z.string(),
@@ -187,13 +180,7 @@ export const reconcile = defineRequest({
     diff: SnapshotDiff,
     clearedChanges: z.number().int().nonnegative().describe('How many divergent paths the new snapshot accepts.'),
     accepted: z
-      .array(
-        z.strictObject({
-          path: z.string(),
-          change: z.enum(['added', 'changed', 'removed', 'moved']),
-          from: z.string().optional(),
-        }),
-      )
+      .array(DivergentChange)
       .describe(
         'The divergent paths the new snapshot accepts (including input content changes, which the asset diff does not show).',
       ),

@@ -16,6 +16,21 @@ export class PackerError<C extends PackerErrorCode = PackerErrorCode> extends Er
   }
 }
 
+/**
+ * A request the JSON-RPC or LSP rules refuse (unknown method, invalid params, not initialized, shut down),
+ * with its standard code. Thrown by the dispatcher and the connection; mapped to the wire like every error.
+ */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
 /** The caller cancelled; never logged as a failure. */
 export class CancelledError extends Error {
   constructor(message = 'The request was cancelled.') {
@@ -39,11 +54,4 @@ export function unknownProject(
     `No open project has id ${JSON.stringify(projectId)}. Open it with packer/openProject first.`,
     { projectId, openProjects },
   );
-}
-
-/** The `{ code, message, data }` an error is reported with in events and responses. */
-export function describeError(error: unknown): { code: number; message: string; data?: unknown } {
-  if (error instanceof PackerError) return { code: error.code, message: error.message, data: error.data };
-  if (error instanceof CancelledError) return { code: -32800, message: error.message };
-  return { code: -32603, message: error instanceof Error ? error.message : String(error) };
 }

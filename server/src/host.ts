@@ -15,8 +15,8 @@ import { assetsDirOf, loadSnapshot } from './project/loader.js';
 import { Project } from './project/project.js';
 import { WriterLock } from './project/writer-lock.js';
 import { startWatcher, type WatcherFactory } from './watch/watcher.js';
-import { reconcileOperation } from './operations/reconcile.js';
-import { JOURNAL_PATH, recoverJournal, type RecoveryReport } from './mutations/execute.js';
+import { reconcileOperation } from './writes/reconcile.js';
+import { JOURNAL_PATH, recoverJournal, type RecoveryReport, type StepHook } from './mutations/execute.js';
 
 /** Options of a host; tests pin the clock and the epoch. */
 export interface HostOptions {
@@ -33,6 +33,8 @@ export interface HostOptions {
   readonly settleMs?: number;
   /** Verification interval when watching is degraded, in ms (default 5000). */
   readonly verifyIntervalMs?: number;
+  /** Test hook for crash tests: called after each durable step of every commit of this host's projects. */
+  readonly stepHook?: StepHook;
 }
 
 /** The stable project id of a canonical root path. */
@@ -162,18 +164,28 @@ export class PackerHost {
       : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
     const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;
-    const project = new Project(id, rootPath, canonicalUri, this.epoch, this.now, initial, this.newUuid, {
-      factory: assetsExists ? factory : null,
-      settleMs: this.options.settleMs ?? 150,
-      verifyIntervalMs: this.options.verifyIntervalMs ?? 5000,
-      autoReconcile: options.autoReconcile ?? false,
+    const project = new Project({
+      id,
+      rootPath,
+      rootUri: canonicalUri,
+      epoch: this.epoch,
+      now: this.now,
+      initial,
+      newUuid: this.newUuid,
+      watch: {
+        factory: assetsExists ? factory : null,
+        settleMs: this.options.settleMs ?? 150,
+        verifyIntervalMs: this.options.verifyIntervalMs ?? 5000,
+        autoReconcile: options.autoReconcile ?? false,
+      },
+      lastRecovery: recovery,
+      // A folder without assets/ has nothing to watch yet; initWorkspace starts watching once it made one.
+      deferredWatcher: assetsExists ? null : factory,
+      scheduleReconcile: (target) => {
+        void target.lane.enqueue(reconcileOperation(target, this.nextOperationId()));
+      },
+      ...(this.options.stepHook !== undefined ? { stepHook: this.options.stepHook } : {}),
     });
-    project.lastRecovery = recovery;
-    // A folder without assets/ has nothing to watch yet; initWorkspace starts watching once it made one.
-    if (!assetsExists) project.deferredWatcher = factory;
-    project.reconcileFactory = (target) => {
-      void target.lane.enqueue(reconcileOperation(target, this.nextOperationId()));
-    };
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);
     });

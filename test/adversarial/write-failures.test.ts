@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PackerErrorCodes, type MutationIntent } from '@prometeu/packer-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { describeError } from '../../server/src/errors.js';
 import { PackerHost } from '../../server/src/index.js';
-import { executeEffect, JOURNAL_PATH } from '../../server/src/mutations/execute.js';
-import { applyMutationOperation } from '../../server/src/operations/apply-mutation.js';
-import { initWorkspaceOperation } from '../../server/src/operations/init-workspace.js';
-import { reconcileOperation } from '../../server/src/operations/reconcile.js';
+import { executeEffect, JOURNAL_PATH, type StepHook } from '../../server/src/mutations/execute.js';
+import { toWireError } from '../../server/src/wire/errors.js';
+import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
+import { initWorkspaceOperation } from '../../server/src/writes/init-workspace.js';
+import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
 import { treeDifferences, treeOf } from '../lane/support.js';
@@ -30,6 +30,8 @@ import {
   type Sentinel,
 } from './support.js';
 
+/** The step hook of the project under test; the host's hook forwards to it. */
+const stepHook: { current: StepHook | undefined } = { current: undefined };
 const CREATED_UUID = '00000000-0000-4000-8000-00000000c0de';
 
 /** Files that are not part of a write: the lock, the fingerprints, and the filler of a full disk. */
@@ -88,7 +90,12 @@ describe('a write that fails leaves the disk as it was', () => {
   });
 
   async function open(dir: string): Promise<Project> {
-    const host = new PackerHost({ epoch: 'adversarial', newUuid: () => CREATED_UUID, watcher: null });
+    const host = new PackerHost({
+      epoch: 'adversarial',
+      newUuid: () => CREATED_UUID,
+      watcher: null,
+      stepHook: (step) => stepHook.current?.(step),
+    });
     hosts.push(host);
     return host.open(pathToFileURL(dir).href);
   }
@@ -101,7 +108,7 @@ describe('a write that fails leaves the disk as it was', () => {
 
   /** The error an outcome carries, as the wire would show it. */
   function errorOf(outcome: LaneOutcome<unknown>): { code: number; message: string; data?: unknown } {
-    if (outcome.status === 'error') return describeError(outcome.error);
+    if (outcome.status === 'error') return toWireError(outcome.error);
     if (outcome.status === 'failed' && 'error' in outcome) return outcome.error;
     throw new Error(`expected an error, got ${JSON.stringify(outcome)}`);
   }
@@ -112,7 +119,7 @@ describe('a write that fails leaves the disk as it was', () => {
     writeBase(dir);
     const project = await open(dir);
     const steps: string[] = [];
-    project.stepHook = (step) => steps.push(step);
+    stepHook.current = (step) => steps.push(step);
     const outcome = await apply(project, mutation);
     expect(outcome.status).toBe('succeeded');
     return steps.filter((step) => step !== 'registry-written' && step !== 'journal-removed');
@@ -128,7 +135,7 @@ describe('a write that fails leaves the disk as it was', () => {
           writeBase(dir);
           const before = treeOf(join(dir, 'assets'), skipControl);
           const project = await open(dir);
-          project.stepHook = (current) => {
+          stepHook.current = (current) => {
             if (current === step) throw errnoError(code, join(dir, 'assets', `step-${index}`));
           };
           const error = errorOf(await apply(project, scenario.mutation));
@@ -137,7 +144,7 @@ describe('a write that fails leaves the disk as it was', () => {
           expect(treeDifferences(before, treeOf(join(dir, 'assets'), skipControl)), `${step} ${code}`).toEqual([]);
           expect(existsSync(join(dir, 'assets', JOURNAL_PATH))).toBe(false);
           // The project is not bricked: the next write works.
-          project.stepHook = undefined;
+          stepHook.current = undefined;
           expect(
             (await apply(project, { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true }, 'op-2')).status,
           ).toBe('succeeded');
@@ -159,7 +166,7 @@ describe('a write that fails leaves the disk as it was', () => {
       const project = await open(dir);
       let filler: string | undefined;
       if (fillAt === 'before') filler = fillDisk(mount.dir);
-      project.stepHook = (step) => {
+      stepHook.current = (step) => {
         if (step === fillAt) filler = fillDisk(mount.dir);
       };
       const error = errorOf(await apply(project, SCENARIOS[0]!.mutation));
@@ -169,7 +176,7 @@ describe('a write that fails leaves the disk as it was', () => {
       expect(readFileSync(join(dir, 'assets/.prometeu/index.json'), 'utf8')).toBe(registryBefore);
       expect(existsSync(join(dir, 'assets', JOURNAL_PATH))).toBe(false);
       rmSync(filler!);
-      project.stepHook = undefined;
+      stepHook.current = undefined;
       expect((await apply(project, SCENARIOS[0]!.mutation, 'op-2')).status, fillAt).toBe('succeeded');
       hosts.splice(0).forEach((host) => host.dispose());
       mounts.splice(0).forEach((each) => each.unmount());

@@ -168,7 +168,7 @@ describe('limits as preview blockers', () => {
     expect(parseRegistry(JSON.stringify(plan.effect.registry)).registry).not.toBeNull();
     // Applying it, then trying once more: the second is blocked, and the registry on disk stays valid.
     const first = await last.lane.enqueue(
-      (await import('../../server/src/operations/apply-mutation.js')).applyMutationOperation(
+      (await import('../../server/src/writes/apply-mutation.js')).applyMutationOperation(
         last,
         'op-1',
         { mutation: { kind: 'register', root: 'props/barrel' } },

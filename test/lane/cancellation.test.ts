@@ -9,7 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { StandardErrorCodes, type ApplyResult, type PackerEvent } from '@prometeu/packer-protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { PackerHost } from '../../server/src/index.js';
 import type { Project } from '../../server/src/project/project.js';
@@ -23,6 +23,24 @@ import {
   type TestClient,
 } from './support.js';
 
+/**
+ * Every durable commit goes through `executeEffect`, which only a write scope reaches; the test wraps it
+ * to watch commits from outside the lane (`around` is set by the test that needs it).
+ */
+const effects = vi.hoisted(() => ({
+  around: undefined as ((commit: () => Promise<void>) => Promise<void>) | undefined,
+}));
+vi.mock('../../server/src/mutations/execute.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../server/src/mutations/execute.js')>();
+  return {
+    ...actual,
+    executeEffect: (...args: Parameters<typeof actual.executeEffect>): Promise<void> =>
+      effects.around !== undefined
+        ? effects.around(() => actual.executeEffect(...args))
+        : actual.executeEffect(...args),
+  };
+});
+
 /** A promise with its resolve function, to hold an operation until the test lets it go. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
@@ -34,6 +52,7 @@ describe('cancellation in the writer lane', () => {
   const tempDir = useTempDirs('packer-lane-cancel-');
   const disposers: (() => void)[] = [];
   afterEach(() => {
+    effects.around = undefined;
     for (const dispose of disposers.splice(0).reverse()) dispose();
   });
 
@@ -214,11 +233,10 @@ describe('cancellation in the writer lane', () => {
     // Hold the commit itself: the apply has already checked its signal when it gets here.
     const entered = deferred();
     const gate = deferred();
-    const commit = project.commit.bind(project);
-    project.commit = async (...args) => {
+    effects.around = async (commit) => {
       entered.resolve();
       await gate.promise;
-      return commit(...args);
+      return commit();
     };
     const source = new CancellationTokenSource();
     const answer = client.connection

@@ -1,6 +1,6 @@
 /**
  * Deterministic crash points, in-process: for every mutation that touches files and for every durable
- * step of its commit, a crash right after that step (simulated by throwing from `project.stepHook`)
+ * step of its commit, a crash right after that step (simulated by throwing from the host's `stepHook`)
  * leaves a disk that recovery turns into exactly the state after the write; the next open reports what it
  * recovered, and a commit that finds another writer's journal recovers it before writing anything. When
  * the disk changed between the crash and the recovery, recovery rolls back to exactly the state before.
@@ -13,8 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
 import { toAssetSummary } from '../../server/src/wire/convert.js';
 import { JOURNAL_PATH, recoverJournal, TRASH_FOLDER } from '../../server/src/mutations/execute.js';
-import { applyMutationOperation } from '../../server/src/operations/apply-mutation.js';
-import { reconcileOperation } from '../../server/src/operations/reconcile.js';
+import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
+import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
 import { useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
@@ -97,12 +97,24 @@ describe('crash at every durable step of a commit', () => {
     for (const host of hosts.splice(0)) host.dispose();
   });
 
+  /** The step hook of each opened project, which a test sets to crash it (the host calls it after each durable step). */
+  const stepHooks = new WeakMap<Project, { current?: (step: string) => void }>();
+  const stepHookOf = (project: Project): { current?: (step: string) => void } => stepHooks.get(project)!;
+
   /** Opens `dir` in a new host with a pinned uuid and no watcher (nothing here changes files behind its back). */
   async function open(dir: string): Promise<Project> {
-    const options = { epoch: 'crash-points', newUuid: () => CREATED_UUID, watcher: null };
+    const hook: { current?: (step: string) => void } = {};
+    const options = {
+      epoch: 'crash-points',
+      newUuid: () => CREATED_UUID,
+      watcher: null,
+      stepHook: (step: string) => hook.current?.(step),
+    };
     const host = new PackerHost(options);
     hosts.push(host);
-    return host.open(pathToFileURL(dir).href);
+    const project = await host.open(pathToFileURL(dir).href);
+    stepHooks.set(project, hook);
+    return project;
   }
 
   function close(project: Project): void {
@@ -143,7 +155,7 @@ describe('crash at every durable step of a commit', () => {
       const before = treeOf(assetsOf(reference), skipControl);
       const referenceProject = await open(reference);
       const steps: string[] = [];
-      referenceProject.stepHook = (step) => steps.push(step);
+      stepHookOf(referenceProject).current = (step) => steps.push(step);
       const outcome = await apply(referenceProject, scenario.mutation, 'op-crash');
       expect(outcome, JSON.stringify(outcome)).toMatchObject({ status: 'succeeded', response: { outcome: 'applied' } });
       const after = treeOf(assetsOf(reference), skipControl);
@@ -161,7 +173,7 @@ describe('crash at every durable step of a commit', () => {
           const where = `${scenario.name}, crash after ${step}, recovered by ${recovery}`;
           expect(treeDifferences(before, treeOf(assetsOf(dir), skipControl)), where).toEqual([]);
           const project = await open(dir);
-          project.stepHook = (reached) => {
+          stepHookOf(project).current = (reached) => {
             if (reached === step) throw new SimulatedCrash(step);
           };
           const crashed = await apply(project, scenario.mutation, 'op-crash');
@@ -212,7 +224,7 @@ describe('crash at every durable step of a commit', () => {
     const survivor = await open(dir);
     const crashing = await open(`${dir}/`);
     expect(crashing).not.toBe(survivor);
-    crashing.stepHook = (step) => {
+    stepHookOf(crashing).current = (step) => {
       if (step === 'action-0') throw new SimulatedCrash(step);
     };
     expect(
@@ -256,7 +268,7 @@ describe('crash at every durable step of a commit', () => {
     const dir = await staged(base, {});
     const survivor = await open(dir);
     const crashing = await open(`${dir}/`);
-    crashing.stepHook = (step) => {
+    stepHookOf(crashing).current = (step) => {
       if (step === 'action-0') throw new SimulatedCrash(step);
     };
     expect(
@@ -287,7 +299,7 @@ describe('crash at every durable step of a commit', () => {
     const assetsDir = join(dir, 'assets');
     const before = treeOf(assetsDir, skipControl);
     const project = await open(dir);
-    project.stepHook = (step) => {
+    stepHookOf(project).current = (step) => {
       if (step === 'journal-written') throw new SimulatedCrash(step);
     };
     const crashed = await apply(project, { kind: 'relocate', asset: { assetId: 1 }, to: 'moved/hero' }, 'op-crash');
@@ -317,7 +329,7 @@ describe('crash at every durable step of a commit', () => {
     const dir = await staged(base, {});
     const assetsDir = join(dir, 'assets');
     const project = await open(dir);
-    project.stepHook = (step) => {
+    stepHookOf(project).current = (step) => {
       if (step === 'action-0') throw new SimulatedCrash(step);
     };
     expect((await apply(project, { kind: 'quarantine', asset: { assetId: 3 } }, 'op-crash')).status).toBe('error');

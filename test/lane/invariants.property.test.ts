@@ -17,14 +17,32 @@ import {
   type MutationIntent,
   type PackerEvent,
 } from '@prometeu/packer-protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
 import { toAssetSummary } from '../../server/src/wire/convert.js';
 import { loadSnapshot } from '../../server/src/project/loader.js';
-import { applyMutationOperation } from '../../server/src/operations/apply-mutation.js';
+import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import type { Snapshot } from '../../server/src/domain/snapshot.js';
 import { useTempDirs, uuidFor, writeProject, type AssetSpec } from '../support/workspace-builder.js';
 import { connectInProcess, initialize, Notifier, responseErrorOf, type TestClient } from './support.js';
+
+/**
+ * Every durable commit goes through `executeEffect`, which only a write scope reaches; the test wraps it
+ * to watch commits from outside the lane (`around` is set by the test that needs it).
+ */
+const effects = vi.hoisted(() => ({
+  around: undefined as ((commit: () => Promise<void>) => Promise<void>) | undefined,
+}));
+vi.mock('../../server/src/mutations/execute.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../server/src/mutations/execute.js')>();
+  return {
+    ...actual,
+    executeEffect: (...args: Parameters<typeof actual.executeEffect>): Promise<void> =>
+      effects.around !== undefined
+        ? effects.around(() => actual.executeEffect(...args))
+        : actual.executeEffect(...args),
+  };
+});
 
 const SEED = 42;
 const RUNS = 25;
@@ -323,11 +341,10 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     // A second guard on invariant 2, independent of the events: commits must never run at once.
     let committing = 0;
     let overlapped = false;
-    const commit = project.commit.bind(project);
-    project.commit = async (...args) => {
+    effects.around = async (commit) => {
       if (++committing > 1) overlapped = true;
       try {
-        return await commit(...args);
+        return await commit();
       } finally {
         committing--;
       }

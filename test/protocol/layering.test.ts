@@ -178,11 +178,18 @@ describe('import layering', () => {
 
 /** Server layers, lowest first; a layer may import itself and anything listed before it. */
 const SERVER_LAYERS = [
-  ['server/src/domain', 'server/src/io', 'server/src/errors.ts', 'server/src/server-script.ts'],
+  [
+    'server/src/domain',
+    'server/src/io',
+    'server/src/errors.ts',
+    'server/src/wire/errors.ts',
+    'server/src/server-script.ts',
+  ],
   ['server/src/pack', 'server/src/mutations'],
   ['server/src/watch', 'server/src/project'],
-  ['server/src/wire', 'server/src/operations'],
-  ['server/src/host.ts', 'server/src/handlers'],
+  ['server/src/wire'],
+  ['server/src/dispatch/context.ts', 'server/src/reads', 'server/src/writes', 'server/src/host.ts'],
+  ['server/src/dispatch'],
   ['server/src/transport'],
   ['server/src/main.ts', 'server/src/index.ts'],
 ];

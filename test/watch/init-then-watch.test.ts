@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/host.js';
-import { initWorkspaceOperation } from '../../server/src/operations/init-workspace.js';
+import { initWorkspaceOperation } from '../../server/src/writes/init-workspace.js';
 import { startParcelWatcher } from '../../server/src/watch/watcher.js';
 import { useTempDirs } from '../support/workspace-builder.js';
 import { waitFor } from './support.js';

@@ -7,7 +7,7 @@ import { renameSync, rmSync, statSync, utimesSync, writeFileSync, readFileSync }
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { MutationIntent } from '@prometeu/packer-protocol';
-import { applyMutationOperation } from '../../server/src/operations/apply-mutation.js';
+import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import { planMutation } from '../../server/src/mutations/plan.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { WatcherFactory } from '../../server/src/watch/watcher.js';

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PackerEvent } from '@prometeu/packer-protocol';
-import { applyMutationOperation } from '../../server/src/operations/apply-mutation.js';
+import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import { FINGERPRINT_PATH } from '../../server/src/watch/fingerprint.js';
 import type { WatcherFactory } from '../../server/src/watch/watcher.js';
 import { declarationFor, useTempDirs, writeProject, type ProjectSpec } from '../support/workspace-builder.js';

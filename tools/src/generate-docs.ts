@@ -96,7 +96,7 @@ function requestSection(name: string, declaration: RequestDeclaration, files: Ge
   return [
     `### \`${declaration.method}\``,
     '',
-    `Lane: **${declaration.lane}**. Client method: \`${name}\`.`,
+    `Lane: **${declaration.lane}**${declaration.answeredWhileFailed ? ' (answered while the project is `failed`)' : ''}. Client method: \`${name}\`.`,
     '',
     declaration.summary,
     '',

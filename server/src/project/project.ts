@@ -1,6 +1,7 @@
 /**
  * One open project: its root, its current snapshot, its writer lane, its writer lock, its event log and
- * the previews it handed out.
+ * the previews it handed out. Built from one options object; it exposes getters and reads only: every change
+ * goes through the write scope its lane hands to the running operation.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,125 +21,207 @@ import {
   type StepHook,
   writeFailed,
 } from '../mutations/execute.js';
-import { touchedFolders, type MutationPlan } from '../mutations/plan.js';
+import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
-import { PreviewStore } from './preview-store.js';
-import { WriterLane } from './writer-lane.js';
+import { PreviewStore, type StoredPreview } from './preview-store.js';
+import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 import type { WatcherFactory } from '../watch/watcher.js';
 
-/** Why a snapshot was published. */
-export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
+export type { PublishCause } from './writer-lane.js';
+
+/** Everything a project is built from; the host passes it once. */
+export interface ProjectOptions {
+  readonly id: string;
+  /** The canonical folder path of the project root. */
+  readonly rootPath: string;
+  /** The canonical `file:` URI of the root. */
+  readonly rootUri: string;
+  readonly epoch: string;
+  readonly now: () => Date;
+  /** The snapshot of revision 1. */
+  readonly initial: Snapshot;
+  /** Makes a fresh asset_uuid; pinned in tests. */
+  readonly newUuid?: () => string;
+  readonly watch?: WatchSettings;
+  /** What the journal recovery at open did, if it ran. */
+  readonly lastRecovery?: RecoveryReport | null;
+  /** The watcher to start once `assets/` exists, for a project opened without it. */
+  readonly deferredWatcher?: WatcherFactory | null;
+  /** Queues a reconcile of this project in its lane (the host owns operation ids). */
+  readonly scheduleReconcile?: (project: Project) => void;
+  /** Test hook for crash tests: called after each durable step of a commit. */
+  readonly stepHook?: StepHook;
+}
 
 export class Project {
-  readonly assetsDir: string;
-  readonly events: EventLog;
-  readonly lane: WriterLane;
-  readonly lock: WriterLock;
-  readonly previews = new PreviewStore();
+  readonly #id: string;
+  readonly #rootPath: string;
+  readonly #rootUri: string;
+  readonly #assetsDir: string;
+  readonly #events: EventLog;
+  readonly #lane: WriterLane;
+  readonly #lock: WriterLock;
+  readonly #watch: ProjectWatch;
+  readonly #newUuid: () => string;
+  readonly #previews = new PreviewStore();
+  readonly #stepHook: StepHook | undefined;
+  readonly #deferredWatcher: WatcherFactory | null;
+  readonly #scheduleReconcile: ((project: Project) => void) | undefined;
   /**
-   * Invariant: the newest published snapshot. Replaced only by {@link publish}, which the loader and
-   * operations running inside the lane call; its revision only grows. Readers pin it by reading it once.
+   * Invariant: the newest published snapshot. Replaced only by {@link #publish}, which runs only inside
+   * the lane (through a {@link WriteScope}); its revision only grows. Readers pin it by reading it once.
    */
-  private current: Snapshot;
+  #current: Snapshot;
   /** Invariant: set when the project could not be loaded; reads other than status are refused. */
-  private failure: string | undefined;
+  #failure: string | undefined;
   /** Invariant: the registry text the current snapshot was built from (or wrote), null when absent. */
-  private registryText: string | null;
-  /** Invariant: the stamp (inode, size, mtime) of index.json when {@link registryText} was read or written. */
-  private registryStamp: string | undefined;
-  /** What the last journal recovery did (on open, or before a write of this process), for the status. */
-  lastRecovery: RecoveryReport | null = null;
-  /** Test hook for crash tests: called after each durable step of a commit. */
-  stepHook: StepHook | undefined;
-  /** Watching, divergence and fingerprints. */
-  readonly watch: ProjectWatch;
+  #registryText: string | null;
+  /** Invariant: the stamp (inode, size, mtime) of index.json when {@link #registryText} was read or written. */
+  #registryStamp: string | undefined;
+  /** Invariant: what the last journal recovery did (on open, or before a write of this process), for the status. */
+  #lastRecovery: RecoveryReport | null;
   /** Invariant: true while a reconcile this project scheduled itself waits in the lane. */
-  private reconcileQueued = false;
-  /** The watcher to start once `assets/` exists, for a project opened without it (set by the host). */
-  deferredWatcher: WatcherFactory | null = null;
-  /** Builds the reconcile operation (set by the host, which owns operation ids). */
-  reconcileFactory: ((project: Project) => void) | undefined;
+  #reconcileQueued = false;
 
-  constructor(
-    readonly id: string,
-    readonly rootPath: string,
-    readonly rootUri: string,
-    epoch: string,
-    now: () => Date,
-    initial: Snapshot,
-    /** Makes a fresh asset_uuid; pinned in tests. */
-    readonly newUuid: () => string = randomUUID,
-    watchSettings: WatchSettings = { factory: null, settleMs: 150, verifyIntervalMs: 5000, autoReconcile: false },
-  ) {
-    this.assetsDir = assetsDirOf(rootPath);
-    this.events = new EventLog(id, epoch, now);
-    this.lock = new WriterLock(this.assetsDir);
-    this.lane = new WriterLane(
-      this.events,
-      () => this.current.revision,
-      () => this.claimWriter(),
-    );
-    this.current = initial;
+  constructor(options: ProjectOptions) {
+    this.#id = options.id;
+    this.#rootPath = options.rootPath;
+    this.#rootUri = options.rootUri;
+    this.#newUuid = options.newUuid ?? randomUUID;
+    this.#stepHook = options.stepHook;
+    this.#deferredWatcher = options.deferredWatcher ?? null;
+    this.#scheduleReconcile = options.scheduleReconcile;
+    this.#lastRecovery = options.lastRecovery ?? null;
+    this.#assetsDir = assetsDirOf(options.rootPath);
+    this.#events = new EventLog(options.id, options.epoch, options.now);
+    this.#lock = new WriterLock(this.#assetsDir);
+    this.#lane = new WriterLane({
+      events: this.#events,
+      currentRevision: () => this.#current.revision,
+      guard: () => this.#claimWriter(),
+      openScope: (operationId) => this.#scopeFor(operationId),
+    });
+    this.#current = options.initial;
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
     // processes go, and none while a live process (perhaps on another host) holds the writer lock.
-    if (this.lock.state() !== 'heldByOther') removeStaleTemporaryFiles(join(this.assetsDir, '.prometeu'));
-    this.registryText = readRegistryText(this.assetsDir).text;
-    this.registryStamp = undefined;
-    this.watch = new ProjectWatch(
+    if (this.#lock.state() !== 'heldByOther') removeStaleTemporaryFiles(join(this.#assetsDir, '.prometeu'));
+    this.#registryText = readRegistryText(this.#assetsDir).text;
+    this.#registryStamp = undefined;
+    this.#watch = new ProjectWatch(
       {
-        assetsDir: this.assetsDir,
-        events: this.events,
-        snapshot: () => this.current,
-        registryText: () => this.registryText,
-        whenLaneIdle: () => this.lane.whenIdle(),
-        scheduleReconcile: () => this.scheduleReconcile(),
-        canWriteControlData: () => this.lock.state() === 'owned',
+        assetsDir: this.#assetsDir,
+        events: this.#events,
+        snapshot: () => this.#current,
+        registryText: () => this.#registryText,
+        whenLaneIdle: () => this.#lane.whenIdle(),
+        scheduleReconcile: () => this.#queueReconcile(),
+        canWriteControlData: () => this.#lock.state() === 'owned',
       },
-      watchSettings,
+      options.watch ?? { factory: null, settleMs: 150, verifyIntervalMs: 5000, autoReconcile: false },
     );
   }
 
-  /** Queues one reconcile unless one this project scheduled is already waiting. */
-  private scheduleReconcile(): void {
-    if (this.reconcileQueued || this.reconcileFactory === undefined) return;
-    this.reconcileQueued = true;
-    this.reconcileFactory(this);
+  /** The project handle clients name it by. */
+  get id(): string {
+    return this.#id;
+  }
+  /** The canonical folder path of the root. */
+  get rootPath(): string {
+    return this.#rootPath;
+  }
+  /** The canonical `file:` URI of the root. */
+  get rootUri(): string {
+    return this.#rootUri;
+  }
+  /** The project's `assets/` folder. */
+  get assetsDir(): string {
+    return this.#assetsDir;
+  }
+  /** The project's event log: its sequence, its replay and its subscribers. */
+  get events(): EventLog {
+    return this.#events;
+  }
+  /** The project's single writer lane: the only way in for a write. */
+  get lane(): WriterLane {
+    return this.#lane;
+  }
+  /** The writer lock of the workspace. */
+  get lock(): WriterLock {
+    return this.#lock;
+  }
+  /** Watching, divergence and fingerprints. */
+  get watch(): ProjectWatch {
+    return this.#watch;
+  }
+  /** Makes a fresh asset_uuid (pinned in tests). */
+  get newUuid(): () => string {
+    return this.#newUuid;
+  }
+  /** What the last journal recovery did (on open, or before a write of this process), for the status. */
+  get lastRecovery(): RecoveryReport | null {
+    return this.#lastRecovery;
   }
 
-  /** Called by the reconcile operation when it starts, so the next divergence can schedule another. */
-  reconcileStarted(): void {
-    this.reconcileQueued = false;
+  /** Keeps a preview's plan so an apply can name it by `previewId`. */
+  rememberPreview(plan: MutationPlan, allocations: Allocations): StoredPreview {
+    return this.#previews.remember(plan, allocations);
+  }
+
+  /** The preview with this id, if still kept. */
+  preview(previewId: string): StoredPreview | undefined {
+    return this.#previews.get(previewId);
+  }
+
+  /** The write scope of the operation the lane is starting; handed only to the lane. */
+  #scopeFor(operationId: string): WriteScope {
+    return {
+      operationId,
+      commit: (plan) => this.#commit(plan, operationId),
+      reload: (cause) => this.#reload(cause, operationId),
+      recoverInterruptedWrite: () => this.#recoverInterruptedWrite(operationId),
+      startDeferredWatching: () => this.#watch.enable(this.#deferredWatcher),
+      reconcileStarted: () => {
+        this.#reconcileQueued = false;
+      },
+    };
+  }
+
+  /** Queues one reconcile unless one this project scheduled is already waiting. */
+  #queueReconcile(): void {
+    if (this.#reconcileQueued || this.#scheduleReconcile === undefined) return;
+    this.#reconcileQueued = true;
+    this.#scheduleReconcile(this);
   }
 
   /** Publishes the initial snapshot's event; called once by the host after it started listening. */
   announceOpen(): void {
-    const recovery = this.lastRecovery;
-    this.events.append(
+    const recovery = this.#lastRecovery;
+    this.#events.append(
       'snapshot.published',
-      { revision: this.current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
+      { revision: this.#current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
       recovery?.operationId,
     );
   }
 
   /** The current snapshot. A caller that keeps the returned object keeps a consistent view. */
   snapshot(): Snapshot {
-    return this.current;
+    return this.#current;
   }
 
   /** Why the project failed, if it did. */
   failed(): string | undefined {
-    return this.failure;
+    return this.#failure;
   }
 
   /** Takes the writer lock for this process, or says who holds it. Called by the lane before every write. */
-  private claimWriter(): { code: number; message: string; data: unknown } | undefined {
+  #claimWriter(): { code: number; message: string; data: unknown } | undefined {
     let attempt;
     try {
-      attempt = this.lock.acquire();
+      attempt = this.#lock.acquire();
     } catch (error) {
       // The lock file cannot be created (a read-only or full disk): a write failure, with nothing changed.
       const failure = writeFailed(this.rootPath, error, 'writer-lock', 'assets/.prometeu/writer.lock', [], true);
@@ -149,17 +232,17 @@ export class Project {
       code: PackerErrorCodes.WriterUnavailable,
       message: `Another packer process${attempt.holderPid !== undefined ? ` (pid ${attempt.holderPid})` : ''} holds the writer lock of this project (${attempt.lockPath}); this server serves reads only. Close the other one, or delete the lock if that process is gone.`,
       data: {
-        projectId: this.id,
+        projectId: this.#id,
         ...(attempt.holderPid !== undefined ? { holderPid: attempt.holderPid } : {}),
         lockPath: attempt.lockPath,
       },
     };
   }
 
-  private publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
-    const previous = this.current.revision;
-    this.current = next;
-    this.events.append(
+  #publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
+    const previous = this.#current.revision;
+    this.#current = next;
+    this.#events.append(
       'snapshot.published',
       { revision: next.revision, previousRevision: previous, cause },
       operationId,
@@ -168,30 +251,30 @@ export class Project {
   }
 
   /**
-   * Reloads the whole workspace into a new snapshot with the next revision and publishes it. Must only be
-   * called from inside the writer lane, after the operation's files are durably written.
+   * Reloads the whole workspace into a new snapshot with the next revision and publishes it. Reached only
+   * through a {@link WriteScope}, after the operation's files are durably written.
    */
-  reload(cause: PublishCause, operationId?: string): Snapshot {
+  #reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      next = loadSnapshot(this.rootPath, this.current.revision + 1, this.current);
+      next = loadSnapshot(this.#rootPath, this.#current.revision + 1, this.#current);
     } catch (error) {
-      this.failure = `assets/ could not be read: ${(error as Error).message}`;
+      this.#failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
     }
-    this.failure = undefined;
-    this.registryText = readRegistryText(this.assetsDir).text;
-    this.registryStamp = undefined;
-    return this.publish(next, cause, operationId);
+    this.#failure = undefined;
+    this.#registryText = readRegistryText(this.#assetsDir).text;
+    this.#registryStamp = undefined;
+    return this.#publish(next, cause, operationId);
   }
 
   /**
    * Commits a plan durably (journaled when it touches several files), then publishes the next snapshot.
-   * Must only be called from inside the writer lane. Throws `DiskChangedError` before touching anything
+   * Reached only through a {@link WriteScope}. Throws `DiskChangedError` before touching anything
    * when the disk no longer matches the plan.
    */
-  async commit(plan: MutationPlan, operationId: string): Promise<Snapshot> {
-    const recovered = await this.recoverInterruptedWrite(operationId);
+  async #commit(plan: MutationPlan, operationId: string): Promise<Snapshot> {
+    const recovered = await this.#recoverInterruptedWrite(operationId);
     if (recovered !== null) {
       throw new DiskChangedError(
         JOURNAL_PATH,
@@ -200,22 +283,22 @@ export class Project {
     }
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
     await executeEffect(
-      this.assetsDir,
+      this.#assetsDir,
       operationId,
       plan.effect.actions,
-      this.registryText,
+      this.#registryText,
       registryAfter,
-      this.stepHook,
-      this.registryStamp,
+      this.#stepHook,
+      this.#registryStamp,
     );
     if (registryAfter !== null) {
-      this.registryText = registryAfter;
-      this.registryStamp = stampOf(join(this.assetsDir, REGISTRY_PATH)) ?? undefined;
+      this.#registryText = registryAfter;
+      this.#registryStamp = stampOf(join(this.#assetsDir, REGISTRY_PATH)) ?? undefined;
     }
     const folders = touchedFolders(plan.effect.actions);
-    const next = snapshotAfterCommit(this.current, this.assetsDir, plan.effect.registry, folders);
-    this.publish(next, 'mutation', operationId);
-    this.watch.afterCommit(folders);
+    const next = snapshotAfterCommit(this.#current, this.#assetsDir, plan.effect.registry, folders);
+    this.#publish(next, 'mutation', operationId);
+    this.#watch.afterCommit(folders);
     return next;
   }
 
@@ -228,13 +311,13 @@ export class Project {
    * Finishes or undoes a write left in the journal by a writer that stopped mid-commit (another process
    * whose stale lock this one took over, or this one after an I/O error), then publishes the recovered
    * disk as a new snapshot (cause `recovery`, attributed to `operationId`) and records the report in
-   * {@link lastRecovery}. Returns null when there is no journal. Must only be called from inside the
-   * writer lane, with the writer lock held: a live writer's journal is never touched. A write must run
+   * {@link lastRecovery}. Returns null when there is no journal. Reached only through a {@link WriteScope},
+   * with the writer lock held: a live writer's journal is never touched. A write must run
    * this before it writes anything, because writing over the journal would lose the interrupted write,
    * and rolling it forward later would overwrite the registry that this write committed.
    */
-  async recoverInterruptedWrite(operationId: string): Promise<RecoveryReport | null> {
-    const journalPath = join(this.assetsDir, JOURNAL_PATH);
+  async #recoverInterruptedWrite(operationId: string): Promise<RecoveryReport | null> {
+    const journalPath = join(this.#assetsDir, JOURNAL_PATH);
     if (!existsSync(journalPath)) return null;
     let folders: string[] = [];
     try {
@@ -242,17 +325,17 @@ export class Project {
     } catch {
       // An unreadable journal never started its actions; recovery discards it.
     }
-    const report = await recoverJournal(this.assetsDir);
+    const report = await recoverJournal(this.#assetsDir);
     if (report === null) return null;
-    this.lastRecovery = report;
-    this.reload('recovery', operationId);
-    this.watch.afterCommit(folders);
+    this.#lastRecovery = report;
+    this.#reload('recovery', operationId);
+    this.#watch.afterCommit(folders);
     return report;
   }
 
   /** Stops watching and releases what the project holds in the workspace (the writer lock). */
   dispose(): void {
-    void this.watch.dispose();
-    this.lock.release();
+    void this.#watch.dispose();
+    this.#lock.release();
   }
 }

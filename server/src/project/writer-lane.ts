@@ -1,10 +1,16 @@
 /**
  * The single writer lane of a project: write operations run one at a time, in arrival order, and each one
- * is an observable operation (queued, started, progress, exactly one terminal event). Nothing else may
- * change a project's state.
+ * is an observable operation (queued, started, progress, exactly one terminal event). The queue itself is
+ * p-queue (FIFO, removal of a queued task by its AbortSignal, idle waiting); the lane adds what is the
+ * packer's: the events at queue and start, outcomes as values, the guard, and the write scope only it
+ * hands out. Nothing else may change a project's state.
  */
+import PQueue from 'p-queue';
 import type { OperationClass } from '@prometeu/packer-protocol';
-import { describeError } from '../errors.js';
+import type { Snapshot } from '../domain/snapshot.js';
+import type { RecoveryReport } from '../mutations/execute.js';
+import type { MutationPlan } from '../mutations/plan.js';
+import { toWireError } from '../wire/errors.js';
 import type { EventLog } from './event-log.js';
 
 /** What a running operation may do besides its work. */
@@ -19,6 +25,35 @@ export interface OperationContext {
    * fail with when another process holds it. Taking it again is a no-op.
    */
   claimWriter(): { code: number; message: string; data?: unknown } | undefined;
+}
+
+/** Why a snapshot was published. */
+export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
+
+/**
+ * The write capability: the only way to change a project's state. Only the lane creates one, for the
+ * operation it is running, and hands it to that operation's `run`; code outside the lane cannot get one.
+ * Every change it makes is attributed to the running operation.
+ */
+export interface WriteScope {
+  /** The operation this scope belongs to. */
+  readonly operationId: string;
+  /**
+   * Commits a plan durably (journaled when it touches several files), then publishes the next snapshot.
+   * Throws `DiskChangedError` before touching anything when the disk no longer matches the plan.
+   */
+  commit(plan: MutationPlan): Promise<Snapshot>;
+  /** Reloads the whole workspace into a new snapshot with the next revision and publishes it. */
+  reload(cause: PublishCause): Snapshot;
+  /**
+   * Finishes or undoes a write a stopped writer left in the journal, then publishes the recovered disk.
+   * Returns null when there is no journal.
+   */
+  recoverInterruptedWrite(): Promise<RecoveryReport | null>;
+  /** Starts watching a workspace whose `assets/` folder the operation just created. */
+  startDeferredWatching(): void;
+  /** Tells the project a reconcile it scheduled itself has started, so the next divergence can schedule another. */
+  reconcileStarted(): void;
 }
 
 /**
@@ -56,14 +91,8 @@ export interface WriteOperation<R> {
    * workspace, a reconcile without a journal), so they work on a read-only project.
    */
   readonly claimsWriterItself?: boolean;
-  run(context: OperationContext): Promise<OperationResult<R>>;
-}
-
-interface Job {
-  readonly operation: WriteOperation<unknown>;
-  readonly finish: (outcome: LaneOutcome<unknown>) => void;
-  readonly controller: AbortController;
-  detach: () => void;
+  /** Does the work; `scope` is the only way it can change the project. */
+  run(context: OperationContext, scope: WriteScope): Promise<OperationResult<R>>;
 }
 
 /** Observes the lane, for status and tests. */
@@ -72,101 +101,109 @@ export interface LaneStatus {
   readonly queued: number;
 }
 
-export class WriterLane {
-  /** Invariant: jobs waiting to run, in arrival order; the running job is never in it. */
-  private readonly queue: Job[] = [];
-  /** Invariant: the job whose `run` is in progress, or null; at most one at any time. */
-  private running: Job | null = null;
-  private readonly idleWaiters: (() => void)[] = [];
-
+/** What a lane needs from its project. */
+export interface WriterLaneOptions {
+  readonly events: EventLog;
+  readonly currentRevision: () => number;
   /**
-   * @param guard Runs before each write starts; an error it returns fails the write without running it
-   *   (the writer lock lives behind it).
+   * Runs before each write starts; an error it returns fails the write without running it (the writer
+   * lock lives behind it).
    */
-  constructor(
-    private readonly events: EventLog,
-    private readonly currentRevision: () => number,
-    private readonly guard: () => { code: number; message: string; data?: unknown } | undefined = () => undefined,
-  ) {}
+  readonly guard?: () => { code: number; message: string; data?: unknown } | undefined;
+  /** Makes the write scope of one operation; called only by the lane, for the operation it starts. */
+  readonly openScope: (operationId: string) => WriteScope;
+}
+
+export class WriterLane {
+  /** Invariant: runs one task at a time (concurrency 1), in arrival order; a queued task whose signal aborts is removed. */
+  readonly #queue = new PQueue({ concurrency: 1 });
+  /** Invariant: the operation whose `run` is in progress, or null; at most one at any time. */
+  #running: WriteOperation<unknown> | null = null;
+  readonly #events: EventLog;
+  readonly #currentRevision: () => number;
+  readonly #guard: () => { code: number; message: string; data?: unknown } | undefined;
+  readonly #openScope: (operationId: string) => WriteScope;
+
+  constructor(options: WriterLaneOptions) {
+    this.#events = options.events;
+    this.#currentRevision = options.currentRevision;
+    this.#guard = options.guard ?? (() => undefined);
+    this.#openScope = options.openScope;
+  }
 
   /** What runs now and how many wait. */
   status(): LaneStatus {
+    const running = this.#running;
     return {
-      running: this.running
-        ? { operationId: this.running.operation.operationId, operation: this.running.operation.operation }
-        : null,
-      queued: this.queue.length,
+      running: running ? { operationId: running.operationId, operation: running.operation } : null,
+      queued: this.#queue.size,
     };
   }
 
   /** Queues a write; resolves with its outcome once it ended. Never rejects. */
   enqueue<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>> {
-    return new Promise<LaneOutcome<R>>((resolve) => {
-      const head = { operation: operation.operation, operationClass: operation.operationClass };
-      this.events.append(
-        'operation.queued',
-        { ...head, position: this.queue.length + (this.running ? 1 : 0) },
-        operation.operationId,
-      );
-      const controller = new AbortController();
-      const job: Job = {
-        operation: operation as WriteOperation<unknown>,
-        finish: resolve as (outcome: LaneOutcome<unknown>) => void,
-        controller,
-        detach: () => undefined,
-      };
-      const onAbort = (): void => {
-        const index = this.queue.indexOf(job);
-        if (index >= 0) {
-          this.queue.splice(index, 1);
-          job.detach();
-          this.events.append('operation.cancelled', { ...head, started: false }, operation.operationId);
-          resolve({ status: 'cancelledBeforeStart' });
-        } else {
-          controller.abort();
-        }
-      };
-      if (operation.signal) {
-        const signal = operation.signal;
-        signal.addEventListener('abort', onAbort, { once: true });
-        job.detach = () => signal.removeEventListener('abort', onAbort);
+    const head = { operation: operation.operation, operationClass: operation.operationClass };
+    this.#events.append(
+      'operation.queued',
+      { ...head, position: this.#queue.size + this.#queue.pending },
+      operation.operationId,
+    );
+    // The caller's signal removes the task only while it waits: p-queue gets a signal of its own that is
+    // aborted only then, because once the task runs the operation decides at its safe points.
+    const whileQueued = new AbortController();
+    const running = new AbortController();
+    let started = false;
+    const onAbort = (): void => {
+      if (started) {
+        running.abort();
+        return;
       }
-      this.queue.push(job);
-      if (operation.signal?.aborted) onAbort();
-      this.pump();
-    });
+      this.#events.append('operation.cancelled', { ...head, started: false }, operation.operationId);
+      whileQueued.abort();
+    };
+    const signal = operation.signal;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const detach = (): void => signal?.removeEventListener('abort', onAbort);
+    if (signal?.aborted) {
+      detach();
+      onAbort();
+      return Promise.resolve({ status: 'cancelledBeforeStart' });
+    }
+    const task = this.#queue.add(
+      async (): Promise<LaneOutcome<R>> => {
+        started = true;
+        this.#running = operation as WriteOperation<unknown>;
+        try {
+          return await this.#run(operation, running.signal);
+        } finally {
+          this.#running = null;
+          detach();
+        }
+      },
+      { signal: whileQueued.signal },
+    );
+    return task.then(
+      (outcome) => outcome,
+      (): LaneOutcome<R> => {
+        detach();
+        return { status: 'cancelledBeforeStart' };
+      },
+    );
   }
 
   /** Resolves once nothing runs and nothing waits. */
   whenIdle(): Promise<void> {
-    if (this.running === null && this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.#queue.onIdle();
   }
 
-  private pump(): void {
-    if (this.running !== null) return;
-    const job = this.queue.shift();
-    if (job === undefined) {
-      for (const waiter of this.idleWaiters.splice(0)) waiter();
-      return;
-    }
-    this.running = job;
-    void this.runJob(job).finally(() => {
-      job.detach();
-      this.running = null;
-      this.pump();
-    });
-  }
-
-  private async runJob(job: Job): Promise<void> {
-    const { operation } = job;
+  async #run<R>(operation: WriteOperation<R>, signal: AbortSignal): Promise<LaneOutcome<R>> {
     const head = { operation: operation.operation, operationClass: operation.operationClass };
-    this.events.append('operation.started', { ...head, baseRevision: this.currentRevision() }, operation.operationId);
+    this.#events.append('operation.started', { ...head, baseRevision: this.#currentRevision() }, operation.operationId);
     const context: OperationContext = {
       operationId: operation.operationId,
-      signal: job.controller.signal,
+      signal,
       progress: (done, total, unit, message) => {
-        this.events.append(
+        this.#events.append(
           'operation.progress',
           {
             done,
@@ -177,18 +214,21 @@ export class WriterLane {
           operation.operationId,
         );
       },
-      claimWriter: () => this.guard(),
+      claimWriter: () => this.#guard(),
     };
-    let outcome: OperationResult<unknown> | { readonly status: 'error'; readonly error: unknown };
+    let outcome: OperationResult<R> | { readonly status: 'error'; readonly error: unknown };
     try {
-      const refusal = operation.claimsWriterItself ? undefined : this.guard();
-      outcome = refusal !== undefined ? { status: 'failed', error: refusal } : await operation.run(context);
+      const refusal = operation.claimsWriterItself ? undefined : this.#guard();
+      outcome =
+        refusal !== undefined
+          ? { status: 'failed', error: refusal }
+          : await operation.run(context, this.#openScope(operation.operationId));
     } catch (error) {
       outcome = { status: 'error', error };
     }
     switch (outcome.status) {
       case 'succeeded':
-        this.events.append(
+        this.#events.append(
           'operation.succeeded',
           {
             ...head,
@@ -199,7 +239,7 @@ export class WriterLane {
         );
         break;
       case 'failed':
-        this.events.append(
+        this.#events.append(
           'operation.failed',
           {
             ...head,
@@ -210,18 +250,18 @@ export class WriterLane {
         );
         break;
       case 'cancelled':
-        this.events.append('operation.cancelled', { ...head, started: true }, operation.operationId);
+        this.#events.append('operation.cancelled', { ...head, started: true }, operation.operationId);
         break;
       case 'error': {
-        this.events.append(
+        this.#events.append(
           'operation.failed',
-          { ...head, outcome: {}, error: describeError(outcome.error) },
+          { ...head, outcome: {}, error: toWireError(outcome.error) },
           operation.operationId,
         );
         break;
       }
     }
-    job.finish(outcome);
+    return outcome;
   }
 }
 

@@ -1,12 +1,20 @@
 /**
- * The one place where snapshot records become wire shapes. Handlers call these; nothing else builds wire
- * objects from domain records.
+ * The one place where domain records (snapshot records, plans, pack results, divergence) become wire
+ * shapes. Reads and writes call these; nothing else builds wire objects from domain records.
  */
-import type { AssetSummary, MutationPreview, ProjectStatus } from '@prometeu/packer-protocol';
+import type { AssetSummary, MutationPreview, ProjectStatus, ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import { ANCHOR_FILE } from '../domain/crawl.js';
+import { compareDiagnostics } from '../domain/diagnostics.js';
+import { joinAssetsPath } from '../domain/paths.js';
 import type { MutationPlan } from '../mutations/plan.js';
 import type { RecoveryReport } from '../mutations/execute.js';
-import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
+import { filesOfRoot, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import type { WrittenArtifact } from '../pack/build-output.js';
+import type { PackedAsset } from '../pack/pack.js';
 import type { LaneStatus } from '../project/writer-lane.js';
+import type { DivergentChange } from '../watch/divergence.js';
+
+type Requests = typeof packerRequests;
 
 const summaryCache = new WeakMap<AssetRecord, AssetSummary>();
 
@@ -77,5 +85,70 @@ export function toMutationPreview(projectId: string, previewId: string, plan: Mu
     filesystemChanges: plan.filesystemChanges.map((change) => ({ ...change })),
     affectedAssets: plan.affectedAssets.map((asset) => ({ ...asset })),
     requiresConsent: plan.requiresConsent,
+  };
+}
+
+/** The wire details of one asset at one snapshot (`packer/getAssetDetails`). */
+export function toAssetDetails(snapshot: Snapshot, record: AssetRecord): ResultOf<Requests['getAssetDetails']> {
+  const declaration = record.anchor?.declaration ?? null;
+  return {
+    revision: snapshot.revision,
+    asset: toAssetSummary(record),
+    declaration: declaration as Record<string, unknown> | null,
+    declarationPath: joinAssetsPath(record.root, ANCHOR_FILE),
+    inputs: record.inputs.map((input) => ({
+      role: input.role,
+      path: input.path,
+      assetsPath: input.assetsPath,
+      state: input.state,
+    })),
+    output: declaration ? { ...declaration.output } : null,
+    preload: declaration ? { ...declaration.preload } : null,
+    files: filesOfRoot(snapshot, record.root),
+    diagnostics: [...record.diagnostics].sort(compareDiagnostics),
+    availableActions: [...record.availableActions],
+  };
+}
+
+/** The wire divergence of a project: its changes, copied so the wire object shares nothing with the tracker. */
+export function toDivergenceSummary(divergence: {
+  readonly diverged: boolean;
+  readonly sinceRevision: number | null;
+  readonly changes: readonly DivergentChange[];
+}): ProjectStatus['divergence'] {
+  return {
+    diverged: divergence.diverged,
+    sinceRevision: divergence.sinceRevision,
+    changes: divergence.changes.map(toDivergentChange),
+  };
+}
+
+/** One divergent path on the wire. */
+export function toDivergentChange(change: DivergentChange): {
+  path: string;
+  change: DivergentChange['change'];
+  from?: string;
+} {
+  return { ...change };
+}
+
+/** An artifact `packer/pack` wrote to `build/`, on the wire. */
+export function toPackArtifact(artifact: WrittenArtifact): ResultOf<Requests['pack']>['artifacts'][number] {
+  return { name: artifact.name, path: `build/${artifact.name}`, size: artifact.size, sha256: artifact.sha256 };
+}
+
+/** One row of the packed asset table, on the wire. */
+export function toPackedAssetSummary(entry: PackedAsset): ResultOf<Requests['pack']>['assets'][number] {
+  return {
+    assetId: entry.assetId,
+    name: entry.name,
+    root: entry.root,
+    bankType: entry.bankType,
+    format: entry.format,
+    offset: entry.offset,
+    size: entry.size,
+    decodedSize: entry.decodedSize,
+    preload: entry.preload,
+    fromCache: entry.fromCache,
   };
 }

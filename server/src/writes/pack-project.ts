@@ -1,13 +1,15 @@
 /**
- * The `pack` write: pack the frozen current snapshot (re-validated from scratch), then stage and promote
+ * The `pack` write, its preparation and its operation: pack the frozen current snapshot (re-validated from scratch), then stage and promote
  * the artifacts into `build/`. Blocked and diverged packs are outcomes; `build/` is untouched by them and
  * by cancellation.
  */
 import type { ParamsOf, ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { writeBuildOutputs } from '../pack/build-output.js';
 import { packSnapshot } from '../pack/pack.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
+import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
 
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
@@ -67,28 +69,23 @@ export function packOperation(
         status: 'succeeded',
         response: {
           ...base,
-          artifacts: written.map((artifact) => ({
-            name: artifact.name,
-            path: `build/${artifact.name}`,
-            size: artifact.size,
-            sha256: artifact.sha256,
-          })),
-          assets: outcome.entries.map((entry) => ({
-            assetId: entry.assetId,
-            name: entry.name,
-            root: entry.root,
-            bankType: entry.bankType,
-            format: entry.format,
-            offset: entry.offset,
-            size: entry.size,
-            decodedSize: entry.decodedSize,
-            preload: entry.preload,
-            fromCache: entry.fromCache,
-          })),
+          artifacts: written.map(toPackArtifact),
+          assets: outcome.entries.map(toPackedAssetSummary),
           materialized: outcome.materialized.length,
           fromCache: outcome.fromCache.length,
         },
       };
     },
   };
+}
+
+/** Prepares `packer/pack`. */
+export function preparePack(
+  context: ServerContext,
+  params: ParamsOf<(typeof packerRequests)['pack']>,
+): PreparedWrite<PackResponse> {
+  const project = context.host.get(params.projectId);
+  return prepareWrite(context, project, params, (operationId) =>
+    packOperation(project, operationId, params, context.signal),
+  );
 }

@@ -1,9 +1,11 @@
 /**
- * The `applyMutation` write (and its notification form): re-plan the mutation against the current
- * snapshot inside the lane, compare with the preview it names, demand consent, then commit all or nothing.
- * Every refusal is an outcome value (`rejected` with reasons), never an exception.
+ * The `applyMutation` write (and its notification form `submitMutation`): its preparation (which
+ * project, which operation class) and its operation, which re-plans the mutation against the current
+ * snapshot inside the lane, compares with the preview it names, demands consent, then commits all or
+ * nothing. Every refusal is an outcome value (`rejected` with reasons), never an exception.
  */
-import type { ApplyResult, MutationIntent, OperationClass } from '@prometeu/packer-protocol';
+import type { ApplyResult, MutationIntent, OperationClass, ParamsOf, packerRequests } from '@prometeu/packer-protocol';
+import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { toMutationPreview } from '../wire/convert.js';
 import { DiskChangedError } from '../mutations/execute.js';
 import { planMutation, samePlannedChanges, type Allocations, type MutationPlan } from '../mutations/plan.js';
@@ -34,7 +36,7 @@ export function applyMutationOperation(
     operation: 'applyMutation',
     operationClass,
     ...(signal ? { signal } : {}),
-    async run(context): Promise<OperationResult<ApplyResult>> {
+    async run(context, scope): Promise<OperationResult<ApplyResult>> {
       const snapshot = project.snapshot();
       const respond = (
         outcome: ApplyResult['outcome'],
@@ -58,7 +60,7 @@ export function applyMutationOperation(
       let allocations: Allocations = { uuid: newUuid() };
       let previewed: MutationPlan | undefined;
       if (request.previewId !== undefined) {
-        const stored = project.previews.get(request.previewId);
+        const stored = project.preview(request.previewId);
         if (stored === undefined) {
           return reject(null, {
             code: 'unknownPreview',
@@ -107,7 +109,7 @@ export function applyMutationOperation(
       }
       if (context.signal.aborted) return { status: 'cancelled' };
       try {
-        const next = await project.commit(plan, operationId);
+        const next = await scope.commit(plan);
         return { status: 'succeeded', response: respond('applied', plan, [], next.revision), revision: next.revision };
       } catch (error) {
         if (!(error instanceof DiskChangedError)) throw error;
@@ -130,4 +132,28 @@ function touchedPaths(plan: MutationPlan): string[] {
   }
   if (plan.registryChanges.length > 0) paths.add('.prometeu/index.json');
   return [...paths];
+}
+
+/** Prepares `packer/applyMutation` and `packer/submitMutation` (whose params are the same plus a required id). */
+export function prepareApplyMutation(
+  context: ServerContext,
+  params: ParamsOf<(typeof packerRequests)['applyMutation']>,
+): PreparedWrite<ApplyResult> {
+  const project = context.host.get(params.projectId);
+  const request = {
+    ...(params.previewId !== undefined ? { previewId: params.previewId } : {}),
+    ...(params.mutation !== undefined ? { mutation: params.mutation } : {}),
+    ...(params.expectedRevision !== undefined ? { expectedRevision: params.expectedRevision } : {}),
+    ...(params.consent !== undefined ? { consent: params.consent } : {}),
+  };
+  // The class events announce: the stored preview's, or what the intent does against the current snapshot.
+  const stored = params.previewId !== undefined ? project.preview(params.previewId) : undefined;
+  const operationClass =
+    stored?.plan.operationClass ??
+    (params.mutation !== undefined
+      ? planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass
+      : 'registry');
+  return prepareWrite(context, project, params, (operationId) =>
+    applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal),
+  );
 }

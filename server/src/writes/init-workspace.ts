@@ -1,9 +1,11 @@
 /**
- * The `initWorkspace` write: create `assets/.prometeu/index.json` when it is absent; never overwrite one.
+ * The `initWorkspace` write: its preparation (which opens a folder named by `rootUri` first) and its
+ * operation, which creates `assets/.prometeu/index.json` when it is absent and never overwrites one.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, type ParamsOf, type packerRequests } from '@prometeu/packer-protocol';
+import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { emptyRegistry, parseRegistry, REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
 import { createFileExclusive } from '../io/atomic-write.js';
 import { readRegistryText } from '../project/loader.js';
@@ -34,7 +36,7 @@ export function initWorkspaceOperation(
     ...(signal ? { signal } : {}),
     // An already valid workspace is answered without the lock, so it works on a read-only project.
     claimsWriterItself: true,
-    async run(context): Promise<OperationResult<InitWorkspaceResponse>> {
+    async run(context, scope): Promise<OperationResult<InitWorkspaceResponse>> {
       const respond = (outcome: InitWorkspaceResponse['outcome'], revision: number): InitWorkspaceResponse => ({
         operationId,
         projectId: project.id,
@@ -71,9 +73,23 @@ export function initWorkspaceOperation(
         if (parsed.registry !== null)
           return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
       }
-      const snapshot = project.reload('initWorkspace', operationId);
-      project.watch.enable(project.deferredWatcher);
+      const snapshot = scope.reload('initWorkspace');
+      scope.startDeferredWatching();
       return { status: 'succeeded', response: respond('created', snapshot.revision), revision: snapshot.revision };
     },
   };
+}
+
+/** Prepares `packer/initWorkspace`: opens the folder first when named by `rootUri` (its `assets/` may not exist yet). */
+export async function prepareInitWorkspace(
+  context: ServerContext,
+  params: ParamsOf<(typeof packerRequests)['initWorkspace']>,
+): Promise<PreparedWrite<InitWorkspaceResponse>> {
+  const project =
+    params.rootUri !== undefined
+      ? await context.host.open(params.rootUri, { allowMissingAssets: true })
+      : context.host.get(params.projectId!);
+  return prepareWrite(context, project, params, (operationId) =>
+    initWorkspaceOperation(project, operationId, context.signal),
+  );
 }

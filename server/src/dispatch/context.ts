@@ -1,0 +1,127 @@
+/**
+ * What handlers receive. Read handlers get a pinned snapshot and a read view of the project with nothing
+ * mutable in it: they cannot reach the writer lane. Write preparations build an operation and hand the
+ * transport only a way to submit it into its project's lane and to follow that project's events.
+ */
+import type { PackerEvent, ProjectStatus } from '@prometeu/packer-protocol';
+import type { Snapshot } from '../domain/snapshot.js';
+import type { Allocations, MutationPlan } from '../mutations/plan.js';
+import type { Replay } from '../project/event-log.js';
+import type { Project } from '../project/project.js';
+import type { LaneOutcome, WriteOperation } from '../project/writer-lane.js';
+import { toDivergenceSummary, type StatusSource } from '../wire/convert.js';
+
+/** The parts of a project a read may see: what its status shows, and more. Nothing in it changes the project. */
+export interface ProjectReadView extends StatusSource {
+  readonly assetsDir: string;
+  readonly epoch: string;
+  /** Keeps a preview's plan so an apply can name it; returns its `previewId`. */
+  rememberPreview(plan: MutationPlan, allocations: Allocations): string;
+  /** Makes a fresh asset_uuid (pinned in tests). */
+  newUuid(): string;
+  replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
+}
+
+/** The context of a read handler. */
+export interface ReadContext {
+  /** The snapshot the whole answer is computed from; pinned once when the request started. */
+  readonly snapshot: Snapshot;
+  readonly project: ProjectReadView;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What handlers that manage projects and prepare writes need of the host: the `PackerHost` provides it.
+ * Declared here, not imported, so that the host can build the writes it schedules itself (auto-reconcile)
+ * without an import cycle.
+ */
+export interface ProjectDirectory {
+  /** Opens the project at `rootUri`, or returns it when already open. */
+  open(rootUri: string, options?: { allowMissingAssets?: boolean; autoReconcile?: boolean }): Promise<Project>;
+  /** The open project with this id, or an `UnknownProject` error. */
+  get(projectId: string): Project;
+  /** Closes a project once its lane is idle. */
+  close(projectId: string): Promise<void>;
+  /** A new operation id for a write the client did not name. */
+  nextOperationId(): string;
+}
+
+/** The context of handlers that manage projects (open, close) and of write preparation. */
+export interface ServerContext {
+  readonly host: ProjectDirectory;
+  readonly signal: AbortSignal;
+  /** What this connection's `initialize` asked for projects it opens. */
+  readonly defaults?: { autoReconcile?: boolean };
+}
+
+/** What the transport may do with a project's lane: submit an operation, follow the project's events. */
+export interface LaneAccess {
+  /** Queues `operation` in the project's writer lane; resolves with its outcome. Never rejects. */
+  submit<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>>;
+  /** Follows the project's events; returns the unsubscribe function. */
+  subscribe(listener: (event: PackerEvent) => void): () => void;
+}
+
+/** A write ready to be queued: the lane that runs it, and the operation. */
+export interface PreparedWrite<R> {
+  readonly lane: LaneAccess;
+  readonly operation: WriteOperation<R>;
+  /** The `workDoneToken` the request carried, if any. */
+  readonly workDoneToken?: string | number;
+}
+
+/** What every write request may carry besides its own params. */
+interface WriteParams {
+  readonly operationId?: string | undefined;
+  readonly workDoneToken?: string | number | undefined;
+}
+
+/** Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress token. */
+export function prepareWrite<R>(
+  context: ServerContext,
+  project: Project,
+  params: WriteParams,
+  build: (operationId: string) => WriteOperation<R>,
+): PreparedWrite<R> {
+  const operation = build(params.operationId ?? context.host.nextOperationId());
+  const lane: LaneAccess = {
+    submit: (submitted) => project.lane.enqueue(submitted),
+    subscribe: (listener) => project.events.subscribe(listener),
+  };
+  return { lane, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
+}
+
+/** Makes the read view of a project, capturing its lane status now. */
+export function readViewOf(project: Project): ProjectReadView {
+  return {
+    id: project.id,
+    rootUri: project.rootUri,
+    assetsDir: project.assetsDir,
+    epoch: project.events.epoch,
+    failure: project.failed(),
+    lane: project.lane.status(),
+    // A getter: only the status asks, and asking reads the lock file.
+    get writer() {
+      return project.lock.state();
+    },
+    lastRecovery: project.lastRecovery,
+    get watching() {
+      return watchingOf(project);
+    },
+    get divergence() {
+      return toDivergenceSummary(project.watch.divergence());
+    },
+    rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
+    newUuid: () => project.newUuid(),
+    replay: (afterSequence, options) => project.events.replay(afterSequence, options),
+  };
+}
+
+function watchingOf(project: Project): ProjectStatus['watching'] {
+  return {
+    state: project.watch.state,
+    backend: project.watch.backend,
+    ...(project.watch.reason !== undefined ? { reason: project.watch.reason } : {}),
+    autoReconcile: project.watch.settings.autoReconcile,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The read lane: a read pins its project's snapshot once, so the whole answer comes from one revision, and
+ * never waits for the writer. A failed project answers only the reads whose declaration says so.
+ */
+import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { CancelledError, PackerError } from '../errors.js';
+import { readViewOf, type ReadContext, type ServerContext } from './context.js';
+
+/** Runs a read handler against a freshly pinned snapshot of the project its params name. */
+export async function runRead<P extends { projectId: string }, R>(
+  context: ServerContext,
+  policy: { readonly answeredWhileFailed: boolean },
+  params: P,
+  handle: (context: ReadContext, params: P) => R | Promise<R>,
+): Promise<R> {
+  const project = context.host.get(params.projectId);
+  const failure = project.failed();
+  if (failure !== undefined && !policy.answeredWhileFailed) {
+    throw new PackerError(PackerErrorCodes.ProjectFailed, `Project ${project.id} failed: ${failure}`, {
+      projectId: project.id,
+      reason: failure,
+    });
+  }
+  const result = await handle(
+    { snapshot: project.snapshot(), project: readViewOf(project), signal: context.signal },
+    params,
+  );
+  if (context.signal.aborted) throw new CancelledError();
+  return result;
+}

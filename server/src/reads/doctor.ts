@@ -1,0 +1,81 @@
+/**
+ * The diagnostic reads: `packer/doctor` (registered or workspace scope) and `packer/packSummary` (the build
+ * set and its blockers), from the pinned snapshot.
+ */
+import {
+  type Diagnostic,
+  type ParamsOf,
+  type ResultOf,
+  type Severity,
+  type packerRequests,
+} from '@prometeu/packer-protocol';
+import { compareDiagnostics } from '../domain/diagnostics.js';
+import { workspaceHygiene } from '../domain/hygiene.js';
+import { snapshotDiagnostics, type Snapshot } from '../domain/snapshot.js';
+import type { ReadContext } from '../dispatch/context.js';
+import { CancelledError } from '../errors.js';
+
+type Requests = typeof packerRequests;
+
+const hygieneCache = new WeakMap<Snapshot, Promise<Diagnostic[]>>();
+
+/** `packer/doctor`. */
+export async function doctor(
+  context: ReadContext,
+  params: ParamsOf<Requests['doctor']>,
+): Promise<ResultOf<Requests['doctor']>> {
+  const { snapshot } = context;
+  const scope = params.scope ?? 'registered';
+  let diagnostics: Diagnostic[];
+  if (scope === 'registered') {
+    diagnostics = [...snapshot.projectDiagnostics];
+    for (const record of snapshot.assets) if (record.entry !== null) diagnostics.push(...record.diagnostics);
+  } else {
+    let hygiene = hygieneCache.get(snapshot);
+    if (hygiene === undefined) {
+      hygiene = workspaceHygiene(snapshot, context.project.assetsDir);
+      hygieneCache.set(snapshot, hygiene);
+    }
+    diagnostics = [...snapshotDiagnostics(snapshot), ...(await hygiene)];
+    if (context.signal.aborted) throw new CancelledError();
+  }
+  diagnostics.sort(compareDiagnostics);
+  const summary = { errors: 0, warnings: 0, infos: 0, hints: 0, blocking: 0 };
+  const counters: Record<Severity, 'errors' | 'warnings' | 'infos' | 'hints'> = {
+    error: 'errors',
+    warning: 'warnings',
+    info: 'infos',
+    hint: 'hints',
+  };
+  for (const diagnostic of diagnostics) {
+    summary[counters[diagnostic.severity]]++;
+    if (diagnostic.blocking) summary.blocking++;
+  }
+  return { revision: snapshot.revision, scope, diagnostics, summary };
+}
+
+/** `packer/packSummary`. */
+export function packSummary(context: ReadContext): ResultOf<Requests['packSummary']> {
+  const { snapshot } = context;
+  const blockers = snapshotDiagnostics(snapshot)
+    .filter((diagnostic) => diagnostic.blocking)
+    .sort(compareDiagnostics);
+  const buildSet: ResultOf<Requests['packSummary']>['buildSet'] = [];
+  const excluded: ResultOf<Requests['packSummary']>['excluded'] = [];
+  for (const record of snapshot.assets) {
+    if (record.entry === null) continue;
+    if (!record.entry.included_in_build) {
+      excluded.push({ assetId: record.entry.asset_id, root: record.root });
+      continue;
+    }
+    buildSet.push({
+      assetId: record.entry.asset_id,
+      assetUuid: record.entry.asset_uuid,
+      name: record.anchor?.name ?? null,
+      type: record.anchor?.type ?? null,
+      root: record.root,
+      blocked: record.diagnostics.some((diagnostic) => diagnostic.blocking),
+    });
+  }
+  return { revision: snapshot.revision, canPack: blockers.length === 0, buildSet, blockers, excluded };
+}
