@@ -196,7 +196,7 @@ async function execute(
       case 'events':
         return await runEvents(client, projectId, command, io);
       default:
-        throw new Error(`No handler for command ${command.command}.`);
+        throw new Error(`No handler for command ${command.command as string}.`);
     }
   } finally {
     watch.dispose();
