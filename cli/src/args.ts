@@ -212,13 +212,18 @@ the filter), with the revision they were read at.
   show: `Usage: packer show <asset> [--json] [PROJECT_DIR]
 
 Shows one asset: its declaration, inputs and their state, output, files and diagnostics.
+A diagnostic with a safe fix ends with [fix <fixId>: what it does]; 'packer fix <fixId>'
+previews it and --yes applies it.
 ${ASSET_OPERAND}`,
   doctor: `Usage: packer doctor [--workspace] [--json] [PROJECT_DIR]
 
-Reports diagnostics with their code, severity, blocking flag, path and message.
-By default only the registered assets are checked; --workspace adds the hygiene
-checks of the whole workspace (unregistered roots, stray and duplicate files).
-Exits with 1 when any diagnostic blocks a pack.
+Reports diagnostics with their code, severity, blocking flag, path and message,
+grouped by root (with the asset id when the diagnostic carries one). By default
+only the registered assets are checked; --workspace adds the hygiene checks of
+the whole workspace (unregistered roots, stray and duplicate files). A diagnostic
+with a safe fix ends with [fix <fixId>: what it does]; 'packer fix <fixId>' applies
+it. The summary line is the server's. Exits with 1 when the server counts any
+diagnostic that blocks a pack.
 `,
   init: `Usage: packer init [--json] [PROJECT_DIR]
 
