@@ -429,7 +429,7 @@ export function formatReconcile(result: ResultOf<Requests['reconcile']>): string
     diff.moved.some((entry) => entry.assetId !== undefined)
   ) {
     sections.push(
-      "The registry was not edited: run 'packer doctor' for the fixes on offer (a moved root offers a relocate).",
+      "The registry was not edited (reconcile never edits it): run 'packer doctor' for the fixes on offer.",
     );
   }
   return `${sections.join('\n\n')}\n`;
@@ -473,7 +473,7 @@ export function formatPackSummary(result: PackResult): string {
           ],
           '  ',
         )
-      : '  none (no registered asset is included in the build)';
+      : '  none (the server packed an empty build set)';
   const artifacts = formatTable(
     [
       ['PATH', 'SIZE', 'SHA256'],
