@@ -4,10 +4,22 @@
  */
 import { parseArgs } from 'node:util';
 import type { AssetReference, MutationIntent } from '@prometeu/packer-protocol';
+import { CREATE_TYPES, createDraft } from './draft.js';
 
 /** The commands that preview a mutation and apply it with `--yes`. */
 export type MutationCommandName =
-  'register' | 'adopt' | 'forget' | 'remove' | 'quarantine' | 'restore' | 'relocate' | 'rename' | 'include' | 'exclude';
+  | 'create'
+  | 'register'
+  | 'adopt'
+  | 'forget'
+  | 'remove'
+  | 'quarantine'
+  | 'restore'
+  | 'relocate'
+  | 'rename'
+  | 'include'
+  | 'exclude'
+  | 'fix';
 
 /** The commands of the CLI. */
 export type CommandName =
@@ -27,14 +39,23 @@ export interface ParsedCommand {
   readonly asset: AssetReference | undefined;
   /** Mutation commands: the intent to preview (and apply with `yes`). */
   readonly mutation: MutationIntent | undefined;
-  /** Mutation commands: apply after the preview, with consent when the preview needs it. */
+  /** Mutation commands: apply after the preview. */
   readonly yes: boolean;
+  /** Mutation commands with `yes`: send `consent: true` with the apply. Never implied by `yes`. */
+  readonly consent: boolean;
+  /** `list`: the server-side filter to ask for (empty: every asset). */
+  readonly listFilter: ListFilter;
   /** `pack --no-cache`: materialise every asset instead of reusing cached payloads. */
   readonly noCache: boolean;
   /** `events --after N`: start after this sequence. */
   readonly after: number | undefined;
   /** `events --follow`: keep printing live events until interrupted. */
   readonly follow: boolean;
+}
+
+/** The `packer/listAssets` filter `list` can ask for. */
+export interface ListFilter {
+  readonly registered?: boolean;
 }
 
 /** What parsing produced. */
@@ -63,6 +84,7 @@ export const ExitCode = {
 } as const;
 
 const MUTATION_COMMANDS: readonly MutationCommandName[] = [
+  'create',
   'register',
   'adopt',
   'forget',
@@ -73,6 +95,7 @@ const MUTATION_COMMANDS: readonly MutationCommandName[] = [
   'rename',
   'include',
   'exclude',
+  'fix',
 ];
 const COMMANDS: readonly CommandName[] = [
   'status',
@@ -101,12 +124,14 @@ Reading:
   status                 state (ready or diverged), revision, changes found on disk,
                          watching, writer lane and counts
   list                   every asset: id, name, type, root, registered, in build, worst severity
+                         (--registered, --unregistered: only those)
   show <asset>           one asset, named by asset id (12), asset uuid or root path (ui/hero)
   doctor                 diagnostics of the registered assets (--workspace: of everything)
   events                 the event log of this server run (--after N, --follow)
 
 Changing the workspace (each prints its preview; --yes applies it):
   init                   create assets/.prometeu/index.json (and assets/) when absent
+  create <type> <root>   write a new asset root with its asset.json (--name N, --register)
   register <root>        give an unregistered asset root an asset id
   adopt <root>           register a root that comes from elsewhere, repairing its identity
   forget <asset>         drop the registry entry; the files stay
@@ -117,6 +142,7 @@ Changing the workspace (each prints its preview; --yes applies it):
   rename <asset> <name>  change the name in asset.json
   include <asset>        include a registered asset in the build
   exclude <asset>        exclude a registered asset from the build
+  fix <fixId>            apply a safe fix that doctor or show offers
   reconcile              accept what changed on disk into a new revision and print the difference
 
 Building:
@@ -124,7 +150,12 @@ Building:
 
 Options:
   --json           print the server's result as JSON on stdout
-  -y, --yes        mutations: apply after the preview, giving consent when it is needed
+  -y, --yes        mutations: apply after the preview
+  --consent        mutations, with --yes: give the consent a destructive or relocating
+                   mutation needs (without it the server rejects such an apply)
+  --name <N>       create only: the asset's name (default: the root's last folder)
+  --register       create only: also register the new root
+  --registered     list only: only registered assets (--unregistered: only the others)
   --to <root>      restore only: where to put the root back
   --no-cache       pack only: materialise every asset instead of reusing cached payloads
   --after <N>      events only: start after sequence N
@@ -135,8 +166,8 @@ Options:
 
 Exit codes:
   0    success (for a mutation without --yes: the preview was printed and nothing blocks it)
-  1    doctor found blocking diagnostics; a mutation is blocked or was rejected;
-       a pack was blocked or failed
+  1    doctor found blocking diagnostics; a mutation is blocked or was rejected (for
+       example for want of --consent); a pack was blocked or failed
   2    usage error
   3    the server refused the request (its error code, name and message go to stderr)
   4    the server crashed, hung (no answer within the timeout), broke the protocol,
@@ -154,10 +185,11 @@ const PREVIEW_THEN_APPLY = `It prints the preview first: the operation class, bl
 changes, filesystem changes (paths relative to assets/) and whether consent is
 needed. Without --yes nothing is changed: it exits 0, or 1 when the preview is
 blocked. With --yes it applies exactly that preview (the server re-checks its
-premises and refuses it if the project changed in a way that matters), giving
-consent when the preview needs it; it exits 0 when applied and 1 when rejected,
-printing the reasons. --json prints the preview (without --yes) or the apply
-result (with --yes).
+premises and refuses it if the project changed in a way that matters); it exits
+0 when applied and 1 when rejected, printing the server's reasons. A preview
+that needs consent is applied only with --yes --consent: --yes alone sends no
+consent, so the server rejects it (consentRequired). --json prints the preview
+(without --yes) or the apply result (with --yes).
 `;
 
 /** `<asset>` explained once. */
@@ -170,26 +202,44 @@ Shows the project's state (ready, or diverged when files changed on disk behind
 the packer's back), revision, the changed paths with their kind (added, changed,
 removed, moved), how the workspace is watched, the writer lane and counts.
 `,
-  list: `Usage: packer list [--json] [PROJECT_DIR]
+  list: `Usage: packer list [--registered | --unregistered] [--json] [PROJECT_DIR]
 
 Lists every asset root and registry entry: registered assets by id, then the others by root.
+--registered and --unregistered ask the server for only those. The footer gives the
+project's counts as packer/projectStatus reports them (the whole project, whatever
+the filter), with the revision they were read at.
 `,
   show: `Usage: packer show <asset> [--json] [PROJECT_DIR]
 
 Shows one asset: its declaration, inputs and their state, output, files and diagnostics.
+A diagnostic with a safe fix ends with [fix <fixId>: what it does]; 'packer fix <fixId>'
+previews it and --yes applies it.
 ${ASSET_OPERAND}`,
   doctor: `Usage: packer doctor [--workspace] [--json] [PROJECT_DIR]
 
-Reports diagnostics with their code, severity, blocking flag, path and message.
-By default only the registered assets are checked; --workspace adds the hygiene
-checks of the whole workspace (unregistered roots, stray and duplicate files).
-Exits with 1 when any diagnostic blocks a pack.
+Reports diagnostics with their code, severity, blocking flag, path and message,
+grouped by root (with the asset id when the diagnostic carries one). By default
+only the registered assets are checked; --workspace adds the hygiene checks of
+the whole workspace (unregistered roots, stray and duplicate files). A diagnostic
+with a safe fix ends with [fix <fixId>: what it does]; 'packer fix <fixId>' applies
+it. The summary line is the server's. Exits with 1 when the server counts any
+diagnostic that blocks a pack.
 `,
   init: `Usage: packer init [--json] [PROJECT_DIR]
 
 Creates assets/.prometeu/index.json (and assets/ when absent). An existing valid
 registry is left alone; an invalid one is reported, never overwritten.
 `,
+  create: `Usage: packer create <type> <root> [--name <N>] [--register] [--yes] [--json] [PROJECT_DIR]
+
+Writes a new asset root <root> (relative to assets/) with an asset.json of type
+<type> (${Object.keys(CREATE_TYPES).join(', ')}): the output format and codec of the type,
+no inputs, preload off, and the name <N> (default: the root's last folder). The
+server gives it its asset_uuid and schema_version; with --register it also gets
+the next asset id. Add the input files and list them in asset.json afterwards:
+the asset's diagnostics say which inputs its format needs.
+
+${PREVIEW_THEN_APPLY}`,
   register: `Usage: packer register <root> [--yes] [--json] [PROJECT_DIR]
 
 Registers the unregistered asset root <root> (a folder with an asset.json,
@@ -209,29 +259,29 @@ Drops the asset's registry entry; its files stay where they are (it becomes an
 unregistered root).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
-  remove: `Usage: packer remove <asset> [--yes] [--json] [PROJECT_DIR]
+  remove: `Usage: packer remove <asset> [--yes [--consent]] [--json] [PROJECT_DIR]
 
 Deletes the asset root's files and its registry entry. Destructive: it needs
-consent, which --yes gives.
+consent (--yes --consent).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
-  quarantine: `Usage: packer quarantine <asset> [--yes] [--json] [PROJECT_DIR]
+  quarantine: `Usage: packer quarantine <asset> [--yes [--consent]] [--json] [PROJECT_DIR]
 
 Moves the asset root into packer-owned quarantine (assets/.prometeu/quarantine)
 and drops its entry, reversibly: 'packer restore <assetUuid>' brings it back.
-Needs consent, which --yes gives.
+Needs consent (--yes --consent).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
-  restore: `Usage: packer restore <assetUuid> [--to <root>] [--yes] [--json] [PROJECT_DIR]
+  restore: `Usage: packer restore <assetUuid> [--to <root>] [--yes [--consent]] [--json] [PROJECT_DIR]
 
 Brings a quarantined asset back, with its asset id, to where it was or to <root>.
-Needs consent, which --yes gives.
+Needs consent (--yes --consent).
 
 ${PREVIEW_THEN_APPLY}`,
-  relocate: `Usage: packer relocate <asset> <to> [--yes] [--json] [PROJECT_DIR]
+  relocate: `Usage: packer relocate <asset> <to> [--yes [--consent]] [--json] [PROJECT_DIR]
 
 Moves the asset root to <to> (relative to assets/); its asset id and asset uuid
-stay and the registry follows. Needs consent, which --yes gives.
+stay and the registry follows. Needs consent (--yes --consent).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
   rename: `Usage: packer rename <asset> <name> [--yes] [--json] [PROJECT_DIR]
@@ -248,6 +298,15 @@ ${PREVIEW_THEN_APPLY}`,
 
 Excludes a registered asset from the build; it keeps its id.
 ${ASSET_OPERAND}
+${PREVIEW_THEN_APPLY}`,
+  fix: `Usage: packer fix <fixId> [--yes [--consent]] [--json] [PROJECT_DIR]
+
+Applies a safe fix the server offers: 'packer doctor' and 'packer show' print each
+diagnostic's fix as [fix <fixId>: what it does], for example
+unregistered-root:ui/hero (register the root) or moved-root:3 (relocate entry #3
+to where its folder went). The preview shows what the fix does; the server looks
+the fix up again when it applies it.
+
 ${PREVIEW_THEN_APPLY}`,
   reconcile: `Usage: packer reconcile [--json] [PROJECT_DIR]
 
@@ -306,6 +365,8 @@ function usageError(message: string, command?: CommandName): ParsedArgs {
 /** How many operands (before PROJECT_DIR) each command takes, and what they are called. */
 const OPERANDS: Readonly<Partial<Record<CommandName, readonly string[]>>> = {
   show: ['<asset>'],
+  create: ['<type>', '<root>'],
+  fix: ['<fixId>'],
   register: ['<root>'],
   adopt: ['<root>'],
   forget: ['<asset>'],
@@ -322,10 +383,19 @@ const OPERANDS: Readonly<Partial<Record<CommandName, readonly string[]>>> = {
 function mutationOf(
   command: MutationCommandName,
   operands: readonly string[],
-  to: string | undefined,
+  options: { readonly to: string | undefined; readonly name: string | undefined; readonly register: boolean },
 ): MutationIntent | string {
   const [first = '', second = ''] = operands;
+  const { to } = options;
   switch (command) {
+    case 'create': {
+      const root = normalizeRoot(second);
+      const declaration = createDraft(first, root, options.name);
+      if (typeof declaration === 'string') return declaration;
+      return { kind: 'createAsset', root, declaration, register: options.register };
+    }
+    case 'fix':
+      return { kind: 'applySafeFix', fixId: first };
     case 'register':
     case 'adopt':
       return { kind: command, root: normalizeRoot(first) };
@@ -360,6 +430,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         json: { type: 'boolean' },
         workspace: { type: 'boolean' },
         yes: { type: 'boolean', short: 'y' },
+        consent: { type: 'boolean' },
+        name: { type: 'string' },
+        register: { type: 'boolean' },
+        registered: { type: 'boolean' },
+        unregistered: { type: 'boolean' },
         to: { type: 'string' },
         'no-cache': { type: 'boolean' },
         after: { type: 'string' },
@@ -403,6 +478,23 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       '--yes applies only to the commands that change the workspace (register, remove, relocate...).',
       command,
     );
+  if (values.consent === true && !isMutationCommand(command))
+    return usageError('--consent applies only to the commands that change the workspace, with --yes.', command);
+  if (values.consent === true && values.yes !== true)
+    return usageError(
+      '--consent goes with --yes: it is given with the apply (without --yes nothing is applied).',
+      command,
+    );
+  if ((values.name !== undefined || values.register === true) && command !== 'create')
+    return usageError(`${values.name !== undefined ? '--name' : '--register'} applies only to create.`, command);
+  if (values.name !== undefined && values.name.length === 0) return usageError('--name must not be empty.', command);
+  if ((values.registered === true || values.unregistered === true) && command !== 'list')
+    return usageError(
+      `${values.registered === true ? '--registered' : '--unregistered'} applies only to list.`,
+      command,
+    );
+  if (values.registered === true && values.unregistered === true)
+    return usageError('--registered and --unregistered exclude each other.', command);
   if (values.to !== undefined && command !== 'restore')
     return usageError('--to applies only to restore (relocate takes its destination as an argument).', command);
   if (values['no-cache'] === true && command !== 'pack') return usageError('--no-cache applies only to pack.', command);
@@ -434,7 +526,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (projectDir.length === 0) return usageError('PROJECT_DIR must not be empty.', command);
   let mutation: MutationIntent | undefined;
   if (isMutationCommand(command)) {
-    const built = mutationOf(command, operands, values.to);
+    const built = mutationOf(command, operands, {
+      to: values.to,
+      name: values.name,
+      register: values.register === true,
+    });
     if (typeof built === 'string') return usageError(built, command);
     mutation = built;
   }
@@ -447,6 +543,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     asset: command === 'show' ? parseAssetReference(operands[0]!) : undefined,
     mutation,
     yes: values.yes === true,
+    consent: values.consent === true,
+    listFilter:
+      values.registered === true ? { registered: true } : values.unregistered === true ? { registered: false } : {},
     noCache: values['no-cache'] === true,
     after,
     follow: values.follow === true,

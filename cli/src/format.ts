@@ -84,7 +84,7 @@ export function formatStatus(status: ResultOf<Requests['projectStatus']>): strin
     [
       'Divergence',
       divergence.diverged
-        ? `${plural(divergence.changes.length, 'change')} on disk since revision ${divergence.sinceRevision ?? '?'} (packer reconcile accepts them)`
+        ? `the disk changed since revision ${divergence.sinceRevision ?? '?'} (packer reconcile accepts it)`
         : 'none',
     ],
     ['Watching', formatWatching(status.watching)],
@@ -127,10 +127,33 @@ export function formatStatus(status: ResultOf<Requests['projectStatus']>): strin
   return `${head}${changes}\n\nCounts\n${table}\n`;
 }
 
-/** `packer list`. */
-export function formatAssetList(result: ResultOf<Requests['listAssets']>): string {
+/**
+ * The footer of `packer list`: the project's counts as `packer/projectStatus` gives them (never a count of
+ * the rows, which a filter narrows), with the revision they belong to and the list's when it differs.
+ */
+export function listFooter(
+  list: ResultOf<Requests['listAssets']>,
+  status: ResultOf<Requests['projectStatus']>,
+  filter: string | undefined,
+): string {
+  const { counts } = status;
+  const revision =
+    status.revision === list.revision
+      ? `revision ${status.revision}`
+      : `counts at revision ${status.revision}, list at revision ${list.revision}`;
+  const shown = filter !== undefined ? `Listed: ${filter}, as the server filtered them. ` : '';
+  return `${shown}Project: ${plural(counts.roots, 'asset root')}, ${counts.registered} registered, ${counts.unregistered} unregistered, ${counts.includedInBuild} in build, ${plural(counts.missing, 'missing anchor')} (${revision}).`;
+}
+
+/** `packer list`: the rows the server returned, then {@link listFooter}. */
+export function formatAssetList(
+  result: ResultOf<Requests['listAssets']>,
+  status: ResultOf<Requests['projectStatus']>,
+  filter?: string,
+): string {
   const { assets } = result;
-  if (assets.length === 0) return `No assets (revision ${result.revision}).\n`;
+  const footer = listFooter(result, status, filter);
+  if (assets.length === 0) return `No assets listed.\n\n${footer}\n`;
   const rows = [
     ['ID', 'NAME', 'TYPE', 'ROOT', 'REGISTERED', 'INCLUDED', 'STATE', 'WORST'],
     ...assets.map((asset) => [
@@ -144,11 +167,7 @@ export function formatAssetList(result: ResultOf<Requests['listAssets']>): strin
       asset.worstSeverity ?? '-',
     ]),
   ];
-  const registered = assets.filter((asset) => asset.registered).length;
-  const missing = assets.filter((asset) => asset.state === 'missing').length;
-  const included = assets.filter((asset) => asset.includedInBuild).length;
-  const summary = `${plural(assets.length, 'asset')}: ${registered} registered, ${assets.length - registered} unregistered, ${included} in build, ${missing} missing (revision ${result.revision}).`;
-  return `${formatTable(rows)}\n\n${summary}\n`;
+  return `${formatTable(rows)}\n\n${footer}\n`;
 }
 
 /** `packer show`. */
@@ -156,7 +175,7 @@ export function formatAssetDetails(details: ResultOf<Requests['getAssetDetails']
   const { asset } = details;
   const head = formatTable([
     ['Name', asset.name ?? '-'],
-    ['Asset id', asset.assetId !== undefined ? String(asset.assetId) : '- (unregistered)'],
+    ['Asset id', asset.assetId !== undefined ? String(asset.assetId) : asset.registered ? '-' : '- (unregistered)'],
     ['Asset uuid', asset.assetUuid ?? '-'],
     ['Type', asset.type ?? '-'],
     ['Root', asset.root],
@@ -190,19 +209,22 @@ function formatDiagnosticRows(diagnostics: readonly Diagnostic[], indent: string
         diagnostic.code,
         diagnostic.blocking ? 'blocking' : '-',
         diagnostic.path ?? diagnostic.root ?? '-',
-        diagnostic.message + (diagnostic.safeFix !== undefined ? ` [fix: ${diagnostic.safeFix.title}]` : ''),
+        diagnostic.message +
+          (diagnostic.safeFix !== undefined ? ` [fix ${diagnostic.safeFix.fixId}: ${diagnostic.safeFix.title}]` : ''),
       ]),
     ],
     indent,
   );
 }
 
-/** The group a diagnostic is listed under: its asset, or the workspace as a whole. */
+/**
+ * The group a diagnostic is listed under: its root (with the asset id when the diagnostic carries one), or
+ * the workspace as a whole. Whether a root is registered is not inferred from a missing `assetId`: the
+ * diagnostic's code (`unregistered-root`) says so where the server means it.
+ */
 function groupOf(diagnostic: Diagnostic): string {
   if (diagnostic.root === undefined) return 'Workspace';
-  return diagnostic.assetId !== undefined
-    ? `${diagnostic.root} (asset ${diagnostic.assetId})`
-    : `${diagnostic.root} (unregistered)`;
+  return diagnostic.assetId !== undefined ? `${diagnostic.root} (asset ${diagnostic.assetId})` : diagnostic.root;
 }
 
 /** The summary line of `packer doctor`. */
@@ -223,7 +245,10 @@ export function formatDoctor(result: ResultOf<Requests['doctor']>): string {
     else group.push(diagnostic);
   }
   const sections = [...groups].map(([title, diagnostics]) => `${title}\n${formatDiagnosticRows(diagnostics, '  ')}`);
-  return `${sections.join('\n\n')}\n\n${doctorSummary(result)}\n`;
+  const fixes = result.diagnostics.some((diagnostic) => diagnostic.safeFix !== undefined)
+    ? "\nApply a fix with 'packer fix <fixId>' (it prints the preview; --yes applies it).\n"
+    : '';
+  return `${sections.join('\n\n')}\n\n${doctorSummary(result)}\n${fixes}`;
 }
 
 /** `packer init`. */
@@ -306,7 +331,9 @@ function filesystemChangeRow(change: MutationPreview['filesystemChanges'][number
 
 /** The preview a mutation command prints: what would happen, separately for the registry and the files. */
 export function formatPreview(preview: MutationPreview): string {
-  const consent = preview.requiresConsent ? 'required (destructive or relocating): --yes gives it' : 'not required';
+  const consent = preview.requiresConsent
+    ? 'required (destructive or relocating): apply with --yes --consent'
+    : 'not required';
   const head = formatTable(
     [
       [
@@ -331,7 +358,7 @@ export function formatPreview(preview: MutationPreview): string {
     sections.push(
       `Affected assets\n${formatTable(
         preview.affectedAssets.map((asset) => [
-          asset.assetId !== undefined ? `#${asset.assetId}` : 'unregistered',
+          asset.assetId !== undefined ? `#${asset.assetId}` : '-',
           asset.root,
           asset.assetUuid ?? '-',
         ]),
@@ -348,6 +375,19 @@ export function formatPreview(preview: MutationPreview): string {
     );
   }
   return `${sections.join('\n\n')}\n`;
+}
+
+/**
+ * The line under a preview that was not applied: blocked (the preview has blockers, which the protocol
+ * defines as an apply it would reject), or preview only, with the flags an apply needs (`--consent` when
+ * the server says the preview requires consent).
+ */
+export function previewFooter(preview: MutationPreview): string {
+  if (preview.blockers.length > 0)
+    return 'Blocked: the server would reject an apply (see Blockers); nothing was changed.';
+  return preview.requiresConsent
+    ? 'Preview only: nothing was changed. It needs consent: run again with --yes --consent to apply it.'
+    : 'Preview only: nothing was changed. Run again with --yes to apply it.';
 }
 
 /** The reasons a rejected apply gives, one per line with the issues under them. */
@@ -389,7 +429,7 @@ export function formatReconcile(result: ResultOf<Requests['reconcile']>): string
     diff.moved.some((entry) => entry.assetId !== undefined)
   ) {
     sections.push(
-      "The registry was not edited: run 'packer doctor' for the fixes on offer (a moved root offers a relocate).",
+      "The registry was not edited (reconcile never edits it): run 'packer doctor' for the fixes on offer.",
     );
   }
   return `${sections.join('\n\n')}\n`;
@@ -416,7 +456,7 @@ type PackResult = ResultOf<Requests['pack']>;
 
 /** `packer pack` when it succeeded: the asset table and the artifacts. */
 export function formatPackSummary(result: PackResult): string {
-  const head = `Packed revision ${result.revision} (operation ${result.operationId}): ${plural(result.assets.length, 'asset')}, ${result.materialized} built, ${result.fromCache} from cache.`;
+  const head = `Packed revision ${result.revision} (operation ${result.operationId}): ${result.materialized} built, ${result.fromCache} from cache.`;
   const assets =
     result.assets.length > 0
       ? formatTable(
@@ -433,7 +473,7 @@ export function formatPackSummary(result: PackResult): string {
           ],
           '  ',
         )
-      : '  none (no registered asset is included in the build)';
+      : '  none (the server packed an empty build set)';
   const artifacts = formatTable(
     [
       ['PATH', 'SIZE', 'SHA256'],
@@ -451,7 +491,7 @@ export function formatPackFailure(result: PackResult): string {
       ['CODE', 'ROOT', 'MESSAGE'],
       ...result.blockers.map((diagnostic) => [diagnostic.code, diagnostic.root ?? '-', diagnostic.message]),
     ];
-    return `Pack blocked at revision ${result.revision}: ${plural(result.blockers.length, 'blocking diagnostic')}; build/ was not changed.\n${formatTable(rows, '  ')}\n`;
+    return `Pack blocked at revision ${result.revision} by these blocking diagnostics; build/ was not changed.\n${formatTable(rows, '  ')}\n`;
   }
   const paths =
     result.divergedPaths !== undefined && result.divergedPaths.length > 0
@@ -505,7 +545,7 @@ export function formatEventLine(event: PackerEvent): string {
       summary = `${event.body.state} (${event.body.backend})${event.body.reason !== undefined ? `: ${event.body.reason}` : ''}`;
       break;
     case 'diagnostics.changed':
-      summary = `revision ${event.body.revision}: ${event.body.added.length} added, ${event.body.removedCount} removed`;
+      summary = `revision ${event.body.revision}: added ${event.body.added.map((diagnostic) => diagnostic.code).join(', ') || 'none'}; ${event.body.removedCount} removed`;
       break;
   }
   return `${String(event.sequence).padStart(6)}  ${event.kind.padEnd(20)}  ${operation.padEnd(14)}  ${summary}`.trimEnd();

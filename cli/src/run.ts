@@ -32,7 +32,7 @@ import {
   formatReconcile,
   formatRejection,
   formatStatus,
-  plural,
+  previewFooter,
 } from './format.js';
 
 /** Where an invocation reads and writes. */
@@ -155,8 +155,16 @@ async function execute(
         return ExitCode.Success;
       }
       case 'list': {
-        const list = await client.listAssets({ projectId }, options);
-        print(list, () => formatAssetList(list));
+        const filter = command.listFilter;
+        const filtered = Object.keys(filter).length > 0;
+        const list = await client.listAssets({ projectId, ...(filtered ? { filter } : {}) }, options);
+        if (command.json) {
+          print(list, () => '');
+          return ExitCode.Success;
+        }
+        // The footer's counts are the server's (packer/projectStatus), never a count of the rows printed.
+        const status = await client.projectStatus({ projectId }, options);
+        print(list, () => formatAssetList(list, status, filtered ? filterWords(filter) : undefined));
         return ExitCode.Success;
       }
       case 'show': {
@@ -188,7 +196,7 @@ async function execute(
       case 'events':
         return await runEvents(client, projectId, command, io);
       default:
-        throw new Error(`No handler for command ${command.command}.`);
+        throw new Error(`No handler for command ${command.command as string}.`);
     }
   } finally {
     watch.dispose();
@@ -196,6 +204,11 @@ async function execute(
 }
 
 type Print = (value: unknown, human: () => string) => void;
+
+/** How the footer of a filtered `list` names its filter. */
+function filterWords(filter: ParsedCommand['listFilter']): string {
+  return filter.registered === true ? 'registered only' : 'unregistered only';
+}
 
 /** A mutation command: preview, print, and apply exactly that preview with `--yes`. */
 async function runMutation(
@@ -207,14 +220,10 @@ async function runMutation(
 ): Promise<number> {
   const options = io.signal !== undefined ? { signal: io.signal } : {};
   const preview = await client.previewMutation({ projectId, mutation: command.mutation! }, options);
+  // The protocol's rule: a preview with blockers is one an apply would reject.
   const blocked = preview.blockers.length > 0;
   if (!command.yes || blocked) {
-    print(preview, () => {
-      const footer = blocked
-        ? `Blocked: ${plural(preview.blockers.length, 'blocker')}; nothing can be applied.`
-        : `Preview only: nothing was changed. Run again with --yes to apply it${preview.requiresConsent ? ' (and give the consent it needs)' : ''}.`;
-      return `${formatPreview(preview)}\n${footer}\n`;
-    });
+    print(preview, () => `${formatPreview(preview)}\n${previewFooter(preview)}\n`);
     if (blocked && command.json)
       io.stderr.write(
         `packer: the mutation is blocked (${preview.blockers.map((issue) => issue.code).join(', ')}); nothing was changed.\n`,
@@ -222,8 +231,9 @@ async function runMutation(
     return blocked ? ExitCode.Blocking : ExitCode.Success;
   }
   if (!command.json) io.stdout.write(`${formatPreview(preview)}\n`);
+  // Consent is the user's (--consent), never the CLI's: without it the server rejects a preview that needs it.
   const result = await client.applyMutation(
-    { projectId, previewId: preview.previewId, ...(preview.requiresConsent ? { consent: true } : {}) },
+    { projectId, previewId: preview.previewId, ...(command.consent ? { consent: true } : {}) },
     options,
   );
   if (command.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -237,6 +247,8 @@ async function runMutation(
   io.stderr.write(
     `packer: the server rejected the mutation (operation ${result.operationId}); nothing was changed:\n${formatRejection(result)}`,
   );
+  if (result.reasons.some((reason) => reason.code === 'consentRequired'))
+    io.stderr.write('packer: to give that consent, run again with --yes --consent.\n');
   return ExitCode.Blocking;
 }
 
@@ -270,7 +282,7 @@ async function runPack(
   print(result, () => formatPackFailure(result));
   io.stderr.write(
     result.outcome === 'blocked'
-      ? `packer: pack blocked by ${plural(result.blockers.length, 'blocking diagnostic')}; build/ was not changed.\n`
+      ? `packer: pack blocked (${result.blockers.map((diagnostic) => diagnostic.code).join(', ')}); build/ was not changed.\n`
       : `packer: pack failed: ${result.reason ?? 'no reason given'}\n`,
   );
   return ExitCode.Blocking;

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../cli/src/args.js';
 import {
+  formatAssetList,
+  formatDoctor,
   formatEventLine,
   formatPackFailure,
   formatPreview,
@@ -11,6 +13,7 @@ import {
   formatReconcile,
   formatTable,
   plural,
+  previewFooter,
 } from '../../cli/src/format.js';
 import type { MutationPreview, PackerEvent } from '../../client/src/index.js';
 
@@ -33,6 +36,8 @@ describe('packer command line', () => {
       asset: undefined,
       mutation: undefined,
       yes: false,
+      consent: false,
+      listFilter: {},
       noCache: false,
       after: undefined,
       follow: false,
@@ -87,6 +92,56 @@ describe('packer command line', () => {
     expect(parseCommandLine(['remove', '1', '-y'])).toMatchObject({ kind: 'command', projectDir: '.', yes: true });
   });
 
+  it("builds create from a type and a root with the type's output contract, leaving uuid and schema version to the server", () => {
+    const intent = (argv: string[]): unknown => {
+      const parsed = parseCommandLine(argv);
+      return parsed.kind === 'command' ? parsed.mutation : parsed;
+    };
+    expect(intent(['create', 'blob', './props/crate/'])).toEqual({
+      kind: 'createAsset',
+      root: 'props/crate',
+      declaration: {
+        name: 'crate',
+        type: 'blob',
+        inputs: {},
+        output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+        preload: { enabled: false },
+      },
+      register: false,
+    });
+    expect(intent(['create', 'glyph_bank', 'ui/font', '--name', 'Main Font', '--register'])).toMatchObject({
+      kind: 'createAsset',
+      root: 'ui/font',
+      declaration: { name: 'Main Font', type: 'glyph_bank', output: { format: 'GLYPH/indexed_v1', codec: 'NONE' } },
+      register: true,
+    });
+    expect(intent(['create', 'sprite', 'x'])).toMatchObject({
+      kind: 'usageError',
+      message: expect.stringContaining("not 'sprite'"),
+    });
+  });
+
+  it('builds fix from a fix id, and keeps --consent apart from --yes', () => {
+    expect(parseCommandLine(['fix', 'unregistered-root:ui/hero', '--yes', 'game'])).toMatchObject({
+      kind: 'command',
+      command: 'fix',
+      projectDir: 'game',
+      mutation: { kind: 'applySafeFix', fixId: 'unregistered-root:ui/hero' },
+      yes: true,
+      consent: false,
+    });
+    expect(parseCommandLine(['remove', '1', '--yes', '--consent'])).toMatchObject({ yes: true, consent: true });
+    expect(parseCommandLine(['remove', '1', '--consent'])).toMatchObject({
+      kind: 'usageError',
+      message: expect.stringContaining('--consent goes with --yes'),
+    });
+  });
+
+  it('asks the server for a filtered list with --registered or --unregistered', () => {
+    expect(parseCommandLine(['list', '--registered'])).toMatchObject({ listFilter: { registered: true } });
+    expect(parseCommandLine(['list', '--unregistered'])).toMatchObject({ listFilter: { registered: false } });
+  });
+
   it('parses pack and events options', () => {
     expect(parseCommandLine(['pack', '--no-cache', '--json', 'game'])).toMatchObject({
       kind: 'command',
@@ -123,6 +178,14 @@ describe('packer command line', () => {
       ['events', '--after', 'ten'],
       ['pack', '--follow'],
       ['register', 'a', 'b', 'c'],
+      ['create', 'blob'],
+      ['create', 'blob', 'x', '--name', ''],
+      ['register', 'x', '--name', 'n'],
+      ['register', 'x', '--register'],
+      ['fix'],
+      ['status', '--consent'],
+      ['list', '--registered', '--unregistered'],
+      ['doctor', '--unregistered'],
     ]) {
       expect(parseCommandLine(argv).kind).toBe('usageError');
     }
@@ -136,13 +199,14 @@ describe('packer command line', () => {
     });
     expect(parseCommandLine(['relocate', '--help'])).toMatchObject({
       kind: 'help',
-      text: expect.stringContaining('Usage: packer relocate <asset> <to> [--yes]'),
+      text: expect.stringContaining('Usage: packer relocate <asset> <to> [--yes [--consent]]'),
     });
     expect(parseCommandLine(['help', 'pack'])).toMatchObject({
       kind: 'help',
       text: expect.stringContaining('Usage: packer pack [--no-cache]'),
     });
     for (const command of [
+      'create',
       'register',
       'adopt',
       'forget',
@@ -153,6 +217,7 @@ describe('packer command line', () => {
       'rename',
       'include',
       'exclude',
+      'fix',
       'reconcile',
       'pack',
       'events',
@@ -160,6 +225,14 @@ describe('packer command line', () => {
       expect(MAIN_HELP).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
     for (const code of ['0 ', '1 ', '2 ', '3 ', '4 ']) expect(MAIN_HELP).toContain(`\n  ${code}`);
+    for (const flag of ['--yes', '--consent', '--name', '--register', '--registered'])
+      expect(MAIN_HELP).toMatch(new RegExp(`^  (-y, )?${flag}\\b`, 'm'));
+    expect(parseCommandLine(['create', '--help'])).toMatchObject({
+      text: expect.stringContaining('Usage: packer create <type> <root> [--name <N>] [--register] [--yes]'),
+    });
+    expect(parseCommandLine(['fix', '--help'])).toMatchObject({
+      text: expect.stringContaining('Usage: packer fix <fixId> [--yes [--consent]]'),
+    });
   });
 });
 
@@ -205,7 +278,7 @@ describe('packer output', () => {
         'Relocate asset 1 to heroes/main',
         '  Operation  relocate (workspace+registry: edits your files under assets/ and the registry)',
         '  Revision   4 (preview pv-1-1)',
-        '  Consent    required (destructive or relocating): --yes gives it',
+        '  Consent    required (destructive or relocating): apply with --yes --consent',
         '',
         'Blockers',
         '  targetExists  heroes/main  heroes/main already exists.',
@@ -224,6 +297,102 @@ describe('packer output', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it("takes the list footer's counts from the project status, not from the rows", () => {
+    const row = {
+      assetUuid: 'u-1',
+      name: 'hero',
+      type: 'blob',
+      root: 'hero',
+      registered: true,
+      includedInBuild: true,
+      state: 'ok' as const,
+      worstSeverity: null,
+      diagnosticCount: 0,
+      availableActions: [],
+      assetId: 1,
+    };
+    const status = {
+      revision: 7,
+      counts: {
+        roots: 40,
+        registered: 30,
+        unregistered: 10,
+        missing: 2,
+        includedInBuild: 25,
+        errors: 0,
+        warnings: 0,
+        blocking: 0,
+      },
+    } as Parameters<typeof formatAssetList>[1];
+    const text = formatAssetList({ revision: 7, assets: [row] }, status, 'registered only');
+    expect(text).toMatch(
+      /^Listed: registered only, as the server filtered them\. Project: 40 asset roots, 30 registered, 10 unregistered, 25 in build, 2 missing anchors \(revision 7\)\.$/m,
+    );
+    expect(formatAssetList({ revision: 6, assets: [] }, status)).toContain(
+      '(counts at revision 7, list at revision 6)',
+    );
+  });
+
+  it('labels a diagnostic without an asset id by its root, never as unregistered', () => {
+    const text = formatDoctor({
+      revision: 3,
+      scope: 'workspace',
+      diagnostics: [
+        {
+          code: 'unreferenced-file',
+          family: 'hygiene',
+          severity: 'hint',
+          blocking: false,
+          message: 'hero/draft.json is not referenced.',
+          root: 'hero',
+          path: 'hero/draft.json',
+        },
+        {
+          code: 'unregistered-root',
+          family: 'hygiene',
+          severity: 'info',
+          blocking: false,
+          message: 'extra is not registered.',
+          root: 'extra',
+          path: 'extra/asset.json',
+          safeFix: {
+            fixId: 'unregistered-root:extra',
+            title: 'Register extra',
+            mutation: { kind: 'register', root: 'extra' },
+          },
+        },
+      ],
+      summary: { errors: 0, warnings: 0, infos: 1, hints: 1, blocking: 0 },
+    });
+    expect(text).not.toContain('(unregistered)');
+    expect(text).toMatch(/^hero$/m);
+    expect(text).toMatch(/^extra$/m);
+    expect(text).toContain('[fix unregistered-root:extra: Register extra]');
+    expect(text).toContain("Apply a fix with 'packer fix <fixId>'");
+  });
+
+  it("says under a preview whether it is blocked or needs --consent, from the preview's own fields", () => {
+    const base = {
+      previewId: 'pv',
+      projectId: 'p',
+      baseRevision: 1,
+      mutation: { kind: 'remove', asset: { assetId: 1 } },
+      operationClass: 'workspace+registry',
+      blockers: [],
+      warnings: [],
+      safeFixes: [],
+      registryChanges: [],
+      filesystemChanges: [],
+      affectedAssets: [],
+      requiresConsent: false,
+    } satisfies MutationPreview;
+    expect(previewFooter(base)).toBe('Preview only: nothing was changed. Run again with --yes to apply it.');
+    expect(previewFooter({ ...base, requiresConsent: true })).toBe(
+      'Preview only: nothing was changed. It needs consent: run again with --yes --consent to apply it.',
+    );
+    expect(previewFooter({ ...base, blockers: [{ code: 'assetNotFound', message: 'no' }] })).toMatch(/^Blocked: /);
   });
 
   it('prints a reconcile with the accepted changes and the snapshot difference', () => {

@@ -2,7 +2,7 @@
  * The `packer` CLI end to end: `node cli/bin/packer.js ...` against temp projects and the real server,
  * checking what it prints and its documented exit codes.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HERO_UUID, fixtureServer, runPacker, track, writeProject } from './support.js';
@@ -39,7 +39,33 @@ describe('packer CLI reads', () => {
     expect(lines[2]).toMatch(/^-\s+extra\s+blob\s+extra\s+no\s+no\s+ok\s+info$/);
     // Aligned: every column starts at the same offset on every row.
     expect(lines[1]!.indexOf('hero')).toBe(lines[0]!.indexOf('NAME'));
-    expect(run.stdout).toContain('2 assets: 1 registered, 1 unregistered');
+    expect(run.stdout).toMatch(
+      /^Project: 2 asset roots, 1 registered, 1 unregistered, 1 in build, 0 missing anchors \(revision 1\)\.$/m,
+    );
+  });
+
+  it("a filtered list's footer gives the server's counts of the whole project, not a count of the rows shown", async () => {
+    const dir = project({ withUnregistered: true });
+    const status = await packer(['status', '--json', dir]);
+    expect(status.code).toBe(0);
+    const { counts, revision } = JSON.parse(status.stdout) as {
+      revision: number;
+      counts: { roots: number; registered: number; unregistered: number; includedInBuild: number; missing: number };
+    };
+    const footer = `Project: ${counts.roots} asset roots, ${counts.registered} registered, ${counts.unregistered} unregistered, ${counts.includedInBuild} in build, ${counts.missing} missing anchors (revision ${revision}).`;
+    for (const [flag, root] of [
+      ['--unregistered', 'extra'],
+      ['--registered', 'hero'],
+    ] as const) {
+      const run = await packer(['list', flag, dir]);
+      expect(run.code).toBe(0);
+      const rows = run.stdout.split('\n\n')[0]!.split('\n').slice(1);
+      // One row shown, while the project (and so the footer) has two roots.
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatch(new RegExp(`\\s${root}\\s`));
+      expect(run.stdout).toContain(`Listed: ${flag.slice(2)} only, as the server filtered them. ${footer}`);
+    }
+    expect(counts).toMatchObject({ roots: 2, registered: 1, unregistered: 1, includedInBuild: 1 });
   });
 
   it('show finds an asset by id, by uuid and by root path', async () => {
@@ -75,8 +101,22 @@ describe('packer CLI reads', () => {
   it('doctor --workspace adds the hygiene diagnostics but they do not block', async () => {
     const run = await packer(['doctor', '--workspace', project({ withUnregistered: true })]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^extra \(unregistered\)$/m);
-    expect(run.stdout).toContain('unregistered-root');
+    expect(run.stdout).toMatch(/^extra$/m);
+    expect(run.stdout).toMatch(
+      /^ {2}info\s+unregistered-root\s+-\s+extra\/asset\.json\s+.*\[fix unregistered-root:extra: Register extra\]$/m,
+    );
+    expect(run.stdout).toContain("Apply a fix with 'packer fix <fixId>'");
+  });
+
+  it('doctor --workspace never labels a registered root "unregistered", whatever its hygiene diagnostics carry', async () => {
+    const dir = project();
+    writeFileSync(join(dir, 'assets', 'hero', 'notes.txt'), 'not referenced');
+    const run = await packer(['doctor', '--workspace', dir]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('unreferenced-file');
+    // The server may or may not give the diagnostic hero's asset id; either way the CLI says only what it got.
+    expect(run.stdout).toMatch(/^hero( \(asset 1\))?$/m);
+    expect(run.stdout).not.toContain('(unregistered)');
   });
 
   it('--json prints the raw result as JSON on stdout', async () => {
