@@ -213,9 +213,7 @@ export function submitMutationOperation(
       timer = setTimeout(() => fail(new ServerTimeoutError('request', method, timeoutMs)), timeoutMs);
     }
     client
-      .sendNotification(packerNotifications.submitMutation, { ...params, operationId } as NotificationParamsOf<
-        (typeof packerNotifications)['submitMutation']
-      >)
+      .sendNotification(packerNotifications.submitMutation, { ...params, operationId })
       .catch((error: PackerClientError) => fail(error));
   });
   outcome.catch(() => undefined);

@@ -156,7 +156,7 @@ export type ProtocolRequestMethods = {
 };
 
 // The class below gains the derived request methods through this declaration and the prototype loop after it.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 export interface PackerClient extends ProtocolRequestMethods {}
 
 /**
@@ -375,7 +375,7 @@ export class PackerClient implements RequestSender, NotificationSender, EventSou
     try {
       timeoutMs = checkTimeout('timeoutMs', options.timeoutMs, this.options.requestTimeoutMs);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return this.channel.send(method, params, options, 'request', timeoutMs);
   }

@@ -156,6 +156,7 @@ describe('packer pack', () => {
     expect(code).toBe(0);
     const drawn = stderr.text();
     expect(drawn).toMatch(
+      // eslint-disable-next-line no-control-regex -- the progress bar is drawn with ANSI escapes.
       /^(\rpack \[#{12}\.{12}\] {2}50% 1\/2 assets hero\u001b\[K)?\rpack \[#{24}\] 100% 2\/2 assets crate\u001b\[K\r\u001b\[K$/,
     );
     expect(drawn).toContain('\rpack [########################] 100% 2/2 assets crate\u001b[K');

@@ -70,7 +70,7 @@ describe('crawlAssets', () => {
     const crawl = crawlAssets(assetsDir);
     expect(crawl.anchors.map((anchor) => anchor.root)).toEqual(['characters/enemies/slime', 'characters/hero', 'ui']);
     const hero = crawl.anchors.find((anchor) => anchor.root === 'characters/hero')!;
-    expect(JSON.parse(hero.text!).name).toBe('hero');
+    expect((JSON.parse(hero.text!) as { name: string }).name).toBe('hero');
     expect(hero.readError).toBeUndefined();
     expect(crawl.problems).toEqual([]);
   });

@@ -270,7 +270,7 @@ describe('the single-writer lane under concurrent connections', () => {
         const cause = (error as Error).cause;
         throw new Error(
           `The lane property failed with seed ${SEED} (rerun with the same seed and path to reproduce):\n${(error as Error).message}\nCause: ${cause instanceof Error ? cause.message : String(cause)}`,
-          { cause },
+          { cause: error },
         );
       }
     },

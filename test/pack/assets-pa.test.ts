@@ -26,6 +26,7 @@ describe('canonical JSON', () => {
     ['an unsafe integer', { n: 2 ** 53 }, '$.n is 9007199254740992'],
     ['undefined', { a: undefined }, '$.a is a undefined'],
     ['a class instance', { d: new Date(0) }, '$.d is not a plain object'],
+    // eslint-disable-next-line no-sparse-arrays -- the hole is what the test is about.
     ['a sparse array', [1, , 3], '$[1] is a hole'],
   ])('rejects %s', (_name, value, message) => {
     expect(() => canonicalJson(value)).toThrow(message);

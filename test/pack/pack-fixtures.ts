@@ -101,7 +101,7 @@ export function makeWav(spec: WavSpec = {}): Uint8Array {
 
 /** A snapshot of the project whose `assets/` is `assetsDir`, built from the domain functions alone. */
 export function snapshotOf(assetsDir: string, revision = 1): Snapshot {
-  let text: string | null = null;
+  let text: string | null;
   try {
     text = readFileSync(join(assetsDir, REGISTRY_PATH), 'utf8');
   } catch {

@@ -88,7 +88,7 @@ export function canonicalize(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
   if (typeof value === 'object') {
-    const keys = Object.keys(value as object);
+    const keys = Object.keys(value);
     // UTF-16 code unit order, spelled out rather than relying on a library helper.
     keys.sort((a, b) => {
       const n = Math.min(a.length, b.length);

@@ -22,8 +22,8 @@ describe('a packer killed right after a commit', () => {
     const child = spawn(process.execPath, [serverScript, '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const connection = createMessageConnection(
-      new StreamMessageReader(child.stdout!),
-      new StreamMessageWriter(child.stdin!),
+      new StreamMessageReader(child.stdout),
+      new StreamMessageWriter(child.stdin),
     );
     const watching = new Promise<void>((resolve) =>
       connection.onNotification('packer/event', (event: { kind: string; body: { state?: string } }) => {
