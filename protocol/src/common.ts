@@ -44,6 +44,8 @@ export const MutationKind = z.enum([
   'rename',
   'setBuildInclusion',
   'applySafeFix',
+  'normalizeRegistry',
+  'reassignAssetId',
 ]);
 export type MutationKind = z.infer<typeof MutationKind>;
 

@@ -111,7 +111,11 @@ export const DivergenceDetectedEvent = z.strictObject({
       z.strictObject({
         path: z.string(),
         change: z.enum(['added', 'changed', 'removed', 'moved']),
-        from: z.string().optional(),
+        from: z
+          .string()
+          .optional()
+          .describe('For `moved`: the root the folder was moved from (`path` is where it is now).'),
+        assetUuid: z.string().optional().describe('For `moved`: the `asset_uuid` that identifies the moved root.'),
       }),
     ),
     assets: z.array(AssetReference).describe('The assets the changes touch, by root.'),

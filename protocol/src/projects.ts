@@ -27,6 +27,7 @@ export const DivergenceSummary = z.strictObject({
       path: z.string(),
       change: z.enum(['added', 'changed', 'removed', 'moved']),
       from: z.string().optional(),
+      assetUuid: z.string().optional().describe('For `moved`: the `asset_uuid` that identifies the moved root.'),
     }),
   ),
 });
@@ -192,6 +193,7 @@ export const reconcile = defineRequest({
           path: z.string(),
           change: z.enum(['added', 'changed', 'removed', 'moved']),
           from: z.string().optional(),
+          assetUuid: z.string().optional(),
         }),
       )
       .describe(
