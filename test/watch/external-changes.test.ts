@@ -226,8 +226,9 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     expect(response.clearedChanges).toBe(1);
     expect(registryText(dir)).toBe(registryBefore);
     const diagnostics = watched.project.snapshot().byId.get(1)!.diagnostics;
-    const missingAnchor = diagnostics.find((diagnostic) => diagnostic.code === 'missing-anchor');
-    expect(missingAnchor?.safeFix).toMatchObject({
+    const moved = diagnostics.find((diagnostic) => diagnostic.code === 'root-moved');
+    expect(moved).toMatchObject({ root: 'characters/hero', path: 'heroes/main-hero/asset.json' });
+    expect(moved?.safeFix).toMatchObject({
       fixId: 'moved-root:1',
       mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main-hero' },
     });
