@@ -104,13 +104,14 @@ export const OutputContract = z
 /** For each known type, the `output` it requires (published as JSON Schema `if`/`then` rules). */
 function outputContractRules(): Record<string, unknown>[] {
   return KNOWN_ASSET_TYPES.map((type) => ({
-    if: { properties: { type: { const: type } }, required: ['type'] },
+    if: { properties: { type: { type: 'string', const: type } }, required: ['type'] },
     then: {
       properties: {
         output: {
+          type: 'object',
           properties: {
-            format: { const: OUTPUT_CONTRACTS[type].format },
-            codec: { enum: [...OUTPUT_CONTRACTS[type].codecs] },
+            format: { type: 'string', const: OUTPUT_CONTRACTS[type].format },
+            codec: { type: 'string', enum: [...OUTPUT_CONTRACTS[type].codecs] },
           },
         },
       },
