@@ -62,6 +62,8 @@ export interface MutationPlan {
   readonly filesystemChanges: readonly PlannedFilesystemChange[];
   readonly affectedAssets: readonly { assetId?: number; assetUuid: string | null; root: string }[];
   readonly requiresConsent: boolean;
+  /** Why consent is needed, completing "This <kind> ...", for the rejection of an apply without it. */
+  readonly consentReason: string;
   readonly effect: MutationEffect;
 }
 
@@ -858,6 +860,10 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
     filesystemChanges: planner.filesystemChanges,
     affectedAssets: planner.affected,
     requiresConsent,
+    consentReason:
+      kind === 'reassignAssetId'
+        ? 'changes an asset_id, which the runtime and game code refer to'
+        : `${planner.filesystemChanges.some((change) => change.change === 'delete') ? 'deletes' : 'moves'} files in the workspace`,
     effect: { actions: planner.actions, registry: planner.registry },
   };
 }
