@@ -76,6 +76,8 @@ export class ProjectWatch implements DivergenceSource {
   private startedAt = 0;
   /** Invariant: true while {@link recover} tries to arm the watcher again; one attempt at a time. */
   private recovering = false;
+  /** Invariant: how many times watching degraded; a watcher that faulted while it armed is not trusted. */
+  private faults = 0;
 
   constructor(
     private readonly project: WatchedProject,
@@ -230,6 +232,7 @@ export class ProjectWatch implements DivergenceSource {
 
   private degrade(reason: string): void {
     if (this.disposed) return;
+    this.faults++;
     void this.watcher?.close().catch(() => undefined);
     this.watcher = undefined;
     const interval = this.settings.verifyIntervalMs;
@@ -254,6 +257,7 @@ export class ProjectWatch implements DivergenceSource {
     this.recovering = true;
     try {
       if (!(await this.verifyNow())) return;
+      const faults = this.faults;
       let watcher: WorkspaceWatcher;
       try {
         watcher = await factory(this.project.assetsDir, {
@@ -264,7 +268,8 @@ export class ProjectWatch implements DivergenceSource {
         // Still failing: stay degraded (the reason already said why) and try again at the next pass.
         return;
       }
-      if (this.disposed || this.state !== 'degraded') {
+      if (this.disposed || this.state !== 'degraded' || this.faults !== faults) {
+        // Closed, recovered meanwhile, or this very watcher failed while it armed: not a recovery.
         await watcher.close().catch(() => undefined);
         return;
       }
