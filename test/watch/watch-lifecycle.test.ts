@@ -282,6 +282,35 @@ describe('the start of watching', () => {
 });
 
 describe('identity across runs', () => {
+  it('with no fingerprints at all (a fresh clone), a moved registered root is root-moved on open and its relocate fix applies at once', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const assetsDir = join(dir, 'assets');
+    mkdirSync(join(assetsDir, 'heroes'));
+    renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/hero'));
+    expect(existsSync(join(assetsDir, FINGERPRINT_PATH))).toBe(false);
+
+    const watched = await openWatched(dir, { watcher: fakeWatcher().factory });
+    const moved = watched.project.snapshot().byId.get(1)!.diagnostics;
+    expect(moved.map((diagnostic) => [diagnostic.code, diagnostic.root, diagnostic.path])).toEqual([
+      ['root-moved', 'characters/hero', 'heroes/hero/asset.json'],
+    ]);
+    // The snapshot matches the disk: nothing is divergent, so the fix is not held back by a reconcile.
+    expect(watched.status().divergence.diverged).toBe(false);
+    const fix = applyMutationOperation(
+      watched.project,
+      'relocate-fix',
+      { mutation: { kind: 'applySafeFix', fixId: moved[0]!.safeFix!.fixId } },
+      watched.project.newUuid,
+      'registry',
+    );
+    expect((await watched.project.lane.enqueue(fix)).status).toBe('succeeded');
+    const after = watched.project.snapshot();
+    expect(after.byId.get(1)).toMatchObject({ root: 'heroes/hero', state: 'ok' });
+    expect(after.byId.get(1)!.diagnostics).toEqual([]);
+    expect(after.byRoot.has('characters/hero')).toBe(false);
+  });
+
   it('a registered root moved while no packer ran is one move with its asset_uuid on open, with the relocate fix', async () => {
     const dir = tempDir();
     writeProject(dir, BASE);
