@@ -299,6 +299,10 @@ export function describeMutation(mutation: MutationIntent): string {
       return `${mutation.included ? 'Include' : 'Exclude'} ${asset(mutation.asset)} ${mutation.included ? 'in' : 'from'} the build`;
     case 'applySafeFix':
       return `Apply fix ${mutation.fixId}`;
+    case 'normalizeRegistry':
+      return 'Rewrite the registry canonically';
+    case 'reassignAssetId':
+      return `Give ${asset(mutation.asset)} a new asset_id`;
   }
 }
 

@@ -36,7 +36,8 @@ export const WriteParams = {
 export const DivergentChange = z.strictObject({
   path: z.string().describe('Relative to `assets/`.'),
   change: z.enum(['added', 'changed', 'removed', 'moved']),
-  from: z.string().optional().describe('For `moved`: where it was.'),
+  from: z.string().optional().describe('For `moved`: the root the folder was moved from (`path` is where it is now).'),
+  assetUuid: z.string().optional().describe('For `moved`: the `asset_uuid` that identifies the moved root.'),
 });
 
 /** A `file:` URI naming a folder. */
@@ -69,6 +70,8 @@ export const MutationKind = z.enum([
   'rename',
   'setBuildInclusion',
   'applySafeFix',
+  'normalizeRegistry',
+  'reassignAssetId',
 ]);
 export type MutationKind = z.infer<typeof MutationKind>;
 

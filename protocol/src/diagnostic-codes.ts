@@ -22,14 +22,34 @@ export const DIAGNOSTIC_CODES = {
   'registry-unreadable': { family: 'structural', meaning: '`index.json` could not be read or is not valid JSON.' },
   'registry-invalid': {
     family: 'structural',
-    meaning: '`index.json` does not match its schema (or is not sorted by `asset_id`); nothing is trusted from it.',
+    meaning: '`index.json` does not match its schema; nothing is trusted from it.',
   },
   'registry-unsupported-version': {
     family: 'structural',
     meaning: '`index.json` has a `schema_version` this packer does not understand.',
   },
+  'registry-merge-conflict': {
+    family: 'structural',
+    meaning:
+      '`index.json` holds unresolved merge-conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`); the diagnostic names their lines. Nothing is trusted from it until the conflict is resolved.',
+  },
+  'registry-not-canonical': {
+    family: 'hygiene',
+    meaning:
+      '`index.json` is valid but not in canonical form (entries out of `asset_id` order, other indentation or key order, as after a merge); its safe fix rewrites it canonically.',
+  },
+  'root-moved': {
+    family: 'structural',
+    meaning:
+      "A registered root's `asset.json` is gone and an unregistered root carries its `asset_uuid`: the folder was moved outside the packer. Its safe fix relocates the registry entry to follow it.",
+  },
   'missing-anchor': { family: 'structural', meaning: 'A registry entry names a root that has no `asset.json`.' },
   'declaration-unreadable': { family: 'structural', meaning: '`asset.json` could not be read or is not valid JSON.' },
+  'declaration-merge-conflict': {
+    family: 'structural',
+    meaning:
+      '`asset.json` holds unresolved merge-conflict markers (`<<<<<<<`, `=======`, `>>>>>>>`); the diagnostic names their lines.',
+  },
   'declaration-invalid': { family: 'structural', meaning: '`asset.json` does not match its schema.' },
   'declaration-unsupported-version': {
     family: 'structural',
@@ -50,7 +70,11 @@ export const DIAGNOSTIC_CODES = {
     meaning: 'Two anchors, or two registry entries, carry the same `asset_uuid`.',
   },
   'identity-duplicate-root': { family: 'structural', meaning: 'Two registry entries name the same root.' },
-  'identity-duplicate-id': { family: 'structural', meaning: 'Two registry entries carry the same `asset_id`.' },
+  'identity-duplicate-id': {
+    family: 'structural',
+    meaning:
+      'Two registry entries carry the same `asset_id` (as when two branches each registered an asset); each offers a safe fix that gives it a new id.',
+  },
   'identity-uuid-mismatch': {
     family: 'structural',
     meaning: 'A registry entry and the `asset.json` at its root disagree on `asset_uuid`.',

@@ -52,6 +52,16 @@ export const MutationIntent = z
     z.strictObject({ kind: z.literal('rename'), asset: AssetReference, name: z.string().min(1) }),
     z.strictObject({ kind: z.literal('setBuildInclusion'), asset: AssetReference, included: z.boolean() }),
     z.strictObject({ kind: z.literal('applySafeFix'), fixId: z.string().min(1) }),
+    z
+      .strictObject({ kind: z.literal('normalizeRegistry') })
+      .describe(
+        'Rewrites `index.json` canonically (entries sorted by `asset_id`, keys sorted, two-space indentation); no entry changes.',
+      ),
+    z
+      .strictObject({ kind: z.literal('reassignAssetId'), asset: AssetReference })
+      .describe(
+        'Gives a registered asset the next free `asset_id` (for two entries that received one id on two branches). Needs consent: the runtime refers to assets by id.',
+      ),
   ])
   .describe('A mutation intent, tagged by `kind`.');
 export type MutationIntent = z.infer<typeof MutationIntent>;

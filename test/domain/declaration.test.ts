@@ -46,6 +46,30 @@ function only(value: unknown) {
 }
 
 describe('parseDeclaration', () => {
+  it('reports merge-conflict markers with their lines and keeps the identity both sides agree on', () => {
+    const lines = JSON.stringify(valid(), null, 2).split('\n');
+    const at = lines.findIndex((line) => line.includes('"name"'));
+    lines.splice(at, 1, '<<<<<<< HEAD', '  "name": "hero",', '=======', '  "name": "main_hero",', '>>>>>>> rename');
+    const { parsed, diagnostic } = only(lines.join('\n'));
+    expect(diagnostic.code).toBe('declaration-merge-conflict');
+    expect(diagnostic.message).toContain(`lines ${at + 1}, ${at + 3}, ${at + 5}`);
+    expect(diagnostic.related).toEqual([
+      { path: FILE, message: `line ${at + 1}: <<<<<<< HEAD` },
+      { path: FILE, message: `line ${at + 3}: =======` },
+      { path: FILE, message: `line ${at + 5}: >>>>>>> rename` },
+    ]);
+    expect(parsed).toMatchObject({ declaration: null, assetUuid: UUID });
+  });
+
+  it('accepts and ignores a top-level "$schema" string, as editors add it', () => {
+    const parsed = parse({
+      $schema: '../../node_modules/@prometeu/packer-protocol/schemas/asset.schema.json',
+      ...valid(),
+    });
+    expect(parsed.diagnostics).toEqual([]);
+    expect(parsed).toMatchObject({ assetUuid: UUID, name: 'hero' });
+  });
+
   it('accepts a valid declaration and resolves its inputs against the root', () => {
     const parsed = parse(valid());
     expect(parsed.diagnostics).toEqual([]);

@@ -7,10 +7,13 @@ import { checkAssetsPath } from '../../server/src/domain/paths.js';
 import { parseRegistry } from '../../server/src/domain/registry.js';
 
 describe('edge cases', () => {
-  it('a registry saved with a UTF-8 byte-order mark is read, not reported as invalid JSON', () => {
+  it('a registry saved with a UTF-8 byte-order mark is read, not reported as invalid JSON, and only its layout is reported', () => {
     const parsed = parseRegistry('\uFEFF{"assets":[],"next_asset_id":1,"schema_version":1}\n');
     expect(parsed.registry).not.toBeNull();
-    expect(parsed.diagnostics).toEqual([]);
+    expect(parsed.diagnostics.map((diagnostic) => [diagnostic.code, diagnostic.blocking])).toEqual([
+      ['registry-not-canonical', false],
+    ]);
+    expect(parsed.diagnostics[0]!.message).toContain('byte-order mark');
   });
 
   it('the control folder is refused whatever its case, since case-insensitive file systems treat them alike', () => {

@@ -19,8 +19,9 @@ function entry(id: number, root: string, fields: Partial<Entry> = {}): Entry {
   return { asset_id: id, asset_uuid: uuidFor(root), root, included_in_build: true, ...fields };
 }
 
+/** The registry's text, laid out canonically (as the packer writes it) unless the entries are out of order. */
 function registryText(assets: unknown[], next = 100, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ schema_version: 1, next_asset_id: next, assets, ...extra });
+  return `${JSON.stringify(sortKeys({ schema_version: 1, next_asset_id: next, assets, ...extra }), null, 2)}\n`;
 }
 
 function codes(parsed: ReturnType<typeof parseRegistry>): string[] {
@@ -109,11 +110,112 @@ describe('parseRegistry', () => {
     expect(parsed.diagnostics[0]!.message).toContain(field);
   });
 
-  it('reports entries not sorted by asset_id as registry-invalid and trusts none of them', () => {
+  it('trusts entries that are only out of asset_id order, sorted, and offers to rewrite the file canonically', () => {
     const parsed = parseRegistry(registryText([entry(1, 'a'), entry(3, 'c'), entry(2, 'b')], 4));
+    expect(parsed.registry!.assets.map((each) => each.asset_id)).toEqual([1, 2, 3]);
+    expect(parsed.entries.map((each) => each.root)).toEqual(['a', 'b', 'c']);
+    expect(codes(parsed)).toEqual(['registry-not-canonical']);
+    expect(parsed.diagnostics[0]).toMatchObject({
+      severity: 'warning',
+      blocking: false,
+      path: REGISTRY_PATH,
+      safeFix: { fixId: 'registry-not-canonical', mutation: { kind: 'normalizeRegistry' } },
+    });
+    expect(parsed.diagnostics[0]!.message).toContain('entry 2 has asset_id 2 after 3');
+  });
+
+  it.each([
+    ['four-space indentation', (text: string) => text.replace(/^( +)/gm, '$1$1'), 'line 2'],
+    ['compact JSON', (text: string) => JSON.stringify(JSON.parse(text)), 'no trailing newline'],
+    ['Windows line endings', (text: string) => text.replace(/\n/g, '\r\n'), 'Windows line endings'],
+    [
+      'keys out of order',
+      (text: string) => `${JSON.stringify({ schema_version: 1, ...JSON.parse(text) }, null, 2)}\n`,
+      'line 2',
+    ],
+  ])('trusts a registry laid out with %s and reports its layout with the rewrite fix', (_name, relayout, named) => {
+    const canonical = registryText([entry(1, 'a'), entry(2, 'b')], 3);
+    const parsed = parseRegistry(relayout(canonical));
+    expect(parsed.entries.map((each) => each.root)).toEqual(['a', 'b']);
+    expect(codes(parsed)).toEqual(['registry-not-canonical']);
+    expect(parsed.diagnostics[0]!.message).toContain(named);
+    // The fix writes exactly the canonical text.
+    expect(serializeRegistry(parsed.registry!)).toBe(canonical);
+  });
+
+  it('finds nothing to rewrite in a registry the packer wrote', () => {
+    const canonical = serializeRegistry({
+      schema_version: 1,
+      next_asset_id: 3,
+      assets: [entry(1, 'a'), entry(2, 'b')],
+    });
+    expect(codes(parseRegistry(canonical))).toEqual([]);
+  });
+
+  it('reports merge-conflict markers with their lines and trusts nothing until they are resolved', () => {
+    const text = [
+      '{',
+      '  "assets": [',
+      '<<<<<<< HEAD',
+      '    { "asset_id": 1 }',
+      '||||||| base',
+      '=======',
+      '    { "asset_id": 2 }',
+      '>>>>>>> feature/sounds',
+      '  ],',
+      '  "next_asset_id": 2,',
+      '  "schema_version": 1',
+      '}',
+      '',
+    ].join('\n');
+    const parsed = parseRegistry(text);
     expect(parsed).toMatchObject({ exists: true, registry: null, entries: [] });
-    expect(codes(parsed)).toEqual(['registry-invalid']);
-    expect(parsed.diagnostics[0]!.message).toContain('not sorted by asset_id');
+    expect(codes(parsed)).toEqual(['registry-merge-conflict']);
+    expect(parsed.diagnostics[0]).toMatchObject({ blocking: true, path: REGISTRY_PATH });
+    expect(parsed.diagnostics[0]!.message).toContain('lines 3, 5, 6, 8');
+    expect(parsed.diagnostics[0]!.related).toEqual([
+      { path: REGISTRY_PATH, message: 'line 3: <<<<<<< HEAD' },
+      { path: REGISTRY_PATH, message: 'line 5: ||||||| base' },
+      { path: REGISTRY_PATH, message: 'line 6: =======' },
+      { path: REGISTRY_PATH, message: 'line 8: >>>>>>> feature/sounds' },
+    ]);
+  });
+
+  it('accepts and keeps a top-level "$schema" key, as editors add it', () => {
+    const text = serializeRegistry({
+      $schema: '../../node_modules/@prometeu/packer-protocol/schemas/index.schema.json',
+      schema_version: 1,
+      next_asset_id: 2,
+      assets: [entry(1, 'a')],
+    });
+    expect(text.split('\n')[1]).toBe(
+      '  "$schema": "../../node_modules/@prometeu/packer-protocol/schemas/index.schema.json",',
+    );
+    const parsed = parseRegistry(text);
+    expect(codes(parsed)).toEqual([]);
+    expect(parsed.entries).toHaveLength(1);
+  });
+
+  it('offers each entry that shares an asset_id a fix that gives it a new id', () => {
+    const parsed = parseRegistry(registryText([entry(1, 'a'), entry(2, 'b'), entry(2, 'c')], 3));
+    expect(parsed.diagnostics.map((diagnostic) => [diagnostic.root, diagnostic.safeFix])).toEqual([
+      [
+        'b',
+        {
+          fixId: `duplicate-id:2:${uuidFor('b')}`,
+          title: 'Give b a new asset_id (3) and keep #2 for the other entry',
+          mutation: { kind: 'reassignAssetId', asset: { assetUuid: uuidFor('b') } },
+        },
+      ],
+      [
+        'c',
+        {
+          fixId: `duplicate-id:2:${uuidFor('c')}`,
+          title: 'Give c a new asset_id (3) and keep #2 for the other entry',
+          mutation: { kind: 'reassignAssetId', asset: { assetUuid: uuidFor('c') } },
+        },
+      ],
+    ]);
   });
 
   it('reports duplicate ids on every entry involved, each naming the others as related', () => {

@@ -2,12 +2,13 @@
  * Unit tests of the snapshot join, driven through the real crawl and registry parser on temporary
  * projects: asset states, identity conflicts, blocking rules, counts, ordering and determinism.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { describe, expect, it } from 'vitest';
 import { crawlAssets } from '../../server/src/domain/crawl.js';
-import { parseRegistry, REGISTRY_PATH } from '../../server/src/domain/registry.js';
+import { checkRegistry, parseRegistry, REGISTRY_PATH } from '../../server/src/domain/registry.js';
+import { planMutation } from '../../server/src/mutations/plan.js';
 import {
   buildSnapshot,
   filesOfRoot,
@@ -493,5 +494,87 @@ describe('filesOfRoot', () => {
     const snapshot = snapshotOf({ assets: [{ root: 'gone', declaration: null, files: { 'left-over.png': 'x' } }] });
     expect(filesOfRoot(snapshot, 'gone')).toEqual(['left-over.png']);
     expect(filesOfRoot(snapshot, 'not-a-root')).toEqual([]);
+  });
+});
+
+describe('buildSnapshot: roots moved outside the packer', () => {
+  /** `characters/hero` is registered, but its folder now sits at `heroes/hero` (moved with a file manager). */
+  function movedHero(): Snapshot {
+    const dir = tempDir();
+    const { assetsDir } = writeProject(dir, {
+      assets: [{ root: 'characters/hero', inputs: { data: ['hero.bin'] } }, { root: 'props/crate' }],
+    });
+    mkdirSync(join(assetsDir, 'heroes'));
+    renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/hero'));
+    return snapshotOfDir(assetsDir);
+  }
+
+  it('reports a registered root whose asset_uuid is now carried by an unregistered root as a move, with no fingerprint at all', () => {
+    const snapshot = movedHero();
+    const gone = record(snapshot, 'characters/hero');
+    expect(gone.state).toBe('missing');
+    expect(gone.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'root-moved',
+        blocking: true,
+        assetId: 1,
+        assetUuid: uuidFor('characters/hero'),
+        root: 'characters/hero',
+        path: 'heroes/hero/asset.json',
+        related: [
+          { path: 'characters/hero/asset.json', message: 'where the registry expects the root (gone)' },
+          { path: 'heroes/hero/asset.json', message: 'where the root is now' },
+        ],
+        safeFix: {
+          fixId: 'moved-root:1',
+          title: 'Relocate entry #1 from characters/hero to heroes/hero',
+          mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/hero' },
+        },
+      }),
+    ]);
+    expect(gone.diagnostics[0]!.message).toContain(`from characters/hero to heroes/hero`);
+    expect(gone.diagnostics[0]!.message).toContain(uuidFor('characters/hero'));
+  });
+
+  it('offers the moved folder the same relocate fix instead of registering it a second time', () => {
+    const snapshot = movedHero();
+    const moved = record(snapshot, 'heroes/hero');
+    expect(moved.entry).toBeNull();
+    expect(moved.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'unregistered-root',
+        blocking: false,
+        safeFix: expect.objectContaining({
+          fixId: 'moved-root:1',
+          mutation: expect.objectContaining({ kind: 'relocate' }),
+        }),
+      }),
+    ]);
+  });
+
+  it('relocating by the fix leaves a registry without any move or missing root', () => {
+    const snapshot = movedHero();
+    const plan = planMutation(snapshot, { kind: 'applySafeFix', fixId: 'moved-root:1' }, { uuid: uuidFor('unused') });
+    expect(plan.blockers).toEqual([]);
+    expect(plan.requiresConsent).toBe(false);
+    expect(plan.filesystemChanges).toEqual([]);
+    const after = buildSnapshot(2, snapshot.crawl, checkRegistry(plan.effect.registry!), { previous: snapshot });
+    expect(codesOf(snapshotDiagnostics(after)).filter((code) => code !== 'unreferenced-file')).toEqual([]);
+    expect(after.byId.get(1)!.root).toBe('heroes/hero');
+  });
+});
+
+describe('safe fixes of the registry', () => {
+  it('normalizeRegistry on a canonical registry changes nothing, and reassignAssetId refuses an id that is not shared', () => {
+    const snapshot = snapshotOf({ assets: [{ root: 'hero' }] });
+    const normalize = planMutation(snapshot, { kind: 'normalizeRegistry' }, { uuid: uuidFor('unused') });
+    expect(normalize).toMatchObject({ blockers: [], warnings: [{ code: 'noChange' }], effect: { registry: null } });
+    const reassign = planMutation(
+      snapshot,
+      { kind: 'reassignAssetId', asset: { assetId: 1 } },
+      { uuid: uuidFor('unused') },
+    );
+    expect(reassign.blockers.map((blocker) => blocker.code)).toEqual(['noChange']);
+    expect(reassign.effect.registry).toBeNull();
   });
 });

@@ -176,7 +176,7 @@ export function writeProject(dir: string, spec: ProjectSpec = {}): WrittenProjec
   } else if (typeof spec.registry === 'string') {
     writeFile(registryPath, spec.registry);
   } else if (spec.registry !== false) {
-    writeFile(registryPath, `${JSON.stringify(spec.registry, null, 2)}\n`);
+    writeFile(registryPath, canonicalJson(spec.registry));
   }
   return { root: dir, assetsDir, registry, uuids };
 }

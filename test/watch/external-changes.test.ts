@@ -149,7 +149,11 @@ function announced(watched: WatchedProject): DivergentChange[] {
   return watched
     .eventsOf('divergence.detected')
     .flatMap((event) => event.body.changes)
-    .map(({ from, ...change }) => (from === undefined ? change : { ...change, from }));
+    .map(({ from, assetUuid, ...change }) => ({
+      ...change,
+      ...(from !== undefined ? { from } : {}),
+      ...(assetUuid !== undefined ? { assetUuid } : {}),
+    }));
 }
 
 describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
@@ -211,10 +215,14 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
 
     mkdirSync(join(assetsDir, 'heroes'));
     renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/main-hero'));
-    await watched.untilDivergenceIs([{ path: 'heroes/main-hero', change: 'moved', from: 'characters/hero' }]);
-    expect(announced(watched).filter((change) => change.change === 'moved')).toEqual([
-      { path: 'heroes/main-hero', change: 'moved', from: 'characters/hero' },
-    ]);
+    const move = {
+      path: 'heroes/main-hero',
+      change: 'moved',
+      from: 'characters/hero',
+      assetUuid: uuidFor('characters/hero'),
+    } as const;
+    await watched.untilDivergenceIs([move]);
+    expect(announced(watched).filter((change) => change.change === 'moved')).toEqual([move]);
     expect(watched.project.snapshot().byId.get(1)!.root).toBe('characters/hero');
 
     const response = await watched.reconcile();
@@ -226,8 +234,9 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     expect(response.clearedChanges).toBe(1);
     expect(registryText(dir)).toBe(registryBefore);
     const diagnostics = watched.project.snapshot().byId.get(1)!.diagnostics;
-    const missingAnchor = diagnostics.find((diagnostic) => diagnostic.code === 'missing-anchor');
-    expect(missingAnchor?.safeFix).toMatchObject({
+    const moved = diagnostics.find((diagnostic) => diagnostic.code === 'root-moved');
+    expect(moved).toMatchObject({ root: 'characters/hero', path: 'heroes/main-hero/asset.json' });
+    expect(moved?.safeFix).toMatchObject({
       fixId: 'moved-root:1',
       mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/main-hero' },
     });
@@ -243,8 +252,8 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
     mkdirSync(join(assetsDir, 'world'));
     renameSync(join(assetsDir, 'props'), join(assetsDir, 'world/items'));
     await watched.untilDivergenceIs([
-      { path: 'world/items/crate', change: 'moved', from: 'props/crate' },
-      { path: 'world/items/lamp', change: 'moved', from: 'props/lamp' },
+      { path: 'world/items/crate', change: 'moved', from: 'props/crate', assetUuid: uuidFor('props/crate') },
+      { path: 'world/items/lamp', change: 'moved', from: 'props/lamp', assetUuid: uuidFor('props/lamp') },
     ]);
     const response = await watched.reconcile();
     expect(response.diff.moved.map((move) => [move.from, move.to])).toEqual([

@@ -87,7 +87,8 @@ export function sortChanges(changes: readonly DivergentChange[]): DivergentChang
 export function describeChanges(changes: readonly DivergentChange[]): string {
   return JSON.stringify(
     changes.map(
-      (change) => `${change.change} ${change.path}${change.from !== undefined ? ` from ${change.from}` : ''}`,
+      (change) =>
+        `${change.change} ${change.path}${change.from !== undefined ? ` from ${change.from}` : ''}${change.assetUuid !== undefined ? ` (${change.assetUuid})` : ''}`,
     ),
   );
 }
@@ -165,14 +166,22 @@ export interface FakeWatcher {
   listener(): WatchListener;
   /** How many times the project closed it. */
   readonly closed: number;
+  /** While true, starting the watcher fails (as when its folder is gone or a watch limit is reached). */
+  refuseStarts: boolean;
+  /** How many times the project started it. */
+  readonly started: number;
 }
 
 /** Makes a {@link FakeWatcher}. */
 export function fakeWatcher(): FakeWatcher {
   let current: WatchListener | undefined;
   let closed = 0;
-  return {
+  let started = 0;
+  const fake: FakeWatcher = {
+    refuseStarts: false,
     factory: async (_assetsDir, listener) => {
+      if (fake.refuseStarts) throw new Error('ENOSPC: System limit for number of file watchers reached');
+      started++;
       current = listener;
       return {
         backend: 'none',
@@ -188,7 +197,11 @@ export function fakeWatcher(): FakeWatcher {
     get closed() {
       return closed;
     },
+    get started() {
+      return started;
+    },
   };
+  return fake;
 }
 
 /** The registry text of a project folder. */

@@ -3,15 +3,17 @@
  * its own, the watched folder deleted, a watcher fault that degrades to periodic verification, and changes
  * made while no packer was running.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PackerEvent } from '@prometeu/packer-protocol';
+import { PackerHost } from '../../server/src/index.js';
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import { FINGERPRINT_PATH } from '../../server/src/watch/fingerprint.js';
 import type { WatcherFactory } from '../../server/src/watch/watcher.js';
-import { declarationFor, useTempDirs, writeProject, type ProjectSpec } from '../support/workspace-builder.js';
-import { BACKENDS, fakeWatcher, useWatchedProjects, waitFor } from './support.js';
+import { declarationFor, useTempDirs, uuidFor, writeProject, type ProjectSpec } from '../support/workspace-builder.js';
+import { BACKENDS, fakeWatcher, useWatchedProjects, waitFor, watchedProject } from './support.js';
 
 const tempDir = useTempDirs('prometeu-watch-life-');
 const openWatched = useWatchedProjects();
@@ -101,6 +103,30 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(watched.status().revision).toBe(1);
   });
 
+  it('assets/ deleted and created again: degraded watching returns to watching, and the new watcher reports changes', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const watched = await openWatched(dir, { watcher: factory, verifyIntervalMs: 100 });
+    const states = (): string[] => watched.eventsOf('watch.stateChanged').map((event) => event.body.state);
+
+    rmSync(join(dir, 'assets'), { recursive: true });
+    await waitFor(
+      () => states().includes('degraded'),
+      () => `watching to degrade; states: ${JSON.stringify(states())}`,
+    );
+    writeProject(dir, BASE);
+    await waitFor(
+      () => watched.status().watching.state === 'watching',
+      () => `watching to recover; states: ${JSON.stringify(states())}`,
+    );
+    expect(states().at(-1)).toBe('watching');
+    expect(states().filter((state) => state === 'watching').length).toBe(2);
+
+    // Periodic verification has stopped: a new file is found by the watcher alone.
+    writeFileSync(join(dir, 'assets/props/crate/notes.txt'), 'seen by the re-armed watcher');
+    await watched.untilDiverged([{ path: 'props/crate/notes.txt', change: 'added' }]);
+  });
+
   it('changes made while no packer ran are divergence on the next open (between runs); reconcile clears it for good', async () => {
     const dir = tempDir();
     writeProject(dir, { ...BASE, assets: [...BASE.assets!, { root: 'props/lamp', inputs: { data: ['lamp.bin'] } }] });
@@ -173,6 +199,8 @@ describe('a watcher fault', () => {
     const watched = await openWatched(dir, { watcher: fake.factory, verifyIntervalMs: 200 });
     expect(watched.status().watching).toMatchObject({ state: 'watching', backend: 'none' });
 
+    // The limit holds: every new start fails too, so watching stays degraded.
+    fake.refuseStarts = true;
     fake.listener().onFault('ENOSPC: System limit for number of file watchers reached');
     const degraded = watched.eventsOf('watch.stateChanged').filter((event) => event.body.state === 'degraded');
     expect(degraded).toHaveLength(1);
@@ -192,5 +220,136 @@ describe('a watcher fault', () => {
     const response = await watched.reconcile();
     expect(response.clearedChanges).toBe(2);
     expect(watched.status()).toMatchObject({ revision: 2, state: 'ready', watching: { state: 'degraded' } });
+  });
+
+  it('degraded watching retries the watcher at each verification and returns to watching, with an event, once it starts', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const fake = fakeWatcher();
+    const watched = await openWatched(dir, { watcher: fake.factory, verifyIntervalMs: 50 });
+    const states = (): string[] => watched.eventsOf('watch.stateChanged').map((event) => event.body.state);
+
+    // The watch limit is reached: the watcher fails, and so does every new start while the limit holds.
+    fake.refuseStarts = true;
+    fake.listener().onFault('ENOSPC: System limit for number of file watchers reached');
+    expect(watched.status().watching.state).toBe('degraded');
+    await watched.project.watch.recover();
+    expect(watched.status().watching.state).toBe('degraded');
+    expect(states()).toEqual(['starting', 'watching', 'degraded']);
+
+    // The limit is raised: the next periodic pass starts the watcher again.
+    fake.refuseStarts = false;
+    await waitFor(
+      () => watched.status().watching.state === 'watching',
+      () => `watching to recover; states: ${JSON.stringify(states())}`,
+    );
+    expect(states()).toEqual(['starting', 'watching', 'degraded', 'watching']);
+    expect(fake.started).toBe(2);
+    expect(watched.status().watching.reason).toBeUndefined();
+
+    // What the watcher reports is divergence again, and periodic verification has stopped.
+    writeFileSync(join(dir, 'assets/characters/hero/hero.bin'), 'CHANGED AFTER RECOVERY, longer');
+    fake.listener().onChanges(['characters/hero/hero.bin']);
+    await watched.untilDivergenceIs([{ path: 'characters/hero/hero.bin', change: 'changed' }]);
+  });
+});
+
+describe('the start of watching', () => {
+  it('an input rewritten after the project opened, before the fingerprint pass reached it, is reported as changed', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const fake = fakeWatcher();
+    const host = new PackerHost({ watcher: fake.factory, settleMs: 50 });
+    const project = await host.open(pathToFileURL(dir).href);
+    try {
+      expect(project.watch.state).toBe('starting');
+      // Written now, while watching is `starting` and nothing has fingerprinted the file yet. Its modification
+      // time is set clearly after the start: the file system's clock may lag the process's by one tick.
+      const hero = join(dir, 'assets/characters/hero/hero.bin');
+      writeFileSync(hero, 'REWRITTEN WHILE STARTING');
+      const later = new Date(Date.now() + 5000);
+      utimesSync(hero, later, later);
+      await project.watch.ready;
+      const watched = watchedProject(host, project);
+      await watched.untilDivergenceIs([{ path: 'characters/hero/hero.bin', change: 'changed' }]);
+      // The other input, untouched, is not reported.
+      expect(watched.status()).toMatchObject({ revision: 1, state: 'diverged', watching: { state: 'watching' } });
+    } finally {
+      await project.watch.dispose();
+      host.dispose();
+    }
+  });
+});
+
+describe('identity across runs', () => {
+  it('with no fingerprints at all (a fresh clone), a moved registered root is root-moved on open and its relocate fix applies at once', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const assetsDir = join(dir, 'assets');
+    mkdirSync(join(assetsDir, 'heroes'));
+    renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/hero'));
+    expect(existsSync(join(assetsDir, FINGERPRINT_PATH))).toBe(false);
+
+    const watched = await openWatched(dir, { watcher: fakeWatcher().factory });
+    const moved = watched.project.snapshot().byId.get(1)!.diagnostics;
+    expect(moved.map((diagnostic) => [diagnostic.code, diagnostic.root, diagnostic.path])).toEqual([
+      ['root-moved', 'characters/hero', 'heroes/hero/asset.json'],
+    ]);
+    // The snapshot matches the disk: nothing is divergent, so the fix is not held back by a reconcile.
+    expect(watched.status().divergence.diverged).toBe(false);
+    const fix = applyMutationOperation(
+      watched.project,
+      'relocate-fix',
+      { mutation: { kind: 'applySafeFix', fixId: moved[0]!.safeFix!.fixId } },
+      watched.project.newUuid,
+      'registry',
+    );
+    expect((await watched.project.lane.enqueue(fix)).status).toBe('succeeded');
+    const after = watched.project.snapshot();
+    expect(after.byId.get(1)).toMatchObject({ root: 'heroes/hero', state: 'ok' });
+    expect(after.byId.get(1)!.diagnostics).toEqual([]);
+    expect(after.byRoot.has('characters/hero')).toBe(false);
+  });
+
+  it('a registered root moved while no packer ran is one move with its asset_uuid on open, with the relocate fix', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const assetsDir = join(dir, 'assets');
+    // A first run that commits, so fingerprints are saved.
+    const first = await openWatched(dir, { watcher: fakeWatcher().factory });
+    const rename = applyMutationOperation(
+      first.project,
+      'run-1-rename',
+      { mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'big_crate' } },
+      first.project.newUuid,
+      'registry',
+    );
+    expect((await first.project.lane.enqueue(rename)).status).toBe('succeeded');
+    await first.project.watch.dispose();
+    first.host.dispose();
+    expect(existsSync(join(assetsDir, FINGERPRINT_PATH))).toBe(true);
+
+    mkdirSync(join(assetsDir, 'heroes'));
+    renameSync(join(assetsDir, 'characters/hero'), join(assetsDir, 'heroes/hero'));
+
+    const second = await openWatched(dir, { watcher: fakeWatcher().factory });
+    const move = {
+      path: 'heroes/hero',
+      change: 'moved',
+      from: 'characters/hero',
+      assetUuid: uuidFor('characters/hero'),
+    };
+    expect(second.eventsOf('divergence.detected').map((event) => event.body)).toEqual([
+      expect.objectContaining({ between: true, changes: [move] }),
+    ]);
+    expect(second.status().divergence.changes).toEqual([move]);
+    expect(second.project.snapshot().byId.get(1)!.diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'root-moved',
+        root: 'characters/hero',
+        path: 'heroes/hero/asset.json',
+        safeFix: expect.objectContaining({ mutation: { kind: 'relocate', asset: { assetId: 1 }, to: 'heroes/hero' } }),
+      }),
+    ]);
   });
 });

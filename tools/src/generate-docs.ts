@@ -23,8 +23,12 @@ import { PROTOCOL_PROSE } from './protocol-prose.js';
 /** Repository-relative path to generated content. */
 export type GeneratedFiles = Map<string, string>;
 
-function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused: 'ref' }) as Record<string, unknown>;
+function schemaOf(
+  schema: z.ZodType,
+  io: 'input' | 'output',
+  reused: 'ref' | 'inline' = 'ref',
+): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', reused }) as Record<string, unknown>;
   delete json['$schema'];
   return json;
 }
@@ -183,13 +187,14 @@ export function renderGeneratedFiles(): GeneratedFiles {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://prometeu.dev/schemas/asset.schema.json',
     title: 'asset.json',
-    ...schemaOf(AssetDeclarationFile, 'input'),
+    // Inline: editors show a file schema's rules where they apply, without `$defs` to follow.
+    ...schemaOf(AssetDeclarationFile, 'input', 'inline'),
   };
   const registrySchema = {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://prometeu.dev/schemas/index.schema.json',
     title: 'index.json',
-    ...schemaOf(RegistryFile, 'input'),
+    ...schemaOf(RegistryFile, 'input', 'inline'),
   };
   files.set('protocol/schemas/asset.schema.json', `${JSON.stringify(declarationSchema, null, 2)}\n`);
   files.set('protocol/schemas/index.schema.json', `${JSON.stringify(registrySchema, null, 2)}\n`);

@@ -182,12 +182,19 @@ snapshot: \`added\`, \`changed\`, \`removed\`, or \`moved\` (a root found elsewh
 and a \`divergence.detected\` event (no \`operationId\`) lists what is new; reads keep answering from the
 last revision. Changes made while no packer ran are found on open and reported with \`between: true\`.
 \`packer/reconcile\` accepts the disk into a new revision and answers the diff; it never edits the
-registry: a registered root that vanished is a \`missing-anchor\` diagnostic, offering a relocate safe fix
-when its \`asset_uuid\` is found elsewhere. With \`autoReconcile\` (at \`initialize\` in
+registry: a registered root that vanished is a \`missing-anchor\` diagnostic (safe fix: forget), or, when an
+unregistered root carries its \`asset_uuid\`, a \`root-moved\` diagnostic naming both places, whose safe fix
+relocates the entry. That move is found from the snapshot alone, so it is reported on open even when no
+earlier run left fingerprints; a move the watcher sees, or one found on open against saved fingerprints, is
+one \`moved\` change with \`from\` and \`assetUuid\` rather than files added and removed. With \`autoReconcile\` (at \`initialize\` in
 \`initializationOptions\`, or per project in \`openProject\`) the server queues the reconcile itself, with
 its own events. \`watching.state\` is \`starting\` until the disk has been verified, then \`watching\`; a
 watcher failure makes it \`degraded\` (with a \`watch.stateChanged\` event and the reason) and the disk
-is then verified every few seconds.
+is then verified every few seconds; each of those passes also tries to start the watcher again, and when
+it starts (\`assets/\` is back, a watch limit was raised) watching returns to \`watching\` with another
+\`watch.stateChanged\` event. A file written while watching is \`starting\`, before the fingerprint pass
+reached it, is reported as \`changed\` (its modification time is after the start), so the startup
+window hides nothing but a write within one clock tick of the start.
 
 ## Pack
 
@@ -250,4 +257,15 @@ is a registry-wide problem (missing or invalid \`index.json\`, identity conflict
 nested roots) or a declaration or input problem of an asset in the build set. Declaration problems of
 unregistered assets are warnings; of excluded assets, errors that do not block. Hygiene never blocks.
 Diagnostics come ordered: blocking first, then by severity, root, path and code.
+
+**After a merge.** An \`index.json\` that is valid except for its order or layout (entries out of
+\`asset_id\` order, another indentation, key order or line endings, as a git merge or another tool leaves
+it) is trusted as it is, sorted in memory, and reported with the non-blocking \`registry-not-canonical\`,
+whose safe fix is the \`normalizeRegistry\` mutation (rewrite it canonically; class \`registry\`). Unresolved
+merge-conflict markers (\`<<<<<<<\`, \`|||||||\`, \`=======\`, \`>>>>>>>\`) are \`registry-merge-conflict\` (or
+\`declaration-merge-conflict\` in an \`asset.json\`), naming each marker line in \`related\`; nothing is trusted
+from such a registry until a person resolves it. Two entries that received one \`asset_id\` on two branches
+are \`identity-duplicate-id\` on each, and each offers the \`reassignAssetId\` mutation: that entry gets the
+next free id. It needs consent, because the runtime and game code refer to assets by id. Like every safe
+fix, both are applied with \`applySafeFix\` (or the mutation itself), previewed first, through the lane.
 `;

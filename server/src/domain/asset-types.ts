@@ -2,6 +2,7 @@
  * The asset types this packer knows and the output contract each one allows. Formats that materialise
  * bytes build on this table; diagnostics use it to check declarations.
  */
+import { OUTPUT_CONTRACTS } from '@prometeu/packer-protocol';
 
 /** The contract of one asset type. */
 export interface AssetTypeContract {
@@ -13,11 +14,11 @@ export interface AssetTypeContract {
   readonly bankType: string;
 }
 
-/** Known asset types. */
+/** Known asset types: the output contracts of the protocol (which the published schemas state too) and their bank types. */
 export const ASSET_TYPES: Readonly<Record<string, AssetTypeContract>> = Object.freeze({
-  glyph_bank: { format: 'GLYPH/indexed_v1', codecs: ['NONE'], bankType: 'GLYPH' },
-  sound_bank: { format: 'SOUNDS/pcm16le_v1', codecs: ['NONE'], bankType: 'SOUNDS' },
-  blob: { format: 'BLOB/raw_v1', codecs: ['NONE'], bankType: 'BLOB' },
+  glyph_bank: { ...OUTPUT_CONTRACTS.glyph_bank, bankType: 'GLYPH' },
+  sound_bank: { ...OUTPUT_CONTRACTS.sound_bank, bankType: 'SOUNDS' },
+  blob: { ...OUTPUT_CONTRACTS.blob, bankType: 'BLOB' },
 });
 
 /** The contract of a type, or undefined when the type is unknown. */

@@ -13,6 +13,7 @@ import { contractOf } from './asset-types.js';
 import { ANCHOR_FILE } from './crawl.js';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
 import { checkRelativePath, joinAssetsPath } from './paths.js';
+import { conflictMarkers } from './registry.js';
 
 /** One declared input, checked against its root. */
 export interface DeclaredInput {
@@ -42,6 +43,15 @@ function stringField(value: unknown, key: string): string | null {
   return typeof field === 'string' && field.length > 0 ? field : null;
 }
 
+/**
+ * The `asset_uuid` of a declaration with conflict markers, when every side names the same one (a conflict
+ * elsewhere in the file): the root then keeps its identity, so it is not mistaken for a new asset.
+ */
+function identityAcrossMarkers(text: string): unknown {
+  const uuids = new Set([...text.matchAll(/"asset_uuid"\s*:\s*"([^"]*)"/g)].map((match) => match[1]));
+  return uuids.size === 1 ? { asset_uuid: [...uuids][0] } : undefined;
+}
+
 /** Parses the text of `<root>/asset.json`. `readError` is set when the crawl could not read it. */
 export function parseDeclaration(root: string, text: string | null, readError?: string): ParsedDeclaration {
   const path = joinAssetsPath(root, ANCHOR_FILE);
@@ -63,6 +73,17 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
         ...base,
         message: `${path} could not be read (${readError ?? 'unknown error'}).`,
       }),
+    );
+  }
+  const markers = conflictMarkers(text);
+  if (markers.length > 0) {
+    return failed(
+      makeDiagnostic('declaration-merge-conflict', {
+        ...base,
+        message: `${path} holds unresolved merge-conflict markers at line${markers.length === 1 ? '' : 's'} ${markers.map((marker) => marker.line).join(', ')}; resolve the conflict (keep one side of each hunk, or combine them), then remove the markers.`,
+        related: markers.map((marker) => ({ path, message: `line ${marker.line}: ${marker.text}` })),
+      }),
+      identityAcrossMarkers(text),
     );
   }
   if (jsonTextDepth(text) > MAX_JSON_DEPTH) {

@@ -3,18 +3,10 @@
  * rules checked before anything is touched. Every function here is iterative, so no input can exhaust
  * the stack.
  */
+import { MAX_COMPONENT_BYTES, MAX_JSON_DEPTH, MAX_PATH_BYTES } from '@prometeu/packer-protocol';
 
-/** Longest path component, in UTF-8 bytes: the NAME_MAX of every file system the packer supports. */
-export const MAX_COMPONENT_BYTES = 255;
-/**
- * Longest path relative to `assets/`, in UTF-8 bytes. Linux allows 4096 bytes for a whole path (PATH_MAX),
- * and the project root, `assets/`, the quarantine prefix (`.prometeu/quarantine/<uuid>/root/`, 64 bytes)
- * and temporary-file names are added to it; 1024 leaves room for all of them under a project root of up to
- * about 2900 bytes, and stays below Windows' long-path limits.
- */
-export const MAX_PATH_BYTES = 1024;
-/** Deepest nesting of arrays and objects accepted in `asset.json`, `index.json` and declarations in requests. */
-export const MAX_JSON_DEPTH = 64;
+// The numbers live in the protocol package, so that the published file schemas state the same limits.
+export { MAX_COMPONENT_BYTES, MAX_JSON_DEPTH, MAX_PATH_BYTES };
 
 /** Whether `name` holds a C0 or C1 control character or DEL (never valid in a name the packer writes). */
 export function hasControlCharacter(name: string): boolean {

@@ -63,6 +63,21 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
       ],
     };
   }
+  const markers = conflictMarkers(text);
+  if (markers.length > 0) {
+    return {
+      exists: true,
+      registry: null,
+      entries: [],
+      diagnostics: [
+        makeDiagnostic('registry-merge-conflict', {
+          ...base,
+          message: `${SHOWN_PATH} holds unresolved merge-conflict markers at line${markers.length === 1 ? '' : 's'} ${markers.map((marker) => marker.line).join(', ')}; nothing is treated as registered until the conflict is resolved. Keep every entry of both sides (each one whole, from \`{\` to \`}\`), remove the markers, and the packer offers fixes for what the merge left (ids given twice, order).`,
+          related: markers.map((marker) => ({ path: REGISTRY_PATH, message: `line ${marker.line}: ${marker.text}` })),
+        }),
+      ],
+    };
+  }
   if (jsonTextDepth(text) > MAX_JSON_DEPTH) {
     return untrusted(
       makeDiagnostic('json-too-deep', {
@@ -103,8 +118,93 @@ export function parseRegistry(text: string | null, readError?: string): ParsedRe
       }),
     );
   }
-  return checkRegistry(parsed.data);
+  // Order and layout carry no meaning: a registry that is valid except for them (as a merge leaves it) is
+  // trusted, sorted in memory, and reported with a fix that rewrites the file; it is never rewritten silently.
+  const registry = sortedRegistry(parsed.data);
+  const canonical = serializeRegistry(registry);
+  if (canonical !== text) {
+    const reasons: string[] = [];
+    const unsorted = firstOutOfOrder(parsed.data);
+    if (unsorted !== null)
+      reasons.push(
+        `its entries are not sorted by asset_id (entry ${unsorted.index} has asset_id ${unsorted.current} after ${unsorted.previous})`,
+      );
+    else reasons.push(`its layout is not the canonical one (${layoutDifference(text, canonical)})`);
+    notCanonical.set(
+      registry,
+      makeDiagnostic('registry-not-canonical', {
+        path: REGISTRY_PATH,
+        severity: 'warning',
+        blocking: false,
+        message: `${SHOWN_PATH} is valid, but ${reasons.join(', and ')}, as a merge or another tool can leave it. The packer reads it as it is; rewrite it canonically (sorted keys and entries, two-space indentation, trailing newline) so that it diffs well again.`,
+        safeFix: {
+          fixId: 'registry-not-canonical',
+          title: `Rewrite ${SHOWN_PATH} canonically`,
+          mutation: { kind: 'normalizeRegistry' },
+        },
+      }),
+    );
+  }
+  return checkRegistry(registry);
 }
+
+/** A merge-conflict marker line of a file. */
+export interface ConflictMarker {
+  /** 1-based line number. */
+  readonly line: number;
+  /** The marker line as written (without its line break). */
+  readonly text: string;
+}
+
+/**
+ * The lines of `text` that are merge-conflict markers as git writes them (`<<<<<<< ours`, `||||||| base`,
+ * `=======`, `>>>>>>> theirs`). No valid JSON has such a line: JSON strings cannot span lines.
+ */
+export function conflictMarkers(text: string): ConflictMarker[] {
+  const markers: ConflictMarker[] = [];
+  // A cheap test first: almost every file has no marker at all.
+  if (!/^(?:<{7}|={7}|>{7}|\|{7})/m.test(text)) return markers;
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!.replace(/\r$/, '');
+    if (/^(?:<{7}|>{7}|\|{7})(?: |$)/.test(line) || /^={7}\s*$/.test(line))
+      markers.push({ line: index + 1, text: line.length > 80 ? `${line.slice(0, 80)}...` : line });
+  }
+  return markers;
+}
+
+/** The registry with its entries sorted by `asset_id` (the same object when they already are). */
+function sortedRegistry(registry: RegistryFile): RegistryFile {
+  return firstOutOfOrder(registry) === null
+    ? registry
+    : { ...registry, assets: [...registry.assets].sort((a, b) => a.asset_id - b.asset_id) };
+}
+
+function firstOutOfOrder(registry: RegistryFile): { index: number; previous: number; current: number } | null {
+  for (let index = 1; index < registry.assets.length; index++) {
+    const previous = registry.assets[index - 1]!.asset_id;
+    const current = registry.assets[index]!.asset_id;
+    if (previous > current) return { index, previous, current };
+  }
+  return null;
+}
+
+/** Says, for a person, how a registry text differs in layout from its canonical form. */
+function layoutDifference(text: string, canonical: string): string {
+  if (text.charCodeAt(0) === 0xfeff) return 'it starts with a byte-order mark';
+  if (text.includes('\r\n')) return 'it has Windows line endings';
+  if (!text.endsWith('\n')) return 'it has no trailing newline';
+  const lines = text.split('\n');
+  const expected = canonical.split('\n');
+  for (let index = 0; index < Math.min(lines.length, expected.length); index++) {
+    if (lines[index] !== expected[index])
+      return `line ${index + 1} is ${JSON.stringify(lines[index]!.slice(0, 60))} where the canonical form has ${JSON.stringify(expected[index]!.slice(0, 60))}`;
+  }
+  return `it has ${lines.length} lines where the canonical form has ${expected.length}`;
+}
+
+/** Registries read from a file that is not in canonical form, with the diagnostic that says so. */
+const notCanonical = new WeakMap<RegistryFile, Diagnostic>();
 
 /** Entries are immutable: the check of each entry's root is done once. */
 const rootChecks = new WeakMap<RegistryEntry, CheckedPath>();
@@ -113,29 +213,12 @@ const rootChecks = new WeakMap<RegistryEntry, CheckedPath>();
  * Checks a schema-valid registry for what the schema cannot say: order, root paths, id allocation and
  * identity conflicts. Used by {@link parseRegistry} and, without re-parsing, on every commit.
  */
-export function checkRegistry(registry: RegistryFile): ParsedRegistry {
+export function checkRegistry(checked: RegistryFile): ParsedRegistry {
+  const registry = sortedRegistry(checked);
   const base = { path: REGISTRY_PATH, severity: 'error' as const, blocking: true };
-  const untrusted = (diagnostic: Diagnostic): ParsedRegistry => ({
-    exists: true,
-    registry: null,
-    entries: [],
-    diagnostics: [diagnostic],
-  });
-  for (let index = 1; index < registry.assets.length; index++) {
-    if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) {
-      const previous = registry.assets[index - 1]!;
-      const current = registry.assets[index]!;
-      if (previous.asset_id > current.asset_id) {
-        return untrusted(
-          makeDiagnostic('registry-invalid', {
-            ...base,
-            message: `${SHOWN_PATH} is not sorted by asset_id (entry ${index} has asset_id ${current.asset_id} after ${previous.asset_id}); it was not written by the packer.`,
-          }),
-        );
-      }
-    }
-  }
   const diagnostics: Diagnostic[] = [];
+  const layout = notCanonical.get(checked);
+  if (layout !== undefined) diagnostics.push(layout);
   const entries: RegistryEntry[] = [];
   for (const entry of registry.assets) {
     let checked = rootChecks.get(entry);
@@ -173,6 +256,7 @@ export function checkRegistry(registry: RegistryFile): ParsedRegistry {
       (entry) => String(entry.asset_id),
       'identity-duplicate-id',
       (key) => `asset_id ${key}`,
+      registry.next_asset_id,
     ),
   );
   diagnostics.push(
@@ -199,6 +283,7 @@ function duplicates(
   keyOf: (entry: RegistryEntry) => string,
   code: 'identity-duplicate-id' | 'identity-duplicate-root' | 'identity-duplicate-uuid',
   label: (key: string) => string,
+  nextId?: number,
 ): Diagnostic[] {
   // One cheap pass to find the keys that repeat; groups are built only for those (usually none).
   const seen = new Set<string>();
@@ -228,10 +313,23 @@ function duplicates(
           assetUuid: entry.asset_uuid,
           root: entry.root,
           path: REGISTRY_PATH,
-          message: `${group.length} registry entries share ${label(key)}: ${group.map((other) => `#${other.asset_id} at ${other.root}`).join(', ')}. Forget all but one.`,
+          message:
+            code === 'identity-duplicate-id'
+              ? `${group.length} registry entries share ${label(key)}: ${group.map((other) => `${other.root} (${other.asset_uuid})`).join(', ')}, as when two branches each registered an asset. Keep the id on the asset the runtime already knows by it, and give the other ones new ids.`
+              : `${group.length} registry entries share ${label(key)}: ${group.map((other) => `#${other.asset_id} at ${other.root}`).join(', ')}. Forget all but one.`,
           related: group
             .filter((other) => other !== entry)
             .map((other) => ({ path: other.root, message: `entry #${other.asset_id}` })),
+          // Either entry may be the one to renumber (the one the runtime does not know yet): each offers it.
+          ...(code === 'identity-duplicate-id' && nextId !== undefined
+            ? {
+                safeFix: {
+                  fixId: `duplicate-id:${entry.asset_id}:${entry.asset_uuid}`,
+                  title: `Give ${entry.root} a new asset_id (${nextId}) and keep #${entry.asset_id} for the other entry`,
+                  mutation: { kind: 'reassignAssetId' as const, asset: { assetUuid: entry.asset_uuid } },
+                },
+              }
+            : {}),
         }),
       );
     }
@@ -257,13 +355,20 @@ export function serializeRegistry(registry: RegistryFile): string {
   for (const entry of assets) {
     let text = entryText.get(entry);
     if (text === undefined) {
-      text = JSON.stringify(sortKeys(entry), null, 2).replace(/^/gm, '    ');
+      // The four keys of an entry (the schema allows no others), in sorted order, laid out exactly as
+      // JSON.stringify(sortKeys(entry), null, 2) indented by four spaces would: built directly, because every
+      // open serialises the whole registry once to tell whether the file is canonical.
+      text =
+        `    {\n      "asset_id": ${JSON.stringify(entry.asset_id)},\n      "asset_uuid": ${JSON.stringify(entry.asset_uuid)},\n` +
+        `      "included_in_build": ${JSON.stringify(entry.included_in_build)},\n      "root": ${JSON.stringify(entry.root)}\n    }`;
       entryText.set(entry, text);
     }
     parts.push(text);
   }
   const list = parts.length === 0 ? '[]' : `[\n${parts.join(',\n')}\n  ]`;
-  return `{\n  "assets": ${list},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
+  // An editor's `$schema` key is kept (it sorts first); the packer never adds one.
+  const schema = registry.$schema !== undefined ? `  "$schema": ${JSON.stringify(registry.$schema)},\n` : '';
+  return `{\n${schema}  "assets": ${list},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
 }
 
 /** Returns a copy of a JSON value with object keys sorted recursively. */

@@ -235,41 +235,52 @@ export function buildSnapshot(
   }
 
   const records: AssetRecord[] = [];
+  /** Unregistered roots that carry the asset_uuid of a registered entry whose root is gone: moved folders. */
+  const movedEntries = new Map<string, RegistryEntry>();
   const claimedRoots = new Set<string>();
   const registeredRoots = new Set(parsedRegistry.entries.map((entry) => entry.root));
   for (const entry of parsedRegistry.entries) {
     const anchor = anchors.get(entry.root) ?? null;
     const diagnostics: Diagnostic[] = [];
     if (anchor === null) {
-      // A folder moved outside the packer keeps its asset_uuid: if an unregistered root carries it, offer
-      // to let the entry follow it; otherwise offer to forget the entry.
+      // A folder moved outside the packer keeps its asset_uuid: if an unregistered root carries it, report
+      // the move and offer to let the entry follow it; otherwise offer to forget the entry.
       const movedTo = (anchorsByUuid.get(entry.asset_uuid) ?? []).find((root) => !registeredRoots.has(root));
-      diagnostics.push(
-        makeDiagnostic('missing-anchor', {
-          severity: 'error',
-          blocking: true,
-          assetId: entry.asset_id,
-          assetUuid: entry.asset_uuid,
-          root: entry.root,
-          path: joinAssetsPath(entry.root, ANCHOR_FILE),
-          message:
-            movedTo !== undefined
-              ? `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist; its asset_uuid is now at ${movedTo}, so the folder was probably moved. Relocate the entry to follow it.`
-              : `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
-          safeFix:
-            movedTo !== undefined
-              ? {
-                  fixId: `moved-root:${entry.asset_id}`,
-                  title: `Relocate entry #${entry.asset_id} to ${movedTo}`,
-                  mutation: { kind: 'relocate', asset: { assetId: entry.asset_id }, to: movedTo },
-                }
-              : {
-                  fixId: `missing-anchor:${entry.asset_id}`,
-                  title: `Forget registry entry #${entry.asset_id}`,
-                  mutation: { kind: 'forget', asset: { assetId: entry.asset_id } },
-                },
-        }),
-      );
+      if (movedTo !== undefined) {
+        if (!movedEntries.has(movedTo)) movedEntries.set(movedTo, entry);
+        diagnostics.push(
+          makeDiagnostic('root-moved', {
+            severity: 'error',
+            blocking: true,
+            assetId: entry.asset_id,
+            assetUuid: entry.asset_uuid,
+            root: entry.root,
+            path: joinAssetsPath(movedTo, ANCHOR_FILE),
+            message: `Registered asset #${entry.asset_id} was moved from ${entry.root} to ${movedTo} outside the packer: ${joinAssetsPath(entry.root, ANCHOR_FILE)} is gone and ${joinAssetsPath(movedTo, ANCHOR_FILE)} carries its asset_uuid ${entry.asset_uuid}. Relocate the entry to follow it (asset_id and asset_uuid stay).`,
+            related: [
+              { path: joinAssetsPath(entry.root, ANCHOR_FILE), message: 'where the registry expects the root (gone)' },
+              { path: joinAssetsPath(movedTo, ANCHOR_FILE), message: 'where the root is now' },
+            ],
+            safeFix: movedRootFix(entry, movedTo),
+          }),
+        );
+      } else
+        diagnostics.push(
+          makeDiagnostic('missing-anchor', {
+            severity: 'error',
+            blocking: true,
+            assetId: entry.asset_id,
+            assetUuid: entry.asset_uuid,
+            root: entry.root,
+            path: joinAssetsPath(entry.root, ANCHOR_FILE),
+            message: `Registered asset #${entry.asset_id} expects ${joinAssetsPath(entry.root, ANCHOR_FILE)}, which does not exist. If the folder moved, relocate the entry; if it is gone for good, forget it.`,
+            safeFix: {
+              fixId: `missing-anchor:${entry.asset_id}`,
+              title: `Forget registry entry #${entry.asset_id}`,
+              mutation: { kind: 'forget', asset: { assetId: entry.asset_id } },
+            },
+          }),
+        );
     } else if (anchor.assetUuid !== null && anchor.assetUuid !== entry.asset_uuid) {
       diagnostics.push(
         makeDiagnostic('identity-uuid-mismatch', {
@@ -308,8 +319,9 @@ export function buildSnapshot(
     extras.previous.workspaceInitialized === parsedRegistry.exists;
   for (const [root, anchor] of anchors) {
     if (claimedRoots.has(root)) continue;
+    const movedFrom = movedEntries.get(root);
     const same =
-      sameRegistryState && !extra.has(root)
+      sameRegistryState && !extra.has(root) && movedFrom === undefined
         ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl)
         : undefined;
     if (same !== undefined) {
@@ -317,7 +329,19 @@ export function buildSnapshot(
       continue;
     }
     const diagnostics: Diagnostic[] = [];
-    if (parsedRegistry.registry !== null || !parsedRegistry.exists) {
+    if (movedFrom !== undefined) {
+      diagnostics.push(
+        makeDiagnostic('unregistered-root', {
+          severity: 'info',
+          blocking: false,
+          root,
+          assetUuid: movedFrom.asset_uuid,
+          path: joinAssetsPath(root, ANCHOR_FILE),
+          message: `${root} is not registered, but it carries the asset_uuid of registered asset #${movedFrom.asset_id}, whose root ${movedFrom.root} is gone: the folder was moved here. Relocate the entry to follow it rather than register it again.`,
+          safeFix: movedRootFix(movedFrom, root),
+        }),
+      );
+    } else if (parsedRegistry.registry !== null || !parsedRegistry.exists) {
       diagnostics.push(
         makeDiagnostic('unregistered-root', {
           severity: 'info',
@@ -346,7 +370,10 @@ export function buildSnapshot(
         }),
       );
     }
-    unregistered.push(makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false));
+    const record = makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false);
+    // Whether a root is a move target depends on other entries: such a record is never reused.
+    if (movedFrom !== undefined) builtWithCrossAssetDiagnostics.add(record);
+    unregistered.push(record);
   }
   unregistered.sort((a, b) => compareStrings(a.root, b.root));
   records.push(...unregistered);
@@ -398,6 +425,15 @@ export function buildSnapshot(
     quarantine: Object.freeze([...(extras.quarantine ?? [])]),
     parsedAnchors,
   });
+}
+
+/** The fix that lets a registry entry follow its root to where it was moved. */
+function movedRootFix(entry: RegistryEntry, to: string): NonNullable<Diagnostic['safeFix']> {
+  return {
+    fixId: `moved-root:${entry.asset_id}`,
+    title: `Relocate entry #${entry.asset_id} from ${entry.root} to ${to}`,
+    mutation: { kind: 'relocate', asset: { assetId: entry.asset_id }, to },
+  };
 }
 
 function* allDiagnostics(

@@ -62,6 +62,8 @@ export interface MutationPlan {
   readonly filesystemChanges: readonly PlannedFilesystemChange[];
   readonly affectedAssets: readonly { assetId?: number; assetUuid: string | null; root: string }[];
   readonly requiresConsent: boolean;
+  /** Why consent is needed, completing "This <kind> ...", for the rejection of an apply without it. */
+  readonly consentReason: string;
   readonly effect: MutationEffect;
 }
 
@@ -74,6 +76,9 @@ const LIMIT_BLOCKERS: Partial<Record<PathRefusal, string>> = {
 
 /** The canonical form of an asset_uuid, as the packer writes it (quarantine folders are named by it). */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The registry file, relative to `assets/`. */
+const REGISTRY_FILE = '.prometeu/index.json';
 
 /** The kinds that need explicit consent: they delete or move the user's files. */
 const CONSENT_KINDS: ReadonlySet<MutationIntent['kind']> = new Set(['remove', 'quarantine', 'restore', 'relocate']);
@@ -705,12 +710,59 @@ function planInclusion(planner: Planner, intent: Extract<MutationIntent, { kind:
   planner.updateEntry(record.entry, { included_in_build: intent.included });
 }
 
+function planNormalizeRegistry(planner: Planner): void {
+  const registry = planner.baseRegistry();
+  if (registry === null) return;
+  const layout = planner.snapshot.projectDiagnostics.find((diagnostic) => diagnostic.code === 'registry-not-canonical');
+  if (layout === undefined) {
+    planner.warn('noChange', 'assets/.prometeu/index.json is already canonical.', REGISTRY_FILE);
+    return;
+  }
+  // A new object with the same entries: what is written is the canonical text, so the next snapshot no longer
+  // reports the layout. No entry changes; the file does.
+  planner.registry = { ...registry, assets: [...registry.assets] };
+  planner.filesystemChanges.push({ change: 'modify', path: REGISTRY_FILE, kind: 'file' });
+}
+
+function planReassignId(planner: Planner, intent: Extract<MutationIntent, { kind: 'reassignAssetId' }>): void {
+  const record = planner.resolve(intent.asset);
+  if (record === null) return;
+  const entry = record.entry;
+  if (entry === null) {
+    planner.block('notRegistered', `${record.root} is not registered; it has no asset_id to change.`, record.root);
+    return;
+  }
+  const registry = planner.baseRegistry();
+  if (registry === null) return;
+  const own = registry.assets.find(
+    (candidate) => candidate.asset_id === entry.asset_id && candidate.asset_uuid === entry.asset_uuid,
+  );
+  const shared = registry.assets.filter((candidate) => candidate.asset_id === entry.asset_id && candidate !== own);
+  if (own === undefined || shared.length === 0) {
+    planner.block(
+      'noChange',
+      `asset_id ${entry.asset_id} belongs to ${record.root} alone; the packer changes an id only when two entries share it, because the runtime refers to assets by id.`,
+      REGISTRY_FILE,
+    );
+    return;
+  }
+  const id = planner.nextId();
+  planner.warn(
+    'idReassigned',
+    `${record.root} gets asset_id ${id} instead of ${entry.asset_id}, which stays with ${shared.map((other) => other.root).join(', ')}; code and data that refer to ${record.root} by id ${entry.asset_id} must be updated.`,
+    REGISTRY_FILE,
+  );
+  planner.removeEntry(own);
+  planner.addEntry({ ...own, asset_id: id });
+}
+
 function classOf(
   plan: Pick<MutationPlan, 'registryChanges' | 'filesystemChanges'>,
   kind: MutationIntent['kind'],
 ): OperationClass {
-  const registry = plan.registryChanges.length > 0;
-  const workspace = plan.filesystemChanges.length > 0;
+  const registry = plan.registryChanges.length > 0 || kind === 'normalizeRegistry';
+  // Rewriting index.json is a change of the registry only, though the preview lists the file.
+  const workspace = plan.filesystemChanges.some((change) => change.path !== REGISTRY_FILE);
   if (registry && workspace) return 'workspace+registry';
   if (workspace) return 'workspace';
   if (registry) return 'registry';
@@ -720,6 +772,7 @@ function classOf(
     case 'adopt':
     case 'forget':
     case 'setBuildInclusion':
+    case 'reassignAssetId':
       return 'registry';
     case 'rename':
       return 'workspace';
@@ -771,6 +824,12 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
     case 'setBuildInclusion':
       planInclusion(planner, intent);
       break;
+    case 'normalizeRegistry':
+      planNormalizeRegistry(planner);
+      break;
+    case 'reassignAssetId':
+      planReassignId(planner, intent);
+      break;
     case 'applySafeFix': {
       const fix = findSafeFix(snapshot, intent.fixId);
       if (fix === undefined || fix.kind === 'applySafeFix') {
@@ -786,8 +845,10 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
   }
   const shape = { registryChanges: planner.registryChanges, filesystemChanges: planner.filesystemChanges };
   const requiresConsent =
-    CONSENT_KINDS.has(kind) &&
-    planner.filesystemChanges.some((change) => change.change === 'move' || change.change === 'delete');
+    (CONSENT_KINDS.has(kind) &&
+      planner.filesystemChanges.some((change) => change.change === 'move' || change.change === 'delete')) ||
+    // The runtime refers to assets by id: changing one is never a side effect.
+    (kind === 'reassignAssetId' && planner.registryChanges.length > 0);
   return {
     intent,
     baseRevision: snapshot.revision,
@@ -799,6 +860,10 @@ export function planMutation(snapshot: Snapshot, intent: MutationIntent, allocat
     filesystemChanges: planner.filesystemChanges,
     affectedAssets: planner.affected,
     requiresConsent,
+    consentReason:
+      kind === 'reassignAssetId'
+        ? 'changes an asset_id, which the runtime and game code refer to'
+        : `${planner.filesystemChanges.some((change) => change.change === 'delete') ? 'deletes' : 'moves'} files in the workspace`,
     effect: { actions: planner.actions, registry: planner.registry },
   };
 }

@@ -15,7 +15,17 @@ import { fingerprintOf, type Fingerprints } from './fingerprint.js';
 export interface DivergentChange {
   readonly path: string;
   readonly change: 'added' | 'changed' | 'removed' | 'moved';
+  /** For a move: the root it was moved from (`path` is the root it is at now). */
   readonly from?: string;
+  /** For a move: the `asset_uuid` that says both roots are one asset. */
+  readonly assetUuid?: string;
+}
+
+/** A root moved from one folder to another, recognised by its `asset_uuid`. */
+export interface RootMove {
+  readonly from: string;
+  readonly to: string;
+  readonly assetUuid: string;
 }
 
 /** What the tracker needs from its project. */
@@ -134,9 +144,39 @@ export function classifyPaths(
     if (from === undefined) continue;
     const to = parentOf(file);
     for (const [other] of result) if (isWithin(from, other) || isWithin(to, other)) result.set(other, null);
-    result.set(to, { path: to, change: 'moved', from });
+    result.set(to, { path: to, change: 'moved', from, assetUuid: uuid! });
   }
   return result;
+}
+
+/**
+ * The moves a snapshot shows by itself: registered roots whose `asset.json` is gone while an unregistered
+ * root carries their `asset_uuid` (the `root-moved` diagnostics). Found without any fingerprint, so a move
+ * made while no packer ran is recognised on open even when no earlier run left fingerprints.
+ */
+export function movesOf(snapshot: Snapshot): RootMove[] {
+  const moves: RootMove[] = [];
+  for (const record of snapshot.assets) {
+    if (record.state !== 'missing' || record.entry === null) continue;
+    const moved = record.diagnostics.find((diagnostic) => diagnostic.code === 'root-moved');
+    const to = moved?.safeFix?.mutation.kind === 'relocate' ? moved.safeFix.mutation.to : undefined;
+    if (to !== undefined) moves.push({ from: record.root, to, assetUuid: record.entry.asset_uuid });
+  }
+  return moves;
+}
+
+/**
+ * Replaces the added and removed files of each moved root with one `moved` change of the root. A move no
+ * change touches (made before the fingerprints were saved) is left out: it is not news.
+ */
+export function foldMoves(changes: readonly DivergentChange[], moves: readonly RootMove[]): DivergentChange[] {
+  const touching = (move: RootMove, change: DivergentChange): boolean =>
+    isWithin(move.from, change.path) || isWithin(move.to, change.path);
+  const news = moves.filter((move) => changes.some((change) => touching(move, change)));
+  if (news.length === 0) return [...changes];
+  const folded = changes.filter((change) => !news.some((move) => touching(move, change)));
+  for (const move of news) folded.push({ path: move.to, change: 'moved', from: move.from, assetUuid: move.assetUuid });
+  return folded;
 }
 
 /** The asset roots a set of changes touches (the enclosing root of each path, old or new). */

@@ -11,6 +11,8 @@ import type { EventLog } from '../project/event-log.js';
 import {
   classifyPaths,
   DivergenceTracker,
+  foldMoves,
+  movesOf,
   touchedRoots,
   type DivergenceSource,
   type DivergentChange,
@@ -67,6 +69,15 @@ export class ProjectWatch implements DivergenceSource {
   verified = false;
   /** Resolves when the verification pass after start is done. */
   ready: Promise<void> = Promise.resolve();
+  /**
+   * Invariant: when {@link start} ran (ms since the epoch), just after the snapshot it watches was read; a
+   * file modified later may have been fingerprinted after the modification, so its fingerprint proves nothing.
+   */
+  private startedAt = 0;
+  /** Invariant: true while {@link recover} tries to arm the watcher again; one attempt at a time. */
+  private recovering = false;
+  /** Invariant: how many times watching degraded; a watcher that faulted while it armed is not trusted. */
+  private faults = 0;
 
   constructor(
     private readonly project: WatchedProject,
@@ -125,6 +136,7 @@ export class ProjectWatch implements DivergenceSource {
     // `starting` at once, so the answer that opened the project says so; the work itself starts two turns
     // later, after that answer is written.
     if (this.settings.factory !== null) this.setState('starting');
+    this.startedAt = Date.now();
     this.ready = new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve))).then(() => this.run());
   }
 
@@ -155,14 +167,31 @@ export class ProjectWatch implements DivergenceSource {
     }
     // Look for anything that changed since the snapshot was crawled, and since the previous run.
     const saved = readSavedFingerprints(this.project.assetsDir);
-    if (saved !== null) this.compareWithPreviousRun(saved);
+    if (saved !== null) this.compareWithPreviousRun(saved, snapshot);
+    this.distrustFingerprintsAfterStart(snapshot);
     await this.verifyNow();
     this.verified = true;
     // Only now is the snapshot known to match the disk (or the divergence known): `starting` until then.
     if (this.state === 'starting' && !this.disposed) this.setState('watching');
   }
 
-  private compareWithPreviousRun(saved: Fingerprints): void {
+  /**
+   * A file written after {@link start} but before the fingerprint pass reached it has a fingerprint that
+   * already shows the new content, so comparing with it would find nothing. Its fingerprint is dropped: the
+   * verification pass then reports the file as changed (anchors and the registry are compared by text, so
+   * for them the report is exact). The file system's clock may lag the process's by one tick, so a write in
+   * the first few milliseconds after start can still look older; later writes are never missed.
+   */
+  private distrustFingerprintsAfterStart(snapshot: Snapshot): void {
+    for (const file of snapshot.crawl.files) {
+      const fingerprint = this.fingerprints.get(file);
+      if (fingerprint === undefined) continue;
+      const modified = Number(fingerprint.slice(fingerprint.indexOf(':') + 1));
+      if (modified > this.startedAt) this.fingerprints.delete(file);
+    }
+  }
+
+  private compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): void {
     const changes: DivergentChange[] = [];
     for (const [path, fingerprint] of this.fingerprints) {
       const before = saved.get(path);
@@ -171,19 +200,22 @@ export class ProjectWatch implements DivergenceSource {
     }
     for (const path of saved.keys()) if (!this.fingerprints.has(path)) changes.push({ path, change: 'removed' });
     if (changes.length === 0) return;
-    changes.sort((a, b) => compareStrings(a.path, b.path));
-    for (const change of changes) this.betweenRuns.set(change.path, change);
-    this.report(changes, this.project.snapshot(), true);
+    const folded = foldMoves(changes, movesOf(snapshot)).sort((a, b) => compareStrings(a.path, b.path));
+    for (const change of folded) this.betweenRuns.set(change.path, change);
+    this.report(folded, snapshot, true);
   }
 
-  /** Crawls the whole workspace and classifies every path that differs from the snapshot. */
-  async verifyNow(): Promise<void> {
+  /**
+   * Crawls the whole workspace and classifies every path that differs from the snapshot. Returns false when
+   * `assets/` could not be read (watching is then degraded).
+   */
+  async verifyNow(): Promise<boolean> {
     let disk;
     try {
       disk = await verifyDisk(this.project.assetsDir);
     } catch (error) {
       this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
-      return;
+      return false;
     }
     // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
     await this.project.whenLaneIdle();
@@ -195,10 +227,12 @@ export class ProjectWatch implements DivergenceSource {
       if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
     for (const file of snapshot.crawl.files) if (!disk.fingerprints.has(file)) candidates.add(file);
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
+    return true;
   }
 
   private degrade(reason: string): void {
     if (this.disposed) return;
+    this.faults++;
     void this.watcher?.close().catch(() => undefined);
     this.watcher = undefined;
     const interval = this.settings.verifyIntervalMs;
@@ -206,11 +240,47 @@ export class ProjectWatch implements DivergenceSource {
     // Periodic verification fails the same way at every pass while assets/ is gone: say it once.
     if (this.state !== 'degraded' || this.reason !== described) this.setState('degraded', described);
     if (this.verifyTimer === undefined) {
-      this.verifyTimer = setInterval(
-        () => void this.verifyNow().catch(() => undefined),
-        this.settings.verifyIntervalMs,
-      );
+      this.verifyTimer = setInterval(() => void this.recover().catch(() => undefined), this.settings.verifyIntervalMs);
       this.verifyTimer.unref();
+    }
+  }
+
+  /**
+   * One periodic pass while degraded: verify the disk, then try to arm the watcher again (it may have failed
+   * for a reason that has gone: `assets/` deleted and created again, a watch limit raised, a backend
+   * restarted). On success watching returns to `watching` with an event, periodic verification stops, and a
+   * last verification catches what changed while the watcher armed.
+   */
+  async recover(): Promise<void> {
+    const factory = this.settings.factory;
+    if (this.recovering || this.disposed || factory === null || this.state !== 'degraded') return;
+    this.recovering = true;
+    try {
+      if (!(await this.verifyNow())) return;
+      const faults = this.faults;
+      let watcher: WorkspaceWatcher;
+      try {
+        watcher = await factory(this.project.assetsDir, {
+          onChanges: (paths) => this.tracker.note(paths),
+          onFault: (reason) => this.degrade(reason),
+        });
+      } catch {
+        // Still failing: stay degraded (the reason already said why) and try again at the next pass.
+        return;
+      }
+      if (this.disposed || this.state !== 'degraded' || this.faults !== faults) {
+        // Closed, recovered meanwhile, or this very watcher failed while it armed: not a recovery.
+        await watcher.close().catch(() => undefined);
+        return;
+      }
+      this.watcher = watcher;
+      this.backend = watcher.backend;
+      if (this.verifyTimer) clearInterval(this.verifyTimer);
+      this.verifyTimer = undefined;
+      this.setState('watching');
+      await this.verifyNow();
+    } finally {
+      this.recovering = false;
     }
   }
 

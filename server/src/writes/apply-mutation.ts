@@ -101,7 +101,7 @@ export function applyMutationOperation(
       if (plan.requiresConsent && request.consent !== true) {
         return reject(plan, {
           code: 'consentRequired',
-          message: `This ${plan.intent.kind} ${plan.filesystemChanges.some((change) => change.change === 'delete') ? 'deletes' : 'moves'} files in the workspace; apply it again with consent: true. Nothing was changed.`,
+          message: `This ${plan.intent.kind} ${plan.consentReason}; apply it again with consent: true. Nothing was changed.`,
         });
       }
       if (plan.effect.actions.length === 0 && plan.effect.registry === null) {
