@@ -125,6 +125,7 @@ export function getAssetDetails(
       path: input.path,
       assetsPath: input.assetsPath,
       state: input.state,
+      sha256: input.sha256,
     })),
     output: declaration ? { ...declaration.output } : null,
     preload: declaration ? { ...declaration.preload } : null,
@@ -144,6 +145,7 @@ export async function doctor(
   const { snapshot } = context;
   const scope = params.scope ?? 'registered';
   let diagnostics: Diagnostic[];
+  const pending = pendingAssets(snapshot, (record) => scope === 'workspace' || record.entry !== null);
   if (scope === 'registered') {
     diagnostics = [...snapshot.projectDiagnostics];
     for (const record of snapshot.assets) if (record.entry !== null) diagnostics.push(...record.diagnostics);
@@ -168,7 +170,7 @@ export async function doctor(
     summary[counters[diagnostic.severity]]++;
     if (diagnostic.blocking) summary.blocking++;
   }
-  return { revision: snapshot.revision, scope, diagnostics, summary };
+  return { revision: snapshot.revision, scope, diagnostics, pending, summary };
 }
 
 /** `packer/packSummary`. */
@@ -194,7 +196,26 @@ export function packSummary(context: ReadContext): ResultOf<Requests['packSummar
       blocked: record.diagnostics.some((diagnostic) => diagnostic.blocking),
     });
   }
-  return { revision: snapshot.revision, canPack: blockers.length === 0, buildSet, blockers, excluded };
+  const pending = pendingAssets(snapshot, inBuildSet);
+  return {
+    revision: snapshot.revision,
+    canPack: blockers.length === 0 && pending.length === 0,
+    pending,
+    buildSet,
+    blockers,
+    excluded,
+  };
+}
+
+/** The assets of the snapshot that `include` keeps and whose format checks are still pending. */
+function pendingAssets(
+  snapshot: Snapshot,
+  include: (record: AssetRecord) => boolean,
+): { assetId?: number; root: string }[] {
+  if (snapshot.counts.validationPending === 0) return [];
+  return snapshot.assets
+    .filter((record) => record.validation === 'pending' && include(record))
+    .map((record) => ({ ...(record.entry !== null ? { assetId: record.entry.asset_id } : {}), root: record.root }));
 }
 
 /** `packer/events`. */

@@ -25,7 +25,9 @@ export function packOperation(
     operationClass: 'build',
     ...(signal ? { signal } : {}),
     async run(context): Promise<OperationResult<PackResponse>> {
-      const snapshot = project.snapshot();
+      // A pack packs only what a snapshot validated: pending format checks finish (and are published) first.
+      const snapshot = await project.validation.validatedSnapshot(operationId);
+      if (context.signal.aborted) return { status: 'cancelled' };
       const base: PackResponse = {
         operationId,
         projectId: project.id,
@@ -53,6 +55,7 @@ export function packOperation(
             response: {
               ...base,
               outcome: 'failed',
+              failure: 'diverged',
               reason: `The disk no longer matches revision ${snapshot.revision} at ${outcome.paths.length} path(s); reconcile, then pack again. Nothing in build/ was changed.`,
               divergedPaths: [...outcome.paths],
             },

@@ -28,9 +28,10 @@ import { WriterLane } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 import type { WatcherFactory } from '../watch/watcher.js';
+import { ProjectValidation, withoutFormatResults } from '../validation/project-validation.js';
 
 /** Why a snapshot was published. */
-export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
+export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery' | 'validation';
 
 export class Project {
   readonly assetsDir: string;
@@ -59,6 +60,8 @@ export class Project {
   private reconcileQueued = false;
   /** The watcher to start once `assets/` exists, for a project opened without it (set by the host). */
   deferredWatcher: WatcherFactory | null = null;
+  /** Format validation of the snapshots; its results are published from inside the lane (cause `validation`). */
+  readonly validation: ProjectValidation;
   /** Builds the reconcile operation (set by the host, which owns operation ids). */
   reconcileFactory: ((project: Project) => void) | undefined;
 
@@ -82,6 +85,12 @@ export class Project {
       () => this.claimWriter(),
     );
     this.current = initial;
+    this.validation = new ProjectValidation({
+      assetsDir: this.assetsDir,
+      snapshot: () => this.current,
+      inLane: (task) => this.lane.runInternal(task),
+      publish: (next, operationId) => void this.publish(next, 'validation', operationId),
+    });
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
     // processes go, and none while a live process (perhaps on another host) holds the writer lock.
@@ -122,6 +131,7 @@ export class Project {
       { revision: this.current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
       recovery?.operationId,
     );
+    this.validation.schedule();
   }
 
   /** The current snapshot. A caller that keeps the returned object keeps a consistent view. */
@@ -164,6 +174,7 @@ export class Project {
       { revision: next.revision, previousRevision: previous, cause },
       operationId,
     );
+    this.validation.schedule();
     return next;
   }
 
@@ -174,7 +185,8 @@ export class Project {
   reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      next = loadSnapshot(this.rootPath, this.current.revision + 1, this.current);
+      // The inputs' content may have changed on disk: every asset is validated again.
+      next = loadSnapshot(this.rootPath, this.current.revision + 1, withoutFormatResults(this.current));
     } catch (error) {
       this.failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
@@ -252,6 +264,7 @@ export class Project {
 
   /** Stops watching and releases what the project holds in the workspace (the writer lock). */
   dispose(): void {
+    this.validation.dispose();
     void this.watch.dispose();
     this.lock.release();
   }

@@ -64,6 +64,8 @@ interface Job {
   readonly finish: (outcome: LaneOutcome<unknown>) => void;
   readonly controller: AbortController;
   detach: () => void;
+  /** Set for internal work of the server (see {@link WriterLane.runInternal}): no events, no lock, not counted. */
+  readonly internal?: () => void | Promise<void>;
 }
 
 /** Observes the lane, for status and tests. */
@@ -92,11 +94,49 @@ export class WriterLane {
   /** What runs now and how many wait. */
   status(): LaneStatus {
     return {
-      running: this.running
-        ? { operationId: this.running.operation.operationId, operation: this.running.operation.operation }
-        : null,
-      queued: this.queue.length,
+      running:
+        this.running && !this.running.internal
+          ? { operationId: this.running.operation.operationId, operation: this.running.operation.operation }
+          : null,
+      queued: this.visibleQueued(),
     };
+  }
+
+  private visibleQueued(): number {
+    let count = 0;
+    for (const job of this.queue) if (!job.internal) count++;
+    return count;
+  }
+
+  /**
+   * Runs `task` inside the lane, in arrival order with the writes, as internal work of the server: no
+   * operation, no events, no writer lock, not shown in the status. It must not write the disk; it may
+   * publish (validation results are published this way). Resolves when it ran; an exception rejects.
+   */
+  runInternal(task: () => void | Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let failure: unknown;
+      const job: Job = {
+        operation: {
+          operationId: '',
+          operation: 'internal',
+          operationClass: 'runtime-state',
+          run: () => Promise.reject(),
+        },
+        finish: () => (failure === undefined ? resolve() : reject(failure)),
+        controller: new AbortController(),
+        detach: () => undefined,
+        internal: async () => {
+          try {
+            await task();
+          } catch (error) {
+            failure = error ?? new Error('internal lane task failed');
+          }
+        },
+      };
+      this.queue.push(job);
+      this.pump();
+    });
   }
 
   /** Queues a write; resolves with its outcome once it ended. Never rejects. */
@@ -105,7 +145,7 @@ export class WriterLane {
       const head = { operation: operation.operation, operationClass: operation.operationClass };
       this.events.append(
         'operation.queued',
-        { ...head, position: this.queue.length + (this.running ? 1 : 0) },
+        { ...head, position: this.visibleQueued() + (this.running && !this.running.internal ? 1 : 0) },
         operation.operationId,
       );
       const controller = new AbortController();
@@ -159,6 +199,11 @@ export class WriterLane {
   }
 
   private async runJob(job: Job): Promise<void> {
+    if (job.internal) {
+      await job.internal();
+      job.finish({ status: 'cancelledBeforeStart' });
+      return;
+    }
     const { operation } = job;
     const head = { operation: operation.operation, operationClass: operation.operationClass };
     this.events.append('operation.started', { ...head, baseRevision: this.currentRevision() }, operation.operationId);

@@ -26,6 +26,7 @@ export function toAssetSummary(record: AssetRecord): AssetSummary {
       worstSeverity: record.worstSeverity,
       diagnosticCount: record.diagnostics.length,
       availableActions: [...record.availableActions],
+      validation: record.validation,
     };
     summaryCache.set(record, summary);
   }

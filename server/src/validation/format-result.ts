@@ -1,0 +1,45 @@
+/**
+ * What format validation found for one asset, as the snapshot keeps it, and which assets it applies to.
+ * Pure: no disk, no threads.
+ */
+import type { AssetDeclarationFile, Diagnostic } from '@prometeu/packer-protocol';
+import type { ParsedDeclaration } from '../domain/declaration.js';
+import type { AssetFormat } from '../pack/formats/format.js';
+import { formatNamed } from '../pack/formats/registry.js';
+
+/**
+ * Whether an asset's format checks have run: `pending` (not yet, for this declaration and these inputs),
+ * `done` (the format's blockers are in the asset's diagnostics), `notRun` (they cannot run: the declaration
+ * is invalid or an input is missing, and those diagnostics come first).
+ */
+export type ValidationState = 'pending' | 'done' | 'notRun';
+
+/** The result of one asset's format validation, computed for one parsed declaration. */
+export interface FormatResult {
+  /** The parsed anchor it was computed for; it applies to a record only while the record has this very object. */
+  readonly anchor: ParsedDeclaration;
+  /**
+   * The SHA-256 (hex) of each input's content as it was read and validated, by path relative to `assets/`;
+   * null when the file could not be read as a regular file at the time.
+   */
+  readonly hashes: ReadonlyMap<string, string | null>;
+  /** The format's blocking problems, without identity, severity or blocking decided (the snapshot stamps those). */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Format results by asset root. Immutable once a snapshot holds it. */
+export type FormatResults = ReadonlyMap<string, FormatResult>;
+
+/** No result at all (a snapshot just read from disk). */
+export const NO_FORMAT_RESULTS: FormatResults = new Map();
+
+/**
+ * The format whose checks can run on this declaration, or undefined when they cannot: the declaration is
+ * invalid, names no known format, or the format belongs to another type. The pack runs a format under
+ * exactly the same condition (with every input present).
+ */
+export function formatToCheck(declaration: AssetDeclarationFile | null): AssetFormat | undefined {
+  if (declaration === null) return undefined;
+  const format = formatNamed(declaration.output.format);
+  return format !== undefined && format.type === declaration.type ? format : undefined;
+}
