@@ -180,7 +180,7 @@ describe('import layering', () => {
 const SERVER_LAYERS = [
   ['server/src/domain', 'server/src/io', 'server/src/errors.ts', 'server/src/server-script.ts'],
   ['server/src/pack', 'server/src/mutations'],
-  ['server/src/watch', 'server/src/project'],
+  ['server/src/watch', 'server/src/validation', 'server/src/project'],
   ['server/src/wire', 'server/src/operations'],
   ['server/src/host.ts', 'server/src/handlers'],
   ['server/src/transport'],

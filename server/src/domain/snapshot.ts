@@ -10,12 +10,12 @@ import { makeDiagnostic, worstSeverity } from './diagnostics.js';
 import { joinAssetsPath, parentOf } from './paths.js';
 import type { ParsedRegistry } from './registry.js';
 import {
-  formatToCheck,
+  formatCheckable,
   NO_FORMAT_RESULTS,
   type FormatResult,
   type FormatResults,
   type ValidationState,
-} from '../validation/format-result.js';
+} from './format-results.js';
 
 /** The state of one declared input in this snapshot. */
 export interface InputRecord {
@@ -498,7 +498,7 @@ function makeRecord(
       diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
     // Format checks run when the declaration is valid for a known format and every input is present (as in a pack).
     const checkable =
-      formatToCheck(anchor.declaration) !== undefined &&
+      formatCheckable(anchor.declaration) &&
       anchor.inputs.every((input) => input.assetsPath !== null && fileSet.has(input.assetsPath));
     if (checkable) {
       formatResult = resultFor(formatResults, root, anchor) ?? null;

@@ -8,7 +8,7 @@ import type { AssetDeclarationFile, Diagnostic } from '@prometeu/packer-protocol
 import { sha256Hex } from '../pack/assets-pa.js';
 import { cacheKey } from '../pack/pack-cache.js';
 import { readIfFile } from '../pack/read-input.js';
-import { formatToCheck } from './format-result.js';
+import { formatToCheck } from './format-to-check.js';
 
 /** What to validate: one asset's declaration and its inputs. Plain data, so it crosses to a worker as is. */
 export interface ValidationJob {

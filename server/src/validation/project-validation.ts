@@ -6,7 +6,7 @@
  */
 import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
 import { checkAsset, type ValidationAnswer, type ValidationJob } from './check-asset.js';
-import { NO_FORMAT_RESULTS, type FormatResult } from './format-result.js';
+import { NO_FORMAT_RESULTS, type FormatResult } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
 
 /** What the validation of a project needs from it. */

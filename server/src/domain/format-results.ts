@@ -1,11 +1,11 @@
 /**
- * What format validation found for one asset, as the snapshot keeps it, and which assets it applies to.
- * Pure: no disk, no threads.
+ * What format validation found for one asset, as the snapshot keeps it, and when the format checks can run.
+ * Pure types and one predicate: the validation itself (reading, hashing, the formats) lives in
+ * `server/src/validation/`.
  */
 import type { AssetDeclarationFile, Diagnostic } from '@prometeu/packer-protocol';
-import type { ParsedDeclaration } from '../domain/declaration.js';
-import type { AssetFormat } from '../pack/formats/format.js';
-import { formatNamed } from '../pack/formats/registry.js';
+import { contractOf } from './asset-types.js';
+import type { ParsedDeclaration } from './declaration.js';
 
 /**
  * Whether an asset's format checks have run: `pending` (not yet, for this declaration and these inputs),
@@ -34,12 +34,9 @@ export type FormatResults = ReadonlyMap<string, FormatResult>;
 export const NO_FORMAT_RESULTS: FormatResults = new Map();
 
 /**
- * The format whose checks can run on this declaration, or undefined when they cannot: the declaration is
- * invalid, names no known format, or the format belongs to another type. The pack runs a format under
- * exactly the same condition (with every input present).
+ * Whether the format checks can run on this declaration: it is valid and its `output.format` is the one
+ * its type requires (every such format has an implementation; the pack fails loudly if one has not).
  */
-export function formatToCheck(declaration: AssetDeclarationFile | null): AssetFormat | undefined {
-  if (declaration === null) return undefined;
-  const format = formatNamed(declaration.output.format);
-  return format !== undefined && format.type === declaration.type ? format : undefined;
+export function formatCheckable(declaration: AssetDeclarationFile | null): boolean {
+  return declaration !== null && contractOf(declaration.type)?.format === declaration.output.format;
 }
