@@ -155,16 +155,19 @@ async function execute(
         return ExitCode.Success;
       }
       case 'list': {
+        await untilValidated(client, projectId);
         const list = await client.listAssets({ projectId }, options);
         print(list, () => formatAssetList(list));
         return ExitCode.Success;
       }
       case 'show': {
+        await untilValidated(client, projectId);
         const details = await client.getAssetDetails({ projectId, asset: command.asset! }, options);
         print(details, () => formatAssetDetails(details));
         return ExitCode.Success;
       }
       case 'doctor': {
+        await untilValidated(client, projectId);
         const result = await client.doctor(
           { projectId, scope: command.workspace ? 'workspace' : 'registered' },
           options,
@@ -316,6 +319,28 @@ const WATCH_SETTLE_TIMEOUT_MS = 5_000;
  * check for changes made since this run's own crawl ends later, unsignalled; for a one-shot CLI that
  * window is its own few milliseconds.)
  */
+/**
+ * Resolves once the server reports no asset with pending format checks (they run off the server's main
+ * thread after open and publish a `validation` snapshot), so a one-shot read shows their findings.
+ */
+async function untilValidated(client: PackerClient, projectId: string): Promise<void> {
+  for (;;) {
+    let wake = (): void => undefined;
+    const published = new Promise<void>((resolve) => (wake = resolve));
+    // Subscribed before the read, so a publish between the answer and the wait is not missed.
+    const unsubscribe = client.onEvent((event) => {
+      if (event.projectId === projectId && event.kind === 'snapshot.published') wake();
+    });
+    try {
+      const status = await client.projectStatus({ projectId });
+      if (status.counts.validationPending === 0) return;
+      await Promise.race([published, client.exited]);
+    } finally {
+      unsubscribe();
+    }
+  }
+}
+
 class WatchStates {
   private readonly states = new Map<string, string>();
   private readonly waiters = new Set<() => void>();
