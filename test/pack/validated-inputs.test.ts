@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
 import { packOperation, type PackResponse } from '../../server/src/operations/pack.js';
 import type { Project } from '../../server/src/project/project.js';
-import { checkAsset } from '../../server/src/validation/check-asset.js';
+import { checkAsset, validationCounters } from '../../server/src/validation/check-asset.js';
 import { pendingJobs } from '../../server/src/validation/project-validation.js';
 import { crawlAssets } from '../../server/src/domain/crawl.js';
 import { buildSnapshot } from '../../server/src/domain/snapshot.js';
@@ -118,6 +118,26 @@ describe('a pack packs only what the snapshot validated', () => {
     } finally {
       host.dispose();
     }
+  });
+
+  it('caches results by input content, format version and declaration: only a change of one runs the rules again', () => {
+    const written = writeProject(tempDir(), { assets: [ASSETS[1]!] });
+    const text = readFileSync(join(written.assetsDir, '.prometeu/index.json'), 'utf8');
+    const jobOf = () => pendingJobs(buildSnapshot(1, crawlAssets(written.assetsDir), parseRegistry(text)))[0]!;
+    const counted = (job: ReturnType<typeof jobOf>): { ran: number; cached: number } => {
+      const before = { ...validationCounters };
+      checkAsset(written.assetsDir, job);
+      return { ran: validationCounters.ran - before.ran, cached: validationCounters.cached - before.cached };
+    };
+    const job = jobOf();
+    counted(job);
+    expect(counted(job)).toEqual({ ran: 0, cached: 1 });
+    // The same bytes under another name: a new declaration, so the rules run again.
+    expect(counted({ ...job, declaration: { ...job.declaration, name: 'renamed' } })).toEqual({ ran: 1, cached: 0 });
+    // New content in one input, same size class: its hash differs, so the rules run again.
+    writeFileSync(join(written.assetsDir, 'audio/sfx/b.wav'), 'RIFF broken, differently');
+    expect(counted(job)).toEqual({ ran: 1, cached: 0 });
+    expect(counted(job)).toEqual({ ran: 0, cached: 1 });
   });
 
   it('gets the same answers from the validation worker thread as from inline validation', async () => {

@@ -117,6 +117,7 @@ export class WriterLane {
     return new Promise<void>((resolve, reject) => {
       let failure: unknown;
       const job: Job = {
+        // A placeholder: an internal job is run through `internal`, never as an operation.
         operation: {
           operationId: '',
           operation: 'internal',
