@@ -25,6 +25,8 @@ export const testGroups = {
       'test/client/cli.test.ts',
       'test/client/cli-{divergence,pack,writes}.test.ts',
       'test/client/{misbehaving-servers,operations,packer-client,resume}.test.ts',
+      // The CLI on format blockers: shown before any pack, through the real server and its validation worker.
+      'test/pack/cli-format-blockers.test.ts',
     ],
     exclude: [],
   },

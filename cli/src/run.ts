@@ -155,6 +155,7 @@ async function execute(
         return ExitCode.Success;
       }
       case 'list': {
+        await untilValidated(client, projectId);
         const filter = command.listFilter;
         const filtered = Object.keys(filter).length > 0;
         const list = await client.listAssets({ projectId, ...(filtered ? { filter } : {}) }, options);
@@ -168,11 +169,13 @@ async function execute(
         return ExitCode.Success;
       }
       case 'show': {
+        await untilValidated(client, projectId);
         const details = await client.getAssetDetails({ projectId, asset: command.asset! }, options);
         print(details, () => formatAssetDetails(details));
         return ExitCode.Success;
       }
       case 'doctor': {
+        await untilValidated(client, projectId);
         const result = await client.doctor(
           { projectId, scope: command.workspace ? 'workspace' : 'registered' },
           options,
@@ -328,6 +331,28 @@ const WATCH_SETTLE_TIMEOUT_MS = 5_000;
  * check for changes made since this run's own crawl ends later, unsignalled; for a one-shot CLI that
  * window is its own few milliseconds.)
  */
+/**
+ * Resolves once the server reports no asset with pending format checks (they run off the server's main
+ * thread after open and publish a `validation` snapshot), so a one-shot read shows their findings.
+ */
+async function untilValidated(client: PackerClient, projectId: string): Promise<void> {
+  for (;;) {
+    let wake = (): void => undefined;
+    const published = new Promise<void>((resolve) => (wake = resolve));
+    // Subscribed before the read, so a publish between the answer and the wait is not missed.
+    const unsubscribe = client.onEvent((event) => {
+      if (event.projectId === projectId && event.kind === 'snapshot.published') wake();
+    });
+    try {
+      const status = await client.projectStatus({ projectId });
+      if (status.counts.validationPending === 0) return;
+      await Promise.race([published, client.exited]);
+    } finally {
+      unsubscribe();
+    }
+  }
+}
+
 class WatchStates {
   private readonly states = new Map<string, string>();
   private readonly waiters = new Set<() => void>();

@@ -35,6 +35,12 @@ export const InputState = z.strictObject({
     .nullable()
     .describe('Relative to `assets/`; null when the declared path is not confined to the root.'),
   state: z.enum(['present', 'missing', 'outsideRoot']),
+  sha256: z
+    .string()
+    .nullable()
+    .describe(
+      'SHA-256 (hex) of the content the format checks validated; null until they ran (or when they cannot). A pack refuses an input whose content no longer has this hash.',
+    ),
 });
 
 export const getAssetDetails = defineRequest({

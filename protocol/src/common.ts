@@ -114,6 +114,14 @@ export const AssetState = z
   .enum(['ok', 'invalid', 'missing'])
   .describe('`ok`: anchor parses; `invalid`: the anchor is present but broken; `missing`: registered but no anchor.');
 
+/** Whether an asset's format checks have run. */
+export const ValidationState = z
+  .enum(['pending', 'done', 'notRun'])
+  .describe(
+    "Whether the format's blocking rules (`format-declaration-invalid`, `format-input-invalid`) have run on this declaration and these inputs. `pending`: not yet (they run off the main thread after every change; a `snapshot.published` event with cause `validation` brings the results), so the diagnostics may still be incomplete; `done`: they ran and their findings are in the diagnostics; `notRun`: they cannot run because the declaration is invalid or an input is missing or outside the root (those diagnostics come first).",
+  );
+export type ValidationState = z.infer<typeof ValidationState>;
+
 /** A row of `packer/listAssets`. */
 export const AssetSummary = z.strictObject({
   assetId: z.number().int().positive().optional().describe('Present when registered.'),
@@ -130,5 +138,6 @@ export const AssetSummary = z.strictObject({
   worstSeverity: Severity.nullable().describe('Most severe diagnostic on this asset, or null.'),
   diagnosticCount: z.number().int().nonnegative(),
   availableActions: z.array(MutationKind).describe('Mutations that make sense for this asset now.'),
+  validation: ValidationState,
 });
 export type AssetSummary = z.infer<typeof AssetSummary>;

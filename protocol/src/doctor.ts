@@ -5,6 +5,12 @@ import { z } from 'zod';
 import { Diagnostic, ProjectParams, Revision } from './common.js';
 import { defineRequest } from './method.js';
 
+/** An asset whose format checks are still pending. */
+export const PendingAsset = z.strictObject({
+  assetId: z.number().int().positive().optional().describe('Present when registered.'),
+  root: z.string(),
+});
+
 export const doctor = defineRequest({
   method: 'packer/doctor',
   lane: 'read',
@@ -19,6 +25,11 @@ export const doctor = defineRequest({
     revision: Revision,
     scope: z.enum(['registered', 'workspace']),
     diagnostics: z.array(Diagnostic).describe('Blocking first, then by severity, root and code.'),
+    pending: z
+      .array(PendingAsset)
+      .describe(
+        'Assets in scope whose format checks have not run yet: their format diagnostics are not known, so the list above may still grow.',
+      ),
     summary: z.strictObject({
       errors: z.number().int(),
       warnings: z.number().int(),
@@ -36,7 +47,14 @@ export const packSummary = defineRequest({
   params: z.strictObject({ ...ProjectParams }),
   result: z.strictObject({
     revision: Revision,
-    canPack: z.boolean().describe('False when any blocking diagnostic exists.'),
+    canPack: z
+      .boolean()
+      .describe(
+        'False when any blocking diagnostic exists, or while `pending` is not empty (packing cannot be judged until every asset of the build set is validated; a pack waits for it).',
+      ),
+    pending: z
+      .array(PendingAsset)
+      .describe('Assets of the build set whose format checks have not run yet, in `assetId` order.'),
     buildSet: z.array(
       z.strictObject({
         assetId: z.number().int().positive(),

@@ -106,8 +106,10 @@ export const SnapshotPublishedEvent = z.strictObject({
     revision: Revision,
     previousRevision: Revision.nullable(),
     cause: z
-      .enum(['open', 'initWorkspace', 'mutation', 'reconcile', 'recovery'])
-      .describe('What produced the snapshot.'),
+      .enum(['open', 'initWorkspace', 'mutation', 'reconcile', 'recovery', 'validation'])
+      .describe(
+        'What produced the snapshot. `validation`: the format checks of pending assets finished and their results (diagnostics, input hashes) joined the snapshot; nothing on disk changed.',
+      ),
   }),
 });
 export const DivergenceDetectedEvent = z.strictObject({

@@ -46,13 +46,21 @@ export const pack = defineRequest({
       .describe(
         '`blocked`: validation found blocking diagnostics; `failed`: the inputs no longer match the snapshot. In both cases `build/` is untouched.',
       ),
-    revision: Revision.describe('The snapshot that was packed.'),
+    revision: Revision.describe(
+      'The snapshot that was packed (validated first when it had pending assets); `build/asset_table_metadata.json` records it too.',
+    ),
     blockers: z.array(Diagnostic).describe('For `blocked`: every blocking diagnostic.'),
     reason: z.string().optional().describe('For `failed`: what went wrong.'),
+    failure: z
+      .enum(['diverged'])
+      .optional()
+      .describe(
+        'For `failed`: why. `diverged`: a file the pack read (an input, an `asset.json`, the registry) no longer has the content the snapshot validated, or no longer exists as it did; `divergedPaths` names them.',
+      ),
     divergedPaths: z
       .array(z.string())
       .optional()
-      .describe('For `failed` by divergence: the paths that no longer match.'),
+      .describe('For `failed` by divergence: the paths (relative to `assets/`, sorted) that no longer match.'),
     artifacts: z.array(PackArtifact).describe('For `succeeded`: what was written to `build/`.'),
     assets: z.array(PackedAssetSummary).describe('For `succeeded`: the asset table in `asset_id` order.'),
     materialized: z.number().int().nonnegative().describe('Assets whose payload was built by this pack.'),

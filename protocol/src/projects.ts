@@ -45,6 +45,13 @@ export const ProjectCounts = z.strictObject({
   errors: z.number().int().nonnegative(),
   warnings: z.number().int().nonnegative(),
   blocking: z.number().int().nonnegative().describe('Diagnostics that block a pack.'),
+  validationPending: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      'Assets whose format checks have not run yet (`validation: "pending"`); 0 once the snapshot is fully validated.',
+    ),
 });
 
 /** `packer/openProject` and `packer/projectStatus` result. */

@@ -311,6 +311,7 @@ describe('packer output', () => {
       worstSeverity: null,
       diagnosticCount: 0,
       availableActions: [],
+      validation: 'done' as const,
       assetId: 1,
     };
     const status = {
@@ -364,6 +365,7 @@ describe('packer output', () => {
           },
         },
       ],
+      pending: [],
       summary: { errors: 0, warnings: 0, infos: 1, hints: 1, blocking: 0 },
     });
     expect(text).not.toContain('(unregistered)');

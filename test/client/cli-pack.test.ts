@@ -42,7 +42,7 @@ describe('packer pack', () => {
     const dir = project();
     const first = await runPacker(['pack', dir]);
     expectExit(first, 0);
-    expect(first.stdout).toMatch(/^Packed revision 1 \(operation \S+\): 2 built, 0 from cache\.$/m);
+    expect(first.stdout).toMatch(/^Packed revision 2 \(operation \S+\): 2 built, 0 from cache\.$/m);
     expect(first.stdout).toMatch(/^ {2}ID\s+NAME\s+BANK\s+OFFSET\s+SIZE\s+CACHED$/m);
     expect(first.stdout).toMatch(/^ {2}1\s+hero\s+BLOB\s+0\s+11\s+no$/m);
     expect(first.stdout).toMatch(/^ {2}2\s+crate\s+BLOB\s+\d+\s+26\s+no$/m);
@@ -95,7 +95,7 @@ describe('packer pack', () => {
     const run = await runPacker(['pack', dir]);
     expectExit(run, 1);
     expect(run.stdout).toMatch(
-      /^Pack blocked at revision 1 by these blocking diagnostics; build\/ was not changed\.$/m,
+      /^Pack blocked at revision 2 by these blocking diagnostics; build\/ was not changed\.$/m,
     );
     expect(run.stdout).toMatch(/^ {2}CODE\s+ROOT\s+MESSAGE$/m);
     expect(run.stdout).toMatch(/^ {2}input-missing\s+hero\s+\S.*hero\/x\.bin/m);
@@ -162,6 +162,6 @@ describe('packer pack', () => {
     expect(drawn).toContain('\rpack [########################] 100% 2/2 assets crate\u001b[K');
     expect(drawn.endsWith('\r\u001b[K')).toBe(true);
     expect(drawn).not.toContain('\n');
-    expect(stdout.text()).toMatch(/^Packed revision 1/);
+    expect(stdout.text()).toMatch(/^Packed revision 2/);
   });
 });

@@ -15,7 +15,7 @@ import {
   type PackerEvent,
 } from '../../client/src/index.js';
 import { declarationFor, writeFile, writeProject } from '../support/workspace-builder.js';
-import { SERVER_SCRIPT, blobAsset, nextEvent, track, uriOf } from './support.js';
+import { SERVER_SCRIPT, blobAsset, nextEvent, track, uriOf, validated } from './support.js';
 
 const resources = track();
 
@@ -39,6 +39,7 @@ async function openProject(
   const client = resources.client(PackerClient.spawn({ serverCommand: SERVER_SCRIPT, validateEvents: true }));
   await client.start();
   const { projectId } = await client.openProject({ rootUri: uriOf(dir) });
+  await validated(client, projectId);
   return { client, projectId, dir };
 }
 
@@ -72,7 +73,7 @@ describe('operation handles', () => {
       true,
     );
     expectOrdered(events);
-    expect(result).toMatchObject({ operationId: operation.operationId, outcome: 'applied', revision: 2 });
+    expect(result).toMatchObject({ operationId: operation.operationId, outcome: 'applied', revision: 3 });
     const terminal = await operation.terminal;
     expect(terminal).toBe(events.at(-1));
     expect(terminal?.kind === 'operation.succeeded' && terminal.body.outcome).toEqual(result);

@@ -18,7 +18,7 @@ import {
   packerRequests,
   type PackerEvent,
 } from '../../client/src/index.js';
-import { HERO_UUID, SERVER_SCRIPT, isRunning, nextEvent, track, uriOf, writeProject } from './support.js';
+import { HERO_UUID, SERVER_SCRIPT, isRunning, nextEvent, track, uriOf, validated, writeProject } from './support.js';
 
 const resources = track();
 
@@ -34,6 +34,7 @@ async function openedProject(
   const client = spawnClient();
   await client.start();
   const { projectId } = await client.openProject({ rootUri: uriOf(dir) });
+  await validated(client, projectId);
   return { client, projectId, dir };
 }
 
@@ -140,7 +141,7 @@ describe('PackerClient typed methods on a small project', () => {
       const details = await client.getAssetDetails({ projectId, asset });
       expect(details.asset.assetId).toBe(1);
       expect(details.inputs).toEqual([
-        { role: 'data', path: 'hero.bin', assetsPath: 'hero/hero.bin', state: 'present' },
+        { role: 'data', path: 'hero.bin', assetsPath: 'hero/hero.bin', state: 'present', sha256: expect.any(String) },
       ]);
       expect(details.output).toEqual({ format: 'BLOB/raw_v1', codec: 'NONE' });
     }
@@ -217,13 +218,13 @@ describe('PackerClient typed methods on a small project', () => {
     const { client, projectId } = await openedProject();
     const mutation = { kind: 'setBuildInclusion', asset: { assetId: 1 }, included: false } as const;
     const preview = await client.previewMutation({ projectId, mutation });
-    expect(preview).toMatchObject({ projectId, baseRevision: 1, blockers: [], requiresConsent: false });
+    expect(preview).toMatchObject({ projectId, baseRevision: 2, blockers: [], requiresConsent: false });
     expect(preview.registryChanges).toEqual([
       expect.objectContaining({ change: 'update', assetId: 1, includedInBuild: false }),
     ]);
     const applied = await client.applyMutation({ projectId, previewId: preview.previewId });
     expect(applied).toMatchObject({ projectId, outcome: 'applied', reasons: [] });
-    expect(applied.revision).toBeGreaterThan(1);
+    expect(applied.revision).toBeGreaterThan(2);
     const list = await client.listAssets({ projectId });
     expect(list.assets[0]).toMatchObject({ assetId: 1, includedInBuild: false });
   });

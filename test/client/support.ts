@@ -219,3 +219,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
   }
 }
+
+/**
+ * Resolves once the project's format validation has published its results (no asset pending). A read that
+ * says so is answered after the validation's `snapshot.published` event, so the client has received it.
+ */
+export async function validated(client: PackerClient, projectId: string): Promise<void> {
+  await eventually(
+    async () => ((await client.projectStatus({ projectId })).counts.validationPending === 0 ? true : undefined),
+    'format validation to finish',
+  );
+}

@@ -210,10 +210,12 @@ describe('buildSnapshot: inputs and blocking', () => {
   it('gives every declared input a state', () => {
     const snapshot = snapshotOf({ assets: [{ root: 'a', inputs, files }] });
     expect(record(snapshot, 'a').inputs).toEqual([
-      { role: 'data', path: 'present.bin', assetsPath: 'a/present.bin', state: 'present' },
-      { role: 'data', path: 'missing.bin', assetsPath: 'a/missing.bin', state: 'missing' },
-      { role: 'data', path: '../escape.bin', assetsPath: null, state: 'outsideRoot' },
+      { role: 'data', path: 'present.bin', assetsPath: 'a/present.bin', state: 'present', sha256: null },
+      { role: 'data', path: 'missing.bin', assetsPath: 'a/missing.bin', state: 'missing', sha256: null },
+      { role: 'data', path: '../escape.bin', assetsPath: null, state: 'outsideRoot', sha256: null },
     ]);
+    // With an input missing or outside the root, the format checks cannot run.
+    expect(record(snapshot, 'a').validation).toBe('notRun');
   });
 
   it('blocks on a missing input only when the asset is registered and included in the build', () => {
@@ -409,6 +411,7 @@ describe('buildSnapshot: the whole projection', () => {
       errors: 2, // the missing anchor of mid/gone and the missing input of broken
       warnings: 0,
       blocking: 2,
+      validationPending: 4, // nothing was validated: every asset whose format checks can run waits for them
     });
     const all = snapshotDiagnostics(snapshot);
     expect(

@@ -10,6 +10,7 @@ import { crawlAssets } from '../../server/src/domain/crawl.js';
 import { parseRegistry, REGISTRY_PATH } from '../../server/src/domain/registry.js';
 import { buildSnapshot, type Snapshot } from '../../server/src/domain/snapshot.js';
 import { packSnapshot, type PackOptions, type PackOutcome, type PackSucceeded } from '../../server/src/pack/pack.js';
+import { validateNow } from '../../server/src/validation/project-validation.js';
 import { checkMirrors, readAssetsPa, type PaFile } from '../support/pa-reader.js';
 
 /** An RGBA pixel. */
@@ -99,7 +100,10 @@ export function makeWav(spec: WavSpec = {}): Uint8Array {
   return file;
 }
 
-/** A snapshot of the project whose `assets/` is `assetsDir`, built from the domain functions alone. */
+/**
+ * A validated snapshot of the project whose `assets/` is `assetsDir`, built from the domain functions alone
+ * (format checks run inline, as the validation worker would run them).
+ */
 export function snapshotOf(assetsDir: string, revision = 1): Snapshot {
   let text: string | null;
   try {
@@ -107,7 +111,7 @@ export function snapshotOf(assetsDir: string, revision = 1): Snapshot {
   } catch {
     text = null;
   }
-  return buildSnapshot(revision, crawlAssets(assetsDir), parseRegistry(text));
+  return validateNow(buildSnapshot(revision, crawlAssets(assetsDir), parseRegistry(text)), assetsDir);
 }
 
 /** Packs the project now (snapshot taken just before), without a cache unless `options` names one. */

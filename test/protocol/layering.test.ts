@@ -186,7 +186,7 @@ const SERVER_LAYERS = [
     'server/src/server-script.ts',
   ],
   ['server/src/pack', 'server/src/mutations'],
-  ['server/src/watch', 'server/src/project'],
+  ['server/src/watch', 'server/src/validation', 'server/src/project'],
   ['server/src/wire'],
   ['server/src/dispatch/context.ts', 'server/src/reads', 'server/src/writes', 'server/src/host.ts'],
   ['server/src/dispatch'],

@@ -454,6 +454,14 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
   };
   const quiesce = async (): Promise<void> => {
     await Promise.all(host.list().map((project) => project.watch.ready));
+    await validated();
+  };
+  /**
+   * Waits until every project's format validation has published its results (it runs asynchronously after
+   * each change), so that its `snapshot.published` event always lands under the step that caused it.
+   */
+  const validated = async (): Promise<void> => {
+    await Promise.all(host.list().map((project) => project.validationSettled()));
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
   };
@@ -469,6 +477,7 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         `the answer to ${String(full['method'])} (id ${JSON.stringify(id)})`,
       );
       if (parsed.fakeWatch) await quiesce();
+      else await validated();
       flush();
     } else if (full['method'] === 'exit') {
       await waitFor(() => exitCode !== undefined, 'the server to exit');

@@ -63,14 +63,14 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
       watched.eventsOf('divergence.detected').flatMap((event) => event.body.changes.map((change) => change.path)),
     );
     expect([...wanted].filter((path) => !announced.has(path))).toEqual([]);
-    expect(watched.status().revision).toBe(1);
+    expect(watched.status().revision).toBe(2);
 
     const response = await watched.reconcile();
     expect(response.clearedChanges).toBe(2 * ROOT_COUNT);
     expect(response.diff.added.map((entry) => entry.root)).toEqual([...roots].sort());
     expect(response.diff).toMatchObject({ removed: [], moved: [], changed: [] });
     expect(watched.status()).toMatchObject({
-      revision: 2,
+      revision: 4, // the reconcile's, then the validation of every root it read
       state: 'ready',
       counts: { roots: ROOT_COUNT + 1, unregistered: ROOT_COUNT },
     });

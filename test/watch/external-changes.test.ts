@@ -171,7 +171,7 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
 
       const detected = watched.eventsOf('divergence.detected');
       expect(detected.length).toBeGreaterThan(0);
-      for (const event of detected) expect(event.body).toMatchObject({ revision: 1, between: false });
+      for (const event of detected) expect(event.body).toMatchObject({ revision: 2, between: false });
       expect(sortChanges(announced(watched)).map((change) => change.path)).toEqual(
         expect.arrayContaining(edit.expected.map((change) => change.path)),
       );
@@ -185,19 +185,19 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
 
       const status = watched.status();
       expect(status).toMatchObject({
-        revision: 1,
+        revision: 2,
         state: 'diverged',
-        divergence: { diverged: true, sinceRevision: 1 },
+        divergence: { diverged: true, sinceRevision: 2 },
       });
       expect(status.divergence.changes).toEqual(sortChanges(edit.expected));
       edit.previousView(watched.project.snapshot());
-      expect(watched.project.snapshot().revision).toBe(1);
+      expect(watched.project.snapshot().revision).toBe(2);
 
       const response = await watched.reconcile();
-      expect(response).toMatchObject({ previousRevision: 1, revision: 2, clearedChanges: edit.expected.length });
+      expect(response).toMatchObject({ previousRevision: 2, revision: 3, clearedChanges: edit.expected.length });
       edit.diff(response.diff);
       expect(watched.status()).toMatchObject({
-        revision: 2,
+        revision: 4, // the reconcile's revision, then the validation of what it read
         state: 'ready',
         divergence: { diverged: false, sinceRevision: null, changes: [] },
       });
@@ -336,7 +336,7 @@ describe.each(BACKENDS)('with the $name backend', ({ name, factory }) => {
       for (const file of ['asset.json', 'data.bin']) expected.push({ path: `${root}/${file}`, change: 'added' });
     }
     await watched.untilDivergenceIs(expected);
-    expect(watched.status().revision).toBe(1);
+    expect(watched.status().revision).toBe(2);
 
     const response = await watched.reconcile();
     expect(response.clearedChanges).toBe(expected.length);

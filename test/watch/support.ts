@@ -114,6 +114,8 @@ export function useWatchedProjects(): (
     const project = await host.open(pathToFileURL(dir).href, openOptions);
     opened.push({ host, project });
     await project.watch.ready;
+    // Format validation publishes its own revision after open; tests start from the validated snapshot.
+    await project.validationSettled();
     return watchedProject(host, project);
   };
 }
@@ -154,6 +156,8 @@ export function watchedProject(host: PackerHost, project: Project): WatchedProje
       );
       if (outcome.status !== 'succeeded')
         throw new Error(`The reconcile ended ${outcome.status}: ${JSON.stringify(outcome)}`);
+      // A reload validates every asset again; its revision follows the reconcile's before anything else is read.
+      await project.validationSettled();
       return outcome.response;
     },
   };

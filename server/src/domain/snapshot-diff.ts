@@ -5,6 +5,9 @@
 import type { AssetRecord, Snapshot } from './snapshot.js';
 import { compareStrings } from './crawl.js';
 
+/** The codes of format validation, which a reload recomputes later. */
+const FORMAT_CODES: ReadonlySet<string> = new Set(['format-declaration-invalid', 'format-input-invalid']);
+
 /** The diff, in the wire's shape. */
 export interface SnapshotDiff {
   added: { root: string; assetUuid: string | null }[];
@@ -25,8 +28,12 @@ function anchored(snapshot: Snapshot): Map<string, AssetRecord> {
 function signature(record: AssetRecord, snapshot: Snapshot): string {
   return JSON.stringify([
     snapshot.parsedAnchors.get(record.root)?.text ?? null,
-    record.inputs,
-    record.diagnostics.map((diagnostic) => diagnostic.code + diagnostic.message),
+    // Format results (input hashes, format diagnostics) arrive later, with validation: a reload that only
+    // drops them is no change.
+    record.inputs.map(({ sha256: _sha256, ...input }) => input),
+    record.diagnostics
+      .filter((diagnostic) => !FORMAT_CODES.has(diagnostic.code))
+      .map((diagnostic) => diagnostic.code + diagnostic.message),
     record.entry,
   ]);
 }

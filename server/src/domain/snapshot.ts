@@ -9,6 +9,13 @@ import { parseDeclaration, type ParsedDeclaration } from './declaration.js';
 import { makeDiagnostic, worstSeverity } from './diagnostics.js';
 import { joinAssetsPath, parentOf } from './paths.js';
 import type { ParsedRegistry } from './registry.js';
+import {
+  formatCheckable,
+  NO_FORMAT_RESULTS,
+  type FormatResult,
+  type FormatResults,
+  type ValidationState,
+} from './format-results.js';
 
 /** The state of one declared input in this snapshot. */
 export interface InputRecord {
@@ -16,6 +23,8 @@ export interface InputRecord {
   readonly path: string;
   readonly assetsPath: string | null;
   readonly state: 'present' | 'missing' | 'outsideRoot';
+  /** SHA-256 of the content the format checks validated; null until they ran (or when they cannot). */
+  readonly sha256: string | null;
 }
 
 /** One asset: an anchor, a registry entry, or both. */
@@ -34,6 +43,10 @@ export interface AssetRecord {
   readonly diagnostics: readonly Diagnostic[];
   readonly worstSeverity: Severity | null;
   readonly availableActions: readonly MutationKind[];
+  /** Whether the format checks ran on this declaration and these inputs (their diagnostics are in `diagnostics`). */
+  readonly validation: ValidationState;
+  /** The format result applied to this record, or null. */
+  readonly formatResult: FormatResult | null;
 }
 
 /** Counts shown by the project status. */
@@ -46,6 +59,8 @@ export interface SnapshotCounts {
   readonly errors: number;
   readonly warnings: number;
   readonly blocking: number;
+  /** Assets whose format checks have not run yet. */
+  readonly validationPending: number;
 }
 
 /** An asset in the packer's quarantine (`assets/.prometeu/quarantine/<uuid>/`). */
@@ -69,6 +84,8 @@ export interface SnapshotExtras {
   readonly quarantine?: readonly QuarantineEntry[];
   /** The previous snapshot: anchors whose text did not change are not parsed again. */
   readonly previous?: Snapshot;
+  /** Format results to apply; defaults to the previous snapshot's (a result applies only to its own parsed anchor). */
+  readonly formatResults?: FormatResults;
 }
 
 /** An immutable projection of the workspace at one revision. */
@@ -91,6 +108,10 @@ export interface Snapshot {
   readonly quarantine: readonly QuarantineEntry[];
   /** The parsed anchors by root. */
   readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
+  /** The registry as parsed, so a snapshot can be rebuilt on the same registry (when validation results arrive). */
+  readonly parsedRegistry: ParsedRegistry;
+  /** Format results by root, as far as they are known; each applies only to the parsed anchor it names. */
+  readonly formatResults: FormatResults;
 }
 
 /** Whether an asset is in the build set. */
@@ -210,6 +231,7 @@ export function buildSnapshot(
   extras: SnapshotExtras = {},
 ): Snapshot {
   const analysis = analyseAnchors(crawl, extras.previous?.parsedAnchors);
+  const formatResults = extras.formatResults ?? extras.previous?.formatResults ?? NO_FORMAT_RESULTS;
   const { fileSet, anchors, parsedAnchors, anchorsByUuid } = analysis;
   // Extra diagnostics per root: the crawl's own, plus the registry's (copied on write, never mutated).
   const extra = new Map<string, readonly Diagnostic[]>(analysis.extra);
@@ -296,7 +318,7 @@ export function buildSnapshot(
     }
     const same =
       diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root)
-        ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl)
+        ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl, formatResults)
         : undefined;
     records.push(
       same ??
@@ -308,6 +330,7 @@ export function buildSnapshot(
           extra.get(entry.root),
           fileSet,
           claimedRoots.has(entry.root),
+          formatResults,
         ),
     );
     claimedRoots.add(entry.root);
@@ -322,7 +345,7 @@ export function buildSnapshot(
     const movedFrom = movedEntries.get(root);
     const same =
       sameRegistryState && !extra.has(root) && movedFrom === undefined
-        ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl)
+        ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl, formatResults)
         : undefined;
     if (same !== undefined) {
       unregistered.push(same);
@@ -370,7 +393,7 @@ export function buildSnapshot(
         }),
       );
     }
-    const record = makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false);
+    const record = makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false, formatResults);
     // Whether a root is a move target depends on other entries: such a record is never reused.
     if (movedFrom !== undefined) builtWithCrossAssetDiagnostics.add(record);
     unregistered.push(record);
@@ -388,8 +411,10 @@ export function buildSnapshot(
     included = 0,
     errors = 0,
     warnings = 0,
-    blocking = 0;
+    blocking = 0,
+    validationPending = 0;
   for (const record of records) {
+    if (record.validation === 'pending') validationPending++;
     if (!byRoot.has(record.root)) byRoot.set(record.root, record);
     if (record.assetUuid !== null && !byUuid.has(record.assetUuid)) byUuid.set(record.assetUuid, record);
     if (record.entry !== null && !byId.has(record.entry.asset_id)) byId.set(record.entry.asset_id, record);
@@ -421,9 +446,12 @@ export function buildSnapshot(
       errors,
       warnings,
       blocking,
+      validationPending,
     }),
     quarantine: Object.freeze([...(extras.quarantine ?? [])]),
     parsedAnchors,
+    parsedRegistry,
+    formatResults,
   });
 }
 
@@ -459,6 +487,7 @@ function unchangedRecord(
   anchor: ParsedDeclaration | null,
   fileSet: ReadonlySet<string>,
   crawl: CrawlResult,
+  formatResults: FormatResults,
 ): AssetRecord | undefined {
   const old = previous?.byRoot.get(root);
   if (
@@ -466,7 +495,8 @@ function unchangedRecord(
     anchor === null ||
     old.entry !== entry ||
     old.anchor !== anchor ||
-    builtWithCrossAssetDiagnostics.has(old)
+    builtWithCrossAssetDiagnostics.has(old) ||
+    old.formatResult !== (resultFor(formatResults, root, anchor) ?? null)
   )
     return undefined;
   // The same crawl means the same files: nothing to look up.
@@ -485,6 +515,7 @@ function makeRecord(
   extra: readonly Diagnostic[] | undefined,
   fileSet: ReadonlySet<string>,
   duplicateEntry: boolean,
+  formatResults: FormatResults,
 ): AssetRecord {
   const state: AssetRecord['state'] = anchor === null ? 'missing' : anchor.declaration === null ? 'invalid' : 'ok';
   const building = entry !== null && entry.included_in_build;
@@ -494,15 +525,29 @@ function makeRecord(
     ...(entry !== null ? { assetId: entry.asset_id } : {}),
     ...((anchor?.assetUuid ?? entry?.asset_uuid) ? { assetUuid: (anchor?.assetUuid ?? entry?.asset_uuid)! } : {}),
   };
+  let validation: ValidationState = 'notRun';
+  let formatResult: FormatResult | null = null;
   if (anchor !== null) {
     // Declaration problems block only assets in the build set; on other assets they are advice.
     const severity: Severity = entry === null ? 'warning' : 'error';
     for (const diagnostic of anchor.diagnostics)
       diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
+    // Format checks run when the declaration is valid for a known format and every input is present (as in a pack).
+    const checkable =
+      formatCheckable(anchor.declaration) &&
+      anchor.inputs.every((input) => input.assetsPath !== null && fileSet.has(input.assetsPath));
+    if (checkable) {
+      formatResult = resultFor(formatResults, root, anchor) ?? null;
+      validation = formatResult === null ? 'pending' : 'done';
+    }
     for (const input of anchor.inputs) {
       const inputState =
         input.assetsPath === null ? 'outsideRoot' : fileSet.has(input.assetsPath) ? 'present' : 'missing';
-      inputs.push({ ...input, state: inputState });
+      inputs.push({
+        ...input,
+        state: inputState,
+        sha256: (input.assetsPath !== null ? formatResult?.hashes.get(input.assetsPath) : null) ?? null,
+      });
       if (inputState === 'missing') {
         diagnostics.push(
           makeDiagnostic('input-missing', {
@@ -516,6 +561,12 @@ function makeRecord(
         );
       }
     }
+  }
+  if (formatResult !== null) {
+    // The format's findings are blocking exactly like the declaration's: in the build set, and advice elsewhere.
+    const severity: Severity = entry === null ? 'warning' : 'error';
+    for (const diagnostic of formatResult.diagnostics)
+      diagnostics.push({ ...diagnostic, ...identity, severity, blocking: building });
   }
   if (extra) {
     for (const diagnostic of extra) {
@@ -539,9 +590,17 @@ function makeRecord(
     diagnostics: Object.freeze(diagnostics),
     worstSeverity: worstSeverity(diagnostics),
     availableActions: Object.freeze(actionsFor(entry !== null, state)),
+    validation,
+    formatResult,
   });
   if (extra !== undefined && extra.length > 0) builtWithCrossAssetDiagnostics.add(record);
   return record;
+}
+
+/** The result of `root` when it was computed for this very parsed anchor. */
+function resultFor(results: FormatResults, root: string, anchor: ParsedDeclaration): FormatResult | undefined {
+  const result = results.get(root);
+  return result !== undefined && result.anchor === anchor ? result : undefined;
 }
 
 /** Every diagnostic of the snapshot, project-level ones included. */

@@ -134,12 +134,13 @@ export function sha256Hex(data: Uint8Array | string): string {
  * Builds the four artifacts. `asset_table.json` and `preload.json` are the header's two parts exactly
  * as they appear inside it, each followed by one newline. `asset_table_metadata.json` is the richer
  * record for tools, canonical with two-space indentation and a trailing newline. `facts` runs parallel
- * to the laid-out assets.
+ * to the laid-out assets; `revision` is the snapshot they were validated and packed from.
  */
-export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[]): PackArtifacts {
+export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revision: number): PackArtifacts {
   const preloaded = new Set(pa.preload);
   const tools = {
     schema_version: 1,
+    snapshot_revision: revision,
     assets_pa: {
       schema_version: PA_SCHEMA_VERSION,
       header_len: pa.headerLength,

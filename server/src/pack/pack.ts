@@ -2,7 +2,6 @@
  * Pack planning and materialisation: from a frozen snapshot to the bytes of every build artifact, as an
  * outcome value. Nothing here writes `build/` (see build-output.ts); the only files written are cache entries.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
@@ -23,6 +22,7 @@ import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
 import { cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
+import { readIfFile } from './read-input.js';
 
 /** The cache folder, relative to `assets/`. */
 export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
@@ -92,33 +92,6 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
-/** System error codes meaning "there is no regular file here". */
-const NOT_A_FILE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR']);
-// No following of a final symbolic link (the crawl does not follow them either), and no blocking on a FIFO.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-
-/**
- * Reads a regular file, or returns null when there is none at `path`. Other failures throw. Synchronous on
- * purpose: a pack reads thousands of small files, and an await per open, stat, read and close cost more
- * than the reads themselves; the pack yields to the event loop between assets instead (see
- * {@link yieldNow}), so reads of other clients are still answered while it runs.
- */
-function readIfFile(path: string): Uint8Array | null {
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, OPEN_FLAGS);
-  } catch (error) {
-    if (NOT_A_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return null;
-    throw error;
-  }
-  try {
-    if (!fstatSync(descriptor).isFile()) return null;
-    return readFileSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
-}
-
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -146,7 +119,9 @@ interface BuiltAsset {
  * Packs the build set of a frozen snapshot: the registered assets included in the build, by `asset_id`.
  *
  * For each asset it re-reads `asset.json` and every input exactly once, and reports divergence when the
- * anchor's text or an input's existence no longer matches the snapshot (the registry is compared too).
+ * anchor's text, an input's existence or an input's content (its SHA-256 against the one the snapshot's
+ * format validation recorded) no longer matches the snapshot (the registry is compared too). The snapshot
+ * must be validated (no asset of the build set `pending`): a pack packs only what a snapshot validated.
  * It re-validates from scratch: every structural check is recomputed from the frozen crawl, and the
  * format's own validation always runs on the bytes just read. Only when nothing blocks does it
  * materialise (or take the payload from the cache, which is keyed by everything the payload depends on).
@@ -206,6 +181,13 @@ export async function packSnapshot(
     const inputs = new Map<string, Uint8Array>();
     const hashes = new Map<string, string>();
     let inputsComplete = true;
+    // What the snapshot validated: every input read now must have exactly the content it hashed.
+    const validated = snapshot.byRoot.get(record.root);
+    if (validated?.validation === 'pending')
+      throw new Error(
+        `Asset ${record.root} of revision ${snapshot.revision} is not validated yet; a pack must be given a validated snapshot.`,
+      );
+    const validatedHashes = validated?.validation === 'done' ? validated.formatResult!.hashes : null;
     for (const path of new Set(record.inputs.map((input) => input.assetsPath))) {
       if (path === null) {
         inputsComplete = false;
@@ -218,8 +200,10 @@ export async function packSnapshot(
         continue;
       }
       const relative = path.slice(record.root.length + 1);
+      const sha = sha256Hex(bytes);
+      if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       inputs.set(relative, bytes);
-      hashes.set(relative, sha256Hex(bytes));
+      hashes.set(relative, sha);
     }
 
     const own = record.diagnostics.filter((diagnostic) => diagnostic.blocking);
@@ -325,6 +309,7 @@ export async function packSnapshot(
     artifacts: buildArtifacts(
       pa,
       built.map((asset) => asset.facts),
+      snapshot.revision,
     ),
     entries,
     materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),

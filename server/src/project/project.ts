@@ -29,6 +29,7 @@ import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 import type { WatcherFactory } from '../watch/watcher.js';
+import { ProjectValidation, withoutFormatResults } from '../validation/project-validation.js';
 
 export type { PublishCause } from './writer-lane.js';
 
@@ -85,6 +86,8 @@ export class Project {
   #lastRecovery: RecoveryReport | null;
   /** Invariant: true while a reconcile this project scheduled itself waits in the lane. */
   #reconcileQueued = false;
+  /** Format validation of the snapshots; its results are published from inside the lane (cause `validation`). */
+  readonly #validation: ProjectValidation;
 
   constructor(options: ProjectOptions) {
     this.#id = options.id;
@@ -105,6 +108,12 @@ export class Project {
       openScope: (operationId) => this.#scopeFor(operationId),
     });
     this.#current = options.initial;
+    this.#validation = new ProjectValidation({
+      assetsDir: this.#assetsDir,
+      snapshot: () => this.#current,
+      inLane: (task) => this.#lane.runInternal(task),
+      publish: (next, operationId) => void this.#publish(next, 'validation', operationId),
+    });
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
     // processes go, and none while a live process (perhaps on another host) holds the writer lock.
@@ -181,6 +190,7 @@ export class Project {
     return {
       operationId,
       commit: (plan) => this.#commit(plan, operationId),
+      validatedSnapshot: () => this.#validation.validatedSnapshot(operationId),
       reload: (cause) => this.#reload(cause, operationId),
       recoverInterruptedWrite: () => this.#recoverInterruptedWrite(operationId),
       startDeferredWatching: () => this.#watch.enable(this.#deferredWatcher),
@@ -205,6 +215,12 @@ export class Project {
       { revision: this.#current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
       recovery?.operationId,
     );
+    this.#validation.schedule();
+  }
+
+  /** Resolves once the format checks of the current snapshot are published (tests and one-shot tools wait on it). */
+  validationSettled(): Promise<void> {
+    return this.#validation.settled();
   }
 
   /** The current snapshot. A caller that keeps the returned object keeps a consistent view. */
@@ -247,6 +263,7 @@ export class Project {
       { revision: next.revision, previousRevision: previous, cause },
       operationId,
     );
+    this.#validation.schedule();
     return next;
   }
 
@@ -257,7 +274,8 @@ export class Project {
   #reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      next = loadSnapshot(this.#rootPath, this.#current.revision + 1, this.#current);
+      // The inputs' content may have changed on disk: every asset is validated again.
+      next = loadSnapshot(this.#rootPath, this.#current.revision + 1, withoutFormatResults(this.#current));
     } catch (error) {
       this.#failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
@@ -335,6 +353,7 @@ export class Project {
 
   /** Stops watching and releases what the project holds in the workspace (the writer lock). */
   dispose(): void {
+    this.#validation.dispose();
     void this.#watch.dispose();
     this.#lock.release();
   }

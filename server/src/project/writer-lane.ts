@@ -28,7 +28,7 @@ export interface OperationContext {
 }
 
 /** Why a snapshot was published. */
-export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery';
+export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' | 'recovery' | 'validation';
 
 /**
  * The write capability: the only way to change a project's state. Only the lane creates one, for the
@@ -43,6 +43,11 @@ export interface WriteScope {
    * Throws `DiskChangedError` before touching anything when the disk no longer matches the plan.
    */
   commit(plan: MutationPlan): Promise<Snapshot>;
+  /**
+   * The current snapshot once its pending format checks are done, publishing their results first (cause
+   * `validation`, attributed to this operation); a pack packs only a validated snapshot.
+   */
+  validatedSnapshot(): Promise<Snapshot>;
   /** Reloads the whole workspace into a new snapshot with the next revision and publishes it. */
   reload(cause: PublishCause): Snapshot;
   /**
@@ -119,6 +124,8 @@ export class WriterLane {
   readonly #queue = new PQueue({ concurrency: 1 });
   /** Invariant: the operation whose `run` is in progress, or null; at most one at any time. */
   #running: WriteOperation<unknown> | null = null;
+  /** Invariant: how many tasks of {@link runInternal} wait in the queue (they are not shown as queued). */
+  #internalQueued = 0;
   readonly #events: EventLog;
   readonly #currentRevision: () => number;
   readonly #guard: () => { code: number; message: string; data?: unknown } | undefined;
@@ -136,8 +143,26 @@ export class WriterLane {
     const running = this.#running;
     return {
       running: running ? { operationId: running.operationId, operation: running.operation } : null,
-      queued: this.#queue.size,
+      queued: this.#visibleQueued(),
     };
+  }
+
+  /** How many writes wait: the queue less the internal tasks waiting in it. */
+  #visibleQueued(): number {
+    return this.#queue.size - this.#internalQueued;
+  }
+
+  /**
+   * Runs `task` inside the lane, in arrival order with the writes, as internal work of the server: no
+   * operation, no events, no writer lock, not shown in the status. It must not write the disk; it may
+   * publish (validation results are published this way). Resolves when it ran; an exception rejects.
+   */
+  runInternal(task: () => void | Promise<void>): Promise<void> {
+    this.#internalQueued++;
+    return this.#queue.add(async () => {
+      this.#internalQueued--;
+      await task();
+    });
   }
 
   /** Queues a write; resolves with its outcome once it ended. Never rejects. */
@@ -145,7 +170,7 @@ export class WriterLane {
     const head = { operation: operation.operation, operationClass: operation.operationClass };
     this.#events.append(
       'operation.queued',
-      { ...head, position: this.#queue.size + this.#queue.pending },
+      { ...head, position: this.#visibleQueued() + (this.#running !== null ? 1 : 0) },
       operation.operationId,
     );
     // The caller's signal removes the task only while it waits: p-queue gets a signal of its own that is

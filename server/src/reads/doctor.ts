@@ -11,7 +11,7 @@ import {
 } from '@prometeu/packer-protocol';
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { workspaceHygiene } from '../domain/hygiene.js';
-import { snapshotDiagnostics, type Snapshot } from '../domain/snapshot.js';
+import { inBuildSet, snapshotDiagnostics, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import type { ReadContext } from '../dispatch/context.js';
 import { CancelledError } from '../errors.js';
 
@@ -27,6 +27,7 @@ export async function doctor(
   const { snapshot } = context;
   const scope = params.scope ?? 'registered';
   let diagnostics: Diagnostic[];
+  const pending = pendingAssets(snapshot, (record) => scope === 'workspace' || record.entry !== null);
   if (scope === 'registered') {
     diagnostics = [...snapshot.projectDiagnostics];
     for (const record of snapshot.assets) if (record.entry !== null) diagnostics.push(...record.diagnostics);
@@ -51,7 +52,7 @@ export async function doctor(
     summary[counters[diagnostic.severity]]++;
     if (diagnostic.blocking) summary.blocking++;
   }
-  return { revision: snapshot.revision, scope, diagnostics, summary };
+  return { revision: snapshot.revision, scope, diagnostics, pending, summary };
 }
 
 /** `packer/packSummary`. */
@@ -77,5 +78,24 @@ export function packSummary(context: ReadContext): ResultOf<Requests['packSummar
       blocked: record.diagnostics.some((diagnostic) => diagnostic.blocking),
     });
   }
-  return { revision: snapshot.revision, canPack: blockers.length === 0, buildSet, blockers, excluded };
+  const pending = pendingAssets(snapshot, inBuildSet);
+  return {
+    revision: snapshot.revision,
+    canPack: blockers.length === 0 && pending.length === 0,
+    pending,
+    buildSet,
+    blockers,
+    excluded,
+  };
+}
+
+/** The assets of the snapshot that `include` keeps and whose format checks are still pending. */
+function pendingAssets(
+  snapshot: Snapshot,
+  include: (record: AssetRecord) => boolean,
+): { assetId?: number; root: string }[] {
+  if (snapshot.counts.validationPending === 0) return [];
+  return snapshot.assets
+    .filter((record) => record.validation === 'pending' && include(record))
+    .map((record) => ({ ...(record.entry !== null ? { assetId: record.entry.asset_id } : {}), root: record.root }));
 }

@@ -34,6 +34,7 @@ export function toAssetSummary(record: AssetRecord): AssetSummary {
       worstSeverity: record.worstSeverity,
       diagnosticCount: record.diagnostics.length,
       availableActions: [...record.availableActions],
+      validation: record.validation,
     };
     summaryCache.set(record, summary);
   }
@@ -101,6 +102,7 @@ export function toAssetDetails(snapshot: Snapshot, record: AssetRecord): ResultO
       path: input.path,
       assetsPath: input.assetsPath,
       state: input.state,
+      sha256: input.sha256,
     })),
     output: declaration ? { ...declaration.output } : null,
     preload: declaration ? { ...declaration.preload } : null,

@@ -26,8 +26,10 @@ export function packOperation(
     operation: 'pack',
     operationClass: 'build',
     ...(signal ? { signal } : {}),
-    async run(context): Promise<OperationResult<PackResponse>> {
-      const snapshot = project.snapshot();
+    async run(context, scope): Promise<OperationResult<PackResponse>> {
+      // A pack packs only what a snapshot validated: pending format checks finish (and are published) first.
+      const snapshot = await scope.validatedSnapshot();
+      if (context.signal.aborted) return { status: 'cancelled' };
       const base: PackResponse = {
         operationId,
         projectId: project.id,
@@ -55,6 +57,7 @@ export function packOperation(
             response: {
               ...base,
               outcome: 'failed',
+              failure: 'diverged',
               reason: `The disk no longer matches revision ${snapshot.revision} at ${outcome.paths.length} path(s); reconcile, then pack again. Nothing in build/ was changed.`,
               divergedPaths: [...outcome.paths],
             },

@@ -1,0 +1,78 @@
+/**
+ * One asset's format validation from the disk: read every input once, hash it, and run the format's
+ * blocking rules (or take them from a cache keyed by the content hashes, the format version and the
+ * declaration). Runs in the validation worker, or inline where no worker can be started.
+ */
+import { join } from 'node:path';
+import type { AssetDeclarationFile, Diagnostic } from '@prometeu/packer-protocol';
+import { sha256Hex } from '../pack/assets-pa.js';
+import { cacheKey } from '../pack/pack-cache.js';
+import { readIfFile } from '../pack/read-input.js';
+import { formatToCheck } from './format-to-check.js';
+
+/** What to validate: one asset's declaration and its inputs. Plain data, so it crosses to a worker as is. */
+export interface ValidationJob {
+  readonly root: string;
+  readonly declaration: AssetDeclarationFile;
+  /** Every declared input, by path relative to `assets/`, each once. */
+  readonly inputs: readonly string[];
+}
+
+/** What the validation of one job found. Plain data. */
+export interface ValidationAnswer {
+  readonly root: string;
+  /** Each input's SHA-256 as read, or null when it was not a readable regular file. */
+  readonly hashes: readonly (readonly [string, string | null])[];
+  /** The format's blocking problems, without identity (empty when an input could not be read). */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** Results kept by cache key; the oldest go first beyond this many. */
+const CACHE_LIMIT = 20_000;
+/** Invariant: diagnostics by the key of everything they depend on (format, version, declaration, input hashes). */
+const resultCache = new Map<string, readonly Diagnostic[]>();
+
+/** How many validations were answered from the cache, and how many ran (for tests and logs). */
+export const validationCounters = { cached: 0, ran: 0 };
+
+function readOrNull(path: string): Uint8Array | null {
+  try {
+    return readIfFile(path);
+  } catch {
+    // An unreadable input is reported by the pack (which reads it again) and by the watcher; here it has no hash.
+    return null;
+  }
+}
+
+/** Validates one asset against the files now in `assetsDir`. Never throws for bad content. */
+export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAnswer {
+  const format = formatToCheck(job.declaration);
+  const bytesByPath = new Map<string, Uint8Array>();
+  const hashesByPath = new Map<string, string>();
+  const hashes: [string, string | null][] = [];
+  let complete = format !== undefined;
+  for (const path of job.inputs) {
+    const bytes = readOrNull(join(assetsDir, path));
+    const sha = bytes === null ? null : sha256Hex(bytes);
+    hashes.push([path, sha]);
+    if (bytes === null || sha === null) {
+      complete = false;
+      continue;
+    }
+    const relative = path.slice(job.root.length + 1);
+    bytesByPath.set(relative, bytes);
+    hashesByPath.set(relative, sha);
+  }
+  if (!complete || format === undefined) return { root: job.root, hashes, diagnostics: [] };
+  const key = cacheKey(format, job.declaration, hashesByPath);
+  let diagnostics = resultCache.get(key);
+  if (diagnostics !== undefined) {
+    validationCounters.cached++;
+  } else {
+    validationCounters.ran++;
+    diagnostics = format.validate({ declaration: job.declaration, root: job.root, inputs: bytesByPath, identity: {} });
+    if (resultCache.size >= CACHE_LIMIT) resultCache.delete(resultCache.keys().next().value!);
+    resultCache.set(key, diagnostics);
+  }
+  return { root: job.root, hashes, diagnostics };
+}
