@@ -125,7 +125,7 @@ function forgetEvents(state: StudioState, epoch: string, lost: 'restart'): Studi
 
 function reduceRequest(state: StudioState, message: RequestMessage): StudioState {
   const params = message.params as Record<string, unknown> | undefined;
-  const operationId = typeof params?.['operationId'] === 'string' ? (params['operationId'] as string) : undefined;
+  const operationId = typeof params?.['operationId'] === 'string' ? params['operationId'] : undefined;
   const requestCount = state.requestCount + 1;
   if (operationId === undefined) return { ...state, requestCount };
   const record = state.operations[operationId] ?? emptyRecord(operationId);
@@ -144,7 +144,7 @@ function reduceRequest(state: StudioState, message: RequestMessage): StudioState
   };
   if (message.method === 'pack') next = { ...next, pack: { ...next.pack, operationId } };
   if (message.method === 'applyMutation' && typeof params?.['previewId'] === 'string') {
-    const previewId = params['previewId'] as string;
+    const previewId = params['previewId'];
     next = {
       ...next,
       previews: next.previews.map((card) =>
@@ -175,11 +175,11 @@ function reduceResponse(state: StudioState, message: ResponseMessage): StudioSta
     case 'pack':
     case 'initWorkspace': {
       const result = message.result as unknown as Record<string, unknown>;
-      let next = withResponse(state, message.method, result);
+      let next = linkPreview(withResponse(state, message.method, result), result, String(result['operationId']));
       if (message.method === 'reconcile') next = clearDivergence(next, message.result.revision);
       if (message.method === 'pack')
         next = { ...next, pack: { ...next.pack, operationId: message.result.operationId } };
-      return withRevision(next, typeof result['revision'] === 'number' ? (result['revision'] as number) : null);
+      return withRevision(next, typeof result['revision'] === 'number' ? result['revision'] : null);
     }
     case 'closeProject':
     case 'doctor':
@@ -189,7 +189,7 @@ function reduceResponse(state: StudioState, message: ResponseMessage): StudioSta
 
 function reduceError(state: StudioState, message: ErrorMessage): StudioState {
   const params = message.params as Record<string, unknown> | undefined;
-  const operationId = typeof params?.['operationId'] === 'string' ? (params['operationId'] as string) : undefined;
+  const operationId = typeof params?.['operationId'] === 'string' ? params['operationId'] : undefined;
   if (operationId === undefined) return state;
   const record = state.operations[operationId] ?? emptyRecord(operationId);
   return {
@@ -273,7 +273,10 @@ function reduceStatus(state: StudioState, message: ResponseOf<'projectStatus'>):
       projectId: status.projectId,
       project,
       divergedPaths: mergePaths(kept, fromStatus),
-      divergedRoots: state.divergedRoots.filter((entry) => entry.revision > status.revision),
+      // The status names paths, not roots: the roots events named stay while the status still says diverged.
+      divergedRoots: state.divergedRoots.filter((entry) =>
+        status.divergence.diverged ? entry.revision >= since : entry.revision > status.revision,
+      ),
     },
     status.revision,
   );
@@ -432,7 +435,14 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
     case 'watch.stateChanged':
       if (next.project !== null) next = { ...next, project: { ...next.project, watching: event.body.state } };
       break;
-    default:
+    case 'diagnostics.changed':
+    case 'operation.queued':
+    case 'operation.started':
+    case 'operation.progress':
+    case 'operation.succeeded':
+    case 'operation.failed':
+    case 'operation.cancelled':
+      // Operation events were reduced above; diagnostics reach the views through the reads they make stale.
       break;
   }
   return derive(next);
@@ -487,7 +497,10 @@ function reduceOperationEvent(state: StudioState, event: PackerEvent, operationI
         lost: null,
       };
       break;
-    default:
+    case 'snapshot.published':
+    case 'divergence.detected':
+    case 'watch.stateChanged':
+    case 'diagnostics.changed':
       break;
   }
   let next: StudioState = { ...state, operations: { ...state.operations, [operationId]: updated } };
@@ -496,9 +509,26 @@ function reduceOperationEvent(state: StudioState, event: PackerEvent, operationI
     (next.pack.operationId === null || isLater(next, operationId, next.pack.operationId))
   )
     next = { ...next, pack: { ...next.pack, operationId } };
+  if (event.kind === 'operation.succeeded' || event.kind === 'operation.failed')
+    next = linkPreview(next, event.body.outcome, operationId);
   if (event.kind === 'operation.succeeded' && event.body.operation === 'reconcile' && event.body.revision !== undefined)
     next = clearDivergence(next, event.body.revision);
   return next;
+}
+
+/** Links the card of the preview an apply's outcome names (`outcome.preview.previewId`) to that apply. */
+function linkPreview(state: StudioState, outcome: Record<string, unknown>, operationId: string): StudioState {
+  const preview = outcome['preview'] as { previewId?: unknown } | null | undefined;
+  const previewId = typeof preview?.previewId === 'string' ? preview.previewId : undefined;
+  if (previewId === undefined) return state;
+  if (!state.previews.some((card) => card.previewId === previewId && card.applyOperationId !== operationId))
+    return state;
+  return {
+    ...state,
+    previews: state.previews.map((card) =>
+      card.previewId === previewId ? { ...card, applyOperationId: operationId } : card,
+    ),
+  };
 }
 
 /** Whether operation `a` began after operation `b` in the event order. */
@@ -683,6 +713,7 @@ export function operationView(record: OperationRecord): OperationView {
         'event.body.outcome',
         { from: 'event', sequence: terminal.sequence },
         terminal.body.outcome,
+        status,
       );
   } else if (record.response !== null) {
     const response = record.response;
@@ -698,6 +729,7 @@ export function operationView(record: OperationRecord): OperationView {
         'result',
         { from: response.method, operationId: record.operationId },
         response.result,
+        status,
       );
     }
   } else if (record.lost !== null) {
@@ -743,13 +775,14 @@ function outcomeView(
   prefix: string,
   origin: { from: string; sequence?: number; operationId?: string },
   body: Record<string, unknown>,
+  fallback: string,
 ): OutcomeView {
   const at = (path: string): { from: string; path: string; sequence?: number; operationId?: string } => ({
     ...origin,
     path: `${prefix}.${path}`,
   });
   const from = origin.from === 'event' ? `event ${origin.sequence}` : 'response';
-  const outcome = typeof body['outcome'] === 'string' ? (body['outcome'] as string) : 'done';
+  const outcome = typeof body['outcome'] === 'string' ? body['outcome'] : fallback;
   const figures: Figure[] = [];
   const reasons: string[] = [];
   let artifacts: OutcomeView['artifacts'] = [];
