@@ -25,6 +25,8 @@ export const testGroups = {
       'test/client/cli.test.ts',
       'test/client/cli-{divergence,pack,writes}.test.ts',
       'test/client/{misbehaving-servers,operations,packer-client,resume}.test.ts',
+      // The packer ui relay and the panel in a real browser (Chromium) against the real server.
+      'test/browser/**/*.test.ts',
     ],
     exclude: [],
   },

@@ -219,7 +219,7 @@ function safeCall<T>(listener: (value: T) => void, value: T): void {
 for (const [name, declaration] of Object.entries(packerRequests) as [keyof Requests, RequestDeclaration][]) {
   Object.defineProperty(PackerConnection.prototype, name, {
     value: function (this: PackerConnection, params: unknown, options?: RequestOptions): Promise<unknown> {
-      return this.request(declaration, params as never, options);
+      return this.request(declaration, params, options);
     },
     writable: true,
     configurable: true,

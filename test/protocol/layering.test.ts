@@ -52,7 +52,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   [PROTOCOL]: [],
   [SERVER]: [PROTOCOL],
   [CLIENT]: [PROTOCOL],
-  [CLI]: [CLIENT, SERVER, PROTOCOL],
+  [CLI]: [CLIENT, SERVER, PROTOCOL, STUDIO],
   [STUDIO]: [PROTOCOL],
 };
 
