@@ -190,6 +190,13 @@ function reduceResponse(state: StudioState, message: ResponseMessage): StudioSta
 function reduceError(state: StudioState, message: ErrorMessage): StudioState {
   const params = message.params as Record<string, unknown> | undefined;
   const operationId = typeof params?.['operationId'] === 'string' ? params['operationId'] : undefined;
+  if (message.method === 'getAssetDetails') {
+    // The packer says the asset it was asked about is not there (any more): stop showing its old details.
+    const asset = params?.['asset'] as { root?: string } | undefined;
+    return asset?.root !== undefined && asset.root === state.details?.root
+      ? derive({ ...state, details: null })
+      : state;
+  }
   if (operationId === undefined) return state;
   const record = state.operations[operationId] ?? emptyRecord(operationId);
   return {

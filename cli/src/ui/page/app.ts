@@ -39,6 +39,8 @@ const log: StudioMessage[] = [];
 let client: PackerConnection | null = null;
 let operationCounter = 0;
 const operationPrefix = `ui${Math.random().toString(36).slice(2, 8)}`;
+/** Names typed into the rename field, by root, until a preview is asked for (page-only state). */
+const renameDrafts = new Map<string, string>();
 /** Cards whose consent question is open, and whether the box is ticked (page-only state). */
 const consentOpen = new Map<string, boolean>();
 
@@ -78,6 +80,8 @@ async function call<K extends RequestName>(method: K, params: ParamsOf<Requests[
 // ---- Connection and reconnection ----
 
 let reconnectDelay = 300;
+/** Where the previous connection's events ended, for the replay after a reconnect; null before the first one ended. */
+let cursor: { afterSequence: number; epoch: string } | null = null;
 
 async function connect(): Promise<void> {
   dispatch({ type: 'connection', state: 'connecting' });
@@ -105,6 +109,7 @@ async function connect(): Promise<void> {
   connection.onExit(() => {
     if (client !== connection) return;
     client = null;
+    if (state.epoch !== null) cursor = { afterSequence: state.lastSequence, epoch: state.epoch };
     dispatch({ type: 'connection', state: 'disconnected', reason: closeReason });
     scheduleReconnect();
   });
@@ -115,8 +120,8 @@ async function connect(): Promise<void> {
     dispatch({ type: 'connection', state: 'connected' });
     reconnectDelay = 300;
     // Replay what was missed (everything retained, the first time); a new epoch means reading again.
-    const from =
-      state.epoch === null ? { afterSequence: 0 } : { afterSequence: state.lastSequence, epoch: state.epoch };
+    // From where the last connection left off (live events of this one may already have arrived).
+    const from = cursor === null ? { afterSequence: 0 } : cursor;
     let resumed = await connection.resume(status.projectId, from);
     if (resumed.status === 'resync') {
       dispatch({ type: 'resync', epoch: resumed.epoch, reason: resumed.reason });
@@ -342,10 +347,12 @@ function renderDetails(): Child {
     return h('div', {}, h('h2', {}, 'Details'), h('p', { class: 'muted' }, 'Select an asset.'));
   const row = details.row;
   const reference = row.assetId !== null ? { assetId: row.assetId } : { root: row.root };
+  // What the person typed survives a re-render of the details (a refresh after an event).
   const nameInput = h('input', {
     id: 'rename-name',
-    value: row.name ?? '',
+    value: renameDrafts.get(details.root) ?? row.name ?? '',
     'aria-label': 'New name',
+    oninput: (event: Event) => renameDrafts.set(details.root, (event.target as HTMLInputElement).value),
   }) as HTMLInputElement;
   const actions = row.availableActions;
   return h(
@@ -410,7 +417,10 @@ function renderDetails(): Child {
           'button',
           {
             'data-testid': 'preview-rename',
-            onclick: () => preview({ kind: 'rename', asset: reference, name: nameInput.value }),
+            onclick: () => {
+              renameDrafts.delete(details.root);
+              preview({ kind: 'rename', asset: reference, name: nameInput.value });
+            },
           },
           'Preview rename',
         ),
@@ -526,7 +536,7 @@ function previewCard(card: PreviewCard): HTMLElement {
         h(
           'p',
           {},
-          `This ${card.mutation.kind} changes files in the workspace (${card.filesystemChanges.length} file changes). The packer needs your explicit consent.`,
+          `This ${card.mutation.kind} changes files in the workspace (file changes: ${card.filesystemChanges.length}). The packer needs your explicit consent.`,
         ),
         h(
           'label',
@@ -655,7 +665,7 @@ function renderPack(): Child {
                 h(
                   'tr',
                   {},
-                  h('td', { class: 'mono' }, artifact.path),
+                  h('td', { class: 'mono', title: artifact.path }, artifact.name),
                   h('td', {}, formatBytes(artifact.size)),
                   h('td', { class: 'mono', title: artifact.sha256 }, shortHash(artifact.sha256)),
                 ),
