@@ -79,7 +79,7 @@ async function world(): Promise<World> {
 
 /** The page's reducer input so far (every request, response and event it reduced). */
 function pageLog(page: Page): Promise<StudioMessage[]> {
-  return page.evaluate(() => (window as unknown as { packerLog: unknown[] }).packerLog) as Promise<StudioMessage[]>;
+  return page.evaluate(() => (globalThis as unknown as { packerLog: unknown[] }).packerLog) as Promise<StudioMessage[]>;
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -290,7 +290,7 @@ describe('the packer panel in a browser', () => {
     process.kill(pid!, 'SIGKILL');
     await page.waitForFunction(
       () =>
-        (window as unknown as { packerLog: { type: string; state?: string }[] }).packerLog.some(
+        (globalThis as unknown as { packerLog: { type: string; state?: string }[] }).packerLog.some(
           (message) => message.type === 'connection' && message.state === 'disconnected',
         ),
       undefined,
@@ -299,7 +299,9 @@ describe('the packer panel in a browser', () => {
     // The new server has a new epoch: the page resynchronises rather than replaying sequences that mean nothing now.
     await page.waitForFunction(
       () =>
-        (window as unknown as { packerLog: { type: string }[] }).packerLog.some((message) => message.type === 'resync'),
+        (globalThis as unknown as { packerLog: { type: string }[] }).packerLog.some(
+          (message) => message.type === 'resync',
+        ),
       undefined,
       { timeout: STEP_MS },
     );
@@ -322,8 +324,10 @@ describe('the packer panel in a browser', () => {
     await page.locator('[data-testid="pack-button"]').click();
     await page.waitForFunction(
       () =>
-        document.querySelectorAll('[data-testid="operation"][data-operation="pack"][data-status="succeeded"]').length >=
-        2,
+        (
+          globalThis as unknown as { document: { querySelectorAll(selector: string): { length: number } } }
+        ).document.querySelectorAll('[data-testid="operation"][data-operation="pack"][data-status="succeeded"]')
+          .length >= 2,
       undefined,
       { timeout: STEP_MS },
     );
