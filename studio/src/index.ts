@@ -3,7 +3,7 @@
  * responses and events (`reduce(state, message)`); every figure names the packer field it came from.
  * Environment-neutral: no DOM, no Node.
  */
-export { initialState, reduce, reduceAll, diagnosticView, operationView } from './reducer.js';
+export { initialState, reduce, reduceAll, diagnosticView, hasSeen, operationView } from './reducer.js';
 export {
   eventMessage,
   requestMessage,

@@ -405,11 +405,11 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
   let next = state;
   if (next.epoch !== event.epoch)
     next = next.epoch === null ? { ...next, epoch: event.epoch } : forgetEvents(next, event.epoch, 'restart');
-  if (next.seen[event.sequence] === true) return state;
+  if (hasSeen(next.seen, event.sequence)) return state;
   next = {
     ...next,
     projectId: next.projectId ?? event.projectId,
-    seen: { ...next.seen, [event.sequence]: true },
+    seen: withSeen(next.seen, event.sequence),
     lastSequence: Math.max(next.lastSequence, event.sequence),
   };
   if (event.operationId !== undefined) next = reduceOperationEvent(next, event, event.operationId);
@@ -607,7 +607,7 @@ function derive(state: StudioState): StudioState {
             ...state.divergedRoots.map((entry) => entry.revision),
           ),
         };
-  const navigator = state.listed === null ? null : navigatorView(state, divergence);
+  const navigator = state.listed === null ? null : cachedNavigator(state, divergence);
   const activity = Object.values(state.operations)
     .map(operationView)
     .sort(
@@ -630,6 +630,38 @@ function orderKey(state: StudioState, view: OperationView): number {
   if (view.firstSequence !== null) return view.firstSequence;
   // An operation heard of only by its request or response comes after every event, in request order.
   return Number.MAX_SAFE_INTEGER / 2 + (state.operations[view.operationId]?.requestOrder ?? 0);
+}
+
+/**
+ * The navigator rows depend only on the list and the divergence data, so they are rebuilt only when one of
+ * those changed (a memo of a pure function: events that touch neither cost nothing on a 10k-asset list).
+ */
+const navigatorCache = new WeakMap<
+  object,
+  { paths: readonly DivergedPath[]; roots: StudioState['divergedRoots']; view: NavigatorView }
+>();
+function cachedNavigator(state: StudioState, divergence: DivergenceView | null): NavigatorView {
+  const listed = state.listed!;
+  const cached = navigatorCache.get(listed);
+  const stale = state.revision !== null && state.revision > listed.revision;
+  if (cached !== undefined && cached.paths === state.divergedPaths && cached.roots === state.divergedRoots)
+    return cached.view.stale === stale ? cached.view : { ...cached.view, stale };
+  const view = navigatorView(state, divergence);
+  navigatorCache.set(listed, { paths: state.divergedPaths, roots: state.divergedRoots, view });
+  return view;
+}
+
+/** Sequences are kept in chunks of this many, so recording one copies a chunk, not the whole set. */
+const SEEN_CHUNK = 512;
+
+/** Whether `sequence` was already reduced in the current epoch. */
+export function hasSeen(seen: StudioState['seen'], sequence: number): boolean {
+  return seen[Math.floor(sequence / SEEN_CHUNK)]?.[sequence] === true;
+}
+
+function withSeen(seen: StudioState['seen'], sequence: number): StudioState['seen'] {
+  const chunk = Math.floor(sequence / SEEN_CHUNK);
+  return { ...seen, [chunk]: { ...seen[chunk], [sequence]: true } };
 }
 
 function navigatorView(state: StudioState, divergence: DivergenceView | null): NavigatorView {

@@ -250,8 +250,11 @@ export interface StudioState {
   readonly activity: readonly OperationView[];
   readonly divergence: DivergenceView | null;
   readonly pack: PackView;
-  /** The sequences of the current epoch already reduced: duplicates (after a replay) change nothing. */
-  readonly seen: Readonly<Record<number, true>>;
+  /**
+   * The sequences of the current epoch already reduced, in chunks (see `hasSeen`): duplicates (after a
+   * replay) change nothing.
+   */
+  readonly seen: Readonly<Record<number, Readonly<Record<number, true>>>>;
   /** The greatest sequence reduced in the current epoch (0 before any): where a replay starts. */
   readonly lastSequence: number;
   /** Revisions below which divergence was reconciled (`snapshot.published` with cause `reconcile`, or a reconcile's result). */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { PackerEvent } from '../../protocol/src/index.js';
-import { reduceAll, type StudioMessage } from '../../studio/src/index.js';
+import { hasSeen, reduceAll, type StudioMessage } from '../../studio/src/index.js';
 
 const head = { operation: 'pack', operationClass: 'build' } as const;
 
@@ -90,7 +90,13 @@ describe('the studio reducer across reconnects', () => {
       { type: 'connection', state: 'connected' },
     ]);
     expect(state.epoch).toBe('e2');
-    expect(state.seen).toEqual({ 1: true });
+    expect([1, 2, 3, 4, 5].map((sequence) => hasSeen(state.seen, sequence))).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(state.activity.map((operation) => [operation.operationId, operation.status, operation.statusFrom])).toEqual([
       ['a', 'unknown', 'the server restarted before its outcome arrived'],
       ['b', 'succeeded', 'event 5 operation.succeeded'],
