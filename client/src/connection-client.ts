@@ -51,7 +51,7 @@ export interface ConnectionStartOptions {
 }
 
 // The class gains the derived request methods through this declaration and the prototype loop below.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
 export interface PackerConnection extends ConnectionRequestMethods {}
 
 /** A typed packer client over a message connection the caller owns. */

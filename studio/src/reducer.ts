@@ -44,6 +44,7 @@ export function initialState(): StudioState {
     divergence: null,
     pack: { summary: null, operationId: null },
     seen: {},
+    epochIndex: 0,
     lastSequence: 0,
     reconciledRevision: 0,
     divergedPaths: [],
@@ -118,6 +119,7 @@ function forgetEvents(state: StudioState, epoch: string, lost: 'restart'): Studi
     ...state,
     epoch,
     seen: {},
+    epochIndex: state.epoch === null || state.epoch === epoch ? state.epochIndex : state.epochIndex + 1,
     lastSequence: 0,
     operations: mapRecords(state.operations, (record) => (ended(record) ? record : { ...record, lost })),
   };
@@ -459,7 +461,12 @@ function reduceOperationEvent(state: StudioState, event: PackerEvent, operationI
   const record = state.operations[operationId] ?? emptyRecord(operationId);
   let updated: OperationRecord = {
     ...record,
-    firstSequence: record.firstSequence === null ? event.sequence : Math.min(record.firstSequence, event.sequence),
+    // Sequences are comparable only within an epoch: the first epoch an operation was seen in keeps its place.
+    firstSequence:
+      record.firstSequence === null || record.epochIndex !== state.epochIndex
+        ? (record.firstSequence ?? event.sequence)
+        : Math.min(record.firstSequence, event.sequence),
+    epochIndex: record.epochIndex ?? state.epochIndex,
   };
   switch (event.kind) {
     case 'operation.queued':
@@ -577,6 +584,7 @@ function emptyRecord(operationId: string): OperationRecord {
     terminal: null,
     response: null,
     firstSequence: null,
+    epochIndex: null,
     lost: null,
   };
 }
@@ -627,9 +635,10 @@ function derive(state: StudioState): StudioState {
 }
 
 function orderKey(state: StudioState, view: OperationView): number {
-  if (view.firstSequence !== null) return view.firstSequence;
+  const epochIndex = state.operations[view.operationId]?.epochIndex ?? null;
+  if (view.firstSequence !== null && epochIndex !== null) return epochIndex * 2 ** 32 + view.firstSequence;
   // An operation heard of only by its request or response comes after every event, in request order.
-  return Number.MAX_SAFE_INTEGER / 2 + (state.operations[view.operationId]?.requestOrder ?? 0);
+  return 2 ** 52 + (state.operations[view.operationId]?.requestOrder ?? 0);
 }
 
 /**

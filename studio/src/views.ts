@@ -227,6 +227,8 @@ export interface OperationRecord {
     | { readonly kind: 'error'; readonly code: number; readonly message: string }
     | null;
   readonly firstSequence: number | null;
+  /** The number of the epoch `firstSequence` belongs to (0 for the first this page saw), for ordering the feed. */
+  readonly epochIndex: number | null;
   /** True when the connection was lost (or the server restarted) before its outcome arrived. */
   readonly lost: 'connection' | 'restart' | null;
 }
@@ -255,6 +257,8 @@ export interface StudioState {
    * replay) change nothing.
    */
   readonly seen: Readonly<Record<number, Readonly<Record<number, true>>>>;
+  /** How many epochs this state has seen before the current one: sequences are only comparable within one. */
+  readonly epochIndex: number;
   /** The greatest sequence reduced in the current epoch (0 before any): where a replay starts. */
   readonly lastSequence: number;
   /** Revisions below which divergence was reconciled (`snapshot.published` with cause `reconcile`, or a reconcile's result). */

@@ -102,4 +102,19 @@ describe('the studio reducer across reconnects', () => {
       ['b', 'succeeded', 'event 5 operation.succeeded'],
     ]);
   });
+
+  it('lists an operation of the new server after those of the old one, though its sequence numbers are smaller', () => {
+    const state = reduceAll([
+      ...started,
+      succeeded,
+      { type: 'connection', state: 'disconnected' },
+      { type: 'resync', epoch: 'e2', reason: 'epochChanged' },
+      event('e2', 1, 'operation.queued', { ...head, position: 0 }, '0-new'),
+      event('e2', 2, 'operation.started', { ...head, baseRevision: 1 }, '0-new'),
+    ]);
+    expect(state.activity.map((operation) => [operation.operationId, operation.status])).toEqual([
+      ['a', 'succeeded'],
+      ['0-new', 'running'],
+    ]);
+  });
 });

@@ -151,7 +151,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     });
     webSocket.on('close', () => {
       sockets.delete(webSocket);
-      endServer(child);
+      void endServer(child);
     });
   };
 
