@@ -148,6 +148,13 @@ describe('the packer panel in a browser', () => {
         .sort(byRoot),
     );
     expect(await page.locator('#navigator h2').textContent()).toContain(`(${expected.assets.length})`);
+    // A second tab with the token is just another client, with a server of its own.
+    const second = await page.context().newPage();
+    await second.goto(page.url());
+    await second.locator('#connection[data-state="connected"]').waitFor({ timeout: STEP_MS });
+    await second.locator('[data-testid="navigator"] [data-root]').first().waitFor({ timeout: STEP_MS });
+    expect(await second.locator('[data-testid="navigator"] [data-root]').count()).toBe(expected.assets.length);
+    await second.close();
     await page.locator('[data-root="characters/hero"]').click();
     await page.locator('[data-testid="details"][data-root="characters/hero"]').waitFor({ timeout: STEP_MS });
     await screenshot(page, 'navigator');
