@@ -27,6 +27,8 @@ export const testGroups = {
       'test/client/{misbehaving-servers,operations,packer-client,resume}.test.ts',
       // The CLI on format blockers: shown before any pack, through the real server and its validation worker.
       'test/pack/cli-format-blockers.test.ts',
+      // The packer ui relay and the panel in a real browser (Chromium) against the real server.
+      'test/browser/**/*.test.ts',
     ],
     exclude: [],
   },

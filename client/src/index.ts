@@ -21,6 +21,8 @@ export {
   type Unsubscribe,
 } from './ports.js';
 export { EventSink, type EventSinkOptions } from './event-sink.js';
+export { PackerConnection, type ConnectionRequestMethods, type ConnectionStartOptions } from './connection-client.js';
+export { WebSocketMessageReader, WebSocketMessageWriter, type WebSocketLike } from './websocket-transport.js';
 export {
   ProjectEventFeed,
   type EventCursor,

@@ -1,6 +1,7 @@
 /**
  * The layering, checked rather than reviewed. The package manager's view first: every workspace
- * package.json may depend only downwards (protocol ← server, protocol ← client ← cli, server ← cli), and
+ * package.json may depend only downwards (protocol ← server, protocol ← client ← cli, server ← cli,
+ * protocol ← studio), and
  * every package's sources may import only what its package.json declares. Then the import view: the
  * protocol knows no Node, the client never reaches the server (not even through `require.resolve`), JSON-RPC
  * stays in the server's transport, and server folders import only from their own layer or the ones below.
@@ -44,13 +45,15 @@ const PROTOCOL = '@prometeu/packer-protocol';
 const SERVER = '@prometeu/packer-server';
 const CLIENT = '@prometeu/packer-client';
 const CLI = '@prometeu/packer-cli';
+const STUDIO = '@prometeu/packer-studio-adapter';
 
 /** Which of our packages each of our packages may depend on. Nothing but the CLI (and tests) depends on the server. */
 const ALLOWED: Record<string, readonly string[]> = {
   [PROTOCOL]: [],
   [SERVER]: [PROTOCOL],
   [CLIENT]: [PROTOCOL],
-  [CLI]: [CLIENT, SERVER, PROTOCOL],
+  [CLI]: [CLIENT, SERVER, PROTOCOL, STUDIO],
+  [STUDIO]: [PROTOCOL],
 };
 
 /** The workspaces of the root package.json, by folder. */
@@ -66,7 +69,7 @@ const isBuiltin = (specifier: string): boolean =>
   specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!);
 
 describe('package dependencies', () => {
-  it('the workspaces are exactly the protocol, server, client and cli packages', () => {
+  it('the workspaces are exactly the protocol, server, client, cli and studio adapter packages', () => {
     expect([...workspaceFolders()].sort()).toEqual([...PACKAGE_FOLDERS].sort());
     expect(PACKAGE_FOLDERS.map((folder) => manifestOf(folder).name).sort()).toEqual(Object.keys(ALLOWED).sort());
   });
@@ -142,6 +145,25 @@ describe('import layering', () => {
         ).toBe(true);
       }
     }
+  });
+
+  it('the studio adapter imports nothing but the protocol (no Node, no DOM, no client, no server)', () => {
+    for (const file of sourceFiles('studio/src')) {
+      for (const imported of importsOf(file))
+        expect(
+          imported === PROTOCOL || imported.startsWith('studio/src/'),
+          `${relative(root, file)} imports ${imported}`,
+        ).toBe(true);
+    }
+  });
+
+  it('the studio adapter is compiled without Node types and without the DOM library', () => {
+    const config = JSON.parse(readFileSync(join(root, 'studio/tsconfig.json'), 'utf8')) as {
+      compilerOptions: { types?: string[]; lib?: string[] };
+    };
+    expect(config.compilerOptions.types).toEqual([]);
+    expect(config.compilerOptions.lib).toEqual(['ES2023']);
+    expect(manifestOf('studio').dependencies).toEqual({ [PROTOCOL]: '0.1.0' });
   });
 
   it('the client never imports or resolves the server', () => {

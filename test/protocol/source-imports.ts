@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The workspace packages whose `src/` the tests read. */
-export const PACKAGE_FOLDERS = ['protocol', 'server', 'client', 'cli'] as const;
+export const PACKAGE_FOLDERS = ['protocol', 'server', 'client', 'cli', 'studio'] as const;
 
 /** Every `.ts` file under `folder` (relative to the repository root), as absolute paths; none when it is absent. */
 export function sourceFiles(folder: string): string[] {
