@@ -25,6 +25,8 @@ export const testGroups = {
       'test/client/cli.test.ts',
       'test/client/cli-{divergence,pack,writes}.test.ts',
       'test/client/{misbehaving-servers,operations,packer-client,resume}.test.ts',
+      // Real editors (Neovim, Emacs eglot) driving the real server headless.
+      'test/editors/**/*.test.ts',
     ],
     exclude: [],
   },
