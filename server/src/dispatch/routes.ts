@@ -21,6 +21,11 @@ import {
   DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
   DidSaveTextDocumentNotification,
+  CodeActionRequest,
+  CompletionRequest,
+  DocumentLinkRequest,
+  ExecuteCommandRequest,
+  HoverRequest,
   ExitNotification,
   InitializedNotification,
   InitializeRequest,
@@ -73,6 +78,12 @@ export interface StandardHandlers {
   didChangeConfiguration(raw: unknown): void;
   didChangeWatchedFiles(raw: unknown): void;
   didChangeWorkspaceFolders(raw: unknown): void;
+  hover(raw: unknown): unknown;
+  completion(raw: unknown): unknown;
+  codeAction(raw: unknown): unknown;
+  documentLink(raw: unknown): unknown;
+  /** Runs a packer command (a safe fix through preview and apply) in its project's lane. */
+  executeCommand(context: DispatchContext, raw: unknown): Promise<unknown>;
 }
 
 /** How one request is served. */
@@ -187,9 +198,23 @@ function standard(method: string, handle: (raw: unknown) => void): NotificationR
   return { kind: 'notification', method, lane: 'lifecycle', handle: (_context, raw) => handle(raw) };
 }
 
-/** The routes of the standard text-document and workspace notifications. */
-function standardRoutes(handlers: StandardHandlers): NotificationRoute[] {
+/** A standard LSP request served by the language service: reads of a document, or a command in a lane. */
+function standardRequest(
+  method: string,
+  lane: 'read' | 'write',
+  serve: (context: DispatchContext, raw: unknown) => Promise<unknown>,
+): RequestRoute {
+  return { kind: 'request', method, lane, serve };
+}
+
+/** The routes of the standard text-document and workspace messages. */
+function standardRoutes(handlers: StandardHandlers): Route[] {
   return [
+    standardRequest(HoverRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.hover(raw))),
+    standardRequest(CompletionRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.completion(raw))),
+    standardRequest(CodeActionRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.codeAction(raw))),
+    standardRequest(DocumentLinkRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.documentLink(raw))),
+    standardRequest(ExecuteCommandRequest.method, 'write', (context, raw) => handlers.executeCommand(context, raw)),
     standard(DidOpenTextDocumentNotification.method, (raw) => handlers.didOpen(raw)),
     standard(DidChangeTextDocumentNotification.method, (raw) => handlers.didChange(raw)),
     standard(DidSaveTextDocumentNotification.method, (raw) => handlers.didSave(raw)),

@@ -7,7 +7,13 @@ import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type {
+  CodeAction,
+  CompletionItem,
   Diagnostic as LspDiagnostic,
+  DocumentLink,
+  Hover,
+  Position,
+  Range,
   DidChangeTextDocumentParams,
   DidCloseTextDocumentParams,
   DidOpenTextDocumentParams,
@@ -25,6 +31,7 @@ import {
   registryDiagnostics,
   type UriOf,
 } from './file-diagnostics.js';
+import { codeActions, completion, documentLinks, hover } from './features.js';
 import { withDeclarationText, withRegistryText } from './overlay.js';
 
 /** What the service needs from its connection. */
@@ -208,6 +215,54 @@ export class LanguageService {
       open.publishedVersion = open.document.version;
       this.publishRaw({ uri: open.clientUri, version: open.document.version, diagnostics: [] });
     }
+  }
+
+  /** The document at `uri` as the client sees it: its open buffer, else the text on disk the snapshot read. */
+  private view(uri: string): { file: PackerFile; document: TextDocument } | undefined {
+    const file = this.classify(uri);
+    if (file === undefined) return undefined;
+    const key = normalise(uri);
+    const open = key === undefined ? undefined : this.documents.get(key);
+    if (open !== undefined) return { file, document: open.document };
+    const text =
+      file.kind === 'declaration'
+        ? file.project.snapshot().parsedAnchors.get(file.root)?.text
+        : readRegistryText(file.project.assetsDir).text;
+    return typeof text === 'string' ? { file, document: TextDocument.create(uri, 'json', 0, text) } : undefined;
+  }
+
+  /** `textDocument/hover` on an `asset.json`: identity and inputs, from the buffer where it is open. */
+  hover(uri: string, position: Position): Hover | null {
+    const view = this.view(uri);
+    if (view?.file.kind !== 'declaration') return null;
+    const { file, document } = view;
+    const overlay = withDeclarationText(file.project.snapshot(), file.root, document.getText());
+    return hover(
+      document,
+      overlay.assets.filter((record) => record.root === file.root),
+      position,
+    );
+  }
+
+  /** `textDocument/completion` in an `asset.json`. */
+  completion(uri: string, position: Position): CompletionItem[] {
+    const view = this.view(uri);
+    return view?.file.kind === 'declaration' ? completion(view.document, position) : [];
+  }
+
+  /** `textDocument/documentLink`: every declared input of an `asset.json`. */
+  documentLinks(uri: string): DocumentLink[] {
+    const view = this.view(uri);
+    if (view?.file.kind !== 'declaration') return [];
+    return documentLinks(view.document, view.file.root, view.file.project.assetsDir);
+  }
+
+  /** `textDocument/codeAction`: the fixes of the document's current diagnostics that touch `range`. */
+  codeActions(uri: string, range: Range): CodeAction[] {
+    const view = this.view(uri);
+    if (view === undefined) return [];
+    const diagnostics = this.bufferDiagnostics(view.file, view.document.getText());
+    return codeActions(view.document, diagnostics, range, view.file.project.snapshot(), view.file.project.id);
   }
 
   /** Stops the timers; nothing is published afterwards. */

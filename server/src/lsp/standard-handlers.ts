@@ -3,12 +3,28 @@
  * the service, workspace folders added or removed open or close projects. Params that do not parse are
  * logged and ignored (a notification has no answer).
  */
+import { packerRequests, StandardErrorCodes } from '@prometeu/packer-protocol';
 import type { z } from 'zod';
-import type { StandardHandlers } from '../dispatch/routes.js';
+import { MessageType } from 'vscode-languageserver-protocol';
+import { invalidParams } from '../dispatch/invalid-params.js';
+import type { DispatchContext, StandardHandlers } from '../dispatch/routes.js';
+import { ProtocolError } from '../errors.js';
+import { planMutation } from '../mutations/plan.js';
+import { prepareApplyMutation } from '../writes/apply-mutation.js';
+import { APPLY_SAFE_FIX_COMMAND } from './features.js';
 import { projectIdOf, resolveProjectRoot, type PackerHost } from '../host.js';
 import { toWireError } from '../wire/errors.js';
 import type { LanguageService } from './language-service.js';
-import { DidChangeParams, DidChangeWorkspaceFoldersParams, DidCloseParams, DidOpenParams } from './params.js';
+import {
+  CodeActionParams,
+  DidChangeParams,
+  DidChangeWorkspaceFoldersParams,
+  DidCloseParams,
+  DidOpenParams,
+  DocumentLinkParams,
+  ExecuteCommandParams,
+  TextDocumentPositionParams,
+} from './params.js';
 
 /** What the handlers need from the connection. */
 export interface StandardHandlerOptions {
@@ -18,6 +34,13 @@ export interface StandardHandlerOptions {
   readonly warn: (message: string) => void;
   /** What `initialize` asked for the projects this connection opens. */
   readonly defaults: () => { autoReconcile?: boolean };
+  /** Tells the user something (`window/showMessage`). */
+  readonly showMessage: (type: MessageType, message: string) => void;
+  /**
+   * Asks the user to pick one of `actions` (`window/showMessageRequest`); resolves with the title picked,
+   * or null when the client has no answer.
+   */
+  readonly ask: (message: string, actions: string[]) => Promise<string | null>;
 }
 
 /** Binds the standard notifications to a language service. */
@@ -63,7 +86,74 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
     service.forget(id);
   };
 
+  /** The params of a request, or `-32602`. */
+  const requestParams = <S extends z.ZodType>(method: string, schema: S, raw: unknown): z.output<S> => {
+    const result = schema.safeParse(raw);
+    if (!result.success) throw invalidParams(method, result.error);
+    return result.data;
+  };
+
+  const applySafeFix = async (context: DispatchContext, argument: unknown): Promise<unknown> => {
+    const apply = packerRequests.applyMutation.params.safeParse(
+      typeof argument === 'object' && argument !== null
+        ? {
+            projectId: (argument as Record<string, unknown>)['projectId'],
+            mutation: (argument as Record<string, unknown>)['mutation'],
+          }
+        : argument,
+    );
+    if (!apply.success) throw invalidParams(APPLY_SAFE_FIX_COMMAND, apply.error);
+    const title = (argument as { title?: unknown }).title;
+    const what = typeof title === 'string' ? title : `the ${apply.data.mutation?.kind ?? 'safe'} fix`;
+    const project = context.host.get(apply.data.projectId);
+    const plan = planMutation(project.snapshot(), apply.data.mutation!, { uuid: '' });
+    let consent = false;
+    if (plan.blockers.length === 0 && plan.requiresConsent) {
+      const answer = await options.ask(`${what} moves or deletes files in the project. Apply it?`, ['Apply', 'Cancel']);
+      if (answer !== 'Apply') {
+        options.showMessage(MessageType.Info, `${what} was not applied.`);
+        return null;
+      }
+      consent = true;
+    }
+    const result = await context.runWrite(
+      prepareApplyMutation(context, { ...apply.data, ...(consent ? { consent } : {}) }),
+    );
+    options.showMessage(
+      result.outcome === 'applied' ? MessageType.Info : MessageType.Error,
+      result.outcome === 'applied'
+        ? `${what}: applied (revision ${result.revision}).`
+        : `${what} was refused: ${result.reasons?.map((reason) => reason.message).join('; ') ?? 'see the packer events'}.`,
+    );
+    return result;
+  };
+
   return {
+    hover: (raw) => {
+      const params = requestParams('textDocument/hover', TextDocumentPositionParams, raw);
+      return service.hover(params.textDocument.uri, params.position);
+    },
+    completion: (raw) => {
+      const params = requestParams('textDocument/completion', TextDocumentPositionParams, raw);
+      return service.completion(params.textDocument.uri, params.position);
+    },
+    codeAction: (raw) => {
+      const params = requestParams('textDocument/codeAction', CodeActionParams, raw);
+      return service.codeActions(params.textDocument.uri, params.range);
+    },
+    documentLink: (raw) => {
+      const params = requestParams('textDocument/documentLink', DocumentLinkParams, raw);
+      return service.documentLinks(params.textDocument.uri);
+    },
+    executeCommand: async (context, raw) => {
+      const params = requestParams('workspace/executeCommand', ExecuteCommandParams, raw);
+      if (params.command !== APPLY_SAFE_FIX_COMMAND)
+        throw new ProtocolError(
+          StandardErrorCodes.InvalidParams,
+          `Unknown command ${params.command}; this server runs ${APPLY_SAFE_FIX_COMMAND}.`,
+        );
+      return applySafeFix(context, params.arguments?.[0]);
+    },
     didOpen: (raw) => {
       const params = parsed('textDocument/didOpen', DidOpenParams, raw);
       if (params !== undefined) service.didOpen(params);

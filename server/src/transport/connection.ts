@@ -33,7 +33,14 @@ import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 import { LanguageService } from '../lsp/language-service.js';
 import { createStandardHandlers } from '../lsp/standard-handlers.js';
-import { PublishDiagnosticsNotification, TextDocumentSyncKind } from 'vscode-languageserver-protocol';
+import {
+  CodeActionKind,
+  PublishDiagnosticsNotification,
+  ShowMessageNotification,
+  ShowMessageRequest,
+  TextDocumentSyncKind,
+} from 'vscode-languageserver-protocol';
+import { APPLY_SAFE_FIX_COMMAND } from '../lsp/features.js';
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -150,6 +157,20 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     service: language,
     warn: (message) => logMessage(MessageType.Warning, message),
     defaults: () => defaults,
+    showMessage: (type, message) => {
+      if (phase !== 'running') return;
+      void connection.sendNotification(ShowMessageNotification.type, { type, message }).catch(() => undefined);
+    },
+    ask: async (message, actions) => {
+      const picked = await connection
+        .sendRequest(ShowMessageRequest.type, {
+          type: MessageType.Warning,
+          message,
+          actions: actions.map((title) => ({ title })),
+        })
+        .catch(() => null);
+      return picked?.title ?? null;
+    },
   });
   const unsubscribeLanguage = host.subscribe((event) => {
     if (event.kind !== 'snapshot.published' || phase !== 'running') return;
@@ -212,6 +233,11 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
               save: { includeText: false },
             },
             workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+            hoverProvider: true,
+            completionProvider: { triggerCharacters: ['"'] },
+            codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+            documentLinkProvider: { resolveProvider: false },
+            executeCommandProvider: { commands: [APPLY_SAFE_FIX_COMMAND] },
             experimental: {
               packer: {
                 protocolVersion: PACKER_PROTOCOL_VERSION,
