@@ -18,6 +18,8 @@
 
 (defvar packer-observed (list :steps nil :logMessages nil :errors nil))
 (defvar packer-published nil "The newest publishDiagnostics params for the file, as received.")
+(defvar packer-coin-file (expand-file-name "assets/sfx/coin/asset.json" packer-project))
+(defvar packer-coin-published nil "The newest publishDiagnostics params for the coin's asset.json.")
 
 ;; The example copy is no VC checkout: tell project.el that it is one project.
 (add-hook 'project-find-functions
@@ -31,12 +33,15 @@
               (cond ((and (eq method 'textDocument/publishDiagnostics)
                           (equal (expand-file-name (eglot--uri-to-path (plist-get params :uri))) packer-file))
                      (setq packer-published params))
+                    ((and (eq method 'textDocument/publishDiagnostics)
+                          (equal (expand-file-name (eglot--uri-to-path (plist-get params :uri))) packer-coin-file))
+                     (setq packer-coin-published params))
                     ((eq method 'window/logMessage)
                      (push (plist-get params :message) (plist-get packer-observed :logMessages))))))
 
-(defun packer-codes ()
-  "The codes and sources of the diagnostics last published for the file."
-  (cl-loop for diagnostic across (or (plist-get packer-published :diagnostics) [])
+(defun packer-codes (&optional published)
+  "The codes and sources of the diagnostics last published for the file (or in PUBLISHED)."
+  (cl-loop for diagnostic across (or (plist-get (or published packer-published) :diagnostics) [])
            collect (list :code (plist-get diagnostic :code)
                          :source (plist-get diagnostic :source)
                          :line (plist-get (plist-get (plist-get diagnostic :range) :start) :line))))
@@ -48,11 +53,13 @@
       (accept-process-output nil 0.05))
     (and (funcall condition) t)))
 
-(defun packer-step (name condition)
+(defun packer-step (name condition &optional published)
+  "Waits for CONDITION and records the step with the diagnostics of the file (or of PUBLISHED's symbol)."
   (let ((met (packer-wait-until condition)))
     (setf (plist-get packer-observed :steps)
           (append (plist-get packer-observed :steps)
-                  (list (list :name name :met (if met t :json-false) :diagnostics (vconcat (packer-codes))))))
+                  (list (list :name name :met (if met t :json-false)
+                              :diagnostics (vconcat (packer-codes (and published (symbol-value published))))))))
     met))
 
 (defun packer-replace (from to)
@@ -85,6 +92,46 @@
         (packer-step "fixed in the buffer" (lambda () (= (length (packer-codes)) 0)))
         (packer-replace "\"enabled\"" "\"enabeld\"")
         (packer-step "broken again" (lambda () (> (length (packer-codes)) 0)))
+        ;; Hover on the name: the asset's identity.
+        (goto-char (point-min))
+        (search-forward "\"name\"")
+        (let ((hover (jsonrpc-request server :textDocument/hover (eglot--TextDocumentPositionParams))))
+          (setf (plist-get packer-observed :hover) (plist-get (plist-get hover :contents) :value)))
+        ;; Completion inside the value of type: the asset types.
+        (goto-char (point-min))
+        (search-forward "\"type\": \"b")
+        (let ((items (jsonrpc-request server :textDocument/completion (eglot--TextDocumentPositionParams))))
+          (setf (plist-get packer-observed :completion)
+                (vconcat (cl-loop for item across (if (vectorp items) items (plist-get items :items))
+                                  collect (plist-get item :label)))))
+        ;; A code action on an unregistered asset applies the packer's safe fix (register), the way
+        ;; `eglot-code-actions' runs a chosen action: its edit, then its command.
+        (find-file packer-coin-file)
+        (js-mode)
+        (packer-step "unregistered coin" (lambda () (> (length (packer-codes packer-coin-published)) 0))
+                     'packer-coin-published)
+        (setf (plist-get packer-observed :coinDiagnostics)
+              (vconcat (mapcar (lambda (d) (plist-get d :code)) (packer-codes packer-coin-published))))
+        (goto-char (point-min))
+        (search-forward "asset_uuid")
+        (let* ((actions (eglot-code-actions (line-beginning-position) (line-end-position)))
+               (chosen (car actions)))
+          (setf (plist-get packer-observed :codeActions)
+                (vconcat (mapcar (lambda (action) (plist-get action :title)) actions)))
+          (when chosen
+            (when (plist-get chosen :edit) (eglot--apply-workspace-edit (plist-get chosen :edit)))
+            (let ((command (plist-get chosen :command)))
+              (when command
+                (eglot-execute-command server (intern (plist-get command :command))
+                                       (plist-get command :arguments))))))
+        (packer-step "coin registered" (lambda () (= (length (packer-codes packer-coin-published)) 0))
+                     'packer-coin-published)
+        (setf (plist-get packer-observed :registeredOnDisk)
+              (if (with-temp-buffer
+                    (insert-file-contents (expand-file-name "assets/.prometeu/index.json" packer-project))
+                    (search-forward "\"sfx/coin\"" nil t))
+                  t :json-false))
+        (set-buffer (find-buffer-visiting packer-file))
         (setf (plist-get packer-observed :modified) (if (buffer-modified-p) t :json-false))
         ;; What `eglot-shutdown' sends (shutdown and exit, both with null params), without the
         ;; `delete-process' jsonrpc.el does right after: the server must exit by itself, with 0.
