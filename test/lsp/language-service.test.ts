@@ -3,6 +3,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { WorkDoneProgress } from 'vscode-languageserver-protocol';
 import { PackerHost } from '../../server/src/index.js';
 import { connectInProcess, Notifier } from '../lane/support.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
@@ -17,7 +18,11 @@ interface Published {
 }
 
 /** A client with publishDiagnostics on a fresh host, and what it was published. */
-async function start(folders: string[], initializationOptions: Record<string, unknown> = {}) {
+async function start(
+  folders: string[],
+  initializationOptions: Record<string, unknown> = {},
+  capabilities: Record<string, unknown> = {},
+) {
   const notifier = new Notifier();
   const host = new PackerHost({ watcher: null });
   const client = connectInProcess(host, notifier);
@@ -28,7 +33,7 @@ async function start(folders: string[], initializationOptions: Record<string, un
   });
   await client.connection.sendRequest('initialize', {
     processId: null,
-    capabilities: { textDocument: { publishDiagnostics: {} } },
+    capabilities: { textDocument: { publishDiagnostics: {} }, ...capabilities },
     initializationOptions,
     workspaceFolders: folders.map((folder) => ({ uri: pathToFileURL(folder).href, name: 'game' })),
   });
@@ -167,6 +172,34 @@ describe('the language service', () => {
     await client.connection.sendRequest('packer/projectStatus', { projectId: host.list()[0]!.id });
     expect(published.some((p) => p.uri.endsWith('.never-opened'))).toBe(false);
     expect(client.logMessages).toEqual([]);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('runs a command with progress the client agreed to, and tells the outcome', async () => {
+    const project = brokenProject(tempDir());
+    const notifier = new Notifier();
+    const { host, client } = await start([project.root], {}, { window: { workDoneProgress: true } });
+    const created: unknown[] = [];
+    const progress: { token: unknown; value: { kind: string } }[] = [];
+    const shown: string[] = [];
+    client.connection.onRequest('window/workDoneProgress/create', (params: { token: unknown }) => {
+      created.push(params.token);
+      return null;
+    });
+    client.connection.onProgress(WorkDoneProgress.type, 'packer-command-1', (value) => {
+      progress.push({ token: 'packer-command-1', value });
+      notifier.notify();
+    });
+    client.connection.onNotification('window/showMessage', (params: { message: string }) => {
+      shown.push(params.message);
+    });
+    const result = await client.connection.sendRequest('workspace/executeCommand', { command: 'packer.pack' });
+    expect((result as { outcome: string }).outcome).toBe('blocked');
+    expect(created).toEqual(['packer-command-1']);
+    await notifier.until(() => progress.some((p) => p.value.kind === 'end'), 'the end of the progress');
+    expect(progress[0]!.value.kind).toBe('begin');
+    expect(shown).toEqual(['The pack is blocked by 1 diagnostic; build/ is unchanged.']);
     client.dispose();
     host.dispose();
   });

@@ -60,4 +60,5 @@ export const DocumentLinkParams = z.looseObject({ textDocument: TextDocumentIden
 export const ExecuteCommandParams = z.looseObject({
   command: z.string(),
   arguments: z.array(z.unknown()).optional(),
+  workDoneToken: z.union([z.string(), z.number().int()]).optional(),
 });

@@ -3,15 +3,11 @@
  * the service, workspace folders added or removed open or close projects. Params that do not parse are
  * logged and ignored (a notification has no answer).
  */
-import { packerRequests, StandardErrorCodes } from '@prometeu/packer-protocol';
 import type { z } from 'zod';
-import { MessageType } from 'vscode-languageserver-protocol';
+import type { MessageType } from 'vscode-languageserver-protocol';
 import { invalidParams } from '../dispatch/invalid-params.js';
-import type { DispatchContext, StandardHandlers } from '../dispatch/routes.js';
-import { ProtocolError } from '../errors.js';
-import { planMutation } from '../mutations/plan.js';
-import { prepareApplyMutation } from '../writes/apply-mutation.js';
-import { APPLY_SAFE_FIX_COMMAND } from './features.js';
+import type { StandardHandlers } from '../dispatch/routes.js';
+import { runCommand } from './commands.js';
 import { projectIdOf, resolveProjectRoot, type PackerHost } from '../host.js';
 import { toWireError } from '../wire/errors.js';
 import type { LanguageService } from './language-service.js';
@@ -41,6 +37,8 @@ export interface StandardHandlerOptions {
    * or null when the client has no answer.
    */
   readonly ask: (message: string, actions: string[]) => Promise<string | null>;
+  /** A fresh progress token the client agreed to (`window/workDoneProgress/create`), or undefined. */
+  readonly createProgress: () => Promise<string | undefined>;
 }
 
 /** Binds the standard notifications to a language service. */
@@ -93,41 +91,6 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
     return result.data;
   };
 
-  const applySafeFix = async (context: DispatchContext, argument: unknown): Promise<unknown> => {
-    const apply = packerRequests.applyMutation.params.safeParse(
-      typeof argument === 'object' && argument !== null
-        ? {
-            projectId: (argument as Record<string, unknown>)['projectId'],
-            mutation: (argument as Record<string, unknown>)['mutation'],
-          }
-        : argument,
-    );
-    if (!apply.success) throw invalidParams(APPLY_SAFE_FIX_COMMAND, apply.error);
-    const title = (argument as { title?: unknown }).title;
-    const what = typeof title === 'string' ? title : `the ${apply.data.mutation?.kind ?? 'safe'} fix`;
-    const project = context.host.get(apply.data.projectId);
-    const plan = planMutation(project.snapshot(), apply.data.mutation!, { uuid: '' });
-    let consent = false;
-    if (plan.blockers.length === 0 && plan.requiresConsent) {
-      const answer = await options.ask(`${what} moves or deletes files in the project. Apply it?`, ['Apply', 'Cancel']);
-      if (answer !== 'Apply') {
-        options.showMessage(MessageType.Info, `${what} was not applied.`);
-        return null;
-      }
-      consent = true;
-    }
-    const result = await context.runWrite(
-      prepareApplyMutation(context, { ...apply.data, ...(consent ? { consent } : {}) }),
-    );
-    options.showMessage(
-      result.outcome === 'applied' ? MessageType.Info : MessageType.Error,
-      result.outcome === 'applied'
-        ? `${what}: applied (revision ${result.revision}).`
-        : `${what} was refused: ${result.reasons?.map((reason) => reason.message).join('; ') ?? 'see the packer events'}.`,
-    );
-    return result;
-  };
-
   return {
     hover: (raw) => {
       const params = requestParams('textDocument/hover', TextDocumentPositionParams, raw);
@@ -145,15 +108,8 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
       const params = requestParams('textDocument/documentLink', DocumentLinkParams, raw);
       return service.documentLinks(params.textDocument.uri);
     },
-    executeCommand: async (context, raw) => {
-      const params = requestParams('workspace/executeCommand', ExecuteCommandParams, raw);
-      if (params.command !== APPLY_SAFE_FIX_COMMAND)
-        throw new ProtocolError(
-          StandardErrorCodes.InvalidParams,
-          `Unknown command ${params.command}; this server runs ${APPLY_SAFE_FIX_COMMAND}.`,
-        );
-      return applySafeFix(context, params.arguments?.[0]);
-    },
+    executeCommand: async (context, raw) =>
+      runCommand(options, context, requestParams('workspace/executeCommand', ExecuteCommandParams, raw)),
     didOpen: (raw) => {
       const params = parsed('textDocument/didOpen', DidOpenParams, raw);
       if (params !== undefined) service.didOpen(params);

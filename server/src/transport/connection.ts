@@ -39,8 +39,9 @@ import {
   ShowMessageNotification,
   ShowMessageRequest,
   TextDocumentSyncKind,
+  WorkDoneProgressCreateRequest,
 } from 'vscode-languageserver-protocol';
-import { APPLY_SAFE_FIX_COMMAND } from '../lsp/features.js';
+import { PACKER_COMMANDS } from '../lsp/commands.js';
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -143,6 +144,9 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   // The standard LSP surface: diagnostics on asset.json and index.json, published once the client is
   // initialized (for every file when it declared publishDiagnostics, else for the documents it opens).
   let publishesWholeWorkspace = false;
+  /** Whether the client declared `window.workDoneProgress`, so commands may create progress tokens. */
+  let clientShowsProgress = false;
+  let progressTokens = 0;
   let diagnosticsDelayMs: number | undefined;
   const language = new LanguageService({
     host,
@@ -171,6 +175,16 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         .catch(() => null);
       return picked?.title ?? null;
     },
+    createProgress: async () => {
+      if (!clientShowsProgress) return undefined;
+      const token = `packer-command-${++progressTokens}`;
+      try {
+        await connection.sendRequest(WorkDoneProgressCreateRequest.type, { token });
+        return token;
+      } catch {
+        return undefined;
+      }
+    },
   });
   const unsubscribeLanguage = host.subscribe((event) => {
     if (event.kind !== 'snapshot.published' || phase !== 'running') return;
@@ -194,6 +208,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) diagnosticsDelayMs = delay;
         const textDocument = (params.capabilities as { textDocument?: { publishDiagnostics?: unknown } }).textDocument;
         publishesWholeWorkspace = textDocument?.publishDiagnostics !== undefined;
+        clientShowsProgress =
+          (params.capabilities as { window?: { workDoneProgress?: unknown } }).window?.workDoneProgress === true;
         if (typeof params.processId === 'number') {
           const pid = params.processId;
           const alive = options.isProcessAlive ?? isProcessAlive;
@@ -237,7 +253,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
             completionProvider: { triggerCharacters: ['"'] },
             codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
             documentLinkProvider: { resolveProvider: false },
-            executeCommandProvider: { commands: [APPLY_SAFE_FIX_COMMAND] },
+            executeCommandProvider: { commands: [...PACKER_COMMANDS] },
             experimental: {
               packer: {
                 protocolVersion: PACKER_PROTOCOL_VERSION,
