@@ -1,5 +1,5 @@
 // The standard LSP surface over an in-process connection: folders, files leaving, stale versions, debounce.
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -200,6 +200,37 @@ describe('the language service', () => {
     await notifier.until(() => progress.some((p) => p.value.kind === 'end'), 'the end of the progress');
     expect(progress[0]!.value.kind).toBe('begin');
     expect(shown).toEqual(['The pack is blocked by 1 diagnostic; build/ is unchanged.']);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('records a folder the editor renamed as a relocate, and refuses a rename the packer would refuse', async () => {
+    const project = brokenProject(tempDir());
+    const fileOperations = { willRename: true, didRename: true };
+    const { host, client } = await start([project.root], {}, { workspace: { fileOperations } });
+    const uri = (path: string): string => pathToFileURL(join(project.assetsDir, path)).href;
+    // Moving hero into the bad root would nest one root in another: refused, with the packer's reason.
+    const refused = client.connection.sendRequest('workspace/willRenameFiles', {
+      files: [{ oldUri: uri('hero'), newUri: uri('bad/hero') }],
+    });
+    await expect(refused).rejects.toThrow(/would not accept this move/);
+    // A plain move is accepted; once the editor made it, the registry entry follows, identity kept.
+    const files = [{ oldUri: uri('hero'), newUri: uri('characters/hero') }];
+    expect(await client.connection.sendRequest('workspace/willRenameFiles', { files })).toBeNull();
+    mkdirSync(join(project.assetsDir, 'characters'));
+    renameSync(join(project.assetsDir, 'hero'), join(project.assetsDir, 'characters', 'hero'));
+    await client.connection.sendNotification('workspace/didRenameFiles', { files });
+    const projectOpen = host.list()[0]!;
+    const notifier = new Notifier();
+    projectOpen.events.subscribe(() => notifier.notify());
+    await notifier.until(
+      () => projectOpen.snapshot().byRoot.get('characters/hero')?.entry?.asset_id === 1,
+      'the entry to follow the move',
+    );
+    const registry = JSON.parse(readFileSync(join(project.assetsDir, '.prometeu', 'index.json'), 'utf8')) as {
+      assets: { asset_id: number; root: string }[];
+    };
+    expect(registry.assets.find((entry) => entry.asset_id === 1)?.root).toBe('characters/hero');
     client.dispose();
     host.dispose();
   });

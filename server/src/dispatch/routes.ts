@@ -26,6 +26,8 @@ import {
   DocumentLinkRequest,
   ExecuteCommandRequest,
   HoverRequest,
+  DidRenameFilesNotification,
+  WillRenameFilesRequest,
   ExitNotification,
   InitializedNotification,
   InitializeRequest,
@@ -82,6 +84,9 @@ export interface StandardHandlers {
   completion(raw: unknown): unknown;
   codeAction(raw: unknown): unknown;
   documentLink(raw: unknown): unknown;
+  willRenameFiles(raw: unknown): unknown;
+  /** Records renames the editor made as relocates, in their projects' lanes. */
+  didRenameFiles(context: DispatchContext, raw: unknown): void;
   /** Runs a packer command (a safe fix through preview and apply) in its project's lane. */
   executeCommand(context: DispatchContext, raw: unknown): Promise<unknown>;
 }
@@ -215,6 +220,15 @@ function standardRoutes(handlers: StandardHandlers): Route[] {
     standardRequest(CodeActionRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.codeAction(raw))),
     standardRequest(DocumentLinkRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.documentLink(raw))),
     standardRequest(ExecuteCommandRequest.method, 'write', (context, raw) => handlers.executeCommand(context, raw)),
+    standardRequest(WillRenameFilesRequest.method, 'read', (_context, raw) =>
+      Promise.resolve(handlers.willRenameFiles(raw)),
+    ),
+    {
+      kind: 'notification',
+      method: DidRenameFilesNotification.method,
+      lane: 'write',
+      handle: (context, raw) => handlers.didRenameFiles(context, raw),
+    },
     standard(DidOpenTextDocumentNotification.method, (raw) => handlers.didOpen(raw)),
     standard(DidChangeTextDocumentNotification.method, (raw) => handlers.didChange(raw)),
     standard(DidSaveTextDocumentNotification.method, (raw) => handlers.didSave(raw)),

@@ -62,3 +62,8 @@ export const ExecuteCommandParams = z.looseObject({
   arguments: z.array(z.unknown()).optional(),
   workDoneToken: z.union([z.string(), z.number().int()]).optional(),
 });
+
+/** `workspace/willRenameFiles` and `workspace/didRenameFiles`. */
+export const RenameFilesParams = z.looseObject({
+  files: z.array(z.looseObject({ oldUri: DocumentUri, newUri: DocumentUri })),
+});

@@ -8,6 +8,7 @@ import type { MessageType } from 'vscode-languageserver-protocol';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import type { StandardHandlers } from '../dispatch/routes.js';
 import { runCommand } from './commands.js';
+import { didRenameFiles, willRenameFiles } from './renames.js';
 import { projectIdOf, resolveProjectRoot, type PackerHost } from '../host.js';
 import { toWireError } from '../wire/errors.js';
 import type { LanguageService } from './language-service.js';
@@ -19,6 +20,7 @@ import {
   DidOpenParams,
   DocumentLinkParams,
   ExecuteCommandParams,
+  RenameFilesParams,
   TextDocumentPositionParams,
 } from './params.js';
 
@@ -107,6 +109,12 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
     documentLink: (raw) => {
       const params = requestParams('textDocument/documentLink', DocumentLinkParams, raw);
       return service.documentLinks(params.textDocument.uri);
+    },
+    willRenameFiles: (raw) =>
+      willRenameFiles(host, requestParams('workspace/willRenameFiles', RenameFilesParams, raw).files),
+    didRenameFiles: (context, raw) => {
+      const params = parsed('workspace/didRenameFiles', RenameFilesParams, raw);
+      if (params !== undefined) void didRenameFiles(context, host, params.files, warn);
     },
     executeCommand: async (context, raw) =>
       runCommand(options, context, requestParams('workspace/executeCommand', ExecuteCommandParams, raw)),

@@ -42,6 +42,7 @@ import {
   WorkDoneProgressCreateRequest,
 } from 'vscode-languageserver-protocol';
 import { PACKER_COMMANDS } from '../lsp/commands.js';
+import { RENAME_REGISTRATION } from '../lsp/renames.js';
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -147,6 +148,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   /** Whether the client declared `window.workDoneProgress`, so commands may create progress tokens. */
   let clientShowsProgress = false;
   let progressTokens = 0;
+  /** Whether the client announces renames (`workspace.fileOperations.willRename` and `didRename`). */
+  let clientAnnouncesRenames = false;
   let diagnosticsDelayMs: number | undefined;
   const language = new LanguageService({
     host,
@@ -208,6 +211,10 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) diagnosticsDelayMs = delay;
         const textDocument = (params.capabilities as { textDocument?: { publishDiagnostics?: unknown } }).textDocument;
         publishesWholeWorkspace = textDocument?.publishDiagnostics !== undefined;
+        const fileOperations = (
+          params.capabilities as { workspace?: { fileOperations?: { willRename?: unknown; didRename?: unknown } } }
+        ).workspace?.fileOperations;
+        clientAnnouncesRenames = fileOperations?.willRename === true && fileOperations.didRename === true;
         clientShowsProgress =
           (params.capabilities as { window?: { workDoneProgress?: unknown } }).window?.workDoneProgress === true;
         if (typeof params.processId === 'number') {
@@ -248,7 +255,13 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
               change: TextDocumentSyncKind.Incremental,
               save: { includeText: false },
             },
-            workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+            workspace: {
+              workspaceFolders: { supported: true, changeNotifications: true },
+              // Renames under assets/ are intents when the client can announce them.
+              ...(clientAnnouncesRenames
+                ? { fileOperations: { willRename: RENAME_REGISTRATION, didRename: RENAME_REGISTRATION } }
+                : {}),
+            },
             hoverProvider: true,
             completionProvider: { triggerCharacters: ['"'] },
             codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
