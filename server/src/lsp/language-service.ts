@@ -32,7 +32,7 @@ import {
   type UriOf,
 } from './file-diagnostics.js';
 import { codeActions, completion, documentLinks, hover } from './features.js';
-import { withDeclarationText, withRegistryText } from './overlay.js';
+import { declarationRecords, withRegistryText } from './overlay.js';
 
 /** What the service needs from its connection. */
 export interface LanguageServiceOptions {
@@ -236,12 +236,7 @@ export class LanguageService {
     const view = this.view(uri);
     if (view?.file.kind !== 'declaration') return null;
     const { file, document } = view;
-    const overlay = withDeclarationText(file.project.snapshot(), file.root, document.getText());
-    return hover(
-      document,
-      overlay.assets.filter((record) => record.root === file.root),
-      position,
-    );
+    return hover(document, declarationRecords(file.project.snapshot(), file.root, document.getText()), position);
   }
 
   /** `textDocument/completion` in an `asset.json`. */
@@ -299,9 +294,7 @@ export class LanguageService {
     const snapshot = file.project.snapshot();
     const uriOf = this.uriOf(file.project);
     if (file.kind === 'registry') return registryDiagnostics(withRegistryText(snapshot, text), text, uriOf);
-    const overlay = withDeclarationText(snapshot, file.root, text);
-    const records = overlay.assets.filter((record) => record.root === file.root);
-    return declarationDiagnostics(records, file.root, text, uriOf);
+    return declarationDiagnostics(declarationRecords(snapshot, file.root, text), file.root, text, uriOf);
   }
 
   /** Every non-empty file's diagnostics of a snapshot as the disk has it, by normalised URI. */
