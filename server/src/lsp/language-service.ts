@@ -20,7 +20,7 @@ import type {
   PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
-import type { Snapshot } from '../domain/snapshot.js';
+import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
 import { readRegistryText } from '../project/loader.js';
 import type { Project } from '../project/project.js';
@@ -87,6 +87,8 @@ export class LanguageService {
   private readonly documents = new Map<string, OpenDocument>();
   /** Invariant: by project id, what this connection published for it. */
   private readonly states = new Map<string, ProjectState>();
+  /** The disk diagnostics of a record on its `asset.json`, computed once per record object. */
+  private readonly located = new WeakMap<AssetRecord, LspDiagnostic[]>();
   /** Whether the client takes diagnostics for files it has not opened (it declared `publishDiagnostics`). */
   private wholeWorkspace = false;
   private disposed = false;
@@ -304,7 +306,14 @@ export class LanguageService {
     for (const [root, records] of recordsByRoot(snapshot)) {
       const text = snapshot.parsedAnchors.get(root)?.text;
       if (text === undefined || text === null) continue;
-      const diagnostics = declarationDiagnostics(records, root, text, uriOf);
+      // Records are immutable and reused by the next snapshot when nothing about them changed (their
+      // anchor, hence their text, included): a commit that touches one asset locates one asset again.
+      const single = records.length === 1 ? records[0]! : undefined;
+      let diagnostics = single !== undefined ? this.located.get(single) : undefined;
+      if (diagnostics === undefined) {
+        diagnostics = declarationDiagnostics(records, root, text, uriOf);
+        if (single !== undefined) this.located.set(single, diagnostics);
+      }
       if (diagnostics.length > 0) result.set(uriOf(anchorPath(root)), diagnostics);
     }
     const registry = snapshot.workspaceInitialized ? readRegistryText(project.assetsDir).text : null;
