@@ -29,6 +29,8 @@ export const testGroups = {
       'test/pack/cli-format-blockers.test.ts',
       // The packer ui relay and the panel in a real browser (Chromium) against the real server.
       'test/browser/**/*.test.ts',
+      // Real editors (Neovim, Emacs eglot) driving the real server headless.
+      'test/editors/**/*.test.ts',
     ],
     exclude: [],
   },

@@ -26,6 +26,13 @@ export const InitializeParams = z.looseObject({
         .boolean()
         .optional()
         .describe('Default auto-reconcile setting for every project this connection opens.'),
+      diagnosticsDelayMs: z
+        .number()
+        .nonnegative()
+        .optional()
+        .describe(
+          'How long typing must pause before an open asset.json or index.json is validated, in ms (default 150; 0 validates every change).',
+        ),
     })
     .optional(),
 });
@@ -54,9 +61,11 @@ export const InitialProject = z.strictObject({
 /** `initialize` result. */
 export const InitializeResult = z.strictObject({
   serverInfo: z.strictObject({ name: z.string(), version: z.string() }),
-  capabilities: z.strictObject({
-    experimental: z.strictObject({ packer: PackerCapabilities }),
-  }),
+  capabilities: z
+    .looseObject({
+      experimental: z.strictObject({ packer: PackerCapabilities }),
+    })
+    .describe("The standard LSP server capabilities (text document sync, hover...) and the packer's own."),
   projects: z.array(InitialProject).describe('The workspace folders, opened as projects, in the order given.'),
 });
 export type InitializeResult = z.infer<typeof InitializeResult>;

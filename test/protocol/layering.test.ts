@@ -212,6 +212,8 @@ const SERVER_LAYERS = [
   ['server/src/wire'],
   ['server/src/dispatch/context.ts', 'server/src/reads', 'server/src/writes', 'server/src/host.ts'],
   ['server/src/dispatch'],
+  // The standard LSP surface (language service): above the routes it plugs into, below the connection.
+  ['server/src/lsp'],
   ['server/src/transport'],
   ['server/src/main.ts', 'server/src/index.ts'],
 ];

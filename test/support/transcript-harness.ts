@@ -359,6 +359,8 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     [root, '${ROOT}'],
     [temporary, '${TMP}'],
     [projectIdOf(root), '${PROJECT_ID}'],
+    // Documentation links (LSP codeDescription) point into the checkout, wherever it is.
+    [new URL('../../', import.meta.url).href.replace(/\/$/, ''), '${REPO_URI}'],
   ];
   const substitute = (line: string): string => {
     let result = line;

@@ -14,6 +14,20 @@ import {
   type RequestDeclaration,
 } from '@prometeu/packer-protocol';
 import {
+  DidChangeConfigurationNotification,
+  DidChangeTextDocumentNotification,
+  DidChangeWatchedFilesNotification,
+  DidChangeWorkspaceFoldersNotification,
+  DidCloseTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  DidSaveTextDocumentNotification,
+  CodeActionRequest,
+  CompletionRequest,
+  DocumentLinkRequest,
+  ExecuteCommandRequest,
+  HoverRequest,
+  DidRenameFilesNotification,
+  WillRenameFilesRequest,
   ExitNotification,
   InitializedNotification,
   InitializeRequest,
@@ -54,6 +68,29 @@ export interface LifecycleHandlers {
   setTrace(raw: unknown): void;
 }
 
+/**
+ * What the connection's language service handles: the standard text-document and workspace messages
+ * (server/src/lsp). Each gets its raw params; notifications that do not parse are ignored there.
+ */
+export interface StandardHandlers {
+  didOpen(raw: unknown): void;
+  didChange(raw: unknown): void;
+  didSave(raw: unknown): void;
+  didClose(raw: unknown): void;
+  didChangeConfiguration(raw: unknown): void;
+  didChangeWatchedFiles(raw: unknown): void;
+  didChangeWorkspaceFolders(raw: unknown): void;
+  hover(raw: unknown): unknown;
+  completion(raw: unknown): unknown;
+  codeAction(raw: unknown): unknown;
+  documentLink(raw: unknown): unknown;
+  willRenameFiles(raw: unknown): unknown;
+  /** Records renames the editor made as relocates, in their projects' lanes. */
+  didRenameFiles(context: DispatchContext, raw: unknown): void;
+  /** Runs a packer command (a safe fix through preview and apply) in its project's lane. */
+  executeCommand(context: DispatchContext, raw: unknown): Promise<unknown>;
+}
+
 /** How one request is served. */
 export interface RequestRoute {
   readonly kind: 'request';
@@ -83,7 +120,9 @@ function parse<D extends { readonly method: string; readonly params: z.ZodType }
   declaration: D,
   raw: unknown,
 ): Output<D> {
-  const parsed = declaration.params.safeParse(raw);
+  // Params absent or null are an empty object: a method whose params are all optional accepts them, and
+  // one with required params names what is missing (LSP clients send `null` where there is nothing to say).
+  const parsed = declaration.params.safeParse(raw === null || raw === undefined ? {} : raw);
   if (!parsed.success) throw invalidParams(declaration.method, parsed.error);
   return parsed.data as Output<D>;
 }
@@ -159,8 +198,55 @@ const packerNotificationRoutes: { readonly [N in PackerNotificationName]: Notifi
 /** The packer's request routes by short name, for the test that ties them to the declarations. */
 export const packerRequestRoutes = packerRoutes;
 
-/** Every route of one connection, by method string: the LSP lifecycle, then every packer method. */
-export function createRoutes(lifecycle: LifecycleHandlers): ReadonlyMap<string, Route> {
+/** A standard LSP notification handled by the language service. */
+function standard(method: string, handle: (raw: unknown) => void): NotificationRoute {
+  return { kind: 'notification', method, lane: 'lifecycle', handle: (_context, raw) => handle(raw) };
+}
+
+/** A standard LSP request served by the language service: reads of a document, or a command in a lane. */
+function standardRequest(
+  method: string,
+  lane: 'read' | 'write',
+  serve: (context: DispatchContext, raw: unknown) => Promise<unknown>,
+): RequestRoute {
+  return { kind: 'request', method, lane, serve };
+}
+
+/** The routes of the standard text-document and workspace messages. */
+function standardRoutes(handlers: StandardHandlers): Route[] {
+  return [
+    standardRequest(HoverRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.hover(raw))),
+    standardRequest(CompletionRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.completion(raw))),
+    standardRequest(CodeActionRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.codeAction(raw))),
+    standardRequest(DocumentLinkRequest.method, 'read', (_context, raw) => Promise.resolve(handlers.documentLink(raw))),
+    standardRequest(ExecuteCommandRequest.method, 'write', (context, raw) => handlers.executeCommand(context, raw)),
+    standardRequest(WillRenameFilesRequest.method, 'read', (_context, raw) =>
+      Promise.resolve(handlers.willRenameFiles(raw)),
+    ),
+    {
+      kind: 'notification',
+      method: DidRenameFilesNotification.method,
+      lane: 'write',
+      handle: (context, raw) => handlers.didRenameFiles(context, raw),
+    },
+    standard(DidOpenTextDocumentNotification.method, (raw) => handlers.didOpen(raw)),
+    standard(DidChangeTextDocumentNotification.method, (raw) => handlers.didChange(raw)),
+    standard(DidSaveTextDocumentNotification.method, (raw) => handlers.didSave(raw)),
+    standard(DidCloseTextDocumentNotification.method, (raw) => handlers.didClose(raw)),
+    standard(DidChangeConfigurationNotification.method, (raw) => handlers.didChangeConfiguration(raw)),
+    standard(DidChangeWatchedFilesNotification.method, (raw) => handlers.didChangeWatchedFiles(raw)),
+    standard(DidChangeWorkspaceFoldersNotification.method, (raw) => handlers.didChangeWorkspaceFolders(raw)),
+  ];
+}
+
+/**
+ * Every route of one connection, by method string: the LSP lifecycle, the standard text-document and
+ * workspace messages (when a language service is given), then every packer method.
+ */
+export function createRoutes(
+  lifecycle: LifecycleHandlers,
+  standardHandlers?: StandardHandlers,
+): ReadonlyMap<string, Route> {
   const routes: Route[] = [
     {
       kind: 'request',
@@ -189,6 +275,7 @@ export function createRoutes(lifecycle: LifecycleHandlers): ReadonlyMap<string, 
       lane: 'lifecycle',
       handle: (_context, raw) => lifecycle.setTrace(raw),
     },
+    ...(standardHandlers !== undefined ? standardRoutes(standardHandlers) : []),
     ...Object.values(packerRoutes),
     ...Object.values(packerNotificationRoutes).filter((route) => route !== null),
   ];

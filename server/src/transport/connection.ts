@@ -31,6 +31,18 @@ import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
+import { LanguageService } from '../lsp/language-service.js';
+import { createStandardHandlers } from '../lsp/standard-handlers.js';
+import {
+  CodeActionKind,
+  PublishDiagnosticsNotification,
+  ShowMessageNotification,
+  ShowMessageRequest,
+  TextDocumentSyncKind,
+  WorkDoneProgressCreateRequest,
+} from 'vscode-languageserver-protocol';
+import { PACKER_COMMANDS } from '../lsp/commands.js';
+import { RENAME_REGISTRATION } from '../lsp/renames.js';
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -130,83 +142,166 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     void connection.sendProgress(WorkDoneProgress.type, token, value).catch(() => undefined);
   });
 
-  const routes = createRoutes({
-    initialize: async (raw) => {
-      if (phase !== 'awaitingInitialize')
-        throw new ProtocolError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
-      const parsed = InitializeParams.safeParse(raw);
-      if (!parsed.success) throw invalidParams('initialize', parsed.error);
-      const params = parsed.data;
-      phase = 'running';
-      trace = params.trace ?? 'off';
-      const autoReconcile = params.initializationOptions?.['autoReconcile'];
-      if (typeof autoReconcile === 'boolean') defaults = { autoReconcile };
-      if (typeof params.processId === 'number') {
-        const pid = params.processId;
-        const alive = options.isProcessAlive ?? isProcessAlive;
-        processTimer = setInterval(() => {
-          if (!alive(pid)) {
-            log(`The client process ${pid} is gone; exiting.`);
-            exit(1);
-          }
-        }, options.processCheckInterval ?? 2000);
-        processTimer.unref();
-      }
-      const projects: InitializeResult['projects'] = [];
-      for (const folder of params.workspaceFolders ?? []) {
-        try {
-          const project = await host.open(folder.uri, defaults);
-          projects.push({
-            rootUri: folder.uri,
-            projectId: project.id,
-            revision: project.snapshot().revision,
-            state: project.failed() ? 'failed' : 'ready',
-          });
-        } catch (error) {
-          const wire = toWireError(error);
-          projects.push({ rootUri: folder.uri, error: { code: wire.code, message: wire.message } });
-          log(`Workspace folder ${folder.uri} was not opened: ${wire.message}`);
-        }
-      }
-      // Events flow only after the folders are open, so nothing precedes the initialize response; the open
-      // events stay replayable through packer/events.
-      unsubscribeEvents = host.subscribe(forwardEvent);
-      const result: InitializeResult = {
-        serverInfo: { name: 'prometeu-packer', version: options.serverVersion ?? PACKER_PROTOCOL_VERSION },
-        capabilities: {
-          experimental: {
-            packer: {
-              protocolVersion: PACKER_PROTOCOL_VERSION,
-              requests: Object.values(packerRequests).map((declaration) => declaration.method),
-              notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
-              mutations: [...MutationKind.options],
-              doctorScopes: ['registered', 'workspace'],
-            },
-          },
-        },
-        projects,
-      };
-      // The packer's result is an LSP `InitializeResult` with one extra field.
-      const asLsp: LspInitializeResult = result;
-      return asLsp as InitializeResult;
+  // The standard LSP surface: diagnostics on asset.json and index.json, published once the client is
+  // initialized (for every file when it declared publishDiagnostics, else for the documents it opens).
+  let publishesWholeWorkspace = false;
+  /** Whether the client declared `window.workDoneProgress`, so commands may create progress tokens. */
+  let clientShowsProgress = false;
+  let progressTokens = 0;
+  /** Whether the client announces renames (`workspace.fileOperations.willRename` and `didRename`). */
+  let clientAnnouncesRenames = false;
+  let diagnosticsDelayMs: number | undefined;
+  const language = new LanguageService({
+    host,
+    publish: (params) => {
+      if (phase !== 'running' && phase !== 'shutDown') return;
+      void connection.sendNotification(PublishDiagnosticsNotification.type, params).catch(() => undefined);
     },
-    shutdown: async () => {
-      phase = 'shutDown';
-      await Promise.all(host.list().map((project) => project.lane.whenIdle()));
-      return null;
+    debounceMs: () => diagnosticsDelayMs,
+  });
+  const standardHandlers = createStandardHandlers({
+    host,
+    service: language,
+    warn: (message) => logMessage(MessageType.Warning, message),
+    defaults: () => defaults,
+    showMessage: (type, message) => {
+      if (phase !== 'running') return;
+      void connection.sendNotification(ShowMessageNotification.type, { type, message }).catch(() => undefined);
     },
-    initialized: () => undefined,
-    exit: () => exit(phase === 'shutDown' ? 0 : 1),
-    setTrace: (params) => {
-      const value = (params as { value?: unknown } | undefined)?.value;
-      if (value === 'off' || value === 'messages' || value === 'verbose') trace = value;
-      else
-        logMessage(
-          MessageType.Warning,
-          `$/setTrace needs value off, messages or verbose; got ${JSON.stringify(value)}.`,
-        );
+    ask: async (message, actions) => {
+      const picked = await connection
+        .sendRequest(ShowMessageRequest.type, {
+          type: MessageType.Warning,
+          message,
+          actions: actions.map((title) => ({ title })),
+        })
+        .catch(() => null);
+      return picked?.title ?? null;
+    },
+    createProgress: async () => {
+      if (!clientShowsProgress) return undefined;
+      const token = `packer-command-${++progressTokens}`;
+      try {
+        await connection.sendRequest(WorkDoneProgressCreateRequest.type, { token });
+        return token;
+      } catch {
+        return undefined;
+      }
     },
   });
+  const unsubscribeLanguage = host.subscribe((event) => {
+    if (event.kind !== 'snapshot.published' || phase !== 'running') return;
+    const project = host.list().find((candidate) => candidate.id === event.projectId);
+    if (project !== undefined) language.refresh(project);
+  });
+
+  const routes = createRoutes(
+    {
+      initialize: async (raw) => {
+        if (phase !== 'awaitingInitialize')
+          throw new ProtocolError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
+        const parsed = InitializeParams.safeParse(raw);
+        if (!parsed.success) throw invalidParams('initialize', parsed.error);
+        const params = parsed.data;
+        phase = 'running';
+        trace = params.trace ?? 'off';
+        const autoReconcile = params.initializationOptions?.['autoReconcile'];
+        if (typeof autoReconcile === 'boolean') defaults = { autoReconcile };
+        const delay = params.initializationOptions?.['diagnosticsDelayMs'];
+        if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) diagnosticsDelayMs = delay;
+        const textDocument = (params.capabilities as { textDocument?: { publishDiagnostics?: unknown } }).textDocument;
+        publishesWholeWorkspace = textDocument?.publishDiagnostics !== undefined;
+        const fileOperations = (
+          params.capabilities as { workspace?: { fileOperations?: { willRename?: unknown; didRename?: unknown } } }
+        ).workspace?.fileOperations;
+        clientAnnouncesRenames = fileOperations?.willRename === true && fileOperations.didRename === true;
+        clientShowsProgress =
+          (params.capabilities as { window?: { workDoneProgress?: unknown } }).window?.workDoneProgress === true;
+        if (typeof params.processId === 'number') {
+          const pid = params.processId;
+          const alive = options.isProcessAlive ?? isProcessAlive;
+          processTimer = setInterval(() => {
+            if (!alive(pid)) {
+              log(`The client process ${pid} is gone; exiting.`);
+              exit(1);
+            }
+          }, options.processCheckInterval ?? 2000);
+          processTimer.unref();
+        }
+        const projects: InitializeResult['projects'] = [];
+        for (const folder of params.workspaceFolders ?? []) {
+          try {
+            const project = await host.open(folder.uri, defaults);
+            projects.push({
+              rootUri: folder.uri,
+              projectId: project.id,
+              revision: project.snapshot().revision,
+              state: project.failed() ? 'failed' : 'ready',
+            });
+          } catch (error) {
+            const wire = toWireError(error);
+            projects.push({ rootUri: folder.uri, error: { code: wire.code, message: wire.message } });
+            log(`Workspace folder ${folder.uri} was not opened: ${wire.message}`);
+          }
+        }
+        // Events flow only after the folders are open, so nothing precedes the initialize response; the open
+        // events stay replayable through packer/events.
+        unsubscribeEvents = host.subscribe(forwardEvent);
+        const result: InitializeResult = {
+          serverInfo: { name: 'prometeu-packer', version: options.serverVersion ?? PACKER_PROTOCOL_VERSION },
+          capabilities: {
+            textDocumentSync: {
+              openClose: true,
+              change: TextDocumentSyncKind.Incremental,
+              save: { includeText: false },
+            },
+            workspace: {
+              workspaceFolders: { supported: true, changeNotifications: true },
+              // Renames under assets/ are intents when the client can announce them.
+              ...(clientAnnouncesRenames
+                ? { fileOperations: { willRename: RENAME_REGISTRATION, didRename: RENAME_REGISTRATION } }
+                : {}),
+            },
+            hoverProvider: true,
+            completionProvider: { triggerCharacters: ['"'] },
+            codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+            documentLinkProvider: { resolveProvider: false },
+            executeCommandProvider: { commands: [...PACKER_COMMANDS] },
+            experimental: {
+              packer: {
+                protocolVersion: PACKER_PROTOCOL_VERSION,
+                requests: Object.values(packerRequests).map((declaration) => declaration.method),
+                notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
+                mutations: [...MutationKind.options],
+                doctorScopes: ['registered', 'workspace'],
+              },
+            },
+          },
+          projects,
+        };
+        // The packer's result is an LSP `InitializeResult` with one extra field.
+        const asLsp: LspInitializeResult = result;
+        return asLsp as InitializeResult;
+      },
+      shutdown: async () => {
+        phase = 'shutDown';
+        await Promise.all(host.list().map((project) => project.lane.whenIdle()));
+        return null;
+      },
+      initialized: () => language.start(publishesWholeWorkspace),
+      exit: () => exit(phase === 'shutDown' ? 0 : 1),
+      setTrace: (params) => {
+        const value = (params as { value?: unknown } | undefined)?.value;
+        if (value === 'off' || value === 'messages' || value === 'verbose') trace = value;
+        else
+          logMessage(
+            MessageType.Warning,
+            `$/setTrace needs value off, messages or verbose; got ${JSON.stringify(value)}.`,
+          );
+      },
+    },
+    standardHandlers,
+  );
 
   const contextOf = (signal: AbortSignal): DispatchContext => ({
     host,
@@ -267,6 +362,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   function dispose(): void {
     unsubscribeEvents?.();
+    unsubscribeLanguage();
+    language.dispose();
     if (processTimer) clearInterval(processTimer);
     connection.dispose();
   }

@@ -20,6 +20,11 @@ export function isCall(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && 'method' in value;
 }
 
+/** Whether `value` is the params of `$/cancelRequest`, which vscode-jsonrpc reads without checking. */
+function isCancelParams(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && 'id' in value;
+}
+
 /** Why a decoded value is not a valid JSON-RPC 2.0 message, or undefined when it is one. */
 export function messageProblem(value: unknown): string | undefined {
   if (Array.isArray(value)) return 'batch messages are not supported; send one message per frame';
@@ -33,8 +38,11 @@ export function messageProblem(value: unknown): string | undefined {
       return message['id'] === null
         ? 'a request\'s "id" must be a string or an integer, not null (send a notification without "id" instead)'
         : 'the "id" member must be a string or an integer';
-    if ('params' in message && (typeof message['params'] !== 'object' || message['params'] === null))
+    // `null` is taken as absent: LSP clients (Emacs eglot among them) send it where there is nothing to say.
+    if ('params' in message && message['params'] !== null && typeof message['params'] !== 'object')
       return 'the "params" member must be an object or an array';
+    if (message['method'] === '$/cancelRequest' && !isCancelParams(message['params']))
+      return 'the params of $/cancelRequest must be an object with an "id"';
     return undefined;
   }
   if ('id' in message && ('result' in message || 'error' in message)) {

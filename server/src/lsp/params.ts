@@ -1,0 +1,69 @@
+/**
+ * Schemas of the standard LSP params the server reads, as far as it reads them: a client's notification
+ * that does not match is ignored with a log line (a notification has no answer), a request gets `-32602`.
+ */
+import { z } from 'zod';
+
+const Position = z.looseObject({ line: z.number().int().nonnegative(), character: z.number().int().nonnegative() });
+const Range = z.looseObject({ start: Position, end: Position });
+const DocumentUri = z.string().min(1);
+const TextDocumentIdentifier = z.looseObject({ uri: DocumentUri });
+
+/** `textDocument/didOpen`. */
+export const DidOpenParams = z.looseObject({
+  textDocument: z.looseObject({
+    uri: DocumentUri,
+    languageId: z.string(),
+    version: z.number().int(),
+    text: z.string(),
+  }),
+});
+
+/** `textDocument/didChange`: incremental changes (with a range) or whole-text ones. */
+export const DidChangeParams = z.looseObject({
+  textDocument: z.looseObject({ uri: DocumentUri, version: z.number().int() }),
+  contentChanges: z.array(
+    z.union([
+      z.looseObject({ range: Range, rangeLength: z.number().int().optional(), text: z.string() }),
+      z.looseObject({ text: z.string() }),
+    ]),
+  ),
+});
+
+/** `textDocument/didClose`. */
+export const DidCloseParams = z.looseObject({ textDocument: TextDocumentIdentifier });
+
+/** `textDocument/didSave`. */
+export const DidSaveParams = z.looseObject({ textDocument: TextDocumentIdentifier, text: z.string().optional() });
+
+const WorkspaceFolder = z.looseObject({ uri: DocumentUri, name: z.string() });
+
+/** `workspace/didChangeWorkspaceFolders`. */
+export const DidChangeWorkspaceFoldersParams = z.looseObject({
+  event: z.looseObject({ added: z.array(WorkspaceFolder), removed: z.array(WorkspaceFolder) }),
+});
+
+/** A position in a document: hover, completion. */
+export const TextDocumentPositionParams = z.looseObject({ textDocument: TextDocumentIdentifier, position: Position });
+
+/** `textDocument/codeAction`. */
+export const CodeActionParams = z.looseObject({
+  textDocument: TextDocumentIdentifier,
+  range: Range,
+  context: z.looseObject({ diagnostics: z.array(z.looseObject({})), only: z.array(z.string()).optional() }),
+});
+
+/** `textDocument/documentLink`. */
+export const DocumentLinkParams = z.looseObject({ textDocument: TextDocumentIdentifier });
+
+/** `workspace/executeCommand`. */
+export const ExecuteCommandParams = z.looseObject({
+  command: z.string(),
+  arguments: z.array(z.unknown()).optional(),
+  workDoneToken: z.union([z.string(), z.number().int()]).optional(),
+});
+
+/** `workspace/willRenameFiles` and `workspace/didRenameFiles`. */
+export const RenameFilesParams = z.looseObject({
+  files: z.array(z.looseObject({ oldUri: DocumentUri, newUri: DocumentUri })),
+});
