@@ -133,7 +133,7 @@ export class PackerHost {
     options: { allowMissingAssets?: boolean; autoReconcile?: boolean },
   ): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
-    let assetsExists = false;
+    let assetsExists: boolean;
     try {
       assetsExists = statSync(assetsDir).isDirectory();
     } catch {
@@ -220,9 +220,16 @@ export class PackerHost {
     return [...this.projects.values()];
   }
 
-  /** A new operation id for a write the client did not name. */
+  /**
+   * A new operation id for a write the client did not name: never one already used in an open project
+   * (a client may have chosen `op-7` itself).
+   */
   nextOperationId(): string {
-    return `op-${++this.operationCounter}`;
+    for (;;) {
+      const candidate = `op-${++this.operationCounter}`;
+      if ([...this.projects.values()].every((project) => project.lane.operationIdInUse(candidate) === undefined))
+        return candidate;
+    }
   }
 
   /** Receives every event of every project, in each project's sequence order. Returns the unsubscribe function. */

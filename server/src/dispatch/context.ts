@@ -9,6 +9,7 @@ import type { Allocations, MutationPlan } from '../mutations/plan.js';
 import type { Replay } from '../project/event-log.js';
 import type { Project } from '../project/project.js';
 import type { LaneOutcome, WriteOperation } from '../project/writer-lane.js';
+import { PackerError } from '../errors.js';
 import { toDivergenceSummary, type StatusSource } from '../wire/convert.js';
 
 /** The parts of a project a read may see: what its status shows, and more. Nothing in it changes the project. */
@@ -76,13 +77,21 @@ interface WriteParams {
   readonly workDoneToken?: string | number | undefined;
 }
 
-/** Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress token. */
+/**
+ * Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress
+ * token. A client-chosen id already used in the project is refused here with `OperationIdInUse`, before
+ * anything is queued (the lane refuses it again, should one arrive between here and the queue).
+ */
 export function prepareWrite<R>(
   context: ServerContext,
   project: Project,
   params: WriteParams,
   build: (operationId: string) => WriteOperation<R>,
 ): PreparedWrite<R> {
+  if (params.operationId !== undefined) {
+    const inUse = project.lane.operationIdInUse(params.operationId);
+    if (inUse !== undefined) throw new PackerError(inUse.code, inUse.message, inUse.data);
+  }
   const operation = build(params.operationId ?? context.host.nextOperationId());
   const lane: LaneAccess = {
     submit: (submitted) => project.lane.enqueue(submitted),

@@ -9,7 +9,7 @@ import type {
   WorkDoneProgressEnd,
   WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol';
-import { CancelledError, ProtocolError } from '../errors.js';
+import { CancelledError, PackerError, ProtocolError } from '../errors.js';
 import type { LaneOutcome } from '../project/writer-lane.js';
 import type { PreparedWrite } from './context.js';
 
@@ -51,6 +51,8 @@ export function createWriteRunner(
       case 'failed':
         if ('error' in outcome) throw new ProtocolError(outcome.error.code, outcome.error.message, outcome.error.data);
         return outcome.response;
+      case 'refused':
+        throw new PackerError(outcome.error.code, outcome.error.message, outcome.error.data);
       case 'cancelled':
       case 'cancelledBeforeStart':
         throw new CancelledError(

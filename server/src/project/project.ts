@@ -99,6 +99,7 @@ export class Project {
     this.#events = new EventLog(options.id, options.epoch, options.now);
     this.#lock = new WriterLock(this.#assetsDir);
     this.#lane = new WriterLane({
+      projectId: options.id,
       events: this.#events,
       currentRevision: () => this.#current.revision,
       guard: () => this.#claimWriter(),

@@ -6,7 +6,7 @@
  * hands out. Nothing else may change a project's state.
  */
 import PQueue from 'p-queue';
-import type { OperationClass } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, type OperationClass, type PackerErrorDataOf } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { RecoveryReport } from '../mutations/execute.js';
 import type { MutationPlan } from '../mutations/plan.js';
@@ -75,7 +75,15 @@ export type OperationResult<R> =
 export type LaneOutcome<R> =
   | OperationResult<R>
   | { readonly status: 'cancelledBeforeStart' }
+  | { readonly status: 'refused'; readonly error: OperationIdInUse }
   | { readonly status: 'error'; readonly error: unknown };
+
+/** Why the lane refused to queue an operation: its id is already used in the project. */
+export interface OperationIdInUse {
+  readonly code: typeof PackerErrorCodes.OperationIdInUse;
+  readonly message: string;
+  readonly data: PackerErrorDataOf<typeof PackerErrorCodes.OperationIdInUse>;
+}
 
 /** A write to run in the lane. */
 export interface WriteOperation<R> {
@@ -103,6 +111,8 @@ export interface LaneStatus {
 
 /** What a lane needs from its project. */
 export interface WriterLaneOptions {
+  /** The project the lane belongs to, named in refusals. */
+  readonly projectId: string;
   readonly events: EventLog;
   readonly currentRevision: () => number;
   /**
@@ -119,12 +129,16 @@ export class WriterLane {
   readonly #queue = new PQueue({ concurrency: 1 });
   /** Invariant: the operation whose `run` is in progress, or null; at most one at any time. */
   #running: WriteOperation<unknown> | null = null;
+  /** Invariant: the ids of every operation queued or running; an id is in it from enqueue until its outcome. */
+  readonly #inFlight = new Set<string>();
+  readonly #projectId: string;
   readonly #events: EventLog;
   readonly #currentRevision: () => number;
   readonly #guard: () => { code: number; message: string; data?: unknown } | undefined;
   readonly #openScope: (operationId: string) => WriteScope;
 
   constructor(options: WriterLaneOptions) {
+    this.#projectId = options.projectId;
     this.#events = options.events;
     this.#currentRevision = options.currentRevision;
     this.#guard = options.guard ?? (() => undefined);
@@ -140,8 +154,37 @@ export class WriterLane {
     };
   }
 
-  /** Queues a write; resolves with its outcome once it ended. Never rejects. */
+  /**
+   * Says why `operationId` cannot name a new operation of this project: one with this id is queued or
+   * running, or the event log still retains events of one. Undefined when the id is free.
+   */
+  operationIdInUse(operationId: string): OperationIdInUse | undefined {
+    const usedBy = this.#inFlight.has(operationId)
+      ? 'inFlight'
+      : this.#events.retainsOperation(operationId)
+        ? 'retained'
+        : undefined;
+    if (usedBy === undefined) return undefined;
+    return {
+      code: PackerErrorCodes.OperationIdInUse,
+      message: `The operation id ${JSON.stringify(operationId)} is already used in project ${this.#projectId} (${usedBy === 'inFlight' ? 'an operation with it is queued or running' : 'the event log still holds events of an earlier operation with it'}); nothing was queued. Send the write again with a new operationId.`,
+      data: { projectId: this.#projectId, operationId, usedBy },
+    };
+  }
+
+  /**
+   * Queues a write; resolves with its outcome once it ended. Never rejects. An operation whose id is
+   * already used in the project is refused (`refused`) before anything is queued or recorded, so every
+   * operation id names one operation with exactly one terminal event.
+   */
   enqueue<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>> {
+    const inUse = this.operationIdInUse(operation.operationId);
+    if (inUse !== undefined) return Promise.resolve({ status: 'refused', error: inUse });
+    const operationId = operation.operationId;
+    this.#inFlight.add(operationId);
+    const settled = (): void => {
+      this.#inFlight.delete(operationId);
+    };
     const head = { operation: operation.operation, operationClass: operation.operationClass };
     this.#events.append(
       'operation.queued',
@@ -167,12 +210,13 @@ export class WriterLane {
     if (signal?.aborted) {
       detach();
       onAbort();
+      settled();
       return Promise.resolve({ status: 'cancelledBeforeStart' });
     }
     const task = this.#queue.add(
       async (): Promise<LaneOutcome<R>> => {
         started = true;
-        this.#running = operation as WriteOperation<unknown>;
+        this.#running = operation;
         try {
           return await this.#run(operation, running.signal);
         } finally {
@@ -183,9 +227,13 @@ export class WriterLane {
       { signal: whileQueued.signal },
     );
     return task.then(
-      (outcome) => outcome,
+      (outcome) => {
+        settled();
+        return outcome;
+      },
       (): LaneOutcome<R> => {
         detach();
+        settled();
         return { status: 'cancelledBeforeStart' };
       },
     );
