@@ -18,7 +18,11 @@ export const InitializeParams = z.looseObject({
     .nullable()
     .optional()
     .describe('Each is opened as a project.'),
-  capabilities: z.looseObject({}).describe('LSP client capabilities; the packer reads `window.workDoneProgress`.'),
+  capabilities: z
+    .looseObject({})
+    .describe(
+      'LSP client capabilities. With `window.workDoneProgress: true`, work the server starts itself (the verification pass when a project starts watching, auto-reconcile) is shown as `$/progress` on a token the server creates with `window/workDoneProgress/create`; it is never cancellable.',
+    ),
   trace: z.enum(['off', 'messages', 'verbose']).optional(),
   initializationOptions: z
     .looseObject({

@@ -61,6 +61,8 @@ export interface LaneAccess {
   submit<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>>;
   /** Follows the project's events; returns the unsubscribe function. */
   subscribe(listener: (event: PackerEvent) => void): () => void;
+  /** Calls `listener` with the id of each running operation that passed its last checkpoint. */
+  onPastLastCheckpoint(listener: (operationId: string) => void): () => void;
 }
 
 /** A write ready to be queued: the lane that runs it, and the operation. */
@@ -96,6 +98,7 @@ export function prepareWrite<R>(
   const lane: LaneAccess = {
     submit: (submitted) => project.lane.enqueue(submitted),
     subscribe: (listener) => project.events.subscribe(listener),
+    onPastLastCheckpoint: (listener) => project.lane.onPastLastCheckpoint(listener),
   };
   return { lane, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
 }

@@ -19,6 +19,7 @@ import {
   InitializeRequest,
   SetTraceNotification,
   ShutdownRequest,
+  WorkDoneProgressCancelNotification,
 } from 'vscode-languageserver-protocol';
 import type { z } from 'zod';
 import { closeProject, openProject } from './server-lane.js';
@@ -52,6 +53,8 @@ export interface LifecycleHandlers {
   initialized(): void;
   exit(): void;
   setTrace(raw: unknown): void;
+  /** `window/workDoneProgress/cancel`: cancels the write that carried this token, like `$/cancelRequest`. */
+  cancelProgress(raw: unknown): void;
 }
 
 /** How one request is served. */
@@ -188,6 +191,12 @@ export function createRoutes(lifecycle: LifecycleHandlers): ReadonlyMap<string, 
       method: SetTraceNotification.type.method,
       lane: 'lifecycle',
       handle: (_context, raw) => lifecycle.setTrace(raw),
+    },
+    {
+      kind: 'notification',
+      method: WorkDoneProgressCancelNotification.method,
+      lane: 'lifecycle',
+      handle: (_context, raw) => lifecycle.cancelProgress(raw),
     },
     ...Object.values(packerRoutes),
     ...Object.values(packerNotificationRoutes).filter((route) => route !== null),

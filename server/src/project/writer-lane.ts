@@ -25,6 +25,11 @@ export interface OperationContext {
    * fail with when another process holds it. Taking it again is a no-op.
    */
   claimWriter(): { code: number; message: string; data?: unknown } | undefined;
+  /**
+   * Says that cancelling can no longer stop the operation (it passed its last checkpoint), so `$/progress`
+   * can stop offering a cancel button. Only meaningful for operations that are cancellable once started.
+   */
+  pastLastCheckpoint(): void;
 }
 
 /** Why a snapshot was published. */
@@ -94,6 +99,12 @@ export interface WriteOperation<R> {
   /** Cancels the operation: before it starts it is dropped; once started, `run` decides at its safe points. */
   readonly signal?: AbortSignal;
   /**
+   * Whether cancelling can still stop the operation once it started (true for a pack, which checks at
+   * every asset until it promotes `build/`; false, the default, for writes that commit in one step).
+   * `$/progress` says `cancellable` accordingly.
+   */
+  readonly cancellableOnceStarted?: boolean;
+  /**
    * When true, the lane does not take the writer lock before `run`; `run` calls `context.claimWriter()`
    * before its first write. For operations that often write nothing (an `initWorkspace` on a valid
    * workspace, a reconcile without a journal), so they work on a read-only project.
@@ -136,6 +147,8 @@ export class WriterLane {
   readonly #currentRevision: () => number;
   readonly #guard: () => { code: number; message: string; data?: unknown } | undefined;
   readonly #openScope: (operationId: string) => WriteScope;
+  /** Invariant: the listeners told when a running operation passed its last checkpoint. */
+  readonly #checkpointListeners = new Set<(operationId: string) => void>();
 
   constructor(options: WriterLaneOptions) {
     this.#projectId = options.projectId;
@@ -239,6 +252,12 @@ export class WriterLane {
     );
   }
 
+  /** Calls `listener` with the id of each running operation that passed its last checkpoint; returns the unsubscribe function. */
+  onPastLastCheckpoint(listener: (operationId: string) => void): () => void {
+    this.#checkpointListeners.add(listener);
+    return () => this.#checkpointListeners.delete(listener);
+  }
+
   /** Resolves once nothing runs and nothing waits. */
   whenIdle(): Promise<void> {
     return this.#queue.onIdle();
@@ -263,6 +282,9 @@ export class WriterLane {
         );
       },
       claimWriter: () => this.#guard(),
+      pastLastCheckpoint: () => {
+        for (const listener of [...this.#checkpointListeners]) listener(operation.operationId);
+      },
     };
     let outcome: OperationResult<R> | { readonly status: 'error'; readonly error: unknown };
     try {

@@ -25,6 +25,8 @@ export function packOperation(
     operationId,
     operation: 'pack',
     operationClass: 'build',
+    // A pack checks for cancellation at every asset, until it starts promoting build/.
+    cancellableOnceStarted: true,
     ...(signal ? { signal } : {}),
     async run(context): Promise<OperationResult<PackResponse>> {
       const snapshot = project.snapshot();
@@ -64,6 +66,7 @@ export function packOperation(
       }
       // The last checkpoint: once promotion starts it runs to the end (or undoes itself on failure).
       if (context.signal.aborted) return { status: 'cancelled' };
+      context.pastLastCheckpoint();
       const written = await writeBuildOutputs(project.rootPath, outcome.artifacts);
       return {
         status: 'succeeded',
