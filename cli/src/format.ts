@@ -505,7 +505,7 @@ export function formatEventLine(event: PackerEvent): string {
       summary = `${event.body.state} (${event.body.backend})${event.body.reason !== undefined ? `: ${event.body.reason}` : ''}`;
       break;
     case 'diagnostics.changed':
-      summary = `revision ${event.body.revision}: ${event.body.added.length} added, ${event.body.removedCount} removed`;
+      summary = `revision ${event.body.revision}: ${event.body.assets.map((asset) => `${asset.root} ${asset.previousWorstSeverity ?? 'none'} -> ${asset.worstSeverity ?? 'none'}`).join(', ')}`;
       break;
   }
   return `${String(event.sequence).padStart(6)}  ${event.kind.padEnd(20)}  ${operation.padEnd(14)}  ${summary}`.trimEnd();

@@ -77,7 +77,6 @@ export const PackerErrorData = {
     reason: z.enum([
       'absolute',
       'parent-segment',
-      'symlink',
       'control-data',
       'empty-segment',
       'invalid-character',

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FolderUri, ProjectId, Revision } from './common.js';
+import { ProjectState } from './projects.js';
 
 /** The wire protocol version; bumped on any change a client can observe. */
 export const PACKER_PROTOCOL_VERSION = '0.1.0';
@@ -48,7 +49,7 @@ export const InitialProject = z.strictObject({
   rootUri: z.string(),
   projectId: ProjectId.optional(),
   revision: Revision.optional(),
-  state: z.string().optional(),
+  state: ProjectState.optional(),
   error: z
     .strictObject({ code: z.number(), message: z.string() })
     .optional()

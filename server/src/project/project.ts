@@ -22,6 +22,7 @@ import {
   writeFailed,
 } from '../mutations/execute.js';
 import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
+import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
 import { PreviewStore, type StoredPreview } from './preview-store.js';
@@ -240,14 +241,41 @@ export class Project {
     };
   }
 
+  /**
+   * Makes `next` the current snapshot and says so: `snapshot.published` with the assets it changed, then
+   * `diagnostics.changed` when any asset's diagnostics differ, both attributed to the operation.
+   */
   #publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
-    const previous = this.#current.revision;
+    const previous = this.#current;
     this.#current = next;
+    const diff = diffPublishedAssets(previous, next);
+    const entry = (asset: { root: string; assetUuid: string | null; assetId?: number }) => ({
+      root: asset.root,
+      ...(asset.assetUuid !== null ? { assetUuid: asset.assetUuid } : {}),
+      ...(asset.assetId !== undefined ? { assetId: asset.assetId } : {}),
+    });
     this.#events.append(
       'snapshot.published',
-      { revision: next.revision, previousRevision: previous, cause },
+      {
+        revision: next.revision,
+        previousRevision: previous.revision,
+        cause,
+        assets: {
+          added: diff.added.map(entry),
+          removed: diff.removed.map(entry),
+          changed: diff.changed.map(entry),
+          moved: diff.moved,
+        },
+      },
       operationId,
     );
+    const diagnostics = diffDiagnostics(previous, next);
+    if (diagnostics !== null)
+      this.#events.append(
+        'diagnostics.changed',
+        { revision: next.revision, previousRevision: previous.revision, ...diagnostics },
+        operationId,
+      );
     return next;
   }
 
