@@ -510,3 +510,17 @@ export function formatEventLine(event: PackerEvent): string {
   }
   return `${String(event.sequence).padStart(6)}  ${event.kind.padEnd(20)}  ${operation.padEnd(14)}  ${summary}`.trimEnd();
 }
+
+/** `packer quarantine list`: every quarantined asset, with what `restore` needs to name it. */
+export function formatQuarantine(result: ResultOf<Requests['listQuarantine']>): string {
+  if (result.entries.length === 0) return `Nothing is in quarantine (revision ${result.revision}).\n`;
+  const rows = result.entries.map((entry) => [
+    entry.assetUuid,
+    entry.name ?? '-',
+    entry.type ?? '-',
+    entry.originalRoot,
+    entry.assetId !== undefined ? String(entry.assetId) : '-',
+    entry.quarantinedAt ?? '-',
+  ]);
+  return `${formatTable([['ASSET UUID', 'NAME', 'TYPE', 'ORIGINAL ROOT', 'ID', 'QUARANTINED AT'], ...rows])}\n${result.entries.length} in quarantine (revision ${result.revision}); 'packer restore <uuid|root>' brings one back.\n`;
+}

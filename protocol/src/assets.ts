@@ -61,3 +61,36 @@ export const getAssetDetails = defineRequest({
   summary:
     'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',
 });
+
+/** One asset in the packer's quarantine (`assets/.prometeu/quarantine/<asset_uuid>/`). */
+export const QuarantineEntry = z.strictObject({
+  assetUuid: z.string().describe('Pass as `{ assetUuid }` to the `restore` mutation.'),
+  name: z.string().nullable().describe('The asset name when it was quarantined.'),
+  type: z.string().nullable().describe('The asset type when it was quarantined.'),
+  originalRoot: z
+    .string()
+    .describe('Where the root was, relative to `assets/`: where `restore` puts it back by default.'),
+  quarantinedAt: z
+    .string()
+    .nullable()
+    .describe('When it was quarantined (ISO 8601); null when the manifest does not say and its time is unknown.'),
+  assetId: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('The `asset_id` it had when it was quarantined, if registered; `restore` registers it again with it.'),
+  includedInBuild: z.boolean().describe('Whether it was in the build set when it was quarantined.'),
+});
+
+export const listQuarantine = defineRequest({
+  method: 'packer/listQuarantine',
+  lane: 'read',
+  params: z.strictObject({ ...ProjectParams }),
+  result: z.strictObject({
+    revision: Revision,
+    entries: z.array(QuarantineEntry).describe('Every quarantined asset, by `assetUuid`.'),
+  }),
+  summary:
+    'The assets in quarantine, from the snapshot: what a Restore view lists, without reading `.prometeu/quarantine/` itself.',
+});

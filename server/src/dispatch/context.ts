@@ -20,6 +20,8 @@ export interface ProjectReadView extends StatusSource {
   rememberPreview(plan: MutationPlan, allocations: Allocations): string;
   /** Makes a fresh asset_uuid (pinned in tests). */
   newUuid(): string;
+  /** The current time, ISO 8601 (pinned in tests). */
+  now(): string;
   replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
 }
 
@@ -125,6 +127,7 @@ export function readViewOf(project: Project): ProjectReadView {
     },
     rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
     newUuid: () => project.newUuid(),
+    now: () => project.now().toISOString(),
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),
   };
 }

@@ -31,6 +31,7 @@ import { getAssetDetails, listAssets } from '../reads/assets.js';
 import { doctor, packSummary } from '../reads/doctor.js';
 import { events } from '../reads/events.js';
 import { previewMutation } from '../reads/preview.js';
+import { listQuarantine } from '../reads/quarantine.js';
 import { projectStatus } from '../reads/status.js';
 import { prepareApplyMutation } from '../writes/apply-mutation.js';
 import { prepareInitWorkspace } from '../writes/init-workspace.js';
@@ -138,6 +139,7 @@ const packerRoutes: { readonly [N in PackerRequestName]: RequestRoute } = {
   initWorkspace: write(packerRequests.initWorkspace, prepareInitWorkspace),
   listAssets: read(packerRequests.listAssets, listAssets),
   getAssetDetails: read(packerRequests.getAssetDetails, getAssetDetails),
+  listQuarantine: read(packerRequests.listQuarantine, listQuarantine),
   doctor: read(packerRequests.doctor, doctor),
   packSummary: read(packerRequests.packSummary, packSummary),
   events: read(packerRequests.events, events),

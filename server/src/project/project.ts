@@ -67,6 +67,7 @@ export class Project {
   readonly #lock: WriterLock;
   readonly #watch: ProjectWatch;
   readonly #newUuid: () => string;
+  readonly #now: () => Date;
   readonly #previews = new PreviewStore();
   readonly #stepHook: StepHook | undefined;
   readonly #deferredWatcher: WatcherFactory | null;
@@ -92,6 +93,7 @@ export class Project {
     this.#rootPath = options.rootPath;
     this.#rootUri = options.rootUri;
     this.#newUuid = options.newUuid ?? randomUUID;
+    this.#now = options.now;
     this.#stepHook = options.stepHook;
     this.#deferredWatcher = options.deferredWatcher ?? null;
     this.#scheduleReconcile = options.scheduleReconcile;
@@ -162,6 +164,10 @@ export class Project {
   /** Makes a fresh asset_uuid (pinned in tests). */
   get newUuid(): () => string {
     return this.#newUuid;
+  }
+  /** The host's clock (pinned in tests). */
+  get now(): () => Date {
+    return this.#now;
   }
   /** What the last journal recovery did (on open, or before a write of this process), for the status. */
   get lastRecovery(): RecoveryReport | null {
