@@ -1,8 +1,17 @@
 /**
- * Asset reads: the list and one asset's details. Both are answered from the current snapshot.
+ * Asset reads: the list, one asset's details and the quarantine. All are answered from the current snapshot.
  */
 import { z } from 'zod';
-import { AssetReference, AssetSummary, Diagnostic, MutationKind, ProjectParams, Revision, Severity } from './common.js';
+import {
+  AssetReference,
+  AssetSummary,
+  Diagnostic,
+  MutationKind,
+  OperationClass,
+  ProjectParams,
+  Revision,
+  Severity,
+} from './common.js';
 import { defineRequest } from './method.js';
 
 export const listAssets = defineRequest({
@@ -37,6 +46,13 @@ export const InputState = z.strictObject({
   state: z.enum(['present', 'missing', 'outsideRoot']),
 });
 
+/** An action available on an asset: its mutation kind, what it touches, and whether it needs consent. */
+export const AvailableAction = z.strictObject({
+  kind: MutationKind,
+  operationClass: OperationClass,
+  requiresConsent: z.boolean().describe('Whether applying it needs `consent: true` (it moves or deletes files).'),
+});
+
 export const getAssetDetails = defineRequest({
   method: 'packer/getAssetDetails',
   lane: 'read',
@@ -57,6 +73,11 @@ export const getAssetDetails = defineRequest({
     files: z.array(z.string()).describe('Every file under the root, relative to the root, sorted.'),
     diagnostics: z.array(Diagnostic),
     availableActions: z.array(MutationKind),
+    actions: z
+      .array(AvailableAction)
+      .describe(
+        'The same actions as `availableActions`, each with what it touches and whether applying it needs consent, so a UI can label it without previewing. The preview of the concrete mutation is exact.',
+      ),
   }),
   summary:
     'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',

@@ -29,6 +29,7 @@ import { createRoutes, type DispatchContext } from '../dispatch/routes.js';
 import type { SubmissionRefusal } from '../dispatch/submit-mutation.js';
 import { createWriteRunner, type WorkDoneProgressValue } from '../dispatch/write-runner.js';
 import type { PackerHost, ServerWorkStep } from '../host.js';
+import { assetTypeCapabilities, formatCapabilities } from '../wire/capabilities.js';
 import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
@@ -262,6 +263,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
               notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
               mutations: [...MutationKind.options],
               doctorScopes: ['registered', 'workspace'],
+              assetTypes: assetTypeCapabilities(),
+              formats: formatCapabilities(),
             },
           },
         },
