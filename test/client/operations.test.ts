@@ -219,10 +219,12 @@ describe('operation handles', () => {
     expect(result.accepted).toContainEqual({ path: 'a000/x.bin', change: 'changed' });
     // A new root is a snapshot difference; new bytes in an input are accepted divergence, not a root change.
     expect(result.diff.added).toEqual([{ root: 'lamp', assetUuid: declarationFor(lamp)['asset_uuid'] }]);
+    // The new unregistered root brings its diagnostic, so diagnostics.changed follows the publication.
     expect(kinds(events)).toEqual([
       'operation.queued',
       'operation.started',
       'snapshot.published',
+      'diagnostics.changed',
       'operation.succeeded',
     ]);
     const terminal = events.at(-1)!;
