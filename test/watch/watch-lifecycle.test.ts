@@ -57,7 +57,7 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(published).toEqual([
       expect.objectContaining({
         operationId,
-        body: expect.objectContaining({ revision: 2, previousRevision: 1, cause: 'reconcile' }),
+        body: expect.objectContaining({ revision: 2, previousRevision: 1, cause: 'reconcile' }) as unknown,
       }),
     ]);
     expect(lifecycle[2]!.body).toMatchObject({ revision: 2, outcome: { clearedChanges: 1 } });
