@@ -185,11 +185,21 @@ export function diffPublishedAssets(
   before: Snapshot,
   after: Snapshot,
 ): Omit<SnapshotDiff, 'diagnosticsBefore' | 'diagnosticsAfter'> {
-  const { added, removed, moved, changed } = diffSnapshots(before, after);
+  const anchoredDiff = diffSnapshots(before, after);
+  const { moved } = anchoredDiff;
+  // A root that lost (or gained) its anchor but keeps a record (a registered root now missing, say) is
+  // still listed by reads: for a client it changed, it was neither removed nor added.
+  const changed = [
+    ...anchoredDiff.changed,
+    ...anchoredDiff.removed.filter((asset) => after.byRoot.has(asset.root)),
+    ...anchoredDiff.added.filter((asset) => before.byRoot.has(asset.root)),
+  ];
+  const removed = anchoredDiff.removed.filter((asset) => !after.byRoot.has(asset.root));
+  const added = anchoredDiff.added.filter((asset) => !before.byRoot.has(asset.root));
   const reported = new Set<string>();
   for (const list of [added, removed, changed]) for (const asset of list) reported.add(asset.root);
   for (const move of moved) reported.add(move.from).add(move.to);
-  const extra = { added: [...added], removed: [...removed], changed: [...changed] };
+  const extra = { added, removed, changed };
   for (const [root, record] of after.byRoot) {
     if (reported.has(root)) continue;
     const previous = before.byRoot.get(root);
