@@ -23,7 +23,17 @@ export type MutationCommandName =
 
 /** The commands of the CLI. */
 export type CommandName =
-  'status' | 'list' | 'show' | 'doctor' | 'init' | MutationCommandName | 'reconcile' | 'pack' | 'events';
+  | 'status'
+  | 'list'
+  | 'show'
+  | 'doctor'
+  | 'init'
+  | MutationCommandName
+  | 'reconcile'
+  | 'pack'
+  | 'events'
+  /** `packer quarantine` or `packer quarantine list`: what is in quarantine. */
+  | 'quarantineList';
 
 /** A command ready to run. */
 export interface ParsedCommand {
@@ -51,6 +61,11 @@ export interface ParsedCommand {
   readonly after: number | undefined;
   /** `events --follow`: keep printing live events until interrupted. */
   readonly follow: boolean;
+  /**
+   * `restore <root>`: the original root of the quarantined asset to restore; the CLI finds its uuid with
+   * `packer/listQuarantine` (the mutation's `assetUuid` is filled in then).
+   */
+  readonly restoreRoot?: string;
 }
 
 /** The `packer/listAssets` filter `list` can ask for. */
@@ -137,7 +152,8 @@ Changing the workspace (each prints its preview; --yes applies it):
   forget <asset>         drop the registry entry; the files stay
   remove <asset>         delete the root's files and its entry (needs consent)
   quarantine <asset>     move the root into packer-owned quarantine (needs consent)
-  restore <assetUuid>    bring a quarantined root back (--to <root>: somewhere else)
+  quarantine [list]      what is in quarantine: uuid, name, type, original root, when
+  restore <uuid|root>    bring a quarantined root back (--to <root>: somewhere else)
   relocate <asset> <to>  move the root; id and uuid stay (needs consent)
   rename <asset> <name>  change the name in asset.json
   include <asset>        include a registered asset in the build
@@ -265,16 +281,24 @@ Deletes the asset root's files and its registry entry. Destructive: it needs
 consent (--yes --consent).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
+  quarantineList: `Usage: packer quarantine list [--json] [PROJECT_DIR]
+       packer quarantine            (the project in the current directory)
+
+Lists the assets in packer-owned quarantine: asset uuid, name, type, the root it
+had, when it was quarantined, and its asset id. 'packer restore <uuid|root>' brings
+one back.`,
   quarantine: `Usage: packer quarantine <asset> [--yes [--consent]] [--json] [PROJECT_DIR]
+       packer quarantine list [--json] [PROJECT_DIR]
 
 Moves the asset root into packer-owned quarantine (assets/.prometeu/quarantine)
 and drops its entry, reversibly: 'packer restore <assetUuid>' brings it back.
 Needs consent (--yes --consent).
 ${ASSET_OPERAND}
 ${PREVIEW_THEN_APPLY}`,
-  restore: `Usage: packer restore <assetUuid> [--to <root>] [--yes [--consent]] [--json] [PROJECT_DIR]
+  restore: `Usage: packer restore <assetUuid|originalRoot> [--to <root>] [--yes [--consent]] [--json] [PROJECT_DIR]
 
 Brings a quarantined asset back, with its asset id, to where it was or to <root>.
+Name it by its asset uuid or by the root it had ('packer quarantine' lists both).
 Needs consent (--yes --consent).
 
 ${PREVIEW_THEN_APPLY}`,
@@ -372,7 +396,7 @@ const OPERANDS: Readonly<Partial<Record<CommandName, readonly string[]>>> = {
   forget: ['<asset>'],
   remove: ['<asset>'],
   quarantine: ['<asset>'],
-  restore: ['<assetUuid>'],
+  restore: ['<assetUuid|originalRoot>'],
   relocate: ['<asset>', '<to>'],
   rename: ['<asset>', '<name>'],
   include: ['<asset>'],
@@ -407,10 +431,10 @@ function mutationOf(
     case 'exclude':
       return { kind: 'setBuildInclusion', asset: parseAssetReference(first), included: command === 'include' };
     case 'restore':
-      if (!UUID.test(first)) return `restore needs the asset uuid of a quarantined asset, not '${first}'.`;
+      // An original root is looked up in the quarantine by the run; its uuid replaces the empty one.
       return {
         kind: 'restore',
-        asset: { assetUuid: first.toLowerCase() },
+        asset: { assetUuid: UUID.test(first) ? first.toLowerCase() : '' },
         ...(to !== undefined ? { to: normalizeRoot(to) } : {}),
       };
     case 'relocate':
@@ -471,6 +495,27 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   }
   if (values.help === true) return { kind: 'help', text: COMMAND_HELP[command] };
   if (values.version === true) return usageError('--version takes no command.', command);
+  // `packer quarantine` and `packer quarantine list` list the quarantine; `packer quarantine <asset>` quarantines.
+  if (command === 'quarantine' && (rest.length === 0 || rest[0] === 'list')) {
+    const extra = Object.entries(values).find(([name, value]) => name !== 'json' && value !== undefined);
+    if (extra !== undefined) return usageError(`--${extra[0]} does not apply to quarantine list.`, command);
+    if (rest.length > 2) return usageError(`Too many arguments: '${rest.slice(2).join("' '")}'.`, command);
+    return {
+      kind: 'command',
+      command: 'quarantineList',
+      projectDir: rest[1] ?? '.',
+      json: values.json === true,
+      workspace: false,
+      asset: undefined,
+      mutation: undefined,
+      yes: false,
+      consent: false,
+      noCache: false,
+      after: undefined,
+      follow: false,
+      listFilter: {},
+    };
+  }
   if (values.workspace === true && command !== 'doctor')
     return usageError('--workspace applies only to doctor.', command);
   if (values.yes === true && !isMutationCommand(command))
@@ -549,5 +594,6 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     noCache: values['no-cache'] === true,
     after,
     follow: values.follow === true,
+    ...(command === 'restore' && !UUID.test(operands[0]!) ? { restoreRoot: normalizeRoot(operands[0]!) } : {}),
   };
 }

@@ -549,8 +549,22 @@ export function formatEventLine(event: PackerEvent): string {
       summary = `${event.body.state} (${event.body.backend})${event.body.reason !== undefined ? `: ${event.body.reason}` : ''}`;
       break;
     case 'diagnostics.changed':
-      summary = `revision ${event.body.revision}: added ${event.body.added.map((diagnostic) => diagnostic.code).join(', ') || 'none'}; ${event.body.removedCount} removed`;
+      summary = `revision ${event.body.revision}: ${event.body.assets.map((asset) => `${asset.root} ${asset.previousWorstSeverity ?? 'none'} -> ${asset.worstSeverity ?? 'none'}`).join(', ')}`;
       break;
   }
   return `${String(event.sequence).padStart(6)}  ${event.kind.padEnd(20)}  ${operation.padEnd(14)}  ${summary}`.trimEnd();
+}
+
+/** `packer quarantine list`: every quarantined asset, with what `restore` needs to name it. */
+export function formatQuarantine(result: ResultOf<Requests['listQuarantine']>): string {
+  if (result.entries.length === 0) return `Nothing is in quarantine (revision ${result.revision}).\n`;
+  const rows = result.entries.map((entry) => [
+    entry.assetUuid,
+    entry.name ?? '-',
+    entry.type ?? '-',
+    entry.originalRoot,
+    entry.assetId !== undefined ? String(entry.assetId) : '-',
+    entry.quarantinedAt ?? '-',
+  ]);
+  return `${formatTable([['ASSET UUID', 'NAME', 'TYPE', 'ORIGINAL ROOT', 'ID', 'QUARANTINED AT'], ...rows])}\n${result.entries.length} in quarantine (revision ${result.revision}); 'packer restore <uuid|root>' brings one back.\n`;
 }

@@ -33,6 +33,7 @@ import {
   formatRejection,
   formatStatus,
   previewFooter,
+  formatQuarantine,
 } from './format.js';
 
 /** Where an invocation reads and writes. */
@@ -145,7 +146,9 @@ async function execute(
     if (isMutationCommand(command.command)) {
       // The server checks a write against the divergence it knows; let it look at the disk first.
       await watch.settled(projectId, opened.watching.state);
-      return await runMutation(client, projectId, command, io, print);
+      const resolved = await resolveRestore(client, projectId, command, io);
+      if (typeof resolved === 'number') return resolved;
+      return await runMutation(client, projectId, resolved, io, print);
     }
     switch (command.command) {
       case 'status': {
@@ -194,12 +197,17 @@ async function execute(
         print(result, () => formatReconcile(result));
         return ExitCode.Success;
       }
+      case 'quarantineList': {
+        const quarantine = await client.listQuarantine({ projectId }, options);
+        print(quarantine, () => formatQuarantine(quarantine));
+        return ExitCode.Success;
+      }
       case 'pack':
         return await runPack(client, projectId, command, io, print);
       case 'events':
         return await runEvents(client, projectId, command, io);
       default:
-        throw new Error(`No handler for command ${command.command as string}.`);
+        throw new Error(`No handler for command ${JSON.stringify(command.command)}.`);
     }
   } finally {
     watch.dispose();
@@ -211,6 +219,30 @@ type Print = (value: unknown, human: () => string) => void;
 /** How the footer of a filtered `list` names its filter. */
 function filterWords(filter: ParsedCommand['listFilter']): string {
   return filter.registered === true ? 'registered only' : 'unregistered only';
+}
+
+/**
+ * `restore <root>`: finds the quarantined asset whose original root is `root` with `packer/listQuarantine`
+ * and names it by its uuid; returns the exit code when there is none (or more than one). Other commands
+ * pass through unchanged.
+ */
+async function resolveRestore(
+  client: PackerClient,
+  projectId: string,
+  command: ParsedCommand,
+  io: CliEnvironment,
+): Promise<ParsedCommand | number> {
+  if (command.restoreRoot === undefined || command.mutation?.kind !== 'restore') return command;
+  const root = command.restoreRoot;
+  const quarantine = await client.listQuarantine({ projectId }, io.signal !== undefined ? { signal: io.signal } : {});
+  const matches = quarantine.entries.filter((entry) => entry.originalRoot === root);
+  if (matches.length !== 1) {
+    io.stderr.write(
+      `packer: ${matches.length === 0 ? `nothing in quarantine came from ${root}` : `${matches.length} quarantined assets came from ${root}; name one by its asset uuid`}.\n${formatQuarantine(quarantine)}`,
+    );
+    return ExitCode.Blocking;
+  }
+  return { ...command, mutation: { ...command.mutation, asset: { assetUuid: matches[0]!.assetUuid } } };
 }
 
 /** A mutation command: preview, print, and apply exactly that preview with `--yes`. */

@@ -4,6 +4,7 @@
  * ending with its terminal event. Also the `packer/submitMutation` form, whose outcome is its terminal event.
  */
 import {
+  PackerErrorCodes,
   isTerminalKind,
   packerNotifications,
   type ApplyResult,
@@ -85,6 +86,42 @@ export interface OperationHost extends RequestSender, NotificationSender, EventS
   newOperationId(): string;
 }
 
+/**
+ * Invariant: per connection, the `projectId` and `operationId` pairs of the operations this process started
+ * on it and has not seen end. The server refuses an id it already knows; the client refuses its own reuse
+ * before sending, because the handle of a second operation with the same id would otherwise follow the
+ * first one's events and take its terminal event.
+ */
+const inFlightByHost = new WeakMap<OperationHost, Set<string>>();
+
+/** Claims `operationId` on `host` for `projectId`; returns the release function, or undefined when it is in flight. */
+function claimOperationId(
+  host: OperationHost,
+  projectId: string | undefined,
+  operationId: string,
+): (() => void) | undefined {
+  let inFlight = inFlightByHost.get(host);
+  if (inFlight === undefined) inFlightByHost.set(host, (inFlight = new Set()));
+  const key = JSON.stringify([projectId ?? null, operationId]);
+  if (inFlight.has(key)) return undefined;
+  inFlight.add(key);
+  return () => inFlight.delete(key);
+}
+
+/** The message of a local refusal of a reused operation id, worded like the server's `OperationIdInUse`. */
+function reusedIdMessage(operationId: string, projectId: string | undefined): string {
+  return `The operation id ${JSON.stringify(operationId)} is already used by an operation of this client that has not ended${projectId !== undefined ? ` in project ${projectId}` : ''}; nothing was sent. Use a new operationId.`;
+}
+
+/** A handle that ended before anything was sent: its outcome rejects with `error`, and it has no events. */
+function refusedHandle<R>(operationId: string, method: string, error: PackerClientError): OperationHandle<R> {
+  const events = new EventSink();
+  events.close();
+  const outcome = Promise.reject(error);
+  outcome.catch(() => undefined);
+  return { operationId, method, outcome, events, terminal: Promise.resolve(undefined), cancel: () => undefined };
+}
+
 /** Sends a write with an operation id, subscribed to its events first. */
 export function startOperation<D extends RequestDeclaration>(
   host: OperationHost,
@@ -96,6 +133,23 @@ export function startOperation<D extends RequestDeclaration>(
   const operationId = params.operationId ?? host.newOperationId();
   const named = (params as { projectId?: unknown }).projectId;
   const projectId = typeof named === 'string' ? named : undefined;
+  const release = claimOperationId(host, projectId, operationId);
+  if (release === undefined) {
+    return refusedHandle(
+      operationId,
+      declaration.method,
+      new PackerRequestError(
+        declaration.method,
+        PackerErrorCodes.OperationIdInUse,
+        reusedIdMessage(operationId, projectId),
+        {
+          projectId: projectId ?? '',
+          operationId,
+          usedBy: 'inFlight',
+        },
+      ),
+    );
+  }
   const events = new EventSink(
     options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress },
   );
@@ -108,6 +162,7 @@ export function startOperation<D extends RequestDeclaration>(
   const finish = (): void => {
     if (finished) return;
     finished = true;
+    release();
     unsubscribe();
     options.signal?.removeEventListener('abort', onCallerAbort);
     events.close();
@@ -146,6 +201,18 @@ export function submitMutationOperation(
   const method = packerNotifications.submitMutation.method;
   const operationId = params.operationId ?? host.newOperationId();
   const projectId = params.projectId;
+  const release = claimOperationId(host, projectId, operationId);
+  if (release === undefined) {
+    return refusedHandle(
+      operationId,
+      method,
+      new SubmissionRefusedError(
+        operationId,
+        PackerErrorCodes.OperationIdInUse,
+        reusedIdMessage(operationId, projectId),
+      ),
+    );
+  }
   const events = new EventSink(
     options.coalesceProgress === undefined ? {} : { coalesceProgress: options.coalesceProgress },
   );
@@ -160,6 +227,7 @@ export function submitMutationOperation(
     const settleOutcome = (settle: () => void): void => {
       if (settled) return;
       settled = true;
+      release();
       if (timer !== undefined) clearTimeout(timer);
       for (const stop of stops) stop();
       events.close();

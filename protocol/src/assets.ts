@@ -1,8 +1,17 @@
 /**
- * Asset reads: the list and one asset's details. Both are answered from the current snapshot.
+ * Asset reads: the list, one asset's details and the quarantine. All are answered from the current snapshot.
  */
 import { z } from 'zod';
-import { AssetReference, AssetSummary, Diagnostic, MutationKind, ProjectParams, Revision, Severity } from './common.js';
+import {
+  AssetReference,
+  AssetSummary,
+  Diagnostic,
+  MutationKind,
+  OperationClass,
+  ProjectParams,
+  Revision,
+  Severity,
+} from './common.js';
 import { defineRequest } from './method.js';
 
 export const listAssets = defineRequest({
@@ -43,6 +52,13 @@ export const InputState = z.strictObject({
     ),
 });
 
+/** An action available on an asset: its mutation kind, what it touches, and whether it needs consent. */
+export const AvailableAction = z.strictObject({
+  kind: MutationKind,
+  operationClass: OperationClass,
+  requiresConsent: z.boolean().describe('Whether applying it needs `consent: true` (it moves or deletes files).'),
+});
+
 export const getAssetDetails = defineRequest({
   method: 'packer/getAssetDetails',
   lane: 'read',
@@ -63,7 +79,45 @@ export const getAssetDetails = defineRequest({
     files: z.array(z.string()).describe('Every file under the root, relative to the root, sorted.'),
     diagnostics: z.array(Diagnostic),
     availableActions: z.array(MutationKind),
+    actions: z
+      .array(AvailableAction)
+      .describe(
+        'The same actions as `availableActions`, each with what it touches and whether applying it needs consent, so a UI can label it without previewing. The preview of the concrete mutation is exact.',
+      ),
   }),
   summary:
     'One asset, named by `assetId`, `assetUuid` or `root`: its declaration, inputs and their state, output contract, preload, diagnostics and actions.',
+});
+
+/** One asset in the packer's quarantine (`assets/.prometeu/quarantine/<asset_uuid>/`). */
+export const QuarantineEntry = z.strictObject({
+  assetUuid: z.string().describe('Pass as `{ assetUuid }` to the `restore` mutation.'),
+  name: z.string().nullable().describe('The asset name when it was quarantined.'),
+  type: z.string().nullable().describe('The asset type when it was quarantined.'),
+  originalRoot: z
+    .string()
+    .describe('Where the root was, relative to `assets/`: where `restore` puts it back by default.'),
+  quarantinedAt: z
+    .string()
+    .nullable()
+    .describe('When it was quarantined (ISO 8601); null when the manifest does not say and its time is unknown.'),
+  assetId: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('The `asset_id` it had when it was quarantined, if registered; `restore` registers it again with it.'),
+  includedInBuild: z.boolean().describe('Whether it was in the build set when it was quarantined.'),
+});
+
+export const listQuarantine = defineRequest({
+  method: 'packer/listQuarantine',
+  lane: 'read',
+  params: z.strictObject({ ...ProjectParams }),
+  result: z.strictObject({
+    revision: Revision,
+    entries: z.array(QuarantineEntry).describe('Every quarantined asset, by `assetUuid`.'),
+  }),
+  summary:
+    'The assets in quarantine, from the snapshot: what a Restore view lists, without reading `.prometeu/quarantine/` itself.',
 });

@@ -18,7 +18,11 @@ export const Revision = z.number().int().nonnegative().describe('The snapshot re
 export const OperationId = z.string().min(1).max(200).describe('A client-chosen id to correlate events.');
 
 /** An LSP work-done progress token (LSP's `ProgressToken`). */
-export const WorkDoneToken = z.union([z.string(), z.number()]).describe('LSP work-done progress token.');
+export const WorkDoneToken = z
+  .union([z.string(), z.number()])
+  .describe(
+    'LSP work-done progress token. `$/progress` sends `begin` when the write starts, `report` for its progress, `end` with its terminal event; nothing at all for a write cancelled while queued or refused. `cancellable` is true only while cancelling can still stop the work: for `packer/pack` until it starts promoting `build/` (then a `report` says `cancellable: false`); applies, submissions, reconciles and `initWorkspace` commit in one step and say false. `window/workDoneProgress/cancel` with this token cancels the request like `$/cancelRequest`.',
+  );
 
 /** The params that name a project; spread into every project request's params. */
 export const ProjectParams = { projectId: ProjectId } as const;

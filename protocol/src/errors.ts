@@ -54,6 +54,11 @@ export const PackerErrorCodes = {
    * vanished); what had been done was rolled back, so nothing was committed. `data` says what and where.
    */
   WriteFailed: 1010,
+  /**
+   * The client-chosen `operationId` of a write is already used in the project: by an operation still queued
+   * or running, or by one whose events the project's log still retains. Nothing was queued. Pick a new id.
+   */
+  OperationIdInUse: 1011,
 } as const;
 export type PackerErrorCode = (typeof PackerErrorCodes)[keyof typeof PackerErrorCodes];
 
@@ -72,7 +77,6 @@ export const PackerErrorData = {
     reason: z.enum([
       'absolute',
       'parent-segment',
-      'symlink',
       'control-data',
       'empty-segment',
       'invalid-character',
@@ -100,6 +104,15 @@ export const PackerErrorData = {
       .boolean()
       .describe(
         'True when the disk is exactly as before the request. False only when undoing failed too; then the journal stays and the next write or open finishes the rollback.',
+      ),
+  }),
+  [PackerErrorCodes.OperationIdInUse]: z.strictObject({
+    projectId: z.string(),
+    operationId: z.string(),
+    usedBy: z
+      .enum(['inFlight', 'retained'])
+      .describe(
+        '`inFlight`: an operation with this id is queued or running; `retained`: the event log still holds events of an earlier operation with this id.',
       ),
   }),
 } as const;

@@ -4,12 +4,12 @@
 import { z } from 'zod';
 import {
   AssetReference,
-  Diagnostic,
   DivergentChange,
   OperationClass,
   ProjectId,
   ProjectParams,
   Revision,
+  Severity,
 } from './common.js';
 import { defineNotification, defineRequest } from './method.js';
 
@@ -99,6 +99,32 @@ export const OperationCancelledEvent = z.strictObject({
     started: z.boolean().describe('False when it was cancelled while still queued.'),
   }),
 });
+/** An asset named in an event: its root and, where known, its identity. */
+export const ChangedAsset = z.strictObject({
+  root: z.string().describe('Relative to `assets/`.'),
+  assetUuid: z.string().optional().describe('When the asset has a readable `asset_uuid`.'),
+  assetId: z.number().int().positive().optional().describe('When the asset is registered.'),
+});
+
+/** Which assets a new snapshot changed, so a client refetches only those. */
+export const SnapshotAssetChanges = z.strictObject({
+  added: z.array(ChangedAsset).describe('Roots that appeared.'),
+  removed: z.array(ChangedAsset).describe('Roots that vanished (their identity as the previous snapshot knew it).'),
+  changed: z
+    .array(ChangedAsset)
+    .describe('Roots whose declaration, inputs, registry entry (name, inclusion) or diagnostics changed.'),
+  moved: z
+    .array(
+      z.strictObject({
+        from: z.string(),
+        to: z.string(),
+        assetUuid: z.string(),
+        assetId: z.number().int().positive().optional(),
+      }),
+    )
+    .describe('Roots found elsewhere with the same `asset_uuid` (neither in `added` nor in `removed`).'),
+});
+
 export const SnapshotPublishedEvent = z.strictObject({
   ...envelope,
   kind: z.literal('snapshot.published'),
@@ -110,6 +136,9 @@ export const SnapshotPublishedEvent = z.strictObject({
       .describe(
         'What produced the snapshot. `validation`: the format checks of pending assets finished and their results (diagnostics, input hashes) joined the snapshot; nothing on disk changed.',
       ),
+    assets: SnapshotAssetChanges.optional().describe(
+      'What changed since `previousRevision`; absent for the first snapshot of a project (`previousRevision` null), which a client reads whole.',
+    ),
   }),
 });
 export const DivergenceDetectedEvent = z.strictObject({
@@ -131,13 +160,31 @@ export const WatchStateChangedEvent = z.strictObject({
     reason: z.string().optional().describe('Why watching is degraded; the server then verifies the disk periodically.'),
   }),
 });
+/** One asset whose diagnostics a new snapshot changed. */
+export const DiagnosticsChangedAsset = z.strictObject({
+  root: z.string().describe('Relative to `assets/`.'),
+  assetUuid: z.string().optional().describe('When the asset has a readable `asset_uuid`.'),
+  assetId: z.number().int().positive().optional().describe('When the asset is registered.'),
+  previousWorstSeverity: Severity.nullable().describe('Before: null when it had none (or did not exist).'),
+  worstSeverity: Severity.nullable().describe('Now: null when it has none (or is gone).'),
+  diagnosticCount: z.number().int().nonnegative().describe('How many diagnostics it has now.'),
+});
+
 export const DiagnosticsChangedEvent = z.strictObject({
   ...envelope,
   kind: z.literal('diagnostics.changed'),
   body: z.strictObject({
-    revision: Revision,
-    added: z.array(Diagnostic),
-    removedCount: z.number().int().nonnegative(),
+    revision: Revision.describe('The snapshot whose diagnostics differ; its `snapshot.published` came just before.'),
+    previousRevision: Revision,
+    assets: z.array(DiagnosticsChangedAsset).describe('Every asset whose diagnostics changed, by root.'),
+    project: z
+      .strictObject({
+        previousWorstSeverity: Severity.nullable(),
+        worstSeverity: Severity.nullable(),
+        diagnosticCount: z.number().int().nonnegative(),
+      })
+      .optional()
+      .describe('Present when the diagnostics not tied to one asset (the registry file) changed.'),
   }),
 });
 

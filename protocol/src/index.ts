@@ -2,7 +2,7 @@
  * The Prometeu packer protocol: every method the server answers, declared once with its lane and schemas.
  * This package knows nothing of Node, the server or the client.
  */
-import { getAssetDetails, listAssets } from './assets.js';
+import { getAssetDetails, listAssets, listQuarantine } from './assets.js';
 import { doctor, packSummary } from './doctor.js';
 import { eventNotification, events } from './events.js';
 import { applyMutation, previewMutation, submissionRefused, submitMutation } from './mutations.js';
@@ -31,6 +31,7 @@ export const packerRequests = {
   initWorkspace,
   listAssets,
   getAssetDetails,
+  listQuarantine,
   doctor,
   packSummary,
   events,

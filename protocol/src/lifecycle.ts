@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FolderUri, ProjectId, Revision } from './common.js';
+import { ProjectState } from './projects.js';
 
 /** The wire protocol version; bumped on any change a client can observe. */
 export const PACKER_PROTOCOL_VERSION = '0.1.0';
@@ -18,7 +19,11 @@ export const InitializeParams = z.looseObject({
     .nullable()
     .optional()
     .describe('Each is opened as a project.'),
-  capabilities: z.looseObject({}).describe('LSP client capabilities; the packer reads `window.workDoneProgress`.'),
+  capabilities: z
+    .looseObject({})
+    .describe(
+      'LSP client capabilities. With `window.workDoneProgress: true`, work the server starts itself (the verification pass when a project starts watching, auto-reconcile) is shown as `$/progress` on a token the server creates with `window/workDoneProgress/create`; it is never cancellable.',
+    ),
   trace: z.enum(['off', 'messages', 'verbose']).optional(),
   initializationOptions: z
     .looseObject({
@@ -37,6 +42,22 @@ export const InitializeParams = z.looseObject({
     .optional(),
 });
 
+/** One input role of an asset type: how many files it takes and what each must hold. */
+export const InputRoleCapability = z.strictObject({
+  role: z.string().describe('The key under `inputs` in `asset.json`.'),
+  min: z.number().int().nonnegative().describe('At least this many files.'),
+  max: z.number().int().positive().describe('At most this many files.'),
+  rule: z.string().describe('What each file must hold, in words, for a person.'),
+});
+
+/** One asset type the server supports, from the tables it validates with. */
+export const AssetTypeCapability = z.strictObject({
+  type: z.string().describe('The `type` of `asset.json`, for example `glyph_bank`.'),
+  format: z.string().describe('The one `output.format` the type allows.'),
+  codecs: z.array(z.string()).describe('The `output.codec` values the type allows.'),
+  inputs: z.array(InputRoleCapability).describe('The input roles, in the order a create form would ask for them.'),
+});
+
 /** What the server offers, under `capabilities.experimental.packer`. */
 export const PackerCapabilities = z.strictObject({
   protocolVersion: z.string(),
@@ -44,6 +65,10 @@ export const PackerCapabilities = z.strictObject({
   notifications: z.array(z.string()).describe('Every packer notification the server accepts or sends.'),
   mutations: z.array(z.string()).describe('Mutation kinds the server can preview and apply.'),
   doctorScopes: z.array(z.enum(['registered', 'workspace'])),
+  assetTypes: z
+    .array(AssetTypeCapability)
+    .describe('Every asset type the server can validate and pack, so a create wizard hard-codes none.'),
+  formats: z.array(z.string()).describe('Every output format id the server can build, for example `BLOB/raw_v1`.'),
 });
 
 /** One project opened from a workspace folder at `initialize`. */
@@ -51,7 +76,7 @@ export const InitialProject = z.strictObject({
   rootUri: z.string(),
   projectId: ProjectId.optional(),
   revision: Revision.optional(),
-  state: z.string().optional(),
+  state: ProjectState.optional(),
   error: z
     .strictObject({ code: z.number(), message: z.string() })
     .optional()

@@ -70,7 +70,10 @@ export const MutationPreview = z.strictObject({
 });
 export type MutationPreview = z.infer<typeof MutationPreview>;
 
-/** Why an apply was rejected. */
+/**
+ * Why an apply was rejected. A write the writer lock refuses (another packer process writes this project) is
+ * not a rejection but the error `WriterUnavailable` (1008), for every kind of write alike.
+ */
 export const RejectionReason = z.strictObject({
   code: z.enum([
     'blocked',
@@ -80,7 +83,6 @@ export const RejectionReason = z.strictObject({
     'unknownPreview',
     'diskChanged',
     'diverged',
-    'writerUnavailable',
   ]),
   message: z.string(),
   issues: z.array(PlanIssue).optional().describe('For `blocked`: the blockers.'),

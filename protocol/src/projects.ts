@@ -7,9 +7,9 @@ import { defineRequest } from './method.js';
 
 /** Project lifecycle states. */
 export const ProjectState = z
-  .enum(['loading', 'ready', 'diverged', 'failed'])
+  .enum(['ready', 'diverged', 'failed'])
   .describe(
-    '`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded.',
+    '`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded. There is no `loading` state: `openProject` and `initialize` answer only once the first snapshot is built, and a project has no id a client could ask about before that.',
   );
 
 /** What the project's writer lane is doing. */
@@ -144,7 +144,13 @@ export const initWorkspace = defineRequest({
 /** What a reconcile found between the two snapshots, by asset. */
 export const SnapshotDiff = z.strictObject({
   added: z
-    .array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() }))
+    .array(
+      z.strictObject({
+        root: z.string(),
+        assetUuid: z.string().nullable(),
+        assetId: z.number().int().positive().optional(),
+      }),
+    )
     .describe('Roots that appeared.'),
   removed: z
     .array(
@@ -166,7 +172,13 @@ export const SnapshotDiff = z.strictObject({
     )
     .describe('Roots found elsewhere with the same asset_uuid.'),
   changed: z
-    .array(z.strictObject({ root: z.string(), assetUuid: z.string().nullable() }))
+    .array(
+      z.strictObject({
+        root: z.string(),
+        assetUuid: z.string().nullable(),
+        assetId: z.number().int().positive().optional(),
+      }),
+    )
     .describe('Roots whose declaration, inputs or diagnostics changed.'),
   diagnosticsBefore: z.number().int().nonnegative(),
   diagnosticsAfter: z.number().int().nonnegative(),

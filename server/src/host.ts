@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, isTerminalKind, type PackerEvent } from '@prometeu/packer-protocol';
 import { PackerError, unknownProject } from './errors.js';
 import { parseRegistry } from './domain/registry.js';
 import { buildSnapshot } from './domain/snapshot.js';
@@ -36,6 +36,25 @@ export interface HostOptions {
   /** Test hook for crash tests: called after each durable step of every commit of this host's projects. */
   readonly stepHook?: StepHook;
 }
+
+/**
+ * One step of work the server started itself (an auto-reconcile, the watcher's verification pass), which
+ * no client request carries a progress token for: a connection whose client announced
+ * `window.workDoneProgress` creates a token for it and sends these steps as `$/progress`.
+ */
+export type ServerWorkStep =
+  | {
+      readonly step: 'begin';
+      readonly workId: string;
+      readonly projectId: string;
+      readonly title: string;
+      readonly message?: string;
+    }
+  | { readonly step: 'report'; readonly workId: string; readonly message?: string; readonly percentage?: number }
+  | { readonly step: 'end'; readonly workId: string; readonly message?: string };
+
+/** Receives the steps of the work the server starts itself. */
+export type ServerWorkListener = (step: ServerWorkStep) => void;
 
 /** The stable project id of a canonical root path. */
 export function projectIdOf(rootPath: string): string {
@@ -89,6 +108,15 @@ export class PackerHost {
   private readonly opening = new Map<string, Promise<Project>>();
   /** Invariant: counts generated operation ids, so each is unique within the epoch. */
   private operationCounter = 0;
+  private readonly workListeners = new Set<ServerWorkListener>();
+  /** Invariant: the operations the host queued itself (auto-reconcile), by `projectId` and `operationId`, until they end. */
+  private readonly serverOperations = new Set<string>();
+  /** Invariant: the begin step of every server-started work that began and has not ended, by work id. */
+  private readonly activeWork = new Map<string, Extract<ServerWorkStep, { step: 'begin' }>>();
+  /** Invariant: the work id of each project's verification pass while its watching is `starting`. */
+  private readonly verifying = new Map<string, string>();
+  /** Invariant: counts work ids, so each is unique within the host. */
+  private workCounter = 0;
 
   constructor(options: HostOptions = {}) {
     this.epoch = options.epoch ?? randomUUID();
@@ -133,7 +161,7 @@ export class PackerHost {
     options: { allowMissingAssets?: boolean; autoReconcile?: boolean },
   ): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
-    let assetsExists = false;
+    let assetsExists: boolean;
     try {
       assetsExists = statSync(assetsDir).isDirectory();
     } catch {
@@ -182,12 +210,15 @@ export class PackerHost {
       // A folder without assets/ has nothing to watch yet; initWorkspace starts watching once it made one.
       deferredWatcher: assetsExists ? null : factory,
       scheduleReconcile: (target) => {
-        void target.lane.enqueue(reconcileOperation(target, this.nextOperationId()));
+        const operationId = this.nextOperationId();
+        this.serverOperations.add(JSON.stringify([target.id, operationId]));
+        void target.lane.enqueue(reconcileOperation(target, operationId));
       },
       ...(this.options.stepHook !== undefined ? { stepHook: this.options.stepHook } : {}),
     });
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);
+      this.trackServerWork(event);
     });
     this.projects.set(id, project);
     project.announceOpen();
@@ -208,6 +239,74 @@ export class PackerHost {
     await project.lane.whenIdle();
     this.projects.delete(projectId);
     project.dispose();
+    // Work of a closed project ends with it.
+    for (const [workId, begin] of [...this.activeWork])
+      if (begin.projectId === projectId) this.emitWork({ step: 'end', workId, message: 'The project was closed.' });
+    this.verifying.delete(projectId);
+  }
+
+  /** Receives the steps of the work the server starts itself; returns the unsubscribe function. */
+  subscribeServerWork(listener: ServerWorkListener): () => void {
+    this.workListeners.add(listener);
+    return () => this.workListeners.delete(listener);
+  }
+
+  /** The begin steps of the server-started work in progress now, oldest first. */
+  serverWorkInProgress(): Extract<ServerWorkStep, { step: 'begin' }>[] {
+    return [...this.activeWork.values()];
+  }
+
+  /** Turns the events of server-started work (auto-reconcile, verification) into work steps. */
+  private trackServerWork(event: PackerEvent): void {
+    if (event.kind === 'watch.stateChanged') {
+      const current = this.verifying.get(event.projectId);
+      if (event.body.state === 'starting' && current === undefined) {
+        const workId = `work-${++this.workCounter}`;
+        this.verifying.set(event.projectId, workId);
+        this.emitWork({
+          step: 'begin',
+          workId,
+          projectId: event.projectId,
+          title: 'Verifying assets/',
+          message: 'Comparing the disk with the snapshot and with the previous run.',
+        });
+      } else if (event.body.state !== 'starting' && current !== undefined) {
+        this.verifying.delete(event.projectId);
+        this.emitWork({ step: 'end', workId: current, message: `Watching is ${event.body.state}.` });
+      }
+      return;
+    }
+    if (event.operationId === undefined) return;
+    const key = JSON.stringify([event.projectId, event.operationId]);
+    if (!this.serverOperations.has(key)) return;
+    const workId = `${event.projectId}/${event.operationId}`;
+    if (event.kind === 'operation.started')
+      this.emitWork({
+        step: 'begin',
+        workId,
+        projectId: event.projectId,
+        title: 'Auto-reconcile',
+        message: 'Accepting changes made outside the packer.',
+      });
+    else if (event.kind === 'operation.progress' && event.body.message !== undefined)
+      this.emitWork({ step: 'report', workId, message: event.body.message });
+    else if (isTerminalKind(event.kind)) {
+      this.serverOperations.delete(key);
+      if (this.activeWork.has(workId))
+        this.emitWork({ step: 'end', workId, message: event.kind.slice('operation.'.length) });
+    }
+  }
+
+  private emitWork(step: ServerWorkStep): void {
+    if (step.step === 'begin') this.activeWork.set(step.workId, step);
+    else if (step.step === 'end') this.activeWork.delete(step.workId);
+    for (const listener of [...this.workListeners]) {
+      try {
+        listener(step);
+      } catch {
+        // A failing listener (a closed connection) must not stop the others.
+      }
+    }
   }
 
   /** Releases every project's hold on its workspace; for process exit. */
@@ -220,9 +319,16 @@ export class PackerHost {
     return [...this.projects.values()];
   }
 
-  /** A new operation id for a write the client did not name. */
+  /**
+   * A new operation id for a write the client did not name: never one already used in an open project
+   * (a client may have chosen `op-7` itself).
+   */
   nextOperationId(): string {
-    return `op-${++this.operationCounter}`;
+    for (;;) {
+      const candidate = `op-${++this.operationCounter}`;
+      if ([...this.projects.values()].every((project) => project.lane.operationIdInUse(candidate) === undefined))
+        return candidate;
+    }
   }
 
   /** Receives every event of every project, in each project's sequence order. Returns the unsubscribe function. */

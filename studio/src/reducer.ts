@@ -185,6 +185,7 @@ function reduceResponse(state: StudioState, message: ResponseMessage): StudioSta
     }
     case 'closeProject':
     case 'doctor':
+    case 'listQuarantine':
       return state;
   }
 }

@@ -159,6 +159,32 @@ describe('packer command line', () => {
     });
   });
 
+  it('quarantine alone or with list lists the quarantine; with an asset it quarantines it', () => {
+    expect(parseCommandLine(['quarantine'])).toMatchObject({
+      kind: 'command',
+      command: 'quarantineList',
+      projectDir: '.',
+    });
+    expect(parseCommandLine(['quarantine', 'list', 'game', '--json'])).toMatchObject({
+      kind: 'command',
+      command: 'quarantineList',
+      projectDir: 'game',
+      json: true,
+      mutation: undefined,
+    });
+    expect(parseCommandLine(['quarantine', 'hero', 'game'])).toMatchObject({
+      command: 'quarantine',
+      projectDir: 'game',
+      mutation: { kind: 'quarantine', asset: { root: 'hero' } },
+    });
+  });
+
+  it('restore names the asset by uuid, or by its original root for the run to look up in the quarantine', () => {
+    const byRoot = parseCommandLine(['restore', 'chars/hero/', 'game']);
+    expect(byRoot).toMatchObject({ command: 'restore', projectDir: 'game', restoreRoot: 'chars/hero' });
+    expect(parseCommandLine(['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70'])).not.toHaveProperty('restoreRoot');
+  });
+
   it('turns every malformed command line into a usage error, never an exception', () => {
     for (const argv of [
       [],
@@ -170,7 +196,9 @@ describe('packer command line', () => {
       ['status', '--version'],
       ['relocate', 'hero'],
       ['rename', 'hero', ''],
-      ['restore', 'not-a-uuid'],
+      ['restore'],
+      ['quarantine', 'list', '--yes'],
+      ['quarantine', 'list', 'a', 'b'],
       ['restore', '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70', '--to'],
       ['status', '--yes'],
       ['pack', '--to', 'x'],

@@ -164,6 +164,31 @@ describe('packer workspace commands: preview only, then --yes', () => {
     expect(registry(dir).assets.find((entry) => entry.asset_id === 1)?.root).toBe('back/hero');
   });
 
+  it('quarantine list shows what is in quarantine from the server; restore finds an asset by its original root', async () => {
+    const dir = project();
+    const empty = await runPacker(['quarantine', 'list', dir]);
+    expectExit(empty, 0);
+    expect(empty.stdout).toMatch(/^Nothing is in quarantine/m);
+    expectExit(await runPacker(['quarantine', 'hero', '--yes', dir]), 0);
+
+    const listed = await runPacker(['quarantine', 'list', dir]);
+    expectExit(listed, 0);
+    expect(listed.stdout).toMatch(new RegExp(`^${HERO_UUID}\\s+hero\\s+blob\\s+hero\\s+1\\s+\\d{4}-`, 'm'));
+    expect(listed.stdout).toMatch(/^1 in quarantine \(revision \d+\)/m);
+    const json = JSON.parse((await runPacker(['quarantine', 'list', '--json', dir])).stdout) as {
+      entries: { assetUuid: string; originalRoot: string }[];
+    };
+    expect(json.entries).toMatchObject([{ assetUuid: HERO_UUID, originalRoot: 'hero', assetId: 1 }]);
+
+    const unknown = await runPacker(['restore', 'nowhere', '--yes', dir]);
+    expectExit(unknown, 1);
+    expect(unknown.stderr).toMatch(/nothing in quarantine came from nowhere/);
+    const restored = await runPacker(['restore', 'hero', '--yes', dir]);
+    expectExit(restored, 0);
+    expect(declaration(dir, 'hero').asset_uuid).toBe(HERO_UUID);
+    expect(registry(dir).assets.find((entry) => entry.asset_id === 1)?.root).toBe('hero');
+  });
+
   it('forget drops the entry and keeps the files; rename, exclude and include edit what they say', async () => {
     const dir = project();
     expectExit(await runPacker(['forget', '2', '--yes', dir]), 0);

@@ -10,6 +10,7 @@ import {
   PackerClient,
   PackerErrorCodes,
   RequestCancelledError,
+  SubmissionRefusedError,
   isPackerError,
   packerRequests,
   type PackerEvent,
@@ -219,10 +220,12 @@ describe('operation handles', () => {
     expect(result.accepted).toContainEqual({ path: 'a000/x.bin', change: 'changed' });
     // A new root is a snapshot difference; new bytes in an input are accepted divergence, not a root change.
     expect(result.diff.added).toEqual([{ root: 'lamp', assetUuid: declarationFor(lamp)['asset_uuid'] }]);
+    // The new unregistered root brings its diagnostic, so diagnostics.changed follows the publication.
     expect(kinds(events)).toEqual([
       'operation.queued',
       'operation.started',
       'snapshot.published',
+      'diagnostics.changed',
       'operation.succeeded',
     ]);
     const terminal = events.at(-1)!;
@@ -267,5 +270,98 @@ describe('submitMutationOperation', () => {
     expect(appliedEvents[0]!.sequence).toBeLessThan(rejectedEvents[0]!.sequence);
     const list = await client.listAssets({ projectId });
     expect(list.assets.find((asset) => asset.root === 'loose')).toMatchObject({ registered: true, assetId: 3 });
+  });
+});
+
+describe('operation ids name one operation', () => {
+  it('a second write with an id still in flight is refused before it is sent, and the first keeps its own terminal event', async () => {
+    const { client, projectId } = await openProject();
+    const first = client.applyMutationOperation({
+      projectId,
+      operationId: 'same-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'first' },
+    });
+    const second = client.applyMutationOperation({
+      projectId,
+      operationId: 'same-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'second' },
+    });
+    const submitted = client.submitMutationOperation({
+      projectId,
+      operationId: 'same-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'third' },
+    });
+    const failure = await second.outcome.catch((error: unknown) => error);
+    expect(isPackerError(failure, PackerErrorCodes.OperationIdInUse)).toBe(true);
+    expect(failure).toMatchObject({ data: { operationId: 'same-id', usedBy: 'inFlight' } });
+    expect(await second.terminal).toBeUndefined();
+    expect(await collect(second.events)).toEqual([]);
+    await expect(submitted.outcome).rejects.toMatchObject({
+      kind: 'refused',
+      code: PackerErrorCodes.OperationIdInUse,
+      operationId: 'same-id',
+    });
+    expect(await submitted.terminal).toBeUndefined();
+    const events = await collect(first.events);
+    expect(kinds(events)).toEqual([
+      'operation.queued',
+      'operation.started',
+      'snapshot.published',
+      'operation.succeeded',
+    ]);
+    expect(await first.outcome).toMatchObject({ operationId: 'same-id', outcome: 'applied' });
+    const details = await client.getAssetDetails({ projectId, asset: { assetId: 1 } });
+    expect(details.asset.name).toBe('first');
+  });
+
+  it('an id an ended operation used is refused by the server: the handle gets OperationIdInUse and no events', async () => {
+    const { client, projectId } = await openProject();
+    const first = client.applyMutationOperation({
+      projectId,
+      operationId: 'used-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'first' },
+    });
+    await first.outcome;
+    const again = client.applyMutationOperation({
+      projectId,
+      operationId: 'used-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'again' },
+    });
+    const failure = await again.outcome.catch((error: unknown) => error);
+    expect(isPackerError(failure, PackerErrorCodes.OperationIdInUse)).toBe(true);
+    expect(failure).toMatchObject({ data: { operationId: 'used-id', usedBy: 'retained', projectId } });
+    expect(await again.terminal).toBeUndefined();
+    expect(await collect(again.events)).toEqual([]);
+    const submitted = client.submitMutationOperation({
+      projectId,
+      operationId: 'used-id',
+      mutation: { kind: 'rename', asset: { assetId: 1 }, name: 'submitted' },
+    });
+    await expect(submitted.outcome).rejects.toMatchObject({ kind: 'refused', code: PackerErrorCodes.OperationIdInUse });
+    const replay = await client.events({ projectId, afterSequence: 0, operationId: 'used-id' });
+    expect(
+      replay.events
+        .filter((event) => event.kind.startsWith('operation.') && event.kind !== 'operation.progress')
+        .map((event) => event.kind),
+    ).toEqual(['operation.queued', 'operation.started', 'operation.succeeded']);
+  });
+});
+
+describe('refusals end to end', () => {
+  it('a submitMutation for an unknown project reaches the handle as SubmissionRefusedError with the code 1001', async () => {
+    const { client } = await openProject(1);
+    const operation = client.submitMutationOperation({
+      projectId: 'prj-nobody-opened',
+      mutation: { kind: 'forget', asset: { assetId: 1 } },
+    });
+    const failure = await operation.outcome.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SubmissionRefusedError);
+    expect(failure).toMatchObject({
+      kind: 'refused',
+      operationId: operation.operationId,
+      code: PackerErrorCodes.UnknownProject,
+    });
+    expect(await operation.terminal).toBeUndefined();
+    expect(await collect(operation.events)).toEqual([]);
   });
 });

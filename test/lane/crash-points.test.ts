@@ -107,6 +107,8 @@ describe('crash at every durable step of a commit', () => {
     const options = {
       epoch: 'crash-points',
       newUuid: () => CREATED_UUID,
+      // Pinned: a quarantine records its time in the manifest, which the runs compare byte for byte.
+      now: () => new Date('2026-01-01T00:00:00.000Z'),
       watcher: null,
       stepHook: (step: string) => hook.current?.(step),
     };

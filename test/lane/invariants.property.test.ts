@@ -4,7 +4,9 @@
  * waiting between sends, and the invariants of the protocol hold: reads only see published revisions
  * (and each published revision is what the disk held then), writes never overlap, every operation ends
  * with exactly one terminal event, the log is gap-free and replays identically, and every response agrees
- * with its terminal event. Seeded: a failure names the seed and the shrunk command list.
+ * with its terminal event. Some writes reuse a client-chosen operation id (of a write still in flight or
+ * already ended): exactly one write per id is queued, every other one is refused with `OperationIdInUse`
+ * before anything is queued (an error response, or `packer/submissionRefused` for a submission). Seeded: a failure names the seed and the shrunk command list.
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -162,6 +164,8 @@ type Command =
       readonly consent?: boolean | undefined;
       readonly expectedRevision?: number | undefined;
       readonly named: boolean;
+      /** An operation id shared with other commands, so the id is reused; overrides `named`. */
+      readonly shared?: string | undefined;
     }
   | {
       readonly type: 'previewThenApply';
@@ -198,6 +202,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
         consent,
         expectedRevision,
         named: fc.boolean(),
+        shared: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constantFrom('shared-a', 'shared-b') },
+        ),
       },
       { requiredKeys: ['type', 'client', 'mutation', 'named'] },
     ),
@@ -372,6 +380,19 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     const reads: ReadRecord[] = [];
     const applies: ApplyRecord[] = [];
     const submits: string[] = [];
+    // Submissions refused because their id was in use, as each connection heard them.
+    const refusals: { client: number; operationId: string | null; code: number }[] = [];
+    clients.forEach((client, index) =>
+      client.connection.onNotification(
+        'packer/submissionRefused',
+        (params: { operationId: string | null; code: number }) => {
+          refusals.push({ client: index, operationId: params.operationId, code: params.code });
+          notifier.notify();
+        },
+      ),
+    );
+    // How many commands use each client-chosen id (more than one only for shared ids).
+    const uses = new Map<string, number>();
     const pending: Promise<void>[] = [];
     const read = (client: number, method: string, params: Record<string, unknown>): Promise<ReadRecord> =>
       clients[client]!.connection.sendRequest(method, { projectId, ...params }).then(
@@ -444,13 +465,18 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
             ...(step.consent !== undefined ? { consent: step.consent } : {}),
             ...(step.expectedRevision !== undefined ? { expectedRevision: step.expectedRevision } : {}),
           };
-          if (step.type === 'apply') pending.push(apply(client, params, step.named ? `apply-${index}` : undefined));
-          else {
-            submits.push(`submit-${index}`);
+          if (step.type === 'apply') {
+            const operationId = step.shared ?? (step.named ? `apply-${index}` : undefined);
+            if (operationId !== undefined) uses.set(operationId, (uses.get(operationId) ?? 0) + 1);
+            pending.push(apply(client, params, operationId));
+          } else {
+            const operationId = step.shared ?? `submit-${index}`;
+            uses.set(operationId, (uses.get(operationId) ?? 0) + 1);
+            submits.push(operationId);
             void clients[client]!.connection.sendNotification('packer/submitMutation', {
               projectId,
               ...params,
-              operationId: `submit-${index}`,
+              operationId,
             });
           }
           break;
@@ -478,9 +504,16 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     // Every submission ends, and every connection receives the whole log.
     const terminalOf = (events: readonly PackerEvent[], operationId: string): PackerEvent | undefined =>
       events.find((event) => event.operationId === operationId && isTerminalKind(event.kind));
+    // A reused id ends once one write with it has its terminal event and every other one was refused.
+    const refusedUses = (id: string): number =>
+      refusals.filter((refusal) => refusal.operationId === id).length +
+      applies.filter((record) => record.error !== undefined && record.operationId === id).length;
     await notifier.until(
-      () => submits.every((id) => terminalOf(clients[0]!.events, id) !== undefined),
-      () => `the terminal events of the submissions ${submits.join(', ')}`,
+      () =>
+        submits.every(
+          (id) => terminalOf(clients[0]!.events, id) !== undefined && refusedUses(id) === (uses.get(id) ?? 1) - 1,
+        ),
+      () => `the terminal events (or refusals) of the submissions ${submits.join(', ')}`,
     );
     await notifier.until(
       () =>
@@ -497,17 +530,17 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
       settled = count;
     }
 
-    const replay = (await clients[0]!.connection.sendRequest('packer/events', { projectId, afterSequence: 0 })) as {
+    const replay = await clients[0]!.connection.sendRequest<{
       events: PackerEvent[];
       lastSequence: number;
       dropped: boolean;
       more: boolean;
       epoch: string;
-    };
-    const again = (await clients[1]!.connection.sendRequest('packer/events', {
+    }>('packer/events', { projectId, afterSequence: 0 });
+    const again = await clients[1]!.connection.sendRequest<typeof replay>('packer/events', {
       projectId,
       afterSequence: 0,
-    })) as typeof replay;
+    });
     const log = replay.events;
 
     // Invariant 4: gap-free, repeat-free sequences from 1; identical replays; every connection saw the same
@@ -569,15 +602,37 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
       const events = byOperation.get(event.operationId)!;
       expect(events[1]!.sequence < event.sequence && event.sequence < events.at(-1)!.sequence).toBe(true);
     }
-    // Every submission and every apply ended.
+    // Every submission and every apply ended; of the writes that share an id exactly one was queued, and
+    // every other one was refused with OperationIdInUse before anything was queued.
     for (const id of submits) expect(byOperation.has(id), `submission ${id} has events`).toBe(true);
-    const answered = applies.map((record) => record.response?.operationId ?? record.operationId);
-    for (const id of answered) expect(id !== undefined && byOperation.has(id), `apply ${id} has events`).toBe(true);
+    const answered = applies
+      .filter((record) => record.response !== undefined)
+      .map((record) => record.response!.operationId);
+    for (const id of answered) expect(byOperation.has(id), `apply ${id} has events`).toBe(true);
     expect(new Set(answered).size).toBe(answered.length);
-    expect(byOperation.size).toBe(submits.length + applies.length);
+    const refusedApplies = applies.filter((record) => record.error !== undefined);
+    for (const record of refusedApplies) {
+      expect(record.error?.code, `apply ${record.operationId} answered ${record.error?.message}`).toBe(
+        PackerErrorCodes.OperationIdInUse,
+      );
+      expect(uses.get(record.operationId!), `refused apply ${record.operationId} reused an id`).toBeGreaterThan(1);
+    }
+    for (const refusal of refusals) {
+      expect(refusal.code).toBe(PackerErrorCodes.OperationIdInUse);
+      expect(uses.get(refusal.operationId!), `refused submission ${refusal.operationId} reused an id`).toBeGreaterThan(
+        1,
+      );
+    }
+    for (const [id, count] of uses) {
+      expect(byOperation.has(id), `the first write with id ${id} was queued`).toBe(true);
+      expect(refusedUses(id), `writes refused for reusing ${id}`).toBe(count - 1);
+    }
+    expect(byOperation.size).toBe(answered.length + submits.length - refusals.length);
 
     // Invariant 5: each response is its terminal event's outcome; an error response is its `error`.
     for (const record of applies) {
+      // A write refused for its reused id has no events of its own: the id's events are the first write's.
+      if (record.error?.code === PackerErrorCodes.OperationIdInUse) continue;
       const operationId = record.response?.operationId ?? record.operationId!;
       const terminal = terminalOf(log, operationId)!;
       if (record.response !== undefined) {
@@ -592,14 +647,16 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     for (const id of submits) {
       const terminal = terminalOf(log, id)!;
       expect(terminal.kind === 'operation.succeeded' || terminal.kind === 'operation.failed').toBe(true);
-      expect((terminal.body as { outcome: { operationId?: unknown } }).outcome.operationId).toBe(id);
+      const body = terminal.body as { outcome: { operationId?: unknown }; error?: unknown };
+      // A shared id may have been taken by an apply whose writer-level failure has no outcome body.
+      if (body.error === undefined) expect(body.outcome.operationId).toBe(id);
     }
-    // In one process nothing may fail as a bug: no internal errors, no refused submissions.
+    // In one process nothing may fail as a bug: no internal errors, and no refused submissions but those
+    // that reused an id.
     for (const client of clients) {
       expect(client.logs.filter((line) => line.includes('Internal error'))).toEqual([]);
-      expect(client.logMessages).toEqual([]);
+      expect(client.logMessages.filter((line) => !line.message.includes('is already used in project'))).toEqual([]);
     }
-    for (const record of applies) expect(record.error, `apply ${record.operationId} answered an error`).toBeUndefined();
 
     // Invariant 1: reads answer from published revisions only, and a listAssets at revision r is exactly
     // what the disk held when r was published.
@@ -629,10 +686,10 @@ async function runAndCheck(dir: string, commands: readonly Command[]): Promise<v
     }
 
     // The last published revision is what the disk holds: a fresh host on the folder lists the same assets.
-    const last = (await clients[2]!.connection.sendRequest('packer/listAssets', { projectId })) as {
+    const last = await clients[2]!.connection.sendRequest<{
       revision: number;
       assets: AssetSummary[];
-    };
+    }>('packer/listAssets', { projectId });
     expect(last.revision).toBe(Math.max(...published));
     expect(withoutValidation(last.assets)).toEqual(fresh.get(last.revision));
     reopened = new PackerHost({ epoch: 'reopened' });

@@ -95,7 +95,21 @@ describe('a pack packs only what the snapshot validated', () => {
       const published = events.filter((event) => event.kind === 'snapshot.published');
       expect(published.map((event) => [event.body, event.operationId])).toEqual([
         [{ revision: 1, previousRevision: null, cause: 'open' }, undefined],
-        [{ revision: 2, previousRevision: 1, cause: 'validation' }, 'pack-1'],
+        [
+          {
+            revision: 2,
+            previousRevision: 1,
+            cause: 'validation',
+            // The checked asset is named as changed: its validation state and input hashes are new.
+            assets: {
+              added: [],
+              removed: [],
+              changed: [{ root: 'misc/hello', assetUuid: expect.any(String), assetId: 1 }],
+              moved: [],
+            },
+          },
+          'pack-1',
+        ],
       ]);
       // The round that started at open finds its results already published and publishes nothing more.
       await project.validationSettled();

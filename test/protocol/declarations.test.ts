@@ -11,6 +11,7 @@ const unusedLifecycle: LifecycleHandlers = {
   initialized: () => undefined,
   exit: () => undefined,
   setTrace: () => undefined,
+  cancelProgress: () => undefined,
 };
 
 describe('protocol declarations', () => {
@@ -25,7 +26,14 @@ describe('protocol declarations', () => {
 
   it('one table routes the LSP lifecycle, every packer request and every notification a client may send', () => {
     const routes = createRoutes(unusedLifecycle);
-    for (const method of ['initialize', 'shutdown', 'initialized', 'exit', '$/setTrace'])
+    for (const method of [
+      'initialize',
+      'shutdown',
+      'initialized',
+      'exit',
+      '$/setTrace',
+      'window/workDoneProgress/cancel',
+    ])
       expect(routes.get(method)?.lane, method).toBe('lifecycle');
     for (const declaration of Object.values(packerRequests))
       expect(routes.get(declaration.method)?.kind, declaration.method).toBe('request');

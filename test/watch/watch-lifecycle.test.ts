@@ -62,9 +62,16 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
       .filter((event) => event.kind === 'snapshot.published')
       .slice(1);
     expect(published).toEqual([
-      expect.objectContaining({ body: { revision: 2, previousRevision: 1, cause: 'validation' } }),
-      expect.objectContaining({ operationId, body: { revision: 3, previousRevision: 2, cause: 'reconcile' } }),
-      expect.objectContaining({ body: { revision: 4, previousRevision: 3, cause: 'validation' } }),
+      expect.objectContaining({
+        body: expect.objectContaining({ revision: 2, previousRevision: 1, cause: 'validation' }) as unknown,
+      }),
+      expect.objectContaining({
+        operationId,
+        body: expect.objectContaining({ revision: 3, previousRevision: 2, cause: 'reconcile' }) as unknown,
+      }),
+      expect.objectContaining({
+        body: expect.objectContaining({ revision: 4, previousRevision: 3, cause: 'validation' }) as unknown,
+      }),
     ]);
     expect(lifecycle[2]!.body).toMatchObject({ revision: 3, outcome: { clearedChanges: 1 } });
     expect(watched.status()).toMatchObject({ revision: 4, state: 'ready' });

@@ -33,57 +33,150 @@ function schemaOf(
   return json;
 }
 
-function fieldTable(schema: Record<string, unknown>): string {
+/** Resolves a local `$ref` against `defs`, keeping the referring node's description. */
+function resolverOf(schema: Record<string, unknown>): (node: Record<string, unknown>) => Record<string, unknown> {
   const defs = (schema['$defs'] as Record<string, Record<string, unknown>> | undefined) ?? {};
   const resolve = (node: Record<string, unknown>): Record<string, unknown> => {
     const ref = node['$ref'];
     if (typeof ref === 'string' && ref.startsWith('#/$defs/'))
-      return {
+      return resolve({
         ...defs[ref.slice('#/$defs/'.length)],
         ...(node['description'] ? { description: node['description'] } : {}),
-      };
+      });
     return node;
   };
+  return resolve;
+}
+
+/** The variants of a union node (`anyOf` or `oneOf`), or undefined. */
+function variantsOf(node: Record<string, unknown>): Record<string, unknown>[] | undefined {
+  const variants = (node['anyOf'] ?? node['oneOf']) as Record<string, unknown>[] | undefined;
+  return Array.isArray(variants) ? variants : undefined;
+}
+
+/**
+ * A markdown table of a schema's fields, nested objects (and objects in arrays) flattened with dotted
+ * names up to three levels. `schema` is the root (for `$defs`); `node` the object to list.
+ */
+function fieldTable(schema: Record<string, unknown>, node: Record<string, unknown> = schema, prefix = ''): string {
+  const resolve = resolverOf(schema);
   const rows: string[] = [];
-  const walk = (node: Record<string, unknown>, prefix: string, depth: number): void => {
-    const properties = node['properties'] as Record<string, Record<string, unknown>> | undefined;
+  const walk = (current: Record<string, unknown>, path: string, depth: number): void => {
+    const properties = current['properties'] as Record<string, Record<string, unknown>> | undefined;
     if (!properties) return;
-    const required = new Set((node['required'] as string[] | undefined) ?? []);
+    const required = new Set((current['required'] as string[] | undefined) ?? []);
     for (const [name, raw] of Object.entries(properties)) {
       const property = resolve(raw);
       const description = (typeof property['description'] === 'string' ? property['description'] : '')
         .replace(/\|/g, '\\|')
         .replace(/\n/g, ' ');
       rows.push(
-        `| \`${prefix}${name}\` | ${describeType(property)} | ${required.has(name) ? 'yes' : 'no'} | ${description} |`,
+        `| \`${path}${name}\` | ${describeType(property, resolve)} | ${required.has(name) ? 'yes' : 'no'} | ${description} |`,
       );
       if (depth >= 2) continue;
-      if (property['type'] === 'object') walk(property, `${prefix}${name}.`, depth + 1);
+      if (property['type'] === 'object') walk(property, `${path}${name}.`, depth + 1);
       const items =
         property['type'] === 'array' && property['items']
           ? resolve(property['items'] as Record<string, unknown>)
           : undefined;
-      if (items?.['type'] === 'object') walk(items, `${prefix}${name}[].`, depth + 1);
+      if (items?.['type'] === 'object') walk(items, `${path}${name}[].`, depth + 1);
     }
   };
-  walk(resolve(schema), '', 0);
+  walk(resolve(node), prefix, 0);
   if (rows.length === 0) return '';
   return ['| field | type | required | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }
 
-function describeType(property: Record<string, unknown>): string {
+/** The field whose value is a constant in every variant (a discriminant such as `kind`), if any. */
+function discriminantOf(
+  variants: readonly Record<string, unknown>[],
+  resolve: (node: Record<string, unknown>) => Record<string, unknown>,
+): string | undefined {
+  const first = resolve(variants[0] ?? {})['properties'] as Record<string, Record<string, unknown>> | undefined;
+  if (!first) return undefined;
+  return Object.keys(first).find((name) =>
+    variants.every((variant) => {
+      const properties = resolve(variant)['properties'] as Record<string, Record<string, unknown>> | undefined;
+      return properties?.[name]?.['const'] !== undefined;
+    }),
+  );
+}
+
+function describeType(
+  raw: Record<string, unknown>,
+  resolve: (node: Record<string, unknown>) => Record<string, unknown> = (node) => node,
+): string {
+  const property = resolve(raw);
   if (property['enum'])
     return (property['enum'] as unknown[]).map((value) => `\`${JSON.stringify(value)}\``).join(' \\| ');
   if (property['const'] !== undefined) return `\`${JSON.stringify(property['const'])}\``;
   if (Array.isArray(property['type'])) return (property['type'] as string[]).join(' \\| ');
   if (property['type'] === 'array') {
     const items = property['items'] as Record<string, unknown> | undefined;
-    return `array of ${items ? describeType(items) : 'any'}`;
+    return `array of ${items ? describeType(items, resolve) : 'any'}`;
   }
   if (typeof property['type'] === 'string') return property['type'];
-  if (Array.isArray(property['type'])) return (property['type'] as string[]).join(' \\| ');
-  if (property['anyOf']) return (property['anyOf'] as Record<string, unknown>[]).map(describeType).join(' \\| ');
-  return 'object';
+  const variants = variantsOf(property);
+  if (variants) {
+    const discriminant = discriminantOf(variants, resolve);
+    if (discriminant !== undefined)
+      return `object, by \`${discriminant}\`: ${variants
+        .map((variant) => {
+          const properties = resolve(variant)['properties'] as Record<string, Record<string, unknown>>;
+          return `\`${JSON.stringify(properties[discriminant]!['const'])}\``;
+        })
+        .join(', ')}`;
+    const described = variants.map((variant) => {
+      const resolved = resolve(variant);
+      // An object variant is named by its fields, so `{ assetId } | { root }` reads as such.
+      const properties = resolved['properties'] as Record<string, unknown> | undefined;
+      return resolved['type'] === 'object' && properties !== undefined
+        ? `object with ${Object.keys(properties)
+            .map((name) => `\`${name}\``)
+            .join(', ')}`
+        : describeType(resolved, resolve);
+    });
+    return [...new Set(described)].join(' \\| ');
+  }
+  return 'any';
+}
+
+/**
+ * The reference of a notification whose params are a union by a discriminant (`packer/event` by `kind`):
+ * the fields every variant shares, then one table per variant of the fields of its own.
+ */
+function unionTables(schema: Record<string, unknown>): string {
+  const resolve = resolverOf(schema);
+  const variants = variantsOf(resolve(schema))?.map(resolve);
+  if (!variants || variants.length === 0) return '';
+  const discriminant = discriminantOf(variants, resolve);
+  if (discriminant === undefined) return '';
+  const propertiesOf = (variant: Record<string, unknown>): Record<string, Record<string, unknown>> =>
+    (variant['properties'] as Record<string, Record<string, unknown>> | undefined) ?? {};
+  const shared = Object.keys(propertiesOf(variants[0]!)).filter(
+    (name) => name !== discriminant && variants.every((variant) => name in propertiesOf(variant)) && name !== 'body',
+  );
+  const envelope = {
+    type: 'object',
+    properties: Object.fromEntries(shared.map((name) => [name, propertiesOf(variants[0]!)[name]!])),
+    required: ((variants[0]!['required'] as string[] | undefined) ?? []).filter((name) => shared.includes(name)),
+  };
+  const sections = [`Every \`${discriminant}\` shares these fields:`, '', fieldTable(schema, envelope), ''];
+  for (const variant of variants) {
+    const properties = propertiesOf(variant);
+    const value = JSON.stringify(properties[discriminant]!['const']);
+    const own = Object.keys(properties).filter((name) => name !== discriminant && !shared.includes(name));
+    const description = typeof variant['description'] === 'string' ? `${variant['description']} ` : '';
+    sections.push(`#### \`${discriminant}: ${value}\``, '');
+    if (description) sections.push(description.trim(), '');
+    const table = fieldTable(schema, {
+      type: 'object',
+      properties: Object.fromEntries(own.map((name) => [name, properties[name]!])),
+      required: ((variant['required'] as string[] | undefined) ?? []).filter((name) => own.includes(name)),
+    });
+    sections.push(table === '' ? 'No fields of its own.' : table, '');
+  }
+  return sections.join('\n');
 }
 
 /** The file name of a method's schemas, e.g. `packer-listAssets`. */
@@ -128,7 +221,7 @@ function notificationSection(declaration: NotificationDeclaration, files: Genera
     '',
     declaration.summary,
     '',
-    fieldTable(params),
+    fieldTable(params) || unionTables(params),
     '',
     `Exact shape: [\`${base}.params.schema.json\`](../protocol/schemas/methods/${base}.params.schema.json).`,
     '',

@@ -128,17 +128,31 @@ The crawl never follows symbolic links, so nothing outside \`assets/\` is ever r
   one terminal event (\`operation.succeeded\`, \`operation.failed\` or \`operation.cancelled\`), which is
   the last event of that operation. A write cancelled while queued produces \`queued\` then
   \`cancelled\` only.
+- An \`operationId\` names one operation per project: a write whose client-chosen id is queued, running
+  or still in the retained log is refused with \`OperationIdInUse\` (1011) before anything is queued (a
+  submission gets \`packer/submissionRefused\` with that code); the server's own ids never take one.
 - The terminal event of a write is sent before the write's response, and its \`body.outcome\` is the
   response's result (for a failed write answered with an error, \`body.error\` has the same code,
   message and data).
-- \`snapshot.published\` (\`revision\`, \`previousRevision\`, \`cause\`) follows every new revision; a
-  write's own publication carries its \`operationId\` and comes before its terminal event.
+- \`snapshot.published\` (\`revision\`, \`previousRevision\`, \`cause\`, \`assets\`) follows every new
+  revision; a write's own publication carries its \`operationId\` and comes before its terminal event.
+  \`assets\` lists the roots added, removed, changed and moved since \`previousRevision\` (with
+  \`assetUuid\` and \`assetId\` where known), so a client refetches only those; the first snapshot of a
+  project has none. When any asset's diagnostics changed, \`diagnostics.changed\` follows it at once
+  (each such asset with its previous and new worst severity).
 - \`packer/events\` replays the retained events (the newest 50,000 to 100,000 per project) after a
   sequence, optionally for one \`operationId\`; the same arguments give the same events in the same order.
   \`dropped: true\` says events after \`afterSequence\` are no longer retained; an \`epoch\` other than the
   current one is an \`EpochMismatch\` error: the client must resynchronise from reads.
 - When a write carries a \`workDoneToken\`, LSP \`$/progress\` mirrors it: \`begin\` when it starts,
-  \`report\` for each progress event, \`end\` with the terminal kind.
+  \`report\` for each progress event, \`end\` with the terminal kind; nothing for a write cancelled while
+  queued or refused. \`cancellable\` is true only for a pack, until it starts promoting \`build/\` (a
+  \`report\` then says \`cancellable: false\`); every other write commits in one step once started.
+  \`window/workDoneProgress/cancel\` with a running request's token cancels it like \`$/cancelRequest\`.
+- Work the server starts itself (the verification pass when a project starts watching, auto-reconcile)
+  is shown to a client that announced \`capabilities.window.workDoneProgress\`: the server creates a
+  token with \`window/workDoneProgress/create\` and sends \`begin\` (never cancellable) once the client
+  accepted it, then \`end\`; a refused token gets nothing.
 
 ## Mutations: preview, then apply
 

@@ -9,6 +9,7 @@ import type { Allocations, MutationPlan } from '../mutations/plan.js';
 import type { Replay } from '../project/event-log.js';
 import type { Project } from '../project/project.js';
 import type { LaneOutcome, WriteOperation } from '../project/writer-lane.js';
+import { PackerError } from '../errors.js';
 import { toDivergenceSummary, type StatusSource } from '../wire/convert.js';
 
 /** The parts of a project a read may see: what its status shows, and more. Nothing in it changes the project. */
@@ -19,6 +20,8 @@ export interface ProjectReadView extends StatusSource {
   rememberPreview(plan: MutationPlan, allocations: Allocations): string;
   /** Makes a fresh asset_uuid (pinned in tests). */
   newUuid(): string;
+  /** The current time, ISO 8601 (pinned in tests). */
+  now(): string;
   replay(afterSequence: number, options: { operationId?: string; limit?: number }): Replay;
 }
 
@@ -60,6 +63,8 @@ export interface LaneAccess {
   submit<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>>;
   /** Follows the project's events; returns the unsubscribe function. */
   subscribe(listener: (event: PackerEvent) => void): () => void;
+  /** Calls `listener` with the id of each running operation that passed its last checkpoint. */
+  onPastLastCheckpoint(listener: (operationId: string) => void): () => void;
 }
 
 /** A write ready to be queued: the lane that runs it, and the operation. */
@@ -76,17 +81,26 @@ interface WriteParams {
   readonly workDoneToken?: string | number | undefined;
 }
 
-/** Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress token. */
+/**
+ * Prepares a write on `project`: picks the operation id (the client's, or a new one) and keeps the progress
+ * token. A client-chosen id already used in the project is refused here with `OperationIdInUse`, before
+ * anything is queued (the lane refuses it again, should one arrive between here and the queue).
+ */
 export function prepareWrite<R>(
   context: ServerContext,
   project: Project,
   params: WriteParams,
   build: (operationId: string) => WriteOperation<R>,
 ): PreparedWrite<R> {
+  if (params.operationId !== undefined) {
+    const inUse = project.lane.operationIdInUse(params.operationId);
+    if (inUse !== undefined) throw new PackerError(inUse.code, inUse.message, inUse.data);
+  }
   const operation = build(params.operationId ?? context.host.nextOperationId());
   const lane: LaneAccess = {
     submit: (submitted) => project.lane.enqueue(submitted),
     subscribe: (listener) => project.events.subscribe(listener),
+    onPastLastCheckpoint: (listener) => project.lane.onPastLastCheckpoint(listener),
   };
   return { lane, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
 }
@@ -113,6 +127,7 @@ export function readViewOf(project: Project): ProjectReadView {
     },
     rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
     newUuid: () => project.newUuid(),
+    now: () => project.now().toISOString(),
     replay: (afterSequence, options) => project.events.replay(afterSequence, options),
   };
 }

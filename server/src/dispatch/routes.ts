@@ -33,6 +33,7 @@ import {
   InitializeRequest,
   SetTraceNotification,
   ShutdownRequest,
+  WorkDoneProgressCancelNotification,
 } from 'vscode-languageserver-protocol';
 import type { z } from 'zod';
 import { closeProject, openProject } from './server-lane.js';
@@ -44,6 +45,7 @@ import { getAssetDetails, listAssets } from '../reads/assets.js';
 import { doctor, packSummary } from '../reads/doctor.js';
 import { events } from '../reads/events.js';
 import { previewMutation } from '../reads/preview.js';
+import { listQuarantine } from '../reads/quarantine.js';
 import { projectStatus } from '../reads/status.js';
 import { prepareApplyMutation } from '../writes/apply-mutation.js';
 import { prepareInitWorkspace } from '../writes/init-workspace.js';
@@ -66,6 +68,8 @@ export interface LifecycleHandlers {
   initialized(): void;
   exit(): void;
   setTrace(raw: unknown): void;
+  /** `window/workDoneProgress/cancel`: cancels the write that carried this token, like `$/cancelRequest`. */
+  cancelProgress(raw: unknown): void;
 }
 
 /**
@@ -174,6 +178,7 @@ const packerRoutes: { readonly [N in PackerRequestName]: RequestRoute } = {
   initWorkspace: write(packerRequests.initWorkspace, prepareInitWorkspace),
   listAssets: read(packerRequests.listAssets, listAssets),
   getAssetDetails: read(packerRequests.getAssetDetails, getAssetDetails),
+  listQuarantine: read(packerRequests.listQuarantine, listQuarantine),
   doctor: read(packerRequests.doctor, doctor),
   packSummary: read(packerRequests.packSummary, packSummary),
   events: read(packerRequests.events, events),
@@ -274,6 +279,12 @@ export function createRoutes(
       method: SetTraceNotification.type.method,
       lane: 'lifecycle',
       handle: (_context, raw) => lifecycle.setTrace(raw),
+    },
+    {
+      kind: 'notification',
+      method: WorkDoneProgressCancelNotification.method,
+      lane: 'lifecycle',
+      handle: (_context, raw) => lifecycle.cancelProgress(raw),
     },
     ...(standardHandlers !== undefined ? standardRoutes(standardHandlers) : []),
     ...Object.values(packerRoutes),

@@ -1,7 +1,9 @@
 /**
  * What changed between two snapshots, by asset: roots added, removed, moved (same asset_uuid elsewhere)
- * and changed (declaration, inputs or diagnostics). Reconcile reports it.
+ * and changed (declaration, inputs, registry entry or diagnostics), and whose diagnostics changed. Reconcile
+ * reports the first; every published snapshot carries both in its events.
  */
+import type { Severity } from '@prometeu/packer-protocol';
 import type { AssetRecord, Snapshot } from './snapshot.js';
 import { compareStrings } from './crawl.js';
 
@@ -10,10 +12,10 @@ const FORMAT_CODES: ReadonlySet<string> = new Set(['format-declaration-invalid',
 
 /** The diff, in the wire's shape. */
 export interface SnapshotDiff {
-  added: { root: string; assetUuid: string | null }[];
+  added: { root: string; assetUuid: string | null; assetId?: number }[];
   removed: { root: string; assetUuid: string | null; assetId?: number }[];
   moved: { from: string; to: string; assetUuid: string; assetId?: number }[];
-  changed: { root: string; assetUuid: string | null }[];
+  changed: { root: string; assetUuid: string | null; assetId?: number }[];
   diagnosticsBefore: number;
   diagnosticsAfter: number;
 }
@@ -23,6 +25,10 @@ function anchored(snapshot: Snapshot): Map<string, AssetRecord> {
   for (const record of snapshot.assets)
     if (record.anchor !== null && !roots.has(record.root)) roots.set(record.root, record);
   return roots;
+}
+
+function idOf(record: AssetRecord): { assetId?: number } {
+  return record.entry ? { assetId: record.entry.asset_id } : {};
 }
 
 function signature(record: AssetRecord, snapshot: Snapshot): string {
@@ -35,6 +41,20 @@ function signature(record: AssetRecord, snapshot: Snapshot): string {
       .filter((diagnostic) => !FORMAT_CODES.has(diagnostic.code))
       .map((diagnostic) => diagnostic.code + diagnostic.message),
     record.entry,
+  ]);
+}
+
+/**
+ * Everything a read shows of a record, format results and validation state included: what a client that
+ * refetches only the assets a `snapshot.published` names must not miss.
+ */
+function shownSignature(record: AssetRecord, snapshot: Snapshot): string {
+  return JSON.stringify([
+    snapshot.parsedAnchors.get(record.root)?.text ?? null,
+    record.inputs,
+    record.diagnostics.map((diagnostic) => diagnostic.code + diagnostic.message),
+    record.entry,
+    record.validation,
   ]);
 }
 
@@ -58,8 +78,9 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
   for (const [root, record] of now) {
     const previous = old.get(root);
     if (previous !== undefined) {
-      if (signature(previous, before) !== signature(record, after))
-        diff.changed.push({ root, assetUuid: record.assetUuid });
+      // A record the next snapshot reused is the very same object: unchanged, without comparing.
+      if (previous !== record && signature(previous, before) !== signature(record, after))
+        diff.changed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
       continue;
     }
     const elsewhere = record.assetUuid !== null ? oldByUuid.get(record.assetUuid) : undefined;
@@ -71,7 +92,7 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
         assetUuid: record.assetUuid!,
         ...(elsewhere.entry ? { assetId: elsewhere.entry.asset_id } : {}),
       });
-    } else diff.added.push({ root, assetUuid: record.assetUuid });
+    } else diff.added.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
   }
   for (const [root, record] of old) {
     if (now.has(root) || movedFrom.has(root)) continue;
@@ -86,4 +107,130 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
   diff.diagnosticsBefore = before.counts.errors + before.counts.warnings;
   diff.diagnosticsAfter = after.counts.errors + after.counts.warnings;
   return diff;
+}
+
+/** One asset whose diagnostics differ between two snapshots. */
+export interface DiagnosticsChange {
+  root: string;
+  assetUuid?: string;
+  assetId?: number;
+  /** The worst severity before (null: none, or the asset did not exist). */
+  previousWorstSeverity: Severity | null;
+  /** The worst severity now (null: none, or the asset is gone). */
+  worstSeverity: Severity | null;
+  /** How many diagnostics it has now. */
+  diagnosticCount: number;
+}
+
+/** What diagnostics changed between two snapshots, by asset root, and whether the project-wide ones did. */
+export interface DiagnosticsDiff {
+  assets: DiagnosticsChange[];
+  /** Present when the diagnostics not tied to one asset (the registry file) changed. */
+  project?: { previousWorstSeverity: Severity | null; worstSeverity: Severity | null; diagnosticCount: number };
+}
+
+const SEVERITY_ORDER: readonly Severity[] = ['error', 'warning', 'info', 'hint'];
+
+function worstOf(diagnostics: readonly { severity: Severity }[]): Severity | null {
+  let worst: Severity | null = null;
+  for (const { severity } of diagnostics)
+    if (worst === null || SEVERITY_ORDER.indexOf(severity) < SEVERITY_ORDER.indexOf(worst)) worst = severity;
+  return worst;
+}
+
+function diagnosticsKey(diagnostics: readonly unknown[]): string {
+  return JSON.stringify(diagnostics);
+}
+
+/** Compares the diagnostics of `before` and `after`, asset by asset (by root). Null when nothing changed. */
+export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsDiff | null {
+  const changes: DiagnosticsChange[] = [];
+  const seen = new Set<string>();
+  for (const listed of after.assets) {
+    if (seen.has(listed.root)) continue;
+    seen.add(listed.root);
+    const record = after.byRoot.get(listed.root) ?? listed;
+    const previous = before.byRoot.get(record.root);
+    if (previous === record) continue;
+    const old = previous?.diagnostics ?? [];
+    if (old.length === 0 && record.diagnostics.length === 0) continue;
+    if (old.length === record.diagnostics.length && diagnosticsKey(old) === diagnosticsKey(record.diagnostics))
+      continue;
+    changes.push({
+      root: record.root,
+      ...(record.assetUuid !== null ? { assetUuid: record.assetUuid } : {}),
+      ...idOf(record),
+      previousWorstSeverity: previous?.worstSeverity ?? null,
+      worstSeverity: record.worstSeverity,
+      diagnosticCount: record.diagnostics.length,
+    });
+  }
+  for (const listed of before.assets) {
+    if (seen.has(listed.root)) continue;
+    seen.add(listed.root);
+    const record = before.byRoot.get(listed.root) ?? listed;
+    if (record.diagnostics.length === 0) continue;
+    changes.push({
+      root: record.root,
+      ...(record.assetUuid !== null ? { assetUuid: record.assetUuid } : {}),
+      ...idOf(record),
+      previousWorstSeverity: record.worstSeverity,
+      worstSeverity: null,
+      diagnosticCount: 0,
+    });
+  }
+  changes.sort((a, b) => compareStrings(a.root, b.root));
+  const projectChanged = diagnosticsKey(before.projectDiagnostics) !== diagnosticsKey(after.projectDiagnostics);
+  if (changes.length === 0 && !projectChanged) return null;
+  return {
+    assets: changes,
+    ...(projectChanged
+      ? {
+          project: {
+            previousWorstSeverity: worstOf(before.projectDiagnostics),
+            worstSeverity: worstOf(after.projectDiagnostics),
+            diagnosticCount: after.projectDiagnostics.length,
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * What a published snapshot changed, for its `snapshot.published` event: {@link diffSnapshots} (moves found
+ * by `asset_uuid`), plus every other root whose record appeared, vanished or changed, anchored or not (a
+ * registered root whose anchor went missing, an entry forgotten), so a client that refetches only these
+ * roots sees what a full read would.
+ */
+export function diffPublishedAssets(
+  before: Snapshot,
+  after: Snapshot,
+): Omit<SnapshotDiff, 'diagnosticsBefore' | 'diagnosticsAfter'> {
+  const anchoredDiff = diffSnapshots(before, after);
+  const { moved } = anchoredDiff;
+  // A root that lost (or gained) its anchor but keeps a record (a registered root now missing, say) is
+  // still listed by reads: for a client it changed, it was neither removed nor added.
+  const changed = [
+    ...anchoredDiff.changed,
+    ...anchoredDiff.removed.filter((asset) => after.byRoot.has(asset.root)),
+    ...anchoredDiff.added.filter((asset) => before.byRoot.has(asset.root)),
+  ];
+  const removed = anchoredDiff.removed.filter((asset) => !after.byRoot.has(asset.root));
+  const added = anchoredDiff.added.filter((asset) => !before.byRoot.has(asset.root));
+  const reported = new Set<string>();
+  for (const list of [added, removed, changed]) for (const asset of list) reported.add(asset.root);
+  for (const move of moved) reported.add(move.from).add(move.to);
+  const extra = { added, removed, changed };
+  for (const [root, record] of after.byRoot) {
+    if (reported.has(root)) continue;
+    const previous = before.byRoot.get(root);
+    if (previous === undefined) extra.added.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
+    else if (previous !== record && shownSignature(previous, before) !== shownSignature(record, after))
+      extra.changed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
+  }
+  for (const [root, record] of before.byRoot)
+    if (!reported.has(root) && !after.byRoot.has(root))
+      extra.removed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
+  for (const list of Object.values(extra)) list.sort((a, b) => compareStrings(a.root, b.root));
+  return { ...extra, moved };
 }

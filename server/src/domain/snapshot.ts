@@ -71,6 +71,10 @@ export interface QuarantineEntry {
   readonly assetId: number | null;
   readonly includedInBuild: boolean;
   readonly name: string | null;
+  /** The asset type, from the manifest (or the quarantined `asset.json` for older manifests). */
+  readonly type: string | null;
+  /** When it was quarantined (ISO 8601), from the manifest, or the manifest's modification time. */
+  readonly quarantinedAt: string | null;
 }
 
 /** A parsed anchor and the text it was parsed from, reused by the next snapshot when the text is unchanged. */

@@ -48,6 +48,8 @@ export interface PlannedFilesystemChange {
 export interface Allocations {
   /** The uuid a created or adopted asset receives. */
   readonly uuid: string;
+  /** The time (ISO 8601) a quarantine records in its manifest as `quarantined_at`. */
+  readonly time?: string;
 }
 
 /** Everything a mutation would do. */
@@ -543,7 +545,9 @@ function planQuarantine(planner: Planner, intent: Extract<MutationIntent, { kind
     asset_uuid: record.assetUuid,
     included_in_build: record.entry?.included_in_build ?? false,
     name: record.anchor.name,
+    quarantined_at: planner.allocations.time ?? null,
     root: record.root,
+    type: record.anchor.type,
   };
   planner.writeFile(paths.manifest, serializeDeclaration(manifest), null);
   planner.moveFolder(record.root, paths.root);

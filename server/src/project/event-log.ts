@@ -27,6 +27,8 @@ export class EventLog {
   private lastSequence = 0;
   /** Invariant: the newest retained events, in sequence order, with no gaps. */
   private retained: PackerEvent[] = [];
+  /** Invariant: for each operation id, how many of the retained events carry it (absent when none). */
+  private readonly retainedOperations = new Map<string, number>();
   private readonly listeners = new Set<EventListener>();
 
   constructor(
@@ -54,7 +56,19 @@ export class EventLog {
     } as PackerEvent;
     Object.freeze(event);
     this.retained.push(event);
-    if (this.retained.length > this.retention * 2) this.retained = this.retained.slice(-this.retention);
+    if (operationId !== undefined)
+      this.retainedOperations.set(operationId, (this.retainedOperations.get(operationId) ?? 0) + 1);
+    if (this.retained.length > this.retention * 2) {
+      const cut = this.retained.length - this.retention;
+      for (let index = 0; index < cut; index++) {
+        const dropped = this.retained[index]!.operationId;
+        if (dropped === undefined) continue;
+        const left = (this.retainedOperations.get(dropped) ?? 1) - 1;
+        if (left === 0) this.retainedOperations.delete(dropped);
+        else this.retainedOperations.set(dropped, left);
+      }
+      this.retained = this.retained.slice(cut);
+    }
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -63,6 +77,11 @@ export class EventLog {
       }
     }
     return event;
+  }
+
+  /** Whether any retained event carries `operationId`. */
+  retainsOperation(operationId: string): boolean {
+    return this.retainedOperations.has(operationId);
   }
 
   /** Adds a listener; returns the function that removes it. */

@@ -2,7 +2,7 @@
  * Reading a project's workspace from disk into a snapshot: crawl `assets/`, read the registry and the
  * quarantine, join. After a commit only the folders the commit touched are crawled again.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegistryFile } from '@prometeu/packer-protocol';
 import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
@@ -38,7 +38,8 @@ export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
   const entries: QuarantineEntry[] = [];
   for (const name of names.sort(compareStrings)) {
     try {
-      const manifest = JSON.parse(readFileSync(join(folder, name, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      const manifestPath = join(folder, name, 'manifest.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
       if (typeof manifest['asset_uuid'] !== 'string' || typeof manifest['root'] !== 'string') continue;
       entries.push({
         assetUuid: manifest['asset_uuid'],
@@ -46,12 +47,35 @@ export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
         assetId: typeof manifest['asset_id'] === 'number' ? manifest['asset_id'] : null,
         includedInBuild: manifest['included_in_build'] === true,
         name: typeof manifest['name'] === 'string' ? manifest['name'] : null,
+        type: typeof manifest['type'] === 'string' ? manifest['type'] : quarantinedType(join(folder, name)),
+        quarantinedAt:
+          typeof manifest['quarantined_at'] === 'string' ? manifest['quarantined_at'] : modifiedAt(manifestPath),
       });
     } catch {
       // A half-written or foreign folder: not a quarantine entry.
     }
   }
   return entries;
+}
+
+/** The type the quarantined `asset.json` declares, for manifests written before they recorded it. */
+function quarantinedType(entryFolder: string): string | null {
+  try {
+    const declaration = JSON.parse(readFileSync(join(entryFolder, 'root', 'asset.json'), 'utf8')) as unknown;
+    const type = (declaration as { type?: unknown } | null)?.type;
+    return typeof type === 'string' ? type : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A file's modification time (ISO 8601), for manifests written before they recorded `quarantined_at`. */
+function modifiedAt(path: string): string | null {
+  try {
+    return statSync(path).mtime.toISOString();
+  } catch {
+    return null;
+  }
 }
 
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */

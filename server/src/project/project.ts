@@ -22,6 +22,7 @@ import {
   writeFailed,
 } from '../mutations/execute.js';
 import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
+import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
 import { PreviewStore, type StoredPreview } from './preview-store.js';
@@ -67,6 +68,7 @@ export class Project {
   readonly #lock: WriterLock;
   readonly #watch: ProjectWatch;
   readonly #newUuid: () => string;
+  readonly #now: () => Date;
   readonly #previews = new PreviewStore();
   readonly #stepHook: StepHook | undefined;
   readonly #deferredWatcher: WatcherFactory | null;
@@ -94,6 +96,7 @@ export class Project {
     this.#rootPath = options.rootPath;
     this.#rootUri = options.rootUri;
     this.#newUuid = options.newUuid ?? randomUUID;
+    this.#now = options.now;
     this.#stepHook = options.stepHook;
     this.#deferredWatcher = options.deferredWatcher ?? null;
     this.#scheduleReconcile = options.scheduleReconcile;
@@ -102,6 +105,7 @@ export class Project {
     this.#events = new EventLog(options.id, options.epoch, options.now);
     this.#lock = new WriterLock(this.#assetsDir);
     this.#lane = new WriterLane({
+      projectId: options.id,
       events: this.#events,
       currentRevision: () => this.#current.revision,
       guard: () => this.#claimWriter(),
@@ -169,6 +173,10 @@ export class Project {
   /** Makes a fresh asset_uuid (pinned in tests). */
   get newUuid(): () => string {
     return this.#newUuid;
+  }
+  /** The host's clock (pinned in tests). */
+  get now(): () => Date {
+    return this.#now;
   }
   /** What the last journal recovery did (on open, or before a write of this process), for the status. */
   get lastRecovery(): RecoveryReport | null {
@@ -255,14 +263,41 @@ export class Project {
     };
   }
 
+  /**
+   * Makes `next` the current snapshot and says so: `snapshot.published` with the assets it changed, then
+   * `diagnostics.changed` when any asset's diagnostics differ, both attributed to the operation.
+   */
   #publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
-    const previous = this.#current.revision;
+    const previous = this.#current;
     this.#current = next;
+    const diff = diffPublishedAssets(previous, next);
+    const entry = (asset: { root: string; assetUuid: string | null; assetId?: number }) => ({
+      root: asset.root,
+      ...(asset.assetUuid !== null ? { assetUuid: asset.assetUuid } : {}),
+      ...(asset.assetId !== undefined ? { assetId: asset.assetId } : {}),
+    });
     this.#events.append(
       'snapshot.published',
-      { revision: next.revision, previousRevision: previous, cause },
+      {
+        revision: next.revision,
+        previousRevision: previous.revision,
+        cause,
+        assets: {
+          added: diff.added.map(entry),
+          removed: diff.removed.map(entry),
+          changed: diff.changed.map(entry),
+          moved: diff.moved,
+        },
+      },
       operationId,
     );
+    const diagnostics = diffDiagnostics(previous, next);
+    if (diagnostics !== null)
+      this.#events.append(
+        'diagnostics.changed',
+        { revision: next.revision, previousRevision: previous.revision, ...diagnostics },
+        operationId,
+      );
     this.#validation.schedule();
     return next;
   }

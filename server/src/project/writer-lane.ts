@@ -6,7 +6,7 @@
  * hands out. Nothing else may change a project's state.
  */
 import PQueue from 'p-queue';
-import type { OperationClass } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, type OperationClass, type PackerErrorDataOf } from '@prometeu/packer-protocol';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { RecoveryReport } from '../mutations/execute.js';
 import type { MutationPlan } from '../mutations/plan.js';
@@ -25,6 +25,11 @@ export interface OperationContext {
    * fail with when another process holds it. Taking it again is a no-op.
    */
   claimWriter(): { code: number; message: string; data?: unknown } | undefined;
+  /**
+   * Says that cancelling can no longer stop the operation (it passed its last checkpoint), so `$/progress`
+   * can stop offering a cancel button. Only meaningful for operations that are cancellable once started.
+   */
+  pastLastCheckpoint(): void;
 }
 
 /** Why a snapshot was published. */
@@ -80,7 +85,15 @@ export type OperationResult<R> =
 export type LaneOutcome<R> =
   | OperationResult<R>
   | { readonly status: 'cancelledBeforeStart' }
+  | { readonly status: 'refused'; readonly error: OperationIdInUse }
   | { readonly status: 'error'; readonly error: unknown };
+
+/** Why the lane refused to queue an operation: its id is already used in the project. */
+export interface OperationIdInUse {
+  readonly code: typeof PackerErrorCodes.OperationIdInUse;
+  readonly message: string;
+  readonly data: PackerErrorDataOf<typeof PackerErrorCodes.OperationIdInUse>;
+}
 
 /** A write to run in the lane. */
 export interface WriteOperation<R> {
@@ -90,6 +103,12 @@ export interface WriteOperation<R> {
   readonly operationClass: OperationClass;
   /** Cancels the operation: before it starts it is dropped; once started, `run` decides at its safe points. */
   readonly signal?: AbortSignal;
+  /**
+   * Whether cancelling can still stop the operation once it started (true for a pack, which checks at
+   * every asset until it promotes `build/`; false, the default, for writes that commit in one step).
+   * `$/progress` says `cancellable` accordingly.
+   */
+  readonly cancellableOnceStarted?: boolean;
   /**
    * When true, the lane does not take the writer lock before `run`; `run` calls `context.claimWriter()`
    * before its first write. For operations that often write nothing (an `initWorkspace` on a valid
@@ -108,6 +127,8 @@ export interface LaneStatus {
 
 /** What a lane needs from its project. */
 export interface WriterLaneOptions {
+  /** The project the lane belongs to, named in refusals. */
+  readonly projectId: string;
   readonly events: EventLog;
   readonly currentRevision: () => number;
   /**
@@ -126,12 +147,18 @@ export class WriterLane {
   #running: WriteOperation<unknown> | null = null;
   /** Invariant: how many tasks of {@link runInternal} wait in the queue (they are not shown as queued). */
   #internalQueued = 0;
+  /** Invariant: the ids of every operation queued or running; an id is in it from enqueue until its outcome. */
+  readonly #inFlight = new Set<string>();
+  readonly #projectId: string;
   readonly #events: EventLog;
   readonly #currentRevision: () => number;
   readonly #guard: () => { code: number; message: string; data?: unknown } | undefined;
   readonly #openScope: (operationId: string) => WriteScope;
+  /** Invariant: the listeners told when a running operation passed its last checkpoint. */
+  readonly #checkpointListeners = new Set<(operationId: string) => void>();
 
   constructor(options: WriterLaneOptions) {
+    this.#projectId = options.projectId;
     this.#events = options.events;
     this.#currentRevision = options.currentRevision;
     this.#guard = options.guard ?? (() => undefined);
@@ -165,8 +192,37 @@ export class WriterLane {
     });
   }
 
-  /** Queues a write; resolves with its outcome once it ended. Never rejects. */
+  /**
+   * Says why `operationId` cannot name a new operation of this project: one with this id is queued or
+   * running, or the event log still retains events of one. Undefined when the id is free.
+   */
+  operationIdInUse(operationId: string): OperationIdInUse | undefined {
+    const usedBy = this.#inFlight.has(operationId)
+      ? 'inFlight'
+      : this.#events.retainsOperation(operationId)
+        ? 'retained'
+        : undefined;
+    if (usedBy === undefined) return undefined;
+    return {
+      code: PackerErrorCodes.OperationIdInUse,
+      message: `The operation id ${JSON.stringify(operationId)} is already used in project ${this.#projectId} (${usedBy === 'inFlight' ? 'an operation with it is queued or running' : 'the event log still holds events of an earlier operation with it'}); nothing was queued. Send the write again with a new operationId.`,
+      data: { projectId: this.#projectId, operationId, usedBy },
+    };
+  }
+
+  /**
+   * Queues a write; resolves with its outcome once it ended. Never rejects. An operation whose id is
+   * already used in the project is refused (`refused`) before anything is queued or recorded, so every
+   * operation id names one operation with exactly one terminal event.
+   */
   enqueue<R>(operation: WriteOperation<R>): Promise<LaneOutcome<R>> {
+    const inUse = this.operationIdInUse(operation.operationId);
+    if (inUse !== undefined) return Promise.resolve({ status: 'refused', error: inUse });
+    const operationId = operation.operationId;
+    this.#inFlight.add(operationId);
+    const settled = (): void => {
+      this.#inFlight.delete(operationId);
+    };
     const head = { operation: operation.operation, operationClass: operation.operationClass };
     this.#events.append(
       'operation.queued',
@@ -192,12 +248,13 @@ export class WriterLane {
     if (signal?.aborted) {
       detach();
       onAbort();
+      settled();
       return Promise.resolve({ status: 'cancelledBeforeStart' });
     }
     const task = this.#queue.add(
       async (): Promise<LaneOutcome<R>> => {
         started = true;
-        this.#running = operation as WriteOperation<unknown>;
+        this.#running = operation;
         try {
           return await this.#run(operation, running.signal);
         } finally {
@@ -208,12 +265,22 @@ export class WriterLane {
       { signal: whileQueued.signal },
     );
     return task.then(
-      (outcome) => outcome,
+      (outcome) => {
+        settled();
+        return outcome;
+      },
       (): LaneOutcome<R> => {
         detach();
+        settled();
         return { status: 'cancelledBeforeStart' };
       },
     );
+  }
+
+  /** Calls `listener` with the id of each running operation that passed its last checkpoint; returns the unsubscribe function. */
+  onPastLastCheckpoint(listener: (operationId: string) => void): () => void {
+    this.#checkpointListeners.add(listener);
+    return () => this.#checkpointListeners.delete(listener);
   }
 
   /** Resolves once nothing runs and nothing waits. */
@@ -240,6 +307,9 @@ export class WriterLane {
         );
       },
       claimWriter: () => this.#guard(),
+      pastLastCheckpoint: () => {
+        for (const listener of [...this.#checkpointListeners]) listener(operation.operationId);
+      },
     };
     let outcome: OperationResult<R> | { readonly status: 'error'; readonly error: unknown };
     try {

@@ -19,6 +19,21 @@ type Requests = typeof packerRequests;
 
 const hygieneCache = new WeakMap<Snapshot, Promise<Diagnostic[]>>();
 
+/**
+ * A hygiene diagnostic about a root, with the identity the snapshot knows for that root (its `assetId`
+ * when registered, its `assetUuid`), so no client has to look the root up to label it.
+ */
+function withIdentity(snapshot: Snapshot, diagnostic: Diagnostic): Diagnostic {
+  if (diagnostic.root === undefined) return diagnostic;
+  const record = snapshot.byRoot.get(diagnostic.root);
+  if (record === undefined) return diagnostic;
+  return {
+    ...diagnostic,
+    ...(diagnostic.assetId === undefined && record.entry !== null ? { assetId: record.entry.asset_id } : {}),
+    ...(diagnostic.assetUuid === undefined && record.assetUuid !== null ? { assetUuid: record.assetUuid } : {}),
+  };
+}
+
 /** `packer/doctor`. */
 export async function doctor(
   context: ReadContext,
@@ -37,7 +52,7 @@ export async function doctor(
       hygiene = workspaceHygiene(snapshot, context.project.assetsDir);
       hygieneCache.set(snapshot, hygiene);
     }
-    diagnostics = [...snapshotDiagnostics(snapshot), ...(await hygiene)];
+    diagnostics = [...snapshotDiagnostics(snapshot), ...(await hygiene).map((found) => withIdentity(snapshot, found))];
     if (context.signal.aborted) throw new CancelledError();
   }
   diagnostics.sort(compareDiagnostics);

@@ -14,7 +14,7 @@ export function previewMutation(
   context: ReadContext,
   params: ParamsOf<Requests['previewMutation']>,
 ): ResultOf<Requests['previewMutation']> {
-  const allocations = { uuid: context.project.newUuid() };
+  const allocations = { uuid: context.project.newUuid(), time: context.project.now() };
   const plan = planMutation(context.snapshot, params.mutation, allocations);
   const previewId = context.project.rememberPreview(plan, allocations);
   return toMutationPreview(context.project.id, previewId, plan);

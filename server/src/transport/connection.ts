@@ -20,13 +20,15 @@ import {
   MessageType,
   WorkDoneProgress,
   type InitializeResult as LspInitializeResult,
+  type ProgressToken,
 } from 'vscode-languageserver-protocol';
 import { ProtocolError } from '../errors.js';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import { createRoutes, type DispatchContext } from '../dispatch/routes.js';
 import type { SubmissionRefusal } from '../dispatch/submit-mutation.js';
-import { createWriteRunner } from '../dispatch/write-runner.js';
-import type { PackerHost } from '../host.js';
+import { createWriteRunner, type WorkDoneProgressValue } from '../dispatch/write-runner.js';
+import type { PackerHost, ServerWorkStep } from '../host.js';
+import { assetTypeCapabilities, formatCapabilities } from '../wire/capabilities.js';
 import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
@@ -69,11 +71,28 @@ export interface ServedConnection {
 type Phase = 'awaitingInitialize' | 'running' | 'shutDown' | 'exited';
 type TraceLevel = 'off' | 'messages' | 'verbose';
 
-function signalOf(token: CancellationToken): { signal: AbortSignal; dispose: () => void } {
+/** An abort signal that follows a request's `$/cancelRequest`; `abort` cancels it from elsewhere too. */
+function signalOf(token: CancellationToken): { signal: AbortSignal; abort: () => void; dispose: () => void } {
   const controller = new AbortController();
   if (token.isCancellationRequested) controller.abort();
   const subscription = token.onCancellationRequested(() => controller.abort());
-  return { signal: controller.signal, dispose: () => subscription.dispose() };
+  return { signal: controller.signal, abort: () => controller.abort(), dispose: () => subscription.dispose() };
+}
+
+/** The `workDoneToken` of a request's params, when it has one. */
+function workDoneTokenOf(raw: unknown): ProgressToken | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const token = (raw as { workDoneToken?: unknown }).workDoneToken;
+  return typeof token === 'string' || typeof token === 'number' ? token : undefined;
+}
+
+/** How a token the server created for its own work stands on one connection. */
+interface ServerWorkToken {
+  readonly token: string;
+  /** Invariant: false until the client answered `window/workDoneProgress/create`; nothing is sent before. */
+  created: boolean;
+  /** Invariant: the values waiting for the client's answer, `begin` first. */
+  readonly pending: WorkDoneProgressValue[];
 }
 
 /** The error response the client gets for `error`. */
@@ -102,6 +121,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   let defaults: { autoReconcile?: boolean } = {};
   let trace: TraceLevel = 'off';
   let unsubscribeEvents: (() => void) | undefined;
+  let unsubscribeWork: (() => void) | undefined;
+  /** Invariant: the cancel function of each running request that carried a `workDoneToken`, by token. */
+  const progressCancels = new Map<ProgressToken, () => void>();
+  /** Invariant: the tokens this connection created for server-started work that has not ended, by work id. */
+  const workTokens = new Map<string, ServerWorkToken>();
+  let workTokenCounter = 0;
   let processTimer: NodeJS.Timeout | undefined;
 
   const exit = (code: number): void => {
@@ -138,9 +163,55 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     logMessage(MessageType.Error, refusal.message);
   };
 
-  const runWrite = createWriteRunner((token, value) => {
+  const sendProgress = (token: ProgressToken, value: WorkDoneProgressValue): void => {
     void connection.sendProgress(WorkDoneProgress.type, token, value).catch(() => undefined);
-  });
+  };
+  const runWrite = createWriteRunner(sendProgress);
+
+  /**
+   * Work the server started itself gets a token this connection creates with
+   * `window/workDoneProgress/create`; its `begin` (and what followed) is sent once the client accepted it,
+   * so a token is either unused or sees `begin` first and `end` last. A refused create sends nothing.
+   */
+  const followServerWork = (step: ServerWorkStep): void => {
+    if (phase !== 'running') return;
+    if (step.step === 'begin') {
+      const entry: ServerWorkToken = {
+        token: `packer-work-${++workTokenCounter}`,
+        created: false,
+        pending: [
+          {
+            kind: 'begin',
+            title: step.title,
+            cancellable: false,
+            ...(step.message !== undefined ? { message: step.message } : {}),
+          },
+        ],
+      };
+      workTokens.set(step.workId, entry);
+      connection.sendRequest(WorkDoneProgressCreateRequest.type, { token: entry.token }).then(
+        () => {
+          entry.created = true;
+          for (const value of entry.pending.splice(0)) sendProgress(entry.token, value);
+        },
+        () => workTokens.delete(step.workId),
+      );
+      return;
+    }
+    const entry = workTokens.get(step.workId);
+    if (entry === undefined) return;
+    const value: WorkDoneProgressValue =
+      step.step === 'report'
+        ? {
+            kind: 'report',
+            ...(step.message !== undefined ? { message: step.message } : {}),
+            ...(step.percentage !== undefined ? { percentage: step.percentage } : {}),
+          }
+        : { kind: 'end', ...(step.message !== undefined ? { message: step.message } : {}) };
+    if (step.step === 'end') workTokens.delete(step.workId);
+    if (entry.created) sendProgress(entry.token, value);
+    else entry.pending.push(value);
+  };
 
   // The standard LSP surface: diagnostics on asset.json and index.json, published once the client is
   // initialized (for every file when it declared publishDiagnostics, else for the documents it opens).
@@ -247,6 +318,15 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         // Events flow only after the folders are open, so nothing precedes the initialize response; the open
         // events stay replayable through packer/events.
         unsubscribeEvents = host.subscribe(forwardEvent);
+        // Server-started work is shown only to clients that can create progress tokens, and only once the
+        // initialize response is out (LSP allows no server request before it).
+        if (clientShowsProgress) {
+          setImmediate(() => {
+            if (phase !== 'running') return;
+            unsubscribeWork = host.subscribeServerWork(followServerWork);
+            for (const begin of host.serverWorkInProgress()) followServerWork(begin);
+          });
+        }
         const result: InitializeResult = {
           serverInfo: { name: 'prometeu-packer', version: options.serverVersion ?? PACKER_PROTOCOL_VERSION },
           capabilities: {
@@ -274,6 +354,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
                 notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
                 mutations: [...MutationKind.options],
                 doctorScopes: ['registered', 'workspace'],
+                assetTypes: assetTypeCapabilities(),
+                formats: formatCapabilities(),
               },
             },
           },
@@ -298,6 +380,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
             MessageType.Warning,
             `$/setTrace needs value off, messages or verbose; got ${JSON.stringify(value)}.`,
           );
+      },
+      cancelProgress: (params) => {
+        // A token of a running request cancels it; server-started work is never cancellable, so its tokens
+        // (and unknown ones) are ignored.
+        const token = workDoneTokenOf({ workDoneToken: (params as { token?: unknown } | undefined)?.token });
+        if (token !== undefined) progressCancels.get(token)?.();
       },
     },
     standardHandlers,
@@ -326,7 +414,10 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       );
     }
     const started = performance.now();
-    const { signal, dispose: disposeSignal } = signalOf(token);
+    const { signal, abort, dispose: disposeSignal } = signalOf(token);
+    // `window/workDoneProgress/cancel` on the request's own progress token cancels it like `$/cancelRequest`.
+    const progressToken = workDoneTokenOf(raw);
+    if (progressToken !== undefined) progressCancels.set(progressToken, abort);
     try {
       if (route?.kind !== 'request')
         throw new ProtocolError(StandardErrorCodes.MethodNotFound, `Unknown method ${method}.`);
@@ -337,6 +428,8 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       throw toResponseError(error, method);
     } finally {
       disposeSignal();
+      if (progressToken !== undefined && progressCancels.get(progressToken) === abort)
+        progressCancels.delete(progressToken);
       logTrace(
         `${method} answered in ${(performance.now() - started).toFixed(1)} ms`,
         trace === 'verbose' ? JSON.stringify(raw) : undefined,
@@ -362,6 +455,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
 
   function dispose(): void {
     unsubscribeEvents?.();
+    unsubscribeWork?.();
     unsubscribeLanguage();
     language.dispose();
     if (processTimer) clearInterval(processTimer);

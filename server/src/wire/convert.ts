@@ -2,7 +2,15 @@
  * The one place where domain records (snapshot records, plans, pack results, divergence) become wire
  * shapes. Reads and writes call these; nothing else builds wire objects from domain records.
  */
-import type { AssetSummary, MutationPreview, ProjectStatus, ResultOf, packerRequests } from '@prometeu/packer-protocol';
+import type {
+  AssetSummary,
+  MutationKind,
+  MutationPreview,
+  OperationClass,
+  ProjectStatus,
+  ResultOf,
+  packerRequests,
+} from '@prometeu/packer-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { joinAssetsPath } from '../domain/paths.js';
@@ -95,7 +103,7 @@ export function toAssetDetails(snapshot: Snapshot, record: AssetRecord): ResultO
   return {
     revision: snapshot.revision,
     asset: toAssetSummary(record),
-    declaration: declaration as Record<string, unknown> | null,
+    declaration,
     declarationPath: joinAssetsPath(record.root, ANCHOR_FILE),
     inputs: record.inputs.map((input) => ({
       role: input.role,
@@ -109,7 +117,46 @@ export function toAssetDetails(snapshot: Snapshot, record: AssetRecord): ResultO
     files: filesOfRoot(snapshot, record.root),
     diagnostics: [...record.diagnostics].sort(compareDiagnostics),
     availableActions: [...record.availableActions],
+    actions: record.availableActions.map((kind) => availableActionOf(kind, record)),
   };
+}
+
+/**
+ * What an available action touches and whether it needs consent, for this record: the class a plan of it
+ * would have (the planner's classes: files only for an unregistered root, files and registry for a
+ * registered one) and the planner's consent rule (kinds that move or delete files).
+ */
+export function availableActionOf(
+  kind: MutationKind,
+  record: AssetRecord,
+): { kind: MutationKind; operationClass: OperationClass; requiresConsent: boolean } {
+  const registered = record.entry !== null;
+  // Adopting rewrites asset.json only when its identity needs repair (missing, or shared with another root).
+  const repairsIdentity =
+    record.assetUuid === null || record.diagnostics.some((diagnostic) => diagnostic.code === 'identity-duplicate-uuid');
+  const touchesFiles: Record<MutationKind, OperationClass> = {
+    register: 'registry',
+    adopt: repairsIdentity ? 'workspace+registry' : 'registry',
+    forget: 'registry',
+    setBuildInclusion: 'registry',
+    rename: 'workspace',
+    remove: registered ? 'workspace+registry' : 'workspace',
+    quarantine: registered ? 'workspace+registry' : 'workspace',
+    relocate: registered ? 'workspace+registry' : 'workspace',
+    restore: 'workspace+registry',
+    createAsset: 'workspace+registry',
+    applySafeFix: 'workspace+registry',
+    normalizeRegistry: 'registry',
+    reassignAssetId: 'registry',
+  };
+  const consent: ReadonlySet<MutationKind> = new Set([
+    'remove',
+    'quarantine',
+    'restore',
+    'relocate',
+    'reassignAssetId',
+  ]);
+  return { kind, operationClass: touchesFiles[kind], requiresConsent: consent.has(kind) };
 }
 
 /** The wire divergence of a project: its changes, copied so the wire object shares nothing with the tracker. */

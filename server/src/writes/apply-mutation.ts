@@ -57,7 +57,7 @@ export function applyMutationOperation(
       });
 
       let intent = request.mutation;
-      let allocations: Allocations = { uuid: newUuid() };
+      let allocations: Allocations = { uuid: newUuid(), time: project.now().toISOString() };
       let previewed: MutationPlan | undefined;
       if (request.previewId !== undefined) {
         const stored = project.preview(request.previewId);

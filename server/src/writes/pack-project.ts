@@ -25,6 +25,8 @@ export function packOperation(
     operationId,
     operation: 'pack',
     operationClass: 'build',
+    // A pack checks for cancellation at every asset, until it starts promoting build/.
+    cancellableOnceStarted: true,
     ...(signal ? { signal } : {}),
     async run(context, scope): Promise<OperationResult<PackResponse>> {
       // A pack packs only what a snapshot validated: pending format checks finish (and are published) first.
@@ -67,6 +69,7 @@ export function packOperation(
       }
       // The last checkpoint: once promotion starts it runs to the end (or undoes itself on failure).
       if (context.signal.aborted) return { status: 'cancelled' };
+      context.pastLastCheckpoint();
       const written = await writeBuildOutputs(project.rootPath, outcome.artifacts);
       return {
         status: 'succeeded',

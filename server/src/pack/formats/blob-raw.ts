@@ -9,10 +9,16 @@ import {
   type BlockedAsset,
   type FormatAsset,
   type MaterializedAsset,
+  type RoleRule,
 } from './format.js';
 
+/** The one input role of a blob. */
+const BLOB_ROLES: readonly RoleRule[] = [
+  { role: 'data', min: 1, max: 1, describe: 'files', content: 'Any bytes: the file is the payload, unchanged.' },
+];
+
 function validate(asset: FormatAsset): Diagnostic[] {
-  return [...checkRoles(asset, [{ role: 'data', min: 1, max: 1, describe: 'files' }]), ...checkMetadataKeys(asset, [])];
+  return [...checkRoles(asset, BLOB_ROLES), ...checkMetadataKeys(asset, [])];
 }
 
 function materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset {
@@ -29,6 +35,7 @@ export const BLOB_RAW_V1: AssetFormat = Object.freeze({
   format: 'BLOB/raw_v1',
   type: 'blob',
   version: 1,
+  inputRoles: BLOB_ROLES,
   validate,
   materialize,
 });

@@ -47,6 +47,8 @@ export interface AssetFormat {
   readonly type: string;
   /** The implementation's version; bump it whenever the bytes it produces for the same inputs change. */
   readonly version: number;
+  /** The input roles the format accepts: the same rules `validate` checks with `checkRoles`. */
+  readonly inputRoles: readonly RoleRule[];
   /** Every blocking problem of the asset for this format: declaration shape and input content. Empty when it can be built. */
   validate(asset: FormatAsset): Diagnostic[];
   /** Builds the payload. Meant to run after `validate` found nothing; it still refuses rather than guessing. */
@@ -105,6 +107,8 @@ export interface RoleRule {
   readonly max: number;
   /** How to say the role's purpose in messages, for example "tile images". */
   readonly describe: string;
+  /** What each file of the role must hold, in words, for clients (`initialize` advertises it). */
+  readonly content: string;
 }
 
 /** Checks the declared roles: no unknown role, counts within bounds, no path listed twice. */

@@ -18,6 +18,7 @@ import {
   type BlockedAsset,
   type FormatAsset,
   type MaterializedAsset,
+  type RoleRule,
 } from './format.js';
 
 /** Width and height of the sheet, in pixels. */
@@ -104,14 +105,28 @@ function parsePalette(bytes: Uint8Array): number[] | string {
   return parsed;
 }
 
+/** The input roles of a glyph bank. */
+const GLYPH_ROLES: readonly RoleRule[] = [
+  {
+    role: 'tiles',
+    min: 1,
+    max: 1024,
+    describe: 'tile images',
+    content:
+      'PNG images of output.metadata.tile_size (8, 16 or 32) pixels square; output.metadata.tiles places each one by index with a palette.',
+  },
+  {
+    role: 'palettes',
+    min: 1,
+    max: GLYPH_PALETTE_SLOTS,
+    describe: 'palette files',
+    content: `JSON files { "colors": [...] } of 1 to ${GLYPH_PALETTE_COLORS} "#rrggbb" colours; a tile names one by its position in the list.`,
+  },
+];
+
 /** Reads `output.metadata` and the roles; returns the placements it could make sense of. */
 function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize: number; placements: TilePlacement[] } {
-  problems.push(
-    ...checkRoles(asset, [
-      { role: 'tiles', min: 1, max: 1024, describe: 'tile images' },
-      { role: 'palettes', min: 1, max: GLYPH_PALETTE_SLOTS, describe: 'palette files' },
-    ]),
-  );
+  problems.push(...checkRoles(asset, GLYPH_ROLES));
   problems.push(...checkMetadataKeys(asset, ['tile_size', 'tiles']));
   const metadata = metadataOf(asset);
   const tilePaths = new Set(declaredInputs(asset, 'tiles'));
@@ -400,6 +415,7 @@ export const GLYPH_INDEXED_V1: AssetFormat = Object.freeze({
   format: 'GLYPH/indexed_v1',
   type: 'glyph_bank',
   version: 1,
+  inputRoles: GLYPH_ROLES,
   validate,
   materialize,
 });

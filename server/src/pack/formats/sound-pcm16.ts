@@ -14,6 +14,7 @@ import {
   type BlockedAsset,
   type FormatAsset,
   type MaterializedAsset,
+  type RoleRule,
 } from './format.js';
 
 /** What a WAV file holds, once its header is checked. */
@@ -103,11 +104,20 @@ interface SoundAnalysis {
   readonly samples: { readonly name: string; readonly wav: WavSample }[];
 }
 
+/** The one input role of a sound bank. */
+const SOUND_ROLES: readonly RoleRule[] = [
+  {
+    role: 'samples',
+    min: 1,
+    max: 65535,
+    describe: 'WAV files',
+    content:
+      'RIFF WAVE files of 16-bit PCM (format tag 1); each sample is named by its path without `.wav`, unique in the bank.',
+  },
+];
+
 function analyse(asset: FormatAsset): SoundAnalysis {
-  const problems: Diagnostic[] = [
-    ...checkRoles(asset, [{ role: 'samples', min: 1, max: 65535, describe: 'WAV files' }]),
-    ...checkMetadataKeys(asset, []),
-  ];
+  const problems: Diagnostic[] = [...checkRoles(asset, SOUND_ROLES), ...checkMetadataKeys(asset, [])];
   const samples: { name: string; path: string; wav: WavSample }[] = [];
   const names = new Map<string, string>();
   // A path listed twice is reported by checkRoles; it is read and named once here.
@@ -175,6 +185,7 @@ export const SOUND_PCM16LE_V1: AssetFormat = Object.freeze({
   format: 'SOUNDS/pcm16le_v1',
   type: 'sound_bank',
   version: 1,
+  inputRoles: SOUND_ROLES,
   validate,
   materialize,
 });
