@@ -2,8 +2,6 @@
  * Pack planning and materialisation: from a frozen snapshot to the bytes of every build artifact, as an
  * outcome value. Nothing here writes `build/` (see build-output.ts); the only files written are cache entries.
  */
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
 import { compareDiagnostics } from '../domain/diagnostics.js';
@@ -19,6 +17,8 @@ import {
   type PackArtifacts,
   type PaAsset,
 } from './assets-pa.js';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
@@ -92,31 +92,16 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
-/** System error codes meaning "there is no regular file here". */
-const NOT_A_FILE = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EISDIR']);
-// No following of a final symbolic link (the crawl does not follow them either), and no blocking on a FIFO.
-const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
-
 /**
- * Reads a regular file, or returns null when there is none at `path`. Other failures throw. Synchronous on
- * purpose: a pack reads thousands of small files, and an await per open, stat, read and close cost more
- * than the reads themselves; the pack yields to the event loop between assets instead (see
- * {@link yieldNow}), so reads of other clients are still answered while it runs.
+ * Reads a regular file, or returns null when there is none at `path` (absent, a link, a folder, a FIFO, a
+ * device, or not inside the project once opened: the confined file system refuses all of them, so the
+ * bytes can only come from inside the project). A file over `limit` throws. Synchronous on purpose: a pack
+ * reads thousands of small files, and an await per open, stat, read and close cost more than the reads
+ * themselves; the pack yields to the event loop between assets instead (see {@link yieldNow}), so reads of
+ * other clients are still answered while it runs.
  */
-function readIfFile(path: string): Uint8Array | null {
-  let descriptor: number;
-  try {
-    descriptor = openSync(path, OPEN_FLAGS);
-  } catch (error) {
-    if (NOT_A_FILE.has((error as NodeJS.ErrnoException).code ?? '')) return null;
-    throw error;
-  }
-  try {
-    if (!fstatSync(descriptor).isFile()) return null;
-    return readFileSync(descriptor);
-  } finally {
-    closeSync(descriptor);
-  }
+function readIfFile(assets: ProjectFs, path: string, limit: number): Uint8Array | null {
+  return assets.readFileIfRegular(path, limit);
 }
 
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
@@ -153,16 +138,21 @@ interface BuiltAsset {
  */
 export async function packSnapshot(
   snapshot: Snapshot,
-  assetsDir: string,
+  assetsDir: FolderLocation,
   options: PackOptions = {},
 ): Promise<PackOutcome> {
+  // One scope for the whole pack: each folder is resolved once, every file still checked on its own.
+  return folderFs(assetsDir).scope((assets) => packIn(snapshot, assets, options));
+}
+
+async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
   const { signal } = options;
   if (signal?.aborted) return CANCELLED;
   const cache: PayloadCache =
-    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? join(assetsDir, PACK_CACHE_PATH));
+    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
   const diverged = new Set<string>();
 
-  const registryBytes = readIfFile(join(assetsDir, REGISTRY_PATH));
+  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
   if (
     registryNow.exists !== snapshot.workspaceInitialized ||
@@ -184,7 +174,7 @@ export async function packSnapshot(
   }
   const held = new Map<string, Uint8Array | null>();
   const takeInput = async (path: string): Promise<Uint8Array | null> => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFile(join(assetsDir, path));
+    const bytes = held.has(path) ? held.get(path)! : readIfFile(assets, path, SIZE_LIMITS.input);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -200,7 +190,7 @@ export async function packSnapshot(
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
-    const anchorBytes = readIfFile(join(assetsDir, anchorPath));
+    const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
     if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
 
     const inputs = new Map<string, Uint8Array>();

@@ -2,10 +2,11 @@
  * Reading a project's workspace from disk into a snapshot: crawl `assets/`, read the registry and the
  * quarantine, join. After a commit only the folders the commit touched are crawled again.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegistryFile } from '@prometeu/packer-protocol';
 import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { folderFs, rootFs, type FolderLocation } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
 import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
@@ -16,10 +17,13 @@ export function assetsDirOf(projectRoot: string): string {
   return join(projectRoot, 'assets');
 }
 
-/** Reads the registry file: text, or null when absent, or a read error code. */
-export function readRegistryText(assetsDir: string): { text: string | null; readError?: string } {
+/**
+ * Reads the registry file: text, or null when absent, or a read error code (a link, a FIFO or a file over
+ * its size limit is refused by the confined file system with ELOOP, EFTYPE or EFBIG, without being read).
+ */
+export function readRegistryText(assetsDir: FolderLocation): { text: string | null; readError?: string } {
   try {
-    return { text: readFileSync(join(assetsDir, REGISTRY_PATH), 'utf8') };
+    return { text: folderFs(assetsDir).readText(REGISTRY_PATH, SIZE_LIMITS.registry) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
     return code === 'ENOENT' ? { text: null } : { text: null, readError: code };
@@ -27,18 +31,20 @@ export function readRegistryText(assetsDir: string): { text: string | null; read
 }
 
 /** Reads the quarantine manifests; unreadable ones are skipped (the folder stays for a person to inspect). */
-export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
-  const folder = join(assetsDir, QUARANTINE_FOLDER);
+export function loadQuarantine(assetsDir: FolderLocation): QuarantineEntry[] {
+  const assets = folderFs(assetsDir);
   let names: string[];
   try {
-    names = readdirSync(folder);
+    names = assets.listNames(QUARANTINE_FOLDER);
   } catch {
     return [];
   }
   const entries: QuarantineEntry[] = [];
   for (const name of names.sort(compareStrings)) {
     try {
-      const manifest = JSON.parse(readFileSync(join(folder, name, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      const manifest = JSON.parse(
+        assets.readText(`${QUARANTINE_FOLDER}/${name}/manifest.json`, SIZE_LIMITS.quarantineManifest),
+      ) as Record<string, unknown>;
       if (typeof manifest['asset_uuid'] !== 'string' || typeof manifest['root'] !== 'string') continue;
       entries.push({
         assetUuid: manifest['asset_uuid'],
@@ -55,8 +61,8 @@ export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
 }
 
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */
-export function loadSnapshot(projectRoot: string, revision: number, previous?: Snapshot): Snapshot {
-  const assetsDir = assetsDirOf(projectRoot);
+export function loadSnapshot(projectRoot: FolderLocation, revision: number, previous?: Snapshot): Snapshot {
+  const assetsDir = rootFs(projectRoot).at('assets');
   const crawl = crawlAssets(assetsDir);
   const registry = readRegistryText(assetsDir);
   return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
@@ -66,10 +72,11 @@ export function loadSnapshot(projectRoot: string, revision: number, previous?: S
 }
 
 /** Crawls `folders` again and splices what they hold now into `previous`. */
-export function recrawl(previous: CrawlResult, assetsDir: string, folders: readonly string[]): CrawlResult {
+export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
   if (folders.length === 0) return previous;
   const outside = (path: string): boolean => !folders.some((folder) => isWithin(folder, path));
-  const parts = folders.map((folder) => crawlAssets(assetsDir, folder));
+  const assets = folderFs(assetsDir);
+  const parts = folders.map((folder) => crawlAssets(assets, folder));
   const merge = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
     const all = [...kept, ...fresh.flat()];
     const seen = new Set<string>();
@@ -107,7 +114,7 @@ export function recrawl(previous: CrawlResult, assetsDir: string, folders: reado
  */
 export function snapshotAfterCommit(
   previous: Snapshot,
-  assetsDir: string,
+  assetsDir: FolderLocation,
   registry: RegistryFile | null,
   folders: readonly string[],
 ): Snapshot {
@@ -118,7 +125,7 @@ export function snapshotAfterCommit(
   });
 }
 
-function registryOf(previous: Snapshot, assetsDir: string): ParsedRegistry {
+function registryOf(previous: Snapshot, assetsDir: FolderLocation): ParsedRegistry {
   if (previous.registry !== null) return checkRegistry(previous.registry);
   const registry = readRegistryText(assetsDir);
   return parseRegistry(registry.text, registry.readError);

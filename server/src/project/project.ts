@@ -3,9 +3,9 @@
  * the previews it handed out.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
@@ -34,6 +34,10 @@ export type PublishCause = 'open' | 'initWorkspace' | 'mutation' | 'reconcile' |
 
 export class Project {
   readonly assetsDir: string;
+  /** The project's confined file system (the only way to its files), rooted at {@link rootPath}. */
+  readonly fs: ProjectFs;
+  /** {@link fs} seen from `assets/`. */
+  readonly assetsFs: ProjectFs;
   readonly events: EventLog;
   readonly lane: WriterLane;
   readonly lock: WriterLock;
@@ -74,8 +78,10 @@ export class Project {
     watchSettings: WatchSettings = { factory: null, settleMs: 150, verifyIntervalMs: 5000, autoReconcile: false },
   ) {
     this.assetsDir = assetsDirOf(rootPath);
+    this.fs = ProjectFs.openRoot(rootPath);
+    this.assetsFs = this.fs.at('assets');
     this.events = new EventLog(id, epoch, now);
-    this.lock = new WriterLock(this.assetsDir);
+    this.lock = new WriterLock(this.assetsFs);
     this.lane = new WriterLane(
       this.events,
       () => this.current.revision,
@@ -85,12 +91,13 @@ export class Project {
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
     // processes go, and none while a live process (perhaps on another host) holds the writer lock.
-    if (this.lock.state() !== 'heldByOther') removeStaleTemporaryFiles(join(this.assetsDir, '.prometeu'));
-    this.registryText = readRegistryText(this.assetsDir).text;
+    if (this.lock.state() !== 'heldByOther') removeStaleTemporaryFiles(this.assetsFs, '.prometeu');
+    this.registryText = readRegistryText(this.assetsFs).text;
     this.registryStamp = undefined;
     this.watch = new ProjectWatch(
       {
         assetsDir: this.assetsDir,
+        assetsFs: this.assetsFs,
         events: this.events,
         snapshot: () => this.current,
         registryText: () => this.registryText,
@@ -174,13 +181,13 @@ export class Project {
   reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      next = loadSnapshot(this.rootPath, this.current.revision + 1, this.current);
+      next = loadSnapshot(this.fs, this.current.revision + 1, this.current);
     } catch (error) {
       this.failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
     }
     this.failure = undefined;
-    this.registryText = readRegistryText(this.assetsDir).text;
+    this.registryText = readRegistryText(this.assetsFs).text;
     this.registryStamp = undefined;
     return this.publish(next, cause, operationId);
   }
@@ -200,7 +207,7 @@ export class Project {
     }
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
     await executeEffect(
-      this.assetsDir,
+      this.assetsFs,
       operationId,
       plan.effect.actions,
       this.registryText,
@@ -210,10 +217,10 @@ export class Project {
     );
     if (registryAfter !== null) {
       this.registryText = registryAfter;
-      this.registryStamp = stampOf(join(this.assetsDir, REGISTRY_PATH)) ?? undefined;
+      this.registryStamp = stampOf(this.assetsFs, REGISTRY_PATH) ?? undefined;
     }
     const folders = touchedFolders(plan.effect.actions);
-    const next = snapshotAfterCommit(this.current, this.assetsDir, plan.effect.registry, folders);
+    const next = snapshotAfterCommit(this.current, this.assetsFs, plan.effect.registry, folders);
     this.publish(next, 'mutation', operationId);
     this.watch.afterCommit(folders);
     return next;
@@ -221,7 +228,7 @@ export class Project {
 
   /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */
   hasInterruptedWrite(): boolean {
-    return existsSync(join(this.assetsDir, JOURNAL_PATH));
+    return this.assetsFs.exists(JOURNAL_PATH);
   }
 
   /**
@@ -234,15 +241,16 @@ export class Project {
    * and rolling it forward later would overwrite the registry that this write committed.
    */
   async recoverInterruptedWrite(operationId: string): Promise<RecoveryReport | null> {
-    const journalPath = join(this.assetsDir, JOURNAL_PATH);
-    if (!existsSync(journalPath)) return null;
+    if (!this.assetsFs.exists(JOURNAL_PATH)) return null;
     let folders: string[] = [];
     try {
-      folders = touchedFolders((JSON.parse(readFileSync(journalPath, 'utf8')) as { actions: FileAction[] }).actions);
+      folders = touchedFolders(
+        (JSON.parse(this.assetsFs.readText(JOURNAL_PATH, SIZE_LIMITS.journal)) as { actions: FileAction[] }).actions,
+      );
     } catch {
       // An unreadable journal never started its actions; recovery discards it.
     }
-    const report = await recoverJournal(this.assetsDir);
+    const report = await recoverJournal(this.assetsFs);
     if (report === null) return null;
     this.lastRecovery = report;
     this.reload('recovery', operationId);
