@@ -297,12 +297,13 @@ export class ProjectFs {
     }
   }
 
-  /** Whether anything (a link included) is at `relative`; false when a link on the way makes it unreachable. */
+  /** Whether anything (a link included) is at `relative`; false when it cannot be reached (a link on the way, any error). */
   exists(relative: string): boolean {
     try {
       return this.kind(relative) !== 'absent';
     } catch (error) {
-      if (error instanceof ConfinementError) return false;
+      // A link on the way, a name too long, a folder that cannot be searched: nothing reachable is there.
+      if (errorCode(error) !== undefined) return false;
       throw error;
     }
   }

@@ -10,7 +10,7 @@ import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import { PackerError } from '../errors.js';
 import { isProcessAlive } from '../io/process.js';
-import { ConfinementError, folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { FileAction } from './effects.js';
 
@@ -104,9 +104,8 @@ export type StepHook = (step: string) => void;
 function isFolder(assets: ProjectFs, path: string): boolean {
   try {
     return assets.kind(path) === 'folder';
-  } catch (error) {
-    if (error instanceof ConfinementError) return false;
-    throw error;
+  } catch {
+    return false;
   }
 }
 

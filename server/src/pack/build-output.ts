@@ -159,9 +159,16 @@ export async function writeBuildOutputs(
   await recoverBuildPromotion(files);
   const kind = kindOf(files, BUILD_FOLDER);
   if (kind === 'link' || kind === 'other')
-    throw Object.assign(
-      new Error(`${buildDir} is not a folder (a symbolic link or a file); the packer does not write through it.`),
-      { code: 'ENOTDIR', path: buildDir },
+    throw writeFailed(
+      rootPath,
+      Object.assign(
+        new Error(`${buildDir} is not a folder (a symbolic link or a file); the packer does not write through it.`),
+        { code: 'ENOTDIR', path: buildDir },
+      ),
+      'stage',
+      BUILD_FOLDER,
+      [],
+      true,
     );
   if (kind === 'folder') {
     // An artifact name taken by a folder or a link is the user's, not an old artifact: refuse, touch nothing.
