@@ -7,15 +7,7 @@
  * byte-for-byte unchanged.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  truncateSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +76,17 @@ describe('a hostile repository cannot make the server read or write outside the 
     const doctor = await request<unknown>(server, 'packer/doctor', { projectId, scope: 'workspace' });
     expect(server.hasExited()).toBe(false);
     return `${status.state} ${JSON.stringify(doctor)}`;
+  }
+
+  /** Whether a restore of `uuid` is blocked in its preview or refused outright. */
+  async function restoreRefused(server: ServerProcess, projectId: string, uuid: string): Promise<boolean> {
+    return request<{ blockers: unknown[] }>(server, 'packer/previewMutation', {
+      projectId,
+      mutation: { kind: 'restore', asset: { assetUuid: uuid } },
+    }).then(
+      (preview) => preview.blockers.length > 0,
+      (error: unknown) => responseErrorOf(error) !== null,
+    );
   }
 
   function mkfifo(path: string): void {
@@ -205,14 +208,8 @@ describe('a hostile repository cannot make the server read or write outside the 
     const { server, projectId } = await start(dir);
     const listed = await request<{ assets: { root: string }[] }>(server, 'packer/listAssets', { projectId });
     expect(listed.assets.map((asset) => asset.root)).toEqual(['hero']);
-    const restore = await request<{ outcome: string }>(server, 'packer/previewMutation', {
-      projectId,
-      mutation: { kind: 'restore', asset: { assetUuid: uuid } },
-    }).then(
-      () => 'previewed',
-      (error: unknown) => String(responseErrorOf(error)?.code),
-    );
-    expect(restore).toBe('1004');
+    // The linked quarantine entry is not an entry at all: a restore of it is blocked (or refused outright).
+    expect(await restoreRefused(server, projectId, uuid)).toBe(true);
     const packed = await request<{ outcome: string }>(server, 'packer/pack', { projectId });
     expect(packed.outcome).toBe('blocked');
     const doctor = await stillAnswers(server, projectId);
@@ -223,11 +220,7 @@ describe('a hostile repository cannot make the server read or write outside the 
     rmSync(join(dir, 'assets', '.prometeu', 'quarantine'), { recursive: true });
     symlinkSync(join(outside, 'q'), join(dir, 'assets', '.prometeu', 'quarantine'));
     const second = await start(dir);
-    const previewed = await failure(second.server, 'packer/previewMutation', {
-      projectId: second.projectId,
-      mutation: { kind: 'restore', asset: { assetUuid: uuid } },
-    });
-    expect(previewed).toMatchObject({ code: 1004 });
+    expect(await restoreRefused(second.server, second.projectId, uuid)).toBe(true);
     expect(existsSync(join(dir, 'assets', 'stolen'))).toBe(false);
   });
 
@@ -248,6 +241,8 @@ describe('a hostile repository cannot make the server read or write outside the 
       (error: unknown) => String(responseErrorOf(error)?.code),
     );
     expect(['applied', '1008']).toContain(renamed);
+    // A young unreadable lock is respected for a while (it may be an older packer writing it); go on without it.
+    rmSync(join(dir, 'assets', '.prometeu', 'writer.lock'), { force: true });
     // An asset.json and an input swapped for FIFOs after the snapshot: the pack reads neither.
     rmSync(join(dir, 'assets', 'props', 'crate', 'data.bin'));
     mkfifo(join(dir, 'assets', 'props', 'crate', 'data.bin'));
@@ -274,6 +269,7 @@ describe('a hostile repository cannot make the server read or write outside the 
   it('index.json as a link to /dev/zero and as a 100 MB file is refused without being read, in bounded memory (issue 9, found-item 6)', async () => {
     const dir = tempDir();
     writeProject(dir, { assets: [{ root: 'hero' }], registry: false });
+    mkdirSync(join(dir, 'assets', '.prometeu'), { recursive: true });
     symlinkSync('/dev/zero', join(dir, 'assets', '.prometeu', 'index.json'));
     const first = await start(dir);
     expect(await stillAnswers(first.server, first.projectId)).toContain('ELOOP');
@@ -312,7 +308,10 @@ describe('a hostile repository cannot make the server read or write outside the 
       assets: [{ root: 'hero' }],
       files: { 'hero/line\nbreak.txt': 'a', [`hero/${'n'.repeat(251)}.txt`]: 'b', 'stray\n.bin': 'c' },
     });
-    writeFileSync(Buffer.concat([Buffer.from(join(dir, 'assets', 'hero') + '/'), Buffer.from([0xff, 0xfe, 0x41])]), 'd');
+    writeFileSync(
+      Buffer.concat([Buffer.from(join(dir, 'assets', 'hero') + '/'), Buffer.from([0xff, 0xfe, 0x41])]),
+      'd',
+    );
     const notifier = new Notifier();
     const server = spawnServer(notifier);
     servers.push(server);
@@ -329,7 +328,7 @@ describe('a hostile repository cannot make the server read or write outside the 
       'packer/projectStatus',
       { projectId },
     );
-    expect(status.divergence).toMatchObject({ diverged: false, changes: [] });
+    expect(status.divergence, JSON.stringify(status.divergence)).toMatchObject({ diverged: false, changes: [] });
     await request(server, 'packer/reconcile', { projectId });
     const packed = await request<{ outcome: string }>(server, 'packer/pack', { projectId });
     expect(packed.outcome).toBe('succeeded');
@@ -343,6 +342,11 @@ describe('a hostile repository cannot make the server read or write outside the 
     const { server, projectId } = await start(dir);
     await stillAnswers(server, projectId);
     await request(server, 'packer/reconcile', { projectId });
-    expect(treeDifferences(before, treeOf(join(dir, 'assets'), (path) => path.startsWith('.prometeu/')))).toEqual([]);
+    expect(
+      treeDifferences(
+        before,
+        treeOf(join(dir, 'assets'), (path) => path.startsWith('.prometeu/')),
+      ),
+    ).toEqual([]);
   });
 });

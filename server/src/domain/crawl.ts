@@ -76,8 +76,9 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
   while (pending.length > 0) {
     const relative = pending.pop()!;
     let entries;
+    const undecodable: string[] = [];
     try {
-      entries = assets.list(relative);
+      entries = assets.list(relative, undecodable);
     } catch (error) {
       if (first && start === '') throw error;
       if (first && errorCode(error) === 'ENOENT') break;
@@ -85,6 +86,9 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
       continue;
     }
     first = false;
+    // Names that are not UTF-8 cannot be opened by the name a string gives them: a problem, not a file.
+    for (const name of undecodable)
+      problems.push({ path: relative === '' ? name : `${relative}/${name}`, code: 'EILSEQ' });
     let hasAnchor = false;
     for (const entry of entries) {
       const name = entry.name;

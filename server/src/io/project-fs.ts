@@ -29,6 +29,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { cp, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
 import { basename, dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -329,11 +330,23 @@ export class ProjectFs {
     return true;
   }
 
-  /** The entries of the folder `relative`, with their types as the folder lists them (links not followed). */
-  list(relative = ''): Dirent[] {
+  /**
+   * The entries of the folder `relative`, with their types as the folder lists them (links not followed).
+   * A name that is not valid UTF-8 cannot be named back as a string (it decodes lossily, to U+FFFD), so
+   * such entries are left out; with `undecodable`, their lossy names are pushed there instead.
+   */
+  list(relative = '', undecodable?: string[]): Dirent[] {
     const folder = this.folder(this.parts(relative), false);
     try {
-      return readdirSync(folder.via, { withFileTypes: true });
+      const entries = readdirSync(folder.via, { withFileTypes: true });
+      if (!entries.some((entry) => entry.name.includes('\uFFFD'))) return entries;
+      // Rare: list again as bytes to tell a real U+FFFD from a byte sequence that is not UTF-8.
+      const bad = new Set<string>();
+      for (const raw of readdirSync(folder.via, { encoding: 'buffer' }))
+        if (!isUtf8(raw)) bad.add(raw.toString('utf8'));
+      if (bad.size === 0) return entries;
+      undecodable?.push(...[...bad].sort());
+      return entries.filter((entry) => !bad.has(entry.name));
     } catch (error) {
       throw relabel(error, folder.via, folder.path);
     } finally {
