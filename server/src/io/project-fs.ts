@@ -367,9 +367,9 @@ export class ProjectFs {
    */
   readFile(relative: string, limit: number): Buffer {
     const parts = this.parts(relative);
-    const fd = this.openRegular(parts, limit);
+    const { fd, size } = this.openRegular(parts, limit);
     try {
-      return this.readBounded(fd, parts, limit);
+      return this.readBounded(fd, size, parts, limit);
     } finally {
       closeSync(fd);
     }
@@ -395,7 +395,7 @@ export class ProjectFs {
   /** Reads the regular file `relative` in chunks, without holding it whole (for hashing). */
   async readChunks(relative: string, onChunk: (chunk: Buffer) => void): Promise<void> {
     const parts = this.parts(relative);
-    const fd = this.openRegular(parts, Number.MAX_SAFE_INTEGER);
+    const { fd } = this.openRegular(parts, Number.MAX_SAFE_INTEGER);
     try {
       const buffer = Buffer.allocUnsafe(1024 * 1024);
       for (;;) {
@@ -408,7 +408,7 @@ export class ProjectFs {
     }
   }
 
-  private openRegular(parts: readonly string[], limit: number): number {
+  private openRegular(parts: readonly string[], limit: number): { fd: number; size: number } {
     if (parts.length === 0) throw this.refuse('not-a-file', parts);
     const folder = this.folder(parts.slice(0, -1), false);
     const target = `${folder.via}/${parts[parts.length - 1]!}`;
@@ -429,15 +429,14 @@ export class ProjectFs {
       if (!stats.isFile()) throw this.refuse('special-file', parts);
       if (stats.size > limit) throw this.refuse('too-large', parts, `${stats.size} bytes, over the limit of ${limit}`);
       if (!this.isAt(fd, parts)) throw this.refuse('moved-outside', parts);
-      return fd;
+      return { fd, size: stats.size };
     } catch (error) {
       closeSync(fd);
       throw error;
     }
   }
 
-  private readBounded(fd: number, parts: readonly string[], limit: number): Buffer {
-    const size = fstatSync(fd).size;
+  private readBounded(fd: number, size: number, parts: readonly string[], limit: number): Buffer {
     let buffer = Buffer.allocUnsafe(Math.min(size, limit) + 1);
     let length = 0;
     for (;;) {
