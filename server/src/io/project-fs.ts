@@ -49,6 +49,9 @@ const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL |
 /** A file appended to: created when absent, never through a link, never blocking. */
 const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NOFOLLOW | NONBLOCK | NOCTTY;
 
+/** Paths the fast path of a scope leaves to the strict checks: absolute, `.`/`..` or empty segments, NUL. */
+const UNUSUAL_PATH = /^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
+
 /** Folder descriptors a scope keeps open at most. */
 const SCOPE_FOLDERS = 64;
 /** Levels of a tree removal that hold a descriptor each; deeper levels are removed by path below the last. */
@@ -131,17 +134,22 @@ class FolderCache {
   /** Invariant: every descriptor here is open and verified to have been at its key when it was opened. */
   private readonly folders = new Map<string, number>();
 
+  /** Invariant: the key most recently returned or put (already the newest in {@link folders}). */
+  private newest: string | undefined;
+
   get(key: string): number | undefined {
     const fd = this.folders.get(key);
-    if (fd !== undefined) {
+    if (fd !== undefined && key !== this.newest) {
       this.folders.delete(key);
       this.folders.set(key, fd);
+      this.newest = key;
     }
     return fd;
   }
 
   put(key: string, fd: number): void {
     this.folders.set(key, fd);
+    this.newest = key;
     if (this.folders.size > SCOPE_FOLDERS) {
       const [oldest, oldFd] = this.folders.entries().next().value as [string, number];
       this.folders.delete(oldest);
@@ -152,6 +160,7 @@ class FolderCache {
   clear(): void {
     for (const fd of this.folders.values()) closeSync(fd);
     this.folders.clear();
+    this.newest = undefined;
   }
 }
 
@@ -198,13 +207,18 @@ function temporaryName(name: string): string {
  * root are the user's business; everything below it is confined.
  */
 export class ProjectFs {
+  /** {@link baseParts} joined: the cache key of the base folder. */
+  private readonly baseKey: string;
+
   private constructor(
     /** The canonical absolute path of the project root. */
     readonly root: string,
     private readonly baseParts: readonly string[],
     /** Folder descriptors of the operation this instance is scoped to, or null when unscoped. */
     private readonly folders: FolderCache | null,
-  ) {}
+  ) {
+    this.baseKey = baseParts.join('/');
+  }
 
   /** The file system of the project at `path` (canonicalised once, here). */
   static openRoot(path: string): ProjectFs {
@@ -279,6 +293,15 @@ export class ProjectFs {
   }
 
   private statWith<S>(relative: string, lstat: (path: string) => S | null): S | null {
+    const fast = this.openParent(relative);
+    if (fast !== undefined) {
+      try {
+        return lstat(`${fast.via}/${fast.name}`);
+      } catch (error) {
+        if (errorCode(error) === 'ENOTDIR') return null;
+        throw relabel(error, fast.via, fast.path);
+      }
+    }
     const parts = this.parts(relative);
     if (parts.length === 0) return lstat(this.root);
     let folder: Folder;
@@ -366,10 +389,9 @@ export class ProjectFs {
    * the project once opened (`EOUTSIDE`).
    */
   readFile(relative: string, limit: number): Buffer {
-    const parts = this.parts(relative);
-    const { fd, size } = this.openRegular(parts, limit);
+    const { fd, size } = this.openRegular(relative, limit);
     try {
-      return this.readBounded(fd, size, parts, limit);
+      return this.readBounded(fd, size, relative, limit);
     } finally {
       closeSync(fd);
     }
@@ -394,8 +416,7 @@ export class ProjectFs {
 
   /** Reads the regular file `relative` in chunks, without holding it whole (for hashing). */
   async readChunks(relative: string, onChunk: (chunk: Buffer) => void): Promise<void> {
-    const parts = this.parts(relative);
-    const { fd } = this.openRegular(parts, Number.MAX_SAFE_INTEGER);
+    const { fd } = this.openRegular(relative, Number.MAX_SAFE_INTEGER);
     try {
       const buffer = Buffer.allocUnsafe(1024 * 1024);
       for (;;) {
@@ -408,27 +429,46 @@ export class ProjectFs {
     }
   }
 
-  private openRegular(parts: readonly string[], limit: number): { fd: number; size: number } {
-    if (parts.length === 0) throw this.refuse('not-a-file', parts);
-    const folder = this.folder(parts.slice(0, -1), false);
-    const target = `${folder.via}/${parts[parts.length - 1]!}`;
+  /**
+   * Opens the regular file `relative` for reading: through its folder's descriptor, with `O_NOFOLLOW |
+   * O_NONBLOCK`, then `fstat` (a regular file within `limit`) and its real path compared with the intended one.
+   */
+  private openRegular(relative: string, limit: number): { fd: number; size: number } {
+    const fast = this.openParent(relative);
+    let via: string;
+    let folderPath: string;
+    let name: string;
+    let release: () => void = () => undefined;
+    if (fast !== undefined) {
+      ({ via, path: folderPath, name } = fast);
+    } else {
+      const parts = this.parts(relative);
+      if (parts.length === 0) throw this.refuse('not-a-file', parts);
+      const folder = this.folder(parts.slice(0, -1), false);
+      ({ via, path: folderPath } = folder);
+      name = parts[parts.length - 1]!;
+      release = () => folder.release();
+    }
+    const expected = folderPath === '/' ? `/${name}` : `${folderPath}/${name}`;
     let fd: number;
     try {
-      fd = openSync(target, READ_FLAGS);
+      fd = openSync(`${via}/${name}`, READ_FLAGS);
     } catch (error) {
-      folder.release();
       const code = errorCode(error);
-      if (code === 'ELOOP') throw this.refuse('symlink', parts);
-      if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw this.refuse('special-file', parts);
-      throw relabel(error, folder.via, folder.path);
+      if (code === 'ELOOP') throw this.refuse('symlink', this.parts(relative));
+      if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw this.refuse('special-file', this.parts(relative));
+      throw relabel(error, via, folderPath);
+    } finally {
+      release();
     }
-    folder.release();
     try {
       const stats = fstatSync(fd);
-      if (stats.isDirectory()) throw this.refuse('not-a-file', parts);
-      if (!stats.isFile()) throw this.refuse('special-file', parts);
-      if (stats.size > limit) throw this.refuse('too-large', parts, `${stats.size} bytes, over the limit of ${limit}`);
-      if (!this.isAt(fd, parts)) throw this.refuse('moved-outside', parts);
+      if (stats.isDirectory()) throw this.refuse('not-a-file', this.parts(relative));
+      if (!stats.isFile()) throw this.refuse('special-file', this.parts(relative));
+      if (stats.size > limit)
+        throw this.refuse('too-large', this.parts(relative), `${stats.size} bytes, over the limit of ${limit}`);
+      if (!this.isAtPath(fd, expected, () => this.parts(relative)))
+        throw this.refuse('moved-outside', this.parts(relative));
       return { fd, size: stats.size };
     } catch (error) {
       closeSync(fd);
@@ -436,12 +476,29 @@ export class ProjectFs {
     }
   }
 
-  private readBounded(fd: number, size: number, parts: readonly string[], limit: number): Buffer {
+  /**
+   * In a scope, when the folder of `relative` is already open: that folder's descriptor path, its intended
+   * path and the entry's name, without splitting the path again. Undefined otherwise (or for a path that
+   * needs the strict checks of {@link parts}).
+   */
+  private openParent(relative: string): { via: string; path: string; name: string } | undefined {
+    const folders = this.folders;
+    if (folders === null || relative === '' || !hasProcFd() || UNUSUAL_PATH.test(relative)) return undefined;
+    const slash = relative.lastIndexOf('/');
+    const parent = slash < 0 ? '' : relative.slice(0, slash);
+    const key = this.baseKey === '' ? parent : parent === '' ? this.baseKey : `${this.baseKey}/${parent}`;
+    const fd = folders.get(key);
+    if (fd === undefined) return undefined;
+    const path = key === '' ? this.root : this.root === '/' ? `/${key}` : `${this.root}/${key}`;
+    return { via: `/proc/self/fd/${fd}`, path, name: relative.slice(slash + 1) };
+  }
+
+  private readBounded(fd: number, size: number, relative: string, limit: number): Buffer {
     let buffer = Buffer.allocUnsafe(Math.min(size, limit) + 1);
     let length = 0;
     for (;;) {
       if (length === buffer.length) {
-        if (length > limit) throw this.refuse('too-large', parts, `over the limit of ${limit} bytes`);
+        if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
         const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
         buffer.copy(grown, 0, 0, length);
         buffer = grown;
@@ -450,7 +507,7 @@ export class ProjectFs {
       if (count === 0) break;
       length += count;
     }
-    if (length > limit) throw this.refuse('too-large', parts, `over the limit of ${limit} bytes`);
+    if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
     return buffer.subarray(0, length);
   }
 
@@ -957,7 +1014,11 @@ export class ProjectFs {
 
   /** Whether the open descriptor `fd` is at the path `parts` (its real path, or, without /proc, an lstat walk). */
   private isAt(fd: number, parts: readonly string[]): boolean {
-    const expected = this.absolute(parts);
+    return this.isAtPath(fd, this.absolute(parts), () => parts);
+  }
+
+  /** {@link isAt} with the intended absolute path given; `partsOf` is only called without /proc. */
+  private isAtPath(fd: number, expected: string, partsOf: () => readonly string[]): boolean {
     if (hasProcFd()) {
       try {
         return readlinkSync(`/proc/self/fd/${fd}`) === expected;
@@ -965,6 +1026,7 @@ export class ProjectFs {
         return false;
       }
     }
+    const parts = partsOf();
     try {
       for (let length = 1; length < parts.length; length++) {
         const stats = lstatSync(this.absolute(parts.slice(0, length)));
