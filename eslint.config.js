@@ -93,6 +93,24 @@ export default tseslint.config(
     },
   },
   {
+    // Confinement by construction: only server/src/io/ touches the file system (see ARCHITECTURE.md, io/).
+    files: ['server/src/**/*.ts'],
+    ignores: ['server/src/io/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:fs', message: 'Only server/src/io/ touches the file system: use its ProjectFs.' },
+            { name: 'node:fs/promises', message: 'Only server/src/io/ touches the file system: use its ProjectFs.' },
+            { name: 'fs', message: 'Only server/src/io/ touches the file system: use its ProjectFs.' },
+            { name: 'fs/promises', message: 'Only server/src/io/ touches the file system: use its ProjectFs.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {

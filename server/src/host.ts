@@ -3,11 +3,10 @@
  * Opening the same folder twice gives the same project; each project has its own snapshot, lane and log.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PackerErrorCodes, isTerminalKind, type PackerEvent } from '@prometeu/packer-protocol';
 import { PackerError, unknownProject } from './errors.js';
+import { inspectProjectRoot, ProjectFs } from './io/project-fs.js';
 import { parseRegistry } from './domain/registry.js';
 import { buildSnapshot } from './domain/snapshot.js';
 import type { EventListener } from './project/event-log.js';
@@ -73,9 +72,9 @@ export function resolveProjectRoot(rootUri: string): string {
       { rootUri, reason: 'not a file: URI' },
     );
   }
-  let stats;
+  let root;
   try {
-    stats = statSync(path);
+    root = inspectProjectRoot(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new PackerError(
@@ -87,14 +86,14 @@ export function resolveProjectRoot(rootUri: string): string {
       },
     );
   }
-  if (!stats.isDirectory()) {
+  if (!root.isFolder) {
     throw new PackerError(
       PackerErrorCodes.ProjectRootInvalid,
       `${path} is not a folder; a project is a folder holding assets/.`,
       { rootUri, reason: 'not a folder' },
     );
   }
-  return realpathSync(path);
+  return root.realPath;
 }
 
 export class PackerHost {
@@ -161,13 +160,18 @@ export class PackerHost {
     options: { allowMissingAssets?: boolean; autoReconcile?: boolean },
   ): Promise<Project> {
     const assetsDir = assetsDirOf(rootPath);
-    let assetsExists: boolean;
-    try {
-      assetsExists = statSync(assetsDir).isDirectory();
-    } catch {
-      assetsExists = false;
-    }
+    const files = ProjectFs.openRoot(rootPath);
+    // `assets` itself is below the root, so it is confined too: a link there is never followed.
+    const assetsKind = files.kind('assets');
+    const assetsExists = assetsKind === 'folder';
     const canonicalUri = pathToFileURL(rootPath).href;
+    if (assetsKind === 'link' || assetsKind === 'other') {
+      throw new PackerError(
+        PackerErrorCodes.AssetsFolderMissing,
+        `${assetsDir} is ${assetsKind === 'link' ? 'a symbolic link' : 'not a folder'}; the packer never follows links, so ${rootPath} has no assets/ folder it can use.`,
+        { rootUri: canonicalUri, assetsPath: assetsDir },
+      );
+    }
     if (!assetsExists && !options.allowMissingAssets) {
       throw new PackerError(
         PackerErrorCodes.AssetsFolderMissing,
@@ -179,16 +183,17 @@ export class PackerHost {
       );
     }
     let recovery: RecoveryReport | null = null;
-    const lock = new WriterLock(assetsDir);
-    if (assetsExists && existsSync(join(assetsDir, JOURNAL_PATH)) && lock.acquire().ok) {
+    const assetsFs = files.at('assets');
+    const lock = new WriterLock(assetsFs);
+    if (assetsExists && assetsFs.exists(JOURNAL_PATH) && lock.acquire().ok) {
       try {
-        recovery = await recoverJournal(assetsDir);
+        recovery = await recoverJournal(assetsFs);
       } finally {
         lock.release();
       }
     }
     const initial = assetsExists
-      ? loadSnapshot(rootPath, 1)
+      ? loadSnapshot(files, 1)
       : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
     const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;

@@ -1,7 +1,9 @@
 /**
  * Unit tests of the crawl over `assets/`. Entries that vanish or fail while a crawl runs are produced
  * for real: `node:fs` is wrapped so a test can act on the disk just before or just after the crawl
- * lists a folder, and can make one call fail the way a permission error would.
+ * lists a folder, and can make one call fail the way a permission error would. The confined file system
+ * names folders by descriptor (`/proc/self/fd/N/...`) and reads files through `openSync`; the wrapper
+ * gives the hooks the real paths.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
@@ -18,17 +20,31 @@ const hooks = vi.hoisted(() => ({
 
 vi.mock('node:fs', async (importOriginal) => {
   const actual = await importOriginal<typeof import('node:fs')>();
+  /** The path a `/proc/self/fd/N/...` path stands for. */
+  const real = (path: string): string => {
+    const match = /^\/proc\/self\/fd\/(\d+)(.*)$/.exec(path);
+    return match === null ? path : `${actual.readlinkSync(`/proc/self/fd/${match[1]}`)}${match[2]}`;
+  };
   const readdirSync = ((path: fs.PathLike, options?: unknown) => {
-    hooks.beforeReaddir?.(String(path));
+    const shown = real(String(path));
+    hooks.beforeReaddir?.(shown);
     const result = (actual.readdirSync as (path: fs.PathLike, options?: unknown) => unknown)(path, options);
-    hooks.afterReaddir?.(String(path));
+    hooks.afterReaddir?.(shown);
     return result;
   }) as typeof actual.readdirSync;
   const readFileSync = ((path: fs.PathOrFileDescriptor, options?: unknown) => {
     hooks.beforeReadFile?.(String(path));
     return (actual.readFileSync as (path: fs.PathOrFileDescriptor, options?: unknown) => unknown)(path, options);
   }) as typeof actual.readFileSync;
-  return { ...actual, default: { ...actual, readdirSync, readFileSync }, readdirSync, readFileSync };
+  const openSync = ((path: fs.PathLike, flags?: unknown, mode?: unknown) => {
+    const opensFolder = typeof flags === 'number' && (flags & actual.constants.O_DIRECTORY) !== 0;
+    // A folder is opened just before it is listed, so "before the listing" is before the open.
+    if (opensFolder) hooks.beforeReaddir?.(real(String(path)));
+    else hooks.beforeReadFile?.(real(String(path)));
+    return (actual.openSync as (path: fs.PathLike, flags?: unknown, mode?: unknown) => number)(path, flags, mode);
+  }) as typeof actual.openSync;
+  const replaced = { readdirSync, readFileSync, openSync };
+  return { ...actual, default: { ...actual, ...replaced }, ...replaced };
 });
 
 const tempDir = useTempDirs('packer-crawl-');

@@ -3,8 +3,8 @@
  * file. It never follows symbolic links (so link loops cannot trap it) and survives entries that vanish
  * or cannot be read while it runs: each becomes a recorded problem, never an exception.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { CONTROL_FOLDER } from './paths.js';
 
 /** The anchor file name. */
@@ -54,12 +54,17 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * Crawls `assetsDir` synchronously. Synchronous on purpose: on this workload (many small folders) a
+ * Crawls `assetsDir` synchronously, through the confined file system (links are listed, never followed;
+ * each folder is resolved once per crawl). Synchronous on purpose: on this workload (many small folders) a
  * synchronous walk is several times faster than an async one, and the caller decides where it runs.
  * With `start`, only that folder (relative to `assetsDir`) and what lies below it is crawled, and a
  * missing `start` gives an empty result. Throws only when `assetsDir` itself cannot be listed.
  */
-export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
+export function crawlAssets(assetsDir: FolderLocation, start = ''): CrawlResult {
+  return folderFs(assetsDir).scope((assets) => crawlIn(assets, start));
+}
+
+function crawlIn(assets: ProjectFs, start: string): CrawlResult {
   const anchors: CrawledAnchor[] = [];
   const files: string[] = [];
   const symlinks: string[] = [];
@@ -70,10 +75,10 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
   let first = true;
   while (pending.length > 0) {
     const relative = pending.pop()!;
-    const absolute = relative === '' ? assetsDir : join(assetsDir, relative);
     let entries;
+    const undecodable: string[] = [];
     try {
-      entries = readdirSync(absolute, { withFileTypes: true });
+      entries = assets.list(relative, undecodable);
     } catch (error) {
       if (first && start === '') throw error;
       if (first && errorCode(error) === 'ENOENT') break;
@@ -81,6 +86,9 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
       continue;
     }
     first = false;
+    // Names that are not UTF-8 cannot be opened by the name a string gives them: a problem, not a file.
+    for (const name of undecodable)
+      problems.push({ path: relative === '' ? name : `${relative}/${name}`, code: 'EILSEQ' });
     let hasAnchor = false;
     for (const entry of entries) {
       const name = entry.name;
@@ -88,7 +96,7 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
       if (entry.isDirectory()) {
         if (relative === '' && name === CONTROL_FOLDER) {
           try {
-            for (const inner of readdirSync(join(absolute, name)))
+            for (const inner of assets.listNames(name))
               if (SET_ASIDE_JOURNAL.test(inner)) unrecoverableJournals.push(`${CONTROL_FOLDER}/${inner}`);
           } catch {
             // An unreadable control folder shows up as registry-unreadable.
@@ -105,7 +113,7 @@ export function crawlAssets(assetsDir: string, start = ''): CrawlResult {
     }
     if (hasAnchor) {
       try {
-        anchors.push({ root: relative, text: readFileSync(join(absolute, ANCHOR_FILE), 'utf8') });
+        anchors.push({ root: relative, text: assets.readText(`${relative}/${ANCHOR_FILE}`, SIZE_LIMITS.declaration) });
       } catch (error) {
         const code = errorCode(error);
         // An anchor that vanished between the listing and the read is not an anchor, nor a file any more:

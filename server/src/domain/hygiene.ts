@@ -3,10 +3,8 @@
  * (doctor with scope `workspace`) rather than at every snapshot, because some need file sizes and hashes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Diagnostic } from '@prometeu/packer-protocol';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { ANCHOR_FILE } from './crawl.js';
 import { makeDiagnostic } from './diagnostics.js';
 import { parentOf } from './paths.js';
@@ -26,9 +24,9 @@ function ownerRoot(snapshot: Snapshot, file: string): string | null {
   return null;
 }
 
-async function sha256(path: string): Promise<string> {
+async function sha256(assets: ProjectFs, path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  await assets.readChunks(path, (chunk) => hash.update(chunk));
   return hash.digest('hex');
 }
 
@@ -39,9 +37,10 @@ async function sha256(path: string): Promise<string> {
  */
 export async function workspaceHygiene(
   snapshot: Snapshot,
-  assetsDir: string,
+  assetsDir: FolderLocation,
   isCancelled: () => boolean = () => false,
 ): Promise<Diagnostic[]> {
+  const assets = folderFs(assetsDir);
   const found: Diagnostic[] = [];
   const referenced = new Set<string>();
   for (const record of snapshot.assets)
@@ -76,10 +75,14 @@ export async function workspaceHygiene(
   for (const file of snapshot.crawl.files) {
     if (isCancelled()) return found;
     try {
-      sizes.set(file, (await stat(join(assetsDir, file))).size);
+      // Not following a link: a file replaced by one since the crawl has no size here.
+      const stats = assets.stat(file);
+      if (stats?.isFile()) sizes.set(file, stats.size);
     } catch {
       // Vanished or unreadable since the crawl: hygiene is advice, skip it.
     }
+    // Let a cancellation (and other requests) in now and then, as the asynchronous stat of each file did.
+    if (sizes.size % 512 === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 
   for (const { path, root } of unreferenced) {
@@ -130,7 +133,7 @@ export async function workspaceHygiene(
     for (const file of group) {
       if (isCancelled()) return found;
       try {
-        const digest = await sha256(join(assetsDir, file));
+        const digest = await sha256(assets, file);
         const same = byHash.get(digest);
         if (same) same.push(file);
         else byHash.set(digest, [file]);

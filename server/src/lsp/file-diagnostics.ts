@@ -4,7 +4,6 @@
  * severity and a range on the key or value concerned. Diagnostics of an input file go on the asset's
  * `asset.json` and point at the input through `relatedInformation`.
  */
-import { existsSync } from 'node:fs';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
@@ -13,6 +12,7 @@ import {
   type DiagnosticRelatedInformation,
 } from 'vscode-languageserver-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
+import { installedFileExists } from '../io/install-files.js';
 import { joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
@@ -51,7 +51,7 @@ let docsHref: string | null | undefined;
 
 /** The documentation link of a code, or undefined when the documentation is not installed. */
 export function codeDocumentation(code: string): string | undefined {
-  if (docsHref === undefined) docsHref = DOCS_URL.protocol === 'file:' && existsSync(DOCS_URL) ? DOCS_URL.href : null;
+  if (docsHref === undefined) docsHref = installedFileExists(DOCS_URL) ? DOCS_URL.href : null;
   return docsHref === null ? undefined : `${docsHref}#${code}`;
 }
 

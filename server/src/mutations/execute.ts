@@ -5,14 +5,13 @@
  * open, a journal left by a crash is rolled forward to "after"; if that is impossible (the disk changed in
  * between), what was done is rolled back to "before". Either way no write is left half done.
  */
-import { lstatSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, unlink } from 'node:fs/promises';
-import { dirname, join, posix, relative, sep } from 'node:path';
+import { dirname, posix, relative } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import { PackerError } from '../errors.js';
-import { syncFolder, writeFileAtomic } from '../io/atomic-write.js';
 import { isProcessAlive } from '../io/process.js';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { FileAction } from './effects.js';
 
 /** The journal, relative to `assets/`. */
@@ -102,45 +101,35 @@ function describeAction(action: FileAction): string {
 /** Test hook: called after each durable step, so crash tests can stop the process at every instant. */
 export type StepHook = (step: string) => void;
 
-function exists(path: string): boolean {
+function isFolder(assets: ProjectFs, path: string): boolean {
   try {
-    lstatSync(path);
-    return true;
+    return assets.kind(path) === 'folder';
   } catch {
     return false;
   }
 }
 
-function isFolder(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
+/** The most bytes read back of a file a journaled action writes (an `asset.json`) or of the registry. */
+function limitOf(path: string): number {
+  return path === REGISTRY_PATH ? SIZE_LIMITS.registry : SIZE_LIMITS.declaration;
 }
 
-function readText(path: string): string | null {
+function readText(assets: ProjectFs, path: string): string | null {
   try {
-    return readFileSync(path, 'utf8');
+    return assets.readText(path, limitOf(path));
   } catch {
     return null;
   }
 }
 
-/** Whether the deepest existing ancestor of `path` resolves inside `assetsDir` (no link leads out). */
-function confined(assetsDir: string, path: string): boolean {
-  let probe = path;
-  while (!exists(probe)) probe = dirname(probe);
-  const real = realpathSync(probe);
-  const root = realpathSync(assetsDir);
-  return real === root || real.startsWith(root + sep);
-}
-
-/** Identity, size and modification time of a file, or null when absent: a cheap "did it change" test. */
-export function stampOf(path: string): string | null {
+/**
+ * Identity, size and modification time of `path` (relative to `assets`), or null when absent: a cheap
+ * "did it change" test.
+ */
+export function stampOf(assets: FolderLocation, path: string): string | null {
   try {
-    const stats = lstatSync(path, { bigint: true });
-    return `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
+    const stats = folderFs(assets).bigStat(path);
+    return stats === null ? null : `${stats.ino}:${stats.size}:${stats.mtimeNs}`;
   } catch {
     return null;
   }
@@ -156,18 +145,18 @@ function trashPath(operationId: string, index: number): string {
  * leads out of `assets/`, and the registry still holds `registryBefore`.
  */
 export function checkPreconditions(
-  assetsDir: string,
+  assetsDir: FolderLocation,
   actions: readonly FileAction[],
   registryBefore: string | null,
   checkRegistry: boolean,
   registryStamp?: string,
 ): void {
-  const at = (path: string): string => join(assetsDir, path);
+  const assets = folderFs(assetsDir);
   // The stamp of the registry as last read or written: when it still matches, the text does too.
   if (
     checkRegistry &&
-    (registryStamp === undefined || stampOf(at(REGISTRY_PATH)) !== registryStamp) &&
-    readText(at(REGISTRY_PATH)) !== registryBefore
+    (registryStamp === undefined || stampOf(assets, REGISTRY_PATH) !== registryStamp) &&
+    readText(assets, REGISTRY_PATH) !== registryBefore
   ) {
     throw new DiskChangedError(
       `.prometeu/index.json`,
@@ -177,12 +166,12 @@ export function checkPreconditions(
   for (const action of actions) {
     const paths = action.kind === 'moveFolder' ? [action.from, action.to] : [action.path];
     for (const path of paths)
-      if (!confined(assetsDir, at(path)))
+      if (!assets.isConfined(path))
         throw new DiskChangedError(path, `${path} leads out of assets/ through a symbolic link.`);
     switch (action.kind) {
       case 'writeFile': {
-        const current = readText(at(action.path));
-        if (action.before === null ? exists(at(action.path)) : current !== action.before) {
+        const current = readText(assets, action.path);
+        if (action.before === null ? assets.exists(action.path) : current !== action.before) {
           throw new DiskChangedError(
             action.path,
             `${action.path} ${action.before === null ? 'now exists' : 'changed on disk'} since the snapshot was taken.`,
@@ -191,85 +180,91 @@ export function checkPreconditions(
         break;
       }
       case 'moveFolder':
-        if (!isFolder(at(action.from)))
+        if (!isFolder(assets, action.from))
           throw new DiskChangedError(action.from, `${action.from} is no longer a folder on disk.`);
-        if (exists(at(action.to))) throw new DiskChangedError(action.to, `${action.to} now exists on disk.`);
+        if (assets.exists(action.to)) throw new DiskChangedError(action.to, `${action.to} now exists on disk.`);
         break;
       case 'deleteFolder':
-        if (!isFolder(at(action.path)))
+        if (!isFolder(assets, action.path))
           throw new DiskChangedError(action.path, `${action.path} is no longer a folder on disk.`);
         break;
     }
   }
 }
 
-async function moveDurably(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  await rename(from, to);
-  await syncFolder(dirname(from));
-  if (dirname(from) !== dirname(to)) await syncFolder(dirname(to));
+/**
+ * Moves `from` to `to` (relative to `assets/`) and flushes both folders. The confined file system makes the
+ * missing parents one component at a time and checks that the destination is still inside the project
+ * after the rename (else it undoes it and fails with `EOUTSIDE`), so a link swapped in on the way cannot
+ * carry the folder out.
+ */
+async function moveDurably(assets: ProjectFs, from: string, to: string): Promise<void> {
+  await assets.makeFolders(posix.dirname(to) === '.' ? '' : posix.dirname(to));
+  await assets.rename(from, to);
+  const fromFolder = posix.dirname(from) === '.' ? '' : posix.dirname(from);
+  const toFolder = posix.dirname(to) === '.' ? '' : posix.dirname(to);
+  await assets.syncFolder(fromFolder);
+  if (fromFolder !== toFolder) await assets.syncFolder(toFolder);
 }
 
 /** Does one action unless the disk shows it done; returns false when it can be neither. */
-async function rollForward(assetsDir: string, journal: Journal, index: number): Promise<boolean> {
+async function rollForward(assets: ProjectFs, journal: Journal, index: number): Promise<boolean> {
   const action = journal.actions[index]!;
-  const at = (path: string): string => join(assetsDir, path);
   switch (action.kind) {
     case 'writeFile': {
-      const current = readText(at(action.path));
+      const current = readText(assets, action.path);
       if (current === action.content) return true;
-      if (action.before === null ? exists(at(action.path)) : current !== action.before) return false;
-      await writeFileAtomic(at(action.path), action.content, { createParents: true });
+      if (action.before === null ? assets.exists(action.path) : current !== action.before) return false;
+      await assets.writeFileAtomic(action.path, action.content, { createParents: true });
       return true;
     }
     case 'moveFolder': {
-      const from = exists(at(action.from));
-      const to = exists(at(action.to));
+      const from = assets.exists(action.from);
+      const to = assets.exists(action.to);
       if (!from && to) return true;
       if (!from || to) return false;
-      await moveDurably(at(action.from), at(action.to));
+      await moveDurably(assets, action.from, action.to);
       return true;
     }
     case 'deleteFolder': {
-      const trash = at(trashPath(journal.operationId, index));
-      if (!exists(at(action.path))) return true;
-      if (exists(trash)) return false;
-      await moveDurably(at(action.path), trash);
+      const trash = trashPath(journal.operationId, index);
+      if (!assets.exists(action.path)) return true;
+      if (assets.exists(trash)) return false;
+      await moveDurably(assets, action.path, trash);
       return true;
     }
   }
 }
 
 /** Undoes one action if the disk shows it done. */
-async function rollBack(assetsDir: string, journal: Journal, index: number): Promise<void> {
+async function rollBack(assets: ProjectFs, journal: Journal, index: number): Promise<void> {
   const action = journal.actions[index]!;
-  const at = (path: string): string => join(assetsDir, path);
   switch (action.kind) {
     case 'writeFile':
-      if (readText(at(action.path)) !== action.content) return;
-      if (action.before === null) await unlink(at(action.path));
-      else await writeFileAtomic(at(action.path), action.before);
+      if (readText(assets, action.path) !== action.content) return;
+      if (action.before === null) await assets.unlink(action.path);
+      else await assets.writeFileAtomic(action.path, action.before);
       return;
     case 'moveFolder':
-      if (exists(at(action.to)) && !exists(at(action.from))) await moveDurably(at(action.to), at(action.from));
+      if (assets.exists(action.to) && !assets.exists(action.from)) await moveDurably(assets, action.to, action.from);
       return;
     case 'deleteFolder': {
-      const trash = at(trashPath(journal.operationId, index));
-      if (exists(trash) && !exists(at(action.path))) await moveDurably(trash, at(action.path));
+      const trash = trashPath(journal.operationId, index);
+      if (assets.exists(trash) && !assets.exists(action.path)) await moveDurably(assets, trash, action.path);
       return;
     }
   }
 }
 
 /** The missing parent folders of every destination of `actions`, shallowest first (see {@link Journal.createdFolders}). */
-function foldersToCreate(assetsDir: string, actions: readonly FileAction[]): string[] {
+function foldersToCreate(assets: ProjectFs, actions: readonly FileAction[]): string[] {
   const missing = new Set<string>();
   for (const action of actions) {
     const destination = action.kind === 'writeFile' ? action.path : action.kind === 'moveFolder' ? action.to : null;
     if (destination === null) continue;
     for (
       let folder = posix.dirname(destination);
-      folder !== '.' && folder !== '/' && !exists(join(assetsDir, folder));
+      folder !== '.' && folder !== '/' && !assets.exists(folder);
       folder = posix.dirname(folder)
     )
       missing.add(folder);
@@ -278,28 +273,27 @@ function foldersToCreate(assetsDir: string, actions: readonly FileAction[]): str
 }
 
 /** After a rollback: removes the folders the journaled actions created, deepest first, where they are empty. */
-async function removeCreatedFolders(assetsDir: string, journal: Journal): Promise<void> {
+async function removeCreatedFolders(assets: ProjectFs, journal: Journal): Promise<void> {
   for (const folder of [...(journal.createdFolders ?? [])].reverse()) {
     try {
-      await rmdir(join(assetsDir, folder));
-      await syncFolder(dirname(join(assetsDir, folder)));
+      await assets.removeFolder(folder);
+      await assets.syncFolder(posix.dirname(folder) === '.' ? '' : posix.dirname(folder));
     } catch {
       // Not empty (someone put something there since) or already gone: it stays as it is.
     }
   }
 }
 
-async function finish(assetsDir: string, journal: Journal, hook?: StepHook): Promise<void> {
-  const trash = join(assetsDir, TRASH_FOLDER, journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_'));
-  await rm(trash, { recursive: true, force: true });
+async function finish(assets: ProjectFs, journal: Journal, hook?: StepHook): Promise<void> {
+  await assets.removeTree(`${TRASH_FOLDER}/${journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
   try {
     // The trash folder exists only while a commit needs it.
-    await rmdir(join(assetsDir, TRASH_FOLDER));
+    await assets.removeFolder(TRASH_FOLDER);
   } catch {
     // Absent, or holding what another operation's journal still needs.
   }
-  await unlink(join(assetsDir, JOURNAL_PATH));
-  await syncFolder(join(assetsDir, '.prometeu'));
+  await assets.unlink(JOURNAL_PATH);
+  await assets.syncFolder('.prometeu');
   hook?.('journal-removed');
 }
 
@@ -311,7 +305,7 @@ async function finish(assetsDir: string, journal: Journal, hook?: StepHook): Pro
  * failed and what was undone. Only when undoing fails too does the journal stay, for the next recovery.
  */
 export async function executeEffect(
-  assetsDir: string,
+  assetsDir: FolderLocation,
   operationId: string,
   actions: readonly FileAction[],
   registryBefore: string | null,
@@ -319,14 +313,14 @@ export async function executeEffect(
   hook?: StepHook,
   registryStamp?: string,
 ): Promise<void> {
-  checkPreconditions(assetsDir, actions, registryBefore, registryAfter !== null, registryStamp);
-  const projectRoot = dirname(assetsDir);
-  const registryPath = join(assetsDir, REGISTRY_PATH);
+  const assets = folderFs(assetsDir);
+  checkPreconditions(assets, actions, registryBefore, registryAfter !== null, registryStamp);
+  const projectRoot = dirname(assets.path());
   const registryShown = `assets/${REGISTRY_PATH}`;
   if (actions.length === 0) {
     if (registryAfter !== null) {
       try {
-        await writeFileAtomic(registryPath, registryAfter);
+        await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
       } catch (error) {
         // One atomic write: when it fails, the old registry is still in place.
         if (isIoError(error)) throw writeFailed(projectRoot, error, 'registry', registryShown, [], true);
@@ -342,10 +336,10 @@ export async function executeEffect(
     actions,
     registryBefore,
     registryAfter,
-    createdFolders: foldersToCreate(assetsDir, actions),
+    createdFolders: foldersToCreate(assets, actions),
   };
   try {
-    await writeFileAtomic(join(assetsDir, JOURNAL_PATH), JSON.stringify(journal), { createParents: true });
+    await assets.writeFileAtomic(JOURNAL_PATH, JSON.stringify(journal), { createParents: true });
   } catch (error) {
     // Nothing ran yet; the atomic write removed its temporary file.
     if (isIoError(error)) throw writeFailed(projectRoot, error, 'journal', `assets/${JOURNAL_PATH}`, [], true);
@@ -358,11 +352,11 @@ export async function executeEffect(
     hook?.('journal-written');
     for (; index < actions.length; index++) {
       step = `action-${index}`;
-      if (!(await rollForward(assetsDir, journal, index))) {
+      if (!(await rollForward(assets, journal, index))) {
         // Checked a moment ago; something raced us. Undo what was done and report it.
-        for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
-        await removeCreatedFolders(assetsDir, journal);
-        await finish(assetsDir, journal);
+        for (let undo = index - 1; undo >= 0; undo--) await rollBack(assets, journal, undo);
+        await removeCreatedFolders(assets, journal);
+        await finish(assets, journal);
         const action = actions[index]!;
         const path = action.kind === 'moveFolder' ? action.from : action.path;
         throw new DiskChangedError(path, `${path} changed on disk while the mutation ran; it was rolled back.`);
@@ -370,7 +364,7 @@ export async function executeEffect(
       hook?.(`action-${index}`);
     }
     step = 'registry';
-    if (registryAfter !== null) await writeFileAtomic(registryPath, registryAfter);
+    if (registryAfter !== null) await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
   } catch (error) {
     if (!isIoError(error)) throw error;
     const fallback = step === 'registry' ? registryShown : `assets/${describeAction(actions[index]!)}`;
@@ -378,13 +372,13 @@ export async function executeEffect(
     try {
       // The failing action itself is undone too when the disk shows it done (rollBack checks).
       for (let undo = Math.min(index, actions.length - 1); undo >= 0; undo--) {
-        await rollBack(assetsDir, journal, undo);
+        await rollBack(assets, journal, undo);
         rolledBack.push(describeAction(actions[undo]!));
       }
-      await removeCreatedFolders(assetsDir, journal);
-      if (registryBefore !== null && readText(registryPath) !== registryBefore)
-        await writeFileAtomic(registryPath, registryBefore);
-      await finish(assetsDir, journal);
+      await removeCreatedFolders(assets, journal);
+      if (registryBefore !== null && readText(assets, REGISTRY_PATH) !== registryBefore)
+        await assets.writeFileAtomic(REGISTRY_PATH, registryBefore);
+      await finish(assets, journal);
     } catch {
       throw writeFailed(projectRoot, error, step, fallback, rolledBack, false);
     }
@@ -392,21 +386,22 @@ export async function executeEffect(
     throw writeFailed(projectRoot, error, step, fallback, rolledBack, true);
   }
   hook?.('registry-written');
-  await finish(assetsDir, journal, hook);
+  await finish(assets, journal, hook);
 }
 
 /** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
 const TEMPORARY_NAME = /^\..+\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 
 /**
- * Removes from `folder` the temporary files of atomic writes whose process is gone (it died between
- * writing the temporary file and renaming it into place). Files of live processes, this one included,
- * are never touched, so this is safe whoever holds the writer lock. Returns the names removed.
+ * Removes from `folder` (relative to `assets`) the temporary files of atomic writes whose process is gone
+ * (it died between writing the temporary file and renaming it into place). Files of live processes, this
+ * one included, are never touched, so this is safe whoever holds the writer lock. Returns the names removed.
  */
-export function removeStaleTemporaryFiles(folder: string): string[] {
+export function removeStaleTemporaryFiles(assets: FolderLocation, folder: string): string[] {
+  const within = folderFs(assets);
   let names: string[];
   try {
-    names = readdirSync(folder);
+    names = within.listNames(folder);
   } catch {
     return [];
   }
@@ -415,7 +410,7 @@ export function removeStaleTemporaryFiles(folder: string): string[] {
     const match = TEMPORARY_NAME.exec(name);
     if (match === null || isProcessAlive(Number(match[1]))) continue;
     try {
-      unlinkSync(join(folder, name));
+      within.unlinkSync(folder === '' ? name : `${folder}/${name}`);
       removed.push(name);
     } catch {
       // Already gone.
@@ -428,9 +423,10 @@ export function removeStaleTemporaryFiles(folder: string): string[] {
  * Finishes or undoes a write a crash interrupted, and removes the temporary files the crashed writer
  * left where the journal says it was writing. Returns null when there was nothing to recover.
  */
-export async function recoverJournal(assetsDir: string): Promise<RecoveryReport | null> {
+export async function recoverJournal(assetsDir: FolderLocation): Promise<RecoveryReport | null> {
+  const assets = folderFs(assetsDir);
   try {
-    return await replayJournal(assetsDir);
+    return await replayJournal(assets);
   } catch (error) {
     // Neither forward nor back worked (a name too long, a full or read-only disk, a folder that cannot be
     // moved back). Retrying on every later write would fail the same way, so the journal is moved aside
@@ -438,15 +434,15 @@ export async function recoverJournal(assetsDir: string): Promise<RecoveryReport 
     const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
     let operationId = 'unknown';
     try {
-      operationId = String((JSON.parse(readText(join(assetsDir, JOURNAL_PATH)) ?? '{}') as Journal).operationId);
+      operationId = String((JSON.parse(readJournal(assets) ?? '{}') as Journal).operationId);
     } catch {
       // An unreadable journal is discarded by replayJournal; this cannot be reached with one.
     }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const setAside = `.prometeu/${UNRECOVERABLE_JOURNAL_PREFIX}${stamp}.json`;
     try {
-      await rename(join(assetsDir, JOURNAL_PATH), join(assetsDir, setAside));
-      await syncFolder(join(assetsDir, '.prometeu'));
+      await assets.rename(JOURNAL_PATH, setAside);
+      await assets.syncFolder('.prometeu');
     } catch {
       return {
         operationId,
@@ -463,22 +459,27 @@ export async function recoverJournal(assetsDir: string): Promise<RecoveryReport 
   }
 }
 
-/** Replays or rolls back the journal; throws when neither can be done. */
-async function replayJournal(assetsDir: string): Promise<RecoveryReport | null> {
-  let text: string;
+function readJournal(assets: ProjectFs): string | null {
   try {
-    text = await readFile(join(assetsDir, JOURNAL_PATH), 'utf8');
+    return assets.readText(JOURNAL_PATH, SIZE_LIMITS.journal);
   } catch {
     return null;
   }
+}
+
+/** Replays or rolls back the journal; throws when neither can be done. */
+async function replayJournal(assets: ProjectFs): Promise<RecoveryReport | null> {
+  await Promise.resolve();
+  const text = readJournal(assets);
+  if (text === null) return null;
   let journal: Journal;
   try {
     journal = JSON.parse(text) as Journal;
     if (journal.version !== 1 || !Array.isArray(journal.actions)) throw new Error('unknown journal version');
   } catch (error) {
     // The journal is written atomically, so an unreadable one was never complete: nothing ran after it.
-    await unlink(join(assetsDir, JOURNAL_PATH));
-    removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
+    await assets.unlink(JOURNAL_PATH);
+    removeStaleTemporaryFiles(assets, '.prometeu');
     return {
       operationId: 'unknown',
       outcome: 'rolledBack',
@@ -488,27 +489,26 @@ async function replayJournal(assetsDir: string): Promise<RecoveryReport | null> 
   // A crash inside an atomic write leaves its temporary file next to the target: the registry's and the
   // journal's in `.prometeu`, a file action's in its folder. They are removed first, so that a rollback
   // finds the folders it created empty.
-  removeStaleTemporaryFiles(join(assetsDir, '.prometeu'));
+  removeStaleTemporaryFiles(assets, '.prometeu');
   for (const action of journal.actions)
-    if (action.kind === 'writeFile') removeStaleTemporaryFiles(dirname(join(assetsDir, action.path)));
-  const registryPath = join(assetsDir, REGISTRY_PATH);
+    if (action.kind === 'writeFile') removeStaleTemporaryFiles(assets, posix.dirname(action.path).replace(/^\.$/, ''));
   let index = 0;
-  for (; index < journal.actions.length; index++) if (!(await rollForward(assetsDir, journal, index))) break;
+  for (; index < journal.actions.length; index++) if (!(await rollForward(assets, journal, index))) break;
   if (index === journal.actions.length) {
-    if (journal.registryAfter !== null && readText(registryPath) !== journal.registryAfter)
-      await writeFileAtomic(registryPath, journal.registryAfter);
-    await finish(assetsDir, journal);
+    if (journal.registryAfter !== null && readText(assets, REGISTRY_PATH) !== journal.registryAfter)
+      await assets.writeFileAtomic(REGISTRY_PATH, journal.registryAfter);
+    await finish(assets, journal);
     return {
       operationId: journal.operationId,
       outcome: 'completed',
       message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).`,
     };
   }
-  for (let undo = index - 1; undo >= 0; undo--) await rollBack(assetsDir, journal, undo);
-  await removeCreatedFolders(assetsDir, journal);
-  if (journal.registryBefore !== null && readText(registryPath) !== journal.registryBefore)
-    await writeFileAtomic(registryPath, journal.registryBefore);
-  await finish(assetsDir, journal);
+  for (let undo = index - 1; undo >= 0; undo--) await rollBack(assets, journal, undo);
+  await removeCreatedFolders(assets, journal);
+  if (journal.registryBefore !== null && readText(assets, REGISTRY_PATH) !== journal.registryBefore)
+    await assets.writeFileAtomic(REGISTRY_PATH, journal.registryBefore);
+  await finish(assets, journal);
   return {
     operationId: journal.operationId,
     outcome: 'rolledBack',

@@ -4,9 +4,7 @@
  * pack or the new one, never a mix, at every instant and after a crash at any step.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFile, cp, link, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { syncFolder } from '../io/atomic-write.js';
+import { rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { isIoError, writeFailed } from '../mutations/execute.js';
 import { sha256Hex } from './assets-pa.js';
 
@@ -60,25 +58,9 @@ function errorCode(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
-async function kindOf(path: string): Promise<'absent' | 'folder' | 'link' | 'other'> {
-  try {
-    const stats = await lstat(path);
-    return stats.isDirectory() ? 'folder' : stats.isSymbolicLink() ? 'link' : 'other';
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'absent';
-    throw error;
-  }
-}
-
-/** Writes one staged file and flushes it. */
-async function writeStaged(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, 'wx', 0o644);
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+function kindOf(files: ProjectFs, path: string): 'absent' | 'folder' | 'link' | 'other' {
+  const kind = files.kind(path);
+  return kind === 'file' ? 'other' : kind;
 }
 
 /**
@@ -86,21 +68,21 @@ async function writeStaged(path: string, bytes: Uint8Array): Promise<void> {
  * staged folder, so the switch replaces the artifacts only: files as hard links (copies where links are
  * not possible), folders and links copied as they are, never followed.
  */
-async function carryOthers(buildDir: string, staging: string, artifacts: ReadonlySet<string>): Promise<void> {
-  for (const entry of await readdir(buildDir, { withFileTypes: true })) {
+async function carryOthers(files: ProjectFs, staging: string, artifacts: ReadonlySet<string>): Promise<void> {
+  for (const entry of files.list(BUILD_FOLDER)) {
     if (artifacts.has(entry.name) || entry.name.startsWith(STAGING_PREFIX)) continue;
-    const from = join(buildDir, entry.name);
-    const to = join(staging, entry.name);
+    const from = `${BUILD_FOLDER}/${entry.name}`;
+    const to = `${staging}/${entry.name}`;
     if (entry.isFile()) {
       try {
-        await link(from, to);
+        await files.link(from, to);
         continue;
       } catch (error) {
         if (!['EPERM', 'ENOTSUP', 'EXDEV', 'EMLINK', 'ENOSYS'].includes(errorCode(error) ?? '')) throw error;
       }
-      await copyFile(from, to);
+      await files.copyFile(from, to);
     } else {
-      await cp(from, to, { recursive: true, verbatimSymlinks: true, dereference: false, preserveTimestamps: true });
+      await files.copyTree(from, to);
     }
   }
 }
@@ -113,37 +95,38 @@ async function carryOthers(buildDir: string, staging: string, artifacts: Readonl
  * in place they are either an unfinished new pack or an old one already replaced. Runs before every
  * pack (and may run on open); only the project's writer may call it.
  */
-export async function recoverBuildPromotion(projectRoot: string): Promise<PromotionRecovery> {
-  const buildDir = join(projectRoot, BUILD_FOLDER);
+export async function recoverBuildPromotion(projectRoot: FolderLocation): Promise<PromotionRecovery> {
+  let files: ProjectFs;
   let names: string[];
   try {
-    names = await readdir(projectRoot);
+    files = rootFs(projectRoot);
+    names = files.listNames('');
   } catch {
     return { outcome: 'nothing', removed: [] };
   }
   let outcome: PromotionRecovery['outcome'] = 'nothing';
   const previous = names.filter((name) => name.startsWith(PREVIOUS_PREFIX)).sort();
-  if ((await kindOf(buildDir)) === 'absent' && previous.length > 0) {
+  if (kindOf(files, BUILD_FOLDER) === 'absent' && previous.length > 0) {
     // Only one promotion runs per project, so there is at most one; the newest by name wins otherwise.
     const restored = previous.pop()!;
-    await rename(join(projectRoot, restored), buildDir);
-    await syncFolder(projectRoot);
+    await files.rename(restored, BUILD_FOLDER);
+    await files.syncFolder('');
     outcome = 'restored';
   }
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(NEXT_PREFIX) && !(name.startsWith(PREVIOUS_PREFIX) && previous.includes(name))) continue;
-    await rm(join(projectRoot, name), { recursive: true, force: true });
+    await files.removeTree(name);
     removed.push(name);
   }
-  if ((await kindOf(buildDir)) === 'folder') {
-    for (const entry of await readdir(buildDir)) {
+  if (kindOf(files, BUILD_FOLDER) === 'folder') {
+    for (const entry of files.listNames(BUILD_FOLDER)) {
       if (!entry.startsWith(STAGING_PREFIX)) continue;
-      await rm(join(buildDir, entry), { recursive: true, force: true });
+      await files.removeTree(`${BUILD_FOLDER}/${entry}`);
       removed.push(`${BUILD_FOLDER}/${entry}`);
     }
   }
-  if (removed.length > 0) await syncFolder(projectRoot);
+  if (removed.length > 0) await files.syncFolder('');
   return { outcome: outcome === 'nothing' && removed.length > 0 ? 'cleaned' : outcome, removed };
 }
 
@@ -161,7 +144,7 @@ export async function recoverBuildPromotion(projectRoot: string): Promise<Promot
  * through links. Only one writer may run per project (the writer lane guarantees it).
  */
 export async function writeBuildOutputs(
-  projectRoot: string,
+  projectRoot: FolderLocation,
   artifacts: Readonly<Record<string, string | Uint8Array>>,
   options: WriteBuildOptions = {},
 ): Promise<WrittenArtifact[]> {
@@ -170,31 +153,42 @@ export async function writeBuildOutputs(
     if (!ARTIFACT_NAME.test(name))
       throw new TypeError(`writeBuildOutputs: ${JSON.stringify(name)} is not a plain artifact file name.`);
   }
-  const buildDir = join(projectRoot, BUILD_FOLDER);
-  await recoverBuildPromotion(projectRoot);
-  const kind = await kindOf(buildDir);
+  const files = rootFs(projectRoot);
+  const rootPath = files.path();
+  const buildDir = files.path(BUILD_FOLDER);
+  await recoverBuildPromotion(files);
+  const kind = kindOf(files, BUILD_FOLDER);
   if (kind === 'link' || kind === 'other')
-    throw Object.assign(
-      new Error(`${buildDir} is not a folder (a symbolic link or a file); the packer does not write through it.`),
-      { code: 'ENOTDIR', path: buildDir },
+    throw writeFailed(
+      rootPath,
+      Object.assign(
+        new Error(`${buildDir} is not a folder (a symbolic link or a file); the packer does not write through it.`),
+        { code: 'ENOTDIR', path: buildDir },
+      ),
+      'stage',
+      BUILD_FOLDER,
+      [],
+      true,
     );
   if (kind === 'folder') {
     // An artifact name taken by a folder or a link is the user's, not an old artifact: refuse, touch nothing.
     for (const name of names) {
-      const target = await kindOf(join(buildDir, name));
+      const target = kindOf(files, `${BUILD_FOLDER}/${name}`);
       if (target === 'folder' || target === 'link')
         throw Object.assign(
-          new Error(`${join(buildDir, name)} is a ${target}, not a file the packer wrote; move it away.`),
+          new Error(
+            `${files.path(`${BUILD_FOLDER}/${name}`)} is a ${target}, not a file the packer wrote; move it away.`,
+          ),
           {
             code: target === 'folder' ? 'EISDIR' : 'ELOOP',
-            path: join(buildDir, name),
+            path: files.path(`${BUILD_FOLDER}/${name}`),
           },
         );
     }
   }
   const id = randomBytes(8).toString('hex');
-  const staging = join(projectRoot, `${NEXT_PREFIX}${id}`);
-  const previous = join(projectRoot, `${PREVIOUS_PREFIX}${id}`);
+  const staging = `${NEXT_PREFIX}${id}`;
+  const previous = `${PREVIOUS_PREFIX}${id}`;
   const written: WrittenArtifact[] = [];
   // Invariant: true once the old build/ has been renamed to `previous` and not yet replaced.
   let movedAside = false;
@@ -202,56 +196,55 @@ export async function writeBuildOutputs(
   let step = 'stage';
   let writing = staging;
   try {
-    await mkdir(staging);
+    await files.makeFolder(staging);
     for (const name of names) {
       const content = artifacts[name]!;
       const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-      writing = join(staging, name);
-      await writeStaged(writing, bytes);
+      writing = `${staging}/${name}`;
+      await files.writeNewFile(writing, bytes);
       written.push({ name, size: bytes.length, sha256: sha256Hex(bytes) });
       await options.onStep?.('artifact', name);
     }
-    if (kind === 'folder') await carryOthers(buildDir, staging, new Set(names));
-    await syncFolder(staging);
-    await syncFolder(projectRoot);
+    if (kind === 'folder') await carryOthers(files, staging, new Set(names));
+    await files.syncFolder(staging);
+    await files.syncFolder('');
     await options.onStep?.('staged');
     step = 'promote';
-    writing = buildDir;
+    writing = BUILD_FOLDER;
     if (kind === 'folder') {
-      await rename(buildDir, previous);
+      await files.rename(BUILD_FOLDER, previous);
       movedAside = true;
-      await syncFolder(projectRoot);
+      await files.syncFolder('');
       await options.onStep?.('old-moved-aside');
     }
-    await rename(staging, buildDir);
+    await files.rename(staging, BUILD_FOLDER);
     movedAside = false;
   } catch (error) {
     const rolledBack: string[] = [];
     try {
       if (movedAside) {
-        await rename(previous, buildDir);
+        await files.rename(previous, BUILD_FOLDER);
         rolledBack.push('the old build/ put back');
       }
-      await rm(staging, { recursive: true, force: true });
+      await files.removeTree(staging);
       rolledBack.push('the staged pack removed');
-      await syncFolder(projectRoot);
+      await files.syncFolder('');
     } catch (undoError) {
-      if (isIoError(error))
-        throw writeFailed(projectRoot, error, step, relative(projectRoot, writing), rolledBack, false);
+      if (isIoError(error)) throw writeFailed(rootPath, error, step, writing, rolledBack, false);
       throw new Error(
         `Writing build/ failed and putting the old pack back failed too (${undoError instanceof Error ? undoError.message : String(undoError)}); the next pack or open restores it.`,
         { cause: error },
       );
     }
-    if (isIoError(error)) throw writeFailed(projectRoot, error, step, relative(projectRoot, writing), rolledBack, true);
+    if (isIoError(error)) throw writeFailed(rootPath, error, step, writing, rolledBack, true);
     throw error;
   }
   // Committed: build/ is the new pack. What follows only tidies up; a failure leaves a leftover that the
   // next recovery removes, never a wrong build/.
-  await syncFolder(projectRoot).catch(() => undefined);
+  await files.syncFolder('').catch(() => undefined);
   await options.onStep?.('switched');
   if (kind === 'folder') {
-    await rm(previous, { recursive: true, force: true }).catch(() => undefined);
+    await files.removeTree(previous).catch(() => undefined);
     await options.onStep?.('old-removed');
   }
   return written;

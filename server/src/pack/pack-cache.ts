@@ -3,10 +3,9 @@
  * determines them. It only saves work: validation always runs before it is consulted, and an entry that is
  * missing, unreadable or corrupt is ignored and rebuilt.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AssetDeclarationFile } from '@prometeu/packer-protocol';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { folderFs, type FolderLocation } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { sha256Hex } from './assets-pa.js';
 import { canonicalJson, type JsonObject } from './canonical-json.js';
 import type { AssetFormat, MaterializedAsset } from './formats/format.js';
@@ -46,22 +45,23 @@ export const NO_CACHE: PayloadCache = Object.freeze({
   write: () => Promise.resolve(),
 });
 
-/** The cache kept in `folder` (created on first write). */
-export function folderCache(folder: string): PayloadCache {
-  const pathOf = (key: string): string => join(folder, `${key}.bin`);
+/** The cache kept in `folder` (created on first write); read and written through the confined file system. */
+export function folderCache(folder: FolderLocation): PayloadCache {
+  const cache = folderFs(folder);
+  const pathOf = (key: string): string => `${key}.bin`;
   return {
-    async read(key) {
+    read(key) {
       let bytes: Uint8Array;
       try {
-        bytes = await readFile(pathOf(key));
+        bytes = cache.readFile(pathOf(key), SIZE_LIMITS.cacheEntry);
       } catch {
-        return null;
+        return Promise.resolve(null);
       }
-      return decodeEntry(bytes, key);
+      return Promise.resolve(decodeEntry(bytes, key));
     },
     async write(key, asset) {
       try {
-        await writeFileAtomic(pathOf(key), encodeEntry(key, asset), { createParents: true });
+        await cache.writeFileAtomic(pathOf(key), encodeEntry(key, asset), { createParents: true });
       } catch (error) {
         // Only I/O failures are tolerated; anything else is a bug and propagates.
         if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;

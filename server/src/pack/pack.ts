@@ -2,7 +2,6 @@
  * Pack planning and materialisation: from a frozen snapshot to the bytes of every build artifact, as an
  * outcome value. Nothing here writes `build/` (see build-output.ts); the only files written are cache entries.
  */
-import { join } from 'node:path';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
 import { compareDiagnostics } from '../domain/diagnostics.js';
@@ -18,6 +17,8 @@ import {
   type PackArtifacts,
   type PaAsset,
 } from './assets-pa.js';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
@@ -128,16 +129,21 @@ interface BuiltAsset {
  */
 export async function packSnapshot(
   snapshot: Snapshot,
-  assetsDir: string,
+  assetsDir: FolderLocation,
   options: PackOptions = {},
 ): Promise<PackOutcome> {
+  // One scope for the whole pack: each folder is resolved once, every file still checked on its own.
+  return folderFs(assetsDir).scope((assets) => packIn(snapshot, assets, options));
+}
+
+async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
   const { signal } = options;
   if (signal?.aborted) return CANCELLED;
   const cache: PayloadCache =
-    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? join(assetsDir, PACK_CACHE_PATH));
+    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
   const diverged = new Set<string>();
 
-  const registryBytes = readIfFile(join(assetsDir, REGISTRY_PATH));
+  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
   if (
     registryNow.exists !== snapshot.workspaceInitialized ||
@@ -159,7 +165,7 @@ export async function packSnapshot(
   }
   const held = new Map<string, Uint8Array | null>();
   const takeInput = async (path: string): Promise<Uint8Array | null> => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFile(join(assetsDir, path));
+    const bytes = held.has(path) ? held.get(path)! : readIfFile(assets, path, SIZE_LIMITS.input);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -175,7 +181,7 @@ export async function packSnapshot(
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
-    const anchorBytes = readIfFile(join(assetsDir, anchorPath));
+    const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
     if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
 
     const inputs = new Map<string, Uint8Array>();

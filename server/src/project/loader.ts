@@ -2,10 +2,11 @@
  * Reading a project's workspace from disk into a snapshot: crawl `assets/`, read the registry and the
  * quarantine, join. After a commit only the folders the commit touched are crawled again.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RegistryFile } from '@prometeu/packer-protocol';
 import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { folderFs, rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
 import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
@@ -16,10 +17,13 @@ export function assetsDirOf(projectRoot: string): string {
   return join(projectRoot, 'assets');
 }
 
-/** Reads the registry file: text, or null when absent, or a read error code. */
-export function readRegistryText(assetsDir: string): { text: string | null; readError?: string } {
+/**
+ * Reads the registry file: text, or null when absent, or a read error code (a link, a FIFO or a file over
+ * its size limit is refused by the confined file system with ELOOP, EFTYPE or EFBIG, without being read).
+ */
+export function readRegistryText(assetsDir: FolderLocation): { text: string | null; readError?: string } {
   try {
-    return { text: readFileSync(join(assetsDir, REGISTRY_PATH), 'utf8') };
+    return { text: folderFs(assetsDir).readText(REGISTRY_PATH, SIZE_LIMITS.registry) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
     return code === 'ENOENT' ? { text: null } : { text: null, readError: code };
@@ -27,19 +31,22 @@ export function readRegistryText(assetsDir: string): { text: string | null; read
 }
 
 /** Reads the quarantine manifests; unreadable ones are skipped (the folder stays for a person to inspect). */
-export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
-  const folder = join(assetsDir, QUARANTINE_FOLDER);
+export function loadQuarantine(assetsDir: FolderLocation): QuarantineEntry[] {
+  const assets = folderFs(assetsDir);
   let names: string[];
   try {
-    names = readdirSync(folder);
+    names = assets.listNames(QUARANTINE_FOLDER);
   } catch {
     return [];
   }
   const entries: QuarantineEntry[] = [];
   for (const name of names.sort(compareStrings)) {
     try {
-      const manifestPath = join(folder, name, 'manifest.json');
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, unknown>;
+      const manifestPath = `${QUARANTINE_FOLDER}/${name}/manifest.json`;
+      const manifest = JSON.parse(assets.readText(manifestPath, SIZE_LIMITS.quarantineManifest)) as Record<
+        string,
+        unknown
+      >;
       if (typeof manifest['asset_uuid'] !== 'string' || typeof manifest['root'] !== 'string') continue;
       entries.push({
         assetUuid: manifest['asset_uuid'],
@@ -47,9 +54,14 @@ export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
         assetId: typeof manifest['asset_id'] === 'number' ? manifest['asset_id'] : null,
         includedInBuild: manifest['included_in_build'] === true,
         name: typeof manifest['name'] === 'string' ? manifest['name'] : null,
-        type: typeof manifest['type'] === 'string' ? manifest['type'] : quarantinedType(join(folder, name)),
+        type:
+          typeof manifest['type'] === 'string'
+            ? manifest['type']
+            : quarantinedType(assets, `${QUARANTINE_FOLDER}/${name}`),
         quarantinedAt:
-          typeof manifest['quarantined_at'] === 'string' ? manifest['quarantined_at'] : modifiedAt(manifestPath),
+          typeof manifest['quarantined_at'] === 'string'
+            ? manifest['quarantined_at']
+            : modifiedAt(assets, manifestPath),
       });
     } catch {
       // A half-written or foreign folder: not a quarantine entry.
@@ -59,9 +71,11 @@ export function loadQuarantine(assetsDir: string): QuarantineEntry[] {
 }
 
 /** The type the quarantined `asset.json` declares, for manifests written before they recorded it. */
-function quarantinedType(entryFolder: string): string | null {
+function quarantinedType(assets: ProjectFs, entryFolder: string): string | null {
   try {
-    const declaration = JSON.parse(readFileSync(join(entryFolder, 'root', 'asset.json'), 'utf8')) as unknown;
+    const declaration = JSON.parse(
+      assets.readText(`${entryFolder}/root/asset.json`, SIZE_LIMITS.declaration),
+    ) as unknown;
     const type = (declaration as { type?: unknown } | null)?.type;
     return typeof type === 'string' ? type : null;
   } catch {
@@ -70,17 +84,13 @@ function quarantinedType(entryFolder: string): string | null {
 }
 
 /** A file's modification time (ISO 8601), for manifests written before they recorded `quarantined_at`. */
-function modifiedAt(path: string): string | null {
-  try {
-    return statSync(path).mtime.toISOString();
-  } catch {
-    return null;
-  }
+function modifiedAt(assets: ProjectFs, path: string): string | null {
+  return assets.stat(path)?.mtime.toISOString() ?? null;
 }
 
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */
-export function loadSnapshot(projectRoot: string, revision: number, previous?: Snapshot): Snapshot {
-  const assetsDir = assetsDirOf(projectRoot);
+export function loadSnapshot(projectRoot: FolderLocation, revision: number, previous?: Snapshot): Snapshot {
+  const assetsDir = rootFs(projectRoot).at('assets');
   const crawl = crawlAssets(assetsDir);
   const registry = readRegistryText(assetsDir);
   return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
@@ -90,10 +100,11 @@ export function loadSnapshot(projectRoot: string, revision: number, previous?: S
 }
 
 /** Crawls `folders` again and splices what they hold now into `previous`. */
-export function recrawl(previous: CrawlResult, assetsDir: string, folders: readonly string[]): CrawlResult {
+export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
   if (folders.length === 0) return previous;
   const outside = (path: string): boolean => !folders.some((folder) => isWithin(folder, path));
-  const parts = folders.map((folder) => crawlAssets(assetsDir, folder));
+  const assets = folderFs(assetsDir);
+  const parts = folders.map((folder) => crawlAssets(assets, folder));
   const merge = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
     const all = [...kept, ...fresh.flat()];
     const seen = new Set<string>();
@@ -131,7 +142,7 @@ export function recrawl(previous: CrawlResult, assetsDir: string, folders: reado
  */
 export function snapshotAfterCommit(
   previous: Snapshot,
-  assetsDir: string,
+  assetsDir: FolderLocation,
   registry: RegistryFile | null,
   folders: readonly string[],
 ): Snapshot {
@@ -142,7 +153,7 @@ export function snapshotAfterCommit(
   });
 }
 
-function registryOf(previous: Snapshot, assetsDir: string): ParsedRegistry {
+function registryOf(previous: Snapshot, assetsDir: FolderLocation): ParsedRegistry {
   if (previous.registry !== null) return checkRegistry(previous.registry);
   const registry = readRegistryText(assetsDir);
   return parseRegistry(registry.text, registry.readError);

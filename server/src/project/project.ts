@@ -4,9 +4,9 @@
  * goes through the write scope its lane hands to the running operation.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
+import { ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
@@ -63,6 +63,10 @@ export class Project {
   readonly #rootPath: string;
   readonly #rootUri: string;
   readonly #assetsDir: string;
+  /** The project's confined file system (the only way to its files), rooted at the project root. */
+  readonly #fs: ProjectFs;
+  /** {@link #fs} seen from `assets/`. */
+  readonly #assetsFs: ProjectFs;
   readonly #events: EventLog;
   readonly #lane: WriterLane;
   readonly #lock: WriterLock;
@@ -102,8 +106,10 @@ export class Project {
     this.#scheduleReconcile = options.scheduleReconcile;
     this.#lastRecovery = options.lastRecovery ?? null;
     this.#assetsDir = assetsDirOf(options.rootPath);
+    this.#fs = ProjectFs.openRoot(options.rootPath);
+    this.#assetsFs = this.#fs.at('assets');
     this.#events = new EventLog(options.id, options.epoch, options.now);
-    this.#lock = new WriterLock(this.#assetsDir);
+    this.#lock = new WriterLock(this.#assetsFs);
     this.#lane = new WriterLane({
       projectId: options.id,
       events: this.#events,
@@ -121,12 +127,13 @@ export class Project {
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
     // processes go, and none while a live process (perhaps on another host) holds the writer lock.
-    if (this.#lock.state() !== 'heldByOther') removeStaleTemporaryFiles(join(this.#assetsDir, '.prometeu'));
-    this.#registryText = readRegistryText(this.#assetsDir).text;
+    if (this.#lock.state() !== 'heldByOther') removeStaleTemporaryFiles(this.#assetsFs, '.prometeu');
+    this.#registryText = readRegistryText(this.#assetsFs).text;
     this.#registryStamp = undefined;
     this.#watch = new ProjectWatch(
       {
         assetsDir: this.#assetsDir,
+        assetsFs: this.#assetsFs,
         events: this.#events,
         snapshot: () => this.#current,
         registryText: () => this.#registryText,
@@ -231,6 +238,16 @@ export class Project {
     return this.#validation.settled();
   }
 
+  /** The project's confined file system, rooted at the project root: the only way to its files. */
+  get fs(): ProjectFs {
+    return this.#fs;
+  }
+
+  /** {@link fs} seen from `assets/`. */
+  get assetsFs(): ProjectFs {
+    return this.#assetsFs;
+  }
+
   /** The current snapshot. A caller that keeps the returned object keeps a consistent view. */
   snapshot(): Snapshot {
     return this.#current;
@@ -310,13 +327,13 @@ export class Project {
     let next: Snapshot;
     try {
       // The inputs' content may have changed on disk: every asset is validated again.
-      next = loadSnapshot(this.#rootPath, this.#current.revision + 1, withoutFormatResults(this.#current));
+      next = loadSnapshot(this.#fs, this.#current.revision + 1, withoutFormatResults(this.#current));
     } catch (error) {
       this.#failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
     }
     this.#failure = undefined;
-    this.#registryText = readRegistryText(this.#assetsDir).text;
+    this.#registryText = readRegistryText(this.#assetsFs).text;
     this.#registryStamp = undefined;
     return this.#publish(next, cause, operationId);
   }
@@ -336,7 +353,7 @@ export class Project {
     }
     const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
     await executeEffect(
-      this.#assetsDir,
+      this.#assetsFs,
       operationId,
       plan.effect.actions,
       this.#registryText,
@@ -346,10 +363,10 @@ export class Project {
     );
     if (registryAfter !== null) {
       this.#registryText = registryAfter;
-      this.#registryStamp = stampOf(join(this.#assetsDir, REGISTRY_PATH)) ?? undefined;
+      this.#registryStamp = stampOf(this.#assetsFs, REGISTRY_PATH) ?? undefined;
     }
     const folders = touchedFolders(plan.effect.actions);
-    const next = snapshotAfterCommit(this.#current, this.#assetsDir, plan.effect.registry, folders);
+    const next = snapshotAfterCommit(this.#current, this.#assetsFs, plan.effect.registry, folders);
     this.#publish(next, 'mutation', operationId);
     this.#watch.afterCommit(folders);
     return next;
@@ -357,7 +374,7 @@ export class Project {
 
   /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */
   hasInterruptedWrite(): boolean {
-    return existsSync(join(this.assetsDir, JOURNAL_PATH));
+    return this.#assetsFs.exists(JOURNAL_PATH);
   }
 
   /**
@@ -370,15 +387,16 @@ export class Project {
    * and rolling it forward later would overwrite the registry that this write committed.
    */
   async #recoverInterruptedWrite(operationId: string): Promise<RecoveryReport | null> {
-    const journalPath = join(this.#assetsDir, JOURNAL_PATH);
-    if (!existsSync(journalPath)) return null;
+    if (!this.#assetsFs.exists(JOURNAL_PATH)) return null;
     let folders: string[] = [];
     try {
-      folders = touchedFolders((JSON.parse(readFileSync(journalPath, 'utf8')) as { actions: FileAction[] }).actions);
+      folders = touchedFolders(
+        (JSON.parse(this.#assetsFs.readText(JOURNAL_PATH, SIZE_LIMITS.journal)) as { actions: FileAction[] }).actions,
+      );
     } catch {
       // An unreadable journal never started its actions; recovery discards it.
     }
-    const report = await recoverJournal(this.#assetsDir);
+    const report = await recoverJournal(this.#assetsFs);
     if (report === null) return null;
     this.#lastRecovery = report;
     this.#reload('recovery', operationId);

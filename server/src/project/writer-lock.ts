@@ -5,20 +5,10 @@
  * refuse writes while it keeps serving reads.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
 import { hostname } from 'node:os';
 import { isProcessAlive } from '../io/process.js';
-import { basename, dirname, join } from 'node:path';
+import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 
 /** The lock file, relative to `assets/`. */
 export const LOCK_PATH = '.prometeu/writer.lock';
@@ -35,13 +25,13 @@ export type LockAttempt =
   { readonly ok: true } | { readonly ok: false; readonly holderPid?: number; readonly lockPath: string };
 
 export class WriterLock {
-  private readonly path: string;
+  private readonly assets: ProjectFs;
   /** Invariant: true exactly while this instance's token is in the lock file. */
   private owned = false;
   private readonly token = randomBytes(8).toString('hex');
 
-  constructor(private readonly assetsDir: string) {
-    this.path = join(assetsDir, LOCK_PATH);
+  constructor(assetsDir: FolderLocation) {
+    this.assets = folderFs(assetsDir);
   }
 
   /** Whether this instance holds the lock, another live process does, or nobody. */
@@ -62,7 +52,7 @@ export class WriterLock {
       if (this.read()?.token === this.token) return { ok: true };
       this.owned = false;
     }
-    mkdirSync(join(this.assetsDir, '.prometeu'), { recursive: true });
+    this.assets.makeFoldersSync('.prometeu');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.create();
@@ -78,7 +68,7 @@ export class WriterLock {
         if (holder === null && this.ageMs() < 5000) return { ok: false, lockPath: `assets/${LOCK_PATH}` };
         // Stale (its process is gone) or old garbage: take it over.
         try {
-          unlinkSync(this.path);
+          this.assets.unlinkSync(LOCK_PATH);
         } catch {
           // Someone else removed it first; try again.
         }
@@ -94,26 +84,10 @@ export class WriterLock {
    * The temporary name follows the atomic writes' pattern, so a crash's leftover is swept like theirs.
    */
   private create(): void {
-    const temporary = join(
-      dirname(this.path),
-      `.${basename(this.path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+    this.assets.createFileExclusiveSync(
+      LOCK_PATH,
+      `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`,
     );
-    const descriptor = openSync(temporary, 'wx', 0o644);
-    try {
-      writeSync(descriptor, `${JSON.stringify({ pid: process.pid, hostname: hostname(), token: this.token })}\n`);
-      fsyncSync(descriptor);
-    } catch (error) {
-      // A full disk: the temporary file goes too, so the failure leaves the control folder as it was.
-      closeSync(descriptor);
-      unlinkSync(temporary);
-      throw error;
-    }
-    closeSync(descriptor);
-    try {
-      linkSync(temporary, this.path);
-    } finally {
-      unlinkSync(temporary);
-    }
   }
 
   /** Releases the lock if this instance holds it. */
@@ -123,7 +97,7 @@ export class WriterLock {
     const holder = this.read();
     if (holder?.token === this.token) {
       try {
-        unlinkSync(this.path);
+        this.assets.unlinkSync(LOCK_PATH);
       } catch {
         // Already gone.
       }
@@ -132,7 +106,8 @@ export class WriterLock {
 
   private read(): LockContent | null {
     try {
-      const content = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<LockContent>;
+      // Bounded and never blocking: a FIFO or a huge file at the lock's name reads as an unreadable lock.
+      const content = JSON.parse(this.assets.readText(LOCK_PATH, SIZE_LIMITS.writerLock)) as Partial<LockContent>;
       if (typeof content.pid !== 'number' || typeof content.hostname !== 'string' || typeof content.token !== 'string')
         return null;
       return content as LockContent;
@@ -143,7 +118,8 @@ export class WriterLock {
 
   private ageMs(): number {
     try {
-      return Date.now() - statSync(this.path).mtimeMs;
+      const stats = this.assets.stat(LOCK_PATH);
+      return stats === null ? Number.POSITIVE_INFINITY : Date.now() - stats.mtimeMs;
     } catch {
       return Number.POSITIVE_INFINITY;
     }

@@ -3,10 +3,10 @@
  * blocking rules (or take them from a cache keyed by the content hashes, the format version and the
  * declaration). Runs in the validation worker, or inline where no worker can be started.
  */
-import { join } from 'node:path';
 import type { AssetDeclarationFile, Diagnostic } from '@prometeu/packer-protocol';
 import { sha256Hex } from '../pack/assets-pa.js';
 import { cacheKey } from '../pack/pack-cache.js';
+import { ProjectFs } from '../io/project-fs.js';
 import { readIfFile } from '../pack/read-input.js';
 import { formatToCheck } from './format-to-check.js';
 
@@ -35,9 +35,9 @@ const resultCache = new Map<string, readonly Diagnostic[]>();
 /** How many validations were answered from the cache, and how many ran (for tests and logs). */
 export const validationCounters = { cached: 0, ran: 0 };
 
-function readOrNull(path: string): Uint8Array | null {
+function readOrNull(assets: ProjectFs, path: string): Uint8Array | null {
   try {
-    return readIfFile(path);
+    return readIfFile(assets, path);
   } catch {
     // An unreadable input is reported by the pack (which reads it again) and by the watcher; here it has no hash.
     return null;
@@ -46,13 +46,15 @@ function readOrNull(path: string): Uint8Array | null {
 
 /** Validates one asset against the files now in `assetsDir`. Never throws for bad content. */
 export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAnswer {
+  // Confined to the project: an input path cannot lead through a link or out of assets/.
+  const assets = ProjectFs.ofFolder(assetsDir);
   const format = formatToCheck(job.declaration);
   const bytesByPath = new Map<string, Uint8Array>();
   const hashesByPath = new Map<string, string>();
   const hashes: [string, string | null][] = [];
   let complete = format !== undefined;
   for (const path of job.inputs) {
-    const bytes = readOrNull(join(assetsDir, path));
+    const bytes = readOrNull(assets, path);
     const sha = bytes === null ? null : sha256Hex(bytes);
     hashes.push([path, sha]);
     if (bytes === null || sha === null) {

@@ -2,12 +2,17 @@
  * The verification crawl off the main thread: lists every file of `assets/` and fingerprints it in a
  * worker, so that a 100k-root workspace does not stall reads for seconds. The answer travels as two flat
  * strings (paths, fingerprints) rather than 300k small objects, to keep the copy between threads and the
- * memory it takes small. Falls back to the same work inline when a worker cannot be started (for example
+ * memory it takes small; they are joined with NUL, the one character no file name can hold (a newline can).
+ * The worker reads through the same confined file system as the main thread. Falls back to the same work inline when a worker cannot be started (for example
  * when running from TypeScript sources in tests).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { crawlAssets } from '../domain/crawl.js';
+import { ProjectFs } from '../io/project-fs.js';
 import { fingerprintOf } from './fingerprint.js';
+
+/** Separates paths (and fingerprints) in the worker's answer. */
+const SEPARATOR = '\0';
 
 /** What the verification crawl returns: every file (sorted) with its fingerprint. */
 export interface VerifiedDisk {
@@ -15,39 +20,42 @@ export interface VerifiedDisk {
 }
 
 /** Crawls and fingerprints, as two newline-joined strings in the same order. */
-function crawlAndFingerprint(assetsDir: string): { paths: string; fingerprints: string } {
+function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: string } {
   const paths: string[] = [];
   const fingerprints: string[] = [];
-  for (const file of crawlAssets(assetsDir).files) {
-    const fingerprint = fingerprintOf(assetsDir, file);
-    if (fingerprint === null) continue;
-    paths.push(file);
-    fingerprints.push(fingerprint);
-  }
-  return { paths: paths.join('\n'), fingerprints: fingerprints.join('\n') };
+  const files = crawlAssets(assets).files;
+  assets.scope((scoped) => {
+    for (const file of files) {
+      const fingerprint = fingerprintOf(scoped, file);
+      if (fingerprint === null) continue;
+      paths.push(file);
+      fingerprints.push(fingerprint);
+    }
+  });
+  return { paths: paths.join(SEPARATOR), fingerprints: fingerprints.join(SEPARATOR) };
 }
 
 function toMap(answer: { paths: string; fingerprints: string }): Map<string, string> {
   const map = new Map<string, string>();
   if (answer.paths === '') return map;
-  const paths = answer.paths.split('\n');
-  const fingerprints = answer.fingerprints.split('\n');
+  const paths = answer.paths.split(SEPARATOR);
+  const fingerprints = answer.fingerprints.split(SEPARATOR);
   for (let index = 0; index < paths.length; index++) map.set(paths[index]!, fingerprints[index]!);
   return map;
 }
 
-/** Crawls and fingerprints `assetsDir`, in a worker thread when possible. Rejects when `assets/` cannot be listed. */
-export async function verifyDisk(assetsDir: string): Promise<VerifiedDisk> {
+/** Crawls and fingerprints `assets`, in a worker thread when possible. Rejects when `assets/` cannot be listed. */
+export async function verifyDisk(assets: ProjectFs): Promise<VerifiedDisk> {
   const url = new URL(import.meta.url);
   let worker: Worker | undefined;
   if (url.pathname.endsWith('.js')) {
     try {
-      worker = new Worker(url, { workerData: { assetsDir }, execArgv: [] });
+      worker = new Worker(url, { workerData: { root: assets.root, base: assets.base }, execArgv: [] });
     } catch {
       worker = undefined;
     }
   }
-  if (worker === undefined) return { fingerprints: toMap(crawlAndFingerprint(assetsDir)) };
+  if (worker === undefined) return { fingerprints: toMap(crawlAndFingerprint(assets)) };
   const started = worker;
   return new Promise<VerifiedDisk>((resolve, reject) => {
     started.once(
@@ -65,10 +73,12 @@ export async function verifyDisk(assetsDir: string): Promise<VerifiedDisk> {
 if (
   !isMainThread &&
   parentPort !== null &&
-  typeof (workerData as { assetsDir?: unknown } | null)?.assetsDir === 'string'
+  typeof (workerData as { root?: unknown } | null)?.root === 'string' &&
+  typeof (workerData as { base?: unknown } | null)?.base === 'string'
 ) {
   try {
-    parentPort.postMessage({ ok: true, ...crawlAndFingerprint((workerData as { assetsDir: string }).assetsDir) });
+    const { root, base } = workerData as { root: string; base: string };
+    parentPort.postMessage({ ok: true, ...crawlAndFingerprint(ProjectFs.openRoot(root).at(base)) });
   } catch (error) {
     parentPort.postMessage({ ok: false, error: (error as Error).message });
   }

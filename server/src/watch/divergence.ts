@@ -4,11 +4,11 @@
  * registry), once the writer lane is idle so the packer's own writes are already in the snapshot. The
  * result is explicit state: never a silent repair, never a silent refresh.
  */
-import { lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ANCHOR_FILE, compareStrings, crawlAssets, lowerBound } from '../domain/crawl.js';
 import { isWithin, parentOf } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import type { ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 import { fingerprintOf, type Fingerprints } from './fingerprint.js';
 
 /** One divergent path. */
@@ -31,6 +31,8 @@ export interface RootMove {
 /** What the tracker needs from its project. */
 export interface DivergenceSource {
   readonly assetsDir: string;
+  /** The project's confined file system seen from `assets/`: every read of the classification goes through it. */
+  readonly assetsFs: ProjectFs;
   snapshot(): Snapshot;
   /** The registry text the snapshot was built from. */
   registryText(): string | null;
@@ -48,18 +50,27 @@ function snapshotFilesUnder(snapshot: Snapshot, folder: string): string[] {
   return snapshot.crawl.files.filter((file) => isWithin(folder, file));
 }
 
-function kindOnDisk(assetsDir: string, path: string): 'file' | 'folder' | 'other' | 'missing' {
+function kindOnDisk(assets: ProjectFs, path: string): 'file' | 'folder' | 'other' | 'missing' {
   try {
-    const stats = lstatSync(join(assetsDir, path));
+    const stats = assets.stat(path);
+    if (stats === null) return 'missing';
     return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : 'other';
   } catch {
     return 'missing';
   }
 }
 
-function readUuid(assetsDir: string, anchorPath: string): string | null {
+function readText(assets: ProjectFs, path: string, limit: number): string | null {
   try {
-    const value = JSON.parse(readFileSync(join(assetsDir, anchorPath), 'utf8')) as { asset_uuid?: unknown };
+    return assets.readText(path, limit);
+  } catch {
+    return null;
+  }
+}
+
+function readUuid(assets: ProjectFs, anchorPath: string): string | null {
+  try {
+    const value = JSON.parse(assets.readText(anchorPath, SIZE_LIMITS.declaration)) as { asset_uuid?: unknown };
     return typeof value.asset_uuid === 'string' ? value.asset_uuid : null;
   } catch {
     return null;
@@ -76,16 +87,25 @@ export function classifyPaths(
   snapshot: Snapshot,
   paths: Iterable<string>,
 ): Map<string, DivergentChange | null> {
-  const { assetsDir } = source;
+  // One scope for the classification: each folder is resolved once.
+  return source.assetsFs.scope((assets) => classifyIn(source, assets, snapshot, paths));
+}
+
+function classifyIn(
+  source: DivergenceSource,
+  assets: ProjectFs,
+  snapshot: Snapshot,
+  paths: Iterable<string>,
+): Map<string, DivergentChange | null> {
   const files = new Set<string>();
   for (const path of paths) {
     if (path === '.prometeu/index.json') {
       files.add(path);
       continue;
     }
-    const kind = kindOnDisk(assetsDir, path);
+    const kind = kindOnDisk(assets, path);
     if (kind === 'folder') {
-      for (const file of crawlAssets(assetsDir, path).files) files.add(file);
+      for (const file of crawlAssets(assets, path).files) files.add(file);
       for (const file of snapshotFilesUnder(snapshot, path)) files.add(file);
     } else if (kind === 'missing') {
       files.add(path);
@@ -95,12 +115,7 @@ export function classifyPaths(
   const result = new Map<string, DivergentChange | null>();
   for (const file of [...files].sort(compareStrings)) {
     if (file === '.prometeu/index.json') {
-      let text: string | null;
-      try {
-        text = readFileSync(join(assetsDir, file), 'utf8');
-      } catch {
-        text = null;
-      }
+      const text = readText(assets, file, SIZE_LIMITS.registry);
       const known = source.registryText();
       result.set(
         file,
@@ -111,21 +126,16 @@ export function classifyPaths(
       continue;
     }
     const known = hasFile(snapshot, file);
-    const present = kindOnDisk(assetsDir, file) === 'file';
+    const present = kindOnDisk(assets, file) === 'file';
     if (!known && !present) result.set(file, null);
     else if (known && !present) result.set(file, { path: file, change: 'removed' });
     else if (!known && present) result.set(file, { path: file, change: 'added' });
     else if (file.endsWith(`/${ANCHOR_FILE}`)) {
       const root = parentOf(file);
-      let text: string | null;
-      try {
-        text = readFileSync(join(assetsDir, file), 'utf8');
-      } catch {
-        text = null;
-      }
+      const text = readText(assets, file, SIZE_LIMITS.declaration);
       result.set(file, text === snapshot.parsedAnchors.get(root)?.text ? null : { path: file, change: 'changed' });
     } else {
-      const now = fingerprintOf(assetsDir, file);
+      const now = fingerprintOf(assets, file);
       const then = source.fingerprints.get(file);
       result.set(file, now !== null && now === then ? null : { path: file, change: 'changed' });
     }
@@ -139,7 +149,7 @@ export function classifyPaths(
   }
   for (const [file, change] of [...result]) {
     if (change?.change !== 'added' || !file.endsWith(`/${ANCHOR_FILE}`)) continue;
-    const uuid = readUuid(assetsDir, file);
+    const uuid = readUuid(assets, file);
     const from = uuid !== null ? removedRoots.get(uuid) : undefined;
     if (from === undefined) continue;
     const to = parentOf(file);

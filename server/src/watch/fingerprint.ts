@@ -3,10 +3,8 @@
  * changed input from an untouched one without hashing, and how a new run knows what changed while no
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { folderFs, type FolderLocation } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
 
 /** The fingerprint file, relative to `assets/`. */
 export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';
@@ -15,10 +13,10 @@ export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';
 export type Fingerprints = Map<string, string>;
 
 /** The fingerprint of one file now, or null when it is not a regular file. */
-export function fingerprintOf(assetsDir: string, path: string): string | null {
+export function fingerprintOf(assetsDir: FolderLocation, path: string): string | null {
   try {
-    const stats = lstatSync(join(assetsDir, path));
-    return stats.isFile() ? `${stats.size}:${Math.trunc(stats.mtimeMs)}` : null;
+    const stats = folderFs(assetsDir).stat(path);
+    return stats?.isFile() ? `${stats.size}:${Math.trunc(stats.mtimeMs)}` : null;
   } catch {
     return null;
   }
@@ -29,16 +27,20 @@ export function fingerprintOf(assetsDir: string, path: string): string | null {
  * workspaces. Files that vanish are left out.
  */
 export async function fingerprintFiles(
-  assetsDir: string,
+  assetsDir: FolderLocation,
   files: readonly string[],
   chunk = 4000,
 ): Promise<Fingerprints> {
   const result: Fingerprints = new Map();
+  const within = folderFs(assetsDir);
   for (let start = 0; start < files.length; start += chunk) {
-    for (const file of files.slice(start, start + chunk)) {
-      const fingerprint = fingerprintOf(assetsDir, file);
-      if (fingerprint !== null) result.set(file, fingerprint);
-    }
+    // One scope per chunk (a scope must not outlive the turn that uses it): each folder is resolved once.
+    within.scope((assets) => {
+      for (const file of files.slice(start, start + chunk)) {
+        const fingerprint = fingerprintOf(assets, file);
+        if (fingerprint !== null) result.set(file, fingerprint);
+      }
+    });
     if (start + chunk < files.length) await new Promise((resolve) => setImmediate(resolve));
   }
   return result;
@@ -59,10 +61,11 @@ interface LogLine {
 }
 
 /** Reads the fingerprints a previous run saved, with its logged commits applied; null when there are none. */
-export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
+export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints | null {
+  const assets = folderFs(assetsDir);
   let fingerprints: Fingerprints;
   try {
-    const saved = JSON.parse(readFileSync(join(assetsDir, FINGERPRINT_PATH), 'utf8')) as {
+    const saved = JSON.parse(assets.readText(FINGERPRINT_PATH, SIZE_LIMITS.fingerprints)) as {
       version?: number;
       files?: Record<string, string>;
     };
@@ -73,7 +76,7 @@ export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
   }
   let log = '';
   try {
-    log = readFileSync(join(assetsDir, FINGERPRINT_LOG_PATH), 'utf8');
+    log = assets.readText(FINGERPRINT_LOG_PATH, SIZE_LIMITS.fingerprintLog);
   } catch {
     return fingerprints;
   }
@@ -92,14 +95,14 @@ export function readSavedFingerprints(assetsDir: string): Fingerprints | null {
 }
 
 /** Appends one commit's fingerprint changes to the log. */
-export function logFingerprintChanges(assetsDir: string, set: Record<string, string>, removed: string[]): void {
+export function logFingerprintChanges(assetsDir: FolderLocation, set: Record<string, string>, removed: string[]): void {
   if (Object.keys(set).length === 0 && removed.length === 0) return;
-  appendFileSync(join(assetsDir, FINGERPRINT_LOG_PATH), `${JSON.stringify({ set, removed } satisfies LogLine)}\n`);
+  folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, `${JSON.stringify({ set, removed } satisfies LogLine)}\n`);
 }
 
 /** Forgets the log once its changes are in the saved file. */
-function clearLog(assetsDir: string): void {
-  rmSync(join(assetsDir, FINGERPRINT_LOG_PATH), { force: true });
+function clearLog(assetsDir: FolderLocation): void {
+  folderFs(assetsDir).removeFileSync(FINGERPRINT_LOG_PATH);
 }
 
 function fingerprintText(fingerprints: Fingerprints): string {
@@ -109,9 +112,10 @@ function fingerprintText(fingerprints: Fingerprints): string {
 }
 
 /** Saves fingerprints for the next run (sorted, so the file is stable). */
-export async function saveFingerprints(assetsDir: string, fingerprints: Fingerprints): Promise<void> {
-  await writeFileAtomic(join(assetsDir, FINGERPRINT_PATH), fingerprintText(fingerprints), { createParents: true });
-  clearLog(assetsDir);
+export async function saveFingerprints(assetsDir: FolderLocation, fingerprints: Fingerprints): Promise<void> {
+  const assets = folderFs(assetsDir);
+  await assets.writeFileAtomic(FINGERPRINT_PATH, fingerprintText(fingerprints), { createParents: true });
+  clearLog(assets);
 }
 
 /**
@@ -120,16 +124,8 @@ export async function saveFingerprints(assetsDir: string, fingerprints: Fingerpr
  * but not flushed: the file is a cache, and an unreadable one only means the next run cannot tell what
  * changed while no packer ran.
  */
-export function saveFingerprintsSync(assetsDir: string, fingerprints: Fingerprints): void {
-  const path = join(assetsDir, FINGERPRINT_PATH);
-  mkdirSync(dirname(path), { recursive: true });
-  const temporary = join(dirname(path), `.fingerprint.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temporary, fingerprintText(fingerprints), { flag: 'wx' });
-    renameSync(temporary, path);
-    clearLog(assetsDir);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
+export function saveFingerprintsSync(assetsDir: FolderLocation, fingerprints: Fingerprints): void {
+  const assets = folderFs(assetsDir);
+  assets.replaceFileSync(FINGERPRINT_PATH, fingerprintText(fingerprints), { createParents: true });
+  clearLog(assets);
 }

@@ -7,6 +7,7 @@ import { compareStrings } from '../domain/crawl.js';
 import { verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import type { ProjectFs } from '../io/project-fs.js';
 import type { EventLog } from '../project/event-log.js';
 import {
   classifyPaths,
@@ -42,6 +43,8 @@ export interface WatchSettings {
 /** What the watch needs from its project. */
 export interface WatchedProject {
   readonly assetsDir: string;
+  /** The project's confined file system seen from `assets/`. */
+  readonly assetsFs: ProjectFs;
   readonly events: EventLog;
   snapshot(): Snapshot;
   registryText(): string | null;
@@ -90,6 +93,9 @@ export class ProjectWatch implements DivergenceSource {
 
   get assetsDir(): string {
     return this.project.assetsDir;
+  }
+  get assetsFs(): ProjectFs {
+    return this.project.assetsFs;
   }
   snapshot(): Snapshot {
     return this.project.snapshot();
@@ -148,7 +154,7 @@ export class ProjectWatch implements DivergenceSource {
       // Fingerprint what the snapshot holds before arming: a file rewritten while the watcher arms (seconds on a
       // large workspace) is reported by no watcher, and only the verification pass below, comparing the disk
       // with these, can find it. A commit that ran meanwhile refreshed its own entries; those are kept.
-      const fingerprints = await fingerprintFiles(this.project.assetsDir, snapshot.crawl.files);
+      const fingerprints = await fingerprintFiles(this.project.assetsFs, snapshot.crawl.files);
       for (const [path, fingerprint] of fingerprints)
         if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
       try {
@@ -166,7 +172,7 @@ export class ProjectWatch implements DivergenceSource {
       }
     }
     // Look for anything that changed since the snapshot was crawled, and since the previous run.
-    const saved = readSavedFingerprints(this.project.assetsDir);
+    const saved = readSavedFingerprints(this.project.assetsFs);
     if (saved !== null) this.compareWithPreviousRun(saved, snapshot);
     this.distrustFingerprintsAfterStart(snapshot);
     await this.verifyNow();
@@ -212,7 +218,7 @@ export class ProjectWatch implements DivergenceSource {
   async verifyNow(): Promise<boolean> {
     let disk;
     try {
-      disk = await verifyDisk(this.project.assetsDir);
+      disk = await verifyDisk(this.project.assetsFs);
     } catch (error) {
       this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
       return false;
@@ -319,7 +325,7 @@ export class ProjectWatch implements DivergenceSource {
     const set: Record<string, string> = {};
     for (const file of snapshot.crawl.files) {
       if (!folders.some((folder) => isWithin(folder, file))) continue;
-      const fingerprint = fingerprintOf(this.project.assetsDir, file);
+      const fingerprint = fingerprintOf(this.project.assetsFs, file);
       if (fingerprint === null) continue;
       this.fingerprints.set(file, fingerprint);
       set[file] = fingerprint;
@@ -328,7 +334,7 @@ export class ProjectWatch implements DivergenceSource {
     // Logged now (cheap, and it survives a kill), folded into the saved file later.
     if (this.project.canWriteControlData()) {
       try {
-        logFingerprintChanges(this.project.assetsDir, set, [...removed]);
+        logFingerprintChanges(this.project.assetsFs, set, [...removed]);
       } catch {
         // The log is a cache: without it a crash may make the next run report this commit as a change.
       }
@@ -342,7 +348,7 @@ export class ProjectWatch implements DivergenceSource {
     this.tracker.clear();
     this.betweenRuns.clear();
     if (this.settings.factory === null) return cleared;
-    const fresh = await fingerprintFiles(this.project.assetsDir, this.project.snapshot().crawl.files);
+    const fresh = await fingerprintFiles(this.project.assetsFs, this.project.snapshot().crawl.files);
     this.fingerprints.clear();
     for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
     await this.save();
@@ -360,7 +366,7 @@ export class ProjectWatch implements DivergenceSource {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     if (!this.maySave()) return;
-    await saveFingerprints(this.project.assetsDir, this.fingerprints);
+    await saveFingerprints(this.project.assetsFs, this.fingerprints);
   }
 
   /** Whether the fingerprints may be saved now: nothing divergent to hide, the writer lock held, something to save. */
@@ -380,7 +386,7 @@ export class ProjectWatch implements DivergenceSource {
       // next run would compare the disk with older fingerprints and report this run's own commits as changes.
       if (this.maySave()) {
         try {
-          saveFingerprintsSync(this.project.assetsDir, this.fingerprints);
+          saveFingerprintsSync(this.project.assetsFs, this.fingerprints);
         } catch {
           // The file is a cache: without it the next run only cannot tell what changed while no packer ran.
         }

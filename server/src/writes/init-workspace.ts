@@ -2,12 +2,9 @@
  * The `initWorkspace` write: its preparation (which opens a folder named by `rootUri` first) and its
  * operation, which creates `assets/.prometeu/index.json` when it is absent and never overwrites one.
  */
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { PackerErrorCodes, type ParamsOf, type packerRequests } from '@prometeu/packer-protocol';
 import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { emptyRegistry, parseRegistry, REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
-import { createFileExclusive } from '../io/atomic-write.js';
 import { readRegistryText } from '../project/loader.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
@@ -44,7 +41,7 @@ export function initWorkspaceOperation(
         revision,
         registryPath: REGISTRY_PROJECT_PATH,
       });
-      const existing = readRegistryText(project.assetsDir);
+      const existing = readRegistryText(project.assetsFs);
       if (existing.text !== null || existing.readError !== undefined) {
         const parsed = parseRegistry(existing.text, existing.readError);
         if (parsed.registry !== null)
@@ -62,14 +59,11 @@ export function initWorkspaceOperation(
       if (context.signal.aborted) return { status: 'cancelled' };
       const refusal = context.claimWriter();
       if (refusal !== undefined) return { status: 'failed', error: refusal };
-      await mkdir(join(project.assetsDir, '.prometeu'), { recursive: true });
-      const created = await createFileExclusive(
-        join(project.assetsDir, REGISTRY_PATH),
-        serializeRegistry(emptyRegistry()),
-      );
+      await project.assetsFs.makeFolders('.prometeu');
+      const created = await project.assetsFs.createFileExclusive(REGISTRY_PATH, serializeRegistry(emptyRegistry()));
       if (!created) {
         // Someone created it between our read and our write: report what is there now.
-        const parsed = parseRegistry(readRegistryText(project.assetsDir).text);
+        const parsed = parseRegistry(readRegistryText(project.assetsFs).text);
         if (parsed.registry !== null)
           return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
       }

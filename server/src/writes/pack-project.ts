@@ -43,7 +43,7 @@ export function packOperation(
         materialized: 0,
         fromCache: 0,
       };
-      const outcome = await packSnapshot(snapshot, project.assetsDir, {
+      const outcome = await packSnapshot(snapshot, project.assetsFs, {
         signal: context.signal,
         onProgress: (done, total, assetName) => context.progress(done, total, 'assets', assetName),
         ...(params.incremental === false ? { cacheDir: null } : {}),
@@ -70,7 +70,7 @@ export function packOperation(
       // The last checkpoint: once promotion starts it runs to the end (or undoes itself on failure).
       if (context.signal.aborted) return { status: 'cancelled' };
       context.pastLastCheckpoint();
-      const written = await writeBuildOutputs(project.rootPath, outcome.artifacts);
+      const written = await writeBuildOutputs(project.fs, outcome.artifacts);
       return {
         status: 'succeeded',
         response: {

@@ -1,0 +1,1255 @@
+/**
+ * The only code that touches a project's files. Every path below the project root is resolved without
+ * following links, every read is bounded and comes from inside the project, and every folder creation and
+ * rename is checked afterwards to have landed where it was meant to; see "Trust model" in ARCHITECTURE.md.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  read,
+  readlinkSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type BigIntStats,
+  type Dirent,
+  type Stats,
+} from 'node:fs';
+import { cp, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { basename, dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const fsyncAsync = promisify(fsync);
+const readAsync = promisify(read);
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
+const NOCTTY = constants.O_NOCTTY ?? 0;
+const DIRECTORY = constants.O_DIRECTORY ?? 0;
+/** A folder: never through a final link, never blocking. */
+const FOLDER_FLAGS = constants.O_RDONLY | DIRECTORY | NOFOLLOW | NONBLOCK;
+/** A file to read: never through a final link, never blocking (a FIFO opens at once and is refused by fstat). */
+const READ_FLAGS = constants.O_RDONLY | NOFOLLOW | NONBLOCK | NOCTTY;
+/** A new file: fails when anything (a link included) has the name. */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW | NOCTTY;
+/** A file appended to: created when absent, never through a link, never blocking. */
+const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | NOFOLLOW | NONBLOCK | NOCTTY;
+
+/** Paths the fast path of a scope leaves to the strict checks: absolute, `.`/`..` or empty segments, NUL. */
+const UNUSUAL_PATH = /^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
+
+/** Folder descriptors a scope keeps open at most. */
+const SCOPE_FOLDERS = 64;
+/** Levels of a tree removal that hold a descriptor each; deeper levels are removed by path below the last. */
+const REMOVE_DESCRIPTOR_DEPTH = 64;
+
+/** What is at a path, without following a link there. */
+export type EntryKind = 'file' | 'folder' | 'link' | 'other' | 'absent';
+
+/** Why the io module refused a path. */
+export type ConfinementReason =
+  'symlink' | 'not-a-folder' | 'not-a-file' | 'special-file' | 'too-large' | 'moved-outside' | 'outside';
+
+const REASON_CODES: Readonly<Record<ConfinementReason, string>> = {
+  symlink: 'ELOOP',
+  'not-a-folder': 'ENOTDIR',
+  'not-a-file': 'EISDIR',
+  'special-file': 'EFTYPE',
+  'too-large': 'EFBIG',
+  'moved-outside': 'EOUTSIDE',
+  outside: 'EOUTSIDE',
+};
+
+/**
+ * A path the io module refused: a link, a FIFO, a device or a socket where a file or folder was expected,
+ * a file over its size limit, or a result that was not where it was meant to be. It carries an errno-like
+ * `code` (`ELOOP`, `ENOTDIR`, `EISDIR`, `EFTYPE`, `EFBIG`, `EOUTSIDE`) and the absolute `path`, so callers
+ * treat it as the I/O failure it is (a write answers `WriteFailed`, a read records the code).
+ */
+export class ConfinementError extends Error {
+  readonly code: string;
+  constructor(
+    readonly reason: ConfinementReason,
+    /** The absolute path of the offending entry. */
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ConfinementError';
+    this.code = REASON_CODES[reason];
+  }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Invariant: undefined until first asked; then whether `/proc/self/fd/N` names an open descriptor's file. */
+let procFdWorks: boolean | undefined;
+
+/** Whether descriptors can be used as folders by path (`/proc/self/fd/N`, Linux) and asked for their real path. */
+function hasProcFd(): boolean {
+  if (procFdWorks === undefined) {
+    try {
+      const fd = openSync('/', FOLDER_FLAGS);
+      try {
+        procFdWorks = readlinkSync(`/proc/self/fd/${fd}`) === '/';
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      procFdWorks = false;
+    }
+  }
+  return procFdWorks;
+}
+
+/** An open folder: its descriptor, the absolute path it is meant to have, and how to name entries in it. */
+interface Folder {
+  readonly fd: number;
+  /** The absolute path the folder is meant to be at. */
+  readonly path: string;
+  /** A path that names this very folder (`/proc/self/fd/N` on Linux, else its path). */
+  readonly via: string;
+  release(): void;
+}
+
+/** Folder descriptors kept open for one operation (see {@link ProjectFs.scope}); least recently used go first. */
+class FolderCache {
+  /** Invariant: every descriptor here is open and verified to have been at its key when it was opened. */
+  private readonly folders = new Map<string, number>();
+
+  /** Invariant: the key most recently returned or put (already the newest in {@link folders}). */
+  private newest: string | undefined;
+
+  get(key: string): number | undefined {
+    const fd = this.folders.get(key);
+    if (fd !== undefined && key !== this.newest) {
+      this.folders.delete(key);
+      this.folders.set(key, fd);
+      this.newest = key;
+    }
+    return fd;
+  }
+
+  put(key: string, fd: number): void {
+    this.folders.set(key, fd);
+    this.newest = key;
+    if (this.folders.size > SCOPE_FOLDERS) {
+      const [oldest, oldFd] = this.folders.entries().next().value as [string, number];
+      this.folders.delete(oldest);
+      closeSync(oldFd);
+    }
+  }
+
+  clear(): void {
+    for (const fd of this.folders.values()) closeSync(fd);
+    this.folders.clear();
+    this.newest = undefined;
+  }
+}
+
+/** Replaces the descriptor path `via` by the path it stands for in an error's path, dest and message. */
+function relabel(error: unknown, via: string, path: string): unknown {
+  if (via === path || typeof error !== 'object' || error === null) return error;
+  const record = error as { path?: unknown; dest?: unknown; message?: unknown };
+  const swap = (value: unknown): unknown =>
+    typeof value === 'string' && value.includes(via) ? value.split(via).join(path) : value;
+  try {
+    record.path = swap(record.path);
+    record.dest = swap(record.dest);
+    record.message = swap(record.message);
+  } catch {
+    // A frozen error keeps its own text.
+  }
+  return error;
+}
+
+function splitRelative(relative: string): string[] {
+  if (relative === '' || relative === '.') return [];
+  return relative.split('/').filter((part) => part !== '' && part !== '.');
+}
+
+function temporaryName(name: string): string {
+  return `.${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/**
+ * A project's file system, confined to its root: every path given to it is relative to {@link base}
+ * (POSIX, no `..`), and it never reads, writes, creates or removes anything that is not below the root
+ * through real folders only.
+ *
+ * How: on Linux a folder is opened with `O_DIRECTORY | O_NOFOLLOW` and its real path is read back from
+ * `/proc/self/fd/N` and compared with the path it was meant to have; entries are then opened, created,
+ * renamed and removed through that descriptor (`/proc/self/fd/N/name`, like `openat`), so no link on the
+ * way is ever followed. A file is opened with `O_NOFOLLOW | O_NONBLOCK`, checked with `fstat` (a regular
+ * file within its size limit) and its own real path is compared too, before a byte is read. After each
+ * folder creation and rename the folder written into is checked to still be where it was meant to be; if
+ * not, the step is undone and the call fails with `EOUTSIDE`. Elsewhere (no `/proc`), every component is
+ * checked with `lstat` instead, which leaves a window for a race.
+ *
+ * The project root itself is canonicalised once (`realpath`) when the instance is made: links above the
+ * root are the user's business; everything below it is confined.
+ */
+export class ProjectFs {
+  /** {@link baseParts} joined: the cache key of the base folder. */
+  private readonly baseKey: string;
+
+  private constructor(
+    /** The canonical absolute path of the project root. */
+    readonly root: string,
+    private readonly baseParts: readonly string[],
+    /** Folder descriptors of the operation this instance is scoped to, or null when unscoped. */
+    private readonly folders: FolderCache | null,
+  ) {
+    this.baseKey = baseParts.join('/');
+  }
+
+  /** The file system of the project at `path` (canonicalised once, here). */
+  static openRoot(path: string): ProjectFs {
+    return new ProjectFs(realpathSync(resolve(path)), [], null);
+  }
+
+  /**
+   * The file system of the folder at `path`, confined to its parent folder: for tests and tools that name
+   * a folder (an `assets/` folder, a cache folder) by its path. The server passes the project's instance.
+   */
+  static ofFolder(path: string): ProjectFs {
+    const absolute = resolve(path);
+    return ProjectFs.openRoot(dirname(absolute)).at(basename(absolute));
+  }
+
+  /** The folder (relative to the root, POSIX, '' for the root) every path given to this instance is relative to. */
+  get base(): string {
+    return this.baseParts.join('/');
+  }
+
+  /** A view of the folder `relative` (below this one); confinement stays relative to the same root. */
+  at(relative: string): ProjectFs {
+    return new ProjectFs(this.root, this.parts(relative), null);
+  }
+
+  /** The absolute path of `relative`, for messages and for callers that report paths. */
+  path(relative = ''): string {
+    return this.absolute(this.parts(relative));
+  }
+
+  /**
+   * Runs `body` with a view that keeps the folders it opens for reads open (a few dozen, least recently
+   * used go first), so one operation does not resolve the same folder again for each file in it. Only for
+   * reads: what it caches is closed when `body` returns or its promise settles, and any write through the
+   * view forgets the cache first. Nothing is cached across operations.
+   */
+  scope<T>(body: (scoped: ProjectFs) => T): T {
+    const cache = new FolderCache();
+    const scoped = new ProjectFs(this.root, this.baseParts, cache);
+    let result: T;
+    try {
+      result = body(scoped);
+    } catch (error) {
+      cache.clear();
+      throw error;
+    }
+    if (result instanceof Promise) return result.finally(() => cache.clear()) as T;
+    cache.clear();
+    return result;
+  }
+
+  // ----- reads -----
+
+  /** What is at `relative` (a link is `link`, never followed); `absent` also when a folder on the way is not one. */
+  kind(relative: string): EntryKind {
+    const stats = this.stat(relative);
+    if (stats === null) return 'absent';
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'folder' : stats.isSymbolicLink() ? 'link' : 'other';
+  }
+
+  /**
+   * The `lstat` of `relative`, or null when nothing is there (or a folder on the way is not a folder).
+   * Throws a {@link ConfinementError} when a folder on the way is a link.
+   */
+  stat(relative: string): Stats | null {
+    return this.statWith(relative, (path) => lstatSync(path, { throwIfNoEntry: false }) ?? null);
+  }
+
+  /** As {@link stat}, with nanosecond times and 64-bit sizes. */
+  bigStat(relative: string): BigIntStats | null {
+    return this.statWith(relative, (path) => lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null);
+  }
+
+  private statWith<S>(relative: string, lstat: (path: string) => S | null): S | null {
+    const fast = this.openParent(relative);
+    if (fast !== undefined) {
+      try {
+        return lstat(`${fast.via}/${fast.name}`);
+      } catch (error) {
+        if (errorCode(error) === 'ENOTDIR') return null;
+        throw relabel(error, fast.via, fast.path);
+      }
+    }
+    const parts = this.parts(relative);
+    if (parts.length === 0) return lstat(this.root);
+    let folder: Folder;
+    try {
+      folder = this.folder(parts.slice(0, -1), false);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return null;
+      throw error;
+    }
+    try {
+      return lstat(`${folder.via}/${parts[parts.length - 1]!}`);
+    } catch (error) {
+      if (errorCode(error) === 'ENOTDIR') return null;
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Whether anything (a link included) is at `relative`; false when it cannot be reached (a link on the way, any error). */
+  exists(relative: string): boolean {
+    try {
+      return this.kind(relative) !== 'absent';
+    } catch (error) {
+      // A link on the way, a name too long, a folder that cannot be searched: nothing reachable is there.
+      if (errorCode(error) !== undefined) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether `relative` could be written without leaving the root: no folder on the way (down to the
+   * deepest one that exists) is a link or a non-folder.
+   */
+  isConfined(relative: string): boolean {
+    const own = splitRelative(relative);
+    for (let length = own.length; length >= 0; length--) {
+      let stats: Stats | null;
+      try {
+        stats = this.stat(own.slice(0, length).join('/'));
+      } catch (error) {
+        if (error instanceof ConfinementError) return false;
+        throw error;
+      }
+      if (stats === null) continue;
+      // The entry itself may be anything but a link; every folder above it must be a folder.
+      return length === own.length ? !stats.isSymbolicLink() : stats.isDirectory();
+    }
+    return true;
+  }
+
+  /**
+   * The entries of the folder `relative`, with their types as the folder lists them (links not followed).
+   * A name that is not valid UTF-8 cannot be named back as a string (it decodes lossily, to U+FFFD), so
+   * such entries are left out; with `undecodable`, their lossy names are pushed there instead.
+   */
+  list(relative = '', undecodable?: string[]): Dirent[] {
+    const folder = this.folder(this.parts(relative), false);
+    try {
+      const entries = readdirSync(folder.via, { withFileTypes: true });
+      if (!entries.some((entry) => entry.name.includes('\uFFFD'))) return entries;
+      // Rare: list again as bytes to tell a real U+FFFD from a byte sequence that is not UTF-8.
+      const bad = new Set<string>();
+      for (const raw of readdirSync(folder.via, { encoding: 'buffer' }))
+        if (!isUtf8(raw)) bad.add(raw.toString('utf8'));
+      if (bad.size === 0) return entries;
+      undecodable?.push(...[...bad].sort());
+      return entries.filter((entry) => !bad.has(entry.name));
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** The names in the folder `relative`. */
+  listNames(relative = ''): string[] {
+    return this.list(relative).map((entry) => entry.name);
+  }
+
+  /**
+   * The bytes of the regular file `relative`, at most `limit` of them. Throws `ENOENT` when it is absent,
+   * and a {@link ConfinementError} when it is a link, a folder, a FIFO, a device or a socket (`ELOOP`,
+   * `EISDIR`, `EFTYPE`), larger than `limit` (`EFBIG`, refused by its size before reading), or not inside
+   * the project once opened (`EOUTSIDE`).
+   */
+  readFile(relative: string, limit: number): Buffer {
+    const { fd, size } = this.openRegular(relative, limit);
+    try {
+      return this.readBounded(fd, size, relative, limit);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** {@link readFile} as UTF-8 text. */
+  readText(relative: string, limit: number): string {
+    return this.readFile(relative, limit).toString('utf8');
+  }
+
+  /** {@link readFile}, or null when there is no regular file at `relative` (absent, a link, a folder, a special file, outside). */
+  readFileIfRegular(relative: string, limit: number): Buffer | null {
+    try {
+      return this.readFile(relative, limit);
+    } catch (error) {
+      const code = errorCode(error);
+      if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw error;
+    }
+  }
+
+  /** Reads the regular file `relative` in chunks, without holding it whole (for hashing). */
+  async readChunks(relative: string, onChunk: (chunk: Buffer) => void): Promise<void> {
+    const { fd } = this.openRegular(relative, Number.MAX_SAFE_INTEGER);
+    try {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (;;) {
+        const { bytesRead } = await readAsync(fd, buffer, 0, buffer.length, null);
+        if (bytesRead === 0) return;
+        onChunk(buffer.subarray(0, bytesRead));
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * Opens the regular file `relative` for reading: through its folder's descriptor, with `O_NOFOLLOW |
+   * O_NONBLOCK`, then `fstat` (a regular file within `limit`) and its real path compared with the intended one.
+   */
+  private openRegular(relative: string, limit: number): { fd: number; size: number } {
+    const fast = this.openParent(relative);
+    let via: string;
+    let folderPath: string;
+    let name: string;
+    let release: () => void = () => undefined;
+    if (fast !== undefined) {
+      ({ via, path: folderPath, name } = fast);
+    } else {
+      const parts = this.parts(relative);
+      if (parts.length === 0) throw this.refuse('not-a-file', parts);
+      const folder = this.folder(parts.slice(0, -1), false);
+      ({ via, path: folderPath } = folder);
+      name = parts[parts.length - 1]!;
+      release = () => folder.release();
+    }
+    const expected = folderPath === '/' ? `/${name}` : `${folderPath}/${name}`;
+    let fd: number;
+    try {
+      fd = openSync(`${via}/${name}`, READ_FLAGS);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ELOOP') throw this.refuse('symlink', this.parts(relative));
+      if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw this.refuse('special-file', this.parts(relative));
+      throw relabel(error, via, folderPath);
+    } finally {
+      release();
+    }
+    try {
+      const stats = fstatSync(fd);
+      if (stats.isDirectory()) throw this.refuse('not-a-file', this.parts(relative));
+      if (!stats.isFile()) throw this.refuse('special-file', this.parts(relative));
+      if (stats.size > limit)
+        throw this.refuse('too-large', this.parts(relative), `${stats.size} bytes, over the limit of ${limit}`);
+      if (!this.isAtPath(fd, expected, () => this.parts(relative)))
+        throw this.refuse('moved-outside', this.parts(relative));
+      return { fd, size: stats.size };
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * In a scope, when the folder of `relative` is already open: that folder's descriptor path, its intended
+   * path and the entry's name, without splitting the path again. Undefined otherwise (or for a path that
+   * needs the strict checks of {@link parts}).
+   */
+  private openParent(relative: string): { via: string; path: string; name: string } | undefined {
+    const folders = this.folders;
+    if (folders === null || relative === '' || !hasProcFd() || UNUSUAL_PATH.test(relative)) return undefined;
+    const slash = relative.lastIndexOf('/');
+    const parent = slash < 0 ? '' : relative.slice(0, slash);
+    const key = this.baseKey === '' ? parent : parent === '' ? this.baseKey : `${this.baseKey}/${parent}`;
+    const fd = folders.get(key);
+    if (fd === undefined) return undefined;
+    const path = key === '' ? this.root : this.root === '/' ? `/${key}` : `${this.root}/${key}`;
+    return { via: `/proc/self/fd/${fd}`, path, name: relative.slice(slash + 1) };
+  }
+
+  private readBounded(fd: number, size: number, relative: string, limit: number): Buffer {
+    let buffer = Buffer.allocUnsafe(Math.min(size, limit) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
+        const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const count = readSync(fd, buffer, length, buffer.length - length, null);
+      if (count === 0) break;
+      length += count;
+    }
+    if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
+    return buffer.subarray(0, length);
+  }
+
+  // ----- writes (asynchronous) -----
+
+  /**
+   * Writes `data` to `relative` atomically and durably: a temporary file in the same folder, fsync, rename
+   * over the target, fsync of the folder. Creates the missing parent folders when `createParents` is set.
+   */
+  async writeFileAtomic(
+    relative: string,
+    data: string | Uint8Array,
+    options: { createParents?: boolean } = {},
+  ): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), options.createParents === true);
+    try {
+      const name = parts[parts.length - 1]!;
+      const temporary = `${folder.via}/${temporaryName(name)}`;
+      const target = `${folder.via}/${name}`;
+      try {
+        const handle = await open(temporary, CREATE_FLAGS, 0o644);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+        await handle.close();
+        try {
+          await rename(temporary, target);
+        } catch (error) {
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(target).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+      await fsyncAsync(folder.fd);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * Creates `relative` with `data` atomically and durably, refusing to replace anything: written and
+   * flushed under a temporary name, then hard-linked into place (EEXIST when the name is taken). Returns
+   * false when something already had the name.
+   */
+  async createFileExclusive(relative: string, data: string | Uint8Array): Promise<boolean> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const name = parts[parts.length - 1]!;
+      const temporary = `${folder.via}/${temporaryName(name)}`;
+      const target = `${folder.via}/${name}`;
+      try {
+        const handle = await open(temporary, CREATE_FLAGS, 0o644);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        try {
+          await link(temporary, target);
+        } catch (error) {
+          if (errorCode(error) === 'EEXIST') return false;
+          throw error;
+        } finally {
+          await unlink(temporary).catch(() => undefined);
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(target).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+      await fsyncAsync(folder.fd);
+      return true;
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Writes a new file `relative` (refusing an existing name) and flushes it: for staging folders. */
+  async writeNewFile(relative: string, data: Uint8Array): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const handle = await open(`${folder.via}/${parts[parts.length - 1]!}`, CREATE_FLAGS, 0o644);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(`${folder.via}/${parts[parts.length - 1]!}`).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Flushes the entries of the folder `relative` (a rename or a new file) to disk. */
+  async syncFolder(relative = ''): Promise<void> {
+    const folder = this.folder(this.parts(relative), false);
+    try {
+      await fsyncAsync(folder.fd);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * Creates the folder `relative` and its missing parents, one component at a time through the folder
+   * above (never through a link), and checks the result is where it was meant to be (else removes what it
+   * created and throws `EOUTSIDE`). Returns the folders it created, shallowest first, relative to the base.
+   */
+  async makeFolders(relative: string): Promise<string[]> {
+    return Promise.resolve(this.makeFoldersSync(relative));
+  }
+
+  /** As {@link makeFolders}, synchronously. */
+  makeFoldersSync(relative: string): string[] {
+    this.forget();
+    const created: string[] = [];
+    this.folder(this.parts(relative), true, created).release();
+    const prefix = this.baseParts.length;
+    return created.map((path) => path.split('/').slice(prefix).join('/'));
+  }
+
+  /** Creates the one folder `relative` (its parent must exist); EEXIST when something has the name. */
+  async makeFolder(relative: string): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const target = `${folder.via}/${parts[parts.length - 1]!}`;
+      try {
+        await mkdir(target, 0o777);
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await rmdir(target);
+        throw this.refuse('moved-outside', parts);
+      }
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * Renames `from` to `to` (both relative to the base; the parent of `to` must exist), through descriptors
+   * of both parent folders, so neither path is resolved through a link. Afterwards the destination folder
+   * must still be where it was meant to be; if not, the rename is undone and `EOUTSIDE` thrown.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    this.forget();
+    const fromParts = this.parts(from);
+    const toParts = this.parts(to);
+    const source = this.folder(fromParts.slice(0, -1), false);
+    try {
+      const destination = this.folder(toParts.slice(0, -1), false);
+      try {
+        const fromPath = `${source.via}/${fromParts[fromParts.length - 1]!}`;
+        const toPath = `${destination.via}/${toParts[toParts.length - 1]!}`;
+        try {
+          await rename(fromPath, toPath);
+        } catch (error) {
+          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
+        }
+        if (!this.isAt(destination.fd, toParts.slice(0, -1))) {
+          await rename(toPath, fromPath).catch(() => undefined);
+          throw this.refuse('moved-outside', toParts);
+        }
+      } finally {
+        destination.release();
+      }
+    } finally {
+      source.release();
+    }
+  }
+
+  /** Hard-links the file `from` as `to` (a link at `from` is linked itself, never followed). */
+  async link(from: string, to: string): Promise<void> {
+    this.forget();
+    const fromParts = this.parts(from);
+    const toParts = this.parts(to);
+    const source = this.folder(fromParts.slice(0, -1), false);
+    try {
+      const destination = this.folder(toParts.slice(0, -1), false);
+      try {
+        const toPath = `${destination.via}/${toParts[toParts.length - 1]!}`;
+        try {
+          await link(`${source.via}/${fromParts[fromParts.length - 1]!}`, toPath);
+        } catch (error) {
+          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
+        }
+        if (!this.isAt(destination.fd, toParts.slice(0, -1))) {
+          await unlink(toPath).catch(() => undefined);
+          throw this.refuse('moved-outside', toParts);
+        }
+      } finally {
+        destination.release();
+      }
+    } finally {
+      source.release();
+    }
+  }
+
+  /** Copies the regular file `from` to the new file `to`, reading it through a confined descriptor. */
+  async copyFile(from: string, to: string): Promise<void> {
+    const bytes = this.readFile(from, Number.MAX_SAFE_INTEGER);
+    await this.writeNewFile(to, bytes);
+  }
+
+  /**
+   * Copies the folder or link `from` to `to` as it is (links copied as links, never followed; a FIFO,
+   * device or socket fails), anchored at descriptors of both parent folders.
+   */
+  async copyTree(from: string, to: string): Promise<void> {
+    this.forget();
+    const fromParts = this.parts(from);
+    const toParts = this.parts(to);
+    const source = this.folder(fromParts.slice(0, -1), false);
+    try {
+      const destination = this.folder(toParts.slice(0, -1), false);
+      try {
+        try {
+          await cp(
+            `${source.via}/${fromParts[fromParts.length - 1]!}`,
+            `${destination.via}/${toParts[toParts.length - 1]!}`,
+            { recursive: true, verbatimSymlinks: true, dereference: false, preserveTimestamps: true },
+          );
+        } catch (error) {
+          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
+        }
+      } finally {
+        destination.release();
+      }
+    } finally {
+      source.release();
+    }
+  }
+
+  /** Removes the file (or link) `relative`. */
+  async unlink(relative: string): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      await unlink(`${folder.via}/${parts[parts.length - 1]!}`);
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Removes the empty folder `relative`. */
+  async removeFolder(relative: string): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      await rmdir(`${folder.via}/${parts[parts.length - 1]!}`);
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * Removes `relative` and everything below it; nothing when it is absent (or a folder on the way is). A
+   * link anywhere in the tree is removed itself, never followed: each folder is opened with `O_NOFOLLOW`
+   * through its parent's descriptor (the deepest levels, past {@link REMOVE_DESCRIPTOR_DEPTH}, by path below
+   * the last descriptor, after an `lstat`).
+   */
+  async removeTree(relative: string): Promise<void> {
+    await Promise.resolve();
+    this.removeTreeSync(relative);
+  }
+
+  /** As {@link removeTree}, synchronously. */
+  removeTreeSync(relative: string): void {
+    this.forget();
+    const parts = this.parts(relative);
+    let folder: Folder;
+    try {
+      folder = this.folder(parts.slice(0, -1), false);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
+      throw error;
+    }
+    try {
+      removeEntry(folder.via, parts[parts.length - 1]!);
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  // ----- writes (synchronous, for the writer lock and for saving fingerprints while closing) -----
+
+  /** Creates `relative` with `text` exclusively (temporary file, fsync, hard link), or throws EEXIST. */
+  createFileExclusiveSync(relative: string, text: string): void {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const name = parts[parts.length - 1]!;
+      const temporary = `${folder.via}/${temporaryName(name)}`;
+      const target = `${folder.via}/${name}`;
+      try {
+        const fd = openSync(temporary, CREATE_FLAGS, 0o644);
+        try {
+          writeSync(fd, text);
+          fsyncSync(fd);
+        } catch (error) {
+          // A full disk: the temporary file goes too, so the failure leaves the folder as it was.
+          closeSync(fd);
+          unlinkSync(temporary);
+          throw error;
+        }
+        closeSync(fd);
+        try {
+          linkSync(temporary, target);
+        } finally {
+          unlinkSync(temporary);
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        try {
+          unlinkSync(target);
+        } catch {
+          // Gone already.
+        }
+        throw this.refuse('moved-outside', parts);
+      }
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Replaces `relative` with `text` through a temporary file and a rename, without flushing (for caches). */
+  replaceFileSync(relative: string, text: string, options: { createParents?: boolean } = {}): void {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), options.createParents === true);
+    try {
+      const temporary = `${folder.via}/${temporaryName(parts[parts.length - 1]!)}`;
+      const target = `${folder.via}/${parts[parts.length - 1]!}`;
+      try {
+        const fd = openSync(temporary, CREATE_FLAGS, 0o644);
+        try {
+          writeSync(fd, text);
+        } finally {
+          closeSync(fd);
+        }
+        try {
+          renameSync(temporary, target);
+        } catch (error) {
+          unlinkSync(temporary);
+          throw error;
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        try {
+          unlinkSync(target);
+        } catch {
+          // Gone already.
+        }
+        throw this.refuse('moved-outside', parts);
+      }
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Appends `text` to the regular file `relative`, creating it when absent (never through a link or into a FIFO). */
+  appendFileSync(relative: string, text: string): void {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      let fd: number;
+      try {
+        fd = openSync(`${folder.via}/${parts[parts.length - 1]!}`, APPEND_FLAGS, 0o644);
+      } catch (error) {
+        if (errorCode(error) === 'ELOOP') throw this.refuse('symlink', parts);
+        if (errorCode(error) === 'ENXIO') throw this.refuse('special-file', parts);
+        throw relabel(error, folder.via, folder.path);
+      }
+      try {
+        if (!fstatSync(fd).isFile()) throw this.refuse('special-file', parts);
+        if (!this.isAt(fd, parts)) throw this.refuse('moved-outside', parts);
+        writeSync(fd, text);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Removes the file `relative`; nothing when it is absent. */
+  removeFileSync(relative: string): void {
+    this.forget();
+    const parts = this.parts(relative);
+    let folder: Folder;
+    try {
+      folder = this.folder(parts.slice(0, -1), false);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT' || errorCode(error) === 'ENOTDIR') return;
+      throw error;
+    }
+    try {
+      unlinkSync(`${folder.via}/${parts[parts.length - 1]!}`);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /** Removes the file `relative`, throwing when it cannot (ENOENT included). */
+  unlinkSync(relative: string): void {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      unlinkSync(`${folder.via}/${parts[parts.length - 1]!}`);
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  // ----- resolution -----
+
+  /** The components below the root of a path relative to the base; `..` and absolute paths are refused. */
+  private parts(relative: string): string[] {
+    const own = splitRelative(relative);
+    if (relative.startsWith('/') || own.includes('..') || own.some((part) => part.includes('\0')))
+      throw new ConfinementError(
+        'outside',
+        relative,
+        `${JSON.stringify(relative)} is not a path inside the project (absolute, or climbing out with ..).`,
+      );
+    return [...this.baseParts, ...own];
+  }
+
+  private absolute(parts: readonly string[]): string {
+    if (parts.length === 0) return this.root;
+    return this.root === '/' ? `/${parts.join('/')}` : `${this.root}/${parts.join('/')}`;
+  }
+
+  private shown(parts: readonly string[]): string {
+    return parts.length === 0 ? 'the project root' : parts.join('/');
+  }
+
+  private refuse(reason: ConfinementReason, parts: readonly string[], detail?: string): ConfinementError {
+    const shown = this.shown(parts);
+    const messages: Record<ConfinementReason, string> = {
+      symlink: `${shown} is a symbolic link; the packer never reads or writes through one.`,
+      'not-a-folder': `${shown} is not a folder.`,
+      'not-a-file': `${shown} is a folder, not a file.`,
+      'special-file': `${shown} is not a regular file (a FIFO, a device or a socket); the packer never reads one.`,
+      'too-large': `${shown} is too large (${detail ?? 'over its limit'}); the packer does not read it.`,
+      'moved-outside': `${shown} was not inside the project when it was checked (a folder on the way was moved or replaced meanwhile); the step was undone.`,
+      outside: `${shown} is not inside the project.`,
+    };
+    return new ConfinementError(reason, this.absolute(parts), messages[reason]);
+  }
+
+  /** Drops the folders a scoped view keeps: a write may move or remove them. */
+  private forget(): void {
+    this.folders?.clear();
+  }
+
+  /** Whether the open descriptor `fd` is at the path `parts` (its real path, or, without /proc, an lstat walk). */
+  private isAt(fd: number, parts: readonly string[]): boolean {
+    return this.isAtPath(fd, this.absolute(parts), () => parts);
+  }
+
+  /** {@link isAt} with the intended absolute path given; `partsOf` is only called without /proc. */
+  private isAtPath(fd: number, expected: string, partsOf: () => readonly string[]): boolean {
+    if (hasProcFd()) {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === expected;
+      } catch {
+        return false;
+      }
+    }
+    const parts = partsOf();
+    try {
+      for (let length = 1; length < parts.length; length++) {
+        const stats = lstatSync(this.absolute(parts.slice(0, length)));
+        if (!stats.isDirectory()) return false;
+      }
+      const here = lstatSync(expected);
+      const opened = fstatSync(fd);
+      return here.ino === opened.ino && here.dev === opened.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Opens the folder at `parts` (components below the root). In a scope, folders already open are reused
+   * and a folder whose parent is open is opened through it. Otherwise the folder is opened by path with
+   * `O_NOFOLLOW` and its real path compared; when it is missing and `create` is set, it is made one
+   * component at a time (each through the descriptor of the one above), recording what it made in `created`.
+   */
+  private folder(parts: readonly string[], create: boolean, created?: string[]): Folder {
+    const path = this.absolute(parts);
+    const key = parts.join('/');
+    const cache = this.folders;
+    const cached = cache?.get(key);
+    if (cached !== undefined) return { fd: cached, path, via: viaOf(cached, path), release: () => undefined };
+    let fd: number | undefined;
+    const parent = parts.length > 0 && hasProcFd() ? cache?.get(parts.slice(0, -1).join('/')) : undefined;
+    if (parent !== undefined && !create) {
+      try {
+        fd = openSync(`/proc/self/fd/${parent}/${parts[parts.length - 1]!}`, FOLDER_FLAGS);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts, error);
+        throw relabel(error, `/proc/self/fd/${parent}`, this.absolute(parts.slice(0, -1)));
+      }
+    } else fd = this.openFolder(parts, create, created);
+    if (cache !== null) {
+      cache.put(key, fd);
+      return { fd, path, via: viaOf(fd, path), release: () => undefined };
+    }
+    const opened = fd;
+    return { fd: opened, path, via: viaOf(opened, path), release: () => closeSync(opened) };
+  }
+
+  private openFolder(parts: readonly string[], create: boolean, created?: string[]): number {
+    const path = this.absolute(parts);
+    let fd: number;
+    try {
+      fd = openSync(path, FOLDER_FLAGS);
+    } catch (error) {
+      const code = errorCode(error);
+      if (code === 'ENOENT' && create) return this.walk(parts, created);
+      if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts, error);
+      throw error;
+    }
+    if (this.isAt(fd, parts)) return fd;
+    closeSync(fd);
+    throw this.diagnose(parts);
+  }
+
+  /** Opens (and with `created`, makes) every folder of `parts` from the root down, through the one above. */
+  private walk(parts: readonly string[], created?: string[]): number {
+    // Invariant: every descriptor in `chain` is open; chain[i] is the folder of parts[0..i) (chain[0] the root).
+    const chain: number[] = [openSync(this.root, FOLDER_FLAGS)];
+    const made: number[] = [];
+    try {
+      for (let index = 0; index < parts.length; index++) {
+        const abovePath = this.absolute(parts.slice(0, index));
+        const via = viaOf(chain[index]!, abovePath);
+        const target = `${via}/${parts[index]!}`;
+        let fd: number;
+        try {
+          fd = openSync(target, FOLDER_FLAGS);
+        } catch (error) {
+          const code = errorCode(error);
+          if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts.slice(0, index + 1), error);
+          if (code !== 'ENOENT') throw relabel(error, via, abovePath);
+          try {
+            mkdirSync(target, 0o777);
+            made.push(index);
+          } catch (makeError) {
+            if (errorCode(makeError) !== 'EEXIST') throw relabel(makeError, via, abovePath);
+          }
+          try {
+            fd = openSync(target, FOLDER_FLAGS);
+          } catch (openError) {
+            const openCode = errorCode(openError);
+            if (openCode === 'ENOTDIR' || openCode === 'ELOOP')
+              throw this.diagnose(parts.slice(0, index + 1), openError);
+            throw relabel(openError, via, abovePath);
+          }
+        }
+        chain.push(fd);
+      }
+      const last = chain[chain.length - 1]!;
+      if (!this.isAt(last, parts)) {
+        // A folder on the way was moved or replaced while this ran: take back what was made, deepest first.
+        for (const index of [...made].reverse()) {
+          try {
+            rmdirSync(`${viaOf(chain[index]!, this.absolute(parts.slice(0, index)))}/${parts[index]!}`);
+          } catch {
+            // Not empty any more, or gone: left as it is.
+          }
+        }
+        throw this.refuse('moved-outside', parts);
+      }
+      for (const index of made) created?.push(parts.slice(0, index + 1).join('/'));
+      // The caller owns the last descriptor; the others are closed below.
+      chain.pop();
+      return last;
+    } finally {
+      for (const fd of chain) closeSync(fd);
+    }
+  }
+
+  /** Says which component of `parts` is a link or not a folder (lstat from the root down). */
+  private diagnose(parts: readonly string[], original?: unknown): Error {
+    for (let length = 1; length <= parts.length; length++) {
+      let stats: Stats | undefined;
+      try {
+        stats = lstatSync(this.absolute(parts.slice(0, length)), { throwIfNoEntry: false });
+      } catch {
+        stats = undefined;
+      }
+      if (stats === undefined) {
+        if (original !== undefined) return original as Error;
+        return Object.assign(new Error(`ENOENT: no such file or directory, '${this.absolute(parts)}'`), {
+          code: 'ENOENT',
+          path: this.absolute(parts),
+        });
+      }
+      if (stats.isSymbolicLink()) return this.refuse('symlink', parts.slice(0, length));
+      if (!stats.isDirectory()) return this.refuse('not-a-folder', parts.slice(0, length));
+    }
+    return this.refuse('moved-outside', parts);
+  }
+}
+
+function viaOf(fd: number, path: string): string {
+  return hasProcFd() ? `/proc/self/fd/${fd}` : path;
+}
+
+/** Removes the entry `name` of the folder named by `via`, and everything below it, never following a link. */
+function removeEntry(via: string, name: string): void {
+  const top = lstatSync(`${via}/${name}`, { throwIfNoEntry: false });
+  if (top === undefined) return;
+  if (!top.isDirectory()) {
+    unlinkSync(`${via}/${name}`);
+    return;
+  }
+  interface Level {
+    readonly via: string;
+    readonly fd: number | null;
+    readonly names: string[];
+    readonly parentVia: string;
+    readonly name: string;
+  }
+  const openLevel = (parentVia: string, entry: string, depth: number): Level | null => {
+    const path = `${parentVia}/${entry}`;
+    if (depth < REMOVE_DESCRIPTOR_DEPTH && hasProcFd()) {
+      let fd: number;
+      try {
+        fd = openSync(path, FOLDER_FLAGS);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOENT') return null;
+        // Replaced by a link or a file since the lstat: remove that entry itself.
+        if (code === 'ENOTDIR' || code === 'ELOOP') {
+          unlinkSync(path);
+          return null;
+        }
+        throw error;
+      }
+      const levelVia = `/proc/self/fd/${fd}`;
+      return { via: levelVia, fd, names: readdirSync(levelVia), parentVia, name: entry };
+    }
+    return { via: path, fd: null, names: readdirSync(path), parentVia, name: entry };
+  };
+  const stack: Level[] = [];
+  const first = openLevel(via, name, 0);
+  if (first === null) return;
+  stack.push(first);
+  try {
+    while (stack.length > 0) {
+      const level = stack[stack.length - 1]!;
+      const next = level.names.pop();
+      if (next === undefined) {
+        stack.pop();
+        if (level.fd !== null) closeSync(level.fd);
+        rmdirSync(`${level.parentVia}/${level.name}`);
+        continue;
+      }
+      const stats = lstatSync(`${level.via}/${next}`, { throwIfNoEntry: false });
+      if (stats === undefined) continue;
+      if (stats.isDirectory()) {
+        const child = openLevel(level.via, next, stack.length);
+        if (child !== null) stack.push(child);
+      } else unlinkSync(`${level.via}/${next}`);
+    }
+  } finally {
+    for (const level of stack) if (level.fd !== null) closeSync(level.fd);
+  }
+}
+
+/**
+ * Canonicalises a project root given by the user: follows links (above the root they are the user's
+ * business) and says whether it is a folder. Throws the file system's error (ENOENT, EACCES...).
+ */
+export function inspectProjectRoot(path: string): { readonly isFolder: boolean; readonly realPath: string } {
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return { isFolder: false, realPath: path };
+  return { isFolder: true, realPath: realpathSync(path) };
+}
+
+/** Where a function finds a folder: a confined view (what the server passes), or its path (tests and tools). */
+export type FolderLocation = ProjectFs | string;
+
+/** The confined view of a folder location; a path is confined to its parent folder ({@link ProjectFs.ofFolder}). */
+export function folderFs(location: FolderLocation): ProjectFs {
+  return typeof location === 'string' ? ProjectFs.ofFolder(location) : location;
+}
+
+/** The confined view of a project root location; a path is canonicalised ({@link ProjectFs.openRoot}). */
+export function rootFs(location: FolderLocation): ProjectFs {
+  return typeof location === 'string' ? ProjectFs.openRoot(location) : location;
+}

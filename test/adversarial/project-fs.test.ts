@@ -1,0 +1,110 @@
+/**
+ * The confined file system on its own: every refusal a hostile tree can provoke (links at the end and on
+ * the way, FIFOs, folders where files belong, huge files, `..`), a folder moved out of the project after
+ * it was opened, and writes that would land outside. A sentinel folder outside must stay unchanged.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProjectFs } from '../../server/src/io/project-fs.js';
+import { useTempDirs } from '../support/workspace-builder.js';
+import { makeSentinel, type Sentinel } from './support.js';
+
+describe('the confined file system', () => {
+  const tempDir = useTempDirs('packer-adv-fs-');
+  let sentinel: Sentinel;
+  beforeAll(() => {
+    sentinel = makeSentinel();
+  });
+  afterAll(() => {
+    sentinel.check();
+    sentinel.remove();
+  });
+
+  function project(): { dir: string; files: ProjectFs } {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'assets', 'a'), { recursive: true });
+    writeFileSync(join(dir, 'assets', 'a', 'file.txt'), 'inside');
+    return { dir, files: ProjectFs.openRoot(dir) };
+  }
+
+  it('reads a regular file and refuses a link at the end or on the way, naming the link', () => {
+    const { dir, files } = project();
+    expect(files.readText('assets/a/file.txt', 100)).toBe('inside');
+    symlinkSync(join(sentinel.dir, 'keep.txt'), join(dir, 'assets', 'a', 'end'));
+    symlinkSync(sentinel.dir, join(dir, 'assets', 'way'));
+    expect(() => files.readFile('assets/a/end', 100)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => files.readFile('assets/way/keep.txt', 100)).toThrow(
+      expect.objectContaining({ code: 'ELOOP', path: join(files.root, 'assets', 'way') }),
+    );
+    expect(files.readFileIfRegular('assets/way/keep.txt', 100)).toBeNull();
+    expect(files.exists('assets/way/keep.txt')).toBe(false);
+    expect(files.kind('assets/way')).toBe('link');
+  });
+
+  it('refuses a FIFO at once, a folder, a file over its limit by its size, and a path climbing out', () => {
+    const { dir, files } = project();
+    execFileSync('mkfifo', [join(dir, 'assets', 'a', 'pipe')]);
+    expect(() => files.readFile('assets/a/pipe', 100)).toThrow(expect.objectContaining({ code: 'EFTYPE' }));
+    expect(() => files.readFile('assets/a', 100)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    writeFileSync(join(dir, 'assets', 'a', 'huge'), '');
+    truncateSync(join(dir, 'assets', 'a', 'huge'), 1024 * 1024 * 1024);
+    expect(() => files.readFile('assets/a/huge', 1024)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    expect(() => files.readFile('assets/../../etc/passwd', 100)).toThrow(expect.objectContaining({ code: 'EOUTSIDE' }));
+  });
+
+  it('does not return the bytes of a file whose folder was moved out of the project after the scope opened it', () => {
+    const { dir, files } = project();
+    const outside = tempDir();
+    files.scope((scoped) => {
+      expect(scoped.listNames('assets/a')).toEqual(['file.txt']);
+      renameSync(join(dir, 'assets', 'a'), join(outside, 'a'));
+      writeFileSync(join(outside, 'a', 'file.txt'), 'outside secret');
+      expect(() => scoped.readFile('assets/a/file.txt', 100)).toThrow(expect.objectContaining({ code: 'EOUTSIDE' }));
+    });
+  });
+
+  it('creates, writes and renames nothing through a link on the way, and names the intended path in errors', async () => {
+    const { dir, files } = project();
+    symlinkSync(sentinel.dir, join(dir, 'assets', 'way'));
+    await expect(files.makeFolders('assets/way/new/deeper')).rejects.toMatchObject({ code: 'ELOOP' });
+    await expect(files.writeFileAtomic('assets/way/x.txt', 'x', { createParents: true })).rejects.toMatchObject({
+      code: 'ELOOP',
+    });
+    await expect(files.rename('assets/a', 'assets/way/a')).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(existsSync(join(dir, 'assets', 'a', 'file.txt'))).toBe(true);
+    await expect(files.unlink('assets/a/missing')).rejects.toMatchObject({
+      code: 'ENOENT',
+      path: join(files.root, 'assets', 'a', 'missing'),
+    });
+    await expect(files.unlink('assets/a/missing')).rejects.not.toThrow('/proc/self/fd');
+    sentinel.check();
+  });
+
+  it('makes missing folders one at a time and reports which it made', async () => {
+    const { files } = project();
+    expect(await files.makeFolders('assets/a/b/c')).toEqual(['assets/a/b', 'assets/a/b/c']);
+    expect(await files.at('assets').makeFolders('a/b/c/d')).toEqual(['a/b/c/d']);
+  });
+
+  it('removes a tree without following the links inside it', async () => {
+    const { dir, files } = project();
+    mkdirSync(join(dir, 'assets', 'a', 'deep', 'er'), { recursive: true });
+    symlinkSync(sentinel.dir, join(dir, 'assets', 'a', 'deep', 'er', 'out'));
+    symlinkSync(join(sentinel.dir, 'keep.txt'), join(dir, 'assets', 'a', 'deep', 'file'));
+    await files.removeTree('assets/a');
+    expect(readdirSync(join(dir, 'assets'))).toEqual([]);
+    expect(readFileSync(join(sentinel.dir, 'keep.txt'), 'utf8')).toBe('the sentinel must not change\n');
+    sentinel.check();
+  });
+});
