@@ -144,7 +144,9 @@ describe('the packer ui relay', () => {
       expect(tab).toBeInstanceOf(WebSocket);
       const socket = tab as WebSocket;
       const message = JSON.stringify({ jsonrpc: '2.0', method: 'ping', params: { tab: index, text: 'héllo' } });
-      const echoed = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
+      const echoed = new Promise<string>((resolve) =>
+        socket.once('message', (data: Buffer) => resolve(data.toString('utf8'))),
+      );
       socket.send(message);
       expect(await echoed).toBe(message);
     }

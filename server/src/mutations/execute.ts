@@ -490,7 +490,7 @@ async function replayJournal(assets: ProjectFs): Promise<RecoveryReport | null> 
   // journal's in `.prometeu`, a file action's in its folder. They are removed first, so that a rollback
   // finds the folders it created empty.
   removeStaleTemporaryFiles(assets, '.prometeu');
-  for (const action of journal.actions)
+  for (const action of journal.actions as FileAction[])
     if (action.kind === 'writeFile') removeStaleTemporaryFiles(assets, posix.dirname(action.path).replace(/^\.$/, ''));
   let index = 0;
   for (; index < journal.actions.length; index++) if (!(await rollForward(assets, journal, index))) break;

@@ -347,7 +347,7 @@ function planCreate(planner: Planner, intent: Extract<MutationIntent, { kind: 'c
   if (Object.prototype.hasOwnProperty.call(intent.declaration, 'asset_uuid')) {
     planner.block(
       'draftCarriesUuid',
-      `The declaration carries asset_uuid ${JSON.stringify((intent.declaration as Record<string, unknown>)['asset_uuid'])}; createAsset allocates the identity itself, so leave asset_uuid out (use adopt or register for a folder that already has one).`,
+      `The declaration carries asset_uuid ${JSON.stringify(intent.declaration['asset_uuid'])}; createAsset allocates the identity itself, so leave asset_uuid out (use adopt or register for a folder that already has one).`,
       joinAssetsPath(root, ANCHOR_FILE),
     );
     return;
@@ -427,7 +427,7 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
   } else {
     // Adopt: keep the identity when it is sound, otherwise give the root a fresh uuid in its asset.json.
     if (uuid === null || conflict !== null) {
-      let raw: Record<string, unknown> | null = null;
+      let raw: Record<string, unknown> | null;
       if (anchorText !== null && jsonTextDepth(anchorText) > MAX_JSON_DEPTH) {
         planner.block(
           'declarationTooDeep',
@@ -656,7 +656,7 @@ function planRelocate(planner: Planner, intent: Extract<MutationIntent, { kind: 
       );
       return;
     }
-    planner.updateEntry(record.entry!, { root: target });
+    planner.updateEntry(record.entry, { root: target });
     return;
   }
   planner.checkFreeRoot(target, record.root);

@@ -231,8 +231,10 @@ export async function writeBuildOutputs(
       await files.syncFolder('');
     } catch (undoError) {
       if (isIoError(error)) throw writeFailed(rootPath, error, step, writing, rolledBack, false);
+      // The write's own failure is the cause worth chaining; the undo's failure is named in the message.
       throw new Error(
         `Writing build/ failed and putting the old pack back failed too (${undoError instanceof Error ? undoError.message : String(undoError)}); the next pack or open restores it.`,
+        // eslint-disable-next-line preserve-caught-error
         { cause: error },
       );
     }

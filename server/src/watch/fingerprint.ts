@@ -74,7 +74,7 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
   } catch {
     return null;
   }
-  let log = '';
+  let log: string;
   try {
     log = assets.readText(FINGERPRINT_LOG_PATH, SIZE_LIMITS.fingerprintLog);
   } catch {
