@@ -22,8 +22,7 @@ export function toWireError(error: unknown, failedWhile?: string): WireError {
     // Each packer code's data is typed by its code; an error of any code is seen here, where the mapped
     // type widens to `any`. On the wire it is a JSON value either way.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment
-    const data: unknown = error.data;
-    return { code: error.code, message: error.message, data };
+    return { code: error.code, message: error.message, data: error.data };
   }
   if (error instanceof ProtocolError)
     return error.data !== undefined
