@@ -169,7 +169,7 @@ describe('packer workspace commands: preview only, then --yes', () => {
     const empty = await runPacker(['quarantine', 'list', dir]);
     expectExit(empty, 0);
     expect(empty.stdout).toMatch(/^Nothing is in quarantine/m);
-    expectExit(await runPacker(['quarantine', 'hero', '--yes', dir]), 0);
+    expectExit(await runPacker(['quarantine', 'hero', '--yes', '--consent', dir]), 0);
 
     const listed = await runPacker(['quarantine', 'list', dir]);
     expectExit(listed, 0);
@@ -183,7 +183,7 @@ describe('packer workspace commands: preview only, then --yes', () => {
     const unknown = await runPacker(['restore', 'nowhere', '--yes', dir]);
     expectExit(unknown, 1);
     expect(unknown.stderr).toMatch(/nothing in quarantine came from nowhere/);
-    const restored = await runPacker(['restore', 'hero', '--yes', dir]);
+    const restored = await runPacker(['restore', 'hero', '--yes', '--consent', dir]);
     expectExit(restored, 0);
     expect(declaration(dir, 'hero').asset_uuid).toBe(HERO_UUID);
     expect(registry(dir).assets.find((entry) => entry.asset_id === 1)?.root).toBe('hero');
