@@ -164,7 +164,8 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
       if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
   }
   const held = new Map<string, Uint8Array | null>();
-  const takeInput = async (path: string): Promise<Uint8Array | null> => {
+  // Synchronous on purpose, like the read itself (see read-input.ts).
+  const takeInput = (path: string): Uint8Array | null => {
     const bytes = held.has(path) ? held.get(path)! : readIfFile(assets, path, SIZE_LIMITS.input);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
@@ -199,7 +200,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
         inputsComplete = false;
         continue;
       }
-      const bytes = await takeInput(path);
+      const bytes = takeInput(path);
       if ((bytes !== null) !== crawledFiles.has(path)) diverged.add(path);
       if (bytes === null) {
         inputsComplete = false;
