@@ -164,6 +164,9 @@ Changing the workspace (each prints its preview; --yes applies it):
 Building:
   pack                   write build/assets.pa and its companions from the registered assets
 
+Browsing:
+  ui                     serve the packer panel on 127.0.0.1 and open it (--port N, --no-open)
+
 Options:
   --json           print the server's result as JSON on stdout
   -y, --yes        mutations: apply after the preview
