@@ -13,6 +13,7 @@ import type { EventListener } from './project/event-log.js';
 import { assetsDirOf, loadSnapshot } from './project/loader.js';
 import { Project } from './project/project.js';
 import { WriterLock } from './project/writer-lock.js';
+import { hasInterruptedPromotion, recoverBuildPromotion } from './pack/build-output.js';
 import { startWatcher, type WatcherFactory } from './watch/watcher.js';
 import { reconcileOperation } from './writes/reconcile.js';
 import { JOURNAL_PATH, recoverJournal, type RecoveryReport, type StepHook } from './mutations/execute.js';
@@ -188,6 +189,15 @@ export class PackerHost {
     if (assetsExists && assetsFs.exists(JOURNAL_PATH) && lock.acquire().ok) {
       try {
         recovery = await recoverJournal(assetsFs);
+      } finally {
+        lock.release();
+      }
+    }
+    // A pack killed between its two renames left build/ absent beside the old pack: it is put back now,
+    // when this process can take the writer lock, so build/ holds one whole pack from the first read on.
+    if (assetsExists && hasInterruptedPromotion(files) && lock.acquire().ok) {
+      try {
+        await recoverBuildPromotion(files);
       } finally {
         lock.release();
       }

@@ -6,9 +6,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PackerHost } from '../../server/src/host.js';
 import { recoverBuildPromotion, writeBuildOutputs, type PromotionStep } from '../../server/src/pack/build-output.js';
 import { fillDisk, makeSentinel, mountTmpfs, requireRoot, type Sentinel } from '../adversarial/support.js';
 import { withDeadline } from '../lane/support.js';
@@ -188,5 +189,20 @@ describe('pack promotion', () => {
     renameSync(join(root, 'build'), join(root, '.build-previous-aa'));
     expect(await recoverBuildPromotion(root)).toMatchObject({ outcome: 'restored' });
     expect(expectWhole(root, 'recovered')).toBe('old');
+  });
+
+  it('opening a project after a crash between the two renames puts the old pack back before the first read', async () => {
+    const root = withOld();
+    mkdirSync(join(root, 'assets'));
+    const { renameSync } = await import('node:fs');
+    renameSync(join(root, 'build'), join(root, '.build-previous-bb'));
+    const host = new PackerHost({ watcher: null });
+    try {
+      await host.open(pathToFileURL(root).href);
+      expect(buildOf(root)).toEqual(OLD_BUILD);
+      expect(readdirSync(root).sort()).toEqual(['assets', 'build']);
+    } finally {
+      host.dispose();
+    }
   });
 });

@@ -44,6 +44,20 @@ export interface WriteBuildOptions {
   onStep?(step: 'artifact' | PromotionStep, name?: string): void | Promise<void>;
 }
 
+/**
+ * Whether a promotion left anything behind at the project root (a staged or a moved-aside pack): cheap,
+ * one listing, so opening a project can ask before it takes the writer lock to recover.
+ */
+export function hasInterruptedPromotion(projectRoot: FolderLocation): boolean {
+  try {
+    return rootFs(projectRoot)
+      .listNames('')
+      .some((name) => name.startsWith(NEXT_PREFIX) || name.startsWith(PREVIOUS_PREFIX));
+  } catch {
+    return false;
+  }
+}
+
 /** What {@link recoverBuildPromotion} found and did. */
 export interface PromotionRecovery {
   /** `restored`: the old pack was put back as `build/`; `cleaned`: only leftovers were removed. */
