@@ -771,25 +771,25 @@ export class ProjectFs {
 
   /** Removes the file (or link) `relative`. */
   async unlink(relative: string): Promise<void> {
-    this.forget();
-    const parts = this.parts(relative);
-    const folder = this.folder(parts.slice(0, -1), false);
-    try {
-      await unlink(`${folder.via}/${parts[parts.length - 1]!}`);
-    } catch (error) {
-      throw relabel(error, folder.via, folder.path);
-    } finally {
-      folder.release();
-    }
+    await this.atEntry(relative, (entry) => unlink(entry));
   }
 
   /** Removes the empty folder `relative`. */
   async removeFolder(relative: string): Promise<void> {
+    await this.atEntry(relative, (entry) => rmdir(entry));
+  }
+
+  /**
+   * Runs `act` on the entry `relative`, named through its parent folder's verified descriptor, for a write
+   * that changes only that entry: the view's read cache is dropped first, errors name the real path, and
+   * the folder is released once `act` settled.
+   */
+  private async atEntry<T>(relative: string, act: (entry: string) => Promise<T>): Promise<T> {
     this.forget();
     const parts = this.parts(relative);
     const folder = this.folder(parts.slice(0, -1), false);
     try {
-      await rmdir(`${folder.via}/${parts[parts.length - 1]!}`);
+      return await act(`${folder.via}/${parts[parts.length - 1]!}`);
     } catch (error) {
       throw relabel(error, folder.via, folder.path);
     } finally {
