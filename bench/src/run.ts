@@ -20,6 +20,7 @@ import {
   type SuiteOutput,
 } from './issue-suites.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
+import { measureStartup, startupRow } from './startup-benchmark.js';
 import { packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
@@ -29,7 +30,7 @@ const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `Usage: npm run bench -- [options]
 
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
-  --suite LIST       comma-separated suites: core (open, reads, memory), lane (applies, reads during a
+  --suite LIST       comma-separated suites: core (start-up, open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
                      missed changes), pack (full and incremental pack of 200 MB), or all (default)
   --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
@@ -222,7 +223,7 @@ function readRows(result: ReadsResult): ReportRow[] {
   return rows;
 }
 
-/** The core suite: cold opens at every size, reads at the read size, resident memory per asset. */
+/** The core suite: start-up, cold opens at every size, reads at the read size, resident memory per asset. */
 async function runCoreSuite(
   options: RunOptions,
   workspaces: ReadonlyMap<number, BenchWorkspace>,
@@ -235,6 +236,10 @@ async function runCoreSuite(
     : options.sizes;
   const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const coreStarted = performance.now();
+  log('start-up: spawn → initialize result, against a no-op server');
+  const startup = await measureStartup(server, options.quick ? 11 : 21);
+  rows.push(startupRow(startup));
+  samples['startup'] = startup;
   log('idle server resident memory');
   const idle = await measureIdleResident({ repetitions: 5, server });
   samples['idleResidentBytes'] = idle;
