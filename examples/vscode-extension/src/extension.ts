@@ -63,7 +63,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('prometeuPacker.restartServer', () => languageClient.restart()),
     // The server opens and closes projects for folders itself; the session learns the new ids.
     vscode.workspace.onDidChangeWorkspaceFolders(() => void reopen()),
-    // A restarted server (after a crash or the restart command) has new project ids.
+    // A restarted server (after a crash or the restart command) starts a new event epoch: open and read again.
     languageClient.onDidChangeState((change) => {
       if (change.newState === State.Running) void reopen();
     }),
