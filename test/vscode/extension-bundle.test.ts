@@ -4,8 +4,8 @@
  * that requires nothing but Node's modules and `vscode`; and that bundle, copied into a folder outside the
  * repository where only a `vscode` stub and the shipped server package resolve, runs its packer-facing part
  * from a CommonJS entry point against the real server on a copy of examples/demo-game: it finds the server,
- * lists the assets in its tree, packs with progress and outcome from the packer, and refreshes the tree from
- * `snapshot.published`.
+ * lists the assets in its tree, packs with progress and outcome from the packer, refreshes the tree from
+ * `snapshot.published`, and with a second project picks it and cancels a pack from its progress notification.
  */
 import { spawn } from 'node:child_process';
 import { builtinModules } from 'node:module';
@@ -66,6 +66,12 @@ interface EntryReport {
   messages: { level: string; message: string }[];
   events: string[];
   treeAfter: { label: string }[];
+  projectLevel: string[];
+  bigAssets: number;
+  quickPicks: string[][];
+  cancelReport: { kind: string; message: string };
+  cancelMessages: { level: string; message: string }[];
+  blockerOutcome: string;
   exitCode: number | null;
 }
 
@@ -88,7 +94,7 @@ describe('the VS Code extension example', () => {
     expect(bundle).not.toContain('import.meta.url');
   });
 
-  it('the bundle runs from a CommonJS entry with only its packages installed: finds the server, lists, packs and refreshes from events', async () => {
+  it('the bundle runs from a CommonJS entry with only its packages installed: finds the server, lists, packs, refreshes from events, cancels', async () => {
     expect(build.code).toBe(0);
     // A folder outside the repository: nothing resolves from it but what is put here.
     const dir = mkdtempSync(join(tmpdir(), 'packer-vscode-bundle-'));
@@ -128,18 +134,28 @@ describe('the VS Code extension example', () => {
     expect(report.treeBefore.every((node) => node.opens === 'vscode.open')).toBe(true);
 
     // The pack command: progress from operation.progress events, the outcome from the response.
-    expect(report.progressTitles).toEqual(['Packing demo-game']);
+    expect(report.progressTitles[0]).toBe('Packing demo-game');
     expect(report.packReport.kind).toBe('succeeded');
     expect(report.packReport.assets).toBe(included);
     expect(report.packReport.bytes).toBeGreaterThan(0);
     expect(report.progress.length).toBeGreaterThan(0);
-    expect(report.messages).toEqual([{ level: 'info', message: report.packReport.message }]);
+    expect(report.messages[0]).toEqual({ level: 'info', message: report.packReport.message });
     expect(report.events).toContain('operation.progress');
     expect(report.events).toContain('operation.succeeded');
 
     // A reconcile's snapshot.published refreshed the tree, which now shows the new asset.
     expect(report.events).toContain('snapshot.published');
     expect(report.treeAfter.map((node) => node.label)).toContain('lamp');
+
+    // Two projects: the tree gains a project level, and the pack command asks which one.
+    expect(report.projectLevel).toEqual(['demo-game', 'big']);
+    expect(report.bigAssets).toBe(200);
+    expect(report.quickPicks).toEqual([['demo-game', 'big']]);
+    // Cancelled from its progress notification while queued: the server's RequestCancelled, said as a warning.
+    expect(report.progressTitles[1]).toBe('Packing big');
+    expect(report.cancelReport).toEqual({ kind: 'cancelled', message: 'The pack was cancelled.' });
+    expect(report.cancelMessages).toEqual([{ level: 'warning', message: 'The pack was cancelled.' }]);
+    expect(report.blockerOutcome).toBe('succeeded');
     expect(report.exitCode).toBe(0);
   }, 120_000);
 });
