@@ -31,6 +31,8 @@ export const testGroups = {
       'test/browser/**/*.test.ts',
       // Real editors (Neovim, Emacs eglot) driving the real server headless.
       'test/editors/**/*.test.ts',
+      // The client over a LanguageClient-shaped endpoint, and the VS Code extension's bundle, against the real server.
+      'test/vscode/**/*.test.ts',
     ],
     exclude: [],
   },

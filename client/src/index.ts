@@ -13,7 +13,9 @@ export {
   type StopResult,
 } from './packer-client.js';
 export {
+  type EndpointDisposable,
   type EventSource,
+  type JsonRpcEndpoint,
   type NotificationParamsOf,
   type NotificationSender,
   type RequestOptions,

@@ -10,7 +10,7 @@ import type {
   RequestDeclaration,
   ResultOf,
 } from '@prometeu/packer-protocol';
-import type { NotificationType } from 'vscode-jsonrpc';
+import type { CancellationToken, NotificationType } from 'vscode-jsonrpc';
 import type { PackerClientError } from './errors.js';
 
 /** Per-request options. */
@@ -59,4 +59,30 @@ export interface EventSource {
   onExit(listener: () => void): Unsubscribe;
   /** The error that ended the connection, if one did. */
   readonly error: PackerClientError | undefined;
+}
+
+/** Something that can be disposed: what an endpoint returns for a notification handler. */
+export interface EndpointDisposable {
+  dispose(): void;
+}
+
+/**
+ * A JSON-RPC connection another library owns and has already started: vscode-languageclient's
+ * `LanguageClient` (which runs the LSP handshake and the standard surface itself), or a vscode-jsonrpc
+ * `MessageConnection` that is already listening. These are the only calls `PackerConnection.fromEndpoint`
+ * makes, with these exact arities: a request with no params is sent without a params argument, and a token
+ * is always the last argument. The endpoint may keep one handler per notification method, as both of those
+ * do, so the packer connection registers each method once and fans it out to its own listeners.
+ */
+export interface JsonRpcEndpoint {
+  /** Sends a request with no params; cancelling `token` sends `$/cancelRequest`. */
+  sendRequest<R>(method: string, token?: CancellationToken): Promise<R>;
+  /** Sends a request; cancelling `token` sends `$/cancelRequest`. */
+  sendRequest<R>(method: string, params: unknown, token?: CancellationToken): Promise<R>;
+  /** Sends a notification with no params. */
+  sendNotification(method: string): Promise<void>;
+  /** Sends a notification. */
+  sendNotification(method: string, params: unknown): Promise<void>;
+  /** Sets the handler of the notification `method` (the endpoint may replace an earlier one). */
+  onNotification(method: string, handler: (params: unknown) => void): EndpointDisposable;
 }
