@@ -1,7 +1,15 @@
 // The asset navigator: built once from a whole `listAssets` answer, then kept current row by row from `snapshot.published`.
 import type { AssetSummary, PackerEvent, ParamsOf, ResultOf, packerRequests } from '@prometeu/packer-protocol';
 import type { Figure } from './figures.js';
-import type { AssetRow, DivergedPath, DivergenceView, FolderGroup, NavigatorSource, NavigatorView } from './views.js';
+import type {
+  AssetRow,
+  DivergedPath,
+  DivergenceView,
+  FolderGroup,
+  NavigatorBuild,
+  NavigatorSource,
+  NavigatorView,
+} from './views.js';
 
 type ListParams = ParamsOf<typeof packerRequests.listAssets>;
 type ListResult = ResultOf<typeof packerRequests.listAssets>;
@@ -167,42 +175,35 @@ function placeOf(
   return place < 0 ? undefined : [group, place];
 }
 
-/** What was last built from one whole list: rebuilt whole only when the divergence data changed. */
-interface Built {
-  readonly overlay: Readonly<Record<string, AssetSummary>>;
-  readonly paths: readonly DivergedPath[];
-  readonly roots: NavigatorInput['divergedRoots'];
-  readonly folders: readonly FolderGroup[];
-  readonly total: Figure;
-  readonly view: NavigatorView;
-}
-/** The view built for each overlay (each version of the rows), and the newest built for each whole list. */
-const byOverlay = new WeakMap<object, Built>();
-const latestByBase = new WeakMap<readonly AssetSummary[], Built>();
-
 /**
- * The navigator view. A pure function of the list and the divergence data, memoised: events that touch
- * neither cost nothing, and a patch of a few rows copies only the folder groups holding them (the flat
- * `rows` are materialised only when read).
+ * The navigator view, built from the list and the divergence data, reusing `previous` (the build the state
+ * before carried): events that touch neither cost nothing, and a patch of a few rows copies only the folder
+ * groups holding them (the flat `rows` are materialised only when read). A pure function of its inputs: the
+ * build travels in the state, so reducing an older state again gives the same view.
  */
-export function navigatorOf(state: NavigatorInput, divergence: DivergenceView | null): NavigatorView | null {
+export function navigatorOf(
+  state: NavigatorInput,
+  divergence: DivergenceView | null,
+  previous: NavigatorBuild | null,
+): NavigatorBuild | null {
   const listed = state.listed;
   if (listed === null) return null;
   const stale = state.revision !== null && state.revision > listed.revision;
-  const current = (found: Built | undefined): found is Built =>
-    found !== undefined && found.paths === state.divergedPaths && found.roots === state.divergedRoots;
-  const known = byOverlay.get(listed.overlay);
-  let next: Built;
-  if (current(known)) next = known;
-  else {
-    const latest = latestByBase.get(listed.base);
-    next = current(latest) ? patchRows(latest, listed, divergence) : buildWhole(listed, state, divergence);
-  }
+  const usable =
+    previous !== null &&
+    previous.base === listed.base &&
+    previous.paths === state.divergedPaths &&
+    previous.roots === state.divergedRoots;
+  let next: NavigatorBuild;
+  if (usable && previous.overlay === listed.overlay) next = previous;
+  else if (usable) next = patchRows(previous, listed, divergence);
+  else next = buildWhole(listed, state, divergence);
   if (next.view.revision !== listed.revision || next.view.stale !== stale)
-    next = { ...next, view: viewOf(listed.base, next.folders, next.total, listed.revision, stale) };
-  byOverlay.set(listed.overlay, next);
-  latestByBase.set(listed.base, next);
-  return next.view;
+    next = {
+      ...next,
+      view: viewOf(listed.base, next.folders, next.total, listed.revision, stale, next.view.replaced),
+    };
+  return next;
 }
 
 /** Whether a divergence the packer reported touches a root; null when there is none. */
@@ -213,7 +214,7 @@ function touchesOf(divergence: DivergenceView | null): ((root: string) => boolea
   return (root) => divergedRoots.has(root) || changedPaths.some((path) => path === root || path.startsWith(`${root}/`));
 }
 
-function buildWhole(listed: NavigatorSource, state: NavigatorInput, divergence: DivergenceView | null): Built {
+function buildWhole(listed: NavigatorSource, state: NavigatorInput, divergence: DivergenceView | null): NavigatorBuild {
   const touches = touchesOf(divergence);
   const overlay = Object.keys(listed.overlay).length === 0 ? null : listed.overlay;
   // Each folder's name is kept once, shared by its rows (a row's own slice of its root dies young).
@@ -236,17 +237,22 @@ function buildWhole(listed: NavigatorSource, state: NavigatorInput, divergence: 
   };
   const stale = state.revision !== null && state.revision > listed.revision;
   return {
+    base: listed.base,
     overlay: listed.overlay,
     paths: state.divergedPaths,
     roots: state.divergedRoots,
     folders,
     total,
-    view: viewOf(listed.base, folders, total, listed.revision, stale),
+    view: viewOf(listed.base, folders, total, listed.revision, stale, null),
   };
 }
 
 /** Rebuilds the rows whose overlay entry differs between `previous` and `listed` (added, replaced or dropped). */
-function patchRows(previous: Built, listed: NavigatorSource, divergence: DivergenceView | null): Built {
+function patchRows(
+  previous: NavigatorBuild,
+  listed: NavigatorSource,
+  divergence: DivergenceView | null,
+): NavigatorBuild {
   const touches = touchesOf(divergence);
   const folders = previous.folders.slice();
   const copied = new Map<number, AssetRow[]>();
@@ -269,7 +275,10 @@ function patchRows(previous: Built, listed: NavigatorSource, divergence: Diverge
     ...previous,
     overlay: listed.overlay,
     folders,
-    view: viewOf(listed.base, folders, previous.total, view.revision, view.stale),
+    view: viewOf(listed.base, folders, previous.total, view.revision, view.stale, {
+      from: previous.folders,
+      groups: [...copied.keys()],
+    }),
   };
 }
 
@@ -282,6 +291,7 @@ class Navigator implements NavigatorView {
   readonly folders: readonly FolderGroup[];
   readonly total: Figure;
   readonly stale: boolean;
+  readonly replaced: NavigatorView['replaced'];
   readonly #base: readonly AssetSummary[];
   /** Invariant: undefined until `rows` is first read, then the rows of `folders` in the order of `#base`. */
   #rows: readonly AssetRow[] | undefined;
@@ -292,11 +302,13 @@ class Navigator implements NavigatorView {
     total: Figure,
     revision: number,
     stale: boolean,
+    replaced: NavigatorView['replaced'],
   ) {
     this.revision = revision;
     this.folders = folders;
     this.total = total;
     this.stale = stale;
+    this.replaced = replaced;
     this.#base = base;
     this.#rows = undefined;
   }
@@ -316,8 +328,9 @@ function viewOf(
   total: Figure,
   revision: number,
   stale: boolean,
+  replaced: NavigatorView['replaced'],
 ): NavigatorView {
-  return new Navigator(base, folders, total, revision, stale);
+  return new Navigator(base, folders, total, revision, stale, replaced);
 }
 
 /** One navigator row: an `AssetSummary` as the packer sent it, plus the divergence mark. */

@@ -50,6 +50,7 @@ export function initialState(): StudioState {
     listed: null,
     readEpochs: { status: 0, details: 0, summary: 0 },
     requestCount: 0,
+    derivedFrom: { operations: null, previews: null, divergedPaths: null, divergedRoots: null, navigator: null },
   };
 }
 
@@ -627,61 +628,64 @@ function mapRecords(
   return result;
 }
 
-/** The derived views last computed from each input, so a message that leaves an input alone reuses its view. */
-const activityCache = new WeakMap<object, readonly OperationView[]>();
-const previewsCache = new WeakMap<object, { activity: readonly OperationView[]; previews: readonly PreviewCard[] }>();
-const divergenceCache = new WeakMap<object, { roots: object; divergence: DivergenceView | null }>();
-
-/** Recomputes the derived views (navigator marks, banner, feed, cards) from the kept packer data. */
+/**
+ * Recomputes the derived views (navigator marks, banner, feed, cards) from the kept packer data; a view
+ * whose inputs are the ones it was last derived from (`derivedFrom`) is kept as it is.
+ */
 function derive(state: StudioState): StudioState {
-  const divergence = divergenceOf(state);
-  const navigator = navigatorOf(state, divergence);
-  let activity = activityCache.get(state.operations);
-  if (activity === undefined) {
-    activity = Object.values(state.operations)
-      .map(operationView)
-      .sort(
-        (a, b) =>
-          orderKey(state, a) - orderKey(state, b) ||
-          (a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0),
-      );
-    activityCache.set(state.operations, activity);
-  }
-  let previews = previewsCache.get(state.previews);
-  if (previews === undefined || previews.activity !== activity) {
+  const from = state.derivedFrom;
+  const divergence =
+    from.divergedPaths === state.divergedPaths && from.divergedRoots === state.divergedRoots
+      ? state.divergence
+      : divergenceOf(state);
+  const build = navigatorOf(state, divergence, from.navigator);
+  const activity =
+    from.operations === state.operations
+      ? state.activity
+      : Object.values(state.operations)
+          .map(operationView)
+          .sort(
+            (a, b) =>
+              orderKey(state, a) - orderKey(state, b) ||
+              (a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0),
+          );
+  let previews = state.previews;
+  if (from.previews !== state.previews || activity !== state.activity) {
     const byId = new Map(activity.map((view) => [view.operationId, view]));
-    previews = {
-      activity,
-      previews: state.previews.map((card) =>
-        previewWithStatus(card, card.applyOperationId === null ? undefined : byId.get(card.applyOperationId)),
-      ),
-    };
-    previewsCache.set(state.previews, previews);
-    // The next message's state holds these cards: the same activity gives them back unchanged.
-    previewsCache.set(previews.previews, previews);
+    previews = state.previews.map((card) =>
+      previewWithStatus(card, card.applyOperationId === null ? undefined : byId.get(card.applyOperationId)),
+    );
   }
   const stale = state.details !== null && state.revision !== null && state.revision > state.details.revision;
   const details = state.details === null || state.details.stale === stale ? state.details : { ...state.details, stale };
-  return { ...state, divergence, navigator, activity, previews: previews.previews, details };
+  return {
+    ...state,
+    divergence,
+    navigator: build?.view ?? null,
+    activity,
+    previews,
+    details,
+    derivedFrom: {
+      operations: state.operations,
+      previews,
+      divergedPaths: state.divergedPaths,
+      divergedRoots: state.divergedRoots,
+      navigator: build,
+    },
+  };
 }
 
 /** The banner: the kept divergence data, or null when there is none. */
 function divergenceOf(state: StudioState): DivergenceView | null {
-  const cached = divergenceCache.get(state.divergedPaths);
-  if (cached !== undefined && cached.roots === state.divergedRoots) return cached.divergence;
-  const divergence: DivergenceView | null =
-    state.divergedPaths.length === 0 && state.divergedRoots.length === 0
-      ? null
-      : {
-          changes: state.divergedPaths,
-          roots: [...new Set(state.divergedRoots.map((entry) => entry.root))].sort(),
-          sinceRevision: Math.min(
-            ...state.divergedPaths.map((entry) => entry.revision),
-            ...state.divergedRoots.map((entry) => entry.revision),
-          ),
-        };
-  divergenceCache.set(state.divergedPaths, { roots: state.divergedRoots, divergence });
-  return divergence;
+  if (state.divergedPaths.length === 0 && state.divergedRoots.length === 0) return null;
+  return {
+    changes: state.divergedPaths,
+    roots: [...new Set(state.divergedRoots.map((entry) => entry.root))].sort(),
+    sinceRevision: Math.min(
+      ...state.divergedPaths.map((entry) => entry.revision),
+      ...state.divergedRoots.map((entry) => entry.revision),
+    ),
+  };
 }
 
 function orderKey(state: StudioState, view: OperationView): number {

@@ -73,6 +73,11 @@ export interface NavigatorView {
   readonly total: Figure;
   /** True when the packer published a newer revision than every row is known at: the reads `navigatorReads` names are due. */
   readonly stale: boolean;
+  /**
+   * When these folders were made from an earlier view's by replacing a few groups (rows read again): that
+   * view's `folders` and the indices replaced, so a renderer holding that view can update only those.
+   */
+  readonly replaced: { readonly from: readonly FolderGroup[]; readonly groups: readonly number[] } | null;
 }
 
 /**
@@ -94,6 +99,27 @@ export interface NavigatorSource {
   readonly pending: Readonly<Record<string, number>>;
   /** The newest revision only a whole list can show (roots added, removed or moved, a gap), or null. */
   readonly wholeAt: number | null;
+}
+
+/** Internal: the navigator last built, with what it was built from (so the next message can reuse it). */
+export interface NavigatorBuild {
+  readonly base: readonly AssetSummary[];
+  readonly overlay: Readonly<Record<string, AssetSummary>>;
+  readonly paths: readonly DivergedPath[];
+  readonly roots: readonly { readonly root: string; readonly revision: number }[];
+  readonly folders: readonly FolderGroup[];
+  readonly total: Figure;
+  readonly view: NavigatorView;
+}
+
+/** Internal: the inputs the derived views of a state were computed from. */
+export interface DerivedFrom {
+  readonly operations: Readonly<Record<string, OperationRecord>> | null;
+  /** The cards `previews` was derived as (a reducer that changes cards puts a new array in their place). */
+  readonly previews: readonly PreviewCard[] | null;
+  readonly divergedPaths: readonly DivergedPath[] | null;
+  readonly divergedRoots: readonly { readonly root: string; readonly revision: number }[] | null;
+  readonly navigator: NavigatorBuild | null;
 }
 
 /** A diagnostic as displayed, with its safe fix when the packer offers one. */
@@ -300,4 +326,6 @@ export interface StudioState {
    */
   readonly readEpochs: { readonly status: number; readonly details: number; readonly summary: number };
   readonly requestCount: number;
+  /** Internal: what `activity`, `previews`, `divergence` and `navigator` were derived from. */
+  readonly derivedFrom: DerivedFrom;
 }

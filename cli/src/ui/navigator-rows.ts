@@ -43,19 +43,24 @@ let last: { readonly folders: readonly FolderGroup[]; readonly display: readonly
 export function displayNavigator(navigator: NavigatorView): DisplayNavigator {
   const folders = navigator.folders;
   const previous = last;
-  let display: DisplayFolder[];
-  if (previous !== null && previous.folders.length === folders.length) {
-    // The usual update: the same groups with a few replaced in place.
-    display = previous.display.slice();
+  let display: readonly DisplayFolder[];
+  const replaced = navigator.replaced;
+  if (previous !== null && previous.folders === folders) display = previous.display;
+  else if (previous !== null && replaced !== null && replaced.from === previous.folders) {
+    // The usual update: the adapter says which groups it replaced since the view last shown.
+    const copy = previous.display.slice();
+    for (const index of replaced.groups)
+      copy[index] = displayFolder(folders[index]!, previous.folders[index], previous.display[index]);
+    display = copy;
+  } else if (previous !== null && previous.folders.length === folders.length) {
+    // Another view of the same groups: keep every group that is the same object at the same place.
+    const copy = previous.display.slice();
     for (let index = 0; index < folders.length; index++) {
       const group = folders[index]!;
       const before = previous.folders[index]!;
-      if (before !== group)
-        display[index] =
-          before.folder === group.folder && before.rows.length === group.rows.length
-            ? displayFolder(group, before, previous.display[index])
-            : displayFolder(group);
+      if (before !== group) copy[index] = displayFolder(group, before, previous.display[index]);
     }
+    display = copy;
   } else display = folders.map((group) => displayFolder(group));
   last = { folders, display };
   return {
@@ -67,6 +72,9 @@ export function displayNavigator(navigator: NavigatorView): DisplayNavigator {
 
 function displayFolder(group: FolderGroup, before?: FolderGroup, shown?: DisplayFolder): DisplayFolder {
   const rows = group.rows;
+  // Rows are reused by place only from the group this one replaced (same folder, same length).
+  if (before !== undefined && (before.folder !== group.folder || before.rows.length !== rows.length))
+    before = undefined;
   const display: DisplayRow[] = new Array<DisplayRow>(rows.length);
   for (let index = 0; index < rows.length; index++)
     display[index] =
