@@ -21,6 +21,7 @@ import {
 } from './issue-suites.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { measureStartup, startupRow } from './startup-benchmark.js';
+import { runStudioSuite } from './studio-benchmark.js';
 import { packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
@@ -32,7 +33,8 @@ const USAGE = `Usage: npm run bench -- [options]
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
   --suite LIST       comma-separated suites: core (start-up, open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
-                     missed changes), pack (full and incremental pack of 200 MB), or all (default)
+                     missed changes), pack (full and incremental pack of 200 MB), studio (the panel's
+                     navigator at 10k against parsing its answers), or all (default)
   --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
   --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
   --seed N           workspace and asset-id seed (default 1)
@@ -45,8 +47,8 @@ Measures the packer server against floors that do the least work possible (see d
 `;
 
 /** The suites a run can measure. */
-type Suite = 'core' | 'lane' | 'watch' | 'pack';
-const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack'];
+type Suite = 'core' | 'lane' | 'watch' | 'pack' | 'studio';
+const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack', 'studio'];
 
 /** The options of one run. */
 interface RunOptions {
@@ -94,7 +96,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
           .map((part) => part.trim())
           .filter((part) => part !== '');
         if (named.length === 0 || named.some((part) => part !== 'all' && !SUITES.includes(part as Suite)))
-          throw new RangeError(`--suite takes core, lane, watch, pack or all, got ${argv[index]}`);
+          throw new RangeError(`--suite takes ${SUITES.join(', ')} or all, got ${argv[index]}`);
         suites = named.includes('all') ? SUITES : SUITES.filter((suite) => named.includes(suite));
         break;
       }
@@ -314,6 +316,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ['watch', runWatchSuite],
       ['lane', runLaneSuite],
       ['pack', runPackSuite],
+      ['studio', runStudioSuite],
     ];
     for (const [suite, run] of suites) {
       if (!has(suite)) continue;

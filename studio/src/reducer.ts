@@ -1,6 +1,7 @@
 // The Studio reducer: `(state, message) → state`, remapping packer responses and events into view models.
-import type { AssetSummary, Diagnostic, PackerEvent } from '@prometeu/packer-protocol';
+import type { Diagnostic, PackerEvent } from '@prometeu/packer-protocol';
 import { figure, type Figure } from './figures.js';
+import { followPublished, navigatorOf, rootList, rowOf, wholeList } from './navigator.js';
 import type {
   ErrorMessage,
   EventMessage,
@@ -10,13 +11,10 @@ import type {
   StudioMessage,
 } from './messages.js';
 import type {
-  AssetRow,
   DetailsView,
   DiagnosticView,
   DivergedPath,
   DivergenceView,
-  FolderGroup,
-  NavigatorView,
   OperationRecord,
   OperationStatus,
   OperationView,
@@ -43,14 +41,16 @@ export function initialState(): StudioState {
     activity: [],
     divergence: null,
     pack: { summary: null, operationId: null },
-    seen: {},
+    seen: [],
     epochIndex: 0,
     lastSequence: 0,
     reconciledRevision: 0,
     divergedPaths: [],
     divergedRoots: [],
     listed: null,
+    readEpochs: { status: 0, details: 0, summary: 0 },
     requestCount: 0,
+    derivedFrom: { operations: null, previews: null, divergedPaths: null, divergedRoots: null, navigator: null },
   };
 }
 
@@ -118,8 +118,10 @@ function forgetEvents(state: StudioState, epoch: string, lost: 'restart'): Studi
   return {
     ...state,
     epoch,
-    seen: {},
+    seen: [],
     epochIndex: state.epoch === null || state.epoch === epoch ? state.epochIndex : state.epochIndex + 1,
+    // Revisions of another server mean nothing here: the first answers of the new one set it again.
+    revision: state.epoch === null || state.epoch === epoch ? state.revision : null,
     lastSequence: 0,
     operations: mapRecords(state.operations, (record) => (ended(record) ? record : { ...record, lost })),
   };
@@ -240,6 +242,7 @@ function reduceStatus(state: StudioState, message: ResponseOf<'projectStatus'>):
   const status = message.result;
   if (
     state.project !== null &&
+    state.readEpochs.status === state.epochIndex &&
     state.project.projectId === status.projectId &&
     state.project.revision > status.revision
   )
@@ -282,6 +285,7 @@ function reduceStatus(state: StudioState, message: ResponseOf<'projectStatus'>):
       ...state,
       projectId: status.projectId,
       project,
+      readEpochs: { ...state.readEpochs, status: state.epochIndex },
       divergedPaths: mergePaths(kept, fromStatus),
       // The status names paths, not roots: the roots events named stay while the status still says diverged.
       divergedRoots: state.divergedRoots.filter((entry) =>
@@ -293,18 +297,17 @@ function reduceStatus(state: StudioState, message: ResponseOf<'projectStatus'>):
 }
 
 function reduceList(state: StudioState, message: ResponseOf<'listAssets'>): StudioState {
-  if (state.listed !== null && state.listed.revision > message.result.revision) return state;
-  // Only a full list is the navigator; a filtered one says nothing about the assets it leaves out.
-  if (message.params.filter !== undefined && Object.keys(message.params.filter).length > 0) return state;
-  return withRevision(
-    {
-      ...state,
-      projectId: message.params.projectId,
-      listed: { revision: message.result.revision, assets: message.result.assets },
-      navigator: null,
-    },
-    message.result.revision,
-  );
+  const filter = message.params.filter ?? {};
+  const keys = Object.keys(filter);
+  let listed: StudioState['listed'];
+  if (keys.length === 0) listed = wholeList(state.listed, state.epochIndex, message.result);
+  // A list filtered by root alone is the whole truth about that root: it replaces the row the navigator
+  // asked for. Any other filter says nothing about the assets it leaves out.
+  else if (keys.length === 1 && filter.rootPrefix !== undefined)
+    listed = rootList(state.listed, state.navigator, filter.rootPrefix, message.result);
+  else return state;
+  if (listed === null || listed === state.listed) return state;
+  return withRevision({ ...state, projectId: message.params.projectId, listed }, message.result.revision);
 }
 
 function reduceDetails(state: StudioState, message: ResponseOf<'getAssetDetails'>): StudioState {
@@ -326,9 +329,22 @@ function reduceDetails(state: StudioState, message: ResponseOf<'getAssetDetails'
     ],
     stale: false,
   };
-  if (state.details !== null && state.details.root === details.root && state.details.revision > details.revision)
+  if (
+    state.details !== null &&
+    state.readEpochs.details === state.epochIndex &&
+    state.details.root === details.root &&
+    state.details.revision > details.revision
+  )
     return state;
-  return withRevision({ ...state, details, selected: state.selected ?? details.root }, result.revision);
+  return withRevision(
+    {
+      ...state,
+      details,
+      selected: state.selected ?? details.root,
+      readEpochs: { ...state.readEpochs, details: state.epochIndex },
+    },
+    result.revision,
+  );
 }
 
 function reducePreview(state: StudioState, message: ResponseOf<'previewMutation'>): StudioState {
@@ -368,11 +384,17 @@ function reducePreview(state: StudioState, message: ResponseOf<'previewMutation'
 
 function reducePackSummary(state: StudioState, message: ResponseOf<'packSummary'>): StudioState {
   const result = message.result;
-  if (state.pack.summary !== null && state.pack.summary.revision > result.revision) return state;
+  if (
+    state.pack.summary !== null &&
+    state.readEpochs.summary === state.epochIndex &&
+    state.pack.summary.revision > result.revision
+  )
+    return state;
   const source = (path: string): { from: string; path: string } => ({ from: 'packSummary', path: `result.${path}` });
   return withRevision(
     {
       ...state,
+      readEpochs: { ...state.readEpochs, summary: state.epochIndex },
       pack: {
         ...state.pack,
         summary: {
@@ -417,10 +439,13 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
   };
   if (event.operationId !== undefined) next = reduceOperationEvent(next, event, event.operationId);
   switch (event.kind) {
-    case 'snapshot.published':
+    case 'snapshot.published': {
       next = withRevision(next, event.body.revision);
+      const listed = followPublished(next.listed, next.epochIndex, event.body);
+      if (listed !== next.listed) next = { ...next, listed };
       if (event.body.cause === 'reconcile') next = clearDivergence(next, event.body.revision);
       break;
+    }
     case 'divergence.detected':
       if (event.body.revision >= next.reconciledRevision) {
         const changes = event.body.changes.map((change) => ({
@@ -603,36 +628,64 @@ function mapRecords(
   return result;
 }
 
-/** Recomputes the derived views (navigator marks, banner, feed, cards) from the kept packer data. */
+/**
+ * Recomputes the derived views (navigator marks, banner, feed, cards) from the kept packer data; a view
+ * whose inputs are the ones it was last derived from (`derivedFrom`) is kept as it is.
+ */
 function derive(state: StudioState): StudioState {
-  const divergence: DivergenceView | null =
-    state.divergedPaths.length === 0 && state.divergedRoots.length === 0
-      ? null
-      : {
-          changes: state.divergedPaths,
-          roots: [...new Set(state.divergedRoots.map((entry) => entry.root))].sort(),
-          sinceRevision: Math.min(
-            ...state.divergedPaths.map((entry) => entry.revision),
-            ...state.divergedRoots.map((entry) => entry.revision),
-          ),
-        };
-  const navigator = state.listed === null ? null : cachedNavigator(state, divergence);
-  const activity = Object.values(state.operations)
-    .map(operationView)
-    .sort(
-      (a, b) =>
-        orderKey(state, a) - orderKey(state, b) ||
-        (a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0),
+  const from = state.derivedFrom;
+  const divergence =
+    from.divergedPaths === state.divergedPaths && from.divergedRoots === state.divergedRoots
+      ? state.divergence
+      : divergenceOf(state);
+  const build = navigatorOf(state, divergence, from.navigator);
+  const activity =
+    from.operations === state.operations
+      ? state.activity
+      : Object.values(state.operations)
+          .map(operationView)
+          .sort(
+            (a, b) =>
+              orderKey(state, a) - orderKey(state, b) ||
+              (a.operationId < b.operationId ? -1 : a.operationId > b.operationId ? 1 : 0),
+          );
+  let previews = state.previews;
+  if (from.previews !== state.previews || activity !== state.activity) {
+    const byId = new Map(activity.map((view) => [view.operationId, view]));
+    previews = state.previews.map((card) =>
+      previewWithStatus(card, card.applyOperationId === null ? undefined : byId.get(card.applyOperationId)),
     );
-  const byId = new Map(activity.map((view) => [view.operationId, view]));
-  const previews = state.previews.map((card) =>
-    previewWithStatus(card, card.applyOperationId === null ? undefined : byId.get(card.applyOperationId)),
-  );
-  const details =
-    state.details === null
-      ? null
-      : { ...state.details, stale: state.revision !== null && state.revision > state.details.revision };
-  return { ...state, divergence, navigator, activity, previews, details };
+  }
+  const stale = state.details !== null && state.revision !== null && state.revision > state.details.revision;
+  const details = state.details === null || state.details.stale === stale ? state.details : { ...state.details, stale };
+  return {
+    ...state,
+    divergence,
+    navigator: build?.view ?? null,
+    activity,
+    previews,
+    details,
+    derivedFrom: {
+      operations: state.operations,
+      previews,
+      divergedPaths: state.divergedPaths,
+      divergedRoots: state.divergedRoots,
+      navigator: build,
+    },
+  };
+}
+
+/** The banner: the kept divergence data, or null when there is none. */
+function divergenceOf(state: StudioState): DivergenceView | null {
+  if (state.divergedPaths.length === 0 && state.divergedRoots.length === 0) return null;
+  return {
+    changes: state.divergedPaths,
+    roots: [...new Set(state.divergedRoots.map((entry) => entry.root))].sort(),
+    sinceRevision: Math.min(
+      ...state.divergedPaths.map((entry) => entry.revision),
+      ...state.divergedRoots.map((entry) => entry.revision),
+    ),
+  };
 }
 
 function orderKey(state: StudioState, view: OperationView): number {
@@ -642,86 +695,37 @@ function orderKey(state: StudioState, view: OperationView): number {
   return 2 ** 52 + (state.operations[view.operationId]?.requestOrder ?? 0);
 }
 
-/**
- * The navigator rows depend only on the list and the divergence data, so they are rebuilt only when one of
- * those changed (a memo of a pure function: events that touch neither cost nothing on a 10k-asset list).
- */
-const navigatorCache = new WeakMap<
-  object,
-  { paths: readonly DivergedPath[]; roots: StudioState['divergedRoots']; view: NavigatorView }
->();
-function cachedNavigator(state: StudioState, divergence: DivergenceView | null): NavigatorView {
-  const listed = state.listed!;
-  const cached = navigatorCache.get(listed);
-  const stale = state.revision !== null && state.revision > listed.revision;
-  if (cached !== undefined && cached.paths === state.divergedPaths && cached.roots === state.divergedRoots)
-    return cached.view.stale === stale ? cached.view : { ...cached.view, stale };
-  const view = navigatorView(state, divergence);
-  navigatorCache.set(listed, { paths: state.divergedPaths, roots: state.divergedRoots, view });
-  return view;
-}
-
-/** Sequences are kept in chunks of this many, so recording one copies a chunk, not the whole set. */
-const SEEN_CHUNK = 512;
-
 /** Whether `sequence` was already reduced in the current epoch. */
 export function hasSeen(seen: StudioState['seen'], sequence: number): boolean {
-  return seen[Math.floor(sequence / SEEN_CHUNK)]?.[sequence] === true;
-}
-
-function withSeen(seen: StudioState['seen'], sequence: number): StudioState['seen'] {
-  const chunk = Math.floor(sequence / SEEN_CHUNK);
-  return { ...seen, [chunk]: { ...seen[chunk], [sequence]: true } };
-}
-
-function navigatorView(state: StudioState, divergence: DivergenceView | null): NavigatorView {
-  const listed = state.listed!;
-  const divergedRoots = new Set(divergence?.roots ?? []);
-  const changedPaths = divergence?.changes.map((change) => change.path) ?? [];
-  const touches = (root: string): boolean =>
-    divergedRoots.has(root) || changedPaths.some((path) => path === root || path.startsWith(`${root}/`));
-  const rows = listed.assets.map((asset) => rowOf(asset, touches(asset.root)));
-  const groups = new Map<string, AssetRow[]>();
-  for (const row of rows) {
-    const group = groups.get(row.folder);
-    if (group === undefined) groups.set(row.folder, [row]);
-    else group.push(row);
+  let low = 0;
+  let high = seen.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [first, last] = seen[middle]!;
+    if (sequence < first) high = middle - 1;
+    else if (sequence > last) low = middle + 1;
+    else return true;
   }
-  const folders: FolderGroup[] = [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([folder, folderRows]) => ({ folder, rows: folderRows }));
-  const total: Figure = {
-    label: 'Assets',
-    value: listed.assets.length,
-    source: { from: 'listAssets', path: 'result.assets.length' },
-  };
-  return {
-    revision: listed.revision,
-    rows,
-    folders,
-    total,
-    stale: state.revision !== null && state.revision > listed.revision,
-  };
+  return false;
 }
 
-function rowOf(asset: AssetSummary, diverged: boolean): AssetRow {
-  const slash = asset.root.lastIndexOf('/');
-  return {
-    key: asset.assetUuid ?? `root:${asset.root}`,
-    root: asset.root,
-    folder: slash < 0 ? '' : asset.root.slice(0, slash),
-    name: asset.name,
-    type: asset.type,
-    assetId: asset.assetId ?? null,
-    assetUuid: asset.assetUuid,
-    registered: asset.registered,
-    includedInBuild: asset.includedInBuild,
-    state: asset.state,
-    worstSeverity: asset.worstSeverity,
-    diagnosticCount: asset.diagnosticCount,
-    availableActions: asset.availableActions,
-    diverged,
-  };
+/** Records `sequence` (not seen yet): widens the range it touches, joins two it bridges, or adds one. */
+function withSeen(seen: StudioState['seen'], sequence: number): StudioState['seen'] {
+  const tail = seen.at(-1);
+  if (tail !== undefined && sequence === tail[1] + 1) return [...seen.slice(0, -1), [tail[0], sequence]];
+  let index = 0;
+  while (index < seen.length && seen[index]![1] < sequence) index++;
+  const before = index > 0 ? seen[index - 1]! : undefined;
+  const after = index < seen.length ? seen[index]! : undefined;
+  const joinsBefore = before !== undefined && before[1] === sequence - 1;
+  const joinsAfter = after !== undefined && after[0] === sequence + 1;
+  const first = joinsBefore ? before[0] : sequence;
+  const last = joinsAfter ? after[1] : sequence;
+  return [
+    ...seen.slice(0, joinsBefore ? index - 1 : index),
+    [first, last],
+    ...seen.slice(joinsAfter ? index + 1 : index),
+  ];
 }
 
 /** A diagnostic as displayed. */

@@ -60,15 +60,66 @@ export interface FolderGroup {
   readonly rows: readonly AssetRow[];
 }
 
-/** The asset navigator: the last `packer/listAssets` answer. */
+/**
+ * The asset navigator: the last whole `packer/listAssets` answer, with the rows of roots a `snapshot.published`
+ * named as changed replaced by a `listAssets` filtered by that root.
+ */
 export interface NavigatorView {
   readonly revision: number;
+  /** Every row, in the packer's order (built from `folders` when first read). */
   readonly rows: readonly AssetRow[];
   readonly folders: readonly FolderGroup[];
   /** `result.assets.length`. */
   readonly total: Figure;
-  /** True when the packer published a newer revision than the list was read from: read it again. */
+  /** True when the packer published a newer revision than every row is known at: the reads `navigatorReads` names are due. */
   readonly stale: boolean;
+  /**
+   * When these folders were made from an earlier view's by replacing a few groups (rows read again): that
+   * view's `folders` and the indices replaced, so a renderer holding that view can update only those.
+   */
+  readonly replaced: { readonly from: readonly FolderGroup[]; readonly groups: readonly number[] } | null;
+}
+
+/**
+ * Internal: what the navigator is built from. A whole `listAssets` answer (`base`), the rows read again since
+ * by root (`overlay`), and what `snapshot.published` said changed and was not read yet.
+ */
+export interface NavigatorSource {
+  /** The epoch number the whole list was read in: a list of another server is replaced, not compared. */
+  readonly epochIndex: number;
+  /** The revision every row is known at: the whole list's, or the newest whose changed roots were all read again. */
+  readonly revision: number;
+  /** The whole list's assets, in the packer's order (`result.assets`). */
+  readonly base: readonly AssetSummary[];
+  /** Rows read again by root since (`listAssets` filtered by `rootPrefix`), replacing the base row of that root. */
+  readonly overlay: Readonly<Record<string, AssetSummary>>;
+  /** The newest revision whose `snapshot.published` the navigator followed (at least `revision`). */
+  readonly through: number;
+  /** Roots `snapshot.published` named as changed and not read again yet, each with the revision a read must be at. */
+  readonly pending: Readonly<Record<string, number>>;
+  /** The newest revision only a whole list can show (roots added, removed or moved, a gap), or null. */
+  readonly wholeAt: number | null;
+}
+
+/** Internal: the navigator last built, with what it was built from (so the next message can reuse it). */
+export interface NavigatorBuild {
+  readonly base: readonly AssetSummary[];
+  readonly overlay: Readonly<Record<string, AssetSummary>>;
+  readonly paths: readonly DivergedPath[];
+  readonly roots: readonly { readonly root: string; readonly revision: number }[];
+  readonly folders: readonly FolderGroup[];
+  readonly total: Figure;
+  readonly view: NavigatorView;
+}
+
+/** Internal: the inputs the derived views of a state were computed from. */
+export interface DerivedFrom {
+  readonly operations: Readonly<Record<string, OperationRecord>> | null;
+  /** The cards `previews` was derived as (a reducer that changes cards puts a new array in their place). */
+  readonly previews: readonly PreviewCard[] | null;
+  readonly divergedPaths: readonly DivergedPath[] | null;
+  readonly divergedRoots: readonly { readonly root: string; readonly revision: number }[] | null;
+  readonly navigator: NavigatorBuild | null;
 }
 
 /** A diagnostic as displayed, with its safe fix when the packer offers one. */
@@ -253,10 +304,11 @@ export interface StudioState {
   readonly divergence: DivergenceView | null;
   readonly pack: PackView;
   /**
-   * The sequences of the current epoch already reduced, in chunks (see `hasSeen`): duplicates (after a
-   * replay) change nothing.
+   * The sequences of the current epoch already reduced, as sorted, disjoint, non-adjacent ranges
+   * `[first, last]` (see `hasSeen`): duplicates (after a replay) change nothing, and recording the next
+   * sequence of an in-order stream only widens the last range.
    */
-  readonly seen: Readonly<Record<number, Readonly<Record<number, true>>>>;
+  readonly seen: readonly (readonly [number, number])[];
   /** How many epochs this state has seen before the current one: sequences are only comparable within one. */
   readonly epochIndex: number;
   /** The greatest sequence reduced in the current epoch (0 before any): where a replay starts. */
@@ -266,7 +318,14 @@ export interface StudioState {
   /** Internal: the last divergence data, before the banner is derived. */
   readonly divergedPaths: readonly DivergedPath[];
   readonly divergedRoots: readonly { readonly root: string; readonly revision: number }[];
-  /** Internal: the raw list answer, kept so divergence marks can be recomputed. */
-  readonly listed: { readonly revision: number; readonly assets: readonly AssetSummary[] } | null;
+  /** Internal: the list answers the navigator is built from, and what the packer said changed since. */
+  readonly listed: NavigatorSource | null;
+  /**
+   * Internal: the epoch number each read was last answered in. Revisions are comparable only within one
+   * epoch: after a restart the new server's first answers replace the old ones whatever their revisions.
+   */
+  readonly readEpochs: { readonly status: number; readonly details: number; readonly summary: number };
   readonly requestCount: number;
+  /** Internal: what `activity`, `previews`, `divergence` and `navigator` were derived from. */
+  readonly derivedFrom: DerivedFrom;
 }

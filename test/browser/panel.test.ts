@@ -3,7 +3,7 @@
  * on a copy of examples/demo-game, through the `packer ui` relay. Each test owns its project copy and its
  * relay; the browser is shared by the file. `UPDATE_SCREENSHOTS=1` writes the screenshots into docs/.
  */
-import { cpSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,6 +27,7 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+const HOLD_AT_PROGRESS = join(ROOT, 'test/browser/fixtures/hold-at-progress.mjs');
 const SCREENSHOTS = process.env['UPDATE_SCREENSHOTS'] === '1';
 const STEP_MS = 20_000;
 
@@ -51,8 +52,11 @@ interface World {
   readonly page: Page;
 }
 
-/** A copy of the example project, a relay for it with the real server, and a page open on it. */
-async function world(): Promise<World> {
+/**
+ * A copy of the example project, a relay for it with the real server, and a page open on it. `serverArgs`
+ * (given the folder the test may use for its own files) replaces the server's arguments to node.
+ */
+async function world(options: { serverArgs?: (dir: string) => string[] } = {}): Promise<World & { dir: string }> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'packer-ui-')));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const project = join(dir, 'demo-game');
@@ -61,7 +65,7 @@ async function world(): Promise<World> {
     staticDir: BUILT_PAGE,
     projectUri: pathToFileURL(project).href,
     serverCommand: process.execPath,
-    serverArgs: [SERVER_SCRIPT, '--stdio'],
+    serverArgs: options.serverArgs?.(dir) ?? [SERVER_SCRIPT, '--stdio'],
     port: 0,
   });
   cleanups.push(() => relay.close());
@@ -74,7 +78,7 @@ async function world(): Promise<World> {
   await page.goto(relay.url);
   await page.locator('#connection[data-state="connected"]').waitFor({ timeout: STEP_MS });
   await page.locator('[data-testid="navigator"] [data-root]').first().waitFor({ timeout: STEP_MS });
-  return { project, relay, page };
+  return { project, relay, page, dir };
 }
 
 /** The page's reducer input so far (every request, response and event it reduced). */
@@ -339,5 +343,129 @@ describe('the packer panel in a browser', () => {
       { timeout: STEP_MS },
     );
     await expectNothingInvented(page);
+  }, 90_000);
+
+  it('shows a pack whose server died mid-flight as unknown, never ended, and after the reconnect only what the new server says', async () => {
+    const { project, dir, page } = await world({
+      serverArgs: (folder) => [HOLD_AT_PROGRESS, SERVER_SCRIPT, folder],
+    });
+    // Every state the page renders is recorded, not only the last one.
+    await page.evaluate(() => {
+      interface Item {
+        getAttribute(name: string): string | null;
+      }
+      const scope = globalThis as unknown as {
+        shown: string[];
+        document: {
+          body: unknown;
+          querySelector(selector: string): Item | null;
+          querySelectorAll(selector: string): ArrayLike<Item>;
+        };
+        MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void };
+      };
+      const seen: string[] = [];
+      scope.shown = seen;
+      const record = (): void => {
+        const connection = scope.document.querySelector('#connection')?.getAttribute('data-state');
+        if (connection) seen.push(`connection:${connection}`);
+        for (const item of Array.from(scope.document.querySelectorAll('[data-testid="operation"]')))
+          seen.push(`operation:${item.getAttribute('data-operation-id')}:${item.getAttribute('data-status')}`);
+      };
+      record();
+      new scope.MutationObserver(record).observe(scope.document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+      });
+    });
+    await page.locator('[data-testid="pack-button"]').click();
+    // The server is held right after the pack's first progress: the page shows it running, with that progress.
+    const running = page.locator('[data-testid="pack-operation"][data-status="running"]');
+    await running.waitFor({ timeout: STEP_MS });
+    const log = await pageLog(page);
+    const operationId = (
+      log.find((message) => message.type === 'request' && message.method === 'pack')?.params as { operationId: string }
+    ).operationId;
+    await page
+      .locator(`[data-testid="operation"][data-operation-id="${operationId}"] [data-testid="progress"]`)
+      .waitFor({ timeout: STEP_MS });
+    const held = Number(readFileSync(join(dir, 'held'), 'utf8'));
+    cleanups.push(() => {
+      try {
+        process.kill(held, 'SIGKILL');
+      } catch {
+        // Already gone, as it should be.
+      }
+    });
+    process.kill(held, 'SIGKILL');
+
+    // Disconnected, then a new server (a new epoch): the page reads everything again.
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { packerLog: { type: string }[] }).packerLog.some(
+          (message) => message.type === 'resync',
+        ),
+      undefined,
+      { timeout: STEP_MS },
+    );
+    await page.locator('#connection[data-state="connected"]').waitFor({ timeout: STEP_MS });
+    const item = page.locator(`[data-testid="operation"][data-operation-id="${operationId}"]`);
+    await item.locator('text=the server restarted before its outcome arrived').waitFor({ timeout: STEP_MS });
+    expect(await item.getAttribute('data-status')).toBe('unknown');
+    expect(await item.locator('[data-testid="outcome"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="pack-operation"]').getAttribute('data-status')).toBe('unknown');
+
+    // What the page showed on the way: disconnected, the pack unknown, and never ended.
+    const shown = (await page.evaluate(() => (globalThis as unknown as { shown: string[] }).shown)) as string[];
+    expect(shown).toContain('connection:disconnected');
+    expect(shown).toContain(`operation:${operationId}:running`);
+    expect(shown).toContain(`operation:${operationId}:unknown`);
+    for (const status of ['succeeded', 'failed', 'cancelled'])
+      expect(shown).not.toContain(`operation:${operationId}:${status}`);
+    const after = await pageLog(page);
+    expect(
+      after.some(
+        (message) =>
+          (message.type === 'event' &&
+            message.event.operationId === operationId &&
+            ['operation.succeeded', 'operation.failed', 'operation.cancelled'].includes(message.event.kind)) ||
+          (message.type === 'response' && (message.result as { operationId?: string }).operationId === operationId),
+      ),
+    ).toBe(false);
+    await expectNothingInvented(page);
+
+    // After the reconnect the views settle on the new server's answers: the navigator shows what its
+    // listAssets says, the header the revision of its newest status (read in the page, in one turn).
+    const expected = await listAssets(project);
+    const truth = expected.assets.map((asset) => `${asset.root}=${asset.name ?? ''}`).sort();
+    await page.waitForFunction(
+      (rows: string[]) => {
+        const scope = globalThis as unknown as {
+          packerLog: { type: string; state?: string; method?: string; result?: { revision: number } }[];
+          document: {
+            querySelector(selector: string): { textContent: string | null } | null;
+            querySelectorAll(selector: string): ArrayLike<{ getAttribute(name: string): string | null }>;
+          };
+        };
+        const log = scope.packerLog;
+        const lostAt = log.findIndex((message) => message.type === 'connection' && message.state === 'disconnected');
+        const status = log
+          .slice(lostAt)
+          .findLast((message) => message.type === 'response' && message.method === 'projectStatus');
+        const shown = Array.from(scope.document.querySelectorAll('[data-testid="navigator"] [data-root]'))
+          .map((item) => `${item.getAttribute('data-root')}=${item.getAttribute('data-name')}`)
+          .sort();
+        return (
+          status !== undefined &&
+          (scope.document.querySelector('#header')?.textContent ?? '').includes(
+            `revision ${status.result!.revision}`,
+          ) &&
+          shown.join('|') === rows.join('|')
+        );
+      },
+      truth,
+      { timeout: STEP_MS },
+    );
+    expect(await page.locator('[data-testid="pack-operation"]').getAttribute('data-status')).toBe('unknown');
   }, 90_000);
 });

@@ -15,16 +15,17 @@ import {
   formatBytes,
   formatProgress,
   initialState,
+  navigatorReads,
   progressFraction,
   reduce,
   shortHash,
-  type AssetRow,
   type OperationView,
   type PreviewCard,
   type RequestName,
   type StudioMessage,
   type StudioState,
 } from '@prometeu/packer-studio-adapter';
+import { displayNavigator, type DisplayFolder, type DisplayRow } from '../navigator-rows.js';
 
 type Requests = typeof packerRequests;
 
@@ -148,13 +149,17 @@ function scheduleRefresh(): void {
   }, 30);
 }
 
-/** Reads what the views show; each answer goes through the reducer. */
+/**
+ * Reads what the views show; each answer goes through the reducer. The navigator's reads are the adapter's
+ * to name (`navigatorReads`): only the roots a `snapshot.published` named as changed, unless it needs the
+ * whole list.
+ */
 async function refresh(): Promise<void> {
   const projectId = state.projectId;
   if (projectId === null || client === null) return;
   await Promise.all([
     call('projectStatus', { projectId }),
-    call('listAssets', { projectId }),
+    ...navigatorReads(state).map((params) => call('listAssets', params)),
     call('packSummary', { projectId }),
     state.selected === null
       ? Promise.resolve()
@@ -296,49 +301,62 @@ function reconcile(): void {
   void call('reconcile', { projectId: state.projectId, operationId: nextOperationId() }).catch(() => undefined);
 }
 
+/** The element of each display row and folder, reused while the adapter keeps the row (page-only cache). */
+const rowElements = new WeakMap<DisplayRow, HTMLElement>();
+const folderElements = new WeakMap<DisplayFolder, HTMLElement>();
+
 function renderNavigator(): Child {
   const navigator = state.navigator;
   if (navigator === null) return h('h2', {}, 'Assets');
-  return h(
-    'div',
-    {},
-    h('h2', {}, `Assets (${String(navigator.total.value)})`, navigator.stale ? badge('updating', 'warning') : null),
-    h(
-      'ul',
-      { 'data-testid': 'navigator' },
-      ...navigator.folders.map((group) =>
-        h(
+  const shown = displayNavigator(navigator);
+  const list = h(
+    'ul',
+    { 'data-testid': 'navigator' },
+    ...shown.folders.map((folder) => {
+      let element = folderElements.get(folder);
+      if (element === undefined) {
+        element = h(
           'li',
           { class: 'folder' },
-          h('div', { class: 'folder-name' }, group.folder === '' ? 'assets/' : `${group.folder}/`),
-          h('ul', {}, ...group.rows.map(assetItem)),
-        ),
-      ),
-    ),
+          h('div', { class: 'folder-name' }, folder.heading),
+          h('ul', {}, ...folder.rows.map(assetItem)),
+        );
+        folderElements.set(folder, element);
+      }
+      return element;
+    }),
   );
+  // The selection is the page's: marked on the one row it names, not built into every row.
+  for (const item of list.querySelectorAll('.asset.selected')) item.classList.remove('selected');
+  if (state.selected !== null)
+    list.querySelector(`[data-root="${CSS.escape(state.selected)}"]`)?.classList.add('selected');
+  return h('div', {}, h('h2', {}, shown.heading, shown.updating ? badge('updating', 'warning') : null), list);
 }
 
-function assetItem(row: AssetRow): HTMLElement {
-  return h(
-    'li',
-    {
-      class: `asset${state.selected === row.root ? ' selected' : ''}`,
-      'data-root': row.root,
-      'data-name': row.name ?? '',
-      'data-type': row.type ?? '',
-      'data-registered': String(row.registered),
-      'data-in-build': String(row.includedInBuild),
-      'data-severity': row.worstSeverity ?? 'none',
-      'data-diverged': String(row.diverged),
-      onclick: () => select(row.root),
-    },
-    h('span', { class: 'asset-name' }, row.name ?? row.root.split('/').pop() ?? row.root),
-    badge(row.type ?? '?'),
-    badge(row.registered ? `#${row.assetId ?? '?'}` : 'unregistered', row.registered ? '' : 'warning'),
-    row.includedInBuild ? badge('in build') : null,
-    row.worstSeverity === null ? null : badge(`${row.worstSeverity} (${row.diagnosticCount})`, row.worstSeverity),
-    row.diverged ? badge('diverged', 'diverged-mark') : null,
-  );
+function assetItem(shown: DisplayRow): HTMLElement {
+  let element = rowElements.get(shown);
+  if (element === undefined) {
+    const row = shown.row;
+    // The data attributes mirror the adapter's row fields (the browser tests read them).
+    element = h(
+      'li',
+      {
+        class: 'asset',
+        'data-root': row.root,
+        'data-name': row.name ?? '',
+        'data-type': row.type ?? '',
+        'data-registered': String(row.registered),
+        'data-in-build': String(row.includedInBuild),
+        'data-severity': row.worstSeverity ?? 'none',
+        'data-diverged': String(row.diverged),
+        onclick: () => select(row.root),
+      },
+      h('span', { class: 'asset-name' }, shown.label),
+      ...shown.badges.map((item) => badge(item.text, item.kind)),
+    );
+    rowElements.set(shown, element);
+  }
+  return element;
 }
 
 function renderDetails(): Child {
