@@ -19,6 +19,7 @@ import {
   type SuiteContext,
   type SuiteOutput,
 } from './issue-suites.js';
+import { runEditorsSuite } from './editor-benchmark.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
@@ -31,7 +32,8 @@ const USAGE = `Usage: npm run bench -- [options]
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
   --suite LIST       comma-separated suites: core (open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
-                     missed changes), pack (full and incremental pack of 200 MB), or all (default)
+                     missed changes), pack (full and incremental pack of 200 MB), editors (keystroke
+                     diagnostics, publishing at open), or all (default)
   --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
   --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
   --seed N           workspace and asset-id seed (default 1)
@@ -44,8 +46,8 @@ Measures the packer server against floors that do the least work possible (see d
 `;
 
 /** The suites a run can measure. */
-type Suite = 'core' | 'lane' | 'watch' | 'pack';
-const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack'];
+type Suite = 'core' | 'lane' | 'watch' | 'pack' | 'editors';
+const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack', 'editors'];
 
 /** The options of one run. */
 interface RunOptions {
@@ -93,7 +95,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
           .map((part) => part.trim())
           .filter((part) => part !== '');
         if (named.length === 0 || named.some((part) => part !== 'all' && !SUITES.includes(part as Suite)))
-          throw new RangeError(`--suite takes core, lane, watch, pack or all, got ${argv[index]}`);
+          throw new RangeError(`--suite takes core, lane, watch, pack, editors or all, got ${argv[index]}`);
         suites = named.includes('all') ? SUITES : SUITES.filter((suite) => named.includes(suite));
         break;
       }
@@ -309,6 +311,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ['watch', runWatchSuite],
       ['lane', runLaneSuite],
       ['pack', runPackSuite],
+      ['editors', runEditorsSuite],
     ];
     for (const [suite, run] of suites) {
       if (!has(suite)) continue;
