@@ -70,6 +70,8 @@ export function withRegistryText(snapshot: Snapshot, text: string): Snapshot {
 /** The raw registry entries of a snapshot by canonical root, id and uuid; computed once per snapshot. */
 interface EntryIndex {
   readonly rootOf: ReadonlyMap<RegistryEntry, string>;
+  /** The place of each entry in the registry's list, so a subset keeps the file's order without a scan. */
+  readonly position: ReadonlyMap<RegistryEntry, number>;
   readonly byRoot: ReadonlyMap<string, readonly RegistryEntry[]>;
   readonly byId: ReadonlyMap<number, readonly RegistryEntry[]>;
   readonly byUuid: ReadonlyMap<string, readonly RegistryEntry[]>;
@@ -81,6 +83,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
   const cached = entryIndexes.get(snapshot);
   if (cached !== undefined) return cached;
   const rootOf = new Map<RegistryEntry, string>();
+  const position = new Map<RegistryEntry, number>();
   const byRoot = new Map<string, RegistryEntry[]>();
   const byId = new Map<number, RegistryEntry[]>();
   const byUuid = new Map<string, RegistryEntry[]>();
@@ -90,6 +93,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
     else map.set(key, [entry]);
   };
   for (const entry of registryOf(snapshot).registry?.assets ?? []) {
+    position.set(entry, position.size);
     const checked = checkAssetsPath(entry.root);
     const root = checked.ok ? checked.path : entry.root;
     rootOf.set(entry, root);
@@ -97,7 +101,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
     add(byId, entry.asset_id, entry);
     add(byUuid, entry.asset_uuid, entry);
   }
-  const index = { rootOf, byRoot, byId, byUuid };
+  const index = { rootOf, position, byRoot, byId, byUuid };
   entryIndexes.set(snapshot, index);
   return index;
 }
@@ -174,8 +178,9 @@ export function declarationRecords(snapshot: Snapshot, root: string, text: strin
       ? registry
       : checkRegistry({
           ...registry.registry,
-          // In the file's order (sorted by asset_id), as checkRegistry expects.
-          assets: registry.registry.assets.filter((entry) => selected.has(entry)),
+          // In the file's order (sorted by asset_id), as checkRegistry expects; a few entries, never a scan
+          // of the whole registry (this runs at every keystroke).
+          assets: [...selected].sort((a, b) => index.position.get(a)! - index.position.get(b)!),
         });
   const small = buildSnapshot(snapshot.revision, crawl, subset, { quarantine: snapshot.quarantine });
   return small.assets.filter((record) => record.root === root);
