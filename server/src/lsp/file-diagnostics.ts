@@ -115,6 +115,21 @@ export function anchorPath(root: string): string {
   return joinAssetsPath(root, ANCHOR_FILE);
 }
 
+/** The diagnostics of the records at `root` that go on its `asset.json` (not those of `index.json`). */
+export function ownDiagnostics(records: readonly AssetRecord[]): Diagnostic[] {
+  return records.flatMap((record) => record.diagnostics.filter((diagnostic) => !onRegistry(diagnostic, record)));
+}
+
+/** Packer diagnostics of the `asset.json` of `root`, located in `text`. */
+export function locateDiagnostics(
+  own: readonly Diagnostic[],
+  root: string,
+  text: string,
+  uriOf: UriOf,
+): LspDiagnostic[] {
+  return convertAll(own, text, { kind: 'declaration', root }, anchorPath(root), uriOf);
+}
+
 /** The diagnostics of the records at `root` that go on its `asset.json`, located in `text`. */
 export function declarationDiagnostics(
   records: readonly AssetRecord[],
@@ -122,8 +137,7 @@ export function declarationDiagnostics(
   text: string,
   uriOf: UriOf,
 ): LspDiagnostic[] {
-  const own = records.flatMap((record) => record.diagnostics.filter((diagnostic) => !onRegistry(diagnostic, record)));
-  return convertAll(own, text, { kind: 'declaration', root }, anchorPath(root), uriOf);
+  return locateDiagnostics(ownDiagnostics(records), root, text, uriOf);
 }
 
 /** Every diagnostic of a snapshot that goes on `index.json`, located in `text`. */
