@@ -8,7 +8,7 @@ import { compareStrings, lowerBound, type CrawledAnchor, type CrawlResult } from
 import { parseDeclaration } from '../domain/declaration.js';
 import { checkAssetsPath, parentOf } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
-import { buildSnapshot, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { buildSnapshot, type AssetRecord, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
 import { anchorPath } from './file-diagnostics.js';
 
 /** The registry a snapshot was built from, as the join takes it; computed once per snapshot. */
@@ -134,8 +134,11 @@ function rootsByUuid(snapshot: Snapshot): ReadonlyMap<string, readonly string[]>
  */
 export function declarationRecords(snapshot: Snapshot, root: string, text: string): AssetRecord[] {
   const registry = registryOf(snapshot);
-  const bufferUuid = parseDeclaration(root, text).assetUuid;
-  const diskUuid = snapshot.parsedAnchors.get(root)?.parsed.assetUuid ?? null;
+  // Parsed once, here, and handed to the join below; the disk's own parse when the buffer is unchanged.
+  const disk = snapshot.parsedAnchors.get(root);
+  const parsed = disk !== undefined && disk.text === text ? disk.parsed : parseDeclaration(root, text);
+  const bufferUuid = parsed.assetUuid;
+  const diskUuid = disk?.parsed.assetUuid ?? null;
   const byUuid = rootsByUuid(snapshot);
   const roots = new Set<string>([root]);
   for (const uuid of [bufferUuid, diskUuid])
@@ -182,6 +185,14 @@ export function declarationRecords(snapshot: Snapshot, root: string, text: strin
           // of the whole registry (this runs at every keystroke).
           assets: [...selected].sort((a, b) => index.position.get(a)! - index.position.get(b)!),
         });
-  const small = buildSnapshot(snapshot.revision, crawl, subset, { quarantine: snapshot.quarantine });
+  // The join reuses these parses (the buffer's above, the snapshot's for the others) instead of parsing again,
+  // and the snapshot's records and format results where their parsed anchor is the very same.
+  const parsedAnchors = new Map<string, ParsedAnchor>();
+  for (const other of roots)
+    parsedAnchors.set(other, other === root ? { text, parsed } : snapshot.parsedAnchors.get(other)!);
+  const small = buildSnapshot(snapshot.revision, crawl, subset, {
+    quarantine: snapshot.quarantine,
+    previous: { ...snapshot, parsedAnchors },
+  });
   return small.assets.filter((record) => record.root === root);
 }
