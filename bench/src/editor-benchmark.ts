@@ -11,7 +11,7 @@ import { parseDeclaration } from '../../server/dist/domain/declaration.js';
 import { createRandom } from '../../tools/dist/prng.js';
 import type { SuiteContext, SuiteOutput } from './issue-suites.js';
 import type { ReportRow } from './report.js';
-import { noopServerCommand, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import { cpuTicksOf, noopServerCommand, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
 import { formatCount, formatMilliseconds, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
 
@@ -71,6 +71,9 @@ export interface PublishAtOpenResult {
   /** From sending `packer/openProject` until the server went quiet, for each kind of client, in ms. */
   readonly publishingUntilIdleMs: readonly number[];
   readonly silentUntilIdleMs: readonly number[];
+  /** CPU time the server process used (all threads) during each of those round trips, in ms (10 ms ticks). */
+  readonly publishingCpuMs: readonly number[];
+  readonly silentCpuMs: readonly number[];
   /** Publications received before the open's answer (the files of the opened snapshot with diagnostics). */
   readonly publishedAtOpen: readonly number[];
   /** Publications received in all, until the server went quiet. */
@@ -272,6 +275,8 @@ export async function measurePublishAtOpen(
     silentMs: [] as number[],
     publishingUntilIdleMs: [] as number[],
     silentUntilIdleMs: [] as number[],
+    publishingCpuMs: [] as number[],
+    silentCpuMs: [] as number[],
     publishedAtOpen: [] as number[],
     publishedUntilIdle: [] as number[],
   };
@@ -285,9 +290,11 @@ export async function measurePublishAtOpen(
     });
     try {
       await server.untilIdle();
+      const ticks = cpuTicksOf(server.pid);
       const started = performance.now();
       const opened = await server.request<Opened>('packer/openProject', { rootUri });
       const ms = performance.now() - started;
+      const cpuMs = (cpuTicksOf(server.pid) - ticks) * 10;
       const atOpen = published;
       const untilIdle = (await server.untilIdle()) - started;
       if (opened.counts.roots !== workspace.summary.roots)
@@ -296,12 +303,14 @@ export async function measurePublishAtOpen(
         if (atOpen === 0) throw new Error('a client that declared publishDiagnostics got nothing at open');
         result.publishingMs.push(ms);
         result.publishingUntilIdleMs.push(untilIdle);
+        result.publishingCpuMs.push(cpuMs);
         result.publishedAtOpen.push(atOpen);
         result.publishedUntilIdle.push(published);
       } else {
         if (published !== 0) throw new Error(`a client without publishDiagnostics got ${published} publications`);
         result.silentMs.push(ms);
         result.silentUntilIdleMs.push(untilIdle);
+        result.silentCpuMs.push(cpuMs);
       }
     } finally {
       await server.stop();
@@ -359,6 +368,12 @@ export function publishAtOpenRows(result: PublishAtOpenResult): ReportRow[] {
       floor: `${formatMilliseconds(silent)} (no publishing)`,
       ratio: publishing / silent,
       goal: 1.2,
+    },
+    {
+      metric: `  … server CPU time during the same round trips`,
+      subject: formatMilliseconds(median(result.publishingCpuMs)),
+      floor: formatMilliseconds(median(result.silentCpuMs)),
+      ratio: median(result.publishingCpuMs) / median(result.silentCpuMs),
     },
     {
       metric: `  … until the server is idle (${median(result.publishedUntilIdle)} publications)`,

@@ -10,13 +10,14 @@ import {
   DiagnosticSeverity,
   type Diagnostic as LspDiagnostic,
   type DiagnosticRelatedInformation,
+  type Position,
 } from 'vscode-languageserver-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { installedFileExists } from '../io/install-files.js';
 import { joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
-import { locate, parseJsonText, type LocatedFile } from './locate.js';
+import { lazyJsonText, locate, type JsonText, type LocatedFile } from './locate.js';
 
 /** Makes the URI of a file given relative to `assets/`. */
 export type UriOf = (assetsPath: string) => string;
@@ -64,13 +65,39 @@ export function onRegistry(diagnostic: Diagnostic, record: AssetRecord | undefin
   );
 }
 
+/** Turns offsets of one text into LSP positions. */
+interface Positions {
+  positionAt(offset: number): Position;
+}
+
+/**
+ * The positions of a text: counted from the start up to each offset when the text has only `\n` line
+ * breaks (the usual case; a diagnostic or two near the top never pays for every line's offset), else
+ * through `TextDocument`, which knows `\r` and `\r\n`.
+ */
+function positionsOf(text: string): Positions {
+  if (text.includes('\r')) return TextDocument.create('file:///', 'json', 0, text);
+  return {
+    positionAt(offset: number): Position {
+      const end = Math.max(0, Math.min(offset, text.length));
+      let line = 0;
+      let start = 0;
+      for (let index = text.indexOf('\n'); index !== -1 && index < end; index = text.indexOf('\n', index + 1)) {
+        line++;
+        start = index + 1;
+      }
+      return { line, character: end - start };
+    },
+  };
+}
+
 /** Converts one packer diagnostic located in `text` (the file at `assetsPath`). */
 function convert(
   diagnostic: Diagnostic,
-  document: TextDocument,
+  document: Positions,
   file: LocatedFile,
   assetsPath: string,
-  located: ReturnType<typeof parseJsonText>,
+  located: JsonText,
   uriOf: UriOf,
 ): LspDiagnostic {
   const span = locate(located, file, diagnostic);
@@ -105,8 +132,8 @@ export function convertAll(
   uriOf: UriOf,
 ): LspDiagnostic[] {
   if (diagnostics.length === 0) return [];
-  const document = TextDocument.create(uriOf(assetsPath), 'json', 0, text);
-  const located = parseJsonText(text);
+  const document = positionsOf(text);
+  const located = lazyJsonText(text);
   return diagnostics.map((diagnostic) => convert(diagnostic, document, file, assetsPath, located, uriOf));
 }
 
