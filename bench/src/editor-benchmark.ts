@@ -11,7 +11,13 @@ import { parseDeclaration } from '../../server/dist/domain/declaration.js';
 import { createRandom } from '../../tools/dist/prng.js';
 import type { SuiteContext, SuiteOutput } from './issue-suites.js';
 import type { ReportRow } from './report.js';
-import { cpuTicksOf, noopServerCommand, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import {
+  cpuTicksOf,
+  noopServerCommand,
+  startServer,
+  type ServerCommand,
+  type ServerProcess,
+} from './server-process.js';
 import { formatCount, formatMilliseconds, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
 
