@@ -167,20 +167,37 @@ export function declarationDiagnostics(
   return locateDiagnostics(ownDiagnostics(records), root, text, uriOf);
 }
 
-/** Every diagnostic of a snapshot that goes on `index.json`, located in `text`. */
-export function registryDiagnostics(snapshot: Snapshot, text: string, uriOf: UriOf): LspDiagnostic[] {
+/** Every packer diagnostic of a snapshot that goes on `index.json`. */
+export function registryOwnDiagnostics(snapshot: Snapshot): Diagnostic[] {
   const all: Diagnostic[] = snapshot.projectDiagnostics.filter(
     (diagnostic) => diagnostic.code !== 'registry-missing' && onRegistry(diagnostic, undefined),
   );
   for (const record of snapshot.assets)
     for (const diagnostic of record.diagnostics) if (onRegistry(diagnostic, record)) all.push(diagnostic);
-  return convertAll(all, text, { kind: 'registry' }, REGISTRY_PATH, uriOf);
+  return all;
 }
 
-/** The records of a snapshot by root (two registry entries may name one root). */
-export function recordsByRoot(snapshot: Snapshot): Map<string, AssetRecord[]> {
+/** Every diagnostic of a snapshot that goes on `index.json`, located in `text` (`own` when already collected). */
+export function registryDiagnostics(
+  snapshot: Snapshot,
+  text: string,
+  uriOf: UriOf,
+  own: readonly Diagnostic[] = registryOwnDiagnostics(snapshot),
+): LspDiagnostic[] {
+  return convertAll(own, text, { kind: 'registry' }, REGISTRY_PATH, uriOf);
+}
+
+/**
+ * The records of every root where at least one record has a diagnostic, by root, all of that root's
+ * records included: the roots a publication can be about, without grouping the thousands that are fine.
+ */
+export function recordsWithDiagnosticsByRoot(snapshot: Snapshot): Map<string, AssetRecord[]> {
+  const roots = new Set<string>();
+  for (const record of snapshot.assets) if (record.diagnostics.length > 0) roots.add(record.root);
   const byRoot = new Map<string, AssetRecord[]>();
+  if (roots.size === 0) return byRoot;
   for (const record of snapshot.assets) {
+    if (!roots.has(record.root)) continue;
     const list = byRoot.get(record.root);
     if (list) list.push(record);
     else byRoot.set(record.root, [record]);

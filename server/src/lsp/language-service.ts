@@ -30,8 +30,9 @@ import {
   declarationDiagnostics,
   locateDiagnostics,
   ownDiagnostics,
-  recordsByRoot,
+  recordsWithDiagnosticsByRoot,
   registryDiagnostics,
+  registryOwnDiagnostics,
   type UriOf,
 } from './file-diagnostics.js';
 import { codeActions, completion, documentLinks, hover } from './features.js';
@@ -392,9 +393,8 @@ export class LanguageService {
     const uriOf = this.uriOf(project);
     const result = new Map<string, LspDiagnostic[]>();
     const seen = new Set<string>();
-    for (const [root, records] of recordsByRoot(snapshot)) {
-      // Most roots have nothing to say: skip them before looking at their text.
-      if (records.every((record) => record.diagnostics.length === 0)) continue;
+    // Most roots have nothing to say: only those with a diagnostic are grouped and looked at.
+    for (const [root, records] of recordsWithDiagnosticsByRoot(snapshot)) {
       const text = snapshot.parsedAnchors.get(root)?.text;
       if (text === undefined || text === null) continue;
       const own = ownDiagnostics(records);
@@ -411,9 +411,11 @@ export class LanguageService {
       if (diagnostics.length > 0) result.set(uriOf(anchorPath(root)), diagnostics);
     }
     for (const root of located.keys()) if (!seen.has(root)) located.delete(root);
-    const registry = snapshot.workspaceInitialized ? readRegistryText(project.assetsDir).text : null;
+    // index.json is read only when something is to be located in it.
+    const registryOwn = snapshot.workspaceInitialized ? registryOwnDiagnostics(snapshot) : [];
+    const registry = registryOwn.length > 0 ? readRegistryText(project.assetsDir).text : null;
     if (registry !== null) {
-      const diagnostics = registryDiagnostics(snapshot, registry, uriOf);
+      const diagnostics = registryDiagnostics(snapshot, registry, uriOf, registryOwn);
       if (diagnostics.length > 0) result.set(uriOf(REGISTRY_PATH), diagnostics);
     }
     return result;
