@@ -74,7 +74,13 @@ describe('locating without parsing the whole file', () => {
     for (const text of variants) {
       const document = TextDocument.create('file:///p/assets/levels/cave/asset.json', 'json', 0, text);
       for (const code of codes) {
-        const diagnostic: Diagnostic = { code, severity: 'error', blocking: false, message: code };
+        const diagnostic: Diagnostic = {
+          code,
+          family: 'structural',
+          severity: 'error',
+          blocking: false,
+          message: code,
+        };
         const span = locate(parseJsonText(text), file, diagnostic);
         const expected = {
           start: document.positionAt(span.offset),

@@ -21,7 +21,7 @@ import type {
 } from 'vscode-languageserver-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import type { Diagnostic } from '@prometeu/packer-protocol';
-import type { Snapshot } from '../domain/snapshot.js';
+import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
 import { readRegistryText } from '../project/loader.js';
 import type { Project } from '../project/project.js';
@@ -87,6 +87,8 @@ interface Sent {
 
 /** The LSP diagnostics of one `asset.json` as located in its text, and the packer diagnostics they came from. */
 interface Located {
+  /** The records the diagnostics came from; records are immutable, so the same records mean the same diagnostics. */
+  readonly records: readonly AssetRecord[];
   readonly text: string;
   readonly own: readonly Diagnostic[];
   /** `own` as JSON, computed the first time a new record has to be compared with it. */
@@ -397,17 +399,22 @@ export class LanguageService {
     for (const [root, records] of recordsWithDiagnosticsByRoot(snapshot)) {
       const text = snapshot.parsedAnchors.get(root)?.text;
       if (text === undefined || text === null) continue;
-      const own = ownDiagnostics(records);
-      if (own.length === 0) continue;
-      seen.add(root);
       const previous = located.get(root);
       let diagnostics: LspDiagnostic[];
-      if (previous !== undefined && previous.text === text && sameOwn(previous, own)) {
+      if (previous !== undefined && sameRecords(previous.records, records)) {
         diagnostics = previous.diagnostics;
       } else {
-        diagnostics = locateDiagnostics(own, root, text, uriOf);
-        located.set(root, { text, own, diagnostics });
+        const own = ownDiagnostics(records);
+        if (own.length === 0) continue;
+        if (previous !== undefined && previous.text === text && sameOwn(previous, own)) {
+          diagnostics = previous.diagnostics;
+          located.set(root, { ...previous, records });
+        } else {
+          diagnostics = locateDiagnostics(own, root, text, uriOf);
+          located.set(root, { records, text, own, diagnostics });
+        }
       }
+      seen.add(root);
       if (diagnostics.length > 0) result.set(uriOf(anchorPath(root)), diagnostics);
     }
     for (const root of located.keys()) if (!seen.has(root)) located.delete(root);
@@ -420,6 +427,11 @@ export class LanguageService {
     }
     return result;
   }
+}
+
+/** Whether two lists hold the very same records in the same order. */
+function sameRecords(a: readonly AssetRecord[], b: readonly AssetRecord[]): boolean {
+  return a.length === b.length && a.every((record, index) => record === b[index]);
 }
 
 /** Whether `own` are the packer diagnostics `located` was made from: the same array, else the same JSON. */
