@@ -19,6 +19,7 @@ import {
   type SuiteContext,
   type SuiteOutput,
 } from './issue-suites.js';
+import { runEditorsSuite } from './editor-benchmark.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { measureStartup, startupRow } from './startup-benchmark.js';
 import { runStudioSuite } from './studio-benchmark.js';
@@ -33,8 +34,9 @@ const USAGE = `Usage: npm run bench -- [options]
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
   --suite LIST       comma-separated suites: core (start-up, open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
-                     missed changes), pack (full and incremental pack of 200 MB), studio (the panel's
-                     navigator at 10k against parsing its answers), or all (default)
+                     missed changes), pack (full and incremental pack of 200 MB), editors (keystroke
+                     diagnostics, publishing at open), studio (the panel's navigator at 10k against
+                     parsing its answers), or all (default)
   --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
   --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
   --seed N           workspace and asset-id seed (default 1)
@@ -47,8 +49,8 @@ Measures the packer server against floors that do the least work possible (see d
 `;
 
 /** The suites a run can measure. */
-type Suite = 'core' | 'lane' | 'watch' | 'pack' | 'studio';
-const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack', 'studio'];
+type Suite = 'core' | 'lane' | 'watch' | 'pack' | 'editors' | 'studio';
+const SUITES: readonly Suite[] = ['core', 'watch', 'lane', 'pack', 'editors', 'studio'];
 
 /** The options of one run. */
 interface RunOptions {
@@ -316,6 +318,7 @@ async function main(argv: readonly string[]): Promise<void> {
       ['watch', runWatchSuite],
       ['lane', runLaneSuite],
       ['pack', runPackSuite],
+      ['editors', runEditorsSuite],
       ['studio', runStudioSuite],
     ];
     for (const [suite, run] of suites) {

@@ -109,12 +109,23 @@ function whenExited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/** What a client may add to the defaults of {@link startServer}. */
+export interface StartOptions {
+  /** The client's `capabilities` in `initialize` (default none). */
+  readonly capabilities?: object;
+  /** The `initializationOptions` of `initialize` (default none). */
+  readonly initializationOptions?: object;
+  /** Called with every notification from the server, from the first one on (default: dropped). */
+  readonly onNotification?: (method: string, params: unknown) => void;
+}
+
 /**
  * Spawns `node <script> <args>` with stdin and stdout as the JSON-RPC pipe, sends `initialize` and
- * `initialized`, and resolves once the server answered. Notifications from the server are accepted
- * and dropped. Throws, with the server's stderr, if it exits or refuses to initialise.
+ * `initialized`, and resolves once the server answered. Notifications from the server go to
+ * `options.onNotification` or are dropped. Throws, with the server's stderr, if it exits or refuses to
+ * initialise.
  */
-export async function startServer(command: ServerCommand): Promise<ServerProcess> {
+export async function startServer(command: ServerCommand, options: StartOptions = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...(command.nodeOptions ?? []), command.script, ...command.args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -134,7 +145,8 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
       log: () => undefined,
     },
   );
-  connection.onNotification(() => undefined);
+  const onNotification = options.onNotification;
+  connection.onNotification((method: string, params: unknown) => onNotification?.(method, params));
   connection.onError(() => undefined);
   connection.listen();
   const pid = child.pid;
@@ -161,7 +173,8 @@ export async function startServer(command: ServerCommand): Promise<ServerProcess
     processId: process.pid,
     clientInfo: { name: 'prometeu-bench' },
     rootUri: null,
-    capabilities: {},
+    capabilities: options.capabilities ?? {},
+    ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
     workspaceFolders: null,
   });
   await connection.sendNotification('initialized', {});

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { parseDeclaration } from '../../server/src/domain/declaration.js';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { convertAll } from '../../server/src/lsp/file-diagnostics.js';
 import { locate, parseJsonText } from '../../server/src/lsp/locate.js';
 
 const DEMO_CAVE = `{
@@ -52,5 +54,41 @@ describe('locating diagnostics', () => {
       { code: 'nested-root', family: 'structural', severity: 'error', blocking: true, message: 'nested' },
     );
     expect(span).toEqual({ offset: 0, length: text.length });
+  });
+});
+
+describe('locating without parsing the whole file', () => {
+  it('gives the range the full parse gives, for every prefix, deletion and line ending of a declaration', () => {
+    const file = { kind: 'declaration', root: 'levels/cave' } as const;
+    const variants = new Set<string>();
+    for (const base of [DEMO_CAVE, DEMO_CAVE.replaceAll('\n', '\r\n'), `\uFEFF${DEMO_CAVE}`, `/* c */${DEMO_CAVE}`]) {
+      for (let index = 0; index <= base.length; index++) {
+        variants.add(base.slice(0, index));
+        variants.add(base.slice(0, index) + base.slice(index + 1));
+      }
+    }
+    variants.add(DEMO_CAVE.replace('"schema_version": 1', '"schema_version": [1]'));
+    variants.add(DEMO_CAVE.replace('"name": "cave_map",', '"name": "cave_map", "asset_uuid": "second",'));
+    const codes = ['unregistered-root', 'unknown-asset-type', 'declaration-unsupported-version'] as const;
+    const uriOf = (path: string): string => `file:///p/assets/${path}`;
+    for (const text of variants) {
+      const document = TextDocument.create('file:///p/assets/levels/cave/asset.json', 'json', 0, text);
+      for (const code of codes) {
+        const diagnostic: Diagnostic = {
+          code,
+          family: 'structural',
+          severity: 'error',
+          blocking: false,
+          message: code,
+        };
+        const span = locate(parseJsonText(text), file, diagnostic);
+        const expected = {
+          start: document.positionAt(span.offset),
+          end: document.positionAt(span.offset + span.length),
+        };
+        const [converted] = convertAll([diagnostic], text, file, 'levels/cave/asset.json', uriOf);
+        expect(converted!.range, `${code} in ${JSON.stringify(text)}`).toEqual(expected);
+      }
+    }
   });
 });

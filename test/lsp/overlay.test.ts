@@ -1,8 +1,13 @@
 // The one-asset overlay of an open buffer gives exactly the diagnostics of the whole-project overlay.
-import { fileURLToPath } from 'node:url';
+import { cpSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadSnapshot } from '../../server/src/project/loader.js';
 import { declarationRecords, withDeclarationText } from '../../server/src/lsp/overlay.js';
+import { PackerHost } from '../../server/src/index.js';
+import { useTempDirs } from '../support/workspace-builder.js';
+
+const tempDir = useTempDirs('packer-overlay-');
 
 const PROJECTS = {
   'the broken fixture': fileURLToPath(new URL('../transcripts/fixtures/broken', import.meta.url)),
@@ -41,4 +46,32 @@ describe('the overlay of an open asset.json', () => {
       }
     });
   }
+});
+
+describe('the overlay of an unchanged asset.json', () => {
+  it("keeps the format checks of the asset's inputs, as the disk has them", async () => {
+    // A copy: opening a project may write packer-owned files into it.
+    const folder = tempDir();
+    cpSync(fileURLToPath(new URL('../transcripts/fixtures/format-blockers', import.meta.url)), folder, {
+      recursive: true,
+    });
+    const host = new PackerHost({ watcher: null });
+    try {
+      const project = await host.open(pathToFileURL(folder).href);
+      await project.validationSettled();
+      const snapshot = project.snapshot();
+      const checked = snapshot.assets.filter((record) =>
+        record.diagnostics.some((diagnostic) => diagnostic.code.startsWith('format-')),
+      );
+      expect(checked.length).toBeGreaterThan(0);
+      for (const record of checked) {
+        const text = snapshot.parsedAnchors.get(record.root)!.text!;
+        expect(declarationRecords(snapshot, record.root, text).map((found) => found.diagnostics)).toEqual([
+          record.diagnostics,
+        ]);
+      }
+    } finally {
+      host.dispose();
+    }
+  });
 });

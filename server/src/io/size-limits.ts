@@ -25,6 +25,8 @@ export const SIZE_LIMITS = {
   declaration: 1 * MIB,
   /** One input file of an asset, read whole by a pack. */
   input: 256 * MIB,
+  /** `build/asset_table.json` or `build/asset_table_metadata.json`, read for hovers: a few hundred bytes per asset. */
+  buildTable: 64 * MIB,
   /** One entry of the incremental pack cache (a payload and its facts); a larger one is rebuilt. */
   cacheEntry: 512 * MIB,
 } as const;

@@ -119,8 +119,16 @@ function inputNodes(tree: Node | undefined): { role: string; node: Node }[] {
   return found;
 }
 
-/** Hover on an `asset.json`: the asset's identity and the state of each input. */
-export function hover(document: TextDocument, records: readonly AssetRecord[], position: Position): Hover | null {
+/**
+ * Hover on an `asset.json`: the asset's identity, the state of each input, and `packed` (the lines about
+ * its last packed entry, see `lastPackLines`).
+ */
+export function hover(
+  document: TextDocument,
+  records: readonly AssetRecord[],
+  position: Position,
+  packed: readonly string[] = [],
+): Hover | null {
   const record = records[0];
   if (record === undefined) return null;
   const name = record.anchor?.name ?? record.root;
@@ -133,6 +141,7 @@ export function hover(document: TextDocument, records: readonly AssetRecord[], p
     `- registered: ${record.entry !== null ? 'yes' : 'no'} · in build: ${inBuildSet(record) ? 'yes' : 'no'}`,
     `- state: ${record.state}${record.worstSeverity !== null ? ` (${record.diagnostics.length} diagnostic${record.diagnostics.length === 1 ? '' : 's'}, worst ${record.worstSeverity})` : ''}`,
   ];
+  lines.push(...packed);
   if (record.inputs.length > 0) {
     lines.push('', 'Inputs:');
     for (const input of record.inputs) lines.push(`- ${input.role}: \`${input.path}\` (${input.state})`);

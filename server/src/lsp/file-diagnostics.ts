@@ -10,13 +10,14 @@ import {
   DiagnosticSeverity,
   type Diagnostic as LspDiagnostic,
   type DiagnosticRelatedInformation,
+  type Position,
 } from 'vscode-languageserver-protocol';
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { installedFileExists } from '../io/install-files.js';
 import { joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
-import { locate, parseJsonText, type LocatedFile } from './locate.js';
+import { lazyJsonText, locate, type JsonText, type LocatedFile } from './locate.js';
 
 /** Makes the URI of a file given relative to `assets/`. */
 export type UriOf = (assetsPath: string) => string;
@@ -64,13 +65,39 @@ export function onRegistry(diagnostic: Diagnostic, record: AssetRecord | undefin
   );
 }
 
+/** Turns offsets of one text into LSP positions. */
+interface Positions {
+  positionAt(offset: number): Position;
+}
+
+/**
+ * The positions of a text: counted from the start up to each offset when the text has only `\n` line
+ * breaks (the usual case; a diagnostic or two near the top never pays for every line's offset), else
+ * through `TextDocument`, which knows `\r` and `\r\n`.
+ */
+function positionsOf(text: string): Positions {
+  if (text.includes('\r')) return TextDocument.create('file:///', 'json', 0, text);
+  return {
+    positionAt(offset: number): Position {
+      const end = Math.max(0, Math.min(offset, text.length));
+      let line = 0;
+      let start = 0;
+      for (let index = text.indexOf('\n'); index !== -1 && index < end; index = text.indexOf('\n', index + 1)) {
+        line++;
+        start = index + 1;
+      }
+      return { line, character: end - start };
+    },
+  };
+}
+
 /** Converts one packer diagnostic located in `text` (the file at `assetsPath`). */
 function convert(
   diagnostic: Diagnostic,
-  document: TextDocument,
+  document: Positions,
   file: LocatedFile,
   assetsPath: string,
-  located: ReturnType<typeof parseJsonText>,
+  located: JsonText,
   uriOf: UriOf,
 ): LspDiagnostic {
   const span = locate(located, file, diagnostic);
@@ -105,14 +132,29 @@ export function convertAll(
   uriOf: UriOf,
 ): LspDiagnostic[] {
   if (diagnostics.length === 0) return [];
-  const document = TextDocument.create(uriOf(assetsPath), 'json', 0, text);
-  const located = parseJsonText(text);
+  const document = positionsOf(text);
+  const located = lazyJsonText(text);
   return diagnostics.map((diagnostic) => convert(diagnostic, document, file, assetsPath, located, uriOf));
 }
 
 /** The `asset.json` path of a root. */
 export function anchorPath(root: string): string {
   return joinAssetsPath(root, ANCHOR_FILE);
+}
+
+/** The diagnostics of the records at `root` that go on its `asset.json` (not those of `index.json`). */
+export function ownDiagnostics(records: readonly AssetRecord[]): Diagnostic[] {
+  return records.flatMap((record) => record.diagnostics.filter((diagnostic) => !onRegistry(diagnostic, record)));
+}
+
+/** Packer diagnostics of the `asset.json` of `root`, located in `text`. */
+export function locateDiagnostics(
+  own: readonly Diagnostic[],
+  root: string,
+  text: string,
+  uriOf: UriOf,
+): LspDiagnostic[] {
+  return convertAll(own, text, { kind: 'declaration', root }, anchorPath(root), uriOf);
 }
 
 /** The diagnostics of the records at `root` that go on its `asset.json`, located in `text`. */
@@ -122,24 +164,40 @@ export function declarationDiagnostics(
   text: string,
   uriOf: UriOf,
 ): LspDiagnostic[] {
-  const own = records.flatMap((record) => record.diagnostics.filter((diagnostic) => !onRegistry(diagnostic, record)));
-  return convertAll(own, text, { kind: 'declaration', root }, anchorPath(root), uriOf);
+  return locateDiagnostics(ownDiagnostics(records), root, text, uriOf);
 }
 
-/** Every diagnostic of a snapshot that goes on `index.json`, located in `text`. */
-export function registryDiagnostics(snapshot: Snapshot, text: string, uriOf: UriOf): LspDiagnostic[] {
+/** Every packer diagnostic of a snapshot that goes on `index.json`. */
+export function registryOwnDiagnostics(snapshot: Snapshot): Diagnostic[] {
   const all: Diagnostic[] = snapshot.projectDiagnostics.filter(
     (diagnostic) => diagnostic.code !== 'registry-missing' && onRegistry(diagnostic, undefined),
   );
   for (const record of snapshot.assets)
     for (const diagnostic of record.diagnostics) if (onRegistry(diagnostic, record)) all.push(diagnostic);
-  return convertAll(all, text, { kind: 'registry' }, REGISTRY_PATH, uriOf);
+  return all;
 }
 
-/** The records of a snapshot by root (two registry entries may name one root). */
-export function recordsByRoot(snapshot: Snapshot): Map<string, AssetRecord[]> {
+/** Every diagnostic of a snapshot that goes on `index.json`, located in `text` (`own` when already collected). */
+export function registryDiagnostics(
+  snapshot: Snapshot,
+  text: string,
+  uriOf: UriOf,
+  own: readonly Diagnostic[] = registryOwnDiagnostics(snapshot),
+): LspDiagnostic[] {
+  return convertAll(own, text, { kind: 'registry' }, REGISTRY_PATH, uriOf);
+}
+
+/**
+ * The records of every root where at least one record has a diagnostic, by root, all of that root's
+ * records included: the roots a publication can be about, without grouping the thousands that are fine.
+ */
+export function recordsWithDiagnosticsByRoot(snapshot: Snapshot): Map<string, AssetRecord[]> {
+  const roots = new Set<string>();
+  for (const record of snapshot.assets) if (record.diagnostics.length > 0) roots.add(record.root);
   const byRoot = new Map<string, AssetRecord[]>();
+  if (roots.size === 0) return byRoot;
   for (const record of snapshot.assets) {
+    if (!roots.has(record.root)) continue;
     const list = byRoot.get(record.root);
     if (list) list.push(record);
     else byRoot.set(record.root, [record]);

@@ -20,6 +20,7 @@ import type {
   PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
+import type { Diagnostic } from '@prometeu/packer-protocol';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
 import { readRegistryText } from '../project/loader.js';
@@ -27,11 +28,15 @@ import type { Project } from '../project/project.js';
 import {
   anchorPath,
   declarationDiagnostics,
-  recordsByRoot,
+  locateDiagnostics,
+  ownDiagnostics,
+  recordsWithDiagnosticsByRoot,
   registryDiagnostics,
+  registryOwnDiagnostics,
   type UriOf,
 } from './file-diagnostics.js';
 import { codeActions, completion, documentLinks, hover } from './features.js';
+import { LastPacks, lastPackLines } from './last-pack.js';
 import { declarationRecords, withRegistryText } from './overlay.js';
 
 /** What the service needs from its connection. */
@@ -63,10 +68,60 @@ interface OpenDocument {
 
 /** What was last published for the files of one project. */
 interface ProjectState {
-  /** Invariant: the diagnostics last sent, as JSON, by normalised URI, for files not open; only non-empty ones. */
-  readonly sent: Map<string, string>;
+  /**
+   * Invariant: the diagnostics last sent, by normalised URI, for files not open; only non-empty ones. An
+   * array is never changed once stored, so the same array means the same diagnostics.
+   */
+  readonly sent: Map<string, Sent>;
   /** The disk state of each file with diagnostics, by normalised URI: what an open buffer returns to on close. */
   disk: Map<string, LspDiagnostic[]>;
+  /** The disk diagnostics last located for each root, reused while its text and its own diagnostics are the same. */
+  readonly located: Map<string, Located>;
+}
+
+/** Diagnostics sent for one file, with their JSON once a comparison needed it. */
+interface Sent {
+  readonly diagnostics: readonly LspDiagnostic[];
+  json?: string;
+}
+
+/** The LSP diagnostics of one `asset.json` as located in its text, and the packer diagnostics they came from. */
+interface Located {
+  /** The records the diagnostics came from; records are immutable, so the same records mean the same diagnostics. */
+  readonly records: readonly AssetRecord[];
+  readonly text: string;
+  readonly own: readonly Diagnostic[];
+  /** `own` as JSON, computed the first time a new record has to be compared with it. */
+  ownJson?: string;
+  readonly diagnostics: LspDiagnostic[];
+}
+
+/** Whether two publications carry the same diagnostics: the same array, else the same JSON. */
+function sameDiagnostics(sent: Sent, diagnostics: readonly LspDiagnostic[]): boolean {
+  if (sent.diagnostics === diagnostics) return true;
+  sent.json ??= JSON.stringify(sent.diagnostics);
+  return sent.json === JSON.stringify(diagnostics);
+}
+
+/** A path segment that `pathToFileURL` leaves as it is. */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Whether a relative path's `file:` URI is the base URI, a slash and the path as it is (nothing to escape or resolve). */
+function isPlainPath(assetsPath: string): boolean {
+  for (const segment of assetsPath.split('/'))
+    if (segment === '.' || segment === '..' || !PLAIN_SEGMENT.test(segment)) return false;
+  return true;
+}
+
+/**
+ * The URIs of the files of one `assets/` folder, spelt as `pathToFileURL` spells them: a plain path (the
+ * usual case) is appended to the folder's URI, anything else goes through `pathToFileURL`.
+ */
+export function uriMaker(assetsDir: string): UriOf {
+  const base = pathToFileURL(assetsDir).href;
+  const prefix = base.endsWith('/') ? base : `${base}/`;
+  return (assetsPath) =>
+    isPlainPath(assetsPath) ? prefix + assetsPath : pathToFileURL(join(assetsDir, ...assetsPath.split('/'))).href;
 }
 
 /** The normalised form of a `file:` URI (how the server spells it), or undefined for other schemes. */
@@ -87,8 +142,12 @@ export class LanguageService {
   private readonly documents = new Map<string, OpenDocument>();
   /** Invariant: by project id, what this connection published for it. */
   private readonly states = new Map<string, ProjectState>();
-  /** The disk diagnostics of a record on its `asset.json`, computed once per record object. */
-  private readonly located = new WeakMap<AssetRecord, LspDiagnostic[]>();
+  /** What each project's `build/` holds, for hovers. */
+  private readonly lastPacks = new LastPacks();
+  /** Stops listening to the host's events. */
+  private readonly unsubscribe: () => void;
+  /** How each project's files are named as URIs, made once per project. */
+  private readonly uris = new Map<string, UriOf>();
   /** Whether the client takes diagnostics for files it has not opened (it declared `publishDiagnostics`). */
   private wholeWorkspace = false;
   private disposed = false;
@@ -97,6 +156,12 @@ export class LanguageService {
     this.host = options.host;
     this.publishRaw = options.publish;
     this.delay = options.debounceMs ?? (() => undefined);
+    // A pack this process finished marks build/ as this run's, so its revision compares with the snapshot's.
+    this.unsubscribe = this.host.subscribe((event) => {
+      if (event.kind !== 'operation.succeeded' || event.body.operation !== 'pack') return;
+      const project = this.host.list().find((candidate) => candidate.id === event.projectId);
+      if (project !== undefined) this.lastPacks.packed(project.fs);
+    });
   }
 
   /** Starts publishing for every file of every open project; called once the client is initialized. */
@@ -175,24 +240,23 @@ export class LanguageService {
     const disk = file === undefined ? undefined : this.states.get(file.project.id)?.disk.get(key);
     const diagnostics = this.wholeWorkspace ? (disk ?? []) : [];
     this.publishRaw({ uri: open.clientUri, diagnostics });
-    if (file !== undefined && diagnostics.length > 0)
-      this.states.get(file.project.id)?.sent.set(key, JSON.stringify(diagnostics));
+    if (file !== undefined && diagnostics.length > 0) this.states.get(file.project.id)?.sent.set(key, { diagnostics });
   }
 
   /** Publishes again for `project` after its snapshot changed: files on disk, then the open buffers. */
   refresh(project: Project): void {
     if (this.disposed) return;
     const snapshot = project.snapshot();
-    const state = this.states.get(project.id) ?? { sent: new Map<string, string>(), disk: new Map() };
+    const state: ProjectState = this.states.get(project.id) ?? { sent: new Map(), disk: new Map(), located: new Map() };
     this.states.set(project.id, state);
-    const disk = this.diskDiagnostics(project, snapshot);
+    const disk = this.diskDiagnostics(project, snapshot, state.located);
     state.disk = disk;
     if (this.wholeWorkspace) {
       for (const [uri, diagnostics] of disk) {
         if (this.documents.has(uri)) continue;
-        const json = JSON.stringify(diagnostics);
-        if (state.sent.get(uri) === json) continue;
-        state.sent.set(uri, json);
+        const sent = state.sent.get(uri);
+        if (sent !== undefined && sameDiagnostics(sent, diagnostics)) continue;
+        state.sent.set(uri, { diagnostics });
         this.publishRaw({ uri, diagnostics });
       }
       for (const uri of [...state.sent.keys()]) {
@@ -210,6 +274,7 @@ export class LanguageService {
     const state = this.states.get(projectId);
     if (state === undefined) return;
     this.states.delete(projectId);
+    this.uris.delete(projectId);
     for (const uri of state.sent.keys()) if (!this.documents.has(uri)) this.publishRaw({ uri, diagnostics: [] });
     for (const [key, open] of this.documents) {
       if (this.classify(key) !== undefined) continue;
@@ -233,12 +298,27 @@ export class LanguageService {
     return typeof text === 'string' ? { file, document: TextDocument.create(uri, 'json', 0, text) } : undefined;
   }
 
-  /** `textDocument/hover` on an `asset.json`: identity and inputs, from the buffer where it is open. */
+  /**
+   * `textDocument/hover` on an `asset.json`: identity and inputs, from the buffer where it is open, and
+   * the last packed entry from `build/` (read once per change of its files, see `LastPacks`).
+   */
   hover(uri: string, position: Position): Hover | null {
     const view = this.view(uri);
     if (view?.file.kind !== 'declaration') return null;
     const { file, document } = view;
-    return hover(document, declarationRecords(file.project.snapshot(), file.root, document.getText()), position);
+    const snapshot = file.project.snapshot();
+    const records = declarationRecords(snapshot, file.root, document.getText());
+    const record = records[0];
+    const packed =
+      record === undefined
+        ? []
+        : lastPackLines(
+            record,
+            this.lastPacks.get(file.project.fs),
+            snapshot.revision,
+            snapshot.parsedAnchors.get(file.root)?.text,
+          );
+    return hover(document, records, position, packed);
   }
 
   /** `textDocument/completion` in an `asset.json`. */
@@ -265,6 +345,7 @@ export class LanguageService {
   /** Stops the timers; nothing is published afterwards. */
   dispose(): void {
     this.disposed = true;
+    this.unsubscribe();
     for (const key of this.documents.keys()) this.cancel(key);
   }
 
@@ -288,7 +369,9 @@ export class LanguageService {
   }
 
   private uriOf(project: Project): UriOf {
-    return (assetsPath) => pathToFileURL(join(project.assetsDir, ...assetsPath.split('/'))).href;
+    let uriOf = this.uris.get(project.id);
+    if (uriOf === undefined) this.uris.set(project.id, (uriOf = uriMaker(project.assetsDir)));
+    return uriOf;
   }
 
   /** The diagnostics of an open buffer: the project's snapshot with this one file's text replaced. */
@@ -299,28 +382,62 @@ export class LanguageService {
     return declarationDiagnostics(declarationRecords(snapshot, file.root, text), file.root, text, uriOf);
   }
 
-  /** Every non-empty file's diagnostics of a snapshot as the disk has it, by normalised URI. */
-  private diskDiagnostics(project: Project, snapshot: Snapshot): Map<string, LspDiagnostic[]> {
+  /**
+   * Every non-empty file's diagnostics of a snapshot as the disk has it, by normalised URI. A root whose
+   * text and own diagnostics are those last located (most roots, after any commit or validation round)
+   * keeps its located diagnostics, the very same array, so it is neither parsed again nor sent again.
+   */
+  private diskDiagnostics(
+    project: Project,
+    snapshot: Snapshot,
+    located: Map<string, Located>,
+  ): Map<string, LspDiagnostic[]> {
     const uriOf = this.uriOf(project);
     const result = new Map<string, LspDiagnostic[]>();
-    for (const [root, records] of recordsByRoot(snapshot)) {
+    const seen = new Set<string>();
+    // Most roots have nothing to say: only those with a diagnostic are grouped and looked at.
+    for (const [root, records] of recordsWithDiagnosticsByRoot(snapshot)) {
       const text = snapshot.parsedAnchors.get(root)?.text;
       if (text === undefined || text === null) continue;
-      // Records are immutable and reused by the next snapshot when nothing about them changed (their
-      // anchor, hence their text, included): a commit that touches one asset locates one asset again.
-      const single = records.length === 1 ? records[0]! : undefined;
-      let diagnostics = single !== undefined ? this.located.get(single) : undefined;
-      if (diagnostics === undefined) {
-        diagnostics = declarationDiagnostics(records, root, text, uriOf);
-        if (single !== undefined) this.located.set(single, diagnostics);
+      const previous = located.get(root);
+      let diagnostics: LspDiagnostic[];
+      if (previous !== undefined && sameRecords(previous.records, records)) {
+        diagnostics = previous.diagnostics;
+      } else {
+        const own = ownDiagnostics(records);
+        if (own.length === 0) continue;
+        if (previous !== undefined && previous.text === text && sameOwn(previous, own)) {
+          diagnostics = previous.diagnostics;
+          located.set(root, { ...previous, records });
+        } else {
+          diagnostics = locateDiagnostics(own, root, text, uriOf);
+          located.set(root, { records, text, own, diagnostics });
+        }
       }
+      seen.add(root);
       if (diagnostics.length > 0) result.set(uriOf(anchorPath(root)), diagnostics);
     }
-    const registry = snapshot.workspaceInitialized ? readRegistryText(project.assetsDir).text : null;
+    for (const root of located.keys()) if (!seen.has(root)) located.delete(root);
+    // index.json is read only when something is to be located in it.
+    const registryOwn = snapshot.workspaceInitialized ? registryOwnDiagnostics(snapshot) : [];
+    const registry = registryOwn.length > 0 ? readRegistryText(project.assetsDir).text : null;
     if (registry !== null) {
-      const diagnostics = registryDiagnostics(snapshot, registry, uriOf);
+      const diagnostics = registryDiagnostics(snapshot, registry, uriOf, registryOwn);
       if (diagnostics.length > 0) result.set(uriOf(REGISTRY_PATH), diagnostics);
     }
     return result;
   }
+}
+
+/** Whether two lists hold the very same records in the same order. */
+function sameRecords(a: readonly AssetRecord[], b: readonly AssetRecord[]): boolean {
+  return a.length === b.length && a.every((record, index) => record === b[index]);
+}
+
+/** Whether `own` are the packer diagnostics `located` was made from: the same array, else the same JSON. */
+function sameOwn(located: Located, own: readonly Diagnostic[]): boolean {
+  if (located.own === own) return true;
+  if (located.own.length !== own.length) return false;
+  located.ownJson ??= JSON.stringify(located.own);
+  return located.ownJson === JSON.stringify(own);
 }

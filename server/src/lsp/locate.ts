@@ -4,7 +4,15 @@
  * exists. Pure: text and diagnostic in, offsets out.
  */
 import { AssetDeclarationFile, RegistryFile, type Diagnostic, type DiagnosticCode } from '@prometeu/packer-protocol';
-import { findNodeAtLocation, parse, parseTree, type JSONPath, type Node, type ParseError } from 'jsonc-parser';
+import {
+  createScanner,
+  findNodeAtLocation,
+  parse,
+  parseTree,
+  type JSONPath,
+  type Node,
+  type ParseError,
+} from 'jsonc-parser';
 import { checkRelativePath, joinAssetsPath } from '../domain/paths.js';
 
 /** A span of a text, in UTF-16 offsets (what jsonc-parser and LSP positions count). */
@@ -28,6 +36,77 @@ export function parseJsonText(text: string): JsonText {
   const errors: ParseError[] = [];
   const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
   return { text, tree, errors };
+}
+
+/**
+ * A text whose tree is parsed only when a locator needs more than one top-level value (most diagnostics
+ * at open point at `asset_uuid` or `type`, found by scanning the first few tokens).
+ */
+export function lazyJsonText(text: string): JsonText {
+  let parsed: JsonText | undefined;
+  const full = (): JsonText => (parsed ??= parseJsonText(text));
+  const lazy = {
+    text,
+    get tree() {
+      return full().tree;
+    },
+    get errors() {
+      return full().errors;
+    },
+  };
+  unparsed.set(lazy, () => parsed === undefined);
+  return lazy;
+}
+
+/** For each lazy text, whether its tree is still unparsed. */
+const unparsed = new WeakMap<JsonText, () => boolean>();
+
+/** jsonc-parser's `SyntaxKind` values (a `const enum` its typings do not let this module import). */
+const TOKEN = {
+  openBrace: 1,
+  closeBrace: 2,
+  openBracket: 3,
+  closeBracket: 4,
+  comma: 5,
+  colon: 6,
+  string: 10,
+  lineBreak: 14,
+  whitespace: 15,
+  unknown: 16,
+  end: 17,
+} as const;
+
+/** The literal token kinds a top-level value can be found as without building a tree: null, true, false, string, number. */
+const LITERALS: ReadonlySet<number> = new Set([7, 8, 9, 10, 11]);
+
+/**
+ * The span of the literal value of the first top-level `key` of `text`, scanning tokens only up to it, when
+ * every property before it is a plain literal one; undefined (the caller parses the tree) at the first
+ * surprise: a syntax error, a comment, a nested value, a non-literal value for `key`, or the end. Over such
+ * a prefix the tree has exactly these tokens, so what it finds is what the tree would give.
+ */
+function scanTopLevel(text: string, key: string): Span | undefined {
+  const scanner = createScanner(text, false);
+  const next = (): number => {
+    for (;;) {
+      const kind: number = scanner.scan();
+      const error: number = scanner.getTokenError();
+      if (error !== 0) return TOKEN.unknown;
+      if (kind !== TOKEN.whitespace && kind !== TOKEN.lineBreak) return kind;
+    }
+  };
+  if (next() !== TOKEN.openBrace) return undefined;
+  for (;;) {
+    if (next() !== TOKEN.string) return undefined;
+    const name = scanner.getTokenValue();
+    if (next() !== TOKEN.colon) return undefined;
+    const kind = next();
+    if (name === key)
+      return LITERALS.has(kind) ? { offset: scanner.getTokenOffset(), length: scanner.getTokenLength() } : undefined;
+    // A nested value before the key: the tree's error recovery inside it is not worth imitating.
+    if (!LITERALS.has(kind)) return undefined;
+    if (next() !== TOKEN.comma) return undefined;
+  }
 }
 
 /** The whole document. */
@@ -57,6 +136,10 @@ function keyNode(object: Node | undefined, key: string): Node | undefined {
 
 /** The value of `path` when it exists, else the deepest enclosing node, else the whole document. */
 function at(json: JsonText, path: JSONPath): Span {
+  if (path.length === 1 && typeof path[0] === 'string' && unparsed.get(json)?.() === true) {
+    const found = scanTopLevel(json.text, path[0]);
+    if (found !== undefined) return found;
+  }
   const node = deepest(json, path);
   return node === undefined ? whole(json) : spanOf(node);
 }

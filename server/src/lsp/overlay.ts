@@ -8,7 +8,7 @@ import { compareStrings, lowerBound, type CrawledAnchor, type CrawlResult } from
 import { parseDeclaration } from '../domain/declaration.js';
 import { checkAssetsPath, parentOf } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
-import { buildSnapshot, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { buildSnapshot, type AssetRecord, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
 import { anchorPath } from './file-diagnostics.js';
 
 /** The registry a snapshot was built from, as the join takes it; computed once per snapshot. */
@@ -70,6 +70,8 @@ export function withRegistryText(snapshot: Snapshot, text: string): Snapshot {
 /** The raw registry entries of a snapshot by canonical root, id and uuid; computed once per snapshot. */
 interface EntryIndex {
   readonly rootOf: ReadonlyMap<RegistryEntry, string>;
+  /** The place of each entry in the registry's list, so a subset keeps the file's order without a scan. */
+  readonly position: ReadonlyMap<RegistryEntry, number>;
   readonly byRoot: ReadonlyMap<string, readonly RegistryEntry[]>;
   readonly byId: ReadonlyMap<number, readonly RegistryEntry[]>;
   readonly byUuid: ReadonlyMap<string, readonly RegistryEntry[]>;
@@ -81,6 +83,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
   const cached = entryIndexes.get(snapshot);
   if (cached !== undefined) return cached;
   const rootOf = new Map<RegistryEntry, string>();
+  const position = new Map<RegistryEntry, number>();
   const byRoot = new Map<string, RegistryEntry[]>();
   const byId = new Map<number, RegistryEntry[]>();
   const byUuid = new Map<string, RegistryEntry[]>();
@@ -90,6 +93,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
     else map.set(key, [entry]);
   };
   for (const entry of registryOf(snapshot).registry?.assets ?? []) {
+    position.set(entry, position.size);
     const checked = checkAssetsPath(entry.root);
     const root = checked.ok ? checked.path : entry.root;
     rootOf.set(entry, root);
@@ -97,7 +101,7 @@ function entryIndex(snapshot: Snapshot): EntryIndex {
     add(byId, entry.asset_id, entry);
     add(byUuid, entry.asset_uuid, entry);
   }
-  const index = { rootOf, byRoot, byId, byUuid };
+  const index = { rootOf, position, byRoot, byId, byUuid };
   entryIndexes.set(snapshot, index);
   return index;
 }
@@ -130,8 +134,11 @@ function rootsByUuid(snapshot: Snapshot): ReadonlyMap<string, readonly string[]>
  */
 export function declarationRecords(snapshot: Snapshot, root: string, text: string): AssetRecord[] {
   const registry = registryOf(snapshot);
-  const bufferUuid = parseDeclaration(root, text).assetUuid;
-  const diskUuid = snapshot.parsedAnchors.get(root)?.parsed.assetUuid ?? null;
+  // Parsed once, here, and handed to the join below; the disk's own parse when the buffer is unchanged.
+  const disk = snapshot.parsedAnchors.get(root);
+  const parsed = disk !== undefined && disk.text === text ? disk.parsed : parseDeclaration(root, text);
+  const bufferUuid = parsed.assetUuid;
+  const diskUuid = disk?.parsed.assetUuid ?? null;
   const byUuid = rootsByUuid(snapshot);
   const roots = new Set<string>([root]);
   for (const uuid of [bufferUuid, diskUuid])
@@ -174,9 +181,18 @@ export function declarationRecords(snapshot: Snapshot, root: string, text: strin
       ? registry
       : checkRegistry({
           ...registry.registry,
-          // In the file's order (sorted by asset_id), as checkRegistry expects.
-          assets: registry.registry.assets.filter((entry) => selected.has(entry)),
+          // In the file's order (sorted by asset_id), as checkRegistry expects; a few entries, never a scan
+          // of the whole registry (this runs at every keystroke).
+          assets: [...selected].sort((a, b) => index.position.get(a)! - index.position.get(b)!),
         });
-  const small = buildSnapshot(snapshot.revision, crawl, subset, { quarantine: snapshot.quarantine });
+  // The join reuses these parses (the buffer's above, the snapshot's for the others) instead of parsing again,
+  // and the snapshot's records and format results where their parsed anchor is the very same.
+  const parsedAnchors = new Map<string, ParsedAnchor>();
+  for (const other of roots)
+    parsedAnchors.set(other, other === root ? { text, parsed } : snapshot.parsedAnchors.get(other)!);
+  const small = buildSnapshot(snapshot.revision, crawl, subset, {
+    quarantine: snapshot.quarantine,
+    previous: { ...snapshot, parsedAnchors },
+  });
   return small.assets.filter((record) => record.root === root);
 }
