@@ -28,7 +28,7 @@ import {
   type Dirent,
   type Stats,
 } from 'node:fs';
-import { cp, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { cp, link, mkdir, open, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -554,6 +554,56 @@ export class ProjectFs {
         throw this.refuse('moved-outside', parts);
       }
       await fsyncAsync(folder.fd);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * Writes derived data (a cache entry, a record checked before it is trusted) to `relative`: under a
+   * temporary name in the same folder (created exclusively, never through a link), then renamed over the
+   * target through the folder's verified descriptor, which is checked afterwards to still be inside the
+   * project (else the file is removed and `EOUTSIDE` thrown). Readers never see a partial file under
+   * `relative`, but nothing is flushed, so after a crash it may be absent, old, or hold bytes its reader
+   * must reject: only for files every reader verifies (a content hash, a key) and rebuilds when they do not.
+   * `data` may be several pieces, written in order without joining them first.
+   */
+  async writeFileDerived(
+    relative: string,
+    data: string | Uint8Array | readonly Uint8Array[],
+    options: { createParents?: boolean } = {},
+  ): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), options.createParents === true);
+    try {
+      const name = parts[parts.length - 1]!;
+      const temporary = `${folder.via}/${temporaryName(name)}`;
+      const target = `${folder.via}/${name}`;
+      try {
+        const handle = await open(temporary, CREATE_FLAGS, 0o644);
+        try {
+          if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+          else await writeAllPieces(handle, data);
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+        await handle.close();
+        try {
+          await rename(temporary, target);
+        } catch (error) {
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(target).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
     } finally {
       folder.release();
     }
@@ -1162,6 +1212,23 @@ export class ProjectFs {
       if (!stats.isDirectory()) return this.refuse('not-a-folder', parts.slice(0, length));
     }
     return this.refuse('moved-outside', parts);
+  }
+}
+
+/** Writes `pieces` in order with as few system calls as the kernel allows (one, unless a write comes up short). */
+async function writeAllPieces(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let rest = pieces.filter((piece) => piece.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    const next: Uint8Array[] = [];
+    for (const piece of rest) {
+      if (bytesWritten >= piece.length) bytesWritten -= piece.length;
+      else {
+        next.push(piece.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 

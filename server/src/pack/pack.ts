@@ -22,7 +22,8 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
-import { cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
+import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
+import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
 import { readIfFile } from './read-input.js';
 
 /** The cache folder, relative to `assets/`. */
@@ -35,7 +36,13 @@ export interface PackOptions {
   /** Called after each asset of the build set has been handled (validated, and materialised when it could be). */
   onProgress?(done: number, total: number, assetName: string): void;
   /** Folder of the incremental cache. Defaults to `assets/.prometeu/cache`; null packs without a cache. */
-  readonly cacheDir?: string | null;
+  readonly cacheDir?: FolderLocation | null;
+  /**
+   * When given, the cache writes still in flight when the pack returns are handed over here (a promise that
+   * never rejects) instead of being awaited, so the caller can write `build/` alongside them and await
+   * them after. Without it, the pack returns once every cache entry is written.
+   */
+  onCacheFilling?(filled: Promise<void>): void;
 }
 
 /** One asset of a successful pack. */
@@ -69,6 +76,19 @@ export interface PackSucceeded {
   readonly materialized: readonly number[];
   /** `asset_id`s whose payload came from the cache, ascending. */
   readonly fromCache: readonly number[];
+  /**
+   * For a pack with a cache: what the pack-state record needs (see pack-state.ts), to save once `build/`
+   * holds these artifacts; null without a cache, or when the snapshot has no pack key.
+   */
+  readonly record: PackRecord | null;
+}
+
+/** What a successful pack read and produced, for the pack-state record. */
+export interface PackRecord {
+  readonly revision: number;
+  readonly key: string;
+  readonly inputs: NonNullable<ReturnType<ReadStamps['recorded']>>;
+  readonly assets: readonly RecordedAsset[];
 }
 
 /** Blocking diagnostics were found, every one of them (project-level, structural and format-specific). */
@@ -137,13 +157,44 @@ export async function packSnapshot(
 }
 
 async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
-  const { signal } = options;
-  if (signal?.aborted) return CANCELLED;
+  if (options.signal?.aborted) return CANCELLED;
   const cache: PayloadCache =
     options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
-  const diverged = new Set<string>();
+  // The cache is filled alongside the pack: each entry is handed over and the next asset goes on at once.
+  const filler = new CacheFiller(cache);
+  const stamps = options.cacheDir === null ? null : new ReadStamps(assets);
+  try {
+    return await packWith(snapshot, assets, options, cache, filler, stamps);
+  } finally {
+    if (options.onCacheFilling !== undefined) options.onCacheFilling(filler.drained());
+    else await filler.drained();
+  }
+}
 
+async function packWith(
+  snapshot: Snapshot,
+  assets: ProjectFs,
+  options: PackOptions,
+  cache: PayloadCache,
+  filler: CacheFiller,
+  stamps: ReadStamps | null,
+): Promise<PackOutcome> {
+  const { signal } = options;
+  const diverged = new Set<string>();
+  // SHA-256 of byte arrays already hashed, so a payload that is its input (a blob) or was verified on its way
+  // out of the cache is not hashed again.
+  const knownSha = new WeakMap<Uint8Array, string>();
+  const shaOf = (bytes: Uint8Array): string => {
+    let sha = knownSha.get(bytes);
+    if (sha === undefined) knownSha.set(bytes, (sha = sha256Hex(bytes)));
+    return sha;
+  };
+  // SHA-256 of every file read, by path relative to `assets/`, for the racy entries of the pack-state record.
+  const readSha = new Map<string, string>();
+
+  stamps?.note(REGISTRY_PATH);
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
+  if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
   if (
     registryNow.exists !== snapshot.workspaceInitialized ||
@@ -182,6 +233,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
+    stamps?.note(anchorPath);
     const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
     if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
 
@@ -200,6 +252,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
         inputsComplete = false;
         continue;
       }
+      stamps?.note(path);
       const bytes = takeInput(path);
       if ((bytes !== null) !== crawledFiles.has(path)) diverged.add(path);
       if (bytes === null) {
@@ -207,7 +260,8 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
         continue;
       }
       const relative = path.slice(record.root.length + 1);
-      const sha = sha256Hex(bytes);
+      const sha = shaOf(bytes);
+      if (stamps !== null) readSha.set(path, sha);
       if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       inputs.set(relative, bytes);
       hashes.set(relative, sha);
@@ -232,18 +286,24 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
       blockers.push(...format.validate(asset));
       if (blockers.length === 0 && diverged.size === 0) {
         const key = cacheKey(format, declaration, hashes);
-        let result = await cache.read(key);
-        const fromCache = result !== null;
-        if (result === null) {
+        const cached = cache.read(key);
+        let result: MaterializedAsset | null = null;
+        if (cached !== null) {
+          result = cached.asset;
+          knownSha.set(result.payload, cached.payloadSha256);
+        } else {
           const made = format.materialize(asset);
           if (isBlocked(made)) {
             blockers.push(...made.blocked);
           } else {
             result = made;
-            await cache.write(key, made);
+            filler.add(key, made, shaOf(made.payload));
           }
         }
+        const fromCache = cached !== null;
         if (result !== null) {
+          const declarationSha = sha256Hex(anchorBytes!);
+          if (stamps !== null) readSha.set(anchorPath, declarationSha);
           const facts: InputFacts[] = [];
           for (const input of record.inputs) {
             const relative = input.assetsPath!.slice(record.root.length + 1);
@@ -266,7 +326,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
               type: declaration.type,
               format: format.format,
               formatVersion: format.version,
-              declarationSha256: sha256Hex(anchorBytes!),
+              declarationSha256: declarationSha,
               inputs: facts,
             },
           });
@@ -307,12 +367,33 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
       size: row.size,
       decodedSize: row.decoded_size,
       preload: layout[index]!.preload,
-      payloadSha256: sha256Hex(result.payload),
+      payloadSha256: shaOf(result.payload),
       fromCache,
     };
   });
+  const key = stamps === null ? null : packKey(snapshot);
+  const recordedInputs = key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? '');
   return {
     status: 'succeeded',
+    record:
+      key === null || recordedInputs === null
+        ? null
+        : {
+            revision: snapshot.revision,
+            key,
+            inputs: recordedInputs,
+            assets: entries.map((asset) => ({
+              assetId: asset.assetId,
+              name: asset.name,
+              root: asset.root,
+              bankType: asset.bankType,
+              format: asset.format,
+              offset: asset.offset,
+              size: asset.size,
+              decodedSize: asset.decodedSize,
+              preload: asset.preload,
+            })),
+          },
     artifacts: buildArtifacts(
       pa,
       built.map((asset) => asset.facts),
