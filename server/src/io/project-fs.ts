@@ -52,6 +52,9 @@ const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
 /** Paths the fast path of a scope leaves to the strict checks: absolute, `.`/`..` or empty segments, NUL. */
 const UNUSUAL_PATH = /^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
 
+/** Bytes of one write of {@link ProjectFs.writeNewFilePieces}: large enough to be cheap, small enough to overlap. */
+const PIECES_BATCH_BYTES = 8 * 1024 * 1024;
+
 /** Folder descriptors a scope keeps open at most. */
 const SCOPE_FOLDERS = 64;
 /** Levels of a tree removal that hold a descriptor each; deeper levels are removed by path below the last. */
@@ -661,6 +664,53 @@ export class ProjectFs {
       const handle = await open(`${folder.via}/${parts[parts.length - 1]!}`, CREATE_FLAGS, 0o644);
       try {
         await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(`${folder.via}/${parts[parts.length - 1]!}`).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * As {@link writeNewFile}, from `pieces` written in order without joining them, in batches of a few MiB;
+   * `whileWriting` is called with each piece of a batch while that batch's write is in flight (to hash
+   * the file on this thread while the kernel copies it), then the file is flushed.
+   */
+  async writeNewFilePieces(
+    relative: string,
+    pieces: readonly Uint8Array[],
+    whileWriting?: (piece: Uint8Array) => void,
+  ): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const handle = await open(`${folder.via}/${parts[parts.length - 1]!}`, CREATE_FLAGS, 0o644);
+      try {
+        let batch: Uint8Array[] = [];
+        let batchBytes = 0;
+        const flush = async (): Promise<void> => {
+          const writing = writeAllPieces(handle, batch);
+          if (whileWriting !== undefined) for (const piece of batch) whileWriting(piece);
+          await writing;
+          batch = [];
+          batchBytes = 0;
+        };
+        for (const piece of pieces) {
+          batch.push(piece);
+          batchBytes += piece.length;
+          // A batch is one writev (the kernel takes at most 1,024 pieces at once).
+          if (batchBytes >= PIECES_BATCH_BYTES || batch.length >= 1024) await flush();
+        }
+        if (batch.length > 0) await flush();
         await handle.sync();
       } finally {
         await handle.close();

@@ -327,6 +327,7 @@ async function packWith(
               format: format.format,
               formatVersion: format.version,
               declarationSha256: declarationSha,
+              payloadSha256: shaOf(result.payload),
               inputs: facts,
             },
           });
