@@ -73,5 +73,5 @@ export const pack = defineRequest({
       ),
   }),
   summary:
-    'Freezes the current snapshot, re-validates every asset of the build set, reads each input once (failing if it no longer matches the snapshot), materialises, stages and promotes `build/assets.pa` with `asset_table.json`, `preload.json` and `asset_table_metadata.json`. Progress is reported per asset; cancellation stops at the next asset and leaves `build/` as it was.',
+    'Freezes the current snapshot, re-validates every asset of the build set, reads each input once (failing if it no longer matches the snapshot), materialises, stages and promotes `build/assets.pa` with `asset_table.json`, `preload.json` and `asset_table_metadata.json`. Progress is reported per asset, at most 100 times (after every asset of a pack of up to 100, evenly spaced above, and always after the last); cancellation stops at the next asset and leaves `build/` as it was.',
 });

@@ -12,6 +12,9 @@ import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
 
+/** How many progress events a pack reports at most (one per asset up to this many assets). */
+const PROGRESS_REPORTS = 100;
+
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
 
@@ -68,7 +71,12 @@ export function packOperation(
       let cacheFilled: Promise<void> = Promise.resolve();
       const outcome = await packSnapshot(snapshot, project.assetsFs, {
         signal: context.signal,
-        onProgress: (done, total, assetName) => context.progress(done, total, 'assets', assetName),
+        onProgress: (done, total, assetName) => {
+          // At most PROGRESS_REPORTS events per pack (each asset of a small pack, and always the last one):
+          // a pack of thousands of assets must not spend its time and the client's on progress messages.
+          if (done === total || done % Math.ceil(total / PROGRESS_REPORTS) === 0)
+            context.progress(done, total, 'assets', assetName);
+        },
         onCacheFilling: (filled) => {
           cacheFilled = filled;
         },
