@@ -285,8 +285,9 @@ async function packWith(
       };
       blockers.push(...format.validate(asset));
       if (blockers.length === 0 && diverged.size === 0) {
-        const key = cacheKey(format, declaration, hashes);
-        const cached = cache.read(key);
+        // A format that is not cached (its payload is an input) is materialised every time, for free.
+        const key = format.cached ? cacheKey(format, declaration, hashes) : null;
+        const cached = key === null ? null : cache.read(key);
         let result: MaterializedAsset | null = null;
         if (cached !== null) {
           result = cached.asset;
@@ -297,7 +298,7 @@ async function packWith(
             blockers.push(...made.blocked);
           } else {
             result = made;
-            filler.add(key, made, shaOf(made.payload));
+            if (key !== null) filler.add(key, made, shaOf(made.payload));
           }
         }
         const fromCache = cached !== null;
