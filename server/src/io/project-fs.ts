@@ -52,7 +52,7 @@ const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
 /** Paths the fast path of a scope leaves to the strict checks: absolute, `.`/`..` or empty segments, NUL. */
 const UNUSUAL_PATH = /^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
 
-/** Bytes of one write of {@link ProjectFs.writeNewFilePieces}: large enough to be cheap, small enough to overlap. */
+/** Bytes of one writev of {@link ProjectFs.writeNewFilePieces}. */
 const PIECES_BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Folder descriptors a scope keeps open at most. */
@@ -417,6 +417,40 @@ export class ProjectFs {
     }
   }
 
+  /**
+   * {@link readFileIfRegular} into memory that `allocate` gives (called once with the file's size when opened
+   * plus one, to see growth), for example shared memory that a worker thread can hash without a copy. A file
+   * that grew while it was read is returned in other memory; one over `limit` throws `EFBIG` all the same.
+   */
+  readFileIfRegularInto(relative: string, limit: number, allocate: (length: number) => Uint8Array): Uint8Array | null {
+    let opened: { fd: number; size: number };
+    try {
+      opened = this.openRegular(relative, limit);
+    } catch (error) {
+      const code = errorCode(error);
+      if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw error;
+    }
+    try {
+      const buffer = allocate(Math.min(opened.size, limit) + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const count = readSync(opened.fd, buffer, length, buffer.length - length, null);
+        if (count === 0) return buffer.subarray(0, length);
+        length += count;
+      }
+      // It grew past its size at open: read the rest the bounded way (its growth is rare, the copy is fine).
+      const rest = this.readBounded(opened.fd, opened.size, relative, limit - length);
+      const whole = Buffer.allocUnsafe(length + rest.length);
+      whole.set(buffer.subarray(0, length), 0);
+      whole.set(rest, length);
+      return whole;
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+
   /** Reads the regular file `relative` in chunks, without holding it whole (for hashing). */
   async readChunks(relative: string, onChunk: (chunk: Buffer) => void): Promise<void> {
     const { fd } = this.openRegular(relative, Number.MAX_SAFE_INTEGER);
@@ -681,13 +715,13 @@ export class ProjectFs {
 
   /**
    * As {@link writeNewFile}, from `pieces` written in order without joining them, in batches of a few MiB;
-   * `whileWriting` is called with each piece of a batch while that batch's write is in flight (to hash
-   * the file on this thread while the kernel copies it), then the file is flushed.
+   * `whileFlushing` is called with each piece, in order, while the file is being flushed (to hash it on this
+   * thread while the disk takes the bytes: the flush is the longest step of a large write).
    */
   async writeNewFilePieces(
     relative: string,
     pieces: readonly Uint8Array[],
-    whileWriting?: (piece: Uint8Array) => void,
+    whileFlushing?: (piece: Uint8Array) => void,
   ): Promise<void> {
     this.forget();
     const parts = this.parts(relative);
@@ -697,21 +731,23 @@ export class ProjectFs {
       try {
         let batch: Uint8Array[] = [];
         let batchBytes = 0;
-        const flush = async (): Promise<void> => {
-          const writing = writeAllPieces(handle, batch);
-          if (whileWriting !== undefined) for (const piece of batch) whileWriting(piece);
-          await writing;
-          batch = [];
-          batchBytes = 0;
-        };
         for (const piece of pieces) {
           batch.push(piece);
           batchBytes += piece.length;
           // A batch is one writev (the kernel takes at most 1,024 pieces at once).
-          if (batchBytes >= PIECES_BATCH_BYTES || batch.length >= 1024) await flush();
+          if (batchBytes >= PIECES_BATCH_BYTES || batch.length >= 1024) {
+            await writeAllPieces(handle, batch);
+            batch = [];
+            batchBytes = 0;
+          }
         }
-        if (batch.length > 0) await flush();
-        await handle.sync();
+        if (batch.length > 0) await writeAllPieces(handle, batch);
+        const flushing = handle.sync();
+        try {
+          if (whileFlushing !== undefined) for (const piece of pieces) whileFlushing(piece);
+        } finally {
+          await flushing;
+        }
       } finally {
         await handle.close();
       }

@@ -60,9 +60,13 @@ export function alignUp(value: number): number {
 /**
  * Lays out `assets.pa`: prelude, canonical JSON header, zero padding to the payload offset, then every
  * payload at its aligned offset with zero padding between. Throws when `assets` is not strictly ordered
- * by `asset_id` (a bug in the caller).
+ * by `asset_id` (a bug in the caller). `allocate` gives the memory of the prelude and header (shared
+ * memory, for a worker to hash it without a copy).
  */
-export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
+export function layoutAssetsPa(
+  assets: readonly PaAsset[],
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): AssetsPa {
   const assetTable: AssetTableEntry[] = [];
   const preload: number[] = [];
   let cursor = 0;
@@ -89,8 +93,8 @@ export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
   }
   const header = new TextEncoder().encode(canonicalJson({ asset_table: assetTable, preload }));
   const payloadOffset = alignUp(PA_PRELUDE_SIZE + header.length);
-  const head = new Uint8Array(payloadOffset);
-  const view = new DataView(head.buffer);
+  const head = allocate(payloadOffset).fill(0);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   head.set(PA_MAGIC, 0);
   view.setUint32(8, PA_SCHEMA_VERSION, true);
   view.setUint32(12, header.length, true);
@@ -127,6 +131,8 @@ export function joinPieces(pieces: readonly Uint8Array[]): Uint8Array {
 export interface StreamedArtifact {
   readonly pieces: readonly Uint8Array[];
   readonly size: number;
+  /** The SHA-256 of the pieces, being computed elsewhere (a worker) while they are written; absent: hashed while flushing. */
+  readonly sha256?: Promise<string>;
 }
 
 /**

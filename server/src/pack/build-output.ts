@@ -231,10 +231,18 @@ export async function writeBuildOutputs(
       const content = artifacts[name]!;
       writing = `${staging}/${name}`;
       if (typeof content === 'object' && !(content instanceof Uint8Array)) {
-        // Hashed on this thread while the kernel copies each batch: the file is read from memory once more, never joined.
-        const hash = createHash('sha256');
-        await files.writeNewFilePieces(writing, content.pieces, (piece) => hash.update(piece));
-        written.push({ name, size: content.size, sha256: hash.digest('hex') });
+        // Hashed on the worker while it is written, or on this thread while the disk flushes it: either
+        // way read from memory once more, never joined.
+        let sha256: string;
+        if (content.sha256 !== undefined) {
+          await files.writeNewFilePieces(writing, content.pieces);
+          sha256 = await content.sha256;
+        } else {
+          const hash = createHash('sha256');
+          await files.writeNewFilePieces(writing, content.pieces, (piece) => hash.update(piece));
+          sha256 = hash.digest('hex');
+        }
+        written.push({ name, size: content.size, sha256 });
       } else {
         const text = typeof content === 'function' ? content(sha256Of) : content;
         const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;

@@ -24,7 +24,8 @@ import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/f
 import { formatNamed } from './formats/registry.js';
 import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
 import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
-import { readIfFile } from './read-input.js';
+import { PackHasher } from './pack-hasher.js';
+import { readIfFile, readIfFileInto } from './read-input.js';
 
 /** The cache folder, relative to `assets/`. */
 export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
@@ -113,6 +114,12 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
+/** The artifacts with `assets.pa` being hashed on the worker from now on, while the caller goes on and writes it. */
+function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts {
+  const sha256 = hasher.hashPieces(artifacts['assets.pa'].pieces);
+  return sha256 === null ? artifacts : { ...artifacts, 'assets.pa': { ...artifacts['assets.pa'], sha256 } };
+}
+
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -132,8 +139,9 @@ interface BuiltAsset {
   readonly record: AssetRecord;
   readonly format: AssetFormat;
   readonly result: MaterializedAsset;
-  readonly facts: AssetFacts;
   readonly fromCache: boolean;
+  /** Its facts for `asset_table_metadata.json`, once every input hash has settled. */
+  facts(): AssetFacts;
 }
 
 /**
@@ -191,6 +199,13 @@ async function packWith(
   };
   // SHA-256 of every file read, by path relative to `assets/`, for the racy entries of the pack-state record.
   const readSha = new Map<string, string>();
+  // The SHA-256 of every input read, by path relative to `assets/`. An input of a format that is not cached
+  // is hashed on the worker while the pack goes on (nothing needs its hash before the end): `expected`
+  // then holds the hash its validation recorded (null: nothing to compare), checked once all have settled.
+  const hasher = new PackHasher();
+  const inputSha = new Map<string, string>();
+  const pendingSha: Promise<void>[] = [];
+  const expected = new Map<string, string | null | undefined>();
 
   stamps?.note(REGISTRY_PATH);
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
@@ -217,7 +232,7 @@ async function packWith(
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFile(assets, path, SIZE_LIMITS.input);
+    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -247,6 +262,10 @@ async function packWith(
         `Asset ${record.root} of revision ${snapshot.revision} is not validated yet; a pack must be given a validated snapshot.`,
       );
     const validatedHashes = validated?.validation === 'done' ? validated.formatResult!.hashes : null;
+    const declaration = record.anchor?.declaration ?? null;
+    const format = declaration === null ? undefined : formatNamed(declaration.output.format);
+    // Only a cached format needs its inputs' hashes now (for the cache key).
+    const deferHashes = hasher.parallel && format !== undefined && !format.cached;
     for (const path of new Set(record.inputs.map((input) => input.assetsPath))) {
       if (path === null) {
         inputsComplete = false;
@@ -260,17 +279,28 @@ async function packWith(
         continue;
       }
       const relative = path.slice(record.root.length + 1);
-      const sha = shaOf(bytes);
-      if (stamps !== null) readSha.set(path, sha);
-      if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       inputs.set(relative, bytes);
+      const known = inputSha.get(path) ?? knownSha.get(bytes);
+      if (deferHashes && known === undefined) {
+        if (!expected.has(path)) {
+          expected.set(path, validatedHashes === null ? null : validatedHashes.get(path));
+          pendingSha.push(
+            hasher.hash(bytes).then((sha) => {
+              inputSha.set(path, sha);
+              knownSha.set(bytes, sha);
+            }),
+          );
+        }
+        continue;
+      }
+      const sha = known ?? shaOf(bytes);
+      inputSha.set(path, sha);
+      if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       hashes.set(relative, sha);
     }
 
     const own = record.diagnostics.filter((diagnostic) => diagnostic.blocking);
     blockers.push(...own);
-    const declaration = record.anchor?.declaration ?? null;
-    const format = declaration === null ? undefined : formatNamed(declaration.output.format);
     if (declaration !== null && format === undefined && own.length === 0) {
       throw new Error(
         `Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`,
@@ -305,22 +335,13 @@ async function packWith(
         if (result !== null) {
           const declarationSha = sha256Hex(anchorBytes!);
           if (stamps !== null) readSha.set(anchorPath, declarationSha);
-          const facts: InputFacts[] = [];
-          for (const input of record.inputs) {
-            const relative = input.assetsPath!.slice(record.root.length + 1);
-            facts.push({
-              role: input.role,
-              path: input.path,
-              size: inputs.get(relative)!.length,
-              sha256: hashes.get(relative)!,
-            });
-          }
+          const payload = result.payload;
           built.push({
             record,
             format,
             result,
             fromCache,
-            facts: {
+            facts: () => ({
               assetId: entry.asset_id,
               assetUuid: declaration.asset_uuid,
               root: record.root,
@@ -328,9 +349,14 @@ async function packWith(
               format: format.format,
               formatVersion: format.version,
               declarationSha256: declarationSha,
-              payloadSha256: shaOf(result.payload),
-              inputs: facts,
-            },
+              payloadSha256: shaOf(payload),
+              inputs: record.inputs.map((input): InputFacts => ({
+                role: input.role,
+                path: input.path,
+                size: inputs.get(input.assetsPath!.slice(record.root.length + 1))!.length,
+                sha256: inputSha.get(input.assetsPath!)!,
+              })),
+            }),
           });
         }
       }
@@ -338,6 +364,10 @@ async function packWith(
     done++;
     options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
   }
+  // Every deferred hash settles, and is checked against what the snapshot validated, before anything else.
+  hasher.flush();
+  await Promise.all(pendingSha);
+  for (const [path, sha] of expected) if (sha !== null && inputSha.get(path) !== sha) diverged.add(path);
   if (signal?.aborted) return CANCELLED;
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
@@ -352,7 +382,7 @@ async function packWith(
     payload: result.payload,
     preload: record.anchor!.declaration!.preload.enabled,
   }));
-  const pa = layoutAssetsPa(layout);
+  const pa = layoutAssetsPa(layout, hasher.allocate);
   const entries: PackedAsset[] = built.map(({ record, format, result, fromCache }, index) => {
     const row = pa.assetTable[index]!;
     return {
@@ -374,7 +404,8 @@ async function packWith(
     };
   });
   const key = stamps === null ? null : packKey(snapshot);
-  const recordedInputs = key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? '');
+  const recordedInputs =
+    key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
   return {
     status: 'succeeded',
     record:
@@ -396,10 +427,13 @@ async function packWith(
               preload: asset.preload,
             })),
           },
-    artifacts: buildArtifacts(
-      pa,
-      built.map((asset) => asset.facts),
-      snapshot.revision,
+    artifacts: withPaHash(
+      buildArtifacts(
+        pa,
+        built.map((asset) => asset.facts()),
+        snapshot.revision,
+      ),
+      hasher,
     ),
     entries,
     materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),
