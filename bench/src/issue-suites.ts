@@ -142,7 +142,7 @@ export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> 
     context.log,
   );
   const repetitions = context.quick ? 2 : 3;
-  context.log(`pack: ${repetitions} repetitions of incremental, full and floor`);
+  context.log(`pack: ${repetitions} repetitions of incremental, empty-cache, full, floor and unchanged packs`);
   const pack: PackResult = await measurePack(workspace, {
     repetitions,
     seed: context.seed,

@@ -1,7 +1,18 @@
-/** The pack benchmark (issue "Deterministic pack"): full and incremental packs of about 200 MB against read, hash and write once. */
+/** The pack benchmark (issues "Deterministic pack" and 13): full, first, incremental and unchanged packs of about 200 MB against their floors. */
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+  writeFileSync,
+} from 'node:fs';
+
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRandom } from '../../tools/dist/prng.js';
 import { randomBytesOf, type PackWorkspace } from './pack-workspace.js';
@@ -19,15 +30,25 @@ export interface PackResult {
   readonly inputBytes: number;
   /** Size of `assets.pa`. */
   readonly artifactBytes: number;
-  /** `packer/pack {incremental: false}` round trips, in ms. */
+  /** `packer/pack {incremental: false}` round trips with no `build/`, in ms. */
   readonly fullMs: readonly number[];
-  /** Floor samples, in ms. */
+  /** Floor samples of the full pack (read, hash, write, fsync every input byte), in ms. */
   readonly floorMs: readonly number[];
-  /** `packer/pack {incremental: true}` round trips right after one input changed, in ms. */
+  /** `packer/pack` (incremental, the default) round trips with an empty cache and no `build/`, in ms. */
+  readonly emptyCacheMs: readonly number[];
+  /** `packer/pack` round trips right after one input changed, in ms. */
   readonly incrementalMs: readonly number[];
   /** Per incremental pack: payloads taken from the cache and materialised. */
   readonly incrementalCounts: readonly { readonly fromCache: number; readonly materialized: number }[];
-  /** Per repetition: the incremental pack's `assets.pa` SHA-256 equals the clean pack's of the same inputs. */
+  /** `packer/pack` round trips with nothing changed since the last pack, in ms. */
+  readonly unchangedMs: readonly number[];
+  /** How many of those answered `upToDate: true`. */
+  readonly unchangedUpToDate: number;
+  /** Floor samples of the unchanged pack (lstat every file a pack reads), in ms. */
+  readonly statFloorMs: readonly number[];
+  /** Files the stat floor stats: every input, every `asset.json` and `index.json`. */
+  readonly statFiles: number;
+  /** Per repetition: the incremental and the empty-cache packs' `assets.pa` SHA-256 equal the clean pack's of the same inputs. */
   readonly identical: readonly boolean[];
 }
 
@@ -37,6 +58,7 @@ interface PackAnswer {
   readonly artifacts: readonly { readonly name: string; readonly size: number; readonly sha256: string }[];
   readonly materialized: number;
   readonly fromCache: number;
+  readonly upToDate?: boolean;
 }
 
 function collectGarbage(): void {
@@ -65,6 +87,17 @@ export function floorPack(assetsDir: string, inputs: readonly string[], output: 
   return performance.now() - started;
 }
 
+/**
+ * The floor of a pack with nothing changed: `lstatSync` of every file a pack reads (`index.json`, every
+ * `asset.json`, every input), which is what proving them unchanged takes at least. Returns the elapsed ms.
+ */
+export function floorStat(assetsDir: string, files: readonly string[]): number {
+  collectGarbage();
+  const started = performance.now();
+  for (const path of files) lstatSync(join(assetsDir, path));
+  return performance.now() - started;
+}
+
 async function pack(
   server: ServerProcess,
   projectId: string,
@@ -86,12 +119,20 @@ function assetsPaOf(answer: PackAnswer): { size: number; sha256: string } {
   return artifact;
 }
 
+/** How many "nothing changed" packs (each paired with a stat floor) are timed per repetition. */
+const UNCHANGED_PER_REPETITION = 5;
+
 /**
- * On a private copy of `workspace` (deleted afterwards), with one packer server: an untimed incremental
- * pack fills the cache and an untimed floor warms up; then per repetition one input is rewritten with new
- * seeded bytes of the same size, the project is reconciled (untimed), an incremental pack is timed, and a
- * full pack (`incremental: false`) and the floor are timed in alternating order. The server is left quiet
- * before every timed step. Each incremental pack's `assets.pa` must hash like the full pack's that follows.
+ * On a private copy of `workspace` (deleted afterwards), with one packer server: an untimed pack fills the
+ * cache and an untimed floor warms up; then per repetition:
+ * 1. one input is rewritten with new seeded bytes of the same size, the project is reconciled (untimed),
+ *    and the incremental pack is timed;
+ * 2. in rotating order, with `build/` deleted before each pack: the pack as a user runs it first
+ *    (incremental, the cache folder deleted too), the same pack with `incremental: false`, and the floor;
+ * 3. one untimed incremental pack (it records what it packed), then {@link UNCHANGED_PER_REPETITION}
+ *    times a pack with nothing changed and the stat floor, in alternating order.
+ * The server is left quiet before every timed step. The incremental and the empty-cache packs' `assets.pa`
+ * must hash like the clean pack's of the same inputs.
  */
 export async function measurePack(
   workspace: PackWorkspace,
@@ -109,9 +150,15 @@ export async function measurePack(
   const server = await startServer(options.server);
   try {
     const assetsDir = join(copy.projectDir, 'assets');
+    const buildDir = join(copy.projectDir, 'build');
+    const cacheDir = join(assetsDir, '.prometeu', 'cache');
     const floorFolder = join(copy.projectDir, 'bench-floor');
     mkdirSync(floorFolder);
     const floorOutput = join(floorFolder, 'assets.pa');
+    const statFiles = [
+      '.prometeu/index.json',
+      ...workspace.inputs.flatMap((input) => [`${dirname(input)}/asset.json`, input]),
+    ];
     const status = await server.request<{
       projectId: string;
       counts: { roots: number; registered: number; blocking: number };
@@ -128,12 +175,17 @@ export async function measurePack(
     const warm = await pack(server, projectId, true);
     const artifactBytes = assetsPaOf(warm.answer).size;
     floorPack(assetsDir, workspace.inputs, floorOutput);
+    floorStat(assetsDir, statFiles);
 
     const random = createRandom(options.seed ^ 0x7ac4);
     const fullMs: number[] = [];
     const floorMs: number[] = [];
+    const emptyCacheMs: number[] = [];
     const incrementalMs: number[] = [];
     const incrementalCounts: { fromCache: number; materialized: number }[] = [];
+    const unchangedMs: number[] = [];
+    let unchangedUpToDate = 0;
+    const statFloorMs: number[] = [];
     const identical: boolean[] = [];
     for (let repetition = 0; repetition < options.repetitions; repetition++) {
       const changed = workspace.inputs[random.integer(0, workspace.inputs.length - 1)]!;
@@ -146,10 +198,19 @@ export async function measurePack(
         fromCache: incremental.answer.fromCache,
         materialized: incremental.answer.materialized,
       });
+
       let clean: PackAnswer | undefined;
-      for (const subjectFirst of repetition % 2 === 0 ? [true, false] : [false, true]) {
+      let emptyCache: PackAnswer | undefined;
+      const order = [0, 1, 2].map((step) => (step + repetition) % 3);
+      for (const subject of order) {
+        rmSync(buildDir, { recursive: true, force: true });
+        if (subject === 0) rmSync(cacheDir, { recursive: true, force: true });
         await server.untilIdle();
-        if (subjectFirst) {
+        if (subject === 0) {
+          const first = await pack(server, projectId, true);
+          emptyCacheMs.push(first.elapsedMs);
+          emptyCache = first.answer;
+        } else if (subject === 1) {
           const full = await pack(server, projectId, false);
           fullMs.push(full.elapsedMs);
           clean = full.answer;
@@ -157,7 +218,26 @@ export async function measurePack(
           floorMs.push(floorPack(assetsDir, workspace.inputs, floorOutput));
         }
       }
-      identical.push(assetsPaOf(incremental.answer).sha256 === assetsPaOf(clean!).sha256);
+      const cleanSha = assetsPaOf(clean!).sha256;
+      identical.push(assetsPaOf(incremental.answer).sha256 === cleanSha && assetsPaOf(emptyCache!).sha256 === cleanSha);
+
+      // The last pack may have been the uncached one, which records nothing: one pack records the state.
+      await server.untilIdle();
+      await pack(server, projectId, true);
+      for (let sample = 0; sample < UNCHANGED_PER_REPETITION; sample++) {
+        for (const subjectFirst of (repetition + sample) % 2 === 0 ? [true, false] : [false, true]) {
+          await server.untilIdle();
+          if (subjectFirst) {
+            const unchanged = await pack(server, projectId, true);
+            unchangedMs.push(unchanged.elapsedMs);
+            if (unchanged.answer.upToDate === true) unchangedUpToDate++;
+            if (assetsPaOf(unchanged.answer).sha256 !== cleanSha)
+              throw new Error('a pack with nothing changed answered another assets.pa than the clean pack');
+          } else {
+            statFloorMs.push(floorStat(assetsDir, statFiles));
+          }
+        }
+      }
     }
     return {
       assets: workspace.assets,
@@ -165,8 +245,13 @@ export async function measurePack(
       artifactBytes,
       fullMs,
       floorMs,
+      emptyCacheMs,
       incrementalMs,
       incrementalCounts,
+      unchangedMs,
+      unchangedUpToDate,
+      statFloorMs,
+      statFiles: statFiles.length,
       identical,
     };
   } finally {
@@ -179,17 +264,27 @@ export async function measurePack(
 export function packRows(result: PackResult): ReportRow[] {
   const full = median(result.fullMs);
   const floor = median(result.floorMs);
+  const emptyCache = median(result.emptyCacheMs);
   const incremental = median(result.incrementalMs);
+  const unchanged = median(result.unchangedMs);
+  const statFloor = median(result.statFloorMs);
   const label = `${formatCount(result.assets)} blobs, ${formatBytes(result.inputBytes)}`;
   const counts = result.incrementalCounts[0];
   const identical = result.identical.filter(Boolean).length;
   return [
     {
-      metric: `full pack ${label} (median of ${result.fullMs.length})`,
+      metric: `full pack ${label} (incremental: false, median of ${result.fullMs.length})`,
       subject: formatMilliseconds(full),
       floor: `read+sha256+write+fsync ${formatMilliseconds(floor)}`,
       ratio: full / floor,
-      goal: 1.5,
+      goal: 1.3,
+    },
+    {
+      metric: `first pack (default, empty cache) vs the same pack uncached (median of ${result.emptyCacheMs.length})`,
+      subject: formatMilliseconds(emptyCache),
+      floor: `incremental: false ${formatMilliseconds(full)}`,
+      ratio: emptyCache / full,
+      goal: 1.1,
     },
     {
       metric: `incremental pack after 1 input changed (${counts?.fromCache ?? 0} cached, ${counts?.materialized ?? 0} built)`,
@@ -197,6 +292,19 @@ export function packRows(result: PackResult): ReportRow[] {
       floor: `10% of full = ${formatMilliseconds(full * INCREMENTAL_GOAL)}`,
       ratio: incremental / full,
       goal: INCREMENTAL_GOAL,
+    },
+    {
+      metric: `pack again, nothing changed (${result.unchangedUpToDate}/${result.unchangedMs.length} up to date) vs stat every file read`,
+      subject: formatMilliseconds(unchanged),
+      floor: `lstat ${formatCount(result.statFiles)} files ${formatMilliseconds(statFloor)}`,
+      ratio: unchanged / statFloor,
+      goal: 1.3,
+    },
+    {
+      metric: `  … the same against the full pack`,
+      subject: formatMilliseconds(unchanged),
+      floor: `full pack ${formatMilliseconds(full)}`,
+      ratio: unchanged / full,
     },
     {
       metric: `  … assets.pa identical to a clean pack's (sha256)`,

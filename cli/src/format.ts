@@ -460,7 +460,10 @@ type PackResult = ResultOf<Requests['pack']>;
 
 /** `packer pack` when it succeeded: the asset table and the artifacts. */
 export function formatPackSummary(result: PackResult): string {
-  const head = `Packed revision ${result.revision} (operation ${result.operationId}): ${result.materialized} built, ${result.fromCache} from cache.`;
+  const head =
+    result.upToDate === true
+      ? `Up to date at revision ${result.revision} (operation ${result.operationId}): nothing changed since the last pack, build/ left untouched.`
+      : `Packed revision ${result.revision} (operation ${result.operationId}): ${result.materialized} built, ${result.fromCache} from cache.`;
   const assets =
     result.assets.length > 0
       ? formatTable(

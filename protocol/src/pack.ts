@@ -65,7 +65,13 @@ export const pack = defineRequest({
     assets: z.array(PackedAssetSummary).describe('For `succeeded`: the asset table in `asset_id` order.'),
     materialized: z.number().int().nonnegative().describe('Assets whose payload was built by this pack.'),
     fromCache: z.number().int().nonnegative().describe('Assets whose payload came from the cache.'),
+    upToDate: z
+      .literal(true)
+      .optional()
+      .describe(
+        'For `succeeded` by an incremental pack: present when nothing changed since the pack that wrote the current `build/` (the same snapshot revision and content, every asset validated, no divergence, every file it read and every artifact it wrote still as they were, checked by their stamps or, when recent, their SHA-256), so nothing was written and `build/` was left untouched. `artifacts` and `assets` then describe the artifacts in place; `materialized` and `fromCache` are 0.',
+      ),
   }),
   summary:
-    'Freezes the current snapshot, re-validates every asset of the build set, reads each input once (failing if it no longer matches the snapshot), materialises, stages and promotes `build/assets.pa` with `asset_table.json`, `preload.json` and `asset_table_metadata.json`. Progress is reported per asset; cancellation stops at the next asset and leaves `build/` as it was.',
+    'Freezes the current snapshot, re-validates every asset of the build set, reads each input once (failing if it no longer matches the snapshot), materialises, stages and promotes `build/assets.pa` with `asset_table.json`, `preload.json` and `asset_table_metadata.json`. Progress is reported per asset, at most 100 times (after every asset of a pack of up to 100, evenly spaced above, and always after the last); cancellation stops at the next asset and leaves `build/` as it was.',
 });

@@ -1,7 +1,7 @@
 /** The `assets.pa` layout and canonical JSON, pinned byte for byte. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { layoutAssetsPa, PA_ALIGNMENT, PA_PRELUDE_SIZE } from '../../server/src/pack/assets-pa.js';
+import { joinPieces, layoutAssetsPa, PA_ALIGNMENT, PA_PRELUDE_SIZE } from '../../server/src/pack/assets-pa.js';
 import { canonicalJson } from '../../server/src/pack/canonical-json.js';
 import { readAssetsPa, readSoundSamples } from '../support/pa-reader.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
@@ -44,7 +44,7 @@ describe('assets.pa layout', () => {
   it('writes the documented prelude: magic, schema_version, header_len, payload_offset, flags, reserved', () => {
     const pa = layoutAssetsPa([]);
     // {"asset_table":[],"preload":[]} is 31 bytes; 32 + 31 = 63 rounds up to 64.
-    expect(hex(pa.bytes)).toBe(
+    expect(hex(joinPieces(pa.pieces))).toBe(
       [
         '50 52 4f 4d 50 41 00 00', // magic "PROMPA\0\0"
         '01 00 00 00', // schema_version 1
@@ -58,7 +58,7 @@ describe('assets.pa layout', () => {
     );
     expect(PA_PRELUDE_SIZE).toBe(32);
     expect(PA_ALIGNMENT).toBe(16);
-    expect(readAssetsPa(pa.bytes).entries).toEqual([]);
+    expect(readAssetsPa(joinPieces(pa.pieces)).entries).toEqual([]);
   });
 
   it('aligns every payload to 16 bytes with zero gaps and lists preloaded ids', () => {
@@ -100,9 +100,9 @@ describe('assets.pa layout', () => {
       [48, 1],
     ]);
     expect(pa.preload).toEqual([2, 9]);
-    const read = readAssetsPa(pa.bytes);
+    const read = readAssetsPa(joinPieces(pa.pieces));
     expect(read.entries.map((entry) => [...entry.bytes])).toEqual([[1, 2, 3], new Array(17).fill(9), [7]]);
-    expect(pa.bytes.length).toBe(pa.payloadOffset + 49);
+    expect(pa.size).toBe(pa.payloadOffset + 49);
   });
 
   it('refuses assets that are not strictly ordered by asset_id', () => {

@@ -10,6 +10,7 @@ import { crawlAssets } from '../../server/src/domain/crawl.js';
 import { parseRegistry, REGISTRY_PATH } from '../../server/src/domain/registry.js';
 import { buildSnapshot, type Snapshot } from '../../server/src/domain/snapshot.js';
 import { packSnapshot, type PackOptions, type PackOutcome, type PackSucceeded } from '../../server/src/pack/pack.js';
+import { resolveArtifacts } from '../../server/src/pack/assets-pa.js';
 import { validateNow } from '../../server/src/validation/project-validation.js';
 import { checkMirrors, readAssetsPa, type PaFile } from '../support/pa-reader.js';
 
@@ -119,13 +120,22 @@ export async function packNow(assetsDir: string, options: PackOptions = { cacheD
   return packSnapshot(snapshotOf(assetsDir), assetsDir, options);
 }
 
-/** Asserts success, runs the independent reader on `assets.pa` and the mirror files, and returns both. */
-export function readSucceeded(outcome: PackOutcome): { outcome: PackSucceeded; pa: PaFile } {
+/** A successful pack with its artifacts as the bytes and text they would be written as. */
+export type ResolvedSucceeded = Omit<PackSucceeded, 'artifacts'> & {
+  readonly artifacts: ReturnType<typeof resolveArtifacts>;
+};
+
+/**
+ * Asserts success, resolves the artifacts (joins and hashes the streamed `assets.pa`, produces the metadata
+ * from that hash), runs the independent reader on `assets.pa` and the mirror files, and returns both.
+ */
+export function readSucceeded(outcome: PackOutcome): { outcome: ResolvedSucceeded; pa: PaFile } {
   if (outcome.status !== 'succeeded')
     expect.fail(`expected the pack to succeed, got ${JSON.stringify(outcome, null, 2)}`);
-  const pa = readAssetsPa(outcome.artifacts['assets.pa']);
-  checkMirrors(pa, outcome.artifacts['asset_table.json'], outcome.artifacts['preload.json']);
-  return { outcome, pa };
+  const resolved = { ...outcome, artifacts: resolveArtifacts(outcome.artifacts) };
+  const pa = readAssetsPa(resolved.artifacts['assets.pa']);
+  checkMirrors(pa, resolved.artifacts['asset_table.json'], resolved.artifacts['preload.json']);
+  return { outcome: resolved, pa };
 }
 
 /** Asserts the pack was blocked and returns `code path: message` lines. */

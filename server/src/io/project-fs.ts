@@ -28,7 +28,7 @@ import {
   type Dirent,
   type Stats,
 } from 'node:fs';
-import { cp, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { cp, link, mkdir, open, rename, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,6 +51,9 @@ const APPEND_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT
 
 /** Paths the fast path of a scope leaves to the strict checks: absolute, `.`/`..` or empty segments, NUL. */
 const UNUSUAL_PATH = /^\/|\/$|\/\/|\0|(^|\/)\.\.?(\/|$)/;
+
+/** Bytes of one writev of {@link ProjectFs.writeNewFilePieces}. */
+const PIECES_BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Folder descriptors a scope keeps open at most. */
 const SCOPE_FOLDERS = 64;
@@ -414,6 +417,40 @@ export class ProjectFs {
     }
   }
 
+  /**
+   * {@link readFileIfRegular} into memory that `allocate` gives (called once with the file's size when opened
+   * plus one, to see growth), for example shared memory that a worker thread can hash without a copy. A file
+   * that grew while it was read is returned in other memory; one over `limit` throws `EFBIG` all the same.
+   */
+  readFileIfRegularInto(relative: string, limit: number, allocate: (length: number) => Uint8Array): Uint8Array | null {
+    let opened: { fd: number; size: number };
+    try {
+      opened = this.openRegular(relative, limit);
+    } catch (error) {
+      const code = errorCode(error);
+      if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw error;
+    }
+    try {
+      const buffer = allocate(Math.min(opened.size, limit) + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const count = readSync(opened.fd, buffer, length, buffer.length - length, null);
+        if (count === 0) return buffer.subarray(0, length);
+        length += count;
+      }
+      // It grew past its size at open: read the rest the bounded way (its growth is rare, the copy is fine).
+      const rest = this.readBounded(opened.fd, opened.size, relative, limit - length);
+      const whole = Buffer.allocUnsafe(length + rest.length);
+      whole.set(buffer.subarray(0, length), 0);
+      whole.set(rest, length);
+      return whole;
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+
   /** Reads the regular file `relative` in chunks, without holding it whole (for hashing). */
   async readChunks(relative: string, onChunk: (chunk: Buffer) => void): Promise<void> {
     const { fd } = this.openRegular(relative, Number.MAX_SAFE_INTEGER);
@@ -560,6 +597,56 @@ export class ProjectFs {
   }
 
   /**
+   * Writes derived data (a cache entry, a record checked before it is trusted) to `relative`: under a
+   * temporary name in the same folder (created exclusively, never through a link), then renamed over the
+   * target through the folder's verified descriptor, which is checked afterwards to still be inside the
+   * project (else the file is removed and `EOUTSIDE` thrown). Readers never see a partial file under
+   * `relative`, but nothing is flushed, so after a crash it may be absent, old, or hold bytes its reader
+   * must reject: only for files every reader verifies (a content hash, a key) and rebuilds when they do not.
+   * `data` may be several pieces, written in order without joining them first.
+   */
+  async writeFileDerived(
+    relative: string,
+    data: string | Uint8Array | readonly Uint8Array[],
+    options: { createParents?: boolean } = {},
+  ): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), options.createParents === true);
+    try {
+      const name = parts[parts.length - 1]!;
+      const temporary = `${folder.via}/${temporaryName(name)}`;
+      const target = `${folder.via}/${name}`;
+      try {
+        const handle = await open(temporary, CREATE_FLAGS, 0o644);
+        try {
+          if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+          else await writeAllPieces(handle, data);
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+        await handle.close();
+        try {
+          await rename(temporary, target);
+        } catch (error) {
+          await unlink(temporary).catch(() => undefined);
+          throw error;
+        }
+      } catch (error) {
+        throw relabel(error, folder.via, folder.path);
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(target).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
    * Creates `relative` with `data` atomically and durably, refusing to replace anything: written and
    * flushed under a temporary name, then hard-linked into place (EEXIST when the name is taken). Returns
    * false when something already had the name.
@@ -612,6 +699,55 @@ export class ProjectFs {
       try {
         await handle.writeFile(data);
         await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+        await unlink(`${folder.via}/${parts[parts.length - 1]!}`).catch(() => undefined);
+        throw this.refuse('moved-outside', parts);
+      }
+    } catch (error) {
+      throw relabel(error, folder.via, folder.path);
+    } finally {
+      folder.release();
+    }
+  }
+
+  /**
+   * As {@link writeNewFile}, from `pieces` written in order without joining them, in batches of a few MiB;
+   * `whileFlushing` is called with each piece, in order, while the file is being flushed (to hash it on this
+   * thread while the disk takes the bytes: the flush is the longest step of a large write).
+   */
+  async writeNewFilePieces(
+    relative: string,
+    pieces: readonly Uint8Array[],
+    whileFlushing?: (piece: Uint8Array) => void,
+  ): Promise<void> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    try {
+      const handle = await open(`${folder.via}/${parts[parts.length - 1]!}`, CREATE_FLAGS, 0o644);
+      try {
+        let batch: Uint8Array[] = [];
+        let batchBytes = 0;
+        for (const piece of pieces) {
+          batch.push(piece);
+          batchBytes += piece.length;
+          // A batch is one writev (the kernel takes at most 1,024 pieces at once).
+          if (batchBytes >= PIECES_BATCH_BYTES || batch.length >= 1024) {
+            await writeAllPieces(handle, batch);
+            batch = [];
+            batchBytes = 0;
+          }
+        }
+        if (batch.length > 0) await writeAllPieces(handle, batch);
+        const flushing = handle.sync();
+        try {
+          if (whileFlushing !== undefined) for (const piece of pieces) whileFlushing(piece);
+        } finally {
+          await flushing;
+        }
       } finally {
         await handle.close();
       }
@@ -1162,6 +1298,23 @@ export class ProjectFs {
       if (!stats.isDirectory()) return this.refuse('not-a-folder', parts.slice(0, length));
     }
     return this.refuse('moved-outside', parts);
+  }
+}
+
+/** Writes `pieces` in order with as few system calls as the kernel allows (one, unless a write comes up short). */
+async function writeAllPieces(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let rest = pieces.filter((piece) => piece.length > 0);
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    const next: Uint8Array[] = [];
+    for (const piece of rest) {
+      if (bytesWritten >= piece.length) bytesWritten -= piece.length;
+      else {
+        next.push(piece.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    rest = next;
   }
 }
 

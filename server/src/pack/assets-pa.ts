@@ -38,7 +38,13 @@ export interface AssetTableEntry {
 
 /** A laid-out `assets.pa` and the pieces the companion files mirror. */
 export interface AssetsPa {
-  readonly bytes: Uint8Array;
+  /**
+   * The file's bytes in order, never joined: the prelude, header and padding up to the payload offset,
+   * then each payload (the payload arrays themselves, not copies), with the zero padding between them.
+   */
+  readonly pieces: readonly Uint8Array[];
+  /** The file's size in bytes (the pieces' lengths summed). */
+  readonly size: number;
   readonly assetTable: readonly AssetTableEntry[];
   /** The `asset_id` of every asset with `preload.enabled`, ascending. */
   readonly preload: readonly number[];
@@ -54,9 +60,13 @@ export function alignUp(value: number): number {
 /**
  * Lays out `assets.pa`: prelude, canonical JSON header, zero padding to the payload offset, then every
  * payload at its aligned offset with zero padding between. Throws when `assets` is not strictly ordered
- * by `asset_id` (a bug in the caller).
+ * by `asset_id` (a bug in the caller). `allocate` gives the memory of the prelude and header (shared
+ * memory, for a worker to hash it without a copy).
  */
-export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
+export function layoutAssetsPa(
+  assets: readonly PaAsset[],
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): AssetsPa {
   const assetTable: AssetTableEntry[] = [];
   const preload: number[] = [];
   let cursor = 0;
@@ -83,25 +93,60 @@ export function layoutAssetsPa(assets: readonly PaAsset[]): AssetsPa {
   }
   const header = new TextEncoder().encode(canonicalJson({ asset_table: assetTable, preload }));
   const payloadOffset = alignUp(PA_PRELUDE_SIZE + header.length);
-  const bytes = new Uint8Array(payloadOffset + cursor);
-  const view = new DataView(bytes.buffer);
-  bytes.set(PA_MAGIC, 0);
+  const head = allocate(payloadOffset).fill(0);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  head.set(PA_MAGIC, 0);
   view.setUint32(8, PA_SCHEMA_VERSION, true);
   view.setUint32(12, header.length, true);
   view.setBigUint64(16, BigInt(payloadOffset), true);
   view.setUint32(24, 0, true); // flags
   view.setUint32(28, 0, true); // reserved
-  bytes.set(header, PA_PRELUDE_SIZE);
-  assets.forEach((asset, index) => bytes.set(asset.payload, payloadOffset + assetTable[index]!.offset));
-  return { bytes, assetTable, preload, headerLength: header.length, payloadOffset };
+  head.set(header, PA_PRELUDE_SIZE);
+  const pieces: Uint8Array[] = [head];
+  let end = 0;
+  assets.forEach((asset, index) => {
+    const offset = assetTable[index]!.offset;
+    if (offset > end) pieces.push(ZEROS.subarray(0, offset - end));
+    if (asset.payload.length > 0) pieces.push(asset.payload);
+    end = offset + asset.payload.length;
+  });
+  return { pieces, size: payloadOffset + cursor, assetTable, preload, headerLength: header.length, payloadOffset };
 }
+
+/** Zero bytes for the padding between payloads (always shorter than the alignment). */
+const ZEROS = new Uint8Array(PA_ALIGNMENT);
+
+/** The pieces of a streamed artifact joined into one array: for readers and tests, never on the pack's path. */
+export function joinPieces(pieces: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(pieces.reduce((total, piece) => total + piece.length, 0));
+  let offset = 0;
+  for (const piece of pieces) {
+    bytes.set(piece, offset);
+    offset += piece.length;
+  }
+  return bytes;
+}
+
+/** An artifact written from its pieces in order, hashed while it is written (`assets.pa`). */
+export interface StreamedArtifact {
+  readonly pieces: readonly Uint8Array[];
+  readonly size: number;
+  /** The SHA-256 of the pieces, being computed elsewhere (a worker) while they are written; absent: hashed while flushing. */
+  readonly sha256?: Promise<string>;
+}
+
+/**
+ * An artifact whose text depends on the SHA-256 of artifacts written before it (`asset_table_metadata.json`
+ * names the SHA-256 of `assets.pa`): it is produced, and written, after every other artifact.
+ */
+export type DerivedArtifact = (sha256Of: (name: string) => string) => string;
 
 /** The build outputs of one pack, by file name inside `build/`. */
 export type PackArtifacts = {
-  readonly 'assets.pa': Uint8Array;
+  readonly 'assets.pa': StreamedArtifact;
   readonly 'asset_table.json': string;
   readonly 'preload.json': string;
-  readonly 'asset_table_metadata.json': string;
+  readonly 'asset_table_metadata.json': DerivedArtifact;
 };
 
 /** One input as recorded in `asset_table_metadata.json`. */
@@ -122,6 +167,8 @@ export interface AssetFacts {
   readonly format: string;
   readonly formatVersion: number;
   readonly declarationSha256: string;
+  /** SHA-256 of the payload laid out for this asset (known to the pack, so it is not hashed again here). */
+  readonly payloadSha256: string;
   readonly inputs: readonly InputFacts[];
 }
 
@@ -138,19 +185,18 @@ export function sha256Hex(data: Uint8Array | string): string {
  */
 export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revision: number): PackArtifacts {
   const preloaded = new Set(pa.preload);
-  const tools = {
+  const tools = (paSha256: string): JsonObject => ({
     schema_version: 1,
     snapshot_revision: revision,
     assets_pa: {
       schema_version: PA_SCHEMA_VERSION,
       header_len: pa.headerLength,
       payload_offset: pa.payloadOffset,
-      size: pa.bytes.length,
-      sha256: sha256Hex(pa.bytes),
+      size: pa.size,
+      sha256: paSha256,
     },
     assets: pa.assetTable.map((entry, index) => {
       const fact = facts[index]!;
-      const payload = pa.bytes.subarray(pa.payloadOffset + entry.offset, pa.payloadOffset + entry.offset + entry.size);
       return {
         asset_id: entry.asset_id,
         asset_uuid: fact.assetUuid,
@@ -164,7 +210,7 @@ export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revis
         offset: entry.offset,
         size: entry.size,
         decoded_size: entry.decoded_size,
-        payload_sha256: sha256Hex(payload),
+        payload_sha256: fact.payloadSha256,
         preload: preloaded.has(entry.asset_id),
         declaration_sha256: fact.declarationSha256,
         inputs: fact.inputs.map((input) => ({
@@ -175,11 +221,34 @@ export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revis
         })),
       };
     }),
-  };
+  });
   return {
-    'assets.pa': pa.bytes,
+    'assets.pa': { pieces: pa.pieces, size: pa.size },
     'asset_table.json': `${canonicalJson(pa.assetTable)}\n`,
     'preload.json': `${canonicalJson(pa.preload)}\n`,
-    'asset_table_metadata.json': `${canonicalJson(tools, { indent: 2 })}\n`,
+    'asset_table_metadata.json': (sha256Of) => `${canonicalJson(tools(sha256Of('assets.pa')), { indent: 2 })}\n`,
+  };
+}
+
+/**
+ * Every artifact as its final content, hashing `assets.pa` and joining its pieces: for tests and tools that
+ * look at a pack's output without writing it (the pack itself streams it, see build-output.ts).
+ */
+export function resolveArtifacts(artifacts: PackArtifacts): {
+  readonly 'assets.pa': Uint8Array;
+  readonly 'asset_table.json': string;
+  readonly 'preload.json': string;
+  readonly 'asset_table_metadata.json': string;
+} {
+  const pa = joinPieces(artifacts['assets.pa'].pieces);
+  const paSha = sha256Hex(pa);
+  return {
+    'assets.pa': pa,
+    'asset_table.json': artifacts['asset_table.json'],
+    'preload.json': artifacts['preload.json'],
+    'asset_table_metadata.json': artifacts['asset_table_metadata.json']((name) => {
+      if (name !== 'assets.pa') throw new Error(`resolveArtifacts: no SHA-256 for ${name}.`);
+      return paSha;
+    }),
   };
 }

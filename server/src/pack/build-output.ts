@@ -3,10 +3,10 @@
  * folder, then swapped in for the old `build/` by renames of whole folders, so `build/` holds the old
  * pack or the new one, never a mix, at every instant and after a crash at any step.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { isIoError, writeFailed } from '../mutations/execute.js';
-import { sha256Hex } from './assets-pa.js';
+import { sha256Hex, type DerivedArtifact, type StreamedArtifact } from './assets-pa.js';
 
 /** The build folder, relative to the project root. */
 export const BUILD_FOLDER = 'build';
@@ -33,6 +33,12 @@ export interface WrittenArtifact {
   /** SHA-256 of the bytes written, lowercase hex. */
   readonly sha256: string;
 }
+
+/**
+ * The content of one artifact: text (UTF-8), bytes, pieces written in order and hashed while they are
+ * written, or text derived from the SHA-256 of the artifacts written before it (written last).
+ */
+export type ArtifactContent = string | Uint8Array | StreamedArtifact | DerivedArtifact;
 
 /** Options of {@link writeBuildOutputs}. */
 export interface WriteBuildOptions {
@@ -159,7 +165,7 @@ export async function recoverBuildPromotion(projectRoot: FolderLocation): Promis
  */
 export async function writeBuildOutputs(
   projectRoot: FolderLocation,
-  artifacts: Readonly<Record<string, string | Uint8Array>>,
+  artifacts: Readonly<Record<string, ArtifactContent>>,
   options: WriteBuildOptions = {},
 ): Promise<WrittenArtifact[]> {
   const names = Object.keys(artifacts).sort();
@@ -211,14 +217,41 @@ export async function writeBuildOutputs(
   let writing = staging;
   try {
     await files.makeFolder(staging);
-    for (const name of names) {
+    // Derived artifacts name the SHA-256 of the others, so they come last; the rest in name order.
+    const order = [
+      ...names.filter((name) => typeof artifacts[name] !== 'function'),
+      ...names.filter((name) => typeof artifacts[name] === 'function'),
+    ];
+    const sha256Of = (name: string): string => {
+      const artifact = written.find((entry) => entry.name === name);
+      if (artifact === undefined) throw new Error(`writeBuildOutputs: ${name} is named before it is written.`);
+      return artifact.sha256;
+    };
+    for (const name of order) {
       const content = artifacts[name]!;
-      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
       writing = `${staging}/${name}`;
-      await files.writeNewFile(writing, bytes);
-      written.push({ name, size: bytes.length, sha256: sha256Hex(bytes) });
+      if (typeof content === 'object' && !(content instanceof Uint8Array)) {
+        // Hashed on the worker while it is written, or on this thread while the disk flushes it: either
+        // way read from memory once more, never joined.
+        let sha256: string;
+        if (content.sha256 !== undefined) {
+          await files.writeNewFilePieces(writing, content.pieces);
+          sha256 = await content.sha256;
+        } else {
+          const hash = createHash('sha256');
+          await files.writeNewFilePieces(writing, content.pieces, (piece) => hash.update(piece));
+          sha256 = hash.digest('hex');
+        }
+        written.push({ name, size: content.size, sha256 });
+      } else {
+        const text = typeof content === 'function' ? content(sha256Of) : content;
+        const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+        await files.writeNewFile(writing, bytes);
+        written.push({ name, size: bytes.length, sha256: sha256Hex(bytes) });
+      }
       await options.onStep?.('artifact', name);
     }
+    written.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (kind === 'folder') await carryOthers(files, staging, new Set(names));
     await files.syncFolder(staging);
     await files.syncFolder('');

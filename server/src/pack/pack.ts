@@ -22,8 +22,10 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { canonicalJson } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
-import { cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
-import { readIfFile } from './read-input.js';
+import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
+import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
+import { PackHasher } from './pack-hasher.js';
+import { readIfFile, readIfFileInto } from './read-input.js';
 
 /** The cache folder, relative to `assets/`. */
 export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
@@ -35,7 +37,13 @@ export interface PackOptions {
   /** Called after each asset of the build set has been handled (validated, and materialised when it could be). */
   onProgress?(done: number, total: number, assetName: string): void;
   /** Folder of the incremental cache. Defaults to `assets/.prometeu/cache`; null packs without a cache. */
-  readonly cacheDir?: string | null;
+  readonly cacheDir?: FolderLocation | null;
+  /**
+   * When given, the cache writes still in flight when the pack returns are handed over here (a promise that
+   * never rejects) instead of being awaited, so the caller can write `build/` alongside them and await
+   * them after. Without it, the pack returns once every cache entry is written.
+   */
+  onCacheFilling?(filled: Promise<void>): void;
 }
 
 /** One asset of a successful pack. */
@@ -69,6 +77,19 @@ export interface PackSucceeded {
   readonly materialized: readonly number[];
   /** `asset_id`s whose payload came from the cache, ascending. */
   readonly fromCache: readonly number[];
+  /**
+   * For a pack with a cache: what the pack-state record needs (see pack-state.ts), to save once `build/`
+   * holds these artifacts; null without a cache, or when the snapshot has no pack key.
+   */
+  readonly record: PackRecord | null;
+}
+
+/** What a successful pack read and produced, for the pack-state record. */
+export interface PackRecord {
+  readonly revision: number;
+  readonly key: string;
+  readonly inputs: NonNullable<ReturnType<ReadStamps['recorded']>>;
+  readonly assets: readonly RecordedAsset[];
 }
 
 /** Blocking diagnostics were found, every one of them (project-level, structural and format-specific). */
@@ -93,6 +114,12 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
+/** The artifacts with `assets.pa` being hashed on the worker from now on, while the caller goes on and writes it. */
+function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts {
+  const sha256 = hasher.hashPieces(artifacts['assets.pa'].pieces);
+  return sha256 === null ? artifacts : { ...artifacts, 'assets.pa': { ...artifacts['assets.pa'], sha256 } };
+}
+
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -112,8 +139,9 @@ interface BuiltAsset {
   readonly record: AssetRecord;
   readonly format: AssetFormat;
   readonly result: MaterializedAsset;
-  readonly facts: AssetFacts;
   readonly fromCache: boolean;
+  /** Its facts for `asset_table_metadata.json`, once every input hash has settled. */
+  facts(): AssetFacts;
 }
 
 /**
@@ -137,13 +165,51 @@ export async function packSnapshot(
 }
 
 async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
-  const { signal } = options;
-  if (signal?.aborted) return CANCELLED;
+  if (options.signal?.aborted) return CANCELLED;
   const cache: PayloadCache =
     options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
-  const diverged = new Set<string>();
+  // The cache is filled alongside the pack: each entry is handed over and the next asset goes on at once.
+  const filler = new CacheFiller(cache);
+  const stamps = options.cacheDir === null ? null : new ReadStamps(assets);
+  try {
+    return await packWith(snapshot, assets, options, cache, filler, stamps);
+  } finally {
+    if (options.onCacheFilling !== undefined) options.onCacheFilling(filler.drained());
+    else await filler.drained();
+  }
+}
 
+async function packWith(
+  snapshot: Snapshot,
+  assets: ProjectFs,
+  options: PackOptions,
+  cache: PayloadCache,
+  filler: CacheFiller,
+  stamps: ReadStamps | null,
+): Promise<PackOutcome> {
+  const { signal } = options;
+  const diverged = new Set<string>();
+  // SHA-256 of byte arrays already hashed, so a payload that is its input (a blob) or was verified on its way
+  // out of the cache is not hashed again.
+  const knownSha = new WeakMap<Uint8Array, string>();
+  const shaOf = (bytes: Uint8Array): string => {
+    let sha = knownSha.get(bytes);
+    if (sha === undefined) knownSha.set(bytes, (sha = sha256Hex(bytes)));
+    return sha;
+  };
+  // SHA-256 of every file read, by path relative to `assets/`, for the racy entries of the pack-state record.
+  const readSha = new Map<string, string>();
+  // The SHA-256 of every input read, by path relative to `assets/`. An input of a format that is not cached
+  // is hashed on the worker while the pack goes on (nothing needs its hash before the end): `expected`
+  // then holds the hash its validation recorded (null: nothing to compare), checked once all have settled.
+  const hasher = new PackHasher();
+  const inputSha = new Map<string, string>();
+  const pendingSha: Promise<void>[] = [];
+  const expected = new Map<string, string | null | undefined>();
+
+  stamps?.note(REGISTRY_PATH);
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
+  if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
   if (
     registryNow.exists !== snapshot.workspaceInitialized ||
@@ -166,7 +232,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFile(assets, path, SIZE_LIMITS.input);
+    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -182,6 +248,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
+    stamps?.note(anchorPath);
     const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
     if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
 
@@ -195,11 +262,16 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
         `Asset ${record.root} of revision ${snapshot.revision} is not validated yet; a pack must be given a validated snapshot.`,
       );
     const validatedHashes = validated?.validation === 'done' ? validated.formatResult!.hashes : null;
+    const declaration = record.anchor?.declaration ?? null;
+    const format = declaration === null ? undefined : formatNamed(declaration.output.format);
+    // Only a cached format needs its inputs' hashes now (for the cache key).
+    const deferHashes = hasher.parallel && format !== undefined && !format.cached;
     for (const path of new Set(record.inputs.map((input) => input.assetsPath))) {
       if (path === null) {
         inputsComplete = false;
         continue;
       }
+      stamps?.note(path);
       const bytes = takeInput(path);
       if ((bytes !== null) !== crawledFiles.has(path)) diverged.add(path);
       if (bytes === null) {
@@ -207,16 +279,28 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
         continue;
       }
       const relative = path.slice(record.root.length + 1);
-      const sha = sha256Hex(bytes);
-      if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       inputs.set(relative, bytes);
+      const known = inputSha.get(path) ?? knownSha.get(bytes);
+      if (deferHashes && known === undefined) {
+        if (!expected.has(path)) {
+          expected.set(path, validatedHashes === null ? null : validatedHashes.get(path));
+          pendingSha.push(
+            hasher.hash(bytes).then((sha) => {
+              inputSha.set(path, sha);
+              knownSha.set(bytes, sha);
+            }),
+          );
+        }
+        continue;
+      }
+      const sha = known ?? shaOf(bytes);
+      inputSha.set(path, sha);
+      if (validatedHashes !== null && validatedHashes.get(path) !== sha) diverged.add(path);
       hashes.set(relative, sha);
     }
 
     const own = record.diagnostics.filter((diagnostic) => diagnostic.blocking);
     blockers.push(...own);
-    const declaration = record.anchor?.declaration ?? null;
-    const format = declaration === null ? undefined : formatNamed(declaration.output.format);
     if (declaration !== null && format === undefined && own.length === 0) {
       throw new Error(
         `Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`,
@@ -231,44 +315,48 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
       };
       blockers.push(...format.validate(asset));
       if (blockers.length === 0 && diverged.size === 0) {
-        const key = cacheKey(format, declaration, hashes);
-        let result = await cache.read(key);
-        const fromCache = result !== null;
-        if (result === null) {
+        // A format that is not cached (its payload is an input) is materialised every time, for free.
+        const key = format.cached ? cacheKey(format, declaration, hashes) : null;
+        const cached = key === null ? null : cache.read(key);
+        let result: MaterializedAsset | null = null;
+        if (cached !== null) {
+          result = cached.asset;
+          knownSha.set(result.payload, cached.payloadSha256);
+        } else {
           const made = format.materialize(asset);
           if (isBlocked(made)) {
             blockers.push(...made.blocked);
           } else {
             result = made;
-            await cache.write(key, made);
+            if (key !== null) filler.add(key, made, shaOf(made.payload));
           }
         }
+        const fromCache = cached !== null;
         if (result !== null) {
-          const facts: InputFacts[] = [];
-          for (const input of record.inputs) {
-            const relative = input.assetsPath!.slice(record.root.length + 1);
-            facts.push({
-              role: input.role,
-              path: input.path,
-              size: inputs.get(relative)!.length,
-              sha256: hashes.get(relative)!,
-            });
-          }
+          const declarationSha = sha256Hex(anchorBytes!);
+          if (stamps !== null) readSha.set(anchorPath, declarationSha);
+          const payload = result.payload;
           built.push({
             record,
             format,
             result,
             fromCache,
-            facts: {
+            facts: () => ({
               assetId: entry.asset_id,
               assetUuid: declaration.asset_uuid,
               root: record.root,
               type: declaration.type,
               format: format.format,
               formatVersion: format.version,
-              declarationSha256: sha256Hex(anchorBytes!),
-              inputs: facts,
-            },
+              declarationSha256: declarationSha,
+              payloadSha256: shaOf(payload),
+              inputs: record.inputs.map((input): InputFacts => ({
+                role: input.role,
+                path: input.path,
+                size: inputs.get(input.assetsPath!.slice(record.root.length + 1))!.length,
+                sha256: inputSha.get(input.assetsPath!)!,
+              })),
+            }),
           });
         }
       }
@@ -276,6 +364,10 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
     done++;
     options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
   }
+  // Every deferred hash settles, and is checked against what the snapshot validated, before anything else.
+  hasher.flush();
+  await Promise.all(pendingSha);
+  for (const [path, sha] of expected) if (sha !== null && inputSha.get(path) !== sha) diverged.add(path);
   if (signal?.aborted) return CANCELLED;
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
@@ -290,7 +382,7 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
     payload: result.payload,
     preload: record.anchor!.declaration!.preload.enabled,
   }));
-  const pa = layoutAssetsPa(layout);
+  const pa = layoutAssetsPa(layout, hasher.allocate);
   const entries: PackedAsset[] = built.map(({ record, format, result, fromCache }, index) => {
     const row = pa.assetTable[index]!;
     return {
@@ -307,16 +399,41 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
       size: row.size,
       decodedSize: row.decoded_size,
       preload: layout[index]!.preload,
-      payloadSha256: sha256Hex(result.payload),
+      payloadSha256: shaOf(result.payload),
       fromCache,
     };
   });
+  const key = stamps === null ? null : packKey(snapshot);
+  const recordedInputs =
+    key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
   return {
     status: 'succeeded',
-    artifacts: buildArtifacts(
-      pa,
-      built.map((asset) => asset.facts),
-      snapshot.revision,
+    record:
+      key === null || recordedInputs === null
+        ? null
+        : {
+            revision: snapshot.revision,
+            key,
+            inputs: recordedInputs,
+            assets: entries.map((asset) => ({
+              assetId: asset.assetId,
+              name: asset.name,
+              root: asset.root,
+              bankType: asset.bankType,
+              format: asset.format,
+              offset: asset.offset,
+              size: asset.size,
+              decodedSize: asset.decodedSize,
+              preload: asset.preload,
+            })),
+          },
+    artifacts: withPaHash(
+      buildArtifacts(
+        pa,
+        built.map((asset) => asset.facts()),
+        snapshot.revision,
+      ),
+      hasher,
     ),
     entries,
     materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),

@@ -6,12 +6,22 @@ import type { ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 
 /**
- * Reads a regular file, or returns null when there is none at `path` (absent, a link, a folder, a FIFO, a
+ * Reads a regular file into memory from `allocate` (shared memory a worker can hash), or returns null when there is none at `path` (absent, a link, a folder, a FIFO, a
  * device, or not inside the project once opened: the confined file system refuses all of them). A file
  * over `limit` throws. Synchronous on purpose: a pack reads thousands of small files, and an await per
  * open, stat, read and close cost more than the reads themselves; callers yield to the event loop between
  * assets instead, so reads of other clients are still answered while they run.
  */
+export function readIfFileInto(
+  assets: ProjectFs,
+  path: string,
+  limit: number,
+  allocate: (length: number) => Uint8Array,
+): Uint8Array | null {
+  return assets.readFileIfRegularInto(path, limit, allocate);
+}
+
+/** {@link readIfFileInto} into ordinary memory. */
 export function readIfFile(assets: ProjectFs, path: string, limit: number = SIZE_LIMITS.input): Uint8Array | null {
   return assets.readFileIfRegular(path, limit);
 }

@@ -6,10 +6,14 @@
 import type { ParamsOf, ResultOf, packerRequests } from '@prometeu/packer-protocol';
 import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { writeBuildOutputs } from '../pack/build-output.js';
-import { packSnapshot } from '../pack/pack.js';
+import { PACK_CACHE_PATH, packSnapshot } from '../pack/pack.js';
+import { forgetPackState, resavePackState, savePackState, upToDateState } from '../pack/pack-state.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
+
+/** How many progress events a pack reports at most (one per asset up to this many assets). */
+const PROGRESS_REPORTS = 100;
 
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
@@ -43,44 +47,83 @@ export function packOperation(
         materialized: 0,
         fromCache: 0,
       };
+      const incremental = params.incremental !== false;
+      const cache = project.assetsFs.at(PACK_CACHE_PATH);
+      // Nothing changed since the pack that wrote build/: keep it, untouched (incremental packs only, and
+      // never while the watcher knows of a divergence: the disk is then not what the snapshot says).
+      const current =
+        incremental && !project.watch.divergence().diverged
+          ? upToDateState(snapshot, { root: project.fs, assets: project.assetsFs, cache })
+          : null;
+      if (current !== null) {
+        if (current.refreshed !== null) await resavePackState(cache, current.refreshed);
+        return {
+          status: 'succeeded',
+          response: {
+            ...base,
+            upToDate: true,
+            artifacts: current.state.written.map(toPackArtifact),
+            assets: current.state.assets.map((asset) => ({ ...asset, fromCache: false })),
+          },
+        };
+      }
+      // Cache entries still being written when the pack returns; build/ is written alongside them.
+      let cacheFilled: Promise<void> = Promise.resolve();
       const outcome = await packSnapshot(snapshot, project.assetsFs, {
         signal: context.signal,
-        onProgress: (done, total, assetName) => context.progress(done, total, 'assets', assetName),
-        ...(params.incremental === false ? { cacheDir: null } : {}),
-      });
-      switch (outcome.status) {
-        case 'cancelled':
-          return { status: 'cancelled' };
-        case 'blocked':
-          return { status: 'failed', response: { ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] } };
-        case 'diverged':
-          return {
-            status: 'failed',
-            response: {
-              ...base,
-              outcome: 'failed',
-              failure: 'diverged',
-              reason: `The disk no longer matches revision ${snapshot.revision} at ${outcome.paths.length} path(s); reconcile, then pack again. Nothing in build/ was changed.`,
-              divergedPaths: [...outcome.paths],
-            },
-          };
-        case 'succeeded':
-          break;
-      }
-      // The last checkpoint: once promotion starts it runs to the end (or undoes itself on failure).
-      if (context.signal.aborted) return { status: 'cancelled' };
-      context.pastLastCheckpoint();
-      const written = await writeBuildOutputs(project.fs, outcome.artifacts);
-      return {
-        status: 'succeeded',
-        response: {
-          ...base,
-          artifacts: written.map(toPackArtifact),
-          assets: outcome.entries.map(toPackedAssetSummary),
-          materialized: outcome.materialized.length,
-          fromCache: outcome.fromCache.length,
+        onProgress: (done, total, assetName) => {
+          // At most PROGRESS_REPORTS events per pack (each asset of a small pack, and always the last one):
+          // a pack of thousands of assets must not spend its time and the client's on progress messages.
+          if (done === total || done % Math.ceil(total / PROGRESS_REPORTS) === 0)
+            context.progress(done, total, 'assets', assetName);
         },
-      };
+        onCacheFilling: (filled) => {
+          cacheFilled = filled;
+        },
+        ...(incremental ? {} : { cacheDir: null }),
+      });
+      try {
+        switch (outcome.status) {
+          case 'cancelled':
+            return { status: 'cancelled' };
+          case 'blocked':
+            return { status: 'failed', response: { ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] } };
+          case 'diverged':
+            return {
+              status: 'failed',
+              response: {
+                ...base,
+                outcome: 'failed',
+                failure: 'diverged',
+                reason: `The disk no longer matches revision ${snapshot.revision} at ${outcome.paths.length} path(s); reconcile, then pack again. Nothing in build/ was changed.`,
+                divergedPaths: [...outcome.paths],
+              },
+            };
+          case 'succeeded':
+            break;
+        }
+        // The last checkpoint: once promotion starts it runs to the end (or undoes itself on failure).
+        if (context.signal.aborted) return { status: 'cancelled' };
+        context.pastLastCheckpoint();
+        // The record describes the build/ about to be replaced: it goes first, so that no failure below can
+        // leave a record that vouches for a build/ it did not see written.
+        await forgetPackState(cache);
+        const written = await writeBuildOutputs(project.fs, outcome.artifacts);
+        // What this pack read and wrote, so that the next pack with nothing changed can keep build/ as it is.
+        if (outcome.record !== null) await savePackState({ root: project.fs, cache }, outcome.record, written);
+        return {
+          status: 'succeeded',
+          response: {
+            ...base,
+            artifacts: written.map(toPackArtifact),
+            assets: outcome.entries.map(toPackedAssetSummary),
+            materialized: outcome.materialized.length,
+            fromCache: outcome.fromCache.length,
+          },
+        };
+      } finally {
+        await cacheFilled;
+      }
     },
   };
 }

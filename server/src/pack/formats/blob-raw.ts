@@ -36,6 +36,8 @@ export const BLOB_RAW_V1: AssetFormat = Object.freeze({
   type: 'blob',
   version: 1,
   inputRoles: BLOB_ROLES,
+  // The payload is the input itself: nothing to save by caching it.
+  cached: false,
   validate,
   materialize,
 });

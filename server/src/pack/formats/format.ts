@@ -49,6 +49,12 @@ export interface AssetFormat {
   readonly version: number;
   /** The input roles the format accepts: the same rules `validate` checks with `checkRoles`. */
   readonly inputRoles: readonly RoleRule[];
+  /**
+   * Whether payloads go into the incremental cache. False when the payload is an input's bytes as they
+   * are: the pack reads and hashes the input anyway, so a cache entry would only be a second copy to
+   * write, read back and verify.
+   */
+  readonly cached: boolean;
   /** Every blocking problem of the asset for this format: declaration shape and input content. Empty when it can be built. */
   validate(asset: FormatAsset): Diagnostic[];
   /** Builds the payload. Meant to run after `validate` found nothing; it still refuses rather than guessing. */

@@ -416,6 +416,7 @@ export const GLYPH_INDEXED_V1: AssetFormat = Object.freeze({
   type: 'glyph_bank',
   version: 1,
   inputRoles: GLYPH_ROLES,
+  cached: true,
   validate,
   materialize,
 });

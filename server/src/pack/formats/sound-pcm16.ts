@@ -186,6 +186,7 @@ export const SOUND_PCM16LE_V1: AssetFormat = Object.freeze({
   type: 'sound_bank',
   version: 1,
   inputRoles: SOUND_ROLES,
+  cached: true,
   validate,
   materialize,
 });

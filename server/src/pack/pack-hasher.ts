@@ -1,0 +1,166 @@
+/**
+ * SHA-256 for the pack on the second core: a long-lived worker thread hashes bytes held in shared memory
+ * (inputs read into it, and the pieces of `assets.pa`), so the main thread reads, checks and writes while
+ * the worker hashes. Falls back to hashing inline where no worker can start (running from TypeScript
+ * sources in tests) or once it failed: the same hashes, only on one core.
+ */
+import { createHash } from 'node:crypto';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+
+const WORKER_TAG = 'prometeu-packer-pack-hasher';
+/** Inputs smaller than this are hashed inline: posting them costs about what hashing them does. */
+const SHARED_MIN_BYTES = 16 * 1024;
+/** A batch of inputs is posted once it holds this many bytes (or at {@link PackHasher.flush}). */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Bytes outside shared memory that a hash of pieces may copy to the worker (headers and padding). */
+const COPIED_MAX_BYTES = 1024 * 1024;
+
+interface HashRequest {
+  readonly id: number;
+  /** Each entry is hashed on its own; an entry is the pieces of one byte string, in order. */
+  readonly items: readonly (readonly Uint8Array[])[];
+}
+
+type HashReply =
+  | { readonly id: number; readonly ok: true; readonly hashes: string[] }
+  | { readonly id: number; readonly ok: false; readonly error: string };
+
+function hashPiecesInline(pieces: readonly Uint8Array[]): string {
+  const hash = createHash('sha256');
+  for (const piece of pieces) hash.update(piece);
+  return hash.digest('hex');
+}
+
+/** Whether `bytes` lives in shared memory (a worker sees it without a copy). */
+function isShared(bytes: Uint8Array): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
+}
+
+/** Invariant: the process's worker; null when none can start here; undefined before the first try or after it died. */
+let worker: Worker | null | undefined;
+let nextId = 0;
+/** Invariant: requests posted to {@link worker} and not answered yet, with their pieces to hash inline if it dies. */
+const waiting = new Map<
+  number,
+  { readonly items: readonly (readonly Uint8Array[])[]; resolve(hashes: string[]): void }
+>();
+
+function workerOrNull(): Worker | null {
+  if (worker !== undefined) return worker;
+  const url = new URL(import.meta.url);
+  if (!url.pathname.endsWith('.js') || typeof SharedArrayBuffer === 'undefined') return (worker = null);
+  let started: Worker;
+  try {
+    started = new Worker(url, { workerData: { tag: WORKER_TAG }, execArgv: [] });
+  } catch {
+    return (worker = null);
+  }
+  started.on('message', (reply: HashReply) => {
+    const waiter = waiting.get(reply.id);
+    if (waiter === undefined) return;
+    waiting.delete(reply.id);
+    if (waiting.size === 0) started.unref();
+    waiter.resolve(reply.ok ? reply.hashes : waiter.items.map(hashPiecesInline));
+  });
+  const fail = (): void => {
+    // Hash what was waiting inline: the bytes are still held by the requests, so no answer is lost.
+    if (worker === started) worker = null;
+    for (const waiter of waiting.values()) waiter.resolve(waiter.items.map(hashPiecesInline));
+    waiting.clear();
+  };
+  started.on('error', fail);
+  started.on('exit', fail);
+  // An idle hasher must not keep the process alive (after the listeners: adding one refs the port again);
+  // while a request waits it does, so that its answer arrives.
+  started.unref();
+  worker = started;
+  return started;
+}
+
+function post(items: readonly (readonly Uint8Array[])[]): Promise<string[]> {
+  const target = workerOrNull();
+  if (target === null) return Promise.resolve(items.map(hashPiecesInline));
+  return new Promise((resolve) => {
+    const id = ++nextId;
+    if (waiting.size === 0) target.ref();
+    waiting.set(id, { items, resolve });
+    const request: HashRequest = { id, items };
+    target.postMessage(request);
+  });
+}
+
+/**
+ * The hashing of one pack: {@link allocate} gives memory for an input (shared when a worker can hash it),
+ * {@link hash} queues an input and answers its SHA-256 later, in batches; {@link hashPieces} hashes a whole
+ * artifact from its pieces. Every answer is the SHA-256 of exactly the bytes given, wherever it ran.
+ */
+export class PackHasher {
+  /** Whether hashes run on another thread (else {@link hash} hashes inline, at once). */
+  readonly parallel: boolean;
+  /** Invariant: inputs queued and not posted yet, with their resolvers; {@link #queuedBytes} their size. */
+  #queued: { readonly bytes: Uint8Array; resolve(sha: string): void }[] = [];
+  #queuedBytes = 0;
+
+  constructor() {
+    this.parallel = workerOrNull() !== null;
+  }
+
+  /** Memory for an input of `length` bytes: shared when the worker will hash it. */
+  allocate = (length: number): Uint8Array =>
+    this.parallel && length >= SHARED_MIN_BYTES
+      ? new Uint8Array(new SharedArrayBuffer(length))
+      : Buffer.allocUnsafe(length);
+
+  /** The SHA-256 of `bytes`: from the worker when they are shared (posted in batches), else inline. */
+  hash(bytes: Uint8Array): Promise<string> {
+    if (!this.parallel || !isShared(bytes)) return Promise.resolve(hashPiecesInline([bytes]));
+    return new Promise((resolve) => {
+      this.#queued.push({ bytes, resolve });
+      this.#queuedBytes += bytes.length;
+      if (this.#queuedBytes >= BATCH_BYTES) this.flush();
+    });
+  }
+
+  /** Posts the inputs queued so far. Call it before awaiting their hashes. */
+  flush(): void {
+    if (this.#queued.length === 0) return;
+    const batch = this.#queued;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    void post(batch.map((entry) => [entry.bytes])).then((hashes) =>
+      batch.forEach((entry, index) => entry.resolve(hashes[index]!)),
+    );
+  }
+
+  /**
+   * The SHA-256 of `pieces` joined, computed on the worker while the caller goes on (the pieces must not
+   * change until it settles), or null when it would run inline (no worker, or too much outside shared memory
+   * to copy): then the caller hashes it where it suits it best.
+   */
+  hashPieces(pieces: readonly Uint8Array[]): Promise<string> | null {
+    if (!this.parallel) return null;
+    // A view outside shared memory is copied with its whole buffer: count each buffer once, whole.
+    const copiedBuffers = new Set<ArrayBufferLike>();
+    let copied = 0;
+    for (const piece of pieces) {
+      if (isShared(piece) || copiedBuffers.has(piece.buffer)) continue;
+      copiedBuffers.add(piece.buffer);
+      copied += piece.buffer.byteLength;
+      if (copied > COPIED_MAX_BYTES) return null;
+    }
+    return post([pieces]).then((hashes) => hashes[0]!);
+  }
+}
+
+if (!isMainThread && parentPort !== null && (workerData as { tag?: unknown } | null)?.tag === WORKER_TAG) {
+  const port = parentPort;
+  port.on('message', (request: HashRequest) => {
+    let reply: HashReply;
+    try {
+      reply = { id: request.id, ok: true, hashes: request.items.map(hashPiecesInline) };
+    } catch (error) {
+      reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    port.postMessage(reply);
+  });
+}

@@ -1,0 +1,344 @@
+/**
+ * What the last pack wrote, kept beside the cache (`assets/.prometeu/cache/pack-state.json`), so that a pack
+ * with nothing changed can prove `build/` is exactly what this snapshot would produce by stat alone, and
+ * leave it untouched. The record is derived data: it is trusted only when everything it names still
+ * matches, and any doubt means a full pack. Every stat and read goes through the confined file system.
+ */
+import { createHash } from 'node:crypto';
+import { inBuildSet, type Snapshot } from '../domain/snapshot.js';
+import type { ProjectFs } from '../io/project-fs.js';
+import { SIZE_LIMITS } from '../io/size-limits.js';
+import { PA_SCHEMA_VERSION, sha256Hex } from './assets-pa.js';
+import { BUILD_FOLDER, hasInterruptedPromotion, type WrittenArtifact } from './build-output.js';
+import { formatNamed } from './formats/registry.js';
+
+/** The record's file name inside the cache folder. */
+export const PACK_STATE_FILE = 'pack-state.json';
+/** Bumped whenever the record's layout or the meaning of its key changes; another version is ignored. */
+const PACK_STATE_VERSION = 2;
+/** The most bytes of a record read back (about 150 bytes per file a pack read); a larger one is ignored. */
+const PACK_STATE_LIMIT = 256 * 1024 * 1024;
+/** The most bytes of an artifact read back to verify a racy one by its hash; a larger one is not trusted. */
+const ARTIFACT_LIMIT = 4 * 1024 * 1024 * 1024;
+/**
+ * How long after a file's last change its stamp is trusted (1 s, the coarsest timestamp of the usual file
+ * systems). A file changed less than this before its stamp was taken could change again within the same
+ * timestamp tick without its stamp changing ("racy", as git calls it), so it is verified by its hash instead.
+ */
+const RACY_WINDOW_NS = 1_000_000_000n;
+
+/**
+ * What identifies a file's content without reading it: device, inode, size, modification and change time
+ * (nanoseconds). An edit in place changes the change time, which no unprivileged tool can set back; an
+ * atomic replace changes the inode.
+ */
+export interface FileStamp {
+  readonly stamp: string;
+  /** Whether the stamp alone proves the content (the file last changed at least the racy window earlier). */
+  readonly settled: boolean;
+}
+
+/**
+ * The stamp of the regular file `relative` of `files` now, or null when there is none (absent, a link, a
+ * folder, a special file, or a link or non-folder on the way: nothing the packer would read or trust).
+ */
+export function stampOf(files: ProjectFs, relative: string): FileStamp | null {
+  let stats: ReturnType<ProjectFs['bigStat']>;
+  try {
+    stats = files.bigStat(relative);
+  } catch {
+    return null;
+  }
+  if (stats === null || !stats.isFile()) return null;
+  const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
+  return {
+    stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
+    settled: BigInt(Date.now()) * 1_000_000n - changed >= RACY_WINDOW_NS,
+  };
+}
+
+/** One file as the record keeps it: its stamp, and its SHA-256 when the stamp alone proves nothing (racy). */
+type RecordedFile = readonly [stamp: string, sha256: string | null];
+
+/** The asset table of the response, as the pack that wrote `build/` answered it. */
+export interface RecordedAsset {
+  readonly assetId: number;
+  readonly name: string;
+  readonly root: string;
+  readonly bankType: string;
+  readonly format: string;
+  readonly offset: number;
+  readonly size: number;
+  readonly decodedSize: number;
+  readonly preload: boolean;
+}
+
+/** The record of one pack that wrote `build/`. */
+export interface PackState {
+  readonly version: number;
+  /** The snapshot revision packed, which `asset_table_metadata.json` in `build/` records. */
+  readonly revision: number;
+  /** {@link packKey} of the snapshot packed. */
+  readonly key: string;
+  /** Every file the pack read (relative to `assets/`), stamped before it was read. */
+  readonly inputs: Readonly<Record<string, RecordedFile>>;
+  /** Every artifact in `build/`, stamped after the promotion. */
+  readonly artifacts: Readonly<Record<string, RecordedFile>>;
+  /** The artifacts as the pack's response named them, in name order. */
+  readonly written: readonly WrittenArtifact[];
+  readonly assets: readonly RecordedAsset[];
+}
+
+/**
+ * Everything the artifacts depend on, as a SHA-256, computed from the snapshot alone: the layout and
+ * record versions, then for every asset of the build set in `asset_id` order its id, uuid and root, the
+ * format and its version, the SHA-256 of its `asset.json` text, and every input's role, path and the
+ * SHA-256 its validation recorded. Null when the snapshot could not be packed as it is (a blocking
+ * diagnostic, a check pending or not run, an input without a hash): then only a full pack can answer.
+ */
+export function packKey(snapshot: Snapshot): string | null {
+  // A snapshot is immutable, so its key is computed once (packs with nothing changed share the snapshot).
+  const known = keys.get(snapshot);
+  if (known !== undefined) return known;
+  const key = computePackKey(snapshot);
+  keys.set(snapshot, key);
+  return key;
+}
+
+/** {@link packKey} by snapshot. */
+const keys = new WeakMap<Snapshot, string | null>();
+
+function computePackKey(snapshot: Snapshot): string | null {
+  if (!snapshot.workspaceInitialized || snapshot.projectDiagnostics.some((diagnostic) => diagnostic.blocking))
+    return null;
+  const anchors = new Map(snapshot.crawl.anchors.map((anchor) => [anchor.root, anchor]));
+  const hash = createHash('sha256').update(`pack-state ${PACK_STATE_VERSION} assets.pa ${PA_SCHEMA_VERSION}\n`);
+  const buildSet = snapshot.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
+  for (const record of buildSet) {
+    const declaration = record.anchor?.declaration ?? null;
+    const text = anchors.get(record.root)?.text ?? null;
+    if (record.diagnostics.some((diagnostic) => diagnostic.blocking) || declaration === null || text === null)
+      return null;
+    if (record.validation !== 'done' || record.formatResult === null) return null;
+    const format = formatNamed(declaration.output.format);
+    if (format === undefined) return null;
+    const inputs: (string | null)[][] = [];
+    for (const input of record.inputs) {
+      const sha = input.assetsPath === null ? undefined : record.formatResult.hashes.get(input.assetsPath);
+      if (sha === undefined || sha === null) return null;
+      inputs.push([input.role, input.path, input.assetsPath, sha]);
+    }
+    hash.update(
+      `${JSON.stringify([record.entry!.asset_id, declaration.asset_uuid, record.root, format.format, format.version, sha256Hex(text), inputs])}\n`,
+    );
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Stamps the files a pack reads, each just before it is read, so that a record never vouches for content
+ * newer than what was read: a change after the stamp shows as another stamp next time.
+ */
+export class ReadStamps {
+  /** Invariant: every file stamped so far by path relative to `assets/`; null when it was not a regular file. */
+  readonly #stamps = new Map<string, FileStamp | null>();
+  readonly #assets: ProjectFs;
+
+  /** `assets` is the confined view of `assets/` the pack reads through (a scoped one: its folders stay open). */
+  constructor(assets: ProjectFs) {
+    this.#assets = assets;
+  }
+
+  /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
+  note(assetsPath: string): void {
+    if (!this.#stamps.has(assetsPath)) this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+  }
+
+  /**
+   * The inputs part of a record, given the SHA-256 of each file's bytes as read (for the racy ones); null
+   * when a stamped file was not a regular file (such a pack does not succeed anyway).
+   */
+  recorded(shaOf: (assetsPath: string) => string): Record<string, RecordedFile> | null {
+    const inputs: Record<string, RecordedFile> = {};
+    for (const [path, stamp] of this.#stamps) {
+      if (stamp === null) return null;
+      inputs[path] = [stamp.stamp, stamp.settled ? null : shaOf(path)];
+    }
+    return inputs;
+  }
+}
+
+/**
+ * Whether the file at `path` is still what `recorded` says: the same stamp, and for a racy one the same
+ * SHA-256 of its bytes read now. Returns the entry to record from now on (settled once the racy window has
+ * passed), or null when the file is not what was recorded.
+ */
+function stillRecorded(files: ProjectFs, relative: string, recorded: RecordedFile, limit: number): RecordedFile | null {
+  const now = stampOf(files, relative);
+  if (now === null) return null;
+  if (recorded[1] === null) return now.stamp === recorded[0] ? recorded : null;
+  // Racy: the stamp may stay the same across a change, so the content decides. The stamp was taken before
+  // the read, so a change after it shows as another stamp next time.
+  let bytes: Uint8Array | null;
+  try {
+    bytes = files.readFileIfRegular(relative, limit);
+  } catch {
+    return null;
+  }
+  if (bytes === null || sha256Hex(bytes) !== recorded[1]) return null;
+  return [now.stamp, now.settled ? null : recorded[1]];
+}
+
+/**
+ * Invariant: the last record read or written per record path, with the stamp its file had; reused while
+ * the file keeps that stamp (settled), so a pack with nothing changed does not parse it again.
+ */
+const lastRecord = new Map<string, { readonly stamp: string; readonly state: PackState }>();
+
+function readState(cache: ProjectFs): PackState | null {
+  const path = cache.path(PACK_STATE_FILE);
+  const stamp = stampOf(cache, PACK_STATE_FILE);
+  const last = lastRecord.get(path);
+  if (stamp === null) {
+    lastRecord.delete(path);
+    return null;
+  }
+  if (last !== undefined && stamp.settled && last.stamp === stamp.stamp) return last.state;
+  const state = parseState(cache);
+  if (state === null) lastRecord.delete(path);
+  else lastRecord.set(path, { stamp: stamp.stamp, state });
+  return state;
+}
+
+function parseState(cache: ProjectFs): PackState | null {
+  try {
+    const parsed = JSON.parse(cache.readText(PACK_STATE_FILE, PACK_STATE_LIMIT)) as Partial<PackState>;
+    if (
+      typeof parsed !== 'object' ||
+      parsed === null ||
+      parsed.version !== PACK_STATE_VERSION ||
+      typeof parsed.revision !== 'number' ||
+      typeof parsed.key !== 'string' ||
+      typeof parsed.inputs !== 'object' ||
+      typeof parsed.artifacts !== 'object' ||
+      !Array.isArray(parsed.written) ||
+      !Array.isArray(parsed.assets)
+    )
+      return null;
+    return parsed as PackState;
+  } catch {
+    return null;
+  }
+}
+
+/** A record that proved `build/` up to date. */
+export interface UpToDate {
+  readonly state: PackState;
+  /** The same record with the racy files that have settled since restamped, to save; null when none did. */
+  readonly refreshed: PackState | null;
+}
+
+/** Where {@link upToDateState} looks: the project root, its `assets/` and the cache folder, all confined. */
+export interface PackStateLocation {
+  /** The project root (for `build/` and the promotion leftovers beside it). */
+  readonly root: ProjectFs;
+  /** `assets/`, the files a pack reads. */
+  readonly assets: ProjectFs;
+  /** The cache folder, which holds the record. */
+  readonly cache: ProjectFs;
+}
+
+/**
+ * The record of the pack that wrote the current `build/`, when it proves that `build/` holds exactly what
+ * packing `snapshot` would write:
+ * - the record is for this very revision (which `asset_table_metadata.json` carries) and the snapshot's
+ *   {@link packKey} equals the recorded one (so every asset of the build set is validated, nothing blocks,
+ *   and the declarations and validated input hashes are the ones packed);
+ * - every file that pack read still has its stamp (the registry, every `asset.json` and input: a file
+ *   changed behind the packer's back shows here, and a full pack then reports it as diverged);
+ * - no promotion was interrupted (no `.build-next-*` or `.build-previous-*` beside `build/`), and `build/`
+ *   is a real folder whose artifacts are exactly the recorded ones, each with the stamp it had right after
+ *   the promotion (a deleted, replaced or edited `assets.pa` shows here; a link is never trusted).
+ * Racy files are verified by their SHA-256 instead. Null otherwise. Reads nothing but the record, the
+ * stamps and the racy files. The caller must also rule out divergence the watcher knows of.
+ */
+export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpToDate | null {
+  const state = readState(where.cache);
+  if (state === null || state.revision !== snapshot.revision || packKey(snapshot) !== state.key) return null;
+  if (hasInterruptedPromotion(where.root)) return null;
+  const written = new Set(state.written.map((artifact) => artifact.name));
+  const recordedNames = Object.keys(state.artifacts);
+  if (recordedNames.length !== written.size || recordedNames.some((name) => !written.has(name))) return null;
+  let changed = false;
+  const check = (
+    files: ProjectFs,
+    entries: Readonly<Record<string, RecordedFile>>,
+    prefix: string,
+    limit: number,
+  ): Record<string, RecordedFile> | null => {
+    const next: Record<string, RecordedFile> = {};
+    for (const [name, recorded] of Object.entries(entries)) {
+      const now = stillRecorded(files, `${prefix}${name}`, recorded, limit);
+      if (now === null) return null;
+      if (now !== recorded) changed = true;
+      next[name] = now;
+    }
+    return next;
+  };
+  // One scope each: every folder is resolved once, every file still stamped on its own.
+  const inputs = where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
+  if (inputs === null) return null;
+  const artifacts = where.root.scope((root) => {
+    const build = root.kind(BUILD_FOLDER);
+    return build === 'folder' ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT) : null;
+  });
+  if (artifacts === null) return null;
+  return { state, refreshed: changed ? { ...state, inputs, artifacts } : null };
+}
+
+/** Saves a record again (see {@link UpToDate.refreshed}); not flushed, failures swallowed. */
+export async function resavePackState(cache: ProjectFs, state: PackState): Promise<void> {
+  await writeState(cache, state);
+}
+
+async function writeState(cache: ProjectFs, state: PackState): Promise<void> {
+  try {
+    await cache.writeFileDerived(PACK_STATE_FILE, `${JSON.stringify(state)}\n`, { createParents: true });
+  } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+  }
+}
+
+/** Removes the record (a pack that did not write `build/` as recorded); failures swallowed. */
+export async function forgetPackState(cache: ProjectFs): Promise<void> {
+  lastRecord.delete(cache.path(PACK_STATE_FILE));
+  try {
+    await cache.unlink(PACK_STATE_FILE);
+  } catch (error) {
+    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+  }
+}
+
+/**
+ * Writes the record of a pack that just promoted `written` into `build/` (not flushed: a lost or torn
+ * record only costs the next pack its shortcut). `inputs` comes from {@link ReadStamps.recorded}. A
+ * failure is swallowed for the same reason.
+ */
+export async function savePackState(
+  where: Pick<PackStateLocation, 'root' | 'cache'>,
+  record: {
+    readonly revision: number;
+    readonly key: string;
+    readonly inputs: Record<string, RecordedFile>;
+    readonly assets: readonly RecordedAsset[];
+  },
+  written: readonly WrittenArtifact[],
+): Promise<void> {
+  const artifacts: Record<string, RecordedFile> = {};
+  for (const artifact of written) {
+    const stamp = stampOf(where.root, `${BUILD_FOLDER}/${artifact.name}`);
+    if (stamp === null) return;
+    artifacts[artifact.name] = [stamp.stamp, stamp.settled ? null : artifact.sha256];
+  }
+  await writeState(where.cache, { version: PACK_STATE_VERSION, ...record, artifacts, written: [...written] });
+}
