@@ -60,7 +60,11 @@ export class ValidationRunner {
     if (!url.pathname.endsWith('.js')) return (this.worker = null);
     let worker: Worker;
     try {
-      worker = new Worker(url, { workerData: { tag: WORKER_TAG }, execArgv: [] });
+      // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
+      worker = new Worker(new URL('./validation-worker-entry.js', url), {
+        workerData: { tag: WORKER_TAG },
+        execArgv: [],
+      });
     } catch {
       return (this.worker = null);
     }

@@ -50,7 +50,11 @@ export async function verifyDisk(assets: ProjectFs): Promise<VerifiedDisk> {
   let worker: Worker | undefined;
   if (url.pathname.endsWith('.js')) {
     try {
-      worker = new Worker(url, { workerData: { root: assets.root, base: assets.base }, execArgv: [] });
+      // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
+      worker = new Worker(new URL('./crawl-worker-entry.js', url), {
+        workerData: { root: assets.root, base: assets.base },
+        execArgv: [],
+      });
     } catch {
       worker = undefined;
     }
