@@ -1,4 +1,5 @@
-// Bundles the compiled server (dist/) into dist/bundle/: one ESM file for the process and one per worker thread, so start-up loads a few files instead of hundreds of modules.
+// Bundles the compiled server (dist/) into dist/bundle/: one script for the process (with a V8 code cache) and one per worker thread, so start-up loads a few files instead of hundreds of modules.
+import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,33 +9,77 @@ const server = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(server, 'dist');
 const out = join(dist, 'bundle');
 rmSync(out, { recursive: true, force: true });
-await build({
-  // Each worker has an entry of its own: a worker started from `new URL(import.meta.url)` inside a bundle
-  // would load the whole bundle. The entries keep their base names, and the bundle sits two folders below
-  // the package root like dist/lsp/, so every `new URL('./…', import.meta.url)` resolves as it does in dist/.
-  entryPoints: [
-    join(dist, 'main.js'),
-    join(dist, 'watch/crawl-worker-entry.js'),
-    join(dist, 'validation/validation-worker-entry.js'),
-  ],
-  outdir: out,
-  entryNames: '[name]',
+
+/**
+ * Turns `import('@parcel/watcher')` into a `require` (through a stub module) in the CommonJS bundle: the
+ * launcher runs that bundle as a `vm.Script`, where a dynamic `import()` fails without a loader callback
+ * (and Node 20's one is experimental and warns on stderr).
+ */
+function requireExternalsPlugin() {
+  return {
+    name: 'require-externals',
+    setup(builder) {
+      builder.onResolve({ filter: /^@parcel\/watcher$/ }, (args) =>
+        args.kind === 'dynamic-import'
+          ? { path: args.path, namespace: 'require-external' }
+          : { path: args.path, external: true },
+      );
+      builder.onLoad({ filter: /.*/, namespace: 'require-external' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+        resolveDir: server,
+      }));
+    },
+  };
+}
+
+/** What both builds share. */
+const common = {
   bundle: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20.19',
   // jsonc-parser's `main` is a UMD build whose requires esbuild cannot follow; its `module` build is ESM.
   mainFields: ['module', 'main'],
-  // @parcel/watcher is a native module; chokidar is only the fallback watcher. Both are loaded from
-  // node_modules at first use, like any dependency of the package.
-  external: ['@parcel/watcher', 'chokidar'],
-  // The CommonJS dependencies bundled in (pngjs, vscode-jsonrpc) call `require` for Node's built-ins.
-  banner: {
-    js: "import { createRequire as __packerCreateRequire } from 'node:module';\nconst require = __packerCreateRequire(import.meta.url);",
-  },
+  // @parcel/watcher is a native module: it stays in node_modules and is loaded at first use.
+  external: ['@parcel/watcher'],
   minify: true,
   keepNames: true,
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
+};
+
+// The process: CommonJS, so that bin/packer-server.js can compile it with a V8 code cache (Node 20 has no
+// code cache for ES modules). `import.meta.url` becomes this file's URL. The bundle sits two folders below
+// the package root like dist/lsp/, so every `new URL('…', import.meta.url)` resolves as it does in dist/.
+await build({
+  ...common,
+  entryPoints: [join(dist, 'main.js')],
+  outfile: join(out, 'main.cjs'),
+  format: 'cjs',
+  define: { 'import.meta.url': '__packerModuleUrl' },
+  plugins: [requireExternalsPlugin()],
+  banner: { js: "var __packerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+});
+
+// The workers: each has an entry of its own, since a worker started from `new URL(import.meta.url)` inside
+// the bundle would load the whole server. They keep their base names, so the URL a worker is started from
+// (`./crawl-worker-entry.js` beside the module that starts it) resolves in dist/ and here alike.
+await build({
+  ...common,
+  entryPoints: [join(dist, 'watch/crawl-worker-entry.js'), join(dist, 'validation/validation-worker-entry.js')],
+  outdir: out,
+  entryNames: '[name]',
+  format: 'esm',
+  // The CommonJS dependencies bundled in (pngjs) call `require` for Node's built-ins.
+  banner: {
+    js: "import { createRequire as __packerCreateRequire } from 'node:module';\nconst require = __packerCreateRequire(import.meta.url);",
+  },
+});
+
+// The code cache: the launcher run once with `--version` compiles and evaluates the whole bundle, then
+// writes what V8 compiled. A Node with another V8 or other V8 flags rejects it and compiles as usual.
+execFileSync(process.execPath, [join(server, 'bin/packer-server.js'), '--version'], {
+  env: { ...process.env, PACKER_WRITE_CODE_CACHE: '1' },
+  stdio: ['ignore', 'ignore', 'pipe'],
 });

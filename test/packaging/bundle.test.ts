@@ -2,7 +2,7 @@
  * The bundled server (server/dist/bundle/, built by `npm ci`): `packer-server` runs it, and from it the
  * verification crawl and the format checks still run in worker threads of their own, each started from its
  * own bundled entry script (a worker started from the bundle itself would start a second server). The workers
- * say where they run when `PACKER_DEBUG_WORKERS=1`. Heavy: it spawns the real server on a watched project.
+ * say where they run when `PACKER_DEBUG_WORKERS=1`. The native watcher, kept out of the bundle, still loads. Heavy: it spawns the real server on a watched project.
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,8 +31,8 @@ function announcements(stderr: string): Map<string, { thread: number; mainThread
 }
 
 describe('the bundled server', () => {
-  it('is built beside the compiled server, with one entry script per worker', () => {
-    for (const name of ['main.js', 'crawl-worker-entry.js', 'validation-worker-entry.js'])
+  it('is built beside the compiled server with its code cache and one entry script per worker', () => {
+    for (const name of ['main.cjs', 'main.cjs.cache', 'crawl-worker-entry.js', 'validation-worker-entry.js'])
       expect(existsSync(join(BUNDLE, name)), name).toBe(true);
   });
 
@@ -63,11 +63,12 @@ describe('the bundled server', () => {
     connection.listen();
     cleanups.push(() => connection.dispose());
 
-    await connection.sendRequest('initialize', {
+    const initialized = (await connection.sendRequest('initialize', {
       processId: null,
       capabilities: {},
       workspaceFolders: [{ uri: pathToFileURL(project).href, name: 'game' }],
-    });
+    })) as { projects: { projectId: string }[] };
+    const projectId = initialized.projects[0]!.projectId;
     await connection.sendNotification('initialized', {});
     await notifier.until(
       () => announcements(stderr).has('crawl') && announcements(stderr).has('validation'),
@@ -83,6 +84,14 @@ describe('the bundled server', () => {
     }
     expect(workers.get('crawl')!.script).toBe(pathToFileURL(join(BUNDLE, 'crawl-worker-entry.js')).href);
     expect(workers.get('validation')!.script).toBe(pathToFileURL(join(BUNDLE, 'validation-worker-entry.js')).href);
+    // The native watcher, left out of the bundle, loads from node_modules at first use.
+    let watching: { state: string; backend: string } = { state: 'starting', backend: 'none' };
+    const deadline = Date.now() + 60_000;
+    while (watching.state === 'starting' && Date.now() < deadline)
+      ({ watching } = (await connection.sendRequest('packer/projectStatus', { projectId })) as {
+        watching: { state: string; backend: string };
+      });
+    expect(watching).toMatchObject({ state: 'watching', backend: 'parcel' });
     await connection.sendRequest('shutdown');
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await connection.sendNotification('exit');

@@ -57,7 +57,8 @@ export class ValidationRunner {
   private workerOrNull(): Worker | null {
     if (this.worker !== undefined) return this.worker;
     const url = new URL(import.meta.url);
-    if (!url.pathname.endsWith('.js')) return (this.worker = null);
+    // Compiled (dist/*.js) or bundled (dist/bundle/main.cjs): never the TypeScript sources tests run from.
+    if (!/\.c?js$/.test(url.pathname)) return (this.worker = null);
     let worker: Worker;
     try {
       // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
