@@ -1,7 +1,7 @@
 // Bundles the compiled server (dist/) into dist/bundle/: one script for the process (with a V8 code cache) and one per worker thread, so start-up loads a few files instead of hundreds of modules.
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,6 +61,11 @@ await build({
   plugins: [requireExternalsPlugin()],
   banner: { js: "var __packerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// A dynamic import() left in the process bundle would fail when it runs (see requireExternalsPlugin).
+if (readFileSync(join(out, 'main.cjs'), 'utf8').includes('import(')) {
+  throw new Error("server/dist/bundle/main.cjs holds a dynamic import(), which fails inside the launcher's vm.Script.");
+}
 
 // The workers: each has an entry of its own, since a worker started from `new URL(import.meta.url)` inside
 // the bundle would load the whole server. They keep their base names, so the URL a worker is started from
