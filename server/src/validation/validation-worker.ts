@@ -57,10 +57,15 @@ export class ValidationRunner {
   private workerOrNull(): Worker | null {
     if (this.worker !== undefined) return this.worker;
     const url = new URL(import.meta.url);
-    if (!url.pathname.endsWith('.js')) return (this.worker = null);
+    // Compiled (dist/*.js) or bundled (dist/bundle/main.cjs): never the TypeScript sources tests run from.
+    if (!/\.c?js$/.test(url.pathname)) return (this.worker = null);
     let worker: Worker;
     try {
-      worker = new Worker(url, { workerData: { tag: WORKER_TAG }, execArgv: [] });
+      // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
+      worker = new Worker(new URL('./validation-worker-entry.js', url), {
+        workerData: { tag: WORKER_TAG },
+        execArgv: [],
+      });
     } catch {
       return (this.worker = null);
     }

@@ -48,9 +48,14 @@ function toMap(answer: { paths: string; fingerprints: string }): Map<string, str
 export async function verifyDisk(assets: ProjectFs): Promise<VerifiedDisk> {
   const url = new URL(import.meta.url);
   let worker: Worker | undefined;
-  if (url.pathname.endsWith('.js')) {
+  // Compiled (dist/*.js) or bundled (dist/bundle/main.cjs): never the TypeScript sources tests run from.
+  if (/\.c?js$/.test(url.pathname)) {
     try {
-      worker = new Worker(url, { workerData: { root: assets.root, base: assets.base }, execArgv: [] });
+      // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
+      worker = new Worker(new URL('./crawl-worker-entry.js', url), {
+        workerData: { root: assets.root, base: assets.base },
+        execArgv: [],
+      });
     } catch {
       worker = undefined;
     }
