@@ -35,6 +35,8 @@ export interface HostOptions {
   readonly verifyIntervalMs?: number;
   /** Test hook for crash tests: called after each durable step of every commit of this host's projects. */
   readonly stepHook?: StepHook;
+  /** Test hook: runs before each format validation round of a project reads the disk (tests edit files there). */
+  readonly beforeValidationRound?: (projectId: string) => void | Promise<void>;
 }
 
 /**
@@ -230,6 +232,9 @@ export class PackerHost {
         void target.lane.enqueue(reconcileOperation(target, operationId));
       },
       ...(this.options.stepHook !== undefined ? { stepHook: this.options.stepHook } : {}),
+      ...(this.options.beforeValidationRound !== undefined
+        ? { beforeValidationRound: () => this.options.beforeValidationRound!(id) }
+        : {}),
     });
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);

@@ -30,7 +30,10 @@ import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 import type { WatcherFactory } from '../watch/watcher.js';
-import { ProjectValidation, withoutFormatResults } from '../validation/project-validation.js';
+import { carriedFormatResults, ProjectValidation } from '../validation/project-validation.js';
+import { ANCHOR_FILE } from '../domain/crawl.js';
+import { isWithin, joinAssetsPath } from '../domain/paths.js';
+import { inBuildSet } from '../domain/snapshot.js';
 
 export type { PublishCause } from './writer-lane.js';
 
@@ -56,6 +59,8 @@ export interface ProjectOptions {
   readonly scheduleReconcile?: (project: Project) => void;
   /** Test hook for crash tests: called after each durable step of a commit. */
   readonly stepHook?: StepHook;
+  /** Test hook: runs before each format validation round reads the disk. */
+  readonly beforeValidationRound?: () => void | Promise<void>;
 }
 
 export class Project {
@@ -123,6 +128,8 @@ export class Project {
       snapshot: () => this.#current,
       inLane: (task) => this.#lane.runInternal(task),
       publish: (next, operationId) => void this.#publish(next, 'validation', operationId),
+      inputsChanged: (paths) => this.#inputsChangedUnderSnapshot(paths),
+      ...(options.beforeValidationRound !== undefined ? { beforeRound: options.beforeValidationRound } : {}),
     });
     // A writer killed inside an atomic write of the registry or the journal left its temporary file in
     // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
@@ -326,8 +333,9 @@ export class Project {
   #reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      // The inputs' content may have changed on disk: every asset is validated again.
-      next = loadSnapshot(this.#fs, this.#current.revision + 1, withoutFormatResults(this.#current));
+      // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
+      const carried = carriedFormatResults(this.#current, this.#assetsFs);
+      next = loadSnapshot(this.#fs, this.#current.revision + 1, this.#current, carried);
     } catch (error) {
       this.#failure = `assets/ could not be read: ${(error as Error).message}`;
       throw error;
@@ -370,6 +378,40 @@ export class Project {
     this.#publish(next, 'mutation', operationId);
     this.#watch.afterCommit(folders);
     return next;
+  }
+
+  /**
+   * Validation found these inputs changed after the crawl that listed them: the snapshot never saw their
+   * bytes. They are divergence like any change behind the packer's back (reported, and cleared only by a
+   * reconcile), and their fingerprints prove nothing any more, so the watcher reports them as changed too.
+   */
+  #inputsChangedUnderSnapshot(paths: readonly string[]): void {
+    for (const path of paths) this.#watch.fingerprints.delete(path);
+    this.#watch.tracker.apply(new Map(paths.map((path) => [path, { path, change: 'changed' as const }])), false);
+  }
+
+  /**
+   * The divergent paths the project reports on what a pack of `snapshot` would read: the `asset.json` and the
+   * inputs of every asset in the build set, and the inputs validation found changed under the snapshot.
+   * A pack refuses them all (`diverged`), even where the bytes still hash as validated. Sorted.
+   */
+  divergedInputs(snapshot: Snapshot): string[] {
+    const paths = new Set(this.#validation.changedInputs(snapshot));
+    const changes = this.#watch.divergence().changes;
+    if (changes.length > 0) {
+      const read: string[] = [];
+      for (const record of snapshot.assets) {
+        if (!inBuildSet(record)) continue;
+        read.push(joinAssetsPath(record.root, ANCHOR_FILE));
+        for (const input of record.inputs) if (input.assetsPath !== null) read.push(input.assetsPath);
+      }
+      for (const change of changes) {
+        const changed = change.from !== undefined ? [change.path, change.from] : [change.path];
+        if (changed.some((path) => read.some((file) => isWithin(path, file) || isWithin(file, path))))
+          paths.add(change.path);
+      }
+    }
+    return [...paths].sort();
   }
 
   /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */

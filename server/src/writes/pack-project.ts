@@ -43,6 +43,19 @@ export function packOperation(
         materialized: 0,
         fromCache: 0,
       };
+      // What the project reports as diverged is never packed, even where the bytes still hash as validated.
+      const divergedPaths = project.divergedInputs(snapshot);
+      if (divergedPaths.length > 0)
+        return {
+          status: 'failed',
+          response: {
+            ...base,
+            outcome: 'failed',
+            failure: 'diverged',
+            reason: `The project reports ${divergedPaths.length} path(s) the pack would read as changed since revision ${snapshot.revision}; reconcile, then pack again. Nothing in build/ was changed.`,
+            divergedPaths,
+          },
+        };
       const outcome = await packSnapshot(snapshot, project.assetsFs, {
         signal: context.signal,
         onProgress: (done, total, assetName) => context.progress(done, total, 'assets', assetName),
