@@ -43,7 +43,7 @@ describe('recorded sessions through the studio reducer', () => {
     expect(card.status).toBe('applied');
     const apply = state.activity.find((operation) => operation.operationId === 'op-1')!;
     expect(apply.status).toBe('succeeded');
-    expect(apply.statusFrom).toBe('event 6 operation.succeeded');
+    expect(apply.statusFrom).toBe('event 8 operation.succeeded');
     expect(apply.outcome?.outcome).toBe('applied');
     // Revision 3 is the rename; revision 4 publishes its format checks.
     expect(state.revision).toBe(4);
@@ -100,7 +100,7 @@ describe('recorded sessions through the studio reducer', () => {
     const last = state.activity.find((operation) => operation.operationId === state.pack.operationId)!;
     expect(last.operationId).toBe('pack-3');
     expect(last.status).toBe('succeeded');
-    expect(last.statusFrom).toBe('event 14 operation.succeeded');
+    expect(last.statusFrom).toBe('event 16 operation.succeeded');
     expect(last.progress).toMatchObject({ done: 1, total: 1, message: 'hero' });
     expect(last.outcome?.artifacts.map((artifact) => artifact.name)).toEqual([
       'asset_table.json',

@@ -113,6 +113,11 @@ export function crawledAt(crawl: CrawlResult, path: string): number | null {
   return latest;
 }
 
+/** Records that the crawl `crawl` of the whole of `assets/` began at `at` (ms since the epoch). */
+export function noteCrawlTime(crawl: CrawlResult, at: number): void {
+  crawlTimes.set(crawl, [{ folder: '', at }]);
+}
+
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */
 export function loadSnapshot(
   projectRoot: FolderLocation,
@@ -124,7 +129,7 @@ export function loadSnapshot(
   // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
   const at = Date.now();
   const crawl = crawlAssets(assetsDir);
-  crawlTimes.set(crawl, [{ folder: '', at }]);
+  noteCrawlTime(crawl, at);
   const registry = readRegistryText(assetsDir);
   return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
     quarantine: loadQuarantine(assetsDir),
