@@ -11,7 +11,7 @@ import { parseRegistry, REGISTRY_PATH } from './domain/registry.js';
 import { buildSnapshot, type Snapshot } from './domain/snapshot.js';
 import type { EventListener } from './project/event-log.js';
 import { assetsDirOf } from './project/loader.js';
-import { loadSnapshotInBackground } from './project/load-worker.js';
+import { loadSnapshotInBackground, startLoadThread } from './project/load-worker.js';
 import { Project } from './project/project.js';
 import { WriterLock } from './project/writer-lock.js';
 import { hasInterruptedPromotion, recoverBuildPromotion } from './pack/build-output.js';
@@ -131,6 +131,8 @@ export class PackerHost {
     this.now = options.now ?? (() => new Date());
     this.newUuid = options.newUuid ?? randomUUID;
     this.options = options;
+    // The first open then finds the crawl thread running instead of starting it on its own time.
+    startLoadThread();
   }
 
   private readonly options: HostOptions;

@@ -138,10 +138,13 @@ describe('a pack packs only what the snapshot validated', () => {
       beforeValidationRound: (projectId) => {
         if (edited) return;
         edited = true;
-        writeFileSync(input, 'HELLO');
-        // A real edit's times may lag the clock by a tick: put its modification time clearly after the crawl.
         const crawled = crawledAt(host.get(projectId).snapshot().crawl, 'misc/hello/data.bin')!;
-        utimesSync(input, new Date(crawled + 60_000), new Date(crawled + 60_000));
+        // A real edit's times may lag the clock by a tick: once the clock is past the crawl, the edit's
+        // modification time is set just after the crawl, so the test does not depend on that tick.
+        while (Date.now() < crawled + 2) void 0;
+        writeFileSync(input, 'HELLO');
+        // In seconds, half a millisecond clear of the crawl's millisecond whatever the float rounding.
+        utimesSync(input, (crawled + 1.5) / 1000, (crawled + 1.5) / 1000);
       },
     });
     const events: PackerEvent[] = [];

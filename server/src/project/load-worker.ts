@@ -1,53 +1,94 @@
 /**
  * Loading a project's first snapshot without holding the main thread: the crawl of `assets/` runs in a
- * worker thread (through the same confined file system), and the declarations it found are parsed on the
+ * worker thread (`crawl-thread.ts`, through the same confined file system), and the declarations it found are parsed on the
  * main thread in chunks, yielding to the event loop between them, so requests (`packer/projectStatus` of the
  * loading project, reads of other projects) are answered meanwhile. Falls back to the crawl inline when a
  * worker cannot be started (for example when running from TypeScript sources in tests).
  */
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
 import { parseDeclaration } from '../domain/declaration.js';
 import { parseRegistry } from '../domain/registry.js';
 import { buildSnapshot, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
+import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
-
-const WORKER_TAG = 'prometeu-packer-load';
 
 /** How many declarations are parsed between two yields to the event loop. */
 const PARSE_CHUNK = 500;
-
-type CrawlReply =
-  | { readonly ok: true; readonly crawl: CrawlResult }
-  | { readonly ok: false; readonly error: string; readonly code?: string };
 
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Crawls `assets/` of the project at `root`, in a worker thread when one can start. */
+/**
+ * The process's crawl thread: started ahead of the first open (see {@link startLoadThread}), so that open
+ * does not wait for a thread to start, and ended once no crawl waits, so it holds no memory afterwards.
+ * Unreferenced: it never keeps the process alive.
+ */
+class CrawlThread {
+  /** Invariant: the requests sent and not answered yet, by id. */
+  private readonly waiting = new Map<number, { resolve(crawl: CrawlResult): void; reject(error: Error): void }>();
+  private nextId = 0;
+  /** Invariant: false once the thread failed, exited or was ended when idle; a new one is started for the next crawl. */
+  alive = true;
+
+  constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.on('message', (reply: CrawlReply) => {
+      const waiter = this.waiting.get(reply.id);
+      if (waiter === undefined) return;
+      this.waiting.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.crawl);
+      else waiter.reject(Object.assign(new Error(reply.error), reply.code !== undefined ? { code: reply.code } : {}));
+      // Its memory is not kept for the life of the process: a later open starts a thread again.
+      if (this.waiting.size === 0) {
+        this.alive = false;
+        void this.worker.terminate();
+      }
+    });
+    const fail = (error: Error): void => {
+      this.alive = false;
+      for (const waiter of this.waiting.values()) waiter.reject(error);
+      this.waiting.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`The crawl thread exited with ${code}.`)));
+  }
+
+  crawl(root: string, base: string): Promise<CrawlResult> {
+    return new Promise((resolve, reject) => {
+      const id = ++this.nextId;
+      this.waiting.set(id, { resolve, reject });
+      const request: CrawlRequest = { id, root, base };
+      this.worker.postMessage(request);
+    });
+  }
+}
+
+/** Invariant: the process's crawl thread; null where none can start (TypeScript sources), undefined before the first try. */
+let thread: CrawlThread | null | undefined;
+
+/**
+ * Starts the process's crawl thread if it is not running (the host does it when it is created, so the first
+ * open finds it ready); returns it, or null where no thread can start.
+ */
+export function startLoadThread(): CrawlThread | null {
+  if (thread !== undefined && (thread === null || thread.alive)) return thread;
+  if (!new URL(import.meta.url).pathname.endsWith('.js')) return (thread = null);
+  try {
+    thread = new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] }));
+  } catch {
+    thread = null;
+  }
+  return thread;
+}
+
+/** Crawls `assets/` of the project whose confined root is `files`, on the crawl thread when there is one. */
 async function crawlInBackground(files: ProjectFs): Promise<CrawlResult> {
   const assets = files.at('assets');
-  const url = new URL(import.meta.url);
-  let worker: Worker | undefined;
-  if (url.pathname.endsWith('.js')) {
-    try {
-      worker = new Worker(url, { workerData: { tag: WORKER_TAG, root: assets.root, base: assets.base }, execArgv: [] });
-    } catch {
-      worker = undefined;
-    }
-  }
-  if (worker === undefined) return crawlAssets(assets);
-  const started = worker;
-  return new Promise<CrawlResult>((resolve, reject) => {
-    started.once('message', (reply: CrawlReply) => {
-      void started.terminate();
-      if (reply.ok) resolve(reply.crawl);
-      else reject(Object.assign(new Error(reply.error), reply.code !== undefined ? { code: reply.code } : {}));
-    });
-    started.once('error', (error) => reject(error));
-  });
+  const running = startLoadThread();
+  return running === null ? crawlAssets(assets) : running.crawl(assets.root, assets.base);
 }
 
 /**
@@ -76,16 +117,4 @@ export async function loadSnapshotInBackground(files: ProjectFs, revision: numbe
     quarantine: loadQuarantine(assets),
     parsedAnchors,
   });
-}
-
-if (!isMainThread && parentPort !== null && (workerData as { tag?: unknown } | null)?.tag === WORKER_TAG) {
-  const { root, base } = workerData as { root: string; base: string };
-  let reply: CrawlReply;
-  try {
-    reply = { ok: true, crawl: crawlAssets(ProjectFs.openRoot(root).at(base)) };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    reply = { ok: false, error: (error as Error).message, ...(code !== undefined ? { code } : {}) };
-  }
-  parentPort.postMessage(reply);
 }

@@ -76,11 +76,16 @@ export function stampOf(assets: ProjectFs, path: string): string | null {
   }
 }
 
-/** Whether a file with this stamp was changed after `instant` (ms since the epoch, whole milliseconds). */
-function changedAfter(stamp: string | null, instant: number | null): boolean {
+/**
+ * Whether a file with this stamp was changed after `instant` (ms since the epoch, whole milliseconds): its
+ * change time is later (the kernel sets it on every write and cannot be told otherwise), or its modification
+ * time is later and not in the future (a modification time ahead of the clock is a skewed copy, not an edit).
+ */
+function changedAfter(stamp: string | null, instant: number | null, now: number): boolean {
   if (stamp === null || instant === null) return false;
-  const [, modified = '0', changed = '0'] = stamp.split(':');
-  return Math.trunc(Math.max(Number(modified), Number(changed))) > instant;
+  const [, modifiedText = '0', changedText = '0'] = stamp.split(':');
+  const modified = Math.trunc(Number(modifiedText));
+  return Math.trunc(Number(changedText)) > instant || (modified > instant && modified <= now);
 }
 
 /** Validates one asset against the files now in `assetsDir`. Never throws for bad content. */
@@ -98,7 +103,7 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     const bytes = readOrNull(assets, path);
     // Stamped after the read: a change during the read shows in the stamp, so it is never missed.
     const stamp = bytes === null ? null : stampOf(assets, path);
-    if (changedAfter(stamp, job.seenAt[index] ?? null)) changed.push(path);
+    if (changedAfter(stamp, job.seenAt[index] ?? null, Date.now())) changed.push(path);
     stamps.push([path, stamp]);
     const sha = bytes === null ? null : sha256Hex(bytes);
     hashes.push([path, sha]);
