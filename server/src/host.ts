@@ -64,6 +64,15 @@ export type ServerWorkStep =
 /** Receives the steps of the work the server starts itself. */
 export type ServerWorkListener = (step: ServerWorkStep) => void;
 
+/** Whether `assets/.prometeu/index.json` is a file (a link on the way is not: the load then reports it). */
+function registryFileExists(files: ProjectFs): boolean {
+  try {
+    return files.kind(`assets/${REGISTRY_PATH}`) === 'file';
+  } catch {
+    return false;
+  }
+}
+
 /** The stable project id of a canonical root path. */
 export function projectIdOf(rootPath: string): string {
   return `prj-${createHash('sha256').update(rootPath).digest('hex').slice(0, 16)}`;
@@ -207,7 +216,7 @@ export class PackerHost {
       rootUri: canonicalUri,
       epoch: this.epoch,
       now: this.now,
-      workspaceInitialized: assetsExists && files.kind(`assets/${REGISTRY_PATH}`) === 'file',
+      workspaceInitialized: assetsExists && registryFileExists(files),
       newUuid: this.newUuid,
       watch: {
         factory: assetsExists ? factory : null,

@@ -95,8 +95,8 @@ project is known under its \`projectId\` in state \`loading\`: its first event,
 every connection already initialized, so even the client whose \`openProject\` is still pending learns
 the id (a connection whose own \`initialize\` opens the project gets events only after that answer, and
 replays this one with \`packer/events\`).
-Meanwhile the crawl runs off the main thread and the declarations are parsed in chunks, so the server
-keeps answering. On a loading project:
+Meanwhile the crawl runs on a thread of its own (an open at the very start of the process, before that
+thread runs, crawls inline) and the declarations are parsed in chunks, so the server keeps answering. On a loading project:
 
 - \`packer/projectStatus\` and \`packer/events\` answer at once: \`state: "loading"\`, \`revision: 0\`,
   every count 0, \`workspaceInitialized\` as on disk, watching \`off\`.

@@ -1,9 +1,10 @@
 /**
  * Loading a project's first snapshot without holding the main thread: the crawl of `assets/` runs in a
- * worker thread (`crawl-thread.ts`, through the same confined file system), and the declarations it found are parsed on the
- * main thread in chunks, yielding to the event loop between them, so requests (`packer/projectStatus` of the
- * loading project, reads of other projects) are answered meanwhile. Falls back to the crawl inline when a
- * worker cannot be started (for example when running from TypeScript sources in tests).
+ * worker thread (`crawl-thread.ts`, through the same confined file system), and the declarations it found
+ * are parsed on the main thread in chunks, yielding to the event loop between them, so requests
+ * (`packer/projectStatus` of the loading project, reads of other projects) are answered meanwhile. Falls
+ * back to the crawl inline when a worker cannot be started (for example when running from TypeScript
+ * sources in tests).
  */
 import { Worker } from 'node:worker_threads';
 import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
@@ -22,30 +23,28 @@ function yieldNow(): Promise<void> {
 }
 
 /**
- * The process's crawl thread: started ahead of the first open (see {@link startLoadThread}), so that open
- * does not wait for a thread to start, and ended once no crawl waits, so it holds no memory afterwards.
- * Unreferenced: it never keeps the process alive.
+ * The process's crawl thread: started with the host (see {@link startLoadThread}) and kept for the life of
+ * the process (about 20 MiB), so no open waits for a thread to start; unreferenced, so it never keeps the
+ * process alive. A load that comes before it runs crawls inline instead.
  */
 class CrawlThread {
   /** Invariant: the requests sent and not answered yet, by id. */
   private readonly waiting = new Map<number, { resolve(crawl: CrawlResult): void; reject(error: Error): void }>();
   private nextId = 0;
-  /** Invariant: false once the thread failed, exited or was ended when idle; a new one is started for the next crawl. */
+  /** Invariant: false once the thread failed or exited; a new one is started for the next crawl. */
   alive = true;
+  /** Invariant: true once the thread runs and can take a crawl at once. */
+  online = false;
 
   constructor(private readonly worker: Worker) {
     worker.unref();
+    worker.once('online', () => (this.online = true));
     worker.on('message', (reply: CrawlReply) => {
       const waiter = this.waiting.get(reply.id);
       if (waiter === undefined) return;
       this.waiting.delete(reply.id);
       if (reply.ok) waiter.resolve(reply.crawl);
       else waiter.reject(Object.assign(new Error(reply.error), reply.code !== undefined ? { code: reply.code } : {}));
-      // Its memory is not kept for the life of the process: a later open starts a thread again.
-      if (this.waiting.size === 0) {
-        this.alive = false;
-        void this.worker.terminate();
-      }
     });
     const fail = (error: Error): void => {
       this.alive = false;
@@ -88,7 +87,9 @@ export function startLoadThread(): CrawlThread | null {
 async function crawlInBackground(files: ProjectFs): Promise<CrawlResult> {
   const assets = files.at('assets');
   const running = startLoadThread();
-  return running === null ? crawlAssets(assets) : running.crawl(assets.root, assets.base);
+  // A load that comes before the thread runs (a server's first open right at its start, as the CLI does)
+  // crawls here rather than wait for a thread to start, which costs more than a small crawl.
+  return running === null || !running.online ? crawlAssets(assets) : running.crawl(assets.root, assets.base);
 }
 
 /**
