@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { AssetReference, MutationIntent } from '@prometeu/packer-protocol';
-import { CREATE_TYPES, createDraft } from './draft.js';
+import type { CreateRequest } from './draft.js';
 
 /** The commands that preview a mutation and apply it with `--yes`. */
 export type MutationCommandName =
@@ -66,6 +66,11 @@ export interface ParsedCommand {
    * `packer/listQuarantine` (the mutation's `assetUuid` is filled in then).
    */
   readonly restoreRoot?: string;
+  /**
+   * `create <type> <root>`: what to create. The declaration is drafted from the asset types the server
+   * advertises in `initialize`, once it runs, and becomes the `createAsset` mutation then.
+   */
+  readonly create?: CreateRequest;
 }
 
 /** The `packer/listAssets` filter `list` can ask for. */
@@ -252,8 +257,9 @@ registry is left alone; an invalid one is reported, never overwritten.
   create: `Usage: packer create <type> <root> [--name <N>] [--register] [--yes] [--json] [PROJECT_DIR]
 
 Writes a new asset root <root> (relative to assets/) with an asset.json of type
-<type> (${Object.keys(CREATE_TYPES).join(', ')}): the output format and codec of the type,
-no inputs, preload off, and the name <N> (default: the root's last folder). The
+<type> (one the server advertises, such as blob, glyph_bank or sound_bank; an
+unknown one is refused with the server's list): the output format and first codec
+the server gives the type, no inputs, preload off, and the name <N> (default: the root's last folder). The
 server gives it its asset_uuid and schema_version; with --register it also gets
 the next asset id. Add the input files and list them in asset.json afterwards:
 the asset's diagnostics say which inputs its format needs.
@@ -411,16 +417,13 @@ function mutationOf(
   command: MutationCommandName,
   operands: readonly string[],
   options: { readonly to: string | undefined; readonly name: string | undefined; readonly register: boolean },
-): MutationIntent | string {
+): MutationIntent | string | undefined {
   const [first = '', second = ''] = operands;
   const { to } = options;
   switch (command) {
-    case 'create': {
-      const root = normalizeRoot(second);
-      const declaration = createDraft(first, root, options.name);
-      if (typeof declaration === 'string') return declaration;
-      return { kind: 'createAsset', root, declaration, register: options.register };
-    }
+    case 'create':
+      // Drafted by the run from the server's asset types; see `ParsedCommand.create`.
+      return undefined;
     case 'fix':
       return { kind: 'applySafeFix', fixId: first };
     case 'register':
@@ -598,5 +601,15 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     after,
     follow: values.follow === true,
     ...(command === 'restore' && !UUID.test(operands[0]!) ? { restoreRoot: normalizeRoot(operands[0]!) } : {}),
+    ...(command === 'create'
+      ? {
+          create: {
+            type: operands[0]!,
+            root: normalizeRoot(operands[1]!),
+            name: values.name,
+            register: values.register === true,
+          },
+        }
+      : {}),
   };
 }

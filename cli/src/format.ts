@@ -551,6 +551,9 @@ export function formatEventLine(event: PackerEvent): string {
     case 'watch.stateChanged':
       summary = `${event.body.state} (${event.body.backend})${event.body.reason !== undefined ? `: ${event.body.reason}` : ''}`;
       break;
+    case 'project.stateChanged':
+      summary = `${event.body.previousState ?? 'new'} -> ${event.body.state} (revision ${event.body.revision})${event.body.failure !== undefined ? `: ${event.body.failure}` : ''}`;
+      break;
     case 'diagnostics.changed':
       summary = `revision ${event.body.revision}: ${event.body.assets.map((asset) => `${asset.root} ${asset.previousWorstSeverity ?? 'none'} -> ${asset.worstSeverity ?? 'none'}`).join(', ')}`;
       break;

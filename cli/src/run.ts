@@ -18,6 +18,7 @@ import {
 } from '@prometeu/packer-client';
 import { serverScriptPath } from '@prometeu/packer-server/server-script';
 import { ExitCode, isMutationCommand, parseCommandLine, type ParsedCommand } from './args.js';
+import { createDraft } from './draft.js';
 import {
   doctorSummary,
   formatAssetDetails,
@@ -146,7 +147,9 @@ async function execute(
     if (isMutationCommand(command.command)) {
       // The server checks a write against the divergence it knows; let it look at the disk first.
       await watch.settled(projectId, opened.watching.state);
-      const resolved = await resolveRestore(client, projectId, command, io);
+      const drafted = resolveCreate(client, command, io);
+      if (typeof drafted === 'number') return drafted;
+      const resolved = await resolveRestore(client, projectId, drafted, io);
       if (typeof resolved === 'number') return resolved;
       return await runMutation(client, projectId, resolved, io, print);
     }
@@ -219,6 +222,26 @@ type Print = (value: unknown, human: () => string) => void;
 /** How the footer of a filtered `list` names its filter. */
 function filterWords(filter: ParsedCommand['listFilter']): string {
   return filter.registered === true ? 'registered only' : 'unregistered only';
+}
+
+/**
+ * `create <type> <root>`: drafts the `createAsset` mutation from the asset types the server advertised in
+ * `initialize` (its defaults: the type's format and first codec); returns the exit code when the server
+ * has no such type. Other commands pass through unchanged.
+ */
+function resolveCreate(client: PackerClient, command: ParsedCommand, io: CliEnvironment): ParsedCommand | number {
+  const request = command.create;
+  if (request === undefined) return command;
+  const assetTypes = client.serverInitializeResult?.capabilities.experimental.packer.assetTypes ?? [];
+  const declaration = createDraft(assetTypes, request.type, request.root, request.name);
+  if (typeof declaration === 'string') {
+    io.stderr.write(`packer: create: ${declaration}\n`);
+    return ExitCode.Usage;
+  }
+  return {
+    ...command,
+    mutation: { kind: 'createAsset', root: request.root, declaration, register: request.register },
+  };
 }
 
 /**

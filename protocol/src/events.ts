@@ -12,6 +12,7 @@ import {
   Severity,
 } from './common.js';
 import { defineNotification, defineRequest } from './method.js';
+import { ProjectState } from './projects.js';
 
 /** Operation lifecycle kinds, in the order they can occur. */
 export const OperationEventKinds = [
@@ -160,6 +161,16 @@ export const WatchStateChangedEvent = z.strictObject({
     reason: z.string().optional().describe('Why watching is degraded; the server then verifies the disk periodically.'),
   }),
 });
+export const ProjectStateChangedEvent = z.strictObject({
+  ...envelope,
+  kind: z.literal('project.stateChanged'),
+  body: z.strictObject({
+    state: ProjectState,
+    previousState: ProjectState.nullable().describe('Null for the first event of a project (its load starting).'),
+    revision: Revision.describe('The current snapshot: 0 while `loading`, then the first snapshot.'),
+    failure: z.string().optional().describe('Why the project is `failed`.'),
+  }),
+});
 /** One asset whose diagnostics a new snapshot changed. */
 export const DiagnosticsChangedAsset = z.strictObject({
   root: z.string().describe('Relative to `assets/`.'),
@@ -201,6 +212,7 @@ export const PackerEvent = z
     DivergenceDetectedEvent,
     WatchStateChangedEvent,
     DiagnosticsChangedEvent,
+    ProjectStateChangedEvent,
   ])
   .describe('One event of the authoritative per-project stream.');
 export type PackerEvent = z.infer<typeof PackerEvent>;
@@ -220,6 +232,7 @@ export const events = defineRequest({
   method: 'packer/events',
   lane: 'read',
   answeredWhileFailed: true,
+  answeredWhileLoading: true,
   params: z.strictObject({
     ...ProjectParams,
     afterSequence: z

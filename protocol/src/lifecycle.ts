@@ -57,6 +57,7 @@ export const AssetTypeCapability = z.strictObject({
   codecs: z.array(z.string()).describe('The `output.codec` values the type allows.'),
   inputs: z.array(InputRoleCapability).describe('The input roles, in the order a create form would ask for them.'),
 });
+export type AssetTypeCapability = z.infer<typeof AssetTypeCapability>;
 
 /** What the server offers, under `capabilities.experimental.packer`. */
 export const PackerCapabilities = z.strictObject({

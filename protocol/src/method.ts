@@ -42,6 +42,12 @@ export interface RequestDeclaration<
    * with `ProjectFailed`). Only meaningful for the `read` lane.
    */
   readonly answeredWhileFailed: boolean;
+  /**
+   * Whether a read is answered at once while its project is `loading` (from the status it has before its
+   * first snapshot, revision 0). Every other read of a loading project waits for the first snapshot and is
+   * answered from it (or `-32800` when cancelled meanwhile). Only meaningful for the `read` lane.
+   */
+  readonly answeredWhileLoading: boolean;
   /** The typed vscode-jsonrpc request type for `sendRequest` and `onRequest`. */
   readonly type: RequestType<z.input<P>, z.output<R>, unknown>;
 }
@@ -80,10 +86,13 @@ export function defineRequest<
   summary: string;
   /** See {@link RequestDeclaration.answeredWhileFailed}; false when absent. */
   answeredWhileFailed?: boolean;
+  /** See {@link RequestDeclaration.answeredWhileLoading}; false when absent. */
+  answeredWhileLoading?: boolean;
 }): RequestDeclaration<P, R, M, L> {
   return Object.freeze({
     ...declaration,
     answeredWhileFailed: declaration.answeredWhileFailed ?? false,
+    answeredWhileLoading: declaration.answeredWhileLoading ?? false,
     type: new RequestType<z.input<P>, z.output<R>, unknown>(declaration.method),
   });
 }

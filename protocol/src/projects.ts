@@ -7,10 +7,11 @@ import { defineRequest } from './method.js';
 
 /** Project lifecycle states. */
 export const ProjectState = z
-  .enum(['ready', 'diverged', 'failed'])
+  .enum(['loading', 'ready', 'diverged', 'failed'])
   .describe(
-    '`ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded. There is no `loading` state: `openProject` and `initialize` answer only once the first snapshot is built, and a project has no id a client could ask about before that.',
+    '`loading`: the first snapshot is being built (crawl, declarations, registry); the project is known under its id, `revision` is 0 and the counts are zero until it is published, `projectStatus` and `events` answer at once and every other request on it waits for that snapshot. `ready`: the snapshot matches what the packer knows; `diverged`: the disk changed behind its back; `failed`: it could not be loaded.',
   );
+export type ProjectState = z.infer<typeof ProjectState>;
 
 /** What the project's writer lane is doing. */
 export const WriterLaneStatus = z.strictObject({
@@ -96,7 +97,7 @@ export const openProject = defineRequest({
   }),
   result: ProjectStatus,
   summary:
-    'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status. Opening the same folder again returns the same `projectId`.',
+    'Opens the project at `rootUri` (a folder holding `assets/`) and returns its status once its first snapshot is published. While it loads, the project is already known under its `projectId` (announced by `project.stateChanged` with `state: "loading"`). Opening the same folder again returns the same `projectId` (joining a load in progress).',
 });
 
 export const closeProject = defineRequest({
@@ -111,6 +112,7 @@ export const projectStatus = defineRequest({
   method: 'packer/projectStatus',
   lane: 'read',
   answeredWhileFailed: true,
+  answeredWhileLoading: true,
   params: z.strictObject({ ...ProjectParams }),
   result: ProjectStatus,
   summary: "The project's revision, state, divergence, counts and writer lane.",

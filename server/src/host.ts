@@ -7,10 +7,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PackerErrorCodes, isTerminalKind, type PackerEvent } from '@prometeu/packer-protocol';
 import { PackerError, unknownProject } from './errors.js';
 import { inspectProjectRoot, ProjectFs } from './io/project-fs.js';
-import { parseRegistry } from './domain/registry.js';
-import { buildSnapshot } from './domain/snapshot.js';
+import { parseRegistry, REGISTRY_PATH } from './domain/registry.js';
+import { buildSnapshot, type Snapshot } from './domain/snapshot.js';
 import type { EventListener } from './project/event-log.js';
-import { assetsDirOf, loadSnapshot } from './project/loader.js';
+import { assetsDirOf } from './project/loader.js';
+import { loadSnapshotInBackground, startLoadThread } from './project/load-worker.js';
 import { Project } from './project/project.js';
 import { WriterLock } from './project/writer-lock.js';
 import { hasInterruptedPromotion, recoverBuildPromotion } from './pack/build-output.js';
@@ -35,6 +36,13 @@ export interface HostOptions {
   readonly verifyIntervalMs?: number;
   /** Test hook for crash tests: called after each durable step of every commit of this host's projects. */
   readonly stepHook?: StepHook;
+  /**
+   * Test hook: awaited while a project is `loading`, before anything is read (tests hold a load there to
+   * show the state without any timing).
+   */
+  readonly beforeLoad?: (projectId: string) => Promise<void>;
+  /** Test hook: runs before each format validation round of a project reads the disk (tests edit files there). */
+  readonly beforeValidationRound?: (projectId: string) => void | Promise<void>;
 }
 
 /**
@@ -55,6 +63,15 @@ export type ServerWorkStep =
 
 /** Receives the steps of the work the server starts itself. */
 export type ServerWorkListener = (step: ServerWorkStep) => void;
+
+/** Whether `assets/.prometeu/index.json` is a file (a link on the way is not: the load then reports it). */
+function registryFileExists(files: ProjectFs): boolean {
+  try {
+    return files.kind(`assets/${REGISTRY_PATH}`) === 'file';
+  } catch {
+    return false;
+  }
+}
 
 /** The stable project id of a canonical root path. */
 export function projectIdOf(rootPath: string): string {
@@ -123,6 +140,8 @@ export class PackerHost {
     this.now = options.now ?? (() => new Date());
     this.newUuid = options.newUuid ?? randomUUID;
     this.options = options;
+    // The first open then finds the crawl thread running instead of starting it on its own time.
+    startLoadThread();
   }
 
   private readonly options: HostOptions;
@@ -139,13 +158,14 @@ export class PackerHost {
   ): Promise<Project> {
     const rootPath = resolveProjectRoot(rootUri);
     const id = projectIdOf(rootPath);
+    // A project still loading is known by its id, and an open of it joins its load.
+    const pending = this.opening.get(id);
+    if (pending) return pending;
     const existing = this.projects.get(id);
     if (existing) {
       if (options.autoReconcile !== undefined) existing.watch.settings.autoReconcile = options.autoReconcile;
       return existing;
     }
-    const pending = this.opening.get(id);
-    if (pending) return pending;
     const opening = this.load(id, rootPath, options);
     this.opening.set(id, opening);
     try {
@@ -155,6 +175,11 @@ export class PackerHost {
     }
   }
 
+  /**
+   * Registers the project under its id in state `loading` (announced by `project.stateChanged`), then
+   * builds its first snapshot without holding the main thread (see `project/load-worker.ts`) and publishes
+   * it. A load that fails forgets the project again (its last event says `failed`) and rejects.
+   */
   private async load(
     id: string,
     rootPath: string,
@@ -183,28 +208,6 @@ export class PackerHost {
         },
       );
     }
-    let recovery: RecoveryReport | null = null;
-    const assetsFs = files.at('assets');
-    const lock = new WriterLock(assetsFs);
-    if (assetsExists && assetsFs.exists(JOURNAL_PATH) && lock.acquire().ok) {
-      try {
-        recovery = await recoverJournal(assetsFs);
-      } finally {
-        lock.release();
-      }
-    }
-    // A pack killed between its two renames left build/ absent beside the old pack: it is put back now,
-    // when this process can take the writer lock, so build/ holds one whole pack from the first read on.
-    if (assetsExists && hasInterruptedPromotion(files) && lock.acquire().ok) {
-      try {
-        await recoverBuildPromotion(files);
-      } finally {
-        lock.release();
-      }
-    }
-    const initial = assetsExists
-      ? loadSnapshot(files, 1)
-      : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
     const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;
     const project = new Project({
@@ -213,7 +216,7 @@ export class PackerHost {
       rootUri: canonicalUri,
       epoch: this.epoch,
       now: this.now,
-      initial,
+      workspaceInitialized: assetsExists && registryFileExists(files),
       newUuid: this.newUuid,
       watch: {
         factory: assetsExists ? factory : null,
@@ -221,7 +224,6 @@ export class PackerHost {
         verifyIntervalMs: this.options.verifyIntervalMs ?? 5000,
         autoReconcile: options.autoReconcile ?? false,
       },
-      lastRecovery: recovery,
       // A folder without assets/ has nothing to watch yet; initWorkspace starts watching once it made one.
       deferredWatcher: assetsExists ? null : factory,
       scheduleReconcile: (target) => {
@@ -230,13 +232,53 @@ export class PackerHost {
         void target.lane.enqueue(reconcileOperation(target, operationId));
       },
       ...(this.options.stepHook !== undefined ? { stepHook: this.options.stepHook } : {}),
+      ...(this.options.beforeValidationRound !== undefined
+        ? { beforeValidationRound: () => this.options.beforeValidationRound!(id) }
+        : {}),
     });
     project.events.subscribe((event) => {
       for (const listener of this.listeners) listener(event);
       this.trackServerWork(event);
     });
     this.projects.set(id, project);
-    project.announceOpen();
+    project.announceLoading();
+    let initial: Snapshot;
+    let recovery: RecoveryReport | null = null;
+    try {
+      await this.options.beforeLoad?.(id);
+      const assetsFs = files.at('assets');
+      const lock = new WriterLock(assetsFs);
+      if (assetsExists && assetsFs.exists(JOURNAL_PATH) && lock.acquire().ok) {
+        try {
+          recovery = await recoverJournal(assetsFs);
+        } finally {
+          lock.release();
+        }
+      }
+      // A pack killed between its two renames left build/ absent beside the old pack: it is put back now,
+      // when this process can take the writer lock, so build/ holds one whole pack from the first read on.
+      if (assetsExists && hasInterruptedPromotion(files) && lock.acquire().ok) {
+        try {
+          await recoverBuildPromotion(files);
+        } finally {
+          lock.release();
+        }
+      }
+      initial = assetsExists
+        ? await loadSnapshotInBackground(files, 1)
+        : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
+    } catch (error) {
+      this.projects.delete(id);
+      project.failLoad(`The project could not be loaded: ${(error as Error).message}`);
+      project.dispose();
+      throw error;
+    }
+    if (this.projects.get(id) !== project) {
+      // Closed while it loaded (the host was disposed): nothing to publish.
+      project.failLoad('The project was closed while it loaded.');
+      throw unknownProject(id, [...this.projects.keys()]);
+    }
+    project.completeLoad(initial, recovery);
     project.watch.start();
     return project;
   }

@@ -470,6 +470,9 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
     case 'watch.stateChanged':
       if (next.project !== null) next = { ...next, project: { ...next.project, watching: event.body.state } };
       break;
+    case 'project.stateChanged':
+      if (next.project !== null) next = { ...next, project: { ...next.project, state: event.body.state } };
+      break;
     case 'diagnostics.changed':
     case 'operation.queued':
     case 'operation.started':
@@ -541,6 +544,7 @@ function reduceOperationEvent(state: StudioState, event: PackerEvent, operationI
     case 'divergence.detected':
     case 'watch.stateChanged':
     case 'diagnostics.changed':
+    case 'project.stateChanged':
       break;
   }
   let next: StudioState = { ...state, operations: { ...state.operations, [operationId]: updated } };

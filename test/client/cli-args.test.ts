@@ -2,7 +2,9 @@
  * Parsing the `packer` command line and formatting its human output, without a server.
  */
 import { describe, expect, it } from 'vitest';
+import type { AssetTypeCapability } from '@prometeu/packer-protocol';
 import { MAIN_HELP, parseAssetReference, parseCommandLine } from '../../cli/src/args.js';
+import { createDraft } from '../../cli/src/draft.js';
 import {
   formatAssetList,
   formatDoctor,
@@ -92,33 +94,40 @@ describe('packer command line', () => {
     expect(parseCommandLine(['remove', '1', '-y'])).toMatchObject({ kind: 'command', projectDir: '.', yes: true });
   });
 
-  it("builds create from a type and a root with the type's output contract, leaving uuid and schema version to the server", () => {
-    const intent = (argv: string[]): unknown => {
-      const parsed = parseCommandLine(argv);
-      return parsed.kind === 'command' ? parsed.mutation : parsed;
-    };
-    expect(intent(['create', 'blob', './props/crate/'])).toEqual({
-      kind: 'createAsset',
-      root: 'props/crate',
-      declaration: {
-        name: 'crate',
-        type: 'blob',
-        inputs: {},
-        output: { format: 'BLOB/raw_v1', codec: 'NONE' },
-        preload: { enabled: false },
-      },
-      register: false,
+  it('parses create into a type, a root, a name and --register; the declaration is drafted once the server is known', () => {
+    const parsed = parseCommandLine(['create', 'blob', './props/crate/']);
+    expect(parsed).toMatchObject({
+      kind: 'command',
+      command: 'create',
+      create: { type: 'blob', root: 'props/crate', name: undefined, register: false },
+      mutation: undefined,
     });
-    expect(intent(['create', 'glyph_bank', 'ui/font', '--name', 'Main Font', '--register'])).toMatchObject({
-      kind: 'createAsset',
-      root: 'ui/font',
-      declaration: { name: 'Main Font', type: 'glyph_bank', output: { format: 'GLYPH/indexed_v1', codec: 'NONE' } },
-      register: true,
+    expect(parseCommandLine(['create', 'glyph_bank', 'ui/font', '--name', 'Main Font', '--register'])).toMatchObject({
+      create: { type: 'glyph_bank', root: 'ui/font', name: 'Main Font', register: true },
     });
-    expect(intent(['create', 'sprite', 'x'])).toMatchObject({
-      kind: 'usageError',
-      message: expect.stringContaining("not 'sprite'"),
+  });
+
+  it("drafts create's declaration from the asset types the server advertises, with no table of its own", () => {
+    const types: AssetTypeCapability[] = [
+      { type: 'blob', format: 'BLOB/raw_v1', codecs: ['NONE'], inputs: [] },
+      { type: 'tilemap', format: 'TILEMAP/grid_v2', codecs: ['LZ4', 'NONE'], inputs: [] },
+    ];
+    expect(createDraft(types, 'blob', 'props/crate', undefined)).toEqual({
+      name: 'crate',
+      type: 'blob',
+      inputs: {},
+      output: { format: 'BLOB/raw_v1', codec: 'NONE' },
+      preload: { enabled: false },
     });
+    // A type only this server knows is drafted with its format and its first codec.
+    expect(createDraft(types, 'tilemap', 'maps/one', 'Level 1')).toMatchObject({
+      name: 'Level 1',
+      type: 'tilemap',
+      output: { format: 'TILEMAP/grid_v2', codec: 'LZ4' },
+    });
+    expect(createDraft(types, 'sound_bank', 'x', undefined)).toBe(
+      "the server supports the asset types blob, tilemap, not 'sound_bank'.",
+    );
   });
 
   it('builds fix from a fix id, and keeps --consent apart from --yes', () => {

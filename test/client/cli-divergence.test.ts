@@ -121,7 +121,9 @@ describe('packer events', () => {
     writeProject(dir, { assets: [blobAsset('hero', 'hero bytes\n')] });
     const all = await runPacker(['events', dir]);
     expectExit(all, 0);
-    expect(all.stdout).toMatch(/^ {5}1 {2}snapshot\.published\s+-\s+revision 1 \(open\)$/m);
+    // A project's log starts with its load: loading, then the first snapshot.
+    expect(all.stdout).toMatch(/^ {5}1 {2}project\.stateChanged\s+-\s+new -> loading \(revision 0\)$/m);
+    expect(all.stdout).toMatch(/^ {5}2 {2}snapshot\.published\s+-\s+revision 1 \(open\)$/m);
     const after = await runPacker(['events', '--after', '1', '--json', dir]);
     expectExit(after, 0);
     const events = after.stdout
@@ -171,6 +173,6 @@ describe('packer events', () => {
       child.kill('SIGINT');
     }
     expect(await exited).toBe(130);
-    expect(stdout).toMatch(/^ {5}1 {2}snapshot\.published/m);
+    expect(stdout).toMatch(/^ {5}2 {2}snapshot\.published/m);
   });
 });

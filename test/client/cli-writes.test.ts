@@ -340,6 +340,18 @@ describe('packer create', () => {
     expect(list.stdout).toMatch(/^-\s+steps\s+sound_bank\s+audio\/steps\s+no\s+no/m);
   });
 
+  it("drafts the declaration from the server's advertised types: an unknown type is refused with the server's list, exit 2", async () => {
+    const dir = project();
+    const before = registryText(dir);
+    const run = await runPacker(['create', 'sprite', 'ui/hero', '--yes', dir]);
+    expectExit(run, 2);
+    expect(run.stderr).toContain(
+      "packer: create: the server supports the asset types blob, glyph_bank, sound_bank, not 'sprite'.",
+    );
+    expect(existsSync(join(dir, 'assets', 'ui', 'hero'))).toBe(false);
+    expect(registryText(dir)).toBe(before);
+  });
+
   it('a root that already holds an asset is blocked by the server and exits 1', async () => {
     const dir = project();
     const run = await runPacker(['create', 'blob', 'extra', '--yes', dir]);

@@ -4,7 +4,7 @@
  * and the validation worker thread answers exactly what the inline validation does.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PackerEvent } from '@prometeu/packer-protocol';
@@ -14,6 +14,8 @@ import { packOperation, type PackResponse } from '../../server/src/writes/pack-p
 import type { Project } from '../../server/src/project/project.js';
 import { checkAsset, validationCounters } from '../../server/src/validation/check-asset.js';
 import { pendingJobs } from '../../server/src/validation/project-validation.js';
+import { crawledAt } from '../../server/src/project/loader.js';
+import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import { crawlAssets } from '../../server/src/domain/crawl.js';
 import { buildSnapshot } from '../../server/src/domain/snapshot.js';
 import { parseRegistry } from '../../server/src/domain/registry.js';
@@ -114,6 +116,126 @@ describe('a pack packs only what the snapshot validated', () => {
       // The round that started at open finds its results already published and publishes nothing more.
       await project.validationSettled();
       expect(project.snapshot().revision).toBe(2);
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('records nothing for an input edited between the snapshot and the validation read: the asset stays pending, the project reports the path, and the pack refuses it', async () => {
+    const written = writeProject(tempDir(), {
+      assets: [
+        { root: 'misc/hello', files: { 'data.bin': 'hello' } },
+        { root: 'misc/other', files: { 'data.bin': 'other' } },
+      ],
+    });
+    const input = join(written.assetsDir, 'misc/hello/data.bin');
+    let edited = false;
+    const host = new PackerHost({
+      watcher: null,
+      epoch: 'validated-inputs',
+      now: () => new Date(0),
+      // The edit lands after the crawl of revision 1 and before the first round reads the file.
+      beforeValidationRound: (projectId) => {
+        if (edited) return;
+        edited = true;
+        const crawled = crawledAt(host.get(projectId).snapshot().crawl, 'misc/hello/data.bin')!;
+        // A real edit's times may lag the clock by a tick: once the clock is past the crawl, the edit's
+        // modification time is set just after the crawl, so the test does not depend on that tick.
+        while (Date.now() < crawled + 2) void 0;
+        writeFileSync(input, 'HELLO');
+        // In seconds, half a millisecond clear of the crawl's millisecond whatever the float rounding.
+        utimesSync(input, (crawled + 1.5) / 1000, (crawled + 1.5) / 1000);
+      },
+    });
+    const events: PackerEvent[] = [];
+    host.subscribe((event) => events.push(event));
+    try {
+      const project = await host.open(pathToFileURL(written.root).href);
+      await project.validationSettled();
+      const snapshot = project.snapshot();
+      // No hash of bytes the snapshot never saw: the asset stays pending, the other one is validated.
+      expect(snapshot.byRoot.get('misc/hello')).toMatchObject({ validation: 'pending', formatResult: null });
+      expect(snapshot.byRoot.get('misc/hello')!.inputs.map((i) => i.sha256)).toEqual([null]);
+      expect(snapshot.byRoot.get('misc/other')!.validation).toBe('done');
+      expect(project.watch.divergence()).toMatchObject({
+        diverged: true,
+        changes: [{ path: 'misc/hello/data.bin', change: 'changed' }],
+      });
+      expect(events.filter((event) => event.kind === 'divergence.detected').map((event) => event.body)).toEqual([
+        expect.objectContaining({ changes: [{ path: 'misc/hello/data.bin', change: 'changed' }] }),
+      ]);
+
+      const refused = await pack(project, 'pack-1');
+      expect(refused).toMatchObject({ outcome: 'failed', failure: 'diverged', divergedPaths: ['misc/hello/data.bin'] });
+      expect(existsSync(join(written.root, 'build'))).toBe(false);
+
+      // A reconcile accepts the new bytes (their times now before its crawl); they are validated and packed.
+      utimesSync(input, new Date(2000, 0, 1), new Date(2000, 0, 1));
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+      expect(project.snapshot().byRoot.get('misc/hello')!.inputs[0]!.sha256).toBe(
+        createHash('sha256').update('HELLO').digest('hex'),
+      );
+      expect((await pack(project, 'pack-2')).outcome).toBe('succeeded');
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('refuses a pack while the project reports an input of the build set as diverged, even when its bytes hash as validated', async () => {
+    const written = writeProject(tempDir(), { assets: [{ root: 'misc/hello', files: { 'data.bin': 'hello' } }] });
+    const { host, project } = await open(written.root);
+    try {
+      await project.validationSettled();
+      // The watcher saw a change; the content was put back before the pack, so only the report says so.
+      project.watch.tracker.apply(
+        new Map([['misc/hello/data.bin', { path: 'misc/hello/data.bin', change: 'changed' as const }]]),
+        false,
+      );
+      expect(await pack(project, 'pack-1')).toMatchObject({
+        outcome: 'failed',
+        failure: 'diverged',
+        divergedPaths: ['misc/hello/data.bin'],
+      });
+      expect(existsSync(join(written.root, 'build'))).toBe(false);
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('a reload keeps the format results of unchanged inputs: after a reconcile that touched one asset, only it is pending', async () => {
+    const written = writeProject(tempDir(), {
+      assets: [
+        { root: 'misc/a', files: { 'data.bin': 'a' } },
+        { root: 'misc/b', files: { 'data.bin': 'b' } },
+        { root: 'misc/c', files: { 'data.bin': 'c' } },
+      ],
+    });
+    const { host, project, events } = await open(written.root);
+    try {
+      await project.validationSettled();
+      const validated = project.snapshot();
+      const pendingAtReconcile: string[][] = [];
+      host.subscribe((event) => {
+        if (event.kind === 'snapshot.published' && event.body.cause === 'reconcile')
+          pendingAtReconcile.push(
+            project
+              .snapshot()
+              .assets.filter((record) => record.validation === 'pending')
+              .map((record) => record.root),
+          );
+      });
+      // New content in one asset; the same content, newly stamped, in another (a touch, a checkout).
+      writeFileSync(join(written.assetsDir, 'misc/a/data.bin'), 'A, edited');
+      utimesSync(join(written.assetsDir, 'misc/b/data.bin'), new Date(1_000_000), new Date(1_000_000));
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      expect(pendingAtReconcile).toEqual([['misc/a']]);
+      // The unchanged assets keep the very result they had.
+      expect(project.snapshot().byRoot.get('misc/c')!.formatResult).toBe(validated.byRoot.get('misc/c')!.formatResult);
+      expect(project.snapshot().byRoot.get('misc/b')!.validation).toBe('done');
+      await project.validationSettled();
+      const published = events.filter((event) => event.kind === 'snapshot.published').at(-1)!;
+      expect(published.body).toMatchObject({ cause: 'validation', assets: { changed: [{ root: 'misc/a' }] } });
     } finally {
       host.dispose();
     }

@@ -43,7 +43,7 @@ describe('recorded sessions through the studio reducer', () => {
     expect(card.status).toBe('applied');
     const apply = state.activity.find((operation) => operation.operationId === 'op-1')!;
     expect(apply.status).toBe('succeeded');
-    expect(apply.statusFrom).toBe('event 6 operation.succeeded');
+    expect(apply.statusFrom).toBe('event 8 operation.succeeded');
     expect(apply.outcome?.outcome).toBe('applied');
     // Revision 3 is the rename; revision 4 publishes its format checks.
     expect(state.revision).toBe(4);
@@ -100,7 +100,7 @@ describe('recorded sessions through the studio reducer', () => {
     const last = state.activity.find((operation) => operation.operationId === state.pack.operationId)!;
     expect(last.operationId).toBe('pack-3');
     expect(last.status).toBe('succeeded');
-    expect(last.statusFrom).toBe('event 13 operation.succeeded');
+    expect(last.statusFrom).toBe('event 15 operation.succeeded');
     // Nothing changed since pack-2, so pack-3 kept build/ as it was and reported no progress.
     expect(last.progress ?? null).toBeNull();
     expect(last.outcome?.artifacts.map((artifact) => artifact.name)).toEqual([

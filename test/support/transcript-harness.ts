@@ -9,6 +9,7 @@
  *   fixture: <folder under test/transcripts/fixtures, copied to a temp dir as the project> | none
  *   writes: <paths relative to the project that the transcript may create or change, comma separated>
  *   watch: fake                                     projects get a watcher the transcript drives (see ~~)
+ *   load: held                                      every project load waits, while `loading`, for ~~ release load
  *                                                   (the header ends at the first blank line)
  *   # comment / blank line                          kept where they are: they belong to the next step (or
  *                                                   to the end of the file), so an update keeps them
@@ -19,10 +20,13 @@
  *   --> initialize no-initialized                   the same without the initialized notification
  *   --> {"id":1,"method":"...","params":{...}}      a message ("jsonrpc": "2.0" is added unless present)
  *   --> raw <text>                                  a frame whose body is <text> exactly; one answer is awaited
+ *   --> async {"id":2,...}                          a request whose answer is not awaited (it renders when it
+ *                                                   comes); with `load: held`, the step waits until a load is held
  *   ~~ write <path> <text> | ~~ delete <path> | ~~ move <from> <to>
  *                                                   change the project's files behind the packer's back
  *   ~~ report <path> ...                            have the watcher report paths without changing them
  *   ~~ settle                                       report those paths to the watcher and classify them now
+ *   ~~ release load                                 let the held loads go on (header `load: held`)
  *   <-- ...                                         server messages (regenerated; never edit by hand)
  * Server messages are rendered as:
  *   <-- {"id":2,"result":...}                       compact JSON on one line when it fits in 200 characters,
@@ -88,6 +92,8 @@ interface ParsedTranscript {
   readonly fixture: string | null;
   readonly writes: string[];
   readonly fakeWatch: boolean;
+  /** Whether project loads wait for `~~ release load`. */
+  readonly holdLoad: boolean;
   readonly steps: Step[];
   /** Comment lines after the last step. */
   readonly trailer: string[];
@@ -101,6 +107,7 @@ export function parseTranscript(text: string): ParsedTranscript {
   let fixture: string | null = null;
   let writes: string[] = [];
   let fakeWatch = false;
+  let holdLoad = false;
   let pending: string[] = [];
   let inHeader = true;
   for (const line of lines) {
@@ -119,6 +126,7 @@ export function parseTranscript(text: string): ParsedTranscript {
         continue;
       }
       if (line.startsWith('watch:')) fakeWatch = line.slice('watch:'.length).trim() === 'fake';
+      if (line.startsWith('load:')) holdLoad = line.slice('load:'.length).trim() === 'held';
       if (line.startsWith('fixture:')) fixture = line.slice('fixture:'.length).trim();
       if (line.startsWith('writes:'))
         writes = line
@@ -134,7 +142,7 @@ export function parseTranscript(text: string): ParsedTranscript {
   }
   while (pending.length > 0 && pending[pending.length - 1]!.trim() === '') pending.pop();
   if (fixture === 'none') fixture = null;
-  return { header, fixture, writes, fakeWatch, steps, trailer: pending };
+  return { header, fixture, writes, fakeWatch, holdLoad, steps, trailer: pending };
 }
 
 /** JSON with object keys sorted, so two values compare equal whatever their key order. */
@@ -405,11 +413,29 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
     return { backend: 'none', close: async () => undefined };
   };
   const changedPaths = new Set<string>();
+  /** With `load: held`: how many loads reached the hold, and what lets them go on. */
+  let loadsHeld = 0;
+  let loadsReleased = !parsed.holdLoad;
+  let openGate: () => void = () => undefined;
+  const loadGate = new Promise<void>((resolve) => (openGate = resolve));
+  const releaseLoads = (): void => {
+    loadsReleased = true;
+    openGate();
+  };
   const host = new PackerHost({
     epoch: TRANSCRIPT_EPOCH,
     now: () => FIXED_TIME,
     newUuid: () => `00000000-0000-4000-8000-${String(++uuids).padStart(8, '0')}ffff`,
     watcher: parsed.fakeWatch ? fakeWatcher : null,
+    ...(parsed.holdLoad
+      ? {
+          beforeLoad: () => {
+            loadsHeld++;
+            wake();
+            return loadGate;
+          },
+        }
+      : {}),
   });
   const served = serveConnection({
     input,
@@ -463,14 +489,25 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
    * each change), so that its `snapshot.published` event always lands under the step that caused it.
    */
   const validated = async (): Promise<void> => {
-    await Promise.all(host.list().map((project) => project.validationSettled()));
+    // A load held on purpose is not waited for: the transcript shows what happens meanwhile.
+    const settling = host.list().filter((project) => loadsReleased || !project.loading);
+    await Promise.all(settling.map((project) => project.validationSettled()));
     await new Promise((resolve) => setImmediate(resolve));
     await new Promise((resolve) => setImmediate(resolve));
   };
-  /** Sends one message and waits for its answer (or for the exit it causes). */
-  const send = async (full: Record<string, unknown>): Promise<void> => {
+  /** Sends one message and waits for its answer (or for the exit it causes), unless `later`. */
+  const send = async (full: Record<string, unknown>, later = false): Promise<void> => {
     sent.push(normalise(full));
     input.write(frame(JSON.stringify(full)));
+    if (later) {
+      methodsById.set(full['id'], full['method'] as string);
+      const held = loadsHeld;
+      if (parsed.holdLoad) await waitFor(() => loadsHeld > held || held > 0, 'a project load to be held');
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      flush();
+      return;
+    }
     if (typeof full['method'] === 'string' && 'id' in full) {
       methodsById.set(full['id'], full['method']);
       const id = full['id'];
@@ -493,7 +530,8 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
       out.push(...step.leadIn);
       if (step.kind === 'act') {
         out.push(`~~ ${step.line}`);
-        await act(step.line, root, changedPaths);
+        if (step.line === 'release load') releaseLoads();
+        else await act(step.line, root, changedPaths);
         if (step.line === 'settle') {
           const paths = [...changedPaths];
           changedPaths.clear();
@@ -526,8 +564,12 @@ export async function runTranscript(text: string, options: RunOptions): Promise<
         if (directive.initialized) await send({ jsonrpc: '2.0', method: 'initialized', params: {} });
         continue;
       }
-      const message = JSON.parse(substitute(step.line)) as Record<string, unknown>;
-      await send('jsonrpc' in message ? message : { jsonrpc: '2.0', ...message });
+      const later = step.line.startsWith('async ');
+      const message = JSON.parse(substitute(later ? step.line.slice('async '.length) : step.line)) as Record<
+        string,
+        unknown
+      >;
+      await send('jsonrpc' in message ? message : { jsonrpc: '2.0', ...message }, later);
     }
     // Let anything already on its way arrive, then render it.
     await new Promise((resolve) => setImmediate(resolve));

@@ -199,7 +199,8 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
       clearedChanges: expected.length,
       diff: { added: [], removed: [], moved: [], changed: [] },
     });
-    expect(watched.status()).toMatchObject({ revision: 4, state: 'ready' });
+    // The reconcile's reload keeps the format results of inputs it finds unchanged: nothing is left to check.
+    expect(watched.status()).toMatchObject({ revision: 3, state: 'ready' });
 
     // The reconcile saved what it accepted: the next run starts clean.
     await watched.project.watch.dispose();

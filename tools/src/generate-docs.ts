@@ -193,7 +193,7 @@ function requestSection(name: string, declaration: RequestDeclaration, files: Ge
   return [
     `### \`${declaration.method}\``,
     '',
-    `Lane: **${declaration.lane}**${declaration.answeredWhileFailed ? ' (answered while the project is `failed`)' : ''}. Client method: \`${name}\`.`,
+    `Lane: **${declaration.lane}**${declaration.answeredWhileFailed ? ' (answered while the project is `failed`)' : ''}${declaration.answeredWhileLoading ? ' (answered at once while the project is `loading`)' : ''}. Client method: \`${name}\`.`,
     '',
     declaration.summary,
     '',

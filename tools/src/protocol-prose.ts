@@ -88,6 +88,33 @@ so opening the same folder again (by any path or URI that resolves to it) return
 and in later server runs. Several projects may be open at once; each has its own snapshot, revision,
 writer lane and event sequence.
 
+**Loading.** From the moment an open (\`initialize\` for its workspace folders, \`packer/openProject\`,
+\`packer/initWorkspace\` by \`rootUri\`) has checked the folder until its first snapshot is published, the
+project is known under its \`projectId\` in state \`loading\`: its first event,
+\`project.stateChanged\` (\`state: "loading"\`, \`previousState: null\`, \`revision: 0\`), is sent to
+every connection already initialized, so even the client whose \`openProject\` is still pending learns
+the id (a connection whose own \`initialize\` opens the project gets events only after that answer, and
+replays this one with \`packer/events\`).
+Meanwhile the crawl runs on a thread of its own (an open at the very start of the process, before that
+thread runs, crawls inline) and the declarations are parsed in chunks, so the server keeps answering. On a loading project:
+
+- \`packer/projectStatus\` and \`packer/events\` answer at once: \`state: "loading"\`, \`revision: 0\`,
+  every count 0, \`workspaceInitialized\` as on disk, watching \`off\`.
+- Every other read waits for the first snapshot and is answered from it (revision 1 or later); a read
+  cancelled while it waits is answered \`-32800\`. No read ever sees a snapshot that was not published.
+- Writes are queued (\`operation.queued\`) and start only after the first snapshot, in arrival order.
+- \`openProject\` (and \`initialize\`) answer once the first snapshot is published, with its status, as
+  before; opening a loading folder again joins its load.
+- The load ends with \`snapshot.published\` (\`cause: "open"\` or \`"recovery"\`) and then
+  \`project.stateChanged\` to the state that follows (\`ready\`, or \`diverged\`). A load that fails
+  (the folder cannot be listed) ends with \`project.stateChanged\` to \`failed\` with a \`failure\`; the
+  project is then forgotten (its id answers \`UnknownProject\`) and the open is answered with the error.
+
+\`project.stateChanged\` is also sent when a reload (reconcile, recovery) makes the project \`failed\`
+and when a later one ends that. Reloads inside the writer lane never make a project \`loading\`: reads
+keep being answered from the current snapshot until the next one is published. Divergence is announced
+by \`divergence.detected\` and ends with a reconcile's \`snapshot.published\`.
+
 ## Lanes
 
 Every request has one lane, written next to it below:

@@ -113,6 +113,7 @@ export function readViewOf(project: Project): ProjectReadView {
     assetsDir: project.assetsDir,
     epoch: project.events.epoch,
     failure: project.failed(),
+    loading: project.loading,
     lane: project.lane.status(),
     // A getter: only the status asks, and asking reads the lock file.
     get writer() {

@@ -23,6 +23,12 @@ export interface FormatResult {
    * null when the file could not be read as a regular file at the time.
    */
   readonly hashes: ReadonlyMap<string, string | null>;
+  /**
+   * Each input's stat stamp (size, modification and change times, inode) right after it was read, by path
+   * relative to `assets/`; null when it could not be read. A reload carries the result over to the next
+   * snapshot while every stamp (or, failing that, every content hash) is unchanged.
+   */
+  readonly stamps: ReadonlyMap<string, string | null>;
   /** The format's blocking problems, without identity, severity or blocking decided (the snapshot stamps those). */
   readonly diagnostics: readonly Diagnostic[];
 }

@@ -90,6 +90,8 @@ export interface SnapshotExtras {
   readonly previous?: Snapshot;
   /** Format results to apply; defaults to the previous snapshot's (a result applies only to its own parsed anchor). */
   readonly formatResults?: FormatResults;
+  /** Anchors already parsed (a load that parses in chunks): used like the previous snapshot's, by text. */
+  readonly parsedAnchors?: ReadonlyMap<string, ParsedAnchor>;
 }
 
 /** An immutable projection of the workspace at one revision. */
@@ -234,7 +236,7 @@ export function buildSnapshot(
   parsedRegistry: ParsedRegistry,
   extras: SnapshotExtras = {},
 ): Snapshot {
-  const analysis = analyseAnchors(crawl, extras.previous?.parsedAnchors);
+  const analysis = analyseAnchors(crawl, extras.parsedAnchors ?? extras.previous?.parsedAnchors);
   const formatResults = extras.formatResults ?? extras.previous?.formatResults ?? NO_FORMAT_RESULTS;
   const { fileSet, anchors, parsedAnchors, anchorsByUuid } = analysis;
   // Extra diagnostics per root: the crawl's own, plus the registry's (copied on write, never mutated).

@@ -10,6 +10,7 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
 import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
+import type { FormatResults } from '../domain/format-results.js';
 import { QUARANTINE_FOLDER } from '../mutations/effects.js';
 
 /** The `assets/` folder of a project root. */
@@ -88,20 +89,65 @@ function modifiedAt(assets: ProjectFs, path: string): string | null {
   return assets.stat(path)?.mtime.toISOString() ?? null;
 }
 
+/** When a crawl listed one folder (relative to `assets/`, '' for all of it), in ms since the epoch. */
+interface CrawlTime {
+  readonly folder: string;
+  readonly at: number;
+}
+
+/**
+ * Invariant: when each crawl the loader made listed what it holds, oldest first (a partial re-crawl adds its
+ * folders to the times of the crawl it was spliced into). Crawls are immutable, so their times are too.
+ */
+const crawlTimes = new WeakMap<CrawlResult, readonly CrawlTime[]>();
+
+/**
+ * When the crawl of `crawl` that listed `path` began (ms since the epoch), or null when the loader did not
+ * make that crawl (tests and tools build snapshots by hand). A file whose content changed after that
+ * instant is not the file the snapshot saw, so a validation that reads it records nothing for it.
+ */
+export function crawledAt(crawl: CrawlResult, path: string): number | null {
+  let latest: number | null = null;
+  for (const time of crawlTimes.get(crawl) ?? [])
+    if ((time.folder === '' || isWithin(time.folder, path)) && (latest === null || time.at > latest)) latest = time.at;
+  return latest;
+}
+
+/** Records that the crawl `crawl` of the whole of `assets/` began at `at` (ms since the epoch). */
+export function noteCrawlTime(crawl: CrawlResult, at: number): void {
+  crawlTimes.set(crawl, [{ folder: '', at }]);
+}
+
 /** Loads a snapshot of the project at `projectRoot`. Throws only when `assets/` itself cannot be listed. */
-export function loadSnapshot(projectRoot: FolderLocation, revision: number, previous?: Snapshot): Snapshot {
+export function loadSnapshot(
+  projectRoot: FolderLocation,
+  revision: number,
+  previous?: Snapshot,
+  formatResults?: FormatResults,
+): Snapshot {
   const assetsDir = rootFs(projectRoot).at('assets');
+  // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
+  const at = Date.now();
   const crawl = crawlAssets(assetsDir);
+  noteCrawlTime(crawl, at);
   const registry = readRegistryText(assetsDir);
   return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
     quarantine: loadQuarantine(assetsDir),
     ...(previous ? { previous } : {}),
+    ...(formatResults ? { formatResults } : {}),
   });
 }
 
 /** Crawls `folders` again and splices what they hold now into `previous`. */
 export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
   if (folders.length === 0) return previous;
+  const at = Date.now();
+  const spliced = recrawlFolders(previous, assetsDir, folders);
+  crawlTimes.set(spliced, [...(crawlTimes.get(previous) ?? []), ...folders.map((folder) => ({ folder, at }))]);
+  return spliced;
+}
+
+function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
   const outside = (path: string): boolean => !folders.some((folder) => isWithin(folder, path));
   const assets = folderFs(assetsDir);
   const parts = folders.map((folder) => crawlAssets(assets, folder));

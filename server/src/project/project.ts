@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
-import type { Snapshot } from '../domain/snapshot.js';
+import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
+import { checkRegistry, emptyRegistry } from '../domain/registry.js';
+import type { ProjectState } from '@prometeu/packer-protocol';
 import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
 import {
@@ -30,7 +32,10 @@ import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js
 import { WriterLock } from './writer-lock.js';
 import { ProjectWatch, type WatchSettings } from '../watch/project-watch.js';
 import type { WatcherFactory } from '../watch/watcher.js';
-import { ProjectValidation, withoutFormatResults } from '../validation/project-validation.js';
+import { carriedFormatResults, ProjectValidation } from '../validation/project-validation.js';
+import { ANCHOR_FILE } from '../domain/crawl.js';
+import { isWithin, joinAssetsPath } from '../domain/paths.js';
+import { inBuildSet } from '../domain/snapshot.js';
 
 export type { PublishCause } from './writer-lane.js';
 
@@ -43,8 +48,13 @@ export interface ProjectOptions {
   readonly rootUri: string;
   readonly epoch: string;
   readonly now: () => Date;
-  /** The snapshot of revision 1. */
-  readonly initial: Snapshot;
+  /**
+   * The snapshot of revision 1. Absent for a project that is `loading`: the host builds that snapshot after
+   * registering the project and hands it over with {@link Project.completeLoad}.
+   */
+  readonly initial?: Snapshot;
+  /** For a loading project: whether `assets/.prometeu/index.json` exists (what its status says meanwhile). */
+  readonly workspaceInitialized?: boolean;
   /** Makes a fresh asset_uuid; pinned in tests. */
   readonly newUuid?: () => string;
   readonly watch?: WatchSettings;
@@ -56,6 +66,8 @@ export interface ProjectOptions {
   readonly scheduleReconcile?: (project: Project) => void;
   /** Test hook for crash tests: called after each durable step of a commit. */
   readonly stepHook?: StepHook;
+  /** Test hook: runs before each format validation round reads the disk. */
+  readonly beforeValidationRound?: () => void | Promise<void>;
 }
 
 export class Project {
@@ -94,6 +106,15 @@ export class Project {
   #reconcileQueued = false;
   /** Format validation of the snapshots; its results are published from inside the lane (cause `validation`). */
   readonly #validation: ProjectValidation;
+  /**
+   * Invariant: true from construction without an initial snapshot until {@link completeLoad} or
+   * {@link failLoad}; meanwhile {@link #current} is the empty snapshot of revision 0 and the lane holds every
+   * write behind the load.
+   */
+  #loading: boolean;
+  /** Resolves when the load ends (the first snapshot is published, or the load failed). */
+  readonly #loaded: Promise<void>;
+  #markLoaded: () => void = () => undefined;
 
   constructor(options: ProjectOptions) {
     this.#id = options.id;
@@ -117,19 +138,27 @@ export class Project {
       guard: () => this.#claimWriter(),
       openScope: (operationId) => this.#scopeFor(operationId),
     });
-    this.#current = options.initial;
+    this.#loading = options.initial === undefined;
+    this.#loaded = this.#loading ? new Promise<void>((resolve) => (this.#markLoaded = resolve)) : Promise.resolve();
+    // Before the first snapshot: revision 0, nothing counted, and whether the registry file exists.
+    this.#current = options.initial ?? {
+      ...buildSnapshot(0, { anchors: [], files: [], symlinks: [], problems: [] }, checkRegistry(emptyRegistry())),
+      workspaceInitialized: options.workspaceInitialized ?? false,
+      registry: null,
+    };
+    // Writes wait behind the load: the lane starts nothing before the first snapshot.
+    if (this.#loading) void this.#lane.runInternal(() => this.#loaded);
     this.#validation = new ProjectValidation({
       assetsDir: this.#assetsDir,
       snapshot: () => this.#current,
       inLane: (task) => this.#lane.runInternal(task),
       publish: (next, operationId) => void this.#publish(next, 'validation', operationId),
+      inputsChanged: (paths) => this.#inputsChangedUnderSnapshot(paths),
+      ...(options.beforeValidationRound !== undefined ? { beforeRound: options.beforeValidationRound } : {}),
     });
-    // A writer killed inside an atomic write of the registry or the journal left its temporary file in
-    // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
-    // processes go, and none while a live process (perhaps on another host) holds the writer lock.
-    if (this.#lock.state() !== 'heldByOther') removeStaleTemporaryFiles(this.#assetsFs, '.prometeu');
-    this.#registryText = readRegistryText(this.#assetsFs).text;
+    this.#registryText = null;
     this.#registryStamp = undefined;
+    if (!this.#loading) this.#settleControlData();
     this.#watch = new ProjectWatch(
       {
         assetsDir: this.#assetsDir,
@@ -222,6 +251,85 @@ export class Project {
     this.#scheduleReconcile(this);
   }
 
+  /**
+   * Cleans the control folder and reads the registry text the first snapshot was built from: when the
+   * project is built with its snapshot, or when its load completes (after the journal recovery).
+   */
+  #settleControlData(): void {
+    // A writer killed inside an atomic write of the registry or the journal left its temporary file in
+    // the control folder (journal recovery cleans the other folders it wrote to). Only files of dead
+    // processes go, and none while a live process (perhaps on another host) holds the writer lock.
+    if (this.#lock.state() !== 'heldByOther') removeStaleTemporaryFiles(this.#assetsFs, '.prometeu');
+    this.#registryText = readRegistryText(this.#assetsFs).text;
+  }
+
+  /** Whether the project is `loading`: its first snapshot is not built yet. */
+  get loading(): boolean {
+    return this.#loading;
+  }
+
+  /** Resolves once the load has ended: the first snapshot is published, or the load failed. */
+  whenLoaded(): Promise<void> {
+    return this.#loaded;
+  }
+
+  /** The state the status shows now. */
+  #state(): ProjectState {
+    if (this.#loading) return 'loading';
+    if (this.#failure !== undefined) return 'failed';
+    return this.#watch.divergence().diverged ? 'diverged' : 'ready';
+  }
+
+  /**
+   * Runs `change` and emits `project.stateChanged` when it moved the project into or out of `loading` or
+   * `failed` (the divergence states are told by `divergence.detected` and by a reconcile's publication).
+   */
+  #transition(change: () => void): void {
+    const previousState = this.#state();
+    change();
+    const state = this.#state();
+    if (state !== previousState) this.#emitState(state, previousState);
+  }
+
+  #emitState(state: ProjectState, previousState: ProjectState | null): void {
+    this.#events.append('project.stateChanged', {
+      state,
+      previousState,
+      revision: this.#current.revision,
+      ...(this.#failure !== undefined ? { failure: this.#failure } : {}),
+    });
+  }
+
+  /** Says the project is `loading`; called once by the host, after it started listening, for a project built without a snapshot. */
+  announceLoading(): void {
+    if (this.#loading) this.#emitState('loading', null);
+  }
+
+  /**
+   * Ends the load with its first snapshot (and what the journal recovery before it did): publishes it, says
+   * the state that follows `loading`, starts validating and lets the lane run. Called once by the host.
+   */
+  completeLoad(initial: Snapshot, lastRecovery: RecoveryReport | null): void {
+    if (!this.#loading) throw new Error(`Project ${this.#id} is not loading.`);
+    this.#current = initial;
+    this.#lastRecovery = lastRecovery;
+    this.#settleControlData();
+    this.#loading = false;
+    this.announceOpen();
+    this.#emitState(this.#state(), 'loading');
+    this.#markLoaded();
+  }
+
+  /** Ends a load that failed: says the project `failed` (the host forgets it) and releases what waits for it. */
+  failLoad(reason: string): void {
+    if (!this.#loading) return;
+    this.#transition(() => {
+      this.#loading = false;
+      this.#failure = reason;
+    });
+    this.#markLoaded();
+  }
+
   /** Publishes the initial snapshot's event; called once by the host after it started listening. */
   announceOpen(): void {
     const recovery = this.#lastRecovery;
@@ -233,8 +341,12 @@ export class Project {
     this.#validation.schedule();
   }
 
-  /** Resolves once the format checks of the current snapshot are published (tests and one-shot tools wait on it). */
-  validationSettled(): Promise<void> {
+  /**
+   * Resolves once the project is loaded and the format checks of the current snapshot are published (tests
+   * and one-shot tools wait on it).
+   */
+  async validationSettled(): Promise<void> {
+    await this.#loaded;
     return this.#validation.settled();
   }
 
@@ -326,16 +438,22 @@ export class Project {
   #reload(cause: PublishCause, operationId?: string): Snapshot {
     let next: Snapshot;
     try {
-      // The inputs' content may have changed on disk: every asset is validated again.
-      next = loadSnapshot(this.#fs, this.#current.revision + 1, withoutFormatResults(this.#current));
+      // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
+      const carried = carriedFormatResults(this.#current, this.#assetsFs);
+      next = loadSnapshot(this.#fs, this.#current.revision + 1, this.#current, carried);
     } catch (error) {
-      this.#failure = `assets/ could not be read: ${(error as Error).message}`;
+      this.#transition(() => (this.#failure = `assets/ could not be read: ${(error as Error).message}`));
       throw error;
     }
-    this.#failure = undefined;
     this.#registryText = readRegistryText(this.#assetsFs).text;
     this.#registryStamp = undefined;
-    return this.#publish(next, cause, operationId);
+    let published = next;
+    // A reload that succeeds ends a `failed` state.
+    this.#transition(() => {
+      this.#failure = undefined;
+      published = this.#publish(next, cause, operationId);
+    });
+    return published;
   }
 
   /**
@@ -370,6 +488,39 @@ export class Project {
     this.#publish(next, 'mutation', operationId);
     this.#watch.afterCommit(folders);
     return next;
+  }
+
+  /**
+   * Validation found these inputs changed after the crawl that listed them: the snapshot never saw their
+   * bytes. They are divergence like any change behind the packer's back (reported, and cleared only by a
+   * reconcile), and their fingerprints prove nothing any more, so the watcher reports them as changed too.
+   */
+  #inputsChangedUnderSnapshot(paths: readonly string[]): void {
+    for (const path of paths) this.#watch.fingerprints.delete(path);
+    this.#watch.tracker.apply(new Map(paths.map((path) => [path, { path, change: 'changed' as const }])), false);
+  }
+
+  /**
+   * The divergent paths the project reports on what a pack of `snapshot` would read: the `asset.json` and the
+   * inputs of every asset in the build set, and the inputs validation found changed under the snapshot.
+   * A pack refuses them all (`diverged`), even where the bytes still hash as validated. Sorted.
+   */
+  divergedInputs(snapshot: Snapshot): string[] {
+    const read = new Set<string>();
+    for (const record of snapshot.assets) {
+      if (!inBuildSet(record)) continue;
+      read.add(joinAssetsPath(record.root, ANCHOR_FILE));
+      for (const input of record.inputs) if (input.assetsPath !== null) read.add(input.assetsPath);
+    }
+    const paths = new Set(this.#validation.changedInputs(snapshot).filter((path) => read.has(path)));
+    for (const change of this.#watch.divergence().changes) {
+      const changed = change.from !== undefined ? [change.path, change.from] : [change.path];
+      if (
+        changed.some((path) => read.has(path) || [...read].some((file) => isWithin(path, file) || isWithin(file, path)))
+      )
+        paths.add(change.path);
+    }
+    return [...paths].sort();
   }
 
   /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */

@@ -16,6 +16,11 @@ export interface ValidationJob {
   readonly declaration: AssetDeclarationFile;
   /** Every declared input, by path relative to `assets/`, each once. */
   readonly inputs: readonly string[];
+  /**
+   * For each of {@link inputs}, when the crawl that listed it for the snapshot began (ms since the epoch), or
+   * null when unknown. An input changed after that instant holds bytes the snapshot never saw.
+   */
+  readonly seenAt: readonly (number | null)[];
 }
 
 /** What the validation of one job found. Plain data. */
@@ -23,8 +28,15 @@ export interface ValidationAnswer {
   readonly root: string;
   /** Each input's SHA-256 as read, or null when it was not a readable regular file. */
   readonly hashes: readonly (readonly [string, string | null])[];
+  /** Each input's stat stamp right after it was read (see {@link stampOf}), or null when it was not read. */
+  readonly stamps: readonly (readonly [string, string | null])[];
   /** The format's blocking problems, without identity (empty when an input could not be read). */
   readonly diagnostics: readonly Diagnostic[];
+  /**
+   * Inputs whose content changed after the snapshot's crawl listed them. When any did, nothing was validated:
+   * `hashes`, `stamps` and `diagnostics` are empty, and no result may be recorded for this snapshot.
+   */
+  readonly changed: readonly string[];
 }
 
 /** Results kept by cache key; the oldest go first beyond this many. */
@@ -44,6 +56,38 @@ function readOrNull(assets: ProjectFs, path: string): Uint8Array | null {
   }
 }
 
+/** The SHA-256 (hex) of a regular file's content now, or null when it cannot be read as one. */
+export function contentHashOf(assets: ProjectFs, path: string): string | null {
+  const bytes = readOrNull(assets, path);
+  return bytes === null ? null : sha256Hex(bytes);
+}
+
+/**
+ * A file's stat stamp: size, modification and change times and inode, or null when it is not a regular file.
+ * Equal stamps are taken to mean equal content (as the watcher's fingerprints are); the change time cannot be
+ * set back by tools that restore modification times.
+ */
+export function stampOf(assets: ProjectFs, path: string): string | null {
+  try {
+    const stats = assets.stat(path);
+    return stats?.isFile() ? `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.ino}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a file with this stamp was changed after `instant` (ms since the epoch, whole milliseconds): its
+ * change time is later (the kernel sets it on every write and cannot be told otherwise), or its modification
+ * time is later and not in the future (a modification time ahead of the clock is a skewed copy, not an edit).
+ */
+function changedAfter(stamp: string | null, instant: number | null, now: number): boolean {
+  if (stamp === null || instant === null) return false;
+  const [, modifiedText = '0', changedText = '0'] = stamp.split(':');
+  const modified = Math.trunc(Number(modifiedText));
+  return Math.trunc(Number(changedText)) > instant || (modified > instant && modified <= now);
+}
+
 /** Validates one asset against the files now in `assetsDir`. Never throws for bad content. */
 export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAnswer {
   // Confined to the project: an input path cannot lead through a link or out of assets/.
@@ -52,9 +96,15 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
   const bytesByPath = new Map<string, Uint8Array>();
   const hashesByPath = new Map<string, string>();
   const hashes: [string, string | null][] = [];
+  const stamps: [string, string | null][] = [];
+  const changed: string[] = [];
   let complete = format !== undefined;
-  for (const path of job.inputs) {
+  for (const [index, path] of job.inputs.entries()) {
     const bytes = readOrNull(assets, path);
+    // Stamped after the read: a change during the read shows in the stamp, so it is never missed.
+    const stamp = bytes === null ? null : stampOf(assets, path);
+    if (changedAfter(stamp, job.seenAt[index] ?? null, Date.now())) changed.push(path);
+    stamps.push([path, stamp]);
     const sha = bytes === null ? null : sha256Hex(bytes);
     hashes.push([path, sha]);
     if (bytes === null || sha === null) {
@@ -65,7 +115,9 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     bytesByPath.set(relative, bytes);
     hashesByPath.set(relative, sha);
   }
-  if (!complete || format === undefined) return { root: job.root, hashes, diagnostics: [] };
+  // Bytes no snapshot saw are never validated: the snapshot would record a hash for them.
+  if (changed.length > 0) return { root: job.root, hashes: [], stamps: [], diagnostics: [], changed };
+  if (!complete || format === undefined) return { root: job.root, hashes, stamps, diagnostics: [], changed };
   const key = cacheKey(format, job.declaration, hashesByPath);
   let diagnostics = resultCache.get(key);
   if (diagnostics !== undefined) {
@@ -76,5 +128,5 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     if (resultCache.size >= CACHE_LIMIT) resultCache.delete(resultCache.keys().next().value!);
     resultCache.set(key, diagnostics);
   }
-  return { root: job.root, hashes, diagnostics };
+  return { root: job.root, hashes, stamps, diagnostics, changed };
 }

@@ -4,9 +4,13 @@
  * from inside the writer lane, the one place that publishes. Reads never wait for it: they are answered
  * from the current snapshot, which says which assets are still pending.
  */
-import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
-import { checkAsset, type ValidationAnswer, type ValidationJob } from './check-asset.js';
-import { NO_FORMAT_RESULTS, type FormatResult } from '../domain/format-results.js';
+import type { CrawlResult } from '../domain/crawl.js';
+import type { ParsedDeclaration } from '../domain/declaration.js';
+import { buildSnapshot, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import type { ProjectFs } from '../io/project-fs.js';
+import { crawledAt } from '../project/loader.js';
+import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
+import type { FormatResult, FormatResults } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
 
 /** What the validation of a project needs from it. */
@@ -18,34 +22,59 @@ export interface ValidationHost {
   inLane(task: () => void): Promise<void>;
   /** Publishes `next` with cause `validation`. Only called from inside the lane. */
   publish(next: Snapshot, operationId?: string): void;
+  /**
+   * Inputs a round found changed after the snapshot's crawl listed them: nothing was recorded for their
+   * assets, and the project reports them as divergence. Only called from inside the lane.
+   */
+  inputsChanged(paths: readonly string[]): void;
+  /** Test hook: runs before each round reads the disk (tests edit files there). */
+  beforeRound?(): void | Promise<void>;
 }
 
-/** The jobs for every asset of `snapshot` whose format checks are pending. */
-export function pendingJobs(snapshot: Snapshot): ValidationJob[] {
+/** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
+export function pendingJobs(snapshot: Snapshot, skip: (record: AssetRecord) => boolean = () => false): ValidationJob[] {
   const jobs: ValidationJob[] = [];
   const seen = new Set<string>();
   for (const record of snapshot.assets) {
-    if (record.validation !== 'pending' || seen.has(record.root)) continue;
+    if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
     seen.add(record.root);
     const inputs = [...new Set(record.inputs.map((input) => input.assetsPath!))];
-    jobs.push({ root: record.root, declaration: record.anchor!.declaration!, inputs });
+    jobs.push({
+      root: record.root,
+      declaration: record.anchor!.declaration!,
+      inputs,
+      seenAt: inputs.map((path) => crawledAt(snapshot.crawl, path)),
+    });
   }
   return jobs;
 }
 
+/** What one round found: results for the parsed anchors of its snapshot, and inputs that changed under it. */
+export interface RoundResults {
+  readonly results: Map<string, FormatResult>;
+  /** By root: the inputs whose content changed after the snapshot's crawl listed them (no result for those). */
+  readonly changed: Map<string, readonly string[]>;
+}
+
 /** Turns answers into results for the parsed anchors `snapshot` holds. */
-export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer[]): Map<string, FormatResult> {
+export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer[]): RoundResults {
   const results = new Map<string, FormatResult>();
+  const changed = new Map<string, readonly string[]>();
   for (const answer of answers) {
     const anchor = snapshot.byRoot.get(answer.root)?.anchor;
     if (anchor === null || anchor === undefined) continue;
+    if (answer.changed.length > 0) {
+      changed.set(answer.root, [...answer.changed]);
+      continue;
+    }
     results.set(answer.root, {
       anchor,
       hashes: new Map(answer.hashes),
+      stamps: new Map(answer.stamps),
       diagnostics: Object.freeze([...answer.diagnostics]),
     });
   }
-  return results;
+  return { results, changed };
 }
 
 /**
@@ -76,17 +105,39 @@ export function snapshotWithResults(
 }
 
 /**
- * `snapshot` as a previous snapshot that carries no format result: after a reload from disk the inputs'
- * content may have changed, so every asset is validated again (the result cache makes unchanged ones cheap).
+ * The format results of `previous` that still hold on disk, for the snapshot a reload builds: a result is
+ * carried over while each of its inputs has the stat stamp it had when it was read, or, when the stamp moved
+ * (a touch, a checkout of the same bytes), the same content hash. The result applies only while the reload
+ * keeps the very parsed declaration it was computed for (same `asset.json` text, so the same declaration,
+ * format and settings); the format version cannot change within a process. So after a reload only the
+ * assets whose declaration or input content changed are `pending` again.
  */
-export function withoutFormatResults(snapshot: Snapshot): Snapshot {
-  return { ...snapshot, formatResults: NO_FORMAT_RESULTS };
+export function carriedFormatResults(previous: Snapshot, assets: ProjectFs): FormatResults {
+  const carried = new Map<string, FormatResult>();
+  assets.scope((scoped) => {
+    for (const [root, result] of previous.formatResults) {
+      if (previous.byRoot.get(root)?.formatResult !== result) continue;
+      let holds = true;
+      let stamps: Map<string, string | null> | undefined;
+      for (const [path, stamp] of result.stamps) {
+        const now = stampOf(scoped, path);
+        if (now === stamp) continue;
+        if (now === null || stamp === null || contentHashOf(scoped, path) !== result.hashes.get(path)) {
+          holds = false;
+          break;
+        }
+        (stamps ??= new Map(result.stamps)).set(path, now);
+      }
+      if (holds) carried.set(root, stamps === undefined ? result : { ...result, stamps });
+    }
+  });
+  return carried;
 }
 
 /** Validates every pending asset of `snapshot` here and now (tests, tools); the revision is kept. */
 export function validateNow(snapshot: Snapshot, assetsDir: string): Snapshot {
   const answers = pendingJobs(snapshot).map((job) => checkAsset(assetsDir, job));
-  return snapshotWithResults(snapshot, resultsOf(snapshot, answers), snapshot.revision) ?? snapshot;
+  return snapshotWithResults(snapshot, resultsOf(snapshot, answers).results, snapshot.revision) ?? snapshot;
 }
 
 /** The validation of one project's snapshots. */
@@ -94,10 +145,18 @@ export class ProjectValidation {
   /** Invariant: the round in progress (computing, then publishing in the lane), or null; at most one. */
   private round: Promise<void> | null = null;
   /** Invariant: the computation for one snapshot whose results are not published yet, or null. */
-  private computing: { readonly snapshot: Snapshot; readonly results: Promise<Map<string, FormatResult>> } | null =
-    null;
+  private computing: { readonly snapshot: Snapshot; readonly results: Promise<RoundResults> } | null = null;
   /** A snapshot whose round failed (a bug); it is not retried until another snapshot is published. */
   private failedOn: Snapshot | null = null;
+  /**
+   * Invariant: by root, assets a round found with inputs changed after the crawl that listed them, with that
+   * crawl and parsed anchor. They stay `pending` and are not validated again until a snapshot built on
+   * another crawl (a reload or a commit) or with another declaration replaces them.
+   */
+  private readonly stalled = new Map<
+    string,
+    { readonly crawl: CrawlResult; readonly anchor: ParsedDeclaration; readonly paths: readonly string[] }
+  >();
   private disposed = false;
   private readonly settledWaiters: (() => void)[] = [];
 
@@ -107,11 +166,35 @@ export class ProjectValidation {
     private readonly log: (message: string) => void = () => undefined,
   ) {}
 
+  /** Whether `record` of `snapshot` waits for a reload because its inputs changed under the snapshot. */
+  private isStalled(snapshot: Snapshot, record: AssetRecord): boolean {
+    const stalled = this.stalled.get(record.root);
+    return stalled !== undefined && stalled.crawl === snapshot.crawl && stalled.anchor === record.anchor;
+  }
+
+  /** The jobs a round for `snapshot` would run. */
+  private jobsFor(snapshot: Snapshot): ValidationJob[] {
+    if (snapshot.counts.validationPending === 0) return [];
+    return pendingJobs(snapshot, (record) => this.isStalled(snapshot, record));
+  }
+
+  /**
+   * The inputs of `snapshot`'s assets that a round found changed after the crawl that listed them (their
+   * assets stay `pending`, and the project reports the paths as divergence), sorted.
+   */
+  changedInputs(snapshot: Snapshot): string[] {
+    const paths = new Set<string>();
+    for (const record of snapshot.assets)
+      if (record.validation === 'pending' && this.isStalled(snapshot, record))
+        for (const path of this.stalled.get(record.root)!.paths) paths.add(path);
+    return [...paths].sort();
+  }
+
   /** Starts a round for the current snapshot when it has pending assets and none runs. Called after every publish. */
   schedule(): void {
     if (this.disposed || this.round !== null) return;
     const snapshot = this.host.snapshot();
-    if (snapshot.counts.validationPending === 0 || snapshot === this.failedOn) {
+    if (snapshot === this.failedOn || this.jobsFor(snapshot).length === 0) {
       for (const waiter of this.settledWaiters.splice(0)) waiter();
       return;
     }
@@ -129,11 +212,11 @@ export class ProjectValidation {
   }
 
   /**
-   * Resolves once the current snapshot has no pending asset and no round runs (or validation was stopped).
-   * Tests wait on it instead of sleeping.
+   * Resolves once no round runs and the current snapshot has nothing left to validate: no pending asset, or
+   * only assets whose inputs changed under it (or validation was stopped). Tests wait on it instead of sleeping.
    */
   settled(): Promise<void> {
-    if (this.disposed || (this.round === null && this.host.snapshot().counts.validationPending === 0))
+    if (this.disposed || (this.round === null && this.jobsFor(this.host.snapshot()).length === 0))
       return Promise.resolve();
     return new Promise((resolve) => {
       this.settledWaiters.push(resolve);
@@ -144,31 +227,43 @@ export class ProjectValidation {
   /**
    * The current snapshot once every asset of it is validated, publishing the results itself (attributed to
    * `operationId`). Only for code running inside the lane (the pack), which therefore never waits for a round's
-   * own lane job; a round already computing for this snapshot is joined rather than repeated.
+   * own lane job; a round already computing for this snapshot is joined rather than repeated. Assets whose
+   * inputs changed under the snapshot stay `pending`: {@link changedInputs} names those inputs.
    */
   async validatedSnapshot(operationId?: string): Promise<Snapshot> {
     const snapshot = this.host.snapshot();
-    if (snapshot.counts.validationPending === 0) return snapshot;
-    const results =
+    if (this.jobsFor(snapshot).length === 0) return snapshot;
+    const round =
       this.computing !== null && this.computing.snapshot === snapshot
         ? await this.computing.results
         : await this.compute(snapshot);
-    const next = snapshotWithResults(this.host.snapshot(), results);
-    if (next !== null) this.host.publish(next, operationId);
+    this.apply(snapshot, round, operationId);
     return this.host.snapshot();
   }
 
   private async runRound(snapshot: Snapshot): Promise<void> {
-    const results = await this.compute(snapshot);
+    await this.host.beforeRound?.();
+    const round = await this.compute(snapshot);
     if (this.disposed) return;
-    await this.host.inLane(() => {
-      const next = snapshotWithResults(this.host.snapshot(), results);
-      if (next !== null) this.host.publish(next);
-    });
+    await this.host.inLane(() => this.apply(snapshot, round));
   }
 
-  private compute(snapshot: Snapshot): Promise<Map<string, FormatResult>> {
-    const jobs = pendingJobs(snapshot);
+  /** Inside the lane: publishes what applies of a round's results and records the assets it found stalled. */
+  private apply(snapshot: Snapshot, round: RoundResults, operationId?: string): void {
+    const changed: string[] = [];
+    for (const [root, paths] of round.changed) {
+      const anchor = snapshot.byRoot.get(root)?.anchor;
+      if (anchor === null || anchor === undefined) continue;
+      this.stalled.set(root, { crawl: snapshot.crawl, anchor, paths });
+      changed.push(...paths);
+    }
+    const next = snapshotWithResults(this.host.snapshot(), round.results);
+    if (next !== null) this.host.publish(next, operationId);
+    if (changed.length > 0) this.host.inputsChanged(changed);
+  }
+
+  private compute(snapshot: Snapshot): Promise<RoundResults> {
+    const jobs = this.jobsFor(snapshot);
     const results = this.runner
       .run(this.host.assetsDir, jobs)
       .catch((error: unknown) => {

@@ -54,6 +54,8 @@ export interface StatusSource {
   readonly id: string;
   readonly rootUri: string;
   readonly failure: string | undefined;
+  /** Whether the first snapshot is still being built. */
+  readonly loading: boolean;
   readonly lane: LaneStatus;
   readonly writer: 'owned' | 'heldByOther' | 'available';
   readonly lastRecovery: RecoveryReport | null;
@@ -67,7 +69,13 @@ export function toProjectStatus(source: StatusSource, snapshot: Snapshot): Proje
     projectId: source.id,
     rootUri: source.rootUri,
     revision: snapshot.revision,
-    state: source.failure !== undefined ? 'failed' : source.divergence.diverged ? 'diverged' : 'ready',
+    state: source.loading
+      ? 'loading'
+      : source.failure !== undefined
+        ? 'failed'
+        : source.divergence.diverged
+          ? 'diverged'
+          : 'ready',
     workspaceInitialized: snapshot.workspaceInitialized,
     ...(source.failure !== undefined ? { failure: source.failure } : {}),
     divergence: source.divergence,

@@ -47,6 +47,19 @@ export function packOperation(
         materialized: 0,
         fromCache: 0,
       };
+      // What the project reports as diverged is never packed, even where the bytes still hash as validated.
+      const divergedPaths = project.divergedInputs(snapshot);
+      if (divergedPaths.length > 0)
+        return {
+          status: 'failed',
+          response: {
+            ...base,
+            outcome: 'failed',
+            failure: 'diverged',
+            reason: `The project reports ${divergedPaths.length} path(s) the pack would read as changed since revision ${snapshot.revision}; reconcile, then pack again. Nothing in build/ was changed.`,
+            divergedPaths,
+          },
+        };
       const incremental = params.incremental !== false;
       const cache = project.assetsFs.at(PACK_CACHE_PATH);
       // Nothing changed since the pack that wrote build/: keep it, untouched (incremental packs only, and
