@@ -72,7 +72,12 @@ if (readFileSync(join(out, 'main.cjs'), 'utf8').includes('import(')) {
 // (`./crawl-worker-entry.js` beside the module that starts it) resolves in dist/ and here alike.
 await build({
   ...common,
-  entryPoints: [join(dist, 'watch/crawl-worker-entry.js'), join(dist, 'validation/validation-worker-entry.js')],
+  entryPoints: [
+    join(dist, 'watch/crawl-worker-entry.js'),
+    join(dist, 'validation/validation-worker-entry.js'),
+    // The load thread's script is worker-only already (project/load-worker.ts starts it by this name).
+    join(dist, 'project/crawl-thread.js'),
+  ],
   outdir: out,
   entryNames: '[name]',
   format: 'esm',

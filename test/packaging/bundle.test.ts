@@ -1,6 +1,6 @@
 /**
  * The bundled server (server/dist/bundle/, built by `npm ci`): `packer-server` runs it, and from it the
- * verification crawl and the format checks still run in worker threads of their own, each started from its
+ * project loads, the verification crawl and the format checks still run in worker threads of their own, each started from its
  * own bundled entry script (a worker started from the bundle itself would start a second server). The workers
  * say where they run when `PACKER_DEBUG_WORKERS=1`. The native watcher, kept out of the bundle, still loads. Heavy: it spawns the real server on a watched project.
  */
@@ -32,11 +32,17 @@ function announcements(stderr: string): Map<string, { thread: number; mainThread
 
 describe('the bundled server', () => {
   it('is built beside the compiled server with its code cache and one entry script per worker', () => {
-    for (const name of ['main.cjs', 'main.cjs.cache', 'crawl-worker-entry.js', 'validation-worker-entry.js'])
+    for (const name of [
+      'main.cjs',
+      'main.cjs.cache',
+      'crawl-worker-entry.js',
+      'validation-worker-entry.js',
+      'crawl-thread.js',
+    ])
       expect(existsSync(join(BUNDLE, name)), name).toBe(true);
   });
 
-  it('crawls for verification and checks formats in worker threads started from its own entry scripts', async () => {
+  it('loads projects, crawls for verification and checks formats in worker threads started from its own entry scripts', async () => {
     const project = mkdtempSync(join(tmpdir(), 'bundle-workers-'));
     cleanups.push(() => rmSync(project, { recursive: true, force: true }));
     cpSync(join(repositoryRoot, 'test/transcripts/fixtures/format-blockers'), project, { recursive: true });
@@ -71,19 +77,20 @@ describe('the bundled server', () => {
     const projectId = initialized.projects[0]!.projectId;
     await connection.sendNotification('initialized', {});
     await notifier.until(
-      () => announcements(stderr).has('crawl') && announcements(stderr).has('validation'),
-      () => `both workers to announce themselves; stderr so far:\n${stderr}`,
+      () => ['load', 'crawl', 'validation'].every((name) => announcements(stderr).has(name)),
+      () => `the three workers to announce themselves; stderr so far:\n${stderr}`,
       60_000,
     );
 
     const workers = announcements(stderr);
-    for (const name of ['crawl', 'validation']) {
+    for (const name of ['load', 'crawl', 'validation']) {
       const worker = workers.get(name)!;
       expect(worker.mainThread, name).toBe('false');
       expect(worker.thread, name).toBeGreaterThan(0);
     }
     expect(workers.get('crawl')!.script).toBe(pathToFileURL(join(BUNDLE, 'crawl-worker-entry.js')).href);
     expect(workers.get('validation')!.script).toBe(pathToFileURL(join(BUNDLE, 'validation-worker-entry.js')).href);
+    expect(workers.get('load')!.script).toBe(pathToFileURL(join(BUNDLE, 'crawl-thread.js')).href);
     // The native watcher, left out of the bundle, loads from node_modules at first use.
     let watching: { state: string; backend: string } = { state: 'starting', backend: 'none' };
     const deadline = Date.now() + 60_000;

@@ -6,6 +6,7 @@
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
 import { ProjectFs } from '../io/project-fs.js';
+import { announceWorker } from '../io/worker-announce.js';
 
 /** A crawl to run: the canonical project root and the folder below it to crawl (`assets`). */
 export interface CrawlRequest {
@@ -20,6 +21,7 @@ export type CrawlReply =
   | { readonly id: number; readonly ok: false; readonly error: string; readonly code?: string };
 
 if (!isMainThread && parentPort !== null) {
+  announceWorker('load', import.meta.url);
   const port = parentPort;
   port.on('message', (request: CrawlRequest) => {
     let reply: CrawlReply;

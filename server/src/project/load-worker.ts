@@ -74,7 +74,8 @@ let thread: CrawlThread | null | undefined;
  */
 export function startLoadThread(): CrawlThread | null {
   if (thread !== undefined && (thread === null || thread.alive)) return thread;
-  if (!new URL(import.meta.url).pathname.endsWith('.js')) return (thread = null);
+  // Compiled JavaScript only (dist/*.js, or the bundle's main.cjs): from TypeScript sources no thread can start.
+  if (!/\.c?js$/.test(new URL(import.meta.url).pathname)) return (thread = null);
   try {
     thread = new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] }));
   } catch {
