@@ -77,6 +77,7 @@ await build({
     join(dist, 'validation/validation-worker-entry.js'),
     // The load thread's script is worker-only already (project/load-worker.ts starts it by this name).
     join(dist, 'project/crawl-thread.js'),
+    join(dist, 'pack/pack-hasher-entry.js'),
   ],
   outdir: out,
   entryNames: '[name]',

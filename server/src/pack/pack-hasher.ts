@@ -48,10 +48,11 @@ const waiting = new Map<
 function workerOrNull(): Worker | null {
   if (worker !== undefined) return worker;
   const url = new URL(import.meta.url);
-  if (!url.pathname.endsWith('.js') || typeof SharedArrayBuffer === 'undefined') return (worker = null);
+  // Compiled JavaScript only (dist/*.js, or the bundle's main.cjs): from TypeScript sources no thread can start.
+  if (!/\.c?js$/.test(url.pathname) || typeof SharedArrayBuffer === 'undefined') return (worker = null);
   let started: Worker;
   try {
-    started = new Worker(url, { workerData: { tag: WORKER_TAG }, execArgv: [] });
+    started = new Worker(new URL('./pack-hasher-entry.js', url), { workerData: { tag: WORKER_TAG }, execArgv: [] });
   } catch {
     return (worker = null);
   }

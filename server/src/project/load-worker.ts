@@ -37,7 +37,6 @@ class CrawlThread {
   online = false;
 
   constructor(private readonly worker: Worker) {
-    worker.unref();
     worker.once('online', () => (this.online = true));
     worker.on('message', (reply: CrawlReply) => {
       const waiter = this.waiting.get(reply.id);
@@ -53,6 +52,8 @@ class CrawlThread {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`The crawl thread exited with ${code}.`)));
+    // After the listeners: adding one refs the thread again.
+    worker.unref();
   }
 
   crawl(root: string, base: string): Promise<CrawlResult> {

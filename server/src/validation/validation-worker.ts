@@ -69,8 +69,6 @@ export class ValidationRunner {
     } catch {
       return (this.worker = null);
     }
-    // An idle validation worker must not keep the process alive.
-    worker.unref();
     worker.on('message', (reply: WorkReply) => {
       const waiter = this.waiting.get(reply.id);
       if (waiter === undefined) return;
@@ -85,6 +83,8 @@ export class ValidationRunner {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`The validation worker exited with ${code}.`)));
+    // An idle validation worker must not keep the process alive (after the listeners: adding one refs it again).
+    worker.unref();
     this.worker = worker;
     return worker;
   }
