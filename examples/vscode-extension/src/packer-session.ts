@@ -19,7 +19,8 @@ export interface ProjectEntry {
   readonly projectId: string;
   readonly rootUri: string;
   readonly name: string;
-  readonly state: 'ready' | 'diverged' | 'failed';
+  /** The project's state as the server said (`loading` until its first snapshot). */
+  readonly state: Awaited<ReturnType<PackerConnection['openProject']>>['state'];
   /** Why the project is `failed`, as the server said. */
   readonly failure?: string;
 }
