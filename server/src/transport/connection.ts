@@ -24,11 +24,13 @@ import {
 } from 'vscode-languageserver-protocol';
 import { ProtocolError } from '../errors.js';
 import { invalidParams } from '../dispatch/invalid-params.js';
+import { readViewOf } from '../dispatch/context.js';
 import { createRoutes, type DispatchContext } from '../dispatch/routes.js';
 import type { SubmissionRefusal } from '../dispatch/submit-mutation.js';
 import { createWriteRunner, type WorkDoneProgressValue } from '../dispatch/write-runner.js';
 import type { PackerHost, ServerWorkStep } from '../host.js';
 import { assetTypeCapabilities, formatCapabilities } from '../wire/capabilities.js';
+import { toProjectStatus } from '../wire/convert.js';
 import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
@@ -303,11 +305,13 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         for (const folder of params.workspaceFolders ?? []) {
           try {
             const project = await host.open(folder.uri, defaults);
+            // The same state packer/projectStatus gives, from the same function.
+            const status = toProjectStatus(readViewOf(project), project.snapshot());
             projects.push({
               rootUri: folder.uri,
               projectId: project.id,
-              revision: project.snapshot().revision,
-              state: project.failed() ? 'failed' : 'ready',
+              revision: status.revision,
+              state: status.state,
             });
           } catch (error) {
             const wire = toWireError(error);
