@@ -690,13 +690,31 @@ function derive(state: StudioState): StudioState {
   )
     // Every derived view is the one the state already holds: no copy.
     return state;
+  // Every field named, in the order of `initialState`: states made here (after nearly every message) share one
+  // shape, so the copies the reducers make of them stay fast (a spread of states of many shapes is not).
   return {
-    ...state,
-    divergence,
+    connection: state.connection,
+    epoch: state.epoch,
+    projectId: state.projectId,
+    revision: state.revision,
+    project: state.project,
     navigator,
-    activity,
-    previews,
+    selected: state.selected,
     details,
+    previews,
+    operations: state.operations,
+    activity,
+    divergence,
+    pack: state.pack,
+    seen: state.seen,
+    epochIndex: state.epochIndex,
+    lastSequence: state.lastSequence,
+    reconciledRevision: state.reconciledRevision,
+    divergedPaths: state.divergedPaths,
+    divergedRoots: state.divergedRoots,
+    listed: state.listed,
+    readEpochs: state.readEpochs,
+    requestCount: state.requestCount,
     derivedFrom: {
       operations: state.operations,
       previews,
