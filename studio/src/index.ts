@@ -21,7 +21,7 @@ export {
   type StudioMessage,
 } from './messages.js';
 export { figure, readPath, type Figure, type FigureSource } from './figures.js';
-export { ROOT_READ_LIMIT, navigatorReads } from './navigator.js';
+export { FOLDER_CHUNK, ROOT_READ_LIMIT, navigatorReads } from './navigator.js';
 export { applyParamsFor, needsConsent, previewParamsFor } from './actions.js';
 export { formatBytes, formatProgress, progressFraction, shortHash } from './format.js';
 export type {
@@ -31,6 +31,7 @@ export type {
   DiagnosticView,
   DivergedPath,
   DivergenceView,
+  FolderChunks,
   FolderGroup,
   NavigatorSource,
   NavigatorView,

@@ -5,6 +5,7 @@ import type {
   AssetRow,
   DivergedPath,
   DivergenceView,
+  FolderChunks,
   FolderGroup,
   NavigatorBuild,
   NavigatorSource,
@@ -20,6 +21,8 @@ type PublishedBody = Extract<PackerEvent, { kind: 'snapshot.published' }>['body'
  * snapshot that changed more is read whole, which then costs less than the separate reads.
  */
 export const ROOT_READ_LIMIT = 32;
+/** Folder groups per chunk of `NavigatorView.chunks` (a power of two). */
+export const FOLDER_CHUNK = 64;
 /** Patched rows are folded into a new base list once this many have accumulated since the last whole list. */
 const OVERLAY_LIMIT = 256;
 
@@ -96,21 +99,25 @@ export function rootList(
     (root) => listed.pending[root]! <= result.revision && (root === prefix || root.startsWith(`${prefix}/`)),
   );
   if (asked.length === 0) return listed;
-  const answered = new Map(result.assets.map((asset) => [asset.root, asset]));
+  // A root read answers few assets (usually one): a scan costs less than a map.
+  const answered = (root: string): AssetSummary | undefined => result.assets.find((asset) => asset.root === root);
   const overlay: Record<string, AssetSummary> = { ...listed.overlay };
-  const pending: Record<string, number> = { ...listed.pending };
+  const read = new Set<string>();
   let wholeAt = listed.wholeAt;
   for (const root of asked) {
-    const asset = answered.get(root);
-    const place = placeOf(listed.base, navigator.folders, root);
-    const before = place === undefined ? undefined : navigator.folders[place[0]]!.rows[place[1]]!;
+    const asset = answered(root);
+    const place = placeOf(listed.base, navigator.chunks, root);
+    const before = place === undefined ? undefined : groupAt(navigator.chunks, place[0]).rows[place[1]]!;
     if (asset === undefined || before === undefined || (asset.assetId ?? null) !== before.assetId) {
       wholeAt = Math.max(wholeAt ?? 0, result.revision);
       continue;
     }
     overlay[root] = asset;
-    delete pending[root];
+    read.add(root);
   }
+  // Built without the roots read rather than copied and deleted from (a deletion makes a slow object).
+  const pending: Record<string, number> = {};
+  for (const root in listed.pending) if (!read.has(root)) pending[root] = listed.pending[root]!;
   if (Object.keys(overlay).length > OVERLAY_LIMIT) {
     // Fold the patched rows into a base list of their own (the same summaries, in the same order): one
     // rebuild now rather than an overlay that grows with every change.
@@ -158,21 +165,40 @@ function folderOf(root: string): string {
 /** The index of each folder group, per whole list (a patch never adds, removes or reorders groups). */
 const folderIndexes = new WeakMap<readonly AssetSummary[], ReadonlyMap<string, number>>();
 
+/** The folder group at index `index`. */
+function groupAt(chunks: FolderChunks, index: number): FolderGroup {
+  return chunks[index >> CHUNK_SHIFT]![index & (FOLDER_CHUNK - 1)]!;
+}
+
+const CHUNK_SHIFT = Math.log2(FOLDER_CHUNK);
+
+/** The groups in chunks of {@link FOLDER_CHUNK}. */
+function chunked(folders: readonly FolderGroup[]): FolderChunks {
+  const chunks: (readonly FolderGroup[])[] = [];
+  for (let start = 0; start < folders.length; start += FOLDER_CHUNK)
+    chunks.push(folders.slice(start, start + FOLDER_CHUNK));
+  return chunks;
+}
+
 /** Where a root's row is: its folder group and its place there. */
 function placeOf(
   base: readonly AssetSummary[],
-  folders: readonly FolderGroup[],
+  chunks: FolderChunks,
   root: string,
 ): readonly [number, number] | undefined {
   let indexes = folderIndexes.get(base);
   if (indexes === undefined) {
-    indexes = new Map(folders.map((group, index) => [group.folder, index]));
+    const map = new Map<string, number>();
+    let index = 0;
+    for (const chunk of chunks) for (const group of chunk) map.set(group.folder, index++);
+    indexes = map;
     folderIndexes.set(base, indexes);
   }
   const group = indexes.get(folderOf(root));
   if (group === undefined) return undefined;
-  const place = folders[group]!.rows.findIndex((row) => row.root === root);
-  return place < 0 ? undefined : [group, place];
+  const rows = groupAt(chunks, group).rows;
+  for (let place = 0; place < rows.length; place++) if (rows[place]!.root === root) return [group, place];
+  return undefined;
 }
 
 /**
@@ -201,7 +227,7 @@ export function navigatorOf(
   if (next.view.revision !== listed.revision || next.view.stale !== stale)
     next = {
       ...next,
-      view: viewOf(listed.base, next.folders, next.total, listed.revision, stale, next.view.replaced),
+      view: viewOf(listed.base, next.chunks, next.total, listed.revision, stale, next.view.replaced),
     };
   return next;
 }
@@ -229,7 +255,7 @@ function buildWhole(listed: NavigatorSource, state: NavigatorInput, divergence: 
     group.rows.push(rowOf(overlay?.[asset.root] ?? asset, touches !== null && touches(asset.root), group.folder));
   }
   const names = [...groups.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const folders: FolderGroup[] = names.map((folder) => groups.get(folder)!);
+  const chunks = chunked(names.map((folder) => groups.get(folder)!));
   const total: Figure = {
     label: 'Assets',
     value: listed.base.length,
@@ -241,9 +267,9 @@ function buildWhole(listed: NavigatorSource, state: NavigatorInput, divergence: 
     overlay: listed.overlay,
     paths: state.divergedPaths,
     roots: state.divergedRoots,
-    folders,
+    chunks,
     total,
-    view: viewOf(listed.base, folders, total, listed.revision, stale, null),
+    view: viewOf(listed.base, chunks, total, listed.revision, stale, null),
   };
 }
 
@@ -254,29 +280,41 @@ function patchRows(
   divergence: DivergenceView | null,
 ): NavigatorBuild {
   const touches = touchesOf(divergence);
-  const folders = previous.folders.slice();
+  const before = previous.chunks;
   const copied = new Map<number, AssetRow[]>();
-  const changed = Object.keys(listed.overlay).filter((root) => previous.overlay[root] !== listed.overlay[root]);
-  for (const root of Object.keys(previous.overlay)) if (!(root in listed.overlay)) changed.push(root);
+  const changed: string[] = [];
+  for (const root in listed.overlay) if (previous.overlay[root] !== listed.overlay[root]) changed.push(root);
+  for (const root in previous.overlay) if (!(root in listed.overlay)) changed.push(root);
   for (const root of changed) {
     // A row dropped from the overlay (an older state reduced again) goes back to its whole-list summary.
     const asset = listed.overlay[root] ?? listed.base.find((candidate) => candidate.root === root)!;
-    const [group, place] = placeOf(listed.base, folders, root)!;
+    const [group, place] = placeOf(listed.base, before, root)!;
+    const folder = groupAt(before, group);
     let rows = copied.get(group);
     if (rows === undefined) {
-      rows = folders[group]!.rows.slice();
+      rows = folder.rows.slice();
       copied.set(group, rows);
     }
-    rows[place] = rowOf(asset, touches !== null && touches(root), folders[group]!.folder);
+    rows[place] = rowOf(asset, touches !== null && touches(root), folder.folder);
   }
-  for (const [group, rows] of copied) folders[group] = { folder: folders[group]!.folder, rows };
+  // Only the chunks holding a replaced group are copied (and the short list of chunks).
+  const chunks = before.slice();
+  const copiedChunks = new Set<number>();
+  for (const [group, rows] of copied) {
+    const index = group >> CHUNK_SHIFT;
+    if (!copiedChunks.has(index)) {
+      chunks[index] = chunks[index]!.slice();
+      copiedChunks.add(index);
+    }
+    (chunks[index] as FolderGroup[])[group & (FOLDER_CHUNK - 1)] = { folder: groupAt(before, group).folder, rows };
+  }
   const view = previous.view;
   return {
     ...previous,
     overlay: listed.overlay,
-    folders,
-    view: viewOf(listed.base, folders, previous.total, view.revision, view.stale, {
-      from: previous.folders,
+    chunks,
+    view: viewOf(listed.base, chunks, previous.total, view.revision, view.stale, {
+      from: before,
       groups: [...copied.keys()],
     }),
   };
@@ -288,35 +326,43 @@ function patchRows(
  */
 class Navigator implements NavigatorView {
   readonly revision: number;
-  readonly folders: readonly FolderGroup[];
+  readonly chunks: FolderChunks;
   readonly total: Figure;
   readonly stale: boolean;
   readonly replaced: NavigatorView['replaced'];
   readonly #base: readonly AssetSummary[];
   /** Invariant: undefined until `rows` is first read, then the rows of `folders` in the order of `#base`. */
   #rows: readonly AssetRow[] | undefined;
+  /** Invariant: undefined until `folders` is first read, then the groups of `chunks` in order. */
+  #folders: readonly FolderGroup[] | undefined;
 
   constructor(
     base: readonly AssetSummary[],
-    folders: readonly FolderGroup[],
+    chunks: FolderChunks,
     total: Figure,
     revision: number,
     stale: boolean,
     replaced: NavigatorView['replaced'],
   ) {
     this.revision = revision;
-    this.folders = folders;
+    this.chunks = chunks;
     this.total = total;
     this.stale = stale;
     this.replaced = replaced;
     this.#base = base;
     this.#rows = undefined;
+    this.#folders = undefined;
+  }
+
+  get folders(): readonly FolderGroup[] {
+    this.#folders ??= this.chunks.flat();
+    return this.#folders;
   }
 
   get rows(): readonly AssetRow[] {
     this.#rows ??= this.#base.map((asset) => {
-      const [group, place] = placeOf(this.#base, this.folders, asset.root)!;
-      return this.folders[group]!.rows[place]!;
+      const [group, place] = placeOf(this.#base, this.chunks, asset.root)!;
+      return groupAt(this.chunks, group).rows[place]!;
     });
     return this.#rows;
   }
@@ -324,13 +370,13 @@ class Navigator implements NavigatorView {
 
 function viewOf(
   base: readonly AssetSummary[],
-  folders: readonly FolderGroup[],
+  chunks: FolderChunks,
   total: Figure,
   revision: number,
   stale: boolean,
   replaced: NavigatorView['replaced'],
 ): NavigatorView {
-  return new Navigator(base, folders, total, revision, stale, replaced);
+  return new Navigator(base, chunks, total, revision, stale, replaced);
 }
 
 /** One navigator row: an `AssetSummary` as the packer sent it, plus the divergence mark. */

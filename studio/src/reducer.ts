@@ -431,6 +431,21 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
   if (next.epoch !== event.epoch)
     next = next.epoch === null ? { ...next, epoch: event.epoch } : forgetEvents(next, event.epoch, 'restart');
   if (hasSeen(next.seen, event.sequence)) return state;
+  if (event.kind === 'snapshot.published') {
+    // The usual update, in one copy of the state: the sequence, the revision and the rows to read again.
+    const body = event.body;
+    next = {
+      ...next,
+      projectId: next.projectId ?? event.projectId,
+      seen: withSeen(next.seen, event.sequence),
+      lastSequence: Math.max(next.lastSequence, event.sequence),
+      revision: next.revision !== null && next.revision >= body.revision ? next.revision : body.revision,
+      listed: followPublished(next.listed, next.epochIndex, body),
+    };
+    if (event.operationId !== undefined) next = reduceOperationEvent(next, event, event.operationId);
+    if (body.cause === 'reconcile') next = clearDivergence(next, body.revision);
+    return derive(next);
+  }
   next = {
     ...next,
     projectId: next.projectId ?? event.projectId,
@@ -439,13 +454,6 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
   };
   if (event.operationId !== undefined) next = reduceOperationEvent(next, event, event.operationId);
   switch (event.kind) {
-    case 'snapshot.published': {
-      next = withRevision(next, event.body.revision);
-      const listed = followPublished(next.listed, next.epochIndex, event.body);
-      if (listed !== next.listed) next = { ...next, listed };
-      if (event.body.cause === 'reconcile') next = clearDivergence(next, event.body.revision);
-      break;
-    }
     case 'divergence.detected':
       if (event.body.revision >= next.reconciledRevision) {
         const changes = event.body.changes.map((change) => ({
@@ -487,16 +495,25 @@ function reduceEvent(state: StudioState, message: EventMessage): StudioState {
 }
 
 function reduceOperationEvent(state: StudioState, event: PackerEvent, operationId: string): StudioState {
-  const record = state.operations[operationId] ?? emptyRecord(operationId);
-  let updated: OperationRecord = {
-    ...record,
-    // Sequences are comparable only within an epoch: the first epoch an operation was seen in keeps its place.
-    firstSequence:
-      record.firstSequence === null || record.epochIndex !== state.epochIndex
-        ? (record.firstSequence ?? event.sequence)
-        : Math.min(record.firstSequence, event.sequence),
-    epochIndex: record.epochIndex ?? state.epochIndex,
-  };
+  const known = state.operations[operationId];
+  const record = known ?? emptyRecord(operationId);
+  // Sequences are comparable only within an epoch: the first epoch an operation was seen in keeps its place.
+  const firstSequence =
+    record.firstSequence === null || record.epochIndex !== state.epochIndex
+      ? (record.firstSequence ?? event.sequence)
+      : Math.min(record.firstSequence, event.sequence);
+  const epochIndex = record.epochIndex ?? state.epochIndex;
+  if (
+    known !== undefined &&
+    firstSequence === known.firstSequence &&
+    epochIndex === known.epochIndex &&
+    !event.kind.startsWith('operation.')
+  )
+    // An event an operation caused that is not one of its lifecycle events (a `snapshot.published`) changes
+    // nothing in a record whose place in the feed is already known: the operations, so the feed and the
+    // cards, stay the very same objects.
+    return state;
+  let updated: OperationRecord = { ...record, firstSequence, epochIndex };
   switch (event.kind) {
     case 'operation.queued':
       updated = {
@@ -662,13 +679,46 @@ function derive(state: StudioState): StudioState {
   }
   const stale = state.details !== null && state.revision !== null && state.revision > state.details.revision;
   const details = state.details === null || state.details.stale === stale ? state.details : { ...state.details, stale };
+  const navigator = build?.view ?? null;
+  if (
+    divergence === state.divergence &&
+    navigator === state.navigator &&
+    activity === state.activity &&
+    previews === state.previews &&
+    details === state.details &&
+    from.operations === state.operations &&
+    from.previews === previews &&
+    from.divergedPaths === state.divergedPaths &&
+    from.divergedRoots === state.divergedRoots &&
+    from.navigator === build
+  )
+    // Every derived view is the one the state already holds: no copy.
+    return state;
+  // Every field named, in the order of `initialState`: states made here (after nearly every message) share one
+  // shape, so the copies the reducers make of them stay fast (a spread of states of many shapes is not).
   return {
-    ...state,
-    divergence,
-    navigator: build?.view ?? null,
-    activity,
-    previews,
+    connection: state.connection,
+    epoch: state.epoch,
+    projectId: state.projectId,
+    revision: state.revision,
+    project: state.project,
+    navigator,
+    selected: state.selected,
     details,
+    previews,
+    operations: state.operations,
+    activity,
+    divergence,
+    pack: state.pack,
+    seen: state.seen,
+    epochIndex: state.epochIndex,
+    lastSequence: state.lastSequence,
+    reconciledRevision: state.reconciledRevision,
+    divergedPaths: state.divergedPaths,
+    divergedRoots: state.divergedRoots,
+    listed: state.listed,
+    readEpochs: state.readEpochs,
+    requestCount: state.requestCount,
     derivedFrom: {
       operations: state.operations,
       previews,
@@ -716,7 +766,12 @@ export function hasSeen(seen: StudioState['seen'], sequence: number): boolean {
 /** Records `sequence` (not seen yet): widens the range it touches, joins two it bridges, or adds one. */
 function withSeen(seen: StudioState['seen'], sequence: number): StudioState['seen'] {
   const tail = seen.at(-1);
-  if (tail !== undefined && sequence === tail[1] + 1) return [...seen.slice(0, -1), [tail[0], sequence]];
+  if (tail !== undefined && sequence === tail[1] + 1) {
+    // The common case, the next sequence: widen the last range in a copy (there are few ranges).
+    const widened = seen.slice();
+    widened[widened.length - 1] = [tail[0], sequence];
+    return widened;
+  }
   let index = 0;
   while (index < seen.length && seen[index]![1] < sequence) index++;
   const before = index > 0 ? seen[index - 1]! : undefined;

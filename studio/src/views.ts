@@ -66,19 +66,29 @@ export interface FolderGroup {
  */
 export interface NavigatorView {
   readonly revision: number;
-  /** Every row, in the packer's order (built from `folders` when first read). */
+  /** Every row, in the packer's order (built from the folder groups when first read). */
   readonly rows: readonly AssetRow[];
+  /** The folder groups, sorted by folder (the flat list is built from `chunks` when first read). */
   readonly folders: readonly FolderGroup[];
+  /**
+   * The same groups in chunks of `FOLDER_CHUNK` (the last one shorter): group `i` is
+   * `chunks[Math.floor(i / FOLDER_CHUNK)][i % FOLDER_CHUNK]`. A patch of a few rows copies the chunks holding
+   * them, not the list of every group.
+   */
+  readonly chunks: FolderChunks;
   /** `result.assets.length`. */
   readonly total: Figure;
   /** True when the packer published a newer revision than every row is known at: the reads `navigatorReads` names are due. */
   readonly stale: boolean;
   /**
    * When these folders were made from an earlier view's by replacing a few groups (rows read again): that
-   * view's `folders` and the indices replaced, so a renderer holding that view can update only those.
+   * view's `chunks` and the indices of the groups replaced, so a renderer holding that view can update only those.
    */
-  readonly replaced: { readonly from: readonly FolderGroup[]; readonly groups: readonly number[] } | null;
+  readonly replaced: { readonly from: FolderChunks; readonly groups: readonly number[] } | null;
 }
+
+/** Folder groups in order, in chunks of `FOLDER_CHUNK`. */
+export type FolderChunks = readonly (readonly FolderGroup[])[];
 
 /**
  * Internal: what the navigator is built from. A whole `listAssets` answer (`base`), the rows read again since
@@ -107,7 +117,7 @@ export interface NavigatorBuild {
   readonly overlay: Readonly<Record<string, AssetSummary>>;
   readonly paths: readonly DivergedPath[];
   readonly roots: readonly { readonly root: string; readonly revision: number }[];
-  readonly folders: readonly FolderGroup[];
+  readonly chunks: FolderChunks;
   readonly total: Figure;
   readonly view: NavigatorView;
 }

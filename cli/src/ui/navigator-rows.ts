@@ -3,7 +3,8 @@
  * built from the adapter's navigator view without the DOM (the page turns them into elements, and the bench
  * measures them). A folder group or row the view kept from its previous version keeps its display row too.
  */
-import type { AssetRow, FolderGroup, NavigatorView } from '@prometeu/packer-studio-adapter';
+import { FOLDER_CHUNK } from '@prometeu/packer-studio-adapter';
+import type { AssetRow, FolderChunks, FolderGroup, NavigatorView } from '@prometeu/packer-studio-adapter';
 
 /** A badge: its text and its style class. */
 export interface DisplayBadge {
@@ -29,45 +30,83 @@ export interface DisplayFolder {
 export interface DisplayNavigator {
   readonly heading: string;
   readonly updating: boolean;
+  /** Every folder, in order (joined from `chunks` when first read). */
   readonly folders: readonly DisplayFolder[];
+  /** The same folders in the chunks of the view's `chunks`. */
+  readonly chunks: readonly (readonly DisplayFolder[])[];
 }
 
-/** The last folders turned into display folders, to reuse what did not change. */
-let last: { readonly folders: readonly FolderGroup[]; readonly display: readonly DisplayFolder[] } | null = null;
+/** The last folder chunks turned into display folders (in the same chunks), to reuse what did not change. */
+let last: { readonly chunks: FolderChunks; readonly display: readonly (readonly DisplayFolder[])[] } | null = null;
+
+/** The display form: plain fields, and the flat `folders` joined from the chunks when first read. */
+class Display implements DisplayNavigator {
+  readonly heading: string;
+  readonly updating: boolean;
+  readonly chunks: readonly (readonly DisplayFolder[])[];
+  /** Invariant: undefined until `folders` is first read, then the folders of `chunks` in order. */
+  #folders: readonly DisplayFolder[] | undefined;
+
+  constructor(heading: string, updating: boolean, chunks: readonly (readonly DisplayFolder[])[]) {
+    this.heading = heading;
+    this.updating = updating;
+    this.chunks = chunks;
+    this.#folders = undefined;
+  }
+
+  get folders(): readonly DisplayFolder[] {
+    this.#folders ??= this.chunks.flat();
+    return this.#folders;
+  }
+}
 
 /**
  * The display form of a navigator view. A folder group the view shares with the previous call's (the same
  * object at the same place) keeps its display folder; a group replaced at its place (a patched row) keeps
- * the display rows of the rows it shares with the one it replaced.
+ * the display rows of the rows it shares with the one it replaced. Display folders are kept in the view's
+ * chunks, so an update copies the chunks it changes, not the list of every folder.
  */
 export function displayNavigator(navigator: NavigatorView): DisplayNavigator {
-  const folders = navigator.folders;
+  const chunks = navigator.chunks;
   const previous = last;
-  let display: readonly DisplayFolder[];
+  let display: readonly (readonly DisplayFolder[])[];
   const replaced = navigator.replaced;
-  if (previous !== null && previous.folders === folders) display = previous.display;
-  else if (previous !== null && replaced !== null && replaced.from === previous.folders) {
+  if (previous !== null && previous.chunks === chunks) display = previous.display;
+  else if (previous !== null && replaced !== null && replaced.from === previous.chunks) {
     // The usual update: the adapter says which groups it replaced since the view last shown.
     const copy = previous.display.slice();
-    for (const index of replaced.groups)
-      copy[index] = displayFolder(folders[index]!, previous.folders[index], previous.display[index]);
-    display = copy;
-  } else if (previous !== null && previous.folders.length === folders.length) {
-    // Another view of the same groups: keep every group that is the same object at the same place.
-    const copy = previous.display.slice();
-    for (let index = 0; index < folders.length; index++) {
-      const group = folders[index]!;
-      const before = previous.folders[index]!;
-      if (before !== group) copy[index] = displayFolder(group, before, previous.display[index]);
+    const copied = new Set<number>();
+    for (const index of replaced.groups) {
+      const chunk = Math.floor(index / FOLDER_CHUNK);
+      const place = index % FOLDER_CHUNK;
+      if (!copied.has(chunk)) {
+        copy[chunk] = copy[chunk]!.slice();
+        copied.add(chunk);
+      }
+      (copy[chunk] as DisplayFolder[])[place] = displayFolder(
+        chunks[chunk]![place]!,
+        previous.chunks[chunk]![place],
+        previous.display[chunk]![place],
+      );
     }
     display = copy;
-  } else display = folders.map((group) => displayFolder(group));
-  last = { folders, display };
-  return {
-    heading: `Assets (${String(navigator.total.value)})`,
-    updating: navigator.stale,
-    folders: display,
-  };
+  } else if (
+    previous !== null &&
+    previous.chunks.length === chunks.length &&
+    chunks.every((chunk, index) => chunk.length === previous.chunks[index]!.length)
+  ) {
+    // Another view of the same groups: keep every chunk, then every group, that is the same object at the same place.
+    display = chunks.map((chunk, index) => {
+      const before = previous.chunks[index]!;
+      const shown = previous.display[index]!;
+      if (before === chunk) return shown;
+      return chunk.map((group, place) =>
+        before[place] === group ? shown[place]! : displayFolder(group, before[place], shown[place]),
+      );
+    });
+  } else display = chunks.map((chunk) => chunk.map((group) => displayFolder(group)));
+  last = { chunks, display };
+  return new Display(`Assets (${String(navigator.total.value)})`, navigator.stale, display);
 }
 
 function displayFolder(group: FolderGroup, before?: FolderGroup, shown?: DisplayFolder): DisplayFolder {
