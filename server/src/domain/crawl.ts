@@ -42,10 +42,18 @@ export interface CrawlResult {
    * relative to `assets/`). Only a crawl of the whole of `assets/` sets it; partial crawls leave it out.
    */
   readonly unrecoverableJournals?: readonly string[];
+  /**
+   * The write journal (`.prometeu/journal.json`, relative to `assets/`) when a crawl of the whole of
+   * `assets/` found one: a write in progress or one that recovery could not finish. Partial crawls leave
+   * it out, and so does a full crawl that found none.
+   */
+  readonly pendingJournal?: string;
 }
 
 /** Prefix of journals set aside by recovery (see `UNRECOVERABLE_JOURNAL_PREFIX` in the executor). */
 const SET_ASIDE_JOURNAL = /^journal-unrecoverable-.*\.json$/;
+/** The name of the write journal in the control folder (see `JOURNAL_PATH` in the executor). */
+const JOURNAL_NAME = 'journal.json';
 
 function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
@@ -70,6 +78,7 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
   const symlinks: string[] = [];
   const problems: CrawlProblem[] = [];
   const unrecoverableJournals: string[] = [];
+  let pendingJournal = false;
   // Explicit stack instead of recursion: a deep tree cannot overflow the call stack.
   const pending: string[] = [start];
   let first = true;
@@ -96,8 +105,10 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
       if (entry.isDirectory()) {
         if (relative === '' && name === CONTROL_FOLDER) {
           try {
-            for (const inner of assets.listNames(name))
+            for (const inner of assets.listNames(name)) {
               if (SET_ASIDE_JOURNAL.test(inner)) unrecoverableJournals.push(`${CONTROL_FOLDER}/${inner}`);
+              else if (inner === JOURNAL_NAME) pendingJournal = true;
+            }
           } catch {
             // An unreadable control folder shows up as registry-unreadable.
           }
@@ -131,7 +142,14 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
   symlinks.sort(compareStrings);
   problems.sort((a, b) => compareStrings(a.path, b.path));
   if (start !== '') return { anchors, files, symlinks, problems };
-  return { anchors, files, symlinks, problems, unrecoverableJournals: unrecoverableJournals.sort(compareStrings) };
+  return {
+    anchors,
+    files,
+    symlinks,
+    problems,
+    unrecoverableJournals: unrecoverableJournals.sort(compareStrings),
+    ...(pendingJournal ? { pendingJournal: `${CONTROL_FOLDER}/${JOURNAL_NAME}` } : {}),
+  };
 }
 
 /** Code-unit order: the same on every machine and locale. */

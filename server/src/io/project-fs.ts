@@ -32,6 +32,7 @@ import { cp, link, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { IoErrorCode } from '@prometeu/packer-protocol';
 
 const fsyncAsync = promisify(fsync);
 const readAsync = promisify(read);
@@ -64,7 +65,8 @@ export type EntryKind = 'file' | 'folder' | 'link' | 'other' | 'absent';
 export type ConfinementReason =
   'symlink' | 'not-a-folder' | 'not-a-file' | 'special-file' | 'too-large' | 'moved-outside' | 'outside';
 
-const REASON_CODES: Readonly<Record<ConfinementReason, string>> = {
+/** The code each refusal carries; the protocol's `IoErrorCodes` table says what each means. */
+const REASON_CODES: Readonly<Record<ConfinementReason, IoErrorCode>> = {
   symlink: 'ELOOP',
   'not-a-folder': 'ENOTDIR',
   'not-a-file': 'EISDIR',
@@ -81,7 +83,7 @@ const REASON_CODES: Readonly<Record<ConfinementReason, string>> = {
  * treat it as the I/O failure it is (a write answers `WriteFailed`, a read records the code).
  */
 export class ConfinementError extends Error {
-  readonly code: string;
+  readonly code: IoErrorCode;
   constructor(
     readonly reason: ConfinementReason,
     /** The absolute path of the offending entry. */
