@@ -4,6 +4,7 @@
  * answer `WriteFailed` (EROFS) and change nothing; once the disk is writable, the next write or the next
  * open finishes the interrupted write.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +140,51 @@ describe('a pending journal on a read-only disk', () => {
     expect(await projectCodes(server, projectId)).not.toContain('journal-pending');
     const second = await request<{ outcome: string }>(server, 'packer/applyMutation', { projectId, mutation: rename });
     expect(second.outcome).toBe('applied');
+  });
+
+  it('when only the folders the journal names are read-only, the project opens with the journal pending and a write answers WriteFailed at step recovery', async () => {
+    requireRoot('it makes a read-only bind mount');
+    const dir = tempDir();
+    writeProject(dir, { assets: [{ root: 'chars/hero' }, { root: 'props/crate' }] });
+    const registry = readFileSync(join(dir, 'assets/.prometeu/index.json'), 'utf8');
+    // Nothing of this rename was done yet; replaying it needs a write in chars/, which is read-only.
+    writeFileSync(
+      join(dir, JOURNAL),
+      JSON.stringify({
+        version: 1,
+        operationId: 'op-interrupted',
+        actions: [{ kind: 'moveFolder', from: 'chars/hero', to: 'chars/champion' }],
+        registryBefore: registry,
+        registryAfter: registry.replace('"chars/hero"', '"chars/champion"'),
+        createdFolders: [],
+      }),
+    );
+    const chars = join(dir, 'assets/chars');
+    execFileSync('mount', ['--bind', chars, chars]);
+    mounts.push({ dir: chars, unmount: () => execFileSync('umount', ['-l', chars]) });
+    execFileSync('mount', ['-o', 'remount,ro,bind', chars]);
+    const before = treeOf(join(dir, 'assets'), (path) => path === '.prometeu/writer.lock');
+    const { server, projectId } = await start(dir);
+    const status = await request<{ lastRecovery: { outcome: string } | null }>(server, 'packer/projectStatus', {
+      projectId,
+    });
+    expect(status.lastRecovery).toMatchObject({ outcome: 'pending' });
+    expect(existsSync(join(dir, JOURNAL))).toBe(true);
+    expect(await projectCodes(server, projectId)).toContain('journal-pending');
+    const write = await failureOf(server, 'packer/applyMutation', {
+      projectId,
+      mutation: { kind: 'rename', asset: { assetId: 2 }, name: 'Crate' },
+    });
+    expect(write).toMatchObject({
+      code: 1010,
+      data: { errno: 'EROFS', step: 'recovery', restored: true, path: JOURNAL },
+    });
+    expect(
+      treeDifferences(
+        before,
+        treeOf(join(dir, 'assets'), (path) => path === '.prometeu/writer.lock'),
+      ),
+    ).toEqual([]);
   });
 
   it('once the disk is writable, reopening the project finishes the interrupted write', async () => {
