@@ -128,6 +128,11 @@ export const DIAGNOSTIC_CODES = {
     meaning:
       'A write journal left by a stopped packer could not be replayed or rolled back; it was moved aside (the diagnostic names where) so that later writes work, and what it describes needs a person to check.',
   },
+  'journal-pending': {
+    family: 'structural',
+    meaning:
+      "A write journal (`assets/.prometeu/journal.json`) is on disk and not finished: a packer is writing right now, or one stopped mid-write and this one could not finish or undo it because the disk refuses writes (read-only, full, no permission; the status's `lastRecovery` says which). What the disk shows may be between before and after that write, so packing is blocked; make the disk writable, then any write, a reconcile or reopening the project finishes it.",
+  },
   'unreadable-entry': {
     family: 'hygiene',
     meaning: 'A folder or file inside `assets/` could not be read (permissions, or it vanished during the scan).',

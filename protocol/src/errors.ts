@@ -125,3 +125,142 @@ export function packerErrorName(code: number): string | undefined {
   for (const [name, value] of Object.entries(PackerErrorCodes)) if (value === code) return name;
   return undefined;
 }
+
+/** One errno-like code: where it comes from and what it means for a project. */
+export interface IoErrorCodeInfo {
+  /**
+   * `packer`: the server's confined file system refuses the path itself (no system call failed);
+   * `system`: the operating system's own error, passed on as it is.
+   */
+  readonly origin: 'packer' | 'system';
+  /** What it means, in a sentence a person can act on. */
+  readonly meaning: string;
+}
+
+/**
+ * The errno-like codes a client meets in `WriteFailed`'s `data.errno`, in a pack's failure, in crawl
+ * problems (the `unreadable-entry` diagnostic) and in the read errors of `registry-unreadable` and
+ * `unreadable-declaration`. The server's confined file system (`server/src/io`) refuses paths with the
+ * `packer` codes; the `system` ones are the operating system's errors the packer meets most. Another
+ * system code may appear: it keeps the meaning the operating system gives it.
+ */
+export const IoErrorCodes = {
+  ELOOP: {
+    origin: 'packer',
+    meaning:
+      'A symbolic link where the packer expected a file or a folder (the entry itself or a folder on the way to it). The packer never follows a link below the project root; replace the link by the real file or folder.',
+  },
+  ENOTDIR: {
+    origin: 'packer',
+    meaning: 'Something that is not a folder (a file, a FIFO, a device) where a folder was expected.',
+  },
+  EISDIR: { origin: 'packer', meaning: 'A folder where a file was expected.' },
+  EFTYPE: {
+    origin: 'packer',
+    meaning:
+      'A FIFO, a device node or a socket where a regular file was expected; it is refused by its type before anything is read, so it can never block the server.',
+  },
+  EFBIG: {
+    origin: 'packer',
+    meaning:
+      'A file over its size limit (see "File size limits"), refused by its size before it is read, or cut off at the limit when it grew while being read.',
+  },
+  EOUTSIDE: {
+    origin: 'packer',
+    meaning:
+      'A path that is not inside the project: absolute or climbing out with `..`, or a step whose result was not where it was meant to be because a folder on the way was moved or replaced meanwhile (the step was undone).',
+  },
+  EILSEQ: {
+    origin: 'packer',
+    meaning:
+      'A name in `assets/` that is not valid UTF-8; the packer cannot name it back, so it is a crawl problem rather than a file. Rename it.',
+  },
+  ENOENT: {
+    origin: 'system',
+    meaning: 'The file or folder is not there (it may have vanished while the packer worked).',
+  },
+  EACCES: { origin: 'system', meaning: 'The packer has no permission to read or write the path.' },
+  EPERM: { origin: 'system', meaning: 'The operating system does not allow the operation on the path.' },
+  EROFS: {
+    origin: 'system',
+    meaning:
+      'The file system is mounted read-only: reads are served, every write answers `WriteFailed`. An interrupted write recorded in the journal waits there (diagnostic `journal-pending`) until the disk is writable.',
+  },
+  ENOSPC: { origin: 'system', meaning: 'The disk is full; the write was rolled back. Free space and write again.' },
+  EDQUOT: { origin: 'system', meaning: "The user's disk quota is used up; the write was rolled back." },
+  ENAMETOOLONG: {
+    origin: 'system',
+    meaning: 'The file system refuses a name or a path this long (the packer limits a component to 255 bytes).',
+  },
+  EEXIST: { origin: 'system', meaning: 'Something already has the name the write needed.' },
+  EIO: { origin: 'system', meaning: 'The disk reported a hardware or driver error.' },
+  EUNKNOWN: { origin: 'packer', meaning: 'The failure carried no code; the message says what happened.' },
+} as const satisfies Record<string, IoErrorCodeInfo>;
+
+/** A code of {@link IoErrorCodes}. */
+export type IoErrorCode = keyof typeof IoErrorCodes;
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** One file size limit: the file it applies to, its value in bytes and why it has that value. */
+export interface FileSizeLimit {
+  /** The file, as a person names it. */
+  readonly file: string;
+  readonly bytes: number;
+  readonly why: string;
+}
+
+/**
+ * The most bytes the packer reads from each kind of file in a project, so no file can exhaust its memory.
+ * A file over its limit is refused by its size (from `fstat`, before any byte is read) with `EFBIG`; a
+ * file that grows while it is read is cut off at the limit and refused the same way.
+ */
+export const FileSizeLimits = {
+  registry: {
+    file: '`assets/.prometeu/index.json`',
+    bytes: 64 * MIB,
+    why: 'About 150 bytes per asset: over 400k assets.',
+  },
+  journal: {
+    file: '`assets/.prometeu/journal.json`',
+    bytes: 256 * MIB,
+    why: 'The registry before and after (escaped as JSON strings) and the actions.',
+  },
+  writerLock: { file: '`assets/.prometeu/writer.lock`', bytes: 4 * KIB, why: 'A pid, a host name and a token.' },
+  fingerprints: {
+    file: '`assets/.prometeu/fingerprint.json`',
+    bytes: 128 * MIB,
+    why: 'About 60 bytes per file of the workspace.',
+  },
+  fingerprintLog: {
+    file: '`assets/.prometeu/fingerprint.log`',
+    bytes: 64 * MIB,
+    why: 'The commits since the fingerprints were last saved.',
+  },
+  quarantineManifest: {
+    file: '`assets/.prometeu/quarantine/<uuid>/manifest.json`',
+    bytes: 64 * KIB,
+    why: 'A handful of fields.',
+  },
+  declaration: {
+    file: 'an `asset.json`',
+    bytes: 1 * MIB,
+    why: 'Real declarations are a few KiB; a glyph bank naming a thousand tiles is about 100 KiB.',
+  },
+  input: {
+    file: 'an input file of an asset',
+    bytes: 256 * MIB,
+    why: 'A pack reads it whole into memory; far above any fantasy-console asset.',
+  },
+  buildTable: {
+    file: '`build/asset_table.json` or `build/asset_table_metadata.json`',
+    bytes: 64 * MIB,
+    why: 'Read for editor hovers (the last packed entry): a few hundred bytes per asset.',
+  },
+  cacheEntry: {
+    file: 'an entry of the incremental pack cache',
+    bytes: 512 * MIB,
+    why: 'A payload and its facts; a larger one is rebuilt rather than read.',
+  },
+} as const satisfies Record<string, FileSizeLimit>;

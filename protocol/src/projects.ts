@@ -75,7 +75,11 @@ export const ProjectStatus = z.strictObject({
   lastRecovery: z
     .strictObject({
       operationId: z.string(),
-      outcome: z.enum(['completed', 'rolledBack', 'failed']),
+      outcome: z
+        .enum(['completed', 'rolledBack', 'failed', 'pending'])
+        .describe(
+          '`completed`: the interrupted write was finished; `rolledBack`: it was undone; `failed`: it could be neither, and its journal was moved aside (diagnostic `journal-unrecoverable`); `pending`: the disk refuses writes (read-only, full, no permission), so the journal stays where it is (diagnostic `journal-pending`), writes answer `WriteFailed`, and the next write, reconcile or open on a writable disk finishes it.',
+        ),
       message: z.string(),
     })
     .nullable()

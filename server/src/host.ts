@@ -17,7 +17,13 @@ import { WriterLock } from './project/writer-lock.js';
 import { hasInterruptedPromotion, recoverBuildPromotion } from './pack/build-output.js';
 import { startWatcher, type WatcherFactory } from './watch/watcher.js';
 import { reconcileOperation } from './writes/reconcile.js';
-import { JOURNAL_PATH, recoverJournal, type RecoveryReport, type StepHook } from './mutations/execute.js';
+import {
+  claimForRecovery,
+  JOURNAL_PATH,
+  recoverJournalAtOpen,
+  type RecoveryReport,
+  type StepHook,
+} from './mutations/execute.js';
 
 /** Options of a host; tests pin the clock and the epoch. */
 export interface HostOptions {
@@ -248,16 +254,11 @@ export class PackerHost {
       await this.options.beforeLoad?.(id);
       const assetsFs = files.at('assets');
       const lock = new WriterLock(assetsFs);
-      if (assetsExists && assetsFs.exists(JOURNAL_PATH) && lock.acquire().ok) {
-        try {
-          recovery = await recoverJournal(assetsFs);
-        } finally {
-          lock.release();
-        }
-      }
+      // On a disk that refuses writes the journal stays, and the project opens with it pending.
+      if (assetsExists && assetsFs.exists(JOURNAL_PATH)) recovery = await recoverJournalAtOpen(assetsFs, lock);
       // A pack killed between its two renames left build/ absent beside the old pack: it is put back now,
       // when this process can take the writer lock, so build/ holds one whole pack from the first read on.
-      if (assetsExists && hasInterruptedPromotion(files) && lock.acquire().ok) {
+      if (assetsExists && hasInterruptedPromotion(files) && claimForRecovery(lock)) {
         try {
           await recoverBuildPromotion(files);
         } finally {

@@ -74,6 +74,75 @@ describe('the confined file system', () => {
     });
   });
 
+  it('walks folders through descriptors: a folder swapped for a link after it was listed is an ELOOP error, never walked into', () => {
+    const { dir, files } = project();
+    mkdirSync(join(dir, 'assets', 'b'));
+    writeFileSync(join(dir, 'assets', 'b', 'file.txt'), 'inside b');
+    const seen: string[] = [];
+    const errors: [string, unknown][] = [];
+    files.walkFolders(
+      'assets',
+      (folder) => {
+        seen.push(folder.path, ...folder.entries.map((entry) => `${folder.path}/${entry.name}`));
+        if (folder.path === 'assets') {
+          // Between the listing and the walk into them: `a` becomes a link to the sentinel.
+          renameSync(join(dir, 'assets', 'a'), join(tempDir(), 'a'));
+          symlinkSync(sentinel.dir, join(dir, 'assets', 'a'));
+        }
+        return folder.entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+      },
+      (path, error) => errors.push([path, error]),
+    );
+    expect(errors).toEqual([['assets/a', expect.objectContaining({ code: 'ELOOP' })]]);
+    expect(seen.some((path) => path.includes('keep.txt') || path.includes('nested'))).toBe(false);
+    expect(seen).toContain('assets/b/file.txt');
+  });
+
+  it('walks folders without reading the bytes of a file whose folder was moved out of the project during the walk', () => {
+    const { dir, files } = project();
+    const outside = tempDir();
+    const read: unknown[] = [];
+    files.walkFolders(
+      'assets',
+      (folder) => {
+        if (folder.path === 'assets/a') {
+          renameSync(join(dir, 'assets', 'a'), join(outside, 'a'));
+          writeFileSync(join(outside, 'a', 'file.txt'), 'outside secret');
+          try {
+            read.push(folder.readText('file.txt', 100));
+          } catch (error) {
+            read.push(error);
+          }
+        }
+        return folder.entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+      },
+      () => undefined,
+    );
+    expect(read).toEqual([expect.objectContaining({ code: 'EOUTSIDE' })]);
+  });
+
+  it('walks a tree nested deeper than the descriptors it keeps, with the same checks below that depth', () => {
+    const { dir, files } = project();
+    const levels = Array.from({ length: 150 }, (_, index) => `l${index}`);
+    mkdirSync(join(dir, 'assets', ...levels), { recursive: true });
+    writeFileSync(join(dir, 'assets', ...levels, 'deep.txt'), 'deepest');
+    symlinkSync(sentinel.dir, join(dir, 'assets', ...levels.slice(0, 120), 'link'));
+    const texts: string[] = [];
+    const folders: string[] = [];
+    files.walkFolders(
+      'assets',
+      (folder) => {
+        folders.push(folder.path);
+        if (folder.entries.some((entry) => entry.name === 'deep.txt')) texts.push(folder.readText('deep.txt', 100));
+        return folder.entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+      },
+      () => undefined,
+    );
+    expect(texts).toEqual(['deepest']);
+    expect(folders).toHaveLength(1 + 1 + 150);
+    expect(folders.some((path) => path.endsWith('/link'))).toBe(false);
+  });
+
   it('creates, writes and renames nothing through a link on the way, and names the intended path in errors', async () => {
     const { dir, files } = project();
     symlinkSync(sentinel.dir, join(dir, 'assets', 'way'));

@@ -62,14 +62,21 @@ export function mountTmpfs(size: string, extra = ''): Mount {
   };
 }
 
+/** A read-only bind mount that can be made writable in place (the disk "becomes writable"). */
+export interface ReadOnlyMount extends Mount {
+  /** Remounts the folder read-write, at the same path, while processes keep it open. */
+  makeWritable(): void;
+}
+
 /** Bind-mounts `source` read-only on a fresh folder. */
-export function mountReadOnly(source: string): Mount {
+export function mountReadOnly(source: string): ReadOnlyMount {
   const dir = mkdtempSync(join(tmpdir(), 'packer-ro-'));
   execFileSync('mount', ['--bind', source, dir]);
   execFileSync('mount', ['-o', 'remount,ro,bind', dir]);
   let mounted = true;
   return {
     dir,
+    makeWritable: () => execFileSync('mount', ['-o', 'remount,rw,bind', dir]),
     unmount: () => {
       if (mounted) execFileSync('umount', ['-l', dir]);
       mounted = false;

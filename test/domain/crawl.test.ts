@@ -198,6 +198,26 @@ describe('crawlAssets', () => {
     });
   });
 
+  it('takes the lstat of every regular file in the same pass when asked, and of nothing else', () => {
+    const { assetsDir } = writeProject(tempDir(), {
+      assets: [{ root: 'x/y' }, { root: 'm/n', inputs: { data: ['1.bin', 'sub/2.bin'] } }],
+      files: { 'stray.txt': 'stray', '.prometeu/other.json': '{}' },
+      symlinks: { 'x/link': '../m' },
+    });
+    const seen = new Map<string, number>();
+    const crawl = crawlAssets(assetsDir, '', (path, stats) => seen.set(path, stats.size));
+    expect([...seen.keys()].sort()).toEqual(crawl.files);
+    for (const file of crawl.files) expect(seen.get(file)).toBe(fs.lstatSync(join(assetsDir, file)).size);
+  });
+
+  it('names a journal left in the control folder as pending, and a full crawl without one names none', () => {
+    const { assetsDir } = writeProject(tempDir(), { assets: [{ root: 'a' }] });
+    expect(crawlAssets(assetsDir).pendingJournal).toBeUndefined();
+    fs.writeFileSync(join(assetsDir, '.prometeu/journal.json'), '{}');
+    expect(crawlAssets(assetsDir).pendingJournal).toBe('.prometeu/journal.json');
+    expect(crawlAssets(assetsDir, 'a').pendingJournal).toBeUndefined();
+  });
+
   it('is deterministic: two crawls of one tree are equal', () => {
     const { assetsDir } = writeProject(tempDir(), {
       assets: [{ root: 'x/y' }, { root: 'a' }, { root: 'm/n/o', inputs: { data: ['1.bin', 'sub/2.bin'] } }],

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import {
   AssetDeclarationFile,
   DIAGNOSTIC_CODES,
+  FileSizeLimits,
+  IoErrorCodes,
   PackerErrorCodes,
   PackerErrorData,
   RegistryFile,
@@ -228,6 +230,13 @@ function notificationSection(declaration: NotificationDeclaration, files: Genera
   ].join('\n');
 }
 
+/** A byte count as the largest binary unit that divides it (`64 MiB`, `4 KiB`). */
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
 /** Renders every generated file; pure, so a test can compare it with what is committed. */
 export function renderGeneratedFiles(): GeneratedFiles {
   const files: GeneratedFiles = new Map();
@@ -241,6 +250,12 @@ export function renderGeneratedFiles(): GeneratedFiles {
       .join(', ');
     return `| ${code} | \`${name}\` | \`data\`: ${fields} |`;
   });
+  const ioCodes = Object.entries(IoErrorCodes).map(
+    ([code, info]) => `| \`${code}\` | ${info.origin === 'packer' ? 'the packer' : 'the system'} | ${info.meaning} |`,
+  );
+  const sizeLimits = Object.values(FileSizeLimits).map(
+    (limit) => `| ${limit.file} | ${formatBytes(limit.bytes)} (${limit.bytes} bytes) | ${limit.why} |`,
+  );
   const codes = Object.entries(DIAGNOSTIC_CODES).map(
     ([code, info]) => `| \`${code}\` | ${info.family} | ${info.meaning} |`,
   );
@@ -265,6 +280,22 @@ export function renderGeneratedFiles(): GeneratedFiles {
     '| --- | --- | --- |',
     ...standard,
     ...packer,
+    '',
+    '### I/O error codes',
+    '',
+    "The errno-like codes in `WriteFailed`'s `data.errno`, in a failed pack's error, in the read error of `registry-unreadable` and `unreadable-declaration`, and in crawl problems (`unreadable-entry`). Codes from the packer are its confined file system refusing a path (no system call failed); codes from the system are the operating system's errors, passed on. Another system code keeps the meaning the operating system gives it.",
+    '',
+    '| code | from | meaning |',
+    '| --- | --- | --- |',
+    ...ioCodes,
+    '',
+    '## File size limits',
+    '',
+    'The most bytes the packer reads from each kind of file. A file over its limit is refused by its size before any byte is read, with `EFBIG`; one that grows while it is read is cut off at the limit and refused the same way. Framing limits are in "Framing and limits", path and name limits in "Limits and write failures".',
+    '',
+    '| file | limit | why |',
+    '| --- | --- | --- |',
+    ...sizeLimits,
     '',
     '## Diagnostic codes',
     '',

@@ -265,8 +265,10 @@ blocker with a stable code (an apply of it is \`rejected\` with the same issue),
 A write that fails with an I/O error (a full or read-only disk, a name the file system refuses, a
 permission, a folder that vanished) is rolled back inside the same request, in reverse order, and its
 journal removed; the answer is the error \`WriteFailed\` (1010) with \`data\`: \`errno\` (for example
-\`ENOSPC\`, \`EROFS\`, \`ENAMETOOLONG\`, \`EACCES\`, \`ENOENT\`), \`path\` (relative to the project root),
-\`step\` (\`journal\`, \`action-<n>\`, \`registry\`, \`writer-lock\`, \`stage\` or \`promote\` for a pack),
+\`ENOSPC\`, \`EROFS\`, \`ENAMETOOLONG\`, \`EACCES\`, \`ENOENT\`, or a refusal of the packer's confined
+file system such as \`ELOOP\` or \`EOUTSIDE\`: every code is in "I/O error codes" below), \`path\` (relative
+to the project root), \`step\` (\`journal\`, \`action-<n>\`, \`registry\`, \`writer-lock\`, \`recovery\`,
+\`stage\` or \`promote\` for a pack),
 \`rolledBack\` (what was undone) and \`restored\` (true: the disk is exactly as before). Only when undoing
 fails too is \`restored\` false; the journal then stays and the next write or open finishes the rollback.
 A journal that can be neither replayed nor rolled back on open is moved to
@@ -275,6 +277,16 @@ diagnostic and the status's \`lastRecovery\` (\`outcome: "failed"\`); later writ
 once the folders it names are checked. \`initWorkspace\` on a valid workspace and a \`reconcile\` with no
 journal to finish do not take the writer lock, so they answer on a read-only project; a write there
 answers \`WriteFailed\` with \`EROFS\`.
+
+A journal the disk does not let the packer finish (read-only, full, over quota, no permission: \`EROFS\`,
+\`ENOSPC\`, \`EDQUOT\`, \`EACCES\`, \`EPERM\`) is not moved aside: the project opens with
+\`lastRecovery.outcome: "pending"\`, reads are served from what the disk shows, and the project-wide
+diagnostic \`journal-pending\` (blocking) says that the disk may be between before and after that write,
+so \`packSummary\` says \`canPack: false\` and a pack is \`blocked\`. Every write answers \`WriteFailed\`
+(\`EROFS\` at step \`writer-lock\` on a read-only disk; step \`recovery\` when the lock can be taken but
+the journal still cannot be finished), and so does a \`reconcile\`, which must finish the journal first.
+Once the disk is writable, the next write (which then answers \`rejected\`, \`diskChanged\`: it was
+planned before the journal was finished), reconcile or open finishes it.
 
 A pack writes the new \`build/\` whole into \`.build-next-<id>/\` beside it, moves the old one to
 \`.build-previous-<id>/\`, renames the new one to \`build/\` and removes the old one: \`build/\` is at every

@@ -3,7 +3,13 @@
  * file. It never follows symbolic links (so link loops cannot trap it) and survives entries that vanish
  * or cannot be read while it runs: each becomes a recorded problem, never an exception.
  */
-import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import {
+  folderFs,
+  type EntryStats as Stats,
+  type FolderLocation,
+  type ProjectFs,
+  type WalkedFolder,
+} from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { CONTROL_FOLDER } from './paths.js';
 
@@ -42,10 +48,18 @@ export interface CrawlResult {
    * relative to `assets/`). Only a crawl of the whole of `assets/` sets it; partial crawls leave it out.
    */
   readonly unrecoverableJournals?: readonly string[];
+  /**
+   * The write journal (`.prometeu/journal.json`, relative to `assets/`) when a crawl of the whole of
+   * `assets/` found one: a write in progress or one that recovery could not finish. Partial crawls leave
+   * it out, and so does a full crawl that found none.
+   */
+  readonly pendingJournal?: string;
 }
 
 /** Prefix of journals set aside by recovery (see `UNRECOVERABLE_JOURNAL_PREFIX` in the executor). */
 const SET_ASIDE_JOURNAL = /^journal-unrecoverable-.*\.json$/;
+/** The name of the write journal in the control folder (see `JOURNAL_PATH` in the executor). */
+const JOURNAL_NAME = 'journal.json';
 
 function errorCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string'
@@ -54,57 +68,59 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * Crawls `assetsDir` synchronously, through the confined file system (links are listed, never followed;
- * each folder is resolved once per crawl). Synchronous on purpose: on this workload (many small folders) a
- * synchronous walk is several times faster than an async one, and the caller decides where it runs.
- * With `start`, only that folder (relative to `assetsDir`) and what lies below it is crawled, and a
- * missing `start` gives an empty result. Throws only when `assetsDir` itself cannot be listed.
+ * Crawls `assetsDir` synchronously, through the confined file system: one walk in which every folder is
+ * opened once through the descriptor of the folder above it (links are listed, never followed), and each
+ * `asset.json` is read through its folder's descriptor. Synchronous on purpose: on this workload (many
+ * small folders) a synchronous walk is several times faster than an async one, and the caller decides
+ * where it runs. With `start`, only that folder (relative to `assetsDir`) and what lies below it is
+ * crawled, and a missing `start` gives an empty result. With `onFile`, each regular file's `lstat` is
+ * taken in the same pass, while its folder is open (for fingerprints). Throws only when `assetsDir`
+ * itself cannot be listed.
  */
-export function crawlAssets(assetsDir: FolderLocation, start = ''): CrawlResult {
-  return folderFs(assetsDir).scope((assets) => crawlIn(assets, start));
+export function crawlAssets(
+  assetsDir: FolderLocation,
+  start = '',
+  onFile?: (path: string, stats: Stats) => void,
+): CrawlResult {
+  return crawlIn(folderFs(assetsDir), start, onFile);
 }
 
-function crawlIn(assets: ProjectFs, start: string): CrawlResult {
+function crawlIn(assets: ProjectFs, start: string, onFile?: (path: string, stats: Stats) => void): CrawlResult {
   const anchors: CrawledAnchor[] = [];
   const files: string[] = [];
   const symlinks: string[] = [];
   const problems: CrawlProblem[] = [];
   const unrecoverableJournals: string[] = [];
-  // Explicit stack instead of recursion: a deep tree cannot overflow the call stack.
-  const pending: string[] = [start];
-  let first = true;
-  while (pending.length > 0) {
-    const relative = pending.pop()!;
-    let entries;
-    const undecodable: string[] = [];
-    try {
-      entries = assets.list(relative, undecodable);
-    } catch (error) {
-      if (first && start === '') throw error;
-      if (first && errorCode(error) === 'ENOENT') break;
-      problems.push({ path: relative, code: errorCode(error) });
-      continue;
+  let pendingJournal = false;
+  const visit = (folder: WalkedFolder): string[] => {
+    const relative = folder.path;
+    if (start === '' && relative === CONTROL_FOLDER) {
+      // The control folder is not part of the workspace: only its journals are looked at.
+      for (const entry of folder.entries) {
+        if (SET_ASIDE_JOURNAL.test(entry.name)) unrecoverableJournals.push(`${CONTROL_FOLDER}/${entry.name}`);
+        else if (entry.name === JOURNAL_NAME) pendingJournal = true;
+      }
+      return [];
     }
-    first = false;
     // Names that are not UTF-8 cannot be opened by the name a string gives them: a problem, not a file.
-    for (const name of undecodable)
+    for (const name of folder.undecodable)
       problems.push({ path: relative === '' ? name : `${relative}/${name}`, code: 'EILSEQ' });
+    const subfolders: string[] = [];
     let hasAnchor = false;
-    for (const entry of entries) {
+    for (const entry of folder.entries) {
       const name = entry.name;
       const path = relative === '' ? name : `${relative}/${name}`;
-      if (entry.isDirectory()) {
-        if (relative === '' && name === CONTROL_FOLDER) {
+      if (entry.isDirectory()) subfolders.push(name);
+      else if (entry.isFile()) {
+        if (onFile !== undefined) {
+          let stats: Stats | null = null;
           try {
-            for (const inner of assets.listNames(name))
-              if (SET_ASIDE_JOURNAL.test(inner)) unrecoverableJournals.push(`${CONTROL_FOLDER}/${inner}`);
+            stats = folder.stat(name);
           } catch {
-            // An unreadable control folder shows up as registry-unreadable.
+            // Unreachable now: it vanished or was replaced; it is still listed, without a fingerprint.
           }
-          continue;
+          if (stats?.isFile()) onFile(path, stats);
         }
-        pending.push(path);
-      } else if (entry.isFile()) {
         files.push(path);
         if (name === ANCHOR_FILE && relative !== '') hasAnchor = true;
       } else if (entry.isSymbolicLink()) {
@@ -113,7 +129,7 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
     }
     if (hasAnchor) {
       try {
-        anchors.push({ root: relative, text: assets.readText(`${relative}/${ANCHOR_FILE}`, SIZE_LIMITS.declaration) });
+        anchors.push({ root: relative, text: folder.readText(ANCHOR_FILE, SIZE_LIMITS.declaration) });
       } catch (error) {
         const code = errorCode(error);
         // An anchor that vanished between the listing and the read is not an anchor, nor a file any more:
@@ -125,13 +141,32 @@ function crawlIn(assets: ProjectFs, start: string): CrawlResult {
         } else anchors.push({ root: relative, text: null, readError: code });
       }
     }
+    return subfolders;
+  };
+  const onError = (path: string, error: unknown): void => {
+    // An unreadable control folder shows up as registry-unreadable.
+    if (start === '' && path === CONTROL_FOLDER) return;
+    problems.push({ path, code: errorCode(error) });
+  };
+  try {
+    assets.walkFolders(start, visit, onError);
+  } catch (error) {
+    if (start === '') throw error;
+    if (errorCode(error) !== 'ENOENT') problems.push({ path: start, code: errorCode(error) });
   }
   anchors.sort((a, b) => compareStrings(a.root, b.root));
   files.sort(compareStrings);
   symlinks.sort(compareStrings);
   problems.sort((a, b) => compareStrings(a.path, b.path));
   if (start !== '') return { anchors, files, symlinks, problems };
-  return { anchors, files, symlinks, problems, unrecoverableJournals: unrecoverableJournals.sort(compareStrings) };
+  return {
+    anchors,
+    files,
+    symlinks,
+    problems,
+    unrecoverableJournals: unrecoverableJournals.sort(compareStrings),
+    ...(pendingJournal ? { pendingJournal: `${CONTROL_FOLDER}/${JOURNAL_NAME}` } : {}),
+  };
 }
 
 /** Code-unit order: the same on every machine and locale. */

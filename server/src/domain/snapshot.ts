@@ -257,6 +257,17 @@ export function buildSnapshot(
         message: `assets/${path} is a write journal that could be neither completed nor rolled back, so it was moved aside. Check that the folders it names are as you want them, then delete the file.`,
       }),
     );
+  // Only a full crawl sees the journal; a partial re-crawl follows a commit of this process, which runs
+  // only once no journal is pending (the lane finishes one first), so nothing is carried over.
+  if (crawl.pendingJournal !== undefined)
+    projectDiagnostics.push(
+      makeDiagnostic('journal-pending', {
+        path: crawl.pendingJournal,
+        severity: 'error',
+        blocking: true,
+        message: `assets/${crawl.pendingJournal} records a write that has not finished: a packer is writing right now, or one stopped mid-write and it could not be finished or undone because the disk refuses writes (see the status's lastRecovery). What the disk shows may be between before and after that write, so packing is blocked. Make the disk writable; then any write, a reconcile or reopening the project finishes it.`,
+      }),
+    );
   for (const diagnostic of parsedRegistry.diagnostics) {
     if (diagnostic.root !== undefined) addExtra(diagnostic.root, diagnostic);
     else projectDiagnostics.push(diagnostic);

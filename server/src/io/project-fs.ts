@@ -32,6 +32,7 @@ import { cp, link, mkdir, open, rename, rmdir, unlink, type FileHandle } from 'n
 import { isUtf8 } from 'node:buffer';
 import { basename, dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import type { IoErrorCode } from '@prometeu/packer-protocol';
 
 const fsyncAsync = promisify(fsync);
 const readAsync = promisify(read);
@@ -59,6 +60,15 @@ const PIECES_BATCH_BYTES = 8 * 1024 * 1024;
 const SCOPE_FOLDERS = 64;
 /** Levels of a tree removal that hold a descriptor each; deeper levels are removed by path below the last. */
 const REMOVE_DESCRIPTOR_DEPTH = 64;
+/**
+ * Levels of a walk that keep their folder's descriptor open while the folders below are walked; a
+ * deeper folder is opened by its path and verified instead, so a hostile tree nested thousands of levels
+ * deep cannot exhaust the process's descriptors.
+ */
+const WALK_DESCRIPTOR_DEPTH = 64;
+
+/** The `lstat` of an entry, as {@link ProjectFs.stat} gives it (for modules that may not import `node:fs`). */
+export type EntryStats = Stats;
 
 /** What is at a path, without following a link there. */
 export type EntryKind = 'file' | 'folder' | 'link' | 'other' | 'absent';
@@ -67,7 +77,8 @@ export type EntryKind = 'file' | 'folder' | 'link' | 'other' | 'absent';
 export type ConfinementReason =
   'symlink' | 'not-a-folder' | 'not-a-file' | 'special-file' | 'too-large' | 'moved-outside' | 'outside';
 
-const REASON_CODES: Readonly<Record<ConfinementReason, string>> = {
+/** The code each refusal carries; the protocol's `IoErrorCodes` table says what each means. */
+const REASON_CODES: Readonly<Record<ConfinementReason, IoErrorCode>> = {
   symlink: 'ELOOP',
   'not-a-folder': 'ENOTDIR',
   'not-a-file': 'EISDIR',
@@ -84,7 +95,7 @@ const REASON_CODES: Readonly<Record<ConfinementReason, string>> = {
  * treat it as the I/O failure it is (a write answers `WriteFailed`, a read records the code).
  */
 export class ConfinementError extends Error {
-  readonly code: string;
+  readonly code: IoErrorCode;
   constructor(
     readonly reason: ConfinementReason,
     /** The absolute path of the offending entry. */
@@ -120,6 +131,32 @@ function hasProcFd(): boolean {
     }
   }
   return procFdWorks;
+}
+
+/** A folder met by {@link ProjectFs.walkFolders}, with its entries and what can be done in it while it is open. */
+export interface WalkedFolder {
+  /** The folder, relative to the view's base (POSIX, '' for the base itself). */
+  readonly path: string;
+  /** Its entries as the folder lists them (links not followed); names that are not UTF-8 are left out. */
+  readonly entries: readonly Dirent[];
+  /** The lossy names of the entries that are not UTF-8 (see {@link ProjectFs.list}). */
+  readonly undecodable: readonly string[];
+  /** {@link ProjectFs.readText} of the entry `name` of this folder, through the folder's descriptor. */
+  readText(name: string, limit: number): string;
+  /** {@link ProjectFs.stat} of the entry `name` of this folder, through the folder's descriptor. */
+  stat(name: string): Stats | null;
+}
+
+/** One folder of a walk whose subfolders are still to be walked. */
+interface WalkFrame {
+  /** Its descriptor, or null past {@link WALK_DESCRIPTOR_DEPTH} (its subfolders are then opened by path). */
+  readonly fd: number | null;
+  /** Components below the root. */
+  readonly parts: readonly string[];
+  /** Relative to the view's base. */
+  readonly path: string;
+  /** Subfolders still to walk, the next one last. */
+  readonly pending: string[];
 }
 
 /** An open folder: its descriptor, the absolute path it is meant to have, and how to name entries in it. */
@@ -364,19 +401,181 @@ export class ProjectFs {
   list(relative = '', undecodable?: string[]): Dirent[] {
     const folder = this.folder(this.parts(relative), false);
     try {
-      const entries = readdirSync(folder.via, { withFileTypes: true });
-      if (!entries.some((entry) => entry.name.includes('\uFFFD'))) return entries;
-      // Rare: list again as bytes to tell a real U+FFFD from a byte sequence that is not UTF-8.
-      const bad = new Set<string>();
-      for (const raw of readdirSync(folder.via, { encoding: 'buffer' }))
-        if (!isUtf8(raw)) bad.add(raw.toString('utf8'));
-      if (bad.size === 0) return entries;
-      undecodable?.push(...[...bad].sort());
-      return entries.filter((entry) => !bad.has(entry.name));
+      return listDecodable(folder.via, undecodable);
     } catch (error) {
       throw relabel(error, folder.via, folder.path);
     } finally {
       folder.release();
+    }
+  }
+
+  /**
+   * Walks the folder `start` and every folder below it that `visit` asks for, depth first, never through
+   * a link. Each folder is opened once, through the descriptor of the folder above it (`O_DIRECTORY |
+   * O_NOFOLLOW` on `/proc/self/fd/N/name`, like `openat`), and that descriptor stays open while the
+   * folders below it are walked (down to {@link WALK_DESCRIPTOR_DEPTH} levels; deeper ones are opened by
+   * path and verified like any other), so nothing is resolved twice and the start is verified once. Files
+   * are read through the folder's descriptor with the same checks as {@link readText}, their real path
+   * included. `visit` gets each folder with its listing and returns the names of the subfolders to walk
+   * into. A subfolder that cannot be opened or listed goes to `onError` (a link swapped in is `ELOOP`, a
+   * file `ENOTDIR`); the start's own failure is thrown.
+   */
+  walkFolders(
+    start: string,
+    visit: (folder: WalkedFolder) => readonly string[],
+    onError: (path: string, error: unknown) => void,
+  ): void {
+    const startParts = this.parts(start);
+    const startPath = startParts.slice(this.baseParts.length).join('/');
+    try {
+      if (hasProcFd()) this.walkByDescriptor(startParts, startPath, visit, onError);
+      else this.walkByPath(startPath, visit, onError);
+    } catch (error) {
+      throw error instanceof VisitError ? error.inner : error;
+    }
+  }
+
+  /** {@link walkFolders} on Linux: every folder through the descriptor of the one above. */
+  private walkByDescriptor(
+    startParts: readonly string[],
+    startPath: string,
+    visit: (folder: WalkedFolder) => readonly string[],
+    onError: (path: string, error: unknown) => void,
+  ): void {
+    const frames: WalkFrame[] = [];
+    try {
+      const first = this.openFolder(startParts, false);
+      frames.push(this.visitFolder(first, startParts, startPath, 0, visit));
+      while (frames.length > 0) {
+        const frame = frames[frames.length - 1]!;
+        const name = frame.pending.pop();
+        if (name === undefined) {
+          frames.pop();
+          if (frame.fd !== null) closeSync(frame.fd);
+          continue;
+        }
+        const parts = [...frame.parts, name];
+        const path = frame.path === '' ? name : `${frame.path}/${name}`;
+        let fd: number;
+        try {
+          if (frame.fd === null) fd = this.openFolder(parts, false);
+          else {
+            try {
+              fd = openSync(`/proc/self/fd/${frame.fd}/${name}`, FOLDER_FLAGS);
+            } catch (error) {
+              const code = errorCode(error);
+              if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts, error);
+              throw relabel(error, `/proc/self/fd/${frame.fd}`, this.absolute(frame.parts));
+            }
+          }
+        } catch (error) {
+          onError(path, error);
+          continue;
+        }
+        let next: WalkFrame;
+        try {
+          next = this.visitFolder(fd, parts, path, frames.length, visit);
+        } catch (error) {
+          if (error instanceof VisitError) throw error;
+          onError(path, error);
+          continue;
+        }
+        frames.push(next);
+      }
+    } finally {
+      for (const frame of frames) if (frame.fd !== null) closeSync(frame.fd);
+    }
+  }
+
+  /**
+   * Lists the open folder `fd` and hands it to `visit`; returns its frame (the descriptor kept when
+   * `depth` is below {@link WALK_DESCRIPTOR_DEPTH}, else closed). Closes `fd` when listing fails.
+   * An exception of `visit` itself is wrapped so that {@link walkFolders} does not take it for the folder's.
+   */
+  private visitFolder(
+    fd: number,
+    parts: readonly string[],
+    path: string,
+    depth: number,
+    visit: (folder: WalkedFolder) => readonly string[],
+  ): WalkFrame {
+    const via = `/proc/self/fd/${fd}`;
+    const folderPath = this.absolute(parts);
+    let entries: Dirent[];
+    const undecodable: string[] = [];
+    try {
+      entries = listDecodable(via, undecodable);
+    } catch (error) {
+      closeSync(fd);
+      throw relabel(error, via, folderPath);
+    }
+    let subfolders: readonly string[];
+    try {
+      subfolders = visit({
+        path,
+        entries,
+        undecodable,
+        readText: (name, limit) => {
+          const opened = this.openRegularIn(via, folderPath, name, () => [...parts, name], limit);
+          try {
+            return this.readBounded(opened.fd, opened.size, () => [...parts, name], limit).toString('utf8');
+          } finally {
+            closeSync(opened.fd);
+          }
+        },
+        stat: (name) => {
+          try {
+            return lstatSync(`${via}/${name}`, { throwIfNoEntry: false }) ?? null;
+          } catch (error) {
+            if (errorCode(error) === 'ENOTDIR') return null;
+            throw relabel(error, via, folderPath);
+          }
+        },
+      });
+    } catch (error) {
+      closeSync(fd);
+      throw new VisitError(error);
+    }
+    const pending = [...subfolders].reverse();
+    if (depth < WALK_DESCRIPTOR_DEPTH) return { fd, parts, path, pending };
+    closeSync(fd);
+    return { fd: null, parts, path, pending };
+  }
+
+  /** {@link walkFolders} where descriptors cannot name folders (no `/proc`): each folder by path, with the strict checks. */
+  private walkByPath(
+    start: string,
+    visit: (folder: WalkedFolder) => readonly string[],
+    onError: (path: string, error: unknown) => void,
+  ): void {
+    const pending: string[] = [start];
+    let first = true;
+    while (pending.length > 0) {
+      const path = pending.pop()!;
+      const undecodable: string[] = [];
+      let entries: Dirent[];
+      try {
+        entries = this.list(path, undecodable);
+      } catch (error) {
+        if (first) throw error;
+        onError(path, error);
+        continue;
+      }
+      first = false;
+      const inside = (name: string): string => (path === '' ? name : `${path}/${name}`);
+      let subfolders: readonly string[];
+      try {
+        subfolders = visit({
+          path,
+          entries,
+          undecodable,
+          readText: (name, limit) => this.readText(inside(name), limit),
+          stat: (name) => this.stat(inside(name)),
+        });
+      } catch (error) {
+        throw new VisitError(error);
+      }
+      for (let index = subfolders.length - 1; index >= 0; index--) pending.push(inside(subfolders[index]!));
     }
   }
 
@@ -394,7 +593,7 @@ export class ProjectFs {
   readFile(relative: string, limit: number): Buffer {
     const { fd, size } = this.openRegular(relative, limit);
     try {
-      return this.readBounded(fd, size, relative, limit);
+      return this.readBounded(fd, size, () => this.parts(relative), limit);
     } finally {
       closeSync(fd);
     }
@@ -441,7 +640,7 @@ export class ProjectFs {
         length += count;
       }
       // It grew past its size at open: read the rest the bounded way (its growth is rare, the copy is fine).
-      const rest = this.readBounded(opened.fd, opened.size, relative, limit - length);
+      const rest = this.readBounded(opened.fd, opened.size, () => this.parts(relative), limit - length);
       const whole = Buffer.allocUnsafe(length + rest.length);
       whole.set(buffer.subarray(0, length), 0);
       whole.set(rest, length);
@@ -486,26 +685,41 @@ export class ProjectFs {
       name = parts[parts.length - 1]!;
       release = () => folder.release();
     }
+    try {
+      return this.openRegularIn(via, folderPath, name, () => this.parts(relative), limit);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Opens the entry `name` of the folder named by `via` (whose intended absolute path is `folderPath`) as
+   * {@link openRegular} does; `partsOf` gives the entry's components below the root, for refusals.
+   */
+  private openRegularIn(
+    via: string,
+    folderPath: string,
+    name: string,
+    partsOf: () => readonly string[],
+    limit: number,
+  ): { fd: number; size: number } {
     const expected = folderPath === '/' ? `/${name}` : `${folderPath}/${name}`;
     let fd: number;
     try {
       fd = openSync(`${via}/${name}`, READ_FLAGS);
     } catch (error) {
       const code = errorCode(error);
-      if (code === 'ELOOP') throw this.refuse('symlink', this.parts(relative));
-      if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw this.refuse('special-file', this.parts(relative));
+      if (code === 'ELOOP') throw this.refuse('symlink', partsOf());
+      if (code === 'ENXIO' || code === 'EOPNOTSUPP') throw this.refuse('special-file', partsOf());
       throw relabel(error, via, folderPath);
-    } finally {
-      release();
     }
     try {
       const stats = fstatSync(fd);
-      if (stats.isDirectory()) throw this.refuse('not-a-file', this.parts(relative));
-      if (!stats.isFile()) throw this.refuse('special-file', this.parts(relative));
+      if (stats.isDirectory()) throw this.refuse('not-a-file', partsOf());
+      if (!stats.isFile()) throw this.refuse('special-file', partsOf());
       if (stats.size > limit)
-        throw this.refuse('too-large', this.parts(relative), `${stats.size} bytes, over the limit of ${limit}`);
-      if (!this.isAtPath(fd, expected, () => this.parts(relative)))
-        throw this.refuse('moved-outside', this.parts(relative));
+        throw this.refuse('too-large', partsOf(), `${stats.size} bytes, over the limit of ${limit}`);
+      if (!this.isAtPath(fd, expected, partsOf)) throw this.refuse('moved-outside', partsOf());
       return { fd, size: stats.size };
     } catch (error) {
       closeSync(fd);
@@ -530,21 +744,23 @@ export class ProjectFs {
     return { via: `/proc/self/fd/${fd}`, path, name: relative.slice(slash + 1) };
   }
 
-  private readBounded(fd: number, size: number, relative: string, limit: number): Buffer {
+  private readBounded(fd: number, size: number, partsOf: () => readonly string[], limit: number): Buffer {
     let buffer = Buffer.allocUnsafe(Math.min(size, limit) + 1);
     let length = 0;
     for (;;) {
       if (length === buffer.length) {
-        if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
+        if (length > limit) throw this.refuse('too-large', partsOf(), `over the limit of ${limit} bytes`);
         const grown = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit + 1));
         buffer.copy(grown, 0, 0, length);
         buffer = grown;
       }
-      const count = readSync(fd, buffer, length, buffer.length - length, null);
-      if (count === 0) break;
+      const wanted = buffer.length - length;
+      const count = readSync(fd, buffer, length, wanted, null);
       length += count;
+      // A regular file (the caller checked) reads short only at its end: no second read to see 0.
+      if (count < wanted) break;
     }
-    if (length > limit) throw this.refuse('too-large', this.parts(relative), `over the limit of ${limit} bytes`);
+    if (length > limit) throw this.refuse('too-large', partsOf(), `over the limit of ${limit} bytes`);
     return buffer.subarray(0, length);
   }
 
@@ -1188,23 +1404,54 @@ export class ProjectFs {
     const cache = this.folders;
     const cached = cache?.get(key);
     if (cached !== undefined) return { fd: cached, path, via: viaOf(cached, path), release: () => undefined };
-    let fd: number | undefined;
-    const parent = parts.length > 0 && hasProcFd() ? cache?.get(parts.slice(0, -1).join('/')) : undefined;
-    if (parent !== undefined && !create) {
-      try {
-        fd = openSync(`/proc/self/fd/${parent}/${parts[parts.length - 1]!}`, FOLDER_FLAGS);
-      } catch (error) {
-        const code = errorCode(error);
-        if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts, error);
-        throw relabel(error, `/proc/self/fd/${parent}`, this.absolute(parts.slice(0, -1)));
-      }
-    } else fd = this.openFolder(parts, create, created);
+    if (cache !== null && !create && hasProcFd() && parts.length > this.baseParts.length) {
+      const fd = this.descend(cache, parts);
+      return { fd, path, via: viaOf(fd, path), release: () => undefined };
+    }
+    const fd = this.openFolder(parts, create, created);
     if (cache !== null) {
       cache.put(key, fd);
       return { fd, path, via: viaOf(fd, path), release: () => undefined };
     }
     const opened = fd;
     return { fd: opened, path, via: viaOf(opened, path), release: () => closeSync(opened) };
+  }
+
+  /**
+   * In a scope: opens the folder `parts` (below the base) from the deepest folder on the way that the
+   * scope already holds, the base itself opened and verified when none is, one component at a time
+   * through the descriptor of the one above (`O_NOFOLLOW`), caching each. So a folder is resolved once
+   * per operation and its real path needs no check of its own: it was reached without a link from a
+   * verified folder.
+   */
+  private descend(cache: FolderCache, parts: readonly string[]): number {
+    const floor = this.baseParts.length;
+    let depth = parts.length - 1;
+    let fd: number | undefined;
+    for (; depth >= floor; depth--) {
+      fd = cache.get(parts.slice(0, depth).join('/'));
+      if (fd !== undefined) break;
+    }
+    if (fd === undefined) {
+      depth = floor;
+      const base = parts.slice(0, floor);
+      fd = this.openFolder(base, false);
+      cache.put(base.join('/'), fd);
+    }
+    for (; depth < parts.length; depth++) {
+      const via = `/proc/self/fd/${fd}`;
+      let child: number;
+      try {
+        child = openSync(`${via}/${parts[depth]!}`, FOLDER_FLAGS);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'ENOTDIR' || code === 'ELOOP') throw this.diagnose(parts.slice(0, depth + 1), error);
+        throw relabel(error, via, this.absolute(parts.slice(0, depth)));
+      }
+      cache.put(parts.slice(0, depth + 1).join('/'), child);
+      fd = child;
+    }
+    return fd;
   }
 
   private openFolder(parts: readonly string[], create: boolean, created?: string[]): number {
@@ -1315,6 +1562,28 @@ async function writeAllPieces(handle: FileHandle, pieces: readonly Uint8Array[])
       }
     }
     rest = next;
+  }
+}
+
+/**
+ * The entries of the folder named by `via` (links not followed), without the names that are not valid
+ * UTF-8; with `undecodable`, their lossy names are pushed there.
+ */
+function listDecodable(via: string, undecodable?: string[]): Dirent[] {
+  const entries = readdirSync(via, { withFileTypes: true });
+  if (!entries.some((entry) => entry.name.includes('\uFFFD'))) return entries;
+  // Rare: list again as bytes to tell a real U+FFFD from a byte sequence that is not UTF-8.
+  const bad = new Set<string>();
+  for (const raw of readdirSync(via, { encoding: 'buffer' })) if (!isUtf8(raw)) bad.add(raw.toString('utf8'));
+  if (bad.size === 0) return entries;
+  undecodable?.push(...[...bad].sort());
+  return entries.filter((entry) => !bad.has(entry.name));
+}
+
+/** An exception thrown by the visitor of a walk, carried out of the walk unchanged. */
+class VisitError extends Error {
+  constructor(readonly inner: unknown) {
+    super('visit failed');
   }
 }
 

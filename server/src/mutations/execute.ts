@@ -48,7 +48,7 @@ export class DiskChangedError extends Error {
 /** What recovery found and did. */
 export interface RecoveryReport {
   readonly operationId: string;
-  readonly outcome: 'completed' | 'rolledBack' | 'failed';
+  readonly outcome: 'completed' | 'rolledBack' | 'failed' | 'pending';
   readonly message: string;
   /**
    * With outcome `failed`: where the journal that could be neither replayed nor rolled back was moved
@@ -56,6 +56,18 @@ export interface RecoveryReport {
    * `journal-unrecoverable` diagnostic names it until a person removes it.
    */
   readonly setAside?: string;
+}
+
+/**
+ * Errors that say the disk refuses writes for now (read-only, full, over quota, no permission), not that
+ * the journal can never be replayed: its journal stays in place, to be finished once the disk is writable.
+ */
+const REFUSED_DISK = new Set(['EROFS', 'ENOSPC', 'EDQUOT', 'EACCES', 'EPERM']);
+
+/** Whether `error` says the disk refuses writes for now (see {@link REFUSED_DISK}). */
+function refusesWrites(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && REFUSED_DISK.has(code);
 }
 
 /** Prefix of journals recovery could not replay, moved aside in `assets/.prometeu/`. */
@@ -419,25 +431,106 @@ export function removeStaleTemporaryFiles(assets: FolderLocation, folder: string
   return removed;
 }
 
+/** The writer lock as recovery at open uses it (`WriterLock`). */
+export interface RecoveryLock {
+  /** Takes the lock; throws an I/O error when the lock file cannot be created (a read-only disk). */
+  acquire(): { readonly ok: boolean };
+  release(): void;
+}
+
+/**
+ * Takes `lock` for a recovery at open: true when taken, false when another live packer holds it or the
+ * disk refuses to create the lock file (a read-only disk then opens the project without recovering).
+ */
+export function claimForRecovery(lock: RecoveryLock): boolean {
+  try {
+    return lock.acquire().ok;
+  } catch (error) {
+    if (isIoError(error)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Recovery when a project opens with a journal on disk: takes the writer lock, finishes or undoes the
+ * interrupted write and releases the lock. Returns null when another live packer holds the lock (the
+ * journal is its write in progress). When the disk refuses writes (the lock cannot even be created, or
+ * replaying fails with EROFS, ENOSPC, EDQUOT, EACCES or EPERM), the project still opens: the journal stays
+ * where it is and the report says `pending`; the snapshot then carries the `journal-pending` diagnostic.
+ */
+export async function recoverJournalAtOpen(
+  assetsDir: FolderLocation,
+  lock: RecoveryLock,
+): Promise<RecoveryReport | null> {
+  const assets = folderFs(assetsDir);
+  let acquired: boolean;
+  try {
+    acquired = lock.acquire().ok;
+  } catch (error) {
+    if (!isIoError(error)) throw error;
+    return pendingReport(assets, error);
+  }
+  if (!acquired) return null;
+  try {
+    return await recoverJournal(assets, { whenRefused: 'report' });
+  } finally {
+    lock.release();
+  }
+}
+
+function operationIdOf(assets: ProjectFs): string {
+  try {
+    return String((JSON.parse(readJournal(assets) ?? '{}') as Partial<Journal>).operationId ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
+
+function pendingReport(assets: ProjectFs, error: unknown): RecoveryReport {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  const operationId = operationIdOf(assets);
+  return {
+    operationId,
+    outcome: 'pending',
+    message: `The interrupted write ${operationId} could be neither finished nor rolled back because the disk refuses writes (${code}: ${(error as Error).message}). Its journal stays at assets/${JOURNAL_PATH}; what the disk shows may be between before and after that write, so packing is blocked and writes answer WriteFailed. Make the disk writable: the next write, reconcile or open finishes it.`,
+  };
+}
+
+/** The `WriteFailed` of a write refused because an interrupted write's journal cannot be replayed on this disk yet. */
+function pendingJournalFailure(assets: ProjectFs, error: unknown): WriteFailedError {
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
+  const cause = error instanceof Error ? error.message : String(error);
+  return new PackerError(
+    PackerErrorCodes.WriteFailed,
+    `The interrupted write ${operationIdOf(assets)} recorded in assets/${JOURNAL_PATH} must be finished before any other write, and the disk refuses writes (${errno}); nothing of this request was done. Make the disk writable and try again.`,
+    { path: `assets/${JOURNAL_PATH}`, cause, errno, step: 'recovery', rolledBack: [], restored: true },
+  );
+}
+
 /**
  * Finishes or undoes a write a crash interrupted, and removes the temporary files the crashed writer
- * left where the journal says it was writing. Returns null when there was nothing to recover.
+ * left where the journal says it was writing. Returns null when there was nothing to recover. When the
+ * disk refuses writes (see {@link REFUSED_DISK}) the journal stays in place: by default that throws
+ * `WriteFailed` (step `recovery`), for a write that must not run before it; with `whenRefused: 'report'`
+ * it is a `pending` report, for an open.
  */
-export async function recoverJournal(assetsDir: FolderLocation): Promise<RecoveryReport | null> {
+export async function recoverJournal(
+  assetsDir: FolderLocation,
+  options: { whenRefused?: 'throw' | 'report' } = {},
+): Promise<RecoveryReport | null> {
   const assets = folderFs(assetsDir);
   try {
     return await replayJournal(assets);
   } catch (error) {
+    if (refusesWrites(error)) {
+      if (options.whenRefused === 'report') return pendingReport(assets, error);
+      throw pendingJournalFailure(assets, error);
+    }
     // Neither forward nor back worked (a name too long, a full or read-only disk, a folder that cannot be
     // moved back). Retrying on every later write would fail the same way, so the journal is moved aside
     // and named by a diagnostic; what it describes is left for a person to check.
     const code = (error as NodeJS.ErrnoException | undefined)?.code ?? 'EUNKNOWN';
-    let operationId = 'unknown';
-    try {
-      operationId = String((JSON.parse(readJournal(assets) ?? '{}') as Journal).operationId);
-    } catch {
-      // An unreadable journal is discarded by replayJournal; this cannot be reached with one.
-    }
+    const operationId = operationIdOf(assets);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const setAside = `.prometeu/${UNRECOVERABLE_JOURNAL_PREFIX}${stamp}.json`;
     try {

@@ -3,13 +3,13 @@
  * worker, so that a 100k-root workspace does not stall reads for seconds. The answer travels as two flat
  * strings (paths, fingerprints) rather than 300k small objects, to keep the copy between threads and the
  * memory it takes small; they are joined with NUL, the one character no file name can hold (a newline can).
- * The worker reads through the same confined file system as the main thread. Falls back to the same work inline when a worker cannot be started (for example
- * when running from TypeScript sources in tests).
+ * The worker reads through the same confined file system as the main thread. Falls back to the same work
+ * inline when a worker cannot be started (for example when running from TypeScript sources in tests).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { crawlAssets } from '../domain/crawl.js';
 import { ProjectFs } from '../io/project-fs.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOfStats } from './fingerprint.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';
@@ -19,19 +19,21 @@ export interface VerifiedDisk {
   readonly fingerprints: Map<string, string>;
 }
 
-/** Crawls and fingerprints, as two newline-joined strings in the same order. */
+/**
+ * Crawls and fingerprints in one pass (each file's `lstat` taken while the walk holds its folder open, so
+ * no folder is resolved twice), as two NUL-joined strings in the same (sorted) order.
+ */
 function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: string } {
+  const seen = new Map<string, string>();
+  const files = crawlAssets(assets, '', (path, stats) => seen.set(path, fingerprintOfStats(stats))).files;
   const paths: string[] = [];
   const fingerprints: string[] = [];
-  const files = crawlAssets(assets).files;
-  assets.scope((scoped) => {
-    for (const file of files) {
-      const fingerprint = fingerprintOf(scoped, file);
-      if (fingerprint === null) continue;
-      paths.push(file);
-      fingerprints.push(fingerprint);
-    }
-  });
+  for (const file of files) {
+    const fingerprint = seen.get(file);
+    if (fingerprint === undefined) continue;
+    paths.push(file);
+    fingerprints.push(fingerprint);
+  }
   return { paths: paths.join(SEPARATOR), fingerprints: fingerprints.join(SEPARATOR) };
 }
 

@@ -3,7 +3,7 @@
  * changed input from an untouched one without hashing, and how a new run knows what changed while no
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
-import { folderFs, type FolderLocation } from '../io/project-fs.js';
+import { folderFs, type EntryStats, type FolderLocation } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 
 /** The fingerprint file, relative to `assets/`. */
@@ -12,11 +12,16 @@ export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';
 /** Path (relative to `assets/`) to `size:mtimeMs`. */
 export type Fingerprints = Map<string, string>;
 
+/** The fingerprint of a regular file's `lstat`. */
+export function fingerprintOfStats(stats: EntryStats): string {
+  return `${stats.size}:${Math.trunc(stats.mtimeMs)}`;
+}
+
 /** The fingerprint of one file now, or null when it is not a regular file. */
 export function fingerprintOf(assetsDir: FolderLocation, path: string): string | null {
   try {
     const stats = folderFs(assetsDir).stat(path);
-    return stats?.isFile() ? `${stats.size}:${Math.trunc(stats.mtimeMs)}` : null;
+    return stats?.isFile() ? fingerprintOfStats(stats) : null;
   } catch {
     return null;
   }
