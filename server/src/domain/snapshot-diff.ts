@@ -20,11 +20,27 @@ export interface SnapshotDiff {
   diagnosticsAfter: number;
 }
 
-function anchored(snapshot: Snapshot): Map<string, AssetRecord> {
-  const roots = new Map<string, AssetRecord>();
-  for (const record of snapshot.assets)
-    if (record.anchor !== null && !roots.has(record.root)) roots.set(record.root, record);
-  return roots;
+/** The anchored records of a snapshot by root, and by asset_uuid; snapshots are immutable, so this never goes stale. */
+interface AnchoredIndex {
+  readonly byRoot: ReadonlyMap<string, AssetRecord>;
+  readonly byUuid: ReadonlyMap<string, AssetRecord>;
+}
+
+/** Each snapshot's index, built once: every publish diffs against the snapshot the last publish indexed. */
+const anchoredIndexes = new WeakMap<Snapshot, AnchoredIndex>();
+
+function anchoredIndex(snapshot: Snapshot): AnchoredIndex {
+  let index = anchoredIndexes.get(snapshot);
+  if (index === undefined) {
+    const byRoot = new Map<string, AssetRecord>();
+    for (const record of snapshot.assets)
+      if (record.anchor !== null && !byRoot.has(record.root)) byRoot.set(record.root, record);
+    const byUuid = new Map<string, AssetRecord>();
+    for (const record of byRoot.values()) if (record.assetUuid !== null) byUuid.set(record.assetUuid, record);
+    index = { byRoot, byUuid };
+    anchoredIndexes.set(snapshot, index);
+  }
+  return index;
 }
 
 function idOf(record: AssetRecord): { assetId?: number } {
@@ -60,12 +76,8 @@ function shownSignature(record: AssetRecord, snapshot: Snapshot): string {
 
 /** Compares `before` and `after`. */
 export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
-  const old = anchored(before);
-  const now = anchored(after);
-  const oldByUuid = new Map<string, AssetRecord>();
-  for (const record of old.values()) if (record.assetUuid !== null) oldByUuid.set(record.assetUuid, record);
-  const nowUuids = new Set<string>();
-  for (const record of now.values()) if (record.assetUuid !== null) nowUuids.add(record.assetUuid);
+  const { byRoot: old, byUuid: oldByUuid } = anchoredIndex(before);
+  const now = anchoredIndex(after).byRoot;
   const diff: SnapshotDiff = {
     added: [],
     removed: [],
