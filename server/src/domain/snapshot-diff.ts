@@ -157,12 +157,9 @@ function diagnosticsKey(diagnostics: readonly unknown[]): string {
 /** Compares the diagnostics of `before` and `after`, asset by asset (by root). Null when nothing changed. */
 export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsDiff | null {
   const changes: DiagnosticsChange[] = [];
-  const seen = new Set<string>();
-  for (const listed of after.assets) {
-    if (seen.has(listed.root)) continue;
-    seen.add(listed.root);
-    const record = after.byRoot.get(listed.root) ?? listed;
-    const previous = before.byRoot.get(record.root);
+  // byRoot holds each root's first record, as reads show it: walked directly, with no set of roots seen.
+  for (const [root, record] of after.byRoot) {
+    const previous = before.byRoot.get(root);
     if (previous === record) continue;
     const old = previous?.diagnostics ?? [];
     if (old.length === 0 && record.diagnostics.length === 0) continue;
@@ -177,11 +174,8 @@ export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsD
       diagnosticCount: record.diagnostics.length,
     });
   }
-  for (const listed of before.assets) {
-    if (seen.has(listed.root)) continue;
-    seen.add(listed.root);
-    const record = before.byRoot.get(listed.root) ?? listed;
-    if (record.diagnostics.length === 0) continue;
+  for (const [root, record] of before.byRoot) {
+    if (after.byRoot.has(root) || record.diagnostics.length === 0) continue;
     changes.push({
       root: record.root,
       ...(record.assetUuid !== null ? { assetUuid: record.assetUuid } : {}),
