@@ -143,6 +143,27 @@ describe('parseRegistry', () => {
     expect(serializeRegistry(parsed.registry!)).toBe(canonical);
   });
 
+  it('serialises a registry edited entry by entry exactly as JSON.stringify would, whichever cached runs it reuses', () => {
+    let registry: RegistryFile = {
+      schema_version: 1,
+      next_asset_id: 400,
+      assets: Array.from({ length: 300 }, (_, index) => entry(index + 1, `r${index + 1}`)),
+    };
+    const expected = (value: RegistryFile): string => `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+    expect(serializeRegistry(registry)).toBe(expected(registry));
+    // Change one entry, add one at the end, remove one from the middle: each edit keeps the other entries' objects.
+    const edits: ((assets: Entry[]) => Entry[])[] = [
+      (assets) => assets.map((candidate) => (candidate.asset_id === 70 ? { ...candidate, root: 'moved' } : candidate)),
+      (assets) => [...assets, entry(350, 'added')],
+      (assets) => assets.filter((candidate) => candidate.asset_id !== 128),
+      (assets) => assets.filter((candidate) => candidate.asset_id < 64 || candidate.asset_id >= 128),
+    ];
+    for (const edit of edits) {
+      registry = { ...registry, assets: edit([...registry.assets]) };
+      expect(serializeRegistry(registry)).toBe(expected(registry));
+    }
+  });
+
   it('finds nothing to rewrite in a registry the packer wrote', () => {
     const canonical = serializeRegistry({
       schema_version: 1,

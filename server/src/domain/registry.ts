@@ -340,6 +340,29 @@ function duplicates(
 /** Canonical text of each entry, indented for its place in the file; entries are immutable, so this never goes stale. */
 const entryText = new WeakMap<RegistryEntry, string>();
 
+/** How many consecutive asset_ids share one cached run of registry text. */
+const CHUNK = 64;
+
+/**
+ * The text of a run of entries (all of one {@link CHUNK} of asset_ids), keyed by its first entry, with the
+ * entries it was built from: reused only while those are the very same (immutable) objects.
+ */
+const chunkText = new WeakMap<RegistryEntry, { readonly entries: readonly RegistryEntry[]; readonly text: string }>();
+
+function textOfEntry(entry: RegistryEntry): string {
+  let text = entryText.get(entry);
+  if (text === undefined) {
+    // The four keys of an entry (the schema allows no others), in sorted order, laid out exactly as
+    // JSON.stringify(sortKeys(entry), null, 2) indented by four spaces would: built directly, because every
+    // open serialises the whole registry once to tell whether the file is canonical.
+    text =
+      `    {\n      "asset_id": ${JSON.stringify(entry.asset_id)},\n      "asset_uuid": ${JSON.stringify(entry.asset_uuid)},\n` +
+      `      "included_in_build": ${JSON.stringify(entry.included_in_build)},\n      "root": ${JSON.stringify(entry.root)}\n    }`;
+    entryText.set(entry, text);
+  }
+  return text;
+}
+
 /**
  * Serialises a registry canonically: keys sorted, two-space indentation, entries sorted by `asset_id`,
  * trailing newline. The same registry always gives the same bytes: exactly those of
@@ -351,19 +374,25 @@ export function serializeRegistry(registry: RegistryFile): string {
   for (let index = 1; index < registry.assets.length && sorted; index++)
     sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
   const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
+  // Entries are grouped into runs by asset_id (CHUNK ids each, so a run keeps its members when entries are
+  // added or removed elsewhere); the text of a run whose entries are the very same objects is reused whole,
+  // so a commit that changes one entry rebuilds one run's text and joins a few hundred pieces, not 10,000.
   const parts: string[] = [];
-  for (const entry of assets) {
-    let text = entryText.get(entry);
-    if (text === undefined) {
-      // The four keys of an entry (the schema allows no others), in sorted order, laid out exactly as
-      // JSON.stringify(sortKeys(entry), null, 2) indented by four spaces would: built directly, because every
-      // open serialises the whole registry once to tell whether the file is canonical.
-      text =
-        `    {\n      "asset_id": ${JSON.stringify(entry.asset_id)},\n      "asset_uuid": ${JSON.stringify(entry.asset_uuid)},\n` +
-        `      "included_in_build": ${JSON.stringify(entry.included_in_build)},\n      "root": ${JSON.stringify(entry.root)}\n    }`;
-      entryText.set(entry, text);
+  for (let start = 0; start < assets.length;) {
+    const chunk = Math.floor(assets[start]!.asset_id / CHUNK);
+    let end = start + 1;
+    while (end < assets.length && Math.floor(assets[end]!.asset_id / CHUNK) === chunk) end++;
+    const cached = chunkText.get(assets[start]!);
+    let same = cached !== undefined && cached.entries.length === end - start;
+    for (let index = start; same && index < end; index++) same = cached!.entries[index - start] === assets[index];
+    if (same) parts.push(cached!.text);
+    else {
+      const entries = assets.slice(start, end);
+      const text = entries.map(textOfEntry).join(',\n');
+      chunkText.set(assets[start]!, { entries, text });
+      parts.push(text);
     }
-    parts.push(text);
+    start = end;
   }
   const list = parts.length === 0 ? '[]' : `[\n${parts.join(',\n')}\n  ]`;
   // An editor's `$schema` key is kept (it sorts first); the packer never adds one.

@@ -20,11 +20,27 @@ export interface SnapshotDiff {
   diagnosticsAfter: number;
 }
 
-function anchored(snapshot: Snapshot): Map<string, AssetRecord> {
-  const roots = new Map<string, AssetRecord>();
-  for (const record of snapshot.assets)
-    if (record.anchor !== null && !roots.has(record.root)) roots.set(record.root, record);
-  return roots;
+/** The anchored records of a snapshot by root, and by asset_uuid; snapshots are immutable, so this never goes stale. */
+interface AnchoredIndex {
+  readonly byRoot: ReadonlyMap<string, AssetRecord>;
+  readonly byUuid: ReadonlyMap<string, AssetRecord>;
+}
+
+/** Each snapshot's index, built once: every publish diffs against the snapshot the last publish indexed. */
+const anchoredIndexes = new WeakMap<Snapshot, AnchoredIndex>();
+
+function anchoredIndex(snapshot: Snapshot): AnchoredIndex {
+  let index = anchoredIndexes.get(snapshot);
+  if (index === undefined) {
+    const byRoot = new Map<string, AssetRecord>();
+    for (const record of snapshot.assets)
+      if (record.anchor !== null && !byRoot.has(record.root)) byRoot.set(record.root, record);
+    const byUuid = new Map<string, AssetRecord>();
+    for (const record of byRoot.values()) if (record.assetUuid !== null) byUuid.set(record.assetUuid, record);
+    index = { byRoot, byUuid };
+    anchoredIndexes.set(snapshot, index);
+  }
+  return index;
 }
 
 function idOf(record: AssetRecord): { assetId?: number } {
@@ -60,12 +76,8 @@ function shownSignature(record: AssetRecord, snapshot: Snapshot): string {
 
 /** Compares `before` and `after`. */
 export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
-  const old = anchored(before);
-  const now = anchored(after);
-  const oldByUuid = new Map<string, AssetRecord>();
-  for (const record of old.values()) if (record.assetUuid !== null) oldByUuid.set(record.assetUuid, record);
-  const nowUuids = new Set<string>();
-  for (const record of now.values()) if (record.assetUuid !== null) nowUuids.add(record.assetUuid);
+  const { byRoot: old, byUuid: oldByUuid } = anchoredIndex(before);
+  const now = anchoredIndex(after).byRoot;
   const diff: SnapshotDiff = {
     added: [],
     removed: [],
@@ -145,12 +157,9 @@ function diagnosticsKey(diagnostics: readonly unknown[]): string {
 /** Compares the diagnostics of `before` and `after`, asset by asset (by root). Null when nothing changed. */
 export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsDiff | null {
   const changes: DiagnosticsChange[] = [];
-  const seen = new Set<string>();
-  for (const listed of after.assets) {
-    if (seen.has(listed.root)) continue;
-    seen.add(listed.root);
-    const record = after.byRoot.get(listed.root) ?? listed;
-    const previous = before.byRoot.get(record.root);
+  // byRoot holds each root's first record, as reads show it: walked directly, with no set of roots seen.
+  for (const [root, record] of after.byRoot) {
+    const previous = before.byRoot.get(root);
     if (previous === record) continue;
     const old = previous?.diagnostics ?? [];
     if (old.length === 0 && record.diagnostics.length === 0) continue;
@@ -165,11 +174,8 @@ export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsD
       diagnosticCount: record.diagnostics.length,
     });
   }
-  for (const listed of before.assets) {
-    if (seen.has(listed.root)) continue;
-    seen.add(listed.root);
-    const record = before.byRoot.get(listed.root) ?? listed;
-    if (record.diagnostics.length === 0) continue;
+  for (const [root, record] of before.byRoot) {
+    if (after.byRoot.has(root) || record.diagnostics.length === 0) continue;
     changes.push({
       root: record.root,
       ...(record.assetUuid !== null ? { assetUuid: record.assetUuid } : {}),

@@ -274,6 +274,10 @@ export function buildSnapshot(
   }
 
   const records: AssetRecord[] = [];
+  // The records this build made that may never be reused; only the few records made anew are looked up in
+  // the WeakSet, and the next build asks this small set instead of the WeakSet for every record it keeps.
+  const cross = new Set<AssetRecord>();
+  const previousCross = extras.previous !== undefined ? crossAssetRecords.get(extras.previous) : undefined;
   /** Unregistered roots that carry the asset_uuid of a registered entry whose root is gone: moved folders. */
   const movedEntries = new Map<string, RegistryEntry>();
   const claimedRoots = new Set<string>();
@@ -335,21 +339,22 @@ export function buildSnapshot(
     }
     const same =
       diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root)
-        ? unchangedRecord(extras.previous, entry.root, entry, anchor, fileSet, crawl, formatResults)
+        ? unchangedRecord(extras.previous, previousCross, entry.root, entry, anchor, fileSet, crawl, formatResults)
         : undefined;
-    records.push(
+    const record =
       same ??
-        makeRecord(
-          entry.root,
-          entry,
-          anchor,
-          diagnostics,
-          extra.get(entry.root),
-          fileSet,
-          claimedRoots.has(entry.root),
-          formatResults,
-        ),
-    );
+      makeRecord(
+        entry.root,
+        entry,
+        anchor,
+        diagnostics,
+        extra.get(entry.root),
+        fileSet,
+        claimedRoots.has(entry.root),
+        formatResults,
+      );
+    if (same === undefined && builtWithCrossAssetDiagnostics.has(record)) cross.add(record);
+    records.push(record);
     claimedRoots.add(entry.root);
   }
   const unregistered: AssetRecord[] = [];
@@ -362,7 +367,7 @@ export function buildSnapshot(
     const movedFrom = movedEntries.get(root);
     const same =
       sameRegistryState && !extra.has(root) && movedFrom === undefined
-        ? unchangedRecord(extras.previous, root, null, anchor, fileSet, crawl, formatResults)
+        ? unchangedRecord(extras.previous, previousCross, root, null, anchor, fileSet, crawl, formatResults)
         : undefined;
     if (same !== undefined) {
       unregistered.push(same);
@@ -413,6 +418,7 @@ export function buildSnapshot(
     const record = makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false, formatResults);
     // Whether a root is a move target depends on other entries: such a record is never reused.
     if (movedFrom !== undefined) builtWithCrossAssetDiagnostics.add(record);
+    if (builtWithCrossAssetDiagnostics.has(record)) cross.add(record);
     unregistered.push(record);
   }
   unregistered.sort((a, b) => compareStrings(a.root, b.root));
@@ -439,12 +445,17 @@ export function buildSnapshot(
     if (record.state === 'missing') missing++;
     if (inBuildSet(record)) included++;
   }
-  for (const diagnostic of allDiagnostics(records, projectDiagnostics)) {
-    if (diagnostic.severity === 'error') errors++;
-    if (diagnostic.severity === 'warning') warnings++;
-    if (diagnostic.blocking) blocking++;
-  }
-  return Object.freeze({
+  // Plain loops, not allDiagnostics' generator: this runs over every record at every commit.
+  const count = (diagnostics: readonly Diagnostic[]): void => {
+    for (const diagnostic of diagnostics) {
+      if (diagnostic.severity === 'error') errors++;
+      if (diagnostic.severity === 'warning') warnings++;
+      if (diagnostic.blocking) blocking++;
+    }
+  };
+  count(projectDiagnostics);
+  for (const record of records) if (record.diagnostics.length > 0) count(record.diagnostics);
+  const snapshot: Snapshot = Object.freeze({
     revision,
     workspaceInitialized: parsedRegistry.exists,
     registry: parsedRegistry.registry,
@@ -470,6 +481,8 @@ export function buildSnapshot(
     parsedRegistry,
     formatResults,
   });
+  crossAssetRecords.set(snapshot, cross);
+  return snapshot;
 }
 
 /** The fix that lets a registry entry follow its root to where it was moved. */
@@ -493,12 +506,19 @@ function* allDiagnostics(
 const builtWithCrossAssetDiagnostics = new WeakSet<AssetRecord>();
 
 /**
+ * Per snapshot, those of its records that are in {@link builtWithCrossAssetDiagnostics}. Such a record is
+ * never reused, so it is in the snapshot whose build made it: a build asks its previous snapshot's set.
+ */
+const crossAssetRecords = new WeakMap<Snapshot, ReadonlySet<AssetRecord>>();
+
+/**
  * The previous snapshot's record for `root`, when it was built from the very same registry entry and
  * parsed anchor and its inputs are present or missing exactly as before: records are immutable, so a
  * commit that changes one asset rebuilds one record, not ten thousand.
  */
 function unchangedRecord(
   previous: Snapshot | undefined,
+  previousCross: ReadonlySet<AssetRecord> | undefined,
   root: string,
   entry: RegistryEntry | null,
   anchor: ParsedDeclaration | null,
@@ -512,7 +532,9 @@ function unchangedRecord(
     anchor === null ||
     old.entry !== entry ||
     old.anchor !== anchor ||
-    builtWithCrossAssetDiagnostics.has(old) ||
+    (previousCross !== undefined
+      ? previousCross.size > 0 && previousCross.has(old)
+      : builtWithCrossAssetDiagnostics.has(old)) ||
     old.formatResult !== (resultFor(formatResults, root, anchor) ?? null)
   )
     return undefined;

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { RegistryFile } from '@prometeu/packer-protocol';
-import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { compareStrings, crawlAssets, lowerBound, type CrawlResult } from '../domain/crawl.js';
 import { folderFs, rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
@@ -148,34 +148,65 @@ export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folder
 }
 
 function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
-  const outside = (path: string): boolean => !folders.some((folder) => isWithin(folder, path));
   const assets = folderFs(assetsDir);
   const parts = folders.map((folder) => crawlAssets(assets, folder));
-  const merge = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
-    const all = [...kept, ...fresh.flat()];
+  // Every list is sorted in code-unit order, so what lies within a folder (the folder itself, then every path
+  // that starts with `folder/`) is one run of it, found by binary search: the untouched rest is copied in runs
+  // and the few fresh items merged in, instead of testing and re-sorting every path of the project.
+  const splice = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
+    const keys = kept.map(key);
+    const dropped: [number, number][] = [];
+    for (const folder of folders) {
+      const exact = lowerBound(keys, folder);
+      // '0' is the code unit after '/': the paths below `folder` end where those starting with `folder0` begin.
+      const below = lowerBound(keys, `${folder}/`);
+      if (exact < keys.length && keys[exact] === folder) dropped.push([exact, exact + 1]);
+      dropped.push([below, lowerBound(keys, `${folder}0`)]);
+    }
+    dropped.sort((a, b) => a[0] - b[0]);
+    const outside: T[] = [];
+    let at = 0;
+    for (const [from, to] of dropped) {
+      for (let index = at; index < from; index++) outside.push(kept[index]!);
+      at = Math.max(at, to);
+    }
+    for (let index = at; index < kept.length; index++) outside.push(kept[index]!);
     const seen = new Set<string>();
-    return all
+    const added = fresh
+      .flat()
       .filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)))
       .sort((a, b) => compareStrings(key(a), key(b)));
+    if (added.length === 0) return outside;
+    const merged: T[] = [];
+    let next = 0;
+    for (const item of outside) {
+      const itemKey = key(item);
+      while (next < added.length && key(added[next]!) < itemKey) merged.push(added[next++]!);
+      // A fresh item under a key that is also kept (a crawl that strayed outside its folder) loses, as before.
+      while (next < added.length && key(added[next]!) === itemKey) next++;
+      merged.push(item);
+    }
+    while (next < added.length) merged.push(added[next++]!);
+    return merged;
   };
   return {
-    anchors: merge(
-      previous.anchors.filter((anchor) => outside(anchor.root)),
+    anchors: splice(
+      previous.anchors,
       parts.map((part) => [...part.anchors]),
       (anchor) => anchor.root,
     ),
-    files: merge(
-      previous.files.filter(outside),
+    files: splice(
+      previous.files,
       parts.map((part) => [...part.files]),
       (file) => file,
     ),
-    symlinks: merge(
-      previous.symlinks.filter(outside),
+    symlinks: splice(
+      previous.symlinks,
       parts.map((part) => [...part.symlinks]),
       (link) => link,
     ),
-    problems: merge(
-      previous.problems.filter((problem) => outside(problem.path)),
+    problems: splice(
+      previous.problems,
       parts.map((part) => [...part.problems]),
       (problem) => problem.path,
     ),
