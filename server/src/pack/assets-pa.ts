@@ -1,6 +1,7 @@
 /** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
 import { createHash } from 'node:crypto';
 import { canonicalJson, canonicalJsonSliced, type JsonObject } from './canonical-json.js';
+import { SliceClock } from './slice.js';
 
 /** The 8 magic bytes that open `assets.pa`: ASCII `PROMPA` then two zero bytes. */
 export const PA_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x52, 0x4f, 0x4d, 0x50, 0x41, 0x00, 0x00);
@@ -235,7 +236,7 @@ export async function buildArtifacts(
   const preloaded = new Set(pa.preload);
   // The asset list is the bulk of the text: it is produced now, in slices, and spliced into the small rest
   // once the SHA-256 of assets.pa is known. At depth 1 it is laid out exactly as inside the whole object.
-  const assetsJson = await canonicalJsonSliced(assetRecords(pa, facts, preloaded), { indent: 2, depth: 1 });
+  const assetsJson = await canonicalJsonSliced(await assetRecords(pa, facts, preloaded), { indent: 2, depth: 1 });
   const tools = (paSha256: string): JsonObject => ({
     schema_version: 1,
     snapshot_revision: revision,
@@ -259,8 +260,19 @@ export async function buildArtifacts(
 }
 
 /** The `assets` list of `asset_table_metadata.json`. */
-function assetRecords(pa: AssetsPa, facts: readonly AssetFacts[], preloaded: ReadonlySet<number>): JsonObject[] {
-  return pa.assetTable.map((entry, index) => {
+async function assetRecords(
+  pa: AssetsPa,
+  facts: readonly AssetFacts[],
+  preloaded: ReadonlySet<number>,
+): Promise<JsonObject[]> {
+  const clock = new SliceClock();
+  const records: JsonObject[] = [];
+  for (const [index, entry] of pa.assetTable.entries()) {
+    await clock.pause();
+    records.push(record(entry, index));
+  }
+  return records;
+  function record(entry: AssetTableEntry, index: number): JsonObject {
     const fact = facts[index]!;
     return {
       asset_id: entry.asset_id,
@@ -285,7 +297,7 @@ function assetRecords(pa: AssetsPa, facts: readonly AssetFacts[], preloaded: Rea
         sha256: input.sha256,
       })),
     };
-  });
+  }
 }
 
 /**

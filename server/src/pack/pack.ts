@@ -122,6 +122,20 @@ function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts
   return sha256 === null ? artifacts : { ...artifacts, 'assets.pa': { ...artifacts['assets.pa'], sha256 } };
 }
 
+/** `items.map(each)`, letting the event loop run between slices of the work (see slice.ts). */
+async function mapSliced<T, U>(
+  items: readonly T[],
+  clock: SliceClock,
+  each: (item: T, index: number) => U,
+): Promise<U[]> {
+  const mapped: U[] = [];
+  for (let index = 0; index < items.length; index++) {
+    mapped.push(each(items[index]!, index));
+    await clock.pause();
+  }
+  return mapped;
+}
+
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -387,7 +401,7 @@ async function packWith(
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
 
-  const layout: PaAsset[] = built.map(({ record, result }) => ({
+  const layout: PaAsset[] = await mapSliced(built, clock, ({ record, result }) => ({
     assetId: record.entry!.asset_id,
     assetName: record.anchor!.declaration!.name,
     bankType: result.bankType,
@@ -398,7 +412,7 @@ async function packWith(
     preload: record.anchor!.declaration!.preload.enabled,
   }));
   const pa = await layoutAssetsPaSliced(layout, hasher.allocate);
-  const entries: PackedAsset[] = built.map(({ record, format, result, fromCache }, index) => {
+  const entries: PackedAsset[] = await mapSliced(built, clock, ({ record, format, result, fromCache }, index) => {
     const row = pa.assetTable[index]!;
     return {
       assetId: row.asset_id,
@@ -418,6 +432,7 @@ async function packWith(
       fromCache,
     };
   });
+  const facts = await mapSliced(built, clock, (asset) => asset.facts());
   const key = stamps === null ? null : packKey(snapshot);
   const recordedInputs =
     key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
@@ -442,14 +457,7 @@ async function packWith(
               preload: asset.preload,
             })),
           },
-    artifacts: withPaHash(
-      await buildArtifacts(
-        pa,
-        built.map((asset) => asset.facts()),
-        snapshot.revision,
-      ),
-      hasher,
-    ),
+    artifacts: withPaHash(await buildArtifacts(pa, facts, snapshot.revision), hasher),
     entries,
     materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),
     fromCache: entries.filter((asset) => asset.fromCache).map((asset) => asset.assetId),
