@@ -286,6 +286,17 @@ export function laneRows(result: LaneResult, events?: EventThroughputResult): Re
     floor: `idle ${formatMilliseconds(percentile(result.idleReadMs, 50))}`,
     ratio: percentile(result.busyReadMs, 50) / percentile(result.idleReadMs, 50),
   });
+  // Reads are sent every READ_INTERVAL_MS whatever happens, so the read sent as the server's main thread
+  // stops waits for the whole block: the slowest read less an idle read's own cost bounds the longest block
+  // from below (within one interval). Estimated from the client side, not from monitorEventLoopDelay.
+  const longestBlock = Math.max(0, Math.max(...result.busyReadMs) - percentile(result.idleReadMs, 50));
+  rows.push({
+    metric: `  … longest event-loop block during the packs (slowest read less idle p50, ±${READ_INTERVAL_MS} ms)`,
+    subject: formatMilliseconds(longestBlock),
+    floor: '20 ms, the slowest read allowed',
+    ratio: longestBlock / 20,
+    goal: 1,
+  });
   if (events !== undefined) rows.push(...eventRows(events));
   return rows;
 }

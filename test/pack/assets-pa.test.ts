@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { joinPieces, layoutAssetsPa, PA_ALIGNMENT, PA_PRELUDE_SIZE } from '../../server/src/pack/assets-pa.js';
-import { canonicalJson } from '../../server/src/pack/canonical-json.js';
+import { canonicalJson, canonicalJsonSliced } from '../../server/src/pack/canonical-json.js';
 import { readAssetsPa, readSoundSamples } from '../support/pa-reader.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
 import { hex, makeWav, packNow, pcmBytes, readSucceeded } from './pack-fixtures.js';
@@ -37,6 +37,27 @@ describe('canonical JSON', () => {
     expect(canonicalJson(value, { indent: 2 })).toBe(
       JSON.stringify({ a: [1, { y: 'z' }], b: { c: {}, d: [] } }, null, 2),
     );
+  });
+
+  it('writes in slices exactly the text it writes at once, indented or not, and at the depth it is spliced at', async () => {
+    const rows = Array.from({ length: 300 }, (_, index) => ({
+      z: index,
+      a: `name ${index} "quoted"`,
+      list: Array.from({ length: index % 70 }, (_unused, item) => ({ k: item, e: [] })),
+    }));
+    const value = { schema_version: 1, assets: rows, preload: [3, 1], empty: {} };
+    expect(await canonicalJsonSliced(value)).toBe(canonicalJson(value));
+    expect(await canonicalJsonSliced(value, { indent: 2 })).toBe(canonicalJson(value, { indent: 2 }));
+    const spliced = canonicalJson({ assets: [], b: 1 }, { indent: 2 }).replace(
+      '"assets": []',
+      `"assets": ${await canonicalJsonSliced(rows, { indent: 2, depth: 1 })}`,
+    );
+    expect(spliced).toBe(canonicalJson({ assets: rows, b: 1 }, { indent: 2 }));
+  });
+
+  it('rejects in slices what it rejects at once', async () => {
+    const rows = Array.from({ length: 100 }, (_, index) => ({ n: index === 70 ? 1.5 : index }));
+    await expect(canonicalJsonSliced({ rows })).rejects.toThrow('$.rows[70].n is 1.5');
   });
 });
 

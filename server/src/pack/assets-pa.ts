@@ -1,6 +1,7 @@
 /** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
 import { createHash } from 'node:crypto';
-import { canonicalJson, type JsonObject } from './canonical-json.js';
+import { canonicalJson, canonicalJsonSliced, type JsonObject } from './canonical-json.js';
+import { SliceClock } from './slice.js';
 
 /** The 8 magic bytes that open `assets.pa`: ASCII `PROMPA` then two zero bytes. */
 export const PA_MAGIC: Uint8Array = Uint8Array.of(0x50, 0x52, 0x4f, 0x4d, 0x50, 0x41, 0x00, 0x00);
@@ -50,6 +51,8 @@ export interface AssetsPa {
   readonly preload: readonly number[];
   readonly headerLength: number;
   readonly payloadOffset: number;
+  /** The canonical JSON of {@link assetTable}, as it appears inside the header. */
+  readonly assetTableJson: string;
 }
 
 /** Rounds `value` up to a multiple of {@link PA_ALIGNMENT}. */
@@ -67,6 +70,30 @@ export function layoutAssetsPa(
   assets: readonly PaAsset[],
   allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
 ): AssetsPa {
+  const table = tableOf(assets);
+  return layoutWith(assets, table, canonicalJson(table.assetTable), allocate);
+}
+
+/**
+ * The same layout as {@link layoutAssetsPa}, with the header's canonical JSON produced in slices that let
+ * the event loop run (see canonicalJsonSliced): what a pack of thousands of assets uses.
+ */
+export async function layoutAssetsPaSliced(
+  assets: readonly PaAsset[],
+  allocate: (length: number) => Uint8Array = (length) => new Uint8Array(length),
+): Promise<AssetsPa> {
+  const table = tableOf(assets);
+  return layoutWith(assets, table, await canonicalJsonSliced(table.assetTable), allocate);
+}
+
+interface Table {
+  readonly assetTable: AssetTableEntry[];
+  readonly preload: number[];
+  /** The end of the last payload, relative to the payload start. */
+  readonly cursor: number;
+}
+
+function tableOf(assets: readonly PaAsset[]): Table {
   const assetTable: AssetTableEntry[] = [];
   const preload: number[] = [];
   let cursor = 0;
@@ -91,7 +118,17 @@ export function layoutAssetsPa(
     if (asset.preload) preload.push(asset.assetId);
     cursor = offset + asset.payload.length;
   }
-  const header = new TextEncoder().encode(canonicalJson({ asset_table: assetTable, preload }));
+  return { assetTable, preload, cursor };
+}
+
+function layoutWith(
+  assets: readonly PaAsset[],
+  { assetTable, preload, cursor }: Table,
+  assetTableJson: string,
+  allocate: (length: number) => Uint8Array,
+): AssetsPa {
+  // canonicalJson({ asset_table, preload }): the two keys in their sorted order, no whitespace.
+  const header = new TextEncoder().encode(`{"asset_table":${assetTableJson},"preload":${canonicalJson(preload)}}`);
   const payloadOffset = alignUp(PA_PRELUDE_SIZE + header.length);
   const head = allocate(payloadOffset).fill(0);
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -110,7 +147,15 @@ export function layoutAssetsPa(
     if (asset.payload.length > 0) pieces.push(asset.payload);
     end = offset + asset.payload.length;
   });
-  return { pieces, size: payloadOffset + cursor, assetTable, preload, headerLength: header.length, payloadOffset };
+  return {
+    pieces,
+    size: payloadOffset + cursor,
+    assetTable,
+    preload,
+    headerLength: header.length,
+    payloadOffset,
+    assetTableJson,
+  };
 }
 
 /** Zero bytes for the padding between payloads (always shorter than the alignment). */
@@ -183,8 +228,15 @@ export function sha256Hex(data: Uint8Array | string): string {
  * record for tools, canonical with two-space indentation and a trailing newline. `facts` runs parallel
  * to the laid-out assets; `revision` is the snapshot they were validated and packed from.
  */
-export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revision: number): PackArtifacts {
+export async function buildArtifacts(
+  pa: AssetsPa,
+  facts: readonly AssetFacts[],
+  revision: number,
+): Promise<PackArtifacts> {
   const preloaded = new Set(pa.preload);
+  // The asset list is the bulk of the text: it is produced now, in slices, and spliced into the small rest
+  // once the SHA-256 of assets.pa is known. At depth 1 it is laid out exactly as inside the whole object.
+  const assetsJson = await canonicalJsonSliced(await assetRecords(pa, facts, preloaded), { indent: 2, depth: 1 });
   const tools = (paSha256: string): JsonObject => ({
     schema_version: 1,
     snapshot_revision: revision,
@@ -195,39 +247,57 @@ export function buildArtifacts(pa: AssetsPa, facts: readonly AssetFacts[], revis
       size: pa.size,
       sha256: paSha256,
     },
-    assets: pa.assetTable.map((entry, index) => {
-      const fact = facts[index]!;
-      return {
-        asset_id: entry.asset_id,
-        asset_uuid: fact.assetUuid,
-        asset_name: entry.asset_name,
-        root: fact.root,
-        type: fact.type,
-        format: fact.format,
-        format_version: fact.formatVersion,
-        bank_type: entry.bank_type,
-        codec: entry.codec,
-        offset: entry.offset,
-        size: entry.size,
-        decoded_size: entry.decoded_size,
-        payload_sha256: fact.payloadSha256,
-        preload: preloaded.has(entry.asset_id),
-        declaration_sha256: fact.declarationSha256,
-        inputs: fact.inputs.map((input) => ({
-          role: input.role,
-          path: input.path,
-          size: input.size,
-          sha256: input.sha256,
-        })),
-      };
-    }),
+    assets: [],
   });
   return {
     'assets.pa': { pieces: pa.pieces, size: pa.size },
-    'asset_table.json': `${canonicalJson(pa.assetTable)}\n`,
+    'asset_table.json': `${pa.assetTableJson}\n`,
     'preload.json': `${canonicalJson(pa.preload)}\n`,
-    'asset_table_metadata.json': (sha256Of) => `${canonicalJson(tools(sha256Of('assets.pa')), { indent: 2 })}\n`,
+    // The rest holds only fixed keys, numbers and a hex digest, so its one `"assets": []` is the asset list's place.
+    'asset_table_metadata.json': (sha256Of) =>
+      `${canonicalJson(tools(sha256Of('assets.pa')), { indent: 2 }).replace('"assets": []', () => `"assets": ${assetsJson}`)}\n`,
   };
+}
+
+/** The `assets` list of `asset_table_metadata.json`. */
+async function assetRecords(
+  pa: AssetsPa,
+  facts: readonly AssetFacts[],
+  preloaded: ReadonlySet<number>,
+): Promise<JsonObject[]> {
+  const clock = new SliceClock();
+  const records: JsonObject[] = [];
+  for (const [index, entry] of pa.assetTable.entries()) {
+    await clock.pause();
+    records.push(record(entry, index));
+  }
+  return records;
+  function record(entry: AssetTableEntry, index: number): JsonObject {
+    const fact = facts[index]!;
+    return {
+      asset_id: entry.asset_id,
+      asset_uuid: fact.assetUuid,
+      asset_name: entry.asset_name,
+      root: fact.root,
+      type: fact.type,
+      format: fact.format,
+      format_version: fact.formatVersion,
+      bank_type: entry.bank_type,
+      codec: entry.codec,
+      offset: entry.offset,
+      size: entry.size,
+      decoded_size: entry.decoded_size,
+      payload_sha256: fact.payloadSha256,
+      preload: preloaded.has(entry.asset_id),
+      declaration_sha256: fact.declarationSha256,
+      inputs: fact.inputs.map((input) => ({
+        role: input.role,
+        path: input.path,
+        size: input.size,
+        sha256: input.sha256,
+      })),
+    };
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Canonical JSON: the one serialisation the packer writes into `assets.pa` and hashes for its cache keys. */
 import { compareStrings } from '../domain/crawl.js';
+import { SliceClock } from './slice.js';
 
 /** A JSON value as the packer writes it. */
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
@@ -65,5 +66,76 @@ function serialize(value: unknown, indent: number, allowFractions: boolean, wher
     (key) =>
       `${JSON.stringify(key)}${colon}${serialize(record[key], indent, allowFractions, `${where}.${key}`, depth + 1)}`,
   );
+  return `{${open}${members.join(separator)}${close}}`;
+}
+
+/** Arrays at least this long are serialised item by item by {@link canonicalJsonSliced}, with yields between. */
+const SLICED_ARRAY_LENGTH = 64;
+
+/**
+ * The same text as {@link canonicalJson}, produced in slices of a few ms of work with the event loop let run
+ * between them (see slice.ts), so that a large value (the asset table of thousands of
+ * assets, the registry) never holds the main thread for long. Only long arrays, and the objects that hold
+ * them, are walked here; every smaller value goes to the synchronous serializer in one piece.
+ */
+export async function canonicalJsonSliced(
+  value: unknown,
+  options: CanonicalJsonOptions & {
+    /** The nesting level `value` is laid out at, for text spliced into a larger indented document. */
+    readonly depth?: number;
+  } = {},
+): Promise<string> {
+  return serializeSliced(
+    value,
+    options.indent ?? 0,
+    options.allowFractions ?? false,
+    '$',
+    options.depth ?? 0,
+    new SliceClock(),
+  );
+}
+
+/** Whether `value` is, or directly holds, an array long enough to be serialised in slices. */
+function isLarge(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.length >= SLICED_ARRAY_LENGTH;
+  if (depth > 0) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  return Object.values(value as Record<string, unknown>).some((member) => isLarge(member, depth + 1));
+}
+
+async function serializeSliced(
+  value: unknown,
+  indent: number,
+  allowFractions: boolean,
+  where: string,
+  depth: number,
+  clock: SliceClock,
+): Promise<string> {
+  if (!isLarge(value, 0)) {
+    await clock.pause();
+    return serialize(value, indent, allowFractions, where, depth);
+  }
+  // The layout below mirrors serialize() exactly; only the walk is spread over slices.
+  const open = indent > 0 ? `\n${' '.repeat(indent * (depth + 1))}` : '';
+  const close = indent > 0 ? `\n${' '.repeat(indent * depth)}` : '';
+  const separator = indent > 0 ? `,${open}` : ',';
+  if (Array.isArray(value)) {
+    const items: string[] = [];
+    for (let index = 0; index < value.length; index++) {
+      if (!(index in value)) throw new TypeError(`Canonical JSON: ${where}[${index}] is a hole in a sparse array.`);
+      items.push(await serializeSliced(value[index], indent, allowFractions, `${where}[${index}]`, depth + 1, clock));
+    }
+    return `[${open}${items.join(separator)}${close}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort(compareStrings);
+  const colon = indent > 0 ? ': ' : ':';
+  const members: string[] = [];
+  for (const key of keys)
+    members.push(
+      `${JSON.stringify(key)}${colon}${await serializeSliced(record[key], indent, allowFractions, `${where}.${key}`, depth + 1, clock)}`,
+    );
   return `{${open}${members.join(separator)}${close}}`;
 }

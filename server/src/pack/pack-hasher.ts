@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { CrawlResult } from '../domain/crawl.js';
+import { packStructure, type PackStructure } from './pack-structure.js';
 
 const WORKER_TAG = 'prometeu-packer-pack-hasher';
 /** Inputs smaller than this are hashed inline: posting them costs about what hashing them does. */
@@ -17,13 +19,39 @@ const COPIED_MAX_BYTES = 1024 * 1024;
 
 interface HashRequest {
   readonly id: number;
+  readonly kind?: undefined;
   /** Each entry is hashed on its own; an entry is the pieces of one byte string, in order. */
   readonly items: readonly (readonly Uint8Array[])[];
 }
 
+/**
+ * The steps of one structural re-validation (see pack-structure.ts), each answered before the next is sent:
+ * the crawl goes over in parts and the build set comes back in parts, so that no single structured clone
+ * (done on the main thread, synchronously) takes long.
+ */
+type StructureRequest = { readonly id: number; readonly job: number } & (
+  | { readonly kind: 'crawl-part'; readonly anchors: CrawlResult['anchors']; readonly files: readonly string[] }
+  | {
+      readonly kind: 'structure';
+      readonly revision: number;
+      readonly rest: Omit<CrawlResult, 'anchors' | 'files'>;
+      readonly registryText: string | null;
+    }
+  | { readonly kind: 'take'; readonly count: number }
+);
+
+/** A structure request before {@link call} numbers it. */
+type StructureStep = StructureRequest extends infer T ? (T extends unknown ? Omit<T, 'id'> : never) : never;
+
 type HashReply =
   | { readonly id: number; readonly ok: true; readonly hashes: string[] }
+  | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: string };
+
+/** Anchors (and, separately, crawled file paths) per part of a crawl sent to the worker. */
+const CRAWL_PART = 1000;
+/** Records per part of a build set sent back. */
+const RECORDS_PART = 400;
 
 function hashPiecesInline(pieces: readonly Uint8Array[]): string {
   const hash = createHash('sha256');
@@ -42,7 +70,12 @@ let nextId = 0;
 /** Invariant: requests posted to {@link worker} and not answered yet, with their pieces to hash inline if it dies. */
 const waiting = new Map<
   number,
-  { readonly items: readonly (readonly Uint8Array[])[]; resolve(hashes: string[]): void }
+  {
+    readonly items: readonly (readonly Uint8Array[])[];
+    resolve(hashes: string[]): void;
+    /** For a structure step: its answer, or null when the worker failed (the caller then redoes it inline). */
+    settle?(value: unknown): void;
+  }
 >();
 
 function workerOrNull(): Worker | null {
@@ -61,12 +94,15 @@ function workerOrNull(): Worker | null {
     if (waiter === undefined) return;
     waiting.delete(reply.id);
     if (waiting.size === 0) started.unref();
-    waiter.resolve(reply.ok ? reply.hashes : waiter.items.map(hashPiecesInline));
+    if (waiter.settle !== undefined) waiter.settle(reply.ok && 'value' in reply ? reply.value : null);
+    else waiter.resolve(reply.ok && 'hashes' in reply ? reply.hashes : waiter.items.map(hashPiecesInline));
   });
   const fail = (): void => {
     // Hash what was waiting inline: the bytes are still held by the requests, so no answer is lost.
     if (worker === started) worker = null;
-    for (const waiter of waiting.values()) waiter.resolve(waiter.items.map(hashPiecesInline));
+    for (const waiter of waiting.values())
+      if (waiter.settle !== undefined) waiter.settle(null);
+      else waiter.resolve(waiter.items.map(hashPiecesInline));
     waiting.clear();
   };
   started.on('error', fail);
@@ -87,6 +123,16 @@ function post(items: readonly (readonly Uint8Array[])[]): Promise<string[]> {
     waiting.set(id, { items, resolve });
     const request: HashRequest = { id, items };
     target.postMessage(request);
+  });
+}
+
+/** Sends one structure step to the worker; null when there is none or it failed. */
+function call(target: Worker, request: StructureStep): Promise<unknown> {
+  return new Promise((settle) => {
+    const id = ++nextId;
+    if (waiting.size === 0) target.ref();
+    waiting.set(id, { items: [], resolve: () => undefined, settle });
+    target.postMessage({ ...request, id });
   });
 }
 
@@ -151,14 +197,87 @@ export class PackHasher {
     }
     return post([pieces]).then((hashes) => hashes[0]!);
   }
+
+  /**
+   * {@link packStructure} run on the worker, the crawl sent and the build set taken back in parts (each
+   * one a short task on this thread); null when no worker runs or it failed, for the caller to run it inline.
+   */
+  async structure(revision: number, crawl: CrawlResult, registryText: string | null): Promise<PackStructure | null> {
+    const target = this.parallel ? workerOrNull() : null;
+    if (target === null) return null;
+    const job = ++nextJob;
+    const parts = Math.max(Math.ceil(crawl.anchors.length / CRAWL_PART), Math.ceil(crawl.files.length / CRAWL_PART));
+    for (let part = 0; part < parts; part++) {
+      const from = part * CRAWL_PART;
+      const sent = await call(target, {
+        job,
+        kind: 'crawl-part',
+        anchors: crawl.anchors.slice(from, from + CRAWL_PART),
+        files: crawl.files.slice(from, from + CRAWL_PART),
+      });
+      if (sent === null) return null;
+    }
+    const { anchors: _anchors, files: _files, ...rest } = crawl;
+    const head = (await call(target, { job, kind: 'structure', revision, rest, registryText })) as
+      (Omit<PackStructure, 'buildSet'> & { readonly records: number }) | null;
+    if (head === null) return null;
+    const buildSet: PackStructure['buildSet'][number][] = [];
+    while (buildSet.length < head.records) {
+      const records = (await call(target, { job, kind: 'take', count: RECORDS_PART })) as
+        PackStructure['buildSet'] | null;
+      if (records === null || records.length === 0) return null;
+      buildSet.push(...records);
+    }
+    return { exists: head.exists, registryJson: head.registryJson, blockers: head.blockers, buildSet };
+  }
+}
+
+/** The worker's half of {@link PackHasher.structure}: the crawl being received, then the build set being taken. */
+/** Invariant (worker side): per job of {@link PackHasher.structure} still running, its crawl or its build set left. */
+const jobs = new Map<
+  number,
+  | { anchors: CrawlResult['anchors'][number][]; files: string[] }
+  | { readonly left: PackStructure['buildSet'][number][] }
+>();
+let nextJob = 0;
+
+function answerStructure(request: StructureRequest): unknown {
+  const state = jobs.get(request.job);
+  switch (request.kind) {
+    case 'crawl-part': {
+      const receiving = state !== undefined && 'anchors' in state ? state : { anchors: [], files: [] };
+      receiving.anchors.push(...request.anchors);
+      receiving.files.push(...request.files);
+      jobs.set(request.job, receiving);
+      return true;
+    }
+    case 'structure': {
+      const received = state !== undefined && 'anchors' in state ? state : { anchors: [], files: [] };
+      const crawl: CrawlResult = { ...request.rest, anchors: received.anchors, files: received.files };
+      const { buildSet, ...head } = packStructure(request.revision, crawl, request.registryText);
+      // Taken from the end backwards would reorder it: keep it reversed, so each part is popped cheaply.
+      jobs.set(request.job, { left: [...buildSet].reverse() });
+      return { ...head, records: buildSet.length };
+    }
+    case 'take': {
+      const left = state !== undefined && 'left' in state ? state.left : [];
+      const records: PackStructure['buildSet'][number][] = [];
+      while (records.length < request.count && left.length > 0) records.push(left.pop()!);
+      if (left.length === 0) jobs.delete(request.job);
+      return records;
+    }
+  }
 }
 
 if (!isMainThread && parentPort !== null && (workerData as { tag?: unknown } | null)?.tag === WORKER_TAG) {
   const port = parentPort;
-  port.on('message', (request: HashRequest) => {
+  port.on('message', (request: HashRequest | StructureRequest) => {
     let reply: HashReply;
     try {
-      reply = { id: request.id, ok: true, hashes: request.items.map(hashPiecesInline) };
+      reply =
+        request.kind === undefined
+          ? { id: request.id, ok: true, hashes: request.items.map(hashPiecesInline) }
+          : { id: request.id, ok: true, value: answerStructure(request) };
     } catch (error) {
       reply = { id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) };
     }

@@ -6,11 +6,11 @@ import type { Diagnostic } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
-import { parseRegistry, REGISTRY_PATH } from '../domain/registry.js';
-import { buildSnapshot, inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { REGISTRY_PATH } from '../domain/registry.js';
+import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import {
   buildArtifacts,
-  layoutAssetsPa,
+  layoutAssetsPaSliced,
   sha256Hex,
   type AssetFacts,
   type InputFacts,
@@ -19,12 +19,14 @@ import {
 } from './assets-pa.js';
 import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJsonSliced } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
 import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
 import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
 import { PackHasher } from './pack-hasher.js';
+import { packStructure } from './pack-structure.js';
+import { SliceClock } from './slice.js';
 import { readIfFile, readIfFileInto } from './read-input.js';
 
 /** The cache folder, relative to `assets/`. */
@@ -120,6 +122,20 @@ function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts
   return sha256 === null ? artifacts : { ...artifacts, 'assets.pa': { ...artifacts['assets.pa'], sha256 } };
 }
 
+/** `items.map(each)`, letting the event loop run between slices of the work (see slice.ts). */
+async function mapSliced<T, U>(
+  items: readonly T[],
+  clock: SliceClock,
+  each: (item: T, index: number) => U,
+): Promise<U[]> {
+  const mapped: U[] = [];
+  for (let index = 0; index < items.length; index++) {
+    mapped.push(each(items[index]!, index));
+    await clock.pause();
+  }
+  return mapped;
+}
+
 /** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -210,24 +226,37 @@ async function packWith(
   stamps?.note(REGISTRY_PATH);
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
-  const registryNow = parseRegistry(registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8'));
+  const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
+  // Every structural check again, from the frozen crawl and the registry just read: on the worker when it
+  // runs, so the main thread goes on answering reads meanwhile.
+  const structure =
+    (await hasher.structure(snapshot.revision, snapshot.crawl, registryText)) ??
+    packStructure(snapshot.revision, snapshot.crawl, registryText);
   if (
-    registryNow.exists !== snapshot.workspaceInitialized ||
-    canonicalJson(registryNow.registry) !== canonicalJson(snapshot.registry)
+    structure.exists !== snapshot.workspaceInitialized ||
+    structure.registryJson !== (await canonicalJsonSliced(snapshot.registry))
   )
     diverged.add(REGISTRY_PATH);
-
-  // Every structural check again, from the frozen crawl and the registry just read (equal to the snapshot's).
-  const fresh = buildSnapshot(snapshot.revision, snapshot.crawl, registryNow);
-  const buildSet = fresh.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
-  const anchors = new Map(snapshot.crawl.anchors.map((anchor) => [anchor.root, anchor]));
-  const crawledFiles = new Set(snapshot.crawl.files);
+  const buildSet = structure.buildSet;
+  // Built in slices, like every step over the whole project: reads are answered in between.
+  const clock = new SliceClock();
+  const anchors = new Map<string, CrawledAnchor>();
+  for (const anchor of snapshot.crawl.anchors) {
+    anchors.set(anchor.root, anchor);
+    await clock.pause();
+  }
+  const crawledFiles = new Set<string>();
+  for (const file of snapshot.crawl.files) {
+    crawledFiles.add(file);
+    await clock.pause();
+  }
 
   // Each input is read once; the bytes are dropped after the last asset that names it.
   const pendingReaders = new Map<string, number>();
   for (const record of buildSet) {
     for (const path of new Set(record.inputs.map((input) => input.assetsPath)))
       if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
+    await clock.pause();
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
@@ -240,7 +269,7 @@ async function packWith(
     return bytes;
   };
 
-  const blockers: Diagnostic[] = fresh.projectDiagnostics.filter((diagnostic) => diagnostic.blocking);
+  const blockers: Diagnostic[] = [...structure.blockers];
   const built: BuiltAsset[] = [];
   let done = 0;
   for (const record of buildSet) {
@@ -372,7 +401,7 @@ async function packWith(
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
 
-  const layout: PaAsset[] = built.map(({ record, result }) => ({
+  const layout: PaAsset[] = await mapSliced(built, clock, ({ record, result }) => ({
     assetId: record.entry!.asset_id,
     assetName: record.anchor!.declaration!.name,
     bankType: result.bankType,
@@ -382,8 +411,8 @@ async function packWith(
     payload: result.payload,
     preload: record.anchor!.declaration!.preload.enabled,
   }));
-  const pa = layoutAssetsPa(layout, hasher.allocate);
-  const entries: PackedAsset[] = built.map(({ record, format, result, fromCache }, index) => {
+  const pa = await layoutAssetsPaSliced(layout, hasher.allocate);
+  const entries: PackedAsset[] = await mapSliced(built, clock, ({ record, format, result, fromCache }, index) => {
     const row = pa.assetTable[index]!;
     return {
       assetId: row.asset_id,
@@ -403,6 +432,7 @@ async function packWith(
       fromCache,
     };
   });
+  const facts = await mapSliced(built, clock, (asset) => asset.facts());
   const key = stamps === null ? null : packKey(snapshot);
   const recordedInputs =
     key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
@@ -427,14 +457,7 @@ async function packWith(
               preload: asset.preload,
             })),
           },
-    artifacts: withPaHash(
-      buildArtifacts(
-        pa,
-        built.map((asset) => asset.facts()),
-        snapshot.revision,
-      ),
-      hasher,
-    ),
+    artifacts: withPaHash(await buildArtifacts(pa, facts, snapshot.revision), hasher),
     entries,
     materialized: entries.filter((asset) => !asset.fromCache).map((asset) => asset.assetId),
     fromCache: entries.filter((asset) => asset.fromCache).map((asset) => asset.assetId),

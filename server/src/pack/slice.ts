@@ -1,0 +1,20 @@
+/** Time slices for long synchronous work on the main thread: it lets the event loop run every few milliseconds. */
+
+/** How long a slice of work runs before it lets the event loop run, in ms. */
+export const SLICE_MS = 3;
+
+/**
+ * A clock of work slices: {@link pause} lets the event loop run (`setImmediate`, so queued reads and a
+ * cancellation are answered) once the current slice has used {@link SLICE_MS}, and returns at once otherwise.
+ * Measured in time, not in items, so a slice stays short whatever one item costs.
+ */
+export class SliceClock {
+  #since = performance.now();
+
+  /** Yields to the event loop when the current slice is used up. */
+  async pause(): Promise<void> {
+    if (performance.now() - this.#since < SLICE_MS) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#since = performance.now();
+  }
+}
