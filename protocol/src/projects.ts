@@ -81,6 +81,12 @@ export const ProjectStatus = z.strictObject({
           '`completed`: the interrupted write was finished; `rolledBack`: it was undone; `failed`: it could be neither, and its journal was moved aside (diagnostic `journal-unrecoverable`); `pending`: the disk refuses writes (read-only, full, no permission), so the journal stays where it is (diagnostic `journal-pending`), writes answer `WriteFailed`, and the next write, reconcile or open on a writable disk finishes it.',
         ),
       message: z.string(),
+      setAside: z
+        .string()
+        .optional()
+        .describe(
+          'With outcome `failed`: where the journal was moved, relative to `assets/` (`.prometeu/journal-unrecoverable-<time>.json`); the `journal-unrecoverable` diagnostic names it until a person removes it.',
+        ),
     })
     .nullable()
     .describe('What the last open found in the journal of an interrupted write, and what it did.'),

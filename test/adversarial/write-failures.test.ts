@@ -7,10 +7,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { PackerErrorCodes, type MutationIntent } from '@prometeu/packer-protocol';
+import { PackerErrorCodes, ProjectStatus, type MutationIntent } from '@prometeu/packer-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
 import { executeEffect, JOURNAL_PATH, type StepHook } from '../../server/src/mutations/execute.js';
+import { readViewOf } from '../../server/src/dispatch/context.js';
+import { toProjectStatus } from '../../server/src/wire/convert.js';
 import { toWireError } from '../../server/src/wire/errors.js';
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import { initWorkspaceOperation } from '../../server/src/writes/init-workspace.js';
@@ -230,6 +232,9 @@ describe('a write that fails leaves the disk as it was', () => {
     expect(
       project.snapshot().projectDiagnostics.map((diagnostic) => [diagnostic.code, diagnostic.path]),
     ).toContainEqual(['journal-unrecoverable', setAside]);
+    // The status a client reads says where the journal went, in a shape the protocol's schema accepts.
+    const status = ProjectStatus.parse(toProjectStatus(readViewOf(project), project.snapshot()));
+    expect(status.lastRecovery).toMatchObject({ outcome: 'failed', setAside });
     expect((await apply(project, { kind: 'rename', asset: { assetId: 1 }, name: 'champion' })).status).toBe(
       'succeeded',
     );
