@@ -241,6 +241,10 @@ describe('a write that fails leaves the disk as it was', () => {
     expect((await apply(project, { kind: 'rename', asset: { assetId: 3 }, name: 'box' }, 'op-2')).status).toBe(
       'succeeded',
     );
+    // Commits re-crawl only what they touched; the set-aside journal is still named after two of them.
+    expect(
+      project.snapshot().projectDiagnostics.map((diagnostic) => [diagnostic.code, diagnostic.path]),
+    ).toContainEqual(['journal-unrecoverable', setAside]);
   });
 
   it('on a read-only project, initWorkspace on a valid workspace and reconcile answer, and a write answers WriteFailed EROFS (issue 9, item 10)', async () => {

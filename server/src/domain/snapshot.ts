@@ -109,6 +109,11 @@ export interface Snapshot {
   readonly projectDiagnostics: readonly Diagnostic[];
   /** What the crawl saw, for the workspace-wide hygiene checks. */
   readonly crawl: CrawlResult;
+  /**
+   * Journals recovery moved aside (relative to `assets/`), as the last full crawl saw them: a partial
+   * re-crawl does not look into the control folder, so each snapshot carries the list on.
+   */
+  readonly unrecoverableJournals: readonly string[];
   readonly counts: SnapshotCounts;
   /** Assets in quarantine, by asset_uuid order. */
   readonly quarantine: readonly QuarantineEntry[];
@@ -248,7 +253,8 @@ export function buildSnapshot(
   // Registry-level diagnostics that name an entry are attached to that entry's root.
   const projectDiagnostics: Diagnostic[] = [];
   // A partial re-crawl does not look into the control folder: what the last full crawl saw still holds.
-  for (const path of crawl.unrecoverableJournals ?? extras.previous?.crawl.unrecoverableJournals ?? [])
+  const unrecoverableJournals = crawl.unrecoverableJournals ?? extras.previous?.unrecoverableJournals ?? [];
+  for (const path of unrecoverableJournals)
     projectDiagnostics.push(
       makeDiagnostic('journal-unrecoverable', {
         path,
@@ -465,6 +471,7 @@ export function buildSnapshot(
     byId,
     projectDiagnostics: Object.freeze(projectDiagnostics),
     crawl,
+    unrecoverableJournals,
     counts: Object.freeze({
       roots,
       registered,
