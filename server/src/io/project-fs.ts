@@ -1033,57 +1033,16 @@ export class ProjectFs {
    * must still be where it was meant to be; if not, the rename is undone and `EOUTSIDE` thrown.
    */
   async rename(from: string, to: string): Promise<void> {
-    this.forget();
-    const fromParts = this.parts(from);
-    const toParts = this.parts(to);
-    const source = this.folder(fromParts.slice(0, -1), false);
-    try {
-      const destination = this.folder(toParts.slice(0, -1), false);
-      try {
-        const fromPath = `${source.via}/${fromParts[fromParts.length - 1]!}`;
-        const toPath = `${destination.via}/${toParts[toParts.length - 1]!}`;
-        try {
-          await rename(fromPath, toPath);
-        } catch (error) {
-          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
-        }
-        if (!this.isAt(destination.fd, toParts.slice(0, -1))) {
-          await rename(toPath, fromPath).catch(() => undefined);
-          throw this.refuse('moved-outside', toParts);
-        }
-      } finally {
-        destination.release();
-      }
-    } finally {
-      source.release();
-    }
+    await this.betweenEntries(from, to, (source, target) => rename(source, target), {
+      undo: (source, target) => rename(target, source),
+    });
   }
 
   /** Hard-links the file `from` as `to` (a link at `from` is linked itself, never followed). */
   async link(from: string, to: string): Promise<void> {
-    this.forget();
-    const fromParts = this.parts(from);
-    const toParts = this.parts(to);
-    const source = this.folder(fromParts.slice(0, -1), false);
-    try {
-      const destination = this.folder(toParts.slice(0, -1), false);
-      try {
-        const toPath = `${destination.via}/${toParts[toParts.length - 1]!}`;
-        try {
-          await link(`${source.via}/${fromParts[fromParts.length - 1]!}`, toPath);
-        } catch (error) {
-          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
-        }
-        if (!this.isAt(destination.fd, toParts.slice(0, -1))) {
-          await unlink(toPath).catch(() => undefined);
-          throw this.refuse('moved-outside', toParts);
-        }
-      } finally {
-        destination.release();
-      }
-    } finally {
-      source.release();
-    }
+    await this.betweenEntries(from, to, (source, target) => link(source, target), {
+      undo: (_source, target) => unlink(target),
+    });
   }
 
   /** Copies the regular file `from` to the new file `to`, reading it through a confined descriptor. */
@@ -1097,28 +1056,9 @@ export class ProjectFs {
    * device or socket fails), anchored at descriptors of both parent folders.
    */
   async copyTree(from: string, to: string): Promise<void> {
-    this.forget();
-    const fromParts = this.parts(from);
-    const toParts = this.parts(to);
-    const source = this.folder(fromParts.slice(0, -1), false);
-    try {
-      const destination = this.folder(toParts.slice(0, -1), false);
-      try {
-        try {
-          await cp(
-            `${source.via}/${fromParts[fromParts.length - 1]!}`,
-            `${destination.via}/${toParts[toParts.length - 1]!}`,
-            { recursive: true, verbatimSymlinks: true, dereference: false, preserveTimestamps: true },
-          );
-        } catch (error) {
-          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
-        }
-      } finally {
-        destination.release();
-      }
-    } finally {
-      source.release();
-    }
+    await this.betweenEntries(from, to, (source, target) =>
+      cp(source, target, { recursive: true, verbatimSymlinks: true, dereference: false, preserveTimestamps: true }),
+    );
   }
 
   /** Removes the file (or link) `relative`. */
@@ -1146,6 +1086,44 @@ export class ProjectFs {
       throw relabel(error, folder.via, folder.path);
     } finally {
       folder.release();
+    }
+  }
+
+  /**
+   * Runs `act` from the entry `from` to the entry `to`, each named through its parent folder's verified
+   * descriptor (the two-entry {@link atEntry}): the view's read cache is dropped first, errors name the real
+   * paths, and both folders are released once it settled. With `undo`, the destination folder must still be
+   * where it was meant to be afterwards; if not, `undo` reverts the step and `EOUTSIDE` is thrown.
+   */
+  private async betweenEntries(
+    from: string,
+    to: string,
+    act: (source: string, target: string) => Promise<unknown>,
+    check?: { readonly undo: (source: string, target: string) => Promise<unknown> },
+  ): Promise<void> {
+    this.forget();
+    const fromParts = this.parts(from);
+    const toParts = this.parts(to);
+    const source = this.folder(fromParts.slice(0, -1), false);
+    try {
+      const destination = this.folder(toParts.slice(0, -1), false);
+      try {
+        const fromPath = `${source.via}/${fromParts[fromParts.length - 1]!}`;
+        const toPath = `${destination.via}/${toParts[toParts.length - 1]!}`;
+        try {
+          await act(fromPath, toPath);
+        } catch (error) {
+          throw relabel(relabel(error, source.via, source.path), destination.via, destination.path);
+        }
+        if (check !== undefined && !this.isAt(destination.fd, toParts.slice(0, -1))) {
+          await check.undo(fromPath, toPath).catch(() => undefined);
+          throw this.refuse('moved-outside', toParts);
+        }
+      } finally {
+        destination.release();
+      }
+    } finally {
+      source.release();
     }
   }
 
