@@ -8,18 +8,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  answerOf,
-  initialize,
-  Notifier,
-  responseErrorOf,
-  spawnServer,
-  withDeadline,
-  type ServerProcess,
-} from '../lane/support.js';
+import { describe, expect, it } from 'vitest';
+import { answerOf, initialize, Notifier, responseErrorOf, spawnServer, withDeadline } from '../lane/support.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
-import { makeSentinel, type Sentinel } from './support.js';
+import { useAdversarialSuite } from './support.js';
 
 /** The helper: waits for the journal in `control`, then links `linkPath` to `target`; says what it did. */
 const HELPER = `
@@ -62,22 +54,7 @@ function startHelper(
 
 describe('a link swapped in while a relocate runs', () => {
   const tempDir = useTempDirs('packer-adv-race-');
-  const servers: ServerProcess[] = [];
-  let sentinel: Sentinel;
-  beforeAll(() => {
-    sentinel = makeSentinel();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      server.dispose();
-      await server.kill();
-    }
-    sentinel.check();
-  });
-  afterAll(() => {
-    sentinel.check();
-    sentinel.remove();
-  });
+  const { servers } = useAdversarialSuite({ checkEachTest: true });
 
   it('never carries the asset folder outside: six tries, each refused and rolled back or applied inside (issue 9, found-item 3)', async () => {
     const outcomes: string[] = [];

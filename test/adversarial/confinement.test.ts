@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   answerOf,
   initialize,
@@ -22,41 +22,15 @@ import {
   type ServerProcess,
 } from '../lane/support.js';
 import { uuidFor, useTempDirs, writeProject } from '../support/workspace-builder.js';
-import { makeSentinel, requireRoot, type Sentinel } from './support.js';
+import { requireRoot, useAdversarialSuite } from './support.js';
 
 /** A failing request as `{ code, message, data }`, or null when it succeeded. */
 type Failure = { code: number; message: string; data?: unknown } | null;
 
 describe('a hostile repository cannot make the server read or write outside the project, block or exhaust it', () => {
   const tempDir = useTempDirs('packer-adv-confine-');
-  const servers: ServerProcess[] = [];
-  let sentinel: Sentinel;
-  beforeAll(() => {
-    sentinel = makeSentinel();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      server.dispose();
-      await server.kill();
-    }
-    // Every test leaves the sentinel as it found it, not only the suite as a whole.
-    sentinel.check();
-  });
-  afterAll(() => {
-    sentinel.check();
-    sentinel.remove();
-  });
-
-  async function start(dir: string): Promise<{ server: ServerProcess; projectId: string }> {
-    const server = spawnServer(new Notifier());
-    servers.push(server);
-    const projectId = await answerOf(server, initialize(server, dir), 'initialize');
-    return { server, projectId };
-  }
-
-  async function request<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
-    return answerOf(server, server.connection.sendRequest(method, params) as Promise<T>, method);
-  }
+  const suite = useAdversarialSuite({ checkEachTest: true });
+  const { servers, start, request } = suite;
 
   async function failure(server: ServerProcess, method: string, params: unknown): Promise<Failure> {
     return answerOf(
@@ -96,18 +70,18 @@ describe('a hostile repository cannot make the server read or write outside the 
   it('a build folder that is a link to a folder outside makes pack answer WriteFailed and writes nothing there (issue 9, found-item 1)', async () => {
     const dir = tempDir();
     writeProject(dir, { assets: [{ root: 'hero' }] });
-    symlinkSync(sentinel.dir, join(dir, 'build'));
+    symlinkSync(suite.sentinel.dir, join(dir, 'build'));
     const { server, projectId } = await start(dir);
     const refused = await failure(server, 'packer/pack', { projectId });
     expect(refused).toMatchObject({ code: 1010, data: { errno: 'ENOTDIR', path: 'build', restored: true } });
-    expect(existsSync(join(sentinel.dir, 'assets.pa'))).toBe(false);
+    expect(existsSync(join(suite.sentinel.dir, 'assets.pa'))).toBe(false);
     await stillAnswers(server, projectId);
   });
 
   it('a control folder that is a link outside is never read or written: initWorkspace, writes, the lock and fingerprints are refused (issue 9, found-item 1)', async () => {
     const dir = tempDir();
     writeProject(dir, { assets: [{ root: 'hero', registered: false }], registry: false });
-    symlinkSync(sentinel.dir, join(dir, 'assets', '.prometeu'));
+    symlinkSync(suite.sentinel.dir, join(dir, 'assets', '.prometeu'));
     const { server, projectId } = await start(dir);
     const init = await failure(server, 'packer/initWorkspace', { projectId });
     expect(init).toMatchObject({ code: 1006 });
@@ -147,7 +121,7 @@ describe('a hostile repository cannot make the server read or write outside the 
   it('assets/ itself a link is not opened, and initWorkspace does not write through it (issue 9, links in every position)', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
-    symlinkSync(sentinel.dir, join(dir, 'assets'));
+    symlinkSync(suite.sentinel.dir, join(dir, 'assets'));
     const server = spawnServer(new Notifier());
     servers.push(server);
     await answerOf(
@@ -200,7 +174,7 @@ describe('a hostile repository cannot make the server read or write outside the 
       assets: [{ root: 'hero', inputs: { data: ['data.bin'] }, files: {} }],
       symlinks: {
         linked: join(outside, 'assets', 'foreign'),
-        'hero/data.bin': join(sentinel.dir, 'keep.txt'),
+        'hero/data.bin': join(suite.sentinel.dir, 'keep.txt'),
       },
     });
     mkdirSync(join(dir, 'assets', '.prometeu', 'quarantine'), { recursive: true });

@@ -6,53 +6,17 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  answerOf,
-  initialize,
-  Notifier,
-  responseErrorOf,
-  spawnServer,
-  treeDifferences,
-  treeOf,
-  type ServerProcess,
-} from '../lane/support.js';
+import { describe, expect, it } from 'vitest';
+import { responseErrorOf, treeDifferences, treeOf } from '../lane/support.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
-import { makeSentinel, mountReadOnly, requireRoot, type Mount, type Sentinel } from './support.js';
+import { mountReadOnly, requireRoot, useAdversarialSuite } from './support.js';
 
 const skipControl = (path: string): boolean =>
   path === '.prometeu/writer.lock' || path === '.prometeu/fingerprint.json';
 
 describe('hostile files and requests against the real server', () => {
   const tempDir = useTempDirs('packer-adv-hostile-');
-  const servers: ServerProcess[] = [];
-  const mounts: Mount[] = [];
-  let sentinel: Sentinel;
-  beforeAll(() => {
-    sentinel = makeSentinel();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      server.dispose();
-      await server.kill();
-    }
-    for (const mount of mounts.splice(0)) mount.unmount();
-  });
-  afterAll(() => {
-    sentinel.check();
-    sentinel.remove();
-  });
-
-  async function start(dir: string): Promise<{ server: ServerProcess; projectId: string }> {
-    const server = spawnServer(new Notifier());
-    servers.push(server);
-    const projectId = await answerOf(server, initialize(server, dir), 'initialize');
-    return { server, projectId };
-  }
-
-  async function request<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
-    return answerOf(server, server.connection.sendRequest(method, params) as Promise<T>, method);
-  }
+  const { mounts, start, request } = useAdversarialSuite();
 
   it('an asset.json nested 5,000 levels deep is a diagnostic at getAssetDetails, and the server keeps answering (issue 9, item 5)', async () => {
     const dir = tempDir();

@@ -7,19 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  answerOf,
-  initialize,
-  Notifier,
-  responseErrorOf,
-  spawnServer,
-  treeDifferences,
-  treeOf,
-  type ServerProcess,
-} from '../lane/support.js';
+import { describe, expect, it } from 'vitest';
+import { responseErrorOf, treeDifferences, treeOf, type ServerProcess } from '../lane/support.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
-import { makeSentinel, mountReadOnly, requireRoot, type Mount, type Sentinel } from './support.js';
+import { mountReadOnly, requireRoot, useAdversarialSuite } from './support.js';
 
 const JOURNAL = 'assets/.prometeu/journal.json';
 
@@ -47,34 +38,7 @@ function writeInterruptedRelocate(dir: string): void {
 
 describe('a pending journal on a read-only disk', () => {
   const tempDir = useTempDirs('packer-adv-ro-journal-');
-  const servers: ServerProcess[] = [];
-  const mounts: Mount[] = [];
-  let sentinel: Sentinel;
-  beforeAll(() => {
-    sentinel = makeSentinel();
-  });
-  afterEach(async () => {
-    for (const server of servers.splice(0)) {
-      server.dispose();
-      await server.kill();
-    }
-    for (const mount of mounts.splice(0)) mount.unmount();
-  });
-  afterAll(() => {
-    sentinel.check();
-    sentinel.remove();
-  });
-
-  async function start(dir: string): Promise<{ server: ServerProcess; projectId: string }> {
-    const server = spawnServer(new Notifier());
-    servers.push(server);
-    const projectId = await answerOf(server, initialize(server, dir), 'initialize');
-    return { server, projectId };
-  }
-
-  async function request<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
-    return answerOf(server, server.connection.sendRequest(method, params) as Promise<T>, method);
-  }
+  const { mounts, start, request } = useAdversarialSuite();
 
   async function failureOf(server: ServerProcess, method: string, params: unknown): Promise<unknown> {
     return server.connection.sendRequest(method, params).then(

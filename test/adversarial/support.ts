@@ -6,8 +6,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
-import { treeDifferences, treeOf } from '../lane/support.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import {
+  answerOf,
+  initialize,
+  Notifier,
+  spawnServer,
+  treeDifferences,
+  treeOf,
+  type ServerProcess,
+} from '../lane/support.js';
 
 /** A folder outside every project with a few files; {@link Sentinel.check} asserts it is byte-for-byte unchanged. */
 export interface Sentinel {
@@ -110,4 +118,61 @@ export function fillDisk(dir: string): string {
 /** An error as the file system raises it, for faults injected through a step hook. */
 export function errnoError(code: string, path: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: injected fault, '${path}'`), { code, path, syscall: 'write' });
+}
+
+/** What the adversarial suites against the real server share (see {@link useAdversarialSuite}). */
+export interface AdversarialSuite {
+  /** The sentinel of this suite, made before its first test. */
+  readonly sentinel: Sentinel;
+  /** Servers to kill after the test that started them. */
+  readonly servers: ServerProcess[];
+  /** Mounts to unmount after the test that made them. */
+  readonly mounts: Mount[];
+  /** Spawns the real server, initializes it on `dir` and returns the project's id. */
+  start(dir: string): Promise<{ server: ServerProcess; projectId: string }>;
+  /** A request answered within the bound, or a failed test. */
+  request<T>(server: ServerProcess, method: string, params: unknown): Promise<T>;
+}
+
+/**
+ * Registers the hooks of an adversarial suite (call it inside `describe`): a sentinel made before the first
+ * test and checked after the last (and after every test with `checkEachTest`), and, after each test, its
+ * servers killed and its mounts unmounted.
+ */
+export function useAdversarialSuite(options: { readonly checkEachTest?: boolean } = {}): AdversarialSuite {
+  const servers: ServerProcess[] = [];
+  const mounts: Mount[] = [];
+  let sentinel: Sentinel | undefined;
+  beforeAll(() => {
+    sentinel = makeSentinel();
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.dispose();
+      await server.kill();
+    }
+    for (const mount of mounts.splice(0)) mount.unmount();
+    if (options.checkEachTest === true) sentinel?.check();
+  });
+  afterAll(() => {
+    sentinel?.check();
+    sentinel?.remove();
+  });
+  return {
+    get sentinel(): Sentinel {
+      if (sentinel === undefined) throw new Error('the sentinel is made before the first test');
+      return sentinel;
+    },
+    servers,
+    mounts,
+    async start(dir) {
+      const server = spawnServer(new Notifier());
+      servers.push(server);
+      const projectId = await answerOf(server, initialize(server, dir), 'initialize');
+      return { server, projectId };
+    },
+    request<T>(server: ServerProcess, method: string, params: unknown): Promise<T> {
+      return answerOf(server, server.connection.sendRequest(method, params) as Promise<T>, method);
+    },
+  };
 }
