@@ -1,21 +1,40 @@
 /**
- * Loading a project's first snapshot without holding the main thread: the crawl of `assets/` runs in a
- * worker thread (`crawl-thread.ts`, through the same confined file system), and the declarations it found
- * are parsed on the main thread in chunks, yielding to the event loop between them, so requests
- * (`packer/projectStatus` of the loading project, reads of other projects) are answered meanwhile. Falls
- * back to the crawl inline when a worker cannot be started (for example when running from TypeScript
- * sources in tests).
+ * Loading a project's first snapshot without holding the main thread: the reads of `assets/` (the crawl, the
+ * registry, the quarantine) and the parse of every declaration and of the registry run in a worker thread
+ * (`crawl-thread.ts`, through the same confined file system), which posts the parses in chunks while the main
+ * thread takes in the previous one, so requests (`packer/projectStatus` of the loading project, reads of other
+ * projects) are answered meanwhile; the main thread only joins (`buildSnapshot`). Falls back to the reads
+ * inline, and the parse in chunks on the main thread, when a worker cannot be started (for example when
+ * running from TypeScript sources in tests).
  */
 import { Worker } from 'node:worker_threads';
 import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
-import { parseDeclaration } from '../domain/declaration.js';
-import { parseRegistry } from '../domain/registry.js';
-import { buildSnapshot, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
+import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
+import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
+import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
 import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
-/** How many declarations are parsed between two yields to the event loop. */
+/** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
+interface CrawledAndParsed {
+  readonly crawl: CrawlResult;
+  readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
+  readonly registry: ParsedRegistry;
+  readonly quarantine: readonly QuarantineEntry[];
+}
+
+/** A crawl the thread is answering: its parses arrive in order after it. */
+interface Waiter {
+  resolve(result: CrawledAndParsed): void;
+  reject(error: Error): void;
+  /** Invariant: set by the thread's `crawl` reply, before any `parsed` one. */
+  crawl?: CrawlResult;
+  /** Invariant: the anchors parsed so far, in the crawl's order (each chunk follows the one before). */
+  readonly parsedAnchors: Map<string, ParsedAnchor>;
+}
+
+/** How many declarations are parsed between two yields to the event loop, when parsed on the main thread. */
 const PARSE_CHUNK = 500;
 
 function yieldNow(): Promise<void> {
@@ -29,7 +48,7 @@ function yieldNow(): Promise<void> {
  */
 class CrawlThread {
   /** Invariant: the requests sent and not answered yet, by id. */
-  private readonly waiting = new Map<number, { resolve(crawl: CrawlResult): void; reject(error: Error): void }>();
+  private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
   /** Invariant: false once the thread failed or exited; a new one is started for the next crawl. */
   alive = true;
@@ -41,9 +60,37 @@ class CrawlThread {
     worker.on('message', (reply: CrawlReply) => {
       const waiter = this.waiting.get(reply.id);
       if (waiter === undefined) return;
+      if (reply.kind === 'crawl') {
+        waiter.crawl = reply.crawl;
+        return;
+      }
+      if (reply.kind === 'failed' || waiter.crawl === undefined) {
+        this.waiting.delete(reply.id);
+        const message = reply.kind === 'failed' ? reply.error : 'The crawl thread sent parses before its crawl.';
+        const code = reply.kind === 'failed' ? reply.code : undefined;
+        waiter.reject(Object.assign(new Error(message), code !== undefined ? { code } : {}));
+        return;
+      }
+      const { anchors } = waiter.crawl;
+      if (reply.kind === 'parsed') {
+        reply.parsed.forEach((parsed: ParsedDeclaration, offset) => {
+          const anchor = anchors[reply.from + offset]!;
+          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+        });
+        return;
+      }
       this.waiting.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.crawl);
-      else waiter.reject(Object.assign(new Error(reply.error), reply.code !== undefined ? { code: reply.code } : {}));
+      if (waiter.parsedAnchors.size !== anchors.length) {
+        waiter.reject(new Error(`The crawl thread parsed ${waiter.parsedAnchors.size} of ${anchors.length} anchors.`));
+        return;
+      }
+      waiter.resolve({
+        crawl: waiter.crawl,
+        parsedAnchors: waiter.parsedAnchors,
+        // Parsed over there: its side tables (the layout diagnostic) are recorded again here.
+        registry: adoptParsedRegistry(reply.registry),
+        quarantine: reply.quarantine,
+      });
     });
     const fail = (error: Error): void => {
       this.alive = false;
@@ -56,10 +103,11 @@ class CrawlThread {
     worker.unref();
   }
 
-  crawl(root: string, base: string): Promise<CrawlResult> {
+  /** Crawls `base` below the canonical project root `root` and parses every declaration found, on the thread. */
+  crawl(root: string, base: string): Promise<CrawledAndParsed> {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { resolve, reject, parsedAnchors: new Map() });
       const request: CrawlRequest = { id, root, base };
       this.worker.postMessage(request);
     });
@@ -85,26 +133,19 @@ export function startLoadThread(): CrawlThread | null {
   return thread;
 }
 
-/** Crawls `assets/` of the project whose confined root is `files`, on the crawl thread when there is one. */
-async function crawlInBackground(files: ProjectFs): Promise<CrawlResult> {
+/**
+ * Crawls `assets/` of the project whose confined root is `files` and parses its declarations: both on the
+ * crawl thread when it runs, else the crawl here and the parse here in chunks, yielding between them.
+ */
+async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const assets = files.at('assets');
   const running = startLoadThread();
   // A load that comes before the thread runs (a server's first open right at its start, as the CLI does)
   // crawls here rather than wait for a thread to start, which costs more than a small crawl.
-  return running === null || !running.online ? crawlAssets(assets) : running.crawl(assets.root, assets.base);
-}
-
-/**
- * Loads the snapshot of revision `revision` of the project whose confined root is `files`, keeping the main
- * thread responsive: what `loadSnapshot` builds, the crawl off the main thread and the parse in chunks.
- * Throws only when `assets/` itself cannot be listed.
- */
-export async function loadSnapshotInBackground(files: ProjectFs, revision: number): Promise<Snapshot> {
-  const assets = files.at('assets');
-  // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
-  const at = Date.now();
-  const crawl = await crawlInBackground(files);
-  noteCrawlTime(crawl, at);
+  if (running !== null && running.online) return running.crawl(assets.root, assets.base);
+  const crawl = crawlAssets(assets);
+  const registryText = readRegistryText(assets);
+  const quarantine = loadQuarantine(assets);
   const parsedAnchors = new Map<string, ParsedAnchor>();
   for (let start = 0; start < crawl.anchors.length; start += PARSE_CHUNK) {
     await yieldNow();
@@ -115,9 +156,19 @@ export async function loadSnapshotInBackground(files: ProjectFs, revision: numbe
       });
   }
   await yieldNow();
-  const registry = readRegistryText(assets);
-  return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
-    quarantine: loadQuarantine(assets),
-    parsedAnchors,
-  });
+  return { crawl, parsedAnchors, registry: parseRegistry(registryText.text, registryText.readError), quarantine };
+}
+
+/**
+ * Loads the snapshot of revision `revision` of the project whose confined root is `files`, keeping the main
+ * thread responsive: what `loadSnapshot` builds (the same snapshot, the same diagnostics), the crawl and the
+ * parse off the main thread. Throws only when `assets/` itself cannot be listed.
+ */
+export async function loadSnapshotInBackground(files: ProjectFs, revision: number): Promise<Snapshot> {
+  // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
+  const at = Date.now();
+  const { crawl, parsedAnchors, registry, quarantine } = await crawlInBackground(files);
+  noteCrawlTime(crawl, at);
+  await yieldNow();
+  return buildSnapshot(revision, crawl, registry, { quarantine, parsedAnchors });
 }
