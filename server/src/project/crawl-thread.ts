@@ -1,11 +1,12 @@
 /**
- * The worker thread of project loads: reads `assets/` of the project it is sent, through the confined file
- * system, as `loadSnapshot` does (the crawl, then the registry, then the quarantine), parses every declaration
- * and the registry, and posts it all back for the main thread to join. One per process, started ahead of the
- * first open and kept (see `load-worker.ts`); kept apart from that file so the thread loads only what it runs.
+ * A worker thread of project loads: reads its share of `assets/` of the project it is sent (see `CrawlShare`),
+ * through the confined file system, as `loadSnapshot` does (the crawl, then, for share 0, the registry and the
+ * quarantine), parses every declaration and the registry, and posts it all back for the main thread to merge
+ * and join. Two per process, started ahead of the first open and kept (see `load-worker.ts`); kept apart from
+ * that file so the thread loads only what it runs.
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
-import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { crawlShare, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
 import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
 import { parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import type { QuarantineEntry } from '../domain/snapshot.js';
@@ -13,11 +14,12 @@ import { ProjectFs } from '../io/project-fs.js';
 import { announceWorker } from '../io/worker-announce.js';
 import { loadQuarantine, readRegistryText } from './loader.js';
 
-/** A load to run: the canonical project root and the folder below it to crawl (`assets`). */
+/** A load to run: the canonical project root, the folder below it to crawl (`assets`), and which share of it. */
 export interface CrawlRequest {
   readonly id: number;
   readonly root: string;
   readonly base: string;
+  readonly share: CrawlShare;
 }
 
 /**
@@ -43,8 +45,10 @@ export type CrawlReply =
   | {
       readonly id: number;
       readonly kind: 'done';
-      readonly registry: ParsedRegistry;
-      readonly quarantine: readonly QuarantineEntry[];
+      /** Share 0 only. */
+      readonly registry?: ParsedRegistry;
+      /** Share 0 only. */
+      readonly quarantine?: readonly QuarantineEntry[];
     }
   | { readonly id: number; readonly kind: 'failed'; readonly error: string; readonly code?: string };
 
@@ -57,7 +61,7 @@ if (!isMainThread && parentPort !== null) {
     let crawl: CrawlResult;
     try {
       assets = ProjectFs.openRoot(request.root).at(request.base);
-      crawl = crawlAssets(assets);
+      crawl = crawlShare(assets, request.share);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       const reply: CrawlReply = {
@@ -70,9 +74,10 @@ if (!isMainThread && parentPort !== null) {
       return;
     }
     port.postMessage({ id, kind: 'crawl', crawl } satisfies CrawlReply);
-    // Read before the parses, right after the crawl, as loadSnapshot reads them.
-    const registryText = readRegistryText(assets);
-    const quarantine = loadQuarantine(assets);
+    // Read before the parses, right after the crawl, as loadSnapshot reads them; by share 0 alone.
+    const control = request.share.index === 0;
+    const registryText = control ? readRegistryText(assets) : undefined;
+    const quarantine = control ? loadQuarantine(assets) : undefined;
     const { anchors } = crawl;
     for (let from = 0; from < anchors.length; from += PARSED_CHUNK) {
       const parsed: ParsedDeclaration[] = [];
@@ -80,7 +85,10 @@ if (!isMainThread && parentPort !== null) {
         parsed.push(parseDeclaration(anchor.root, anchor.text, anchor.readError));
       port.postMessage({ id, kind: 'parsed', from, parsed } satisfies CrawlReply);
     }
-    const registry = parseRegistry(registryText.text, registryText.readError);
-    port.postMessage({ id, kind: 'done', registry, quarantine } satisfies CrawlReply);
+    const reply: CrawlReply =
+      registryText !== undefined && quarantine !== undefined
+        ? { id, kind: 'done', registry: parseRegistry(registryText.text, registryText.readError), quarantine }
+        : { id, kind: 'done' };
+    port.postMessage(reply);
   });
 }

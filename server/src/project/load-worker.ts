@@ -1,14 +1,15 @@
 /**
  * Loading a project's first snapshot without holding the main thread: the reads of `assets/` (the crawl, the
- * registry, the quarantine) and the parse of every declaration and of the registry run in a worker thread
- * (`crawl-thread.ts`, through the same confined file system), which posts the parses in chunks while the main
- * thread takes in the previous one, so requests (`packer/projectStatus` of the loading project, reads of other
- * projects) are answered meanwhile; the main thread only joins (`buildSnapshot`). Falls back to the reads
- * inline, and the parse in chunks on the main thread, when a worker cannot be started (for example when
- * running from TypeScript sources in tests).
+ * registry, the quarantine) and the parse of every declaration and of the registry run in two worker threads
+ * (`crawl-thread.ts`, through the same confined file system), each on its share of the tree, which post the
+ * parses in chunks while the main thread takes in the previous one, so requests (`packer/projectStatus` of
+ * the loading project, reads of other projects) are answered meanwhile; the main thread only merges the
+ * shares and joins (`buildSnapshot`). Falls back to the reads inline, and the parse in chunks on the main
+ * thread, when a worker cannot be started (for example when running from TypeScript sources in tests).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
+import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
 import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
 import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
@@ -24,9 +25,17 @@ interface CrawledAndParsed {
   readonly quarantine: readonly QuarantineEntry[];
 }
 
-/** A crawl the thread is answering: its parses arrive in order after it. */
+/** What one thread sends for its share of a load; only share 0 reads the registry and the quarantine. */
+interface SharePart {
+  readonly crawl: CrawlResult;
+  readonly parsedAnchors: Map<string, ParsedAnchor>;
+  readonly registry?: ParsedRegistry;
+  readonly quarantine?: readonly QuarantineEntry[];
+}
+
+/** A share the thread is answering: its parses arrive in order after its crawl. */
 interface Waiter {
-  resolve(result: CrawledAndParsed): void;
+  resolve(result: SharePart): void;
   reject(error: Error): void;
   /** Invariant: set by the thread's `crawl` reply, before any `parsed` one. */
   crawl?: CrawlResult;
@@ -37,22 +46,29 @@ interface Waiter {
 /** How many declarations are parsed between two yields to the event loop, when parsed on the main thread. */
 const PARSE_CHUNK = 500;
 
+/**
+ * How many crawl threads a process keeps: two where there are two cores. A load of a warm tree is system calls
+ * that run on the calling thread, so two threads crawl two halves of the tree at once (the single-threaded
+ * floor cannot), while the main thread takes in what they post.
+ */
+const LOAD_THREADS = Math.min(2, availableParallelism());
+
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
- * The process's crawl thread: started with the host (see {@link startLoadThread}) and kept for the life of
- * the process (about 20 MiB), so no open waits for a thread to start; unreferenced, so it never keeps the
- * process alive. A load that comes before it runs crawls inline instead.
+ * One crawl thread of the process: started with the host (see {@link startLoadThread}) and kept for the life
+ * of the process (about 20 MiB each), so no open waits for a thread to start; unreferenced, so it never keeps
+ * the process alive.
  */
 class CrawlThread {
   /** Invariant: the requests sent and not answered yet, by id. */
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
-  /** Invariant: false once the thread failed or exited; a new one is started for the next crawl. */
+  /** Invariant: false once the thread failed or exited; a new one is started for the next load. */
   alive = true;
-  /** Invariant: true once the thread runs and can take a crawl at once. */
+  /** Invariant: true once the thread runs and can take a share at once. */
   online = false;
 
   constructor(private readonly worker: Worker) {
@@ -87,9 +103,8 @@ class CrawlThread {
       waiter.resolve({
         crawl: waiter.crawl,
         parsedAnchors: waiter.parsedAnchors,
-        // Parsed over there: its side tables (the layout diagnostic) are recorded again here.
-        registry: adoptParsedRegistry(reply.registry),
-        quarantine: reply.quarantine,
+        ...(reply.registry !== undefined ? { registry: reply.registry } : {}),
+        ...(reply.quarantine !== undefined ? { quarantine: reply.quarantine } : {}),
       });
     });
     const fail = (error: Error): void => {
@@ -103,34 +118,87 @@ class CrawlThread {
     worker.unref();
   }
 
-  /** Crawls `base` below the canonical project root `root` and parses every declaration found, on the thread. */
-  crawl(root: string, base: string): Promise<CrawledAndParsed> {
+  /** Ends the thread (when another of the process's threads failed and all are started again). */
+  end(): void {
+    void this.worker.terminate();
+  }
+
+  /**
+   * Crawls the share `share` of `base` below the canonical project root `root` and parses every declaration
+   * found, on the thread; share 0 also reads and parses the registry and reads the quarantine.
+   */
+  crawl(root: string, base: string, share: CrawlShare): Promise<SharePart> {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
       this.waiting.set(id, { resolve, reject, parsedAnchors: new Map() });
-      const request: CrawlRequest = { id, root, base };
+      const request: CrawlRequest = { id, root, base, share };
       this.worker.postMessage(request);
     });
   }
 }
 
-/** Invariant: the process's crawl thread; null where none can start (TypeScript sources), undefined before the first try. */
-let thread: CrawlThread | null | undefined;
+/** The process's crawl threads, which share each load between them. */
+class CrawlThreads {
+  constructor(private readonly threads: readonly CrawlThread[]) {}
+
+  /** Whether a load can start on the threads at once: every one of them runs. */
+  get online(): boolean {
+    return this.threads.every((thread) => thread.online);
+  }
+
+  /** Whether every thread is still usable (none failed or exited). */
+  get alive(): boolean {
+    return this.threads.every((thread) => thread.alive);
+  }
+
+  /** Ends every thread. */
+  end(): void {
+    for (const thread of this.threads) thread.end();
+  }
+
+  /**
+   * Loads `base` below the canonical project root `root`: each thread crawls and parses its share at the
+   * same time, and the shares are merged into what one crawl of the whole would give.
+   */
+  async load(root: string, base: string): Promise<CrawledAndParsed> {
+    const of = this.threads.length;
+    const parts = await Promise.all(this.threads.map((thread, index) => thread.crawl(root, base, { index, of })));
+    const first = parts[0]!;
+    const parsedAnchors = first.parsedAnchors;
+    for (const part of parts.slice(1)) for (const [key, value] of part.parsedAnchors) parsedAnchors.set(key, value);
+    return {
+      crawl: mergeCrawls(parts.map((part) => part.crawl)),
+      parsedAnchors,
+      // Parsed over there: its side tables (the layout diagnostic) are recorded again here.
+      registry: adoptParsedRegistry(first.registry!),
+      quarantine: first.quarantine ?? [],
+    };
+  }
+}
+
+/** Invariant: the process's crawl threads; null where none can start (TypeScript sources), undefined before the first try. */
+let threads: CrawlThreads | null | undefined;
 
 /**
- * Starts the process's crawl thread if it is not running (the host does it when it is created, so the first
- * open finds it ready); returns it, or null where no thread can start.
+ * Starts the process's crawl threads if they are not running (the host does it when it is created, so the
+ * first open finds them ready); returns them, or null where no thread can start.
  */
-export function startLoadThread(): CrawlThread | null {
-  if (thread !== undefined && (thread === null || thread.alive)) return thread;
+export function startLoadThread(): CrawlThreads | null {
+  if (threads !== undefined && (threads === null || threads.alive)) return threads;
   // Compiled JavaScript only (dist/*.js, or the bundle's main.cjs): from TypeScript sources no thread can start.
-  if (!/\.c?js$/.test(new URL(import.meta.url).pathname)) return (thread = null);
+  if (!/\.c?js$/.test(new URL(import.meta.url).pathname)) return (threads = null);
+  threads?.end();
   try {
-    thread = new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] }));
+    threads = new CrawlThreads(
+      Array.from(
+        { length: LOAD_THREADS },
+        () => new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] })),
+      ),
+    );
   } catch {
-    thread = null;
+    threads = null;
   }
-  return thread;
+  return threads;
 }
 
 /**
@@ -142,7 +210,7 @@ async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const running = startLoadThread();
   // A load that comes before the thread runs (a server's first open right at its start, as the CLI does)
   // crawls here rather than wait for a thread to start, which costs more than a small crawl.
-  if (running !== null && running.online) return running.crawl(assets.root, assets.base);
+  if (running !== null && running.online) return running.load(assets.root, assets.base);
   const crawl = crawlAssets(assets);
   const registryText = readRegistryText(assets);
   const quarantine = loadQuarantine(assets);
