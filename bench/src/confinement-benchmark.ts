@@ -117,6 +117,11 @@ function microseconds(milliseconds: number): string {
   return `${(milliseconds * 1000).toFixed(2)} µs`;
 }
 
+/** A difference of two medians, which the noise of a shared machine can make negative. */
+function signedMilliseconds(milliseconds: number): string {
+  return `${milliseconds < 0 ? '−' : ''}${formatMilliseconds(Math.abs(milliseconds))}`;
+}
+
 /**
  * The rows: each confined pass against its plain floor, and what the checks add, divided once by the folders
  * and once by the files (the difference of the two passes' differences is what a checked `lstat` adds).
@@ -139,7 +144,7 @@ export function confinementRows(result: ConfinementResult): ReportRow[] {
     {
       metric: `  … the checks' cost, per folder; per file`,
       subject: `${microseconds(added / result.folders)}; ${microseconds(added / result.files)}`,
-      floor: `${formatMilliseconds(added)} in all`,
+      floor: `${signedMilliseconds(added)} in all`,
     },
     {
       metric: `  … verification crawl (+ lstat of every file) through ProjectFs ${size}`,
@@ -150,7 +155,7 @@ export function confinementRows(result: ConfinementResult): ReportRow[] {
     {
       metric: `  … a checked lstat beyond a plain one, per file`,
       subject: microseconds(addedByStats / result.files),
-      floor: `${formatMilliseconds(addedByStats)} in all`,
+      floor: `${signedMilliseconds(addedByStats)} in all`,
     },
   ];
 }
