@@ -72,6 +72,21 @@ describe('a project loaded on the crawl thread', () => {
     expect(layout(background)).toEqual(layout(inline));
   });
 
+  it('replaces its threads by fresh ones after a load, which take the next load', async () => {
+    const written = writeProject(tempDir(), { assets: assets.slice(0, 20) });
+    await threadOnline();
+    const used = startLoadThread();
+    const first = await loadSnapshotInBackground(ProjectFs.openRoot(written.root), 1);
+    const deadline = Date.now() + 20_000;
+    while (startLoadThread() === used) {
+      if (Date.now() > deadline) throw new Error('the crawl threads were not replaced within 20 s');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await threadOnline();
+    const second = await loadSnapshotInBackground(ProjectFs.openRoot(written.root), 1);
+    expect(visible(second)).toEqual(visible(first));
+  });
+
   it('fails as the synchronous load does when assets/ cannot be listed', async () => {
     const written = writeProject(tempDir(), { assets: assets.slice(0, 2) });
     await threadOnline();
