@@ -222,14 +222,15 @@ export function startLoadThread(): CrawlThreads | null {
 }
 
 /**
- * Crawls `assets/` of the project whose confined root is `files` and parses its declarations: both on the
- * crawl thread when it runs, else the crawl here and the parse here in chunks, yielding between them.
+ * Reads `assets/` of the project whose confined root is `files` and parses what it read: on the crawl threads
+ * when they run, else the reads here and the parse here in chunks, yielding between them (an open right after
+ * the threads were started or replaced, as after another load, takes this way).
  */
 async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const assets = files.at('assets');
   const running = startLoadThread();
-  // A load that comes before the thread runs (a server's first open right at its start, as the CLI does)
-  // crawls here rather than wait for a thread to start, which costs more than a small crawl.
+  // A load that comes before the threads run (a server's first open right at its start, as the CLI does)
+  // crawls here rather than wait for them to start, which costs more than a small crawl.
   if (running !== null && running.online) return running.load(assets.root, assets.base);
   const crawl = crawlAssets(assets);
   const registryText = readRegistryText(assets);
