@@ -85,7 +85,71 @@ export function crawlAssets(
   return crawlIn(folderFs(assetsDir), start, onFile);
 }
 
-function crawlIn(assets: ProjectFs, start: string, onFile?: (path: string, stats: Stats) => void): CrawlResult {
+/**
+ * One of `of` disjoint shares of a crawl of the whole of `assets/`, for crawling on several threads at once:
+ * the folders directly in `assets/` (the control folder aside) are dealt out in name order, the `index`-th
+ * share takes every `of`-th one from its `index` and all that lies below them, and share 0 also takes the
+ * files, links and problems of `assets/` itself and the control folder. {@link mergeCrawls} of all the
+ * shares is what one crawl of the whole would give.
+ */
+export interface CrawlShare {
+  readonly index: number;
+  readonly of: number;
+}
+
+/** {@link crawlAssets} of the whole of `assetsDir`, limited to one share of it (see {@link CrawlShare}). */
+export function crawlShare(assetsDir: FolderLocation, share: CrawlShare): CrawlResult {
+  return crawlIn(folderFs(assetsDir), '', undefined, share);
+}
+
+/** Merges sorted lists of disjoint keys into one sorted list. */
+function mergeSorted<T>(lists: readonly (readonly T[])[], key: (item: T) => string): T[] {
+  let merged: T[] = [...(lists[0] ?? [])];
+  for (const list of lists.slice(1)) {
+    const next: T[] = [];
+    let left = 0;
+    let right = 0;
+    while (left < merged.length && right < list.length)
+      next.push(key(merged[left]!) <= key(list[right]!) ? merged[left++]! : list[right++]!);
+    while (left < merged.length) next.push(merged[left++]!);
+    while (right < list.length) next.push(list[right++]!);
+    merged = next;
+  }
+  return merged;
+}
+
+/** The crawl of the whole of `assets/` that the shares `parts` (all of them, share 0 first) make up together. */
+export function mergeCrawls(parts: readonly CrawlResult[]): CrawlResult {
+  const first = parts[0]!;
+  if (parts.length === 1) return first;
+  return {
+    anchors: mergeSorted(
+      parts.map((part) => part.anchors),
+      (anchor) => anchor.root,
+    ),
+    files: mergeSorted(
+      parts.map((part) => part.files),
+      (file) => file,
+    ),
+    symlinks: mergeSorted(
+      parts.map((part) => part.symlinks),
+      (link) => link,
+    ),
+    problems: mergeSorted(
+      parts.map((part) => part.problems),
+      (problem) => problem.path,
+    ),
+    unrecoverableJournals: first.unrecoverableJournals ?? [],
+    ...(first.pendingJournal !== undefined ? { pendingJournal: first.pendingJournal } : {}),
+  };
+}
+
+function crawlIn(
+  assets: ProjectFs,
+  start: string,
+  onFile?: (path: string, stats: Stats) => void,
+  share?: CrawlShare,
+): CrawlResult {
   const anchors: CrawledAnchor[] = [];
   const files: string[] = [];
   const symlinks: string[] = [];
@@ -102,6 +166,11 @@ function crawlIn(assets: ProjectFs, start: string, onFile?: (path: string, stats
       }
       return [];
     }
+    if (share !== undefined && relative === '') return shareOfTop(folder, share, visitOwn);
+    return visitOwn(folder);
+  };
+  const visitOwn = (folder: WalkedFolder): string[] => {
+    const relative = folder.path;
     // Names that are not UTF-8 cannot be opened by the name a string gives them: a problem, not a file.
     for (const name of folder.undecodable)
       problems.push({ path: relative === '' ? name : `${relative}/${name}`, code: 'EILSEQ' });
@@ -167,6 +236,24 @@ function crawlIn(assets: ProjectFs, start: string, onFile?: (path: string, stats
     unrecoverableJournals: unrecoverableJournals.sort(compareStrings),
     ...(pendingJournal ? { pendingJournal: `${CONTROL_FOLDER}/${JOURNAL_NAME}` } : {}),
   };
+}
+
+/**
+ * The top folder `assets/` within one share: share 0 sees all of it (its files, links, problems and the
+ * control folder) and keeps its own part of the subfolders; every other share only walks its subfolders.
+ */
+function shareOfTop(folder: WalkedFolder, share: CrawlShare, visitOwn: (folder: WalkedFolder) => string[]): string[] {
+  const dealt = (names: readonly string[]): string[] =>
+    names
+      .filter((name) => name !== CONTROL_FOLDER)
+      .sort(compareStrings)
+      .filter((_, position) => position % share.of === share.index);
+  if (share.index === 0) {
+    const own = visitOwn(folder);
+    const mine = new Set(dealt(own));
+    return own.filter((name) => name === CONTROL_FOLDER || mine.has(name));
+  }
+  return dealt(folder.entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name));
 }
 
 /** Code-unit order: the same on every machine and locale. */

@@ -206,6 +206,17 @@ function layoutDifference(text: string, canonical: string): string {
 /** Registries read from a file that is not in canonical form, with the diagnostic that says so. */
 const notCanonical = new WeakMap<RegistryFile, Diagnostic>();
 
+/**
+ * Takes a {@link ParsedRegistry} that {@link parseRegistry} made in another thread (it arrives as a copy):
+ * records its layout diagnostic again for this thread's {@link checkRegistry}, which every later commit
+ * calls, so those snapshots say what they would have said had the registry been parsed here.
+ */
+export function adoptParsedRegistry(parsed: ParsedRegistry): ParsedRegistry {
+  const layout = parsed.diagnostics.find((diagnostic) => diagnostic.code === 'registry-not-canonical');
+  if (parsed.registry !== null && layout !== undefined) notCanonical.set(parsed.registry, layout);
+  return parsed;
+}
+
 /** Entries are immutable: the check of each entry's root is done once. */
 const rootChecks = new WeakMap<RegistryEntry, CheckedPath>();
 

@@ -1,39 +1,74 @@
 /**
- * Loading a project's first snapshot without holding the main thread: the crawl of `assets/` runs in a
- * worker thread (`crawl-thread.ts`, through the same confined file system), and the declarations it found
- * are parsed on the main thread in chunks, yielding to the event loop between them, so requests
- * (`packer/projectStatus` of the loading project, reads of other projects) are answered meanwhile. Falls
- * back to the crawl inline when a worker cannot be started (for example when running from TypeScript
- * sources in tests).
+ * Loading a project's first snapshot without holding the main thread: the reads of `assets/` (the crawl, the
+ * registry, the quarantine) and the parse of every declaration and of the registry run in two worker threads
+ * (`crawl-thread.ts`, through the same confined file system), each on its share of the tree, which post the
+ * parses in chunks while the main thread takes in the previous one, so requests (`packer/projectStatus` of
+ * the loading project, reads of other projects) are answered meanwhile; the main thread only merges the
+ * shares and joins (`buildSnapshot`). Falls back to the reads inline, and the parse in chunks on the main
+ * thread, when a worker cannot be started (for example when running from TypeScript sources in tests).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { crawlAssets, type CrawlResult } from '../domain/crawl.js';
-import { parseDeclaration } from '../domain/declaration.js';
-import { parseRegistry } from '../domain/registry.js';
-import { buildSnapshot, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
+import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
+import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
+import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
+import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
 import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
-/** How many declarations are parsed between two yields to the event loop. */
+/** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
+interface CrawledAndParsed {
+  readonly crawl: CrawlResult;
+  readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
+  readonly registry: ParsedRegistry;
+  readonly quarantine: readonly QuarantineEntry[];
+}
+
+/** What one thread sends for its share of a load; only share 0 reads the registry and the quarantine. */
+interface SharePart {
+  readonly crawl: CrawlResult;
+  readonly parsedAnchors: Map<string, ParsedAnchor>;
+  readonly registry?: ParsedRegistry;
+  readonly quarantine?: readonly QuarantineEntry[];
+}
+
+/** A share the thread is answering: its parses arrive in order after its crawl. */
+interface Waiter {
+  resolve(result: SharePart): void;
+  reject(error: Error): void;
+  /** Invariant: set by the thread's `crawl` reply, before any `parsed` one. */
+  crawl?: CrawlResult;
+  /** Invariant: the anchors parsed so far, in the crawl's order (each chunk follows the one before). */
+  readonly parsedAnchors: Map<string, ParsedAnchor>;
+}
+
+/** How many declarations are parsed between two yields to the event loop, when parsed on the main thread. */
 const PARSE_CHUNK = 500;
+
+/**
+ * How many crawl threads a process keeps: two where there are two cores. A load of a warm tree is system calls
+ * that run on the calling thread, so two threads crawl two halves of the tree at once (the single-threaded
+ * floor cannot), while the main thread takes in what they post.
+ */
+const LOAD_THREADS = Math.min(2, availableParallelism());
 
 function yieldNow(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
- * The process's crawl thread: started with the host (see {@link startLoadThread}) and kept for the life of
- * the process (about 20 MiB), so no open waits for a thread to start; unreferenced, so it never keeps the
- * process alive. A load that comes before it runs crawls inline instead.
+ * One crawl thread of the process: started with the host (see {@link startLoadThread}), so no open waits for a
+ * thread to start, and replaced by a fresh one after each load (about 13 MiB each when fresh); unreferenced, so
+ * it never keeps the process alive.
  */
 class CrawlThread {
   /** Invariant: the requests sent and not answered yet, by id. */
-  private readonly waiting = new Map<number, { resolve(crawl: CrawlResult): void; reject(error: Error): void }>();
+  private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
-  /** Invariant: false once the thread failed or exited; a new one is started for the next crawl. */
+  /** Invariant: false once the thread failed or exited; a new one is started for the next load. */
   alive = true;
-  /** Invariant: true once the thread runs and can take a crawl at once. */
+  /** Invariant: true once the thread runs and can take a share at once. */
   online = false;
 
   constructor(private readonly worker: Worker) {
@@ -41,9 +76,36 @@ class CrawlThread {
     worker.on('message', (reply: CrawlReply) => {
       const waiter = this.waiting.get(reply.id);
       if (waiter === undefined) return;
+      if (reply.kind === 'crawl') {
+        waiter.crawl = reply.crawl;
+        return;
+      }
+      if (reply.kind === 'failed' || waiter.crawl === undefined) {
+        this.waiting.delete(reply.id);
+        const message = reply.kind === 'failed' ? reply.error : 'The crawl thread sent parses before its crawl.';
+        const code = reply.kind === 'failed' ? reply.code : undefined;
+        waiter.reject(Object.assign(new Error(message), code !== undefined ? { code } : {}));
+        return;
+      }
+      const { anchors } = waiter.crawl;
+      if (reply.kind === 'parsed') {
+        reply.parsed.forEach((parsed: ParsedDeclaration, offset) => {
+          const anchor = anchors[reply.from + offset]!;
+          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+        });
+        return;
+      }
       this.waiting.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.crawl);
-      else waiter.reject(Object.assign(new Error(reply.error), reply.code !== undefined ? { code: reply.code } : {}));
+      if (waiter.parsedAnchors.size !== anchors.length) {
+        waiter.reject(new Error(`The crawl thread parsed ${waiter.parsedAnchors.size} of ${anchors.length} anchors.`));
+        return;
+      }
+      waiter.resolve({
+        crawl: waiter.crawl,
+        parsedAnchors: waiter.parsedAnchors,
+        ...(reply.registry !== undefined ? { registry: reply.registry } : {}),
+        ...(reply.quarantine !== undefined ? { quarantine: reply.quarantine } : {}),
+      });
     });
     const fail = (error: Error): void => {
       this.alive = false;
@@ -56,55 +118,123 @@ class CrawlThread {
     worker.unref();
   }
 
-  crawl(root: string, base: string): Promise<CrawlResult> {
+  /** Ends the thread (when another of the process's threads failed and all are started again). */
+  end(): void {
+    void this.worker.terminate();
+  }
+
+  /**
+   * Crawls the share `share` of `base` below the canonical project root `root` and parses every declaration
+   * found, on the thread; share 0 also reads and parses the registry and reads the quarantine.
+   */
+  crawl(root: string, base: string, share: CrawlShare): Promise<SharePart> {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
-      this.waiting.set(id, { resolve, reject });
-      const request: CrawlRequest = { id, root, base };
+      this.waiting.set(id, { resolve, reject, parsedAnchors: new Map() });
+      const request: CrawlRequest = { id, root, base, share };
       this.worker.postMessage(request);
     });
   }
 }
 
-/** Invariant: the process's crawl thread; null where none can start (TypeScript sources), undefined before the first try. */
-let thread: CrawlThread | null | undefined;
+/** The process's crawl threads, which share each load between them. */
+class CrawlThreads {
+  /** Invariant: how many loads run on these threads now. */
+  private running = 0;
 
-/**
- * Starts the process's crawl thread if it is not running (the host does it when it is created, so the first
- * open finds it ready); returns it, or null where no thread can start.
- */
-export function startLoadThread(): CrawlThread | null {
-  if (thread !== undefined && (thread === null || thread.alive)) return thread;
-  // Compiled JavaScript only (dist/*.js, or the bundle's main.cjs): from TypeScript sources no thread can start.
-  if (!/\.c?js$/.test(new URL(import.meta.url).pathname)) return (thread = null);
-  try {
-    thread = new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] }));
-  } catch {
-    thread = null;
+  constructor(private readonly threads: readonly CrawlThread[]) {}
+
+  /** Whether a load can start on the threads at once: every one of them runs. */
+  get online(): boolean {
+    return this.threads.every((thread) => thread.online);
   }
-  return thread;
+
+  /** Whether every thread is still usable (none failed or exited). */
+  get alive(): boolean {
+    return this.threads.every((thread) => thread.alive);
+  }
+
+  /** Ends every thread. */
+  end(): void {
+    for (const thread of this.threads) thread.end();
+  }
+
+  /** Replaces these threads by fresh ones when no load runs on them and they are still the process's. */
+  private renewWhenIdle(): void {
+    if (this.running > 0 || threads !== this) return;
+    this.end();
+    threads = undefined;
+    startLoadThread();
+  }
+
+  /**
+   * Loads `base` below the canonical project root `root`: each thread crawls and parses its share at the
+   * same time, and the shares are merged into what one crawl of the whole would give.
+   */
+  async load(root: string, base: string): Promise<CrawledAndParsed> {
+    const of = this.threads.length;
+    this.running++;
+    let parts: SharePart[];
+    try {
+      parts = await Promise.all(this.threads.map((thread, index) => thread.crawl(root, base, { index, of })));
+    } finally {
+      this.running--;
+      // A thread's heap keeps what it crawled and parsed until it next allocates (tens of MiB at 10k): once no
+      // load runs, fresh threads replace these, after the open's answer (two turns, as the validation round).
+      setImmediate(() => setImmediate(() => this.renewWhenIdle()));
+    }
+    const first = parts[0]!;
+    const parsedAnchors = first.parsedAnchors;
+    for (const part of parts.slice(1)) for (const [key, value] of part.parsedAnchors) parsedAnchors.set(key, value);
+    return {
+      crawl: mergeCrawls(parts.map((part) => part.crawl)),
+      parsedAnchors,
+      // Parsed over there: its side tables (the layout diagnostic) are recorded again here.
+      registry: adoptParsedRegistry(first.registry!),
+      quarantine: first.quarantine ?? [],
+    };
+  }
 }
 
-/** Crawls `assets/` of the project whose confined root is `files`, on the crawl thread when there is one. */
-async function crawlInBackground(files: ProjectFs): Promise<CrawlResult> {
+/** Invariant: the process's crawl threads; null where none can start (TypeScript sources), undefined before the first try. */
+let threads: CrawlThreads | null | undefined;
+
+/**
+ * Starts the process's crawl threads if they are not running (the host does it when it is created, so the
+ * first open finds them ready); returns them, or null where no thread can start.
+ */
+export function startLoadThread(): CrawlThreads | null {
+  if (threads !== undefined && (threads === null || threads.alive)) return threads;
+  // Compiled JavaScript only (dist/*.js, or the bundle's main.cjs): from TypeScript sources no thread can start.
+  if (!/\.c?js$/.test(new URL(import.meta.url).pathname)) return (threads = null);
+  threads?.end();
+  try {
+    threads = new CrawlThreads(
+      Array.from(
+        { length: LOAD_THREADS },
+        () => new CrawlThread(new Worker(new URL('./crawl-thread.js', import.meta.url), { execArgv: [] })),
+      ),
+    );
+  } catch {
+    threads = null;
+  }
+  return threads;
+}
+
+/**
+ * Reads `assets/` of the project whose confined root is `files` and parses what it read: on the crawl threads
+ * when they run, else the reads here and the parse here in chunks, yielding between them (an open right after
+ * the threads were started or replaced, as after another load, takes this way).
+ */
+async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const assets = files.at('assets');
   const running = startLoadThread();
-  // A load that comes before the thread runs (a server's first open right at its start, as the CLI does)
-  // crawls here rather than wait for a thread to start, which costs more than a small crawl.
-  return running === null || !running.online ? crawlAssets(assets) : running.crawl(assets.root, assets.base);
-}
-
-/**
- * Loads the snapshot of revision `revision` of the project whose confined root is `files`, keeping the main
- * thread responsive: what `loadSnapshot` builds, the crawl off the main thread and the parse in chunks.
- * Throws only when `assets/` itself cannot be listed.
- */
-export async function loadSnapshotInBackground(files: ProjectFs, revision: number): Promise<Snapshot> {
-  const assets = files.at('assets');
-  // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
-  const at = Date.now();
-  const crawl = await crawlInBackground(files);
-  noteCrawlTime(crawl, at);
+  // A load that comes before the threads run (a server's first open right at its start, as the CLI does)
+  // crawls here rather than wait for them to start, which costs more than a small crawl.
+  if (running !== null && running.online) return running.load(assets.root, assets.base);
+  const crawl = crawlAssets(assets);
+  const registryText = readRegistryText(assets);
+  const quarantine = loadQuarantine(assets);
   const parsedAnchors = new Map<string, ParsedAnchor>();
   for (let start = 0; start < crawl.anchors.length; start += PARSE_CHUNK) {
     await yieldNow();
@@ -115,9 +245,19 @@ export async function loadSnapshotInBackground(files: ProjectFs, revision: numbe
       });
   }
   await yieldNow();
-  const registry = readRegistryText(assets);
-  return buildSnapshot(revision, crawl, parseRegistry(registry.text, registry.readError), {
-    quarantine: loadQuarantine(assets),
-    parsedAnchors,
-  });
+  return { crawl, parsedAnchors, registry: parseRegistry(registryText.text, registryText.readError), quarantine };
+}
+
+/**
+ * Loads the snapshot of revision `revision` of the project whose confined root is `files`, keeping the main
+ * thread responsive: what `loadSnapshot` builds (the same snapshot, the same diagnostics), the crawl and the
+ * parse off the main thread. Throws only when `assets/` itself cannot be listed.
+ */
+export async function loadSnapshotInBackground(files: ProjectFs, revision: number): Promise<Snapshot> {
+  // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
+  const at = Date.now();
+  const { crawl, parsedAnchors, registry, quarantine } = await crawlInBackground(files);
+  noteCrawlTime(crawl, at);
+  await yieldNow();
+  return buildSnapshot(revision, crawl, registry, { quarantine, parsedAnchors });
 }

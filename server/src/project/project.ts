@@ -338,7 +338,10 @@ export class Project {
       { revision: this.#current.revision, previousRevision: null, cause: recovery ? 'recovery' : 'open' },
       recovery?.operationId,
     );
-    this.#validation.schedule();
+    // After the answer to the open: the round's first step (finding the jobs and handing them to the worker)
+    // is synchronous and costs about as much as the join. Two turns, because the answer's write is itself
+    // flushed on the next turn; `validationSettled` schedules at once when it is asked first.
+    setImmediate(() => setImmediate(() => this.#validation.schedule()));
   }
 
   /**
