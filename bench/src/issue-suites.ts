@@ -9,15 +9,18 @@ import type { ServerCommand } from './server-process.js';
 import { formatCount, formatMilliseconds } from './statistics.js';
 import {
   measureMissedChanges,
+  measureSnapshotHeap,
   measureWatchLatency,
   measureWatchReady,
   missedChangesRows,
+  snapshotHeapRow,
   watchLatencyRows,
   watchReadyRows,
   type MissedChangesResult,
   type WatchLatencyResult,
   type WatchReadyResult,
 } from './watch-benchmark.js';
+import type { SnapshotProbe } from './watch-probe.js';
 import type { BenchWorkspace } from './workspaces.js';
 
 /** Above this many roots chokidar is not probed: it would exhaust the inotify budget. */
@@ -72,7 +75,7 @@ export function lazyCopy(
 
 /**
  * The watch suite: readiness probes at every size (5 pairs up to 10k, 3 at 100k and above; chokidar 3 times
- * up to 20k roots, never above), the write-to-divergence latency on the private copy of the working size
+ * up to 20k roots, never above), the heap of one snapshot at every size, the write-to-divergence latency on the private copy of the working size
  * (15 samples), and the many-changes check with the server's memory at the largest size (once).
  */
 export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput> {
@@ -86,6 +89,11 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
       `watch: readiness ${formatCount(roots)}: ${repetitions} host/parcel pairs, ${chokidarRepetitions} chokidar`,
     );
     ready.push(await measureWatchReady(context.workspaces.get(roots)!, { repetitions, chokidarRepetitions }));
+  }
+  const snapshots: SnapshotProbe[] = [];
+  for (const roots of sizes) {
+    context.log(`watch: the heap of one snapshot of ${formatCount(roots)}`);
+    snapshots.push(await measureSnapshotHeap(context.workspaces.get(roots)!));
   }
   context.log(`watch: write → divergence.detected on ${formatCount(context.workingSize)}: 15 samples`);
   const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy().projectDir, context.workingSize, {
@@ -109,7 +117,8 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
     );
   rows.push(...watchLatencyRows(latency));
   rows.push(...missedChangesRows(missed));
-  return { rows, samples: { ready, latency, missed } };
+  rows.push(...snapshots.map(snapshotHeapRow));
+  return { rows, samples: { ready, snapshots, latency, missed } };
 }
 
 /**

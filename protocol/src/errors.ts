@@ -3,6 +3,7 @@
  * their typed `data`. Packer codes live in 1000-1999, outside the ranges JSON-RPC and LSP reserve.
  */
 import { z } from 'zod';
+import { lazy } from './lazy.js';
 
 /** Standard JSON-RPC 2.0 and LSP codes the server answers with. */
 export const StandardErrorCodes = {
@@ -16,17 +17,21 @@ export const StandardErrorCodes = {
 } as const;
 
 /** One schema issue, as `-32602` carries them in `data.issues`. */
-export const SchemaIssue = z.strictObject({
-  code: z.string().describe('The zod issue code, for example `invalid_type`.'),
-  path: z.array(z.union([z.string(), z.number()])).describe('Where in `params` the problem is.'),
-  message: z.string(),
-});
+export const SchemaIssue = /* @__PURE__ */ lazy(() =>
+  z.strictObject({
+    code: z.string().describe('The zod issue code, for example `invalid_type`.'),
+    path: z.array(z.union([z.string(), z.number()])).describe('Where in `params` the problem is.'),
+    message: z.string(),
+  }),
+);
 
 /** `data` of a `-32602` invalid params error. */
-export const InvalidParamsData = z.strictObject({
-  method: z.string(),
-  issues: z.array(SchemaIssue),
-});
+export const InvalidParamsData = /* @__PURE__ */ lazy(() =>
+  z.strictObject({
+    method: z.string(),
+    issues: z.array(SchemaIssue),
+  }),
+);
 export type InvalidParamsData = z.infer<typeof InvalidParamsData>;
 
 /** The packer's own error codes. */
@@ -62,60 +67,88 @@ export const PackerErrorCodes = {
 } as const;
 export type PackerErrorCode = (typeof PackerErrorCodes)[keyof typeof PackerErrorCodes];
 
-/** Typed `data` for each packer error code. */
-export const PackerErrorData = {
-  [PackerErrorCodes.UnknownProject]: z.strictObject({ projectId: z.string(), openProjects: z.array(z.string()) }),
-  [PackerErrorCodes.ProjectRootInvalid]: z.strictObject({ rootUri: z.string(), reason: z.string() }),
-  [PackerErrorCodes.AssetsFolderMissing]: z.strictObject({ rootUri: z.string(), assetsPath: z.string() }),
-  [PackerErrorCodes.AssetNotFound]: z.strictObject({
-    projectId: z.string(),
-    revision: z.number(),
-    reference: z.record(z.string(), z.unknown()),
-  }),
-  [PackerErrorCodes.PathOutsideProject]: z.strictObject({
-    path: z.string(),
-    reason: z.enum([
-      'absolute',
-      'parent-segment',
-      'control-data',
-      'empty-segment',
-      'invalid-character',
-      'component-too-long',
-      'path-too-long',
-    ]),
-  }),
-  [PackerErrorCodes.RegistryInvalid]: z.strictObject({ path: z.string(), problem: z.string() }),
-  [PackerErrorCodes.ProjectFailed]: z.strictObject({ projectId: z.string(), reason: z.string() }),
-  [PackerErrorCodes.WriterUnavailable]: z.strictObject({
-    projectId: z.string(),
-    holderPid: z.number().optional(),
-    lockPath: z.string(),
-  }),
-  [PackerErrorCodes.EpochMismatch]: z.strictObject({ requested: z.string(), current: z.string() }),
-  [PackerErrorCodes.WriteFailed]: z.strictObject({
-    path: z.string().describe('The file or folder the failing step wrote, relative to the project root.'),
-    cause: z.string().describe('The error message of the failing step.'),
-    errno: z.string().describe('The error code of the failing step, for example `ENOSPC`, `EROFS`, `ENAMETOOLONG`.'),
-    step: z.string().describe('The step that failed, for example `journal`, `action-0`, `registry`, `promote`.'),
-    rolledBack: z
-      .array(z.string())
-      .describe('What was undone, in the order it was undone (empty when the failure came before any change).'),
-    restored: z
-      .boolean()
-      .describe(
-        'True when the disk is exactly as before the request. False only when undoing failed too; then the journal stays and the next write or open finishes the rollback.',
-      ),
-  }),
-  [PackerErrorCodes.OperationIdInUse]: z.strictObject({
-    projectId: z.string(),
-    operationId: z.string(),
-    usedBy: z
-      .enum(['inFlight', 'retained'])
-      .describe(
-        '`inFlight`: an operation with this id is queued or running; `retained`: the event log still holds events of an earlier operation with this id.',
-      ),
-  }),
-} as const;
+/**
+ * Typed `data` for each packer error code. Made in a pure call (its keys are computed), so that a bundle that
+ * does not use it leaves it out.
+ */
+export const PackerErrorData = /* @__PURE__ */ (() =>
+  ({
+    [PackerErrorCodes.UnknownProject]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ projectId: z.string(), openProjects: z.array(z.string()) }),
+    ),
+    [PackerErrorCodes.ProjectRootInvalid]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ rootUri: z.string(), reason: z.string() }),
+    ),
+    [PackerErrorCodes.AssetsFolderMissing]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ rootUri: z.string(), assetsPath: z.string() }),
+    ),
+    [PackerErrorCodes.AssetNotFound]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({
+        projectId: z.string(),
+        revision: z.number(),
+        reference: z.record(z.string(), z.unknown()),
+      }),
+    ),
+    [PackerErrorCodes.PathOutsideProject]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({
+        path: z.string(),
+        reason: z.enum([
+          'absolute',
+          'parent-segment',
+          'control-data',
+          'empty-segment',
+          'invalid-character',
+          'component-too-long',
+          'path-too-long',
+        ]),
+      }),
+    ),
+    [PackerErrorCodes.RegistryInvalid]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ path: z.string(), problem: z.string() }),
+    ),
+    [PackerErrorCodes.ProjectFailed]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ projectId: z.string(), reason: z.string() }),
+    ),
+    [PackerErrorCodes.WriterUnavailable]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({
+        projectId: z.string(),
+        holderPid: z.number().optional(),
+        lockPath: z.string(),
+      }),
+    ),
+    [PackerErrorCodes.EpochMismatch]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({ requested: z.string(), current: z.string() }),
+    ),
+    [PackerErrorCodes.WriteFailed]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({
+        path: z.string().describe('The file or folder the failing step wrote, relative to the project root.'),
+        cause: z.string().describe('The error message of the failing step.'),
+        errno: z
+          .string()
+          .describe('The error code of the failing step, for example `ENOSPC`, `EROFS`, `ENAMETOOLONG`.'),
+        step: z.string().describe('The step that failed, for example `journal`, `action-0`, `registry`, `promote`.'),
+        rolledBack: z
+          .array(z.string())
+          .describe('What was undone, in the order it was undone (empty when the failure came before any change).'),
+        restored: z
+          .boolean()
+          .describe(
+            'True when the disk is exactly as before the request. False only when undoing failed too; then the journal stays and the next write or open finishes the rollback.',
+          ),
+      }),
+    ),
+    [PackerErrorCodes.OperationIdInUse]: /* @__PURE__ */ lazy(() =>
+      z.strictObject({
+        projectId: z.string(),
+        operationId: z.string(),
+        usedBy: z
+          .enum(['inFlight', 'retained'])
+          .describe(
+            '`inFlight`: an operation with this id is queued or running; `retained`: the event log still holds events of an earlier operation with this id.',
+          ),
+      }),
+    ),
+  }) as const)();
 
 /** The `data` type carried by a packer error code. */
 export type PackerErrorDataOf<C extends PackerErrorCode> = z.infer<(typeof PackerErrorData)[C]>;

@@ -9,6 +9,7 @@
  * server losing those codes.
  */
 import { z } from 'zod';
+import { lazy } from './lazy.js';
 
 /** The only `schema_version` of `asset.json` this packer understands. */
 export const DECLARATION_SCHEMA_VERSION = 1;
@@ -66,40 +67,45 @@ function confinedPathRules(pattern: string): Record<string, unknown> {
 }
 
 /** A lowercase RFC 4122 UUID, as written in `asset.json`. */
-export const AssetUuid = z
-  .string()
-  .regex(
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    'must be a lowercase UUID such as 3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70',
-  )
-  .describe('Stable identity of an asset; survives moves and renames.');
+export const AssetUuid = /* @__PURE__ */ lazy(() =>
+  z
+    .string()
+    .regex(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      'must be a lowercase UUID such as 3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70',
+    )
+    .describe('Stable identity of an asset; survives moves and renames.'),
+);
 
 /** A path relative to an asset root, POSIX separators, no `..` segments, not absolute. */
-export const RelativeInputPath = z
-  .string()
-  .min(1, 'must not be empty')
-  .meta({
-    ...confinedPathRules(CONFINED_PATH_PATTERN),
-    description: 'A POSIX path relative to the asset root; it may not be absolute or climb out with `..`.',
-  });
+export const RelativeInputPath = /* @__PURE__ */ lazy(() =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .meta({
+      ...confinedPathRules(CONFINED_PATH_PATTERN),
+      description: 'A POSIX path relative to the asset root; it may not be absolute or climb out with `..`.',
+    }),
+);
 
 /** A top-level `$schema` key, as editors add to attach a JSON Schema; accepted and ignored. */
-const SchemaReference = z
-  .string()
-  .optional()
-  .describe('The JSON Schema an editor validates the file with; ignored by the packer.');
+const SchemaReference = /* @__PURE__ */ lazy(() =>
+  z.string().optional().describe('The JSON Schema an editor validates the file with; ignored by the packer.'),
+);
 
 /** The `output` block of a declaration. */
-export const OutputContract = z
-  .strictObject({
-    format: z.string().min(1).describe('The runtime contract, for example `GLYPH/indexed_v1`.'),
-    codec: z.string().min(1).describe('How the bytes are stored; `NONE` for uncompressed.'),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .optional()
-      .describe('Format-specific settings, for example `tile_size`.'),
-  })
-  .describe('What the asset becomes in the artifact.');
+export const OutputContract = /* @__PURE__ */ lazy(() =>
+  z
+    .strictObject({
+      format: z.string().min(1).describe('The runtime contract, for example `GLYPH/indexed_v1`.'),
+      codec: z.string().min(1).describe('How the bytes are stored; `NONE` for uncompressed.'),
+      metadata: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .describe('Format-specific settings, for example `tile_size`.'),
+    })
+    .describe('What the asset becomes in the artifact.'),
+);
 
 /** For each known type, the `output` it requires (published as JSON Schema `if`/`then` rules). */
 function outputContractRules(): Record<string, unknown>[] {
@@ -120,48 +126,54 @@ function outputContractRules(): Record<string, unknown>[] {
 }
 
 /** `asset.json`: makes its folder an asset root and declares the asset. */
-export const AssetDeclarationFile = z
-  .strictObject({
-    $schema: SchemaReference,
-    schema_version: z.literal(DECLARATION_SCHEMA_VERSION).describe('Version of this file format.'),
-    asset_uuid: AssetUuid,
-    name: z.string().min(1, 'must not be empty').describe('Human and code-facing label; renaming it keeps identity.'),
-    type: z
-      .string()
-      .min(1)
-      .meta({ enum: KNOWN_ASSET_TYPES, description: 'Asset type: one of `blob`, `glyph_bank`, `sound_bank`.' }),
-    inputs: z
-      .record(z.string().min(1), z.array(RelativeInputPath))
-      .describe('Role (such as `sprites` or `palettes`) to the list of input paths, relative to the root.'),
-    output: OutputContract,
-    preload: z.strictObject({ enabled: z.boolean() }).describe('Whether the runtime preloads this asset.'),
-    build: z.record(z.string(), z.unknown()).optional().describe('Optional build hints.'),
-  })
-  .meta({ allOf: outputContractRules(), description: 'asset.json: the anchor file of an asset root.' });
+export const AssetDeclarationFile = /* @__PURE__ */ lazy(() =>
+  z
+    .strictObject({
+      $schema: SchemaReference,
+      schema_version: z.literal(DECLARATION_SCHEMA_VERSION).describe('Version of this file format.'),
+      asset_uuid: AssetUuid,
+      name: z.string().min(1, 'must not be empty').describe('Human and code-facing label; renaming it keeps identity.'),
+      type: z
+        .string()
+        .min(1)
+        .meta({ enum: KNOWN_ASSET_TYPES, description: 'Asset type: one of `blob`, `glyph_bank`, `sound_bank`.' }),
+      inputs: z
+        .record(z.string().min(1), z.array(RelativeInputPath))
+        .describe('Role (such as `sprites` or `palettes`) to the list of input paths, relative to the root.'),
+      output: OutputContract,
+      preload: z.strictObject({ enabled: z.boolean() }).describe('Whether the runtime preloads this asset.'),
+      build: z.record(z.string(), z.unknown()).optional().describe('Optional build hints.'),
+    })
+    .meta({ allOf: outputContractRules(), description: 'asset.json: the anchor file of an asset root.' }),
+);
 export type AssetDeclarationFile = z.infer<typeof AssetDeclarationFile>;
 
 /** One registry entry. */
-export const RegistryEntry = z.strictObject({
-  asset_id: z.number().int().positive().describe('Runtime id; allocated once, never reused.'),
-  asset_uuid: AssetUuid,
-  root: z
-    .string()
-    .min(1)
-    .meta({
-      ...confinedPathRules(ASSETS_PATH_PATTERN),
-      description: 'POSIX path of the root, relative to `assets/`; not absolute, no `..`, not inside `.prometeu`.',
-    }),
-  included_in_build: z.boolean().describe('Whether a pack includes the asset.'),
-});
+export const RegistryEntry = /* @__PURE__ */ lazy(() =>
+  z.strictObject({
+    asset_id: z.number().int().positive().describe('Runtime id; allocated once, never reused.'),
+    asset_uuid: AssetUuid,
+    root: z
+      .string()
+      .min(1)
+      .meta({
+        ...confinedPathRules(ASSETS_PATH_PATTERN),
+        description: 'POSIX path of the root, relative to `assets/`; not absolute, no `..`, not inside `.prometeu`.',
+      }),
+    included_in_build: z.boolean().describe('Whether a pack includes the asset.'),
+  }),
+);
 export type RegistryEntry = z.infer<typeof RegistryEntry>;
 
 /** `assets/.prometeu/index.json`: the one authority on what is registered. */
-export const RegistryFile = z
-  .strictObject({
-    $schema: SchemaReference,
-    schema_version: z.literal(REGISTRY_SCHEMA_VERSION).describe('Version of this file format.'),
-    next_asset_id: z.number().int().positive().describe('The id the next registration receives.'),
-    assets: z.array(RegistryEntry).describe('Entries sorted by `asset_id`.'),
-  })
-  .describe('index.json: the asset registry of a project.');
+export const RegistryFile = /* @__PURE__ */ lazy(() =>
+  z
+    .strictObject({
+      $schema: SchemaReference,
+      schema_version: z.literal(REGISTRY_SCHEMA_VERSION).describe('Version of this file format.'),
+      next_asset_id: z.number().int().positive().describe('The id the next registration receives.'),
+      assets: z.array(RegistryEntry).describe('Entries sorted by `asset_id`.'),
+    })
+    .describe('index.json: the asset registry of a project.'),
+);
 export type RegistryFile = z.infer<typeof RegistryFile>;

@@ -72,7 +72,11 @@ export interface NotificationDeclaration<
   readonly type: NotificationType<z.input<P>>;
 }
 
-/** Declares a request; the method string and the lane stay literal in the type. */
+/**
+ * Declares a request; the method string and the lane stay literal in the type. It has no effect besides its
+ * result (the annotation tells bundlers, so that a bundle keeps only the declarations it uses).
+ */
+/* @__NO_SIDE_EFFECTS__ */
 export function defineRequest<
   P extends z.ZodType,
   R extends z.ZodType,
@@ -97,7 +101,8 @@ export function defineRequest<
   });
 }
 
-/** Declares a notification; the method string and the lane stay literal in the type. */
+/** Declares a notification; the method string and the lane stay literal in the type. Like `defineRequest`, pure. */
+/* @__NO_SIDE_EFFECTS__ */
 export function defineNotification<
   P extends z.ZodType,
   const M extends string,

@@ -36,7 +36,8 @@ if (compiledAfterBundle) {
     ...(cachedData !== undefined ? { cachedData } : {}),
   });
   if (process.env.PACKER_WRITE_CODE_CACHE === '1') {
-    // The build runs `--version`: the whole bundle is evaluated when main() exits, so the cache holds it all.
+    // The build serves one client session through here (server/scripts/bundle.js): at its exit the cache holds
+    // the whole bundle's top level and every function that start-up and `initialize` ran.
     const exit = process.exit.bind(process);
     process.exit = (code) => {
       writeFileSync(codeCache, script.createCachedData());

@@ -1,7 +1,7 @@
 // Bundles the compiled server (dist/) into dist/bundle/: one script for the process (with a V8 code cache) and one per worker thread, so start-up loads a few files instead of hundreds of modules.
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,40 @@ function requireExternalsPlugin() {
   };
 }
 
+/**
+ * Defers evaluating a bundled CommonJS package to the first read of one of its exports. esbuild evaluates
+ * every CommonJS module a bundle imports when the bundle starts, whether or not anything uses it; these are
+ * imported through a stand-in whose exports are getters that require the package, still bundled, the first
+ * time one is read. pngjs (with `node:zlib` and `node:assert`) decodes glyph tiles, which start-up never
+ * does; vscode-jsonrpc is imported by the protocol's declarations, which the worker threads do not use.
+ */
+function lazyPackagesPlugin(packages) {
+  const filter = new RegExp(`^(${packages.map((name) => name.replace(/[/.]/g, '\\$&')).join('|')})$`);
+  return {
+    name: 'lazy-packages',
+    setup(builder) {
+      builder.onResolve({ filter }, (args) =>
+        // The stand-in's own require is resolved as usual, which bundles the package itself.
+        args.namespace === 'lazy-package' ? undefined : { path: args.path, namespace: 'lazy-package' },
+      );
+      builder.onLoad({ filter: /.*/, namespace: 'lazy-package' }, async (args) => {
+        const { createRequire } = await import('node:module');
+        const names = Object.keys(createRequire(join(server, 'package.json'))(args.path)).filter(
+          (name) => name !== 'default' && name !== '__esModule',
+        );
+        const getters = names.map(
+          (name) => `get ${JSON.stringify(name)}() { return load()[${JSON.stringify(name)}]; }`,
+        );
+        return {
+          contents: `let loaded;\nfunction load() { return (loaded ??= require(${JSON.stringify(args.path)})); }\nmodule.exports = { ${getters.join(', ')} };`,
+          loader: 'js',
+          resolveDir: server,
+        };
+      });
+    },
+  };
+}
+
 /** What both builds share. */
 const common = {
   bundle: true,
@@ -47,6 +81,7 @@ const common = {
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
+  plugins: [lazyPackagesPlugin(['pngjs', 'vscode-jsonrpc'])],
 };
 
 // The process: CommonJS, so that bin/packer-server.js can compile it with a V8 code cache (Node 20 has no
@@ -58,7 +93,7 @@ await build({
   outfile: join(out, 'main.cjs'),
   format: 'cjs',
   define: { 'import.meta.url': '__packerModuleUrl' },
-  plugins: [requireExternalsPlugin()],
+  plugins: [...common.plugins, requireExternalsPlugin()],
   banner: { js: "var __packerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 
@@ -88,9 +123,38 @@ await build({
   },
 });
 
-// The code cache: the launcher run once with `--version` compiles and evaluates the whole bundle, then
-// writes what V8 compiled. A Node with another V8 or other V8 flags rejects it and compiles as usual.
-execFileSync(process.execPath, [join(server, 'bin/packer-server.js'), '--version'], {
-  env: { ...process.env, PACKER_WRITE_CODE_CACHE: '1' },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
+// The code cache: the launcher serves one client session (initialize, initialized, shutdown, exit) with the
+// whole bundle evaluated, then writes what V8 compiled by then, which includes the functions that answer
+// `initialize` (a cache made before any request would leave them to be compiled at every start). A Node with
+// another V8 or other V8 flags rejects it and compiles as usual.
+const codeCache = join(out, 'main.cjs.cache');
+await writeCodeCache();
+if (!existsSync(codeCache)) throw new Error(`The launcher wrote no code cache at ${codeCache}.`);
+
+/** Runs the launcher with PACKER_WRITE_CODE_CACHE=1 through one client session; resolves once it exited. */
+function writeCodeCache() {
+  const frame = (message) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+    return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+  };
+  const child = spawn(process.execPath, [join(server, 'bin/packer-server.js'), '--stdio'], {
+    env: { ...process.env, PACKER_WRITE_CODE_CACHE: '1' },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  // stdin stays open until the server exits on its own, after `exit`: closing it would end the session early.
+  child.stdin.write(
+    frame({ id: 1, method: 'initialize', params: { processId: null, capabilities: {}, rootUri: null } }) +
+      frame({ method: 'initialized', params: {} }) +
+      frame({ id: 2, method: 'shutdown' }) +
+      frame({ method: 'exit' }),
+  );
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`The code cache session exited with ${code}:\n${stderr}`)),
+    );
+  });
+}

@@ -80,8 +80,11 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
   it('a file rewritten while the watcher arms is found by the verification pass that follows', async () => {
     const dir = tempDir();
     writeProject(dir, BASE);
-    // The rewrite lands after the snapshot was read and before the watcher reports anything.
-    const arming: WatcherFactory = (assetsDir, listener) => {
+    // The rewrite lands after the snapshot was read and the file fingerprinted, and before the watcher reports
+    // anything: the watch starts arming, then fingerprints the snapshot's files (these few in one turn)
+    // while the backend arms, so one turn into arming the fingerprint is taken and the watcher not armed.
+    const arming: WatcherFactory = async (assetsDir, listener) => {
+      await new Promise((resolve) => setImmediate(resolve));
       writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'REWRITTEN WHILE THE WATCHER ARMED, longer');
       return factory(assetsDir, listener);
     };

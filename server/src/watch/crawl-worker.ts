@@ -7,33 +7,52 @@
  * inline when a worker cannot be started (for example when running from TypeScript sources in tests).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { crawlAssets } from '../domain/crawl.js';
-import { ProjectFs } from '../io/project-fs.js';
+import { CONTROL_FOLDER } from '../domain/paths.js';
+import { ProjectFs, type EntryStats } from '../io/project-fs.js';
 import { fingerprintOfStats } from './fingerprint.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';
 
-/** What the verification crawl returns: every file (sorted) with its fingerprint. */
+/** What the verification crawl returns: every file with its fingerprint. */
 export interface VerifiedDisk {
   readonly fingerprints: Map<string, string>;
 }
 
 /**
- * Crawls and fingerprints in one pass (each file's `lstat` taken while the walk holds its folder open, so
- * no folder is resolved twice), as two NUL-joined strings in the same (sorted) order.
+ * Lists and fingerprints every regular file in one walk (each file's `lstat` taken while the walk holds its
+ * folder open, so no folder is resolved twice), as two NUL-joined strings in the same order: the files of
+ * the crawl that builds a snapshot (`crawlAssets`), control folder left out, links not followed. Unlike that
+ * crawl it reads no `asset.json`: the verification compares fingerprints, and reads the text of only the
+ * anchors whose fingerprint differs (one open and read fewer per asset root). Throws only when `assets/`
+ * itself cannot be listed; a folder that cannot be read or vanishes is left out, as its files then are.
  */
 function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: string } {
-  const seen = new Map<string, string>();
-  const files = crawlAssets(assets, '', (path, stats) => seen.set(path, fingerprintOfStats(stats))).files;
   const paths: string[] = [];
   const fingerprints: string[] = [];
-  for (const file of files) {
-    const fingerprint = seen.get(file);
-    if (fingerprint === undefined) continue;
-    paths.push(file);
-    fingerprints.push(fingerprint);
-  }
+  assets.walkFolders(
+    '',
+    (folder) => {
+      if (folder.path === CONTROL_FOLDER) return [];
+      const subfolders: string[] = [];
+      for (const entry of folder.entries) {
+        if (entry.isDirectory()) subfolders.push(entry.name);
+        else if (entry.isFile()) {
+          let stats: EntryStats | null = null;
+          try {
+            stats = folder.stat(entry.name);
+          } catch {
+            // Vanished or unreadable since the folder was listed: left out, as the crawl leaves it out.
+          }
+          if (!stats?.isFile()) continue;
+          paths.push(folder.path === '' ? entry.name : `${folder.path}/${entry.name}`);
+          fingerprints.push(fingerprintOfStats(stats));
+        }
+      }
+      return subfolders;
+    },
+    () => undefined,
+  );
   return { paths: paths.join(SEPARATOR), fingerprints: fingerprints.join(SEPARATOR) };
 }
 

@@ -150,25 +150,34 @@ export class ProjectWatch implements DivergenceSource {
     // Watching off: no watcher, no fingerprints; the disk is read again only by reconcile.
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
-    {
-      // Fingerprint what the snapshot holds before arming: a file rewritten while the watcher arms (seconds on a
-      // large workspace) is reported by no watcher, and only the verification pass below, comparing the disk
-      // with these, can find it. A commit that ran meanwhile refreshed its own entries; those are kept.
-      const fingerprints = await fingerprintFiles(this.project.assetsFs, snapshot.crawl.files);
-      for (const [path, fingerprint] of fingerprints)
-        if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
-      try {
-        this.watcher = await this.settings.factory(this.project.assetsDir, {
-          onChanges: (paths) => this.tracker.note(paths),
-          onFault: (reason) => this.degrade(reason),
-        });
-        this.backend = this.watcher.backend;
-        if (this.disposed) {
-          await this.watcher.close();
-          return;
-        }
-      } catch (error) {
-        this.degrade(`The watcher could not start: ${(error as Error).message}`);
+    // Arm the watcher and, while its backend crawls (on a thread of its own), fingerprint what the snapshot
+    // holds: a file rewritten while the watcher arms (seconds on a large workspace) is reported by no watcher,
+    // and only the verification pass below, comparing the disk with these fingerprints, can find it. A file
+    // rewritten before the fingerprint pass reached it has a fingerprint newer than `startedAt`, which the pass
+    // below drops, so the verification reports it; so is one the watcher reports meanwhile, whose early
+    // classification finds no fingerprint yet (changed) or that same newer one (dropped before verification).
+    // A commit that ran meanwhile refreshed its own entries; those are kept.
+    const arming = this.settings
+      .factory(this.project.assetsDir, {
+        onChanges: (paths) => this.tracker.note(paths),
+        onFault: (reason) => this.degrade(reason),
+      })
+      .then(
+        (watcher) => ({ watcher }),
+        (error: unknown) => ({ error: error as Error }),
+      );
+    const fingerprinting = fingerprintFiles(this.project.assetsFs, snapshot.crawl.files);
+    const fingerprints = await fingerprinting;
+    for (const [path, fingerprint] of fingerprints)
+      if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
+    const armed = await arming;
+    if ('error' in armed) this.degrade(`The watcher could not start: ${armed.error.message}`);
+    else {
+      this.watcher = armed.watcher;
+      this.backend = armed.watcher.backend;
+      if (this.disposed) {
+        await armed.watcher.close();
+        return;
       }
     }
     // Look for anything that changed since the snapshot was crawled, and since the previous run.

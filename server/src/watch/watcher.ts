@@ -98,17 +98,25 @@ export async function startParcelWatcher(assetsDir: string, listener: WatchListe
   return { backend: 'parcel', close: () => subscription.unsubscribe() };
 }
 
+/** The native module, once asked for: undefined where it cannot load here. */
+let parcelModule: Promise<unknown> | undefined;
+
+/** Whether @parcel/watcher's native module loads on this machine (tried once per process). */
+function parcelLoads(): Promise<boolean> {
+  parcelModule ??= import('@parcel/watcher').catch(() => undefined);
+  return parcelModule.then((loaded) => loaded !== undefined);
+}
+
 /**
  * Chooses the backend: @parcel/watcher whenever its native module loads, at every size (measured in the
  * same run, it arms a 1k workspace in 20 ms with 5 MiB where chokidar takes 406 ms and 58 MiB, and a 10k
  * one in 0.2 s with 18 MiB where chokidar takes 3.1 s and 388 MiB: docs/performance.md); chokidar, which is
- * pure JavaScript, when it does not (an unusual platform, a broken install).
+ * pure JavaScript, when it does not (an unusual platform, a broken install). Only a module that cannot load
+ * falls back: a subscribe that fails (the kernel's watch limit reached, `assets/` unreadable) fails the
+ * caller, which degrades to periodic verification, since chokidar would hit the same limit after holding
+ * ten times the memory (gigabytes at 100k roots, at every retry).
  */
 export async function startWatcher(assetsDir: string, listener: WatchListener): Promise<WorkspaceWatcher> {
-  try {
-    return await startParcelWatcher(assetsDir, listener);
-  } catch {
-    // The native module cannot load here: chokidar still watches correctly, only more slowly to arm.
-  }
+  if (await parcelLoads()) return startParcelWatcher(assetsDir, listener);
   return startChokidarWatcher(assetsDir, listener);
 }
