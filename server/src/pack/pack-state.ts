@@ -15,7 +15,7 @@ import { formatNamed } from './formats/registry.js';
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
 /** Bumped whenever the record's layout or the meaning of its key changes; another version is ignored. */
-const PACK_STATE_VERSION = 2;
+const PACK_STATE_VERSION = 3;
 /** The most bytes of a record read back (about 150 bytes per file a pack read); a larger one is ignored. */
 const PACK_STATE_LIMIT = 256 * 1024 * 1024;
 /** The most bytes of an artifact read back to verify a racy one by its hash; a larger one is not trusted. */
@@ -82,6 +82,11 @@ export interface PackState {
   readonly key: string;
   /** Every file the pack read (relative to `assets/`), stamped before it was read. */
   readonly inputs: Readonly<Record<string, RecordedFile>>;
+  /**
+   * The SHA-256 of every input as that pack read it (relative to `assets/`): the next pack reuses it for an
+   * input whose stamp has not changed since (see {@link ReadStamps.unchangedSha}) instead of hashing it again.
+   */
+  readonly hashes: Readonly<Record<string, string>>;
   /** Every artifact in `build/`, stamped after the promotion. */
   readonly artifacts: Readonly<Record<string, RecordedFile>>;
   /** The artifacts as the pack's response named them, in name order. */
@@ -143,10 +148,29 @@ export class ReadStamps {
   /** Invariant: every file stamped so far by path relative to `assets/`; null when it was not a regular file. */
   readonly #stamps = new Map<string, FileStamp | null>();
   readonly #assets: ProjectFs;
+  readonly #previous: PackState | null;
 
-  /** `assets` is the confined view of `assets/` the pack reads through (a scoped one: its folders stay open). */
-  constructor(assets: ProjectFs) {
+  /**
+   * `assets` is the confined view of `assets/` the pack reads through (a scoped one: its folders stay open);
+   * `previous` the record of the last pack, if any (see {@link unchangedSha}).
+   */
+  constructor(assets: ProjectFs, previous: PackState | null = null) {
     this.#assets = assets;
+    this.#previous = previous;
+  }
+
+  /**
+   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link note}) is the one
+   * that pack recorded and both are settled: the file has not changed since it was read and hashed then.
+   * Null otherwise (no record, another stamp, a racy file then or now). The caller still compares it with
+   * the hash the snapshot validated.
+   */
+  unchangedSha(assetsPath: string): string | null {
+    const now = this.#stamps.get(assetsPath);
+    const before = this.#previous?.inputs[assetsPath];
+    if (now === undefined || now === null || before === undefined || !now.settled) return null;
+    if (before[1] !== null || before[0] !== now.stamp) return null;
+    return this.#previous!.hashes[assetsPath] ?? null;
   }
 
   /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
@@ -220,6 +244,9 @@ function parseState(cache: ProjectFs): PackState | null {
       typeof parsed.revision !== 'number' ||
       typeof parsed.key !== 'string' ||
       typeof parsed.inputs !== 'object' ||
+      parsed.inputs === null ||
+      typeof parsed.hashes !== 'object' ||
+      parsed.hashes === null ||
       typeof parsed.artifacts !== 'object' ||
       !Array.isArray(parsed.written) ||
       !Array.isArray(parsed.assets)
@@ -229,6 +256,14 @@ function parseState(cache: ProjectFs): PackState | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The record of the last pack in the cache folder `cache`, whatever it vouches for (null when there is none
+ * or it cannot be read): a pack that goes on to pack uses its input hashes ({@link ReadStamps.unchangedSha}).
+ */
+export function lastPackState(cache: ProjectFs): PackState | null {
+  return readState(cache);
 }
 
 /** A record that proved `build/` up to date. */
@@ -330,6 +365,7 @@ export async function savePackState(
     readonly revision: number;
     readonly key: string;
     readonly inputs: Record<string, RecordedFile>;
+    readonly hashes: Record<string, string>;
     readonly assets: readonly RecordedAsset[];
   },
   written: readonly WrittenArtifact[],

@@ -7,7 +7,7 @@ import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
-import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
+import { inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import {
   buildArtifacts,
   layoutAssetsPaSliced,
@@ -23,7 +23,7 @@ import { canonicalJsonSliced } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
 import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
-import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
+import { lastPackState, packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
 import { PackHasher } from './pack-hasher.js';
 import { packStructure } from './pack-structure.js';
 import { SliceClock } from './slice.js';
@@ -91,6 +91,8 @@ export interface PackRecord {
   readonly revision: number;
   readonly key: string;
   readonly inputs: NonNullable<ReturnType<ReadStamps['recorded']>>;
+  /** The SHA-256 of every input read, by path relative to `assets/`. */
+  readonly hashes: Record<string, string>;
   readonly assets: readonly RecordedAsset[];
 }
 
@@ -116,6 +118,9 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
+/** The most input bytes read ahead while the pack's structure is rebuilt on the worker. */
+const PREFETCH_BYTES = 256 * 1024 * 1024;
+
 /** The artifacts with `assets.pa` being hashed on the worker from now on, while the caller goes on and writes it. */
 function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts {
   const sha256 = hasher.hashPieces(artifacts['assets.pa'].pieces);
@@ -134,11 +139,6 @@ async function mapSliced<T, U>(
     await clock.pause();
   }
   return mapped;
-}
-
-/** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | null): boolean {
@@ -182,11 +182,12 @@ export async function packSnapshot(
 
 async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
   if (options.signal?.aborted) return CANCELLED;
-  const cache: PayloadCache =
-    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
+  const cacheDir = options.cacheDir === null ? null : (options.cacheDir ?? assets.at(PACK_CACHE_PATH));
+  const cache: PayloadCache = cacheDir === null ? NO_CACHE : folderCache(cacheDir);
   // The cache is filled alongside the pack: each entry is handed over and the next asset goes on at once.
   const filler = new CacheFiller(cache);
-  const stamps = options.cacheDir === null ? null : new ReadStamps(assets);
+  // The last pack's record beside the cache tells which inputs are still as it read and hashed them.
+  const stamps = cacheDir === null ? null : new ReadStamps(assets, lastPackState(folderFs(cacheDir)));
   try {
     return await packWith(snapshot, assets, options, cache, filler, stamps);
   } finally {
@@ -227,19 +228,48 @@ async function packWith(
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
+  /**
+   * Reads (each stamped first) the inputs of the snapshot's build set in `asset_id` order, in slices, until
+   * `enough()`; the pack's loop takes them from here instead of reading them again. At most
+   * {@link PREFETCH_BYTES} are held, so formats whose inputs are not their payloads do not hold them all.
+   */
+  const prefetchInputs = async (frozen: Snapshot, enough: () => boolean): Promise<Map<string, Uint8Array | null>> => {
+    const early = new Map<string, Uint8Array | null>();
+    let bytes = 0;
+    const records = frozen.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
+    for (const record of records) {
+      for (const input of record.inputs) {
+        await clock.pause();
+        if (enough() || bytes >= PREFETCH_BYTES) return early;
+        const path = input.assetsPath;
+        if (path === null || early.has(path)) continue;
+        stamps?.note(path);
+        const read = readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
+        early.set(path, read);
+        bytes += read?.length ?? 0;
+      }
+    }
+    return early;
+  };
+  // Built in slices, like every step over the whole project: reads are answered in between.
+  const clock = new SliceClock();
   // Every structural check again, from the frozen crawl and the registry just read: on the worker when it
-  // runs, so the main thread goes on answering reads meanwhile.
-  const structure =
-    (await hasher.structure(snapshot.revision, snapshot.crawl, registryText)) ??
-    packStructure(snapshot.revision, snapshot.crawl, registryText);
+  // runs, so the main thread goes on answering reads meanwhile, and reads the inputs the snapshot's build
+  // set names (they are what the rebuilt one names unless the pack fails anyway) until the worker is done.
+  let structured = false;
+  const structureOnWorker = hasher.structure(snapshot.revision, snapshot.crawl, registryText).finally(() => {
+    structured = true;
+  });
+  const prefetched = hasher.parallel
+    ? await prefetchInputs(snapshot, () => structured || signal?.aborted === true)
+    : new Map<string, Uint8Array | null>();
+  const structure = (await structureOnWorker) ?? packStructure(snapshot.revision, snapshot.crawl, registryText);
   if (
     structure.exists !== snapshot.workspaceInitialized ||
     structure.registryJson !== (await canonicalJsonSliced(snapshot.registry))
   )
     diverged.add(REGISTRY_PATH);
   const buildSet = structure.buildSet;
-  // Built in slices, like every step over the whole project: reads are answered in between.
-  const clock = new SliceClock();
   const anchors = new Map<string, CrawledAnchor>();
   for (const anchor of snapshot.crawl.anchors) {
     anchors.set(anchor.root, anchor);
@@ -260,8 +290,14 @@ async function packWith(
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
+  const read = (path: string): Uint8Array | null => {
+    const early = prefetched.get(path);
+    if (early === undefined) return readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
+    prefetched.delete(path);
+    return early;
+  };
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
+    const bytes = held.has(path) ? held.get(path)! : read(path);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -273,7 +309,8 @@ async function packWith(
   const built: BuiltAsset[] = [];
   let done = 0;
   for (const record of buildSet) {
-    await yieldNow();
+    // The pack's safe point: queued reads and a cancellation are let in every few milliseconds.
+    await clock.pause();
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
@@ -309,7 +346,16 @@ async function packWith(
       }
       const relative = path.slice(record.root.length + 1);
       inputs.set(relative, bytes);
-      const known = inputSha.get(path) ?? knownSha.get(bytes);
+      let known = inputSha.get(path) ?? knownSha.get(bytes);
+      if (known === undefined && validatedHashes !== null) {
+        // Unchanged since the last pack read and hashed it (the same settled stamp), with the hash validated:
+        // those bytes are the validated ones, and hashing them again would find nothing new.
+        const unchanged = stamps?.unchangedSha(path) ?? null;
+        if (unchanged !== null && unchanged === validatedHashes.get(path)) {
+          known = unchanged;
+          knownSha.set(bytes, unchanged);
+        }
+      }
       if (deferHashes && known === undefined) {
         if (!expected.has(path)) {
           expected.set(path, validatedHashes === null ? null : validatedHashes.get(path));
@@ -445,6 +491,7 @@ async function packWith(
             revision: snapshot.revision,
             key,
             inputs: recordedInputs,
+            hashes: Object.fromEntries(inputSha),
             assets: entries.map((asset) => ({
               assetId: asset.assetId,
               name: asset.name,
