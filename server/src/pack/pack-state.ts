@@ -214,10 +214,11 @@ function stillRecorded(files: ProjectFs, relative: string, recorded: RecordedFil
 }
 
 /**
- * Invariant: the last record read or written per record path, with the stamp its file had; reused while
- * the file keeps that stamp (settled), so a pack with nothing changed does not parse it again.
+ * Invariant: the last record read or written per record path, with the stamp its file had and the SHA-256
+ * of its text; reused while the file keeps that stamp (and, while the stamp is racy, that text), so a pack
+ * with nothing changed does not parse it again.
  */
-const lastRecord = new Map<string, { readonly stamp: string; readonly state: PackState }>();
+const lastRecord = new Map<string, { readonly stamp: string; readonly sha256: string; readonly state: PackState }>();
 
 function readState(cache: ProjectFs): PackState | null {
   const path = cache.path(PACK_STATE_FILE);
@@ -227,16 +228,26 @@ function readState(cache: ProjectFs): PackState | null {
     lastRecord.delete(path);
     return null;
   }
-  if (last !== undefined && stamp.settled && last.stamp === stamp.stamp) return last.state;
-  const state = parseState(cache);
+  if (last !== undefined && last.stamp === stamp.stamp && stamp.settled) return last.state;
+  let text: string;
+  try {
+    text = cache.readText(PACK_STATE_FILE, PACK_STATE_LIMIT);
+  } catch {
+    lastRecord.delete(path);
+    return null;
+  }
+  const sha256 = sha256Hex(text);
+  // Racy but the same text (a record this process just wrote): hashing it is cheaper than parsing it.
+  if (last !== undefined && last.stamp === stamp.stamp && last.sha256 === sha256) return last.state;
+  const state = parseState(text);
   if (state === null) lastRecord.delete(path);
-  else lastRecord.set(path, { stamp: stamp.stamp, state });
+  else lastRecord.set(path, { stamp: stamp.stamp, sha256, state });
   return state;
 }
 
-function parseState(cache: ProjectFs): PackState | null {
+function parseState(text: string): PackState | null {
   try {
-    const parsed = JSON.parse(cache.readText(PACK_STATE_FILE, PACK_STATE_LIMIT)) as Partial<PackState>;
+    const parsed = JSON.parse(text) as Partial<PackState>;
     if (
       typeof parsed !== 'object' ||
       parsed === null ||
@@ -310,14 +321,23 @@ export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpT
     entries: Readonly<Record<string, RecordedFile>>,
     prefix: string,
     limit: number,
-  ): Record<string, RecordedFile> | null => {
-    const next: Record<string, RecordedFile> = {};
-    for (const [name, recorded] of Object.entries(entries)) {
+  ): Readonly<Record<string, RecordedFile>> | null => {
+    // The entries as they are, unless one was restamped: only then is a new record built.
+    let next: Record<string, RecordedFile> | null = null;
+    const names = Object.keys(entries);
+    for (let index = 0; index < names.length; index++) {
+      const name = names[index]!;
+      const recorded = entries[name]!;
       const now = stillRecorded(files, `${prefix}${name}`, recorded, limit);
       if (now === null) return null;
-      if (now !== recorded) changed = true;
-      next[name] = now;
+      if (now !== recorded && next === null) {
+        next = {};
+        for (const earlier of names.slice(0, index)) next[earlier] = entries[earlier]!;
+      }
+      if (next !== null) next[name] = now;
     }
+    if (next === null) return entries;
+    changed = true;
     return next;
   };
   // One scope each: every folder is resolved once, every file still stamped on its own.
@@ -337,11 +357,17 @@ export async function resavePackState(cache: ProjectFs, state: PackState): Promi
 }
 
 async function writeState(cache: ProjectFs, state: PackState): Promise<void> {
+  const text = `${JSON.stringify(state)}\n`;
   try {
-    await cache.writeFileDerived(PACK_STATE_FILE, `${JSON.stringify(state)}\n`, { createParents: true });
+    await cache.writeFileDerived(PACK_STATE_FILE, text, { createParents: true });
   } catch (error) {
     if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    return;
   }
+  // Kept with the stamp the file has now, so the next check needs no parse (see readState).
+  const stamp = stampOf(cache, PACK_STATE_FILE);
+  if (stamp === null) lastRecord.delete(cache.path(PACK_STATE_FILE));
+  else lastRecord.set(cache.path(PACK_STATE_FILE), { stamp: stamp.stamp, sha256: sha256Hex(text), state });
 }
 
 /** Removes the record (a pack that did not write `build/` as recorded); failures swallowed. */
