@@ -197,20 +197,37 @@ export class ReadStamps {
  * SHA-256 of its bytes read now. Returns the entry to record from now on (settled once the racy window has
  * passed), or null when the file is not what was recorded.
  */
-function stillRecorded(files: ProjectFs, relative: string, recorded: RecordedFile, limit: number): RecordedFile | null {
+async function stillRecorded(
+  files: ProjectFs,
+  relative: string,
+  recorded: RecordedFile,
+  limit: number,
+): Promise<RecordedFile | null> {
   const now = stampOf(files, relative);
   if (now === null) return null;
   if (recorded[1] === null) return now.stamp === recorded[0] ? recorded : null;
   // Racy: the stamp may stay the same across a change, so the content decides. The stamp was taken before
-  // the read, so a change after it shows as another stamp next time.
-  let bytes: Uint8Array | null;
+  // the read, so a change after it shows as another stamp next time. Read and hashed in chunks, each a
+  // short task: right after a pack this is all of assets.pa, which must not hold the event loop.
+  if (now.stamp !== recorded[0] && !sameSize(now.stamp, recorded[0])) return null;
+  const hash = createHash('sha256');
+  let length = 0;
   try {
-    bytes = files.readFileIfRegular(relative, limit);
+    await files.readChunks(relative, (chunk) => {
+      length += chunk.length;
+      if (length > limit) throw new RangeError(`${relative} grew past ${limit} bytes.`);
+      hash.update(chunk);
+    });
   } catch {
     return null;
   }
-  if (bytes === null || sha256Hex(bytes) !== recorded[1]) return null;
+  if (hash.digest('hex') !== recorded[1]) return null;
   return [now.stamp, now.settled ? null : recorded[1]];
+}
+
+/** Whether two stamps name the same size (a racy file of another size cannot hold the recorded bytes). */
+function sameSize(a: string, b: string): boolean {
+  return a.split(':')[2] === b.split(':')[2];
 }
 
 /**
@@ -308,7 +325,7 @@ export interface PackStateLocation {
  * Racy files are verified by their SHA-256 instead. Null otherwise. Reads nothing but the record, the
  * stamps and the racy files. The caller must also rule out divergence the watcher knows of.
  */
-export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpToDate | null {
+export async function upToDateState(snapshot: Snapshot, where: PackStateLocation): Promise<UpToDate | null> {
   const state = readState(where.cache);
   if (state === null || state.revision !== snapshot.revision || packKey(snapshot) !== state.key) return null;
   if (hasInterruptedPromotion(where.root)) return null;
@@ -316,19 +333,19 @@ export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpT
   const recordedNames = Object.keys(state.artifacts);
   if (recordedNames.length !== written.size || recordedNames.some((name) => !written.has(name))) return null;
   let changed = false;
-  const check = (
+  const check = async (
     files: ProjectFs,
     entries: Readonly<Record<string, RecordedFile>>,
     prefix: string,
     limit: number,
-  ): Readonly<Record<string, RecordedFile>> | null => {
+  ): Promise<Readonly<Record<string, RecordedFile>> | null> => {
     // The entries as they are, unless one was restamped: only then is a new record built.
     let next: Record<string, RecordedFile> | null = null;
     const names = Object.keys(entries);
     for (let index = 0; index < names.length; index++) {
       const name = names[index]!;
       const recorded = entries[name]!;
-      const now = stillRecorded(files, `${prefix}${name}`, recorded, limit);
+      const now = await stillRecorded(files, `${prefix}${name}`, recorded, limit);
       if (now === null) return null;
       if (now !== recorded && next === null) {
         next = {};
@@ -341,11 +358,13 @@ export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpT
     return next;
   };
   // One scope each: every folder is resolved once, every file still stamped on its own.
-  const inputs = where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
+  const inputs = await where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
   if (inputs === null) return null;
-  const artifacts = where.root.scope((root) => {
+  const artifacts = await where.root.scope((root) => {
     const build = root.kind(BUILD_FOLDER);
-    return build === 'folder' ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT) : null;
+    return build === 'folder'
+      ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT)
+      : Promise.resolve(null);
   });
   if (artifacts === null) return null;
   return { state, refreshed: changed ? { ...state, inputs, artifacts } : null };
