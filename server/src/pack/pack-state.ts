@@ -11,6 +11,7 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { PA_SCHEMA_VERSION, sha256Hex } from './assets-pa.js';
 import { BUILD_FOLDER, hasInterruptedPromotion, type WrittenArtifact } from './build-output.js';
 import { formatNamed } from './formats/registry.js';
+import { SliceClock } from './slice.js';
 
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
@@ -101,25 +102,26 @@ export interface PackState {
  * SHA-256 its validation recorded. Null when the snapshot could not be packed as it is (a blocking
  * diagnostic, a check pending or not run, an input without a hash): then only a full pack can answer.
  */
-export function packKey(snapshot: Snapshot): string | null {
+export function packKey(snapshot: Snapshot): Promise<string | null> {
   // A snapshot is immutable, so its key is computed once (packs with nothing changed share the snapshot).
-  const known = keys.get(snapshot);
-  if (known !== undefined) return known;
-  const key = computePackKey(snapshot);
-  keys.set(snapshot, key);
+  let key = keys.get(snapshot);
+  if (key === undefined) keys.set(snapshot, (key = computePackKey(snapshot)));
   return key;
 }
 
 /** {@link packKey} by snapshot. */
-const keys = new WeakMap<Snapshot, string | null>();
+const keys = new WeakMap<Snapshot, Promise<string | null>>();
 
-function computePackKey(snapshot: Snapshot): string | null {
+/** Computed in slices (see slice.ts): at 10k assets it is tens of milliseconds of hashing. */
+async function computePackKey(snapshot: Snapshot): Promise<string | null> {
+  const clock = new SliceClock();
   if (!snapshot.workspaceInitialized || snapshot.projectDiagnostics.some((diagnostic) => diagnostic.blocking))
     return null;
   const anchors = new Map(snapshot.crawl.anchors.map((anchor) => [anchor.root, anchor]));
   const hash = createHash('sha256').update(`pack-state ${PACK_STATE_VERSION} assets.pa ${PA_SCHEMA_VERSION}\n`);
   const buildSet = snapshot.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
   for (const record of buildSet) {
+    await clock.pause();
     const declaration = record.anchor?.declaration ?? null;
     const text = anchors.get(record.root)?.text ?? null;
     if (record.diagnostics.some((diagnostic) => diagnostic.blocking) || declaration === null || text === null)
@@ -327,7 +329,7 @@ export interface PackStateLocation {
  */
 export async function upToDateState(snapshot: Snapshot, where: PackStateLocation): Promise<UpToDate | null> {
   const state = readState(where.cache);
-  if (state === null || state.revision !== snapshot.revision || packKey(snapshot) !== state.key) return null;
+  if (state === null || state.revision !== snapshot.revision || (await packKey(snapshot)) !== state.key) return null;
   if (hasInterruptedPromotion(where.root)) return null;
   const written = new Set(state.written.map((artifact) => artifact.name));
   const recordedNames = Object.keys(state.artifacts);

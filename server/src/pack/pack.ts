@@ -479,7 +479,7 @@ async function packWith(
     };
   });
   const facts = await mapSliced(built, clock, (asset) => asset.facts());
-  const key = stamps === null ? null : packKey(snapshot);
+  const key = stamps === null ? null : await packKey(snapshot);
   const recordedInputs =
     key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
   return {
