@@ -7,7 +7,7 @@ import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
-import { inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import {
   buildArtifacts,
   layoutAssetsPaSliced,
@@ -118,9 +118,6 @@ export type PackOutcome = PackSucceeded | PackBlocked | PackCancelled | PackDive
 
 const CANCELLED: PackCancelled = Object.freeze({ status: 'cancelled' });
 
-/** The most input bytes read ahead while the pack's structure is rebuilt on the worker. */
-const PREFETCH_BYTES = 256 * 1024 * 1024;
-
 /** The artifacts with `assets.pa` being hashed on the worker from now on, while the caller goes on and writes it. */
 function withPaHash(artifacts: PackArtifacts, hasher: PackHasher): PackArtifacts {
   const sha256 = hasher.hashPieces(artifacts['assets.pa'].pieces);
@@ -148,6 +145,15 @@ function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | nul
   return (
     crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text
   );
+}
+
+/**
+ * Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. Measured at 10k
+ * (docs/performance.md, "Issue 13, goals 2 to 4"): yielding only every 3 ms of work instead made reads
+ * during the pack wait several times longer at the median.
+ */
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One asset that made it to the layout. */
@@ -228,42 +234,13 @@ async function packWith(
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
-  /**
-   * Reads (each stamped first) the inputs of the snapshot's build set in `asset_id` order, in slices, until
-   * `enough()`; the pack's loop takes them from here instead of reading them again. At most
-   * {@link PREFETCH_BYTES} are held, so formats whose inputs are not their payloads do not hold them all.
-   */
-  const prefetchInputs = async (frozen: Snapshot, enough: () => boolean): Promise<Map<string, Uint8Array | null>> => {
-    const early = new Map<string, Uint8Array | null>();
-    let bytes = 0;
-    const records = frozen.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
-    for (const record of records) {
-      for (const input of record.inputs) {
-        await clock.pause();
-        if (enough() || bytes >= PREFETCH_BYTES) return early;
-        const path = input.assetsPath;
-        if (path === null || early.has(path)) continue;
-        stamps?.note(path);
-        const read = readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
-        early.set(path, read);
-        bytes += read?.length ?? 0;
-      }
-    }
-    return early;
-  };
   // Built in slices, like every step over the whole project: reads are answered in between.
   const clock = new SliceClock();
   // Every structural check again, from the frozen crawl and the registry just read: on the worker when it
-  // runs, so the main thread goes on answering reads meanwhile, and reads the inputs the snapshot's build
-  // set names (they are what the rebuilt one names unless the pack fails anyway) until the worker is done.
-  let structured = false;
-  const structureOnWorker = hasher.structure(snapshot.revision, snapshot.crawl, registryText).finally(() => {
-    structured = true;
-  });
-  const prefetched = hasher.parallel
-    ? await prefetchInputs(snapshot, () => structured || signal?.aborted === true)
-    : new Map<string, Uint8Array | null>();
-  const structure = (await structureOnWorker) ?? packStructure(snapshot.revision, snapshot.crawl, registryText);
+  // runs, so the main thread goes on answering reads meanwhile.
+  const structure =
+    (await hasher.structure(snapshot.revision, snapshot.crawl, registryText)) ??
+    packStructure(snapshot.revision, snapshot.crawl, registryText);
   if (
     structure.exists !== snapshot.workspaceInitialized ||
     structure.registryJson !== (await canonicalJsonSliced(snapshot.registry))
@@ -290,14 +267,8 @@ async function packWith(
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
-  const read = (path: string): Uint8Array | null => {
-    const early = prefetched.get(path);
-    if (early === undefined) return readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
-    prefetched.delete(path);
-    return early;
-  };
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : read(path);
+    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -309,8 +280,7 @@ async function packWith(
   const built: BuiltAsset[] = [];
   let done = 0;
   for (const record of buildSet) {
-    // The pack's safe point: queued reads and a cancellation are let in every few milliseconds.
-    await clock.pause();
+    await yieldNow();
     if (signal?.aborted) return CANCELLED;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
