@@ -55,6 +55,39 @@ describe('canonical JSON', () => {
     expect(spliced).toBe(canonicalJson({ assets: rows, b: 1 }, { indent: 2 }));
   });
 
+  it('writes a value whose keys are already in order exactly as the same value with its keys out of order', async () => {
+    // Keys in order take the native path (JSON.stringify); reversed, every object is walked key by key.
+    const reversed = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reversed)
+        : value !== null && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.keys(value)
+                .sort()
+                .reverse()
+                .map((key) => [key, reversed((value as Record<string, unknown>)[key])]),
+            )
+          : value;
+    const value = {
+      a: [{ b: 'x"\n\u0001😀', c: -0, d: [] }, {}, [1, [2, { e: null, f: true }]]],
+      g: { h: { i: [{ j: 1 }] } },
+    };
+    expect(Object.keys(reversed(value) as object)).toEqual(['g', 'a']);
+    for (const indent of [0, 2]) {
+      expect(canonicalJson(value, { indent })).toBe(canonicalJson(reversed(value), { indent }));
+      expect(await canonicalJsonSliced(value.a, { indent, depth: 2 })).toBe(
+        await canonicalJsonSliced(reversed(value.a), { indent, depth: 2 }),
+      );
+    }
+    expect(canonicalJson(value, { indent: 2 })).toBe(JSON.stringify(value, null, 2));
+    // Values JSON.stringify would write differently are still written, or refused, as before.
+    expect(canonicalJson({ a: { toJSON: 'kept' }, b: Object.assign([1], { toJSON: () => 'x' }) })).toBe(
+      '{"a":{"toJSON":"kept"},"b":[1]}',
+    );
+    expect(() => canonicalJson({ a: new Date(0) })).toThrow('$.a is not a plain object');
+    expect(() => canonicalJson({ a: [1, 2 ** 53] })).toThrow('$.a[1] is 9007199254740992');
+  });
+
   it('rejects in slices what it rejects at once', async () => {
     const rows = Array.from({ length: 100 }, (_, index) => ({ n: index === 70 ? 1.5 : index }));
     await expect(canonicalJsonSliced({ rows })).rejects.toThrow('$.rows[70].n is 1.5');

@@ -209,8 +209,8 @@ describe('an up-to-date answer is only given when it can be trusted', () => {
         assets: project.assetsFs,
         cache: project.assetsFs.at(PACK_CACHE_PATH),
       };
-      expect(upToDateState(snapshot, where)).not.toBeNull();
-      expect(upToDateState({ ...snapshot, revision: snapshot.revision + 1 }, where)).toBeNull();
+      expect(await upToDateState(snapshot, where)).not.toBeNull();
+      expect(await upToDateState({ ...snapshot, revision: snapshot.revision + 1 }, where)).toBeNull();
     });
   });
 

@@ -274,28 +274,29 @@ async function assetRecords(
   return records;
   function record(entry: AssetTableEntry, index: number): JsonObject {
     const fact = facts[index]!;
+    // Keys in sorted order, so that the canonical text is produced natively (see canonical-json.ts).
     return {
       asset_id: entry.asset_id,
-      asset_uuid: fact.assetUuid,
       asset_name: entry.asset_name,
-      root: fact.root,
-      type: fact.type,
-      format: fact.format,
-      format_version: fact.formatVersion,
+      asset_uuid: fact.assetUuid,
       bank_type: entry.bank_type,
       codec: entry.codec,
-      offset: entry.offset,
-      size: entry.size,
+      declaration_sha256: fact.declarationSha256,
       decoded_size: entry.decoded_size,
+      format: fact.format,
+      format_version: fact.formatVersion,
+      inputs: fact.inputs.map((input) => ({
+        path: input.path,
+        role: input.role,
+        sha256: input.sha256,
+        size: input.size,
+      })),
+      offset: entry.offset,
       payload_sha256: fact.payloadSha256,
       preload: preloaded.has(entry.asset_id),
-      declaration_sha256: fact.declarationSha256,
-      inputs: fact.inputs.map((input) => ({
-        role: input.role,
-        path: input.path,
-        size: input.size,
-        sha256: input.sha256,
-      })),
+      root: fact.root,
+      size: entry.size,
+      type: fact.type,
     };
   }
 }

@@ -23,7 +23,55 @@ export interface CanonicalJsonOptions {
  * anything else (fractions, NaN, undefined, functions, class instances): such a value is a bug in the caller.
  */
 export function canonicalJson(value: unknown, options: CanonicalJsonOptions = {}): string {
-  return serialize(value, options.indent ?? 0, options.allowFractions ?? false, '$', 0);
+  return serializeAny(value, options.indent ?? 0, options.allowFractions ?? false, '$', 0);
+}
+
+/**
+ * {@link serialize}, by `JSON.stringify` when that writes the very same text: every object's keys already in
+ * sorted order and every value one {@link serialize} accepts (checked first, without building any text). The
+ * packer builds its large values in that order, so the text is produced natively, several times faster.
+ */
+function serializeAny(value: unknown, indent: number, allowFractions: boolean, where: string, depth: number): string {
+  if (!stringifiesCanonically(value, allowFractions)) return serialize(value, indent, allowFractions, where, depth);
+  const text = JSON.stringify(value, null, indent > 0 ? indent : undefined);
+  // Strings hold no raw line breaks (JSON escapes them), so every one is a layout break to indent further.
+  return indent > 0 && depth > 0 ? text.replace(/\n/g, `\n${' '.repeat(indent * depth)}`) : text;
+}
+
+/**
+ * Whether `JSON.stringify(value)` is `value`'s canonical text: null, booleans, strings, numbers {@link serialize}
+ * accepts (it writes them with `JSON.stringify` too, and -0 as 0 like it), dense plain arrays, and plain objects
+ * (without `toJSON`) whose keys `Object.keys` lists in sorted order, which is the order `JSON.stringify` writes.
+ */
+function stringifiesCanonically(value: unknown, allowFractions: boolean): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'boolean':
+    case 'string':
+      return true;
+    case 'number':
+      return allowFractions ? Number.isFinite(value) : Number.isSafeInteger(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype || Object.hasOwn(value, 'toJSON')) return false;
+    for (let index = 0; index < value.length; index++)
+      if (!(index in value) || !stringifiesCanonically(value[index], allowFractions)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    if ((index > 0 && !(keys[index - 1]! < key)) || key === 'toJSON') return false;
+    if (!stringifiesCanonically(record[key], allowFractions)) return false;
+  }
+  return true;
 }
 
 function serialize(value: unknown, indent: number, allowFractions: boolean, where: string, depth: number): string {
@@ -115,7 +163,7 @@ async function serializeSliced(
 ): Promise<string> {
   if (!isLarge(value, 0)) {
     await clock.pause();
-    return serialize(value, indent, allowFractions, where, depth);
+    return serializeAny(value, indent, allowFractions, where, depth);
   }
   // The layout below mirrors serialize() exactly; only the walk is spread over slices.
   const open = indent > 0 ? `\n${' '.repeat(indent * (depth + 1))}` : '';

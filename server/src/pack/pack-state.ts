@@ -11,11 +11,12 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { PA_SCHEMA_VERSION, sha256Hex } from './assets-pa.js';
 import { BUILD_FOLDER, hasInterruptedPromotion, type WrittenArtifact } from './build-output.js';
 import { formatNamed } from './formats/registry.js';
+import { SliceClock } from './slice.js';
 
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
 /** Bumped whenever the record's layout or the meaning of its key changes; another version is ignored. */
-const PACK_STATE_VERSION = 2;
+const PACK_STATE_VERSION = 3;
 /** The most bytes of a record read back (about 150 bytes per file a pack read); a larger one is ignored. */
 const PACK_STATE_LIMIT = 256 * 1024 * 1024;
 /** The most bytes of an artifact read back to verify a racy one by its hash; a larger one is not trusted. */
@@ -82,6 +83,11 @@ export interface PackState {
   readonly key: string;
   /** Every file the pack read (relative to `assets/`), stamped before it was read. */
   readonly inputs: Readonly<Record<string, RecordedFile>>;
+  /**
+   * The SHA-256 of every input as that pack read it (relative to `assets/`): the next pack reuses it for an
+   * input whose stamp has not changed since (see {@link ReadStamps.unchangedSha}) instead of hashing it again.
+   */
+  readonly hashes: Readonly<Record<string, string>>;
   /** Every artifact in `build/`, stamped after the promotion. */
   readonly artifacts: Readonly<Record<string, RecordedFile>>;
   /** The artifacts as the pack's response named them, in name order. */
@@ -96,25 +102,26 @@ export interface PackState {
  * SHA-256 its validation recorded. Null when the snapshot could not be packed as it is (a blocking
  * diagnostic, a check pending or not run, an input without a hash): then only a full pack can answer.
  */
-export function packKey(snapshot: Snapshot): string | null {
+export function packKey(snapshot: Snapshot): Promise<string | null> {
   // A snapshot is immutable, so its key is computed once (packs with nothing changed share the snapshot).
-  const known = keys.get(snapshot);
-  if (known !== undefined) return known;
-  const key = computePackKey(snapshot);
-  keys.set(snapshot, key);
+  let key = keys.get(snapshot);
+  if (key === undefined) keys.set(snapshot, (key = computePackKey(snapshot)));
   return key;
 }
 
 /** {@link packKey} by snapshot. */
-const keys = new WeakMap<Snapshot, string | null>();
+const keys = new WeakMap<Snapshot, Promise<string | null>>();
 
-function computePackKey(snapshot: Snapshot): string | null {
+/** Computed in slices (see slice.ts): at 10k assets it is tens of milliseconds of hashing. */
+async function computePackKey(snapshot: Snapshot): Promise<string | null> {
+  const clock = new SliceClock();
   if (!snapshot.workspaceInitialized || snapshot.projectDiagnostics.some((diagnostic) => diagnostic.blocking))
     return null;
   const anchors = new Map(snapshot.crawl.anchors.map((anchor) => [anchor.root, anchor]));
   const hash = createHash('sha256').update(`pack-state ${PACK_STATE_VERSION} assets.pa ${PA_SCHEMA_VERSION}\n`);
   const buildSet = snapshot.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
   for (const record of buildSet) {
+    await clock.pause();
     const declaration = record.anchor?.declaration ?? null;
     const text = anchors.get(record.root)?.text ?? null;
     if (record.diagnostics.some((diagnostic) => diagnostic.blocking) || declaration === null || text === null)
@@ -143,10 +150,29 @@ export class ReadStamps {
   /** Invariant: every file stamped so far by path relative to `assets/`; null when it was not a regular file. */
   readonly #stamps = new Map<string, FileStamp | null>();
   readonly #assets: ProjectFs;
+  readonly #previous: PackState | null;
 
-  /** `assets` is the confined view of `assets/` the pack reads through (a scoped one: its folders stay open). */
-  constructor(assets: ProjectFs) {
+  /**
+   * `assets` is the confined view of `assets/` the pack reads through (a scoped one: its folders stay open);
+   * `previous` the record of the last pack, if any (see {@link unchangedSha}).
+   */
+  constructor(assets: ProjectFs, previous: PackState | null = null) {
     this.#assets = assets;
+    this.#previous = previous;
+  }
+
+  /**
+   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link note}) is the one
+   * that pack recorded and both are settled: the file has not changed since it was read and hashed then.
+   * Null otherwise (no record, another stamp, a racy file then or now). The caller still compares it with
+   * the hash the snapshot validated.
+   */
+  unchangedSha(assetsPath: string): string | null {
+    const now = this.#stamps.get(assetsPath);
+    const before = this.#previous?.inputs[assetsPath];
+    if (now === undefined || now === null || before === undefined || !now.settled) return null;
+    if (before[1] !== null || before[0] !== now.stamp) return null;
+    return this.#previous!.hashes[assetsPath] ?? null;
   }
 
   /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
@@ -173,27 +199,45 @@ export class ReadStamps {
  * SHA-256 of its bytes read now. Returns the entry to record from now on (settled once the racy window has
  * passed), or null when the file is not what was recorded.
  */
-function stillRecorded(files: ProjectFs, relative: string, recorded: RecordedFile, limit: number): RecordedFile | null {
+async function stillRecorded(
+  files: ProjectFs,
+  relative: string,
+  recorded: RecordedFile,
+  limit: number,
+): Promise<RecordedFile | null> {
   const now = stampOf(files, relative);
   if (now === null) return null;
   if (recorded[1] === null) return now.stamp === recorded[0] ? recorded : null;
   // Racy: the stamp may stay the same across a change, so the content decides. The stamp was taken before
-  // the read, so a change after it shows as another stamp next time.
-  let bytes: Uint8Array | null;
+  // the read, so a change after it shows as another stamp next time. Read and hashed in chunks, each a
+  // short task: right after a pack this is all of assets.pa, which must not hold the event loop.
+  if (now.stamp !== recorded[0] && !sameSize(now.stamp, recorded[0])) return null;
+  const hash = createHash('sha256');
+  let length = 0;
   try {
-    bytes = files.readFileIfRegular(relative, limit);
+    await files.readChunks(relative, (chunk) => {
+      length += chunk.length;
+      if (length > limit) throw new RangeError(`${relative} grew past ${limit} bytes.`);
+      hash.update(chunk);
+    });
   } catch {
     return null;
   }
-  if (bytes === null || sha256Hex(bytes) !== recorded[1]) return null;
+  if (hash.digest('hex') !== recorded[1]) return null;
   return [now.stamp, now.settled ? null : recorded[1]];
 }
 
+/** Whether two stamps name the same size (a racy file of another size cannot hold the recorded bytes). */
+function sameSize(a: string, b: string): boolean {
+  return a.split(':')[2] === b.split(':')[2];
+}
+
 /**
- * Invariant: the last record read or written per record path, with the stamp its file had; reused while
- * the file keeps that stamp (settled), so a pack with nothing changed does not parse it again.
+ * Invariant: the last record read or written per record path, with the stamp its file had and the SHA-256
+ * of its text; reused while the file keeps that stamp (and, while the stamp is racy, that text), so a pack
+ * with nothing changed does not parse it again.
  */
-const lastRecord = new Map<string, { readonly stamp: string; readonly state: PackState }>();
+const lastRecord = new Map<string, { readonly stamp: string; readonly sha256: string; readonly state: PackState }>();
 
 function readState(cache: ProjectFs): PackState | null {
   const path = cache.path(PACK_STATE_FILE);
@@ -203,16 +247,26 @@ function readState(cache: ProjectFs): PackState | null {
     lastRecord.delete(path);
     return null;
   }
-  if (last !== undefined && stamp.settled && last.stamp === stamp.stamp) return last.state;
-  const state = parseState(cache);
+  if (last !== undefined && last.stamp === stamp.stamp && stamp.settled) return last.state;
+  let text: string;
+  try {
+    text = cache.readText(PACK_STATE_FILE, PACK_STATE_LIMIT);
+  } catch {
+    lastRecord.delete(path);
+    return null;
+  }
+  const sha256 = sha256Hex(text);
+  // Racy but the same text (a record this process just wrote): hashing it is cheaper than parsing it.
+  if (last !== undefined && last.stamp === stamp.stamp && last.sha256 === sha256) return last.state;
+  const state = parseState(text);
   if (state === null) lastRecord.delete(path);
-  else lastRecord.set(path, { stamp: stamp.stamp, state });
+  else lastRecord.set(path, { stamp: stamp.stamp, sha256, state });
   return state;
 }
 
-function parseState(cache: ProjectFs): PackState | null {
+function parseState(text: string): PackState | null {
   try {
-    const parsed = JSON.parse(cache.readText(PACK_STATE_FILE, PACK_STATE_LIMIT)) as Partial<PackState>;
+    const parsed = JSON.parse(text) as Partial<PackState>;
     if (
       typeof parsed !== 'object' ||
       parsed === null ||
@@ -220,6 +274,9 @@ function parseState(cache: ProjectFs): PackState | null {
       typeof parsed.revision !== 'number' ||
       typeof parsed.key !== 'string' ||
       typeof parsed.inputs !== 'object' ||
+      parsed.inputs === null ||
+      typeof parsed.hashes !== 'object' ||
+      parsed.hashes === null ||
       typeof parsed.artifacts !== 'object' ||
       !Array.isArray(parsed.written) ||
       !Array.isArray(parsed.assets)
@@ -229,6 +286,14 @@ function parseState(cache: ProjectFs): PackState | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The record of the last pack in the cache folder `cache`, whatever it vouches for (null when there is none
+ * or it cannot be read): a pack that goes on to pack uses its input hashes ({@link ReadStamps.unchangedSha}).
+ */
+export function lastPackState(cache: ProjectFs): PackState | null {
+  return readState(cache);
 }
 
 /** A record that proved `build/` up to date. */
@@ -262,35 +327,46 @@ export interface PackStateLocation {
  * Racy files are verified by their SHA-256 instead. Null otherwise. Reads nothing but the record, the
  * stamps and the racy files. The caller must also rule out divergence the watcher knows of.
  */
-export function upToDateState(snapshot: Snapshot, where: PackStateLocation): UpToDate | null {
+export async function upToDateState(snapshot: Snapshot, where: PackStateLocation): Promise<UpToDate | null> {
   const state = readState(where.cache);
-  if (state === null || state.revision !== snapshot.revision || packKey(snapshot) !== state.key) return null;
+  if (state === null || state.revision !== snapshot.revision || (await packKey(snapshot)) !== state.key) return null;
   if (hasInterruptedPromotion(where.root)) return null;
   const written = new Set(state.written.map((artifact) => artifact.name));
   const recordedNames = Object.keys(state.artifacts);
   if (recordedNames.length !== written.size || recordedNames.some((name) => !written.has(name))) return null;
   let changed = false;
-  const check = (
+  const check = async (
     files: ProjectFs,
     entries: Readonly<Record<string, RecordedFile>>,
     prefix: string,
     limit: number,
-  ): Record<string, RecordedFile> | null => {
-    const next: Record<string, RecordedFile> = {};
-    for (const [name, recorded] of Object.entries(entries)) {
-      const now = stillRecorded(files, `${prefix}${name}`, recorded, limit);
+  ): Promise<Readonly<Record<string, RecordedFile>> | null> => {
+    // The entries as they are, unless one was restamped: only then is a new record built.
+    let next: Record<string, RecordedFile> | null = null;
+    const names = Object.keys(entries);
+    for (let index = 0; index < names.length; index++) {
+      const name = names[index]!;
+      const recorded = entries[name]!;
+      const now = await stillRecorded(files, `${prefix}${name}`, recorded, limit);
       if (now === null) return null;
-      if (now !== recorded) changed = true;
-      next[name] = now;
+      if (now !== recorded && next === null) {
+        next = {};
+        for (const earlier of names.slice(0, index)) next[earlier] = entries[earlier]!;
+      }
+      if (next !== null) next[name] = now;
     }
+    if (next === null) return entries;
+    changed = true;
     return next;
   };
   // One scope each: every folder is resolved once, every file still stamped on its own.
-  const inputs = where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
+  const inputs = await where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
   if (inputs === null) return null;
-  const artifacts = where.root.scope((root) => {
+  const artifacts = await where.root.scope((root) => {
     const build = root.kind(BUILD_FOLDER);
-    return build === 'folder' ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT) : null;
+    return build === 'folder'
+      ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT)
+      : Promise.resolve(null);
   });
   if (artifacts === null) return null;
   return { state, refreshed: changed ? { ...state, inputs, artifacts } : null };
@@ -302,11 +378,17 @@ export async function resavePackState(cache: ProjectFs, state: PackState): Promi
 }
 
 async function writeState(cache: ProjectFs, state: PackState): Promise<void> {
+  const text = `${JSON.stringify(state)}\n`;
   try {
-    await cache.writeFileDerived(PACK_STATE_FILE, `${JSON.stringify(state)}\n`, { createParents: true });
+    await cache.writeFileDerived(PACK_STATE_FILE, text, { createParents: true });
   } catch (error) {
     if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    return;
   }
+  // Kept with the stamp the file has now, so the next check needs no parse (see readState).
+  const stamp = stampOf(cache, PACK_STATE_FILE);
+  if (stamp === null) lastRecord.delete(cache.path(PACK_STATE_FILE));
+  else lastRecord.set(cache.path(PACK_STATE_FILE), { stamp: stamp.stamp, sha256: sha256Hex(text), state });
 }
 
 /** Removes the record (a pack that did not write `build/` as recorded); failures swallowed. */
@@ -330,6 +412,7 @@ export async function savePackState(
     readonly revision: number;
     readonly key: string;
     readonly inputs: Record<string, RecordedFile>;
+    readonly hashes: Record<string, string>;
     readonly assets: readonly RecordedAsset[];
   },
   written: readonly WrittenArtifact[],

@@ -23,7 +23,7 @@ import { canonicalJsonSliced } from './canonical-json.js';
 import { isBlocked, type AssetFormat, type MaterializedAsset } from './formats/format.js';
 import { formatNamed } from './formats/registry.js';
 import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
-import { packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
+import { lastPackState, packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
 import { PackHasher } from './pack-hasher.js';
 import { packStructure } from './pack-structure.js';
 import { SliceClock } from './slice.js';
@@ -91,6 +91,8 @@ export interface PackRecord {
   readonly revision: number;
   readonly key: string;
   readonly inputs: NonNullable<ReturnType<ReadStamps['recorded']>>;
+  /** The SHA-256 of every input read, by path relative to `assets/`. */
+  readonly hashes: Record<string, string>;
   readonly assets: readonly RecordedAsset[];
 }
 
@@ -136,11 +138,6 @@ async function mapSliced<T, U>(
   return mapped;
 }
 
-/** Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. */
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | null): boolean {
   if (crawled === undefined) return now === null;
   if (now === null) return false;
@@ -148,6 +145,15 @@ function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | nul
   return (
     crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text
   );
+}
+
+/**
+ * Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. Measured at 10k
+ * (docs/performance.md, "Issue 13, goals 2 to 4"): yielding only every 3 ms of work instead made reads
+ * during the pack wait several times longer at the median.
+ */
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One asset that made it to the layout. */
@@ -182,11 +188,12 @@ export async function packSnapshot(
 
 async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOptions): Promise<PackOutcome> {
   if (options.signal?.aborted) return CANCELLED;
-  const cache: PayloadCache =
-    options.cacheDir === null ? NO_CACHE : folderCache(options.cacheDir ?? assets.at(PACK_CACHE_PATH));
+  const cacheDir = options.cacheDir === null ? null : (options.cacheDir ?? assets.at(PACK_CACHE_PATH));
+  const cache: PayloadCache = cacheDir === null ? NO_CACHE : folderCache(cacheDir);
   // The cache is filled alongside the pack: each entry is handed over and the next asset goes on at once.
   const filler = new CacheFiller(cache);
-  const stamps = options.cacheDir === null ? null : new ReadStamps(assets);
+  // The last pack's record beside the cache tells which inputs are still as it read and hashed them.
+  const stamps = cacheDir === null ? null : new ReadStamps(assets, lastPackState(folderFs(cacheDir)));
   try {
     return await packWith(snapshot, assets, options, cache, filler, stamps);
   } finally {
@@ -227,6 +234,8 @@ async function packWith(
   const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
+  // Built in slices, like every step over the whole project: reads are answered in between.
+  const clock = new SliceClock();
   // Every structural check again, from the frozen crawl and the registry just read: on the worker when it
   // runs, so the main thread goes on answering reads meanwhile.
   const structure =
@@ -238,8 +247,6 @@ async function packWith(
   )
     diverged.add(REGISTRY_PATH);
   const buildSet = structure.buildSet;
-  // Built in slices, like every step over the whole project: reads are answered in between.
-  const clock = new SliceClock();
   const anchors = new Map<string, CrawledAnchor>();
   for (const anchor of snapshot.crawl.anchors) {
     anchors.set(anchor.root, anchor);
@@ -309,7 +316,16 @@ async function packWith(
       }
       const relative = path.slice(record.root.length + 1);
       inputs.set(relative, bytes);
-      const known = inputSha.get(path) ?? knownSha.get(bytes);
+      let known = inputSha.get(path) ?? knownSha.get(bytes);
+      if (known === undefined && validatedHashes !== null) {
+        // Unchanged since the last pack read and hashed it (the same settled stamp), with the hash validated:
+        // those bytes are the validated ones, and hashing them again would find nothing new.
+        const unchanged = stamps?.unchangedSha(path) ?? null;
+        if (unchanged !== null && unchanged === validatedHashes.get(path)) {
+          known = unchanged;
+          knownSha.set(bytes, unchanged);
+        }
+      }
       if (deferHashes && known === undefined) {
         if (!expected.has(path)) {
           expected.set(path, validatedHashes === null ? null : validatedHashes.get(path));
@@ -433,7 +449,7 @@ async function packWith(
     };
   });
   const facts = await mapSliced(built, clock, (asset) => asset.facts());
-  const key = stamps === null ? null : packKey(snapshot);
+  const key = stamps === null ? null : await packKey(snapshot);
   const recordedInputs =
     key === null ? null : stamps!.recorded((path) => readSha.get(path) ?? inputSha.get(path) ?? '');
   return {
@@ -445,6 +461,7 @@ async function packWith(
             revision: snapshot.revision,
             key,
             inputs: recordedInputs,
+            hashes: Object.fromEntries(inputSha),
             assets: entries.map((asset) => ({
               assetId: asset.assetId,
               name: asset.name,

@@ -509,14 +509,18 @@ export class Project {
    * A pack refuses them all (`diverged`), even where the bytes still hash as validated. Sorted.
    */
   divergedInputs(snapshot: Snapshot): string[] {
+    const stalled = this.#validation.changedInputs(snapshot);
+    const changes = this.#watch.divergence().changes;
+    // Nothing changed: no set of every path the pack reads to build (it held a pack's start for milliseconds).
+    if (stalled.length === 0 && changes.length === 0) return [];
     const read = new Set<string>();
     for (const record of snapshot.assets) {
       if (!inBuildSet(record)) continue;
       read.add(joinAssetsPath(record.root, ANCHOR_FILE));
       for (const input of record.inputs) if (input.assetsPath !== null) read.add(input.assetsPath);
     }
-    const paths = new Set(this.#validation.changedInputs(snapshot).filter((path) => read.has(path)));
-    for (const change of this.#watch.divergence().changes) {
+    const paths = new Set(stalled.filter((path) => read.has(path)));
+    for (const change of changes) {
       const changed = change.from !== undefined ? [change.path, change.from] : [change.path];
       if (
         changed.some((path) => read.has(path) || [...read].some((file) => isWithin(path, file) || isWithin(file, path)))

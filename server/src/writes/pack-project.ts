@@ -66,7 +66,7 @@ export function packOperation(
       // never while the watcher knows of a divergence: the disk is then not what the snapshot says).
       const current =
         incremental && !project.watch.divergence().diverged
-          ? upToDateState(snapshot, { root: project.fs, assets: project.assetsFs, cache })
+          ? await upToDateState(snapshot, { root: project.fs, assets: project.assetsFs, cache })
           : null;
       if (current !== null) {
         if (current.refreshed !== null) await resavePackState(cache, current.refreshed);
