@@ -28,10 +28,13 @@ function progressKey(message: Message): string | undefined {
 }
 
 /**
- * Serialised results that handlers froze (a snapshot's whole asset list): immutable, so their JSON is
- * computed once and reused for every response that carries them.
+ * Serialised results that handlers froze (a snapshot's whole asset list, an asset's details): immutable, so
+ * their JSON and its length in UTF-8 bytes are computed once and reused for every response that carries them.
  */
-const frozenResults = new WeakMap<object, string>();
+const frozenResults = new WeakMap<object, { readonly json: string; readonly bytes: number }>();
+
+/** What is sent for one message: its JSON and, when already known, its length in UTF-8 bytes. */
+type Serialised = { json: string; bytes?: number } | { reason: string };
 
 /** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
 function stringify(value: unknown, level = 1): { json: string } | { reason: string } {
@@ -47,22 +50,24 @@ function stringify(value: unknown, level = 1): { json: string } | { reason: stri
 }
 
 /** The JSON of a message, or why it cannot be sent; a frozen result's JSON is memoised. */
-function serialise(message: Message): { json: string } | { reason: string } {
+function serialise(message: Message): Serialised {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
   if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
     return stringify(message);
-  let json = frozenResults.get(result);
-  if (json === undefined) {
+  let memo = frozenResults.get(result);
+  if (memo === undefined) {
     // The result sits one level below the response object, which counts towards the limit.
     const serialised = stringify(result, 2);
     if ('reason' in serialised) return serialised;
-    json = serialised.json;
-    frozenResults.set(result, json);
+    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8') };
+    frozenResults.set(result, memo);
   }
-  const id = stringify(response.id);
+  // A number id (what clients send) needs no check; anything else goes through the checked path.
+  const id = typeof response.id === 'number' ? { json: JSON.stringify(response.id) } : stringify(response.id);
   if ('reason' in id) return id;
-  return { json: `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":${json}}` };
+  const head = `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":`;
+  return { json: `${head}${memo.json}}`, bytes: Buffer.byteLength(head, 'utf8') + memo.bytes + 1 };
 }
 
 /**
@@ -147,7 +152,8 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     let text = '';
     for (const item of batch) {
       const body = this.bodyOf(item.message);
-      if (body !== undefined) text += `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+      if (body !== undefined)
+        text += `Content-Length: ${body.bytes ?? Buffer.byteLength(body.json, 'utf8')}\r\n\r\n${body.json}`;
     }
     const ready = text === '' || this.output.write(text, 'utf8');
     for (const item of batch) for (const settle of item.settle) settle();
@@ -161,10 +167,10 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.output.once('drain', () => this.flush());
   }
 
-  /** The JSON to send for a message, or undefined when it is dropped (logged). */
-  private bodyOf(message: Message): string | undefined {
+  /** The JSON to send for a message (with its byte length when known), or undefined when it is dropped (logged). */
+  private bodyOf(message: Message): { json: string; bytes?: number } | undefined {
     const serialised = serialise(message);
-    if ('json' in serialised) return serialised.json;
+    if ('json' in serialised) return serialised;
     const method = (message as { method?: unknown }).method;
     const what =
       typeof method === 'string'
@@ -174,7 +180,7 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.log(
       `Could not send ${what}: ${serialised.reason}; ${sent === undefined ? 'dropped it' : 'sent an error answer instead'}.`,
     );
-    return sent;
+    return sent === undefined ? undefined : { json: sent };
   }
 
   end(): void {
