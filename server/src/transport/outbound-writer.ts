@@ -1,7 +1,7 @@
 /**
  * The connection's outbound queue. Every message to the client (responses, events, logs) passes through it
- * in call order, is framed whole, and is written in batches: one stream write per turn of the event loop,
- * so a burst of events costs one write, not one per event. While the client does not keep up (the stream
+ * in call order, is framed whole, and is written in batches: one stream write per turn of the event loop
+ * (one per 32 KiB of a larger batch), so a burst of events costs one write, not one per event. While the client does not keep up (the stream
  * asks to drain), messages wait here, and only then may queued `operation.progress` events of one
  * operation be merged: the newest replaces the older ones and says how many it replaced. No other
  * message is ever merged or dropped, and order is always kept. No message can fail to serialise: one
@@ -10,7 +10,10 @@
  */
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { MAX_OUTBOUND_DEPTH } from './framing-limits.js';
-import { unserialisableReason } from './message-check.js';
+import { jsonTextDeeperThan, unserialisableReason } from './message-check.js';
+
+/** The size of the pieces a batch is written in, in UTF-16 code units: well inside V8's regular heap objects. */
+const WRITE_CHUNK = 32 * 1024;
 
 interface Pending {
   message: Message;
@@ -36,17 +39,30 @@ const frozenResults = new WeakMap<object, { readonly json: string; readonly byte
 /** What is sent for one message: its JSON and, when already known, its length in UTF-8 bytes. */
 type Serialised = { json: string; bytes?: number } | { reason: string };
 
-/** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
+/**
+ * The JSON of a value, or why it cannot be sent. `JSON.stringify` runs first and its text is scanned for
+ * the depth (cheaper than walking the value, and allocation-free); a value it refuses (a BigInt, a cycle, a
+ * throwing `toJSON`) or whose text nests too deep is walked to say why.
+ */
 function stringify(value: unknown, level = 1): { json: string } | { reason: string } {
-  const reason = unserialisableReason(value, MAX_OUTBOUND_DEPTH, level);
-  if (reason !== undefined) return { reason };
+  let json: string | undefined;
   try {
-    const json = JSON.stringify(value);
-    // A message is an object, so undefined only comes from a toJSON that returned nothing.
-    return json === undefined ? { reason: 'it serialises to nothing' } : { json };
+    json = JSON.stringify(value);
   } catch (error) {
-    return { reason: `serialising it failed: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      reason:
+        unserialisableReason(value, MAX_OUTBOUND_DEPTH, level) ??
+        `serialising it failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
+  // A message is an object, so undefined only comes from a toJSON that returned nothing.
+  if (json === undefined) return { reason: 'it serialises to nothing' };
+  if (jsonTextDeeperThan(json, MAX_OUTBOUND_DEPTH - level + 1))
+    return {
+      reason:
+        unserialisableReason(value, MAX_OUTBOUND_DEPTH, level) ?? `it nests deeper than ${MAX_OUTBOUND_DEPTH} levels`,
+    };
+  return { json };
 }
 
 /** The JSON of a message, or why it cannot be sent; a frozen result's JSON is memoised. */
@@ -149,13 +165,29 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     }
     const batch = this.pending;
     this.pending = [];
+    // The batch goes out in pieces of about WRITE_CHUNK characters, a large body on its own: one string of a
+    // whole burst (a megabyte when every file's diagnostics are published at open) would be flattened into V8's
+    // large-object space on writing, and such allocations bring the next full collection of the heap forward.
+    let ready = true;
     let text = '';
     for (const item of batch) {
       const body = this.bodyOf(item.message);
-      if (body !== undefined)
-        text += `Content-Length: ${body.bytes ?? Buffer.byteLength(body.json, 'utf8')}\r\n\r\n${body.json}`;
+      if (body === undefined) continue;
+      const header = `Content-Length: ${body.bytes ?? Buffer.byteLength(body.json, 'utf8')}\r\n\r\n`;
+      if (body.json.length >= WRITE_CHUNK) {
+        if (text !== '') ready = this.output.write(text, 'utf8') && ready;
+        text = '';
+        ready = this.output.write(header, 'utf8') && ready;
+        ready = this.output.write(body.json, 'utf8') && ready;
+        continue;
+      }
+      text += header + body.json;
+      if (text.length >= WRITE_CHUNK) {
+        ready = this.output.write(text, 'utf8') && ready;
+        text = '';
+      }
     }
-    const ready = text === '' || this.output.write(text, 'utf8');
+    if (text !== '') ready = this.output.write(text, 'utf8') && ready;
     for (const item of batch) for (const settle of item.settle) settle();
     if (ready) {
       this.backedUp = false;
