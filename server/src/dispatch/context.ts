@@ -53,7 +53,7 @@ export interface ProjectDirectory {
 export interface ServerContext {
   readonly host: ProjectDirectory;
   readonly signal: AbortSignal;
-  /** Whether the request was cancelled: what `signal.aborted` says, without making the signal if it was not made yet. */
+  /** Whether the request was cancelled: what `signal.aborted` says, without making a signal not made yet. */
   cancelled(): boolean;
   /** What this connection's `initialize` asked for projects it opens. */
   readonly defaults?: { autoReconcile?: boolean };

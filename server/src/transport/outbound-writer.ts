@@ -1,8 +1,9 @@
 /**
  * The connection's outbound queue. Every message to the client (responses, events, logs) passes through it
  * in call order, is framed whole, and is written in batches: one stream write per turn of the event loop
- * (one per 32 KiB of a larger batch), so a burst of events costs one write, not one per event. While the client does not keep up (the stream
- * asks to drain), messages wait here, and only then may queued `operation.progress` events of one
+ * (one per 32 KiB of a larger batch), so a burst of events costs one write, not one per event. While the
+ * client does not keep up (the stream asks to drain), messages wait here, and only then may queued
+ * `operation.progress` events of one
  * operation be merged: the newest replaces the older ones and says how many it replaced. No other
  * message is ever merged or dropped, and order is always kept. No message can fail to serialise: one
  * nested deeper than `MAX_OUTBOUND_DEPTH`, holding a BigInt or a cycle, or that `JSON.stringify` throws on,
