@@ -152,6 +152,12 @@ export interface ReadsResult {
   readonly detailBytesMedian: number;
   readonly detailSubjectMs: readonly number[];
   readonly detailFloorMs: readonly number[];
+  /**
+   * The warm-up calls, timed: the first read of each distinct asset at this snapshot (the server builds its
+   * details; later reads of it are answered from what it built), and the no-op's first echo of each.
+   */
+  readonly detailFirstSubjectMs: readonly number[];
+  readonly detailFirstFloorMs: readonly number[];
 }
 
 /**
@@ -161,8 +167,9 @@ export interface ReadsResult {
  *   random order after three warm-up pairs, each request sent once both servers are quiet;
  * - `packer/getAssetDetails` for `detailCalls` asset ids drawn from the registered ones with a PRNG seeded
  *   by `seed`, against `bench/echo` answering the stored details of the same asset. Every distinct asset is
- *   fetched once first (warm-up; it also builds the no-op's payloads), then the calls go in pairs, each
- *   pair in a seeded random order.
+ *   fetched once first (warm-up; it also builds the no-op's payloads; these first reads are timed and
+ *   reported apart, since the server builds the details there), then the calls go in pairs, each pair in a
+ *   seeded random order.
  * Both servers are left until they stop using CPU before anything is timed. One request is in flight at a
  * time, so each figure is a round trip.
  */
@@ -230,14 +237,22 @@ export async function measureReads(
     const distinct = [...new Set(sequence)];
     const entries: [string, unknown][] = [];
     const detailSizes: number[] = [];
+    const detailFirstSubjectMs: number[] = [];
+    const detailFirstFloorMs: number[] = [];
     for (const assetId of distinct) {
+      const started = performance.now();
       const details = await packer.request<unknown>('packer/getAssetDetails', { projectId, asset: { assetId } });
+      detailFirstSubjectMs.push(performance.now() - started);
       entries.push([`details/${assetId}`, details]);
       detailSizes.push(Buffer.byteLength(JSON.stringify(details)));
     }
     await noop.request('bench/load', { entries });
     // The no-op gets as many warm-up calls as the packer server got, so both run optimised code.
-    for (const assetId of distinct) await noop.request('bench/echo', { key: `details/${assetId}` });
+    for (const assetId of distinct) {
+      const started = performance.now();
+      await noop.request('bench/echo', { key: `details/${assetId}` });
+      detailFirstFloorMs.push(performance.now() - started);
+    }
     await Promise.all([packer.untilIdle(), noop.untilIdle()]);
 
     const detailSubjectMs: number[] = [];
@@ -260,6 +275,8 @@ export async function measureReads(
       detailBytesMedian: detailSizes[detailSizes.length >> 1] ?? 0,
       detailSubjectMs,
       detailFloorMs,
+      detailFirstSubjectMs,
+      detailFirstFloorMs,
     };
   } finally {
     await Promise.all([packer.stop(), noop.stop()]);

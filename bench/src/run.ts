@@ -226,6 +226,14 @@ function readRows(result: ReadsResult): ReportRow[] {
       goal: 1.2,
     });
   }
+  const firstSubject = percentile(result.detailFirstSubjectMs, 50);
+  const firstFloor = percentile(result.detailFirstFloorMs, 50);
+  rows.push({
+    metric: `  … p50 of the first read of each asset (${result.detailFirstSubjectMs.length}, details built; not interleaved)`,
+    subject: formatMilliseconds(firstSubject),
+    floor: formatMilliseconds(firstFloor),
+    ratio: firstSubject / firstFloor,
+  });
   return rows;
 }
 

@@ -2,8 +2,10 @@
  * The outbound queue: batching keeps order; a slow consumer gets progress events merged, and nothing else.
  */
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'vscode-jsonrpc/node';
+import { jsonNestsDeeperThan, jsonTextDeeperThan } from '../../server/src/transport/message-check.js';
 import { OutboundWriter } from '../../server/src/transport/outbound-writer.js';
 
 function parseFrames(text: string): Record<string, unknown>[] {
@@ -231,5 +233,38 @@ describe('outbound writer safety', () => {
     await writer.write({ jsonrpc: '2.0', id: 5, result: deep(127) } as Message);
     expect(logs).toEqual([]);
     expect(parseFrames(sink.text())[0]!['result']).toEqual(deep(127));
+  });
+});
+
+describe('the depth of outgoing JSON text', () => {
+  it('is counted over the string exactly as the reader counts it over the bytes', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 10 }), (value, limit) => {
+        const json = JSON.stringify(value);
+        expect(jsonTextDeeperThan(json, limit)).toBe(jsonNestsDeeperThan(Buffer.from(json, 'utf8'), limit));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sends a batch larger than one write chunk whole and in order, a large body among small ones', async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    const big = { jsonrpc: '2.0', id: 1, result: { text: 'é'.repeat(100_000) } } as Message;
+    const writes = [];
+    for (let sequence = 1; sequence <= 300; sequence++) {
+      writes.push(writer.write(event(sequence, 'operation.progress')));
+      if (sequence === 150) writes.push(writer.write(big));
+    }
+    await Promise.all(writes);
+    const messages = parseFrames(sink.text());
+    expect(messages).toHaveLength(301);
+    expect(messages[150]).toEqual(JSON.parse(JSON.stringify(big)));
+    expect(
+      messages
+        .filter((message) => 'method' in message)
+        .map((message) => (message['params'] as { sequence: number }).sequence),
+    ).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
   });
 });

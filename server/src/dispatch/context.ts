@@ -53,6 +53,8 @@ export interface ProjectDirectory {
 export interface ServerContext {
   readonly host: ProjectDirectory;
   readonly signal: AbortSignal;
+  /** Whether the request was cancelled: what `signal.aborted` says, without making a signal not made yet. */
+  cancelled(): boolean;
   /** What this connection's `initialize` asked for projects it opens. */
   readonly defaults?: { autoReconcile?: boolean };
 }
@@ -105,32 +107,54 @@ export function prepareWrite<R>(
   return { lane, operation, ...(params.workDoneToken !== undefined ? { workDoneToken: params.workDoneToken } : {}) };
 }
 
-/** Makes the read view of a project, capturing its lane status now. */
+/** The read view of each project, made once: every field that can change is a getter. */
+const readViews = new WeakMap<Project, ProjectReadView>();
+
+/**
+ * The read view of a project. It is made once per project and reused by every read: each field that can
+ * change (failure, loading, lane, writer, recovery, watching, divergence, epoch) is a getter, read when a
+ * handler asks for it, and every handler that shows them reads them synchronously, in one turn, as the
+ * answer is built. A read pays nothing for the fields it does not show (the writer field reads the lock file).
+ */
 export function readViewOf(project: Project): ProjectReadView {
-  return {
-    id: project.id,
-    rootUri: project.rootUri,
-    assetsDir: project.assetsDir,
-    epoch: project.events.epoch,
-    failure: project.failed(),
-    loading: project.loading,
-    lane: project.lane.status(),
-    // A getter: only the status asks, and asking reads the lock file.
-    get writer() {
-      return project.lock.state();
-    },
-    lastRecovery: project.lastRecovery,
-    get watching() {
-      return watchingOf(project);
-    },
-    get divergence() {
-      return toDivergenceSummary(project.watch.divergence());
-    },
-    rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
-    newUuid: () => project.newUuid(),
-    now: () => project.now().toISOString(),
-    replay: (afterSequence, options) => project.events.replay(afterSequence, options),
-  };
+  let view = readViews.get(project);
+  if (view === undefined) {
+    view = {
+      id: project.id,
+      rootUri: project.rootUri,
+      assetsDir: project.assetsDir,
+      get epoch() {
+        return project.events.epoch;
+      },
+      get failure() {
+        return project.failed();
+      },
+      get loading() {
+        return project.loading;
+      },
+      get lane() {
+        return project.lane.status();
+      },
+      get writer() {
+        return project.lock.state();
+      },
+      get lastRecovery() {
+        return project.lastRecovery;
+      },
+      get watching() {
+        return watchingOf(project);
+      },
+      get divergence() {
+        return toDivergenceSummary(project.watch.divergence());
+      },
+      rememberPreview: (plan, allocations) => project.rememberPreview(plan, allocations).previewId,
+      newUuid: () => project.newUuid(),
+      now: () => project.now().toISOString(),
+      replay: (afterSequence, options) => project.events.replay(afterSequence, options),
+    };
+    readViews.set(project, view);
+  }
+  return view;
 }
 
 function watchingOf(project: Project): ProjectStatus['watching'] {

@@ -38,6 +38,7 @@ import {
 import type { z } from 'zod';
 import { closeProject, openProject } from './server-lane.js';
 import type { PreparedWrite, ReadContext, ServerContext } from './context.js';
+import { fastAssetDetailsParams } from './fast-params.js';
 import { invalidParams } from './invalid-params.js';
 import { runRead } from './read-runner.js';
 import { submitMutation, type SubmissionContext } from './submit-mutation.js';
@@ -102,7 +103,8 @@ export interface RequestRoute {
   readonly lane: RequestDeclaration['lane'];
   /** Accepted before `initialize` succeeded (only `initialize` itself); every other request gets `-32002` then. */
   readonly beforeInitialize?: true;
-  serve(context: DispatchContext, raw: unknown): Promise<unknown>;
+  /** The answer, or a promise of it; a synchronous throw is an error answer like a rejection. */
+  serve(context: DispatchContext, raw: unknown): unknown;
 }
 
 /** How one notification is handled; a notification has no answer. */
@@ -123,7 +125,11 @@ type Result<D extends { readonly result: z.ZodType }> = z.input<D['result']>;
 function parse<D extends { readonly method: string; readonly params: z.ZodType }>(
   declaration: D,
   raw: unknown,
+  fast?: (raw: unknown) => Output<D> | undefined,
 ): Output<D> {
+  // The hot reads' common shape is checked by hand first (dispatch/fast-params.ts); the schema decides the rest.
+  const checked = fast?.(raw);
+  if (checked !== undefined) return checked;
   // Params absent or null are an empty object: a method whose params are all optional accepts them, and
   // one with required params names what is missing (LSP clients send `null` where there is nothing to say).
   const parsed = declaration.params.safeParse(raw === null || raw === undefined ? {} : raw);
@@ -135,12 +141,13 @@ function parse<D extends { readonly method: string; readonly params: z.ZodType }
 function read<D extends RequestDeclaration<z.ZodType<{ projectId: string }>, z.ZodType, string, 'read'>>(
   declaration: D,
   handle: (context: ReadContext, params: Output<D>) => MaybePromise<Result<D>>,
+  fast?: (raw: unknown) => Output<D> | undefined,
 ): RequestRoute {
   return {
     kind: 'request',
     method: declaration.method,
     lane: declaration.lane,
-    serve: (context, raw) => runRead(context, declaration, parse(declaration, raw), handle),
+    serve: (context, raw) => runRead(context, declaration, parse(declaration, raw, fast), handle),
   };
 }
 
@@ -177,7 +184,7 @@ const packerRoutes: { readonly [N in PackerRequestName]: RequestRoute } = {
   projectStatus: read(packerRequests.projectStatus, projectStatus),
   initWorkspace: write(packerRequests.initWorkspace, prepareInitWorkspace),
   listAssets: read(packerRequests.listAssets, listAssets),
-  getAssetDetails: read(packerRequests.getAssetDetails, getAssetDetails),
+  getAssetDetails: read(packerRequests.getAssetDetails, getAssetDetails, fastAssetDetailsParams),
   listQuarantine: read(packerRequests.listQuarantine, listQuarantine),
   doctor: read(packerRequests.doctor, doctor),
   packSummary: read(packerRequests.packSummary, packSummary),

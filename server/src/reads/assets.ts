@@ -98,6 +98,17 @@ export function resolveAsset(snapshot: Snapshot, projectId: string, reference: A
   return record;
 }
 
+/** The most details one snapshot keeps built (about 3 KiB each with their JSON): a bound, not a target. */
+export const MAX_CACHED_DETAILS = 8192;
+
+/**
+ * The details already built at each snapshot, by record, oldest first. Snapshots and their records never
+ * change, so an asset's details at one snapshot are built once, frozen, and the same object answers every
+ * later read of it; the outbound writer then serialises it once too (it memoises frozen results). A new
+ * snapshot starts empty, and an old one's map goes with it.
+ */
+const builtDetails = new WeakMap<Snapshot, Map<AssetRecord, ResultOf<Requests['getAssetDetails']>>>();
+
 /** `packer/getAssetDetails`. */
 export function getAssetDetails(
   context: ReadContext,
@@ -105,5 +116,16 @@ export function getAssetDetails(
 ): ResultOf<Requests['getAssetDetails']> {
   const { snapshot } = context;
   const record = resolveAsset(snapshot, context.project.id, params.asset);
-  return toAssetDetails(snapshot, record);
+  let built = builtDetails.get(snapshot);
+  if (built === undefined) {
+    built = new Map();
+    builtDetails.set(snapshot, built);
+  }
+  let details = built.get(record);
+  if (details === undefined) {
+    details = Object.freeze(toAssetDetails(snapshot, record));
+    if (built.size >= MAX_CACHED_DETAILS) built.delete(built.keys().next().value!);
+    built.set(record, details);
+  }
+  return details;
 }

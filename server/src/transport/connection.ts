@@ -73,12 +73,39 @@ export interface ServedConnection {
 type Phase = 'awaitingInitialize' | 'running' | 'shutDown' | 'exited';
 type TraceLevel = 'off' | 'messages' | 'verbose';
 
-/** An abort signal that follows a request's `$/cancelRequest`; `abort` cancels it from elsewhere too. */
-function signalOf(token: CancellationToken): { signal: AbortSignal; abort: () => void; dispose: () => void } {
-  const controller = new AbortController();
-  if (token.isCancellationRequested) controller.abort();
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  return { signal: controller.signal, abort: () => controller.abort(), dispose: () => subscription.dispose() };
+/**
+ * The abort signal of one request, following its `$/cancelRequest`; `abort` cancels it from elsewhere too.
+ * The signal is made the first time someone asks for it: a read answered in the turn it arrived in never
+ * looks, and an `AbortController` with its subscription to the token costs more than many reads.
+ */
+class RequestSignal {
+  private controller: AbortController | undefined;
+  private subscription: { dispose(): void } | undefined;
+
+  constructor(private readonly token: CancellationToken) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const controller = new AbortController();
+      this.controller = controller;
+      if (this.token.isCancellationRequested) controller.abort();
+      else this.subscription = this.token.onCancellationRequested(() => controller.abort());
+    }
+    return this.controller.signal;
+  }
+
+  /** Whether the request was cancelled, without making the signal. */
+  cancelled(): boolean {
+    return this.controller !== undefined ? this.controller.signal.aborted : this.token.isCancellationRequested;
+  }
+
+  readonly abort = (): void => {
+    if (!this.signal.aborted) this.controller?.abort();
+  };
+
+  dispose(): void {
+    this.subscription?.dispose();
+  }
 }
 
 /** The `workDoneToken` of a request's params, when it has one. */
@@ -398,6 +425,18 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   const contextOf = (signal: AbortSignal): DispatchContext => ({
     host,
     signal,
+    cancelled: () => signal.aborted,
+    defaults,
+    runWrite,
+    refuseSubmission,
+  });
+  /** The context of one request: its signal is made only when a handler reads it. */
+  const requestContextOf = (request: RequestSignal): DispatchContext => ({
+    host,
+    get signal() {
+      return request.signal;
+    },
+    cancelled: () => request.cancelled(),
     defaults,
     runWrite,
     refuseSubmission,
@@ -417,27 +456,31 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         `The server is shut down: only the exit notification is accepted, not ${method}.`,
       );
     }
-    const started = performance.now();
-    const { signal, abort, dispose: disposeSignal } = signalOf(token);
+    // Traced only when tracing was on as the request arrived: the timing needs its start.
+    const traced = trace !== 'off';
+    const started = traced ? performance.now() : 0;
+    const request = new RequestSignal(token);
+    const { abort } = request;
     // `window/workDoneProgress/cancel` on the request's own progress token cancels it like `$/cancelRequest`.
     const progressToken = workDoneTokenOf(raw);
     if (progressToken !== undefined) progressCancels.set(progressToken, abort);
     try {
       if (route?.kind !== 'request')
         throw new ProtocolError(StandardErrorCodes.MethodNotFound, `Unknown method ${method}.`);
-      return await route.serve(contextOf(signal), raw);
+      return await route.serve(requestContextOf(request), raw);
     } catch (error) {
       if (isUnexpected(error))
         log(`Internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       throw toResponseError(error, method);
     } finally {
-      disposeSignal();
+      request.dispose();
       if (progressToken !== undefined && progressCancels.get(progressToken) === abort)
         progressCancels.delete(progressToken);
-      logTrace(
-        `${method} answered in ${(performance.now() - started).toFixed(1)} ms`,
-        trace === 'verbose' ? JSON.stringify(raw) : undefined,
-      );
+      if (traced)
+        logTrace(
+          `${method} answered in ${(performance.now() - started).toFixed(1)} ms`,
+          trace === 'verbose' ? JSON.stringify(raw) : undefined,
+        );
     }
   });
 

@@ -75,6 +75,27 @@ export function jsonNestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
 }
 
 /**
+ * Whether the JSON text `json` (as `JSON.stringify` wrote it) nests arrays and objects deeper than `limit`,
+ * the outermost value being level 1: the same count as {@link jsonNestsDeeperThan}, over a string. One pass,
+ * no allocation.
+ */
+export function jsonTextDeeperThan(json: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < json.length; index++) {
+    const code = json.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (code === 0x7d || code === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
  * Why `value` cannot be serialised safely within `limit` levels of nesting, or undefined when it can: too
  * deep (a cycle counts as infinitely deep) or holding a BigInt. `level` is the level `value` itself sits
  * at in the message. An explicit stack, no recursion.

@@ -1,8 +1,9 @@
 /**
  * The connection's outbound queue. Every message to the client (responses, events, logs) passes through it
- * in call order, is framed whole, and is written in batches: one stream write per turn of the event loop,
- * so a burst of events costs one write, not one per event. While the client does not keep up (the stream
- * asks to drain), messages wait here, and only then may queued `operation.progress` events of one
+ * in call order, is framed whole, and is written in batches: one stream write per turn of the event loop
+ * (one per 32 KiB of a larger batch), so a burst of events costs one write, not one per event. While the
+ * client does not keep up (the stream asks to drain), messages wait here, and only then may queued
+ * `operation.progress` events of one
  * operation be merged: the newest replaces the older ones and says how many it replaced. No other
  * message is ever merged or dropped, and order is always kept. No message can fail to serialise: one
  * nested deeper than `MAX_OUTBOUND_DEPTH`, holding a BigInt or a cycle, or that `JSON.stringify` throws on,
@@ -10,7 +11,10 @@
  */
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { MAX_OUTBOUND_DEPTH } from './framing-limits.js';
-import { unserialisableReason } from './message-check.js';
+import { jsonTextDeeperThan, unserialisableReason } from './message-check.js';
+
+/** The size of the pieces a batch is written in, in UTF-16 code units: well inside V8's regular heap objects. */
+const WRITE_CHUNK = 32 * 1024;
 
 interface Pending {
   message: Message;
@@ -28,41 +32,59 @@ function progressKey(message: Message): string | undefined {
 }
 
 /**
- * Serialised results that handlers froze (a snapshot's whole asset list): immutable, so their JSON is
- * computed once and reused for every response that carries them.
+ * Serialised results that handlers froze (a snapshot's whole asset list, an asset's details): immutable, so
+ * their JSON and its length in UTF-8 bytes are computed once and reused for every response that carries them.
  */
-const frozenResults = new WeakMap<object, string>();
+const frozenResults = new WeakMap<object, { readonly json: string; readonly bytes: number }>();
 
-/** The JSON of a value, or why it cannot be sent: the depth is bounded before `JSON.stringify` runs. */
+/** What is sent for one message: its JSON and, when already known, its length in UTF-8 bytes. */
+type Serialised = { json: string; bytes?: number } | { reason: string };
+
+/**
+ * The JSON of a value, or why it cannot be sent. `JSON.stringify` runs first and its text is scanned for
+ * the depth (cheaper than walking the value, and allocation-free); a value it refuses (a BigInt, a cycle, a
+ * throwing `toJSON`) or whose text nests too deep is walked to say why.
+ */
 function stringify(value: unknown, level = 1): { json: string } | { reason: string } {
-  const reason = unserialisableReason(value, MAX_OUTBOUND_DEPTH, level);
-  if (reason !== undefined) return { reason };
+  let json: string | undefined;
   try {
-    const json = JSON.stringify(value);
-    // A message is an object, so undefined only comes from a toJSON that returned nothing.
-    return json === undefined ? { reason: 'it serialises to nothing' } : { json };
+    json = JSON.stringify(value);
   } catch (error) {
-    return { reason: `serialising it failed: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      reason:
+        unserialisableReason(value, MAX_OUTBOUND_DEPTH, level) ??
+        `serialising it failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
+  // A message is an object, so undefined only comes from a toJSON that returned nothing.
+  if (json === undefined) return { reason: 'it serialises to nothing' };
+  if (jsonTextDeeperThan(json, MAX_OUTBOUND_DEPTH - level + 1))
+    return {
+      reason:
+        unserialisableReason(value, MAX_OUTBOUND_DEPTH, level) ?? `it nests deeper than ${MAX_OUTBOUND_DEPTH} levels`,
+    };
+  return { json };
 }
 
 /** The JSON of a message, or why it cannot be sent; a frozen result's JSON is memoised. */
-function serialise(message: Message): { json: string } | { reason: string } {
+function serialise(message: Message): Serialised {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
   if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
     return stringify(message);
-  let json = frozenResults.get(result);
-  if (json === undefined) {
+  let memo = frozenResults.get(result);
+  if (memo === undefined) {
     // The result sits one level below the response object, which counts towards the limit.
     const serialised = stringify(result, 2);
     if ('reason' in serialised) return serialised;
-    json = serialised.json;
-    frozenResults.set(result, json);
+    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8') };
+    frozenResults.set(result, memo);
   }
-  const id = stringify(response.id);
+  // A number id (what clients send) needs no check; anything else goes through the checked path.
+  const id = typeof response.id === 'number' ? { json: JSON.stringify(response.id) } : stringify(response.id);
   if ('reason' in id) return id;
-  return { json: `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":${json}}` };
+  const head = `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":`;
+  return { json: `${head}${memo.json}}`, bytes: Buffer.byteLength(head, 'utf8') + memo.bytes + 1 };
 }
 
 /**
@@ -144,12 +166,29 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     }
     const batch = this.pending;
     this.pending = [];
+    // The batch goes out in pieces of about WRITE_CHUNK characters, a large body on its own: one string of a
+    // whole burst (a megabyte when every file's diagnostics are published at open) would be flattened into V8's
+    // large-object space on writing, and such allocations bring the next full collection of the heap forward.
+    let ready = true;
     let text = '';
     for (const item of batch) {
       const body = this.bodyOf(item.message);
-      if (body !== undefined) text += `Content-Length: ${Buffer.byteLength(body, 'utf8')}\r\n\r\n${body}`;
+      if (body === undefined) continue;
+      const header = `Content-Length: ${body.bytes ?? Buffer.byteLength(body.json, 'utf8')}\r\n\r\n`;
+      if (body.json.length >= WRITE_CHUNK) {
+        if (text !== '') ready = this.output.write(text, 'utf8') && ready;
+        text = '';
+        ready = this.output.write(header, 'utf8') && ready;
+        ready = this.output.write(body.json, 'utf8') && ready;
+        continue;
+      }
+      text += header + body.json;
+      if (text.length >= WRITE_CHUNK) {
+        ready = this.output.write(text, 'utf8') && ready;
+        text = '';
+      }
     }
-    const ready = text === '' || this.output.write(text, 'utf8');
+    if (text !== '') ready = this.output.write(text, 'utf8') && ready;
     for (const item of batch) for (const settle of item.settle) settle();
     if (ready) {
       this.backedUp = false;
@@ -161,10 +200,10 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.output.once('drain', () => this.flush());
   }
 
-  /** The JSON to send for a message, or undefined when it is dropped (logged). */
-  private bodyOf(message: Message): string | undefined {
+  /** The JSON to send for a message (with its byte length when known), or undefined when it is dropped (logged). */
+  private bodyOf(message: Message): { json: string; bytes?: number } | undefined {
     const serialised = serialise(message);
-    if ('json' in serialised) return serialised.json;
+    if ('json' in serialised) return serialised;
     const method = (message as { method?: unknown }).method;
     const what =
       typeof method === 'string'
@@ -174,7 +213,7 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     this.log(
       `Could not send ${what}: ${serialised.reason}; ${sent === undefined ? 'dropped it' : 'sent an error answer instead'}.`,
     );
-    return sent;
+    return sent === undefined ? undefined : { json: sent };
   }
 
   end(): void {
