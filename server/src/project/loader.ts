@@ -9,7 +9,7 @@ import { folderFs, rootFs, type FolderLocation, type ProjectFs } from '../io/pro
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
 import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
-import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
+import { buildSnapshot, patchSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { QUARANTINE_FOLDER } from '../mutations/effects.js';
 
@@ -224,10 +224,15 @@ export function snapshotAfterCommit(
   folders: readonly string[],
 ): Snapshot {
   const parsedRegistry: ParsedRegistry = registry !== null ? checkRegistry(registry) : registryOf(previous, assetsDir);
-  return buildSnapshot(previous.revision + 1, recrawl(previous.crawl, assetsDir, folders), parsedRegistry, {
-    quarantine: loadQuarantine(assetsDir),
+  // Patched from the previous snapshot for what the commit touched (built whole when that cannot be done).
+  return patchSnapshot(
+    previous.revision + 1,
     previous,
-  });
+    recrawl(previous.crawl, assetsDir, folders),
+    parsedRegistry,
+    folders,
+    loadQuarantine(assetsDir),
+  );
 }
 
 function registryOf(previous: Snapshot, assetsDir: FolderLocation): ParsedRegistry {
