@@ -15,8 +15,8 @@ const READ_QUIET_MS = 300;
 /** The interval between reads sent in the read passes, in ms. */
 export const READ_INTERVAL_MS = 4;
 
-/** What the lane benchmark found. */
-export interface LaneResult {
+/** What the applies at one size found. */
+export interface ApplyResult {
   readonly roots: number;
   readonly registryBytes: number;
   /** `packer/applyMutation` round trips of `register` (unregistered roots), in ms. */
@@ -27,6 +27,12 @@ export interface LaneResult {
   readonly floorMs: readonly number[];
   readonly floorStringifyMs: readonly number[];
   readonly floorWriteMs: readonly number[];
+  /** Whether the applies cycled (a register undone by a forget, a relocate moved back): too few roots for fresh ones. */
+  readonly cycled: boolean;
+}
+
+/** What the lane benchmark found. */
+export interface LaneResult extends ApplyResult {
   /** `packer/getAssetDetails` round trips with the lane idle, in ms. */
   readonly idleReadMs: readonly number[];
   /** The same while a full `packer/pack` runs, in ms. */
@@ -94,6 +100,128 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
   return elapsed;
 }
 
+/** The registry of a project, relative to the project folder. */
+const REGISTRY_FILE = join('assets', '.prometeu', 'index.json');
+
+/**
+ * `applies` timed `register` and `applies` timed `relocate` (after two untimed warm-ups of each) on the open
+ * project `projectId` in `projectDir`, each followed by one floor registry write of the registry as it is on
+ * disk then (parsed untimed). The server is left quiet before every timed step, and the floor's garbage is
+ * collected on both sides of it. With enough roots each apply names a fresh root (drawn with `random`); with too few
+ * (a 10-root project), a register is undone by an untimed `forget` and each relocate moves the asset back.
+ */
+async function runApplies(
+  server: ServerProcess,
+  projectId: string,
+  projectDir: string,
+  roots: number,
+  applies: number,
+  random: ReturnType<typeof createRandom>,
+): Promise<ApplyResult> {
+  const registryPath = join(projectDir, REGISTRY_FILE);
+  const floorFolder = join(projectDir, 'bench-floor');
+  mkdirSync(floorFolder, { recursive: true });
+  const floorTarget = join(floorFolder, 'index.json');
+  const registryBytes = readFileSync(registryPath).length;
+  const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
+    projectId,
+    filter: { registered: false },
+  });
+  const registerRoots = shuffle(
+    unregistered.assets.map((asset) => asset.root),
+    random,
+  );
+  const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
+  const needed = applies + 2;
+  const cycled = registerRoots.length < needed || registered.length < needed * 2;
+  if (registerRoots.length === 0 || registered.length === 0)
+    throw new Error(
+      `the applies need an unregistered and a registered root, found ${registerRoots.length} and ${registered.length}`,
+    );
+
+  const floorMs: number[] = [];
+  const floorStringifyMs: number[] = [];
+  const floorWriteMs: number[] = [];
+  const runFloor = async (timed: boolean): Promise<void> => {
+    const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
+    await server.untilIdle(APPLY_QUIET_MS);
+    collectGarbage();
+    const parts = floorRegistryWrite(registry, floorTarget);
+    collectGarbage();
+    if (!timed) return;
+    floorStringifyMs.push(parts.stringifyMs);
+    floorWriteMs.push(parts.writeMs);
+    floorMs.push(parts.stringifyMs + parts.writeMs);
+  };
+  const registerMs: number[] = [];
+  const relocateMs: number[] = [];
+  for (let index = 0; index < needed; index++) {
+    const timed = index >= 2;
+    await server.untilIdle(APPLY_QUIET_MS);
+    const root = cycled ? registerRoots[0]! : registerRoots[index]!;
+    const registerElapsed = await apply(server, projectId, { kind: 'register', root }, false);
+    if (timed) registerMs.push(registerElapsed);
+    await runFloor(timed);
+    if (cycled) {
+      await server.untilIdle(APPLY_QUIET_MS);
+      await apply(server, projectId, { kind: 'forget', asset: { root } }, true);
+    }
+    await server.untilIdle(APPLY_QUIET_MS);
+    const moved = cycled ? registered[0]! : registered[index]!;
+    const [, to] =
+      cycled && index % 2 === 1 ? [`${moved.root}-moved`, moved.root] : [moved.root, `${moved.root}-moved`];
+    const relocateElapsed = await apply(
+      server,
+      projectId,
+      { kind: 'relocate', asset: { assetId: moved.asset_id }, to },
+      true,
+    );
+    if (timed) relocateMs.push(relocateElapsed);
+    await runFloor(timed);
+  }
+  return { roots, registryBytes, registerMs, relocateMs, floorMs, floorStringifyMs, floorWriteMs, cycled };
+}
+
+/**
+ * The applies alone at one size: opens `projectDir` (a private copy of `roots` asset roots; it is written
+ * to) in one packer server and runs {@link runApplies}.
+ */
+export async function measureApplies(
+  projectDir: string,
+  roots: number,
+  options: { readonly applies: number; readonly seed: number; readonly server: ServerCommand },
+): Promise<ApplyResult> {
+  const server = await startServer(options.server);
+  try {
+    const { projectId } = await server.request<{ projectId: string }>('packer/openProject', {
+      rootUri: pathToFileURL(projectDir).href,
+    });
+    await server.untilIdle();
+    return await runApplies(server, projectId, projectDir, roots, options.applies, createRandom(options.seed ^ 0x1a2e));
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The rows of the applies at one size: `register` and `relocate` p50 against the floor. */
+export function applyRows(result: ApplyResult): ReportRow[] {
+  const size = formatCount(result.roots);
+  const floor = median(result.floorMs);
+  const floorText = `${formatMilliseconds(floor)} (stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))})`;
+  return (
+    [
+      ['register', result.registerMs],
+      ['relocate', result.relocateMs],
+    ] as const
+  ).map(([name, samples]) => ({
+    metric: `apply ${name} ${size} p50 (${samples.length} each${result.cycled ? ', cycled' : ''}, registry ${formatBytes(result.registryBytes)})`,
+    subject: formatMilliseconds(median(samples)),
+    floor: floorText,
+    ratio: median(samples) / floor,
+    goal: 1.5,
+  }));
+}
+
 /**
  * Runs the lane measurements on `projectDir`, a private copy of a generated workspace of `roots` asset
  * roots (it is written to), with one packer server:
@@ -118,11 +246,6 @@ export async function measureLane(
 ): Promise<LaneResult> {
   const server = await startServer(options.server);
   try {
-    const registryPath = join(projectDir, 'assets', '.prometeu', 'index.json');
-    const floorFolder = join(projectDir, 'bench-floor');
-    mkdirSync(floorFolder, { recursive: true });
-    const floorTarget = join(floorFolder, 'index.json');
-    const registryBytes = readFileSync(registryPath).length;
     const status = await server.request<{ projectId: string }>('packer/openProject', {
       rootUri: pathToFileURL(projectDir).href,
     });
@@ -130,57 +253,13 @@ export async function measureLane(
     await server.untilIdle();
 
     const random = createRandom(options.seed ^ 0x1a2e);
-    const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
-      projectId,
-      filter: { registered: false },
-    });
-    const registerRoots = shuffle(
-      unregistered.assets.map((asset) => asset.root),
+    // The reads name seeded-random registered ids (a relocated asset keeps its id).
+    const registeredEntries = shuffle(
+      [...(JSON.parse(readFileSync(join(projectDir, REGISTRY_FILE), 'utf8')) as RegistryFile).assets],
       random,
     );
-    const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
-    const needed = options.applies + 2;
-    if (registerRoots.length < needed || registered.length < needed * 2) {
-      throw new Error(
-        `the lane benchmark needs ${needed} unregistered and ${needed * 2} registered roots, found ${registerRoots.length} and ${registered.length}`,
-      );
-    }
-    const relocations = registered.slice(0, needed);
-    const readIds = registered.slice(needed).map((entry) => entry.asset_id);
-
-    const floorMs: number[] = [];
-    const floorStringifyMs: number[] = [];
-    const floorWriteMs: number[] = [];
-    const runFloor = async (timed: boolean): Promise<void> => {
-      const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
-      await server.untilIdle(APPLY_QUIET_MS);
-      collectGarbage();
-      const parts = floorRegistryWrite(registry, floorTarget);
-      collectGarbage();
-      if (!timed) return;
-      floorStringifyMs.push(parts.stringifyMs);
-      floorWriteMs.push(parts.writeMs);
-      floorMs.push(parts.stringifyMs + parts.writeMs);
-    };
-    const registerMs: number[] = [];
-    const relocateMs: number[] = [];
-    for (let index = 0; index < needed; index++) {
-      const timed = index >= 2;
-      await server.untilIdle(APPLY_QUIET_MS);
-      const registerElapsed = await apply(server, projectId, { kind: 'register', root: registerRoots[index]! }, false);
-      if (timed) registerMs.push(registerElapsed);
-      await runFloor(timed);
-      await server.untilIdle(APPLY_QUIET_MS);
-      const moved = relocations[index]!;
-      const relocateElapsed = await apply(
-        server,
-        projectId,
-        { kind: 'relocate', asset: { assetId: moved.asset_id }, to: `${moved.root}-moved` },
-        true,
-      );
-      if (timed) relocateMs.push(relocateElapsed);
-      await runFloor(timed);
-    }
+    const applied = await runApplies(server, projectId, projectDir, roots, options.applies, random);
+    const readIds = registeredEntries.slice(options.applies + 2).map((entry) => entry.asset_id);
 
     const idleReadMs: number[] = [];
     const busyReadMs: number[] = [];
@@ -230,13 +309,7 @@ export async function measureLane(
       packedAssets = packed.assets.length;
     }
     return {
-      roots,
-      registryBytes,
-      registerMs,
-      relocateMs,
-      floorMs,
-      floorStringifyMs,
-      floorWriteMs,
+      ...applied,
       idleReadMs,
       busyReadMs,
       packMs,
@@ -250,21 +323,7 @@ export async function measureLane(
 /** The table rows of the lane benchmark (and of the event throughput, when measured). */
 export function laneRows(result: LaneResult, events?: EventThroughputResult): ReportRow[] {
   const size = formatCount(result.roots);
-  const floor = median(result.floorMs);
-  const floorText = `${formatMilliseconds(floor)} (stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))})`;
-  const rows: ReportRow[] = [];
-  for (const [name, samples] of [
-    ['register', result.registerMs],
-    ['relocate', result.relocateMs],
-  ] as const) {
-    rows.push({
-      metric: `apply ${name} ${size} p50 (${samples.length} each, registry ${formatBytes(result.registryBytes)})`,
-      subject: formatMilliseconds(median(samples)),
-      floor: floorText,
-      ratio: median(samples) / floor,
-      goal: 1.5,
-    });
-  }
+  const rows: ReportRow[] = applyRows(result);
   const idle = percentile(result.idleReadMs, 99);
   const busy = percentile(result.busyReadMs, 99);
   rows.push({

@@ -12,7 +12,7 @@ import { ProjectFs } from '../../server/src/io/project-fs.js';
 import { loadSnapshot, readRegistryText, snapshotAfterCommit } from '../../server/src/project/loader.js';
 import { executeEffect } from '../../server/src/mutations/execute.js';
 import { planMutation, touchedFolders } from '../../server/src/mutations/plan.js';
-import { serializeRegistry } from '../../server/src/domain/registry.js';
+import { checkRegistry, serializeRegistry } from '../../server/src/domain/registry.js';
 import { buildSnapshot, patchedRoots, type Snapshot } from '../../server/src/domain/snapshot.js';
 import { diffDiagnostics, diffPublishedAssets, diffSnapshots } from '../../server/src/domain/snapshot-diff.js';
 import { declarationFor, useTempDirs, uuidFor, writeProject, type AssetSpec } from '../support/workspace-builder.js';
@@ -195,6 +195,8 @@ describe('the snapshot a commit publishes', () => {
           const { crawl: _scratchCrawl, ...shownScratch } = shape(scratch) as { crawl: unknown };
           expect(shownNext, `after ${JSON.stringify(intents.slice(0, step + 1))}`).toEqual(shownScratch);
           expect(scratch.crawl).toEqual(next.crawl);
+          // The registry checked from its predecessor, against a check of the whole registry.
+          if (next.registry !== null) expect(next.parsedRegistry).toEqual(checkRegistry(next.registry));
           // The diffs a publish sends, from the patch, against those walked over every asset.
           const whole = buildSnapshot(next.revision, { ...next.crawl }, next.parsedRegistry, {
             quarantine: next.quarantine,

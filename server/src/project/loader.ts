@@ -8,7 +8,13 @@ import { compareStrings, crawlAssets, lowerBound, type CrawlResult } from '../do
 import { folderFs, rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
-import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
+import {
+  checkRegistry,
+  checkRegistryAfter,
+  parseRegistry,
+  REGISTRY_PATH,
+  type ParsedRegistry,
+} from '../domain/registry.js';
 import { buildSnapshot, patchSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { QUARANTINE_FOLDER } from '../mutations/effects.js';
@@ -223,7 +229,8 @@ export function snapshotAfterCommit(
   registry: RegistryFile | null,
   folders: readonly string[],
 ): Snapshot {
-  const parsedRegistry: ParsedRegistry = registry !== null ? checkRegistry(registry) : registryOf(previous, assetsDir);
+  const parsedRegistry: ParsedRegistry =
+    registry !== null ? checkRegistryAfter(previous.parsedRegistry, registry) : registryOf(previous, assetsDir);
   // Patched from the previous snapshot for what the commit touched (built whole when that cannot be done).
   return patchSnapshot(
     previous.revision + 1,
