@@ -174,11 +174,12 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
   const events: EventThroughputResult = await measureEventThroughput({ events: 100_000, chunk: 100, repetitions: 3 });
   // The apply rows by size (10, the working size, 100k), then the reads and the events.
   const laneTable = laneRows(lane, events);
+  const ownApplies = applyRows(lane).length;
   const rows = [
     ...sizes.filter((result) => result.roots < lane.roots).flatMap(applyRows),
-    ...laneTable.slice(0, 2),
+    ...laneTable.slice(0, ownApplies),
     ...sizes.filter((result) => result.roots > lane.roots).flatMap(applyRows),
-    ...laneTable.slice(2),
+    ...laneTable.slice(ownApplies),
   ];
   return { rows, samples: { lane, sizes, events } };
 }

@@ -5,8 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { createRandom, shuffle } from '../../tools/dist/prng.js';
 import type { EventThroughputResult } from './event-throughput.js';
 import type { ReportRow } from './report.js';
-import { startServer, type ServerCommand, type ServerProcess } from './server-process.js';
-import { formatBytes, formatCount, formatMilliseconds, median, percentile } from './statistics.js';
+import { cpuTicksOf, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 
 /** How long the server must be quiet before each timed apply or floor write, in ms. */
 const APPLY_QUIET_MS = 300;
@@ -27,6 +27,20 @@ export interface ApplyResult {
   readonly floorMs: readonly number[];
   readonly floorStringifyMs: readonly number[];
   readonly floorWriteMs: readonly number[];
+  /**
+   * The floor of a relocate, in ms (one per relocate): the registry floor plus the durable rename of a folder
+   * (rename, then fsync of its parent folder), as a relocate must move its root.
+   */
+  readonly relocateFloorMs: readonly number[];
+  /**
+   * Server CPU from each timed apply's request to its answer, in ms (from /proc clock ticks of 10 ms, so only
+   * their mean is meaningful): robust to a loaded machine, unlike wall time.
+   */
+  readonly registerCpuMs: readonly number[];
+  readonly relocateCpuMs: readonly number[];
+  /** CPU of each registry floor write (stringify and the write calls), in ms, and of each relocate floor. */
+  readonly floorCpuMs: readonly number[];
+  readonly relocateFloorCpuMs: readonly number[];
   /** Whether the applies cycled (a register undone by a forget, a relocate moved back): too few roots for fresh ones. */
   readonly cycled: boolean;
 }
@@ -85,7 +99,24 @@ export function floorRegistryWrite(registry: unknown, target: string): { stringi
   return { stringifyMs: stringified - started, writeMs: performance.now() - stringified };
 }
 
+/** The durable rename of folder `from` to `to` (same parent): rename, then fsync of the parent folder. In ms. */
+export function floorFolderRename(from: string, to: string): number {
+  const started = performance.now();
+  renameSync(from, to);
+  const directory = openSync(join(to, '..'), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+  return performance.now() - started;
+}
+
+/** Server CPU (user + system, all threads) from the request to its answer, in clock ticks, by apply. */
+const applyTicks = new WeakMap<ServerProcess, number[]>();
+
 async function apply(server: ServerProcess, projectId: string, mutation: object, consent: boolean): Promise<number> {
+  const ticks = cpuTicksOf(server.pid);
   const started = performance.now();
   const answer = await server.request<ApplyAnswer>('packer/applyMutation', {
     projectId,
@@ -93,6 +124,7 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
     ...(consent ? { consent: true } : {}),
   });
   const elapsed = performance.now() - started;
+  applyTicks.set(server, [...(applyTicks.get(server) ?? []), cpuTicksOf(server.pid) - ticks]);
   if (answer.outcome !== 'applied')
     throw new Error(
       `${JSON.stringify(mutation)} was ${answer.outcome}: ${answer.reasons.map((reason) => `${reason.code}: ${reason.message}`).join('; ')}`,
@@ -106,9 +138,10 @@ const REGISTRY_FILE = join('assets', '.prometeu', 'index.json');
 /**
  * `applies` timed `register` and `applies` timed `relocate` (after two untimed warm-ups of each) on the open
  * project `projectId` in `projectDir`, each followed by one floor registry write of the registry as it is on
- * disk then (parsed untimed). The server is left quiet before every timed step, and the floor's garbage is
- * collected on both sides of it. With enough roots each apply names a fresh root (drawn with `random`); with too few
- * (a 10-root project), a register is undone by an untimed `forget` and each relocate moves the asset back.
+ * disk then (parsed untimed), plus for a relocate a durable folder rename. The server is left quiet before
+ * every timed step, and the floor's garbage is collected on both sides of it. With enough roots each apply
+ * names a fresh root (drawn with `random`); with too few (a 10-root project), a register is undone by an
+ * untimed `forget` and each relocate moves the asset back.
  */
 async function runApplies(
   server: ServerProcess,
@@ -122,6 +155,17 @@ async function runApplies(
   const floorFolder = join(projectDir, 'bench-floor');
   mkdirSync(floorFolder, { recursive: true });
   const floorTarget = join(floorFolder, 'index.json');
+  // The folder the relocate floor moves back and forth, in a folder of its own (its own parent to fsync).
+  const moves = join(floorFolder, 'moves');
+  mkdirSync(join(moves, 'root'), { recursive: true });
+  writeFileSync(join(moves, 'root', 'asset.json'), '{}\n');
+  let moved = false;
+  const relocateFloorMs: number[] = [];
+  const floorCpuMs: number[] = [];
+  const relocateFloorCpuMs: number[] = [];
+  const registerCpuMs: number[] = [];
+  const relocateCpuMs: number[] = [];
+  const lastTicksMs = (): number => applyTicks.get(server)!.at(-1)! * 10;
   const registryBytes = readFileSync(registryPath).length;
   const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
     projectId,
@@ -142,13 +186,26 @@ async function runApplies(
   const floorMs: number[] = [];
   const floorStringifyMs: number[] = [];
   const floorWriteMs: number[] = [];
-  const runFloor = async (timed: boolean): Promise<void> => {
+  const runFloor = async (timed: boolean, relocating = false): Promise<void> => {
     const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
     await server.untilIdle(APPLY_QUIET_MS);
     collectGarbage();
+    const cpu = process.cpuUsage();
     const parts = floorRegistryWrite(registry, floorTarget);
+    const renameMs = relocating
+      ? floorFolderRename(join(moves, moved ? 'moved' : 'root'), join(moves, moved ? 'root' : 'moved'))
+      : 0;
+    const used = process.cpuUsage(cpu);
+    const cpuMs = (used.user + used.system) / 1000;
+    moved = relocating ? !moved : moved;
     collectGarbage();
     if (!timed) return;
+    if (relocating) {
+      relocateFloorMs.push(parts.stringifyMs + parts.writeMs + renameMs);
+      relocateFloorCpuMs.push(cpuMs);
+      return;
+    }
+    floorCpuMs.push(cpuMs);
     floorStringifyMs.push(parts.stringifyMs);
     floorWriteMs.push(parts.writeMs);
     floorMs.push(parts.stringifyMs + parts.writeMs);
@@ -161,6 +218,7 @@ async function runApplies(
     const root = cycled ? registerRoots[0]! : registerRoots[index]!;
     const registerElapsed = await apply(server, projectId, { kind: 'register', root }, false);
     if (timed) registerMs.push(registerElapsed);
+    if (timed) registerCpuMs.push(lastTicksMs());
     await runFloor(timed);
     if (cycled) {
       await server.untilIdle(APPLY_QUIET_MS);
@@ -177,9 +235,24 @@ async function runApplies(
       true,
     );
     if (timed) relocateMs.push(relocateElapsed);
-    await runFloor(timed);
+    if (timed) relocateCpuMs.push(lastTicksMs());
+    await runFloor(timed, true);
   }
-  return { roots, registryBytes, registerMs, relocateMs, floorMs, floorStringifyMs, floorWriteMs, cycled };
+  return {
+    roots,
+    registryBytes,
+    registerMs,
+    relocateMs,
+    floorMs,
+    floorStringifyMs,
+    floorWriteMs,
+    relocateFloorMs,
+    registerCpuMs,
+    relocateCpuMs,
+    floorCpuMs,
+    relocateFloorCpuMs,
+    cycled,
+  };
 }
 
 /**
@@ -203,32 +276,50 @@ export async function measureApplies(
   }
 }
 
-/** The rows of the applies at one size: `register` and `relocate` p50 against the floor. */
+/**
+ * The rows of the applies at one size: `register` p50 against the registry floor, `relocate` p50 against the
+ * registry floor plus a durable folder rename.
+ */
 export function applyRows(result: ApplyResult): ReportRow[] {
   const size = formatCount(result.roots);
   const floor = median(result.floorMs);
-  const floorText = `${formatMilliseconds(floor)} (stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))})`;
-  return (
-    [
-      ['register', result.registerMs],
-      ['relocate', result.relocateMs],
-    ] as const
-  ).map(([name, samples]) => ({
-    metric: `apply ${name} ${size} p50 (${samples.length} each${result.cycled ? ', cycled' : ''}, registry ${formatBytes(result.registryBytes)})`,
-    subject: formatMilliseconds(median(samples)),
-    floor: floorText,
-    ratio: median(samples) / floor,
-    goal: 1.5,
-  }));
+  const relocateFloor = median(result.relocateFloorMs);
+  const registryText = `stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))}`;
+  const label = (name: string, count: number): string =>
+    `apply ${name} ${size} p50 (${count} each${result.cycled ? ', cycled' : ''}, registry ${formatBytes(result.registryBytes)})`;
+  return [
+    {
+      metric: label('register', result.registerMs.length),
+      subject: formatMilliseconds(median(result.registerMs)),
+      floor: `${formatMilliseconds(floor)} (${registryText})`,
+      ratio: median(result.registerMs) / floor,
+      goal: 1.5,
+    },
+    {
+      metric: label('relocate', result.relocateMs.length),
+      subject: formatMilliseconds(median(result.relocateMs)),
+      floor: `${formatMilliseconds(relocateFloor)} (the registry's + a folder rename and fsync)`,
+      ratio: median(result.relocateMs) / relocateFloor,
+      goal: 1.5,
+    },
+    ...(
+      [
+        ['register', result.registerCpuMs, result.floorCpuMs],
+        ['relocate', result.relocateCpuMs, result.relocateFloorCpuMs],
+      ] as const
+    ).map(([name, samples, floorSamples]) => ({
+      metric: `  … server CPU per ${name} ${size}, request to answer (mean of ${samples.length}, 10 ms ticks)`,
+      subject: formatMilliseconds(mean(samples)),
+      floor: `the floor's CPU ${formatMilliseconds(mean(floorSamples))}`,
+      ratio: mean(samples) / mean(floorSamples),
+    })),
+  ];
 }
 
 /**
  * Runs the lane measurements on `projectDir`, a private copy of a generated workspace of `roots` asset
  * roots (it is written to), with one packer server:
- * 1. `applies` pairs of `register` (of an unregistered root) and `applies` of `relocate` (of a registered
- *    asset, with consent), each apply followed by one floor registry write of the project's registry as it
- *    is on disk then (parsed untimed), after two untimed warm-ups of each. The server is left quiet before
- *    every timed step, and the floor's garbage is collected on both sides of it.
+ * 1. `applies` pairs of `register` and `relocate`, each followed by its floor ({@link runApplies}).
  * 2. `readPasses` times: `readsPerPass` `packer/getAssetDetails` of seeded-random registered ids with the
  *    lane idle, then the same requests for as long as a `packer/pack {incremental: false}` of the whole
  *    project runs; one read is sent every {@link READ_INTERVAL_MS} ms, answered or not (an open loop).

@@ -754,8 +754,8 @@ function anchorsWithin(anchors: readonly CrawledAnchor[], folders: readonly stri
   return found;
 }
 
-/** Whether an anchor lies below `root`. */
-function hasAnchorBelow(anchors: readonly CrawledAnchor[], root: string): boolean {
+/** Whether an anchor of `anchors` (sorted by root, as a crawl lists them) lies below `root`. */
+export function hasAnchorBelow(anchors: readonly CrawledAnchor[], root: string): boolean {
   const index = lowerBoundRoot(anchors, `${root}/`);
   return index < anchors.length && anchors[index]!.root.startsWith(`${root}/`);
 }
