@@ -195,6 +195,13 @@ describe('the snapshot a commit publishes', () => {
           const { crawl: _scratchCrawl, ...shownScratch } = shape(scratch) as { crawl: unknown };
           expect(shownNext, `after ${JSON.stringify(intents.slice(0, step + 1))}`).toEqual(shownScratch);
           expect(scratch.crawl).toEqual(next.crawl);
+          // A later build on the same crawl (validation results arriving) uses the anchor analysis the patch left.
+          const onPatchedAnalysis = buildSnapshot(next.revision, next.crawl, next.parsedRegistry, {
+            quarantine: next.quarantine,
+            formatResults: snapshot.formatResults,
+            ...(next.unrecoverableJournals.length > 0 ? { previous: snapshot } : {}),
+          });
+          expect(shape(onPatchedAnalysis)).toEqual(shape(scratch));
           // The re-crawl of the written folders, spliced into the previous crawl, against a crawl of everything.
           // (Only a full crawl lists the set-aside journals, and after a commit that wrote nothing the crawl is the full one.)
           const { unrecoverableJournals: _journals, ...crawled } = loadSnapshot(projectFs, next.revision).crawl;
