@@ -1,8 +1,19 @@
 /** The lane, watch and pack suites as `run.ts` runs them: sizes, repetitions, private copies and rows. */
 import { measureEventThroughput, type EventThroughputResult } from './event-throughput.js';
-import { laneRows, measureLane, type LaneResult } from './lane-benchmark.js';
+import {
+  applyRows,
+  laneRows,
+  measureApplies,
+  measureLane,
+  type ApplyResult,
+  type LaneResult,
+} from './lane-benchmark.js';
+import { generateWorkspace } from '../../tools/dist/generate-workspace.js';
 import { measurePack, packRows, type PackResult } from './pack-benchmark.js';
 import { ensurePackWorkspace } from './pack-workspace.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { copyToTemporary, type PrivateCopy } from './private-copy.js';
 import type { ReportRow } from './report.js';
 import type { ServerCommand } from './server-process.js';
@@ -123,11 +134,26 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
 
 /**
  * The lane suite: applies and reads on the private copy of the working size (17 timed applies of each kind,
- * 15 with --quick; 2 passes of 600 idle reads and one full pack each, one read every 4 ms), then the event throughput (100,000
- * events, 100 per turn, 3 repetitions of each sender).
+ * 15 with --quick; 2 passes of 600 idle reads and one full pack each, one read every 4 ms), the applies
+ * alone on a generated 10-root project and on a private copy of each measured size of 100k roots and above
+ * (9 of each kind there, 7 with --quick), then the event throughput (100,000 events, 100 per turn, 3
+ * repetitions of each sender).
  */
 export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> {
   const applies = context.quick ? 15 : 17;
+  const sizes: ApplyResult[] = [];
+  {
+    const parent = mkdtempSync(join(tmpdir(), 'prometeu-bench-10-'));
+    try {
+      const projectDir = join(parent, 'project');
+      // Seven registered roots and three unregistered ones to register.
+      generateWorkspace(projectDir, { roots: 10, seed: context.seed, registeredShare: 0.7 });
+      context.log(`lane: ${applies} register and ${applies} relocate applies on 10 roots`);
+      sizes.push(await measureApplies(projectDir, 10, { applies, seed: context.seed, server: context.server }));
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  }
   context.log(
     `lane: ${applies} register and ${applies} relocate applies on ${formatCount(context.workingSize)}, reads during 2 full packs`,
   );
@@ -138,9 +164,33 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
     seed: context.seed,
     server: context.server,
   });
+  for (const [roots, workspace] of [...context.workspaces].sort((a, b) => a[0] - b[0])) {
+    if (roots < 100_000) continue;
+    const large = context.quick ? 7 : 9;
+    const copy = copyToTemporary(workspace.projectDir, formatCount(roots));
+    try {
+      context.log(
+        `lane: ${large} register and ${large} relocate applies on ${formatCount(roots)} (copied in ${formatMilliseconds(copy.copyMs)})`,
+      );
+      sizes.push(
+        await measureApplies(copy.projectDir, roots, { applies: large, seed: context.seed, server: context.server }),
+      );
+    } finally {
+      copy.remove();
+    }
+  }
   context.log('lane: event throughput, 100k events × 3 senders × 3 repetitions');
   const events: EventThroughputResult = await measureEventThroughput({ events: 100_000, chunk: 100, repetitions: 3 });
-  return { rows: laneRows(lane, events), samples: { lane, events } };
+  // The apply rows by size (10, the working size, 100k), then the reads and the events.
+  const laneTable = laneRows(lane, events);
+  const ownApplies = applyRows(lane).length;
+  const rows = [
+    ...sizes.filter((result) => result.roots < lane.roots).flatMap(applyRows),
+    ...laneTable.slice(0, ownApplies),
+    ...sizes.filter((result) => result.roots > lane.roots).flatMap(applyRows),
+    ...laneTable.slice(ownApplies),
+  ];
+  return { rows, samples: { lane, sizes, events } };
 }
 
 /** The pack suite: the 2,000-blob workspace (generated on first use), 3 repetitions (2 with --quick). */

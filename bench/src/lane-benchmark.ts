@@ -15,8 +15,8 @@ import { createRandom, shuffle } from '../../tools/dist/prng.js';
 import { eventLoopWindow, removeEventLoopReports, withEventLoopProbe } from './event-loop-report.js';
 import type { EventThroughputResult } from './event-throughput.js';
 import type { ReportRow } from './report.js';
-import { startServer, type ServerCommand, type ServerProcess } from './server-process.js';
-import { formatBytes, formatCount, formatMilliseconds, median, percentile } from './statistics.js';
+import { cpuTicksOf, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 
 /** How long the server must be quiet before each timed apply or floor write, in ms. */
 const APPLY_QUIET_MS = 300;
@@ -25,8 +25,8 @@ const READ_QUIET_MS = 300;
 /** The interval between reads sent in the read passes, in ms. */
 export const READ_INTERVAL_MS = 4;
 
-/** What the lane benchmark found. */
-export interface LaneResult {
+/** What the applies at one size found. */
+export interface ApplyResult {
   readonly roots: number;
   readonly registryBytes: number;
   /** `packer/applyMutation` round trips of `register` (unregistered roots), in ms. */
@@ -37,6 +37,26 @@ export interface LaneResult {
   readonly floorMs: readonly number[];
   readonly floorStringifyMs: readonly number[];
   readonly floorWriteMs: readonly number[];
+  /**
+   * The floor of a relocate, in ms (one per relocate): the registry floor plus the durable rename of a folder
+   * (rename, then fsync of its parent folder), as a relocate must move its root.
+   */
+  readonly relocateFloorMs: readonly number[];
+  /**
+   * Server CPU from each timed apply's request to its answer, in ms (from /proc clock ticks of 10 ms, so only
+   * their mean is meaningful): robust to a loaded machine, unlike wall time.
+   */
+  readonly registerCpuMs: readonly number[];
+  readonly relocateCpuMs: readonly number[];
+  /** CPU of each registry floor write (stringify and the write calls), in ms, and of each relocate floor. */
+  readonly floorCpuMs: readonly number[];
+  readonly relocateFloorCpuMs: readonly number[];
+  /** Whether the applies cycled (a register undone by a forget, a relocate moved back): too few roots for fresh ones. */
+  readonly cycled: boolean;
+}
+
+/** What the lane benchmark found. */
+export interface LaneResult extends ApplyResult {
   /** `packer/getAssetDetails` round trips with the lane idle, in ms. */
   readonly idleReadMs: readonly number[];
   /** The same while a full `packer/pack` runs, in ms. */
@@ -101,7 +121,24 @@ export function floorRegistryWrite(registry: unknown, target: string): { stringi
   return { stringifyMs: stringified - started, writeMs: performance.now() - stringified };
 }
 
+/** The durable rename of folder `from` to `to` (same parent): rename, then fsync of the parent folder. In ms. */
+export function floorFolderRename(from: string, to: string): number {
+  const started = performance.now();
+  renameSync(from, to);
+  const directory = openSync(join(to, '..'), 'r');
+  try {
+    fsyncSync(directory);
+  } finally {
+    closeSync(directory);
+  }
+  return performance.now() - started;
+}
+
+/** Server CPU (user + system, all threads) from the request to its answer, in clock ticks, by apply. */
+const applyTicks = new WeakMap<ServerProcess, number[]>();
+
 async function apply(server: ServerProcess, projectId: string, mutation: object, consent: boolean): Promise<number> {
+  const ticks = cpuTicksOf(server.pid);
   const started = performance.now();
   const answer = await server.request<ApplyAnswer>('packer/applyMutation', {
     projectId,
@@ -109,6 +146,7 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
     ...(consent ? { consent: true } : {}),
   });
   const elapsed = performance.now() - started;
+  applyTicks.set(server, [...(applyTicks.get(server) ?? []), cpuTicksOf(server.pid) - ticks]);
   if (answer.outcome !== 'applied')
     throw new Error(
       `${JSON.stringify(mutation)} was ${answer.outcome}: ${answer.reasons.map((reason) => `${reason.code}: ${reason.message}`).join('; ')}`,
@@ -116,13 +154,194 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
   return elapsed;
 }
 
+/** The registry of a project, relative to the project folder. */
+const REGISTRY_FILE = join('assets', '.prometeu', 'index.json');
+
+/**
+ * `applies` timed `register` and `applies` timed `relocate` (after two untimed warm-ups of each) on the open
+ * project `projectId` in `projectDir`, each followed by one floor registry write of the registry as it is on
+ * disk then (parsed untimed), plus for a relocate a durable folder rename. The server is left quiet before
+ * every timed step, and the floor's garbage is collected on both sides of it. With enough roots each apply
+ * names a fresh root (drawn with `random`); with too few (a 10-root project), a register is undone by an
+ * untimed `forget` and each relocate moves the asset back.
+ */
+async function runApplies(
+  server: ServerProcess,
+  projectId: string,
+  projectDir: string,
+  roots: number,
+  applies: number,
+  random: ReturnType<typeof createRandom>,
+): Promise<ApplyResult> {
+  const registryPath = join(projectDir, REGISTRY_FILE);
+  const floorFolder = join(projectDir, 'bench-floor');
+  mkdirSync(floorFolder, { recursive: true });
+  const floorTarget = join(floorFolder, 'index.json');
+  // The folder the relocate floor moves back and forth, in a folder of its own (its own parent to fsync).
+  const moves = join(floorFolder, 'moves');
+  mkdirSync(join(moves, 'root'), { recursive: true });
+  writeFileSync(join(moves, 'root', 'asset.json'), '{}\n');
+  let moved = false;
+  const relocateFloorMs: number[] = [];
+  const floorCpuMs: number[] = [];
+  const relocateFloorCpuMs: number[] = [];
+  const registerCpuMs: number[] = [];
+  const relocateCpuMs: number[] = [];
+  const lastTicksMs = (): number => applyTicks.get(server)!.at(-1)! * 10;
+  const registryBytes = readFileSync(registryPath).length;
+  const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
+    projectId,
+    filter: { registered: false },
+  });
+  const registerRoots = shuffle(
+    unregistered.assets.map((asset) => asset.root),
+    random,
+  );
+  const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
+  const needed = applies + 2;
+  const cycled = registerRoots.length < needed || registered.length < needed * 2;
+  if (registerRoots.length === 0 || registered.length === 0)
+    throw new Error(
+      `the applies need an unregistered and a registered root, found ${registerRoots.length} and ${registered.length}`,
+    );
+
+  const floorMs: number[] = [];
+  const floorStringifyMs: number[] = [];
+  const floorWriteMs: number[] = [];
+  const runFloor = async (timed: boolean, relocating = false): Promise<void> => {
+    const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
+    await server.untilIdle(APPLY_QUIET_MS);
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const parts = floorRegistryWrite(registry, floorTarget);
+    const renameMs = relocating
+      ? floorFolderRename(join(moves, moved ? 'moved' : 'root'), join(moves, moved ? 'root' : 'moved'))
+      : 0;
+    const used = process.cpuUsage(cpu);
+    const cpuMs = (used.user + used.system) / 1000;
+    moved = relocating ? !moved : moved;
+    collectGarbage();
+    if (!timed) return;
+    if (relocating) {
+      relocateFloorMs.push(parts.stringifyMs + parts.writeMs + renameMs);
+      relocateFloorCpuMs.push(cpuMs);
+      return;
+    }
+    floorCpuMs.push(cpuMs);
+    floorStringifyMs.push(parts.stringifyMs);
+    floorWriteMs.push(parts.writeMs);
+    floorMs.push(parts.stringifyMs + parts.writeMs);
+  };
+  const registerMs: number[] = [];
+  const relocateMs: number[] = [];
+  for (let index = 0; index < needed; index++) {
+    const timed = index >= 2;
+    await server.untilIdle(APPLY_QUIET_MS);
+    const root = cycled ? registerRoots[0]! : registerRoots[index]!;
+    const registerElapsed = await apply(server, projectId, { kind: 'register', root }, false);
+    if (timed) registerMs.push(registerElapsed);
+    if (timed) registerCpuMs.push(lastTicksMs());
+    await runFloor(timed);
+    if (cycled) {
+      await server.untilIdle(APPLY_QUIET_MS);
+      await apply(server, projectId, { kind: 'forget', asset: { root } }, true);
+    }
+    await server.untilIdle(APPLY_QUIET_MS);
+    const moved = cycled ? registered[0]! : registered[index]!;
+    const [, to] =
+      cycled && index % 2 === 1 ? [`${moved.root}-moved`, moved.root] : [moved.root, `${moved.root}-moved`];
+    const relocateElapsed = await apply(
+      server,
+      projectId,
+      { kind: 'relocate', asset: { assetId: moved.asset_id }, to },
+      true,
+    );
+    if (timed) relocateMs.push(relocateElapsed);
+    if (timed) relocateCpuMs.push(lastTicksMs());
+    await runFloor(timed, true);
+  }
+  return {
+    roots,
+    registryBytes,
+    registerMs,
+    relocateMs,
+    floorMs,
+    floorStringifyMs,
+    floorWriteMs,
+    relocateFloorMs,
+    registerCpuMs,
+    relocateCpuMs,
+    floorCpuMs,
+    relocateFloorCpuMs,
+    cycled,
+  };
+}
+
+/**
+ * The applies alone at one size: opens `projectDir` (a private copy of `roots` asset roots; it is written
+ * to) in one packer server and runs {@link runApplies}.
+ */
+export async function measureApplies(
+  projectDir: string,
+  roots: number,
+  options: { readonly applies: number; readonly seed: number; readonly server: ServerCommand },
+): Promise<ApplyResult> {
+  const server = await startServer(options.server);
+  try {
+    const { projectId } = await server.request<{ projectId: string }>('packer/openProject', {
+      rootUri: pathToFileURL(projectDir).href,
+    });
+    await server.untilIdle();
+    return await runApplies(server, projectId, projectDir, roots, options.applies, createRandom(options.seed ^ 0x1a2e));
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * The rows of the applies at one size: `register` p50 against the registry floor, `relocate` p50 against the
+ * registry floor plus a durable folder rename.
+ */
+export function applyRows(result: ApplyResult): ReportRow[] {
+  const size = formatCount(result.roots);
+  const floor = median(result.floorMs);
+  const relocateFloor = median(result.relocateFloorMs);
+  const registryText = `stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))}`;
+  const label = (name: string, count: number): string =>
+    `apply ${name} ${size} p50 (${count} each${result.cycled ? ', cycled' : ''}, registry ${formatBytes(result.registryBytes)})`;
+  return [
+    {
+      metric: label('register', result.registerMs.length),
+      subject: formatMilliseconds(median(result.registerMs)),
+      floor: `${formatMilliseconds(floor)} (${registryText})`,
+      ratio: median(result.registerMs) / floor,
+      goal: 1.5,
+    },
+    {
+      metric: label('relocate', result.relocateMs.length),
+      subject: formatMilliseconds(median(result.relocateMs)),
+      floor: `${formatMilliseconds(relocateFloor)} (the registry's + a folder rename and fsync)`,
+      ratio: median(result.relocateMs) / relocateFloor,
+      goal: 1.5,
+    },
+    ...(
+      [
+        ['register', result.registerCpuMs, result.floorCpuMs],
+        ['relocate', result.relocateCpuMs, result.relocateFloorCpuMs],
+      ] as const
+    ).map(([name, samples, floorSamples]) => ({
+      metric: `  … server CPU per ${name} ${size}, request to answer (mean of ${samples.length}, 10 ms ticks)`,
+      subject: formatMilliseconds(mean(samples)),
+      floor: `the floor's CPU ${formatMilliseconds(mean(floorSamples))}`,
+      ratio: mean(samples) / mean(floorSamples),
+    })),
+  ];
+}
+
 /**
  * Runs the lane measurements on `projectDir`, a private copy of a generated workspace of `roots` asset
  * roots (it is written to), with one packer server:
- * 1. `applies` pairs of `register` (of an unregistered root) and `applies` of `relocate` (of a registered
- *    asset, with consent), each apply followed by one floor registry write of the project's registry as it
- *    is on disk then (parsed untimed), after two untimed warm-ups of each. The server is left quiet before
- *    every timed step, and the floor's garbage is collected on both sides of it.
+ * 1. `applies` pairs of `register` and `relocate`, each followed by its floor ({@link runApplies}).
  * 2. `readPasses` times: `readsPerPass` `packer/getAssetDetails` of seeded-random registered ids with the
  *    lane idle, then the same requests for as long as a `packer/pack {incremental: false}` of the whole
  *    project runs; one read is sent every {@link READ_INTERVAL_MS} ms, answered or not (an open loop).
@@ -141,11 +360,6 @@ export async function measureLane(
   // The probe measures the server's own event-loop blocks (event-loop-probe.ts); it adds a 1 ms timer.
   const server = await startServer(withEventLoopProbe(options.server));
   try {
-    const registryPath = join(projectDir, 'assets', '.prometeu', 'index.json');
-    const floorFolder = join(projectDir, 'bench-floor');
-    mkdirSync(floorFolder, { recursive: true });
-    const floorTarget = join(floorFolder, 'index.json');
-    const registryBytes = readFileSync(registryPath).length;
     const status = await server.request<{ projectId: string }>('packer/openProject', {
       rootUri: pathToFileURL(projectDir).href,
     });
@@ -153,57 +367,13 @@ export async function measureLane(
     await server.untilIdle();
 
     const random = createRandom(options.seed ^ 0x1a2e);
-    const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
-      projectId,
-      filter: { registered: false },
-    });
-    const registerRoots = shuffle(
-      unregistered.assets.map((asset) => asset.root),
+    // The reads name seeded-random registered ids (a relocated asset keeps its id).
+    const registeredEntries = shuffle(
+      [...(JSON.parse(readFileSync(join(projectDir, REGISTRY_FILE), 'utf8')) as RegistryFile).assets],
       random,
     );
-    const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
-    const needed = options.applies + 2;
-    if (registerRoots.length < needed || registered.length < needed * 2) {
-      throw new Error(
-        `the lane benchmark needs ${needed} unregistered and ${needed * 2} registered roots, found ${registerRoots.length} and ${registered.length}`,
-      );
-    }
-    const relocations = registered.slice(0, needed);
-    const readIds = registered.slice(needed).map((entry) => entry.asset_id);
-
-    const floorMs: number[] = [];
-    const floorStringifyMs: number[] = [];
-    const floorWriteMs: number[] = [];
-    const runFloor = async (timed: boolean): Promise<void> => {
-      const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
-      await server.untilIdle(APPLY_QUIET_MS);
-      collectGarbage();
-      const parts = floorRegistryWrite(registry, floorTarget);
-      collectGarbage();
-      if (!timed) return;
-      floorStringifyMs.push(parts.stringifyMs);
-      floorWriteMs.push(parts.writeMs);
-      floorMs.push(parts.stringifyMs + parts.writeMs);
-    };
-    const registerMs: number[] = [];
-    const relocateMs: number[] = [];
-    for (let index = 0; index < needed; index++) {
-      const timed = index >= 2;
-      await server.untilIdle(APPLY_QUIET_MS);
-      const registerElapsed = await apply(server, projectId, { kind: 'register', root: registerRoots[index]! }, false);
-      if (timed) registerMs.push(registerElapsed);
-      await runFloor(timed);
-      await server.untilIdle(APPLY_QUIET_MS);
-      const moved = relocations[index]!;
-      const relocateElapsed = await apply(
-        server,
-        projectId,
-        { kind: 'relocate', asset: { assetId: moved.asset_id }, to: `${moved.root}-moved` },
-        true,
-      );
-      if (timed) relocateMs.push(relocateElapsed);
-      await runFloor(timed);
-    }
+    const applied = await runApplies(server, projectId, projectDir, roots, options.applies, random);
+    const readIds = registeredEntries.slice(options.applies + 2).map((entry) => entry.asset_id);
 
     const idleReadMs: number[] = [];
     const busyReadMs: number[] = [];
@@ -305,13 +475,7 @@ export async function measureLane(
       verifyBlockMs.push((await eventLoopWindow(server.pid)).maxMs);
     }
     return {
-      roots,
-      registryBytes,
-      registerMs,
-      relocateMs,
-      floorMs,
-      floorStringifyMs,
-      floorWriteMs,
+      ...applied,
       idleReadMs,
       busyReadMs,
       packMs,
@@ -333,21 +497,7 @@ export async function measureLane(
 /** The table rows of the lane benchmark (and of the event throughput, when measured). */
 export function laneRows(result: LaneResult, events?: EventThroughputResult): ReportRow[] {
   const size = formatCount(result.roots);
-  const floor = median(result.floorMs);
-  const floorText = `${formatMilliseconds(floor)} (stringify ${formatMilliseconds(median(result.floorStringifyMs))} + write ${formatMilliseconds(median(result.floorWriteMs))})`;
-  const rows: ReportRow[] = [];
-  for (const [name, samples] of [
-    ['register', result.registerMs],
-    ['relocate', result.relocateMs],
-  ] as const) {
-    rows.push({
-      metric: `apply ${name} ${size} p50 (${samples.length} each, registry ${formatBytes(result.registryBytes)})`,
-      subject: formatMilliseconds(median(samples)),
-      floor: floorText,
-      ratio: median(samples) / floor,
-      goal: 1.5,
-    });
-  }
+  const rows: ReportRow[] = applyRows(result);
   const idle = percentile(result.idleReadMs, 99);
   const busy = percentile(result.busyReadMs, 99);
   rows.push({

@@ -308,11 +308,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const has = (suite: Suite): boolean => options.suites.includes(suite);
 
-  // Only the generated workspaces some chosen suite reads: every size for core and watch, the read size for lane.
+  // Only the generated workspaces some chosen suite reads: every size for core and watch, the read size and
+  // 100k and above (its applies) for lane.
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
   for (const roots of options.sizes) {
-    if (has('core') || has('watch') || (has('lane') && roots === readSize))
+    if (has('core') || has('watch') || (has('lane') && (roots === readSize || roots >= 100_000)))
       workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
   }
 

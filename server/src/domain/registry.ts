@@ -6,6 +6,7 @@ import { jsonTextDepth, MAX_JSON_DEPTH } from './limits.js';
 import { REGISTRY_SCHEMA_VERSION, RegistryFile, type Diagnostic, type RegistryEntry } from '@prometeu/packer-protocol';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
 import { checkAssetsPath, type CheckedPath } from './paths.js';
+import { DELETED, patchMap } from './shared-map.js';
 
 /** The registry path relative to `assets/`. */
 export const REGISTRY_PATH = '.prometeu/index.json';
@@ -420,4 +421,106 @@ export function sortKeys(value: unknown): unknown {
     return sorted;
   }
   return value;
+}
+
+/** The keys of a trusted registry without diagnostics: each id, root and asset_uuid is held by one entry. */
+interface RegistryKeys {
+  readonly ids: ReadonlyMap<number, RegistryEntry>;
+  readonly roots: ReadonlyMap<string, RegistryEntry>;
+  readonly uuids: ReadonlyMap<string, RegistryEntry>;
+}
+
+/** Per checked registry without diagnostics whose entries are its file's entries: its keys, built on first use. */
+const registryKeys = new WeakMap<ParsedRegistry, RegistryKeys>();
+
+function keysOf(parsed: ParsedRegistry): RegistryKeys {
+  let keys = registryKeys.get(parsed);
+  if (keys === undefined) {
+    keys = {
+      ids: new Map(parsed.entries.map((entry) => [entry.asset_id, entry])),
+      roots: new Map(parsed.entries.map((entry) => [entry.root, entry])),
+      uuids: new Map(parsed.entries.map((entry) => [entry.asset_uuid, entry])),
+    };
+    registryKeys.set(parsed, keys);
+  }
+  return keys;
+}
+
+/**
+ * {@link checkRegistry} of `registry`, a commit's change of the registry `previous` was checked from: when
+ * `previous` had no diagnostics and `registry` keeps the entries it did not change (the same objects, sorted
+ * by asset_id), only the changed entries are checked, against keys shared with `previous` (see
+ * shared-map.ts); anything else is checked whole. `test/domain/registry.test.ts` pins the equality.
+ */
+export function checkRegistryAfter(previous: ParsedRegistry, registry: RegistryFile): ParsedRegistry {
+  const before = previous.registry;
+  if (
+    before === null ||
+    previous.diagnostics.length > 0 ||
+    previous.entries.length !== before.assets.length ||
+    notCanonical.has(registry) ||
+    registry.next_asset_id < before.next_asset_id
+  )
+    return checkRegistry(registry);
+  for (let index = 1; index < registry.assets.length; index++)
+    if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) return checkRegistry(registry);
+  const keys = keysOf(previous);
+  const idPatch = new Map<number, RegistryEntry | typeof DELETED>();
+  const rootPatch = new Map<string, RegistryEntry | typeof DELETED>();
+  const uuidPatch = new Map<string, RegistryEntry | typeof DELETED>();
+  const added: RegistryEntry[] = [];
+  const old = before.assets;
+  const now = registry.assets;
+  for (let i = 0, j = 0; i < old.length || j < now.length;) {
+    const was = old[i];
+    const is = now[j];
+    if (was !== undefined && was === is) {
+      // An entry kept from `previous` must be its checked entry: a canonical root.
+      if (previous.entries[i] !== was) return checkRegistry(registry);
+      i++;
+      j++;
+    } else if (is === undefined || (was !== undefined && was.asset_id <= is.asset_id)) {
+      idPatch.set(was!.asset_id, DELETED);
+      rootPatch.set(was!.root, DELETED);
+      uuidPatch.set(was!.asset_uuid, DELETED);
+      i++;
+    } else {
+      added.push(is);
+      j++;
+    }
+  }
+  const claim = <K>(
+    index: ReadonlyMap<K, RegistryEntry>,
+    patch: Map<K, RegistryEntry | typeof DELETED>,
+    key: K,
+    entry: RegistryEntry,
+  ): boolean => {
+    const held = patch.has(key) ? patch.get(key) : index.get(key);
+    if (held !== undefined && held !== DELETED) return false;
+    patch.set(key, entry);
+    return true;
+  };
+  for (const entry of added) {
+    let checked = rootChecks.get(entry);
+    if (checked === undefined) {
+      checked = checkAssetsPath(entry.root);
+      rootChecks.set(entry, checked);
+    }
+    if (
+      !checked.ok ||
+      checked.path !== entry.root ||
+      entry.asset_id >= registry.next_asset_id ||
+      !claim(keys.ids, idPatch, entry.asset_id, entry) ||
+      !claim(keys.roots, rootPatch, entry.root, entry) ||
+      !claim(keys.uuids, uuidPatch, entry.asset_uuid, entry)
+    )
+      return checkRegistry(registry);
+  }
+  const parsed: ParsedRegistry = { exists: true, registry, entries: registry.assets, diagnostics: [] };
+  registryKeys.set(parsed, {
+    ids: patchMap(keys.ids, idPatch),
+    roots: patchMap(keys.roots, rootPatch),
+    uuids: patchMap(keys.uuids, uuidPatch),
+  });
+  return parsed;
 }

@@ -4,7 +4,7 @@
  * reports the first; every published snapshot carries both in its events.
  */
 import type { Severity } from '@prometeu/packer-protocol';
-import type { AssetRecord, Snapshot } from './snapshot.js';
+import { patchedRoots, type AssetRecord, type Snapshot } from './snapshot.js';
 import { compareStrings } from './crawl.js';
 
 /** The codes of format validation, which a reload recomputes later. */
@@ -43,6 +43,49 @@ function anchoredIndex(snapshot: Snapshot): AnchoredIndex {
   return index;
 }
 
+/**
+ * The anchored records of `snapshot` as a diff walks them: every one, or, when `after` was patched from
+ * `before`, those of the roots the patch touched (every other root has the very same record in both). A
+ * patch is made only where each asset_uuid it touched is held by one record, so the snapshot's own
+ * `byUuid` answers for the anchored index's.
+ */
+interface AnchoredView {
+  readonly walk: Iterable<[string, AssetRecord]>;
+  get(root: string): AssetRecord | undefined;
+  byUuid(uuid: string): AssetRecord | undefined;
+}
+
+function anchoredView(snapshot: Snapshot, roots: ReadonlySet<string> | undefined): AnchoredView {
+  if (roots === undefined) {
+    const index = anchoredIndex(snapshot);
+    return { walk: index.byRoot, get: (root) => index.byRoot.get(root), byUuid: (uuid) => index.byUuid.get(uuid) };
+  }
+  const anchored = (record: AssetRecord | undefined): AssetRecord | undefined =>
+    record !== undefined && record.anchor !== null ? record : undefined;
+  const walk: [string, AssetRecord][] = [];
+  for (const root of roots) {
+    const record = anchored(snapshot.byRoot.get(root));
+    if (record !== undefined) walk.push([root, record]);
+  }
+  return {
+    walk,
+    get: (root) => anchored(snapshot.byRoot.get(root)),
+    byUuid: (uuid) => anchored(snapshot.byUuid.get(uuid)),
+  };
+}
+
+/** The records of `snapshot` by root, all of them or those of the patched roots only (see {@link AnchoredView}). */
+function* recordsOf(snapshot: Snapshot, roots: ReadonlySet<string> | undefined): Iterable<[string, AssetRecord]> {
+  if (roots === undefined) {
+    yield* snapshot.byRoot;
+    return;
+  }
+  for (const root of roots) {
+    const record = snapshot.byRoot.get(root);
+    if (record !== undefined) yield [root, record];
+  }
+}
+
 function idOf(record: AssetRecord): { assetId?: number } {
   return record.entry ? { assetId: record.entry.asset_id } : {};
 }
@@ -76,8 +119,9 @@ function shownSignature(record: AssetRecord, snapshot: Snapshot): string {
 
 /** Compares `before` and `after`. */
 export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
-  const { byRoot: old, byUuid: oldByUuid } = anchoredIndex(before);
-  const now = anchoredIndex(after).byRoot;
+  const roots = patchedRoots(before, after);
+  const old = anchoredView(before, roots);
+  const now = anchoredView(after, roots);
   const diff: SnapshotDiff = {
     added: [],
     removed: [],
@@ -87,7 +131,7 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
     diagnosticsAfter: 0,
   };
   const movedFrom = new Set<string>();
-  for (const [root, record] of now) {
+  for (const [root, record] of now.walk) {
     const previous = old.get(root);
     if (previous !== undefined) {
       // A record the next snapshot reused is the very same object: unchanged, without comparing.
@@ -95,8 +139,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
         diff.changed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
       continue;
     }
-    const elsewhere = record.assetUuid !== null ? oldByUuid.get(record.assetUuid) : undefined;
-    if (elsewhere !== undefined && !now.has(elsewhere.root)) {
+    const elsewhere = record.assetUuid !== null ? old.byUuid(record.assetUuid) : undefined;
+    if (elsewhere !== undefined && now.get(elsewhere.root) === undefined) {
       movedFrom.add(elsewhere.root);
       diff.moved.push({
         from: elsewhere.root,
@@ -106,8 +150,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
       });
     } else diff.added.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
   }
-  for (const [root, record] of old) {
-    if (now.has(root) || movedFrom.has(root)) continue;
+  for (const [root, record] of old.walk) {
+    if (now.get(root) !== undefined || movedFrom.has(root)) continue;
     diff.removed.push({
       root,
       assetUuid: record.assetUuid,
@@ -157,8 +201,9 @@ function diagnosticsKey(diagnostics: readonly unknown[]): string {
 /** Compares the diagnostics of `before` and `after`, asset by asset (by root). Null when nothing changed. */
 export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsDiff | null {
   const changes: DiagnosticsChange[] = [];
+  const roots = patchedRoots(before, after);
   // byRoot holds each root's first record, as reads show it: walked directly, with no set of roots seen.
-  for (const [root, record] of after.byRoot) {
+  for (const [root, record] of recordsOf(after, roots)) {
     const previous = before.byRoot.get(root);
     if (previous === record) continue;
     const old = previous?.diagnostics ?? [];
@@ -174,7 +219,7 @@ export function diffDiagnostics(before: Snapshot, after: Snapshot): DiagnosticsD
       diagnosticCount: record.diagnostics.length,
     });
   }
-  for (const [root, record] of before.byRoot) {
+  for (const [root, record] of recordsOf(before, roots)) {
     if (after.byRoot.has(root) || record.diagnostics.length === 0) continue;
     changes.push({
       root: record.root,
@@ -227,14 +272,15 @@ export function diffPublishedAssets(
   for (const list of [added, removed, changed]) for (const asset of list) reported.add(asset.root);
   for (const move of moved) reported.add(move.from).add(move.to);
   const extra = { added, removed, changed };
-  for (const [root, record] of after.byRoot) {
+  const roots = patchedRoots(before, after);
+  for (const [root, record] of recordsOf(after, roots)) {
     if (reported.has(root)) continue;
     const previous = before.byRoot.get(root);
     if (previous === undefined) extra.added.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
     else if (previous !== record && shownSignature(previous, before) !== shownSignature(record, after))
       extra.changed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
   }
-  for (const [root, record] of before.byRoot)
+  for (const [root, record] of recordsOf(before, roots))
     if (!reported.has(root) && !after.byRoot.has(root))
       extra.removed.push({ root, assetUuid: record.assetUuid, ...idOf(record) });
   for (const list of Object.values(extra)) list.sort((a, b) => compareStrings(a.root, b.root));

@@ -4,7 +4,8 @@
  * touches the disk.
  */
 import type { Diagnostic, MutationKind, RegistryEntry, RegistryFile, Severity } from '@prometeu/packer-protocol';
-import { ANCHOR_FILE, compareStrings, lowerBound, type CrawlResult } from './crawl.js';
+import { ANCHOR_FILE, compareStrings, lowerBound, type CrawledAnchor, type CrawlResult } from './crawl.js';
+import { DELETED, patchMap } from './shared-map.js';
 import { parseDeclaration, type ParsedDeclaration } from './declaration.js';
 import { makeDiagnostic, worstSeverity } from './diagnostics.js';
 import { joinAssetsPath, parentOf } from './paths.js';
@@ -147,7 +148,8 @@ function actionsFor(registered: boolean, state: AssetRecord['state']): MutationK
  */
 /** What depends on the crawl alone: computed once per crawl, shared by every snapshot built on it. */
 interface AnchorAnalysis {
-  readonly fileSet: ReadonlySet<string>;
+  /** The crawl's files: a `Set` after a full analysis, a search of the sorted list after a patch. */
+  readonly fileSet: FileLookup;
   readonly anchors: ReadonlyMap<string, ParsedDeclaration>;
   readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
   readonly anchorsByUuid: ReadonlyMap<string, readonly string[]>;
@@ -252,28 +254,8 @@ export function buildSnapshot(
 
   // Registry-level diagnostics that name an entry are attached to that entry's root.
   const projectDiagnostics: Diagnostic[] = [];
-  // A partial re-crawl does not look into the control folder: what the last full crawl saw still holds.
-  const unrecoverableJournals = crawl.unrecoverableJournals ?? extras.previous?.unrecoverableJournals ?? [];
-  for (const path of unrecoverableJournals)
-    projectDiagnostics.push(
-      makeDiagnostic('journal-unrecoverable', {
-        path,
-        severity: 'warning',
-        blocking: false,
-        message: `assets/${path} is a write journal that could be neither completed nor rolled back, so it was moved aside. Check that the folders it names are as you want them, then delete the file.`,
-      }),
-    );
-  // Only a full crawl sees the journal; a partial re-crawl follows a commit of this process, which runs
-  // only once no journal is pending (the lane finishes one first), so nothing is carried over.
-  if (crawl.pendingJournal !== undefined)
-    projectDiagnostics.push(
-      makeDiagnostic('journal-pending', {
-        path: crawl.pendingJournal,
-        severity: 'error',
-        blocking: true,
-        message: `assets/${crawl.pendingJournal} records a write that has not finished: a packer is writing right now, or one stopped mid-write and it could not be finished or undone because the disk refuses writes (see the status's lastRecovery). What the disk shows may be between before and after that write, so packing is blocked. Make the disk writable; then any write, a reconcile or reopening the project finishes it.`,
-      }),
-    );
+  const unrecoverableJournals = journalsOf(crawl, extras.previous);
+  projectDiagnostics.push(...journalDiagnostics(crawl, unrecoverableJournals));
   for (const diagnostic of parsedRegistry.diagnostics) {
     if (diagnostic.root !== undefined) addExtra(diagnostic.root, diagnostic);
     else projectDiagnostics.push(diagnostic);
@@ -330,18 +312,9 @@ export function buildSnapshot(
             },
           }),
         );
-    } else if (anchor.assetUuid !== null && anchor.assetUuid !== entry.asset_uuid) {
-      diagnostics.push(
-        makeDiagnostic('identity-uuid-mismatch', {
-          severity: 'error',
-          blocking: true,
-          assetId: entry.asset_id,
-          assetUuid: entry.asset_uuid,
-          root: entry.root,
-          path: joinAssetsPath(entry.root, ANCHOR_FILE),
-          message: `Registry entry #${entry.asset_id} at ${entry.root} has asset_uuid ${entry.asset_uuid}, but its asset.json says ${anchor.assetUuid}. The folder was replaced by another asset; forget the entry and register or adopt the folder.`,
-        }),
-      );
+    } else {
+      const mismatch = uuidMismatch(entry, anchor);
+      if (mismatch !== undefined) diagnostics.push(mismatch);
     }
     const same =
       diagnostics.length === 0 && !extra.has(entry.root) && !claimedRoots.has(entry.root)
@@ -393,33 +366,7 @@ export function buildSnapshot(
         }),
       );
     } else if (parsedRegistry.registry !== null || !parsedRegistry.exists) {
-      diagnostics.push(
-        makeDiagnostic('unregistered-root', {
-          severity: 'info',
-          blocking: false,
-          root,
-          ...(anchor.assetUuid !== null ? { assetUuid: anchor.assetUuid } : {}),
-          path: joinAssetsPath(root, ANCHOR_FILE),
-          message: `${root} has an asset.json but is not registered, so it is never built. Register it to give it an asset_id.`,
-          ...(anchor.declaration !== null && parsedRegistry.exists
-            ? extra.get(root)?.some((diagnostic) => diagnostic.code === 'identity-duplicate-uuid')
-              ? {
-                  safeFix: {
-                    fixId: `unregistered-root:${root}`,
-                    title: `Adopt ${root} with a new asset_uuid`,
-                    mutation: { kind: 'adopt' as const, root },
-                  },
-                }
-              : {
-                  safeFix: {
-                    fixId: `unregistered-root:${root}`,
-                    title: `Register ${root}`,
-                    mutation: { kind: 'register' as const, root },
-                  },
-                }
-            : {}),
-        }),
-      );
+      diagnostics.push(unregisteredRoot(root, anchor, parsedRegistry, extra.get(root)));
     }
     const record = makeRecord(root, null, anchor, diagnostics, extra.get(root), fileSet, false, formatResults);
     // Whether a root is a move target depends on other entries: such a record is never reused.
@@ -492,6 +439,85 @@ export function buildSnapshot(
   return snapshot;
 }
 
+/** The set-aside journals a snapshot carries: a partial re-crawl does not look into the control folder, so what the last full crawl saw still holds. */
+function journalsOf(crawl: CrawlResult, previous: Snapshot | undefined): readonly string[] {
+  return crawl.unrecoverableJournals ?? previous?.unrecoverableJournals ?? [];
+}
+
+/** The project-level diagnostics about write journals: those set aside, and one still pending. */
+function journalDiagnostics(crawl: CrawlResult, unrecoverableJournals: readonly string[]): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  for (const path of unrecoverableJournals)
+    diagnostics.push(
+      makeDiagnostic('journal-unrecoverable', {
+        path,
+        severity: 'warning',
+        blocking: false,
+        message: `assets/${path} is a write journal that could be neither completed nor rolled back, so it was moved aside. Check that the folders it names are as you want them, then delete the file.`,
+      }),
+    );
+  // Only a full crawl sees the journal; a partial re-crawl follows a commit of this process, which runs
+  // only once no journal is pending (the lane finishes one first), so nothing is carried over.
+  if (crawl.pendingJournal !== undefined)
+    diagnostics.push(
+      makeDiagnostic('journal-pending', {
+        path: crawl.pendingJournal,
+        severity: 'error',
+        blocking: true,
+        message: `assets/${crawl.pendingJournal} records a write that has not finished: a packer is writing right now, or one stopped mid-write and it could not be finished or undone because the disk refuses writes (see the status's lastRecovery). What the disk shows may be between before and after that write, so packing is blocked. Make the disk writable; then any write, a reconcile or reopening the project finishes it.`,
+      }),
+    );
+  return diagnostics;
+}
+
+/** The diagnostic of a registry entry whose root's asset.json declares another asset_uuid, if it does. */
+function uuidMismatch(entry: RegistryEntry, anchor: ParsedDeclaration): Diagnostic | undefined {
+  if (anchor.assetUuid === null || anchor.assetUuid === entry.asset_uuid) return undefined;
+  return makeDiagnostic('identity-uuid-mismatch', {
+    severity: 'error',
+    blocking: true,
+    assetId: entry.asset_id,
+    assetUuid: entry.asset_uuid,
+    root: entry.root,
+    path: joinAssetsPath(entry.root, ANCHOR_FILE),
+    message: `Registry entry #${entry.asset_id} at ${entry.root} has asset_uuid ${entry.asset_uuid}, but its asset.json says ${anchor.assetUuid}. The folder was replaced by another asset; forget the entry and register or adopt the folder.`,
+  });
+}
+
+/** The advice on an anchor that no registry entry names (and that is no moved registered root). */
+function unregisteredRoot(
+  root: string,
+  anchor: ParsedDeclaration,
+  parsedRegistry: ParsedRegistry,
+  extra: readonly Diagnostic[] | undefined,
+): Diagnostic {
+  return makeDiagnostic('unregistered-root', {
+    severity: 'info',
+    blocking: false,
+    root,
+    ...(anchor.assetUuid !== null ? { assetUuid: anchor.assetUuid } : {}),
+    path: joinAssetsPath(root, ANCHOR_FILE),
+    message: `${root} has an asset.json but is not registered, so it is never built. Register it to give it an asset_id.`,
+    ...(anchor.declaration !== null && parsedRegistry.exists
+      ? extra?.some((diagnostic) => diagnostic.code === 'identity-duplicate-uuid')
+        ? {
+            safeFix: {
+              fixId: `unregistered-root:${root}`,
+              title: `Adopt ${root} with a new asset_uuid`,
+              mutation: { kind: 'adopt' as const, root },
+            },
+          }
+        : {
+            safeFix: {
+              fixId: `unregistered-root:${root}`,
+              title: `Register ${root}`,
+              mutation: { kind: 'register' as const, root },
+            },
+          }
+      : {}),
+  });
+}
+
 /** The fix that lets a registry entry follow its root to where it was moved. */
 function movedRootFix(entry: RegistryEntry, to: string): NonNullable<Diagnostic['safeFix']> {
   return {
@@ -529,7 +555,7 @@ function unchangedRecord(
   root: string,
   entry: RegistryEntry | null,
   anchor: ParsedDeclaration | null,
-  fileSet: ReadonlySet<string>,
+  fileSet: FileLookup,
   crawl: CrawlResult,
   formatResults: FormatResults,
 ): AssetRecord | undefined {
@@ -559,7 +585,7 @@ function makeRecord(
   anchor: ParsedDeclaration | null,
   own: Diagnostic[],
   extra: readonly Diagnostic[] | undefined,
-  fileSet: ReadonlySet<string>,
+  fileSet: FileLookup,
   duplicateEntry: boolean,
   formatResults: FormatResults,
 ): AssetRecord {
@@ -666,4 +692,382 @@ export function filesOfRoot(snapshot: Snapshot, root: string): string[] {
     if (owner === root) found.push(file.slice(prefix.length));
   }
   return found;
+}
+
+/** What a record asks of the crawl's files: whether one exists. */
+interface FileLookup {
+  has(path: string): boolean;
+}
+
+/** The crawl's sorted list of files, searched: what a patched snapshot asks instead of a `Set` of every file. */
+class SortedFiles implements FileLookup {
+  readonly #files: readonly string[];
+
+  constructor(files: readonly string[]) {
+    this.#files = files;
+  }
+
+  has(path: string): boolean {
+    const index = lowerBound(this.#files, path);
+    return index < this.#files.length && this.#files[index] === path;
+  }
+}
+
+/** Per patched snapshot: the one it was patched from and every root whose records may differ from it. */
+const patches = new WeakMap<Snapshot, { readonly previous: Snapshot; readonly roots: ReadonlySet<string> }>();
+
+/**
+ * The roots whose records may differ between `before` and `after` when `after` was patched from `before`
+ * ({@link patchSnapshot}); every other root has the very same record in both. Undefined otherwise.
+ */
+export function patchedRoots(before: Snapshot, after: Snapshot): ReadonlySet<string> | undefined {
+  const patch = patches.get(after);
+  return patch !== undefined && patch.previous === before ? patch.roots : undefined;
+}
+
+/** The first index of `anchors` (sorted by root) whose root is not below `root` in code-unit order. */
+function lowerBoundRoot(anchors: readonly CrawledAnchor[], root: string): number {
+  let low = 0;
+  let high = anchors.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (anchors[middle]!.root < root) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The anchors at or below `folders`, by root: one run of the sorted list per folder. */
+function anchorsWithin(anchors: readonly CrawledAnchor[], folders: readonly string[]): Map<string, CrawledAnchor> {
+  const found = new Map<string, CrawledAnchor>();
+  for (const folder of folders) {
+    const exact = lowerBoundRoot(anchors, folder);
+    if (exact < anchors.length && anchors[exact]!.root === folder) found.set(folder, anchors[exact]!);
+    // '0' is the code unit after '/': the roots below `folder` end where those starting with `folder0` begin.
+    for (
+      let index = lowerBoundRoot(anchors, `${folder}/`), end = lowerBoundRoot(anchors, `${folder}0`);
+      index < end;
+      index++
+    )
+      found.set(anchors[index]!.root, anchors[index]!);
+  }
+  return found;
+}
+
+/** Whether an anchor of `anchors` (sorted by root, as a crawl lists them) lies below `root`. */
+export function hasAnchorBelow(anchors: readonly CrawledAnchor[], root: string): boolean {
+  const index = lowerBoundRoot(anchors, `${root}/`);
+  return index < anchors.length && anchors[index]!.root.startsWith(`${root}/`);
+}
+
+/** Whether a record's identity is one asset_uuid that its entry and its anchor agree on (or that only its anchor has). */
+function plainIdentity(record: AssetRecord): boolean {
+  return record.entry === null || (record.anchor !== null && record.anchor.assetUuid === record.entry.asset_uuid);
+}
+
+/**
+ * The snapshot after a commit: equal to `buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine })`,
+ * but patched from `previous` when it can be: `crawl` is `previous.crawl` re-crawled in `folders` (the
+ * folders the commit wrote), and the registry entries the commit did not touch are the same objects. Only the
+ * roots in those folders, the roots enclosing them and the roots of changed entries get new records; every
+ * index and the anchor analysis share their entries with `previous` (see shared-map.ts). When what changed
+ * can bear on other assets (nested roots, asset_uuids held twice, a registered root without its anchor,
+ * registry diagnostics, a folder-wide commit), it builds the snapshot whole instead.
+ * `test/domain/snapshot-patch.test.ts` pins the equality over random commits.
+ */
+export function patchSnapshot(
+  revision: number,
+  previous: Snapshot,
+  crawl: CrawlResult,
+  parsedRegistry: ParsedRegistry,
+  folders: readonly string[],
+  quarantine: readonly QuarantineEntry[],
+): Snapshot {
+  return (
+    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine) ??
+    buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine })
+  );
+}
+
+function tryPatch(
+  revision: number,
+  previous: Snapshot,
+  crawl: CrawlResult,
+  parsedRegistry: ParsedRegistry,
+  folders: readonly string[],
+  quarantine: readonly QuarantineEntry[],
+): Snapshot | undefined {
+  const before = analyses.get(previous.crawl);
+  const previousCross = crossAssetRecords.get(previous);
+  if (
+    before === undefined ||
+    previousCross === undefined ||
+    folders.includes('') ||
+    parsedRegistry.registry === null ||
+    previous.registry === null ||
+    parsedRegistry.diagnostics.length > 0 ||
+    previous.parsedRegistry.diagnostics.length > 0 ||
+    previous.counts.missing > 0
+  )
+    return undefined;
+
+  // 1. The anchors the re-crawl replaced: parsed again only when their text changed.
+  const sameCrawl = crawl === previous.crawl;
+  const oldRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(previous.crawl.anchors, folders);
+  const newRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(crawl.anchors, folders);
+  const anchorPatch = new Map<string, ParsedDeclaration | typeof DELETED>();
+  const parsedPatch = new Map<string, ParsedAnchor | typeof DELETED>();
+  const changedAnchors: string[] = [];
+  for (const root of oldRun.keys())
+    if (!newRun.has(root)) {
+      anchorPatch.set(root, DELETED);
+      parsedPatch.set(root, DELETED);
+      changedAnchors.push(root);
+    }
+  for (const [root, anchor] of newRun) {
+    const reusable = before.parsedAnchors.get(root);
+    if (reusable !== undefined && reusable.text !== null && reusable.text === anchor.text) continue;
+    const parsed = parseDeclaration(anchor.root, anchor.text, anchor.readError);
+    anchorPatch.set(root, parsed);
+    parsedPatch.set(root, { text: anchor.text, parsed });
+    changedAnchors.push(root);
+  }
+  const anchors = patchMap(before.anchors, anchorPatch);
+  // A changed anchor must not enclose or lie inside another, nor share its asset_uuid: then the diagnostics
+  // found across anchors (`extra`) are those of the previous analysis.
+  const uuidPatch = new Map<string, readonly string[] | typeof DELETED>();
+  for (const root of changedAnchors) {
+    if (before.extra.has(root)) return undefined;
+    for (let parent = parentOf(root); parent !== ''; parent = parentOf(parent))
+      if (anchors.has(parent) || before.anchors.has(parent)) return undefined;
+    if (hasAnchorBelow(crawl.anchors, root) || hasAnchorBelow(previous.crawl.anchors, root)) return undefined;
+    const uuid = before.anchors.get(root)?.assetUuid ?? null;
+    if (uuid === null) continue;
+    if (before.anchorsByUuid.get(uuid)?.length !== 1) return undefined;
+    uuidPatch.set(uuid, DELETED);
+  }
+  for (const root of changedAnchors) {
+    const uuid = anchors.get(root)?.assetUuid ?? null;
+    if (uuid === null) continue;
+    const held = uuidPatch.has(uuid) ? uuidPatch.get(uuid) : before.anchorsByUuid.get(uuid);
+    if (held !== undefined && held !== DELETED) return undefined;
+    uuidPatch.set(uuid, [root]);
+  }
+
+  // 2. The registry entries that changed, by a walk of both lists (sorted by asset_id, untouched entries shared).
+  const touched = new Set<string>(changedAnchors);
+  const entryAt = new Map<string, RegistryEntry | null>();
+  const oldEntries = previous.parsedRegistry.entries;
+  const newEntries = parsedRegistry.entries;
+  const gone = (entry: RegistryEntry): void => {
+    if (!entryAt.has(entry.root)) entryAt.set(entry.root, null);
+    touched.add(entry.root);
+  };
+  for (let i = 0, j = 0; i < oldEntries.length || j < newEntries.length;) {
+    const old = oldEntries[i];
+    const now = newEntries[j];
+    if (old !== undefined && old === now) {
+      i++;
+      j++;
+    } else if (now === undefined || (old !== undefined && old.asset_id < now.asset_id)) {
+      gone(old!);
+      i++;
+    } else {
+      if (old !== undefined && old.asset_id === now.asset_id) {
+        gone(old);
+        i++;
+      }
+      entryAt.set(now.root, now);
+      touched.add(now.root);
+      j++;
+    }
+  }
+
+  // 3. The roots whose files may have changed: those in the re-crawled folders and those enclosing them.
+  for (const root of oldRun.keys()) touched.add(root);
+  for (const root of newRun.keys()) touched.add(root);
+  if (!sameCrawl)
+    for (const folder of folders)
+      for (let root = parentOf(folder); root !== ''; root = parentOf(root)) if (anchors.has(root)) touched.add(root);
+
+  // 4. The records of those roots, reused when nothing they depend on changed.
+  const lookup = new SortedFiles(crawl.files);
+  const formatResults = previous.formatResults;
+  const replaced: AssetRecord[] = [];
+  const fresh = new Map<string, AssetRecord>();
+  for (const root of touched) {
+    if (before.extra.has(root)) return undefined;
+    const old = previous.byRoot.get(root);
+    if (old !== undefined) {
+      if ((previousCross.size > 0 && previousCross.has(old)) || !plainIdentity(old)) return undefined;
+      replaced.push(old);
+    }
+    const entry = entryAt.has(root) ? entryAt.get(root)! : (old?.entry ?? null);
+    const anchor = anchors.get(root) ?? null;
+    if (anchor === null) {
+      // A registered root without its anchor is reported against the other anchors (moved folders).
+      if (entry !== null) return undefined;
+      continue;
+    }
+    let record: AssetRecord;
+    if (entry !== null) {
+      const mismatch = uuidMismatch(entry, anchor);
+      record =
+        (mismatch === undefined
+          ? unchangedRecord(previous, previousCross, root, entry, anchor, lookup, crawl, formatResults)
+          : undefined) ??
+        makeRecord(
+          root,
+          entry,
+          anchor,
+          mismatch !== undefined ? [mismatch] : [],
+          undefined,
+          lookup,
+          false,
+          formatResults,
+        );
+    } else
+      record =
+        unchangedRecord(previous, previousCross, root, null, anchor, lookup, crawl, formatResults) ??
+        makeRecord(
+          root,
+          null,
+          anchor,
+          [unregisteredRoot(root, anchor, parsedRegistry, undefined)],
+          undefined,
+          lookup,
+          false,
+          formatResults,
+        );
+    if (!plainIdentity(record)) return undefined;
+    fresh.set(root, record);
+  }
+
+  // 5. The records in order: registered ones by the registry's order, then unregistered ones by root.
+  const records: AssetRecord[] = [];
+  for (let i = 0, j = 0; j < newEntries.length; j++) {
+    const now = newEntries[j]!;
+    while (i < oldEntries.length && oldEntries[i]!.asset_id < now.asset_id) i++;
+    if (touched.has(now.root)) records.push(fresh.get(now.root)!);
+    else if (oldEntries[i] === now) records.push(previous.assets[i]!);
+    else return undefined;
+  }
+  const freshUnregistered = [...fresh.values()]
+    .filter((record) => record.entry === null)
+    .sort((a, b) => compareStrings(a.root, b.root));
+  const unregistered: AssetRecord[] = [];
+  let next = 0;
+  for (let index = oldEntries.length; index < previous.assets.length; index++) {
+    const record = previous.assets[index]!;
+    if (touched.has(record.root)) continue;
+    while (next < freshUnregistered.length && compareStrings(freshUnregistered[next]!.root, record.root) < 0)
+      unregistered.push(freshUnregistered[next++]!);
+    unregistered.push(record);
+  }
+  while (next < freshUnregistered.length) unregistered.push(freshUnregistered[next++]!);
+  records.push(...unregistered);
+
+  // 6. The indexes: each key of a replaced record goes, each key of a fresh one comes; a key another record
+  // holds (asset_uuids or ids held twice) is a conflict the whole build decides.
+  const rootPatch = new Map<string, AssetRecord | typeof DELETED>();
+  const uuidIndexPatch = new Map<string, AssetRecord | typeof DELETED>();
+  const idPatch = new Map<number, AssetRecord | typeof DELETED>();
+  for (const old of replaced) {
+    rootPatch.set(old.root, DELETED);
+    if (old.assetUuid !== null) {
+      if (previous.byUuid.get(old.assetUuid) !== old) return undefined;
+      uuidIndexPatch.set(old.assetUuid, DELETED);
+    }
+    if (old.entry !== null) {
+      if (previous.byId.get(old.entry.asset_id) !== old) return undefined;
+      idPatch.set(old.entry.asset_id, DELETED);
+    }
+  }
+  const claim = <K>(
+    index: ReadonlyMap<K, AssetRecord>,
+    patch: Map<K, AssetRecord | typeof DELETED>,
+    key: K,
+    record: AssetRecord,
+  ): boolean => {
+    const held = patch.has(key) ? patch.get(key) : index.get(key);
+    if (held !== undefined && held !== DELETED) return false;
+    patch.set(key, record);
+    return true;
+  };
+  for (const record of fresh.values()) {
+    rootPatch.set(record.root, record);
+    if (record.assetUuid !== null && !claim(previous.byUuid, uuidIndexPatch, record.assetUuid, record))
+      return undefined;
+    if (record.entry !== null && !claim(previous.byId, idPatch, record.entry.asset_id, record)) return undefined;
+  }
+
+  // 7. The counts, moved by what was replaced.
+  const projectDiagnostics = journalDiagnostics(crawl, journalsOf(crawl, previous));
+  let {
+    registered,
+    missing,
+    includedInBuild: included,
+    errors,
+    warnings,
+    blocking,
+    validationPending,
+  } = previous.counts;
+  const tally = (diagnostics: readonly Diagnostic[], sign: number): void => {
+    for (const diagnostic of diagnostics) {
+      if (diagnostic.severity === 'error') errors += sign;
+      if (diagnostic.severity === 'warning') warnings += sign;
+      if (diagnostic.blocking) blocking += sign;
+    }
+  };
+  const count = (record: AssetRecord, sign: number): void => {
+    if (record.validation === 'pending') validationPending += sign;
+    if (record.entry !== null) registered += sign;
+    if (record.state === 'missing') missing += sign;
+    if (inBuildSet(record)) included += sign;
+    tally(record.diagnostics, sign);
+  };
+  for (const record of replaced) count(record, -1);
+  for (const record of fresh.values()) count(record, 1);
+  tally(previous.projectDiagnostics, -1);
+  tally(projectDiagnostics, 1);
+
+  const parsedAnchors = patchMap(before.parsedAnchors, parsedPatch);
+  if (!sameCrawl)
+    analyses.set(crawl, {
+      fileSet: lookup,
+      anchors,
+      parsedAnchors,
+      anchorsByUuid: patchMap(before.anchorsByUuid, uuidPatch),
+      extra: before.extra,
+    });
+  const snapshot: Snapshot = Object.freeze({
+    revision,
+    workspaceInitialized: parsedRegistry.exists,
+    registry: parsedRegistry.registry,
+    assets: Object.freeze(records),
+    byRoot: patchMap(previous.byRoot, rootPatch),
+    byUuid: patchMap(previous.byUuid, uuidIndexPatch),
+    byId: patchMap(previous.byId, idPatch),
+    projectDiagnostics: Object.freeze(projectDiagnostics),
+    crawl,
+    unrecoverableJournals: journalsOf(crawl, previous),
+    counts: Object.freeze({
+      roots: anchors.size,
+      registered,
+      unregistered: unregistered.length,
+      missing,
+      includedInBuild: included,
+      errors,
+      warnings,
+      blocking,
+      validationPending,
+    }),
+    quarantine: Object.freeze([...quarantine]),
+    parsedAnchors,
+    parsedRegistry,
+    formatResults,
+  });
+  crossAssetRecords.set(snapshot, previousCross);
+  patches.set(snapshot, { previous, roots: touched });
+  return snapshot;
 }

@@ -12,11 +12,11 @@ import {
   type RegistryEntry,
   type RegistryFile,
 } from '@prometeu/packer-protocol';
-import { ANCHOR_FILE } from '../domain/crawl.js';
+import { ANCHOR_FILE, lowerBound } from '../domain/crawl.js';
 import { describeIssues } from '../domain/diagnostics.js';
 import { jsonTextDepth, MAX_JSON_DEPTH, MAX_PATH_BYTES, nestsDeeperThan, utf8Length } from '../domain/limits.js';
 import { checkAssetsPath, isWithin, joinAssetsPath, parentOf, type PathRefusal } from '../domain/paths.js';
-import type { AssetRecord, QuarantineEntry, Snapshot } from '../domain/snapshot.js';
+import { hasAnchorBelow, type AssetRecord, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { quarantinePaths, type FileAction, type MutationEffect } from './effects.js';
 
 /** A blocker or warning, as previews show them. */
@@ -207,8 +207,10 @@ class Planner {
   checkMovedPaths(from: string, to: string): void {
     const extra = utf8Length(to) - utf8Length(from);
     if (extra <= 0) return;
-    for (const file of this.snapshot.crawl.files) {
-      if (!isWithin(from, file)) continue;
+    // The files within `from` are `from` itself and one run of the sorted list: the rest is never looked at.
+    const files = this.snapshot.crawl.files;
+    const within = [...(files[lowerBound(files, from)] === from ? [from] : []), ...runBelow(files, from)];
+    for (const file of within) {
       if (utf8Length(file) + extra > MAX_PATH_BYTES) {
         const moved = to + file.slice(from.length);
         this.block(
@@ -270,6 +272,9 @@ class Planner {
 
   /** Blocks when `folder` cannot become an asset root: it is, contains or lies inside a root, or holds files. */
   checkFreeRoot(folder: string, movingFrom?: string): void {
+    // Most folders have no root around them: asked of the ancestors and of the sorted anchors first, the
+    // roots are walked (for the first one in their order) only when one may be.
+    if (!mayHaveRootAround(this.snapshot, folder)) return;
     for (const record of this.snapshot.assets) {
       if (record.root === movingFrom) continue;
       if (record.anchor === null && record.entry !== null && movingFrom === undefined) continue;
@@ -292,10 +297,7 @@ class Planner {
 
   /** Blocks when `folder` already holds files in the snapshot (the executor re-checks the disk). */
   checkAbsent(folder: string): void {
-    if (
-      this.snapshot.crawl.files.some((file) => isWithin(folder, file)) ||
-      this.snapshot.crawl.symlinks.some((link) => isWithin(folder, link))
-    ) {
+    if (hasPathWithin(this.snapshot.crawl.files, folder) || hasPathWithin(this.snapshot.crawl.symlinks, folder)) {
       this.block('targetExists', `${folder} already exists and holds files; choose a new folder.`, folder);
     }
   }
@@ -321,11 +323,63 @@ class Planner {
   }
 }
 
+/** The first root other than `root` whose record carries `uuid`, in the snapshot's order; null when none does. */
 function rootsIdentityConflict(snapshot: Snapshot, uuid: string, root: string): string | null {
-  for (const record of snapshot.assets) {
-    if (record.root !== root && record.assetUuid === uuid) return record.root;
+  // `byUuid` holds the first record carrying each uuid: none before it does, so the walk starts after it.
+  const first = snapshot.byUuid.get(uuid);
+  if (first === undefined) return null;
+  if (first.root !== root) return first.root;
+  const assets = snapshot.assets;
+  for (let index = assets.indexOf(first) + 1; index < assets.length; index++) {
+    const record = assets[index]!;
+    if (record.assetUuid === uuid && record.root !== root) return record.root;
   }
   return null;
+}
+
+/** The paths of the run of `sorted` below `folder` (those starting with `folder/`), found by binary search. */
+function runBelow(sorted: readonly string[], folder: string): string[] {
+  const run: string[] = [];
+  const prefix = `${folder}/`;
+  for (let index = lowerBound(sorted, prefix); index < sorted.length && sorted[index]!.startsWith(prefix); index++)
+    run.push(sorted[index]!);
+  return run;
+}
+
+/** Whether a sorted list of paths holds `folder` or a path below it, by binary search. */
+function hasPathWithin(sorted: readonly string[], folder: string): boolean {
+  const prefix = `${folder}/`;
+  const below = lowerBound(sorted, prefix);
+  return sorted[lowerBound(sorted, folder)] === folder || (below < sorted.length && sorted[below]!.startsWith(prefix));
+}
+
+/**
+ * Whether a record's root may be `folder`, enclose it or lie inside it: its ancestors are looked up, the
+ * anchors below it found in their sorted list, and registered roots without an anchor walked (usually none).
+ */
+function mayHaveRootAround(snapshot: Snapshot, folder: string): boolean {
+  for (let ancestor = folder; ancestor !== ''; ancestor = parentOf(ancestor))
+    if (snapshot.byRoot.has(ancestor)) return true;
+  if (hasAnchorBelow(snapshot.crawl.anchors, folder)) return true;
+  return (
+    snapshot.counts.missing > 0 &&
+    snapshot.assets.some((record) => record.anchor === null && isWithin(folder, record.root))
+  );
+}
+
+/**
+ * The first other record whose root is `record`'s or lies inside it, in the snapshot's order. Walked only
+ * when an anchor lies below the root, a registered root has no anchor, or the registry has diagnostics (two
+ * entries on one root): otherwise there is none.
+ */
+function innerRecord(snapshot: Snapshot, record: AssetRecord): AssetRecord | undefined {
+  if (
+    !hasAnchorBelow(snapshot.crawl.anchors, record.root) &&
+    snapshot.counts.missing === 0 &&
+    snapshot.parsedRegistry.diagnostics.length === 0
+  )
+    return undefined;
+  return snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
 }
 
 /** Serialises a declaration the way the packer writes `asset.json`: two-space indentation, trailing newline. */
@@ -404,7 +458,7 @@ function planRegister(planner: Planner, intent: Extract<MutationIntent, { kind: 
   }
   const nested = record.diagnostics.find((diagnostic) => diagnostic.code === 'nested-root');
   if (nested) planner.block('nestedRoot', nested.message, root);
-  const anchorText = planner.snapshot.crawl.anchors.find((anchor) => anchor.root === root)?.text ?? null;
+  const anchorText = planner.snapshot.parsedAnchors.get(root)?.text ?? null;
   let uuid = record.anchor.assetUuid;
   const conflict = uuid !== null ? rootsIdentityConflict(planner.snapshot, uuid, root) : null;
   if (intent.kind === 'register') {
@@ -505,7 +559,7 @@ function planRemove(planner: Planner, intent: Extract<MutationIntent, { kind: 'r
     );
     return;
   }
-  const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
+  const inner = innerRecord(planner.snapshot, record);
   if (inner) {
     planner.block(
       'nestedRoot',
@@ -529,7 +583,7 @@ function planQuarantine(planner: Planner, intent: Extract<MutationIntent, { kind
     );
     return;
   }
-  const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
+  const inner = innerRecord(planner.snapshot, record);
   if (inner) planner.block('nestedRoot', `${record.root} contains asset root ${inner.root}.`, record.root);
   if (planner.snapshot.quarantine.some((entry) => entry.assetUuid === record.assetUuid)) {
     planner.block(
@@ -662,7 +716,7 @@ function planRelocate(planner: Planner, intent: Extract<MutationIntent, { kind: 
   planner.checkFreeRoot(target, record.root);
   planner.checkAbsent(target);
   planner.checkMovedPaths(record.root, target);
-  const inner = planner.snapshot.assets.find((other) => other !== record && isWithin(record.root, other.root));
+  const inner = innerRecord(planner.snapshot, record);
   if (inner)
     planner.block(
       'nestedRoot',

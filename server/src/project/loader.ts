@@ -4,12 +4,18 @@
  */
 import { join } from 'node:path';
 import type { RegistryFile } from '@prometeu/packer-protocol';
-import { compareStrings, crawlAssets, lowerBound, type CrawlResult } from '../domain/crawl.js';
+import { compareStrings, crawlAssets, type CrawlResult } from '../domain/crawl.js';
 import { folderFs, rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { isWithin } from '../domain/paths.js';
-import { checkRegistry, parseRegistry, REGISTRY_PATH, type ParsedRegistry } from '../domain/registry.js';
-import { buildSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
+import {
+  checkRegistry,
+  checkRegistryAfter,
+  parseRegistry,
+  REGISTRY_PATH,
+  type ParsedRegistry,
+} from '../domain/registry.js';
+import { buildSnapshot, patchSnapshot, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { QUARANTINE_FOLDER } from '../mutations/effects.js';
 
@@ -154,39 +160,53 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
   // that starts with `folder/`) is one run of it, found by binary search: the untouched rest is copied in runs
   // and the few fresh items merged in, instead of testing and re-sorting every path of the project.
   const splice = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
-    const keys = kept.map(key);
+    // The first index of `kept` whose key does not sort below `value` (searched in place, no list of keys).
+    const at = (value: string): number => {
+      let low = 0;
+      let high = kept.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (key(kept[middle]!) < value) low = middle + 1;
+        else high = middle;
+      }
+      return low;
+    };
     const dropped: [number, number][] = [];
     for (const folder of folders) {
-      const exact = lowerBound(keys, folder);
+      const exact = at(folder);
       // '0' is the code unit after '/': the paths below `folder` end where those starting with `folder0` begin.
-      const below = lowerBound(keys, `${folder}/`);
-      if (exact < keys.length && keys[exact] === folder) dropped.push([exact, exact + 1]);
-      dropped.push([below, lowerBound(keys, `${folder}0`)]);
+      if (exact < kept.length && key(kept[exact]!) === folder) dropped.push([exact, exact + 1]);
+      dropped.push([at(`${folder}/`), at(`${folder}0`)]);
     }
     dropped.sort((a, b) => a[0] - b[0]);
-    const outside: T[] = [];
-    let at = 0;
+    // What is kept: the runs of `kept` outside the dropped ones, as [from, to) ranges.
+    const runs: [number, number][] = [];
+    let start = 0;
     for (const [from, to] of dropped) {
-      for (let index = at; index < from; index++) outside.push(kept[index]!);
-      at = Math.max(at, to);
+      if (from > start) runs.push([start, from]);
+      start = Math.max(start, to);
     }
-    for (let index = at; index < kept.length; index++) outside.push(kept[index]!);
+    if (start < kept.length) runs.push([start, kept.length]);
+    const isKept = (index: number): boolean => runs.some(([from, to]) => index >= from && index < to);
     const seen = new Set<string>();
-    const added = fresh
+    // Each fresh item goes where its key sorts among the kept ones; under a key that is also kept (a crawl
+    // that strayed outside its folder) it loses, as before.
+    const placed = fresh
       .flat()
       .filter((item) => (seen.has(key(item)) ? false : (seen.add(key(item)), true)))
-      .sort((a, b) => compareStrings(key(a), key(b)));
-    if (added.length === 0) return outside;
+      .sort((a, b) => compareStrings(key(a), key(b)))
+      .map((item) => [at(key(item)), item] as const)
+      .filter(([index, item]) => !(index < kept.length && key(kept[index]!) === key(item) && isKept(index)));
     const merged: T[] = [];
     let next = 0;
-    for (const item of outside) {
-      const itemKey = key(item);
-      while (next < added.length && key(added[next]!) < itemKey) merged.push(added[next++]!);
-      // A fresh item under a key that is also kept (a crawl that strayed outside its folder) loses, as before.
-      while (next < added.length && key(added[next]!) === itemKey) next++;
-      merged.push(item);
+    for (const [from, to] of runs) {
+      for (let index = from; index < to;) {
+        while (next < placed.length && placed[next]![0] <= index) merged.push(placed[next++]![1]);
+        const until = next < placed.length ? Math.min(to, placed[next]![0]) : to;
+        for (; index < until; index++) merged.push(kept[index]!);
+      }
     }
-    while (next < added.length) merged.push(added[next++]!);
+    while (next < placed.length) merged.push(placed[next++]![1]);
     return merged;
   };
   return {
@@ -223,11 +243,17 @@ export function snapshotAfterCommit(
   registry: RegistryFile | null,
   folders: readonly string[],
 ): Snapshot {
-  const parsedRegistry: ParsedRegistry = registry !== null ? checkRegistry(registry) : registryOf(previous, assetsDir);
-  return buildSnapshot(previous.revision + 1, recrawl(previous.crawl, assetsDir, folders), parsedRegistry, {
-    quarantine: loadQuarantine(assetsDir),
+  const parsedRegistry: ParsedRegistry =
+    registry !== null ? checkRegistryAfter(previous.parsedRegistry, registry) : registryOf(previous, assetsDir);
+  // Patched from the previous snapshot for what the commit touched (built whole when that cannot be done).
+  return patchSnapshot(
+    previous.revision + 1,
     previous,
-  });
+    recrawl(previous.crawl, assetsDir, folders),
+    parsedRegistry,
+    folders,
+    loadQuarantine(assetsDir),
+  );
 }
 
 function registryOf(previous: Snapshot, assetsDir: FolderLocation): ParsedRegistry {

@@ -3,7 +3,7 @@
  * armed (and while no packer ran), keeps file fingerprints in step with commits, falls back to periodic
  * verification when the watcher fails, and schedules auto-reconcile when asked to.
  */
-import { compareStrings } from '../domain/crawl.js';
+import { compareStrings, lowerBound } from '../domain/crawl.js';
 import { verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
@@ -326,14 +326,33 @@ export class ProjectWatch implements DivergenceSource {
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
     const removed = new Set<string>();
+    // The prefixes are built once, so testing every fingerprint allocates nothing.
+    const prefixes = folders.map((folder) => `${folder}/`);
+    const within = (path: string): boolean => {
+      for (let index = 0; index < folders.length; index++)
+        if (path === folders[index] || path.startsWith(prefixes[index]!)) return true;
+      return false;
+    };
     for (const path of [...this.fingerprints.keys()]) {
-      if (!folders.some((folder) => isWithin(folder, path))) continue;
+      if (!within(path)) continue;
       this.fingerprints.delete(path);
       removed.add(path);
     }
     const set: Record<string, string> = {};
-    for (const file of snapshot.crawl.files) {
-      if (!folders.some((folder) => isWithin(folder, file))) continue;
+    // The crawl's files are sorted: those within a folder are one run of them, found by binary search.
+    const files = snapshot.crawl.files;
+    const found = new Set<number>();
+    for (const [index, folder] of folders.entries()) {
+      const exact = lowerBound(files, folder);
+      if (files[exact] === folder) found.add(exact);
+      for (
+        let at = lowerBound(files, prefixes[index]!);
+        at < files.length && files[at]!.startsWith(prefixes[index]!);
+        at++
+      )
+        found.add(at);
+    }
+    for (const file of [...found].sort((a, b) => a - b).map((at) => files[at]!)) {
       const fingerprint = fingerprintOf(this.project.assetsFs, file);
       if (fingerprint === null) continue;
       this.fingerprints.set(file, fingerprint);
