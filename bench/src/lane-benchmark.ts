@@ -431,8 +431,13 @@ export async function measureLane(
     const reconcileReadMs: number[] = [];
     const reconcileMs: number[] = [];
     const reconcileBlockMs: number[] = [];
+    // The roots as the applies left them (a relocate moved some), read again from the registry.
+    const currentRoots = (JSON.parse(readFileSync(join(projectDir, REGISTRY_FILE), 'utf8')) as RegistryFile).assets;
     for (let pass = 0; pass < options.readPasses; pass++) {
-      appendFileSync(join(projectDir, 'assets', registered[needed + pass]!.root, 'asset.json'), '\n');
+      appendFileSync(
+        join(projectDir, 'assets', currentRoots[(pass * 7919) % currentRoots.length]!.root, 'asset.json'),
+        '\n',
+      );
       await server.untilIdle(READ_QUIET_MS);
       await eventLoopWindow(server.pid);
       const started = performance.now();
