@@ -249,7 +249,11 @@ export class LanguageService {
     const snapshot = project.snapshot();
     const state: ProjectState = this.states.get(project.id) ?? { sent: new Map(), disk: new Map(), located: new Map() };
     this.states.set(project.id, state);
-    const disk = this.diskDiagnostics(project, snapshot, state.located);
+    // A client that takes diagnostics only for the documents it opens (Studio, the CLI, a bare client) never
+    // sees the disk's: they are not worked out for it.
+    const disk = this.wholeWorkspace
+      ? this.diskDiagnostics(project, snapshot, state.located)
+      : new Map<string, LspDiagnostic[]>();
     state.disk = disk;
     if (this.wholeWorkspace) {
       for (const [uri, diagnostics] of disk) {
