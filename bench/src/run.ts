@@ -12,7 +12,8 @@ import {
   type ReadsResult,
 } from './measurements.js';
 import {
-  lazyCopy,
+  atSize,
+  lazyCopies,
   runLaneSuite,
   runPackSuite,
   runWatchSuite,
@@ -20,6 +21,7 @@ import {
   type SuiteOutput,
 } from './issue-suites.js';
 import { runEditorsSuite } from './editor-benchmark.js';
+import { formatGrowthMarkdown, formatGrowthTable, tagRows } from './growth.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { measureStartup, startupRow } from './startup-benchmark.js';
 import { runStudioSuite } from './studio-benchmark.js';
@@ -34,10 +36,11 @@ const USAGE = `Usage: npm run bench -- [options]
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
   --suite LIST       comma-separated suites: core (start-up, open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
-                     missed changes), pack (full and incremental pack of 200 MB), editors (keystroke
-                     diagnostics, publishing at open), studio (the panel's navigator at 10k against
-                     parsing its answers), or all (default)
-  --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
+                     missed changes), pack (full and incremental pack of 200 MB, and a pack of each
+                     size), editors (keystroke diagnostics, publishing at open), studio (the panel's
+                     navigator against parsing its answers), or all (default). Each suite measures its
+                     size-dependent rows at every size, and a "how it grows" table follows the main one.
+  --quick            only the 1k and 10k workspaces, with fewer repetitions (for development)
   --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
   --seed N           workspace and asset-id seed (default 1)
   --workspaces DIR   where generated workspaces are cached (default bench/workspaces)
@@ -45,7 +48,7 @@ Measures the packer server against floors that do the least work possible (see d
   --server FILE      the packer server entry script to measure (default: the workspace's packer-server)
   --node-option OPT  pass OPT to node when starting packer servers (repeatable), e.g. --max-semi-space-size=64
   --json FILE        also write every raw sample as JSON
-  --markdown         also print the table as Markdown
+  --markdown         also print both tables as Markdown
 `;
 
 /** The suites a run can measure. */
@@ -67,7 +70,7 @@ interface RunOptions {
 }
 
 function parseOptions(argv: readonly string[]): RunOptions | undefined {
-  let sizes: number[] = [1_000, 10_000, 100_000];
+  let sizes: number[] | undefined;
   let suites: readonly Suite[] = SUITES;
   let quick = false;
   let seed = 1;
@@ -89,7 +92,6 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
         process.stdout.write(USAGE);
         return undefined;
       case '--quick':
-        sizes = [1_000, 10_000];
         quick = true;
         break;
       case '--suite': {
@@ -136,7 +138,8 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
         throw new RangeError(`unknown option ${argument}\n\n${USAGE}`);
     }
   }
-  sizes = [...new Set(sizes)].sort((a, b) => a - b);
+  // An explicit --sizes wins over --quick's, in either order.
+  sizes = [...new Set(sizes ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b);
   return {
     suites,
     quick,
@@ -227,7 +230,11 @@ function readRows(result: ReadsResult): ReportRow[] {
   return rows;
 }
 
-/** The core suite: start-up, cold opens at every size, reads at the read size, resident memory per asset. */
+/**
+ * The core suite: start-up (once), then at every size a cold open and the reads (61 listAssets pairs and
+ * 5,000 getAssetDetails pairs, 15 and 2,000 above 20k roots), then the resident memory per asset of the
+ * sizes from 10k up. Each size's rows are tagged with it.
+ */
 async function runCoreSuite(
   options: RunOptions,
   workspaces: ReadonlyMap<number, BenchWorkspace>,
@@ -238,7 +245,6 @@ async function runCoreSuite(
   const memorySizes = options.sizes.some((roots) => roots >= 10_000)
     ? options.sizes.filter((roots) => roots >= 10_000)
     : options.sizes;
-  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const coreStarted = performance.now();
   log('start-up: spawn → initialize result, against a no-op server');
   const startup = await measureStartup(server, options.quick ? 11 : 21);
@@ -247,8 +253,11 @@ async function runCoreSuite(
   log('idle server resident memory');
   const idle = await measureIdleResident({ repetitions: 5, server });
   samples['idleResidentBytes'] = idle;
+  const openRows: ReportRow[] = [];
+  const readsRows: ReportRow[] = [];
   const memoryRows: ReportRow[] = [];
   for (const roots of options.sizes) {
+    const sizeStarted = performance.now();
     const workspace = workspaces.get(roots)!;
     const repetitions = coldOpenRepetitions(roots);
     log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
@@ -257,18 +266,17 @@ async function runCoreSuite(
       measureMemory: memorySizes.includes(roots),
       server,
     });
-    rows.push(...coldOpenRows(coldOpen));
-    if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(memoryRow(coldOpen, idle));
-    (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = { summary: workspace.summary, coldOpen };
+    openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
+    if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
+    const listRepetitions = atSize(roots, 61, 15);
+    const detailCalls = atSize(roots, 5000, 2000);
+    log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
+    const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
+    readsRows.push(...tagRows(readRows(reads), roots));
+    (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = { summary: workspace.summary, coldOpen, reads };
+    log(`core at ${formatCount(roots)}: ${((performance.now() - sizeStarted) / 1000).toFixed(0)} s`);
   }
-  {
-    const workspace = workspaces.get(readSize)!;
-    log(`reads on ${formatCount(readSize)}: listAssets and getAssetDetails`);
-    const reads = await measureReads(workspace, { listRepetitions: 61, detailCalls: 5000, seed: options.seed, server });
-    rows.push(...readRows(reads));
-    samples['reads'] = reads;
-  }
-  rows.push(...memoryRows);
+  rows.push(...openRows, ...readsRows, ...memoryRows);
   log(`core suite: ${((performance.now() - coreStarted) / 1000).toFixed(0)} s`);
 }
 
@@ -288,31 +296,36 @@ async function main(argv: readonly string[]): Promise<void> {
     options.server,
   );
 
-  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
+  const workingSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const has = (suite: Suite): boolean => options.suites.includes(suite);
 
-  // Only the generated workspaces some chosen suite reads: every size for core and watch, the read size for lane.
+  // Every suite measures at every size, so every size's generated workspace is needed (the pack suite also
+  // makes its 2,000-blob workspace, the studio suite checks its own).
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
-  for (const roots of options.sizes) {
-    if (has('core') || has('watch') || (has('lane') && roots === readSize))
-      workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
-  }
+  for (const roots of options.sizes)
+    workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
 
   const rows: ReportRow[] = [];
   const samples: Record<string, unknown> = { options, sizes: {} };
-  if (has('core')) await runCoreSuite(options, workspaces, server, rows, samples);
-  const workingCopy = lazyCopy(() => workspaces.get(readSize)!, log);
+  const suiteSeconds: Record<string, number> = {};
+  if (has('core')) {
+    const coreStarted = performance.now();
+    await runCoreSuite(options, workspaces, server, rows, samples);
+    suiteSeconds['core'] = (performance.now() - coreStarted) / 1000;
+  }
+  const copies = lazyCopies((roots) => workspaces.get(roots)!, log);
   try {
     const context: SuiteContext = {
+      sizes: options.sizes,
       workspaces,
-      workingSize: readSize,
+      workingSize,
       workspacesDir: options.workspaces,
       seed: options.seed,
       quick: options.quick,
       server,
       log,
-      workingCopy: () => workingCopy.get(),
+      workingCopy: (roots = workingSize) => copies.get(roots),
     };
     const suites: [Suite, (context: SuiteContext) => Promise<SuiteOutput>][] = [
       ['watch', runWatchSuite],
@@ -327,10 +340,11 @@ async function main(argv: readonly string[]): Promise<void> {
       const output = await run(context);
       rows.push(...output.rows);
       samples[suite] = output.samples;
-      log(`${suite} suite: ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`);
+      suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
+      log(`${suite} suite: ${suiteSeconds[suite].toFixed(0)} s`);
     }
   } finally {
-    workingCopy.dispose();
+    copies.dispose();
   }
 
   const seconds = (performance.now() - started) / 1000;
@@ -343,14 +357,22 @@ async function main(argv: readonly string[]): Promise<void> {
     `server ${server.script}${server.nodeOptions && server.nodeOptions.length > 0 ? ` (node ${server.nodeOptions.join(' ')})` : ''}\n`,
   );
   process.stdout.write(
-    `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all\n\n`,
+    `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all (${Object.entries(
+      suiteSeconds,
+    )
+      .map(([suite, suiteTime]) => `${suite} ${suiteTime.toFixed(0)} s`)
+      .join(', ')})\n\n`,
   );
   process.stdout.write(`${formatTable(rows)}\n`);
-  if (options.markdown) process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
+  process.stdout.write(`\n${formatGrowthTable(rows)}\n`);
+  if (options.markdown) {
+    process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
+    process.stdout.write(`\nHow it grows\n\n${formatGrowthMarkdown(rows)}\n`);
+  }
   if (options.json !== undefined) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ ...samples, rows, seconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
+      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
     );
     log(`raw samples written to ${options.json}`);
   }
