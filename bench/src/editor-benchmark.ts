@@ -412,8 +412,8 @@ async function measureEditorsAt(
         [DEFAULT_DEBOUNCE_MS, 30],
       ]
     : [
-        [0, atSize(roots, 400, 100)],
-        [DEFAULT_DEBOUNCE_MS, atSize(roots, 100, 30)],
+        [0, atSize(roots, 200, 60)],
+        [DEFAULT_DEBOUNCE_MS, atSize(roots, 50, 20)],
       ];
   for (const [debounceMs, count] of runs) {
     context.log(`keystroke diagnostics on ${formatCount(roots)}, debounce ${debounceMs} ms: ${count} keystrokes`);
@@ -426,7 +426,7 @@ async function measureEditorsAt(
     rows.push(...keystrokeRows(result));
     samples[`keystrokes-${debounceMs}`] = result;
   }
-  const repetitions = atSize(roots, context.quick ? 5 : 11, 3);
+  const repetitions = atSize(roots, context.quick ? 5 : 7, 3);
   context.log(`open ${formatCount(roots)} with and without publishing: ${repetitions} repetitions each`);
   const open = await measurePublishAtOpen(workspace, { repetitions, server: context.server });
   rows.push(...publishAtOpenRows(open));

@@ -107,15 +107,15 @@ export async function eachSize(
 }
 
 /**
- * The watch suite at every size: readiness probes (5 pairs up to 20k roots, 3 above; chokidar 3 times up to
- * 20k roots, never above) and the write-to-divergence latency on the size's private copy (15 samples, 7
+ * The watch suite at every size: readiness probes (5 pairs up to 20k roots, 2 above; chokidar 3 times up to
+ * 20k roots, never above) and the write-to-divergence latency on the size's private copy (11 samples, 5
  * above 20k; its server's resident memory is the watched memory of that size), then at the largest size the
  * many-changes check with the server's memory instead (once).
  */
 export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput> {
   const largest = context.sizes[context.sizes.length - 1]!;
   return eachSize(context, 'watch', async (roots) => {
-    const repetitions = atSize(roots, 5, 3);
+    const repetitions = atSize(roots, 5, 2);
     const chokidarRepetitions = roots <= CHOKIDAR_MAX_ROOTS ? 3 : 0;
     context.log(
       `watch: readiness ${formatCount(roots)}: ${repetitions} host/parcel pairs, ${chokidarRepetitions} chokidar`,
@@ -124,7 +124,7 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
       repetitions,
       chokidarRepetitions,
     });
-    const samples = atSize(roots, 15, 7);
+    const samples = atSize(roots, 11, 5);
     context.log(`watch: write → divergence.detected on ${formatCount(roots)}: ${samples} samples`);
     const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy(roots).projectDir, roots, {
       samples,
@@ -150,14 +150,14 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
 }
 
 /**
- * The lane suite at every size, on the size's private copy: 17 timed applies of each kind (15 with --quick,
- * 7 above 20k roots), 2 passes (1 above 20k) of 600 idle reads and one full pack each, one read every 4 ms;
+ * The lane suite at every size, on the size's private copy: 11 timed applies of each kind (5 above 20k
+ * roots), 2 passes (1 above 20k) of 600 idle reads and one full pack each, one read every 4 ms;
  * then, once, the event throughput (100,000 events, 100 per turn, 3 repetitions of each sender), which does
  * not depend on a project.
  */
 export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> {
   const perSize = await eachSize(context, 'lane', async (roots) => {
-    const applies = atSize(roots, context.quick ? 15 : 17, 7);
+    const applies = atSize(roots, 11, 5);
     const readPasses = atSize(roots, 2, 1);
     context.log(
       `lane: ${applies} register and ${applies} relocate applies on ${formatCount(roots)}, reads during ${readPasses} full packs`,
@@ -178,8 +178,8 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
 
 /**
  * The pack suite: first the 2,000-blob workspace of 195 MiB (generated on first use; how a pack scales with
- * bytes), 3 repetitions (2 with --quick); then a pack of the generated workspace of every size (how it scales
- * with assets: their inputs are a few dozen bytes each), 3 repetitions (2 with --quick, 1 above 20k roots).
+ * bytes), 2 repetitions; then a pack of the generated workspace of every size (how it scales with assets:
+ * their inputs are a few dozen bytes each), 2 repetitions (1 above 20k roots).
  */
 export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> {
   const workspace = ensurePackWorkspace(
@@ -187,7 +187,7 @@ export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> 
     { assets: PACK_ASSETS, bytesPerAsset: PACK_BYTES_PER_ASSET, seed: context.seed },
     context.log,
   );
-  const repetitions = context.quick ? 2 : 3;
+  const repetitions = 2;
   context.log(`pack: ${repetitions} repetitions of incremental, empty-cache, full, floor and unchanged packs`);
   const pack: PackResult = await measurePack(workspace, {
     repetitions,
@@ -196,7 +196,7 @@ export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> 
     log: context.log,
   });
   const scaled = await eachSize(context, 'pack', async (roots) => {
-    const scaledRepetitions = atSize(roots, repetitions, 1);
+    const scaledRepetitions = atSize(roots, 2, 1);
     const scaledWorkspace = scaledPackWorkspace(context.workspaces.get(roots)!, context.seed);
     context.log(
       `pack: the generated ${formatCount(roots)} (${formatCount(scaledWorkspace.assets)} assets in the build): ${scaledRepetitions} repetitions`,

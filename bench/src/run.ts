@@ -154,11 +154,11 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
   };
 }
 
-/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget. */
+/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget (docs/performance.md, "How it grows"). */
 function coldOpenRepetitions(roots: number): number {
-  if (roots <= 2_000) return 21;
-  if (roots <= 20_000) return 15;
-  return 7;
+  if (roots <= 2_000) return 11;
+  if (roots <= 20_000) return 9;
+  return 3;
 }
 
 function log(message: string): void {
@@ -231,8 +231,8 @@ function readRows(result: ReadsResult): ReportRow[] {
 }
 
 /**
- * The core suite: start-up (once), then at every size a cold open and the reads (61 listAssets pairs and
- * 5,000 getAssetDetails pairs, 15 and 2,000 above 20k roots), then the resident memory per asset of the
+ * The core suite: start-up (once), then at every size a cold open and the reads (31 listAssets pairs and
+ * 2,000 getAssetDetails pairs, 7 and 1,000 above 20k roots), then the resident memory per asset of the
  * sizes from 10k up. Each size's rows are tagged with it.
  */
 async function runCoreSuite(
@@ -247,7 +247,7 @@ async function runCoreSuite(
     : options.sizes;
   const coreStarted = performance.now();
   log('start-up: spawn → initialize result, against a no-op server');
-  const startup = await measureStartup(server, options.quick ? 11 : 21);
+  const startup = await measureStartup(server, options.quick ? 11 : 15);
   rows.push(startupRow(startup));
   samples['startup'] = startup;
   log('idle server resident memory');
@@ -268,8 +268,8 @@ async function runCoreSuite(
     });
     openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
     if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
-    const listRepetitions = atSize(roots, 61, 15);
-    const detailCalls = atSize(roots, 5000, 2000);
+    const listRepetitions = atSize(roots, 31, 7);
+    const detailCalls = atSize(roots, 2000, 1000);
     log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
     const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
     readsRows.push(...tagRows(readRows(reads), roots));

@@ -387,14 +387,14 @@ export function studioRows(result: StudioResult): ReportRow[] {
   ];
 }
 
-/** The studio suite at every size, each on a private copy: 15 first renders and 2,000 updates (31 and 20,000 in a full run; 7 and 5,000 above 20k roots). */
+/** The studio suite at every size, each on a private copy: 15 first renders and 2,000 updates (21 and 10,000 in a full run; 5 and 3,000 above 20k roots). */
 export async function runStudioSuite(context: SuiteContext): Promise<SuiteOutput> {
   return eachSize(context, 'studio', async (roots) => {
     const workspace = ensureWorkspace(context.workspacesDir, roots, context.seed, context.log);
     const copy = copyToTemporary(workspace.projectDir, `studio-${formatCount(roots)}`);
     try {
-      const firstSamples = atSize(roots, context.quick ? 15 : 31, 7);
-      const updateSamples = atSize(roots, context.quick ? 2_000 : 20_000, 5_000);
+      const firstSamples = atSize(roots, context.quick ? 15 : 21, 5);
+      const updateSamples = atSize(roots, context.quick ? 2_000 : 10_000, 3_000);
       context.log(
         `studio: navigator on ${formatCount(roots)}: ${firstSamples} first renders, ${updateSamples} updates`,
       );
