@@ -309,9 +309,20 @@ async function main(argv: readonly string[]): Promise<void> {
   const rows: ReportRow[] = [];
   const samples: Record<string, unknown> = { options, sizes: {} };
   const suiteSeconds: Record<string, number> = {};
+  // A suite that fails (a watcher budget another process exhausted, say) is reported and the others still
+  // run, so one failure late in a long run does not lose every figure before it; the run then exits with 1.
+  const failed: string[] = [];
+  const failure = (suite: string, error: unknown): void => {
+    failed.push(suite);
+    log(`${suite} suite failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  };
   if (has('core')) {
     const coreStarted = performance.now();
-    await runCoreSuite(options, workspaces, server, rows, samples);
+    try {
+      await runCoreSuite(options, workspaces, server, rows, samples);
+    } catch (error) {
+      failure('core', error);
+    }
     suiteSeconds['core'] = (performance.now() - coreStarted) / 1000;
   }
   const copies = lazyCopies((roots) => workspaces.get(roots)!, log);
@@ -337,9 +348,13 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const [suite, run] of suites) {
       if (!has(suite)) continue;
       const suiteStarted = performance.now();
-      const output = await run(context);
-      rows.push(...output.rows);
-      samples[suite] = output.samples;
+      try {
+        const output = await run(context);
+        rows.push(...output.rows);
+        samples[suite] = output.samples;
+      } catch (error) {
+        failure(suite, error);
+      }
       suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
       log(`${suite} suite: ${suiteSeconds[suite].toFixed(0)} s`);
     }
@@ -363,6 +378,7 @@ async function main(argv: readonly string[]): Promise<void> {
       .map(([suite, suiteTime]) => `${suite} ${suiteTime.toFixed(0)} s`)
       .join(', ')})\n\n`,
   );
+  if (failed.length > 0) process.stdout.write(`FAILED suites (see the log above): ${failed.join(', ')}\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
   process.stdout.write(`\n${formatGrowthTable(rows)}\n`);
   if (options.markdown) {
@@ -376,6 +392,7 @@ async function main(argv: readonly string[]): Promise<void> {
     );
     log(`raw samples written to ${options.json}`);
   }
+  if (failed.length > 0) process.exitCode = 1;
   if (options.profile !== undefined)
     log(`server CPU profiles in ${options.profile}; summarise one with node bench/dist/summarize-profile.js FILE`);
 }
