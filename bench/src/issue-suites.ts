@@ -60,6 +60,8 @@ export function atSize(roots: number, small: number, large: number): number {
 export interface SuiteOutput {
   readonly rows: ReportRow[];
   readonly samples: Record<string, unknown>;
+  /** The sizes at which the suite failed (each logged, with a row saying so); the other sizes' rows stand. */
+  readonly failedSizes?: readonly number[];
 }
 
 /** Makes the shared private copies lazily, one per size; `dispose` deletes those that were made. */
@@ -88,7 +90,11 @@ export function lazyCopies(
   };
 }
 
-/** Runs `measure` at every size of the context, tagging each size's rows with it (see growth.ts). */
+/**
+ * Runs `measure` at every size of the context, tagging each size's rows with it (see growth.ts). A size that
+ * fails (another process exhausting the inotify budget, say) is logged and given a row saying so, and the
+ * other sizes still run.
+ */
 export async function eachSize(
   context: SuiteContext,
   suite: string,
@@ -96,14 +102,28 @@ export async function eachSize(
 ): Promise<SuiteOutput> {
   const rows: ReportRow[] = [];
   const samples: Record<string, unknown> = {};
+  const failedSizes: number[] = [];
   for (const roots of context.sizes) {
     const started = performance.now();
-    const output = await measure(roots);
-    rows.push(...tagRows(output.rows, roots));
-    samples[formatCount(roots)] = output.samples;
+    try {
+      const output = await measure(roots);
+      rows.push(...tagRows(output.rows, roots));
+      samples[formatCount(roots)] = output.samples;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      context.log(
+        `${suite} at ${formatCount(roots)} failed: ${error instanceof Error ? (error.stack ?? message) : message}`,
+      );
+      failedSizes.push(roots);
+      rows.push({
+        metric: `${suite} ${formatCount(roots)}: FAILED (${message.split('\n')[0]!.slice(0, 160)})`,
+        subject: '—',
+        floor: '—',
+      });
+    }
     context.log(`${suite} at ${formatCount(roots)}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
-  return { rows, samples };
+  return { rows, samples, ...(failedSizes.length > 0 ? { failedSizes } : {}) };
 }
 
 /**
@@ -173,7 +193,11 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
   });
   context.log('lane: event throughput, 100k events × 3 senders × 3 repetitions');
   const events: EventThroughputResult = await measureEventThroughput({ events: 100_000, chunk: 100, repetitions: 3 });
-  return { rows: [...perSize.rows, ...eventRows(events)], samples: { lane: perSize.samples, events } };
+  return {
+    rows: [...perSize.rows, ...eventRows(events)],
+    samples: { lane: perSize.samples, events },
+    ...(perSize.failedSizes !== undefined ? { failedSizes: perSize.failedSizes } : {}),
+  };
 }
 
 /**
@@ -209,5 +233,9 @@ export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> 
     });
     return { rows: packRows(result), samples: result };
   });
-  return { rows: [...packRows(pack), ...scaled.rows], samples: { pack, scaled: scaled.samples } };
+  return {
+    rows: [...packRows(pack), ...scaled.rows],
+    samples: { pack, scaled: scaled.samples },
+    ...(scaled.failedSizes !== undefined ? { failedSizes: scaled.failedSizes } : {}),
+  };
 }

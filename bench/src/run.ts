@@ -241,6 +241,7 @@ async function runCoreSuite(
   server: ServerCommand,
   rows: ReportRow[],
   samples: Record<string, unknown>,
+  failed: string[],
 ): Promise<void> {
   const memorySizes = options.sizes.some((roots) => roots >= 10_000)
     ? options.sizes.filter((roots) => roots >= 10_000)
@@ -258,22 +259,38 @@ async function runCoreSuite(
   const memoryRows: ReportRow[] = [];
   for (const roots of options.sizes) {
     const sizeStarted = performance.now();
-    const workspace = workspaces.get(roots)!;
-    const repetitions = coldOpenRepetitions(roots);
-    log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
-    const coldOpen = await measureColdOpen(workspace, {
-      repetitions,
-      measureMemory: memorySizes.includes(roots),
-      server,
-    });
-    openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
-    if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
-    const listRepetitions = atSize(roots, 31, 7);
-    const detailCalls = atSize(roots, 2000, 1000);
-    log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
-    const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
-    readsRows.push(...tagRows(readRows(reads), roots));
-    (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = { summary: workspace.summary, coldOpen, reads };
+    try {
+      const workspace = workspaces.get(roots)!;
+      const repetitions = coldOpenRepetitions(roots);
+      log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
+      const coldOpen = await measureColdOpen(workspace, {
+        repetitions,
+        measureMemory: memorySizes.includes(roots),
+        server,
+      });
+      openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
+      if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
+      const listRepetitions = atSize(roots, 31, 7);
+      const detailCalls = atSize(roots, 2000, 1000);
+      log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
+      const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
+      readsRows.push(...tagRows(readRows(reads), roots));
+      (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = {
+        summary: workspace.summary,
+        coldOpen,
+        reads,
+      };
+    } catch (error) {
+      // As in eachSize: the other sizes still run, and the table says which one failed.
+      const message = error instanceof Error ? error.message : String(error);
+      log(`core at ${formatCount(roots)} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
+      failed.push(`core at ${formatCount(roots)}`);
+      openRows.push({
+        metric: `core ${formatCount(roots)}: FAILED (${message.slice(0, 160)})`,
+        subject: '—',
+        floor: '—',
+      });
+    }
     log(`core at ${formatCount(roots)}: ${((performance.now() - sizeStarted) / 1000).toFixed(0)} s`);
   }
   rows.push(...openRows, ...readsRows, ...memoryRows);
@@ -319,7 +336,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (has('core')) {
     const coreStarted = performance.now();
     try {
-      await runCoreSuite(options, workspaces, server, rows, samples);
+      await runCoreSuite(options, workspaces, server, rows, samples, failed);
     } catch (error) {
       failure('core', error);
     }
@@ -352,6 +369,8 @@ async function main(argv: readonly string[]): Promise<void> {
         const output = await run(context);
         rows.push(...output.rows);
         samples[suite] = output.samples;
+        if (output.failedSizes !== undefined)
+          failed.push(`${suite} at ${output.failedSizes.map(formatCount).join(', ')}`);
       } catch (error) {
         failure(suite, error);
       }
