@@ -235,11 +235,14 @@ function growthCells(lines: readonly GrowthLine[]): { header: string[]; cells: s
   const largeSizes = sizes.filter((roots) => roots >= FIT_FROM_ROOTS);
   const fitLabel =
     largeSizes.length >= 2 ? `${largeSizes.map(formatCount).join('→')}` : `${sizes.map(formatCount).join('→')}`;
+  const smallLabel = sizes.slice(0, 2).map(formatCount).join('→');
+  // The exponent between the two smallest sizes gets its own column only when the verdict's fit is another.
+  const small = sizes.length >= 2 && smallLabel !== fitLabel;
   const header = [
     'operation',
     ...sizes.map(formatCount),
     ...sizes.map((roots) => `per asset ${formatCount(roots)}`),
-    ...(sizes.length >= 2 ? [`k ${sizes.slice(0, 2).map(formatCount).join('→')}`] : []),
+    ...(small ? [`k ${smallLabel}`] : []),
     `k ${fitLabel}`,
     'growth',
   ];
@@ -257,7 +260,7 @@ function growthCells(lines: readonly GrowthLine[]): { header: string[]; cells: s
       line.operation,
       ...sizes.map(figure),
       ...sizes.map(perAsset),
-      ...(sizes.length >= 2 ? [formatExponent(line.smallExponent)] : []),
+      ...(small ? [formatExponent(line.smallExponent)] : []),
       formatExponent(line.exponent),
       line.verdict,
     ];

@@ -199,3 +199,15 @@ describe('formatPerAsset', () => {
     expect(formatPerAsset(0.5, 'bytes')).toBe('0.50 B');
   });
 });
+
+describe('formatGrowthMarkdown with two sizes', () => {
+  it('has one exponent column when the fit is between the only two sizes', () => {
+    const rows = [
+      ...tagRows([row('cold open 1k', '100 ms')], 1_000),
+      ...tagRows([row('cold open 10k', '1.00 s')], 10_000),
+    ];
+    const markdown = formatGrowthMarkdown(rows);
+    expect(markdown).toContain('| operation | 1k | 10k | per asset 1k | per asset 10k | k 1k→10k | growth |');
+    expect(markdown).toContain('| cold open | 100 ms | 1.00 s | 100 µs | 100 µs | 1.00 | linear |');
+  });
+});
