@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { parseDeclaration } from '../../server/dist/domain/declaration.js';
 import { createRandom } from '../../tools/dist/prng.js';
-import type { SuiteContext, SuiteOutput } from './issue-suites.js';
+import { atSize, eachSize, type SuiteContext, type SuiteOutput } from './issue-suites.js';
 import type { ReportRow } from './report.js';
 import {
   cpuTicksOf,
@@ -417,12 +417,17 @@ export function publishAtOpenRows(result: PublishAtOpenResult): ReportRow[] {
 }
 
 /**
- * The editors suite as `run.ts` runs it, on the working-size workspace (10k roots unless `--sizes` leaves
- * it out): keystrokes with no debounce (the path itself) and with the default debounce, then the open
- * with and without publishing.
+ * The editors suite as `run.ts` runs it, at every size: keystrokes with no debounce (the path itself) and
+ * with the default debounce, then the open with and without publishing (fewer of each above 20k roots).
  */
 export async function runEditorsSuite(context: SuiteContext): Promise<SuiteOutput> {
-  const roots = context.workingSize;
+  return eachSize(context, 'editors', (roots) => measureEditorsAt(context, roots));
+}
+
+async function measureEditorsAt(
+  context: SuiteContext,
+  roots: number,
+): Promise<{ rows: ReportRow[]; samples: Record<string, unknown> }> {
   const workspace =
     context.workspaces.get(roots) ?? ensureWorkspace(context.workspacesDir, roots, context.seed, context.log);
   const rows: ReportRow[] = [];
@@ -433,8 +438,8 @@ export async function runEditorsSuite(context: SuiteContext): Promise<SuiteOutpu
         [DEFAULT_DEBOUNCE_MS, 30],
       ]
     : [
-        [0, 400],
-        [DEFAULT_DEBOUNCE_MS, 100],
+        [0, atSize(roots, 200, 60)],
+        [DEFAULT_DEBOUNCE_MS, atSize(roots, 50, 20)],
       ];
   for (const [debounceMs, count] of runs) {
     context.log(`keystroke diagnostics on ${formatCount(roots)}, debounce ${debounceMs} ms: ${count} keystrokes`);
@@ -447,7 +452,7 @@ export async function runEditorsSuite(context: SuiteContext): Promise<SuiteOutpu
     rows.push(...keystrokeRows(result));
     samples[`keystrokes-${debounceMs}`] = result;
   }
-  const repetitions = context.quick ? 5 : 11;
+  const repetitions = atSize(roots, context.quick ? 5 : 7, 3);
   context.log(`open ${formatCount(roots)} with and without publishing: ${repetitions} repetitions each`);
   const open = await measurePublishAtOpen(workspace, { repetitions, server: context.server });
   rows.push(...publishAtOpenRows(open));

@@ -1,7 +1,8 @@
-/** The lane, watch and pack suites as `run.ts` runs them: sizes, repetitions, private copies and rows. */
+/** The lane, watch and pack suites as `run.ts` runs them, each at every size: repetitions by size, private copies, rows tagged with their size. */
 import { measureEventThroughput, type EventThroughputResult } from './event-throughput.js';
 import {
   applyRows,
+  eventRows,
   laneRows,
   measureApplies,
   measureLane,
@@ -15,6 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyToTemporary, type PrivateCopy } from './private-copy.js';
+import { scaledPackWorkspace } from './scaled-pack-workspace.js';
+import { tagRows } from './growth.js';
 import type { ReportRow } from './report.js';
 import type { ServerCommand } from './server-process.js';
 import { formatCount, formatMilliseconds } from './statistics.js';
@@ -42,36 +45,53 @@ const PACK_BYTES_PER_ASSET = 100 * 1024;
 
 /** What every suite gets from the run. */
 export interface SuiteContext {
-  /** The generated workspaces by size (every size the suites need). */
+  /** Every size of `--sizes`, ascending: each suite measures its size-dependent rows at each of them. */
+  readonly sizes: readonly number[];
+  /** The generated workspaces by size (every size of {@link sizes}). */
   readonly workspaces: ReadonlyMap<number, BenchWorkspace>;
-  /** The size the lane and the watch latency use: 10k when measured, else the smallest. */
+  /** The size the size-independent rows use (the missed-changes check aside): 10k when measured, else the smallest. */
   readonly workingSize: number;
   readonly workspacesDir: string;
   readonly seed: number;
   readonly quick: boolean;
   readonly server: ServerCommand;
   readonly log: (message: string) => void;
-  /** A private copy of the working-size workspace, made on first use and shared by the watch and lane suites (the watch writes a few inputs first). */
-  workingCopy(): PrivateCopy;
+  /**
+   * A private copy of the workspace of `roots` (the working size by default), made on first use and shared
+   * by the watch and lane suites (the watch writes a few inputs first); deleted at the end of the run.
+   */
+  workingCopy(roots?: number): PrivateCopy;
+}
+
+/** Sizes above this many roots get the reduced repetitions of {@link atSize}. */
+export const LARGE_ROOTS = 20_000;
+
+/** `small` repetitions up to {@link LARGE_ROOTS} roots, `large` above (100k): the time budget of a full run. */
+export function atSize(roots: number, small: number, large: number): number {
+  return roots > LARGE_ROOTS ? large : small;
 }
 
 /** Rows and raw samples of one suite. */
 export interface SuiteOutput {
   readonly rows: ReportRow[];
   readonly samples: Record<string, unknown>;
+  /** The sizes at which the suite failed (each logged, with a row saying so); the other sizes' rows stand. */
+  readonly failedSizes?: readonly number[];
 }
 
-/** Makes the shared private copy lazily; `dispose` deletes it if it was made. */
-export function lazyCopy(
-  workspace: () => BenchWorkspace,
+/** Makes the shared private copies lazily, one per size; `dispose` deletes those that were made. */
+export function lazyCopies(
+  workspace: (roots: number) => BenchWorkspace,
   log: (message: string) => void,
-): { get(): PrivateCopy; dispose(): void } {
-  let copy: PrivateCopy | undefined;
+): { get(roots: number): PrivateCopy; dispose(): void } {
+  const copies = new Map<number, PrivateCopy>();
   return {
-    get() {
+    get(roots) {
+      let copy = copies.get(roots);
       if (copy === undefined) {
-        const source = workspace();
+        const source = workspace(roots);
         copy = copyToTemporary(source.projectDir, formatCount(source.summary.roots));
+        copies.set(roots, copy);
         log(
           `private copy of ${formatCount(source.summary.roots)} in ${copy.projectDir} (${formatMilliseconds(copy.copyMs)})`,
         );
@@ -79,128 +99,152 @@ export function lazyCopy(
       return copy;
     },
     dispose() {
-      copy?.remove();
+      for (const copy of copies.values()) copy.remove();
+      copies.clear();
     },
   };
 }
 
 /**
- * The watch suite: readiness probes at every size (5 pairs up to 10k, 3 at 100k and above; chokidar 3 times
- * up to 20k roots, never above), the heap of one snapshot at every size, the write-to-divergence latency on the private copy of the working size
- * (15 samples), and the many-changes check with the server's memory at the largest size (once).
+ * Runs `measure` at every size of the context, tagging each size's rows with it (see growth.ts). A size that
+ * fails (another process exhausting the inotify budget, say) is logged and given a row saying so, and the
+ * other sizes still run.
+ */
+export async function eachSize(
+  context: SuiteContext,
+  suite: string,
+  measure: (roots: number) => Promise<{ rows: ReportRow[]; samples: unknown }>,
+): Promise<SuiteOutput> {
+  const rows: ReportRow[] = [];
+  const samples: Record<string, unknown> = {};
+  const failedSizes: number[] = [];
+  for (const roots of context.sizes) {
+    const started = performance.now();
+    try {
+      const output = await measure(roots);
+      rows.push(...tagRows(output.rows, roots));
+      samples[formatCount(roots)] = output.samples;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      context.log(
+        `${suite} at ${formatCount(roots)} failed: ${error instanceof Error ? (error.stack ?? message) : message}`,
+      );
+      failedSizes.push(roots);
+      rows.push({
+        metric: `${suite} ${formatCount(roots)}: FAILED (${message.split('\n')[0]!.slice(0, 160)})`,
+        subject: '—',
+        floor: '—',
+      });
+    }
+    context.log(`${suite} at ${formatCount(roots)}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  return { rows, samples, ...(failedSizes.length > 0 ? { failedSizes } : {}) };
+}
+
+/**
+ * The watch suite at every size: readiness probes (5 pairs up to 20k roots, 2 above; chokidar 3 times up to
+ * 20k roots, never above) and the write-to-divergence latency on the size's private copy (11 samples, 5
+ * above 20k; its server's resident memory is the watched memory of that size), then at the largest size the
+ * many-changes check with the server's memory instead (once).
  */
 export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput> {
-  const sizes = [...context.workspaces.keys()].sort((a, b) => a - b);
-  const largest = sizes[sizes.length - 1]!;
-  const ready: WatchReadyResult[] = [];
-  for (const roots of sizes) {
-    const repetitions = roots >= 100_000 ? 3 : 5;
+  const largest = context.sizes[context.sizes.length - 1]!;
+  return eachSize(context, 'watch', async (roots) => {
+    const repetitions = atSize(roots, 5, 2);
     const chokidarRepetitions = roots <= CHOKIDAR_MAX_ROOTS ? 3 : 0;
     context.log(
       `watch: readiness ${formatCount(roots)}: ${repetitions} host/parcel pairs, ${chokidarRepetitions} chokidar`,
     );
-    ready.push(await measureWatchReady(context.workspaces.get(roots)!, { repetitions, chokidarRepetitions }));
-  }
-  const snapshots: SnapshotProbe[] = [];
-  for (const roots of sizes) {
+    const ready: WatchReadyResult = await measureWatchReady(context.workspaces.get(roots)!, {
+      repetitions,
+      chokidarRepetitions,
+    });
     context.log(`watch: the heap of one snapshot of ${formatCount(roots)}`);
-    snapshots.push(await measureSnapshotHeap(context.workspaces.get(roots)!));
-  }
-  context.log(`watch: write → divergence.detected on ${formatCount(context.workingSize)}: 15 samples`);
-  const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy().projectDir, context.workingSize, {
-    samples: 15,
-    seed: context.seed,
-    server: context.server,
+    const snapshot: SnapshotProbe = await measureSnapshotHeap(context.workspaces.get(roots)!);
+    const samples = atSize(roots, 11, 5);
+    context.log(`watch: write → divergence.detected on ${formatCount(roots)}: ${samples} samples`);
+    const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy(roots).projectDir, roots, {
+      samples,
+      seed: context.seed,
+      server: context.server,
+    });
+    let missed: MissedChangesResult | undefined;
+    if (roots === largest) {
+      context.log(`watch: 50 changes at once on ${formatCount(roots)}`);
+      missed = await measureMissedChanges(context.workspaces.get(roots)!, {
+        count: 50,
+        seed: context.seed,
+        server: context.server,
+      });
+    }
+    const rows = [
+      ...watchReadyRows(ready, missed === undefined ? latency.residentWatchingBytes : undefined),
+      ...watchLatencyRows(latency),
+      ...(missed !== undefined ? missedChangesRows(missed) : []),
+      snapshotHeapRow(snapshot),
+    ];
+    return { rows, samples: { ready, snapshot, latency, missed } };
   });
-  context.log(`watch: 50 changes at once on ${formatCount(largest)}`);
-  const missed: MissedChangesResult = await measureMissedChanges(context.workspaces.get(largest)!, {
-    count: 50,
-    seed: context.seed,
-    server: context.server,
-  });
-  const rows: ReportRow[] = [];
-  for (const result of ready)
-    rows.push(
-      ...watchReadyRows(
-        result,
-        result.roots === context.workingSize && result.roots !== largest ? latency.residentWatchingBytes : undefined,
-      ),
-    );
-  rows.push(...watchLatencyRows(latency));
-  rows.push(...missedChangesRows(missed));
-  rows.push(...snapshots.map(snapshotHeapRow));
-  return { rows, samples: { ready, snapshots, latency, missed } };
 }
 
 /**
- * The lane suite: applies and reads on the private copy of the working size (17 timed applies of each kind,
- * 15 with --quick; 2 passes of 600 idle reads and one full pack each, one read every 4 ms), the applies
- * alone on a generated 10-root project and on a private copy of each measured size of 100k roots and above
- * (9 of each kind there, 7 with --quick), then the event throughput (100,000 events, 100 per turn, 3
- * repetitions of each sender).
+ * The lane suite: the applies alone on a generated 10-root project, then at every size, on the size's private
+ * copy: 11 timed applies of each kind (5 above 20k
+ * roots), 2 passes (1 above 20k) of 600 idle reads and one full pack each, one read every 4 ms;
+ * then, once, the event throughput (100,000 events, 100 per turn, 3 repetitions of each sender), which does
+ * not depend on a project.
  */
 export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> {
-  const applies = context.quick ? 15 : 17;
-  const sizes: ApplyResult[] = [];
-  {
-    const parent = mkdtempSync(join(tmpdir(), 'prometeu-bench-10-'));
-    try {
-      const projectDir = join(parent, 'project');
-      // Seven registered roots and three unregistered ones to register.
-      generateWorkspace(projectDir, { roots: 10, seed: context.seed, registeredShare: 0.7 });
-      context.log(`lane: ${applies} register and ${applies} relocate applies on 10 roots`);
-      sizes.push(await measureApplies(projectDir, 10, { applies, seed: context.seed, server: context.server }));
-    } finally {
-      rmSync(parent, { recursive: true, force: true });
-    }
-  }
-  context.log(
-    `lane: ${applies} register and ${applies} relocate applies on ${formatCount(context.workingSize)}, reads during 2 full packs`,
-  );
-  const lane: LaneResult = await measureLane(context.workingCopy().projectDir, context.workingSize, {
-    applies,
-    readPasses: 2,
-    readsPerPass: 600,
-    seed: context.seed,
-    server: context.server,
+  const small = await measureTenRoots(context, atSize(10, 11, 5));
+  const perSize = await eachSize(context, 'lane', async (roots) => {
+    const applies = atSize(roots, 11, 5);
+    const readPasses = atSize(roots, 2, 1);
+    context.log(
+      `lane: ${applies} register and ${applies} relocate applies on ${formatCount(roots)}, reads during ${readPasses} full packs`,
+    );
+    const lane: LaneResult = await measureLane(context.workingCopy(roots).projectDir, roots, {
+      applies,
+      readPasses,
+      readsPerPass: 600,
+      seed: context.seed,
+      server: context.server,
+    });
+    return { rows: laneRows(lane), samples: lane };
   });
-  for (const [roots, workspace] of [...context.workspaces].sort((a, b) => a[0] - b[0])) {
-    if (roots < 100_000) continue;
-    const large = context.quick ? 7 : 9;
-    const copy = copyToTemporary(workspace.projectDir, formatCount(roots));
-    try {
-      context.log(
-        `lane: ${large} register and ${large} relocate applies on ${formatCount(roots)} (copied in ${formatMilliseconds(copy.copyMs)})`,
-      );
-      sizes.push(
-        await measureApplies(copy.projectDir, roots, { applies: large, seed: context.seed, server: context.server }),
-      );
-    } finally {
-      copy.remove();
-    }
-  }
   context.log('lane: event throughput, 100k events × 3 senders × 3 repetitions');
   const events: EventThroughputResult = await measureEventThroughput({ events: 100_000, chunk: 100, repetitions: 3 });
-  // The apply rows by size (10, the working size, 100k), then the reads and the events.
-  const laneTable = laneRows(lane, events);
-  const ownApplies = applyRows(lane).length;
-  const rows = [
-    ...sizes.filter((result) => result.roots < lane.roots).flatMap(applyRows),
-    ...laneTable.slice(0, ownApplies),
-    ...sizes.filter((result) => result.roots > lane.roots).flatMap(applyRows),
-    ...laneTable.slice(ownApplies),
-  ];
-  return { rows, samples: { lane, sizes, events } };
+  return {
+    rows: [...tagRows(applyRows(small), 10), ...perSize.rows, ...eventRows(events)],
+    samples: { ten: small, lane: perSize.samples, events },
+    ...(perSize.failedSizes !== undefined ? { failedSizes: perSize.failedSizes } : {}),
+  };
 }
 
-/** The pack suite: the 2,000-blob workspace (generated on first use), 3 repetitions (2 with --quick). */
+/** `applies` register and relocate applies on a generated project of 10 roots (7 registered, 3 to register). */
+async function measureTenRoots(context: SuiteContext, applies: number): Promise<ApplyResult> {
+  const parent = mkdtempSync(join(tmpdir(), 'prometeu-bench-10-'));
+  try {
+    const projectDir = join(parent, 'project');
+    generateWorkspace(projectDir, { roots: 10, seed: context.seed, registeredShare: 0.7 });
+    context.log(`lane: ${applies} register and ${applies} relocate applies on 10 roots`);
+    return await measureApplies(projectDir, 10, { applies, seed: context.seed, server: context.server });
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The pack suite: first the 2,000-blob workspace of 195 MiB (generated on first use; how a pack scales with
+ * bytes), 2 repetitions; then a pack of the generated workspace of every size (how it scales with assets:
+ * their inputs are a few dozen bytes each), 2 repetitions (1 above 20k roots).
+ */
 export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> {
   const workspace = ensurePackWorkspace(
     context.workspacesDir,
     { assets: PACK_ASSETS, bytesPerAsset: PACK_BYTES_PER_ASSET, seed: context.seed },
     context.log,
   );
-  const repetitions = context.quick ? 2 : 3;
+  const repetitions = 2;
   context.log(`pack: ${repetitions} repetitions of incremental, empty-cache, full, floor and unchanged packs`);
   const pack: PackResult = await measurePack(workspace, {
     repetitions,
@@ -208,5 +252,23 @@ export async function runPackSuite(context: SuiteContext): Promise<SuiteOutput> 
     server: context.server,
     log: context.log,
   });
-  return { rows: packRows(pack), samples: { pack } };
+  const scaled = await eachSize(context, 'pack', async (roots) => {
+    const scaledRepetitions = atSize(roots, 2, 1);
+    const scaledWorkspace = scaledPackWorkspace(context.workspaces.get(roots)!, context.seed);
+    context.log(
+      `pack: the generated ${formatCount(roots)} (${formatCount(scaledWorkspace.assets)} assets in the build): ${scaledRepetitions} repetitions`,
+    );
+    const result: PackResult = await measurePack(scaledWorkspace, {
+      repetitions: scaledRepetitions,
+      seed: context.seed,
+      server: context.server,
+      log: context.log,
+    });
+    return { rows: packRows(result), samples: result };
+  });
+  return {
+    rows: [...packRows(pack), ...scaled.rows],
+    samples: { pack, scaled: scaled.samples },
+    ...(scaled.failedSizes !== undefined ? { failedSizes: scaled.failedSizes } : {}),
+  };
 }

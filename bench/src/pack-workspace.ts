@@ -22,6 +22,8 @@ export interface PackWorkspace extends PackWorkspaceOptions {
   /** Every asset's one input, relative to `assets/`, in `asset_id` order (the pack's order). */
   readonly inputs: readonly string[];
   readonly totalBytes: number;
+  /** What the server must count at open when not every root is a registered asset in the build (a generated workspace); else `assets` of each. */
+  readonly counts?: { readonly roots: number; readonly registered: number };
 }
 
 interface PackMarker extends PackWorkspaceOptions {

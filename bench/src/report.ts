@@ -9,6 +9,10 @@ export interface ReportRow {
   readonly ratio?: number;
   /** The highest acceptable ratio, or undefined when the figure is reported without a goal. */
   readonly goal?: number;
+  /** The size in asset roots the row was measured at, when it is one of a series measured at every size (see growth.ts). */
+  readonly roots?: number;
+  /** The operation the row measures, the same at every size; set together with `roots`. */
+  readonly operation?: string;
 }
 
 /** Whether a row met its goal: `met`, `not met`, or `reported` for rows without a goal. */

@@ -12,7 +12,8 @@ import {
   type ReadsResult,
 } from './measurements.js';
 import {
-  lazyCopy,
+  atSize,
+  lazyCopies,
   runLaneSuite,
   runPackSuite,
   runWatchSuite,
@@ -21,6 +22,7 @@ import {
 } from './issue-suites.js';
 import { confinementRows, measureConfinement } from './confinement-benchmark.js';
 import { runEditorsSuite } from './editor-benchmark.js';
+import { formatGrowthMarkdown, formatGrowthTable, tagRows } from './growth.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { measureStartup, startupRow } from './startup-benchmark.js';
 import { runStudioSuite } from './studio-benchmark.js';
@@ -35,10 +37,11 @@ const USAGE = `Usage: npm run bench -- [options]
 Measures the packer server against floors that do the least work possible (see docs/performance.md).
   --suite LIST       comma-separated suites: core (start-up, open, reads, memory), lane (applies, reads during a
                      pack, event throughput), watch (divergence latency, watcher readiness, memory,
-                     missed changes), pack (full and incremental pack of 200 MB), editors (keystroke
-                     diagnostics, publishing at open), studio (the panel's navigator at 10k against
-                     parsing its answers), or all (default)
-  --quick            only the 1k and 10k workspaces (and 2 pack repetitions)
+                     missed changes), pack (full and incremental pack of 200 MB, and a pack of each
+                     size), editors (keystroke diagnostics, publishing at open), studio (the panel's
+                     navigator against parsing its answers), or all (default). Each suite measures its
+                     size-dependent rows at every size, and a "how it grows" table follows the main one.
+  --quick            only the 1k and 10k workspaces, with fewer repetitions (for development)
   --sizes LIST       comma-separated sizes in asset roots, such as 1k,10k or 100000 (default 1k,10k,100k)
   --seed N           workspace and asset-id seed (default 1)
   --workspaces DIR   where generated workspaces are cached (default bench/workspaces)
@@ -46,7 +49,7 @@ Measures the packer server against floors that do the least work possible (see d
   --server FILE      the packer server entry script to measure (default: the workspace's packer-server)
   --node-option OPT  pass OPT to node when starting packer servers (repeatable), e.g. --max-semi-space-size=64
   --json FILE        also write every raw sample as JSON
-  --markdown         also print the table as Markdown
+  --markdown         also print both tables as Markdown
 `;
 
 /** The suites a run can measure. */
@@ -68,7 +71,7 @@ interface RunOptions {
 }
 
 function parseOptions(argv: readonly string[]): RunOptions | undefined {
-  let sizes: number[] = [1_000, 10_000, 100_000];
+  let sizes: number[] | undefined;
   let suites: readonly Suite[] = SUITES;
   let quick = false;
   let seed = 1;
@@ -90,7 +93,6 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
         process.stdout.write(USAGE);
         return undefined;
       case '--quick':
-        sizes = [1_000, 10_000];
         quick = true;
         break;
       case '--suite': {
@@ -137,7 +139,8 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
         throw new RangeError(`unknown option ${argument}\n\n${USAGE}`);
     }
   }
-  sizes = [...new Set(sizes)].sort((a, b) => a - b);
+  // An explicit --sizes wins over --quick's, in either order.
+  sizes = [...new Set(sizes ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]))].sort((a, b) => a - b);
   return {
     suites,
     quick,
@@ -152,11 +155,11 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
   };
 }
 
-/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget. */
+/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget (docs/performance.md, "How it grows"). */
 function coldOpenRepetitions(roots: number): number {
-  if (roots <= 2_000) return 21;
-  if (roots <= 20_000) return 15;
-  return 7;
+  if (roots <= 2_000) return 11;
+  if (roots <= 20_000) return 9;
+  return 3;
 }
 
 function log(message: string): void {
@@ -237,55 +240,75 @@ function readRows(result: ReadsResult): ReportRow[] {
   return rows;
 }
 
-/** The core suite: start-up, cold opens at every size, reads at the read size, resident memory per asset. */
+/**
+ * The core suite: start-up (once), then at every size a cold open and the reads (31 listAssets pairs and
+ * 2,000 getAssetDetails pairs, 7 and 1,000 above 20k roots), then the resident memory per asset of the
+ * sizes from 10k up. Each size's rows are tagged with it.
+ */
 async function runCoreSuite(
   options: RunOptions,
   workspaces: ReadonlyMap<number, BenchWorkspace>,
   server: ServerCommand,
   rows: ReportRow[],
   samples: Record<string, unknown>,
+  failed: string[],
 ): Promise<void> {
   const memorySizes = options.sizes.some((roots) => roots >= 10_000)
     ? options.sizes.filter((roots) => roots >= 10_000)
     : options.sizes;
-  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const coreStarted = performance.now();
   log('start-up: spawn → initialize result, against a no-op server');
-  const startup = await measureStartup(server, options.quick ? 11 : 21);
+  const startup = await measureStartup(server, options.quick ? 11 : 15);
   rows.push(startupRow(startup));
   samples['startup'] = startup;
   log('idle server resident memory');
   const idle = await measureIdleResident({ repetitions: 5, server });
   samples['idleResidentBytes'] = idle;
+  const openRows: ReportRow[] = [];
+  const readsRows: ReportRow[] = [];
+  const confinementRowsBySize: ReportRow[] = [];
   const memoryRows: ReportRow[] = [];
   for (const roots of options.sizes) {
-    const workspace = workspaces.get(roots)!;
-    const repetitions = coldOpenRepetitions(roots);
-    log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
-    const coldOpen = await measureColdOpen(workspace, {
-      repetitions,
-      measureMemory: memorySizes.includes(roots),
-      server,
-    });
-    rows.push(...coldOpenRows(coldOpen));
-    if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(memoryRow(coldOpen, idle));
-    log(`confinement checks ${formatCount(roots)}: the crawl through ProjectFs against a plain one`);
-    const confinement = measureConfinement(workspace, roots >= 100_000 ? 3 : 9);
-    rows.push(...confinementRows(confinement));
-    (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = {
-      summary: workspace.summary,
-      coldOpen,
-      confinement,
-    };
+    const sizeStarted = performance.now();
+    try {
+      const workspace = workspaces.get(roots)!;
+      const repetitions = coldOpenRepetitions(roots);
+      log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
+      const coldOpen = await measureColdOpen(workspace, {
+        repetitions,
+        measureMemory: memorySizes.includes(roots),
+        server,
+      });
+      openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
+      if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
+      const listRepetitions = atSize(roots, 31, 7);
+      const detailCalls = atSize(roots, 2000, 1000);
+      log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
+      const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
+      readsRows.push(...tagRows(readRows(reads), roots));
+      log(`confinement checks ${formatCount(roots)}: the crawl through ProjectFs against a plain one`);
+      const confinement = measureConfinement(workspace, roots >= 100_000 ? 3 : 9);
+      confinementRowsBySize.push(...tagRows(confinementRows(confinement), roots));
+      (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = {
+        summary: workspace.summary,
+        coldOpen,
+        reads,
+        confinement,
+      };
+    } catch (error) {
+      // As in eachSize: the other sizes still run, and the table says which one failed.
+      const message = error instanceof Error ? error.message : String(error);
+      log(`core at ${formatCount(roots)} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
+      failed.push(`core at ${formatCount(roots)}`);
+      openRows.push({
+        metric: `core ${formatCount(roots)}: FAILED (${message.slice(0, 160)})`,
+        subject: '—',
+        floor: '—',
+      });
+    }
+    log(`core at ${formatCount(roots)}: ${((performance.now() - sizeStarted) / 1000).toFixed(0)} s`);
   }
-  {
-    const workspace = workspaces.get(readSize)!;
-    log(`reads on ${formatCount(readSize)}: listAssets and getAssetDetails`);
-    const reads = await measureReads(workspace, { listRepetitions: 61, detailCalls: 5000, seed: options.seed, server });
-    rows.push(...readRows(reads));
-    samples['reads'] = reads;
-  }
-  rows.push(...memoryRows);
+  rows.push(...openRows, ...readsRows, ...confinementRowsBySize, ...memoryRows);
   log(`core suite: ${((performance.now() - coreStarted) / 1000).toFixed(0)} s`);
 }
 
@@ -305,32 +328,47 @@ async function main(argv: readonly string[]): Promise<void> {
     options.server,
   );
 
-  const readSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
+  const workingSize = options.sizes.includes(10_000) ? 10_000 : options.sizes[0]!;
   const has = (suite: Suite): boolean => options.suites.includes(suite);
 
-  // Only the generated workspaces some chosen suite reads: every size for core and watch, the read size and
-  // 100k and above (its applies) for lane.
+  // Every suite measures at every size, so every size's generated workspace is needed (the pack suite also
+  // makes its 2,000-blob workspace, the studio suite checks its own).
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
-  for (const roots of options.sizes) {
-    if (has('core') || has('watch') || (has('lane') && (roots === readSize || roots >= 100_000)))
-      workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
-  }
+  for (const roots of options.sizes)
+    workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
 
   const rows: ReportRow[] = [];
   const samples: Record<string, unknown> = { options, sizes: {} };
-  if (has('core')) await runCoreSuite(options, workspaces, server, rows, samples);
-  const workingCopy = lazyCopy(() => workspaces.get(readSize)!, log);
+  const suiteSeconds: Record<string, number> = {};
+  // A suite that fails (a watcher budget another process exhausted, say) is reported and the others still
+  // run, so one failure late in a long run does not lose every figure before it; the run then exits with 1.
+  const failed: string[] = [];
+  const failure = (suite: string, error: unknown): void => {
+    failed.push(suite);
+    log(`${suite} suite failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  };
+  if (has('core')) {
+    const coreStarted = performance.now();
+    try {
+      await runCoreSuite(options, workspaces, server, rows, samples, failed);
+    } catch (error) {
+      failure('core', error);
+    }
+    suiteSeconds['core'] = (performance.now() - coreStarted) / 1000;
+  }
+  const copies = lazyCopies((roots) => workspaces.get(roots)!, log);
   try {
     const context: SuiteContext = {
+      sizes: options.sizes,
       workspaces,
-      workingSize: readSize,
+      workingSize,
       workspacesDir: options.workspaces,
       seed: options.seed,
       quick: options.quick,
       server,
       log,
-      workingCopy: () => workingCopy.get(),
+      workingCopy: (roots = workingSize) => copies.get(roots),
     };
     const suites: [Suite, (context: SuiteContext) => Promise<SuiteOutput>][] = [
       ['watch', runWatchSuite],
@@ -342,13 +380,20 @@ async function main(argv: readonly string[]): Promise<void> {
     for (const [suite, run] of suites) {
       if (!has(suite)) continue;
       const suiteStarted = performance.now();
-      const output = await run(context);
-      rows.push(...output.rows);
-      samples[suite] = output.samples;
-      log(`${suite} suite: ${((performance.now() - suiteStarted) / 1000).toFixed(0)} s`);
+      try {
+        const output = await run(context);
+        rows.push(...output.rows);
+        samples[suite] = output.samples;
+        if (output.failedSizes !== undefined)
+          failed.push(`${suite} at ${output.failedSizes.map(formatCount).join(', ')}`);
+      } catch (error) {
+        failure(suite, error);
+      }
+      suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
+      log(`${suite} suite: ${suiteSeconds[suite].toFixed(0)} s`);
     }
   } finally {
-    workingCopy.dispose();
+    copies.dispose();
   }
 
   const seconds = (performance.now() - started) / 1000;
@@ -361,17 +406,27 @@ async function main(argv: readonly string[]): Promise<void> {
     `server ${server.script}${server.nodeOptions && server.nodeOptions.length > 0 ? ` (node ${server.nodeOptions.join(' ')})` : ''}\n`,
   );
   process.stdout.write(
-    `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all\n\n`,
+    `load average ${loadBefore[0]!.toFixed(2)} before, ${loadAfter[0]!.toFixed(2)} after; page cache warm; ${seconds.toFixed(0)} s in all (${Object.entries(
+      suiteSeconds,
+    )
+      .map(([suite, suiteTime]) => `${suite} ${suiteTime.toFixed(0)} s`)
+      .join(', ')})\n\n`,
   );
+  if (failed.length > 0) process.stdout.write(`FAILED suites (see the log above): ${failed.join(', ')}\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
-  if (options.markdown) process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
+  process.stdout.write(`\n${formatGrowthTable(rows)}\n`);
+  if (options.markdown) {
+    process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
+    process.stdout.write(`\nHow it grows\n\n${formatGrowthMarkdown(rows)}\n`);
+  }
   if (options.json !== undefined) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ ...samples, rows, seconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
+      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
     );
     log(`raw samples written to ${options.json}`);
   }
+  if (failed.length > 0) process.exitCode = 1;
   if (options.profile !== undefined)
     log(`server CPU profiles in ${options.profile}; summarise one with node bench/dist/summarize-profile.js FILE`);
 }

@@ -1,5 +1,5 @@
 /**
- * The studio suite: the packer panel's navigator on a 10k-root project, measured against parsing the packer's
+ * The studio suite: the packer panel's navigator on a project of every size of the run (the issue names 10k), measured against parsing the packer's
  * answers alone. The first render is the Studio adapter's reducer building the navigator from a whole
  * `listAssets` answer plus the panel's display rows; the update is one `snapshot.published` (a build-inclusion change, after 3,000 untimed-for-the-goal updates) and the
  * root reads the adapter names for it (`navigatorReads`), each reduced, then the display rows again. Every
@@ -9,15 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { initialState, navigatorReads, reduce, type StudioMessage } from '../../studio/dist/index.js';
 import { displayNavigator } from '../../cli/dist/ui/navigator-rows.js';
-import type { SuiteContext, SuiteOutput } from './issue-suites.js';
+import { atSize, eachSize, type SuiteContext, type SuiteOutput } from './issue-suites.js';
 import { copyToTemporary } from './private-copy.js';
 import type { ReportRow } from './report.js';
 import { waitUntilIdle, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, median } from './statistics.js';
 import { ensureWorkspace } from './workspaces.js';
 
-/** The project size the issue names. */
-const ROOTS = 10_000;
 /** The navigator should cost at most this many times the parse of the answers it is built from. */
 const GOAL = 2;
 /**
@@ -170,11 +168,17 @@ function scavenge(): void {
   (globalThis as { gc?: Collector }).gc?.({ type: 'minor' });
 }
 
-/** Measures the navigator's first render and its update on a private copy of the 10k workspace. */
+/** Measures the navigator's first render and its update on a private copy of the workspace of `roots` roots. */
 export async function measureStudio(
   projectDir: string,
-  options: { readonly firstSamples: number; readonly updateSamples: number; readonly server: ServerCommand },
+  options: {
+    readonly roots: number;
+    readonly firstSamples: number;
+    readonly updateSamples: number;
+    readonly server: ServerCommand;
+  },
 ): Promise<StudioResult> {
+  const roots = options.roots;
   const server = startRawServer(options.server);
   try {
     await server.request('initialize', {
@@ -205,8 +209,8 @@ export async function measureStudio(
       responseOf('projectStatus', statusParams, status),
     ].reduce(reduce, initialState());
     const listed = reduce(beforeList, responseOf('listAssets', listParams, list));
-    if (listed.navigator?.rows.length !== ROOTS)
-      throw new Error(`the navigator has ${listed.navigator?.rows.length} rows, not ${ROOTS}`);
+    if (listed.navigator?.rows.length !== roots)
+      throw new Error(`the navigator has ${listed.navigator?.rows.length} rows, not ${roots}`);
 
     // The first render, interleaved with its floor.
     const firstSubjectMs: number[] = [];
@@ -240,7 +244,7 @@ export async function measureStudio(
     // One build-inclusion change through the lane (a registry-only write, so no format checks follow): its
     // snapshot.published names that root as changed, and nothing else is published before the root read.
     const rows = listed.navigator.rows;
-    const target = rows.find((row, index) => row.registered && row.includedInBuild && index >= ROOTS / 2)!;
+    const target = rows.find((row, index) => row.registered && row.includedInBuild && index >= roots / 2)!;
     const mutation = { kind: 'setBuildInclusion', asset: { assetId: target.assetId }, included: false };
     const previewParams = { projectId, mutation };
     const preview = await server.request('packer/previewMutation', previewParams);
@@ -324,7 +328,7 @@ export async function measureStudio(
       updateRenderMs.push(ended - started - parseMs);
     }
     return {
-      roots: ROOTS,
+      roots,
       listBytes: Buffer.byteLength(list.body),
       updateBytes: bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0),
       rootReads: readWires.length,
@@ -383,17 +387,26 @@ export function studioRows(result: StudioResult): ReportRow[] {
   ];
 }
 
-/** The studio suite: a private copy of the 10k workspace; 15 first renders and 2,000 updates (31 and 20,000 in a full run). */
+/** The studio suite at every size, each on a private copy: 15 first renders and 2,000 updates (21 and 10,000 in a full run; 5 and 3,000 above 20k roots). */
 export async function runStudioSuite(context: SuiteContext): Promise<SuiteOutput> {
-  const workspace = ensureWorkspace(context.workspacesDir, ROOTS, context.seed, context.log);
-  const copy = copyToTemporary(workspace.projectDir, `studio-${formatCount(ROOTS)}`);
-  try {
-    const firstSamples = context.quick ? 15 : 31;
-    const updateSamples = context.quick ? 2_000 : 20_000;
-    context.log(`studio: navigator on ${formatCount(ROOTS)}: ${firstSamples} first renders, ${updateSamples} updates`);
-    const studio = await measureStudio(copy.projectDir, { firstSamples, updateSamples, server: context.server });
-    return { rows: studioRows(studio), samples: { studio } };
-  } finally {
-    copy.remove();
-  }
+  return eachSize(context, 'studio', async (roots) => {
+    const workspace = ensureWorkspace(context.workspacesDir, roots, context.seed, context.log);
+    const copy = copyToTemporary(workspace.projectDir, `studio-${formatCount(roots)}`);
+    try {
+      const firstSamples = atSize(roots, context.quick ? 15 : 21, 5);
+      const updateSamples = atSize(roots, context.quick ? 2_000 : 10_000, 3_000);
+      context.log(
+        `studio: navigator on ${formatCount(roots)}: ${firstSamples} first renders, ${updateSamples} updates`,
+      );
+      const studio = await measureStudio(copy.projectDir, {
+        roots,
+        firstSamples,
+        updateSamples,
+        server: context.server,
+      });
+      return { rows: studioRows(studio), samples: studio };
+    } finally {
+      copy.remove();
+    }
+  });
 }
