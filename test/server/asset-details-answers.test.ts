@@ -75,6 +75,8 @@ describe('getAssetDetails answers', () => {
     };
     const project = host.get(opened.projectId);
     await project.lane.whenIdle();
+    // The format checks publish a snapshot of their own; the comparison below needs one snapshot throughout.
+    await project.validationSettled();
     const references = [{ assetId: 1 }, { assetId: 2 }, { root: 'sounds/loose' }];
     const check = async (): Promise<void> => {
       for (let round = 0; round < 3; round++) {
@@ -103,6 +105,7 @@ describe('getAssetDetails answers', () => {
       mutation: { kind: 'setBuildInclusion', asset: { assetId: 1 }, included: false },
     });
     expect(project.snapshot().revision).toBeGreaterThan(before);
+    await project.validationSettled();
     await check();
     const details = (await connection.sendRequest('packer/getAssetDetails', {
       projectId: opened.projectId,
