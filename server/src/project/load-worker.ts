@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
 import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
 import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
+import type { FormatResults } from '../domain/format-results.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
 import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
@@ -251,13 +252,30 @@ async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
 /**
  * Loads the snapshot of revision `revision` of the project whose confined root is `files`, keeping the main
  * thread responsive: what `loadSnapshot` builds (the same snapshot, the same diagnostics), the crawl and the
- * parse off the main thread. Throws only when `assets/` itself cannot be listed.
+ * parse off the main thread. `after` is the snapshot a reload follows and the format results it carries on
+ * (as `loadSnapshot`'s `previous` and `formatResults`). Throws only when `assets/` itself cannot be listed.
  */
-export async function loadSnapshotInBackground(files: ProjectFs, revision: number): Promise<Snapshot> {
+export async function loadSnapshotInBackground(
+  files: ProjectFs,
+  revision: number,
+  after?: { readonly previous: Snapshot; readonly formatResults: FormatResults },
+): Promise<Snapshot> {
   // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
   const at = Date.now();
   const { crawl, parsedAnchors, registry, quarantine } = await crawlInBackground(files);
   noteCrawlTime(crawl, at);
   await yieldNow();
-  return buildSnapshot(revision, crawl, registry, { quarantine, parsedAnchors });
+  let anchors = parsedAnchors;
+  if (after !== undefined) {
+    // A declaration whose text is unchanged keeps the very parse it had: format results and the records
+    // built on it are matched by that identity, so a reload keeps them (as loadSnapshot's reuse does).
+    const kept = new Map<string, ParsedAnchor>();
+    for (const [root, parsed] of parsedAnchors) {
+      const before = after.previous.parsedAnchors.get(root);
+      kept.set(root, before !== undefined && before.text !== null && before.text === parsed.text ? before : parsed);
+    }
+    anchors = kept;
+    await yieldNow();
+  }
+  return buildSnapshot(revision, crawl, registry, { quarantine, parsedAnchors: anchors, ...after });
 }

@@ -26,7 +26,8 @@ import {
 import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
 import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
 import { EventLog } from './event-log.js';
-import { assetsDirOf, loadSnapshot, readRegistryText, snapshotAfterCommit } from './loader.js';
+import { assetsDirOf, readRegistryText, snapshotAfterCommit } from './loader.js';
+import { loadSnapshotInBackground } from './load-worker.js';
 import { PreviewStore, type StoredPreview } from './preview-store.js';
 import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
@@ -438,12 +439,15 @@ export class Project {
    * Reloads the whole workspace into a new snapshot with the next revision and publishes it. Reached only
    * through a {@link WriteScope}, after the operation's files are durably written.
    */
-  #reload(cause: PublishCause, operationId?: string): Snapshot {
+  async #reload(cause: PublishCause, operationId?: string): Promise<Snapshot> {
     let next: Snapshot;
     try {
       // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
-      const carried = carriedFormatResults(this.#current, this.#assetsFs);
-      next = loadSnapshot(this.#fs, this.#current.revision + 1, this.#current, carried);
+      const previous = this.#current;
+      const carried = carriedFormatResults(previous, this.#assetsFs);
+      // Crawled and parsed off the main thread, as an open is, so reads go on from the current snapshot
+      // meanwhile. The lane is held throughout, so nothing else publishes before this snapshot does.
+      next = await loadSnapshotInBackground(this.#fs, previous.revision + 1, { previous, formatResults: carried });
     } catch (error) {
       this.#transition(() => (this.#failure = `assets/ could not be read: ${(error as Error).message}`));
       throw error;
@@ -557,7 +561,7 @@ export class Project {
     const report = await recoverJournal(this.#assetsFs);
     if (report === null) return null;
     this.#lastRecovery = report;
-    this.#reload('recovery', operationId);
+    await this.#reload('recovery', operationId);
     this.#watch.afterCommit(folders);
     return report;
   }

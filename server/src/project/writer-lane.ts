@@ -53,8 +53,11 @@ export interface WriteScope {
    * `validation`, attributed to this operation); a pack packs only a validated snapshot.
    */
   validatedSnapshot(): Promise<Snapshot>;
-  /** Reloads the whole workspace into a new snapshot with the next revision and publishes it. */
-  reload(cause: PublishCause): Snapshot;
+  /**
+   * Reloads the whole workspace into a new snapshot with the next revision and publishes it; the crawl and
+   * the parse run off the main thread, and reads are answered from the current snapshot until then.
+   */
+  reload(cause: PublishCause): Promise<Snapshot>;
   /**
    * Finishes or undoes a write a stopped writer left in the journal, then publishes the recovered disk.
    * Returns null when there is no journal.

@@ -67,7 +67,7 @@ export function initWorkspaceOperation(
         if (parsed.registry !== null)
           return { status: 'succeeded', response: respond('alreadyValid', project.snapshot().revision) };
       }
-      const snapshot = scope.reload('initWorkspace');
+      const snapshot = await scope.reload('initWorkspace');
       scope.startDeferredWatching();
       return { status: 'succeeded', response: respond('created', snapshot.revision), revision: snapshot.revision };
     },

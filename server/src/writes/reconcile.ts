@@ -46,7 +46,7 @@ export function reconcileOperation(
         return { status: 'failed', error: refusal };
       if (refusal === undefined) await scope.recoverInterruptedWrite();
       const before = project.snapshot();
-      const after = scope.reload('reconcile');
+      const after = await scope.reload('reconcile');
       const accepted = await project.watch.afterReconcile();
       return {
         status: 'succeeded',
