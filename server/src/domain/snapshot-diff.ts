@@ -117,8 +117,19 @@ function shownSignature(record: AssetRecord, snapshot: Snapshot): string {
   ]);
 }
 
-/** Compares `before` and `after`. */
-export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotDiff {
+/** Each pair's diff, made once: a reload's publish and the reconcile's answer both ask for it. */
+const diffs = new WeakMap<Snapshot, WeakMap<Snapshot, Readonly<SnapshotDiff>>>();
+
+/** Compares `before` and `after`; the same pair gets the same (frozen) diff. */
+export function diffSnapshots(before: Snapshot, after: Snapshot): Readonly<SnapshotDiff> {
+  let byAfter = diffs.get(before);
+  if (byAfter === undefined) diffs.set(before, (byAfter = new WeakMap()));
+  let diff = byAfter.get(after);
+  if (diff === undefined) byAfter.set(after, (diff = Object.freeze(computeDiff(before, after))));
+  return diff;
+}
+
+function computeDiff(before: Snapshot, after: Snapshot): SnapshotDiff {
   const roots = patchedRoots(before, after);
   const old = anchoredView(before, roots);
   const now = anchoredView(after, roots);

@@ -444,7 +444,7 @@ export class Project {
     try {
       // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
       const previous = this.#current;
-      const carried = carriedFormatResults(previous, this.#assetsFs);
+      const carried = await carriedFormatResults(previous, this.#assetsFs);
       // Crawled and parsed off the main thread, as an open is, so reads go on from the current snapshot
       // meanwhile. The lane is held throughout, so nothing else publishes before this snapshot does.
       next = await loadSnapshotInBackground(this.#fs, previous.revision + 1, { previous, formatResults: carried });

@@ -112,27 +112,36 @@ export function snapshotWithResults(
  * format and settings); the format version cannot change within a process. So after a reload only the
  * assets whose declaration or input content changed are `pending` again.
  */
-export function carriedFormatResults(previous: Snapshot, assets: ProjectFs): FormatResults {
+export async function carriedFormatResults(previous: Snapshot, assets: ProjectFs): Promise<FormatResults> {
   const carried = new Map<string, FormatResult>();
-  assets.scope((scoped) => {
-    for (const [root, result] of previous.formatResults) {
-      if (previous.byRoot.get(root)?.formatResult !== result) continue;
-      let holds = true;
-      let stamps: Map<string, string | null> | undefined;
-      for (const [path, stamp] of result.stamps) {
-        const now = stampOf(scoped, path);
-        if (now === stamp) continue;
-        if (now === null || stamp === null || contentHashOf(scoped, path) !== result.hashes.get(path)) {
-          holds = false;
-          break;
+  const results = [...previous.formatResults];
+  // A stat (and now and then a hash) of every input: in chunks between turns of the event loop, so a reload
+  // of a large project does not hold the main thread while it checks them.
+  for (let start = 0; start < results.length; start += CARRY_CHUNK) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    assets.scope((scoped) => {
+      for (const [root, result] of results.slice(start, start + CARRY_CHUNK)) {
+        if (previous.byRoot.get(root)?.formatResult !== result) continue;
+        let holds = true;
+        let stamps: Map<string, string | null> | undefined;
+        for (const [path, stamp] of result.stamps) {
+          const now = stampOf(scoped, path);
+          if (now === stamp) continue;
+          if (now === null || stamp === null || contentHashOf(scoped, path) !== result.hashes.get(path)) {
+            holds = false;
+            break;
+          }
+          (stamps ??= new Map(result.stamps)).set(path, now);
         }
-        (stamps ??= new Map(result.stamps)).set(path, now);
+        if (holds) carried.set(root, stamps === undefined ? result : { ...result, stamps });
       }
-      if (holds) carried.set(root, stamps === undefined ? result : { ...result, stamps });
-    }
-  });
+    });
+  }
   return carried;
 }
+
+/** How many format results `carriedFormatResults` checks between two turns of the event loop. */
+const CARRY_CHUNK = 250;
 
 /** Validates every pending asset of `snapshot` here and now (tests, tools); the revision is kept. */
 export function validateNow(snapshot: Snapshot, assetsDir: string): Snapshot {
