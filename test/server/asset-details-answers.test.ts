@@ -3,15 +3,12 @@
  * serialising freshly built details gives, however the asset is named and however often it is asked for, and
  * a new snapshot answers with its own details. The hand-written params check agrees with the schema.
  */
-import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { packerRequests } from '@prometeu/packer-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StreamMessageReader, StreamMessageWriter, createMessageConnection } from 'vscode-jsonrpc/node';
 import { fastAssetDetailsParams } from '../../server/src/dispatch/fast-params.js';
-import { PackerHost } from '../../server/src/host.js';
-import { serveConnection } from '../../server/src/transport/connection.js';
+import { connectInProcess } from '../support/in-process-server.js';
 import { toAssetDetails } from '../../server/src/wire/convert.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
 
@@ -35,28 +32,9 @@ function framesOf(bytes: Buffer): string[] {
 }
 
 async function connect() {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const written: Buffer[] = [];
-  toClient.on('data', (chunk: Buffer) => written.push(chunk));
-  const host = new PackerHost({ watcher: null });
-  const served = serveConnection({
-    input: toServer,
-    output: toClient,
-    host,
-    onExit: () => undefined,
-    log: () => undefined,
-    isProcessAlive: () => true,
-  });
-  const connection = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-  connection.listen();
-  await connection.sendRequest('initialize', { processId: null, capabilities: {} });
-  disposers.push(() => {
-    connection.dispose();
-    served.dispose();
-    host.dispose();
-  });
-  return { connection, host, frames: () => framesOf(Buffer.concat(written)) };
+  const server = await connectInProcess();
+  disposers.push(() => server.dispose());
+  return { connection: server.connection, host: server.host, frames: () => framesOf(server.written()) };
 }
 
 describe('getAssetDetails answers', () => {

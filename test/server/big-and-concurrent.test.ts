@@ -4,18 +4,10 @@
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CancellationTokenSource,
-  StreamMessageReader,
-  StreamMessageWriter,
-  createMessageConnection,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
-import { PackerHost } from '../../server/src/host.js';
-import { serveConnection } from '../../server/src/transport/connection.js';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
+import { connectInProcess, type InProcessServer } from '../support/in-process-server.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
 
 const tempDir = useTempDirs('packer-big-');
@@ -24,27 +16,10 @@ afterEach(() => {
   for (const dispose of disposers.splice(0)) dispose();
 });
 
-async function connect(): Promise<{ connection: MessageConnection; host: PackerHost }> {
-  const toServer = new PassThrough();
-  const toClient = new PassThrough();
-  const host = new PackerHost({ watcher: null });
-  const served = serveConnection({
-    input: toServer,
-    output: toClient,
-    host,
-    onExit: () => undefined,
-    log: () => undefined,
-    isProcessAlive: () => true,
-  });
-  const connection = createMessageConnection(new StreamMessageReader(toClient), new StreamMessageWriter(toServer));
-  connection.listen();
-  await connection.sendRequest('initialize', { processId: null, capabilities: {} });
-  disposers.push(() => {
-    connection.dispose();
-    served.dispose();
-    host.dispose();
-  });
-  return { connection, host };
+async function connect(): Promise<InProcessServer> {
+  const server = await connectInProcess();
+  disposers.push(() => server.dispose());
+  return server;
 }
 
 /** A project with `count` blob assets of `size` bytes each, all registered. */
