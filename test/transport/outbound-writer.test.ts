@@ -247,6 +247,13 @@ describe('the depth of outgoing JSON text', () => {
     );
   });
 
+  it('is not fooled by brackets inside strings or by many shallow siblings', () => {
+    const wide = JSON.stringify({ items: Array.from({ length: 300 }, () => ({ text: '{[{[' })) });
+    expect(jsonTextDeeperThan(wide, 3)).toBe(false);
+    expect(jsonTextDeeperThan(wide, 2)).toBe(true);
+    expect(jsonTextDeeperThan(JSON.stringify({ text: '['.repeat(500) }), 1)).toBe(false);
+  });
+
   it('sends a batch larger than one write chunk whole and in order, a large body among small ones', async () => {
     const sink = slowSink();
     sink.release();
