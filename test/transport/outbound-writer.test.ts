@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Message } from 'vscode-jsonrpc/node';
 import { jsonNestsDeeperThan, jsonTextDeeperThan } from '../../server/src/transport/message-check.js';
 import { OutboundWriter } from '../../server/src/transport/outbound-writer.js';
+import { afterAnswer, setOutputGate } from '../../server/src/project/after-answer.js';
 
 function parseFrames(text: string): Record<string, unknown>[] {
   const messages: Record<string, unknown>[] = [];
@@ -129,6 +130,48 @@ describe('outbound writer', () => {
   });
 });
 
+describe('outbound writer: when the output has left', () => {
+  it('calls back only once every message accepted before has been handed over by the stream', async () => {
+    const sink = slowSink();
+    const writer = new OutboundWriter(sink.stream, () => undefined);
+    const written: string[] = [];
+    for (let sequence = 1; sequence <= 200; sequence++) void writer.write(event(sequence, 'operation.started'));
+    writer.whenWritten(() => written.push('first'));
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toEqual([]);
+    sink.release();
+    const deadline = Date.now() + 5000;
+    while (written.length === 0 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    expect(written).toEqual(['first']);
+    expect(parseFrames(sink.text())).toHaveLength(200);
+    // Nothing waits now: at once.
+    writer.whenWritten(() => written.push('second'));
+    expect(written).toEqual(['first', 'second']);
+  });
+});
+
+describe('work started after an answer', () => {
+  it("waits until the connection's output has left the process", async () => {
+    const sink = slowSink();
+    const writer = new OutboundWriter(sink.stream, () => undefined);
+    const clear = setOutputGate((run) => writer.whenWritten(run));
+    try {
+      let ran = false;
+      for (let sequence = 1; sequence <= 200; sequence++) void writer.write(event(sequence, 'operation.started'));
+      afterAnswer(() => (ran = true));
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(ran).toBe(false);
+      sink.release();
+      const deadline = Date.now() + 5000;
+      while (!ran && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      expect(ran).toBe(true);
+    } finally {
+      clear();
+    }
+  });
+});
+
 describe('outbound writer serialisation', () => {
   it('a frozen result is serialised once and gives exactly the bytes JSON.stringify gives', async () => {
     const sink = slowSink();
@@ -245,6 +288,13 @@ describe('the depth of outgoing JSON text', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('is not fooled by brackets inside strings or by many shallow siblings', () => {
+    const wide = JSON.stringify({ items: Array.from({ length: 300 }, () => ({ text: '{[{[' })) });
+    expect(jsonTextDeeperThan(wide, 3)).toBe(false);
+    expect(jsonTextDeeperThan(wide, 2)).toBe(true);
+    expect(jsonTextDeeperThan(JSON.stringify({ text: '['.repeat(500) }), 1)).toBe(false);
   });
 
   it('sends a batch larger than one write chunk whole and in order, a large body among small ones', async () => {

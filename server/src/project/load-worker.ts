@@ -15,6 +15,7 @@ import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../doma
 import type { FormatResults } from '../domain/format-results.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
+import { afterAnswer } from './after-answer.js';
 import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
@@ -181,8 +182,8 @@ class CrawlThreads {
     } finally {
       this.running--;
       // A thread's heap keeps what it crawled and parsed until it next allocates (tens of MiB at 10k): once no
-      // load runs, fresh threads replace these, after the open's answer (two turns, as the validation round).
-      setImmediate(() => setImmediate(() => this.renewWhenIdle()));
+      // load runs, fresh threads replace these, after the open's answer (as the validation round).
+      afterAnswer(() => this.renewWhenIdle());
     }
     const first = parts[0]!;
     const parsedAnchors = first.parsedAnchors;

@@ -25,6 +25,7 @@ import {
 } from '../mutations/execute.js';
 import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
 import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
+import { afterAnswer } from './after-answer.js';
 import { EventLog } from './event-log.js';
 import { assetsDirOf, readRegistryText, snapshotAfterCommit } from './loader.js';
 import { loadSnapshotInBackground } from './load-worker.js';
@@ -340,9 +341,9 @@ export class Project {
       recovery?.operationId,
     );
     // After the answer to the open: the round's first step (finding the jobs and handing them to the worker)
-    // is synchronous and costs about as much as the join. Two turns, because the answer's write is itself
-    // flushed on the next turn; `validationSettled` schedules at once when it is asked first.
-    setImmediate(() => setImmediate(() => this.#validation.schedule()));
+    // is synchronous and costs about as much as the join, so it waits until the answer has left the process
+    // (`afterAnswer`); `validationSettled` schedules at once when it is asked first.
+    afterAnswer(() => this.#validation.schedule());
   }
 
   /**

@@ -35,6 +35,7 @@ import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
+import { setOutputGate } from '../project/after-answer.js';
 import { LanguageService } from '../lsp/language-service.js';
 import { createStandardHandlers } from '../lsp/standard-handlers.js';
 import {
@@ -134,6 +135,8 @@ function toResponseError(error: unknown, method: string): ResponseError<unknown>
 export function serveConnection(options: ConnectionOptions): ServedConnection {
   const log = options.log ?? ((message: string) => process.stderr.write(`[packer-server] ${message}\n`));
   const writer = new OutboundWriter(options.output, log);
+  // Work a project starts after an answer waits until this connection's output has left the process.
+  const clearOutputGate = setOutputGate((run) => writer.whenWritten(run));
   // Input that cannot be resynchronised ends the connection with 1, whatever the phase.
   const reader = new FramedMessageReader(options.input, writer, log, { onUnrecoverable: () => exit(1) });
   const connection = createMessageConnection(reader, writer, {
@@ -504,6 +507,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
     unsubscribeEvents?.();
     unsubscribeWork?.();
     unsubscribeLanguage();
+    clearOutputGate();
     language.dispose();
     if (processTimer) clearInterval(processTimer);
     connection.dispose();

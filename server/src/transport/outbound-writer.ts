@@ -112,6 +112,10 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
   /** Invariant: true while the stream asked to drain; only then are progress events merged. */
   private backedUp = false;
   private closed = false;
+  /** Invariant: stream writes of a flush whose callback has not come yet (the last write of each flush counts). */
+  private writing = 0;
+  /** Invariant: callbacks of `whenWritten`, run once nothing is pending or being written (or the stream closed). */
+  private writtenWaiters: (() => void)[] = [];
   /** How many progress events were merged away; for tests and the server log. */
   mergedCount = 0;
 
@@ -124,8 +128,21 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     output.on('error', (error: Error) => this.fireError(error));
     output.on('close', () => {
       this.closed = true;
+      this.whenIdle();
       this.fireClose();
     });
+  }
+
+  /** Calls `run` once every message accepted so far has been handed to the operating system. */
+  whenWritten(run: () => void): void {
+    this.writtenWaiters.push(run);
+    this.whenIdle();
+  }
+
+  /** Runs the `whenWritten` callbacks when nothing waits to be written. */
+  private whenIdle(): void {
+    if (!this.closed && (this.scheduled || this.pending.length > 0 || this.writing > 0)) return;
+    for (const run of this.writtenWaiters.splice(0)) run();
   }
 
   write(message: Message): Promise<void> {
@@ -162,6 +179,7 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     if (this.closed) {
       for (const item of this.pending.splice(0)) for (const settle of item.settle) settle();
       this.scheduled = false;
+      this.whenIdle();
       return;
     }
     const batch = this.pending;
@@ -188,7 +206,13 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
         text = '';
       }
     }
-    if (text !== '') ready = this.output.write(text, 'utf8') && ready;
+    this.writing++;
+    // Writes leave in order, so the callback of the flush's last one (an empty one when all were large) means all did.
+    ready =
+      this.output.write(text, 'utf8', () => {
+        this.writing--;
+        this.whenIdle();
+      }) && ready;
     for (const item of batch) for (const settle of item.settle) settle();
     if (ready) {
       this.backedUp = false;
