@@ -562,9 +562,24 @@ function uniquelySorted(registry: RegistryFile): readonly RegistryEntry[] | null
  */
 export function registryPatch(before: RegistryFile, after: RegistryFile): RegistryPatch | null {
   if (before.$schema !== after.$schema || before.schema_version !== after.schema_version) return null;
+  // Registries of commits are sorted with unique ids: the walk checks that as it goes, and sorts only if not.
+  const patch = patchOfSorted(before.assets, after.assets, before, after);
+  if (patch !== null) return patch;
   const old = uniquelySorted(before);
   const now = uniquelySorted(after);
   if (old === null || now === null) return null;
+  return patchOfSorted(old, now, before, after);
+}
+
+/** {@link registryPatch} of two entry lists, or null when either is not strictly increasing by `asset_id`. */
+function patchOfSorted(
+  old: readonly RegistryEntry[],
+  now: readonly RegistryEntry[],
+  before: RegistryFile,
+  after: RegistryFile,
+): RegistryPatch | null {
+  for (let index = 1; index < old.length; index++) if (old[index - 1]!.asset_id >= old[index]!.asset_id) return null;
+  for (let index = 1; index < now.length; index++) if (now[index - 1]!.asset_id >= now[index]!.asset_id) return null;
   const removed: RegistryEntry[] = [];
   const added: RegistryEntry[] = [];
   for (let i = 0, j = 0; i < old.length || j < now.length;) {

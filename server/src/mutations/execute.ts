@@ -366,22 +366,30 @@ async function finish(
 const pendingRemovals = new Set<string>();
 
 /**
- * The text of the registry a commit writes, remembered as canonical: the next commit's "before" is usually
- * this very string, and a journal may record a patch instead of the whole text only when "before" is canonical.
+ * The last two registry texts known to be canonical, newest last: each commit serialises its "after" before
+ * it runs, and its "before" is usually the previous commit's "after", this very string. A journal may record
+ * a patch instead of the whole text only when "before" is canonical.
  */
-let lastCanonical: string | undefined;
+const knownCanonical: string[] = [];
+
+function rememberCanonical(text: string): void {
+  knownCanonical.push(text);
+  if (knownCanonical.length > 2) knownCanonical.shift();
+}
 
 /** Serialises `registry` for a commit (see {@link serializeRegistry}), remembering the text as canonical. */
 export function serializeCommittedRegistry(registry: RegistryFile): string {
-  lastCanonical = serializeRegistry(registry);
-  return lastCanonical;
+  const text = serializeRegistry(registry);
+  rememberCanonical(text);
+  return text;
 }
 
-/** Whether `text` is exactly the canonical serialisation of `registry` (checked once per text). */
+/** Whether `text` is exactly the canonical serialisation of `registry` (serialised once per new text). */
 function isCanonicalText(registry: RegistryFile, text: string): boolean {
-  if (text === lastCanonical) return true;
+  // The same string object compares in constant time; an equal copy, in one pass.
+  if (knownCanonical.some((known) => known === text)) return true;
   if (serializeRegistry(registry) !== text) return false;
-  lastCanonical = text;
+  rememberCanonical(text);
   return true;
 }
 
