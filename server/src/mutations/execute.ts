@@ -484,7 +484,11 @@ export async function executeEffect(
       const flushed = pendingRemovals.has(pendingKey);
       [prepared] = await Promise.all([
         // Staged in `.prometeu`, where every open removes a crashed writer's temporary files.
-        assets.prepareFileAtomic(single.path, single.content, { stageIn: '.prometeu' }),
+        assets.prepareFileAtomic(
+          single.path,
+          single.content,
+          posix.dirname(single.path) === '.prometeu' ? {} : { stageIn: '.prometeu' },
+        ),
         flushed ? assets.syncFolder('.prometeu') : null,
       ]);
       if (flushed) pendingRemovals.delete(pendingKey);
