@@ -571,31 +571,44 @@ export function registryPatch(before: RegistryFile, after: RegistryFile): Regist
   return patchOfSorted(old, now, before, after);
 }
 
-/** {@link registryPatch} of two entry lists, or null when either is not strictly increasing by `asset_id`. */
+/**
+ * {@link registryPatch} of two entry lists, or null when either is not strictly increasing by `asset_id`:
+ * one merge walk that checks each list's order as it goes; the kept entries are usually the very same
+ * objects, compared first.
+ */
 function patchOfSorted(
   old: readonly RegistryEntry[],
   now: readonly RegistryEntry[],
   before: RegistryFile,
   after: RegistryFile,
 ): RegistryPatch | null {
-  for (let index = 1; index < old.length; index++) if (old[index - 1]!.asset_id >= old[index]!.asset_id) return null;
-  for (let index = 1; index < now.length; index++) if (now[index - 1]!.asset_id >= now[index]!.asset_id) return null;
   const removed: RegistryEntry[] = [];
   const added: RegistryEntry[] = [];
+  // Invariant: the last asset_id taken from each list; every next one must be larger.
+  let lastOld = -1;
+  let lastNow = -1;
   for (let i = 0, j = 0; i < old.length || j < now.length;) {
     const was = old[i];
     const is = now[j];
-    if (was !== undefined && is !== undefined && was.asset_id === is.asset_id) {
-      if (!sameEntry(was, is)) {
+    if (was !== undefined && is !== undefined && (was === is || was.asset_id === is.asset_id)) {
+      const id = was.asset_id;
+      if (id <= lastOld || is.asset_id <= lastNow) return null;
+      lastOld = id;
+      lastNow = is.asset_id;
+      if (was !== is && !sameEntry(was, is)) {
         removed.push(was);
         added.push(is);
       }
       i++;
       j++;
     } else if (is === undefined || (was !== undefined && was.asset_id < is.asset_id)) {
+      if (was!.asset_id <= lastOld) return null;
+      lastOld = was!.asset_id;
       removed.push(was!);
       i++;
     } else {
+      if (is.asset_id <= lastNow) return null;
+      lastNow = is.asset_id;
       added.push(is);
       j++;
     }
