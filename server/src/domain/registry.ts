@@ -616,7 +616,7 @@ function patchOfSorted(
   return { removed, added, nextAssetId: { before: before.next_asset_id, after: after.next_asset_id } };
 }
 
-/** Whether a patch changes nothing (a journal then cannot tell "before" from "after" by the registry). */
+/** Whether a patch changes nothing (then a journal cannot tell the two sides apart by the registry). */
 export function isEmptyPatch(patch: RegistryPatch): boolean {
   return patch.removed.length === 0 && patch.added.length === 0 && patch.nextAssetId.before === patch.nextAssetId.after;
 }
@@ -650,17 +650,17 @@ export function patchSideOf(registry: RegistryFile, patch: RegistryPatch): 'befo
 }
 
 /**
- * `registry` (on the `from` side of `patch`, see {@link patchSideOf}) taken to the other side: the entries the
+ * `registry` (on the side `side` of `patch`, see {@link patchSideOf}) taken to the other side: the entries the
  * patch names swapped, `next_asset_id` set, everything else kept, entries sorted by `asset_id`. Serialised
  * with {@link serializeRegistry}, a registry whose text was canonical gives exactly the text of the other side.
  */
 export function applyRegistryPatch(
   registry: RegistryFile,
   patch: RegistryPatch,
-  from: 'before' | 'after',
+  side: 'before' | 'after',
 ): RegistryFile {
-  const drop = from === 'before' ? patch.removed : patch.added;
-  const put = from === 'before' ? patch.added : patch.removed;
+  const drop = side === 'before' ? patch.removed : patch.added;
+  const put = side === 'before' ? patch.added : patch.removed;
   const dropped = new Set(drop.map((entry) => entry.asset_id));
   const assets = registry.assets.filter((entry) => !dropped.has(entry.asset_id));
   assets.push(...put);
@@ -668,6 +668,6 @@ export function applyRegistryPatch(
   return {
     ...registry,
     assets,
-    next_asset_id: from === 'before' ? patch.nextAssetId.after : patch.nextAssetId.before,
+    next_asset_id: side === 'before' ? patch.nextAssetId.after : patch.nextAssetId.before,
   };
 }
