@@ -130,6 +130,12 @@ describe('a write that fails leaves the disk as it was', () => {
   for (const scenario of SCENARIOS) {
     it(`${scenario.name}: a fault at every step before the registry is written is rolled back and answers WriteFailed`, async () => {
       const steps = await stepsOf(scenario.mutation);
+      // A rename replaces one file: no journal, so no step before its one atomic rename (a fault there is
+      // the write's own failure, which leaves the old file in place).
+      if (scenario.name === 'rename') {
+        expect(steps).toEqual([]);
+        return;
+      }
       expect(steps.length).toBeGreaterThan(0);
       for (const [index, step] of steps.entries()) {
         for (const code of ['ENOSPC', 'EROFS', 'EACCES', 'ENAMETOOLONG', 'ENOENT']) {
@@ -155,7 +161,7 @@ describe('a write that fails leaves the disk as it was', () => {
     });
   }
 
-  it('a relocate on a real full disk (space for the journal, not for the registry) is rolled back and answers WriteFailed ENOSPC (issue 9, item 8)', async () => {
+  it('a relocate on a real full disk is rolled back and answers WriteFailed ENOSPC, and one that fills after the journal completes (issue 9, item 8)', async () => {
     requireRoot('it mounts a small tmpfs to fill it');
     for (const fillAt of ['before', 'journal-written', 'action-0']) {
       const mount = mountTmpfs('4m');
@@ -171,7 +177,20 @@ describe('a write that fails leaves the disk as it was', () => {
       stepHook.current = (step) => {
         if (step === fillAt) filler = fillDisk(mount.dir);
       };
-      const error = errorOf(await apply(project, SCENARIOS[0]!.mutation));
+      const outcome = await apply(project, SCENARIOS[0]!.mutation);
+      if (fillAt !== 'before') {
+        // The registry's temporary file is written and flushed beside the journal: once the journal is
+        // written, nothing left of the commit needs space, so a disk that fills then no longer stops it.
+        expect(outcome.status, fillAt).toBe('succeeded');
+        expect(treeDifferences(before, treeOf(join(dir, 'assets'), skipControl)), fillAt).not.toEqual([]);
+        expect(existsSync(join(dir, 'assets', JOURNAL_PATH))).toBe(false);
+        rmSync(filler!);
+        stepHook.current = undefined;
+        hosts.splice(0).forEach((host) => host.dispose());
+        mounts.splice(0).forEach((each) => each.unmount());
+        continue;
+      }
+      const error = errorOf(outcome);
       expect(error.code, fillAt).toBe(PackerErrorCodes.WriteFailed);
       expect(error.data, fillAt).toMatchObject({ errno: 'ENOSPC', restored: true });
       expect(treeDifferences(before, treeOf(join(dir, 'assets'), skipControl)), fillAt).toEqual([]);

@@ -524,3 +524,150 @@ export function checkRegistryAfter(previous: ParsedRegistry, registry: RegistryF
   });
   return parsed;
 }
+
+/**
+ * How a commit changes the registry, entry by entry: what a journal records instead of the whole text
+ * before and after (see mutations/execute.ts). `removed` holds the entries of "before" that "after" lacks
+ * or holds changed, `added` those of "after" that "before" lacks or holds changed; an entry changed in
+ * place is in both, under the same `asset_id`.
+ */
+export interface RegistryPatch {
+  readonly removed: readonly RegistryEntry[];
+  readonly added: readonly RegistryEntry[];
+  readonly nextAssetId: { readonly before: number; readonly after: number };
+}
+
+function sameEntry(a: RegistryEntry, b: RegistryEntry): boolean {
+  return (
+    a === b ||
+    (a.asset_id === b.asset_id &&
+      a.asset_uuid === b.asset_uuid &&
+      a.included_in_build === b.included_in_build &&
+      a.root === b.root)
+  );
+}
+
+/** The entries of `registry` sorted by `asset_id`, or null when two share an id (an order a patch cannot rebuild). */
+function uniquelySorted(registry: RegistryFile): readonly RegistryEntry[] | null {
+  const assets = sortedRegistry(registry).assets;
+  for (let index = 1; index < assets.length; index++)
+    if (assets[index - 1]!.asset_id === assets[index]!.asset_id) return null;
+  return assets;
+}
+
+/**
+ * The patch that turns `before` into `after`, or null when a patch cannot say it: the two differ in more
+ * than their entries and `next_asset_id` (`$schema`, `schema_version`), or either gives one id to two
+ * entries. One pass over both sorted entry lists; kept entries are usually the very same objects.
+ */
+export function registryPatch(before: RegistryFile, after: RegistryFile): RegistryPatch | null {
+  if (before.$schema !== after.$schema || before.schema_version !== after.schema_version) return null;
+  // Registries of commits are sorted with unique ids: the walk checks that as it goes, and sorts only if not.
+  const patch = patchOfSorted(before.assets, after.assets, before, after);
+  if (patch !== null) return patch;
+  const old = uniquelySorted(before);
+  const now = uniquelySorted(after);
+  if (old === null || now === null) return null;
+  return patchOfSorted(old, now, before, after);
+}
+
+/**
+ * {@link registryPatch} of two entry lists, or null when either is not strictly increasing by `asset_id`:
+ * one merge walk that checks each list's order as it goes; the kept entries are usually the very same
+ * objects, compared first.
+ */
+function patchOfSorted(
+  old: readonly RegistryEntry[],
+  now: readonly RegistryEntry[],
+  before: RegistryFile,
+  after: RegistryFile,
+): RegistryPatch | null {
+  const removed: RegistryEntry[] = [];
+  const added: RegistryEntry[] = [];
+  // Invariant: the last asset_id taken from each list; every next one must be larger.
+  let lastOld = -1;
+  let lastNow = -1;
+  for (let i = 0, j = 0; i < old.length || j < now.length;) {
+    const was = old[i];
+    const is = now[j];
+    if (was !== undefined && is !== undefined && (was === is || was.asset_id === is.asset_id)) {
+      const id = was.asset_id;
+      if (id <= lastOld || is.asset_id <= lastNow) return null;
+      lastOld = id;
+      lastNow = is.asset_id;
+      if (was !== is && !sameEntry(was, is)) {
+        removed.push(was);
+        added.push(is);
+      }
+      i++;
+      j++;
+    } else if (is === undefined || (was !== undefined && was.asset_id < is.asset_id)) {
+      if (was!.asset_id <= lastOld) return null;
+      lastOld = was!.asset_id;
+      removed.push(was!);
+      i++;
+    } else {
+      if (is.asset_id <= lastNow) return null;
+      lastNow = is.asset_id;
+      added.push(is);
+      j++;
+    }
+  }
+  return { removed, added, nextAssetId: { before: before.next_asset_id, after: after.next_asset_id } };
+}
+
+/** Whether a patch changes nothing (then a journal cannot tell the two sides apart by the registry). */
+export function isEmptyPatch(patch: RegistryPatch): boolean {
+  return patch.removed.length === 0 && patch.added.length === 0 && patch.nextAssetId.before === patch.nextAssetId.after;
+}
+
+/**
+ * Which side of `patch` `registry` is on, judged by the entries the patch changes and `next_asset_id`:
+ * `after` when it holds every added entry, none of the removed ones that no added entry replaces, and the
+ * later `next_asset_id`; `before` the other way round; `neither` otherwise (or when it gives one id to two
+ * entries). The entries the patch does not name are not compared: the patch does not know them.
+ */
+export function patchSideOf(registry: RegistryFile, patch: RegistryPatch): 'before' | 'after' | 'neither' {
+  const assets = uniquelySorted(registry);
+  if (assets === null) return 'neither';
+  const byId = new Map<number, RegistryEntry>();
+  for (const entry of assets) byId.set(entry.asset_id, entry);
+  const holds = (present: readonly RegistryEntry[], absent: readonly RegistryEntry[], next: number): boolean => {
+    if (registry.next_asset_id !== next) return false;
+    const presentIds = new Set<number>();
+    for (const entry of present) {
+      const held = byId.get(entry.asset_id);
+      if (held === undefined || !sameEntry(held, entry)) return false;
+      presentIds.add(entry.asset_id);
+    }
+    for (const entry of absent) if (!presentIds.has(entry.asset_id) && byId.has(entry.asset_id)) return false;
+    return true;
+  };
+  if (isEmptyPatch(patch)) return 'neither';
+  if (holds(patch.added, patch.removed, patch.nextAssetId.after)) return 'after';
+  if (holds(patch.removed, patch.added, patch.nextAssetId.before)) return 'before';
+  return 'neither';
+}
+
+/**
+ * `registry` (on the side `side` of `patch`, see {@link patchSideOf}) taken to the other side: the entries the
+ * patch names swapped, `next_asset_id` set, everything else kept, entries sorted by `asset_id`. Serialised
+ * with {@link serializeRegistry}, a registry whose text was canonical gives exactly the text of the other side.
+ */
+export function applyRegistryPatch(
+  registry: RegistryFile,
+  patch: RegistryPatch,
+  side: 'before' | 'after',
+): RegistryFile {
+  const drop = side === 'before' ? patch.removed : patch.added;
+  const put = side === 'before' ? patch.added : patch.removed;
+  const dropped = new Set(drop.map((entry) => entry.asset_id));
+  const assets = registry.assets.filter((entry) => !dropped.has(entry.asset_id));
+  assets.push(...put);
+  assets.sort((a, b) => a.asset_id - b.asset_id);
+  return {
+    ...registry,
+    assets,
+    next_asset_id: side === 'before' ? patch.nextAssetId.after : patch.nextAssetId.before,
+  };
+}

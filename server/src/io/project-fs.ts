@@ -73,6 +73,17 @@ export type EntryStats = Stats;
 /** What is at a path, without following a link there. */
 export type EntryKind = 'file' | 'folder' | 'link' | 'other' | 'absent';
 
+/** A file written and flushed under a temporary name, not yet in place ({@link ProjectFs.prepareFileAtomic}). */
+export interface PreparedFile {
+  /**
+   * Renames the temporary file over the target, then (unless `flushFolder` is false, for a caller that
+   * flushes the folder itself) flushes the folder; the file is durable in place once it resolves.
+   */
+  commit(options?: { readonly flushFolder?: boolean }): Promise<void>;
+  /** Removes the temporary file; nothing changed. A no-op once settled. */
+  abandon(): Promise<void>;
+}
+
 /** Why the io module refused a path. */
 export type ConfinementReason =
   'symlink' | 'not-a-folder' | 'not-a-file' | 'special-file' | 'too-large' | 'moved-outside' | 'outside';
@@ -810,6 +821,89 @@ export class ProjectFs {
     } finally {
       folder.release();
     }
+  }
+
+  /**
+   * The first half of {@link writeFileAtomic}: writes `data` to a temporary file beside `relative` and
+   * flushes it, without renaming it into place, so a caller can make other writes durable meanwhile (a
+   * journal) and put the file in place only once they are. The answer's `commit` renames it over the target
+   * and flushes the folder (checking, as `writeFileAtomic` does, that the folder is still inside the
+   * project); `abandon` removes the temporary file. Exactly one of them must be called. The temporary file
+   * has the name `writeFileAtomic` gives its own, so a crash in between leaves what recovery removes.
+   * With `stageIn` (a folder relative to the base, on the same file system), the temporary file is made
+   * there instead of beside the target: where a crashed writer's leftovers are looked for at every open.
+   */
+  async prepareFileAtomic(
+    relative: string,
+    data: string | Uint8Array,
+    options: { readonly stageIn?: string } = {},
+  ): Promise<PreparedFile> {
+    this.forget();
+    const parts = this.parts(relative);
+    const folder = this.folder(parts.slice(0, -1), false);
+    const name = parts[parts.length - 1]!;
+    let stage: Folder;
+    try {
+      stage = options.stageIn === undefined ? folder : this.folder(this.parts(options.stageIn), false);
+    } catch (error) {
+      folder.release();
+      throw error;
+    }
+    const releaseBoth = (): void => {
+      if (stage !== folder) stage.release();
+      folder.release();
+    };
+    const temporary = `${stage.via}/${temporaryName(name)}`;
+    const target = `${folder.via}/${name}`;
+    try {
+      const handle = await open(temporary, CREATE_FLAGS, 0o644);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } catch (error) {
+        await handle.close().catch(() => undefined);
+        await unlink(temporary).catch(() => undefined);
+        throw error;
+      }
+      await handle.close();
+    } catch (error) {
+      releaseBoth();
+      throw relabel(error, stage.via, stage.path);
+    }
+    // Invariant: true once commit or abandon ran; the folders are released then, never before.
+    let settled = false;
+    const settle = (): void => {
+      settled = true;
+      releaseBoth();
+    };
+    return {
+      commit: async (options: { readonly flushFolder?: boolean } = {}): Promise<void> => {
+        if (settled) throw new Error(`the prepared write of ${relative} was already settled`);
+        try {
+          try {
+            await rename(temporary, target);
+          } catch (error) {
+            await unlink(temporary).catch(() => undefined);
+            throw relabel(relabel(error, stage.via, stage.path), folder.via, folder.path);
+          }
+          if (!this.isAt(folder.fd, parts.slice(0, -1))) {
+            await unlink(target).catch(() => undefined);
+            throw this.refuse('moved-outside', parts);
+          }
+          if (options.flushFolder !== false) await fsyncAsync(folder.fd);
+        } finally {
+          settle();
+        }
+      },
+      abandon: async (): Promise<void> => {
+        if (settled) return;
+        try {
+          await unlink(temporary).catch(() => undefined);
+        } finally {
+          settle();
+        }
+      },
+    };
   }
 
   /**

@@ -1,16 +1,42 @@
 /**
- * Performing a mutation's effect durably. Single-file effects are one atomic write. Effects that touch
- * several files are journaled: the journal (every action plus the registry before and after) is made
- * durable first, then the actions run, then the registry is written, then the journal goes. On the next
- * open, a journal left by a crash is rolled forward to "after"; if that is impossible (the disk changed in
- * between), what was done is rolled back to "before". Either way no write is left half done.
+ * Performing a mutation's effect durably. Single-file effects (the registry alone, or one existing file
+ * replaced) are one atomic write. Effects that touch several files are journaled: the journal (every action,
+ * plus the registry's change as a patch of the entries it changes, see {@link JournalV2}) is made durable
+ * first, then the actions run, then the registry is written, then the journal goes. On the next open, a
+ * journal left by a crash is rolled forward to "after"; if that is impossible (the disk changed in between),
+ * what was done is rolled back to "before". Either way no write is left half done.
+ *
+ * Why a patch and not both whole texts: at 100k roots a relocate's journal held two 16 MiB registry texts,
+ * escaped as JSON strings, written and flushed before the folder moved. The patch holds the entries the
+ * commit changes; recovery rebuilds "after" from the registry on disk (as "before") with the canonical
+ * serialiser, which gives the very bytes the commit writes because "before" was canonical (checked; a
+ * non-canonical "before" is journaled whole, as format 1 did). A rollback never needs "before" rebuilt: the
+ * registry is renamed into place only after every action is durable, so a registry still as "before" is
+ * what a rollback leaves, and one as "after" means the commit is complete. A hash of each text was weighed
+ * and rejected: SHA-256 of 16 MiB costs about 80 ms here, as much as the registry write itself.
+ *
+ * What is flushed, counted with `strace -f` on a relocate: the journal file and `.prometeu` (the journal
+ * must be durable before the folder moves), the registry's temporary file (beside the journal, in parallel),
+ * the folders of each action (side by side), `.prometeu` after the registry's rename. Not flushed: the
+ * journal's removal (see {@link pendingRemovals}). Format 1 flushed six times in sequence; this flushes
+ * five, in three rounds. A register flushes its temporary file and `.prometeu`, as the floor does.
  */
 import { dirname, posix, relative } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
-import { REGISTRY_PATH } from '../domain/registry.js';
+import type { RegistryFile } from '@prometeu/packer-protocol';
+import {
+  applyRegistryPatch,
+  isEmptyPatch,
+  parseRegistry,
+  patchSideOf,
+  registryPatch,
+  REGISTRY_PATH,
+  serializeRegistry,
+  type RegistryPatch,
+} from '../domain/registry.js';
 import { PackerError } from '../errors.js';
 import { isProcessAlive } from '../io/process.js';
-import { folderFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
+import { folderFs, type FolderLocation, type PreparedFile, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { FileAction } from './effects.js';
 
@@ -19,13 +45,10 @@ export const JOURNAL_PATH = '.prometeu/journal.json';
 /** Where deleted folders wait until the commit is complete, relative to `assets/`. */
 export const TRASH_FOLDER = '.prometeu/trash';
 
-/** What is journaled. */
-interface Journal {
-  readonly version: 1;
+/** What every journal holds. */
+interface JournalBase {
   readonly operationId: string;
   readonly actions: readonly FileAction[];
-  readonly registryBefore: string | null;
-  readonly registryAfter: string | null;
   /**
    * The folders (relative to `assets/`, shallowest first) that did not exist when the journal was written
    * and that the actions create as parents of what they write or move; a rollback removes those it left
@@ -33,6 +56,30 @@ interface Journal {
    */
   readonly createdFolders?: readonly string[];
 }
+
+/**
+ * The first format: the whole registry text before and after. Still written when a patch cannot say the
+ * change (see {@link journalOf}), and read because a previous version may have left one on a user's disk.
+ */
+interface JournalV1 extends JournalBase {
+  readonly version: 1;
+  readonly registryBefore: string | null;
+  readonly registryAfter: string | null;
+}
+
+/**
+ * The second format: the registry's change as the entries it removes and adds ({@link RegistryPatch}),
+ * null when the registry does not change. Recovery reads the registry on disk, tells by the patched entries
+ * whether it is as before or as after, and rebuilds the other side from it: "before" was canonical (else
+ * {@link journalOf} writes the first format), so the rebuilt text is byte for byte the one committed.
+ */
+interface JournalV2 extends JournalBase {
+  readonly version: 2;
+  readonly registry: RegistryPatch | null;
+}
+
+/** What is journaled. */
+type Journal = JournalV1 | JournalV2;
 
 /** The disk no longer matches what the plan was computed from; nothing was changed. */
 export class DiskChangedError extends Error {
@@ -215,8 +262,8 @@ async function moveDurably(assets: ProjectFs, from: string, to: string): Promise
   await assets.rename(from, to);
   const fromFolder = posix.dirname(from) === '.' ? '' : posix.dirname(from);
   const toFolder = posix.dirname(to) === '.' ? '' : posix.dirname(to);
-  await assets.syncFolder(fromFolder);
-  if (fromFolder !== toFolder) await assets.syncFolder(toFolder);
+  // Both folders' flushes are independent of each other: they run side by side.
+  await Promise.all([assets.syncFolder(fromFolder), fromFolder !== toFolder ? assets.syncFolder(toFolder) : null]);
 }
 
 /** Does one action unless the disk shows it done; returns false when it can be neither. */
@@ -296,17 +343,105 @@ async function removeCreatedFolders(assets: ProjectFs, journal: Journal): Promis
   }
 }
 
-async function finish(assets: ProjectFs, journal: Journal, hook?: StepHook): Promise<void> {
-  await assets.removeTree(`${TRASH_FOLDER}/${journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
-  try {
-    // The trash folder exists only while a commit needs it.
-    await assets.removeFolder(TRASH_FOLDER);
-  } catch {
-    // Absent, or holding what another operation's journal still needs.
+/**
+ * Removes the journal (and the trash of its deleted folders). Recovery and rollbacks flush the removal; a
+ * commit that ran through passes `committed`: then the trash is looked at only when an action deleted a
+ * folder, and when the journal's registry patch is on disk as "after" the removal is not flushed here (see
+ * {@link pendingRemovals}).
+ */
+async function finish(
+  assets: ProjectFs,
+  journal: Journal,
+  hook?: StepHook,
+  committed?: { readonly flush: boolean },
+): Promise<void> {
+  if (committed === undefined || journal.actions.some((action) => action.kind === 'deleteFolder')) {
+    await assets.removeTree(`${TRASH_FOLDER}/${journal.operationId.replace(/[^A-Za-z0-9_.-]/g, '_')}`);
+    try {
+      // The trash folder exists only while a commit needs it.
+      await assets.removeFolder(TRASH_FOLDER);
+    } catch {
+      // Absent, or holding what another operation's journal still needs.
+    }
   }
   await assets.unlink(JOURNAL_PATH);
-  await assets.syncFolder('.prometeu');
+  if (committed === undefined || committed.flush) await assets.syncFolder('.prometeu');
+  else pendingRemovals.add(assets.path());
   hook?.('journal-removed');
+}
+
+/**
+ * The `assets/` folders (absolute paths) whose last commit removed its journal without flushing
+ * `.prometeu`: its removal may not survive a power failure yet. That is safe while nothing else changed:
+ * the journal's registry patch is on disk as "after", and recovery then only removes the journal (see
+ * {@link replayJournal}). So the next commit of that folder makes the removal durable before its own first
+ * rename: a journaled one by flushing its new journal (which replaces the name), a single-file one by
+ * flushing `.prometeu` while its temporary file is flushed. Invariant: a path is removed from the set only
+ * once a flush of its `.prometeu` that began after the removal completed.
+ */
+const pendingRemovals = new Set<string>();
+
+/**
+ * The last two registry texts known to be canonical, newest last: each commit serialises its "after" before
+ * it runs, and its "before" is usually the previous commit's "after", this very string. A journal may record
+ * a patch instead of the whole text only when "before" is canonical.
+ */
+const knownCanonical: string[] = [];
+
+function rememberCanonical(text: string): void {
+  knownCanonical.push(text);
+  if (knownCanonical.length > 2) knownCanonical.shift();
+}
+
+/** Serialises `registry` for a commit (see {@link serializeRegistry}), remembering the text as canonical. */
+export function serializeCommittedRegistry(registry: RegistryFile): string {
+  const text = serializeRegistry(registry);
+  rememberCanonical(text);
+  return text;
+}
+
+/** Whether `text` is exactly the canonical serialisation of `registry` (serialised once per new text). */
+function isCanonicalText(registry: RegistryFile, text: string): boolean {
+  // The same string object compares in constant time; an equal copy, in one pass.
+  if (knownCanonical.some((known) => known === text)) return true;
+  if (serializeRegistry(registry) !== text) return false;
+  rememberCanonical(text);
+  return true;
+}
+
+/**
+ * The journal of a commit: the second format, with the registry's change as a patch, when the registry does
+ * not change or when both registries are known, "before" is canonical and a non-empty patch says the change;
+ * else the first format, with both whole texts.
+ */
+function journalOf(
+  assets: ProjectFs,
+  operationId: string,
+  actions: readonly FileAction[],
+  registryBefore: string | null,
+  registryAfter: string | null,
+  registries: CommittedRegistries | undefined,
+): Journal {
+  const createdFolders = foldersToCreate(assets, actions);
+  if (registryAfter === null) return { version: 2, operationId, actions, createdFolders, registry: null };
+  const before = registries?.before ?? null;
+  const after = registries?.after ?? null;
+  if (before !== null && after !== null && registryBefore !== null && isCanonicalText(before, registryBefore)) {
+    const patch = registryPatch(before, after);
+    if (patch !== null && !isEmptyPatch(patch))
+      return { version: 2, operationId, actions, createdFolders, registry: patch };
+  }
+  return { version: 1, operationId, actions, registryBefore, registryAfter, createdFolders };
+}
+
+/** The registries a commit goes between, as parsed objects: what lets its journal record a patch. */
+export interface CommittedRegistries {
+  /** The registry the snapshot holds (parsed from `registryBefore`), or null when absent or untrusted. */
+  readonly before: RegistryFile | null;
+  /** The registry `registryAfter` serialises, or null when the registry does not change. */
+  readonly after: RegistryFile | null;
+  /** False to journal even a single-file write (after `.prometeu` proved to be on another file system). */
+  readonly single?: boolean;
 }
 
 /**
@@ -315,6 +450,16 @@ async function finish(assets: ProjectFs, journal: Journal, hook?: StepHook): Pro
  * ENAMETOOLONG, EACCES, a vanished folder) is rolled back inside this call: the actions done are undone in
  * reverse order, the folders created are removed, the journal goes, and a `WriteFailed` error says what
  * failed and what was undone. Only when undoing fails too does the journal stay, for the next recovery.
+ *
+ * What is durable when, and why no more is flushed:
+ * - A commit that writes one file (the registry alone, or one existing file replaced) needs no journal: the
+ *   atomic rename is all or nothing. Its temporary file is flushed, renamed, and its folder flushed.
+ * - Otherwise the journal is written and flushed (file and folder) before anything it names changes; the
+ *   registry's temporary file is written and flushed at the same time, beside it (it is invisible until
+ *   renamed, and recovery removes it after a crash). Each action is durable (its folders flushed) before
+ *   the next one starts and before the registry is renamed into place, so a registry on disk as "after"
+ *   proves every action durable. That is what lets a second-format journal with a registry patch be
+ *   removed without flushing `.prometeu` (see {@link pendingRemovals}); `registries` enables that format.
  */
 export async function executeEffect(
   assetsDir: FolderLocation,
@@ -324,39 +469,113 @@ export async function executeEffect(
   registryAfter: string | null,
   hook?: StepHook,
   registryStamp?: string,
+  registries?: CommittedRegistries,
 ): Promise<void> {
   const assets = folderFs(assetsDir);
   checkPreconditions(assets, actions, registryBefore, registryAfter !== null, registryStamp);
   const projectRoot = dirname(assets.path());
   const registryShown = `assets/${REGISTRY_PATH}`;
-  if (actions.length === 0) {
-    if (registryAfter !== null) {
-      try {
-        await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
-      } catch (error) {
-        // One atomic write: when it fails, the old registry is still in place.
-        if (isIoError(error)) throw writeFailed(projectRoot, error, 'registry', registryShown, [], true);
-        throw error;
+  const pendingKey = assets.path();
+  const single = registries?.single === false ? null : singleFileWrite(assets, actions, registryAfter);
+  if (single !== null) {
+    let prepared: PreparedFile | undefined;
+    try {
+      // A journal removal left unflushed by the previous commit is made durable before this rename.
+      const flushed = pendingRemovals.has(pendingKey);
+      [prepared] = await Promise.all([
+        // Staged in `.prometeu`, where every open removes a crashed writer's temporary files.
+        assets.prepareFileAtomic(
+          single.path,
+          single.content,
+          posix.dirname(single.path) === '.prometeu' ? {} : { stageIn: '.prometeu' },
+        ),
+        flushed ? assets.syncFolder('.prometeu') : null,
+      ]);
+      if (flushed) pendingRemovals.delete(pendingKey);
+      await prepared.commit();
+    } catch (error) {
+      await prepared?.abandon();
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      // `.prometeu` on another file system than the file (a mount inside assets/): the journal's way.
+      if (code === 'EXDEV')
+        return executeEffect(assetsDir, operationId, actions, registryBefore, registryAfter, hook, registryStamp, {
+          ...(registries ?? { before: null, after: null }),
+          single: false,
+        });
+      // One atomic write: when it fails, the old file is still in place.
+      if (isIoError(error)) {
+        const shown = single.path === REGISTRY_PATH ? registryShown : `assets/${single.path}`;
+        throw writeFailed(projectRoot, error, single.path === REGISTRY_PATH ? 'registry' : 'action-0', shown, [], true);
       }
+      throw error;
     }
+    // The commit's one write is in place: the last step, as the registry's is for a journaled commit.
     hook?.('registry-written');
     return;
   }
-  const journal: Journal = {
-    version: 1,
-    operationId,
-    actions,
-    registryBefore,
-    registryAfter,
-    createdFolders: foldersToCreate(assets, actions),
-  };
-  try {
-    await assets.writeFileAtomic(JOURNAL_PATH, JSON.stringify(journal), { createParents: true });
-  } catch (error) {
-    // Nothing ran yet; the atomic write removed its temporary file.
-    if (isIoError(error)) throw writeFailed(projectRoot, error, 'journal', `assets/${JOURNAL_PATH}`, [], true);
-    throw error;
+  if (actions.length === 0) {
+    hook?.('registry-written');
+    return;
   }
+  const journal = journalOf(assets, operationId, actions, registryBefore, registryAfter, registries);
+  let prepared: PreparedFile | null = null;
+  try {
+    // The journal and the registry's temporary file are written and flushed side by side.
+    const [written, registryFile] = await Promise.allSettled([
+      assets.writeFileAtomic(JOURNAL_PATH, JSON.stringify(journal), { createParents: true }),
+      registryAfter !== null ? assets.prepareFileAtomic(REGISTRY_PATH, registryAfter) : Promise.resolve(null),
+    ]);
+    // When the temporary file could not be made, the registry is written whole at its step instead.
+    if (registryFile.status === 'fulfilled') prepared = registryFile.value;
+    if (written.status === 'rejected') {
+      // Nothing ran yet; the atomic write removed its temporary file.
+      await prepared?.abandon();
+      const error: unknown = written.reason;
+      if (isIoError(error)) throw writeFailed(projectRoot, error, 'journal', `assets/${JOURNAL_PATH}`, [], true);
+      throw error;
+    }
+    // The new journal replaced the name, flushed: an earlier unflushed removal cannot come back.
+    pendingRemovals.delete(pendingKey);
+    await runJournaled(assets, journal, { before: registryBefore, after: registryAfter, prepared }, projectRoot, hook);
+  } finally {
+    // Put in place by the registry step, or abandoned here (a failure, or a crash simulated by the hook).
+    await prepared?.abandon();
+  }
+}
+
+/**
+ * The one file a commit writes when it needs no journal: the registry alone, or one existing file replaced
+ * (its temporary file is staged in `.prometeu`, so that must exist).
+ */
+function singleFileWrite(
+  assets: ProjectFs,
+  actions: readonly FileAction[],
+  registryAfter: string | null,
+): { readonly path: string; readonly content: string } | null {
+  if (actions.length === 0) return registryAfter !== null ? { path: REGISTRY_PATH, content: registryAfter } : null;
+  const only = actions[0]!;
+  if (
+    actions.length === 1 &&
+    registryAfter === null &&
+    only.kind === 'writeFile' &&
+    only.before !== null &&
+    assets.exists('.prometeu')
+  )
+    return { path: only.path, content: only.content };
+  return null;
+}
+
+/** The journaled part of {@link executeEffect}, once the journal is durable. */
+async function runJournaled(
+  assets: ProjectFs,
+  journal: Journal,
+  registry: { readonly before: string | null; readonly after: string | null; readonly prepared: PreparedFile | null },
+  projectRoot: string,
+  hook: StepHook | undefined,
+): Promise<void> {
+  const actions = journal.actions;
+  const { before: beforeText, after: registryAfter, prepared } = registry;
+  const registryShown = `assets/${REGISTRY_PATH}`;
   let step = 'action-0';
   // Invariant: the index of the action running now (or actions.length once the registry is being written).
   let index = 0;
@@ -376,20 +595,25 @@ export async function executeEffect(
       hook?.(`action-${index}`);
     }
     step = 'registry';
-    if (registryAfter !== null) await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
+    if (registryAfter !== null) {
+      if (prepared !== null) await prepared.commit();
+      else await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
+    }
   } catch (error) {
     if (!isIoError(error)) throw error;
     const fallback = step === 'registry' ? registryShown : `assets/${describeAction(actions[index]!)}`;
     const rolledBack: string[] = [];
     try {
+      // The registry first (it is "after" only when its rename went through and the flush failed): while
+      // any action is still done, a registry on disk as "after" must mean every action is.
+      if (step === 'registry' && beforeText !== null && readText(assets, REGISTRY_PATH) !== beforeText)
+        await assets.writeFileAtomic(REGISTRY_PATH, beforeText);
       // The failing action itself is undone too when the disk shows it done (rollBack checks).
       for (let undo = Math.min(index, actions.length - 1); undo >= 0; undo--) {
         await rollBack(assets, journal, undo);
         rolledBack.push(describeAction(actions[undo]!));
       }
       await removeCreatedFolders(assets, journal);
-      if (registryBefore !== null && readText(assets, REGISTRY_PATH) !== registryBefore)
-        await assets.writeFileAtomic(REGISTRY_PATH, registryBefore);
       await finish(assets, journal);
     } catch {
       throw writeFailed(projectRoot, error, step, fallback, rolledBack, false);
@@ -398,7 +622,7 @@ export async function executeEffect(
     throw writeFailed(projectRoot, error, step, fallback, rolledBack, true);
   }
   hook?.('registry-written');
-  await finish(assets, journal, hook);
+  await finish(assets, journal, hook, { flush: !(journal.version === 2 && journal.registry !== null) });
 }
 
 /** The names `writeFileAtomic` gives its temporary files: `.<name>.<pid>.<12 hex digits>.tmp`. */
@@ -568,7 +792,8 @@ async function replayJournal(assets: ProjectFs): Promise<RecoveryReport | null> 
   let journal: Journal;
   try {
     journal = JSON.parse(text) as Journal;
-    if (journal.version !== 1 || !Array.isArray(journal.actions)) throw new Error('unknown journal version');
+    if ((journal.version !== 1 && journal.version !== 2) || !Array.isArray(journal.actions))
+      throw new Error('unknown journal version');
   } catch (error) {
     // The journal is written atomically, so an unreadable one was never complete: nothing ran after it.
     await assets.unlink(JOURNAL_PATH);
@@ -585,22 +810,55 @@ async function replayJournal(assets: ProjectFs): Promise<RecoveryReport | null> 
   removeStaleTemporaryFiles(assets, '.prometeu');
   for (const action of journal.actions as FileAction[])
     if (action.kind === 'writeFile') removeStaleTemporaryFiles(assets, posix.dirname(action.path).replace(/^\.$/, ''));
+  const completed = (): RecoveryReport => ({
+    operationId: journal.operationId,
+    outcome: 'completed',
+    message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).`,
+  });
+  // The registry to write once the actions are done, and the one to put back after undoing them.
+  let registryAfter: (() => string) | null;
+  let registryBefore: (() => string) | null;
+  if (journal.version === 1) {
+    const { registryAfter: after, registryBefore: before } = journal;
+    registryAfter = after !== null ? () => after : null;
+    registryBefore = before !== null ? () => before : null;
+  } else if (journal.registry === null) {
+    registryAfter = null;
+    registryBefore = null;
+  } else {
+    const patch = journal.registry;
+    const onDisk = readText(assets, REGISTRY_PATH);
+    const parsed = onDisk === null ? null : parseRegistry(onDisk).registry;
+    const side = parsed === null ? 'neither' : patchSideOf(parsed, patch);
+    if (side === 'neither' || parsed === null)
+      throw new Error(
+        `${REGISTRY_PATH} is neither as before nor as after the interrupted write (the entries it changes differ), so neither side can be rebuilt`,
+      );
+    // The registry is renamed into place only once every action is durable: "after" means all is done.
+    if (side === 'after') {
+      await finish(assets, journal);
+      return completed();
+    }
+    registryAfter = () => serializeRegistry(applyRegistryPatch(parsed, patch, 'before'));
+    // The registry is as before: nothing to put back.
+    registryBefore = null;
+  }
   let index = 0;
   for (; index < journal.actions.length; index++) if (!(await rollForward(assets, journal, index))) break;
   if (index === journal.actions.length) {
-    if (journal.registryAfter !== null && readText(assets, REGISTRY_PATH) !== journal.registryAfter)
-      await assets.writeFileAtomic(REGISTRY_PATH, journal.registryAfter);
+    if (registryAfter !== null) {
+      const after = registryAfter();
+      if (readText(assets, REGISTRY_PATH) !== after) await assets.writeFileAtomic(REGISTRY_PATH, after);
+    }
     await finish(assets, journal);
-    return {
-      operationId: journal.operationId,
-      outcome: 'completed',
-      message: `The interrupted write ${journal.operationId} was completed (${journal.actions.length} file actions and the registry).`,
-    };
+    return completed();
   }
   for (let undo = index - 1; undo >= 0; undo--) await rollBack(assets, journal, undo);
   await removeCreatedFolders(assets, journal);
-  if (journal.registryBefore !== null && readText(assets, REGISTRY_PATH) !== journal.registryBefore)
-    await assets.writeFileAtomic(REGISTRY_PATH, journal.registryBefore);
+  if (registryBefore !== null) {
+    const before = registryBefore();
+    if (readText(assets, REGISTRY_PATH) !== before) await assets.writeFileAtomic(REGISTRY_PATH, before);
+  }
   await finish(assets, journal);
   return {
     operationId: journal.operationId,

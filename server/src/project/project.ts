@@ -10,11 +10,12 @@ import { SIZE_LIMITS } from '../io/size-limits.js';
 import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
 import { checkRegistry, emptyRegistry } from '../domain/registry.js';
 import type { ProjectState } from '@prometeu/packer-protocol';
-import { REGISTRY_PATH, serializeRegistry } from '../domain/registry.js';
+import { REGISTRY_PATH } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
 import {
   DiskChangedError,
   executeEffect,
+  serializeCommittedRegistry,
   JOURNAL_PATH,
   recoverJournal,
   removeStaleTemporaryFiles,
@@ -477,7 +478,7 @@ export class Project {
         `A write that a stopped packer process left unfinished (${recovered.operationId}) was ${recovered.outcome === 'completed' ? 'completed' : 'rolled back'} first, so this mutation was planned against an outdated snapshot.`,
       );
     }
-    const registryAfter = plan.effect.registry !== null ? serializeRegistry(plan.effect.registry) : null;
+    const registryAfter = plan.effect.registry !== null ? serializeCommittedRegistry(plan.effect.registry) : null;
     await executeEffect(
       this.#assetsFs,
       operationId,
@@ -486,6 +487,7 @@ export class Project {
       registryAfter,
       this.#stepHook,
       this.#registryStamp,
+      { before: this.#current.registry, after: plan.effect.registry },
     );
     if (registryAfter !== null) {
       this.#registryText = registryAfter;
