@@ -37,6 +37,38 @@ export type CrawlRequest =
 export const PARSED_CHUNK = 1000;
 
 /**
+ * A parsed declaration as posted: a valid one without its identity fields, which are its declaration's own
+ * (a structured clone copies every string it meets, so posting them would give the main thread a second copy
+ * of each name, type and asset_uuid); see {@link receivedDeclaration}.
+ */
+export type PostedDeclaration =
+  | ParsedDeclaration
+  | (Omit<ParsedDeclaration, 'assetUuid' | 'name' | 'type' | 'declaration'> & {
+      readonly declaration: NonNullable<ParsedDeclaration['declaration']>;
+    });
+
+/** `parsed` as posted (see {@link PostedDeclaration}). */
+function postedDeclaration(parsed: ParsedDeclaration): PostedDeclaration {
+  if (parsed.declaration === null) return parsed;
+  return { declaration: parsed.declaration, inputs: parsed.inputs, diagnostics: parsed.diagnostics };
+}
+
+/** The parsed declaration a {@link PostedDeclaration} stands for, its identity fields its declaration's strings. */
+export function receivedDeclaration(posted: PostedDeclaration): ParsedDeclaration {
+  if ('assetUuid' in posted) return posted;
+  const { declaration } = posted;
+  // The fields in parseDeclaration's order, so every parse has one hidden class.
+  return {
+    declaration,
+    assetUuid: declaration.asset_uuid,
+    name: declaration.name,
+    type: declaration.type,
+    inputs: posted.inputs,
+    diagnostics: posted.diagnostics,
+  };
+}
+
+/**
  * What the thread posts back for one request. For a share, in this order: the crawl (or the error that ended
  * it, and nothing more), then the parsed declarations of `crawl.anchors` in order, in chunks (`from` is the
  * index of the first one of the chunk), then, for share 0, the quarantine as read after the crawl. For a
@@ -48,7 +80,7 @@ export type CrawlReply =
       readonly id: number;
       readonly kind: 'parsed';
       readonly from: number;
-      readonly parsed: readonly ParsedDeclaration[];
+      readonly parsed: readonly PostedDeclaration[];
     }
   | {
       readonly id: number;
@@ -123,9 +155,9 @@ if (!isMainThread && parentPort !== null) {
     const quarantine = request.share.index === 0 ? loadQuarantine(assets) : undefined;
     const { anchors } = crawl;
     for (let from = 0; from < anchors.length; from += PARSED_CHUNK) {
-      const parsed: ParsedDeclaration[] = [];
+      const parsed: PostedDeclaration[] = [];
       for (const anchor of anchors.slice(from, from + PARSED_CHUNK))
-        parsed.push(parseDeclaration(anchor.root, anchor.text, anchor.readError));
+        parsed.push(postedDeclaration(parseDeclaration(anchor.root, anchor.text, anchor.readError)));
       port.postMessage({ id, kind: 'parsed', from, parsed } satisfies CrawlReply);
     }
     port.postMessage({ id, kind: 'done', ...(quarantine !== undefined ? { quarantine } : {}) } satisfies CrawlReply);

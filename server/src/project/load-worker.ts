@@ -10,12 +10,12 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
-import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
+import { parseDeclaration } from '../domain/declaration.js';
 import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
-import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
+import { receivedDeclaration, type CrawlReply, type CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
 /** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
@@ -97,9 +97,9 @@ class CrawlThread {
       }
       const { anchors } = waiter.crawl;
       if (reply.kind === 'parsed') {
-        reply.parsed.forEach((parsed: ParsedDeclaration, offset) => {
+        reply.parsed.forEach((posted, offset) => {
           const anchor = anchors[reply.from + offset]!;
-          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed: receivedDeclaration(posted) });
         });
         return;
       }
