@@ -170,7 +170,7 @@ function frozenList<T>(list: T[]): readonly T[] {
  */
 /** What depends on the crawl alone: computed once per crawl, shared by every snapshot built on it. */
 interface AnchorAnalysis {
-  /** The crawl's files: a `Set` after a full analysis, a search of the sorted list after a patch. */
+  /** The crawl's files, searched in their sorted list. */
   readonly fileSet: FileLookup;
   readonly anchors: ReadonlyMap<string, ParsedDeclaration>;
   readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
@@ -250,7 +250,15 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
       );
     }
   }
-  const analysis: AnchorAnalysis = { fileSet: new Set(crawl.files), anchors, parsedAnchors, anchorsByUuid, extra };
+  // The sorted list searched, not a Set of every file: a few lookups per asset, against a hash table of three
+  // entries per asset built (on the main thread) and kept for each crawl.
+  const analysis: AnchorAnalysis = {
+    fileSet: new SortedFiles(crawl.files),
+    anchors,
+    parsedAnchors,
+    anchorsByUuid,
+    extra,
+  };
   analyses.set(crawl, analysis);
   return analysis;
 }
