@@ -131,15 +131,37 @@ export function inBuildSet(record: AssetRecord): boolean {
   return record.entry !== null && record.entry.included_in_build;
 }
 
-function actionsFor(registered: boolean, state: AssetRecord['state']): MutationKind[] {
-  if (state === 'missing') return ['forget'];
-  if (!registered)
-    return state === 'ok'
-      ? ['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove']
-      : ['adopt', 'relocate', 'quarantine', 'remove'];
-  return state === 'ok'
-    ? ['rename', 'relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove']
-    : ['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove'];
+/** The actions of each kind of record, frozen once and shared by every record of that kind. */
+const ACTIONS = {
+  missing: Object.freeze<MutationKind[]>(['forget']),
+  unregisteredOk: Object.freeze<MutationKind[]>(['register', 'adopt', 'rename', 'relocate', 'quarantine', 'remove']),
+  unregisteredInvalid: Object.freeze<MutationKind[]>(['adopt', 'relocate', 'quarantine', 'remove']),
+  registeredOk: Object.freeze<MutationKind[]>([
+    'rename',
+    'relocate',
+    'setBuildInclusion',
+    'forget',
+    'quarantine',
+    'remove',
+  ]),
+  registeredInvalid: Object.freeze<MutationKind[]>(['relocate', 'setBuildInclusion', 'forget', 'quarantine', 'remove']),
+};
+
+function actionsFor(registered: boolean, state: AssetRecord['state']): readonly MutationKind[] {
+  if (state === 'missing') return ACTIONS.missing;
+  if (!registered) return state === 'ok' ? ACTIONS.unregisteredOk : ACTIONS.unregisteredInvalid;
+  return state === 'ok' ? ACTIONS.registeredOk : ACTIONS.registeredInvalid;
+}
+
+/**
+ * One frozen empty list shared by every record with no diagnostics or no inputs (most of them): an empty
+ * array per record is 16 bytes of header and a backing store, tens of thousands of times over.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` frozen, or the shared empty list when it is empty. */
+function frozenList<T>(list: T[]): readonly T[] {
+  return list.length === 0 ? NONE : Object.freeze(list);
 }
 
 /**
@@ -148,7 +170,7 @@ function actionsFor(registered: boolean, state: AssetRecord['state']): MutationK
  */
 /** What depends on the crawl alone: computed once per crawl, shared by every snapshot built on it. */
 interface AnchorAnalysis {
-  /** The crawl's files: a `Set` after a full analysis, a search of the sorted list after a patch. */
+  /** The crawl's files, searched in their sorted list. */
   readonly fileSet: FileLookup;
   readonly anchors: ReadonlyMap<string, ParsedDeclaration>;
   readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
@@ -167,12 +189,12 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
   const parsedAnchors = new Map<string, ParsedAnchor>();
   for (const anchor of crawl.anchors) {
     const reusable = previous?.get(anchor.root);
-    const parsed =
-      reusable !== undefined && reusable.text !== null && reusable.text === anchor.text
-        ? reusable.parsed
-        : parseDeclaration(anchor.root, anchor.text, anchor.readError);
+    // A parse of the very text the crawl read is kept whole (one object per anchor, not a copy of it).
+    const kept =
+      reusable !== undefined && reusable.text !== null && reusable.text === anchor.text ? reusable : undefined;
+    const parsed = kept?.parsed ?? parseDeclaration(anchor.root, anchor.text, anchor.readError);
     anchors.set(anchor.root, parsed);
-    parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+    parsedAnchors.set(anchor.root, kept ?? { text: anchor.text, parsed });
   }
   const extra = new Map<string, Diagnostic[]>();
   const addExtra = (root: string, diagnostic: Diagnostic): void => {
@@ -228,7 +250,15 @@ function analyseAnchors(crawl: CrawlResult, previous: ReadonlyMap<string, Parsed
       );
     }
   }
-  const analysis: AnchorAnalysis = { fileSet: new Set(crawl.files), anchors, parsedAnchors, anchorsByUuid, extra };
+  // The sorted list searched, not a Set of every file: a few lookups per asset, against a hash table of three
+  // entries per asset built (on the main thread) and kept for each crawl.
+  const analysis: AnchorAnalysis = {
+    fileSet: new SortedFiles(crawl.files),
+    anchors,
+    parsedAnchors,
+    anchorsByUuid,
+    extra,
+  };
   analyses.set(crawl, analysis);
   return analysis;
 }
@@ -615,8 +645,12 @@ function makeRecord(
     for (const input of anchor.inputs) {
       const inputState =
         input.assetsPath === null ? 'outsideRoot' : fileSet.has(input.assetsPath) ? 'present' : 'missing';
+      // Written out field by field: a spread of the declared input gave every record's inputs a hidden class
+      // of their own in V8 (a map and a descriptor array per asset, about 300 bytes each).
       inputs.push({
-        ...input,
+        role: input.role,
+        path: input.path,
+        assetsPath: input.assetsPath,
         state: inputState,
         sha256: (input.assetsPath !== null ? formatResult?.hashes.get(input.assetsPath) : null) ?? null,
       });
@@ -658,10 +692,10 @@ function makeRecord(
     anchor,
     state,
     assetUuid: anchor?.assetUuid ?? entry?.asset_uuid ?? null,
-    inputs: Object.freeze(inputs),
-    diagnostics: Object.freeze(diagnostics),
+    inputs: frozenList(inputs),
+    diagnostics: frozenList(diagnostics),
     worstSeverity: worstSeverity(diagnostics),
-    availableActions: Object.freeze(actionsFor(entry !== null, state)),
+    availableActions: actionsFor(entry !== null, state),
     validation,
     formatResult,
   });

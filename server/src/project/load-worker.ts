@@ -10,13 +10,13 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
-import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
+import { parseDeclaration } from '../domain/declaration.js';
 import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
 import { afterAnswer } from './after-answer.js';
-import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
+import { receivedDeclaration, type CrawlReply, type CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
 /** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
@@ -27,18 +27,19 @@ interface CrawledAndParsed {
   readonly quarantine: readonly QuarantineEntry[];
 }
 
-/** What one thread sends for its share of a load; only share 0 reads the registry and the quarantine. */
+/** What one thread sends for its share of a load; only share 0 reads the quarantine. */
 interface SharePart {
   readonly crawl: CrawlResult;
   readonly parsedAnchors: Map<string, ParsedAnchor>;
-  readonly registry?: ParsedRegistry;
   readonly quarantine?: readonly QuarantineEntry[];
 }
 
-/** A share the thread is answering: its parses arrive in order after its crawl. */
+/** A share the thread is answering (its parses arrive in order after its crawl), or a registry to parse. */
 interface Waiter {
   resolve(result: SharePart): void;
   reject(error: Error): void;
+  /** Set for a registry request: it is answered by one `done` reply carrying the registry. */
+  readonly registry?: (registry: ParsedRegistry) => void;
   /** Invariant: set by the thread's `crawl` reply, before any `parsed` one. */
   crawl?: CrawlResult;
   /** Invariant: the anchors parsed so far, in the crawl's order (each chunk follows the one before). */
@@ -82,6 +83,12 @@ class CrawlThread {
         waiter.crawl = reply.crawl;
         return;
       }
+      if (reply.kind === 'done' && waiter.registry !== undefined) {
+        this.waiting.delete(reply.id);
+        if (reply.registry !== undefined) waiter.registry(reply.registry);
+        else waiter.reject(new Error('The crawl thread answered a registry request without the registry.'));
+        return;
+      }
       if (reply.kind === 'failed' || waiter.crawl === undefined) {
         this.waiting.delete(reply.id);
         const message = reply.kind === 'failed' ? reply.error : 'The crawl thread sent parses before its crawl.';
@@ -91,9 +98,9 @@ class CrawlThread {
       }
       const { anchors } = waiter.crawl;
       if (reply.kind === 'parsed') {
-        reply.parsed.forEach((parsed: ParsedDeclaration, offset) => {
+        reply.parsed.forEach((posted, offset) => {
           const anchor = anchors[reply.from + offset]!;
-          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed });
+          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed: receivedDeclaration(posted) });
         });
         return;
       }
@@ -105,7 +112,6 @@ class CrawlThread {
       waiter.resolve({
         crawl: waiter.crawl,
         parsedAnchors: waiter.parsedAnchors,
-        ...(reply.registry !== undefined ? { registry: reply.registry } : {}),
         ...(reply.quarantine !== undefined ? { quarantine: reply.quarantine } : {}),
       });
     });
@@ -127,13 +133,23 @@ class CrawlThread {
 
   /**
    * Crawls the share `share` of `base` below the canonical project root `root` and parses every declaration
-   * found, on the thread; share 0 also reads and parses the registry and reads the quarantine.
+   * found, on the thread; share 0 also reads the quarantine.
    */
   crawl(root: string, base: string, share: CrawlShare): Promise<SharePart> {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
       this.waiting.set(id, { resolve, reject, parsedAnchors: new Map() });
-      const request: CrawlRequest = { id, root, base, share };
+      const request: CrawlRequest = { kind: 'crawl', id, root, base, share };
+      this.worker.postMessage(request);
+    });
+  }
+
+  /** Reads and parses the registry of `base` below the canonical project root `root`, on the thread. */
+  registry(root: string, base: string): Promise<ParsedRegistry> {
+    return new Promise((resolve, reject) => {
+      const id = ++this.nextId;
+      this.waiting.set(id, { resolve: () => undefined, reject, parsedAnchors: new Map(), registry: resolve });
+      const request: CrawlRequest = { kind: 'registry', id, root, base };
       this.worker.postMessage(request);
     });
   }
@@ -177,8 +193,15 @@ class CrawlThreads {
     const of = this.threads.length;
     this.running++;
     let parts: SharePart[];
+    let registry: ParsedRegistry;
     try {
-      parts = await Promise.all(this.threads.map((thread, index) => thread.crawl(root, base, { index, of })));
+      const shares = this.threads.map((thread, index) => thread.crawl(root, base, { index, of }));
+      // The registry (its parse is as long as a share's parses at 10k) goes to whichever thread is free first,
+      // read after that thread's crawl and parses, so neither share waits for it behind its own.
+      const parsedRegistry = Promise.race(shares.map((share, index) => share.then(() => index))).then((first) =>
+        this.threads[first]!.registry(root, base),
+      );
+      [parts, registry] = await Promise.all([Promise.all(shares), parsedRegistry]);
     } finally {
       this.running--;
       // A thread's heap keeps what it crawled and parsed until it next allocates (tens of MiB at 10k): once no
@@ -192,7 +215,7 @@ class CrawlThreads {
       crawl: mergeCrawls(parts.map((part) => part.crawl)),
       parsedAnchors,
       // Parsed over there: its side tables (the layout diagnostic) are recorded again here.
-      registry: adoptParsedRegistry(first.registry!),
+      registry: adoptParsedRegistry(registry),
       quarantine: first.quarantine ?? [],
     };
   }
