@@ -784,9 +784,27 @@ export function patchSnapshot(
   quarantine: readonly QuarantineEntry[],
 ): Snapshot {
   return (
-    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine) ??
+    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, previous.formatResults) ??
     buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine })
   );
+}
+
+/**
+ * {@link patchSnapshot} for a reload, or undefined where it would build the snapshot whole: `crawl` is a crawl
+ * of the whole of `assets/` that differs from `previous.crawl` only within `folders`, and `formatResults` those
+ * of `previous` the reload carries on (every root whose result differs from `previous`'s lies in `folders`).
+ * Equal to `buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine, formatResults })`.
+ */
+export function patchSnapshotForReload(
+  revision: number,
+  previous: Snapshot,
+  crawl: CrawlResult,
+  parsedRegistry: ParsedRegistry,
+  folders: readonly string[],
+  quarantine: readonly QuarantineEntry[],
+  formatResults: FormatResults,
+): Snapshot | undefined {
+  return tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, formatResults);
 }
 
 function tryPatch(
@@ -796,6 +814,7 @@ function tryPatch(
   parsedRegistry: ParsedRegistry,
   folders: readonly string[],
   quarantine: readonly QuarantineEntry[],
+  formatResults: FormatResults,
 ): Snapshot | undefined {
   const before = analyses.get(previous.crawl);
   const previousCross = crossAssetRecords.get(previous);
@@ -892,7 +911,6 @@ function tryPatch(
 
   // 4. The records of those roots, reused when nothing they depend on changed.
   const lookup = new SortedFiles(crawl.files);
-  const formatResults = previous.formatResults;
   const replaced: AssetRecord[] = [];
   const fresh = new Map<string, AssetRecord>();
   for (const root of touched) {

@@ -26,8 +26,9 @@ import {
 import { touchedFolders, type Allocations, type MutationPlan } from '../mutations/plan.js';
 import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
 import { EventLog } from './event-log.js';
-import { assetsDirOf, readRegistryText, snapshotAfterCommit } from './loader.js';
-import { loadSnapshotInBackground } from './load-worker.js';
+import { assetsDirOf, noteCrawlTime, readRegistryText, snapshotAfterCommit } from './loader.js';
+import { crawlInBackground } from './load-worker.js';
+import { reloadedSnapshot } from './reload.js';
 import { PreviewStore, type StoredPreview } from './preview-store.js';
 import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
@@ -441,18 +442,27 @@ export class Project {
    */
   async #reload(cause: PublishCause, operationId?: string): Promise<Snapshot> {
     let next: Snapshot;
+    let registryText: string | null;
     try {
       // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
       const previous = this.#current;
       const carried = await carriedFormatResults(previous, this.#assetsFs);
       // Crawled and parsed off the main thread, as an open is, so reads go on from the current snapshot
       // meanwhile. The lane is held throughout, so nothing else publishes before this snapshot does.
-      next = await loadSnapshotInBackground(this.#fs, previous.revision + 1, { previous, formatResults: carried });
+      // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
+      const at = Date.now();
+      const loaded = await crawlInBackground(this.#fs);
+      noteCrawlTime(loaded.crawl, at);
+      // The registry as it is now: when it is the very text the current snapshot was built from, that
+      // snapshot's parse stands for it, and the new one is patched where the crawl found changes.
+      registryText = readRegistryText(this.#assetsFs).text;
+      const registryUnchanged = registryText !== null && registryText === this.#registryText;
+      next = await reloadedSnapshot(previous.revision + 1, previous, loaded, registryUnchanged, carried);
     } catch (error) {
       this.#transition(() => (this.#failure = `assets/ could not be read: ${(error as Error).message}`));
       throw error;
     }
-    this.#registryText = readRegistryText(this.#assetsFs).text;
+    this.#registryText = registryText;
     this.#registryStamp = undefined;
     let published = next;
     // A reload that succeeds ends a `failed` state.

@@ -333,7 +333,8 @@ export class ProjectWatch implements DivergenceSource {
         if (path === folders[index] || path.startsWith(prefixes[index]!)) return true;
       return false;
     };
-    for (const path of [...this.fingerprints.keys()]) {
+    // Deleting the entry being visited is safe while a Map is iterated: no copy of every key per commit.
+    for (const path of this.fingerprints.keys()) {
       if (!within(path)) continue;
       this.fingerprints.delete(path);
       removed.add(path);

@@ -1,0 +1,143 @@
+/**
+ * The snapshot a reload (reconcile, initWorkspace, recovery) publishes, made from a fresh crawl of the whole of
+ * `assets/` at the cost of what changed: the fresh crawl is compared with the previous one between turns of the
+ * event loop, and the previous snapshot is patched in the folders that differ, as a commit patches it. Where
+ * that cannot be done (the registry file changed, too much changed, or a change bears on other assets), the
+ * snapshot is joined whole, reusing every record whose registry entry and declaration are unchanged.
+ */
+import { compareStrings, type CrawlResult } from '../domain/crawl.js';
+import type { FormatResults } from '../domain/format-results.js';
+import { parentOf } from '../domain/paths.js';
+import { buildSnapshot, patchSnapshotForReload, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
+import type { CrawledAndParsed } from './load-worker.js';
+
+/** How many items of a crawl are compared between two turns of the event loop. */
+const COMPARE_CHUNK = 2_000;
+
+/**
+ * Above this many folders that differ, the snapshot is joined whole: a patch parses each changed declaration
+ * again on the main thread, where the whole join takes the parses the load threads made.
+ */
+const MAX_PATCHED_FOLDERS = 256;
+
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The folders (relative to `assets/`) within which the crawl `after` of the whole of `assets/` differs from
+ * `before`: an anchor's root when it appeared, vanished or its text changed, and the folder holding a file, a
+ * link or a problem that appeared or vanished. Everything outside them is listed alike by both. Null when more
+ * than `limit` folders differ, or when something differs at the top of `assets/` (a patch cannot take '').
+ * Compared in chunks between turns of the event loop.
+ */
+export async function changedFolders(
+  before: CrawlResult,
+  after: CrawlResult,
+  limit = MAX_PATCHED_FOLDERS,
+): Promise<Set<string> | null> {
+  const folders = new Set<string>();
+  let steps = 0;
+  const tooMany = (): boolean => folders.has('') || folders.size > limit;
+  /** Walks two lists sorted by key and adds the folder of every item in one only, or differing in both. */
+  const walk = async <T>(
+    old: readonly T[],
+    now: readonly T[],
+    key: (item: T) => string,
+    same: (a: T, b: T) => boolean,
+    folderOf: (path: string) => string,
+  ): Promise<boolean> => {
+    for (let i = 0, j = 0; i < old.length || j < now.length;) {
+      if (++steps % COMPARE_CHUNK === 0) {
+        if (tooMany()) return false;
+        await yieldNow();
+      }
+      const was = old[i];
+      const is = now[j];
+      const order = was === undefined ? 1 : is === undefined ? -1 : compareStrings(key(was), key(is));
+      if (order === 0) {
+        if (!same(was!, is!)) folders.add(folderOf(key(was!)));
+        i++;
+        j++;
+      } else if (order < 0) {
+        folders.add(folderOf(key(was!)));
+        i++;
+      } else {
+        folders.add(folderOf(key(is!)));
+        j++;
+      }
+    }
+    return !tooMany();
+  };
+  const equal = (): boolean => true;
+  const itself = (path: string): string => path;
+  const ok =
+    (await walk(
+      before.anchors,
+      after.anchors,
+      (anchor) => anchor.root,
+      (a, b) => a.text === b.text && a.readError === b.readError,
+      itself,
+    )) &&
+    (await walk(before.files, after.files, itself, equal, parentOf)) &&
+    (await walk(before.symlinks, after.symlinks, itself, equal, parentOf)) &&
+    (await walk(
+      before.problems,
+      after.problems,
+      (problem) => `${problem.path}\0${problem.code}`,
+      equal,
+      (key) => parentOf(key.slice(0, key.indexOf('\0'))),
+    ));
+  return ok ? folders : null;
+}
+
+/**
+ * The snapshot of revision `revision` after `previous`, from `loaded` (a fresh crawl of the whole of `assets/`,
+ * its declarations parsed, the registry and the quarantine read), with `formatResults` (those of `previous`
+ * the reload carries on). `registryUnchanged` says the registry file holds the very text `previous` was built
+ * from, so `previous.parsedRegistry` stands for it (its entries the same objects, so records built on them are
+ * reused). Equal to `buildSnapshot(revision, loaded.crawl, registry, { previous, quarantine, formatResults })`
+ * with `registry` the registry read; `test/domain/reload-patch.test.ts` pins the equality.
+ */
+export async function reloadedSnapshot(
+  revision: number,
+  previous: Snapshot,
+  loaded: CrawledAndParsed,
+  registryUnchanged: boolean,
+  formatResults: FormatResults,
+): Promise<Snapshot> {
+  const registry = registryUnchanged ? previous.parsedRegistry : loaded.registry;
+  if (registryUnchanged) {
+    const folders = await changedFolders(previous.crawl, loaded.crawl);
+    if (folders !== null) {
+      // A result the reload dropped or renewed changes its record: its root is patched too.
+      for (const [root, result] of previous.formatResults) if (formatResults.get(root) !== result) folders.add(root);
+      if (!folders.has('') && folders.size <= MAX_PATCHED_FOLDERS) {
+        const patched = patchSnapshotForReload(
+          revision,
+          previous,
+          loaded.crawl,
+          registry,
+          [...folders].sort(compareStrings),
+          loaded.quarantine,
+          formatResults,
+        );
+        if (patched !== undefined) return patched;
+      }
+    }
+  }
+  // A declaration whose text is unchanged keeps the very parse it had: format results and the records
+  // built on it are matched by that identity, so the join keeps them.
+  const anchors = new Map<string, ParsedAnchor>();
+  for (const [root, parsed] of loaded.parsedAnchors) {
+    const before = previous.parsedAnchors.get(root);
+    anchors.set(root, before !== undefined && before.text !== null && before.text === parsed.text ? before : parsed);
+  }
+  await yieldNow();
+  return buildSnapshot(revision, loaded.crawl, registry, {
+    quarantine: loaded.quarantine,
+    parsedAnchors: anchors,
+    previous,
+    formatResults,
+  });
+}
