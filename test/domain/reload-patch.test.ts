@@ -16,6 +16,8 @@ import { buildSnapshot, patchedRoots, type ParsedAnchor, type Snapshot } from '.
 import { diffDiagnostics, diffPublishedAssets, diffSnapshots } from '../../server/src/domain/snapshot-diff.js';
 import { ProjectFs } from '../../server/src/io/project-fs.js';
 import { loadQuarantine, loadSnapshot, readRegistryText } from '../../server/src/project/loader.js';
+import { crawlForReloadInBackground } from '../../server/src/watch/crawl-worker.js';
+import { stampOf } from '../../server/src/validation/check-asset.js';
 import { changedFolders, reloadedSnapshot } from '../../server/src/project/reload.js';
 import { carriedFormatResults, validateNow } from '../../server/src/validation/project-validation.js';
 import { snapshotShape } from '../support/snapshot-shape.js';
@@ -122,30 +124,14 @@ function applyEdit(assetsDir: string, change: Edit, step: number): void {
   }
 }
 
-/** What the load threads hand a reload, made here synchronously: the crawl, its parses, the registry, the quarantine. */
-function loadInline(assetsFs: ProjectFs): Parameters<typeof reloadedSnapshot>[2] {
-  const crawl = crawlAssets(assetsFs);
-  const parsedAnchors = new Map<string, ParsedAnchor>(
-    crawl.anchors.map((anchor) => [
-      anchor.root,
-      { text: anchor.text, parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError) },
-    ]),
-  );
-  const registry = readRegistryText(assetsFs);
-  return {
-    crawl,
-    parsedAnchors,
-    registry: parseRegistry(registry.text, registry.readError),
-    quarantine: loadQuarantine(assetsFs),
-  };
-}
-
 describe('the snapshot a reload publishes', () => {
   const tempDir = useTempDirs('packer-reload-patch-');
 
   it('equals the snapshot built from scratch after every reload of random edits made behind the packer, and so do its published diffs', async () => {
     let reloads = 0;
     let patched = 0;
+    let validated = 0;
+    let validatedByPatch = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(edit, { minLength: 1, maxLength: 3 }), { minLength: 3, maxLength: 8 }),
@@ -160,36 +146,53 @@ describe('the snapshot a reload publishes', () => {
           let registryText = readRegistryText(assetsFs).text;
           for (const [step, edits] of steps.entries()) {
             for (const change of edits) applyEdit(written.assetsDir, change, step);
-            const carried = await carriedFormatResults(snapshot, assetsFs);
-            const loaded = loadInline(assetsFs);
-            const text = readRegistryText(assetsFs).text;
+            const { crawl, stamps } = await crawlForReloadInBackground(assetsFs, snapshot.crawl.files.length);
+            const carried = await carriedFormatResults(snapshot, assetsFs, stamps);
+            const quarantine = loadQuarantine(assetsFs);
+            const read = readRegistryText(assetsFs);
+            const text = read.text;
             const registryUnchanged = text !== null && text === registryText;
+            const registry = registryUnchanged ? snapshot.parsedRegistry : parseRegistry(read.text, read.readError);
             const revision = snapshot.revision + 1;
-            const next = await reloadedSnapshot(revision, snapshot, loaded, registryUnchanged, carried);
+            const next = await reloadedSnapshot(
+              revision,
+              snapshot,
+              crawl,
+              quarantine,
+              registryUnchanged ? null : registry,
+              carried,
+            );
             reloads++;
             if (patchedRoots(snapshot, next) !== undefined) patched++;
-            const registry = registryUnchanged ? snapshot.parsedRegistry : loaded.registry;
             // From scratch: a copy of the crawl, no previous snapshot (so no record is reused); only the parses
             // of unchanged declarations are the previous ones, which the carried results are matched against.
             const kept = new Map<string, ParsedAnchor>();
-            for (const [root, parsed] of loaded.parsedAnchors) {
-              const before = snapshot.parsedAnchors.get(root);
-              kept.set(root, before !== undefined && before.text === parsed.text ? before : parsed);
+            for (const anchor of crawl.anchors) {
+              const before = snapshot.parsedAnchors.get(anchor.root);
+              kept.set(
+                anchor.root,
+                before !== undefined && before.text === anchor.text
+                  ? before
+                  : { text: anchor.text, parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError) },
+              );
             }
-            const scratch = buildSnapshot(revision, { ...loaded.crawl }, registry, {
-              quarantine: loaded.quarantine,
+            const scratch = buildSnapshot(revision, { ...crawl }, registry, {
+              quarantine,
               formatResults: carried,
               parsedAnchors: kept,
             });
             const history = JSON.stringify(steps.slice(0, step + 1));
+            // The reload's crawl is the crawl a load makes, and its stamps those format results record.
+            expect(crawl).toEqual(crawlAssets(assetsFs));
+            for (const file of crawl.files) expect(stamps.get(file), file).toBe(stampOf(assetsFs, file));
             const { crawl: _crawl, ...shownNext } = snapshotShape(next) as { crawl: unknown };
             const { crawl: _scratchCrawl, ...shownScratch } = snapshotShape(scratch) as { crawl: unknown };
             expect(shownNext, `after ${history}`).toEqual(shownScratch);
-            expect(next.crawl).toEqual(scratch.crawl);
+            expect(next.crawl).toBe(crawl);
             expect(next.formatResults).toBe(carried);
             // The diffs a publish sends, from the patch, against those walked over every asset.
-            const whole = buildSnapshot(revision, { ...loaded.crawl }, registry, {
-              quarantine: loaded.quarantine,
+            const whole = buildSnapshot(revision, { ...crawl }, registry, {
+              quarantine,
               formatResults: carried,
               parsedAnchors: kept,
               previous: snapshot,
@@ -199,7 +202,21 @@ describe('the snapshot a reload publishes', () => {
             );
             expect(diffSnapshots(snapshot, next)).toEqual(diffSnapshots(snapshot, whole));
             expect(diffDiagnostics(snapshot, next)).toEqual(diffDiagnostics(snapshot, whole));
-            snapshot = validateAfter[step] === true ? validateNow(next, written.assetsDir) : next;
+            snapshot = next;
+            if (validateAfter[step] === true) {
+              // Format results arriving patch the snapshot at their roots: the same as a whole join with them.
+              snapshot = validateNow(next, written.assetsDir);
+              const joined = buildSnapshot(snapshot.revision, { ...crawl }, registry, {
+                quarantine,
+                formatResults: snapshot.formatResults,
+                parsedAnchors: next.parsedAnchors,
+              });
+              const { crawl: _validatedCrawl, ...shownValidated } = snapshotShape(snapshot) as { crawl: unknown };
+              const { crawl: _joinedCrawl, ...shownJoined } = snapshotShape(joined) as { crawl: unknown };
+              expect(shownValidated, `validated after ${history}`).toEqual(shownJoined);
+              if (snapshot !== next) validated++;
+              if (patchedRoots(next, snapshot) !== undefined) validatedByPatch++;
+            }
             registryText = text;
           }
         },
@@ -208,6 +225,7 @@ describe('the snapshot a reload publishes', () => {
     );
     // Most reloads take the patch; the rest changed the registry or met conflicts a whole build decides.
     expect(patched).toBeGreaterThan(reloads / 3);
+    expect(validatedByPatch).toBeGreaterThan(validated / 3);
   });
 });
 

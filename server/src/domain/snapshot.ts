@@ -790,9 +790,10 @@ export function patchSnapshot(
 }
 
 /**
- * {@link patchSnapshot} for a reload, or undefined where it would build the snapshot whole: `crawl` is a crawl
- * of the whole of `assets/` that differs from `previous.crawl` only within `folders`, and `formatResults` those
- * of `previous` the reload carries on (every root whose result differs from `previous`'s lies in `folders`).
+ * {@link patchSnapshot} for a reload or for format results arriving, or undefined where it would build the
+ * snapshot whole: `crawl` is a crawl of the whole of `assets/` (or `previous.crawl` itself) that differs from
+ * `previous.crawl` only within `folders`, and `formatResults` replace `previous`'s (every root whose result
+ * differs from `previous`'s lies in `folders`).
  * Equal to `buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine, formatResults })`.
  */
 export function patchSnapshotForReload(
@@ -830,10 +831,11 @@ function tryPatch(
   )
     return undefined;
 
-  // 1. The anchors the re-crawl replaced: parsed again only when their text changed.
+  // 1. The anchors the re-crawl replaced: parsed again only when their text changed. On the same crawl, the
+  // anchors in `folders` are those whose format results changed (a validation round's).
   const sameCrawl = crawl === previous.crawl;
-  const oldRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(previous.crawl.anchors, folders);
-  const newRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(crawl.anchors, folders);
+  const oldRun = anchorsWithin(previous.crawl.anchors, folders);
+  const newRun = sameCrawl ? oldRun : anchorsWithin(crawl.anchors, folders);
   const anchorPatch = new Map<string, ParsedDeclaration | typeof DELETED>();
   const parsedPatch = new Map<string, ParsedAnchor | typeof DELETED>();
   const changedAnchors: string[] = [];

@@ -19,7 +19,7 @@ import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 
 /** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
-export interface CrawledAndParsed {
+interface CrawledAndParsed {
   readonly crawl: CrawlResult;
   readonly parsedAnchors: ReadonlyMap<string, ParsedAnchor>;
   readonly registry: ParsedRegistry;
@@ -227,7 +227,7 @@ export function startLoadThread(): CrawlThreads | null {
  * when they run, else the reads here and the parse here in chunks, yielding between them (an open right after
  * the threads were started or replaced, as after another load, takes this way).
  */
-export async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
+async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const assets = files.at('assets');
   const running = startLoadThread();
   // A load that comes before the threads run (a server's first open right at its start, as the CLI does)

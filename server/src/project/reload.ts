@@ -8,15 +8,22 @@
 import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { parentOf } from '../domain/paths.js';
-import { buildSnapshot, patchSnapshotForReload, type ParsedAnchor, type Snapshot } from '../domain/snapshot.js';
-import type { CrawledAndParsed } from './load-worker.js';
+import { parseDeclaration } from '../domain/declaration.js';
+import type { ParsedRegistry } from '../domain/registry.js';
+import {
+  buildSnapshot,
+  patchSnapshotForReload,
+  type ParsedAnchor,
+  type QuarantineEntry,
+  type Snapshot,
+} from '../domain/snapshot.js';
 
 /** How many items of a crawl are compared between two turns of the event loop. */
 const COMPARE_CHUNK = 2_000;
 
 /**
- * Above this many folders that differ, the snapshot is joined whole: a patch parses each changed declaration
- * again on the main thread, where the whole join takes the parses the load threads made.
+ * Above this many folders that differ, the snapshot is joined whole: a patch is made in one piece, and its
+ * cost grows with what changed, where the whole join parses the changed declarations in chunks.
  */
 const MAX_PATCHED_FOLDERS = 256;
 
@@ -91,24 +98,28 @@ export async function changedFolders(
   return ok ? folders : null;
 }
 
+/** How many declarations a whole join parses between two turns of the event loop. */
+const PARSE_CHUNK = 200;
+
 /**
- * The snapshot of revision `revision` after `previous`, from `loaded` (a fresh crawl of the whole of `assets/`,
- * its declarations parsed, the registry and the quarantine read), with `formatResults` (those of `previous`
- * the reload carries on). `registryUnchanged` says the registry file holds the very text `previous` was built
- * from, so `previous.parsedRegistry` stands for it (its entries the same objects, so records built on them are
- * reused). Equal to `buildSnapshot(revision, loaded.crawl, registry, { previous, quarantine, formatResults })`
- * with `registry` the registry read; `test/domain/reload-patch.test.ts` pins the equality.
+ * The snapshot of revision `revision` after `previous`, from `crawl` (a fresh crawl of the whole of `assets/`),
+ * `quarantine` (read with it) and `formatResults` (those of `previous` the reload carries on). `registry` is the
+ * registry read, or null when the file holds the very text `previous` was built from: `previous.parsedRegistry`
+ * then stands for it (its entries the same objects, so records built on them are reused). Equal to
+ * `buildSnapshot(revision, crawl, registry, { previous, quarantine, formatResults })`;
+ * `test/domain/reload-patch.test.ts` pins the equality. Declarations whose text changed are parsed here, between
+ * turns of the event loop.
  */
 export async function reloadedSnapshot(
   revision: number,
   previous: Snapshot,
-  loaded: CrawledAndParsed,
-  registryUnchanged: boolean,
+  crawl: CrawlResult,
+  quarantine: readonly QuarantineEntry[],
+  registry: ParsedRegistry | null,
   formatResults: FormatResults,
 ): Promise<Snapshot> {
-  const registry = registryUnchanged ? previous.parsedRegistry : loaded.registry;
-  if (registryUnchanged) {
-    const folders = await changedFolders(previous.crawl, loaded.crawl);
+  if (registry === null) {
+    const folders = await changedFolders(previous.crawl, crawl);
     if (folders !== null) {
       // A result the reload dropped or renewed changes its record: its root is patched too.
       for (const [root, result] of previous.formatResults) if (formatResults.get(root) !== result) folders.add(root);
@@ -116,10 +127,10 @@ export async function reloadedSnapshot(
         const patched = patchSnapshotForReload(
           revision,
           previous,
-          loaded.crawl,
-          registry,
+          crawl,
+          previous.parsedRegistry,
           [...folders].sort(compareStrings),
-          loaded.quarantine,
+          quarantine,
           formatResults,
         );
         if (patched !== undefined) return patched;
@@ -127,15 +138,24 @@ export async function reloadedSnapshot(
     }
   }
   // A declaration whose text is unchanged keeps the very parse it had: format results and the records
-  // built on it are matched by that identity, so the join keeps them.
+  // built on it are matched by that identity, so the join keeps them. The others are parsed in chunks.
   const anchors = new Map<string, ParsedAnchor>();
-  for (const [root, parsed] of loaded.parsedAnchors) {
-    const before = previous.parsedAnchors.get(root);
-    anchors.set(root, before !== undefined && before.text !== null && before.text === parsed.text ? before : parsed);
+  let parses = 0;
+  for (const anchor of crawl.anchors) {
+    const before = previous.parsedAnchors.get(anchor.root);
+    if (before !== undefined && before.text !== null && before.text === anchor.text) {
+      anchors.set(anchor.root, before);
+      continue;
+    }
+    if (++parses % PARSE_CHUNK === 0) await yieldNow();
+    anchors.set(anchor.root, {
+      text: anchor.text,
+      parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError),
+    });
   }
   await yieldNow();
-  return buildSnapshot(revision, loaded.crawl, registry, {
-    quarantine: loaded.quarantine,
+  return buildSnapshot(revision, crawl, registry ?? previous.parsedRegistry, {
+    quarantine,
     parsedAnchors: anchors,
     previous,
     formatResults,

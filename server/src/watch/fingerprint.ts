@@ -31,7 +31,7 @@ export function fingerprintOf(assetsDir: FolderLocation, path: string): string |
 const FINGERPRINT_CHUNK = 500;
 
 /** How many fingerprints are written into the saved file's text between two turns of the event loop. */
-const TEXT_CHUNK = 5_000;
+const TEXT_CHUNK = 1_000;
 
 /**
  * Fingerprints `files`, yielding to the event loop every `chunk` files so reads stay responsive on large

@@ -4,7 +4,7 @@
  * verification when the watcher fails, and schedules auto-reconcile when asked to.
  */
 import { compareStrings, lowerBound } from '../domain/crawl.js';
-import { verifyDisk } from './crawl-worker.js';
+import { fingerprintOfStamp, stampsOfCrawl, verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
@@ -53,6 +53,20 @@ export interface WatchedProject {
   scheduleReconcile(): void;
   /** Whether this process may write control data (holds or can take the writer lock). */
   canWriteControlData(): boolean;
+}
+
+/** The fingerprints of `files` within the stamps a crawl took, between turns of the event loop; unstamped files are left out. */
+async function fingerprintsOfStamps(
+  files: readonly string[],
+  stamps: ReadonlyMap<string, string>,
+): Promise<Fingerprints> {
+  const fingerprints: Fingerprints = new Map();
+  for (let index = 0; index < files.length; index++) {
+    if (index > 0 && index % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const stamp = stamps.get(files[index]!);
+    if (stamp !== undefined) fingerprints.set(files[index]!, fingerprintOfStamp(stamp));
+  }
+  return fingerprints;
 }
 
 export class ProjectWatch implements DivergenceSource {
@@ -377,7 +391,15 @@ export class ProjectWatch implements DivergenceSource {
     this.tracker.clear();
     this.betweenRuns.clear();
     if (this.settings.factory === null) return cleared;
-    const fresh = await fingerprintFiles(this.project.assetsFs, this.project.snapshot().crawl.files);
+    const { crawl } = this.project.snapshot();
+    // The reload's crawl took every file's stamp in its walk, the very moment it read the declarations: its
+    // fingerprints are those of what the snapshot holds (a file written since differs from them, so it is
+    // reported), and no second pass stats every file. A snapshot not made by that crawl is fingerprinted now.
+    const stamps = stampsOfCrawl(crawl);
+    const fresh =
+      stamps !== undefined
+        ? await fingerprintsOfStamps(crawl.files, stamps)
+        : await fingerprintFiles(this.project.assetsFs, crawl.files);
     this.fingerprints.clear();
     for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
     await this.save();
