@@ -15,7 +15,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { crawlAssets, type CrawledAnchor, type CrawlProblem, type CrawlResult } from '../domain/crawl.js';
 import { CONTROL_FOLDER } from '../domain/paths.js';
 import { ProjectFs, type EntryStats } from '../io/project-fs.js';
-import { fingerprintOfStats } from './fingerprint.js';
+import { fingerprintOfStats, readSavedFingerprints } from './fingerprint.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';
@@ -23,6 +23,28 @@ const SEPARATOR = '\0';
 /** What the verification crawl returns: every file with its fingerprint. */
 export interface VerifiedDisk {
   readonly fingerprints: Map<string, string>;
+  /** With `withSaved`: the fingerprints the previous run saved (see `readSavedFingerprints`), or null. */
+  readonly saved?: Map<string, string> | null;
+}
+
+/** A verification crawl as the worker sends it: paths and fingerprints joined, and the saved ones when asked. */
+interface EncodedDisk {
+  readonly paths: string;
+  readonly fingerprints: string;
+  readonly saved?: { readonly paths: string; readonly fingerprints: string } | null;
+}
+
+function crawlAndFingerprintWith(assets: ProjectFs, withSaved: boolean): EncodedDisk {
+  const disk = crawlAndFingerprint(assets);
+  if (!withSaved) return disk;
+  const saved = readSavedFingerprints(assets);
+  return {
+    ...disk,
+    saved:
+      saved === null
+        ? null
+        : { paths: [...saved.keys()].join(SEPARATOR), fingerprints: [...saved.values()].join(SEPARATOR) },
+  };
 }
 
 /**
@@ -62,17 +84,26 @@ function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: 
   return { paths: paths.join(SEPARATOR), fingerprints: fingerprints.join(SEPARATOR) };
 }
 
-function toMap(answer: { paths: string; fingerprints: string }): Map<string, string> {
+/** How many fingerprints of a worker's answer are taken into a map between two turns of the event loop. */
+const MAP_CHUNK = 5_000;
+
+async function toMap(answer: { paths: string; fingerprints: string }): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   if (answer.paths === '') return map;
   const paths = answer.paths.split(SEPARATOR);
   const fingerprints = answer.fingerprints.split(SEPARATOR);
-  for (let index = 0; index < paths.length; index++) map.set(paths[index]!, fingerprints[index]!);
+  for (let index = 0; index < paths.length; index++) {
+    if (index > 0 && index % MAP_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
+    map.set(paths[index]!, fingerprints[index]!);
+  }
   return map;
 }
 
+/** What a worker is started for. */
+type WorkerTask = 'verify' | 'verifyWithSaved' | 'reload';
+
 /** Starts a worker running `task` on `assets`, or returns undefined where none can start (TypeScript sources). */
-function startWorker(assets: ProjectFs, task: 'verify' | 'reload'): Worker | undefined {
+function startWorker(assets: ProjectFs, task: WorkerTask): Worker | undefined {
   const url = new URL(import.meta.url);
   // Compiled (dist/*.js) or bundled (dist/bundle/main.cjs): never the TypeScript sources tests run from.
   if (!/\.c?js$/.test(url.pathname)) return undefined;
@@ -99,11 +130,17 @@ function answerOf<Answer>(worker: Worker): Promise<Answer> {
   });
 }
 
-/** Crawls and fingerprints `assets`, in a worker thread when possible. Rejects when `assets/` cannot be listed. */
-export async function verifyDisk(assets: ProjectFs): Promise<VerifiedDisk> {
-  const worker = startWorker(assets, 'verify');
-  if (worker === undefined) return { fingerprints: toMap(crawlAndFingerprint(assets)) };
-  return { fingerprints: toMap(await answerOf<{ paths: string; fingerprints: string }>(worker)) };
+/**
+ * Crawls and fingerprints `assets`, in a worker thread when possible, and takes the answer in between turns of
+ * the event loop; `withSaved` also reads there the fingerprints the previous run saved. Rejects when `assets/`
+ * cannot be listed.
+ */
+export async function verifyDisk(assets: ProjectFs, withSaved = false): Promise<VerifiedDisk> {
+  const worker = startWorker(assets, withSaved ? 'verifyWithSaved' : 'verify');
+  const disk = worker === undefined ? crawlAndFingerprintWith(assets, withSaved) : await answerOf<EncodedDisk>(worker);
+  const fingerprints = await toMap(disk);
+  if (disk.saved === undefined) return { fingerprints };
+  return { fingerprints, saved: disk.saved === null ? null : await toMap(disk.saved) };
 }
 
 /**
@@ -247,9 +284,12 @@ if (
   typeof (workerData as { base?: unknown } | null)?.base === 'string'
 ) {
   try {
-    const { root, base, task } = workerData as { root: string; base: string; task?: 'verify' | 'reload' };
+    const { root, base, task } = workerData as { root: string; base: string; task?: WorkerTask };
     const assets = ProjectFs.openRoot(root).at(base);
-    parentPort.postMessage({ ok: true, ...(task === 'reload' ? crawlForReload(assets) : crawlAndFingerprint(assets)) });
+    parentPort.postMessage({
+      ok: true,
+      ...(task === 'reload' ? crawlForReload(assets) : crawlAndFingerprintWith(assets, task === 'verifyWithSaved')),
+    });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     parentPort.postMessage({ ok: false, error: (error as Error).message, ...(code !== undefined ? { code } : {}) });

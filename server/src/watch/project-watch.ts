@@ -69,6 +69,13 @@ async function fingerprintsOfStamps(
   return fingerprints;
 }
 
+/** How many files the passes after start look at between two turns of the event loop. */
+const WALK_CHUNK = 5_000;
+
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export class ProjectWatch implements DivergenceSource {
   readonly fingerprints: Fingerprints = new Map();
   readonly tracker: DivergenceTracker;
@@ -180,10 +187,21 @@ export class ProjectWatch implements DivergenceSource {
         (watcher) => ({ watcher }),
         (error: unknown) => ({ error: error as Error }),
       );
-    const fingerprinting = fingerprintFiles(this.project.assetsFs, snapshot.crawl.files);
-    const fingerprints = await fingerprinting;
-    for (const [path, fingerprint] of fingerprints)
-      if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
+    // Taken in the verification crawl's worker: the main thread only takes in its answer, between turns. A crawl
+    // that fails leaves no fingerprint (every file is then a candidate below, and the verification says why).
+    // The fingerprints the previous run saved are read (and parsed) there too.
+    const { fingerprints, saved } = await verifyDisk(this.project.assetsFs, true).catch(() => ({
+      fingerprints: new Map<string, string>(),
+      saved: readSavedFingerprints(this.project.assetsFs),
+    }));
+    // Only the files the snapshot holds: one added since it was crawled must stay without a fingerprint.
+    const files = snapshot.crawl.files;
+    for (let index = 0; index < files.length; index++) {
+      if (index > 0 && index % WALK_CHUNK === 0) await yieldNow();
+      const fingerprint = fingerprints.get(files[index]!);
+      if (fingerprint !== undefined && !this.fingerprints.has(files[index]!))
+        this.fingerprints.set(files[index]!, fingerprint);
+    }
     const armed = await arming;
     if ('error' in armed) this.degrade(`The watcher could not start: ${armed.error.message}`);
     else {
@@ -195,9 +213,8 @@ export class ProjectWatch implements DivergenceSource {
       }
     }
     // Look for anything that changed since the snapshot was crawled, and since the previous run.
-    const saved = readSavedFingerprints(this.project.assetsFs);
-    if (saved !== null) this.compareWithPreviousRun(saved, snapshot);
-    this.distrustFingerprintsAfterStart(snapshot);
+    if (saved !== undefined && saved !== null) await this.compareWithPreviousRun(saved, snapshot);
+    await this.distrustFingerprintsAfterStart(snapshot);
     await this.verifyNow();
     this.verified = true;
     // Only now is the snapshot known to match the disk (or the divergence known): `starting` until then.
@@ -211,8 +228,10 @@ export class ProjectWatch implements DivergenceSource {
    * for them the report is exact). The file system's clock may lag the process's by one tick, so a write in
    * the first few milliseconds after start can still look older; later writes are never missed.
    */
-  private distrustFingerprintsAfterStart(snapshot: Snapshot): void {
+  private async distrustFingerprintsAfterStart(snapshot: Snapshot): Promise<void> {
+    let visited = 0;
     for (const file of snapshot.crawl.files) {
+      if (++visited % WALK_CHUNK === 0) await yieldNow();
       const fingerprint = this.fingerprints.get(file);
       if (fingerprint === undefined) continue;
       const modified = Number(fingerprint.slice(fingerprint.indexOf(':') + 1));
@@ -220,9 +239,12 @@ export class ProjectWatch implements DivergenceSource {
     }
   }
 
-  private compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): void {
+  private async compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): Promise<void> {
     const changes: DivergentChange[] = [];
-    for (const [path, fingerprint] of this.fingerprints) {
+    let visited = 0;
+    // Compared from a copy: a commit may refresh fingerprints between two chunks.
+    for (const [path, fingerprint] of [...this.fingerprints]) {
+      if (++visited % WALK_CHUNK === 0) await yieldNow();
       const before = saved.get(path);
       if (before === undefined) changes.push({ path, change: 'added' });
       else if (before !== fingerprint) changes.push({ path, change: 'changed' });
@@ -248,15 +270,35 @@ export class ProjectWatch implements DivergenceSource {
     }
     // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
     await this.project.whenLaneIdle();
-    const snapshot = this.project.snapshot();
-    // Candidates: files whose fingerprint is new or differs, and files the snapshot has that are gone.
-    // Classification then reads anchors' text, so an anchor is never judged by its fingerprint alone.
-    const candidates = new Set<string>(['.prometeu/index.json']);
-    for (const [file, fingerprint] of disk.fingerprints)
-      if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
-    for (const file of snapshot.crawl.files) if (!disk.fingerprints.has(file)) candidates.add(file);
+    let snapshot = this.project.snapshot();
+    let candidates = await this.candidates(disk.fingerprints, snapshot, true);
+    if (this.project.snapshot() !== snapshot) {
+      // A write committed between two chunks: gathered again, at once, against the snapshot it published.
+      await this.project.whenLaneIdle();
+      snapshot = this.project.snapshot();
+      candidates = await this.candidates(disk.fingerprints, snapshot, false);
+    }
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
     return true;
+  }
+
+  /**
+   * The paths the verification classifies: files whose fingerprint is new or differs, and files the snapshot
+   * has that are gone (classification then reads anchors' text, so an anchor is never judged by its
+   * fingerprint alone). In chunks between turns of the event loop when `inChunks`.
+   */
+  private async candidates(disk: Fingerprints, snapshot: Snapshot, inChunks: boolean): Promise<Set<string>> {
+    const candidates = new Set<string>(['.prometeu/index.json']);
+    let visited = 0;
+    for (const [file, fingerprint] of disk) {
+      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
+    }
+    for (const file of snapshot.crawl.files) {
+      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (!disk.has(file)) candidates.add(file);
+    }
+    return candidates;
   }
 
   private degrade(reason: string): void {
