@@ -77,6 +77,9 @@ export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer
   return { results, changed };
 }
 
+/** Above this many roots whose format result changed, the snapshot with the results is joined whole. */
+const PATCHED_RESULTS = 1_000;
+
 /**
  * The snapshot `current` becomes with `results` applied (revision `revision`, by default the next one), or
  * null when none of them applies to an asset still pending (the disk moved on meanwhile, or another round
@@ -97,21 +100,26 @@ export function snapshotWithResults(
   }
   if (!applies) return null;
   for (const [root, result] of merged) if (current.byRoot.get(root)?.anchor !== result.anchor) merged.delete(root);
-  // Patched at the roots whose result changed, so the snapshot and its published diff cost what arrived.
+  // Patched at the roots whose result changed, so the snapshot and its published diff cost what arrived; a
+  // round of many results (the open's) is joined whole, which costs less than patching every root.
   const roots = [...current.formatResults.keys()].filter(
     (root) => merged.get(root) !== current.formatResults.get(root),
   );
   for (const root of results.keys()) if (merged.get(root) === results.get(root)) roots.push(root);
+  const patched =
+    roots.length <= PATCHED_RESULTS
+      ? patchSnapshotForReload(
+          revision,
+          current,
+          current.crawl,
+          current.parsedRegistry,
+          [...new Set(roots)].sort(compareStrings),
+          current.quarantine,
+          merged,
+        )
+      : undefined;
   return (
-    patchSnapshotForReload(
-      revision,
-      current,
-      current.crawl,
-      current.parsedRegistry,
-      [...new Set(roots)].sort(compareStrings),
-      current.quarantine,
-      merged,
-    ) ??
+    patched ??
     buildSnapshot(revision, current.crawl, current.parsedRegistry, {
       previous: current,
       quarantine: current.quarantine,
