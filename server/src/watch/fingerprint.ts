@@ -116,9 +116,20 @@ function clearLog(assetsDir: FolderLocation): void {
   folderFs(assetsDir).removeFileSync(FINGERPRINT_LOG_PATH);
 }
 
-/** One entry of the saved file's `files` object. */
+/** Whether `text` holds a character a JSON string writes escaped (a control character, a quote, a backslash, a surrogate). */
+function needsEscape(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return true;
+  }
+  return false;
+}
+
+/** One entry of the saved file's `files` object: what `JSON.stringify` writes, without calling it for plain text. */
 function entryText(path: string, fingerprint: string): string {
-  return `${JSON.stringify(path)}:${JSON.stringify(fingerprint)}`;
+  const key = needsEscape(path) ? JSON.stringify(path) : `"${path}"`;
+  // A fingerprint is `size:mtime`, digits and one colon.
+  return `${key}:"${fingerprint}"`;
 }
 
 /** The saved file's text around its entries. */
