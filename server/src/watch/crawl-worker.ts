@@ -132,11 +132,17 @@ function answerOf<Answer>(worker: Worker): Promise<Answer> {
 
 /**
  * Crawls and fingerprints `assets`, in a worker thread when possible, and takes the answer in between turns of
- * the event loop; `withSaved` also reads there the fingerprints the previous run saved. Rejects when `assets/`
- * cannot be listed.
+ * the event loop; `withSaved` also reads there the fingerprints the previous run saved. Inline when
+ * `expectedFiles` (what the snapshot holds) is small, as the reload crawl is. Rejects when `assets/` cannot be
+ * listed.
  */
-export async function verifyDisk(assets: ProjectFs, withSaved = false): Promise<VerifiedDisk> {
-  const worker = startWorker(assets, withSaved ? 'verifyWithSaved' : 'verify');
+export async function verifyDisk(
+  assets: ProjectFs,
+  withSaved = false,
+  expectedFiles = INLINE_CRAWL_FILES,
+): Promise<VerifiedDisk> {
+  const worker =
+    expectedFiles < INLINE_CRAWL_FILES ? undefined : startWorker(assets, withSaved ? 'verifyWithSaved' : 'verify');
   const disk = worker === undefined ? crawlAndFingerprintWith(assets, withSaved) : await answerOf<EncodedDisk>(worker);
   const fingerprints = await toMap(disk);
   if (disk.saved === undefined) return { fingerprints };

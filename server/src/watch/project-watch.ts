@@ -190,10 +190,12 @@ export class ProjectWatch implements DivergenceSource {
     // Taken in the verification crawl's worker: the main thread only takes in its answer, between turns. A crawl
     // that fails leaves no fingerprint (every file is then a candidate below, and the verification says why).
     // The fingerprints the previous run saved are read (and parsed) there too.
-    const { fingerprints, saved } = await verifyDisk(this.project.assetsFs, true).catch(() => ({
-      fingerprints: new Map<string, string>(),
-      saved: readSavedFingerprints(this.project.assetsFs),
-    }));
+    const { fingerprints, saved } = await verifyDisk(this.project.assetsFs, true, snapshot.crawl.files.length).catch(
+      () => ({
+        fingerprints: new Map<string, string>(),
+        saved: readSavedFingerprints(this.project.assetsFs),
+      }),
+    );
     // Only the files the snapshot holds: one added since it was crawled must stay without a fingerprint.
     const files = snapshot.crawl.files;
     for (let index = 0; index < files.length; index++) {
