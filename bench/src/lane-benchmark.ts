@@ -1,4 +1,4 @@
-/** The single-writer lane benchmark (issue "Single-writer lane"): apply latency against a durable registry write, reads during a pack. */
+/** The single-writer lane benchmark (issue "Single-writer lane"): apply latency against a durable registry write; reads during a pack, a reconcile, a 1,000-asset mutation and a verification pass. */
 import {
   appendFileSync,
   closeSync,
@@ -72,6 +72,17 @@ export interface LaneResult extends ApplyResult {
   /** The round trips of those reconciles, in ms, and the longest block of the server's main thread in each. */
   readonly reconcileMs: readonly number[];
   readonly reconcileBlockMs: readonly number[];
+  /**
+   * `packer/getAssetDetails` round trips while a 1,000-asset mutation runs, in ms: {@link LaneResult.mutationAssets}
+   * `setBuildInclusion` applies sent at once (the protocol has no intent that changes many assets in one commit,
+   * so that is how a client changes 1,000 assets), which the lane commits one after another.
+   */
+  readonly mutationReadMs: readonly number[];
+  /** From sending those applies to the last answer, in ms, and the longest block of the server's main thread meanwhile. */
+  readonly mutationMs: readonly number[];
+  readonly mutationBlockMs: readonly number[];
+  /** How many assets that mutation changed (1,000, or every registered asset where there are fewer). */
+  readonly mutationAssets: number;
   /** `packer/getAssetDetails` round trips while the verification pass after `openProject` runs, in ms. */
   readonly verifyReadMs: readonly number[];
   /** From the open's answer to `watching`, in ms, and the longest block of the server's main thread meanwhile. */
@@ -86,7 +97,11 @@ interface ApplyAnswer {
 }
 
 interface RegistryFile {
-  readonly assets: readonly { readonly asset_id: number; readonly root: string }[];
+  readonly assets: readonly {
+    readonly asset_id: number;
+    readonly root: string;
+    readonly included_in_build?: boolean;
+  }[];
 }
 
 function collectGarbage(): void {
@@ -345,6 +360,9 @@ export function applyRows(result: ApplyResult): ReportRow[] {
  * 2. `readPasses` times: `readsPerPass` `packer/getAssetDetails` of seeded-random registered ids with the
  *    lane idle, then the same requests for as long as a `packer/pack {incremental: false}` of the whole
  *    project runs; one read is sent every {@link READ_INTERVAL_MS} ms, answered or not (an open loop).
+ * 3. The same reads during a `packer/reconcile` after one `asset.json` was edited (`readPasses` times), during a
+ *    1,000-asset mutation (1,000 `setBuildInclusion` applies sent at once), and during the verification pass
+ *    after the project is opened again, with the longest block of the server's main thread in each.
  */
 export async function measureLane(
   projectDir: string,
@@ -355,6 +373,8 @@ export async function measureLane(
     readonly readsPerPass: number;
     readonly seed: number;
     readonly server: ServerCommand;
+    /** How many assets the mutation pass changes (1,000 by default). */
+    readonly mutationAssets?: number;
   },
 ): Promise<LaneResult> {
   // The probe measures the server's own event-loop blocks (event-loop-probe.ts); it adds a 1 ms timer.
@@ -451,6 +471,45 @@ export async function measureLane(
       reconcileBlockMs.push((await eventLoopWindow(server.pid)).maxMs);
     }
 
+    // A 1,000-asset mutation: as many `setBuildInclusion` applies sent at once, each flipping one registered
+    // asset, committed by the lane one after another; reads go on from the snapshots they publish.
+    const mutationReadMs: number[] = [];
+    const mutationMs: number[] = [];
+    const mutationBlockMs: number[] = [];
+    const flipped = (JSON.parse(readFileSync(join(projectDir, REGISTRY_FILE), 'utf8')) as RegistryFile).assets.slice(
+      0,
+      options.mutationAssets ?? 1_000,
+    );
+    {
+      await server.untilIdle(READ_QUIET_MS);
+      await eventLoopWindow(server.pid);
+      const started = performance.now();
+      let finished = false;
+      const mutating = Promise.all(
+        flipped.map((entry) =>
+          server.request<ApplyAnswer>('packer/applyMutation', {
+            projectId,
+            mutation: {
+              kind: 'setBuildInclusion',
+              asset: { assetId: entry.asset_id },
+              included: entry.included_in_build === false,
+            },
+          }),
+        ),
+      ).finally(() => {
+        finished = true;
+      });
+      await readUntil(mutationReadMs, () => finished);
+      const answers = await mutating;
+      mutationMs.push(performance.now() - started);
+      const refused = answers.find((answer) => answer.outcome !== 'applied');
+      if (refused !== undefined)
+        throw new Error(
+          `a setBuildInclusion of the mutation pass was ${refused.outcome}: ${refused.reasons.map((reason) => reason.message).join('; ')}`,
+        );
+      mutationBlockMs.push((await eventLoopWindow(server.pid)).maxMs);
+    }
+
     // The verification pass that compares the disk with the snapshot once a project is opened (and watched):
     // reads from the open's answer (the first snapshot published) until the project is `watching`.
     const verifyReadMs: number[] = [];
@@ -489,6 +548,10 @@ export async function measureLane(
       reconcileReadMs,
       reconcileMs,
       reconcileBlockMs,
+      mutationReadMs,
+      mutationMs,
+      mutationBlockMs,
+      mutationAssets: flipped.length,
       verifyReadMs,
       verifyMs,
       verifyBlockMs,
@@ -539,6 +602,15 @@ export function laneRows(result: LaneResult, events?: EventThroughputResult): Re
       result.idleReadMs,
       result.reconcileMs,
       result.reconcileBlockMs,
+    ),
+  );
+  rows.push(
+    ...busyRows(
+      `a ${formatCount(result.mutationAssets)}-asset mutation (as many setBuildInclusion applies sent at once)`,
+      result.mutationReadMs,
+      result.idleReadMs,
+      result.mutationMs,
+      result.mutationBlockMs,
     ),
   );
   rows.push(

@@ -13,8 +13,9 @@ import { loadSnapshot, readRegistryText, snapshotAfterCommit } from '../../serve
 import { executeEffect } from '../../server/src/mutations/execute.js';
 import { planMutation, touchedFolders } from '../../server/src/mutations/plan.js';
 import { checkRegistry, serializeRegistry } from '../../server/src/domain/registry.js';
-import { buildSnapshot, patchedRoots, type Snapshot } from '../../server/src/domain/snapshot.js';
+import { buildSnapshot, patchedRoots } from '../../server/src/domain/snapshot.js';
 import { diffDiagnostics, diffPublishedAssets, diffSnapshots } from '../../server/src/domain/snapshot-diff.js';
+import { snapshotShape } from '../support/snapshot-shape.js';
 import { declarationFor, useTempDirs, uuidFor, writeProject, type AssetSpec } from '../support/workspace-builder.js';
 
 const SEED = 1313;
@@ -120,37 +121,6 @@ const intent: fc.Arbitrary<MutationIntent> = fc.oneof(
   { arbitrary: root.map((path): MutationIntent => ({ kind: 'adopt', root: path })), weight: 1 },
 );
 
-/** An index as data: its size, and each key with the position of its record in `assets` (sorted by key). */
-function indexShape<K extends string | number>(snapshot: Snapshot, index: ReadonlyMap<K, unknown>): unknown {
-  const entries = [...index].map(([key, record]) => [key, snapshot.assets.indexOf(record as never)] as const);
-  entries.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0));
-  return {
-    size: index.size,
-    entries,
-    lookups: entries.map(([key]) => snapshot.assets.indexOf(index.get(key) as never)),
-  };
-}
-
-/** Everything a snapshot shows, as plain data (record identity aside). */
-function shape(snapshot: Snapshot): unknown {
-  return {
-    revision: snapshot.revision,
-    workspaceInitialized: snapshot.workspaceInitialized,
-    registry: snapshot.registry,
-    assets: snapshot.assets,
-    byRoot: indexShape(snapshot, snapshot.byRoot),
-    byUuid: indexShape(snapshot, snapshot.byUuid),
-    byId: indexShape(snapshot, snapshot.byId),
-    projectDiagnostics: snapshot.projectDiagnostics,
-    crawl: snapshot.crawl,
-    unrecoverableJournals: snapshot.unrecoverableJournals,
-    counts: snapshot.counts,
-    quarantine: snapshot.quarantine,
-    parsedAnchors: { size: snapshot.parsedAnchors.size, entries: [...snapshot.parsedAnchors].sort() },
-    parsedRegistry: snapshot.parsedRegistry,
-  };
-}
-
 describe('the snapshot a commit publishes', () => {
   const tempDir = useTempDirs('packer-snapshot-patch-');
 
@@ -191,8 +161,8 @@ describe('the snapshot a commit publishes', () => {
             formatResults: snapshot.formatResults,
             ...(next.unrecoverableJournals.length > 0 ? { previous: snapshot } : {}),
           });
-          const { crawl: _crawl, ...shownNext } = shape(next) as { crawl: unknown };
-          const { crawl: _scratchCrawl, ...shownScratch } = shape(scratch) as { crawl: unknown };
+          const { crawl: _crawl, ...shownNext } = snapshotShape(next) as { crawl: unknown };
+          const { crawl: _scratchCrawl, ...shownScratch } = snapshotShape(scratch) as { crawl: unknown };
           expect(shownNext, `after ${JSON.stringify(intents.slice(0, step + 1))}`).toEqual(shownScratch);
           expect(scratch.crawl).toEqual(next.crawl);
           // A later build on the same crawl (validation results arriving) uses the anchor analysis the patch left.
@@ -201,7 +171,7 @@ describe('the snapshot a commit publishes', () => {
             formatResults: snapshot.formatResults,
             ...(next.unrecoverableJournals.length > 0 ? { previous: snapshot } : {}),
           });
-          expect(shape(onPatchedAnalysis)).toEqual(shape(scratch));
+          expect(snapshotShape(onPatchedAnalysis)).toEqual(snapshotShape(scratch));
           // The re-crawl of the written folders, spliced into the previous crawl, against a crawl of everything.
           // (Only a full crawl lists the set-aside journals, and after a commit that wrote nothing the crawl is the full one.)
           const { unrecoverableJournals: _journals, ...crawled } = loadSnapshot(projectFs, next.revision).crawl;

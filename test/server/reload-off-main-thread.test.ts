@@ -1,8 +1,8 @@
 /**
- * A reload (reconcile, initWorkspace, recovery) reads and parses the workspace the way an open does: off the
- * main thread, or here (TypeScript sources, no thread) in chunks that yield to the event loop. Reads are
- * answered from the current snapshot meanwhile, and the reload still carries the format results of the
- * declarations it did not see change.
+ * A reload (reconcile, initWorkspace, recovery) crawls the workspace off the main thread (in the watch's worker;
+ * here, from TypeScript sources, inline), then carries format results, compares the crawl with the previous one
+ * and patches the snapshot in chunks that yield to the event loop. Reads are answered from the current snapshot
+ * meanwhile, and the reload still carries the format results of the declarations it did not see change.
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -818,9 +818,28 @@ export function patchSnapshot(
   quarantine: readonly QuarantineEntry[],
 ): Snapshot {
   return (
-    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine) ??
+    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, previous.formatResults) ??
     buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine })
   );
+}
+
+/**
+ * {@link patchSnapshot} for a reload or for format results arriving, or undefined where it would build the
+ * snapshot whole: `crawl` is a crawl of the whole of `assets/` (or `previous.crawl` itself) that differs from
+ * `previous.crawl` only within `folders`, and `formatResults` replace `previous`'s (every root whose result
+ * differs from `previous`'s lies in `folders`).
+ * Equal to `buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine, formatResults })`.
+ */
+export function patchSnapshotForReload(
+  revision: number,
+  previous: Snapshot,
+  crawl: CrawlResult,
+  parsedRegistry: ParsedRegistry,
+  folders: readonly string[],
+  quarantine: readonly QuarantineEntry[],
+  formatResults: FormatResults,
+): Snapshot | undefined {
+  return tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, formatResults);
 }
 
 function tryPatch(
@@ -830,6 +849,7 @@ function tryPatch(
   parsedRegistry: ParsedRegistry,
   folders: readonly string[],
   quarantine: readonly QuarantineEntry[],
+  formatResults: FormatResults,
 ): Snapshot | undefined {
   const before = analyses.get(previous.crawl);
   const previousCross = crossAssetRecords.get(previous);
@@ -845,10 +865,11 @@ function tryPatch(
   )
     return undefined;
 
-  // 1. The anchors the re-crawl replaced: parsed again only when their text changed.
+  // 1. The anchors the re-crawl replaced: parsed again only when their text changed. On the same crawl, the
+  // anchors in `folders` are those whose format results changed (a validation round's).
   const sameCrawl = crawl === previous.crawl;
-  const oldRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(previous.crawl.anchors, folders);
-  const newRun = sameCrawl ? new Map<string, CrawledAnchor>() : anchorsWithin(crawl.anchors, folders);
+  const oldRun = anchorsWithin(previous.crawl.anchors, folders);
+  const newRun = sameCrawl ? oldRun : anchorsWithin(crawl.anchors, folders);
   const anchorPatch = new Map<string, ParsedDeclaration | typeof DELETED>();
   const parsedPatch = new Map<string, ParsedAnchor | typeof DELETED>();
   const changedAnchors: string[] = [];
@@ -926,7 +947,6 @@ function tryPatch(
 
   // 4. The records of those roots, reused when nothing they depend on changed.
   const lookup = new SortedFiles(crawl.files);
-  const formatResults = previous.formatResults;
   const replaced: AssetRecord[] = [];
   const fresh = new Map<string, AssetRecord>();
   for (const root of touched) {

@@ -8,7 +8,7 @@ import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import { ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { buildSnapshot, type Snapshot } from '../domain/snapshot.js';
-import { checkRegistry, emptyRegistry } from '../domain/registry.js';
+import { checkRegistry, emptyRegistry, parseRegistry } from '../domain/registry.js';
 import type { ProjectState } from '@prometeu/packer-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
 import type { FileAction } from '../mutations/effects.js';
@@ -28,8 +28,9 @@ import { touchedFolders, type Allocations, type MutationPlan } from '../mutation
 import { diffDiagnostics, diffPublishedAssets } from '../domain/snapshot-diff.js';
 import { afterAnswer } from './after-answer.js';
 import { EventLog } from './event-log.js';
-import { assetsDirOf, readRegistryText, snapshotAfterCommit } from './loader.js';
-import { loadSnapshotInBackground } from './load-worker.js';
+import { assetsDirOf, loadQuarantine, noteCrawlTime, readRegistryText, snapshotAfterCommit } from './loader.js';
+import { reloadedSnapshot } from './reload.js';
+import { crawlForReloadInBackground } from '../watch/crawl-worker.js';
 import { PreviewStore, type StoredPreview } from './preview-store.js';
 import { WriterLane, type PublishCause, type WriteScope } from './writer-lane.js';
 import { WriterLock } from './writer-lock.js';
@@ -443,18 +444,35 @@ export class Project {
    */
   async #reload(cause: PublishCause, operationId?: string): Promise<Snapshot> {
     let next: Snapshot;
+    let registryText: string | null;
     try {
-      // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
       const previous = this.#current;
-      const carried = await carriedFormatResults(previous, this.#assetsFs);
-      // Crawled and parsed off the main thread, as an open is, so reads go on from the current snapshot
-      // meanwhile. The lane is held throughout, so nothing else publishes before this snapshot does.
-      next = await loadSnapshotInBackground(this.#fs, previous.revision + 1, { previous, formatResults: carried });
+      // Crawled off the main thread, each file's stamp taken in the same walk, so reads go on from the current
+      // snapshot meanwhile. The lane is held throughout, so nothing else publishes before this snapshot does.
+      // Taken before the crawl: whatever it lists was last changed before this instant, or is distrusted.
+      const at = Date.now();
+      const { crawl, stamps } = await crawlForReloadInBackground(this.#assetsFs, previous.crawl.files.length);
+      noteCrawlTime(crawl, at);
+      // The inputs' content may have changed on disk: only results whose inputs are unchanged are kept.
+      const carried = await carriedFormatResults(previous, this.#assetsFs, stamps);
+      // The registry as it is now: when it is the very text the current snapshot was built from, that
+      // snapshot's parse stands for it, and the new one is patched where the crawl found changes.
+      const registry = readRegistryText(this.#assetsFs);
+      registryText = registry.text;
+      const unchanged = registry.text !== null && registry.text === this.#registryText;
+      next = await reloadedSnapshot(
+        previous.revision + 1,
+        previous,
+        crawl,
+        loadQuarantine(this.#assetsFs),
+        unchanged ? null : parseRegistry(registry.text, registry.readError),
+        carried,
+      );
     } catch (error) {
       this.#transition(() => (this.#failure = `assets/ could not be read: ${(error as Error).message}`));
       throw error;
     }
-    this.#registryText = readRegistryText(this.#assetsFs).text;
+    this.#registryText = registryText;
     this.#registryStamp = undefined;
     let published = next;
     // A reload that succeeds ends a `failed` state.

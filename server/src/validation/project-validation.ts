@@ -4,9 +4,9 @@
  * from inside the writer lane, the one place that publishes. Reads never wait for it: they are answered
  * from the current snapshot, which says which assets are still pending.
  */
-import type { CrawlResult } from '../domain/crawl.js';
+import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
-import { buildSnapshot, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
 import { crawledAt } from '../project/loader.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
@@ -77,6 +77,9 @@ export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer
   return { results, changed };
 }
 
+/** Above this many roots whose format result changed, the snapshot with the results is joined whole. */
+const PATCHED_RESULTS = 1_000;
+
 /**
  * The snapshot `current` becomes with `results` applied (revision `revision`, by default the next one), or
  * null when none of them applies to an asset still pending (the disk moved on meanwhile, or another round
@@ -97,11 +100,32 @@ export function snapshotWithResults(
   }
   if (!applies) return null;
   for (const [root, result] of merged) if (current.byRoot.get(root)?.anchor !== result.anchor) merged.delete(root);
-  return buildSnapshot(revision, current.crawl, current.parsedRegistry, {
-    previous: current,
-    quarantine: current.quarantine,
-    formatResults: merged,
-  });
+  // Patched at the roots whose result changed, so the snapshot and its published diff cost what arrived; a
+  // round of many results (the open's) is joined whole, which costs less than patching every root.
+  const roots = [...current.formatResults.keys()].filter(
+    (root) => merged.get(root) !== current.formatResults.get(root),
+  );
+  for (const root of results.keys()) if (merged.get(root) === results.get(root)) roots.push(root);
+  const patched =
+    roots.length <= PATCHED_RESULTS
+      ? patchSnapshotForReload(
+          revision,
+          current,
+          current.crawl,
+          current.parsedRegistry,
+          [...new Set(roots)].sort(compareStrings),
+          current.quarantine,
+          merged,
+        )
+      : undefined;
+  return (
+    patched ??
+    buildSnapshot(revision, current.crawl, current.parsedRegistry, {
+      previous: current,
+      quarantine: current.quarantine,
+      formatResults: merged,
+    })
+  );
 }
 
 /**
@@ -110,9 +134,14 @@ export function snapshotWithResults(
  * (a touch, a checkout of the same bytes), the same content hash. The result applies only while the reload
  * keeps the very parsed declaration it was computed for (same `asset.json` text, so the same declaration,
  * format and settings); the format version cannot change within a process. So after a reload only the
- * assets whose declaration or input content changed are `pending` again.
+ * assets whose declaration or input content changed are `pending` again. `crawlStamps`, when given, are the stamps a
+ * crawl of the whole of `assets/` took of every file in its walk (a reload's), looked up instead of a stat each.
  */
-export async function carriedFormatResults(previous: Snapshot, assets: ProjectFs): Promise<FormatResults> {
+export async function carriedFormatResults(
+  previous: Snapshot,
+  assets: ProjectFs,
+  crawlStamps?: ReadonlyMap<string, string>,
+): Promise<FormatResults> {
   const carried = new Map<string, FormatResult>();
   const results = [...previous.formatResults];
   // A stat (and now and then a hash) of every input: in chunks between turns of the event loop, so a reload
@@ -125,7 +154,8 @@ export async function carriedFormatResults(previous: Snapshot, assets: ProjectFs
         let holds = true;
         let stamps: Map<string, string | null> | undefined;
         for (const [path, stamp] of result.stamps) {
-          const now = stampOf(scoped, path);
+          // The stamps a crawl took in its walk, when given (a file it did not list has none).
+          const now = crawlStamps !== undefined ? (crawlStamps.get(path) ?? null) : stampOf(scoped, path);
           if (now === stamp) continue;
           if (now === null || stamp === null || contentHashOf(scoped, path) !== result.hashes.get(path)) {
             holds = false;

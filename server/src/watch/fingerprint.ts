@@ -27,6 +27,12 @@ export function fingerprintOf(assetsDir: FolderLocation, path: string): string |
   }
 }
 
+/** How many files are fingerprinted between two turns of the event loop: about 2 ms of `lstat` calls. */
+const FINGERPRINT_CHUNK = 500;
+
+/** How many fingerprints are written into the saved file's text between two turns of the event loop. */
+const TEXT_CHUNK = 1_000;
+
 /**
  * Fingerprints `files`, yielding to the event loop every `chunk` files so reads stay responsive on large
  * workspaces. Files that vanish are left out.
@@ -34,7 +40,7 @@ export function fingerprintOf(assetsDir: FolderLocation, path: string): string |
 export async function fingerprintFiles(
   assetsDir: FolderLocation,
   files: readonly string[],
-  chunk = 4000,
+  chunk = FINGERPRINT_CHUNK,
 ): Promise<Fingerprints> {
   const result: Fingerprints = new Map();
   const within = folderFs(assetsDir);
@@ -110,16 +116,58 @@ function clearLog(assetsDir: FolderLocation): void {
   folderFs(assetsDir).removeFileSync(FINGERPRINT_LOG_PATH);
 }
 
-function fingerprintText(fingerprints: Fingerprints): string {
-  const files: Record<string, string> = {};
-  for (const path of [...fingerprints.keys()].sort()) files[path] = fingerprints.get(path)!;
-  return `${JSON.stringify({ version: 1, files })}\n`;
+/** Whether `text` holds a character a JSON string writes escaped (a control character, a quote, a backslash, a surrogate). */
+function needsEscape(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) return true;
+  }
+  return false;
 }
 
-/** Saves fingerprints for the next run (sorted, so the file is stable). */
+/** One entry of the saved file's `files` object: what `JSON.stringify` writes, without calling it for plain text. */
+function entryText(path: string, fingerprint: string): string {
+  const key = needsEscape(path) ? JSON.stringify(path) : `"${path}"`;
+  // A fingerprint is `size:mtime`, digits and one colon.
+  return `${key}:"${fingerprint}"`;
+}
+
+/** The saved file's text around its entries. */
+function wrapEntries(entries: readonly string[]): string {
+  return `{"version":1,"files":{${entries.join(',')}}}\n`;
+}
+
+/** The saved file's text at once (a closing project cannot wait), paths sorted. */
+function fingerprintText(fingerprints: Fingerprints): string {
+  return wrapEntries([...fingerprints.keys()].sort().map((path) => entryText(path, fingerprints.get(path)!)));
+}
+
+/**
+ * The saved file's text, as {@link fingerprintText} makes it, of the fingerprints as they are when called,
+ * written {@link TEXT_CHUNK} entries at a time between turns of the event loop. The paths are almost always
+ * sorted already (a reconcile fingerprints the crawl's sorted files; a commit adds a few), so the sort only
+ * confirms its runs.
+ */
+async function fingerprintTextInPieces(fingerprints: Fingerprints): Promise<string> {
+  // A copy: a commit may change the fingerprints while the text is made.
+  const copy = new Map(fingerprints);
+  const paths = [...copy.keys()].sort();
+  const entries: string[] = [];
+  for (let start = 0; start < paths.length; start += TEXT_CHUNK) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const path of paths.slice(start, start + TEXT_CHUNK)) entries.push(entryText(path, copy.get(path)!));
+  }
+  return wrapEntries(entries);
+}
+
+/**
+ * Saves fingerprints for the next run (sorted, so the file is stable); the text is made in pieces between
+ * turns of the event loop.
+ */
 export async function saveFingerprints(assetsDir: FolderLocation, fingerprints: Fingerprints): Promise<void> {
   const assets = folderFs(assetsDir);
-  await assets.writeFileAtomic(FINGERPRINT_PATH, fingerprintText(fingerprints), { createParents: true });
+  const text = await fingerprintTextInPieces(fingerprints);
+  await assets.writeFileAtomic(FINGERPRINT_PATH, text, { createParents: true });
   clearLog(assets);
 }
 

@@ -4,7 +4,7 @@
  * verification when the watcher fails, and schedules auto-reconcile when asked to.
  */
 import { compareStrings, lowerBound } from '../domain/crawl.js';
-import { verifyDisk } from './crawl-worker.js';
+import { fingerprintOfStamp, stampsOfCrawl, verifyDisk } from './crawl-worker.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
@@ -53,6 +53,27 @@ export interface WatchedProject {
   scheduleReconcile(): void;
   /** Whether this process may write control data (holds or can take the writer lock). */
   canWriteControlData(): boolean;
+}
+
+/** The fingerprints of `files` within the stamps a crawl took, between turns of the event loop; unstamped files are left out. */
+async function fingerprintsOfStamps(
+  files: readonly string[],
+  stamps: ReadonlyMap<string, string>,
+): Promise<Fingerprints> {
+  const fingerprints: Fingerprints = new Map();
+  for (let index = 0; index < files.length; index++) {
+    if (index > 0 && index % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const stamp = stamps.get(files[index]!);
+    if (stamp !== undefined) fingerprints.set(files[index]!, fingerprintOfStamp(stamp));
+  }
+  return fingerprints;
+}
+
+/** How many files the passes after start look at between two turns of the event loop. */
+const WALK_CHUNK = 5_000;
+
+function yieldNow(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class ProjectWatch implements DivergenceSource {
@@ -166,10 +187,23 @@ export class ProjectWatch implements DivergenceSource {
         (watcher) => ({ watcher }),
         (error: unknown) => ({ error: error as Error }),
       );
-    const fingerprinting = fingerprintFiles(this.project.assetsFs, snapshot.crawl.files);
-    const fingerprints = await fingerprinting;
-    for (const [path, fingerprint] of fingerprints)
-      if (!this.fingerprints.has(path)) this.fingerprints.set(path, fingerprint);
+    // Taken in the verification crawl's worker: the main thread only takes in its answer, between turns. A crawl
+    // that fails leaves no fingerprint (every file is then a candidate below, and the verification says why).
+    // The fingerprints the previous run saved are read (and parsed) there too.
+    const { fingerprints, saved } = await verifyDisk(this.project.assetsFs, true, snapshot.crawl.files.length).catch(
+      () => ({
+        fingerprints: new Map<string, string>(),
+        saved: readSavedFingerprints(this.project.assetsFs),
+      }),
+    );
+    // Only the files the snapshot holds: one added since it was crawled must stay without a fingerprint.
+    const files = snapshot.crawl.files;
+    for (let index = 0; index < files.length; index++) {
+      if (index > 0 && index % WALK_CHUNK === 0) await yieldNow();
+      const fingerprint = fingerprints.get(files[index]!);
+      if (fingerprint !== undefined && !this.fingerprints.has(files[index]!))
+        this.fingerprints.set(files[index]!, fingerprint);
+    }
     const armed = await arming;
     if ('error' in armed) this.degrade(`The watcher could not start: ${armed.error.message}`);
     else {
@@ -181,9 +215,8 @@ export class ProjectWatch implements DivergenceSource {
       }
     }
     // Look for anything that changed since the snapshot was crawled, and since the previous run.
-    const saved = readSavedFingerprints(this.project.assetsFs);
-    if (saved !== null) this.compareWithPreviousRun(saved, snapshot);
-    this.distrustFingerprintsAfterStart(snapshot);
+    if (saved !== undefined && saved !== null) await this.compareWithPreviousRun(saved, snapshot);
+    await this.distrustFingerprintsAfterStart(snapshot);
     await this.verifyNow();
     this.verified = true;
     // Only now is the snapshot known to match the disk (or the divergence known): `starting` until then.
@@ -197,8 +230,10 @@ export class ProjectWatch implements DivergenceSource {
    * for them the report is exact). The file system's clock may lag the process's by one tick, so a write in
    * the first few milliseconds after start can still look older; later writes are never missed.
    */
-  private distrustFingerprintsAfterStart(snapshot: Snapshot): void {
+  private async distrustFingerprintsAfterStart(snapshot: Snapshot): Promise<void> {
+    let visited = 0;
     for (const file of snapshot.crawl.files) {
+      if (++visited % WALK_CHUNK === 0) await yieldNow();
       const fingerprint = this.fingerprints.get(file);
       if (fingerprint === undefined) continue;
       const modified = Number(fingerprint.slice(fingerprint.indexOf(':') + 1));
@@ -206,9 +241,12 @@ export class ProjectWatch implements DivergenceSource {
     }
   }
 
-  private compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): void {
+  private async compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): Promise<void> {
     const changes: DivergentChange[] = [];
-    for (const [path, fingerprint] of this.fingerprints) {
+    let visited = 0;
+    // Compared from a copy: a commit may refresh fingerprints between two chunks.
+    for (const [path, fingerprint] of [...this.fingerprints]) {
+      if (++visited % WALK_CHUNK === 0) await yieldNow();
       const before = saved.get(path);
       if (before === undefined) changes.push({ path, change: 'added' });
       else if (before !== fingerprint) changes.push({ path, change: 'changed' });
@@ -234,15 +272,35 @@ export class ProjectWatch implements DivergenceSource {
     }
     // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
     await this.project.whenLaneIdle();
-    const snapshot = this.project.snapshot();
-    // Candidates: files whose fingerprint is new or differs, and files the snapshot has that are gone.
-    // Classification then reads anchors' text, so an anchor is never judged by its fingerprint alone.
-    const candidates = new Set<string>(['.prometeu/index.json']);
-    for (const [file, fingerprint] of disk.fingerprints)
-      if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
-    for (const file of snapshot.crawl.files) if (!disk.fingerprints.has(file)) candidates.add(file);
+    let snapshot = this.project.snapshot();
+    let candidates = await this.candidates(disk.fingerprints, snapshot, true);
+    if (this.project.snapshot() !== snapshot) {
+      // A write committed between two chunks: gathered again, at once, against the snapshot it published.
+      await this.project.whenLaneIdle();
+      snapshot = this.project.snapshot();
+      candidates = await this.candidates(disk.fingerprints, snapshot, false);
+    }
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
     return true;
+  }
+
+  /**
+   * The paths the verification classifies: files whose fingerprint is new or differs, and files the snapshot
+   * has that are gone (classification then reads anchors' text, so an anchor is never judged by its
+   * fingerprint alone). In chunks between turns of the event loop when `inChunks`.
+   */
+  private async candidates(disk: Fingerprints, snapshot: Snapshot, inChunks: boolean): Promise<Set<string>> {
+    const candidates = new Set<string>(['.prometeu/index.json']);
+    let visited = 0;
+    for (const [file, fingerprint] of disk) {
+      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
+    }
+    for (const file of snapshot.crawl.files) {
+      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (!disk.has(file)) candidates.add(file);
+    }
+    return candidates;
   }
 
   private degrade(reason: string): void {
@@ -333,7 +391,8 @@ export class ProjectWatch implements DivergenceSource {
         if (path === folders[index] || path.startsWith(prefixes[index]!)) return true;
       return false;
     };
-    for (const path of [...this.fingerprints.keys()]) {
+    // Deleting the entry being visited is safe while a Map is iterated: no copy of every key per commit.
+    for (const path of this.fingerprints.keys()) {
       if (!within(path)) continue;
       this.fingerprints.delete(path);
       removed.add(path);
@@ -376,7 +435,15 @@ export class ProjectWatch implements DivergenceSource {
     this.tracker.clear();
     this.betweenRuns.clear();
     if (this.settings.factory === null) return cleared;
-    const fresh = await fingerprintFiles(this.project.assetsFs, this.project.snapshot().crawl.files);
+    const { crawl } = this.project.snapshot();
+    // The reload's crawl took every file's stamp in its walk, the very moment it read the declarations: its
+    // fingerprints are those of what the snapshot holds (a file written since differs from them, so it is
+    // reported), and no second pass stats every file. A snapshot not made by that crawl is fingerprinted now.
+    const stamps = stampsOfCrawl(crawl);
+    const fresh =
+      stamps !== undefined
+        ? await fingerprintsOfStamps(crawl.files, stamps)
+        : await fingerprintFiles(this.project.assetsFs, crawl.files);
     this.fingerprints.clear();
     for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
     await this.save();
