@@ -68,11 +68,16 @@ export function plannedAssets(structure: PackStructure, crawl: CrawlResult): Pla
  */
 export function buildSetKey(record: AssetRecord): string {
   const { entry, anchor } = record;
-  return JSON.stringify([
-    entry === null ? null : [entry.asset_id, entry.asset_uuid, entry.root, entry.included_in_build],
-    record.root,
-    record.state,
-    anchor === null ? null : [anchor.assetUuid, anchor.name, anchor.type, anchor.declaration === null],
-    record.inputs.map((input) => [input.role, input.path, input.assetsPath, input.state]),
-  ]);
+  // Joined by hand, not by JSON.stringify: this runs for every asset on the main thread. Paths, roots and
+  // uuids hold no NUL (the path checks refuse it); the name is the one free text, so it is quoted.
+  let key =
+    entry === null
+      ? `-\0${record.root}\0${record.state}`
+      : `${entry.asset_id}\0${entry.asset_uuid}\0${entry.root}\0${entry.included_in_build}\0${record.root}\0${record.state}`;
+  key +=
+    anchor === null
+      ? '\0-'
+      : `\0${anchor.assetUuid}\0${JSON.stringify(anchor.name)}\0${anchor.type}\0${anchor.declaration === null}`;
+  for (const input of record.inputs) key += `\0${input.role}\0${input.path}\0${input.assetsPath}\0${input.state}`;
+  return key;
 }
