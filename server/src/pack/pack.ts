@@ -435,16 +435,26 @@ async function packWith(
         inputs,
         identity: { assetId: entry.asset_id, assetUuid: declaration.asset_uuid },
       };
-      blockers.push(...format.validate(asset));
-      if (blockers.length === 0 && !recordBlocked && diverged.size === 0) {
+      if (blockers.length > 0 || recordBlocked || diverged.size > 0) {
+        // Nothing will be built: the format's problems are still reported, every one of them.
+        blockers.push(...format.validate(asset));
+      } else {
         // A format that is not cached (its payload is an input) is materialised every time, for free.
         const key = format.cached ? cacheKey(format, declaration, hashes) : null;
-        const cached = key === null ? null : cache.read(key);
+        let cached = key === null ? null : cache.read(key);
         let result: MaterializedAsset | null = null;
         if (cached !== null) {
-          result = cached.asset;
-          knownSha.set(result.payload, cached.payloadSha256);
+          // A cached payload is taken only for an asset that validates now.
+          const problems = format.validate(asset);
+          blockers.push(...problems);
+          if (problems.length > 0) cached = null;
+          else {
+            result = cached.asset;
+            knownSha.set(result.payload, cached.payloadSha256);
+          }
         } else {
+          // Materialising validates first and refuses with exactly the problems validate finds (see
+          // AssetFormat.materialize): validating before it too checked, and decoded, every input twice.
           const made = format.materialize(asset);
           if (isBlocked(made)) {
             blockers.push(...made.blocked);
