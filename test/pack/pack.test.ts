@@ -11,6 +11,7 @@ import { writeBuildOutputs } from '../../server/src/pack/build-output.js';
 import { FORMATS, formatNamed } from '../../server/src/pack/formats/registry.js';
 import { cacheKey, folderCache } from '../../server/src/pack/pack-cache.js';
 import { PACK_CACHE_PATH, packSnapshot, type PackOptions, type PackOutcome } from '../../server/src/pack/pack.js';
+import type { Snapshot } from '../../server/src/domain/snapshot.js';
 import { readAssetsPa } from '../support/pa-reader.js';
 import { useTempDirs, writeProject, type AssetSpec } from '../support/workspace-builder.js';
 import {
@@ -270,6 +271,38 @@ describe('determinism', () => {
     const here = readSucceeded(await packNow(project.assetsDir)).outcome.artifacts;
     const there = readSucceeded(await packNow(join(copy, 'assets'))).outcome.artifacts;
     expect(there).toEqual(here);
+  });
+});
+
+describe('the rebuilt structure', () => {
+  it('packs the rebuilt records, whole, when the records of the snapshot disagree with them', async () => {
+    const project = writeProject(tempDir(), { assets: mixedAssets() });
+    const clean = readSucceeded(await packNow(project.assetsDir)).outcome.artifacts;
+    const snapshot = snapshotOf(project.assetsDir);
+    const blob = snapshot.byRoot.get('zz/blob')!;
+    // One record missing from the build set; one whose declaration is not the parse of its anchor's text.
+    const tampered: Snapshot[] = [
+      { ...snapshot, assets: snapshot.assets.filter((record) => record !== blob) },
+      {
+        ...snapshot,
+        assets: snapshot.assets.map((record) =>
+          record === blob
+            ? {
+                ...record,
+                anchor: {
+                  ...record.anchor!,
+                  declaration: { ...record.anchor!.declaration!, name: 'not-what-it-says' },
+                },
+              }
+            : record,
+        ),
+      },
+    ];
+    for (const wrong of tampered) {
+      const { outcome } = readSucceeded(await packSnapshot(wrong, project.assetsDir, { cacheDir: null }));
+      expect(outcome.entries.map((entry) => entry.assetId)).toEqual([1, 2, 3]);
+      expect(outcome.artifacts).toEqual(clean);
+    }
   });
 });
 

@@ -7,7 +7,14 @@
 import { createHash } from 'node:crypto';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CrawlResult } from '../domain/crawl.js';
-import { packStructure, type PackStructure } from './pack-structure.js';
+import type { AssetRecord } from '../domain/snapshot.js';
+import {
+  packStructure,
+  plannedAssets,
+  type PackPlan,
+  type PackStructure,
+  type PlannedAsset,
+} from './pack-structure.js';
 
 const WORKER_TAG = 'prometeu-packer-pack-hasher';
 /** Inputs smaller than this are hashed inline: posting them costs about what hashing them does. */
@@ -39,6 +46,8 @@ type StructureRequest = { readonly id: number; readonly job: number } & (
   | { readonly kind: 'crawl-part'; readonly anchors: CrawlResult['anchors']; readonly files: readonly string[] }
   | {
       readonly kind: 'structure';
+      /** What comes back in parts: the rebuilt records, or only their {@link PlannedAsset}s. */
+      readonly shape: 'records' | 'plan';
       readonly revision: number;
       readonly rest: Omit<CrawlResult, 'anchors' | 'files'>;
       readonly registryText: string | null;
@@ -58,6 +67,8 @@ type HashReply =
 const CRAWL_PART = 1000;
 /** Records per part of a build set sent back. */
 const RECORDS_PART = 400;
+/** Planned assets per part of a plan sent back (each is a short string and, mostly, an empty list). */
+const PLAN_PART = 2000;
 
 function hashPiecesInline(pieces: readonly Uint8Array[]): string {
   const hash = createHash('sha256');
@@ -223,12 +234,47 @@ export class PackHasher {
    * one a short task on this thread); null when no worker runs or it failed, for the caller to run it inline.
    */
   async structure(revision: number, crawl: CrawlResult, registryText: string | null): Promise<PackStructure | null> {
+    const taken = await this.#structure(revision, crawl, registryText, 'records', RECORDS_PART);
+    if (taken === null) return null;
+    const { head, parts } = taken;
+    return {
+      exists: head.exists,
+      registryJson: head.registryJson,
+      blockers: head.blockers,
+      buildSet: parts as AssetRecord[],
+    };
+  }
+
+  /**
+   * {@link packStructure} run on the worker like {@link structure}, but only the {@link PlannedAsset}s of the
+   * rebuilt build set come back (see {@link plannedAssets}): what the pack needs to check that it packed the
+   * snapshot's records as a rebuild would have them, a small part of cloning the records themselves.
+   */
+  async plan(revision: number, crawl: CrawlResult, registryText: string | null): Promise<PackPlan | null> {
+    const taken = await this.#structure(revision, crawl, registryText, 'plan', PLAN_PART);
+    if (taken === null) return null;
+    const { head, parts } = taken;
+    return {
+      exists: head.exists,
+      registryJson: head.registryJson,
+      blockers: head.blockers,
+      plan: parts as PlannedAsset[],
+    };
+  }
+
+  async #structure(
+    revision: number,
+    crawl: CrawlResult,
+    registryText: string | null,
+    shape: 'records' | 'plan',
+    part: number,
+  ): Promise<{ readonly head: Omit<PackStructure, 'buildSet'>; readonly parts: readonly unknown[] } | null> {
     const target = this.parallel ? workerOrNull() : null;
     if (target === null) return null;
     const job = ++nextJob;
     const parts = Math.max(Math.ceil(crawl.anchors.length / CRAWL_PART), Math.ceil(crawl.files.length / CRAWL_PART));
-    for (let part = 0; part < parts; part++) {
-      const from = part * CRAWL_PART;
+    for (let index = 0; index < parts; index++) {
+      const from = index * CRAWL_PART;
       const sent = await call(target, {
         job,
         kind: 'crawl-part',
@@ -238,17 +284,16 @@ export class PackHasher {
       if (sent === null) return null;
     }
     const { anchors: _anchors, files: _files, ...rest } = crawl;
-    const head = (await call(target, { job, kind: 'structure', revision, rest, registryText })) as
+    const head = (await call(target, { job, kind: 'structure', shape, revision, rest, registryText })) as
       (Omit<PackStructure, 'buildSet'> & { readonly records: number }) | null;
     if (head === null) return null;
-    const buildSet: PackStructure['buildSet'][number][] = [];
-    while (buildSet.length < head.records) {
-      const records = (await call(target, { job, kind: 'take', count: RECORDS_PART })) as
-        PackStructure['buildSet'] | null;
-      if (records === null || records.length === 0) return null;
-      buildSet.push(...records);
+    const taken: unknown[] = [];
+    while (taken.length < head.records) {
+      const items = (await call(target, { job, kind: 'take', count: part })) as unknown[] | null;
+      if (items === null || items.length === 0) return null;
+      taken.push(...items);
     }
-    return { exists: head.exists, registryJson: head.registryJson, blockers: head.blockers, buildSet };
+    return { head, parts: taken };
   }
 }
 
@@ -256,8 +301,7 @@ export class PackHasher {
 /** Invariant (worker side): per job of {@link PackHasher.structure} still running, its crawl or its build set left. */
 const jobs = new Map<
   number,
-  | { anchors: CrawlResult['anchors'][number][]; files: string[] }
-  | { readonly left: PackStructure['buildSet'][number][] }
+  { anchors: CrawlResult['anchors'][number][]; files: string[] } | { readonly left: unknown[] }
 >();
 let nextJob = 0;
 
@@ -274,15 +318,17 @@ function answerStructure(request: StructureRequest): unknown {
     case 'structure': {
       const received = state !== undefined && 'anchors' in state ? state : { anchors: [], files: [] };
       const crawl: CrawlResult = { ...request.rest, anchors: received.anchors, files: received.files };
-      const { buildSet, ...head } = packStructure(request.revision, crawl, request.registryText);
+      const structure = packStructure(request.revision, crawl, request.registryText);
+      const { buildSet, ...head } = structure;
+      const items: unknown[] = request.shape === 'plan' ? plannedAssets(structure, crawl) : [...buildSet];
       // Taken from the end backwards would reorder it: keep it reversed, so each part is popped cheaply.
-      jobs.set(request.job, { left: [...buildSet].reverse() });
-      return { ...head, records: buildSet.length };
+      jobs.set(request.job, { left: items.reverse() });
+      return { ...head, records: items.length };
     }
     case 'take': {
       const left = state !== undefined && 'left' in state ? state.left : [];
-      const records: PackStructure['buildSet'][number][] = [];
-      while (records.length < request.count && left.length > 0) records.push(left.pop()!);
+      const records: unknown[] = [];
+      while (records.length < request.count && left.length > 0) records.push(left.pop());
       if (left.length === 0) jobs.delete(request.job);
       return records;
     }

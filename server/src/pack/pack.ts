@@ -3,11 +3,12 @@
  * outcome value. Nothing here writes `build/` (see build-output.ts); the only files written are cache entries.
  */
 import type { Diagnostic } from '@prometeu/packer-protocol';
-import { ANCHOR_FILE, compareStrings, type CrawledAnchor } from '../domain/crawl.js';
+import { ANCHOR_FILE, compareStrings } from '../domain/crawl.js';
 import { compareDiagnostics } from '../domain/diagnostics.js';
 import { CONTROL_FOLDER, joinAssetsPath } from '../domain/paths.js';
 import { REGISTRY_PATH } from '../domain/registry.js';
-import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
+import { inBuildSet, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import type { RegistryFile } from '@prometeu/packer-protocol';
 import {
   buildArtifacts,
   layoutAssetsPaSliced,
@@ -25,7 +26,7 @@ import { formatNamed } from './formats/registry.js';
 import { CacheFiller, cacheKey, folderCache, NO_CACHE, type PayloadCache } from './pack-cache.js';
 import { lastPackState, packKey, ReadStamps, type RecordedAsset } from './pack-state.js';
 import { PackHasher } from './pack-hasher.js';
-import { packStructure } from './pack-structure.js';
+import { buildSetKey, packStructure, plannedAssets, type PackPlan } from './pack-structure.js';
 import { SliceClock } from './slice.js';
 import { readIfFile, readIfFileInto } from './read-input.js';
 
@@ -138,13 +139,53 @@ async function mapSliced<T, U>(
   return mapped;
 }
 
-function anchorMatches(crawled: CrawledAnchor | undefined, now: Uint8Array | null): boolean {
-  if (crawled === undefined) return now === null;
+/** Whether the anchor read now is the one crawled: `crawledText` is its text then (undefined: there was none). */
+function anchorMatches(crawledText: string | null | undefined, now: Uint8Array | null): boolean {
+  if (crawledText === undefined) return now === null;
   if (now === null) return false;
   // The crawl decoded the file as UTF-8; decoding the same way makes equal bytes compare equal.
   return (
-    crawled.text !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawled.text
+    crawledText !== null && Buffer.from(now.buffer, now.byteOffset, now.byteLength).toString('utf8') === crawledText
   );
+}
+
+/**
+ * The canonical JSON of each snapshot's registry, made once: registries are immutable and shared by every
+ * snapshot until a commit changes them, and at 10k entries the text takes tens of ms to make.
+ */
+const registryTexts = new WeakMap<RegistryFile, string>();
+
+async function registryJsonOf(registry: RegistryFile | null): Promise<string> {
+  if (registry === null) return canonicalJsonSliced(null);
+  let text = registryTexts.get(registry);
+  if (text === undefined) registryTexts.set(registry, (text = await canonicalJsonSliced(registry)));
+  return text;
+}
+
+/** The snapshot's own build set: its registered records included in the build, by `asset_id`. */
+function snapshotBuildSet(snapshot: Snapshot): AssetRecord[] {
+  const buildSet = snapshot.assets.filter(inBuildSet);
+  for (let index = 1; index < buildSet.length; index++)
+    if (buildSet[index - 1]!.entry!.asset_id > buildSet[index]!.entry!.asset_id)
+      return buildSet.sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
+  return buildSet;
+}
+
+/**
+ * What a pack of the snapshot's own records comes to when the rebuilt structure does not agree with them
+ * (or could not be had from the worker): the pack is then done again on the rebuilt records, as they are.
+ */
+const REBUILD = Symbol('rebuild');
+
+/** The plan of {@link PackHasher.plan}, made on this thread (no worker runs, or it failed). */
+function planInline(revision: number, crawl: Snapshot['crawl'], registryText: string | null): PackPlan {
+  const structure = packStructure(revision, crawl, registryText);
+  return {
+    exists: structure.exists,
+    registryJson: structure.registryJson,
+    blockers: structure.blockers,
+    plan: plannedAssets(structure, crawl),
+  };
 }
 
 /**
@@ -193,9 +234,14 @@ async function packIn(snapshot: Snapshot, assets: ProjectFs, options: PackOption
   // The cache is filled alongside the pack: each entry is handed over and the next asset goes on at once.
   const filler = new CacheFiller(cache);
   // The last pack's record beside the cache tells which inputs are still as it read and hashed them.
-  const stamps = cacheDir === null ? null : new ReadStamps(assets, lastPackState(folderFs(cacheDir)));
+  const previous = cacheDir === null ? null : lastPackState(folderFs(cacheDir));
+  const stampsFor = (): ReadStamps | null => (cacheDir === null ? null : new ReadStamps(assets, previous));
   try {
-    return await packWith(snapshot, assets, options, cache, filler, stamps);
+    const outcome = await packWith(snapshot, assets, options, cache, filler, stampsFor(), 'snapshot');
+    if (outcome !== REBUILD) return outcome;
+    const rebuilt = await packWith(snapshot, assets, options, cache, filler, stampsFor(), 'rebuilt');
+    if (rebuilt === REBUILD) throw new Error('A pack of the rebuilt records asked to be rebuilt again.');
+    return rebuilt;
   } finally {
     if (options.onCacheFilling !== undefined) options.onCacheFilling(filler.drained());
     else await filler.drained();
@@ -209,7 +255,8 @@ async function packWith(
   cache: PayloadCache,
   filler: CacheFiller,
   stamps: ReadStamps | null,
-): Promise<PackOutcome> {
+  records: 'snapshot' | 'rebuilt',
+): Promise<PackOutcome | typeof REBUILD> {
   const { signal } = options;
   const diverged = new Set<string>();
   // SHA-256 of byte arrays already hashed, so a payload that is its input (a blob) or was verified on its way
@@ -236,26 +283,53 @@ async function packWith(
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
   // Built in slices, like every step over the whole project: reads are answered in between.
   const clock = new SliceClock();
-  // Every structural check again, from the frozen crawl and the registry just read: on the worker when it
-  // runs, so the main thread goes on answering reads meanwhile.
-  const structure =
-    (await hasher.structure(snapshot.revision, snapshot.crawl, registryText)) ??
-    packStructure(snapshot.revision, snapshot.crawl, registryText);
-  if (
-    structure.exists !== snapshot.workspaceInitialized ||
-    structure.registryJson !== (await canonicalJsonSliced(snapshot.registry))
-  )
-    diverged.add(REGISTRY_PATH);
-  const buildSet = structure.buildSet;
-  const anchors = new Map<string, CrawledAnchor>();
-  for (const anchor of snapshot.crawl.anchors) {
-    anchors.set(anchor.root, anchor);
-    await clock.pause();
-  }
-  const crawledFiles = new Set<string>();
-  for (const file of snapshot.crawl.files) {
-    crawledFiles.add(file);
-    await clock.pause();
+  // Every structural check again, from the frozen crawl and the registry just read, on the worker when it runs
+  // (inline otherwise). The snapshot's own records are packed while the worker rebuilds them, and only the
+  // plan of the rebuilt build set comes back, checked against them before anything is laid out: cloning the
+  // rebuilt records back, then packing them, kept both cores waiting on each other (docs/performance.md,
+  // "Issue 13, small assets"). A plan that disagrees has the pack done again on the rebuilt records.
+  const planned =
+    records === 'snapshot'
+      ? (hasher.parallel ? hasher.plan(snapshot.revision, snapshot.crawl, registryText) : Promise.resolve(null)).then(
+          (plan) => plan ?? planInline(snapshot.revision, snapshot.crawl, registryText),
+        )
+      : null;
+  // Awaited below; a pack cancelled before that must not leave its failure unhandled.
+  planned?.catch(() => undefined);
+  let buildSet: readonly AssetRecord[];
+  let blockers: Diagnostic[];
+  // The text the crawl read from a root's anchor (undefined when it saw none) and whether it saw a file.
+  let crawledText: (root: string) => string | null | undefined;
+  let crawled: (record: AssetRecord, path: string) => boolean;
+  if (planned !== null) {
+    buildSet = snapshotBuildSet(snapshot);
+    blockers = [];
+    // The snapshot's view of the crawl, which the plan's keys check: each anchor's text and each input's state.
+    crawledText = (root) => snapshot.parsedAnchors.get(root)?.text;
+    crawled = (record, path) => record.inputs.some((input) => input.assetsPath === path && input.state === 'present');
+  } else {
+    const structure =
+      (await hasher.structure(snapshot.revision, snapshot.crawl, registryText)) ??
+      packStructure(snapshot.revision, snapshot.crawl, registryText);
+    if (
+      structure.exists !== snapshot.workspaceInitialized ||
+      structure.registryJson !== (await registryJsonOf(snapshot.registry))
+    )
+      diverged.add(REGISTRY_PATH);
+    buildSet = structure.buildSet;
+    blockers = [...structure.blockers];
+    const anchors = new Map<string, string | null>();
+    for (const anchor of snapshot.crawl.anchors) {
+      anchors.set(anchor.root, anchor.text);
+      await clock.pause();
+    }
+    const crawledFiles = new Set<string>();
+    for (const file of snapshot.crawl.files) {
+      crawledFiles.add(file);
+      await clock.pause();
+    }
+    crawledText = (root) => anchors.get(root);
+    crawled = (_record, path) => crawledFiles.has(path);
   }
 
   // Each input is read once; the bytes are dropped after the last asset that names it.
@@ -276,7 +350,8 @@ async function packWith(
     return bytes;
   };
 
-  const blockers: Diagnostic[] = [...structure.blockers];
+  // Whether a record's own blocking diagnostics were met (they are in `blockers` only with rebuilt records).
+  let recordBlocked = false;
   const built: BuiltAsset[] = [];
   let done = 0;
   for (const record of buildSet) {
@@ -286,7 +361,7 @@ async function packWith(
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
     stamps?.note(anchorPath);
     const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
-    if (!anchorMatches(anchors.get(record.root), anchorBytes)) diverged.add(anchorPath);
+    if (!anchorMatches(crawledText(record.root), anchorBytes)) diverged.add(anchorPath);
 
     const inputs = new Map<string, Uint8Array>();
     const hashes = new Map<string, string>();
@@ -309,7 +384,7 @@ async function packWith(
       }
       stamps?.note(path);
       const bytes = takeInput(path);
-      if ((bytes !== null) !== crawledFiles.has(path)) diverged.add(path);
+      if ((bytes !== null) !== crawled(record, path)) diverged.add(path);
       if (bytes === null) {
         inputsComplete = false;
         continue;
@@ -344,8 +419,10 @@ async function packWith(
       hashes.set(relative, sha);
     }
 
+    // A snapshot's record also holds the format diagnostics its validation found: they are found again below.
     const own = record.diagnostics.filter((diagnostic) => diagnostic.blocking);
-    blockers.push(...own);
+    if (planned === null) blockers.push(...own);
+    if (own.length > 0) recordBlocked = true;
     if (declaration !== null && format === undefined && own.length === 0) {
       throw new Error(
         `Asset ${record.root} passed the declaration checks with output.format ${declaration.output.format}, but no format implements it.`,
@@ -358,16 +435,26 @@ async function packWith(
         inputs,
         identity: { assetId: entry.asset_id, assetUuid: declaration.asset_uuid },
       };
-      blockers.push(...format.validate(asset));
-      if (blockers.length === 0 && diverged.size === 0) {
+      if (blockers.length > 0 || recordBlocked || diverged.size > 0) {
+        // Nothing will be built: the format's problems are still reported, every one of them.
+        blockers.push(...format.validate(asset));
+      } else {
         // A format that is not cached (its payload is an input) is materialised every time, for free.
         const key = format.cached ? cacheKey(format, declaration, hashes) : null;
-        const cached = key === null ? null : cache.read(key);
+        let cached = key === null ? null : cache.read(key);
         let result: MaterializedAsset | null = null;
         if (cached !== null) {
-          result = cached.asset;
-          knownSha.set(result.payload, cached.payloadSha256);
+          // A cached payload is taken only for an asset that validates now.
+          const problems = format.validate(asset);
+          blockers.push(...problems);
+          if (problems.length > 0) cached = null;
+          else {
+            result = cached.asset;
+            knownSha.set(result.payload, cached.payloadSha256);
+          }
         } else {
+          // Materialising validates first and refuses with exactly the problems validate finds (see
+          // AssetFormat.materialize): validating before it too checked, and decoded, every input twice.
           const made = format.materialize(asset);
           if (isBlocked(made)) {
             blockers.push(...made.blocked);
@@ -413,6 +500,32 @@ async function packWith(
   hasher.flush();
   await Promise.all(pendingSha);
   for (const [path, sha] of expected) if (sha !== null && inputSha.get(path) !== sha) diverged.add(path);
+  if (planned !== null) {
+    // The rebuilt structure must be the snapshot's: the same registry, and record by record the same key,
+    // each declaration parsed from the very text the key names. Anything else: packed again, rebuilt.
+    const plan = await planned;
+    if (signal?.aborted) return CANCELLED;
+    if (
+      plan.exists !== snapshot.workspaceInitialized ||
+      plan.registryJson !== (await registryJsonOf(snapshot.registry)) ||
+      plan.plan.length !== buildSet.length
+    )
+      return REBUILD;
+    blockers.push(...plan.blockers);
+    for (let index = 0; index < buildSet.length; index++) {
+      const record = buildSet[index]!;
+      const parsed = snapshot.parsedAnchors.get(record.root);
+      const { key, anchorText, blocking } = plan.plan[index]!;
+      if (
+        (record.anchor !== null && parsed?.parsed !== record.anchor) ||
+        parsed?.text !== anchorText ||
+        buildSetKey(record) !== key
+      )
+        return REBUILD;
+      blockers.push(...blocking);
+      await clock.pause();
+    }
+  }
   if (signal?.aborted) return CANCELLED;
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };

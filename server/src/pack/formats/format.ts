@@ -57,7 +57,10 @@ export interface AssetFormat {
   readonly cached: boolean;
   /** Every blocking problem of the asset for this format: declaration shape and input content. Empty when it can be built. */
   validate(asset: FormatAsset): Diagnostic[];
-  /** Builds the payload. Meant to run after `validate` found nothing; it still refuses rather than guessing. */
+  /**
+   * Builds the payload, validating first: when `validate` would find problems it refuses with exactly those
+   * (the pack relies on it and does not call `validate` before it); it may refuse with more once it builds.
+   */
   materialize(asset: FormatAsset): MaterializedAsset | BlockedAsset;
 }
 
