@@ -416,6 +416,9 @@ async function main(argv: readonly string[]): Promise<void> {
           failed.push(`${suite} at ${output.failedSizes.map(formatCount).join(', ')}`);
       } catch (error) {
         failure(suite, error);
+      } finally {
+        // The suite is done with its working copies: the next one (or a copyToTemporary) gets them restored.
+        copies.dispose();
       }
       suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
       budget.settle(suite, suiteSeconds[suite]);
