@@ -285,9 +285,8 @@ async function runCoreSuite(
         server,
         keepLast: true,
       });
+      // The reads take over the cold open's last server (and stop it); nothing runs between the two.
       const { kept, ...coldOpenSamples } = coldOpen;
-      openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
-      if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
       const listRepetitions = atSize(roots, 31, 7);
       const detailCalls = atSize(roots, 2000, 1000);
       log(
@@ -300,6 +299,8 @@ async function runCoreSuite(
         server,
         ...(kept !== undefined ? { opened: kept } : {}),
       });
+      openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
+      if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
       readsRows.push(...tagRows(readRows(reads), roots));
       log(`confinement checks ${formatCount(roots)}: the crawl through ProjectFs against a plain one`);
       const confinement = measureConfinement(workspace, roots >= 100_000 ? 3 : 9);
