@@ -40,6 +40,19 @@ export function parseFigure(subject: string): Figure | undefined {
   return { value: Number(match[1]!.replaceAll(',', '')) * scale, unit, perAsset: match[3] !== undefined };
 }
 
+/**
+ * The floor's figure of a row: its floor text without parentheses, the sum of its parts when every part
+ * joined by " + " holds a figure ("raw parcel 51.5 ms + settle 150 ms"), else its first figure ("idle
+ * 2.40 ms", "lstat 4001 + read+sha256 1 + write+fsync build/ 327 ms"); undefined when it holds none.
+ */
+export function floorFigure(floor: string): Figure | undefined {
+  const bare = withoutParentheses(floor);
+  const parts = bare.split(' + ').map(parseFigure);
+  if (parts.length > 1 && parts.every((part) => part !== undefined && part.unit === parts[0]!.unit && !part.perAsset))
+    return { value: parts.reduce((sum, part) => sum + part!.value, 0), unit: parts[0]!.unit, perAsset: false };
+  return parseFigure(bare);
+}
+
 function withoutParentheses(text: string): string {
   let previous: string;
   let current = text;
@@ -143,6 +156,10 @@ export interface GrowthLine {
   readonly smallExponent?: number;
   /** The exponent the verdict uses: the fit over the sizes from {@link FIT_FROM_ROOTS} up, or over all. */
   readonly exponent?: number;
+  /** The floor's figure at each size, where the row's floor holds one of the same unit (see {@link floorFigure}). */
+  readonly floors: ReadonlyMap<number, number>;
+  /** The same fit as {@link exponent} of the floor's figures, so a reader can tell the server's growth from the work's. */
+  readonly floorExponent?: number;
   readonly verdict: GrowthVerdict;
 }
 
@@ -169,15 +186,20 @@ function partNames(operation: string, parts: number): string[] {
  * figure. A row measured twice at one size keeps its first figure.
  */
 export function growthLines(rows: readonly ReportRow[]): GrowthLine[] {
-  const series = new Map<string, { unit: Figure['unit']; perAsset: boolean; figures: Map<number, number> }>();
-  const add = (operation: string, roots: number, figure: Figure): void => {
+  const series = new Map<
+    string,
+    { unit: Figure['unit']; perAsset: boolean; figures: Map<number, number>; floors: Map<number, number> }
+  >();
+  const add = (operation: string, roots: number, figure: Figure, floor?: Figure): void => {
     let entry = series.get(operation);
     if (entry === undefined) {
-      entry = { unit: figure.unit, perAsset: figure.perAsset, figures: new Map() };
+      entry = { unit: figure.unit, perAsset: figure.perAsset, figures: new Map(), floors: new Map() };
       series.set(operation, entry);
     }
     if (entry.unit !== figure.unit || entry.perAsset !== figure.perAsset || entry.figures.has(roots)) return;
     entry.figures.set(roots, figure.value);
+    if (floor !== undefined && floor.unit === figure.unit && floor.perAsset === figure.perAsset)
+      entry.floors.set(roots, floor.value);
   };
   for (const row of rows) {
     if (row.roots === undefined || row.operation === undefined) continue;
@@ -191,7 +213,7 @@ export function growthLines(rows: readonly ReportRow[]): GrowthLine[] {
       continue;
     }
     const figure = parseFigure(row.subject);
-    if (figure !== undefined) add(row.operation, row.roots, figure);
+    if (figure !== undefined) add(row.operation, row.roots, figure, floorFigure(row.floor));
   }
   return [...series].map(([operation, entry]) => {
     const points = [...entry.figures]
@@ -200,13 +222,22 @@ export function growthLines(rows: readonly ReportRow[]): GrowthLine[] {
     const large = points.filter((point) => point.roots >= FIT_FROM_ROOTS);
     const exponent = fitExponent(large.length >= 2 ? large : points);
     const smallExponent = points.length >= 2 ? fitExponent(points.slice(0, 2)) : undefined;
+    // The floor's fit over the same sizes as the subject's, and only when the floor was read at all of them.
+    const fitted = (large.length >= 2 ? large : points).map((point) => point.roots);
+    const floorPoints = fitted.flatMap((roots) => {
+      const floor = entry.floors.get(roots);
+      return floor === undefined ? [] : [{ roots, value: totalOf(floor, roots, entry.perAsset) }];
+    });
+    const floorExponent = floorPoints.length === fitted.length ? fitExponent(floorPoints) : undefined;
     return {
       operation,
       unit: entry.unit,
       perAsset: entry.perAsset,
       figures: entry.figures,
+      floors: entry.floors,
       ...(smallExponent !== undefined ? { smallExponent } : {}),
       ...(exponent !== undefined ? { exponent } : {}),
+      ...(floorExponent !== undefined ? { floorExponent } : {}),
       verdict: growthVerdict(exponent),
     };
   });
@@ -244,6 +275,7 @@ function growthCells(lines: readonly GrowthLine[]): { header: string[]; cells: s
     ...sizes.map((roots) => `per asset ${formatCount(roots)}`),
     ...(small ? [`k ${smallLabel}`] : []),
     `k ${fitLabel}`,
+    `floor k ${fitLabel}`,
     'growth',
   ];
   const cells = lines.map((line) => {
@@ -262,6 +294,7 @@ function growthCells(lines: readonly GrowthLine[]): { header: string[]; cells: s
       ...sizes.map(perAsset),
       ...(small ? [formatExponent(line.smallExponent)] : []),
       formatExponent(line.exponent),
+      formatExponent(line.floorExponent),
       line.verdict,
     ];
   });
@@ -270,7 +303,9 @@ function growthCells(lines: readonly GrowthLine[]): { header: string[]; cells: s
 
 const LEGEND =
   `k is the exponent of a log-log fit of the total cost against the roots (cost ∝ roots^k; per-asset rows are ` +
-  `multiplied by the roots first): 1 is linear; above ${SUPER_LINEAR_EXPONENT} is super-linear, a bug to fix or explain.`;
+  `multiplied by the roots first): 1 is linear; above ${SUPER_LINEAR_EXPONENT} is super-linear, a bug to fix or explain. ` +
+  `floor k is the same fit of the floor measured beside it in the same run (its text's figure, or the sum of its ` +
+  `" + " parts): when the floor grows as fast, the growth is the work's, not the server's.`;
 
 /** The growth report as a plain-text table with a one-line legend, for the terminal. */
 export function formatGrowthTable(rows: readonly ReportRow[]): string {

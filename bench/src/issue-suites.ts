@@ -12,15 +12,15 @@ import {
 import { generateWorkspace } from '../../tools/dist/generate-workspace.js';
 import { measurePack, packRows, type PackResult } from './pack-benchmark.js';
 import { ensurePackWorkspace } from './pack-workspace.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { copyToTemporary, type PrivateCopy } from './private-copy.js';
+import type { PrivateCopy, PrivateCopyPool } from './private-copy.js';
 import { scaledPackWorkspace } from './scaled-pack-workspace.js';
 import { tagRows } from './growth.js';
 import type { ReportRow } from './report.js';
 import type { ServerCommand } from './server-process.js';
-import { formatCount, formatMilliseconds } from './statistics.js';
+import { formatCount } from './statistics.js';
 import {
   measureMissedChanges,
   measureSnapshotHeap,
@@ -57,10 +57,13 @@ export interface SuiteContext {
   readonly server: ServerCommand;
   readonly log: (message: string) => void;
   /**
-   * A private copy of the workspace of `roots` (the working size by default), made on first use and shared
-   * by the watch and lane suites (the watch writes a few inputs first); deleted at the end of the run.
+   * The private copy of the workspace of `roots` (the working size by default): one per size for the whole
+   * run, made on first use, restored to the generated state on each call (so each call invalidates what an
+   * earlier call returned), shared with every `copyToTemporary` of the same workspace, deleted at the end.
    */
   workingCopy(roots?: number): PrivateCopy;
+  /** Records the wall time a suite spent at one size (or, with `undefined`, on its once-per-run rows): the time budget table. */
+  spent(suite: string, roots: number | undefined, seconds: number): void;
 }
 
 /** Sizes above this many roots get the reduced repetitions of {@link atSize}. */
@@ -79,28 +82,27 @@ export interface SuiteOutput {
   readonly failedSizes?: readonly number[];
 }
 
-/** Makes the shared private copies lazily, one per size; `dispose` deletes those that were made. */
+/**
+ * The private copy of each size, from the run's copy pool (see private-copy.ts): each `get` hands the copy
+ * back and takes it again, restored to the generated workspace's state, so every user starts from the same
+ * tree; `dispose` hands the last ones back (the pool deletes the copies at the end of the run).
+ */
 export function lazyCopies(
   workspace: (roots: number) => BenchWorkspace,
-  log: (message: string) => void,
+  pool: PrivateCopyPool,
 ): { get(roots: number): PrivateCopy; dispose(): void } {
-  const copies = new Map<number, PrivateCopy>();
+  const held = new Map<number, PrivateCopy>();
   return {
     get(roots) {
-      let copy = copies.get(roots);
-      if (copy === undefined) {
-        const source = workspace(roots);
-        copy = copyToTemporary(source.projectDir, formatCount(source.summary.roots));
-        copies.set(roots, copy);
-        log(
-          `private copy of ${formatCount(source.summary.roots)} in ${copy.projectDir} (${formatMilliseconds(copy.copyMs)})`,
-        );
-      }
+      held.get(roots)?.remove();
+      const source = workspace(roots);
+      const copy = pool.acquire(source.projectDir, formatCount(source.summary.roots));
+      held.set(roots, copy);
       return copy;
     },
     dispose() {
-      for (const copy of copies.values()) copy.remove();
-      copies.clear();
+      for (const copy of held.values()) copy.remove();
+      held.clear();
     },
   };
 }
@@ -136,9 +138,36 @@ export async function eachSize(
         floor: '—',
       });
     }
-    context.log(`${suite} at ${formatCount(roots)}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const seconds = (performance.now() - started) / 1000;
+    context.spent(suite, roots, seconds);
+    context.log(`${suite} at ${formatCount(roots)}: ${seconds.toFixed(0)} s`);
   }
   return { rows, samples, ...(failedSizes.length > 0 ? { failedSizes } : {}) };
+}
+
+/** Where Linux states how many inotify watches one user may hold. */
+export const MAX_USER_WATCHES = '/proc/sys/fs/inotify/max_user_watches';
+
+/**
+ * Throws, naming the sysctl, when this machine's inotify budget cannot hold one watch per folder of
+ * `workspace` (parcel's Linux backend takes one per folder; the server's is the only recursive subscription
+ * alive at a time, the latency floor's covers one asset root). Watches other processes hold are not counted.
+ */
+export function checkWatchBudget(
+  workspace: BenchWorkspace,
+  readLimit: () => string = () => readFileSync(MAX_USER_WATCHES, 'utf8'),
+): void {
+  let limit: number;
+  try {
+    limit = Number(readLimit().trim());
+  } catch {
+    return; // Not Linux, or no procfs: the backend reports its own failure.
+  }
+  const needed = workspace.summary.folders + 1_000;
+  if (Number.isFinite(limit) && limit < needed)
+    throw new Error(
+      `fs.inotify.max_user_watches is ${limit}, below the ${workspace.summary.folders} folders to watch at ${formatCount(workspace.summary.roots)} (+1000 spare): raise it (sysctl -w fs.inotify.max_user_watches=${2 ** Math.ceil(Math.log2(needed * 2))})`,
+    );
 }
 
 /**
@@ -150,6 +179,7 @@ export async function eachSize(
 export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput> {
   const largest = context.sizes[context.sizes.length - 1]!;
   return eachSize(context, 'watch', async (roots) => {
+    checkWatchBudget(context.workspaces.get(roots)!);
     const repetitions = atSize(roots, 5, 2);
     const chokidarRepetitions = roots <= CHOKIDAR_MAX_ROOTS ? 3 : 0;
     context.log(
@@ -171,11 +201,15 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
     let missed: MissedChangesResult | undefined;
     if (roots === largest) {
       context.log(`watch: 50 changes at once on ${formatCount(roots)}`);
-      missed = await measureMissedChanges(context.workspaces.get(roots)!, {
-        count: 50,
-        seed: context.seed,
-        server: context.server,
-      });
+      // On the private copy: the check rewrites inputs (and moves the marker aside) while the server watches.
+      missed = await measureMissedChanges(
+        { ...context.workspaces.get(roots)!, projectDir: context.workingCopy(roots).projectDir },
+        {
+          count: 50,
+          seed: context.seed,
+          server: context.server,
+        },
+      );
     }
     const rows = [
       ...watchReadyRows(ready, missed === undefined ? latency.residentWatchingBytes : undefined),

@@ -2,7 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import { createRandom } from '../../tools/dist/prng.js';
 import { floorCrawl } from './floor-crawl.js';
-import { noopServerCommand, startServer, type ServerCommand } from './server-process.js';
+import { noopServerCommand, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
 import type { BenchWorkspace } from './workspaces.js';
 
 /** How long both servers must be quiet before each timed `packer/listAssets` request, in ms. */
@@ -54,6 +54,12 @@ function checkFloor(workspace: BenchWorkspace): void {
   }
 }
 
+/** A packer server with the workspace open and idle. */
+export interface OpenedServer {
+  readonly server: ServerProcess;
+  readonly status: { readonly projectId: string };
+}
+
 /** What the cold-open measurement found, per repetition. */
 export interface ColdOpenResult {
   readonly roots: number;
@@ -66,6 +72,11 @@ export interface ColdOpenResult {
    * plus whatever the server does in the background once it has answered (watching, fingerprinting).
    */
   readonly untilIdleMs: readonly number[];
+  /**
+   * The last repetition's server, opened and idle, when `keepLast` was asked for: the caller measures more
+   * on it (the reads) and stops it.
+   */
+  readonly kept?: OpenedServer;
   /** The resident memory of each opened server once idle, in bytes; empty unless asked for. */
   readonly openedResidentBytes: readonly number[];
 }
@@ -75,11 +86,18 @@ export interface ColdOpenResult {
  * stops using CPU, then the `packer/openProject` round trip is timed; then the bench waits until the
  * server is idle again (recording how long it kept working) and, when asked, reads its resident memory.
  * The floor crawl runs in this process, with a garbage collection before it. The two alternate which goes
- * first. The workspace check before (an untimed floor crawl) warms the page cache.
+ * first. The workspace check before (an untimed floor crawl) warms the page cache. With `keepLast`, the
+ * last repetition's server is not stopped but returned, opened and idle, so the reads need no open of
+ * their own.
  */
 export async function measureColdOpen(
   workspace: BenchWorkspace,
-  options: { readonly repetitions: number; readonly measureMemory: boolean; readonly server: ServerCommand },
+  options: {
+    readonly repetitions: number;
+    readonly measureMemory: boolean;
+    readonly server: ServerCommand;
+    readonly keepLast?: boolean;
+  },
 ): Promise<ColdOpenResult> {
   checkFloor(workspace);
   const rootUri = pathToFileURL(workspace.projectDir).href;
@@ -93,8 +111,10 @@ export async function measureColdOpen(
     floorCrawl(workspace.projectDir);
     floorMs.push(performance.now() - started);
   };
-  const runSubject = async (): Promise<void> => {
+  let kept: OpenedServer | undefined;
+  const runSubject = async (last: boolean): Promise<void> => {
     const server = await startServer(options.server);
+    let keep = false;
     try {
       await server.untilIdle();
       const started = performance.now();
@@ -103,20 +123,32 @@ export async function measureColdOpen(
       untilIdleMs.push((await server.untilIdle()) - started);
       checkOpened(status, workspace);
       if (options.measureMemory) openedResidentBytes.push(server.residentBytes());
+      if (last && options.keepLast === true) {
+        kept = { server, status };
+        keep = true;
+      }
     } finally {
-      await server.stop();
+      if (!keep) await server.stop();
     }
   };
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
+    const last = repetition === options.repetitions - 1;
     if (repetition % 2 === 0) {
       runFloor();
-      await runSubject();
+      await runSubject(last);
     } else {
-      await runSubject();
+      await runSubject(last);
       runFloor();
     }
   }
-  return { roots: workspace.summary.roots, subjectMs, floorMs, untilIdleMs, openedResidentBytes };
+  return {
+    roots: workspace.summary.roots,
+    subjectMs,
+    floorMs,
+    untilIdleMs,
+    openedResidentBytes,
+    ...(kept !== undefined ? { kept } : {}),
+  };
 }
 
 /**
@@ -171,7 +203,8 @@ export interface ReadsResult {
  *   reported apart, since the server builds the details there), then the calls go in pairs, each pair in a
  *   seeded random order.
  * Both servers are left until they stop using CPU before anything is timed. One request is in flight at a
- * time, so each figure is a round trip.
+ * time, so each figure is a round trip. With `opened`, the reads go to that server (the cold open's last,
+ * already open and idle; stopped here) instead of a fresh one.
  */
 export async function measureReads(
   workspace: BenchWorkspace,
@@ -180,16 +213,27 @@ export async function measureReads(
     readonly detailCalls: number;
     readonly seed: number;
     readonly server: ServerCommand;
+    readonly opened?: OpenedServer;
   },
 ): Promise<ReadsResult> {
-  const packer = await startServer(options.server);
-  const noop = await startServer(noopServerCommand());
+  const packer = options.opened?.server ?? (await startServer(options.server));
+  let noop: ServerProcess;
   try {
-    const status = await packer.request<OpenedStatus>('packer/openProject', {
-      rootUri: pathToFileURL(workspace.projectDir).href,
-    });
-    checkOpened(status, workspace);
-    const { projectId } = status;
+    noop = await startServer(noopServerCommand());
+  } catch (error) {
+    await packer.stop();
+    throw error;
+  }
+  try {
+    let projectId: string;
+    if (options.opened !== undefined) projectId = options.opened.status.projectId;
+    else {
+      const status = await packer.request<OpenedStatus>('packer/openProject', {
+        rootUri: pathToFileURL(workspace.projectDir).href,
+      });
+      checkOpened(status, workspace);
+      projectId = status.projectId;
+    }
     await Promise.all([packer.untilIdle(), noop.untilIdle()]);
 
     const listed = await packer.request<{ revision: number; assets: ListedAsset[] }>('packer/listAssets', {

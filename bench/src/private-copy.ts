@@ -1,33 +1,227 @@
-/** Private copies of cached workspaces in a temporary folder, for benchmarks that write into the tree they measure. */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+/** Private copies of cached workspaces in a temporary folder, for benchmarks that write into the tree they measure; one pooled copy per workspace, restored between users. */
+import { cpSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A copy of a project folder that is deleted when the benchmark is done with it. */
+/** A copy of a project folder that is deleted (or handed back to its pool) when the benchmark is done with it. */
 export interface PrivateCopy {
   /** The copied project folder (it holds `assets/`). */
   readonly projectDir: string;
-  /** Milliseconds the copy took. */
+  /** Milliseconds the copy took (or, for a pooled copy handed out again, its restore took). */
   readonly copyMs: number;
-  /** Deletes the copy and its temporary parent. */
+  /** Deletes the copy and its temporary parent, or hands a pooled copy back to its pool. */
   remove(): void;
 }
 
+/** What restoring a pooled copy found and did. */
+export interface RestoreReport {
+  /** Folders and other entries the restore looked at (every one of the copy's). */
+  readonly visited: number;
+  /** Entries copied back from the source (a changed file counts once, a folder with all it holds once). */
+  readonly copiedBack: number;
+  /** Entries deleted because the source does not have them. */
+  readonly deleted: number;
+  readonly ms: number;
+}
+
 /**
- * Copies `sourceDir` (a project folder) into a new folder under the system's temporary folder, which is on
- * the same file system as the cached workspaces on this machine (checked with `df`), so writes and fsyncs
- * cost the same as they would in place. `label` names the temporary folder.
+ * Copies `sourceDir` into a new folder under the system's temporary folder, which is on the same file system
+ * as the cached workspaces on this machine (checked with `df`), so writes and fsyncs cost the same as they
+ * would in place. `label` names the temporary folder. While a pool is installed ({@link installCopyPool}),
+ * the copy comes from the pool instead, and `remove` hands it back.
  */
 export function copyToTemporary(sourceDir: string, label: string): PrivateCopy {
+  return installedPool !== undefined ? installedPool.acquire(sourceDir, label) : freshCopy(sourceDir, label);
+}
+
+function freshCopy(sourceDir: string, label: string): PrivateCopy & { readonly parent: string } {
   const parent = mkdtempSync(join(tmpdir(), `prometeu-bench-${label}-`));
   const projectDir = join(parent, 'project');
   const started = performance.now();
   try {
-    cpSync(sourceDir, projectDir, { recursive: true });
+    cpSync(sourceDir, projectDir, { recursive: true, verbatimSymlinks: true });
   } catch (error) {
     rmSync(parent, { recursive: true, force: true });
     throw error;
   }
   const copyMs = performance.now() - started;
-  return { projectDir, copyMs, remove: () => rmSync(parent, { recursive: true, force: true }) };
+  return { parent, projectDir, copyMs, remove: () => rmSync(parent, { recursive: true, force: true }) };
+}
+
+/** Blocks the thread for `ms` (the restore's clock margin; see {@link PrivateCopyPool}). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** One pooled copy and what the pool knows of it. */
+interface PooledCopy {
+  readonly sourceDir: string;
+  readonly parent: string;
+  readonly projectDir: string;
+  /**
+   * Invariant: every entry of the copy whose status changed (ctime) at or before this wall-clock time, in
+   * ms, is as in the source; an entry changed after it may differ. Set after each copy or restore.
+   */
+  cleanUntil: number;
+  /** Whether a user holds the copy now (a second user of the same source gets a fresh, unpooled copy). */
+  leased: boolean;
+}
+
+/**
+ * One private copy per source folder, made on first use and handed out again and again: each user gets it
+ * restored to the source's state, and the copies are deleted once, at {@link dispose}. At 100k roots a copy
+ * (300,810 files) takes about 30 s to make and longer to delete, where a restore takes a crawl.
+ *
+ * The restore trusts the kernel's ctime, which every write, rename, link, chmod or utimes of an entry moves
+ * (and which no user can set back): the crawl lstats every entry of the copy, and only an entry changed
+ * after the copy was last clean is compared with the source: a changed file is copied back, a changed folder
+ * has its listing compared (extra entries deleted, missing ones copied back) before the crawl goes on into
+ * it. A folder whose contents changed has a new ctime itself, so nothing is missed; a file the source does
+ * not have is always inside a changed folder. Because the kernel stamps ctimes from a coarse clock, the
+ * pool waits 20 ms on each side of the mark.
+ */
+export class PrivateCopyPool {
+  /** Invariant: one entry per source folder, the copy on disk until {@link dispose}. */
+  private readonly copies = new Map<string, PooledCopy>();
+  /** Restores done so far (for the log). */
+  readonly restores: RestoreReport[] = [];
+
+  constructor(private readonly log: (message: string) => void = () => undefined) {}
+
+  /** A copy of `sourceDir` no one else holds: the pooled one (restored if used before) or, while it is held, a fresh one. */
+  acquire(sourceDir: string, label: string): PrivateCopy {
+    const pooled = this.copies.get(sourceDir);
+    if (pooled === undefined) {
+      const copy = freshCopy(sourceDir, label);
+      const entry: PooledCopy = {
+        sourceDir,
+        parent: copy.parent,
+        projectDir: copy.projectDir,
+        cleanUntil: markClean(),
+        leased: true,
+      };
+      this.copies.set(sourceDir, entry);
+      this.log(`private copy of ${sourceDir} in ${copy.projectDir} (${(copy.copyMs / 1000).toFixed(1)} s)`);
+      return this.lease(entry, copy.copyMs);
+    }
+    if (pooled.leased) return freshCopy(sourceDir, label);
+    const report = restoreCopy(pooled.sourceDir, pooled.projectDir, pooled.cleanUntil);
+    pooled.cleanUntil = markClean();
+    pooled.leased = true;
+    this.restores.push(report);
+    this.log(
+      `private copy of ${sourceDir} restored in ${(report.ms / 1000).toFixed(1)} s (${report.visited} entries, ${report.copiedBack} copied back, ${report.deleted} deleted)`,
+    );
+    return this.lease(pooled, report.ms);
+  }
+
+  private lease(entry: PooledCopy, copyMs: number): PrivateCopy {
+    let held = true;
+    return {
+      projectDir: entry.projectDir,
+      copyMs,
+      remove: () => {
+        if (!held) return;
+        held = false;
+        entry.leased = false;
+      },
+    };
+  }
+
+  /** Deletes every pooled copy; returns the milliseconds it took. */
+  dispose(): number {
+    const started = performance.now();
+    for (const entry of this.copies.values()) rmSync(entry.parent, { recursive: true, force: true });
+    this.copies.clear();
+    return performance.now() - started;
+  }
+}
+
+/** Waits out the coarse ctime clock on both sides of a mark, and returns the mark (wall-clock ms). */
+function markClean(): number {
+  pause(20);
+  const mark = Date.now();
+  pause(20);
+  return mark;
+}
+
+let installedPool: PrivateCopyPool | undefined;
+
+/** Makes {@link copyToTemporary} hand out `pool`'s copies (or fresh ones again, with `undefined`). */
+export function installCopyPool(pool: PrivateCopyPool | undefined): void {
+  installedPool = pool;
+}
+
+function kindOf(stats: Stats): 'folder' | 'file' | 'link' | 'other' {
+  if (stats.isDirectory()) return 'folder';
+  if (stats.isFile()) return 'file';
+  if (stats.isSymbolicLink()) return 'link';
+  return 'other';
+}
+
+function copyBack(source: string, target: string): void {
+  const stats = lstatSync(source);
+  if (stats.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+  else cpSync(source, target, { recursive: true, verbatimSymlinks: true });
+}
+
+/**
+ * Brings `copyDir` back to `sourceDir`'s tree (names, kinds, file contents and link targets), trusting that
+ * every entry of the copy whose ctime is at or before `cleanUntil` still matches the source (see
+ * {@link PrivateCopyPool}). Exported for its tests.
+ */
+export function restoreCopy(sourceDir: string, copyDir: string, cleanUntil: number): RestoreReport {
+  const started = performance.now();
+  let visited = 0;
+  let copiedBack = 0;
+  let deleted = 0;
+  const changed = (stats: Stats): boolean => stats.ctimeMs > cleanUntil;
+  // Folders known to exist in both trees with the same kind; each is entered once.
+  const pending: [source: string, copy: string, changed: boolean][] = [
+    [sourceDir, copyDir, changed(lstatSync(copyDir))],
+  ];
+  while (pending.length > 0) {
+    const [source, copy, folderChanged] = pending.pop()!;
+    const names = readdirSync(copy);
+    if (folderChanged) {
+      const sourceNames = new Set(readdirSync(source));
+      const present = new Set(names);
+      for (const name of names)
+        if (!sourceNames.has(name)) {
+          rmSync(join(copy, name), { recursive: true, force: true });
+          deleted++;
+        }
+      for (const name of sourceNames)
+        if (!present.has(name)) {
+          copyBack(join(source, name), join(copy, name));
+          copiedBack++;
+        }
+    }
+    for (const name of names) {
+      const target = join(copy, name);
+      let stats: Stats;
+      try {
+        stats = lstatSync(target);
+      } catch {
+        continue; // Deleted above: the source does not have it.
+      }
+      visited++;
+      const kind = kindOf(stats);
+      if (kind === 'folder' && !changed(stats)) {
+        pending.push([join(source, name), target, false]);
+        continue;
+      }
+      if (!changed(stats)) continue;
+      const origin = join(source, name);
+      const originKind = kindOf(lstatSync(origin));
+      if (kind === 'folder' && originKind === 'folder') {
+        pending.push([origin, target, true]);
+        continue;
+      }
+      rmSync(target, { recursive: true, force: true });
+      copyBack(origin, target);
+      copiedBack++;
+    }
+  }
+  return { visited, copiedBack, deleted, ms: performance.now() - started };
 }

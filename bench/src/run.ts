@@ -29,6 +29,8 @@ import { runStudioSuite } from './studio-benchmark.js';
 import { packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
+import { installCopyPool, PrivateCopyPool } from './private-copy.js';
+import { TimeBudget } from './time-budget.js';
 
 const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -162,8 +164,10 @@ function coldOpenRepetitions(roots: number): number {
   return 3;
 }
 
+const runStarted = performance.now();
+
 function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
+  process.stderr.write(`[bench ${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
 }
 
 function coldOpenRows(result: ColdOpenResult): ReportRow[] {
@@ -252,6 +256,7 @@ async function runCoreSuite(
   rows: ReportRow[],
   samples: Record<string, unknown>,
   failed: string[],
+  spent: (suite: string, roots: number | undefined, seconds: number) => void,
 ): Promise<void> {
   const memorySizes = options.sizes.some((roots) => roots >= 10_000)
     ? options.sizes.filter((roots) => roots >= 10_000)
@@ -278,20 +283,31 @@ async function runCoreSuite(
         repetitions,
         measureMemory: memorySizes.includes(roots),
         server,
+        keepLast: true,
+      });
+      // The reads take over the cold open's last server (and stop it); nothing runs between the two.
+      const { kept, ...coldOpenSamples } = coldOpen;
+      const listRepetitions = atSize(roots, 31, 7);
+      const detailCalls = atSize(roots, 2000, 1000);
+      log(
+        `reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails (on the last cold open's server)`,
+      );
+      const reads = await measureReads(workspace, {
+        listRepetitions,
+        detailCalls,
+        seed: options.seed,
+        server,
+        ...(kept !== undefined ? { opened: kept } : {}),
       });
       openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
       if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
-      const listRepetitions = atSize(roots, 31, 7);
-      const detailCalls = atSize(roots, 2000, 1000);
-      log(`reads on ${formatCount(roots)}: ${listRepetitions} listAssets, ${detailCalls} getAssetDetails`);
-      const reads = await measureReads(workspace, { listRepetitions, detailCalls, seed: options.seed, server });
       readsRows.push(...tagRows(readRows(reads), roots));
       log(`confinement checks ${formatCount(roots)}: the crawl through ProjectFs against a plain one`);
       const confinement = measureConfinement(workspace, roots >= 100_000 ? 3 : 9);
       confinementRowsBySize.push(...tagRows(confinementRows(confinement), roots));
       (samples['sizes'] as Record<string, unknown>)[formatCount(roots)] = {
         summary: workspace.summary,
-        coldOpen,
+        coldOpen: coldOpenSamples,
         reads,
         confinement,
       };
@@ -306,7 +322,9 @@ async function runCoreSuite(
         floor: '—',
       });
     }
-    log(`core at ${formatCount(roots)}: ${((performance.now() - sizeStarted) / 1000).toFixed(0)} s`);
+    const sizeSeconds = (performance.now() - sizeStarted) / 1000;
+    spent('core', roots, sizeSeconds);
+    log(`core at ${formatCount(roots)}: ${sizeSeconds.toFixed(0)} s`);
   }
   rows.push(...openRows, ...readsRows, ...confinementRowsBySize, ...memoryRows);
   log(`core suite: ${((performance.now() - coreStarted) / 1000).toFixed(0)} s`);
@@ -333,10 +351,19 @@ async function main(argv: readonly string[]): Promise<void> {
 
   // Every suite measures at every size, so every size's generated workspace is needed (the pack suite also
   // makes its 2,000-blob workspace, the studio suite checks its own).
+  const budget = new TimeBudget();
+  const spent = (suite: string, roots: number | undefined, seconds: number): void => budget.add(suite, roots, seconds);
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
-  for (const roots of options.sizes)
+  for (const roots of options.sizes) {
+    const checkStarted = performance.now();
     workspaces.set(roots, ensureWorkspace(options.workspaces, roots, options.seed, log));
+    spent('workspaces', roots, (performance.now() - checkStarted) / 1000);
+  }
+  // One private copy per workspace for the whole run, handed to every suite that writes and restored
+  // between them (private-copy.ts); deleted at the end.
+  const pool = new PrivateCopyPool(log);
+  installCopyPool(pool);
 
   const rows: ReportRow[] = [];
   const samples: Record<string, unknown> = { options, sizes: {} };
@@ -351,13 +378,14 @@ async function main(argv: readonly string[]): Promise<void> {
   if (has('core')) {
     const coreStarted = performance.now();
     try {
-      await runCoreSuite(options, workspaces, server, rows, samples, failed);
+      await runCoreSuite(options, workspaces, server, rows, samples, failed, spent);
     } catch (error) {
       failure('core', error);
     }
     suiteSeconds['core'] = (performance.now() - coreStarted) / 1000;
+    budget.settle('core', suiteSeconds['core']);
   }
-  const copies = lazyCopies((roots) => workspaces.get(roots)!, log);
+  const copies = lazyCopies((roots) => workspaces.get(roots)!, pool);
   try {
     const context: SuiteContext = {
       sizes: options.sizes,
@@ -369,6 +397,7 @@ async function main(argv: readonly string[]): Promise<void> {
       server,
       log,
       workingCopy: (roots = workingSize) => copies.get(roots),
+      spent,
     };
     const suites: [Suite, (context: SuiteContext) => Promise<SuiteOutput>][] = [
       ['watch', runWatchSuite],
@@ -388,12 +417,22 @@ async function main(argv: readonly string[]): Promise<void> {
           failed.push(`${suite} at ${output.failedSizes.map(formatCount).join(', ')}`);
       } catch (error) {
         failure(suite, error);
+      } finally {
+        // The suite is done with its working copies: the next one (or a copyToTemporary) gets them restored.
+        copies.dispose();
       }
       suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
+      budget.settle(suite, suiteSeconds[suite]);
       log(`${suite} suite: ${suiteSeconds[suite].toFixed(0)} s`);
     }
   } finally {
     copies.dispose();
+    installCopyPool(undefined);
+    const restoreSeconds = pool.restores.reduce((sum, report) => sum + report.ms, 0) / 1000;
+    log(`private copies: ${pool.restores.length} restores, ${restoreSeconds.toFixed(1)} s in all; deleting the copies`);
+    const deleteSeconds = pool.dispose() / 1000;
+    spent('delete copies', undefined, deleteSeconds);
+    log(`private copies deleted in ${deleteSeconds.toFixed(1)} s`);
   }
 
   const seconds = (performance.now() - started) / 1000;
@@ -413,16 +452,19 @@ async function main(argv: readonly string[]): Promise<void> {
       .join(', ')})\n\n`,
   );
   if (failed.length > 0) process.stdout.write(`FAILED suites (see the log above): ${failed.join(', ')}\n\n`);
+  process.stdout.write(`Time budget (seconds of wall time; the goal is the whole default run under 600 s)\n\n`);
+  process.stdout.write(`${budget.format(options.sizes, seconds)}\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
   process.stdout.write(`\n${formatGrowthTable(rows)}\n`);
   if (options.markdown) {
+    process.stdout.write(`\n${budget.format(options.sizes, seconds, true)}\n`);
     process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
     process.stdout.write(`\nHow it grows\n\n${formatGrowthMarkdown(rows)}\n`);
   }
   if (options.json !== undefined) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
+      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, budget: budget.entries(), loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
     );
     log(`raw samples written to ${options.json}`);
   }

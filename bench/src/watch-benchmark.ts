@@ -1,7 +1,7 @@
 /** The watch benchmark (issue "Divergence"): write-to-divergence latency, watcher readiness, memory while watching, no missed change. */
 import { spawn } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import { createRandom, shuffle } from '../../tools/dist/prng.js';
 import type { ReportRow } from './report.js';
@@ -120,8 +120,9 @@ function namesPath(path: string): (event: ReceivedEvent) => boolean {
 
 /**
  * The latency from an outside write to `divergence.detected` on a project opened with the default settle
- * window, against the raw latency of the same backend (subscribed by the bench to the same `assets/`) for
- * the very same write. `samples` data inputs of registered roots (drawn with `seed`) are rewritten one at a
+ * window, against the raw latency of the same backend for the very same write (parcel: subscribed by the
+ * bench to the written file's folder for that sample only, so the bench never holds a second watch per
+ * folder of `assets/` beside the server's; chokidar: to the whole `assets/`). `samples` data inputs of registered roots (drawn with `seed`) are rewritten one at a
  * time, each once the server is idle, after two untimed warm-ups. `projectDir` must be a private copy: its
  * files are rewritten.
  */
@@ -146,13 +147,8 @@ export async function measureWatchLatency(
         rawWaiters.get(path)?.(at);
       }
     };
-    if (backend === 'parcel') {
-      const parcel = await import('@parcel/watcher');
-      const subscription = await parcel.subscribe(assetsDir, (_error, events) =>
-        note(events.map((event) => event.path.slice(assetsDir.length + 1))),
-      );
-      unsubscribe = () => subscription.unsubscribe();
-    } else {
+    const parcel = backend === 'parcel' ? await import('@parcel/watcher') : undefined;
+    if (parcel === undefined) {
       const { watch } = await import('chokidar');
       const watcher = watch(assetsDir, { ignoreInitial: true, followSymlinks: false });
       watcher.on('all', (_event: string, path: string) => note([path.slice(assetsDir.length + 1)]));
@@ -175,9 +171,13 @@ export async function measureWatchLatency(
           resolve(at);
         });
       });
+      const subscription = await parcel?.subscribe(dirname(join(assetsDir, path)), (_error, events) =>
+        note(events.map((event) => event.path.slice(assetsDir.length + 1))),
+      );
       const started = performance.now();
       writeFileSync(join(assetsDir, path), `PMTU blob rewritten by the watch benchmark ${index}\n`);
       const [detected, rawAt] = await Promise.all([follower.waitFor(namesPath(path), 10_000, since), raw]);
+      await subscription?.unsubscribe();
       rawWaiters.delete(path);
       if (index < 2) continue;
       subjectMs.push(detected.at - started);

@@ -37,11 +37,14 @@ function stillMatches(projectDir: string, summary: GeneratedSummary): boolean {
   }
 }
 
+/** Workspaces this process checked or generated already, by folder: a suite asking again gets them without a second crawl. */
+const checked = new Map<string, BenchWorkspace>();
+
 /**
  * Returns the workspace of `roots` asset roots and `seed` under `baseDir`, generating it when its marker
  * is missing, names another generator version, size or seed, or no longer matches the tree on disk. The
  * marker is written last, so an interrupted generation is detected and redone. The check reads the whole
- * tree, which also warms the page cache.
+ * tree, which also warms the page cache; it is done once per process (nothing in the bench writes there).
  */
 export function ensureWorkspace(
   baseDir: string,
@@ -50,6 +53,19 @@ export function ensureWorkspace(
   log: (message: string) => void,
 ): BenchWorkspace {
   const projectDir = join(baseDir, `${formatCount(roots)}-seed${seed}`);
+  const known = checked.get(projectDir);
+  if (known !== undefined) return { ...known, generationSeconds: 0 };
+  const workspace = checkOrGenerate(projectDir, roots, seed, log);
+  checked.set(projectDir, workspace);
+  return workspace;
+}
+
+function checkOrGenerate(
+  projectDir: string,
+  roots: number,
+  seed: number,
+  log: (message: string) => void,
+): BenchWorkspace {
   const marker = readMarker(projectDir);
   if (
     marker !== undefined &&

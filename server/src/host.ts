@@ -49,6 +49,12 @@ export interface HostOptions {
   readonly beforeLoad?: (projectId: string) => Promise<void>;
   /** Test hook: runs before each format validation round of a project reads the disk (tests edit files there). */
   readonly beforeValidationRound?: (projectId: string) => void | Promise<void>;
+  /**
+   * Leave the crawl threads to {@link PackerHost.startLoadThreads} (the stdio server calls it once its
+   * `initialize` result is out) instead of starting them with the host: two threads booting beside the main
+   * one on two cores delay the `initialize` answer by tens of ms. The first load starts them in any case.
+   */
+  readonly deferLoadThreads?: boolean;
 }
 
 /**
@@ -147,6 +153,11 @@ export class PackerHost {
     this.newUuid = options.newUuid ?? randomUUID;
     this.options = options;
     // The first open then finds the crawl thread running instead of starting it on its own time.
+    if (options.deferLoadThreads !== true) startLoadThread();
+  }
+
+  /** Starts the process's crawl threads unless they run already, so the next open finds them ready. */
+  startLoadThreads(): void {
     startLoadThread();
   }
 

@@ -44,7 +44,8 @@ function main(argv: readonly string[]): void {
     );
     process.exit(2);
   }
-  const host = new PackerHost();
+  // The crawl threads start once initialize is answered (the connection's `initialized`), not before it.
+  const host = new PackerHost({ deferLoadThreads: true });
   serveConnection({
     input: process.stdin,
     output: process.stdout,

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   fitExponent,
+  floorFigure,
   formatGrowthMarkdown,
   formatPerAsset,
   growthLines,
@@ -161,7 +162,7 @@ describe('growthLines', () => {
     const markdown = formatGrowthMarkdown(rows);
     expect(markdown).toContain('| operation | 1k | 10k | 100k | per asset 1k | per asset 10k | per asset 100k |');
     expect(markdown).toContain(
-      '| cold open | 100 ms | 600 ms | 12.00 s | 100 µs | 60.0 µs | 120 µs | 0.78 | 1.30 | super-linear |',
+      '| cold open | 100 ms | 600 ms | 12.00 s | 100 µs | 60.0 µs | 120 µs | 0.78 | 1.30 | — | super-linear |',
     );
   });
 });
@@ -191,6 +192,29 @@ describe('growthLines of rows with several figures', () => {
   });
 });
 
+describe('the floor beside each line', () => {
+  it('reads a floor as its first figure, or the sum of its parts joined by " + "', () => {
+    expect(floorFigure('idle 2.40 ms')).toEqual({ value: 2.4, unit: 'ms', perAsset: false });
+    expect(floorFigure('raw parcel 51.5 ms + settle 150 ms')).toEqual({ value: 201.5, unit: 'ms', perAsset: false });
+    expect(floorFigure('1.05 ms (rules 228 µs + no-op 824 µs)')).toEqual({ value: 1.05, unit: 'ms', perAsset: false });
+    expect(floorFigure('lstat 4001 + read+sha256 1 + write+fsync build/ 327 ms')?.value).toBe(327);
+    expect(floorFigure('—')).toBeUndefined();
+  });
+
+  it("fits the floor over the subject's sizes, so a super-linear subject over a super-linear floor shows both", () => {
+    const rows = [1_000, 10_000, 100_000].flatMap((roots) =>
+      tagRows(
+        [{ metric: `listAssets ${roots / 1000}k`, subject: `${roots / 10} ms`, floor: `${(roots / 100) ** 1.2} ms` }],
+        roots,
+      ),
+    );
+    const [line] = growthLines(rows);
+    expect(line!.exponent).toBeCloseTo(1, 2);
+    expect(line!.floorExponent).toBeCloseTo(1.2, 2);
+    expect(formatGrowthMarkdown(rows)).toContain('| k 10k→100k | floor k 10k→100k | growth |');
+  });
+});
+
 describe('formatPerAsset', () => {
   it('keeps three significant digits below a microsecond and a byte', () => {
     expect(formatPerAsset(0.0194, 'ms')).toBe('19.4 µs');
@@ -207,7 +231,9 @@ describe('formatGrowthMarkdown with two sizes', () => {
       ...tagRows([row('cold open 10k', '1.00 s')], 10_000),
     ];
     const markdown = formatGrowthMarkdown(rows);
-    expect(markdown).toContain('| operation | 1k | 10k | per asset 1k | per asset 10k | k 1k→10k | growth |');
-    expect(markdown).toContain('| cold open | 100 ms | 1.00 s | 100 µs | 100 µs | 1.00 | linear |');
+    expect(markdown).toContain(
+      '| operation | 1k | 10k | per asset 1k | per asset 10k | k 1k→10k | floor k 1k→10k | growth |',
+    );
+    expect(markdown).toContain('| cold open | 100 ms | 1.00 s | 100 µs | 100 µs | 1.00 | — | linear |');
   });
 });

@@ -2,9 +2,10 @@
  * What the bundled server evaluates before it can answer: Node modules that only a glyph decode needs
  * (pngjs brings `node:zlib` and `node:assert`) are not loaded at start-up, and the load thread's script,
  * which the server starts with itself, carries none of the protocol's method declarations (it needs zod only
- * for the declaration and registry schemas it parses with).
+ * for the declaration and registry schemas it parses with), and no thread starts before the `initialize`
+ * result is written (the crawl threads start once the client says `initialized`).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,5 +44,50 @@ describe('the bundled server at start-up', () => {
     const script = readFileSync(join(BUNDLE, 'crawl-thread.js'), 'utf8');
     expect(script).not.toMatch(/packer\/openProject/);
     expect(script).not.toMatch(/packer\/getAssetDetails/);
+  });
+
+  it('starts no thread before its initialize result is written, and its crawl threads once initialized', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bundle-start-up-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // Preloaded into the server: every Worker started and the first write to stdout, in order, written at exit.
+    const preload = join(dir, 'order.cjs');
+    const out = join(dir, 'order.txt');
+    writeFileSync(
+      preload,
+      [
+        "const threads = require('node:worker_threads');",
+        'const seen = [];',
+        'const Original = threads.Worker;',
+        "threads.Worker = class extends Original { constructor(...args) { seen.push('worker ' + String(args[0]).split('/').pop()); super(...args); } };",
+        'const write = process.stdout.write.bind(process.stdout);',
+        "process.stdout.write = (...args) => { if (!seen.includes('answer')) seen.push('answer'); return write(...args); };",
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, seen.join('\\n')));`,
+      ].join('\n'),
+    );
+    const frame = (message: object): string => {
+      const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+      return `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const child = spawn(process.execPath, ['--require', preload, SERVER_SCRIPT, '--stdio'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    child.stdin.write(
+      frame({ id: 1, method: 'initialize', params: { processId: null, capabilities: {}, rootUri: null } }),
+    );
+    let answered = '';
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => {
+        answered += chunk.toString('utf8');
+        if (answered.includes('"id":1')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.stdin.write(
+      frame({ method: 'initialized', params: {} }) + frame({ id: 2, method: 'shutdown' }) + frame({ method: 'exit' }),
+    );
+    expect(await exited).toBe(0);
+    const order = readFileSync(out, 'utf8').split('\n');
+    expect(order[0]).toBe('answer');
+    expect(order.filter((entry) => entry === 'worker crawl-thread.js').length).toBeGreaterThan(0);
   });
 });

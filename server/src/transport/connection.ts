@@ -404,7 +404,11 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         await Promise.all(host.list().map((project) => project.lane.whenIdle()));
         return null;
       },
-      initialized: () => language.start(publishesWholeWorkspace),
+      initialized: () => {
+        // The client has the initialize result: the host's deferred start-up work (the crawl threads) runs now.
+        host.startLoadThreads();
+        language.start(publishesWholeWorkspace);
+      },
       exit: () => exit(phase === 'shutDown' ? 0 : 1),
       setTrace: (params) => {
         const value = (params as { value?: unknown } | undefined)?.value;
