@@ -301,6 +301,11 @@ export class DivergenceTracker {
     return undefined;
   }
 
+  /** The paths the watcher reported that are not classified yet. */
+  pendingPaths(): string[] {
+    return [...this.pending];
+  }
+
   /** Forgets everything: a reconcile accepted the disk. Returns how many paths it cleared. */
   clear(): number {
     const count = this.changes.size;

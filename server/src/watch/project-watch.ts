@@ -432,6 +432,10 @@ export class ProjectWatch implements DivergenceSource {
   /** After a reconcile: the disk is the truth again. Returns how many divergent paths were cleared. */
   async afterReconcile(): Promise<DivergentChange[]> {
     const cleared = this.divergence().changes;
+    // What the watcher reported and nothing classified yet may have been written after the reload's crawl read
+    // it: noted again below, once the fingerprints are the new snapshot's, so it is classified against that
+    // snapshot (a path the reload already holds as on disk comes out unchanged).
+    const unclassified = this.tracker.pendingPaths();
     this.tracker.clear();
     this.betweenRuns.clear();
     if (this.settings.factory === null) return cleared;
@@ -446,6 +450,7 @@ export class ProjectWatch implements DivergenceSource {
         : await fingerprintFiles(this.project.assetsFs, crawl.files);
     this.fingerprints.clear();
     for (const [path, fingerprint] of fresh) this.fingerprints.set(path, fingerprint);
+    if (unclassified.length > 0) this.tracker.note(unclassified);
     await this.save();
     return cleared;
   }
