@@ -293,4 +293,31 @@ describe('a pack packs only what the snapshot validated', () => {
       runner.dispose();
     }
   });
+
+  it('ends an idle validation worker and starts a new one for the next round, with the same answers', async () => {
+    const written = writeProject(tempDir(), { assets: ASSETS });
+    const text = readFileSync(join(written.assetsDir, '.prometeu/index.json'), 'utf8');
+    const jobs = pendingJobs(buildSnapshot(1, crawlAssets(written.assetsDir), parseRegistry(text)));
+    const runner = new ValidationRunner({ idleMs: 20 });
+    try {
+      const first = await runner.run(written.assetsDir, jobs);
+      const deadline = Date.now() + 10_000;
+      while (runner.running) {
+        if (Date.now() > deadline) throw new Error('the idle validation worker never ended');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(runner.idleEnds).toBe(1);
+      // Two rounds at once on the new worker: neither is lost to the old worker's exit.
+      const [second, third] = await Promise.all([
+        runner.run(written.assetsDir, jobs),
+        runner.run(written.assetsDir, jobs.slice(0, 1)),
+      ]);
+      expect(runner.running).toBe(true);
+      expect(second).toEqual(first);
+      expect(third).toEqual(first.slice(0, 1));
+    } finally {
+      runner.dispose();
+    }
+    expect(runner.running).toBe(false);
+  });
 });

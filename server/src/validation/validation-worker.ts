@@ -1,8 +1,9 @@
 /**
- * Format validation off the main thread: a long-lived worker per project that reads, hashes and checks the
- * assets it is sent, keeping its result cache between rounds. Falls back to the same work inline (in small
- * steps that let reads through) when a worker cannot be started, for example when running from TypeScript
- * sources in tests.
+ * Format validation off the main thread: a worker per project that reads, hashes and checks the assets it is
+ * sent, keeping its result cache between rounds that follow each other closely. A worker left idle ends (its
+ * heap, hundreds of MiB after a 100k open's round, goes back to the system) and the next round starts a new
+ * one. Falls back to the same work inline (in small steps that let reads through) when a worker cannot be
+ * started, for example when running from TypeScript sources in tests.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { checkAsset, type ValidationAnswer, type ValidationJob } from './check-asset.js';
@@ -29,7 +30,23 @@ export async function validateInline(assetsDir: string, jobs: readonly Validatio
   return answers;
 }
 
-/** Runs validation jobs in one worker thread (started on first use), or inline where none can start. */
+/**
+ * How long a validation worker waits for more work before it ends. Rounds come after an open, a commit or a
+ * reconcile; a worker restarts in tens of milliseconds, while an idle one at 100k roots held 239 MiB
+ * (docs/performance.md, "the memory of a 100k server").
+ */
+export const VALIDATION_IDLE_MS = 10_000;
+
+/** What a {@link ValidationRunner} can be told. */
+export interface ValidationRunnerOptions {
+  /** How long an idle worker lives ({@link VALIDATION_IDLE_MS} by default). */
+  readonly idleMs?: number;
+}
+
+/**
+ * Runs validation jobs in one worker thread (started on first use, ended when idle), or inline where none
+ * can start.
+ */
 export class ValidationRunner {
   /** Invariant: the worker, null when none can be started here, undefined before the first attempt or after it died. */
   private worker: Worker | null | undefined;
@@ -40,12 +57,28 @@ export class ValidationRunner {
     { resolve(answers: ValidationAnswer[]): void; reject(error: Error): void }
   >();
   private disposed = false;
+  /** Invariant: set while a worker runs with nothing waiting; ends it when it fires. */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idleMs: number;
+  /** How many workers ended for being idle (for tests and logs). */
+  idleEnds = 0;
+
+  constructor(options: ValidationRunnerOptions = {}) {
+    this.idleMs = options.idleMs ?? VALIDATION_IDLE_MS;
+  }
+
+  /** Whether a worker thread is running now. */
+  get running(): boolean {
+    return this.worker !== undefined && this.worker !== null;
+  }
 
   /** Validates `jobs`; rejects only when the worker fails (the caller may then validate inline). */
   run(assetsDir: string, jobs: readonly ValidationJob[]): Promise<ValidationAnswer[]> {
     if (jobs.length === 0) return Promise.resolve([]);
     const worker = this.disposed ? null : this.workerOrNull();
     if (worker === null) return validateInline(assetsDir, jobs);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
       this.waiting.set(id, { resolve, reject });
@@ -73,13 +106,15 @@ export class ValidationRunner {
       const waiter = this.waiting.get(reply.id);
       if (waiter === undefined) return;
       this.waiting.delete(reply.id);
+      if (this.waiting.size === 0) this.endWhenIdle(worker);
       if (reply.ok) waiter.resolve(reply.answers);
       else waiter.reject(new Error(reply.error));
     });
     const fail = (error: Error): void => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      this.waiting.clear();
+      // A worker ended for being idle or by dispose was forgotten first: what waits belongs to another one.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.rejectWaiting(error);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`The validation worker exited with ${code}.`)));
@@ -89,12 +124,35 @@ export class ValidationRunner {
     return worker;
   }
 
+  /** Ends `worker` once it has been idle for {@link idleMs}; a new request clears the timer first. */
+  private endWhenIdle(worker: Worker): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.worker !== worker || this.waiting.size > 0) return;
+      // Forgotten first: its exit is then no failure of a request, and the next round starts a new worker.
+      this.worker = undefined;
+      this.idleEnds++;
+      void worker.terminate();
+    }, this.idleMs);
+    // The timer must not keep the process alive either.
+    this.idleTimer.unref();
+  }
+
   /** Stops the worker; requests still waiting are rejected. */
   dispose(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.disposed = true;
     const worker = this.worker;
     this.worker = null;
     if (worker) void worker.terminate();
+    this.rejectWaiting(new Error('The validation worker was stopped.'));
+  }
+
+  private rejectWaiting(error: Error): void {
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
   }
 }
 
