@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 // The built modules, so that the hasher really starts its worker thread.
 import { PackerHost } from '../../server/dist/index.js';
-import { PackHasher } from '../../server/dist/pack/pack-hasher.js';
+import { hasherLifecycle, hasherRunning, PackHasher } from '../../server/dist/pack/pack-hasher.js';
 import { packOperation } from '../../server/dist/writes/pack-project.js';
 import { useTempDirs, writeProject, type AssetSpec } from '../support/workspace-builder.js';
 
@@ -37,6 +37,40 @@ describe('the pack hasher', () => {
     expect(await Promise.all(hashes)).toEqual(inputs.map((bytes) => sha(bytes)));
     const pieces = [Uint8Array.of(1, 2, 3), ...inputs, new Uint8Array(7)];
     expect(await hasher.hashPieces(pieces)).toBe(sha(...pieces));
+  });
+
+  it('ends its worker once idle and starts a new one for the next hashes, which are still right', async () => {
+    const idleMs = hasherLifecycle.idleMs;
+    hasherLifecycle.idleMs = 20;
+    try {
+      const bytes = (hasher: PackHasher): Uint8Array => {
+        const shared = hasher.allocate(64 * 1024);
+        shared.set(randomBytes(shared.length));
+        return shared;
+      };
+      const first = new PackHasher();
+      const before = bytes(first);
+      const hashed = first.hash(before);
+      first.flush();
+      expect(await hashed).toBe(sha(before));
+      const ends = hasherLifecycle.idleEnds;
+      const deadline = Date.now() + 10_000;
+      while (hasherRunning()) {
+        if (Date.now() > deadline) throw new Error('the idle hasher never ended');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(hasherLifecycle.idleEnds).toBe(ends + 1);
+      // A new worker, not the inline fallback (which is for a worker that failed).
+      const second = new PackHasher();
+      expect(second.parallel).toBe(true);
+      const after = [bytes(second), bytes(second)];
+      const hashes = after.map((input) => second.hash(input));
+      second.flush();
+      expect(await Promise.all(hashes)).toEqual(after.map((input) => sha(input)));
+      expect(hasherRunning()).toBe(true);
+    } finally {
+      hasherLifecycle.idleMs = idleMs;
+    }
   });
 });
 

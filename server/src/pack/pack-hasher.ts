@@ -1,7 +1,7 @@
 /**
- * SHA-256 for the pack on the second core: a long-lived worker thread hashes bytes held in shared memory
- * (inputs read into it, and the pieces of `assets.pa`), so the main thread reads, checks and writes while
- * the worker hashes. Falls back to hashing inline where no worker can start (running from TypeScript
+ * SHA-256 for the pack on the second core: a worker thread hashes bytes held in shared memory (inputs read
+ * into it, and the pieces of `assets.pa`), so the main thread reads, checks and writes while the worker
+ * hashes. The worker lives across packs and ends after 10 s with nothing to do, giving back its heap. Falls back to hashing inline where no worker can start (running from TypeScript
  * sources in tests) or once it failed: the same hashes, only on one core.
  */
 import { createHash } from 'node:crypto';
@@ -81,8 +81,49 @@ function isShared(bytes: Uint8Array): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && bytes.buffer instanceof SharedArrayBuffer;
 }
 
-/** Invariant: the process's worker; null when none can start here; undefined before the first try or after it died. */
+/**
+ * Invariant: the process's worker; null when none can start here or it died; undefined before the first try
+ * or after it ended for being idle.
+ */
 let worker: Worker | null | undefined;
+/**
+ * How long the worker waits for more work before it ends (`idleMs`: its heap holds what the last pack's
+ * structure step took in, the whole crawl, hundreds of MiB at 100k roots, and a new worker starts in tens of
+ * milliseconds), and how many times it did (`idleEnds`, for tests and logs). Tests may shorten `idleMs`.
+ */
+export const hasherLifecycle = { idleMs: 10_000, idleEnds: 0 };
+
+/** Whether the hasher's worker thread is running now. */
+export function hasherRunning(): boolean {
+  return worker !== undefined && worker !== null;
+}
+/** Invariant: set while the worker runs with nothing waiting; ends it when it fires. */
+let idleTimer: NodeJS.Timeout | undefined;
+/**
+ * Invariant: how many structure steps are under way. Each is a conversation with state on the worker's side,
+ * held to the worker it began with, so the worker never ends for being idle while one is.
+ */
+let structureSteps = 0;
+
+/** Ends `idle` once it has had nothing to do for `hasherLifecycle.idleMs`; a request clears the timer first. */
+function endWhenIdle(idle: Worker): void {
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => {
+    idleTimer = undefined;
+    if (worker !== idle || waiting.size > 0 || structureSteps > 0) return;
+    // Forgotten first: its exit is then no failure, and the next pack starts a new worker.
+    worker = undefined;
+    hasherLifecycle.idleEnds++;
+    void idle.terminate();
+  }, hasherLifecycle.idleMs);
+  idleTimer.unref();
+}
+
+/** A request is about to be posted: the worker is not idle any more. */
+function busy(): void {
+  clearTimeout(idleTimer);
+  idleTimer = undefined;
+}
 let nextId = 0;
 /** Invariant: requests posted to {@link worker} and not answered yet, with their pieces to hash inline if it dies. */
 const waiting = new Map<
@@ -110,13 +151,18 @@ function workerOrNull(): Worker | null {
     const waiter = waiting.get(reply.id);
     if (waiter === undefined) return;
     waiting.delete(reply.id);
-    if (waiting.size === 0) started.unref();
+    if (waiting.size === 0) {
+      started.unref();
+      endWhenIdle(started);
+    }
     if (waiter.settle !== undefined) waiter.settle(reply.ok && 'value' in reply ? reply.value : null);
     else waiter.resolve(reply.ok && 'hashes' in reply ? reply.hashes : waiter.items.map(hashPiecesInline));
   });
   const fail = (): void => {
+    // A worker ended for being idle was forgotten first and had nothing waiting: what waits is another's.
+    if (worker !== started) return;
     // Hash what was waiting inline: the bytes are still held by the requests, so no answer is lost.
-    if (worker === started) worker = null;
+    worker = null;
     for (const waiter of waiting.values())
       if (waiter.settle !== undefined) waiter.settle(null);
       else waiter.resolve(waiter.items.map(hashPiecesInline));
@@ -136,6 +182,7 @@ function post(items: readonly (readonly Uint8Array[])[]): Promise<string[]> {
   if (target === null) return Promise.resolve(items.map(hashPiecesInline));
   return new Promise((resolve) => {
     const id = ++nextId;
+    busy();
     if (waiting.size === 0) target.ref();
     waiting.set(id, { items, resolve });
     const request: HashRequest = { id, items };
@@ -147,6 +194,7 @@ function post(items: readonly (readonly Uint8Array[])[]): Promise<string[]> {
 function call(target: Worker, request: StructureStep): Promise<unknown> {
   return new Promise((settle) => {
     const id = ++nextId;
+    busy();
     if (waiting.size === 0) target.ref();
     waiting.set(id, { items: [], resolve: () => undefined, settle });
     target.postMessage({ ...request, id });
@@ -271,6 +319,23 @@ export class PackHasher {
   ): Promise<{ readonly head: Omit<PackStructure, 'buildSet'>; readonly parts: readonly unknown[] } | null> {
     const target = this.parallel ? workerOrNull() : null;
     if (target === null) return null;
+    structureSteps++;
+    try {
+      return await this.#structureOn(target, revision, crawl, registryText, shape, part);
+    } finally {
+      structureSteps--;
+      if (structureSteps === 0 && waiting.size === 0 && worker === target) endWhenIdle(target);
+    }
+  }
+
+  async #structureOn(
+    target: Worker,
+    revision: number,
+    crawl: CrawlResult,
+    registryText: string | null,
+    shape: 'records' | 'plan',
+    part: number,
+  ): Promise<{ readonly head: Omit<PackStructure, 'buildSet'>; readonly parts: readonly unknown[] } | null> {
     const job = ++nextJob;
     const parts = Math.max(Math.ceil(crawl.anchors.length / CRAWL_PART), Math.ceil(crawl.files.length / CRAWL_PART));
     for (let index = 0; index < parts; index++) {
