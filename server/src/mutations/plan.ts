@@ -742,7 +742,8 @@ function planRename(planner: Planner, intent: Extract<MutationIntent, { kind: 'r
     planner.warn('noChange', `${record.root} is already named ${JSON.stringify(intent.name)}.`);
     return;
   }
-  const text = planner.snapshot.crawl.anchors.find((anchor) => anchor.root === record.root)?.text ?? null;
+  // By root in the snapshot's map: a scan of the crawl's anchors cost a rename time in proportion to the project.
+  const text = planner.snapshot.parsedAnchors.get(record.root)?.text ?? null;
   const raw = JSON.parse(text!) as Record<string, unknown>;
   planner.writeFile(
     joinAssetsPath(record.root, ANCHOR_FILE),
