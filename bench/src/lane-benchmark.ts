@@ -33,6 +33,13 @@ export interface ApplyResult {
   readonly registerMs: readonly number[];
   /** `packer/applyMutation` round trips of `relocate` with consent, in ms. */
   readonly relocateMs: readonly number[];
+  /** `packer/applyMutation` round trips of `rename` (a new name in a registered asset's `asset.json`), in ms. */
+  readonly renameMs: readonly number[];
+  /**
+   * The floor of a rename, in ms (one per rename): stringify the declaration with its new name plus its
+   * atomic, fsynced write (temporary file, fsync, rename, fsync of the folder); the registry does not change.
+   */
+  readonly renameFloorMs: readonly number[];
   /** Floor samples: stringify plus durable write, in ms (one per apply, interleaved). */
   readonly floorMs: readonly number[];
   readonly floorStringifyMs: readonly number[];
@@ -48,9 +55,11 @@ export interface ApplyResult {
    */
   readonly registerCpuMs: readonly number[];
   readonly relocateCpuMs: readonly number[];
-  /** CPU of each registry floor write (stringify and the write calls), in ms, and of each relocate floor. */
+  readonly renameCpuMs: readonly number[];
+  /** CPU of each registry floor write (stringify and the write calls), in ms, and of each relocate and rename floor. */
   readonly floorCpuMs: readonly number[];
   readonly relocateFloorCpuMs: readonly number[];
+  readonly renameFloorCpuMs: readonly number[];
   /** Whether the applies cycled (a register undone by a forget, a relocate moved back): too few roots for fresh ones. */
   readonly cycled: boolean;
 }
@@ -173,9 +182,10 @@ async function apply(server: ServerProcess, projectId: string, mutation: object,
 const REGISTRY_FILE = join('assets', '.prometeu', 'index.json');
 
 /**
- * `applies` timed `register` and `applies` timed `relocate` (after two untimed warm-ups of each) on the open
- * project `projectId` in `projectDir`, each followed by one floor registry write of the registry as it is on
- * disk then (parsed untimed), plus for a relocate a durable folder rename. The server is left quiet before
+ * `applies` timed `register`, `relocate` and `rename` (after two untimed warm-ups of each) on the open
+ * project `projectId` in `projectDir`, each followed by its floor: one registry write of the registry as it is
+ * on disk then (parsed untimed), plus for a relocate a durable folder rename; for a rename, the atomic write of
+ * the renamed declaration alone (a rename changes no registry entry). The server is left quiet before
  * every timed step, and the floor's garbage is collected on both sides of it. With enough roots each apply
  * names a fresh root (drawn with `random`); with too few (a 10-root project), a register is undone by an
  * untimed `forget` and each relocate moves the asset back.
@@ -202,6 +212,10 @@ async function runApplies(
   const relocateFloorCpuMs: number[] = [];
   const registerCpuMs: number[] = [];
   const relocateCpuMs: number[] = [];
+  const renameCpuMs: number[] = [];
+  const renameFloorMs: number[] = [];
+  const renameFloorCpuMs: number[] = [];
+  const renameFloorTarget = join(floorFolder, 'asset.json');
   const lastTicksMs = (): number => applyTicks.get(server)!.at(-1)! * 10;
   const registryBytes = readFileSync(registryPath).length;
   const unregistered = await server.request<{ assets: { root: string }[] }>('packer/listAssets', {
@@ -215,9 +229,9 @@ async function runApplies(
   const registered = shuffle([...(JSON.parse(readFileSync(registryPath, 'utf8')) as RegistryFile).assets], random);
   const needed = applies + 2;
   const cycled = registerRoots.length < needed || registered.length < needed * 2;
-  if (registerRoots.length === 0 || registered.length === 0)
+  if (registerRoots.length === 0 || registered.length < 2)
     throw new Error(
-      `the applies need an unregistered and a registered root, found ${registerRoots.length} and ${registered.length}`,
+      `the applies need an unregistered and two registered roots, found ${registerRoots.length} and ${registered.length}`,
     );
 
   const floorMs: number[] = [];
@@ -247,8 +261,24 @@ async function runApplies(
     floorWriteMs.push(parts.writeMs);
     floorMs.push(parts.stringifyMs + parts.writeMs);
   };
+  // The asset renamed: one the relocates never move (the last of the shuffled entries; they take the first).
+  const renamed = registered[registered.length - 1]!;
+  const renamedPath = join(projectDir, 'assets', ...renamed.root.split('/'), 'asset.json');
+  const runRenameFloor = async (timed: boolean, name: string): Promise<void> => {
+    const declaration = JSON.parse(readFileSync(renamedPath, 'utf8')) as Record<string, unknown>;
+    await server.untilIdle(APPLY_QUIET_MS);
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const parts = floorRegistryWrite({ ...declaration, name }, renameFloorTarget);
+    const used = process.cpuUsage(cpu);
+    collectGarbage();
+    if (!timed) return;
+    renameFloorMs.push(parts.stringifyMs + parts.writeMs);
+    renameFloorCpuMs.push((used.user + used.system) / 1000);
+  };
   const registerMs: number[] = [];
   const relocateMs: number[] = [];
+  const renameMs: number[] = [];
   for (let index = 0; index < needed; index++) {
     const timed = index >= 2;
     await server.untilIdle(APPLY_QUIET_MS);
@@ -274,20 +304,35 @@ async function runApplies(
     if (timed) relocateMs.push(relocateElapsed);
     if (timed) relocateCpuMs.push(lastTicksMs());
     await runFloor(timed, true);
+    await server.untilIdle(APPLY_QUIET_MS);
+    const name = `renamed-by-the-bench-${index}`;
+    const renameElapsed = await apply(
+      server,
+      projectId,
+      { kind: 'rename', asset: { assetId: renamed.asset_id }, name },
+      false,
+    );
+    if (timed) renameMs.push(renameElapsed);
+    if (timed) renameCpuMs.push(lastTicksMs());
+    await runRenameFloor(timed, name);
   }
   return {
     roots,
     registryBytes,
     registerMs,
     relocateMs,
+    renameMs,
+    renameFloorMs,
     floorMs,
     floorStringifyMs,
     floorWriteMs,
     relocateFloorMs,
     registerCpuMs,
     relocateCpuMs,
+    renameCpuMs,
     floorCpuMs,
     relocateFloorCpuMs,
+    renameFloorCpuMs,
     cycled,
   };
 }
@@ -339,10 +384,18 @@ export function applyRows(result: ApplyResult): ReportRow[] {
       ratio: median(result.relocateMs) / relocateFloor,
       goal: 1.5,
     },
+    {
+      metric: label('rename', result.renameMs.length),
+      subject: formatMilliseconds(median(result.renameMs)),
+      floor: `${formatMilliseconds(median(result.renameFloorMs))} (stringify + atomic fsynced write of its asset.json)`,
+      ratio: median(result.renameMs) / median(result.renameFloorMs),
+      goal: 1.5,
+    },
     ...(
       [
         ['register', result.registerCpuMs, result.floorCpuMs],
         ['relocate', result.relocateCpuMs, result.relocateFloorCpuMs],
+        ['rename', result.renameCpuMs, result.renameFloorCpuMs],
       ] as const
     ).map(([name, samples, floorSamples]) => ({
       metric: `  … server CPU per ${name} ${size}, request to answer (mean of ${samples.length}, 10 ms ticks)`,
