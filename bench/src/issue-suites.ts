@@ -150,24 +150,27 @@ export const MAX_USER_WATCHES = '/proc/sys/fs/inotify/max_user_watches';
 
 /**
  * Throws, naming the sysctl, when this machine's inotify budget cannot hold one watch per folder of
- * `workspace` (parcel's Linux backend takes one per folder; the server's is the only recursive subscription
- * alive at a time, the latency floor's covers one asset root). Watches other processes hold are not counted.
+ * `workspace` (parcel's Linux backend takes one per folder). Returns whether it holds two (the server's and
+ * the latency floor's subscription of the whole `assets/`, see {@link measureWatchLatency}). Watches other
+ * processes hold are not counted.
  */
 export function checkWatchBudget(
   workspace: BenchWorkspace,
   readLimit: () => string = () => readFileSync(MAX_USER_WATCHES, 'utf8'),
-): void {
+): { readonly holdsTwo: boolean } {
   let limit: number;
   try {
     limit = Number(readLimit().trim());
   } catch {
-    return; // Not Linux, or no procfs: the backend reports its own failure.
+    return { holdsTwo: true }; // Not Linux, or no procfs: the backend reports its own failure.
   }
+  if (!Number.isFinite(limit)) return { holdsTwo: true };
   const needed = workspace.summary.folders + 1_000;
-  if (Number.isFinite(limit) && limit < needed)
+  if (limit < needed)
     throw new Error(
       `fs.inotify.max_user_watches is ${limit}, below the ${workspace.summary.folders} folders to watch at ${formatCount(workspace.summary.roots)} (+1000 spare): raise it (sysctl -w fs.inotify.max_user_watches=${2 ** Math.ceil(Math.log2(needed * 2))})`,
     );
+  return { holdsTwo: limit >= needed + workspace.summary.folders };
 }
 
 /**
@@ -179,7 +182,7 @@ export function checkWatchBudget(
 export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput> {
   const largest = context.sizes[context.sizes.length - 1]!;
   return eachSize(context, 'watch', async (roots) => {
-    checkWatchBudget(context.workspaces.get(roots)!);
+    const budget = checkWatchBudget(context.workspaces.get(roots)!);
     const repetitions = atSize(roots, 5, 2);
     const chokidarRepetitions = roots <= CHOKIDAR_MAX_ROOTS ? 3 : 0;
     context.log(
@@ -197,7 +200,12 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
       samples,
       seed: context.seed,
       server: context.server,
+      wholeTreeFloor: budget.holdsTwo,
     });
+    if (!budget.holdsTwo)
+      context.log(
+        `watch: the latency floor at ${formatCount(roots)} subscribes one folder per sample (inotify budget)`,
+      );
     let missed: MissedChangesResult | undefined;
     if (roots === largest) {
       context.log(`watch: 50 changes at once on ${formatCount(roots)}`);

@@ -126,8 +126,10 @@ describe('checkWatchBudget', () => {
     );
   });
 
-  it('lets a budget that holds every folder through', () => {
-    expect(() => checkWatchBudget(workspace, () => '524288\n')).not.toThrow();
+  it('lets a budget that holds every folder through, and says whether it holds a second subscription of the tree', () => {
+    expect(checkWatchBudget(workspace, () => '524288\n')).toEqual({ holdsTwo: true });
+    // This machine's limit before it was raised: the server's watches fit, a second subscription of the tree would not.
+    expect(checkWatchBudget(workspace, () => '192536\n')).toEqual({ holdsTwo: false });
   });
 });
 
