@@ -286,4 +286,19 @@ describe('recovering a journal', () => {
     expect(readFileSync(join(dir, 'assets/moved/deep/hero/asset.json'), 'utf8')).toContain('"champion"');
     expect(readdirSync(join(dir, 'assets/.prometeu')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
+
+  it('a commit that leaves the registry alone keeps the checked registry of the snapshot before it', async () => {
+    const dir = realpathSync(tempDir());
+    writeBase(dir);
+    const project = await open(dir);
+    const before = project.snapshot();
+    expect((await apply(project, { kind: 'rename', asset: { assetId: 1 }, name: 'champion' }, 'op-1')).status).toBe(
+      'succeeded',
+    );
+    const after = project.snapshot();
+    expect(after.revision).toBeGreaterThan(before.revision);
+    expect(after.byId.get(1)!.anchor!.name).toBe('champion');
+    // The very object: checking the same registry again walked every entry on each such commit.
+    expect(after.parsedRegistry).toBe(before.parsedRegistry);
+  });
 });

@@ -256,7 +256,11 @@ export function snapshotAfterCommit(
   );
 }
 
+/** The registry after a commit that did not write it: the previous snapshot's, checked again only when it has none parsed. */
 function registryOf(previous: Snapshot, assetsDir: FolderLocation): ParsedRegistry {
+  // The same registry object gives the same check: checking it again cost a walk of every entry per rename.
+  if (previous.registry !== null && previous.parsedRegistry.registry === previous.registry)
+    return previous.parsedRegistry;
   if (previous.registry !== null) return checkRegistry(previous.registry);
   const registry = readRegistryText(assetsDir);
   return parseRegistry(registry.text, registry.readError);
