@@ -7,6 +7,7 @@
 import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
 import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import { patchMap } from '../domain/shared-map.js';
 import type { ProjectFs } from '../io/project-fs.js';
 import { crawledAt } from '../project/loader.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
@@ -90,42 +91,39 @@ export function snapshotWithResults(
   results: ReadonlyMap<string, FormatResult>,
   revision = current.revision + 1,
 ): Snapshot | null {
-  const merged = new Map(current.formatResults);
-  let applies = false;
+  const arrived = new Map<string, FormatResult>();
   for (const [root, result] of results) {
     const record = current.byRoot.get(root);
     if (record === undefined || record.anchor !== result.anchor || record.validation !== 'pending') continue;
-    merged.set(root, result);
-    applies = true;
+    arrived.set(root, result);
   }
-  if (!applies) return null;
+  if (arrived.size === 0) return null;
+  // A few results (a commit's round): the map is patched (it shares every other result with the current one)
+  // and so is the snapshot, at those roots alone, so both cost what arrived. A result left behind by a
+  // declaration that changed applies to no record (`resultFor` checks the anchor); it stays until a whole
+  // join or a reload drops it, where walking every result each round to find it cost more than the round.
+  if (arrived.size <= PATCHED_RESULTS) {
+    const patched = patchSnapshotForReload(
+      revision,
+      current,
+      current.crawl,
+      current.parsedRegistry,
+      [...arrived.keys()].sort(compareStrings),
+      current.quarantine,
+      patchMap(current.formatResults, arrived),
+    );
+    if (patched !== undefined) return patched;
+  }
+  // Many results (the open's round), or a snapshot the patch cannot take: joined whole, which costs less than
+  // patching every root, with the results that no longer apply dropped.
+  const merged = new Map(current.formatResults);
+  for (const [root, result] of arrived) merged.set(root, result);
   for (const [root, result] of merged) if (current.byRoot.get(root)?.anchor !== result.anchor) merged.delete(root);
-  // Patched at the roots whose result changed, so the snapshot and its published diff cost what arrived; a
-  // round of many results (the open's) is joined whole, which costs less than patching every root.
-  const roots = [...current.formatResults.keys()].filter(
-    (root) => merged.get(root) !== current.formatResults.get(root),
-  );
-  for (const root of results.keys()) if (merged.get(root) === results.get(root)) roots.push(root);
-  const patched =
-    roots.length <= PATCHED_RESULTS
-      ? patchSnapshotForReload(
-          revision,
-          current,
-          current.crawl,
-          current.parsedRegistry,
-          [...new Set(roots)].sort(compareStrings),
-          current.quarantine,
-          merged,
-        )
-      : undefined;
-  return (
-    patched ??
-    buildSnapshot(revision, current.crawl, current.parsedRegistry, {
-      previous: current,
-      quarantine: current.quarantine,
-      formatResults: merged,
-    })
-  );
+  return buildSnapshot(revision, current.crawl, current.parsedRegistry, {
+    previous: current,
+    quarantine: current.quarantine,
+    formatResults: merged,
+  });
 }
 
 /**
