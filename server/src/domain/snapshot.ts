@@ -818,7 +818,7 @@ export function patchSnapshot(
   quarantine: readonly QuarantineEntry[],
 ): Snapshot {
   return (
-    tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, previous.formatResults) ??
+    patchSnapshotForReload(revision, previous, crawl, parsedRegistry, folders, quarantine, previous.formatResults) ??
     buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine })
   );
 }
@@ -831,18 +831,6 @@ export function patchSnapshot(
  * Equal to `buildSnapshot(revision, crawl, parsedRegistry, { previous, quarantine, formatResults })`.
  */
 export function patchSnapshotForReload(
-  revision: number,
-  previous: Snapshot,
-  crawl: CrawlResult,
-  parsedRegistry: ParsedRegistry,
-  folders: readonly string[],
-  quarantine: readonly QuarantineEntry[],
-  formatResults: FormatResults,
-): Snapshot | undefined {
-  return tryPatch(revision, previous, crawl, parsedRegistry, folders, quarantine, formatResults);
-}
-
-function tryPatch(
   revision: number,
   previous: Snapshot,
   crawl: CrawlResult,
