@@ -794,16 +794,7 @@ export class ProjectFs {
       const temporary = `${folder.via}/${temporaryName(name)}`;
       const target = `${folder.via}/${name}`;
       try {
-        const handle = await open(temporary, CREATE_FLAGS, 0o644);
-        try {
-          await handle.writeFile(data);
-          await handle.sync();
-        } catch (error) {
-          await handle.close().catch(() => undefined);
-          await unlink(temporary).catch(() => undefined);
-          throw error;
-        }
-        await handle.close();
+        await writeSynced(temporary, data);
         try {
           await rename(temporary, target);
         } catch (error) {
@@ -856,16 +847,7 @@ export class ProjectFs {
     const temporary = `${stage.via}/${temporaryName(name)}`;
     const target = `${folder.via}/${name}`;
     try {
-      const handle = await open(temporary, CREATE_FLAGS, 0o644);
-      try {
-        await handle.writeFile(data);
-        await handle.sync();
-      } catch (error) {
-        await handle.close().catch(() => undefined);
-        await unlink(temporary).catch(() => undefined);
-        throw error;
-      }
-      await handle.close();
+      await writeSynced(temporary, data);
     } catch (error) {
       releaseBoth();
       throw relabel(error, stage.via, stage.path);
@@ -1618,6 +1600,23 @@ export class ProjectFs {
     }
     return this.refuse('moved-outside', parts);
   }
+}
+
+/**
+ * Creates `temporary` (refusing an existing name or a link) with `data`, flushed to disk; removes it again
+ * when writing or flushing fails. The first step of every durable atomic write.
+ */
+async function writeSynced(temporary: string, data: string | Uint8Array): Promise<void> {
+  const handle = await open(temporary, CREATE_FLAGS, 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await handle.close();
 }
 
 /** Writes `pieces` in order with as few system calls as the kernel allows (one, unless a write comes up short). */
