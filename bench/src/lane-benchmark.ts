@@ -234,22 +234,29 @@ async function runApplies(
       `the applies need an unregistered and two registered roots, found ${registerRoots.length} and ${registered.length}`,
     );
 
+  // Runs one floor's writes once the server is quiet, its garbage collected on both sides; with its CPU in ms.
+  const quietly = async <T>(write: () => T): Promise<{ result: T; cpuMs: number }> => {
+    await server.untilIdle(APPLY_QUIET_MS);
+    collectGarbage();
+    const cpu = process.cpuUsage();
+    const result = write();
+    const used = process.cpuUsage(cpu);
+    collectGarbage();
+    return { result, cpuMs: (used.user + used.system) / 1000 };
+  };
   const floorMs: number[] = [];
   const floorStringifyMs: number[] = [];
   const floorWriteMs: number[] = [];
   const runFloor = async (timed: boolean, relocating = false): Promise<void> => {
     const registry = JSON.parse(readFileSync(registryPath, 'utf8')) as unknown;
-    await server.untilIdle(APPLY_QUIET_MS);
-    collectGarbage();
-    const cpu = process.cpuUsage();
-    const parts = floorRegistryWrite(registry, floorTarget);
-    const renameMs = relocating
-      ? floorFolderRename(join(moves, moved ? 'moved' : 'root'), join(moves, moved ? 'root' : 'moved'))
-      : 0;
-    const used = process.cpuUsage(cpu);
-    const cpuMs = (used.user + used.system) / 1000;
+    const { result, cpuMs } = await quietly(() => ({
+      parts: floorRegistryWrite(registry, floorTarget),
+      renameMs: relocating
+        ? floorFolderRename(join(moves, moved ? 'moved' : 'root'), join(moves, moved ? 'root' : 'moved'))
+        : 0,
+    }));
+    const { parts, renameMs } = result;
     moved = relocating ? !moved : moved;
-    collectGarbage();
     if (!timed) return;
     if (relocating) {
       relocateFloorMs.push(parts.stringifyMs + parts.writeMs + renameMs);
@@ -266,15 +273,12 @@ async function runApplies(
   const renamedPath = join(projectDir, 'assets', ...renamed.root.split('/'), 'asset.json');
   const runRenameFloor = async (timed: boolean, name: string): Promise<void> => {
     const declaration = JSON.parse(readFileSync(renamedPath, 'utf8')) as Record<string, unknown>;
-    await server.untilIdle(APPLY_QUIET_MS);
-    collectGarbage();
-    const cpu = process.cpuUsage();
-    const parts = floorRegistryWrite({ ...declaration, name }, renameFloorTarget);
-    const used = process.cpuUsage(cpu);
-    collectGarbage();
+    const { result: parts, cpuMs } = await quietly(() =>
+      floorRegistryWrite({ ...declaration, name }, renameFloorTarget),
+    );
     if (!timed) return;
     renameFloorMs.push(parts.stringifyMs + parts.writeMs);
-    renameFloorCpuMs.push((used.user + used.system) / 1000);
+    renameFloorCpuMs.push(cpuMs);
   };
   const registerMs: number[] = [];
   const relocateMs: number[] = [];
