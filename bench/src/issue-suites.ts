@@ -242,7 +242,7 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
     const applies = atSize(roots, 11, 5);
     const readPasses = atSize(roots, 2, 1);
     context.log(
-      `lane: ${applies} register and ${applies} relocate applies on ${formatCount(roots)}, reads during ${readPasses} full packs`,
+      `lane: ${applies} register, relocate and rename applies each on ${formatCount(roots)}, reads during ${readPasses} full packs`,
     );
     const lane: LaneResult = await measureLane(context.workingCopy(roots).projectDir, roots, {
       applies,
@@ -262,13 +262,13 @@ export async function runLaneSuite(context: SuiteContext): Promise<SuiteOutput> 
   };
 }
 
-/** `applies` register and relocate applies on a generated project of 10 roots (7 registered, 3 to register). */
+/** `applies` register, relocate and rename applies each on a generated project of 10 roots (7 registered, 3 to register). */
 async function measureTenRoots(context: SuiteContext, applies: number): Promise<ApplyResult> {
   const parent = mkdtempSync(join(tmpdir(), 'prometeu-bench-10-'));
   try {
     const projectDir = join(parent, 'project');
     generateWorkspace(projectDir, { roots: 10, seed: context.seed, registeredShare: 0.7 });
-    context.log(`lane: ${applies} register and ${applies} relocate applies on 10 roots`);
+    context.log(`lane: ${applies} register, relocate and rename applies each on 10 roots`);
     return await measureApplies(projectDir, 10, { applies, seed: context.seed, server: context.server });
   } finally {
     rmSync(parent, { recursive: true, force: true });
