@@ -9,6 +9,7 @@ import {
   parseRegistry,
   REGISTRY_PATH,
   serializeRegistry,
+  serializeRegistryBytes,
   sortKeys,
 } from '../../server/src/domain/registry.js';
 import { uuidFor } from '../support/workspace-builder.js';
@@ -161,6 +162,35 @@ describe('parseRegistry', () => {
     for (const edit of edits) {
       registry = { ...registry, assets: edit([...registry.assets]) };
       expect(serializeRegistry(registry)).toBe(expected(registry));
+    }
+  });
+
+  it('writes as bytes exactly the UTF-8 of its text, empty, with a $schema key, non-ASCII roots and after edits that reuse cached runs', () => {
+    const expected = (value: RegistryFile): string => `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+    const empty: RegistryFile = { schema_version: 1, next_asset_id: 1, assets: [] };
+    expect(serializeRegistryBytes(empty).toString('utf8')).toBe(expected(empty));
+    let registry: RegistryFile = {
+      $schema: './index.schema.json',
+      schema_version: 1,
+      next_asset_id: 400,
+      assets: Array.from({ length: 300 }, (_, index) =>
+        entry(index + 1, index % 7 === 0 ? `héros/ø${index}` : `r${index + 1}`),
+      ),
+    };
+    expect(serializeRegistryBytes(registry).toString('utf8')).toBe(expected(registry));
+    const edits: ((assets: Entry[]) => Entry[])[] = [
+      (assets) =>
+        assets.map((candidate) => (candidate.asset_id === 70 ? { ...candidate, root: 'déplacé' } : candidate)),
+      (assets) => [...assets, entry(350, 'added')],
+      (assets) => assets.filter((candidate) => candidate.asset_id !== 128),
+      (assets) => assets.filter((candidate) => candidate.asset_id < 64 || candidate.asset_id >= 128),
+    ];
+    for (const edit of edits) {
+      registry = { ...registry, assets: edit([...registry.assets]) };
+      // The bytes and the text share no cache that could let one go stale for the other.
+      expect(serializeRegistryBytes(registry).toString('utf8')).toBe(expected(registry));
+      expect(serializeRegistry(registry)).toBe(expected(registry));
+      expect(serializeRegistryBytes(registry).toString('utf8')).toBe(expected(registry));
     }
   });
 
