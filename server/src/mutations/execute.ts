@@ -33,7 +33,7 @@ import {
   registryPatch,
   REGISTRY_PATH,
   serializeRegistry,
-  serializeRegistryBytes,
+  serializeRegistryPieces,
   type RegistryPatch,
 } from '../domain/registry.js';
 import { PackerError } from '../errors.js';
@@ -400,19 +400,17 @@ function rememberCanonical(text: string): void {
  * something asks for it (a changed stamp, a whole-text journal, a reload, the watcher's comparison).
  */
 export class CanonicalRegistry {
-  /** Invariant: decoded from {@link bytes} on first use, then kept. */
+  /** Invariant: decoded from {@link pieces} on first use, then kept. */
   #text: string | undefined;
   constructor(
-    /** The registry the bytes serialise. */
+    /** The registry the pieces serialise. */
     readonly registry: RegistryFile,
-    /** Exactly `Buffer.from(serializeRegistry(registry))`. */
-    readonly bytes: Uint8Array,
+    /** In order, exactly the bytes of `serializeRegistry(registry)`; written as they are, never joined. */
+    readonly pieces: readonly Uint8Array[],
   ) {}
-  /** The text of {@link bytes}. */
+  /** The text of {@link pieces}. */
   text(): string {
-    return (this.#text ??= Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString(
-      'utf8',
-    ));
+    return (this.#text ??= Buffer.concat(this.pieces).toString('utf8'));
   }
 }
 
@@ -427,16 +425,23 @@ export function registryTextOf(content: RegistryContent | null): string | null {
 }
 
 /** What writing `content` writes: the text, or the bytes without decoding them. */
-function dataOf(content: RegistryContent): string | Uint8Array {
-  return typeof content === 'string' ? content : content.bytes;
+function dataOf(content: RegistryContent): string | readonly Uint8Array[] {
+  return typeof content === 'string' ? content : content.pieces;
 }
 
 /**
- * Serialises `registry` for a commit (see {@link serializeRegistry}) as bytes built from cached bytes per run of
- * entries: no 16 MiB string is joined and encoded again on the main thread per commit.
+ * Serialises `registry` for a commit (see {@link serializeRegistry}) as pieces of cached bytes per run of
+ * entries: no 16 MiB string is joined and encoded again on the main thread per commit, and what must be
+ * encoded (every run, on the first commit after an open) is encoded in slices with a turn of the event loop
+ * between them.
  */
-export function serializeCommittedRegistry(registry: RegistryFile): CanonicalRegistry {
-  return new CanonicalRegistry(registry, serializeRegistryBytes(registry));
+export async function serializeCommittedRegistry(registry: RegistryFile): Promise<CanonicalRegistry> {
+  return new CanonicalRegistry(registry, await serializeRegistryPieces(registry, yieldToEventLoop));
+}
+
+/** Resolves after one turn of the event loop, so that I/O callbacks (reads waiting to be answered) run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether `text` is exactly the canonical serialisation of `registry` (serialised once per new text). */
@@ -603,7 +608,7 @@ function singleFileWrite(
   assets: ProjectFs,
   actions: readonly FileAction[],
   registryAfter: RegistryContent | null,
-): { readonly path: string; readonly content: string | Uint8Array } | null {
+): { readonly path: string; readonly content: string | readonly Uint8Array[] } | null {
   if (actions.length === 0)
     return registryAfter !== null ? { path: REGISTRY_PATH, content: dataOf(registryAfter) } : null;
   const only = actions[0]!;

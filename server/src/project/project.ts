@@ -501,7 +501,7 @@ export class Project {
         `A write that a stopped packer process left unfinished (${recovered.operationId}) was ${recovered.outcome === 'completed' ? 'completed' : 'rolled back'} first, so this mutation was planned against an outdated snapshot.`,
       );
     }
-    const registryAfter = plan.effect.registry !== null ? serializeCommittedRegistry(plan.effect.registry) : null;
+    const registryAfter = plan.effect.registry !== null ? await serializeCommittedRegistry(plan.effect.registry) : null;
     await executeEffect(
       this.#assetsFs,
       operationId,
