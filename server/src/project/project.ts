@@ -518,7 +518,12 @@ export class Project {
     }
     const folders = touchedFolders(plan.effect.actions);
     const next = snapshotAfterCommit(this.#current, this.#assetsFs, plan.effect.registry, folders);
+    // The steps after the write each walk the project once (at 100k roots several milliseconds apiece): a turn
+    // of the event loop between them answers the reads that wait. The lane is held throughout, so nothing else
+    // publishes meanwhile, and the watcher classifies only once the lane is idle, after the fingerprints.
+    await turnOfEventLoop();
     this.#publish(next, 'mutation', operationId);
+    await turnOfEventLoop();
     this.#watch.afterCommit(folders);
     return next;
   }
@@ -598,4 +603,9 @@ export class Project {
     void this.#watch.dispose();
     this.#lock.release();
   }
+}
+
+/** Resolves after one turn of the event loop, so that the I/O callbacks waiting (reads to answer) run first. */
+function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
