@@ -9,6 +9,7 @@ import {
   parseRegistry,
   REGISTRY_PATH,
   serializeRegistry,
+  serializeRegistryPieces,
   sortKeys,
 } from '../../server/src/domain/registry.js';
 import { uuidFor } from '../support/workspace-builder.js';
@@ -162,6 +163,40 @@ describe('parseRegistry', () => {
       registry = { ...registry, assets: edit([...registry.assets]) };
       expect(serializeRegistry(registry)).toBe(expected(registry));
     }
+  });
+
+  it('writes as pieces exactly the UTF-8 of its text, empty, with a $schema key, non-ASCII roots and after edits that reuse cached runs', async () => {
+    const expected = (value: RegistryFile): string => `${JSON.stringify(sortKeys(value), null, 2)}\n`;
+    let pauses = 0;
+    // Slices of 0 ms: a pause before every run encoded, so slicing cannot change the bytes either.
+    const bytesOf = async (value: RegistryFile): Promise<string> =>
+      Buffer.concat(await serializeRegistryPieces(value, async () => void pauses++, 0)).toString('utf8');
+    const empty: RegistryFile = { schema_version: 1, next_asset_id: 1, assets: [] };
+    expect(await bytesOf(empty)).toBe(expected(empty));
+    let registry: RegistryFile = {
+      $schema: './index.schema.json',
+      schema_version: 1,
+      next_asset_id: 400,
+      assets: Array.from({ length: 300 }, (_, index) =>
+        entry(index + 1, index % 7 === 0 ? `héros/ø${index}` : `r${index + 1}`),
+      ),
+    };
+    expect(await bytesOf(registry)).toBe(expected(registry));
+    const edits: ((assets: Entry[]) => Entry[])[] = [
+      (assets) =>
+        assets.map((candidate) => (candidate.asset_id === 70 ? { ...candidate, root: 'déplacé' } : candidate)),
+      (assets) => [...assets, entry(350, 'added')],
+      (assets) => assets.filter((candidate) => candidate.asset_id !== 128),
+      (assets) => assets.filter((candidate) => candidate.asset_id < 64 || candidate.asset_id >= 128),
+    ];
+    for (const edit of edits) {
+      registry = { ...registry, assets: edit([...registry.assets]) };
+      // The bytes and the text share no cache that could let one go stale for the other.
+      expect(await bytesOf(registry)).toBe(expected(registry));
+      expect(serializeRegistry(registry)).toBe(expected(registry));
+      expect(await bytesOf(registry)).toBe(expected(registry));
+    }
+    expect(pauses).toBeGreaterThan(0);
   });
 
   it('finds nothing to rewrite in a registry the packer wrote', () => {

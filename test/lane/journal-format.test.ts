@@ -170,6 +170,30 @@ describe('recovering a journal', () => {
     expect(patch.added.map((item) => item.root)).toEqual(['moved/deep/hero']);
   });
 
+  it('a relocate after a commit of the same process, whose registry it wrote as bytes it never decoded, still journals a patch', async () => {
+    const dir = realpathSync(tempDir());
+    writeBase(dir);
+    const assets = join(dir, 'assets');
+    let journal = '';
+    const project = await open(dir, (reached) => {
+      if (reached === 'journal-written') {
+        journal = readFileSync(join(assets, JOURNAL_PATH), 'utf8');
+        throw new SimulatedCrash(reached);
+      }
+    });
+    const include: MutationIntent = { kind: 'setBuildInclusion', asset: { assetId: 2 }, included: true };
+    expect((await apply(project, include, 'op-include')).status).toBe('succeeded');
+    // What the first commit wrote is the canonical text of the registry it committed.
+    const written = readFileSync(join(assets, REGISTRY), 'utf8');
+    expect(written).toBe(serializeRegistry(JSON.parse(written) as RegistryFile));
+    expect(JSON.parse(written)).toMatchObject({ assets: [{}, { asset_id: 2, included_in_build: true }, {}] });
+    expect((await apply(project, RELOCATE, 'op-relocate')).status).toBe('error');
+    const parsed = JSON.parse(journal) as Record<string, unknown>;
+    expect(parsed).toMatchObject({ version: 2, operationId: 'op-relocate' });
+    expect(parsed).not.toHaveProperty('registryBefore');
+    closeAll();
+  });
+
   it('a patch journal is rolled forward to exactly the registry the commit writes', async () => {
     const expected = await relocatedRegistry();
     const { assets } = await crashedAt('action-0');

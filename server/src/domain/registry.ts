@@ -2,6 +2,7 @@
  * The registry (`assets/.prometeu/index.json`): parsing with every integrity check, and the canonical
  * serialisation that keeps it diffable in git.
  */
+import { Buffer } from 'node:buffer';
 import { jsonTextDepth, MAX_JSON_DEPTH } from './limits.js';
 import { REGISTRY_SCHEMA_VERSION, RegistryFile, type Diagnostic, type RegistryEntry } from '@prometeu/packer-protocol';
 import { describeIssues, makeDiagnostic } from './diagnostics.js';
@@ -410,6 +411,66 @@ export function serializeRegistry(registry: RegistryFile): string {
   // An editor's `$schema` key is kept (it sorts first); the packer never adds one.
   const schema = registry.$schema !== undefined ? `  "$schema": ${JSON.stringify(registry.$schema)},\n` : '';
   return `{\n${schema}  "assets": ${list},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
+}
+
+/**
+ * The UTF-8 bytes of a run of entries (as {@link chunkText}), keyed by its first entry, with the entries they
+ * were built from. A commit writes the registry as these pieces: joining 16 MiB of text and encoding it again
+ * cost a 100k-root project tens of milliseconds of the main thread per commit.
+ */
+const chunkBytes = new WeakMap<RegistryEntry, { readonly entries: readonly RegistryEntry[]; readonly bytes: Buffer }>();
+
+const LIST_SEPARATOR = Buffer.from(',\n');
+
+/**
+ * The UTF-8 bytes of {@link serializeRegistry}'s text for `registry`, as pieces to write in order, built from
+ * cached bytes per run of entries so that a commit that changes one entry encodes one run and copies nothing
+ * else. Their concatenation equals, byte for byte, `Buffer.from(serializeRegistry(registry))`. With
+ * `pause`, runs are encoded in slices of at most about `sliceMs` between which it awaits `pause()`: the first
+ * commit after an open encodes every run (about a hundred milliseconds at 100k roots), and reads are
+ * answered between the slices.
+ */
+export async function serializeRegistryPieces(
+  registry: RegistryFile,
+  pause?: () => Promise<void>,
+  sliceMs = 4,
+): Promise<Buffer[]> {
+  let sorted = true;
+  for (let index = 1; index < registry.assets.length && sorted; index++)
+    sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
+  const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
+  const schema = registry.$schema !== undefined ? `  "$schema": ${JSON.stringify(registry.$schema)},\n` : '';
+  const pieces: Buffer[] = [Buffer.from(`{\n${schema}  "assets": ${assets.length === 0 ? '[]' : '[\n'}`)];
+  let sliceStart = performance.now();
+  for (let start = 0; start < assets.length;) {
+    const chunk = Math.floor(assets[start]!.asset_id / CHUNK);
+    let end = start + 1;
+    while (end < assets.length && Math.floor(assets[end]!.asset_id / CHUNK) === chunk) end++;
+    const cached = chunkBytes.get(assets[start]!);
+    let same = cached !== undefined && cached.entries.length === end - start;
+    for (let index = start; same && index < end; index++) same = cached!.entries[index - start] === assets[index];
+    if (start > 0) pieces.push(LIST_SEPARATOR);
+    if (same) pieces.push(cached!.bytes);
+    else {
+      if (pause !== undefined && performance.now() - sliceStart > sliceMs) {
+        await pause();
+        sliceStart = performance.now();
+      }
+      const entries = assets.slice(start, end);
+      const bytes = Buffer.from(entries.map(textOfEntry).join(',\n'));
+      chunkBytes.set(assets[start]!, { entries, bytes });
+      // The text of the run is not kept beside its bytes: one copy of a 100k-root registry is enough.
+      chunkText.delete(assets[start]!);
+      pieces.push(bytes);
+    }
+    start = end;
+  }
+  pieces.push(
+    Buffer.from(
+      `${assets.length === 0 ? '' : '\n  ]'},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`,
+    ),
+  );
+  return pieces;
 }
 
 /** Returns a copy of a JSON value with object keys sorted recursively. */

@@ -783,7 +783,7 @@ export class ProjectFs {
    */
   async writeFileAtomic(
     relative: string,
-    data: string | Uint8Array,
+    data: string | Uint8Array | readonly Uint8Array[],
     options: { createParents?: boolean } = {},
   ): Promise<void> {
     this.forget();
@@ -826,7 +826,7 @@ export class ProjectFs {
    */
   async prepareFileAtomic(
     relative: string,
-    data: string | Uint8Array,
+    data: string | Uint8Array | readonly Uint8Array[],
     options: { readonly stageIn?: string } = {},
   ): Promise<PreparedFile> {
     this.forget();
@@ -1603,13 +1603,15 @@ export class ProjectFs {
 }
 
 /**
- * Creates `temporary` (refusing an existing name or a link) with `data`, flushed to disk; removes it again
+ * Creates `temporary` (refusing an existing name or a link) with `data` (pieces are written in order), flushed to disk; removes it again
  * when writing or flushing fails. The first step of every durable atomic write.
  */
-async function writeSynced(temporary: string, data: string | Uint8Array): Promise<void> {
+async function writeSynced(temporary: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const handle = await open(temporary, CREATE_FLAGS, 0o644);
   try {
-    await handle.writeFile(data);
+    // Pieces (the registry's cached runs) are written in order as they are, never joined into one copy.
+    if (Array.isArray(data)) await writeAllPieces(handle, data as readonly Uint8Array[]);
+    else await handle.writeFile(data as string | Uint8Array);
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => undefined);

@@ -21,6 +21,7 @@
  * journal's removal (see {@link pendingRemovals}). Format 1 flushed six times in sequence; this flushes
  * five, in three rounds. A register flushes its temporary file and `.prometeu`, as the floor does.
  */
+import { Buffer } from 'node:buffer';
 import { dirname, posix, relative } from 'node:path';
 import { PackerErrorCodes } from '@prometeu/packer-protocol';
 import type { RegistryFile } from '@prometeu/packer-protocol';
@@ -32,6 +33,7 @@ import {
   registryPatch,
   REGISTRY_PATH,
   serializeRegistry,
+  serializeRegistryPieces,
   type RegistryPatch,
 } from '../domain/registry.js';
 import { PackerError } from '../errors.js';
@@ -206,7 +208,7 @@ function trashPath(operationId: string, index: number): string {
 export function checkPreconditions(
   assetsDir: FolderLocation,
   actions: readonly FileAction[],
-  registryBefore: string | null,
+  registryBefore: RegistryContent | null,
   checkRegistry: boolean,
   registryStamp?: string,
 ): void {
@@ -215,7 +217,7 @@ export function checkPreconditions(
   if (
     checkRegistry &&
     (registryStamp === undefined || stampOf(assets, REGISTRY_PATH) !== registryStamp) &&
-    readText(assets, REGISTRY_PATH) !== registryBefore
+    readText(assets, REGISTRY_PATH) !== registryTextOf(registryBefore)
   ) {
     throw new DiskChangedError(
       `.prometeu/index.json`,
@@ -382,9 +384,9 @@ async function finish(
 const pendingRemovals = new Set<string>();
 
 /**
- * The last two registry texts known to be canonical, newest last: each commit serialises its "after" before
- * it runs, and its "before" is usually the previous commit's "after", this very string. A journal may record
- * a patch instead of the whole text only when "before" is canonical.
+ * The last two registry texts found canonical, newest last (texts read from disk; what a commit wrote is a
+ * {@link CanonicalRegistry}, canonical by construction). A journal may record a patch instead of the whole
+ * text only when "before" is canonical.
  */
 const knownCanonical: string[] = [];
 
@@ -393,15 +395,63 @@ function rememberCanonical(text: string): void {
   if (knownCanonical.length > 2) knownCanonical.shift();
 }
 
-/** Serialises `registry` for a commit (see {@link serializeRegistry}), remembering the text as canonical. */
-export function serializeCommittedRegistry(registry: RegistryFile): string {
-  const text = serializeRegistry(registry);
-  rememberCanonical(text);
-  return text;
+/**
+ * A registry's canonical serialisation as a commit writes it: the bytes, with the text decoded only when
+ * something asks for it (a changed stamp, a whole-text journal, a reload, the watcher's comparison).
+ */
+export class CanonicalRegistry {
+  /** Invariant: decoded from {@link pieces} on first use, then kept. */
+  #text: string | undefined;
+  constructor(
+    /** The registry the pieces serialise. */
+    readonly registry: RegistryFile,
+    /** In order, exactly the bytes of `serializeRegistry(registry)`; written as they are, never joined. */
+    readonly pieces: readonly Uint8Array[],
+  ) {}
+  /** The text of {@link pieces}. */
+  text(): string {
+    return (this.#text ??= Buffer.concat(this.pieces).toString('utf8'));
+  }
+}
+
+/** The registry's content as a commit knows it: its text, or the canonical bytes a commit wrote. */
+export type RegistryContent = string | CanonicalRegistry;
+
+/** The text of `content`. */
+export function registryTextOf(content: RegistryContent): string;
+export function registryTextOf(content: RegistryContent | null): string | null;
+export function registryTextOf(content: RegistryContent | null): string | null {
+  return content === null || typeof content === 'string' ? content : content.text();
+}
+
+/** What writing `content` writes: the text, or the bytes without decoding them. */
+function dataOf(content: RegistryContent): string | readonly Uint8Array[] {
+  return typeof content === 'string' ? content : content.pieces;
+}
+
+/**
+ * Serialises `registry` for a commit (see {@link serializeRegistry}) as pieces of cached bytes per run of
+ * entries: no 16 MiB string is joined and encoded again on the main thread per commit, and what must be
+ * encoded (every run, on the first commit after an open) is encoded in slices with a turn of the event loop
+ * between them.
+ */
+export async function serializeCommittedRegistry(registry: RegistryFile): Promise<CanonicalRegistry> {
+  return new CanonicalRegistry(registry, await serializeRegistryPieces(registry, yieldToEventLoop));
+}
+
+/** Resolves after one turn of the event loop, so that I/O callbacks (reads waiting to be answered) run. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether `text` is exactly the canonical serialisation of `registry` (serialised once per new text). */
-function isCanonicalText(registry: RegistryFile, text: string): boolean {
+function isCanonicalText(registry: RegistryFile, content: RegistryContent): boolean {
+  // Bytes a commit serialised from this very registry object are canonical by construction.
+  if (content instanceof CanonicalRegistry) {
+    if (content.registry === registry) return true;
+    content = content.text();
+  }
+  const text = content;
   // The same string object compares in constant time; an equal copy, in one pass.
   if (knownCanonical.some((known) => known === text)) return true;
   if (serializeRegistry(registry) !== text) return false;
@@ -418,8 +468,8 @@ function journalOf(
   assets: ProjectFs,
   operationId: string,
   actions: readonly FileAction[],
-  registryBefore: string | null,
-  registryAfter: string | null,
+  registryBefore: RegistryContent | null,
+  registryAfter: RegistryContent | null,
   registries: CommittedRegistries | undefined,
 ): Journal {
   const createdFolders = foldersToCreate(assets, actions);
@@ -431,7 +481,14 @@ function journalOf(
     if (patch !== null && !isEmptyPatch(patch))
       return { version: 2, operationId, actions, createdFolders, registry: patch };
   }
-  return { version: 1, operationId, actions, registryBefore, registryAfter, createdFolders };
+  return {
+    version: 1,
+    operationId,
+    actions,
+    registryBefore: registryTextOf(registryBefore),
+    registryAfter: registryTextOf(registryAfter),
+    createdFolders,
+  };
 }
 
 /** The registries a commit goes between, as parsed objects: what lets its journal record a patch. */
@@ -465,8 +522,8 @@ export async function executeEffect(
   assetsDir: FolderLocation,
   operationId: string,
   actions: readonly FileAction[],
-  registryBefore: string | null,
-  registryAfter: string | null,
+  registryBefore: RegistryContent | null,
+  registryAfter: RegistryContent | null,
   hook?: StepHook,
   registryStamp?: string,
   registries?: CommittedRegistries,
@@ -523,7 +580,7 @@ export async function executeEffect(
     // The journal and the registry's temporary file are written and flushed side by side.
     const [written, registryFile] = await Promise.allSettled([
       assets.writeFileAtomic(JOURNAL_PATH, JSON.stringify(journal), { createParents: true }),
-      registryAfter !== null ? assets.prepareFileAtomic(REGISTRY_PATH, registryAfter) : Promise.resolve(null),
+      registryAfter !== null ? assets.prepareFileAtomic(REGISTRY_PATH, dataOf(registryAfter)) : Promise.resolve(null),
     ]);
     // When the temporary file could not be made, the registry is written whole at its step instead.
     if (registryFile.status === 'fulfilled') prepared = registryFile.value;
@@ -550,9 +607,10 @@ export async function executeEffect(
 function singleFileWrite(
   assets: ProjectFs,
   actions: readonly FileAction[],
-  registryAfter: string | null,
-): { readonly path: string; readonly content: string } | null {
-  if (actions.length === 0) return registryAfter !== null ? { path: REGISTRY_PATH, content: registryAfter } : null;
+  registryAfter: RegistryContent | null,
+): { readonly path: string; readonly content: string | readonly Uint8Array[] } | null {
+  if (actions.length === 0)
+    return registryAfter !== null ? { path: REGISTRY_PATH, content: dataOf(registryAfter) } : null;
   const only = actions[0]!;
   if (
     actions.length === 1 &&
@@ -569,7 +627,11 @@ function singleFileWrite(
 async function runJournaled(
   assets: ProjectFs,
   journal: Journal,
-  registry: { readonly before: string | null; readonly after: string | null; readonly prepared: PreparedFile | null },
+  registry: {
+    readonly before: RegistryContent | null;
+    readonly after: RegistryContent | null;
+    readonly prepared: PreparedFile | null;
+  },
   projectRoot: string,
   hook: StepHook | undefined,
 ): Promise<void> {
@@ -597,7 +659,7 @@ async function runJournaled(
     step = 'registry';
     if (registryAfter !== null) {
       if (prepared !== null) await prepared.commit();
-      else await assets.writeFileAtomic(REGISTRY_PATH, registryAfter);
+      else await assets.writeFileAtomic(REGISTRY_PATH, dataOf(registryAfter));
     }
   } catch (error) {
     if (!isIoError(error)) throw error;
@@ -606,8 +668,8 @@ async function runJournaled(
     try {
       // The registry first (it is "after" only when its rename went through and the flush failed): while
       // any action is still done, a registry on disk as "after" must mean every action is.
-      if (step === 'registry' && beforeText !== null && readText(assets, REGISTRY_PATH) !== beforeText)
-        await assets.writeFileAtomic(REGISTRY_PATH, beforeText);
+      if (step === 'registry' && beforeText !== null && readText(assets, REGISTRY_PATH) !== registryTextOf(beforeText))
+        await assets.writeFileAtomic(REGISTRY_PATH, dataOf(beforeText));
       // The failing action itself is undone too when the disk shows it done (rollBack checks).
       for (let undo = Math.min(index, actions.length - 1); undo >= 0; undo--) {
         await rollBack(assets, journal, undo);

@@ -18,6 +18,8 @@ import {
   serializeCommittedRegistry,
   JOURNAL_PATH,
   recoverJournal,
+  registryTextOf,
+  type RegistryContent,
   removeStaleTemporaryFiles,
   stampOf,
   type RecoveryReport,
@@ -100,8 +102,11 @@ export class Project {
   #current: Snapshot;
   /** Invariant: set when the project could not be loaded; reads other than status are refused. */
   #failure: string | undefined;
-  /** Invariant: the registry text the current snapshot was built from (or wrote), null when absent. */
-  #registryText: string | null;
+  /**
+   * Invariant: the registry content the current snapshot was built from (the text read) or that its commit
+   * wrote (the canonical bytes, decoded only when asked for), null when absent.
+   */
+  #registryText: RegistryContent | null;
   /** Invariant: the stamp (inode, size, mtime) of index.json when {@link #registryText} was read or written. */
   #registryStamp: string | undefined;
   /** Invariant: what the last journal recovery did (on open, or before a write of this process), for the status. */
@@ -169,7 +174,7 @@ export class Project {
         assetsFs: this.#assetsFs,
         events: this.#events,
         snapshot: () => this.#current,
-        registryText: () => this.#registryText,
+        registryText: () => registryTextOf(this.#registryText),
         whenLaneIdle: () => this.#lane.whenIdle(),
         scheduleReconcile: () => this.#queueReconcile(),
         canWriteControlData: () => this.#lock.state() === 'owned',
@@ -459,7 +464,7 @@ export class Project {
       // snapshot's parse stands for it, and the new one is patched where the crawl found changes.
       const registry = readRegistryText(this.#assetsFs);
       registryText = registry.text;
-      const unchanged = registry.text !== null && registry.text === this.#registryText;
+      const unchanged = registry.text !== null && registry.text === registryTextOf(this.#registryText);
       next = await reloadedSnapshot(
         previous.revision + 1,
         previous,
@@ -496,7 +501,7 @@ export class Project {
         `A write that a stopped packer process left unfinished (${recovered.operationId}) was ${recovered.outcome === 'completed' ? 'completed' : 'rolled back'} first, so this mutation was planned against an outdated snapshot.`,
       );
     }
-    const registryAfter = plan.effect.registry !== null ? serializeCommittedRegistry(plan.effect.registry) : null;
+    const registryAfter = plan.effect.registry !== null ? await serializeCommittedRegistry(plan.effect.registry) : null;
     await executeEffect(
       this.#assetsFs,
       operationId,
@@ -513,7 +518,12 @@ export class Project {
     }
     const folders = touchedFolders(plan.effect.actions);
     const next = snapshotAfterCommit(this.#current, this.#assetsFs, plan.effect.registry, folders);
+    // The steps after the write each walk the project once (at 100k roots several milliseconds apiece): a turn
+    // of the event loop between them answers the reads that wait. The lane is held throughout, so nothing else
+    // publishes meanwhile, and the watcher classifies only once the lane is idle, after the fingerprints.
+    await turnOfEventLoop();
     this.#publish(next, 'mutation', operationId);
+    await turnOfEventLoop();
     this.#watch.afterCommit(folders);
     return next;
   }
@@ -593,4 +603,9 @@ export class Project {
     void this.#watch.dispose();
     this.#lock.release();
   }
+}
+
+/** Resolves after one turn of the event loop, so that the I/O callbacks waiting (reads to answer) run first. */
+function turnOfEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

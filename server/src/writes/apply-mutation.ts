@@ -8,7 +8,13 @@ import type { ApplyResult, MutationIntent, OperationClass, ParamsOf, packerReque
 import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { toMutationPreview } from '../wire/convert.js';
 import { DiskChangedError } from '../mutations/execute.js';
-import { planMutation, samePlannedChanges, type Allocations, type MutationPlan } from '../mutations/plan.js';
+import {
+  fixedOperationClass,
+  planMutation,
+  samePlannedChanges,
+  type Allocations,
+  type MutationPlan,
+} from '../mutations/plan.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 
@@ -148,10 +154,12 @@ export function prepareApplyMutation(
   };
   // The class events announce: the stored preview's, or what the intent does against the current snapshot.
   const stored = params.previewId !== undefined ? project.preview(params.previewId) : undefined;
+  // A kind whose class is fixed is not planned here: the plan in the lane is the one that counts.
   const operationClass =
     stored?.plan.operationClass ??
     (params.mutation !== undefined
-      ? planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass
+      ? (fixedOperationClass(params.mutation.kind) ??
+        planMutation(project.snapshot(), params.mutation, { uuid: '' }).operationClass)
       : 'registry');
   return prepareWrite(context, project, params, (operationId) =>
     applyMutationOperation(project, operationId, request, project.newUuid, operationClass, context.signal),
