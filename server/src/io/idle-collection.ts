@@ -148,7 +148,10 @@ export function startIdleCollection(input: NodeJS.ReadableStream): () => void {
   const observer = new PerformanceObserver((list) => {
     const major = list
       .getEntries()
-      .some((entry) => (entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR);
+      .some(
+        (entry) =>
+          (entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR,
+      );
     if (major) collector.noteCollection();
   });
   observer.observe({ entryTypes: ['gc'] });
