@@ -5,6 +5,7 @@
 import { format } from 'node:util';
 import { PACKER_PROTOCOL_VERSION } from '@prometeu/packer-protocol';
 import { PackerHost } from './host.js';
+import { startIdleCollection } from './io/idle-collection.js';
 import { serveConnection } from './transport/connection.js';
 
 const USAGE = `Usage: packer-server --stdio
@@ -56,6 +57,8 @@ function main(argv: readonly string[]): void {
       setImmediate(() => process.exit(code));
     },
   });
+  // The garbage of an open or a pack is collected once the server is idle (see io/idle-collection.ts).
+  startIdleCollection(process.stdin);
 }
 
 main(process.argv.slice(2));

@@ -37,6 +37,34 @@ export interface ParsedDeclaration {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/** The longest string {@link internWord} keeps, and how many it keeps at most (a hostile tree cannot grow it). */
+const INTERNED_LENGTH = 64;
+const INTERNED_COUNT = 4096;
+
+/** Invariant: each word interned so far, as its own key; at most {@link INTERNED_COUNT} of them. */
+const interned = new Map<string, string>();
+
+/**
+ * One string for every equal word of a small vocabulary (an asset type, an output format or codec, an input
+ * role): `JSON.parse` and a structured clone make a new string for every occurrence, which every asset would
+ * otherwise hold a copy of (10,000 copies of `"BLOB/raw_v1"` at 10k roots). Long or too many strings are
+ * returned as they are.
+ */
+export function internWord(value: string): string {
+  const known = interned.get(value);
+  if (known !== undefined) return known;
+  if (value.length <= INTERNED_LENGTH && interned.size < INTERNED_COUNT) interned.set(value, value);
+  return value;
+}
+
+/** Gives `declaration`'s type, output format and codec their interned strings, in place (it is a fresh parse). */
+export function internDeclarationWords(declaration: AssetDeclarationFile): void {
+  const writable = declaration as { type: string; output: { format: string; codec: string } };
+  writable.type = internWord(declaration.type);
+  writable.output.format = internWord(declaration.output.format);
+  writable.output.codec = internWord(declaration.output.codec);
+}
+
 function stringField(value: unknown, key: string): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const field = (value as Record<string, unknown>)[key];
@@ -135,6 +163,7 @@ export function parseDeclaration(root: string, text: string | null, readError?: 
     );
   }
   const declaration = parsed.data;
+  internDeclarationWords(declaration);
   const diagnostics: Diagnostic[] = [];
   const inputs: DeclaredInput[] = [];
   for (const role of Object.keys(declaration.inputs).sort()) {

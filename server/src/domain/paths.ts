@@ -67,9 +67,13 @@ export function checkAssetsPath(input: string): CheckedPath {
   return checked;
 }
 
-/** Joins a root and a path relative to it, both relative to `assets/`. */
+/**
+ * Joins a root and a path relative to it, both relative to `assets/`. The result is one flat string: `+`
+ * would make a rope of three nodes, which V8 flattens into a second copy the first time it is hashed or
+ * compared, and a snapshot keeps one such path per input.
+ */
 export function joinAssetsPath(root: string, relative: string): string {
-  return root === '' ? relative : `${root}/${relative}`;
+  return root === '' ? relative : [root, relative].join('/');
 }
 
 /** Whether `inner` is `outer` itself or lies below it (both canonical, relative to `assets/`). */

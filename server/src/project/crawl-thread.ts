@@ -7,7 +7,13 @@
  */
 import { isMainThread, parentPort } from 'node:worker_threads';
 import { crawlShare, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
-import { parseDeclaration, type ParsedDeclaration } from '../domain/declaration.js';
+import type { AssetDeclarationFile } from '@prometeu/packer-protocol';
+import {
+  internDeclarationWords,
+  parseDeclaration,
+  type DeclaredInput,
+  type ParsedDeclaration,
+} from '../domain/declaration.js';
 import { parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import type { QuarantineEntry } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
@@ -47,16 +53,42 @@ export type PostedDeclaration =
       readonly declaration: NonNullable<ParsedDeclaration['declaration']>;
     });
 
+/**
+ * Points each of `inputs` (fresh from a structured clone, in `parseDeclaration`'s order: roles sorted, then
+ * each role's paths in order) at its declaration's role and path strings, in place; an input that does not
+ * match its place is left as it is.
+ */
+function shareInputStrings(declaration: AssetDeclarationFile, inputs: readonly DeclaredInput[]): void {
+  let index = 0;
+  for (const role of Object.keys(declaration.inputs).sort()) {
+    for (const path of declaration.inputs[role]!) {
+      const input = inputs[index++] as { role: string; path: string } | undefined;
+      if (input === undefined) return;
+      if (input.role === role && input.path === path) {
+        input.role = role;
+        input.path = path;
+      }
+    }
+  }
+}
+
 /** `parsed` as posted (see {@link PostedDeclaration}). */
 function postedDeclaration(parsed: ParsedDeclaration): PostedDeclaration {
   if (parsed.declaration === null) return parsed;
   return { declaration: parsed.declaration, inputs: parsed.inputs, diagnostics: parsed.diagnostics };
 }
 
-/** The parsed declaration a {@link PostedDeclaration} stands for, its identity fields its declaration's strings. */
+/**
+ * The parsed declaration a {@link PostedDeclaration} stands for, its identity fields its declaration's strings.
+ * A structured clone copies every string it meets, so the strings the parse shares with its declaration in
+ * the thread are shared again here: each input's role is the declaration's key (an interned string) and its
+ * path the declaration's own, and the type, format and codec are interned (see `internWord`).
+ */
 export function receivedDeclaration(posted: PostedDeclaration): ParsedDeclaration {
   if ('assetUuid' in posted) return posted;
   const { declaration } = posted;
+  internDeclarationWords(declaration);
+  shareInputStrings(declaration, posted.inputs);
   // The fields in parseDeclaration's order, so every parse has one hidden class.
   return {
     declaration,
