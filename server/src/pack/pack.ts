@@ -37,7 +37,13 @@ export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
 export interface PackOptions {
   /** Checked before each asset and once more before the artifacts are assembled. */
   readonly signal?: AbortSignal;
-  /** Called after each asset of the build set has been handled (validated, and materialised when it could be). */
+  /**
+   * Called after each asset of the build set has been handled (validated, and materialised when it could be),
+   * as one run: `done` rises by one from 1 to `total` and never repeats. Until the rebuilt structure has
+   * confirmed the snapshot's records, the calls are held back and only the latest is made once it has (the
+   * pack packs the snapshot's records while its worker rebuilds them); a pack whose records it refutes is
+   * started again on the rebuilt ones before it reports anything, so its progress still runs once.
+   */
   onProgress?(done: number, total: number, assetName: string): void;
   /** Folder of the incremental cache. Defaults to `assets/.prometeu/cache`; null packs without a cache. */
   readonly cacheDir?: FolderLocation | null;
@@ -350,6 +356,51 @@ async function packWith(
     return bytes;
   };
 
+  // The rebuilt structure must be the snapshot's: the same registry, and record by record the same key, each
+  // declaration parsed from the very text the key names. It is checked as soon as it arrives (between two
+  // assets, or after the last one): a plan that disagrees has the pack started again on the rebuilt records at
+  // once, and the progress of the records it refuted is never reported (see PackOptions.onProgress).
+  let confirmed = planned === null;
+  let arrived = null as PackPlan | null;
+  void planned?.then(
+    (plan) => (arrived = plan),
+    () => undefined,
+  );
+  // The rebuilt structure's blocking diagnostics, once confirmed: the snapshot's records carry their own.
+  const planBlockers: Diagnostic[] = [];
+  const agrees = async (plan: PackPlan): Promise<boolean> => {
+    if (
+      plan.exists !== snapshot.workspaceInitialized ||
+      plan.registryJson !== (await registryJsonOf(snapshot.registry)) ||
+      plan.plan.length !== buildSet.length
+    )
+      return false;
+    planBlockers.push(...plan.blockers);
+    for (let index = 0; index < buildSet.length; index++) {
+      const record = buildSet[index]!;
+      const parsed = snapshot.parsedAnchors.get(record.root);
+      const { key, anchorText, blocking } = plan.plan[index]!;
+      if (
+        (record.anchor !== null && parsed?.parsed !== record.anchor) ||
+        parsed?.text !== anchorText ||
+        buildSetKey(record) !== key
+      )
+        return false;
+      planBlockers.push(...blocking);
+      await clock.pause();
+    }
+    return true;
+  };
+  // Invariant: the latest progress not reported yet, kept while the records packed are not confirmed.
+  let unreported = null as readonly [done: number, total: number, name: string] | null;
+  const confirm = async (plan: PackPlan): Promise<boolean> => {
+    if (!(await agrees(plan))) return false;
+    confirmed = true;
+    if (unreported !== null) options.onProgress?.(unreported[0], unreported[1], unreported[2]);
+    unreported = null;
+    return true;
+  };
+
   // Whether a record's own blocking diagnostics were met (they are in `blockers` only with rebuilt records).
   let recordBlocked = false;
   const built: BuiltAsset[] = [];
@@ -357,6 +408,7 @@ async function packWith(
   for (const record of buildSet) {
     await yieldNow();
     if (signal?.aborted) return CANCELLED;
+    if (!confirmed && arrived !== null && !(await confirm(arrived))) return REBUILD;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
     stamps?.note(anchorPath);
@@ -494,38 +546,19 @@ async function packWith(
       }
     }
     done++;
-    options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
+    if (confirmed) options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
+    else unreported = [done, buildSet.length, record.anchor?.name ?? record.root];
   }
   // Every deferred hash settles, and is checked against what the snapshot validated, before anything else.
   hasher.flush();
   await Promise.all(pendingSha);
   for (const [path, sha] of expected) if (sha !== null && inputSha.get(path) !== sha) diverged.add(path);
-  if (planned !== null) {
-    // The rebuilt structure must be the snapshot's: the same registry, and record by record the same key,
-    // each declaration parsed from the very text the key names. Anything else: packed again, rebuilt.
-    const plan = await planned;
+  if (!confirmed) {
+    const plan = await planned!;
     if (signal?.aborted) return CANCELLED;
-    if (
-      plan.exists !== snapshot.workspaceInitialized ||
-      plan.registryJson !== (await registryJsonOf(snapshot.registry)) ||
-      plan.plan.length !== buildSet.length
-    )
-      return REBUILD;
-    blockers.push(...plan.blockers);
-    for (let index = 0; index < buildSet.length; index++) {
-      const record = buildSet[index]!;
-      const parsed = snapshot.parsedAnchors.get(record.root);
-      const { key, anchorText, blocking } = plan.plan[index]!;
-      if (
-        (record.anchor !== null && parsed?.parsed !== record.anchor) ||
-        parsed?.text !== anchorText ||
-        buildSetKey(record) !== key
-      )
-        return REBUILD;
-      blockers.push(...blocking);
-      await clock.pause();
-    }
+    if (!(await confirm(plan))) return REBUILD;
   }
+  blockers.push(...planBlockers);
   if (signal?.aborted) return CANCELLED;
   if (diverged.size > 0) return { status: 'diverged', paths: [...diverged].sort(compareStrings) };
   if (blockers.length > 0) return { status: 'blocked', diagnostics: blockers.sort(compareDiagnostics) };
