@@ -1,5 +1,5 @@
 /** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson, canonicalJsonSliced, type JsonObject } from './canonical-json.js';
 import { SliceClock } from './slice.js';
 
@@ -219,7 +219,8 @@ export interface AssetFacts {
 
 /** SHA-256 of bytes or of a string's UTF-8, as lowercase hex. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  // The one-shot hash: no Hash object per call (a pack hashes tens of thousands of small files and texts).
+  return hash('sha256', data, 'hex');
 }
 
 /**
