@@ -319,9 +319,9 @@ describe('the rebuilt structure', () => {
       }),
     );
     expect(seen).toEqual([
-      [1, 3, 'level-data'],
-      [2, 3, 'sfx'],
-      [3, 3, 'hud'],
+      [1, 3, 'sfx'],
+      [2, 3, 'hud'],
+      [3, 3, 'level-data'],
     ]);
   });
 });
@@ -374,7 +374,7 @@ describe('the incremental cache', () => {
 });
 
 describe('cancellation and progress', () => {
-  it('reports progress after each asset of the build set', async () => {
+  it('reports progress after each asset of the build set, visited in the order of their roots on disk', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets() });
     const seen: [number, number, string][] = [];
     readSucceeded(
@@ -384,9 +384,9 @@ describe('cancellation and progress', () => {
       }),
     );
     expect(seen).toEqual([
-      [1, 3, 'level-data'],
-      [2, 3, 'sfx'],
-      [3, 3, 'hud'],
+      [1, 3, 'sfx'],
+      [2, 3, 'hud'],
+      [3, 3, 'level-data'],
     ]);
   });
 
