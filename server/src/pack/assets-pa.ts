@@ -269,7 +269,7 @@ async function assetRecords(
   const clock = new SliceClock();
   const records: JsonObject[] = [];
   for (const [index, entry] of pa.assetTable.entries()) {
-    await clock.pause();
+    if (clock.due) await clock.pause();
     records.push(record(entry, index));
   }
   return records;

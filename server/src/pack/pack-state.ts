@@ -135,7 +135,7 @@ async function computePackKey(snapshot: Snapshot): Promise<string | null> {
   const hash = createHash('sha256').update(`pack-state ${PACK_STATE_VERSION} assets.pa ${PA_SCHEMA_VERSION}\n`);
   const buildSet = snapshot.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
   for (const record of buildSet) {
-    await clock.pause();
+    if (clock.due) await clock.pause();
     const declaration = record.anchor?.declaration ?? null;
     const text = anchors.get(record.root)?.text ?? null;
     if (record.diagnostics.some((diagnostic) => diagnostic.blocking) || declaration === null || text === null)
@@ -385,7 +385,7 @@ export async function upToDateState(snapshot: Snapshot, where: PackStateLocation
             : null
           : await stillRecorded(files, `${prefix}${name}`, recorded, limit);
       if (still === null) return null;
-      await clock.pause();
+      if (clock.due) await clock.pause();
       if (still !== recorded && next === null) {
         next = {};
         for (const earlier of names.slice(0, index)) next[earlier] = entries[earlier]!;

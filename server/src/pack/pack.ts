@@ -140,7 +140,7 @@ async function mapSliced<T, U>(
   const mapped: U[] = [];
   for (let index = 0; index < items.length; index++) {
     mapped.push(each(items[index]!, index));
-    await clock.pause();
+    if (clock.due) await clock.pause();
   }
   return mapped;
 }
@@ -212,7 +212,7 @@ async function visitOrder(
     const same = places.get(root);
     if (same === undefined) places.set(root, [place]);
     else same.push(place);
-    await clock.pause();
+    if (clock.due) await clock.pause();
   }
   const order: number[] = [];
   for (const anchor of crawl.anchors) {
@@ -220,7 +220,7 @@ async function visitOrder(
     if (same === undefined) continue;
     order.push(...same);
     places.delete(anchor.root);
-    await clock.pause();
+    if (clock.due) await clock.pause();
   }
   for (const same of places.values()) order.push(...same);
   return order;
@@ -359,12 +359,12 @@ async function packWith(
     const anchors = new Map<string, string | null>();
     for (const anchor of snapshot.crawl.anchors) {
       anchors.set(anchor.root, anchor.text);
-      await clock.pause();
+      if (clock.due) await clock.pause();
     }
     const crawledFiles = new Set<string>();
     for (const file of snapshot.crawl.files) {
       crawledFiles.add(file);
-      await clock.pause();
+      if (clock.due) await clock.pause();
     }
     crawledText = (root) => anchors.get(root);
     crawled = (_record, path) => crawledFiles.has(path);
@@ -375,7 +375,7 @@ async function packWith(
   for (const record of buildSet) {
     for (const path of new Set(record.inputs.map((input) => input.assetsPath)))
       if (path !== null) pendingReaders.set(path, (pendingReaders.get(path) ?? 0) + 1);
-    await clock.pause();
+    if (clock.due) await clock.pause();
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
@@ -419,7 +419,7 @@ async function packWith(
       )
         return false;
       planBlockers.push(...blocking);
-      await clock.pause();
+      if (clock.due) await clock.pause();
     }
     return true;
   };
