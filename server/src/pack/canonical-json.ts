@@ -33,6 +33,11 @@ export function canonicalJson(value: unknown, options: CanonicalJsonOptions = {}
  */
 function serializeAny(value: unknown, indent: number, allowFractions: boolean, where: string, depth: number): string {
   if (!stringifiesCanonically(value, allowFractions)) return serialize(value, indent, allowFractions, where, depth);
+  return nativeText(value, indent, depth);
+}
+
+/** `JSON.stringify` of a value {@link stringifiesCanonically} accepted, laid out at `depth`. */
+function nativeText(value: unknown, indent: number, depth: number): string {
   const text = JSON.stringify(value, null, indent > 0 ? indent : undefined);
   // Strings hold no raw line breaks (JSON escapes them), so every one is a layout break to indent further.
   return indent > 0 && depth > 0 ? text.replace(/\n/g, `\n${' '.repeat(indent * depth)}`) : text;
@@ -180,7 +185,7 @@ async function serializeSliced(
       // run's own brackets cut off: the same items with the same separators, without an await, a place name
       // and a check per item (at 10k assets that walk cost about 100 ms of the pack).
       if (run.every((item) => !isLarge(item, 0)) && stringifiesCanonically(run, allowFractions)) {
-        const text = serializeAny(run, indent, allowFractions, where, depth);
+        const text = nativeText(run, indent, depth);
         items.push(text.slice(1 + open.length, text.length - 1 - close.length));
         await clock.pause();
         continue;
