@@ -40,9 +40,9 @@ export interface PackOptions {
   /**
    * Called after each asset of the build set has been handled (validated, and materialised when it could be),
    * as one run: `done` rises by one from 1 to `total` and never repeats. Until the rebuilt structure has
-   * confirmed the snapshot's records, the calls are held back and only the latest is made once it has (the
-   * pack packs the snapshot's records while its worker rebuilds them); a pack whose records it refutes is
-   * started again on the rebuilt ones before it reports anything, so its progress still runs once.
+   * confirmed the snapshot's records, the calls are held back and all made, in order, once it has (the pack
+   * packs the snapshot's records while its worker rebuilds them); a pack whose records it refutes is started
+   * again on the rebuilt ones before it reports anything, so its progress still runs once.
    */
   onProgress?(done: number, total: number, assetName: string): void;
   /** Folder of the incremental cache. Defaults to `assets/.prometeu/cache`; null packs without a cache. */
@@ -423,13 +423,18 @@ async function packWith(
     }
     return true;
   };
-  // Invariant: the latest progress not reported yet, kept while the records packed are not confirmed.
-  let unreported = null as readonly [done: number, total: number, name: string] | null;
+  // Invariant: the names of the assets handled and not reported yet, in order, kept while the records packed
+  // are not confirmed (the first is asset `done - unreported.length + 1`).
+  let unreported: string[] = [];
   const confirm = async (plan: PackPlan): Promise<boolean> => {
     if (!(await agrees(plan))) return false;
     confirmed = true;
-    if (unreported !== null) options.onProgress?.(unreported[0], unreported[1], unreported[2]);
-    unreported = null;
+    const names = unreported;
+    unreported = [];
+    for (let index = 0; index < names.length; index++) {
+      options.onProgress?.(index + 1, buildSet.length, names[index]!);
+      if (clock.due) await clock.pause();
+    }
     return true;
   };
 
@@ -581,7 +586,7 @@ async function packWith(
     }
     done++;
     if (confirmed) options.onProgress?.(done, buildSet.length, record.anchor?.name ?? record.root);
-    else unreported = [done, buildSet.length, record.anchor?.name ?? record.root];
+    else unreported.push(record.anchor?.name ?? record.root);
   }
   // Every deferred hash settles, and is checked against what the snapshot validated, before anything else.
   hasher.flush();
