@@ -55,6 +55,27 @@ describe('canonical JSON', () => {
     expect(spliced).toBe(canonicalJson({ assets: rows, b: 1 }, { indent: 2 }));
   });
 
+  it('writes a long array of items already in key order in runs exactly as at once, a run with one item out of order or too large too', async () => {
+    const rows: unknown[] = Array.from({ length: 700 }, (_, index) => ({
+      a: `name ${index} "quoted"`,
+      inputs: [{ path: `p${index}`, size: index }],
+      z: index,
+    }));
+    rows[300] = { z: 300, a: 'out of order' };
+    rows[600] = { a: 'large', list: Array.from({ length: 80 }, (_unused, item) => ({ k: item })) };
+    for (const options of [{}, { indent: 2 }])
+      expect(await canonicalJsonSliced(rows, options)).toBe(canonicalJson(rows, options));
+    expect(await canonicalJsonSliced(rows, { indent: 2, depth: 1 })).toBe(
+      canonicalJson({ rows }, { indent: 2 }).slice('{\n  "rows": '.length, -'\n}'.length),
+    );
+    // An array as long as the rows with every item set but the one at 650: a hole there.
+    const holed: unknown[] = new Array<unknown>(rows.length);
+    rows.forEach((row, index) => {
+      if (index !== 650) holed[index] = row;
+    });
+    await expect(canonicalJsonSliced(holed)).rejects.toThrow('$[650] is a hole');
+  });
+
   it('writes a value whose keys are already in order exactly as the same value with its keys out of order', async () => {
     // Keys in order take the native path (JSON.stringify); reversed, every object is walked key by key.
     const reversed = (value: unknown): unknown =>

@@ -48,6 +48,20 @@ describe('writeBuildOutputs', () => {
     expect([...readFileSync(join(root, 'build', 'c.bin'))]).toEqual([1, 2, 3]);
   });
 
+  it('names the SHA-256 of an artifact of several MiB, hashed in slices, as that of its bytes on disk', async () => {
+    const root = tempDir();
+    const large = Uint8Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, index) => (index * 31) & 0xff);
+    const text = 'x'.repeat(2 * 1024 * 1024 + 5);
+    const written = await writeBuildOutputs(root, { 'large.bin': large, 'large.txt': text });
+    for (const artifact of written)
+      expect(artifact.sha256).toBe(
+        createHash('sha256')
+          .update(readFileSync(join(root, 'build', artifact.name)))
+          .digest('hex'),
+      );
+    expect(written.map((artifact) => artifact.size)).toEqual([large.length, text.length]);
+  });
+
   it('replaces existing artifacts and leaves other files of build/ alone', async () => {
     const { root, build } = withOldBuild();
     await writeBuildOutputs(root, ARTIFACTS);

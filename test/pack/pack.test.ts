@@ -304,6 +304,26 @@ describe('the rebuilt structure', () => {
       expect(outcome.artifacts).toEqual(clean);
     }
   });
+
+  it('reports the progress of a pack started again on the rebuilt records once, never that of the records it refuted', async () => {
+    const project = writeProject(tempDir(), { assets: mixedAssets() });
+    const snapshot = snapshotOf(project.assetsDir);
+    const blob = snapshot.byRoot.get('zz/blob')!;
+    // The registry on disk names one asset fewer than the snapshot packed: the rebuilt structure refutes it.
+    const wrong: Snapshot = { ...snapshot, assets: snapshot.assets.filter((record) => record !== blob) };
+    const seen: [number, number, string][] = [];
+    readSucceeded(
+      await packSnapshot(wrong, project.assetsDir, {
+        cacheDir: null,
+        onProgress: (done, total, name) => seen.push([done, total, name]),
+      }),
+    );
+    expect(seen).toEqual([
+      [1, 3, 'sfx'],
+      [2, 3, 'hud'],
+      [3, 3, 'level-data'],
+    ]);
+  });
 });
 
 describe('the incremental cache', () => {
@@ -354,7 +374,7 @@ describe('the incremental cache', () => {
 });
 
 describe('cancellation and progress', () => {
-  it('reports progress after each asset of the build set', async () => {
+  it('reports progress after each asset of the build set, visited in the order of their roots on disk', async () => {
     const project = writeProject(tempDir(), { assets: mixedAssets() });
     const seen: [number, number, string][] = [];
     readSucceeded(
@@ -364,9 +384,9 @@ describe('cancellation and progress', () => {
       }),
     );
     expect(seen).toEqual([
-      [1, 3, 'level-data'],
-      [2, 3, 'sfx'],
-      [3, 3, 'hud'],
+      [1, 3, 'sfx'],
+      [2, 3, 'hud'],
+      [3, 3, 'level-data'],
     ]);
   });
 

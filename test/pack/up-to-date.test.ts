@@ -259,6 +259,30 @@ describe('an up-to-date answer is only given when it can be trusted', () => {
     });
   });
 
+  it('is not given when a folder on the way to the inputs was moved out of the project and linked back, every file in it unchanged', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      // Settled stamps, so that the check takes them alone and reads no input (a racy one is read, confined).
+      const files = readdirSync(assetsDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+      await waitFor(
+        () =>
+          files.every((entry) => {
+            const stats = statSync(join(entry.parentPath, entry.name), { bigint: true });
+            const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
+            return BigInt(Date.now()) * 1_000_000n - changed > 1_100_000_000n;
+          }),
+        'the inputs to settle',
+      );
+      await pack(project, 'pack-1');
+      expect((await pack(project, 'pack-2')).upToDate).toBe(true);
+      const elsewhere = join(tempDir(), 'misc-moved');
+      renameSync(join(assetsDir, 'misc'), elsewhere);
+      symlinkSync(elsewhere, join(assetsDir, 'misc'));
+      const third = await pack(project, 'pack-3');
+      expect(third.upToDate).toBeUndefined();
+      expect(third.outcome).not.toBe('succeeded');
+    });
+  });
+
   it('ignores a record that is a link (to a forged record) and writes build/ again', async () => {
     await withProject(async (project, root, assetsDir) => {
       await pack(project, 'pack-1');

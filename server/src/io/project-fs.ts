@@ -343,6 +343,21 @@ export class ProjectFs {
     return this.statWith(relative, (path) => lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null);
   }
 
+  /**
+   * As {@link bigStat}, but by the path as it is, without resolving the folders on the way one by one (one
+   * system call): only for telling whether a file is still the very one recorded earlier by a confined read
+   * (its device and inode name one file whatever path reaches it, and its times show any change), never to
+   * decide what to read or write. Null when nothing is there or a folder on the way is not a folder.
+   */
+  identityStat(relative: string): BigIntStats | null {
+    try {
+      return lstatSync(this.absolute(this.parts(relative)), { bigint: true, throwIfNoEntry: false }) ?? null;
+    } catch (error) {
+      if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'ELOOP') return null;
+      throw error;
+    }
+  }
+
   private statWith<S>(relative: string, lstat: (path: string) => S | null): S | null {
     const fast = this.openParent(relative);
     if (fast !== undefined) {

@@ -1,5 +1,5 @@
 /** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson, canonicalJsonSliced, type JsonObject } from './canonical-json.js';
 import { SliceClock } from './slice.js';
 
@@ -219,7 +219,8 @@ export interface AssetFacts {
 
 /** SHA-256 of bytes or of a string's UTF-8, as lowercase hex. */
 export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
+  // The one-shot hash: no Hash object per call (a pack hashes tens of thousands of small files and texts).
+  return hash('sha256', data, 'hex');
 }
 
 /**
@@ -268,7 +269,7 @@ async function assetRecords(
   const clock = new SliceClock();
   const records: JsonObject[] = [];
   for (const [index, entry] of pa.assetTable.entries()) {
-    await clock.pause();
+    if (clock.due) await clock.pause();
     records.push(record(entry, index));
   }
   return records;

@@ -44,9 +44,23 @@ export interface FileStamp {
  * folder, a special file, or a link or non-folder on the way: nothing the packer would read or trust).
  */
 export function stampOf(files: ProjectFs, relative: string): FileStamp | null {
+  return stampWith(files, relative, 'confined', nowNs());
+}
+
+/** The wall clock in nanoseconds, as file times are. */
+function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/**
+ * {@link stampOf}, the folders on the way resolved one by one (`confined`) or the file stamped by its path
+ * (`identity`: see {@link ProjectFs.identityStat}; a stamp taken so can only equal one recorded by a confined
+ * read when it is that very file, unchanged), `now` the clock it is settled against.
+ */
+function stampWith(files: ProjectFs, relative: string, how: 'confined' | 'identity', now: bigint): FileStamp | null {
   let stats: ReturnType<ProjectFs['bigStat']>;
   try {
-    stats = files.bigStat(relative);
+    stats = how === 'confined' ? files.bigStat(relative) : files.identityStat(relative);
   } catch {
     return null;
   }
@@ -54,7 +68,7 @@ export function stampOf(files: ProjectFs, relative: string): FileStamp | null {
   const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
   return {
     stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
-    settled: BigInt(Date.now()) * 1_000_000n - changed >= RACY_WINDOW_NS,
+    settled: now - changed >= RACY_WINDOW_NS,
   };
 }
 
@@ -121,7 +135,7 @@ async function computePackKey(snapshot: Snapshot): Promise<string | null> {
   const hash = createHash('sha256').update(`pack-state ${PACK_STATE_VERSION} assets.pa ${PA_SCHEMA_VERSION}\n`);
   const buildSet = snapshot.assets.filter(inBuildSet).sort((a, b) => a.entry!.asset_id - b.entry!.asset_id);
   for (const record of buildSet) {
-    await clock.pause();
+    if (clock.due) await clock.pause();
     const declaration = record.anchor?.declaration ?? null;
     const text = anchors.get(record.root)?.text ?? null;
     if (record.diagnostics.some((diagnostic) => diagnostic.blocking) || declaration === null || text === null)
@@ -344,16 +358,39 @@ export async function upToDateState(snapshot: Snapshot, where: PackStateLocation
     // The entries as they are, unless one was restamped: only then is a new record built.
     let next: Record<string, RecordedFile> | null = null;
     const names = Object.keys(entries);
+    // Settled entries need their stamp alone, taken by path (one system call each; see stampWith) in slices
+    // of the event loop's time; only a racy one is read, through the confined file system.
+    // Each folder on the way is checked once to be a folder, not a link: a file reached through a link stays
+    // out of it even when its stamp would match (it was moved out of the project and linked back).
+    const clock = new SliceClock();
+    const now = nowNs();
+    const folders = new Set<string>();
+    const folderOk = (relative: string): boolean => {
+      for (let slash = relative.indexOf('/'); slash >= 0; slash = relative.indexOf('/', slash + 1)) {
+        const folder = relative.slice(0, slash);
+        if (folders.has(folder)) continue;
+        if (files.identityStat(folder)?.isDirectory() !== true) return false;
+        folders.add(folder);
+      }
+      return true;
+    };
     for (let index = 0; index < names.length; index++) {
       const name = names[index]!;
       const recorded = entries[name]!;
-      const now = await stillRecorded(files, `${prefix}${name}`, recorded, limit);
-      if (now === null) return null;
-      if (now !== recorded && next === null) {
+      if (!folderOk(`${prefix}${name}`)) return null;
+      const still =
+        recorded[1] === null
+          ? stampWith(files, `${prefix}${name}`, 'identity', now)?.stamp === recorded[0]
+            ? recorded
+            : null
+          : await stillRecorded(files, `${prefix}${name}`, recorded, limit);
+      if (still === null) return null;
+      if (clock.due) await clock.pause();
+      if (still !== recorded && next === null) {
         next = {};
         for (const earlier of names.slice(0, index)) next[earlier] = entries[earlier]!;
       }
-      if (next !== null) next[name] = now;
+      if (next !== null) next[name] = still;
     }
     if (next === null) return entries;
     changed = true;
