@@ -80,12 +80,16 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
   it('a file rewritten while the watcher arms is found by the verification pass that follows', async () => {
     const dir = tempDir();
     writeProject(dir, BASE);
-    // The rewrite lands after the snapshot was read and the file fingerprinted, and before the watcher reports
-    // anything: the watch starts arming, then fingerprints the snapshot's files (these few in one turn)
-    // while the backend arms, so one turn into arming the fingerprint is taken and the watcher not armed.
+    // The rewrite lands after the snapshot was read and before the watcher is armed, so no watcher reports it:
+    // only the verification crawl the watch makes once the watcher is armed can find it.
     const arming: WatcherFactory = async (assetsDir, listener) => {
       await new Promise((resolve) => setImmediate(resolve));
-      writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'REWRITTEN WHILE THE WATCHER ARMED, longer');
+      const hero = join(assetsDir, 'characters/hero/hero.bin');
+      writeFileSync(hero, 'REWRITTEN WHILE THE WATCHER ARMED, longer');
+      // A project this small opens within a millisecond or two, and a change in the very millisecond the
+      // snapshot's crawl began cannot be told from one just before it: the time is set clearly after.
+      const later = new Date(Date.now() + 5000);
+      utimesSync(hero, later, later);
       return factory(assetsDir, listener);
     };
     const watched = await openWatched(dir, { watcher: arming });
