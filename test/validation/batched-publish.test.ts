@@ -2,12 +2,14 @@
  * A validation round publishes its results in batches: each batch patched into the snapshot current at that
  * moment and published as a revision of its own, with turns of the event loop between two batches, so the open's
  * round (every asset at once) never holds the main thread for a join of the whole project. Where the patch cannot
- * take the snapshot, the results left are joined whole in one revision.
+ * take the snapshot, the results left are joined whole in one revision; a pack that comes between two batches
+ * publishes the rest itself.
  */
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { PackerEvent } from '@prometeu/packer-protocol';
 import { PackerHost } from '../../server/src/index.js';
+import { packOperation } from '../../server/src/writes/pack-project.js';
 import { RESULT_BATCH, resultBatchSize } from '../../server/src/validation/project-validation.js';
 import { useTempDirs, writeProject, type AssetSpec } from '../support/workspace-builder.js';
 
@@ -84,6 +86,37 @@ describe('the batches of a validation round', () => {
       const publishes = validationPublishes(events);
       expect(publishes).toHaveLength(1);
       expect(publishes[0]!.body.assets!.changed).toHaveLength(count);
+    } finally {
+      unsubscribe();
+      host.dispose();
+    }
+  });
+  it('a pack that comes between two batches publishes the rest itself, and packs every asset validated', async () => {
+    const count = 2 * RESULT_BATCH + 50;
+    const written = writeProject(tempDir(), { assets: assets(count) });
+    const host = new PackerHost({ watcher: null });
+    const events: PackerEvent[] = [];
+    const unsubscribe = host.subscribe((event) => events.push(event));
+    try {
+      const project = await host.open(pathToFileURL(written.root).href);
+      // Queued as the first batch is published: the lane runs it before the round's second batch.
+      let packing: ReturnType<typeof project.lane.enqueue> | undefined;
+      const queueOnFirstBatch = host.subscribe((event) => {
+        if (packing !== undefined || event.kind !== 'snapshot.published' || event.body.cause !== 'validation') return;
+        packing = project.lane.enqueue(packOperation(project, 'pack-1', { projectId: project.id }));
+      });
+      await project.validationSettled();
+      expect(packing).toBeDefined();
+      const outcome = await packing!;
+      queueOnFirstBatch();
+      expect(outcome.status).toBe('succeeded');
+      // Every batch after the first was published by the pack's operation, none validated twice.
+      const publishes = validationPublishes(events);
+      expect(publishes[0]!.operationId).toBeUndefined();
+      expect(publishes.slice(1).every((event) => event.operationId === 'pack-1')).toBe(true);
+      const changed = publishes.flatMap((event) => event.body.assets!.changed.map((entry) => entry.root));
+      expect(changed.sort()).toEqual(assets(count).map((asset) => asset.root));
+      expect(project.snapshot().counts.validationPending).toBe(0);
     } finally {
       unsubscribe();
       host.dispose();
