@@ -33,16 +33,19 @@ export interface ValidationHost {
   beforeRound?(): void | Promise<void>;
 }
 
-/** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
-export function pendingJobs(snapshot: Snapshot, skip: (record: AssetRecord) => boolean = () => false): ValidationJob[] {
-  const jobs: ValidationJob[] = [];
+/** The records of `snapshot` whose format checks are pending, one per root, except those `skip` names. */
+function* pendingRecords(snapshot: Snapshot, skip: (record: AssetRecord) => boolean): Generator<AssetRecord> {
   const seen = new Set<string>();
   for (const record of snapshot.assets) {
     if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
     seen.add(record.root);
-    jobs.push(jobOf(snapshot, record));
+    yield record;
   }
-  return jobs;
+}
+
+/** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
+export function pendingJobs(snapshot: Snapshot, skip: (record: AssetRecord) => boolean = () => false): ValidationJob[] {
+  return [...pendingRecords(snapshot, skip)].map((record) => jobOf(snapshot, record));
 }
 
 function jobOf(snapshot: Snapshot, record: AssetRecord): ValidationJob {
@@ -55,7 +58,7 @@ function jobOf(snapshot: Snapshot, record: AssetRecord): ValidationJob {
   };
 }
 
-/** How many records the sliced passes over a snapshot look at between two looks at the clock. */
+/** How many records or answers the sliced passes of a round look at between two looks at the clock. */
 const CLOCK_EVERY = 64;
 
 /**
@@ -67,14 +70,9 @@ export async function pendingJobsInSlices(
   skip: (record: AssetRecord) => boolean = () => false,
 ): Promise<ValidationJob[]> {
   const jobs: ValidationJob[] = [];
-  const seen = new Set<string>();
   const clock = new SliceClock();
-  const records = snapshot.assets;
-  for (let index = 0; index < records.length; index++) {
-    if (index % CLOCK_EVERY === 0) await clock.pause();
-    const record = records[index]!;
-    if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
-    seen.add(record.root);
+  for (const record of pendingRecords(snapshot, skip)) {
+    if (jobs.length % CLOCK_EVERY === 0) await clock.pause();
     jobs.push(jobOf(snapshot, record));
   }
   return jobs;
@@ -373,18 +371,19 @@ export class ProjectValidation {
    * `pending`: {@link changedInputs} names those inputs.
    */
   async validatedSnapshot(operationId?: string): Promise<Snapshot> {
-    if (this.publishing !== null) await this.publishAll(this.publishing, operationId);
+    const inPack = { operationId };
+    if (this.publishing !== null) await this.publishInBatches(this.publishing, inPack);
     const computing = this.computing;
     if (computing !== null) {
       const round = await computing.results;
       this.recordStalled(computing.snapshot, round);
-      await this.publishAll(round.results, operationId);
+      await this.publishInBatches(round.results, inPack);
     }
     const snapshot = this.host.snapshot();
     if (!this.hasJobs(snapshot)) return snapshot;
     const round = await this.compute(snapshot);
     this.recordStalled(snapshot, round);
-    await this.publishAll(round.results, operationId);
+    await this.publishInBatches(round.results, inPack);
     return this.host.snapshot();
   }
 
@@ -412,27 +411,40 @@ export class ProjectValidation {
 
   /**
    * Publishes `results` in batches ({@link resultBatchSize}), each patched into the snapshot current at that
-   * moment and published by a lane job of its own, with a turn of the event loop between two batches (so reads,
-   * and writes queued meanwhile, go between them; a result a commit made stale applies to nothing). Where the
-   * patch cannot take the snapshot, every result left is joined whole at once.
+   * moment, with a turn of the event loop between two batches; where the patch cannot take the snapshot, every
+   * result left is joined whole at once. A round's own publishes each batch by a lane job of its own, so reads
+   * and writes queued meanwhile go between two (a result a write made stale applies to nothing), and stops when
+   * a pack took its results over. Code inside the lane (a pack's: `inLane`) publishes them directly, attributed
+   * to its operation, taking over what a round still had to publish; the lane is held throughout, so nothing
+   * else publishes meanwhile.
    */
-  private async publishInBatches(results: ReadonlyMap<string, FormatResult>): Promise<void> {
-    if (results.size === 0) return;
+  private async publishInBatches(
+    results: ReadonlyMap<string, FormatResult>,
+    inLane?: { readonly operationId: string | undefined },
+  ): Promise<void> {
+    const own = inLane === undefined;
+    const operationId = inLane?.operationId;
+    if (own) this.publishing = results;
+    else if (this.publishing === results) this.publishing = null;
     const entries = [...results];
     const size = resultBatchSize(entries.length);
-    this.publishing = results;
     try {
-      for (let start = 0; start < entries.length && !this.disposed && this.publishing === results; start += size) {
+      for (let start = 0; start < entries.length; start += size) {
+        if (this.disposed || (own && this.publishing !== results)) return;
         if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         let joinedWhole = false;
-        await this.host.inLane(() => {
-          if (this.publishing !== results) return;
-          joinedWhole = this.publishBatch(entries.slice(start, start + size), () => entries.slice(start));
-        });
-        if (joinedWhole) break;
+        const publish = (): void => {
+          joinedWhole = this.publishBatch(entries.slice(start, start + size), () => entries.slice(start), operationId);
+        };
+        if (!own) publish();
+        else
+          await this.host.inLane(() => {
+            if (this.publishing === results) publish();
+          });
+        if (joinedWhole) return;
       }
     } finally {
-      if (this.publishing === results) this.publishing = null;
+      if (own && this.publishing === results) this.publishing = null;
     }
   }
 
@@ -455,20 +467,6 @@ export class ProjectValidation {
     }
     this.host.publish(joinedWithResults(current, arrivedResults(current, rest()), current.revision + 1), operationId);
     return true;
-  }
-
-  /**
-   * Inside the lane (a pack's): publishes every result that applies, in batches as a round does, with a turn of
-   * the event loop between two; the lane is held throughout, so nothing else publishes meanwhile.
-   */
-  private async publishAll(results: ReadonlyMap<string, FormatResult>, operationId?: string): Promise<void> {
-    if (this.publishing === results) this.publishing = null;
-    const entries = [...results];
-    const size = resultBatchSize(entries.length);
-    for (let start = 0; start < entries.length; start += size) {
-      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.publishBatch(entries.slice(start, start + size), () => entries.slice(start), operationId)) break;
-    }
   }
 
   private compute(snapshot: Snapshot): Promise<RoundResults> {
