@@ -6,6 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resultBatchSize } from '../../server/src/validation/project-validation.js';
 import { declarationFor, useTempDirs, writeProject } from '../support/workspace-builder.js';
 import { BACKENDS, useWatchedProjects, waitFor } from './support.js';
 
@@ -70,7 +71,8 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
     expect(response.diff.added.map((entry) => entry.root)).toEqual([...roots].sort());
     expect(response.diff).toMatchObject({ removed: [], moved: [], changed: [] });
     expect(watched.status()).toMatchObject({
-      revision: 4, // the reconcile's, then the validation of every root it read
+      // The reconcile's, then the validation of every root it read, published in batches.
+      revision: 3 + Math.ceil(ROOT_COUNT / resultBatchSize(ROOT_COUNT)),
       state: 'ready',
       counts: { roots: ROOT_COUNT + 1, unregistered: ROOT_COUNT },
     });

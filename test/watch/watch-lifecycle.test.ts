@@ -1,5 +1,6 @@
 /**
- * The watch over a project's life: a change made while the watcher arms, auto-reconcile as an operation of
+ * The watch over a project's life: a change made while the watcher arms or between the load and the start of
+ * watching, auto-reconcile as an operation of
  * its own, the watched folder deleted, a watcher fault that degrades to periodic verification, and changes
  * made while no packer was running.
  */
@@ -80,12 +81,16 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
   it('a file rewritten while the watcher arms is found by the verification pass that follows', async () => {
     const dir = tempDir();
     writeProject(dir, BASE);
-    // The rewrite lands after the snapshot was read and the file fingerprinted, and before the watcher reports
-    // anything: the watch starts arming, then fingerprints the snapshot's files (these few in one turn)
-    // while the backend arms, so one turn into arming the fingerprint is taken and the watcher not armed.
+    // The rewrite lands after the snapshot was read and before the watcher is armed, so no watcher reports it:
+    // only the verification crawl the watch makes once the watcher is armed can find it.
     const arming: WatcherFactory = async (assetsDir, listener) => {
       await new Promise((resolve) => setImmediate(resolve));
-      writeFileSync(join(assetsDir, 'characters/hero/hero.bin'), 'REWRITTEN WHILE THE WATCHER ARMED, longer');
+      const hero = join(assetsDir, 'characters/hero/hero.bin');
+      writeFileSync(hero, 'REWRITTEN WHILE THE WATCHER ARMED, longer');
+      // A project this small opens within a millisecond or two, and a change in the very millisecond the
+      // snapshot's crawl began cannot be told from one just before it: the time is set clearly after.
+      const later = new Date(Date.now() + 5000);
+      utimesSync(hero, later, later);
       return factory(assetsDir, listener);
     };
     const watched = await openWatched(dir, { watcher: arming });
@@ -298,6 +303,40 @@ describe('the start of watching', () => {
       // The other input, untouched, is not reported. (The revision may be 2 once the format checks are published.)
       expect(watched.status()).toMatchObject({ state: 'diverged', watching: { state: 'watching' } });
     } finally {
+      await project.watch.dispose();
+      host.dispose();
+    }
+  });
+});
+
+describe('the window before watching starts', () => {
+  it('a file rewritten after the snapshot was crawled, before watching started, is reported as changed', async () => {
+    const dir = tempDir();
+    // Enough roots that the load (crawl, parse, join) takes milliseconds after its crawl listed the first one.
+    const assets = Array.from({ length: 300 }, (_, index) => ({
+      root: `misc/a${String(index).padStart(3, '0')}`,
+      inputs: { data: ['data.bin'] },
+    }));
+    // A file no asset declares: no format check reads it, so only the watch can tell that it changed.
+    writeProject(dir, { assets, files: { 'misc/a000/notes.txt': 'first notes' } });
+    const fake = fakeWatcher();
+    const host = new PackerHost({ watcher: fake.factory, settleMs: 50 });
+    const notes = join(dir, 'assets/misc/a000/notes.txt');
+    let rewritten = false;
+    // The load has ended and the watch not started yet: this is the moment the project says it is ready.
+    const unsubscribe = host.subscribe((event) => {
+      if (rewritten || event.kind !== 'project.stateChanged' || event.body.state === 'loading') return;
+      rewritten = true;
+      writeFileSync(notes, 'notes rewritten between the load and the watch');
+    });
+    const project = await host.open(pathToFileURL(dir).href);
+    try {
+      expect(rewritten).toBe(true);
+      await project.watch.ready;
+      const watched = watchedProject(host, project);
+      await watched.untilDivergenceIs([{ path: 'misc/a000/notes.txt', change: 'changed' }]);
+    } finally {
+      unsubscribe();
       await project.watch.dispose();
       host.dispose();
     }

@@ -10,6 +10,7 @@ import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot 
 import { patchMap } from '../domain/shared-map.js';
 import type { ProjectFs } from '../io/project-fs.js';
 import { crawledAt } from '../project/loader.js';
+import { SliceClock } from '../pack/slice.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
 import type { FormatResult, FormatResults } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
@@ -32,20 +33,47 @@ export interface ValidationHost {
   beforeRound?(): void | Promise<void>;
 }
 
-/** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
-export function pendingJobs(snapshot: Snapshot, skip: (record: AssetRecord) => boolean = () => false): ValidationJob[] {
-  const jobs: ValidationJob[] = [];
+/** The records of `snapshot` whose format checks are pending, one per root, except those `skip` names. */
+function* pendingRecords(snapshot: Snapshot, skip: (record: AssetRecord) => boolean): Generator<AssetRecord> {
   const seen = new Set<string>();
   for (const record of snapshot.assets) {
     if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
     seen.add(record.root);
-    const inputs = [...new Set(record.inputs.map((input) => input.assetsPath!))];
-    jobs.push({
-      root: record.root,
-      declaration: record.anchor!.declaration!,
-      inputs,
-      seenAt: inputs.map((path) => crawledAt(snapshot.crawl, path)),
-    });
+    yield record;
+  }
+}
+
+/** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
+export function pendingJobs(snapshot: Snapshot, skip: (record: AssetRecord) => boolean = () => false): ValidationJob[] {
+  return [...pendingRecords(snapshot, skip)].map((record) => jobOf(snapshot, record));
+}
+
+function jobOf(snapshot: Snapshot, record: AssetRecord): ValidationJob {
+  const inputs = [...new Set(record.inputs.map((input) => input.assetsPath!))];
+  return {
+    root: record.root,
+    declaration: record.anchor!.declaration!,
+    inputs,
+    seenAt: inputs.map((path) => crawledAt(snapshot.crawl, path)),
+  };
+}
+
+/** How many records or answers the sliced passes of a round look at between two looks at the clock. */
+const CLOCK_EVERY = 64;
+
+/**
+ * {@link pendingJobs} in time slices of a few milliseconds between turns of the event loop: the open's round
+ * finds every record of a 100k-root project pending, and each job costs a lookup of its inputs' crawl time.
+ */
+export async function pendingJobsInSlices(
+  snapshot: Snapshot,
+  skip: (record: AssetRecord) => boolean = () => false,
+): Promise<ValidationJob[]> {
+  const jobs: ValidationJob[] = [];
+  const clock = new SliceClock();
+  for (const record of pendingRecords(snapshot, skip)) {
+    if (jobs.length % CLOCK_EVERY === 0) await clock.pause();
+    jobs.push(jobOf(snapshot, record));
   }
   return jobs;
 }
@@ -59,63 +87,99 @@ export interface RoundResults {
 
 /** Turns answers into results for the parsed anchors `snapshot` holds. */
 export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer[]): RoundResults {
-  const results = new Map<string, FormatResult>();
-  const changed = new Map<string, readonly string[]>();
-  for (const answer of answers) {
-    const anchor = snapshot.byRoot.get(answer.root)?.anchor;
-    if (anchor === null || anchor === undefined) continue;
-    if (answer.changed.length > 0) {
-      changed.set(answer.root, [...answer.changed]);
-      continue;
-    }
-    results.set(answer.root, {
-      anchor,
-      hashes: new Map(answer.hashes),
-      stamps: new Map(answer.stamps),
-      diagnostics: Object.freeze([...answer.diagnostics]),
-    });
+  const round = { results: new Map<string, FormatResult>(), changed: new Map<string, readonly string[]>() };
+  for (const answer of answers) addResult(snapshot, answer, round);
+  return round;
+}
+
+/** {@link resultsOf} in time slices between turns of the event loop (a round's answers number its jobs). */
+async function resultsInSlices(snapshot: Snapshot, answers: readonly ValidationAnswer[]): Promise<RoundResults> {
+  const round = { results: new Map<string, FormatResult>(), changed: new Map<string, readonly string[]>() };
+  const clock = new SliceClock();
+  for (let index = 0; index < answers.length; index++) {
+    if (index % CLOCK_EVERY === 0) await clock.pause();
+    addResult(snapshot, answers[index]!, round);
   }
-  return { results, changed };
+  return round;
+}
+
+function addResult(
+  snapshot: Snapshot,
+  answer: ValidationAnswer,
+  round: { results: Map<string, FormatResult>; changed: Map<string, readonly string[]> },
+): void {
+  const anchor = snapshot.byRoot.get(answer.root)?.anchor;
+  if (anchor === null || anchor === undefined) return;
+  if (answer.changed.length > 0) {
+    round.changed.set(answer.root, [...answer.changed]);
+    return;
+  }
+  round.results.set(answer.root, {
+    anchor,
+    hashes: new Map(answer.hashes),
+    stamps: new Map(answer.stamps),
+    diagnostics: Object.freeze([...answer.diagnostics]),
+  });
 }
 
 /** Above this many roots whose format result changed, the snapshot with the results is joined whole. */
 const PATCHED_RESULTS = 1_000;
 
 /**
- * The snapshot `current` becomes with `results` applied (revision `revision`, by default the next one), or
- * null when none of them applies to an asset still pending (the disk moved on meanwhile, or another round
- * already applied them). Results of anchors the snapshot no longer holds are dropped.
+ * How many results a round publishes at least in one revision. A round's results are patched into the snapshot
+ * and published in batches, each its own job of the lane with a turn of the event loop between two batches, so
+ * the open's round (every asset at once) does not hold the main thread for the whole join: at 10k roots a batch
+ * of 200 costs about 10 ms (patch, diff and announce).
  */
-export function snapshotWithResults(
-  current: Snapshot,
-  results: ReadonlyMap<string, FormatResult>,
-  revision = current.revision + 1,
-): Snapshot | null {
+export const RESULT_BATCH = 200;
+
+/**
+ * At most this many batches a round publishes: each patch also costs a pass over every record (the snapshot's
+ * list of records is rebuilt), so at 100k roots batches of 200 would cost that pass 500 times.
+ */
+export const MAX_BATCHES = 50;
+
+/** The size of the batches `count` results are published in. */
+export function resultBatchSize(count: number): number {
+  return Math.max(RESULT_BATCH, Math.ceil(count / MAX_BATCHES));
+}
+
+/** The results of `results` that apply to `current`: to an asset still pending with the very anchor they were computed for. */
+function arrivedResults(current: Snapshot, results: Iterable<[string, FormatResult]>): Map<string, FormatResult> {
   const arrived = new Map<string, FormatResult>();
   for (const [root, result] of results) {
     const record = current.byRoot.get(root);
     if (record === undefined || record.anchor !== result.anchor || record.validation !== 'pending') continue;
     arrived.set(root, result);
   }
-  if (arrived.size === 0) return null;
-  // A few results (a commit's round): the map is patched (it shares every other result with the current one)
-  // and so is the snapshot, at those roots alone, so both cost what arrived. A result left behind by a
-  // declaration that changed applies to no record (`resultFor` checks the anchor); it stays until a whole
-  // join or a reload drops it, where walking every result each round to find it cost more than the round.
-  if (arrived.size <= PATCHED_RESULTS) {
-    const patched = patchSnapshotForReload(
-      revision,
-      current,
-      current.crawl,
-      current.parsedRegistry,
-      [...arrived.keys()].sort(compareStrings),
-      current.quarantine,
-      patchMap(current.formatResults, arrived),
-    );
-    if (patched !== undefined) return patched;
-  }
-  // Many results (the open's round), or a snapshot the patch cannot take: joined whole, which costs less than
-  // patching every root, with the results that no longer apply dropped.
+  return arrived;
+}
+
+/**
+ * `current` with `arrived` applied at those roots alone (the format-result map patched too, sharing every other
+ * result with the current one), so it costs what arrived; undefined where the patch cannot take the snapshot.
+ * A result left behind by a declaration that changed applies to no record (`resultFor` checks the anchor); it
+ * stays until a whole join or a reload drops it, where walking every result each round to find it cost more
+ * than the round.
+ */
+function patchedWithResults(
+  current: Snapshot,
+  arrived: ReadonlyMap<string, FormatResult>,
+  revision: number,
+): Snapshot | undefined {
+  return patchSnapshotForReload(
+    revision,
+    current,
+    current.crawl,
+    current.parsedRegistry,
+    [...arrived.keys()].sort(compareStrings),
+    current.quarantine,
+    patchMap(current.formatResults, arrived),
+  );
+}
+
+/** `current` with `arrived` applied, joined whole, with the results that no longer apply dropped. */
+function joinedWithResults(current: Snapshot, arrived: ReadonlyMap<string, FormatResult>, revision: number): Snapshot {
   const merged = new Map(current.formatResults);
   for (const [root, result] of arrived) merged.set(root, result);
   for (const [root, result] of merged) if (current.byRoot.get(root)?.anchor !== result.anchor) merged.delete(root);
@@ -124,6 +188,25 @@ export function snapshotWithResults(
     quarantine: current.quarantine,
     formatResults: merged,
   });
+}
+
+/**
+ * The snapshot `current` becomes with `results` applied (revision `revision`, by default the next one), or
+ * null when none of them applies to an asset still pending (the disk moved on meanwhile, or another round
+ * already applied them). Results of anchors the snapshot no longer holds are dropped. A few results (up to
+ * {@link PATCHED_RESULTS}) are patched in; more, or a snapshot the patch cannot take, are joined whole, which
+ * costs less than patching every root but holds the main thread for the whole join: a round publishes its
+ * results in batches instead ({@link ProjectValidation}).
+ */
+export function snapshotWithResults(
+  current: Snapshot,
+  results: ReadonlyMap<string, FormatResult>,
+  revision = current.revision + 1,
+): Snapshot | null {
+  const arrived = arrivedResults(current, results);
+  if (arrived.size === 0) return null;
+  const patched = arrived.size <= PATCHED_RESULTS ? patchedWithResults(current, arrived, revision) : undefined;
+  return patched ?? joinedWithResults(current, arrived, revision);
 }
 
 /**
@@ -183,8 +266,15 @@ export class ProjectValidation {
   private round: Promise<void> | null = null;
   /** Invariant: the computation for one snapshot whose results are not published yet, or null. */
   private computing: { readonly snapshot: Snapshot; readonly results: Promise<RoundResults> } | null = null;
+  /**
+   * Invariant: the results of the round whose batches are being published, or null. A pack that comes between
+   * two batches publishes the rest at once instead of validating those assets again.
+   */
+  private publishing: ReadonlyMap<string, FormatResult> | null = null;
   /** A snapshot whose round failed (a bug); it is not retried until another snapshot is published. */
   private failedOn: Snapshot | null = null;
+  /** A snapshot whose round found nothing to validate after all; no round starts again for it. */
+  private emptyOn: Snapshot | null = null;
   /**
    * Invariant: by root, assets a round found with inputs changed after the crawl that listed them, with that
    * crawl and parsed anchor. They stay `pending` and are not validated again until a snapshot built on
@@ -209,10 +299,22 @@ export class ProjectValidation {
     return stalled !== undefined && stalled.crawl === snapshot.crawl && stalled.anchor === record.anchor;
   }
 
-  /** The jobs a round for `snapshot` would run. */
-  private jobsFor(snapshot: Snapshot): ValidationJob[] {
-    if (snapshot.counts.validationPending === 0) return [];
-    return pendingJobs(snapshot, (record) => this.isStalled(snapshot, record));
+  /**
+   * Whether a round for `snapshot` would run a job. Cheap where it can be (it runs after every publish): none
+   * is pending, or more are pending than can be stalled; else the pending records are looked at.
+   */
+  private hasJobs(snapshot: Snapshot): boolean {
+    if (snapshot.counts.validationPending === 0 || snapshot === this.emptyOn) return false;
+    // Stalled assets of an older crawl can never be stalled again: no later snapshot has that crawl.
+    for (const [root, stalled] of this.stalled) if (stalled.crawl !== snapshot.crawl) this.stalled.delete(root);
+    if (snapshot.counts.validationPending > this.stalled.size) return true;
+    return snapshot.assets.some((record) => record.validation === 'pending' && !this.isStalled(snapshot, record));
+  }
+
+  /** The jobs a round for `snapshot` would run, gathered in time slices. */
+  private jobsFor(snapshot: Snapshot): Promise<ValidationJob[]> {
+    if (snapshot.counts.validationPending === 0) return Promise.resolve([]);
+    return pendingJobsInSlices(snapshot, (record) => this.isStalled(snapshot, record));
   }
 
   /**
@@ -221,6 +323,7 @@ export class ProjectValidation {
    */
   changedInputs(snapshot: Snapshot): string[] {
     const paths = new Set<string>();
+    if (this.stalled.size === 0) return [];
     for (const record of snapshot.assets)
       if (record.validation === 'pending' && this.isStalled(snapshot, record))
         for (const path of this.stalled.get(record.root)!.paths) paths.add(path);
@@ -231,7 +334,7 @@ export class ProjectValidation {
   schedule(): void {
     if (this.disposed || this.round !== null) return;
     const snapshot = this.host.snapshot();
-    if (snapshot === this.failedOn || this.jobsFor(snapshot).length === 0) {
+    if (snapshot === this.failedOn || !this.hasJobs(snapshot)) {
       for (const waiter of this.settledWaiters.splice(0)) waiter();
       return;
     }
@@ -253,8 +356,7 @@ export class ProjectValidation {
    * only assets whose inputs changed under it (or validation was stopped). Tests wait on it instead of sleeping.
    */
   settled(): Promise<void> {
-    if (this.disposed || (this.round === null && this.jobsFor(this.host.snapshot()).length === 0))
-      return Promise.resolve();
+    if (this.disposed || (this.round === null && !this.hasJobs(this.host.snapshot()))) return Promise.resolve();
     return new Promise((resolve) => {
       this.settledWaiters.push(resolve);
       this.schedule();
@@ -264,17 +366,24 @@ export class ProjectValidation {
   /**
    * The current snapshot once every asset of it is validated, publishing the results itself (attributed to
    * `operationId`). Only for code running inside the lane (the pack), which therefore never waits for a round's
-   * own lane job; a round already computing for this snapshot is joined rather than repeated. Assets whose
-   * inputs changed under the snapshot stay `pending`: {@link changedInputs} names those inputs.
+   * own lane job: the results of a round being published in batches are published here at once, and a round
+   * still computing is joined rather than repeated. Assets whose inputs changed under the snapshot stay
+   * `pending`: {@link changedInputs} names those inputs.
    */
   async validatedSnapshot(operationId?: string): Promise<Snapshot> {
+    const inPack = { operationId };
+    if (this.publishing !== null) await this.publishInBatches(this.publishing, inPack);
+    const computing = this.computing;
+    if (computing !== null) {
+      const round = await computing.results;
+      this.recordStalled(computing.snapshot, round);
+      await this.publishInBatches(round.results, inPack);
+    }
     const snapshot = this.host.snapshot();
-    if (this.jobsFor(snapshot).length === 0) return snapshot;
-    const round =
-      this.computing !== null && this.computing.snapshot === snapshot
-        ? await this.computing.results
-        : await this.compute(snapshot);
-    this.apply(snapshot, round, operationId);
+    if (!this.hasJobs(snapshot)) return snapshot;
+    const round = await this.compute(snapshot);
+    this.recordStalled(snapshot, round);
+    await this.publishInBatches(round.results, inPack);
     return this.host.snapshot();
   }
 
@@ -282,11 +391,14 @@ export class ProjectValidation {
     await this.host.beforeRound?.();
     const round = await this.compute(snapshot);
     if (this.disposed) return;
-    await this.host.inLane(() => this.apply(snapshot, round));
+    await this.host.inLane(() => this.recordStalled(snapshot, round));
+    await this.publishInBatches(round.results);
+    // Nothing of it applied (nothing was published since): another round on the same snapshot would find the same.
+    if (this.host.snapshot() === snapshot) this.emptyOn = snapshot;
   }
 
-  /** Inside the lane: publishes what applies of a round's results and records the assets it found stalled. */
-  private apply(snapshot: Snapshot, round: RoundResults, operationId?: string): void {
+  /** Inside the lane: records the assets a round found stalled, and reports their inputs as divergence. */
+  private recordStalled(snapshot: Snapshot, round: RoundResults): void {
     const changed: string[] = [];
     for (const [root, paths] of round.changed) {
       const anchor = snapshot.byRoot.get(root)?.anchor;
@@ -294,23 +406,81 @@ export class ProjectValidation {
       this.stalled.set(root, { crawl: snapshot.crawl, anchor, paths });
       changed.push(...paths);
     }
-    const next = snapshotWithResults(this.host.snapshot(), round.results);
-    if (next !== null) this.host.publish(next, operationId);
     if (changed.length > 0) this.host.inputsChanged(changed);
   }
 
+  /**
+   * Publishes `results` in batches ({@link resultBatchSize}), each patched into the snapshot current at that
+   * moment, with a turn of the event loop between two batches; where the patch cannot take the snapshot, every
+   * result left is joined whole at once. A round's own publishes each batch by a lane job of its own, so reads
+   * and writes queued meanwhile go between two (a result a write made stale applies to nothing), and stops when
+   * a pack took its results over. Code inside the lane (a pack's: `inLane`) publishes them directly, attributed
+   * to its operation, taking over what a round still had to publish; the lane is held throughout, so nothing
+   * else publishes meanwhile.
+   */
+  private async publishInBatches(
+    results: ReadonlyMap<string, FormatResult>,
+    inLane?: { readonly operationId: string | undefined },
+  ): Promise<void> {
+    const own = inLane === undefined;
+    const operationId = inLane?.operationId;
+    if (own) this.publishing = results;
+    else if (this.publishing === results) this.publishing = null;
+    const entries = [...results];
+    const size = resultBatchSize(entries.length);
+    try {
+      for (let start = 0; start < entries.length; start += size) {
+        if (this.disposed || (own && this.publishing !== results)) return;
+        if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        let joinedWhole = false;
+        const publish = (): void => {
+          joinedWhole = this.publishBatch(entries.slice(start, start + size), () => entries.slice(start), operationId);
+        };
+        if (!own) publish();
+        else
+          await this.host.inLane(() => {
+            if (this.publishing === results) publish();
+          });
+        if (joinedWhole) return;
+      }
+    } finally {
+      if (own && this.publishing === results) this.publishing = null;
+    }
+  }
+
+  /**
+   * Inside the lane: publishes what applies of `batch`, patched in; where the patch cannot take the snapshot,
+   * what applies of `rest()` (the batch and every result after it) joined whole, and returns true.
+   */
+  private publishBatch(
+    batch: readonly [string, FormatResult][],
+    rest: () => readonly [string, FormatResult][],
+    operationId?: string,
+  ): boolean {
+    const current = this.host.snapshot();
+    const arrived = arrivedResults(current, batch);
+    if (arrived.size === 0) return false;
+    const patched = patchedWithResults(current, arrived, current.revision + 1);
+    if (patched !== undefined) {
+      this.host.publish(patched, operationId);
+      return false;
+    }
+    this.host.publish(joinedWithResults(current, arrivedResults(current, rest()), current.revision + 1), operationId);
+    return true;
+  }
+
   private compute(snapshot: Snapshot): Promise<RoundResults> {
-    const jobs = this.jobsFor(snapshot);
-    const results = this.runner
-      .run(this.host.assetsDir, jobs)
-      .catch((error: unknown) => {
-        if (this.disposed) throw error;
-        this.log(
-          `The validation worker failed (${error instanceof Error ? error.message : String(error)}); validating inline.`,
-        );
-        return validateInline(this.host.assetsDir, jobs);
-      })
-      .then((answers) => resultsOf(snapshot, answers));
+    const results = this.jobsFor(snapshot)
+      .then((jobs) =>
+        this.runner.run(this.host.assetsDir, jobs).catch((error: unknown) => {
+          if (this.disposed) throw error;
+          this.log(
+            `The validation worker failed (${error instanceof Error ? error.message : String(error)}); validating inline.`,
+          );
+          return validateInline(this.host.assetsDir, jobs);
+        }),
+      )
+      .then((answers) => resultsInSlices(snapshot, answers));
     const computing = { snapshot, results };
     this.computing = computing;
     void results.then(

@@ -16,6 +16,7 @@ import { crawlAssets, type CrawledAnchor, type CrawlProblem, type CrawlResult } 
 import { CONTROL_FOLDER } from '../domain/paths.js';
 import { ProjectFs, type EntryStats } from '../io/project-fs.js';
 import { fingerprintOfStats, readSavedFingerprints } from './fingerprint.js';
+import { SliceClock } from '../pack/slice.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';
@@ -25,17 +26,35 @@ export interface VerifiedDisk {
   readonly fingerprints: Map<string, string>;
   /** With `withSaved`: the fingerprints the previous run saved (see `readSavedFingerprints`), or null. */
   readonly saved?: Map<string, string> | null;
+  /** With `changedSince`: the files whose change or modification time is later than that instant. */
+  readonly changed?: ReadonlySet<string>;
 }
 
 /** A verification crawl as the worker sends it: paths and fingerprints joined, and the saved ones when asked. */
 interface EncodedDisk {
   readonly paths: string;
   readonly fingerprints: string;
+  /** With `changedSince`: the files changed later, joined. */
+  readonly changed?: string;
   readonly saved?: { readonly paths: string; readonly fingerprints: string } | null;
 }
 
-function crawlAndFingerprintWith(assets: ProjectFs, withSaved: boolean): EncodedDisk {
-  const disk = crawlAndFingerprint(assets);
+/** What a verification crawl is asked for beyond every file's fingerprint. */
+export interface VerifyOptions {
+  /** Also read the fingerprints the previous run saved. */
+  readonly withSaved?: boolean;
+  /**
+   * Also name the files whose change time (or modification time) is later than this instant (ms since the
+   * epoch): the change time moves with every write, rename or `utimes` and cannot be set back, so a file not
+   * named was last touched before that instant.
+   */
+  readonly changedSince?: number;
+  /** The files the snapshot holds: below {@link INLINE_CRAWL_FILES} the crawl runs here, without a worker. */
+  readonly expectedFiles?: number;
+}
+
+function crawlAndFingerprintWith(assets: ProjectFs, withSaved: boolean, changedSince?: number): EncodedDisk {
+  const disk = crawlAndFingerprint(assets, changedSince);
   if (!withSaved) return disk;
   const saved = readSavedFingerprints(assets);
   return {
@@ -55,9 +74,13 @@ function crawlAndFingerprintWith(assets: ProjectFs, withSaved: boolean): Encoded
  * anchors whose fingerprint differs (one open and read fewer per asset root). Throws only when `assets/`
  * itself cannot be listed; a folder that cannot be read or vanishes is left out, as its files then are.
  */
-function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: string } {
+function crawlAndFingerprint(
+  assets: ProjectFs,
+  changedSince?: number,
+): { paths: string; fingerprints: string; changed?: string } {
   const paths: string[] = [];
   const fingerprints: string[] = [];
+  const changed: string[] = [];
   assets.walkFolders(
     '',
     (folder) => {
@@ -73,29 +96,51 @@ function crawlAndFingerprint(assets: ProjectFs): { paths: string; fingerprints: 
             // Vanished or unreadable since the folder was listed: left out, as the crawl leaves it out.
           }
           if (!stats?.isFile()) continue;
-          paths.push(folder.path === '' ? entry.name : `${folder.path}/${entry.name}`);
+          const path = folder.path === '' ? entry.name : `${folder.path}/${entry.name}`;
+          paths.push(path);
           fingerprints.push(fingerprintOfStats(stats));
+          // Whole milliseconds, as `Date.now()` gives the instant: a file written within that millisecond, before it,
+          // must not count as later.
+          if (changedSince !== undefined && Math.trunc(Math.max(stats.ctimeMs, stats.mtimeMs)) > changedSince)
+            changed.push(path);
         }
       }
       return subfolders;
     },
     () => undefined,
   );
-  return { paths: paths.join(SEPARATOR), fingerprints: fingerprints.join(SEPARATOR) };
+  return {
+    paths: paths.join(SEPARATOR),
+    fingerprints: fingerprints.join(SEPARATOR),
+    ...(changedSince !== undefined ? { changed: changed.join(SEPARATOR) } : {}),
+  };
 }
 
-/** How many fingerprints of a worker's answer are taken into a map between two turns of the event loop. */
-const MAP_CHUNK = 5_000;
+/** How many items of a worker's answer are taken in between two looks at the clock. */
+const CLOCK_EVERY = 256;
+
+/**
+ * The NUL-joined items of `joined`, cut out one at a time in time slices between turns of the event loop (a
+ * `split` of 300k paths at once held the main thread for tens of milliseconds), each given to `take`.
+ */
+async function eachJoined(joined: string, take: (item: string) => void): Promise<void> {
+  if (joined === '') return;
+  const clock = new SliceClock();
+  for (let start = 0, count = 0; ; count++) {
+    if (count % CLOCK_EVERY === 0) await clock.pause();
+    const end = joined.indexOf(SEPARATOR, start);
+    take(joined.slice(start, end < 0 ? undefined : end));
+    if (end < 0) return;
+    start = end + 1;
+  }
+}
 
 async function toMap(answer: { paths: string; fingerprints: string }): Promise<Map<string, string>> {
   const map = new Map<string, string>();
-  if (answer.paths === '') return map;
-  const paths = answer.paths.split(SEPARATOR);
-  const fingerprints = answer.fingerprints.split(SEPARATOR);
-  for (let index = 0; index < paths.length; index++) {
-    if (index > 0 && index % MAP_CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
-    map.set(paths[index]!, fingerprints[index]!);
-  }
+  const paths: string[] = [];
+  await eachJoined(answer.paths, (path) => paths.push(path));
+  let index = 0;
+  await eachJoined(answer.fingerprints, (fingerprint) => map.set(paths[index++]!, fingerprint));
   return map;
 }
 
@@ -103,14 +148,19 @@ async function toMap(answer: { paths: string; fingerprints: string }): Promise<M
 type WorkerTask = 'verify' | 'verifyWithSaved' | 'reload';
 
 /** Starts a worker running `task` on `assets`, or returns undefined where none can start (TypeScript sources). */
-function startWorker(assets: ProjectFs, task: WorkerTask): Worker | undefined {
+function startWorker(assets: ProjectFs, task: WorkerTask, changedSince?: number): Worker | undefined {
   const url = new URL(import.meta.url);
   // Compiled (dist/*.js) or bundled (dist/bundle/main.cjs): never the TypeScript sources tests run from.
   if (!/\.c?js$/.test(url.pathname)) return undefined;
   try {
     // The worker runs its own entry script beside this module (in dist/ and in the bundle alike).
     return new Worker(new URL('./crawl-worker-entry.js', url), {
-      workerData: { root: assets.root, base: assets.base, task },
+      workerData: {
+        root: assets.root,
+        base: assets.base,
+        task,
+        ...(changedSince !== undefined ? { changedSince } : {}),
+      },
       execArgv: [],
     });
   } catch {
@@ -132,21 +182,31 @@ function answerOf<Answer>(worker: Worker): Promise<Answer> {
 
 /**
  * Crawls and fingerprints `assets`, in a worker thread when possible, and takes the answer in between turns of
- * the event loop; `withSaved` also reads there the fingerprints the previous run saved. Inline when
- * `expectedFiles` (what the snapshot holds) is small, as the reload crawl is. Rejects when `assets/` cannot be
- * listed.
+ * the event loop; see {@link VerifyOptions} for what else it can be asked. Inline when `expectedFiles` (what the
+ * snapshot holds) is small, as the reload crawl is. Rejects when `assets/` cannot be listed.
  */
-export async function verifyDisk(
-  assets: ProjectFs,
-  withSaved = false,
-  expectedFiles = INLINE_CRAWL_FILES,
-): Promise<VerifiedDisk> {
+export async function verifyDisk(assets: ProjectFs, options: VerifyOptions = {}): Promise<VerifiedDisk> {
+  const withSaved = options.withSaved ?? false;
   const worker =
-    expectedFiles < INLINE_CRAWL_FILES ? undefined : startWorker(assets, withSaved ? 'verifyWithSaved' : 'verify');
-  const disk = worker === undefined ? crawlAndFingerprintWith(assets, withSaved) : await answerOf<EncodedDisk>(worker);
+    (options.expectedFiles ?? INLINE_CRAWL_FILES) < INLINE_CRAWL_FILES
+      ? undefined
+      : startWorker(assets, withSaved ? 'verifyWithSaved' : 'verify', options.changedSince);
+  const disk =
+    worker === undefined
+      ? crawlAndFingerprintWith(assets, withSaved, options.changedSince)
+      : await answerOf<EncodedDisk>(worker);
   const fingerprints = await toMap(disk);
-  if (disk.saved === undefined) return { fingerprints };
-  return { fingerprints, saved: disk.saved === null ? null : await toMap(disk.saved) };
+  let changed: Set<string> | undefined;
+  if (disk.changed !== undefined) {
+    const paths = new Set<string>();
+    await eachJoined(disk.changed, (path) => paths.add(path));
+    changed = paths;
+  }
+  return {
+    fingerprints,
+    ...(disk.saved !== undefined ? { saved: disk.saved === null ? null : await toMap(disk.saved) } : {}),
+    ...(changed !== undefined ? { changed } : {}),
+  };
 }
 
 /**
@@ -290,11 +350,18 @@ if (
   typeof (workerData as { base?: unknown } | null)?.base === 'string'
 ) {
   try {
-    const { root, base, task } = workerData as { root: string; base: string; task?: WorkerTask };
+    const { root, base, task, changedSince } = workerData as {
+      root: string;
+      base: string;
+      task?: WorkerTask;
+      changedSince?: number;
+    };
     const assets = ProjectFs.openRoot(root).at(base);
     parentPort.postMessage({
       ok: true,
-      ...(task === 'reload' ? crawlForReload(assets) : crawlAndFingerprintWith(assets, task === 'verifyWithSaved')),
+      ...(task === 'reload'
+        ? crawlForReload(assets)
+        : crawlAndFingerprintWith(assets, task === 'verifyWithSaved', changedSince)),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

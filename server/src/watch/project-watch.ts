@@ -4,7 +4,9 @@
  * verification when the watcher fails, and schedules auto-reconcile when asked to.
  */
 import { compareStrings, lowerBound } from '../domain/crawl.js';
-import { fingerprintOfStamp, stampsOfCrawl, verifyDisk } from './crawl-worker.js';
+import { fingerprintOfStamp, stampsOfCrawl, verifyDisk, type VerifiedDisk } from './crawl-worker.js';
+import { SliceClock } from '../pack/slice.js';
+import { crawledAt } from '../project/loader.js';
 import { isWithin } from '../domain/paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
@@ -22,7 +24,6 @@ import {
   fingerprintFiles,
   fingerprintOf,
   logFingerprintChanges,
-  readSavedFingerprints,
   saveFingerprints,
   saveFingerprintsSync,
   type Fingerprints,
@@ -69,12 +70,8 @@ async function fingerprintsOfStamps(
   return fingerprints;
 }
 
-/** How many files the passes after start look at between two turns of the event loop. */
-const WALK_CHUNK = 5_000;
-
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** How many files the passes after start look at between two looks at the clock (see `SliceClock`). */
+const CLOCK_EVERY = 256;
 
 export class ProjectWatch implements DivergenceSource {
   readonly fingerprints: Fingerprints = new Map();
@@ -94,8 +91,10 @@ export class ProjectWatch implements DivergenceSource {
   /** Resolves when the verification pass after start is done. */
   ready: Promise<void> = Promise.resolve();
   /**
-   * Invariant: when {@link start} ran (ms since the epoch), just after the snapshot it watches was read; a
-   * file modified later may have been fingerprinted after the modification, so its fingerprint proves nothing.
+   * Invariant: when {@link start} ran (ms since the epoch), just after the snapshot it watches was read. A file
+   * changed later may have been fingerprinted after the change, so its fingerprint proves nothing; the start's
+   * crawl distrusts from when the snapshot's crawl began where the loader recorded it, and from this instant
+   * where it did not (a snapshot built by hand).
    */
   private startedAt = 0;
   /** Invariant: true while {@link recover} tries to arm the watcher again; one attempt at a time. */
@@ -171,40 +170,26 @@ export class ProjectWatch implements DivergenceSource {
     // Watching off: no watcher, no fingerprints; the disk is read again only by reconcile.
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
-    // Arm the watcher and, while its backend crawls (on a thread of its own), fingerprint what the snapshot
-    // holds: a file rewritten while the watcher arms (seconds on a large workspace) is reported by no watcher,
-    // and only the verification pass below, comparing the disk with these fingerprints, can find it. A file
-    // rewritten before the fingerprint pass reached it has a fingerprint newer than `startedAt`, which the pass
-    // below drops, so the verification reports it; so is one the watcher reports meanwhile, whose early
-    // classification finds no fingerprint yet (changed) or that same newer one (dropped before verification).
-    // A commit that ran meanwhile refreshed its own entries; those are kept.
-    const arming = this.settings
-      .factory(this.project.assetsDir, {
-        onChanges: (paths) => this.tracker.note(paths),
-        onFault: (reason) => this.degrade(reason),
-      })
-      .then(
-        (watcher) => ({ watcher }),
-        (error: unknown) => ({ error: error as Error }),
-      );
-    // Taken in the verification crawl's worker: the main thread only takes in its answer, between turns. A crawl
-    // that fails leaves no fingerprint (every file is then a candidate below, and the verification says why).
-    // The fingerprints the previous run saved are read (and parsed) there too.
-    const { fingerprints, saved } = await verifyDisk(this.project.assetsFs, true, snapshot.crawl.files.length).catch(
-      () => ({
-        fingerprints: new Map<string, string>(),
-        saved: readSavedFingerprints(this.project.assetsFs),
-      }),
-    );
-    // Only the files the snapshot holds: one added since it was crawled must stay without a fingerprint.
-    const files = snapshot.crawl.files;
-    for (let index = 0; index < files.length; index++) {
-      if (index > 0 && index % WALK_CHUNK === 0) await yieldNow();
-      const fingerprint = fingerprints.get(files[index]!);
-      if (fingerprint !== undefined && !this.fingerprints.has(files[index]!))
-        this.fingerprints.set(files[index]!, fingerprint);
+    // The watcher arms first (its backend crawls on a thread of its own): from then on it reports every change.
+    // What changed before, since the snapshot's crawl, only a crawl after that can find, so exactly one is made,
+    // once the watcher is armed: it fingerprints every file and is compared with the snapshot at once. A file
+    // the crawl finds changed (its change or modification time) after the snapshot's crawl began gets no
+    // fingerprint, so it is verified as changed (anchors and the registry are compared by text, so for them the
+    // report is exact); the change time moves with every write and rename and cannot be set back, so a file it
+    // does not name held, when the snapshot was crawled, what it holds now. A change the watcher reports
+    // meanwhile finds no fingerprint yet (changed) or one the crawl took after it (still changed). A commit that
+    // ran meanwhile refreshed its own entries; those are kept.
+    let armed: { watcher: WorkspaceWatcher } | { error: Error };
+    try {
+      armed = {
+        watcher: await this.settings.factory(this.project.assetsDir, {
+          onChanges: (paths) => this.tracker.note(paths),
+          onFault: (reason) => this.degrade(reason),
+        }),
+      };
+    } catch (error) {
+      armed = { error: error as Error };
     }
-    const armed = await arming;
     if ('error' in armed) this.degrade(`The watcher could not start: ${armed.error.message}`);
     else {
       this.watcher = armed.watcher;
@@ -214,48 +199,62 @@ export class ProjectWatch implements DivergenceSource {
         return;
       }
     }
-    // Look for anything that changed since the snapshot was crawled, and since the previous run.
-    if (saved !== undefined && saved !== null) await this.compareWithPreviousRun(saved, snapshot);
-    await this.distrustFingerprintsAfterStart(snapshot);
-    await this.verifyNow();
+    // Taken in the verification crawl's worker, with the fingerprints the previous run saved (read and parsed
+    // there too): the main thread only takes in its answer, in time slices.
+    const since = crawledAt(snapshot.crawl, '') ?? this.startedAt;
+    let disk: VerifiedDisk;
+    try {
+      disk = await verifyDisk(this.project.assetsFs, { withSaved: true, changedSince: since });
+    } catch (error) {
+      // No fingerprint at all: watching says why, and the periodic verification tries again.
+      this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
+      this.verified = true;
+      return;
+    }
+    const betweenRuns = await this.takeFingerprints(snapshot, disk);
+    if (betweenRuns.length > 0) {
+      const folded = foldMoves(betweenRuns, movesOf(snapshot)).sort((a, b) => compareStrings(a.path, b.path));
+      for (const change of folded) this.betweenRuns.set(change.path, change);
+      this.report(folded, snapshot, true);
+    }
+    // Look for anything that changed since the snapshot was crawled, with the same crawl.
+    await this.verifyAgainst(disk.fingerprints);
     this.verified = true;
     // Only now is the snapshot known to match the disk (or the divergence known): `starting` until then.
     if (this.state === 'starting' && !this.disposed) this.setState('watching');
   }
 
   /**
-   * A file written after {@link start} but before the fingerprint pass reached it has a fingerprint that
-   * already shows the new content, so comparing with it would find nothing. Its fingerprint is dropped: the
-   * verification pass then reports the file as changed (anchors and the registry are compared by text, so
-   * for them the report is exact). The file system's clock may lag the process's by one tick, so a write in
-   * the first few milliseconds after start can still look older; later writes are never missed.
+   * Takes the fingerprints of the files `snapshot` holds from the crawl after start (one added since it was
+   * crawled stays without one), in time slices: those a commit refreshed meanwhile are kept, and a file the crawl
+   * found changed since the snapshot's crawl gets none (see {@link run}). Returns how the crawl differs from the
+   * fingerprints the previous run saved (none when it saved none), leaving out the files a commit rewrote.
    */
-  private async distrustFingerprintsAfterStart(snapshot: Snapshot): Promise<void> {
-    let visited = 0;
-    for (const file of snapshot.crawl.files) {
-      if (++visited % WALK_CHUNK === 0) await yieldNow();
-      const fingerprint = this.fingerprints.get(file);
-      if (fingerprint === undefined) continue;
-      const modified = Number(fingerprint.slice(fingerprint.indexOf(':') + 1));
-      if (modified > this.startedAt) this.fingerprints.delete(file);
-    }
-  }
-
-  private async compareWithPreviousRun(saved: Fingerprints, snapshot: Snapshot): Promise<void> {
+  private async takeFingerprints(snapshot: Snapshot, disk: VerifiedDisk): Promise<DivergentChange[]> {
     const changes: DivergentChange[] = [];
-    let visited = 0;
-    // Compared from a copy: a commit may refresh fingerprints between two chunks.
-    for (const [path, fingerprint] of [...this.fingerprints]) {
-      if (++visited % WALK_CHUNK === 0) await yieldNow();
-      const before = saved.get(path);
-      if (before === undefined) changes.push({ path, change: 'added' });
-      else if (before !== fingerprint) changes.push({ path, change: 'changed' });
+    const saved = disk.saved ?? undefined;
+    const files = snapshot.crawl.files;
+    const clock = new SliceClock();
+    for (let index = 0; index < files.length; index++) {
+      if (index % CLOCK_EVERY === 0) await clock.pause();
+      const file = files[index]!;
+      const fingerprint = disk.fingerprints.get(file);
+      if (fingerprint === undefined || this.fingerprints.has(file)) continue;
+      if (saved !== undefined) {
+        const before = saved.get(file);
+        if (before === undefined) changes.push({ path: file, change: 'added' });
+        else if (before !== fingerprint) changes.push({ path: file, change: 'changed' });
+      }
+      if (disk.changed?.has(file) !== true) this.fingerprints.set(file, fingerprint);
     }
-    for (const path of saved.keys()) if (!this.fingerprints.has(path)) changes.push({ path, change: 'removed' });
-    if (changes.length === 0) return;
-    const folded = foldMoves(changes, movesOf(snapshot)).sort((a, b) => compareStrings(a.path, b.path));
-    for (const change of folded) this.betweenRuns.set(change.path, change);
-    this.report(folded, snapshot, true);
+    if (saved === undefined) return changes;
+    let visited = 0;
+    for (const path of saved.keys()) {
+      if (++visited % CLOCK_EVERY === 0) await clock.pause();
+      if (!disk.fingerprints.has(path) || files[lowerBound(files, path)] !== path)
+        changes.push({ path, change: 'removed' });
+    }
+    return changes;
   }
 
   /**
@@ -270,34 +269,40 @@ export class ProjectWatch implements DivergenceSource {
       this.degrade(`assets/ cannot be read: ${(error as Error).message}`);
       return false;
     }
+    await this.verifyAgainst(disk.fingerprints);
+    return true;
+  }
+
+  /** Classifies every path where `disk` (a crawl's fingerprints) differs from the snapshot and the fingerprints. */
+  private async verifyAgainst(disk: Fingerprints): Promise<void> {
     // Compare with the snapshot of a moment when no write runs, so the lane's own writes are in it.
     await this.project.whenLaneIdle();
     let snapshot = this.project.snapshot();
-    let candidates = await this.candidates(disk.fingerprints, snapshot, true);
+    let candidates = await this.candidates(disk, snapshot, true);
     if (this.project.snapshot() !== snapshot) {
-      // A write committed between two chunks: gathered again, at once, against the snapshot it published.
+      // A write committed between two slices: gathered again, at once, against the snapshot it published.
       await this.project.whenLaneIdle();
       snapshot = this.project.snapshot();
-      candidates = await this.candidates(disk.fingerprints, snapshot, false);
+      candidates = await this.candidates(disk, snapshot, false);
     }
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
-    return true;
   }
 
   /**
    * The paths the verification classifies: files whose fingerprint is new or differs, and files the snapshot
    * has that are gone (classification then reads anchors' text, so an anchor is never judged by its
-   * fingerprint alone). In chunks between turns of the event loop when `inChunks`.
+   * fingerprint alone). In time slices between turns of the event loop when `inSlices`.
    */
-  private async candidates(disk: Fingerprints, snapshot: Snapshot, inChunks: boolean): Promise<Set<string>> {
+  private async candidates(disk: Fingerprints, snapshot: Snapshot, inSlices: boolean): Promise<Set<string>> {
     const candidates = new Set<string>(['.prometeu/index.json']);
+    const clock = new SliceClock();
     let visited = 0;
     for (const [file, fingerprint] of disk) {
-      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (inSlices && ++visited % CLOCK_EVERY === 0) await clock.pause();
       if (this.fingerprints.get(file) !== fingerprint) candidates.add(file);
     }
     for (const file of snapshot.crawl.files) {
-      if (inChunks && ++visited % WALK_CHUNK === 0) await yieldNow();
+      if (inSlices && ++visited % CLOCK_EVERY === 0) await clock.pause();
       if (!disk.has(file)) candidates.add(file);
     }
     return candidates;
