@@ -19,7 +19,7 @@ import type { PrivateCopy, PrivateCopyPool } from './private-copy.js';
 import { scaledPackWorkspace } from './scaled-pack-workspace.js';
 import { tagRows } from './growth.js';
 import type { ReportRow } from './report.js';
-import type { ServerCommand } from './server-process.js';
+import { idleWaitMs, type ServerCommand } from './server-process.js';
 import { formatCount } from './statistics.js';
 import {
   measureMissedChanges,
@@ -62,8 +62,17 @@ export interface SuiteContext {
    * earlier call returned), shared with every `copyToTemporary` of the same workspace, deleted at the end.
    */
   workingCopy(roots?: number): PrivateCopy;
-  /** Records the wall time a suite spent at one size (or, with `undefined`, on its once-per-run rows): the time budget table. */
-  spent(suite: string, roots: number | undefined, seconds: number): void;
+  /**
+   * Records the wall time a suite spent at one size (or, with `undefined`, on its once-per-run rows), and how
+   * much of it went on waiting for servers to go idle: the time budget tables.
+   */
+  spent(suite: string, roots: number | undefined, seconds: number, waitSeconds?: number): void;
+  /**
+   * The rows and samples of `suite` at `roots` when another suite measured them already (the core suite's
+   * cold opens carry the editors' opens and keystrokes, see run.ts), so {@link eachSize} does not measure
+   * that size again; `undefined` otherwise.
+   */
+  measuredEarlier?(suite: string, roots: number): { rows: ReportRow[]; samples: unknown } | undefined;
 }
 
 /** Sizes above this many roots get the reduced repetitions of {@link atSize}. */
@@ -122,8 +131,9 @@ export async function eachSize(
   const failedSizes: number[] = [];
   for (const roots of context.sizes) {
     const started = performance.now();
+    const waitsBefore = idleWaitMs();
     try {
-      const output = await measure(roots);
+      const output = context.measuredEarlier?.(suite, roots) ?? (await measure(roots));
       rows.push(...tagRows(output.rows, roots));
       samples[formatCount(roots)] = output.samples;
     } catch (error) {
@@ -139,7 +149,7 @@ export async function eachSize(
       });
     }
     const seconds = (performance.now() - started) / 1000;
-    context.spent(suite, roots, seconds);
+    context.spent(suite, roots, seconds, (idleWaitMs() - waitsBefore) / 1000);
     context.log(`${suite} at ${formatCount(roots)}: ${seconds.toFixed(0)} s`);
   }
   return { rows, samples, ...(failedSizes.length > 0 ? { failedSizes } : {}) };
