@@ -1,7 +1,7 @@
 /** The benchmark entry point (`npm run bench`): generates or reuses workspaces, measures the packer server against its floors, prints the table. */
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCount } from '../../tools/dist/generate-workspace.js';
 import {
@@ -50,6 +50,8 @@ Measures the packer server against floors that do the least work possible (see d
   --profile DIR      run the packer servers with --cpu-prof, writing .cpuprofile files into DIR
   --server FILE      the packer server entry script to measure (default: the workspace's packer-server)
   --node-option OPT  pass OPT to node when starting packer servers (repeatable), e.g. --max-semi-space-size=64
+  --delete-copies    delete the private copies at the end instead of keeping them for the next run (in
+                     the system's temporary folder, prometeu-bench-copies/)
   --json FILE        also write every raw sample as JSON
   --markdown         also print both tables as Markdown
 `;
@@ -70,6 +72,7 @@ interface RunOptions {
   readonly nodeOptions: readonly string[];
   readonly json?: string;
   readonly markdown: boolean;
+  readonly deleteCopies: boolean;
 }
 
 function parseOptions(argv: readonly string[]): RunOptions | undefined {
@@ -83,6 +86,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
   let server: string | undefined;
   const nodeOptions: string[] = [];
   let markdown = false;
+  let deleteCopies = false;
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
     const value = (): string => {
@@ -137,6 +141,9 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
       case '--markdown':
         markdown = true;
         break;
+      case '--delete-copies':
+        deleteCopies = true;
+        break;
       default:
         throw new RangeError(`unknown option ${argument}\n\n${USAGE}`);
     }
@@ -150,6 +157,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
     seed,
     workspaces,
     markdown,
+    deleteCopies,
     nodeOptions,
     ...(profile !== undefined ? { profile } : {}),
     ...(json !== undefined ? { json } : {}),
@@ -433,8 +441,9 @@ async function main(argv: readonly string[]): Promise<void> {
     spent('workspaces', roots, (performance.now() - checkStarted) / 1000);
   }
   // One private copy per workspace for the whole run, handed to every suite that writes and restored
-  // between them (private-copy.ts); deleted at the end.
-  const pool = new PrivateCopyPool(log);
+  // between them (private-copy.ts); kept for the next run at the end (which then restores instead of
+  // copying: at 100k, about 25 s to copy and 10-40 s to delete), or deleted with --delete-copies.
+  const pool = new PrivateCopyPool(log, options.deleteCopies ? undefined : join(tmpdir(), 'prometeu-bench-copies'));
   installCopyPool(pool);
 
   const rows: ReportRow[] = [];
@@ -517,10 +526,13 @@ async function main(argv: readonly string[]): Promise<void> {
     copies.dispose();
     installCopyPool(undefined);
     const restoreSeconds = pool.restores.reduce((sum, report) => sum + report.ms, 0) / 1000;
-    log(`private copies: ${pool.restores.length} restores, ${restoreSeconds.toFixed(1)} s in all; deleting the copies`);
+    const ending = options.deleteCopies ? 'delete copies' : 'keep copies';
+    log(`private copies: ${pool.restores.length} restores, ${restoreSeconds.toFixed(1)} s in all; ${ending}`);
     const deleteSeconds = pool.dispose() / 1000;
-    spent('delete copies', undefined, deleteSeconds);
-    log(`private copies deleted in ${deleteSeconds.toFixed(1)} s`);
+    spent(ending, undefined, deleteSeconds);
+    log(
+      `private copies ${options.deleteCopies ? 'deleted' : 'kept for the next run'} in ${deleteSeconds.toFixed(1)} s`,
+    );
   }
 
   const seconds = (performance.now() - started) / 1000;
