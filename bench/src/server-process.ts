@@ -19,7 +19,13 @@ export interface ServerProcess {
   request<Result>(method: string, params: object): Promise<Result>;
   /** The process's resident set size now (VmRSS from /proc), in bytes. */
   residentBytes(): number;
-  /** Waits until the process stops using CPU for `quietMs` (default {@link QUIET_MS}); see {@link waitUntilIdle}. */
+  /**
+   * Waits until the process stops using CPU for `quietMs` (default {@link QUIET_MS}); see {@link waitUntilIdle}.
+   * When the process used no clock tick and no message went either way through this handle since the previous
+   * wait returned, the previous quiet stretch goes on ({@link waitForQuiet}): a caller that changes what the
+   * server sees without a message (a file written into a watched tree) must not count on a wait alone to let
+   * the server react first.
+   */
   untilIdle(quietMs?: number): Promise<number>;
   /** What the server wrote to stderr so far. */
   stderrText(): string;
