@@ -107,6 +107,14 @@ export function idleWaitMs(): number {
   return waitedMs + (waitsRunning > 0 ? performance.now() - waitingSince : 0);
 }
 
+/** Waits that continued a previous quiet stretch, and the least they saved: a fresh wait lasts `quietMs` at least. */
+const continued = { waits: 0, savedMs: 0 };
+
+/** How many idle waits continued the previous one's quiet stretch so far, and the least time that saved (ms). */
+export function continuedWaits(): { readonly waits: number; readonly savedMs: number } {
+  return { ...continued };
+}
+
 /**
  * Waits until a process stops using CPU: polls its CPU time every 20 ms and returns once, for `quietMs`
  * (default {@link QUIET_MS}), it used at most `maxCpuShare` of one core (one clock tick is always
@@ -142,8 +150,11 @@ export async function waitForQuiet(
     if (after !== undefined && ticksThen === after.ticksAtEnd) {
       quietSince = after.since;
       ticksThen = after.ticksAtSince;
-      if (performance.now() - quietSince >= quietMs)
+      if (performance.now() - quietSince >= quietMs) {
+        continued.waits++;
+        continued.savedMs += quietMs;
         return { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: after.ticksAtEnd };
+      }
     }
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 20));
