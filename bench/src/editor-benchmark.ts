@@ -13,6 +13,7 @@ import { atSize, eachSize, type SuiteContext, type SuiteOutput } from './issue-s
 import type { ReportRow } from './report.js';
 import {
   cpuTicksOf,
+  mainThreadTicksOf,
   noopServerCommand,
   startServer,
   type ServerCommand,
@@ -92,14 +93,6 @@ export interface PublishAtOpenResult {
   readonly publishedUntilIdle: readonly number[];
 }
 
-/** CPU time the main thread of a live process has used so far (user + system), in clock ticks (1/100 s). */
-function mainThreadTicksOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  // As in /proc/PID/stat: utime and stime are the 14th and 15th fields, counted after the command name.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
 /** Two one-character edits and their undoing, cycled: one breaks the output contract, one the JSON syntax. */
 function keystrokes(text: string): Keystroke[] {
   const position = (offset: number): { line: number; character: number } => {
@@ -167,26 +160,49 @@ export async function measureKeystrokes(
     readonly keystrokes: number;
     readonly seed: number;
     readonly server: ServerCommand;
+    /**
+     * A server a publishing client already opened the workspace on (open and idle, default debounce), used
+     * instead of a new one, and stopped here: the last publishing open of {@link measurePublishAtOpen}.
+     */
+    readonly opened?: PublishingServer;
   },
 ): Promise<KeystrokeResult> {
   const listeners = new Set<(published: Published) => void>();
-  const packer = await startServer(options.server, {
-    capabilities: { textDocument: { publishDiagnostics: {} } },
-    initializationOptions: { diagnosticsDelayMs: options.debounceMs },
-    onNotification: (method, params) => {
-      if (method !== 'textDocument/publishDiagnostics') return;
-      for (const listener of [...listeners]) listener(params as Published);
-    },
-  });
-  const noop = await startServer(noopServerCommand());
+  const onNotification = (method: string, params: unknown): void => {
+    if (method !== 'textDocument/publishDiagnostics') return;
+    for (const listener of [...listeners]) listener(params as Published);
+  };
+  if (options.opened !== undefined && options.debounceMs !== DEFAULT_DEBOUNCE_MS)
+    throw new RangeError(
+      `an opened server debounces by the default ${DEFAULT_DEBOUNCE_MS} ms, not ${options.debounceMs}`,
+    );
+  options.opened?.follow(onNotification);
+  const packer =
+    options.opened?.server ??
+    (await startServer(options.server, {
+      capabilities: { textDocument: { publishDiagnostics: {} } },
+      initializationOptions: { diagnosticsDelayMs: options.debounceMs },
+      onNotification,
+    }));
+  let noop: ServerProcess;
   try {
-    const opened = await packer.request<Opened>('packer/openProject', {
-      rootUri: pathToFileURL(workspace.projectDir).href,
-    });
-    if (opened.counts.roots !== workspace.summary.roots)
-      throw new Error(`the server sees ${opened.counts.roots} roots, expected ${workspace.summary.roots}`);
+    noop = await startServer(noopServerCommand());
+  } catch (error) {
+    await packer.stop();
+    throw error;
+  }
+  try {
+    let projectId = options.opened?.projectId;
+    if (projectId === undefined) {
+      const opened = await packer.request<Opened>('packer/openProject', {
+        rootUri: pathToFileURL(workspace.projectDir).href,
+      });
+      if (opened.counts.roots !== workspace.summary.roots)
+        throw new Error(`the server sees ${opened.counts.roots} roots, expected ${workspace.summary.roots}`);
+      projectId = opened.projectId;
+    }
     const listed = await packer.request<{ assets: { root: string; assetId?: number }[] }>('packer/listAssets', {
-      projectId: opened.projectId,
+      projectId,
     });
     // A registered asset from the middle of the list: a buffer the registry and the join both bear on.
     const registered = listed.assets.filter((asset) => asset.assetId !== undefined);
@@ -278,74 +294,121 @@ export async function measureKeystrokes(
   }
 }
 
+/** A packer server a publishing client opened the workspace on, left open and idle (see {@link measurePublishAtOpen}). */
+export interface PublishingServer {
+  readonly server: ServerProcess;
+  readonly projectId: string;
+  /** Sends the server's notifications to `listener` from now on (the open's own publications were counted). */
+  follow(listener: (method: string, params: unknown) => void): void;
+}
+
+/** The samples of {@link PublishAtOpenResult}, filled one open at a time by {@link measureOneOpen}. */
+export type PublishAtOpenSamples = { -readonly [Key in Exclude<keyof PublishAtOpenResult, 'roots'>]: number[] };
+
+/** Empty samples for {@link measureOneOpen}. */
+export function emptyPublishAtOpenSamples(): PublishAtOpenSamples {
+  return {
+    publishingMs: [],
+    silentMs: [],
+    publishingUntilIdleMs: [],
+    silentUntilIdleMs: [],
+    publishingCpuMs: [],
+    silentCpuMs: [],
+    publishingMainCpuMs: [],
+    silentMainCpuMs: [],
+    publishedAtOpen: [],
+    publishedUntilIdle: [],
+  };
+}
+
+/**
+ * One open of {@link measurePublishAtOpen}: a fresh server for a client that declared
+ * `textDocument.publishDiagnostics` (`publishing`) or one that did not, left until quiet, its
+ * `packer/openProject` round trip timed with the CPU it used, then the time until it is quiet again; the
+ * samples go into `into`. With `then`, the server, open and idle, is handed to it before it is stopped.
+ */
+export async function measureOneOpen(
+  workspace: BenchWorkspace,
+  command: ServerCommand,
+  publishing: boolean,
+  into: PublishAtOpenSamples,
+  then?: (opened: PublishingServer) => Promise<void>,
+): Promise<void> {
+  const rootUri = pathToFileURL(workspace.projectDir).href;
+  let published = 0;
+  let forward: ((method: string, params: unknown) => void) | undefined;
+  const server = await startServer(command, {
+    ...(publishing ? { capabilities: { textDocument: { publishDiagnostics: {} } } } : {}),
+    onNotification: (method, params) => {
+      if (method === 'textDocument/publishDiagnostics') published++;
+      forward?.(method, params);
+    },
+  });
+  try {
+    await server.untilIdle();
+    const ticks = cpuTicksOf(server.pid);
+    const mainTicks = mainThreadTicksOf(server.pid);
+    const started = performance.now();
+    const opened = await server.request<Opened>('packer/openProject', { rootUri });
+    const ms = performance.now() - started;
+    const cpuMs = (cpuTicksOf(server.pid) - ticks) * 10;
+    const mainCpuMs = (mainThreadTicksOf(server.pid) - mainTicks) * 10;
+    const atOpen = published;
+    const untilIdle = (await server.untilIdle()) - started;
+    if (opened.counts.roots !== workspace.summary.roots)
+      throw new Error(`the server sees ${opened.counts.roots} roots, expected ${workspace.summary.roots}`);
+    if (publishing) {
+      if (atOpen === 0) throw new Error('a client that declared publishDiagnostics got nothing at open');
+      into.publishingMs.push(ms);
+      into.publishingUntilIdleMs.push(untilIdle);
+      into.publishingCpuMs.push(cpuMs);
+      into.publishingMainCpuMs.push(mainCpuMs);
+      into.publishedAtOpen.push(atOpen);
+      into.publishedUntilIdle.push(published);
+    } else {
+      if (published !== 0) throw new Error(`a client without publishDiagnostics got ${published} publications`);
+      into.silentMs.push(ms);
+      into.silentUntilIdleMs.push(untilIdle);
+      into.silentCpuMs.push(cpuMs);
+      into.silentMainCpuMs.push(mainCpuMs);
+    }
+    if (then !== undefined)
+      await then({
+        server,
+        projectId: opened.projectId,
+        follow: (listener) => {
+          forward = listener;
+        },
+      });
+  } finally {
+    // Also when handed over: its new owner may have stopped it already, and a second stop is a no-op.
+    await server.stop();
+  }
+}
+
 /**
  * Publishing at open: per repetition, two fresh servers are started one after the other, one for a client
  * that declared `textDocument.publishDiagnostics` (the server then publishes every file with diagnostics
  * as it opens the project, before it answers) and one for a client that did not (nothing is published);
  * each is left until quiet, then its `packer/openProject` round trip is timed, then the time until it is
- * quiet again. Which kind goes first alternates.
+ * quiet again ({@link measureOneOpen}). Which kind goes first alternates. With `afterLastPublishing`, the
+ * last publishing server is handed to it, open and idle, before it is stopped (the default-debounce
+ * keystrokes run there instead of on a server of their own).
  */
 export async function measurePublishAtOpen(
   workspace: BenchWorkspace,
-  options: { readonly repetitions: number; readonly server: ServerCommand },
+  options: {
+    readonly repetitions: number;
+    readonly server: ServerCommand;
+    readonly afterLastPublishing?: (opened: PublishingServer) => Promise<void>;
+  },
 ): Promise<PublishAtOpenResult> {
-  const rootUri = pathToFileURL(workspace.projectDir).href;
-  const result = {
-    publishingMs: [] as number[],
-    silentMs: [] as number[],
-    publishingUntilIdleMs: [] as number[],
-    silentUntilIdleMs: [] as number[],
-    publishingCpuMs: [] as number[],
-    silentCpuMs: [] as number[],
-    publishingMainCpuMs: [] as number[],
-    silentMainCpuMs: [] as number[],
-    publishedAtOpen: [] as number[],
-    publishedUntilIdle: [] as number[],
-  };
-  const run = async (publishing: boolean): Promise<void> => {
-    let published = 0;
-    const server = await startServer(options.server, {
-      ...(publishing ? { capabilities: { textDocument: { publishDiagnostics: {} } } } : {}),
-      onNotification: (method) => {
-        if (method === 'textDocument/publishDiagnostics') published++;
-      },
-    });
-    try {
-      await server.untilIdle();
-      const ticks = cpuTicksOf(server.pid);
-      const mainTicks = mainThreadTicksOf(server.pid);
-      const started = performance.now();
-      const opened = await server.request<Opened>('packer/openProject', { rootUri });
-      const ms = performance.now() - started;
-      const cpuMs = (cpuTicksOf(server.pid) - ticks) * 10;
-      const mainCpuMs = (mainThreadTicksOf(server.pid) - mainTicks) * 10;
-      const atOpen = published;
-      const untilIdle = (await server.untilIdle()) - started;
-      if (opened.counts.roots !== workspace.summary.roots)
-        throw new Error(`the server sees ${opened.counts.roots} roots, expected ${workspace.summary.roots}`);
-      if (publishing) {
-        if (atOpen === 0) throw new Error('a client that declared publishDiagnostics got nothing at open');
-        result.publishingMs.push(ms);
-        result.publishingUntilIdleMs.push(untilIdle);
-        result.publishingCpuMs.push(cpuMs);
-        result.publishingMainCpuMs.push(mainCpuMs);
-        result.publishedAtOpen.push(atOpen);
-        result.publishedUntilIdle.push(published);
-      } else {
-        if (published !== 0) throw new Error(`a client without publishDiagnostics got ${published} publications`);
-        result.silentMs.push(ms);
-        result.silentUntilIdleMs.push(untilIdle);
-        result.silentCpuMs.push(cpuMs);
-        result.silentMainCpuMs.push(mainCpuMs);
-      }
-    } finally {
-      await server.stop();
-    }
-  };
+  const result = emptyPublishAtOpenSamples();
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
     const first = repetition % 2 === 0;
-    await run(first);
-    await run(!first);
+    const then = repetition === options.repetitions - 1 ? options.afterLastPublishing : undefined;
+    await measureOneOpen(workspace, options.server, first, result, first ? then : undefined);
+    await measureOneOpen(workspace, options.server, !first, result, first ? undefined : then);
   }
   return { roots: workspace.summary.roots, ...result };
 }
@@ -417,11 +480,45 @@ export function publishAtOpenRows(result: PublishAtOpenResult): ReportRow[] {
 }
 
 /**
- * The editors suite as `run.ts` runs it, at every size: keystrokes with no debounce (the path itself) and
- * with the default debounce, then the open with and without publishing (fewer of each above 20k roots).
+ * The editors suite as `run.ts` runs it, at every size: keystrokes with no debounce (the path itself), then
+ * the open with and without publishing (fewer of each above 20k roots), with the keystrokes at the default
+ * debounce on the last publishing open's server. Where the core suite measured a size already (its cold
+ * opens carry the publishing opens, see {@link editorsAlongColdOpens}), that size's rows are taken from it.
  */
 export async function runEditorsSuite(context: SuiteContext): Promise<SuiteOutput> {
   return eachSize(context, 'editors', (roots) => measureEditorsAt(context, roots));
+}
+
+/** What the editors suite measures at one size: keystroke counts by debounce and open repetitions. */
+interface EditorsPlan {
+  readonly noDebounceKeystrokes: number;
+  readonly defaultDebounceKeystrokes: number;
+  readonly openRepetitions: number;
+}
+
+function editorsPlan(context: Pick<SuiteContext, 'quick'>, roots: number): EditorsPlan {
+  return context.quick
+    ? { noDebounceKeystrokes: 100, defaultDebounceKeystrokes: 30, openRepetitions: atSize(roots, 5, 3) }
+    : {
+        noDebounceKeystrokes: atSize(roots, 200, 60),
+        defaultDebounceKeystrokes: atSize(roots, 50, 20),
+        openRepetitions: atSize(roots, 7, 3),
+      };
+}
+
+function editorsOutput(
+  noDebounce: KeystrokeResult,
+  defaultDebounce: KeystrokeResult,
+  open: PublishAtOpenResult,
+): { rows: ReportRow[]; samples: Record<string, unknown> } {
+  return {
+    rows: [...keystrokeRows(noDebounce), ...keystrokeRows(defaultDebounce), ...publishAtOpenRows(open)],
+    samples: {
+      [`keystrokes-${noDebounce.debounceMs}`]: noDebounce,
+      [`keystrokes-${defaultDebounce.debounceMs}`]: defaultDebounce,
+      publishAtOpen: open,
+    },
+  };
 }
 
 async function measureEditorsAt(
@@ -430,32 +527,112 @@ async function measureEditorsAt(
 ): Promise<{ rows: ReportRow[]; samples: Record<string, unknown> }> {
   const workspace =
     context.workspaces.get(roots) ?? ensureWorkspace(context.workspacesDir, roots, context.seed, context.log);
-  const rows: ReportRow[] = [];
-  const samples: Record<string, unknown> = {};
-  const runs: readonly (readonly [debounceMs: number, count: number])[] = context.quick
-    ? [
-        [0, 100],
-        [DEFAULT_DEBOUNCE_MS, 30],
-      ]
-    : [
-        [0, atSize(roots, 200, 60)],
-        [DEFAULT_DEBOUNCE_MS, atSize(roots, 50, 20)],
-      ];
-  for (const [debounceMs, count] of runs) {
-    context.log(`keystroke diagnostics on ${formatCount(roots)}, debounce ${debounceMs} ms: ${count} keystrokes`);
-    const result = await measureKeystrokes(workspace, {
-      debounceMs,
-      keystrokes: count,
-      seed: context.seed,
-      server: context.server,
-    });
-    rows.push(...keystrokeRows(result));
-    samples[`keystrokes-${debounceMs}`] = result;
-  }
-  const repetitions = atSize(roots, context.quick ? 5 : 7, 3);
-  context.log(`open ${formatCount(roots)} with and without publishing: ${repetitions} repetitions each`);
-  const open = await measurePublishAtOpen(workspace, { repetitions, server: context.server });
-  rows.push(...publishAtOpenRows(open));
-  samples['publishAtOpen'] = open;
-  return { rows, samples };
+  const plan = editorsPlan(context, roots);
+  context.log(`keystroke diagnostics on ${formatCount(roots)}, debounce 0 ms: ${plan.noDebounceKeystrokes} keystrokes`);
+  const noDebounce = await measureKeystrokes(workspace, {
+    debounceMs: 0,
+    keystrokes: plan.noDebounceKeystrokes,
+    seed: context.seed,
+    server: context.server,
+  });
+  context.log(
+    `open ${formatCount(roots)} with and without publishing: ${plan.openRepetitions} repetitions each; then ${plan.defaultDebounceKeystrokes} keystrokes at debounce ${DEFAULT_DEBOUNCE_MS} ms on the last publishing server`,
+  );
+  let defaultDebounce: KeystrokeResult | undefined;
+  const open = await measurePublishAtOpen(workspace, {
+    repetitions: plan.openRepetitions,
+    server: context.server,
+    afterLastPublishing: async (opened) => {
+      defaultDebounce = await measureKeystrokes(workspace, {
+        debounceMs: DEFAULT_DEBOUNCE_MS,
+        keystrokes: plan.defaultDebounceKeystrokes,
+        seed: context.seed,
+        server: context.server,
+        opened,
+      });
+    },
+  });
+  return editorsOutput(noDebounce, defaultDebounce!, open);
+}
+
+/** The silent opens the core suite's cold opens measured, in their order (see measurements.ts). */
+export interface SilentOpens {
+  readonly ms: readonly number[];
+  readonly untilIdleMs: readonly number[];
+  readonly cpuMs: readonly number[];
+  readonly mainCpuMs: readonly number[];
+}
+
+/**
+ * The editors' measurements at one size riding on the core suite's cold opens (run.ts), so that no open is
+ * measured twice: a cold open is exactly the editors' open of a client without `publishDiagnostics`.
+ * `interleave` runs the publishing open of each of the first {@link EditorsAlongColdOpens.repetitions}
+ * cold-open repetitions, placed by the cold open so that it alternates with the silent one as
+ * {@link measurePublishAtOpen} alternates them, with the default-debounce keystrokes on the last publishing
+ * server; `finish` measures the keystrokes without debounce and pairs the publishing opens with the first
+ * silent ones.
+ */
+export interface EditorsAlongColdOpens {
+  readonly repetitions: number;
+  interleave(repetition: number): Promise<void>;
+  finish(silent: SilentOpens): Promise<{ rows: ReportRow[]; samples: Record<string, unknown> }>;
+}
+
+/** See {@link EditorsAlongColdOpens}. */
+export function editorsAlongColdOpens(
+  context: Pick<SuiteContext, 'quick' | 'seed' | 'server' | 'log'>,
+  workspace: BenchWorkspace,
+): EditorsAlongColdOpens {
+  const roots = workspace.summary.roots;
+  const plan = editorsPlan(context, roots);
+  const samples = emptyPublishAtOpenSamples();
+  let defaultDebounce: KeystrokeResult | undefined;
+  return {
+    repetitions: plan.openRepetitions,
+    async interleave(repetition) {
+      if (repetition >= plan.openRepetitions) return;
+      const last = repetition === plan.openRepetitions - 1;
+      await measureOneOpen(
+        workspace,
+        context.server,
+        true,
+        samples,
+        last
+          ? async (opened) => {
+              context.log(
+                `keystroke diagnostics on ${formatCount(roots)}, debounce ${DEFAULT_DEBOUNCE_MS} ms: ${plan.defaultDebounceKeystrokes} keystrokes (on the last publishing open's server)`,
+              );
+              defaultDebounce = await measureKeystrokes(workspace, {
+                debounceMs: DEFAULT_DEBOUNCE_MS,
+                keystrokes: plan.defaultDebounceKeystrokes,
+                seed: context.seed,
+                server: context.server,
+                opened,
+              });
+            }
+          : undefined,
+      );
+    },
+    async finish(silent) {
+      if (defaultDebounce === undefined || samples.publishingMs.length !== plan.openRepetitions)
+        throw new Error(
+          `the cold opens ran ${samples.publishingMs.length} of ${plan.openRepetitions} publishing opens`,
+        );
+      const paired = plan.openRepetitions;
+      samples.silentMs.push(...silent.ms.slice(0, paired));
+      samples.silentUntilIdleMs.push(...silent.untilIdleMs.slice(0, paired));
+      samples.silentCpuMs.push(...silent.cpuMs.slice(0, paired));
+      samples.silentMainCpuMs.push(...silent.mainCpuMs.slice(0, paired));
+      context.log(
+        `keystroke diagnostics on ${formatCount(roots)}, debounce 0 ms: ${plan.noDebounceKeystrokes} keystrokes`,
+      );
+      const noDebounce = await measureKeystrokes(workspace, {
+        debounceMs: 0,
+        keystrokes: plan.noDebounceKeystrokes,
+        seed: context.seed,
+        server: context.server,
+      });
+      return editorsOutput(noDebounce, defaultDebounce, { roots, ...samples });
+    },
+  };
 }

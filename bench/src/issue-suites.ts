@@ -19,7 +19,7 @@ import type { PrivateCopy, PrivateCopyPool } from './private-copy.js';
 import { scaledPackWorkspace } from './scaled-pack-workspace.js';
 import { tagRows } from './growth.js';
 import type { ReportRow } from './report.js';
-import type { ServerCommand } from './server-process.js';
+import { idleWaitMs, type ServerCommand } from './server-process.js';
 import { formatCount } from './statistics.js';
 import {
   measureMissedChanges,
@@ -27,6 +27,7 @@ import {
   measureWatchLatency,
   measureWatchReady,
   missedChangesRows,
+  openWatched,
   snapshotHeapRow,
   watchLatencyRows,
   watchReadyRows,
@@ -62,8 +63,17 @@ export interface SuiteContext {
    * earlier call returned), shared with every `copyToTemporary` of the same workspace, deleted at the end.
    */
   workingCopy(roots?: number): PrivateCopy;
-  /** Records the wall time a suite spent at one size (or, with `undefined`, on its once-per-run rows): the time budget table. */
-  spent(suite: string, roots: number | undefined, seconds: number): void;
+  /**
+   * Records the wall time a suite spent at one size (or, with `undefined`, on its once-per-run rows), and how
+   * much of it went on waiting for servers to go idle: the time budget tables.
+   */
+  spent(suite: string, roots: number | undefined, seconds: number, waitSeconds?: number): void;
+  /**
+   * The rows and samples of `suite` at `roots` when another suite measured them already (the core suite's
+   * cold opens carry the editors' opens and keystrokes, see run.ts), so {@link eachSize} does not measure
+   * that size again; `undefined` otherwise.
+   */
+  measuredEarlier?(suite: string, roots: number): { rows: ReportRow[]; samples: unknown } | undefined;
 }
 
 /** Sizes above this many roots get the reduced repetitions of {@link atSize}. */
@@ -122,8 +132,9 @@ export async function eachSize(
   const failedSizes: number[] = [];
   for (const roots of context.sizes) {
     const started = performance.now();
+    const waitsBefore = idleWaitMs();
     try {
-      const output = await measure(roots);
+      const output = context.measuredEarlier?.(suite, roots) ?? (await measure(roots));
       rows.push(...tagRows(output.rows, roots));
       samples[formatCount(roots)] = output.samples;
     } catch (error) {
@@ -139,7 +150,7 @@ export async function eachSize(
       });
     }
     const seconds = (performance.now() - started) / 1000;
-    context.spent(suite, roots, seconds);
+    context.spent(suite, roots, seconds, (idleWaitMs() - waitsBefore) / 1000);
     context.log(`${suite} at ${formatCount(roots)}: ${seconds.toFixed(0)} s`);
   }
   return { rows, samples, ...(failedSizes.length > 0 ? { failedSizes } : {}) };
@@ -196,33 +207,43 @@ export async function runWatchSuite(context: SuiteContext): Promise<SuiteOutput>
     const snapshot: SnapshotProbe = await measureSnapshotHeap(context.workspaces.get(roots)!);
     const samples = atSize(roots, 11, 5);
     context.log(`watch: write → divergence.detected on ${formatCount(roots)}: ${samples} samples`);
-    const latency: WatchLatencyResult = await measureWatchLatency(context.workingCopy(roots).projectDir, roots, {
-      samples,
-      seed: context.seed,
-      server: context.server,
-      wholeTreeFloor: budget.holdsTwo,
-    });
-    if (!budget.holdsTwo)
-      context.log(
-        `watch: the latency floor at ${formatCount(roots)} subscribes one folder per sample (inotify budget)`,
-      );
+    const copy = context.workingCopy(roots).projectDir;
+    // At the largest size the many-changes check runs on the latency's server, which watches the same copy
+    // (their files are drawn apart; it puts back what it rewrote): one open of the largest size fewer. The
+    // memory watched is the one read right after the open, before any write.
+    const shared = roots === largest ? await openWatched(context.server, copy) : undefined;
+    let latency: WatchLatencyResult;
     let missed: MissedChangesResult | undefined;
-    if (roots === largest) {
-      context.log(`watch: 50 changes at once on ${formatCount(roots)}`);
-      // On the private copy: the check rewrites inputs (and moves the marker aside) while the server watches.
-      missed = await measureMissedChanges(
-        { ...context.workspaces.get(roots)!, projectDir: context.workingCopy(roots).projectDir },
-        {
-          count: 50,
-          seed: context.seed,
-          server: context.server,
-        },
-      );
+    try {
+      latency = await measureWatchLatency(copy, roots, {
+        samples,
+        seed: context.seed,
+        server: context.server,
+        wholeTreeFloor: budget.holdsTwo,
+        ...(shared !== undefined ? { opened: shared } : {}),
+      });
+      if (!budget.holdsTwo)
+        context.log(
+          `watch: the latency floor at ${formatCount(roots)} subscribes one folder per sample (inotify budget)`,
+        );
+      if (shared !== undefined) {
+        context.log(`watch: 50 changes at once on ${formatCount(roots)} (on the latency's server)`);
+        // On the private copy: the check rewrites inputs (and moves the marker aside) while the server watches.
+        missed = await measureMissedChanges(
+          { ...context.workspaces.get(roots)!, projectDir: copy },
+          { count: 50, seed: context.seed, server: context.server, opened: shared },
+        );
+      }
+    } finally {
+      shared?.follower.dispose();
+      await shared?.server.stop();
     }
     const rows = [
       ...watchReadyRows(ready, missed === undefined ? latency.residentWatchingBytes : undefined),
       ...watchLatencyRows(latency),
-      ...(missed !== undefined ? missedChangesRows(missed) : []),
+      ...(missed !== undefined
+        ? missedChangesRows({ ...missed, residentWatchingBytes: latency.residentWatchingBytes })
+        : []),
       snapshotHeapRow(snapshot),
     ];
     return { rows, samples: { ready, snapshot, latency, missed } };

@@ -2,7 +2,14 @@
 import { pathToFileURL } from 'node:url';
 import { createRandom } from '../../tools/dist/prng.js';
 import { floorCrawl } from './floor-crawl.js';
-import { noopServerCommand, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
+import {
+  cpuTicksOf,
+  mainThreadTicksOf,
+  noopServerCommand,
+  startServer,
+  type ServerCommand,
+  type ServerProcess,
+} from './server-process.js';
 import type { BenchWorkspace } from './workspaces.js';
 
 /** How long both servers must be quiet before each timed `packer/listAssets` request, in ms. */
@@ -79,6 +86,9 @@ export interface ColdOpenResult {
   readonly kept?: OpenedServer;
   /** The resident memory of each opened server once idle, in bytes; empty unless asked for. */
   readonly openedResidentBytes: readonly number[];
+  /** CPU time each server used (all threads, and its main thread alone) during the round trip, in ms (10 ms ticks). */
+  readonly cpuMs: readonly number[];
+  readonly mainCpuMs: readonly number[];
 }
 
 /**
@@ -88,7 +98,10 @@ export interface ColdOpenResult {
  * The floor crawl runs in this process, with a garbage collection before it. The two alternate which goes
  * first. The workspace check before (an untimed floor crawl) warms the page cache. With `keepLast`, the
  * last repetition's server is not stopped but returned, opened and idle, so the reads need no open of
- * their own.
+ * their own. With `interleave`, each repetition also runs `interleave(repetition)` between the floor and
+ * the subject (the editors' publishing open, see editor-benchmark.ts): after the floor and before the
+ * subject in even repetitions and in the last one, after the subject and before the floor in odd ones, so
+ * it alternates with the subject and the kept server waits for nothing.
  */
 export async function measureColdOpen(
   workspace: BenchWorkspace,
@@ -97,6 +110,7 @@ export async function measureColdOpen(
     readonly measureMemory: boolean;
     readonly server: ServerCommand;
     readonly keepLast?: boolean;
+    readonly interleave?: (repetition: number) => Promise<void>;
   },
 ): Promise<ColdOpenResult> {
   checkFloor(workspace);
@@ -105,6 +119,8 @@ export async function measureColdOpen(
   const floorMs: number[] = [];
   const untilIdleMs: number[] = [];
   const openedResidentBytes: number[] = [];
+  const cpuMs: number[] = [];
+  const mainCpuMs: number[] = [];
   const runFloor = (): void => {
     collectGarbage();
     const started = performance.now();
@@ -117,9 +133,13 @@ export async function measureColdOpen(
     let keep = false;
     try {
       await server.untilIdle();
+      const ticks = cpuTicksOf(server.pid);
+      const mainTicks = mainThreadTicksOf(server.pid);
       const started = performance.now();
       const status = await server.request<OpenedStatus>('packer/openProject', { rootUri });
       subjectMs.push(performance.now() - started);
+      cpuMs.push((cpuTicksOf(server.pid) - ticks) * 10);
+      mainCpuMs.push((mainThreadTicksOf(server.pid) - mainTicks) * 10);
       untilIdleMs.push((await server.untilIdle()) - started);
       checkOpened(status, workspace);
       if (options.measureMemory) openedResidentBytes.push(server.residentBytes());
@@ -133,11 +153,13 @@ export async function measureColdOpen(
   };
   for (let repetition = 0; repetition < options.repetitions; repetition++) {
     const last = repetition === options.repetitions - 1;
-    if (repetition % 2 === 0) {
+    if (repetition % 2 === 0 || last) {
       runFloor();
+      await options.interleave?.(repetition);
       await runSubject(last);
     } else {
       await runSubject(last);
+      await options.interleave?.(repetition);
       runFloor();
     }
   }
@@ -147,6 +169,8 @@ export async function measureColdOpen(
     floorMs,
     untilIdleMs,
     openedResidentBytes,
+    cpuMs,
+    mainCpuMs,
     ...(kept !== undefined ? { kept } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /** The benchmark entry point (`npm run bench`): generates or reuses workspaces, measures the packer server against its floors, prints the table. */
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCount } from '../../tools/dist/generate-workspace.js';
 import {
@@ -21,12 +21,12 @@ import {
   type SuiteOutput,
 } from './issue-suites.js';
 import { confinementRows, measureConfinement } from './confinement-benchmark.js';
-import { runEditorsSuite } from './editor-benchmark.js';
+import { editorsAlongColdOpens, runEditorsSuite } from './editor-benchmark.js';
 import { formatGrowthMarkdown, formatGrowthTable, tagRows } from './growth.js';
 import { formatMarkdownTable, formatTable, type ReportRow } from './report.js';
 import { measureStartup, startupRow } from './startup-benchmark.js';
 import { runStudioSuite } from './studio-benchmark.js';
-import { packerServerCommand, type ServerCommand } from './server-process.js';
+import { continuedWaits, idleWaitMs, packerServerCommand, type ServerCommand } from './server-process.js';
 import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
 import { ensureWorkspace, type BenchWorkspace } from './workspaces.js';
 import { installCopyPool, PrivateCopyPool } from './private-copy.js';
@@ -50,6 +50,8 @@ Measures the packer server against floors that do the least work possible (see d
   --profile DIR      run the packer servers with --cpu-prof, writing .cpuprofile files into DIR
   --server FILE      the packer server entry script to measure (default: the workspace's packer-server)
   --node-option OPT  pass OPT to node when starting packer servers (repeatable), e.g. --max-semi-space-size=64
+  --delete-copies    delete the private copies at the end instead of keeping them for the next run (in
+                     the system's temporary folder, prometeu-bench-copies/)
   --json FILE        also write every raw sample as JSON
   --markdown         also print both tables as Markdown
 `;
@@ -70,6 +72,7 @@ interface RunOptions {
   readonly nodeOptions: readonly string[];
   readonly json?: string;
   readonly markdown: boolean;
+  readonly deleteCopies: boolean;
 }
 
 function parseOptions(argv: readonly string[]): RunOptions | undefined {
@@ -83,6 +86,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
   let server: string | undefined;
   const nodeOptions: string[] = [];
   let markdown = false;
+  let deleteCopies = false;
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
     const value = (): string => {
@@ -137,6 +141,9 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
       case '--markdown':
         markdown = true;
         break;
+      case '--delete-copies':
+        deleteCopies = true;
+        break;
       default:
         throw new RangeError(`unknown option ${argument}\n\n${USAGE}`);
     }
@@ -150,6 +157,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
     seed,
     workspaces,
     markdown,
+    deleteCopies,
     nodeOptions,
     ...(profile !== undefined ? { profile } : {}),
     ...(json !== undefined ? { json } : {}),
@@ -244,10 +252,29 @@ function readRows(result: ReadsResult): ReportRow[] {
   return rows;
 }
 
+/** What the core suite measured for the editors suite: its rows by size, and the time that took. */
+interface CarriedEditors {
+  readonly outputs: Map<number, { rows: ReportRow[]; samples: Record<string, unknown> }>;
+  seconds: number;
+  waitSeconds: number;
+}
+
+/** Wall time and idle-wait time since `from` (see {@link clock}), in seconds. */
+function elapsed(from: { wall: number; waits: number }): { seconds: number; waitSeconds: number } {
+  return { seconds: (performance.now() - from.wall) / 1000, waitSeconds: (idleWaitMs() - from.waits) / 1000 };
+}
+
+function clock(): { wall: number; waits: number } {
+  return { wall: performance.now(), waits: idleWaitMs() };
+}
+
 /**
  * The core suite: start-up (once), then at every size a cold open and the reads (31 listAssets pairs and
  * 2,000 getAssetDetails pairs, 7 and 1,000 above 20k roots), then the resident memory per asset of the
- * sizes from 10k up. Each size's rows are tagged with it.
+ * sizes from 10k up. Each size's rows are tagged with it. With `editors`, the editors suite's measurements
+ * of each size ride on the cold opens (editorsAlongColdOpens: a cold open is the editors' open without
+ * publishing, so it is not measured twice); their rows wait in `editors` for the editors suite, and their
+ * time is booked to it.
  */
 async function runCoreSuite(
   options: RunOptions,
@@ -256,7 +283,8 @@ async function runCoreSuite(
   rows: ReportRow[],
   samples: Record<string, unknown>,
   failed: string[],
-  spent: (suite: string, roots: number | undefined, seconds: number) => void,
+  spent: (suite: string, roots: number | undefined, seconds: number, waitSeconds?: number) => void,
+  editors?: CarriedEditors,
 ): Promise<void> {
   const memorySizes = options.sizes.some((roots) => roots >= 10_000)
     ? options.sizes.filter((roots) => roots >= 10_000)
@@ -274,16 +302,45 @@ async function runCoreSuite(
   const confinementRowsBySize: ReportRow[] = [];
   const memoryRows: ReportRow[] = [];
   for (const roots of options.sizes) {
-    const sizeStarted = performance.now();
+    const sizeStarted = clock();
+    const editorsSpent = { seconds: 0, waitSeconds: 0 };
+    // Runs one editors step, booking its time to the editors suite; a failure leaves the size to that suite.
+    let editorsFailed = false;
+    const editorsStep = async <T>(step: () => Promise<T>): Promise<T | undefined> => {
+      if (editorsFailed) return undefined;
+      const started = clock();
+      try {
+        return await step();
+      } catch (error) {
+        editorsFailed = true;
+        log(
+          `editors at ${formatCount(roots)} beside the cold opens failed (the editors suite measures it again): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+        );
+        return undefined;
+      } finally {
+        const spentHere = elapsed(started);
+        editorsSpent.seconds += spentHere.seconds;
+        editorsSpent.waitSeconds += spentHere.waitSeconds;
+      }
+    };
     try {
       const workspace = workspaces.get(roots)!;
       const repetitions = coldOpenRepetitions(roots);
-      log(`cold open ${formatCount(roots)}: ${repetitions} repetitions`);
+      const along =
+        editors !== undefined
+          ? editorsAlongColdOpens({ quick: options.quick, seed: options.seed, server, log }, workspace)
+          : undefined;
+      log(
+        `cold open ${formatCount(roots)}: ${repetitions} repetitions${along !== undefined ? `, the first ${along.repetitions} with an open publishing diagnostics (editors)` : ''}`,
+      );
       const coldOpen = await measureColdOpen(workspace, {
         repetitions,
         measureMemory: memorySizes.includes(roots),
         server,
         keepLast: true,
+        ...(along !== undefined
+          ? { interleave: async (repetition: number) => void (await editorsStep(() => along.interleave(repetition))) }
+          : {}),
       });
       // The reads take over the cold open's last server (and stop it); nothing runs between the two.
       const { kept, ...coldOpenSamples } = coldOpen;
@@ -299,6 +356,17 @@ async function runCoreSuite(
         server,
         ...(kept !== undefined ? { opened: kept } : {}),
       });
+      if (along !== undefined && editors !== undefined) {
+        const output = await editorsStep(() =>
+          along.finish({
+            ms: coldOpen.subjectMs,
+            untilIdleMs: coldOpen.untilIdleMs,
+            cpuMs: coldOpen.cpuMs,
+            mainCpuMs: coldOpen.mainCpuMs,
+          }),
+        );
+        if (output !== undefined) editors.outputs.set(roots, output);
+      }
       openRows.push(...tagRows(coldOpenRows(coldOpen), roots));
       if (coldOpen.openedResidentBytes.length > 0) memoryRows.push(...tagRows([memoryRow(coldOpen, idle)], roots));
       readsRows.push(...tagRows(readRows(reads), roots));
@@ -322,9 +390,16 @@ async function runCoreSuite(
         floor: '—',
       });
     }
-    const sizeSeconds = (performance.now() - sizeStarted) / 1000;
-    spent('core', roots, sizeSeconds);
-    log(`core at ${formatCount(roots)}: ${sizeSeconds.toFixed(0)} s`);
+    const size = elapsed(sizeStarted);
+    spent('core', roots, size.seconds - editorsSpent.seconds, size.waitSeconds - editorsSpent.waitSeconds);
+    if (editors !== undefined) {
+      spent('editors', roots, editorsSpent.seconds, editorsSpent.waitSeconds);
+      editors.seconds += editorsSpent.seconds;
+      editors.waitSeconds += editorsSpent.waitSeconds;
+    }
+    log(
+      `core at ${formatCount(roots)}: ${(size.seconds - editorsSpent.seconds).toFixed(0)} s${editors !== undefined ? ` (and ${editorsSpent.seconds.toFixed(0)} s of the editors suite)` : ''}`,
+    );
   }
   rows.push(...openRows, ...readsRows, ...confinementRowsBySize, ...memoryRows);
   log(`core suite: ${((performance.now() - coreStarted) / 1000).toFixed(0)} s`);
@@ -352,7 +427,12 @@ async function main(argv: readonly string[]): Promise<void> {
   // Every suite measures at every size, so every size's generated workspace is needed (the pack suite also
   // makes its 2,000-blob workspace, the studio suite checks its own).
   const budget = new TimeBudget();
-  const spent = (suite: string, roots: number | undefined, seconds: number): void => budget.add(suite, roots, seconds);
+  // The same cells, counting only the time spent waiting for a server to go idle (server-process.ts).
+  const waits = new TimeBudget();
+  const spent = (suite: string, roots: number | undefined, seconds: number, waitSeconds = 0): void => {
+    budget.add(suite, roots, seconds);
+    waits.add(suite, roots, waitSeconds);
+  };
   mkdirSync(options.workspaces, { recursive: true });
   const workspaces = new Map<number, BenchWorkspace>();
   for (const roots of options.sizes) {
@@ -361,8 +441,9 @@ async function main(argv: readonly string[]): Promise<void> {
     spent('workspaces', roots, (performance.now() - checkStarted) / 1000);
   }
   // One private copy per workspace for the whole run, handed to every suite that writes and restored
-  // between them (private-copy.ts); deleted at the end.
-  const pool = new PrivateCopyPool(log);
+  // between them (private-copy.ts); kept for the next run at the end (which then restores instead of
+  // copying: at 100k, about 25 s to copy and 10-40 s to delete), or deleted with --delete-copies.
+  const pool = new PrivateCopyPool(log, options.deleteCopies ? undefined : join(tmpdir(), 'prometeu-bench-copies'));
   installCopyPool(pool);
 
   const rows: ReportRow[] = [];
@@ -375,15 +456,26 @@ async function main(argv: readonly string[]): Promise<void> {
     failed.push(suite);
     log(`${suite} suite failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   };
+  // Where both run, the editors' opens and keystrokes of each size are measured beside the core's cold opens.
+  const carried =
+    has('core') && has('editors')
+      ? {
+          outputs: new Map<number, { rows: ReportRow[]; samples: Record<string, unknown> }>(),
+          seconds: 0,
+          waitSeconds: 0,
+        }
+      : undefined;
   if (has('core')) {
-    const coreStarted = performance.now();
+    const coreStarted = clock();
     try {
-      await runCoreSuite(options, workspaces, server, rows, samples, failed, spent);
+      await runCoreSuite(options, workspaces, server, rows, samples, failed, spent, carried);
     } catch (error) {
       failure('core', error);
     }
-    suiteSeconds['core'] = (performance.now() - coreStarted) / 1000;
+    const core = elapsed(coreStarted);
+    suiteSeconds['core'] = core.seconds - (carried?.seconds ?? 0);
     budget.settle('core', suiteSeconds['core']);
+    waits.settle('core', core.waitSeconds - (carried?.waitSeconds ?? 0));
   }
   const copies = lazyCopies((roots) => workspaces.get(roots)!, pool);
   try {
@@ -398,6 +490,7 @@ async function main(argv: readonly string[]): Promise<void> {
       log,
       workingCopy: (roots = workingSize) => copies.get(roots),
       spent,
+      measuredEarlier: (suite, roots) => (suite === 'editors' ? carried?.outputs.get(roots) : undefined),
     };
     const suites: [Suite, (context: SuiteContext) => Promise<SuiteOutput>][] = [
       ['watch', runWatchSuite],
@@ -408,7 +501,7 @@ async function main(argv: readonly string[]): Promise<void> {
     ];
     for (const [suite, run] of suites) {
       if (!has(suite)) continue;
-      const suiteStarted = performance.now();
+      const suiteStarted = clock();
       try {
         const output = await run(context);
         rows.push(...output.rows);
@@ -421,18 +514,25 @@ async function main(argv: readonly string[]): Promise<void> {
         // The suite is done with its working copies: the next one (or a copyToTemporary) gets them restored.
         copies.dispose();
       }
-      suiteSeconds[suite] = (performance.now() - suiteStarted) / 1000;
+      const spentOnSuite = elapsed(suiteStarted);
+      // The editors' sizes measured beside the core's cold opens count here too.
+      const carriedSeconds = suite === 'editors' ? (carried?.seconds ?? 0) : 0;
+      suiteSeconds[suite] = spentOnSuite.seconds + carriedSeconds;
       budget.settle(suite, suiteSeconds[suite]);
+      waits.settle(suite, spentOnSuite.waitSeconds + (suite === 'editors' ? (carried?.waitSeconds ?? 0) : 0));
       log(`${suite} suite: ${suiteSeconds[suite].toFixed(0)} s`);
     }
   } finally {
     copies.dispose();
     installCopyPool(undefined);
     const restoreSeconds = pool.restores.reduce((sum, report) => sum + report.ms, 0) / 1000;
-    log(`private copies: ${pool.restores.length} restores, ${restoreSeconds.toFixed(1)} s in all; deleting the copies`);
+    const ending = options.deleteCopies ? 'delete copies' : 'keep copies';
+    log(`private copies: ${pool.restores.length} restores, ${restoreSeconds.toFixed(1)} s in all; ${ending}`);
     const deleteSeconds = pool.dispose() / 1000;
-    spent('delete copies', undefined, deleteSeconds);
-    log(`private copies deleted in ${deleteSeconds.toFixed(1)} s`);
+    spent(ending, undefined, deleteSeconds);
+    log(
+      `private copies ${options.deleteCopies ? 'deleted' : 'kept for the next run'} in ${deleteSeconds.toFixed(1)} s`,
+    );
   }
 
   const seconds = (performance.now() - started) / 1000;
@@ -454,17 +554,24 @@ async function main(argv: readonly string[]): Promise<void> {
   if (failed.length > 0) process.stdout.write(`FAILED suites (see the log above): ${failed.join(', ')}\n\n`);
   process.stdout.write(`Time budget (seconds of wall time; the goal is the whole default run under 600 s)\n\n`);
   process.stdout.write(`${budget.format(options.sizes, seconds)}\n\n`);
+  const waitedSeconds = idleWaitMs() / 1000;
+  const continuedSoFar = continuedWaits();
+  process.stdout.write(
+    `Of which waiting for a server to go idle (seconds; server-process.ts, waitForQuiet: ${waitedSeconds.toFixed(0)} s in all; ${continuedSoFar.waits} waits continued a quiet stretch, saving ${(continuedSoFar.savedMs / 1000).toFixed(0)} s at least)\n\n`,
+  );
+  process.stdout.write(`${waits.format(options.sizes, waitedSeconds)}\n\n`);
   process.stdout.write(`${formatTable(rows)}\n`);
   process.stdout.write(`\n${formatGrowthTable(rows)}\n`);
   if (options.markdown) {
     process.stdout.write(`\n${budget.format(options.sizes, seconds, true)}\n`);
+    process.stdout.write(`\nOf which idle waits\n\n${waits.format(options.sizes, waitedSeconds, true)}\n`);
     process.stdout.write(`\n${formatMarkdownTable(rows)}\n`);
     process.stdout.write(`\nHow it grows\n\n${formatGrowthMarkdown(rows)}\n`);
   }
   if (options.json !== undefined) {
     writeFileSync(
       options.json,
-      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, budget: budget.entries(), loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
+      `${JSON.stringify({ ...samples, rows, seconds, suiteSeconds, budget: budget.entries(), idleWaits: waits.entries(), continuedWaits: continuedSoFar, loadBefore, loadAfter, node: process.version, cpus: cpu.length }, null, 2)}\n`,
     );
     log(`raw samples written to ${options.json}`);
   }

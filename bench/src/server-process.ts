@@ -19,7 +19,13 @@ export interface ServerProcess {
   request<Result>(method: string, params: object): Promise<Result>;
   /** The process's resident set size now (VmRSS from /proc), in bytes. */
   residentBytes(): number;
-  /** Waits until the process stops using CPU for `quietMs` (default {@link QUIET_MS}); see {@link waitUntilIdle}. */
+  /**
+   * Waits until the process stops using CPU for `quietMs` (default {@link QUIET_MS}); see {@link waitUntilIdle}.
+   * When the process used no clock tick and no message went either way through this handle since the previous
+   * wait returned, the previous quiet stretch goes on ({@link waitForQuiet}): a caller that changes what the
+   * server sees without a message (a file written into a watched tree) must not count on a wait alone to let
+   * the server react first.
+   */
   untilIdle(quietMs?: number): Promise<number>;
   /** What the server wrote to stderr so far. */
   stderrText(): string;
@@ -69,8 +75,45 @@ export function cpuTicksOf(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
+/** CPU time the main thread of a live process has used so far (user + system), in clock ticks (1/100 s). */
+export function mainThreadTicksOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  // As in /proc/PID/stat: utime and stime are the 14th and 15th fields, counted after the command name.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 /** How long a process must stay quiet to count as idle, in ms. */
 export const QUIET_MS = 500;
+
+/**
+ * The end of a quiet stretch a wait found: it began at `since` (performance.now), when the process had used
+ * `ticksAtSince` clock ticks, and was still quiet when the wait returned, at `ticksAtEnd`.
+ */
+export interface QuietStretch {
+  readonly since: number;
+  readonly ticksAtSince: number;
+  readonly ticksAtEnd: number;
+}
+
+/** Wall time spent in idle waits so far, counted once where waits overlap (see {@link idleWaitMs}). */
+let waitedMs = 0;
+/** Invariant: how many idle waits are running now; `waitingSince` is when the count last rose from 0. */
+let waitsRunning = 0;
+let waitingSince = 0;
+
+/** The wall time this process has spent waiting for servers to go idle so far, in ms (overlapping waits counted once). */
+export function idleWaitMs(): number {
+  return waitedMs + (waitsRunning > 0 ? performance.now() - waitingSince : 0);
+}
+
+/** Waits that continued a previous quiet stretch, and the least they saved: a fresh wait lasts `quietMs` at least. */
+const continued = { waits: 0, savedMs: 0 };
+
+/** How many idle waits continued the previous one's quiet stretch so far, and the least time that saved (ms). */
+export function continuedWaits(): { readonly waits: number; readonly savedMs: number } {
+  return { ...continued };
+}
 
 /**
  * Waits until a process stops using CPU: polls its CPU time every 20 ms and returns once, for `quietMs`
@@ -82,25 +125,53 @@ export async function waitUntilIdle(
   pid: number,
   options: { readonly quietMs?: number; readonly maxCpuShare?: number; readonly deadlineMs?: number } = {},
 ): Promise<number> {
+  return (await waitForQuiet(pid, options)).since;
+}
+
+/**
+ * {@link waitUntilIdle}, returning the stretch it found. With `after`, the stretch a previous wait on the same
+ * process found: when the process has used no clock tick since that wait returned, and the caller knows
+ * nothing was asked of it since, the stretch goes on (it is quiet by the same rule over its whole length),
+ * so the wait returns as soon as the stretch is `quietMs` long, at once when it already is.
+ */
+export async function waitForQuiet(
+  pid: number,
+  options: { readonly quietMs?: number; readonly maxCpuShare?: number; readonly deadlineMs?: number } = {},
+  after?: QuietStretch,
+): Promise<QuietStretch> {
   const quietMs = options.quietMs ?? QUIET_MS;
   const maxCpuShare = options.maxCpuShare ?? 0.02;
   const deadlineMs = options.deadlineMs ?? 120_000;
-  const deadline = performance.now() + deadlineMs;
-  let quietSince = performance.now();
-  let ticksThen = cpuTicksOf(pid);
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const now = performance.now();
-    const ticks = cpuTicksOf(pid);
-    // A tick is 10 ms of CPU; the allowance grows with the length of the quiet stretch.
-    const allowance = Math.max(1, (maxCpuShare * (now - quietSince)) / 10);
-    if (ticks - ticksThen > allowance) {
-      quietSince = now;
-      ticksThen = ticks;
-    } else if (now - quietSince >= quietMs) {
-      return quietSince;
+  if (waitsRunning++ === 0) waitingSince = performance.now();
+  try {
+    const deadline = performance.now() + deadlineMs;
+    let quietSince = performance.now();
+    let ticksThen = cpuTicksOf(pid);
+    if (after !== undefined && ticksThen === after.ticksAtEnd) {
+      quietSince = after.since;
+      ticksThen = after.ticksAtSince;
+      if (performance.now() - quietSince >= quietMs) {
+        continued.waits++;
+        continued.savedMs += quietMs;
+        return { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: after.ticksAtEnd };
+      }
     }
-    if (now > deadline) throw new Error(`process ${pid} was still busy after ${deadlineMs} ms`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const now = performance.now();
+      const ticks = cpuTicksOf(pid);
+      // A tick is 10 ms of CPU; the allowance grows with the length of the quiet stretch.
+      const allowance = Math.max(1, (maxCpuShare * (now - quietSince)) / 10);
+      if (ticks - ticksThen > allowance) {
+        quietSince = now;
+        ticksThen = ticks;
+      } else if (now - quietSince >= quietMs) {
+        return { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: ticks };
+      }
+      if (now > deadline) throw new Error(`process ${pid} was still busy after ${deadlineMs} ms`);
+    }
+  } finally {
+    if (--waitsRunning === 0) waitedMs += performance.now() - waitingSince;
   }
 }
 
@@ -146,7 +217,13 @@ export async function startServer(command: ServerCommand, options: StartOptions 
     },
   );
   const onNotification = options.onNotification;
-  connection.onNotification((method: string, params: unknown) => onNotification?.(method, params));
+  // Invariant: counts every request sent through `request`, every answer to one and every notification
+  // received; an idle wait continues the previous one's quiet stretch only while it has not moved.
+  let traffic = 0;
+  connection.onNotification((method: string, params: unknown) => {
+    traffic++;
+    onNotification?.(method, params);
+  });
   connection.onError(() => undefined);
   connection.listen();
   const pid = child.pid;
@@ -162,10 +239,14 @@ export async function startServer(command: ServerCommand, options: StartOptions 
       const fail = (code: number | null): void =>
         reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
       inFlight.add(fail);
+      traffic++;
       connection
         .sendRequest<Result>(method, params)
         .then(resolve, reject)
-        .finally(() => inFlight.delete(fail));
+        .finally(() => {
+          traffic++;
+          inFlight.delete(fail);
+        });
     });
   }
 
@@ -180,13 +261,24 @@ export async function startServer(command: ServerCommand, options: StartOptions 
   await connection.sendNotification('initialized', {});
 
   let stopping: Promise<number | null> | undefined;
+  // The quiet stretch the last idle wait found, and the traffic then: the next wait continues it when neither
+  // the traffic nor the process's CPU time moved since (a floor measured in the bench between two waits).
+  let lastQuiet: { stretch: QuietStretch; traffic: number } | undefined;
   return {
     pid,
     connection,
     request,
     residentBytes: () => residentBytesOf(pid),
-    untilIdle: (quietMs?: number) =>
-      waitUntilIdle(pid, { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) }),
+    async untilIdle(quietMs?: number): Promise<number> {
+      const after = lastQuiet !== undefined && lastQuiet.traffic === traffic ? lastQuiet.stretch : undefined;
+      const stretch = await waitForQuiet(
+        pid,
+        { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) },
+        after,
+      );
+      lastQuiet = { stretch, traffic };
+      return stretch.since;
+    },
     stderrText: () => stderr,
     stop(): Promise<number | null> {
       stopping ??= (async () => {

@@ -83,8 +83,11 @@ function pickInputs(projectDir: string, count: number, seed: number): string[] {
   });
 }
 
+/** A packer server with a project open and watching, from {@link openWatched}. */
+export type WatchedServer = Awaited<ReturnType<typeof openWatched>>;
+
 /** Opens a project on a fresh packer server and waits until its watcher says `watching`; returns the server and that wait. */
-async function openWatched(
+export async function openWatched(
   command: ServerCommand,
   projectDir: string,
 ): Promise<{ server: ServerProcess; follower: EventFollower; projectId: string; watchingMs: number; backend: string }> {
@@ -142,9 +145,11 @@ export async function measureWatchLatency(
     readonly seed: number;
     readonly server: ServerCommand;
     readonly wholeTreeFloor: boolean;
+    /** The server to measure, opened on `projectDir` by {@link openWatched} (and not stopped here), instead of a new one. */
+    readonly opened?: WatchedServer;
   },
 ): Promise<WatchLatencyResult> {
-  const { server, follower, backend } = await openWatched(options.server, projectDir);
+  const { server, follower, backend } = options.opened ?? (await openWatched(options.server, projectDir));
   const assetsDir = join(projectDir, 'assets');
   let unsubscribe: (() => Promise<void>) | undefined;
   try {
@@ -207,8 +212,10 @@ export async function measureWatchLatency(
     return { roots, backend, subjectMs, rawMs, rawScope: perFolder ? 'folder' : 'assets', residentWatchingBytes };
   } finally {
     await unsubscribe?.();
-    follower.dispose();
-    await server.stop();
+    if (options.opened === undefined) {
+      follower.dispose();
+      await server.stop();
+    }
   }
 }
 
@@ -288,11 +295,17 @@ export function snapshotHeapRow(result: SnapshotProbe): ReportRow {
  */
 export async function measureMissedChanges(
   workspace: BenchWorkspace,
-  options: { readonly count: number; readonly seed: number; readonly server: ServerCommand },
+  options: {
+    readonly count: number;
+    readonly seed: number;
+    readonly server: ServerCommand;
+    /** The server to check, opened on the workspace by {@link openWatched} (and not stopped here), instead of a new one. */
+    readonly opened?: WatchedServer;
+  },
 ): Promise<MissedChangesResult> {
   const { projectDir } = workspace;
   const assetsDir = join(projectDir, 'assets');
-  const { server, follower, projectId, watchingMs } = await openWatched(options.server, projectDir);
+  const { server, follower, projectId, watchingMs } = options.opened ?? (await openWatched(options.server, projectDir));
   const marker = join(projectDir, MARKER_FILE);
   const markerAside = `${marker}.aside`;
   const originals = new Map<string, Buffer>();
@@ -344,8 +357,10 @@ export async function measureMissedChanges(
     };
   } finally {
     for (const [path, bytes] of originals) writeFileSync(join(assetsDir, path), bytes);
-    follower.dispose();
-    await server.stop();
+    if (options.opened === undefined) {
+      follower.dispose();
+      await server.stop();
+    }
     if (markerMoved) renameSync(markerAside, marker);
   }
 }

@@ -133,6 +133,60 @@ describe('checkWatchBudget', () => {
   });
 });
 
+describe('PrivateCopyPool keeping its copies between runs', () => {
+  function keepFolder(): string {
+    const folder = mkdtempSync(join(tmpdir(), 'private-copy-kept-'));
+    cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
+    return folder;
+  }
+
+  it('hands the copy a previous pool kept to the next pool, restored to the source, instead of copying again', () => {
+    const source = sourceTree();
+    const expected = describeTree(source);
+    const keepIn = keepFolder();
+    const first = new PrivateCopyPool(() => undefined, keepIn);
+    const copy = first.acquire(source, 'test');
+    writeFileSync(join(copy.projectDir, 'assets', 'a', 'asset.json'), 'rewritten');
+    writeFileSync(join(copy.projectDir, 'assets', 'b', 'new.txt'), 'new');
+    copy.remove();
+    first.dispose();
+    expect(readdirSync(keepIn)).toHaveLength(1);
+
+    const messages: string[] = [];
+    const second = new PrivateCopyPool((message) => messages.push(message), keepIn);
+    cleanups.push(() => second.dispose());
+    const again = second.acquire(source, 'test');
+    expect(messages.some((message) => message.includes('kept by an earlier run'))).toBe(true);
+    expect(describeTree(again.projectDir)).toEqual(expected);
+    expect(second.restores).toHaveLength(1);
+    expect(second.restores[0]!.copiedBack).toBeGreaterThan(0);
+    // Claimed: a third pool finds nothing kept while the second holds it.
+    expect(readdirSync(keepIn)).toHaveLength(0);
+    again.remove();
+  });
+
+  it('deletes a kept copy whose source was generated again instead of trusting it', () => {
+    const source = sourceTree();
+    const keepIn = keepFolder();
+    const first = new PrivateCopyPool(() => undefined, keepIn);
+    first.acquire(source, 'test').remove();
+    first.dispose();
+    // A regenerated workspace: the same path, other contents, new top-level entries.
+    rmSync(join(source, 'marker.json'));
+    writeFileSync(join(source, 'marker.json'), 'another generation');
+    writeFileSync(join(source, 'assets', 'a', 'asset.json'), '{"a":2}\n');
+
+    const messages: string[] = [];
+    const second = new PrivateCopyPool((message) => messages.push(message), keepIn);
+    cleanups.push(() => second.dispose());
+    const copy = second.acquire(source, 'test');
+    expect(messages.some((message) => message.includes('another source or state'))).toBe(true);
+    expect(describeTree(copy.projectDir)).toEqual(describeTree(source));
+    expect(second.restores).toHaveLength(0);
+    copy.remove();
+  });
+});
+
 describe('TimeBudget', () => {
   it('puts what a suite spent outside its sizes in its once-per-run column', () => {
     const budget = new TimeBudget();
