@@ -164,6 +164,17 @@ const BLOCKING_CASES: [string, (glyph: Glyph) => void, string][] = [
     'output.metadata.tiles[1].index is 1024, but a sheet of 8×8 tiles holds 1024 (indices 0 to 1023).',
   ],
   [
+    'a huge index in a bank whose tile_size is invalid (no gap list of billions)',
+    (g) => {
+      g.metadata['tile_size'] = 12;
+      g.metadata['tiles'] = [
+        { index: 0, source: 'tiles/a.png', palette: 0 },
+        { index: 2_000_000_000, source: 'tiles/b.png', palette: 0 },
+      ];
+    },
+    'output.metadata.tile_size is 12; it must be 8, 16 or 32.',
+  ],
+  [
     'a negative index',
     (g) => ((g.metadata['tiles'] as { index: number }[])[1]!.index = -1),
     'output.metadata.tiles[1].index is -1; it must be an integer from 0.',

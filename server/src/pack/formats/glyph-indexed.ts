@@ -233,8 +233,10 @@ function readPlacements(asset: FormatAsset, problems: Diagnostic[]): { tileSize:
     if (ok) placements.push({ where, index: index as number, source: source!, palette: palette as number });
   });
 
-  // Gaps: the indices below the highest one that no entry claims.
-  if (firstByIndex.size > 0) {
+  // Gaps: the indices below the highest one that no entry claims. Only against a known sheet: there every index
+  // kept is below its capacity (at most 1,024), while without one (a tile_size already refused above) an index
+  // may be any integer, and listing the gaps below 2,000,000,000 would exhaust the memory of the thread checking.
+  if (capacity > 0 && firstByIndex.size > 0) {
     const highest = Math.max(...firstByIndex.keys());
     const missing: number[] = [];
     for (let index = 0; index <= highest; index++) if (!firstByIndex.has(index)) missing.push(index);
