@@ -16,7 +16,7 @@ import { eventLoopWindow, removeEventLoopReports, withEventLoopProbe } from './e
 import type { EventThroughputResult } from './event-throughput.js';
 import type { ReportRow } from './report.js';
 import { cpuTicksOf, startServer, type ServerCommand, type ServerProcess } from './server-process.js';
-import { formatBytes, formatCount, formatMilliseconds, mean, median, percentile } from './statistics.js';
+import { formatBytes, formatCount, formatMilliseconds, maximum, mean, median, percentile } from './statistics.js';
 
 /** How long the server must be quiet before each timed apply or floor write, in ms. */
 const APPLY_QUIET_MS = 300;
@@ -634,9 +634,9 @@ export function laneRows(result: LaneResult, events?: EventThroughputResult): Re
   });
   rows.push({
     metric: `  … the slowest read during the packs and when idle`,
-    subject: formatMilliseconds(Math.max(...result.busyReadMs)),
-    floor: `idle ${formatMilliseconds(Math.max(...result.idleReadMs))}`,
-    ratio: Math.max(...result.busyReadMs) / Math.max(...result.idleReadMs),
+    subject: formatMilliseconds(maximum(result.busyReadMs)),
+    floor: `idle ${formatMilliseconds(maximum(result.idleReadMs))}`,
+    ratio: maximum(result.busyReadMs) / maximum(result.idleReadMs),
   });
   rows.push({
     metric: `  … p50 during the pack; the pack itself (${formatCount(result.packedAssets)} assets, median of ${result.packMs.length})`,
@@ -644,7 +644,7 @@ export function laneRows(result: LaneResult, events?: EventThroughputResult): Re
     floor: `idle ${formatMilliseconds(percentile(result.idleReadMs, 50))}`,
     ratio: percentile(result.busyReadMs, 50) / percentile(result.idleReadMs, 50),
   });
-  const packBlock = Math.max(...result.packBlockMs);
+  const packBlock = maximum(result.packBlockMs);
   rows.push({
     metric: `  … longest event-loop block in the server during the packs (monitorEventLoopDelay, ${result.packBlockMs.length} packs)`,
     subject: formatMilliseconds(packBlock),
@@ -693,7 +693,7 @@ function busyRows(
 ): ReportRow[] {
   const idle = percentile(idleMs, 99);
   const busy = percentile(busyMs, 99);
-  const block = Math.max(...blockMs);
+  const block = maximum(blockMs);
   return [
     {
       metric: `getAssetDetails p99 during ${what} (${busyMs.length} calls, ${windowMs.length} passes of median ${formatMilliseconds(median(windowMs))})`,
@@ -704,9 +704,9 @@ function busyRows(
     },
     {
       metric: `  … the slowest read; the longest event-loop block in the server (monitorEventLoopDelay)`,
-      subject: `${formatMilliseconds(Math.max(...busyMs))}; ${formatMilliseconds(block)}`,
+      subject: `${formatMilliseconds(maximum(busyMs))}; ${formatMilliseconds(block)}`,
       floor: '20 ms, the slowest read allowed',
-      ratio: Math.max(Math.max(...busyMs), block) / 20,
+      ratio: Math.max(maximum(busyMs), block) / 20,
       goal: 1,
     },
   ];

@@ -16,6 +16,17 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * The largest of `values`; NaN for an empty list. A loop, not `Math.max(...values)`: spreading a list of
+ * more than about 100k numbers (the reads of a long busy window) overflows the call stack.
+ */
+export function maximum(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  let largest = values[0]!;
+  for (const value of values) if (value > largest) largest = value;
+  return largest;
+}
+
 /** The arithmetic mean of `values`; NaN for an empty list. */
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((sum, value) => sum + value, 0) / values.length;

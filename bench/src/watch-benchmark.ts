@@ -7,7 +7,7 @@ import { createRandom, shuffle } from '../../tools/dist/prng.js';
 import type { ReportRow } from './report.js';
 import { followEvents, type EventFollower, type ReceivedEvent } from './server-events.js';
 import { startServer, type ServerCommand, type ServerProcess } from './server-process.js';
-import { formatBytes, formatCount, formatMilliseconds, median } from './statistics.js';
+import { formatBytes, formatCount, formatMilliseconds, maximum, median } from './statistics.js';
 import type { BackendProbe, HostProbe, SnapshotProbe } from './watch-probe.js';
 import { MARKER_FILE, type BenchWorkspace } from './workspaces.js';
 
@@ -380,7 +380,7 @@ export function watchLatencyRows(result: WatchLatencyResult): ReportRow[] {
       ratio: subject / (raw + DEFAULT_SETTLE_MS),
     },
     {
-      metric: `  … beyond raw + settle, ÷ the ${LATENCY_ALLOWANCE_MS} ms allowance (max ${formatMilliseconds(Math.max(...overheads))})`,
+      metric: `  … beyond raw + settle, ÷ the ${LATENCY_ALLOWANCE_MS} ms allowance (max ${formatMilliseconds(maximum(overheads))})`,
       subject: formatMilliseconds(overhead),
       floor: `${LATENCY_ALLOWANCE_MS} ms`,
       ratio: overhead / LATENCY_ALLOWANCE_MS,
