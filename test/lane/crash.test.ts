@@ -35,6 +35,19 @@ const CYCLES_PER_LOOP = Number(process.env['LANE_CRASH_CYCLES'] ?? 100);
  */
 const killWindowMs = (writes: number): number => 30 + 15 * writes;
 
+/**
+ * How the kill window of the next cycle is stretched: a loaded machine commits several times slower, and with
+ * a fixed window every kill would land before the first write is acknowledged, so the loop would test only the
+ * start of commits. A cycle whose kill came before any acknowledgement stretches the window, one whose writes
+ * were all acknowledged shrinks it again (never below the window above), so the kills keep landing among the
+ * commits whatever the machine's speed.
+ */
+function nextWindowScale(scale: number, acknowledged: number, sent: number): number {
+  if (acknowledged === 0) return Math.min(scale * 1.5, 40);
+  if (acknowledged === sent) return Math.max(scale / 1.25, 1);
+  return scale;
+}
+
 /** One asset as the model knows it. `uuid` is null for a created asset until a restart reveals it. */
 interface ModelAsset {
   readonly uuid: string | null;
@@ -331,6 +344,8 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
     reconciled: 0,
   };
   const notifier = new Notifier();
+  /** Invariant: the stretch of the kill window for the next cycle (see {@link nextWindowScale}). */
+  let windowScale = 1;
 
   for (let cycle = 0; cycle <= cycles; cycle++) {
     const where = `seed ${seed}, cycle ${cycle}`;
@@ -435,7 +450,7 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
         }
       }
       stats.writesSent += inFlight.length;
-      const delay = random.next() * killWindowMs(inFlight.length);
+      const delay = random.next() * killWindowMs(inFlight.length) * windowScale;
       await new Promise((resolve) => setTimeout(resolve, delay));
       await withDeadline(server.kill(), `${where}: the server to die`);
       stats.kills++;
@@ -475,6 +490,7 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
       }
       stats.writesAcknowledged += acknowledged;
       if (acknowledged < inFlight.length) stats.killedWithWritesInFlight++;
+      windowScale = nextWindowScale(windowScale, acknowledged, inFlight.length);
     } finally {
       server.dispose();
       await withDeadline(server.exited, `${where}: the killed server to be gone`);
