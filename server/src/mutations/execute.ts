@@ -41,6 +41,7 @@ import { isProcessAlive } from '../io/process.js';
 import { folderFs, type FolderLocation, type PreparedFile, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { FileAction } from './effects.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** The journal, relative to `assets/`. */
 export const JOURNAL_PATH = '.prometeu/journal.json';
@@ -436,12 +437,7 @@ function dataOf(content: RegistryContent): string | readonly Uint8Array[] {
  * between them.
  */
 export async function serializeCommittedRegistry(registry: RegistryFile): Promise<CanonicalRegistry> {
-  return new CanonicalRegistry(registry, await serializeRegistryPieces(registry, yieldToEventLoop));
-}
-
-/** Resolves after one turn of the event loop, so that I/O callbacks (reads waiting to be answered) run. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new CanonicalRegistry(registry, await serializeRegistryPieces(registry, yieldToClients));
 }
 
 /** Whether `text` is exactly the canonical serialisation of `registry` (serialised once per new text). */

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { isIoError, writeFailed } from '../mutations/execute.js';
 import { sha256Hex, type DerivedArtifact, type StreamedArtifact } from './assets-pa.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** The build folder, relative to the project root. */
 export const BUILD_FOLDER = 'build';
@@ -62,7 +63,7 @@ async function sha256InSlices(bytes: Uint8Array): Promise<string> {
   const hash = createHash('sha256');
   for (let from = 0; from < bytes.length; from += HASH_SLICE_BYTES) {
     hash.update(bytes.subarray(from, from + HASH_SLICE_BYTES));
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToClients();
   }
   return hash.digest('hex');
 }

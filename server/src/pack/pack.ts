@@ -29,6 +29,7 @@ import { PackHasher } from './pack-hasher.js';
 import { buildSetKey, packStructure, plannedAssets, type PackPlan } from './pack-structure.js';
 import { SliceClock } from './slice.js';
 import { readIfFile, readIfFileInto } from './read-input.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** The cache folder, relative to `assets/`. */
 export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;
@@ -224,15 +225,6 @@ async function visitOrder(
   }
   for (const same of places.values()) order.push(...same);
   return order;
-}
-
-/**
- * Lets queued requests (reads, a cancellation) run: once per asset, the pack's safe point. Measured at 10k
- * (docs/performance.md, "Issue 13, goals 2 to 4"): yielding only every 3 ms of work instead made reads
- * during the pack wait several times longer at the median.
- */
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** One asset that made it to the layout. */
@@ -445,7 +437,10 @@ async function packWith(
   let done = 0;
   for (const place of await visitOrder(buildSet, snapshot.crawl, clock)) {
     const record = buildSet[place]!;
-    await yieldNow();
+    // Queued requests (reads, a cancellation) run here, once per asset: the pack's safe point. Measured at 10k
+    // (docs/performance.md, "Issue 13, goals 2 to 4"), yielding only every 3 ms of work instead made reads during
+    // the pack wait several times longer at the median.
+    await yieldToClients();
     if (signal?.aborted) return CANCELLED;
     if (!confirmed && arrived !== null && !(await confirm(arrived))) return REBUILD;
     const entry = record.entry!;

@@ -4,10 +4,11 @@
 export const SLICE_MS = 3;
 
 /**
- * A clock of work slices: {@link pause} lets the event loop run (`setImmediate`, so queued reads and a
+ * A clock of work slices: {@link pause} lets the event loop run ({@link yieldToClients}, so queued reads and a
  * cancellation are answered) once the current slice has used {@link SLICE_MS}, and returns at once otherwise.
  * Measured in time, not in items, so a slice stays short whatever one item costs.
  */
+import { yieldToClients } from '../project/turns.js';
 export class SliceClock {
   #since = performance.now();
 
@@ -22,7 +23,7 @@ export class SliceClock {
   /** Yields to the event loop when the current slice is used up. */
   async pause(): Promise<void> {
     if (performance.now() - this.#since < SLICE_MS) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await yieldToClients();
     this.#since = performance.now();
   }
 }

@@ -18,6 +18,7 @@ import { ProjectFs } from '../io/project-fs.js';
 import { afterAnswer } from './after-answer.js';
 import { receivedDeclaration, type CrawlReply, type CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
+import { yieldToClients } from './turns.js';
 
 /** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
 interface CrawledAndParsed {
@@ -55,10 +56,6 @@ const PARSE_CHUNK = 500;
  * floor cannot), while the main thread takes in what they post.
  */
 const LOAD_THREADS = Math.min(2, availableParallelism());
-
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * One crawl thread of the process: started with the host (see {@link startLoadThread}), so no open waits for a
@@ -262,14 +259,14 @@ async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const quarantine = loadQuarantine(assets);
   const parsedAnchors = new Map<string, ParsedAnchor>();
   for (let start = 0; start < crawl.anchors.length; start += PARSE_CHUNK) {
-    await yieldNow();
+    await yieldToClients();
     for (const anchor of crawl.anchors.slice(start, start + PARSE_CHUNK))
       parsedAnchors.set(anchor.root, {
         text: anchor.text,
         parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError),
       });
   }
-  await yieldNow();
+  await yieldToClients();
   return { crawl, parsedAnchors, registry: parseRegistry(registryText.text, registryText.readError), quarantine };
 }
 
@@ -288,7 +285,7 @@ export async function loadSnapshotInBackground(
   const at = Date.now();
   const { crawl, parsedAnchors, registry, quarantine } = await crawlInBackground(files);
   noteCrawlTime(crawl, at);
-  await yieldNow();
+  await yieldToClients();
   let anchors = parsedAnchors;
   if (after !== undefined) {
     // A declaration whose text is unchanged keeps the very parse it had: format results and the records
@@ -299,7 +296,7 @@ export async function loadSnapshotInBackground(
       kept.set(root, before !== undefined && before.text !== null && before.text === parsed.text ? before : parsed);
     }
     anchors = kept;
-    await yieldNow();
+    await yieldToClients();
   }
   return buildSnapshot(revision, crawl, registry, { quarantine, parsedAnchors: anchors, ...after });
 }

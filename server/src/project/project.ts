@@ -42,6 +42,7 @@ import { carriedFormatResults, ProjectValidation } from '../validation/project-v
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { isWithin, joinAssetsPath } from '../domain/paths.js';
 import { inBuildSet } from '../domain/snapshot.js';
+import { yieldToClients } from './turns.js';
 
 export type { PublishCause } from './writer-lane.js';
 
@@ -521,9 +522,9 @@ export class Project {
     // The steps after the write each walk the project once (at 100k roots several milliseconds apiece): a turn
     // of the event loop between them answers the reads that wait. The lane is held throughout, so nothing else
     // publishes meanwhile, and the watcher classifies only once the lane is idle, after the fingerprints.
-    await turnOfEventLoop();
+    await yieldToClients();
     this.#publish(next, 'mutation', operationId);
-    await turnOfEventLoop();
+    await yieldToClients();
     this.#watch.afterCommit(folders);
     return next;
   }
@@ -603,9 +604,4 @@ export class Project {
     void this.#watch.dispose();
     this.#lock.release();
   }
-}
-
-/** Resolves after one turn of the event loop, so that the I/O callbacks waiting (reads to answer) run first. */
-function turnOfEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

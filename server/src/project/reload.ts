@@ -17,6 +17,7 @@ import {
   type QuarantineEntry,
   type Snapshot,
 } from '../domain/snapshot.js';
+import { yieldToClients } from './turns.js';
 
 /** How many items of a crawl are compared between two turns of the event loop. */
 const COMPARE_CHUNK = 2_000;
@@ -26,10 +27,6 @@ const COMPARE_CHUNK = 2_000;
  * cost grows with what changed, where the whole join parses the changed declarations in chunks.
  */
 const MAX_PATCHED_FOLDERS = 256;
-
-function yieldNow(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /**
  * The folders (relative to `assets/`) within which the crawl `after` of the whole of `assets/` differs from
@@ -57,7 +54,7 @@ export async function changedFolders(
     for (let i = 0, j = 0; i < old.length || j < now.length;) {
       if (++steps % COMPARE_CHUNK === 0) {
         if (tooMany()) return false;
-        await yieldNow();
+        await yieldToClients();
       }
       const was = old[i];
       const is = now[j];
@@ -147,13 +144,13 @@ export async function reloadedSnapshot(
       anchors.set(anchor.root, before);
       continue;
     }
-    if (++parses % PARSE_CHUNK === 0) await yieldNow();
+    if (++parses % PARSE_CHUNK === 0) await yieldToClients();
     anchors.set(anchor.root, {
       text: anchor.text,
       parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError),
     });
   }
-  await yieldNow();
+  await yieldToClients();
   return buildSnapshot(revision, crawl, registry ?? previous.parsedRegistry, {
     quarantine,
     parsedAnchors: anchors,

@@ -36,6 +36,7 @@ import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 import { setOutputGate } from '../project/after-answer.js';
+import { noteDispatched } from '../project/turns.js';
 import { LanguageService } from '../lsp/language-service.js';
 import { createStandardHandlers } from '../lsp/standard-handlers.js';
 import {
@@ -139,12 +140,25 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   const clearOutputGate = setOutputGate((run) => writer.whenWritten(run));
   // Input that cannot be resynchronised ends the connection with 1, whatever the phase.
   const reader = new FramedMessageReader(options.input, writer, log, { onUnrecoverable: () => exit(1) });
-  const connection = createMessageConnection(reader, writer, {
-    error: (message) => log(message),
-    warn: (message) => log(message),
-    info: () => undefined,
-    log: () => undefined,
-  });
+  const connection = createMessageConnection(
+    reader,
+    writer,
+    {
+      error: (message) => log(message),
+      warn: (message) => log(message),
+      info: () => undefined,
+      log: () => undefined,
+    },
+    {
+      // Counts each message taken off the queue, so that background work yields until the queue is taken.
+      messageStrategy: {
+        handleMessage: (message, next) => {
+          noteDispatched();
+          return next(message);
+        },
+      },
+    },
+  );
   const { host } = options;
 
   /** Invariant: moves forward only: awaitingInitialize, running, shutDown, exited. */

@@ -14,6 +14,7 @@ import { SliceClock } from '../pack/slice.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
 import type { FormatResult, FormatResults } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** What the validation of a project needs from it. */
 export interface ValidationHost {
@@ -228,7 +229,7 @@ export async function carriedFormatResults(
   // A stat (and now and then a hash) of every input: in chunks between turns of the event loop, so a reload
   // of a large project does not hold the main thread while it checks them.
   for (let start = 0; start < results.length; start += CARRY_CHUNK) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (start > 0) await yieldToClients();
     assets.scope((scoped) => {
       for (const [root, result] of results.slice(start, start + CARRY_CHUNK)) {
         if (previous.byRoot.get(root)?.formatResult !== result) continue;
@@ -431,7 +432,7 @@ export class ProjectValidation {
     try {
       for (let start = 0; start < entries.length; start += size) {
         if (this.disposed || (own && this.publishing !== results)) return;
-        if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (start > 0) await yieldToClients();
         let joinedWhole = false;
         const publish = (): void => {
           joinedWhole = this.publishBatch(entries.slice(start, start + size), () => entries.slice(start), operationId);

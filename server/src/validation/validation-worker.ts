@@ -7,6 +7,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { checkAsset, type ValidationAnswer, type ValidationJob } from './check-asset.js';
+import { yieldToClients } from '../project/turns.js';
 
 const WORKER_TAG = 'prometeu-packer-validation';
 
@@ -24,7 +25,7 @@ type WorkReply =
 export async function validateInline(assetsDir: string, jobs: readonly ValidationJob[]): Promise<ValidationAnswer[]> {
   const answers: ValidationAnswer[] = [];
   for (const job of jobs) {
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToClients();
     answers.push(checkAsset(assetsDir, job));
   }
   return answers;
@@ -86,7 +87,7 @@ export class ValidationRunner {
     if (worker === null) return validateInline(assetsDir, jobs);
     const replies: Promise<ValidationAnswer[]>[] = [];
     for (let start = 0; start < jobs.length; start += JOB_CHUNK) {
-      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (start > 0) await yieldToClients();
       const reply = this.send(worker, assetsDir, jobs.slice(start, start + JOB_CHUNK));
       // Rejected together with every other request when the worker fails; Promise.all below reports it.
       reply.catch(() => undefined);

@@ -17,6 +17,7 @@ import { CONTROL_FOLDER } from '../domain/paths.js';
 import { ProjectFs, type EntryStats } from '../io/project-fs.js';
 import { fingerprintOfStats, readSavedFingerprints } from './fingerprint.js';
 import { SliceClock } from '../pack/slice.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';
@@ -283,7 +284,7 @@ function split(joined: string): string[] {
 
 /** The crawl the worker encoded, decoded between turns of the event loop (about a millisecond each). */
 async function decodeCrawl(encoded: EncodedCrawl): Promise<ReloadCrawl> {
-  const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const pause = (): Promise<void> => yieldToClients();
   const roots = split(encoded.roots);
   const readErrors = new Map(encoded.readErrors);
   const anchors: CrawledAnchor[] = [];

@@ -5,6 +5,7 @@
  */
 import { folderFs, type EntryStats, type FolderLocation } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** The fingerprint file, relative to `assets/`. */
 export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';
@@ -52,7 +53,7 @@ export async function fingerprintFiles(
         if (fingerprint !== null) result.set(file, fingerprint);
       }
     });
-    if (start + chunk < files.length) await new Promise((resolve) => setImmediate(resolve));
+    if (start + chunk < files.length) await yieldToClients();
   }
   return result;
 }
@@ -154,7 +155,7 @@ async function fingerprintTextInPieces(fingerprints: Fingerprints): Promise<stri
   const paths = [...copy.keys()].sort();
   const entries: string[] = [];
   for (let start = 0; start < paths.length; start += TEXT_CHUNK) {
-    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    if (start > 0) await yieldToClients();
     for (const path of paths.slice(start, start + TEXT_CHUNK)) entries.push(entryText(path, copy.get(path)!));
   }
   return wrapEntries(entries);

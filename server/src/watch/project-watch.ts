@@ -29,6 +29,7 @@ import {
   type Fingerprints,
 } from './fingerprint.js';
 import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
+import { yieldToClients } from '../project/turns.js';
 
 /** How a project is watched. */
 export interface WatchSettings {
@@ -63,7 +64,7 @@ async function fingerprintsOfStamps(
 ): Promise<Fingerprints> {
   const fingerprints: Fingerprints = new Map();
   for (let index = 0; index < files.length; index++) {
-    if (index > 0 && index % 1_000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (index > 0 && index % 1_000 === 0) await yieldToClients();
     const stamp = stamps.get(files[index]!);
     if (stamp !== undefined) fingerprints.set(files[index]!, fingerprintOfStamp(stamp));
   }
