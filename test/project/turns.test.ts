@@ -1,6 +1,6 @@
 /** Background work's yields take the messages queued meanwhile, as vscode-jsonrpc takes them: one per turn. */
 import { describe, expect, it } from 'vitest';
-import { noteDispatched, yieldToClients } from '../../server/src/project/turns.js';
+import { noteDispatched, yieldToClients } from '../../server/src/io/turns.js';
 
 /** A queue drained like vscode-jsonrpc's: one message per `setImmediate`, each noted as dispatched. */
 function messageQueue(count: number, endless = false): { left: () => number; stop: () => void } {

@@ -41,7 +41,7 @@ import { isProcessAlive } from '../io/process.js';
 import { folderFs, type FolderLocation, type PreparedFile, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import type { FileAction } from './effects.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The journal, relative to `assets/`. */
 export const JOURNAL_PATH = '.prometeu/journal.json';

@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { isIoError, writeFailed } from '../mutations/execute.js';
 import { sha256Hex, type DerivedArtifact, type StreamedArtifact } from './assets-pa.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The build folder, relative to the project root. */
 export const BUILD_FOLDER = 'build';

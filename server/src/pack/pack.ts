@@ -29,7 +29,7 @@ import { PackHasher } from './pack-hasher.js';
 import { buildSetKey, packStructure, plannedAssets, type PackPlan } from './pack-structure.js';
 import { SliceClock } from './slice.js';
 import { readIfFile, readIfFileInto } from './read-input.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The cache folder, relative to `assets/`. */
 export const PACK_CACHE_PATH = `${CONTROL_FOLDER}/cache`;

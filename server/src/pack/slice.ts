@@ -8,7 +8,7 @@ export const SLICE_MS = 3;
  * cancellation are answered) once the current slice has used {@link SLICE_MS}, and returns at once otherwise.
  * Measured in time, not in items, so a slice stays short whatever one item costs.
  */
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 export class SliceClock {
   #since = performance.now();
 

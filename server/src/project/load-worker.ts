@@ -18,7 +18,7 @@ import { ProjectFs } from '../io/project-fs.js';
 import { afterAnswer } from './after-answer.js';
 import { receivedDeclaration, type CrawlReply, type CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
-import { yieldToClients } from './turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** What a load reads and parses before the join: the crawl, its anchors parsed by root, the registry, the quarantine. */
 interface CrawledAndParsed {

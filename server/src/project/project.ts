@@ -42,7 +42,7 @@ import { carriedFormatResults, ProjectValidation } from '../validation/project-v
 import { ANCHOR_FILE } from '../domain/crawl.js';
 import { isWithin, joinAssetsPath } from '../domain/paths.js';
 import { inBuildSet } from '../domain/snapshot.js';
-import { yieldToClients } from './turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 export type { PublishCause } from './writer-lane.js';
 

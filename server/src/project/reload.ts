@@ -17,7 +17,7 @@ import {
   type QuarantineEntry,
   type Snapshot,
 } from '../domain/snapshot.js';
-import { yieldToClients } from './turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** How many items of a crawl are compared between two turns of the event loop. */
 const COMPARE_CHUNK = 2_000;

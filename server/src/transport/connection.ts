@@ -36,7 +36,7 @@ import { FramedMessageReader } from './framed-reader.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 import { setOutputGate } from '../project/after-answer.js';
-import { noteDispatched } from '../project/turns.js';
+import { noteDispatched } from '../io/turns.js';
 import { LanguageService } from '../lsp/language-service.js';
 import { createStandardHandlers } from '../lsp/standard-handlers.js';
 import {

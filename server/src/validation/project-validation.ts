@@ -14,7 +14,7 @@ import { SliceClock } from '../pack/slice.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
 import type { FormatResult, FormatResults } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** What the validation of a project needs from it. */
 export interface ValidationHost {

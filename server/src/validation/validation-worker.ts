@@ -7,7 +7,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { checkAsset, type ValidationAnswer, type ValidationJob } from './check-asset.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 const WORKER_TAG = 'prometeu-packer-validation';
 

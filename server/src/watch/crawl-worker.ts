@@ -17,7 +17,7 @@ import { CONTROL_FOLDER } from '../domain/paths.js';
 import { ProjectFs, type EntryStats } from '../io/project-fs.js';
 import { fingerprintOfStats, readSavedFingerprints } from './fingerprint.js';
 import { SliceClock } from '../pack/slice.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** Separates paths (and fingerprints) in the worker's answer. */
 const SEPARATOR = '\0';

@@ -5,7 +5,7 @@
  */
 import { folderFs, type EntryStats, type FolderLocation } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The fingerprint file, relative to `assets/`. */
 export const FINGERPRINT_PATH = '.prometeu/fingerprint.json';

@@ -29,7 +29,7 @@ import {
   type Fingerprints,
 } from './fingerprint.js';
 import type { WatcherFactory, WorkspaceWatcher } from './watcher.js';
-import { yieldToClients } from '../project/turns.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** How a project is watched. */
 export interface WatchSettings {
