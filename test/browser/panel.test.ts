@@ -264,6 +264,29 @@ describe('the packer panel in a browser', () => {
     await expectNothingInvented(page);
   }, 90_000);
 
+  it('keeps the focus and what is typed in the rename field when an event redraws the details', async () => {
+    const { project, page } = await world();
+    await page.locator('[data-testid="watching"][data-state="watching"]').waitFor({ timeout: STEP_MS });
+    await page.locator('[data-root="characters/hero"]').click();
+    await page.locator('[data-testid="details"][data-root="characters/hero"]').waitFor({ timeout: STEP_MS });
+    const field = page.locator('#rename-name');
+    await field.click();
+    await field.press('ControlOrMeta+a');
+    await page.keyboard.type('Hero');
+    // Mark the field, then make the server say something that redraws the details: an edit behind its back.
+    await field.evaluate((element) => (element.dataset['drawn'] = 'before'));
+    writeFileSync(join(project, 'assets/data/credits/credits.txt'), 'Edited while someone types\n');
+    await page
+      .locator('[data-testid="navigator"] [data-root="data/credits"][data-diverged="true"]')
+      .waitFor({ timeout: STEP_MS });
+    await page.waitForFunction(() => document.getElementById('rename-name')?.dataset['drawn'] === undefined, null, {
+      timeout: STEP_MS,
+    });
+    await page.keyboard.type(' Again');
+    expect(await field.inputValue()).toBe('Hero Again');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('rename-name');
+  }, 90_000);
+
   it('brings the divergence banner on an external edit once watching, and reconcile clears it', async () => {
     const { project, page } = await world();
     await page.locator('[data-testid="watching"][data-state="watching"]').waitFor({ timeout: STEP_MS });

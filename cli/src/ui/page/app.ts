@@ -245,8 +245,29 @@ function render(): void {
     rendered[id] = keys;
     const target = document.getElementById(id)!;
     const content = draw();
+    const focus = focusIn(target);
     target.replaceChildren(...(content ? [content] : []));
+    if (focus !== null) restoreFocus(target, focus);
   }
+}
+
+/** The field being typed in inside `section`, with its caret, or null (see {@link restoreFocus}). */
+function focusIn(section: HTMLElement): { id: string; start: number | null; end: number | null } | null {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLInputElement) || active.id === '' || !section.contains(active)) return null;
+  return { id: active.id, start: active.selectionStart, end: active.selectionEnd };
+}
+
+/**
+ * Gives the focus and the caret back to the field of the same id in the section drawn again: an event (a new
+ * revision, details refreshed) redraws the section while someone types, and without this the keystrokes after
+ * it went nowhere, the field they typed in being gone.
+ */
+function restoreFocus(section: HTMLElement, focus: { id: string; start: number | null; end: number | null }): void {
+  const field = section.querySelector(`#${CSS.escape(focus.id)}`);
+  if (!(field instanceof HTMLInputElement)) return;
+  field.focus();
+  if (focus.start !== null && focus.end !== null) field.setSelectionRange(focus.start, focus.end);
 }
 let consentOpenVersion = 0;
 function consentChanged(): void {
