@@ -279,12 +279,12 @@ describe('the packer panel in a browser', () => {
     await page
       .locator('[data-testid="navigator"] [data-root="data/credits"][data-diverged="true"]')
       .waitFor({ timeout: STEP_MS });
-    await page.waitForFunction(() => document.getElementById('rename-name')?.dataset['drawn'] === undefined, null, {
-      timeout: STEP_MS,
-    });
+    await expect
+      .poll(() => field.evaluate((element) => element.dataset['drawn'] ?? null), { timeout: STEP_MS })
+      .toBeNull();
     await page.keyboard.type(' Again');
     expect(await field.inputValue()).toBe('Hero Again');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('rename-name');
+    expect(await field.evaluate((element) => element === element.ownerDocument.activeElement)).toBe(true);
   }, 90_000);
 
   it('brings the divergence banner on an external edit once watching, and reconcile clears it', async () => {
