@@ -356,11 +356,22 @@ const entryText = new WeakMap<RegistryEntry, string>();
 /** How many consecutive asset_ids share one cached run of registry text. */
 const CHUNK = 64;
 
+/** What a run of entries (all of one {@link CHUNK} of asset_ids) was made into, with the entries it was built from. */
+interface CachedRun<T> {
+  readonly entries: readonly RegistryEntry[];
+  readonly value: T;
+}
+
+/** The text of each run, keyed by its first entry: reused only while its entries are the very same (immutable) objects. */
+const chunkText = new WeakMap<RegistryEntry, CachedRun<string>>();
+
 /**
- * The text of a run of entries (all of one {@link CHUNK} of asset_ids), keyed by its first entry, with the
- * entries it was built from: reused only while those are the very same (immutable) objects.
+ * The UTF-8 bytes of each run, keyed the same way. A commit writes the registry as these pieces: joining 16 MiB
+ * of text and encoding it again cost a 100k-root project tens of milliseconds of the main thread per commit.
  */
-const chunkText = new WeakMap<RegistryEntry, { readonly entries: readonly RegistryEntry[]; readonly text: string }>();
+const chunkBytes = new WeakMap<RegistryEntry, CachedRun<Buffer>>();
+
+const LIST_SEPARATOR = Buffer.from(',\n');
 
 function textOfEntry(entry: RegistryEntry): string {
   let text = entryText.get(entry);
@@ -376,51 +387,73 @@ function textOfEntry(entry: RegistryEntry): string {
   return text;
 }
 
-/**
- * Serialises a registry canonically: keys sorted, two-space indentation, entries sorted by `asset_id`,
- * trailing newline. The same registry always gives the same bytes: exactly those of
- * `JSON.stringify(sortKeys(registry), null, 2)`, built from cached per-entry text so that a commit that
- * changes one entry does not serialise the other ten thousand again.
- */
-export function serializeRegistry(registry: RegistryFile): string {
+/** The registry's entries by `asset_id`: its own list when it is sorted already, as it nearly always is. */
+function entriesById(registry: RegistryFile): readonly RegistryEntry[] {
   let sorted = true;
   for (let index = 1; index < registry.assets.length && sorted; index++)
     sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
-  const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
-  // Entries are grouped into runs by asset_id (CHUNK ids each, so a run keeps its members when entries are
-  // added or removed elsewhere); the text of a run whose entries are the very same objects is reused whole,
-  // so a commit that changes one entry rebuilds one run's text and joins a few hundred pieces, not 10,000.
-  const parts: string[] = [];
+  return sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
+}
+
+/**
+ * The runs of `assets` (sorted by asset_id) as `[start, end)` index pairs: entries are grouped by asset_id,
+ * CHUNK ids to a run, so a run keeps its members when entries are added or removed elsewhere.
+ */
+function* runsOf(assets: readonly RegistryEntry[]): Generator<readonly [number, number]> {
   for (let start = 0; start < assets.length;) {
     const chunk = Math.floor(assets[start]!.asset_id / CHUNK);
     let end = start + 1;
     while (end < assets.length && Math.floor(assets[end]!.asset_id / CHUNK) === chunk) end++;
-    const cached = chunkText.get(assets[start]!);
-    let same = cached !== undefined && cached.entries.length === end - start;
-    for (let index = start; same && index < end; index++) same = cached!.entries[index - start] === assets[index];
-    if (same) parts.push(cached!.text);
-    else {
-      const entries = assets.slice(start, end);
-      const text = entries.map(textOfEntry).join(',\n');
-      chunkText.set(assets[start]!, { entries, text });
-      parts.push(text);
-    }
+    yield [start, end];
     start = end;
   }
-  const list = parts.length === 0 ? '[]' : `[\n${parts.join(',\n')}\n  ]`;
-  // An editor's `$schema` key is kept (it sorts first); the packer never adds one.
+}
+
+/** What `cache` holds for the run `assets[start, end)`, if it was built from these very entries. */
+function cachedRun<T>(
+  cache: WeakMap<RegistryEntry, CachedRun<T>>,
+  assets: readonly RegistryEntry[],
+  start: number,
+  end: number,
+): T | undefined {
+  const cached = cache.get(assets[start]!);
+  if (cached === undefined || cached.entries.length !== end - start) return undefined;
+  for (let index = start; index < end; index++) if (cached.entries[index - start] !== assets[index]) return undefined;
+  return cached.value;
+}
+
+/** The canonical text before the first entry (an editor's `$schema` key is kept, it sorts first; the packer never adds one). */
+function registryHead(registry: RegistryFile, empty: boolean): string {
   const schema = registry.$schema !== undefined ? `  "$schema": ${JSON.stringify(registry.$schema)},\n` : '';
-  return `{\n${schema}  "assets": ${list},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
+  return `{\n${schema}  "assets": ${empty ? '[]' : '[\n'}`;
+}
+
+/** The canonical text after the last entry. */
+function registryTail(registry: RegistryFile, empty: boolean): string {
+  return `${empty ? '' : '\n  ]'},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`;
 }
 
 /**
- * The UTF-8 bytes of a run of entries (as {@link chunkText}), keyed by its first entry, with the entries they
- * were built from. A commit writes the registry as these pieces: joining 16 MiB of text and encoding it again
- * cost a 100k-root project tens of milliseconds of the main thread per commit.
+ * Serialises a registry canonically: keys sorted, two-space indentation, entries sorted by `asset_id`,
+ * trailing newline. The same registry always gives the same bytes: exactly those of
+ * `JSON.stringify(sortKeys(registry), null, 2)`, built from cached text per run of entries, so that a commit
+ * that changes one entry rebuilds one run's text and joins a few hundred pieces, not 10,000.
  */
-const chunkBytes = new WeakMap<RegistryEntry, { readonly entries: readonly RegistryEntry[]; readonly bytes: Buffer }>();
-
-const LIST_SEPARATOR = Buffer.from(',\n');
+export function serializeRegistry(registry: RegistryFile): string {
+  const assets = entriesById(registry);
+  const parts: string[] = [];
+  for (const [start, end] of runsOf(assets)) {
+    let text = cachedRun(chunkText, assets, start, end);
+    if (text === undefined) {
+      const entries = assets.slice(start, end);
+      text = entries.map(textOfEntry).join(',\n');
+      chunkText.set(assets[start]!, { entries, value: text });
+    }
+    parts.push(text);
+  }
+  const empty = assets.length === 0;
+  return registryHead(registry, empty) + parts.join(',\n') + registryTail(registry, empty);
+}
 
 /**
  * The UTF-8 bytes of {@link serializeRegistry}'s text for `registry`, as pieces to write in order, built from
@@ -435,41 +468,27 @@ export async function serializeRegistryPieces(
   pause?: () => Promise<void>,
   sliceMs = 4,
 ): Promise<Buffer[]> {
-  let sorted = true;
-  for (let index = 1; index < registry.assets.length && sorted; index++)
-    sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
-  const assets = sorted ? registry.assets : [...registry.assets].sort((a, b) => a.asset_id - b.asset_id);
-  const schema = registry.$schema !== undefined ? `  "$schema": ${JSON.stringify(registry.$schema)},\n` : '';
-  const pieces: Buffer[] = [Buffer.from(`{\n${schema}  "assets": ${assets.length === 0 ? '[]' : '[\n'}`)];
+  const assets = entriesById(registry);
+  const empty = assets.length === 0;
+  const pieces: Buffer[] = [Buffer.from(registryHead(registry, empty))];
   let sliceStart = performance.now();
-  for (let start = 0; start < assets.length;) {
-    const chunk = Math.floor(assets[start]!.asset_id / CHUNK);
-    let end = start + 1;
-    while (end < assets.length && Math.floor(assets[end]!.asset_id / CHUNK) === chunk) end++;
-    const cached = chunkBytes.get(assets[start]!);
-    let same = cached !== undefined && cached.entries.length === end - start;
-    for (let index = start; same && index < end; index++) same = cached!.entries[index - start] === assets[index];
+  for (const [start, end] of runsOf(assets)) {
     if (start > 0) pieces.push(LIST_SEPARATOR);
-    if (same) pieces.push(cached!.bytes);
-    else {
+    let bytes = cachedRun(chunkBytes, assets, start, end);
+    if (bytes === undefined) {
       if (pause !== undefined && performance.now() - sliceStart > sliceMs) {
         await pause();
         sliceStart = performance.now();
       }
       const entries = assets.slice(start, end);
-      const bytes = Buffer.from(entries.map(textOfEntry).join(',\n'));
-      chunkBytes.set(assets[start]!, { entries, bytes });
+      bytes = Buffer.from(entries.map(textOfEntry).join(',\n'));
+      chunkBytes.set(assets[start]!, { entries, value: bytes });
       // The text of the run is not kept beside its bytes: one copy of a 100k-root registry is enough.
       chunkText.delete(assets[start]!);
-      pieces.push(bytes);
     }
-    start = end;
+    pieces.push(bytes);
   }
-  pieces.push(
-    Buffer.from(
-      `${assets.length === 0 ? '' : '\n  ]'},\n  "next_asset_id": ${registry.next_asset_id},\n  "schema_version": ${registry.schema_version}\n}\n`,
-    ),
-  );
+  pieces.push(Buffer.from(registryTail(registry, empty)));
   return pieces;
 }
 
