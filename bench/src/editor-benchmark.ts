@@ -496,6 +496,22 @@ interface EditorsPlan {
   readonly openRepetitions: number;
 }
 
+/** The plan's keystrokes at the default debounce, on the server of the last publishing open (which it stops). */
+function defaultDebounceKeystrokes(
+  workspace: BenchWorkspace,
+  plan: EditorsPlan,
+  context: Pick<SuiteContext, 'seed' | 'server'>,
+  opened: PublishingServer,
+): Promise<KeystrokeResult> {
+  return measureKeystrokes(workspace, {
+    debounceMs: DEFAULT_DEBOUNCE_MS,
+    keystrokes: plan.defaultDebounceKeystrokes,
+    seed: context.seed,
+    server: context.server,
+    opened,
+  });
+}
+
 function editorsPlan(context: Pick<SuiteContext, 'quick'>, roots: number): EditorsPlan {
   return context.quick
     ? { noDebounceKeystrokes: 100, defaultDebounceKeystrokes: 30, openRepetitions: atSize(roots, 5, 3) }
@@ -543,13 +559,7 @@ async function measureEditorsAt(
     repetitions: plan.openRepetitions,
     server: context.server,
     afterLastPublishing: async (opened) => {
-      defaultDebounce = await measureKeystrokes(workspace, {
-        debounceMs: DEFAULT_DEBOUNCE_MS,
-        keystrokes: plan.defaultDebounceKeystrokes,
-        seed: context.seed,
-        server: context.server,
-        opened,
-      });
+      defaultDebounce = await defaultDebounceKeystrokes(workspace, plan, context, opened);
     },
   });
   return editorsOutput(noDebounce, defaultDebounce!, open);
@@ -602,13 +612,7 @@ export function editorsAlongColdOpens(
               context.log(
                 `keystroke diagnostics on ${formatCount(roots)}, debounce ${DEFAULT_DEBOUNCE_MS} ms: ${plan.defaultDebounceKeystrokes} keystrokes (on the last publishing open's server)`,
               );
-              defaultDebounce = await measureKeystrokes(workspace, {
-                debounceMs: DEFAULT_DEBOUNCE_MS,
-                keystrokes: plan.defaultDebounceKeystrokes,
-                seed: context.seed,
-                server: context.server,
-                opened,
-              });
+              defaultDebounce = await defaultDebounceKeystrokes(workspace, plan, context, opened);
             }
           : undefined,
       );
