@@ -48,6 +48,13 @@ function nextWindowScale(scale: number, acknowledged: number, sent: number): num
   return scale;
 }
 
+/** What the loop reads of `packer/projectStatus`. */
+interface ProjectStatusSeen {
+  readonly lastRecovery: { operationId: string; outcome: string } | null;
+  readonly divergence: { diverged: boolean };
+  readonly watching: { state: 'off' | 'starting' | 'watching' | 'degraded' };
+}
+
 /** One asset as the model knows it. `uuid` is null for a created asset until a restart reveals it. */
 interface ModelAsset {
   readonly uuid: string | null;
@@ -359,14 +366,25 @@ async function killLoop(dir: string, seed: number, cycles: number): Promise<Loop
       );
       const projectId = (opened as { projects: { projectId?: string; error?: unknown }[] }).projects[0]?.projectId;
       expect(projectId, `${where}: the project did not open: ${JSON.stringify(opened)}`).toBeDefined();
-      const status = (await answerOf(
-        server,
-        server.connection.sendRequest('packer/projectStatus', { projectId }),
-        `${where}: projectStatus`,
-      )) as {
-        lastRecovery: { operationId: string; outcome: string } | null;
-        divergence: { diverged: boolean };
-      };
+      // The status is read once the watcher has verified the disk: until then (`starting`) the divergence is not
+      // known yet. A commit the killed server made but had not yet logged in its fingerprints is then reported
+      // as a change between runs, and the loop reconciles before it writes.
+      const readStatus = async (): Promise<ProjectStatusSeen> =>
+        (await answerOf(
+          server,
+          server.connection.sendRequest('packer/projectStatus', { projectId }),
+          `${where}: projectStatus`,
+        )) as ProjectStatusSeen;
+      const status = await withDeadline(
+        (async () => {
+          for (;;) {
+            const seen = await readStatus();
+            if (seen.watching.state !== 'starting') return seen;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        })(),
+        `${where}: the watcher to verify the disk`,
+      );
       // Invariant 6: the next start says what it recovered, and nothing of the interrupted write is left.
       if (journalFound) {
         stats.journalsRecovered++;
