@@ -143,7 +143,7 @@ class Planner {
       registry.assets.length > 0 && strictlySorted(registry) ? lowerBoundId(registry.assets, entry.asset_id + 1) : -1;
     let assets: RegistryEntry[];
     if (at >= 0) {
-      assets = registry.assets.slice();
+      assets = [...registry.assets];
       assets.splice(at, 0, entry);
     } else assets = [...registry.assets, entry].sort((a, b) => a.asset_id - b.asset_id);
     this.registry = {
@@ -168,7 +168,7 @@ class Planner {
     const sorted = strictlySorted(registry);
     const at = sorted ? lowerBoundId(registry.assets, entry.asset_id) : registry.assets.indexOf(entry);
     if (at >= 0 && registry.assets[at] === entry && (sorted || registry.assets.lastIndexOf(entry) === at)) {
-      const assets = registry.assets.slice();
+      const assets = [...registry.assets];
       assets.splice(at, 1);
       this.registry = { ...registry, assets };
       noteRegistryEdit(registry, this.registry, [entry], []);
@@ -194,7 +194,7 @@ class Planner {
     const once = at >= 0 && registry.assets[at] === entry && (sorted || registry.assets.lastIndexOf(entry) === at);
     let assets: RegistryEntry[];
     if (once) {
-      assets = registry.assets.slice();
+      assets = [...registry.assets];
       assets[at] = updated;
     } else assets = registry.assets.map((candidate) => (candidate === entry ? updated : candidate));
     this.registry = { ...registry, assets };
