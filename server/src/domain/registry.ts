@@ -389,6 +389,7 @@ function textOfEntry(entry: RegistryEntry): string {
 
 /** The registry's entries by `asset_id`: its own list when it is sorted already, as it nearly always is. */
 function entriesById(registry: RegistryFile): readonly RegistryEntry[] {
+  if (strictlySorted(registry)) return registry.assets;
   let sorted = true;
   for (let index = 1; index < registry.assets.length && sorted; index++)
     sorted = registry.assets[index - 1]!.asset_id <= registry.assets[index]!.asset_id;
@@ -468,9 +469,13 @@ export async function serializeRegistryPieces(
   pause?: () => Promise<void>,
   sliceMs = 4,
 ): Promise<Buffer[]> {
+  const edited = piecesAfterEdit(registry);
+  if (edited !== undefined) return edited;
   const assets = entriesById(registry);
   const empty = assets.length === 0;
   const pieces: Buffer[] = [Buffer.from(registryHead(registry, empty))];
+  const chunks: number[] = [];
+  const runs: Buffer[] = [];
   let sliceStart = performance.now();
   for (const [start, end] of runsOf(assets)) {
     if (start > 0) pieces.push(LIST_SEPARATOR);
@@ -487,6 +492,73 @@ export async function serializeRegistryPieces(
       chunkText.delete(assets[start]!);
     }
     pieces.push(bytes);
+    chunks.push(Math.floor(assets[start]!.asset_id / CHUNK));
+    runs.push(bytes);
+  }
+  pieces.push(Buffer.from(registryTail(registry, empty)));
+  // Kept for the next commit's edit of this registry, when the runs are those of its own (sorted) list.
+  if (assets === registry.assets && strictlySorted(registry)) serializedRuns.set(registry, { chunks, runs });
+  return pieces;
+}
+
+/** Per registry whose pieces were made: the chunk (`asset_id / CHUNK`) of each run and the run's bytes, in order. */
+interface SerializedRuns {
+  readonly chunks: readonly number[];
+  readonly runs: readonly Buffer[];
+}
+
+const serializedRuns = new WeakMap<RegistryFile, SerializedRuns>();
+
+/**
+ * {@link serializeRegistryPieces} of a registry the planner made by a recorded edit ({@link registryEdit})
+ * from one whose runs are known: the runs of the chunks the edit touched are encoded (or found cached), every
+ * other run is the base's, and no entry list is walked. Undefined when there is no such base.
+ */
+function piecesAfterEdit(registry: RegistryFile): Buffer[] | undefined {
+  let base: RegistryFile | undefined = registry;
+  for (let steps = 0; base !== undefined && !serializedRuns.has(base); steps++)
+    base = steps < MAX_EDIT_STEPS ? editSteps.get(base)?.base : undefined;
+  if (base === undefined || base === registry) return undefined;
+  const known = serializedRuns.get(base)!;
+  const edit = registryEdit(base, registry);
+  if (edit === undefined || !strictlySorted(registry)) return undefined;
+  const changed = [
+    ...new Set([...edit.removed, ...edit.added].map((entry) => Math.floor(entry.asset_id / CHUNK))),
+  ].sort((a, b) => a - b);
+  const assets = registry.assets;
+  const chunks: number[] = [];
+  const runs: Buffer[] = [];
+  let next = 0;
+  const rebuild = (chunk: number): void => {
+    const start = lowerBoundId(assets, chunk * CHUNK);
+    const end = lowerBoundId(assets, (chunk + 1) * CHUNK);
+    if (start === end) return;
+    let bytes = cachedRun(chunkBytes, assets, start, end);
+    if (bytes === undefined) {
+      const entries = assets.slice(start, end);
+      bytes = Buffer.from(entries.map(textOfEntry).join(',\n'));
+      chunkBytes.set(assets[start]!, { entries, value: bytes });
+      chunkText.delete(assets[start]!);
+    }
+    chunks.push(chunk);
+    runs.push(bytes);
+  };
+  for (let index = 0; index < known.chunks.length; index++) {
+    const chunk = known.chunks[index]!;
+    while (next < changed.length && changed[next]! < chunk) rebuild(changed[next++]!);
+    if (next < changed.length && changed[next] === chunk) rebuild(changed[next++]!);
+    else {
+      chunks.push(chunk);
+      runs.push(known.runs[index]!);
+    }
+  }
+  while (next < changed.length) rebuild(changed[next++]!);
+  serializedRuns.set(registry, { chunks, runs });
+  const empty = assets.length === 0;
+  const pieces: Buffer[] = [Buffer.from(registryHead(registry, empty))];
+  for (let index = 0; index < runs.length; index++) {
+    if (index > 0) pieces.push(LIST_SEPARATOR);
+    pieces.push(runs[index]!);
   }
   pieces.push(Buffer.from(registryTail(registry, empty)));
   return pieces;
@@ -542,32 +614,46 @@ export function checkRegistryAfter(previous: ParsedRegistry, registry: RegistryF
     registry.next_asset_id < before.next_asset_id
   )
     return checkRegistry(registry);
-  for (let index = 1; index < registry.assets.length; index++)
-    if (registry.assets[index - 1]!.asset_id >= registry.assets[index]!.asset_id) return checkRegistry(registry);
+  if (!strictlySorted(registry)) return checkRegistry(registry);
   const keys = keysOf(previous);
   const idPatch = new Map<number, RegistryEntry | typeof DELETED>();
   const rootPatch = new Map<string, RegistryEntry | typeof DELETED>();
   const uuidPatch = new Map<string, RegistryEntry | typeof DELETED>();
-  const added: RegistryEntry[] = [];
-  const old = before.assets;
-  const now = registry.assets;
-  for (let i = 0, j = 0; i < old.length || j < now.length;) {
-    const was = old[i];
-    const is = now[j];
-    if (was !== undefined && was === is) {
-      // An entry kept from `previous` must be its checked entry: a canonical root.
-      if (previous.entries[i] !== was) return checkRegistry(registry);
-      i++;
-      j++;
-    } else if (is === undefined || (was !== undefined && was.asset_id <= is.asset_id)) {
-      idPatch.set(was!.asset_id, DELETED);
-      rootPatch.set(was!.root, DELETED);
-      uuidPatch.set(was!.asset_uuid, DELETED);
-      i++;
-    } else {
-      added.push(is);
-      j++;
+  // The planner's record of what changed, when it has one: then nothing walks the entry lists.
+  const edit = previous.entries === before.assets ? registryEdit(before, registry) : undefined;
+  const removed: RegistryEntry[] = [];
+  let added: readonly RegistryEntry[];
+  if (edit !== undefined) {
+    // Every entry the edit did not touch is one of `previous`'s checked entries (its entries are its file's).
+    for (const was of edit.removed) if (keys.ids.get(was.asset_id) !== was) return checkRegistry(registry);
+    removed.push(...edit.removed);
+    added = edit.added;
+  } else {
+    const walked: RegistryEntry[] = [];
+    const old = before.assets;
+    const now = registry.assets;
+    for (let i = 0, j = 0; i < old.length || j < now.length;) {
+      const was = old[i];
+      const is = now[j];
+      if (was !== undefined && was === is) {
+        // An entry kept from `previous` must be its checked entry: a canonical root.
+        if (previous.entries[i] !== was) return checkRegistry(registry);
+        i++;
+        j++;
+      } else if (is === undefined || (was !== undefined && was.asset_id <= is.asset_id)) {
+        removed.push(was!);
+        i++;
+      } else {
+        walked.push(is);
+        j++;
+      }
     }
+    added = walked;
+  }
+  for (const was of removed) {
+    idPatch.set(was.asset_id, DELETED);
+    rootPatch.set(was.root, DELETED);
+    uuidPatch.set(was.asset_uuid, DELETED);
   }
   const claim = <K>(
     index: ReadonlyMap<K, RegistryEntry>,
@@ -642,6 +728,20 @@ function uniquelySorted(registry: RegistryFile): readonly RegistryEntry[] | null
  */
 export function registryPatch(before: RegistryFile, after: RegistryFile): RegistryPatch | null {
   if (before.$schema !== after.$schema || before.schema_version !== after.schema_version) return null;
+  // The planner's record of the edit, when both lists are known strictly sorted: no walk at all.
+  const edit = registryEdit(before, after);
+  if (edit !== undefined && strictlySorted(before) && strictlySorted(after)) {
+    const byId = (a: RegistryEntry, b: RegistryEntry): number => a.asset_id - b.asset_id;
+    // An entry replaced by an equal one is no change, as the walk below finds.
+    const same = new Set<number>();
+    for (const was of edit.removed)
+      for (const is of edit.added) if (is.asset_id === was.asset_id && sameEntry(was, is)) same.add(was.asset_id);
+    return {
+      removed: edit.removed.filter((entry) => !same.has(entry.asset_id)).sort(byId),
+      added: edit.added.filter((entry) => !same.has(entry.asset_id)).sort(byId),
+      nextAssetId: { before: before.next_asset_id, after: after.next_asset_id },
+    };
+  }
   // Registries of commits are sorted with unique ids: the walk checks that as it goes, and sorts only if not.
   const patch = patchOfSorted(before.assets, after.assets, before, after);
   if (patch !== null) return patch;
@@ -750,4 +850,119 @@ export function applyRegistryPatch(
     assets,
     next_asset_id: side === 'before' ? patch.nextAssetId.after : patch.nextAssetId.before,
   };
+}
+
+/**
+ * How a registry a plan made differs from the registry it was made from: the entries it removed and those it
+ * added (an entry changed in place is in both, under the same `asset_id`). Recorded by the planner
+ * ({@link noteRegistryEdit}), so that a commit's consumers (the registry check, the serialisation, the
+ * snapshot's patch) look at what changed instead of walking both entry lists.
+ */
+export interface RegistryEdit {
+  readonly removed: readonly RegistryEntry[];
+  readonly added: readonly RegistryEntry[];
+}
+
+/** One recorded step: the registry it was made from and what changed. Registries are immutable, so it never goes stale. */
+interface EditStep extends RegistryEdit {
+  readonly base: RegistryFile;
+}
+
+const editSteps = new WeakMap<RegistryFile, EditStep>();
+
+/** The most steps {@link registryEdit} follows back (a plan records one per entry it changes). */
+const MAX_EDIT_STEPS = 64;
+
+/**
+ * Records that `registry` is `base` with `removed` taken out and `added` put in, every other entry the very
+ * same object in the same relative order (and `added` placed by `asset_id` when `base` is sorted by it).
+ * The caller guarantees that; nothing here checks it, so only the planner's own edits are recorded.
+ */
+export function noteRegistryEdit(
+  base: RegistryFile,
+  registry: RegistryFile,
+  removed: readonly RegistryEntry[],
+  added: readonly RegistryEntry[],
+): void {
+  editSteps.set(registry, { base, removed, added });
+}
+
+/**
+ * What changed from `before` to `after`, when `after` was made from `before` by recorded edits
+ * ({@link noteRegistryEdit}), composed; an empty edit when they are the same object; undefined otherwise
+ * (then a caller walks both lists).
+ */
+export function registryEdit(before: RegistryFile, after: RegistryFile): RegistryEdit | undefined {
+  if (before === after) return { removed: [], added: [] };
+  const steps: EditStep[] = [];
+  for (let at: RegistryFile = after; at !== before;) {
+    const step = editSteps.get(at);
+    if (step === undefined || steps.length >= MAX_EDIT_STEPS) return undefined;
+    steps.push(step);
+    at = step.base;
+  }
+  if (steps.length === 1) return steps[0]!;
+  // Composed from the oldest step: an entry added by one step and removed by a later one was never there.
+  const removed = new Set<RegistryEntry>();
+  const added = new Set<RegistryEntry>();
+  for (const step of steps.reverse()) {
+    for (const entry of step.removed) if (!added.delete(entry)) removed.add(entry);
+    for (const entry of step.added) if (!removed.delete(entry)) added.add(entry);
+  }
+  return { removed: [...removed], added: [...added] };
+}
+
+/** Entry lists known to be strictly increasing by `asset_id` (arrays are never changed once a registry holds them). */
+const strictlySortedLists = new WeakSet<readonly RegistryEntry[]>();
+
+/** The index of the first entry of `assets` (sorted by asset_id) whose asset_id is not below `id`. */
+export function lowerBoundId(assets: readonly RegistryEntry[], id: number): number {
+  let low = 0;
+  let high = assets.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (assets[middle]!.asset_id < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/**
+ * Whether `registry`'s entries are strictly increasing by `asset_id`. Known at once (no walk) when it was
+ * made by a recorded edit from a registry known to be: then only the neighbours of each added entry are
+ * compared, because the kept entries keep their order. Remembered per entry list.
+ */
+export function strictlySorted(registry: RegistryFile): boolean {
+  const assets = registry.assets;
+  if (strictlySortedLists.has(assets)) return true;
+  const step = editSteps.get(registry);
+  let sorted: boolean;
+  if (
+    step !== undefined &&
+    strictlySorted(step.base) &&
+    assets.length === step.base.assets.length - step.removed.length + step.added.length
+  ) {
+    sorted = true;
+    for (const entry of step.added) {
+      const at = lowerBoundId(assets, entry.asset_id);
+      if (
+        assets[at] !== entry ||
+        (at > 0 && assets[at - 1]!.asset_id >= entry.asset_id) ||
+        (at + 1 < assets.length && assets[at + 1]!.asset_id <= entry.asset_id)
+      ) {
+        sorted = false;
+        break;
+      }
+    }
+    // A search in a list that is not sorted may miss: then the walk decides.
+    if (!sorted) sorted = walkStrictlySorted(assets);
+  } else sorted = walkStrictlySorted(assets);
+  if (sorted) strictlySortedLists.add(assets);
+  return sorted;
+}
+
+function walkStrictlySorted(assets: readonly RegistryEntry[]): boolean {
+  for (let index = 1; index < assets.length; index++)
+    if (assets[index - 1]!.asset_id >= assets[index]!.asset_id) return false;
+  return true;
 }

@@ -14,6 +14,7 @@ import {
 } from '@prometeu/packer-protocol';
 import { ANCHOR_FILE, lowerBound } from '../domain/crawl.js';
 import { describeIssues } from '../domain/diagnostics.js';
+import { lowerBoundId, noteRegistryEdit, strictlySorted } from '../domain/registry.js';
 import { jsonTextDepth, MAX_JSON_DEPTH, MAX_PATH_BYTES, nestsDeeperThan, utf8Length } from '../domain/limits.js';
 import { checkAssetsPath, isWithin, joinAssetsPath, parentOf, type PathRefusal } from '../domain/paths.js';
 import { hasAnchorBelow, type AssetRecord, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
@@ -137,11 +138,20 @@ class Planner {
   addEntry(entry: RegistryEntry): void {
     const registry = this.baseRegistry();
     if (registry === null) return;
+    // Placed by its asset_id in the sorted list (a stable sort of it otherwise): the kept entries keep their order.
+    const at =
+      registry.assets.length > 0 && strictlySorted(registry) ? lowerBoundId(registry.assets, entry.asset_id + 1) : -1;
+    let assets: RegistryEntry[];
+    if (at >= 0) {
+      assets = [...registry.assets];
+      assets.splice(at, 0, entry);
+    } else assets = [...registry.assets, entry].sort((a, b) => a.asset_id - b.asset_id);
     this.registry = {
       ...registry,
       next_asset_id: Math.max(registry.next_asset_id, entry.asset_id + 1),
-      assets: [...registry.assets, entry].sort((a, b) => a.asset_id - b.asset_id),
+      assets,
     };
+    noteRegistryEdit(registry, this.registry, [], [entry]);
     this.registryChanges.push({
       change: 'add',
       assetId: entry.asset_id,
@@ -154,7 +164,15 @@ class Planner {
   removeEntry(entry: RegistryEntry): void {
     const registry = this.baseRegistry();
     if (registry === null) return;
-    this.registry = { ...registry, assets: registry.assets.filter((candidate) => candidate !== entry) };
+    // One slot taken out (a filter calls back per entry); the edit is recorded only when the entry was there once.
+    const sorted = strictlySorted(registry);
+    const at = sorted ? lowerBoundId(registry.assets, entry.asset_id) : registry.assets.indexOf(entry);
+    if (at >= 0 && registry.assets[at] === entry && (sorted || registry.assets.lastIndexOf(entry) === at)) {
+      const assets = [...registry.assets];
+      assets.splice(at, 1);
+      this.registry = { ...registry, assets };
+      noteRegistryEdit(registry, this.registry, [entry], []);
+    } else this.registry = { ...registry, assets: registry.assets.filter((candidate) => candidate !== entry) };
     this.registryChanges.push({
       change: 'remove',
       assetId: entry.asset_id,
@@ -170,13 +188,17 @@ class Planner {
     const updated = { ...entry, ...changes };
     // A copy of the list with one slot replaced: a callback per entry cost about a millisecond at 100k roots,
     // once when the request arrived and again in the lane.
-    const at = registry.assets.indexOf(entry);
+    // In a list strictly sorted by asset_id the entry is found by search, and is there once.
+    const sorted = strictlySorted(registry);
+    const at = sorted ? lowerBoundId(registry.assets, entry.asset_id) : registry.assets.indexOf(entry);
+    const once = at >= 0 && registry.assets[at] === entry && (sorted || registry.assets.lastIndexOf(entry) === at);
     let assets: RegistryEntry[];
-    if (at >= 0 && registry.assets.lastIndexOf(entry) === at) {
-      assets = registry.assets.slice();
+    if (once) {
+      assets = [...registry.assets];
       assets[at] = updated;
     } else assets = registry.assets.map((candidate) => (candidate === entry ? updated : candidate));
     this.registry = { ...registry, assets };
+    if (once) noteRegistryEdit(registry, this.registry, [entry], [updated]);
     this.registryChanges.push({
       change: 'update',
       assetId: entry.asset_id,
