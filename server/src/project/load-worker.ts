@@ -1,22 +1,23 @@
 /**
  * Loading a project's first snapshot without holding the main thread: the reads of `assets/` (the crawl, the
- * registry, the quarantine) and the parse of every declaration and of the registry run in two worker threads
- * (`crawl-thread.ts`, through the same confined file system), each on its share of the tree, which post the
- * parses in chunks while the main thread takes in the previous one, so requests (`packer/projectStatus` of
- * the loading project, reads of other projects) are answered meanwhile; the main thread only merges the
- * shares and joins (`buildSnapshot`). Falls back to the reads inline, and the parse in chunks on the main
+ * registry, the quarantine) and the parse of the registry run in two worker threads (`crawl-thread.ts`, through
+ * the same confined file system), each on its share of the tree; the main thread parses the declarations of a
+ * share's crawl in chunks as soon as it arrives (while the other share is still crawled), yielding between
+ * chunks, so requests (`packer/projectStatus` of the loading project, reads of other projects) are answered
+ * meanwhile; then it merges the shares and joins (`buildSnapshot`). A declaration parsed here costs less than
+ * its parse's object graph copied from a thread by structured clone (serialised there, deserialised here). Falls back to the reads inline, and the parse in chunks on the main
  * thread, when a worker cannot be started (for example when running from TypeScript sources in tests).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { crawlAssets, mergeCrawls, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
+import { crawlAssets, mergeCrawls, type CrawledAnchor, type CrawlResult, type CrawlShare } from '../domain/crawl.js';
 import { parseDeclaration } from '../domain/declaration.js';
 import { adoptParsedRegistry, parseRegistry, type ParsedRegistry } from '../domain/registry.js';
 import type { FormatResults } from '../domain/format-results.js';
 import { buildSnapshot, type ParsedAnchor, type QuarantineEntry, type Snapshot } from '../domain/snapshot.js';
 import { ProjectFs } from '../io/project-fs.js';
 import { afterAnswer } from './after-answer.js';
-import { receivedDeclaration, type CrawlReply, type CrawlRequest } from './crawl-thread.js';
+import type { CrawlReply, CrawlRequest } from './crawl-thread.js';
 import { loadQuarantine, noteCrawlTime, readRegistryText } from './loader.js';
 import { yieldToClients } from '../io/turns.js';
 
@@ -35,20 +36,42 @@ interface SharePart {
   readonly quarantine?: readonly QuarantineEntry[];
 }
 
-/** A share the thread is answering (its parses arrive in order after its crawl), or a registry to parse. */
+/** A share the thread is answering (its crawl, then `done`), or a registry to parse. */
 interface Waiter {
   resolve(result: SharePart): void;
   reject(error: Error): void;
   /** Set for a registry request: it is answered by one `done` reply carrying the registry. */
   readonly registry?: (registry: ParsedRegistry) => void;
-  /** Invariant: set by the thread's `crawl` reply, before any `parsed` one. */
+  /** Set for a share: called when the thread is done with it (it can take the registry then). */
+  readonly free?: () => void;
+  /** Invariant: set by the thread's `crawl` reply, before its `done` one. */
   crawl?: CrawlResult;
-  /** Invariant: the anchors parsed so far, in the crawl's order (each chunk follows the one before). */
-  readonly parsedAnchors: Map<string, ParsedAnchor>;
+  /** Invariant: set with `crawl`: the parse of its anchors here, by root in the crawl's order. */
+  parsed?: Promise<Map<string, ParsedAnchor>>;
 }
 
-/** How many declarations are parsed between two yields to the event loop, when parsed on the main thread. */
+/** How many declarations are parsed between two yields to the event loop (about 2 ms at 4 µs each). */
 const PARSE_CHUNK = 500;
+
+/**
+ * Parses the declarations of `anchors` on this thread, in chunks of {@link PARSE_CHUNK} with a yield to the
+ * clients before each, into a map by root in their order.
+ */
+async function parseAnchors(anchors: readonly CrawledAnchor[]): Promise<Map<string, ParsedAnchor>> {
+  const parsedAnchors = new Map<string, ParsedAnchor>();
+  for (let start = 0; start < anchors.length; start += PARSE_CHUNK) {
+    await yieldToClients();
+    const end = Math.min(anchors.length, start + PARSE_CHUNK);
+    for (let index = start; index < end; index++) {
+      const anchor = anchors[index]!;
+      parsedAnchors.set(anchor.root, {
+        text: anchor.text,
+        parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError),
+      });
+    }
+  }
+  return parsedAnchors;
+}
 
 /**
  * How many crawl threads a process keeps: two where there are two cores. A load of a warm tree is system calls
@@ -78,6 +101,8 @@ class CrawlThread {
       if (waiter === undefined) return;
       if (reply.kind === 'crawl') {
         waiter.crawl = reply.crawl;
+        // Parsed here while the other share is still crawled; a failure after it rejects the share first.
+        waiter.parsed = parseAnchors(reply.crawl.anchors);
         return;
       }
       if (reply.kind === 'done' && waiter.registry !== undefined) {
@@ -86,31 +111,22 @@ class CrawlThread {
         else waiter.reject(new Error('The crawl thread answered a registry request without the registry.'));
         return;
       }
-      if (reply.kind === 'failed' || waiter.crawl === undefined) {
+      if (reply.kind === 'failed' || waiter.crawl === undefined || waiter.parsed === undefined) {
         this.waiting.delete(reply.id);
-        const message = reply.kind === 'failed' ? reply.error : 'The crawl thread sent parses before its crawl.';
+        const message = reply.kind === 'failed' ? reply.error : 'The crawl thread ended a share without its crawl.';
         const code = reply.kind === 'failed' ? reply.code : undefined;
         waiter.reject(Object.assign(new Error(message), code !== undefined ? { code } : {}));
         return;
       }
-      const { anchors } = waiter.crawl;
-      if (reply.kind === 'parsed') {
-        reply.parsed.forEach((posted, offset) => {
-          const anchor = anchors[reply.from + offset]!;
-          waiter.parsedAnchors.set(anchor.root, { text: anchor.text, parsed: receivedDeclaration(posted) });
-        });
-        return;
-      }
       this.waiting.delete(reply.id);
-      if (waiter.parsedAnchors.size !== anchors.length) {
-        waiter.reject(new Error(`The crawl thread parsed ${waiter.parsedAnchors.size} of ${anchors.length} anchors.`));
-        return;
-      }
-      waiter.resolve({
-        crawl: waiter.crawl,
-        parsedAnchors: waiter.parsedAnchors,
-        ...(reply.quarantine !== undefined ? { quarantine: reply.quarantine } : {}),
-      });
+      waiter.free?.();
+      const { crawl } = waiter;
+      const quarantine = reply.kind === 'done' ? reply.quarantine : undefined;
+      waiter.parsed.then(
+        (parsedAnchors) =>
+          waiter.resolve({ crawl, parsedAnchors, ...(quarantine !== undefined ? { quarantine } : {}) }),
+        (error: unknown) => waiter.reject(error instanceof Error ? error : new Error(String(error))),
+      );
     });
     const fail = (error: Error): void => {
       this.alive = false;
@@ -129,23 +145,30 @@ class CrawlThread {
   }
 
   /**
-   * Crawls the share `share` of `base` below the canonical project root `root` and parses every declaration
-   * found, on the thread; share 0 also reads the quarantine.
+   * Crawls the share `share` of `base` below the canonical project root `root` on the thread (share 0 also
+   * reads the quarantine there), and parses every declaration found here as soon as the crawl arrives.
    */
-  crawl(root: string, base: string, share: CrawlShare): Promise<SharePart> {
-    return new Promise((resolve, reject) => {
+  crawl(
+    root: string,
+    base: string,
+    share: CrawlShare,
+  ): { readonly part: Promise<SharePart>; readonly free: Promise<void> } {
+    let free!: () => void;
+    const freed = new Promise<void>((resolve) => (free = resolve));
+    const part = new Promise<SharePart>((resolve, reject) => {
       const id = ++this.nextId;
-      this.waiting.set(id, { resolve, reject, parsedAnchors: new Map() });
+      this.waiting.set(id, { resolve, reject, free });
       const request: CrawlRequest = { kind: 'crawl', id, root, base, share };
       this.worker.postMessage(request);
     });
+    return { part, free: freed };
   }
 
   /** Reads and parses the registry of `base` below the canonical project root `root`, on the thread. */
   registry(root: string, base: string): Promise<ParsedRegistry> {
     return new Promise((resolve, reject) => {
       const id = ++this.nextId;
-      this.waiting.set(id, { resolve: () => undefined, reject, parsedAnchors: new Map(), registry: resolve });
+      this.waiting.set(id, { resolve: () => undefined, reject, registry: resolve });
       const request: CrawlRequest = { kind: 'registry', id, root, base };
       this.worker.postMessage(request);
     });
@@ -193,12 +216,12 @@ class CrawlThreads {
     let registry: ParsedRegistry;
     try {
       const shares = this.threads.map((thread, index) => thread.crawl(root, base, { index, of }));
-      // The registry (its parse is as long as a share's parses at 10k) goes to whichever thread is free first,
-      // read after that thread's crawl and parses, so neither share waits for it behind its own.
-      const parsedRegistry = Promise.race(shares.map((share, index) => share.then(() => index))).then((first) =>
+      // The registry goes to whichever thread is free first (its share crawled; its declarations are parsed
+      // here), so neither share waits for it behind its own. A thread that fails is never free: its share rejects.
+      const parsedRegistry = Promise.race(shares.map((share, index) => share.free.then(() => index))).then((first) =>
         this.threads[first]!.registry(root, base),
       );
-      [parts, registry] = await Promise.all([Promise.all(shares), parsedRegistry]);
+      [parts, registry] = await Promise.all([Promise.all(shares.map((share) => share.part)), parsedRegistry]);
     } finally {
       this.running--;
       // A thread's heap keeps what it crawled and parsed until it next allocates (tens of MiB at 10k): once no
@@ -257,15 +280,7 @@ async function crawlInBackground(files: ProjectFs): Promise<CrawledAndParsed> {
   const crawl = crawlAssets(assets);
   const registryText = readRegistryText(assets);
   const quarantine = loadQuarantine(assets);
-  const parsedAnchors = new Map<string, ParsedAnchor>();
-  for (let start = 0; start < crawl.anchors.length; start += PARSE_CHUNK) {
-    await yieldToClients();
-    for (const anchor of crawl.anchors.slice(start, start + PARSE_CHUNK))
-      parsedAnchors.set(anchor.root, {
-        text: anchor.text,
-        parsed: parseDeclaration(anchor.root, anchor.text, anchor.readError),
-      });
-  }
+  const parsedAnchors = await parseAnchors(crawl.anchors);
   await yieldToClients();
   return { crawl, parsedAnchors, registry: parseRegistry(registryText.text, registryText.readError), quarantine };
 }
