@@ -97,8 +97,10 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
   const format = formatToCheck(job.declaration);
   const bytesByPath = new Map<string, Uint8Array>();
   const hashesByPath = new Map<string, string>();
-  const hashes: (string | null)[] = [];
-  const stamps: (string | null)[] = [];
+  // Sized up front: an array grown by push keeps room for 17 elements, and a result keeps these (inline) for
+  // as long as the snapshot holds it.
+  const hashes = new Array<string | null>(job.inputs.length).fill(null);
+  const stamps = new Array<string | null>(job.inputs.length).fill(null);
   const changed: string[] = [];
   let complete = format !== undefined;
   for (const [index, path] of job.inputs.entries()) {
@@ -106,9 +108,9 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     // Stamped after the read: a change during the read shows in the stamp, so it is never missed.
     const stamp = bytes === null ? null : stampOf(assets, path);
     if (changedAfter(stamp, job.seenAt[index] ?? null, Date.now())) changed.push(path);
-    stamps.push(stamp);
+    stamps[index] = stamp;
     const sha = bytes === null ? null : sha256Hex(bytes);
-    hashes.push(sha);
+    hashes[index] = sha;
     if (bytes === null || sha === null) {
       complete = false;
       continue;

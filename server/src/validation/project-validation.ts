@@ -4,6 +4,7 @@
  * from inside the writer lane, the one place that publishes. Reads never wait for it: they are answered
  * from the current snapshot, which says which assets are still pending.
  */
+import type { Diagnostic } from '@prometeu/packer-protocol';
 import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
 import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
@@ -120,9 +121,12 @@ function addResult(
     anchor,
     hashes: new InputValues(paths, answer.hashes),
     stamps: new InputValues(paths, answer.stamps),
-    diagnostics: Object.freeze([...answer.diagnostics]),
+    diagnostics: answer.diagnostics.length === 0 ? NO_DIAGNOSTICS : Object.freeze([...answer.diagnostics]),
   });
 }
+
+/** The diagnostics of every result without any: one frozen array, not one per asset. */
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([]);
 
 /**
  * The paths an answer's hashes and stamps are for, as the snapshot's own strings: the job was made of the
