@@ -1,7 +1,8 @@
 /**
  * Format validation off the main thread: a worker per project that reads, hashes and checks the assets it is
  * sent, keeping its result cache between rounds that follow each other closely. A worker left idle ends (its
- * heap, hundreds of MiB after a 100k open's round, goes back to the system) and the next round starts a new
+ * V8 heap, hundreds of MiB after a 100k open's round, is unmapped; what it allocated through malloc may stay in
+ * the process's allocator, docs/performance.md, "Memory watching, sixth round") and the next round starts a new
  * one. Falls back to the same work inline (in small steps that let reads through) when a worker cannot be
  * started, for example when running from TypeScript sources in tests.
  */
