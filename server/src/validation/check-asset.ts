@@ -26,10 +26,12 @@ export interface ValidationJob {
 /** What the validation of one job found. Plain data. */
 export interface ValidationAnswer {
   readonly root: string;
-  /** Each input's SHA-256 as read, or null when it was not a readable regular file. */
-  readonly hashes: readonly (readonly [string, string | null])[];
-  /** Each input's stat stamp right after it was read (see {@link stampOf}), or null when it was not read. */
-  readonly stamps: readonly (readonly [string, string | null])[];
+  /** The job's inputs, in its order (empty when {@link changed} is not). */
+  readonly paths: readonly string[];
+  /** For each of {@link paths}: its SHA-256 as read, or null when it was not a readable regular file. */
+  readonly hashes: readonly (string | null)[];
+  /** For each of {@link paths}: its stat stamp right after it was read (see {@link stampOf}), or null. */
+  readonly stamps: readonly (string | null)[];
   /** The format's blocking problems, without identity (empty when an input could not be read). */
   readonly diagnostics: readonly Diagnostic[];
   /**
@@ -95,8 +97,10 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
   const format = formatToCheck(job.declaration);
   const bytesByPath = new Map<string, Uint8Array>();
   const hashesByPath = new Map<string, string>();
-  const hashes: [string, string | null][] = [];
-  const stamps: [string, string | null][] = [];
+  // Sized up front: an array grown by push keeps room for 17 elements, and a result keeps these (inline) for
+  // as long as the snapshot holds it.
+  const hashes = new Array<string | null>(job.inputs.length).fill(null);
+  const stamps = new Array<string | null>(job.inputs.length).fill(null);
   const changed: string[] = [];
   let complete = format !== undefined;
   for (const [index, path] of job.inputs.entries()) {
@@ -104,9 +108,9 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     // Stamped after the read: a change during the read shows in the stamp, so it is never missed.
     const stamp = bytes === null ? null : stampOf(assets, path);
     if (changedAfter(stamp, job.seenAt[index] ?? null, Date.now())) changed.push(path);
-    stamps.push([path, stamp]);
+    stamps[index] = stamp;
     const sha = bytes === null ? null : sha256Hex(bytes);
-    hashes.push([path, sha]);
+    hashes[index] = sha;
     if (bytes === null || sha === null) {
       complete = false;
       continue;
@@ -116,8 +120,9 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     hashesByPath.set(relative, sha);
   }
   // Bytes no snapshot saw are never validated: the snapshot would record a hash for them.
-  if (changed.length > 0) return { root: job.root, hashes: [], stamps: [], diagnostics: [], changed };
-  if (!complete || format === undefined) return { root: job.root, hashes, stamps, diagnostics: [], changed };
+  if (changed.length > 0) return { root: job.root, paths: [], hashes: [], stamps: [], diagnostics: [], changed };
+  if (!complete || format === undefined)
+    return { root: job.root, paths: job.inputs, hashes, stamps, diagnostics: [], changed };
   const key = cacheKey(format, job.declaration, hashesByPath);
   let diagnostics = resultCache.get(key);
   if (diagnostics !== undefined) {
@@ -128,5 +133,5 @@ export function checkAsset(assetsDir: string, job: ValidationJob): ValidationAns
     if (resultCache.size >= CACHE_LIMIT) resultCache.delete(resultCache.keys().next().value!);
     resultCache.set(key, diagnostics);
   }
-  return { root: job.root, hashes, stamps, diagnostics, changed };
+  return { root: job.root, paths: job.inputs, hashes, stamps, diagnostics, changed };
 }

@@ -4,6 +4,7 @@
  * from inside the writer lane, the one place that publishes. Reads never wait for it: they are answered
  * from the current snapshot, which says which assets are still pending.
  */
+import type { Diagnostic } from '@prometeu/packer-protocol';
 import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
 import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
@@ -12,7 +13,7 @@ import type { ProjectFs } from '../io/project-fs.js';
 import { crawledAt } from '../project/loader.js';
 import { SliceClock } from '../pack/slice.js';
 import { checkAsset, contentHashOf, stampOf, type ValidationAnswer, type ValidationJob } from './check-asset.js';
-import type { FormatResult, FormatResults } from '../domain/format-results.js';
+import { InputValues, type FormatResult, type FormatResults } from '../domain/format-results.js';
 import { validateInline, ValidationRunner } from './validation-worker.js';
 import { yieldToClients } from '../io/turns.js';
 
@@ -115,12 +116,28 @@ function addResult(
     round.changed.set(answer.root, [...answer.changed]);
     return;
   }
+  const paths = inputPathsOf(snapshot, answer);
   round.results.set(answer.root, {
     anchor,
-    hashes: new Map(answer.hashes),
-    stamps: new Map(answer.stamps),
-    diagnostics: Object.freeze([...answer.diagnostics]),
+    hashes: new InputValues(paths, answer.hashes),
+    stamps: new InputValues(paths, answer.stamps),
+    diagnostics: answer.diagnostics.length === 0 ? NO_DIAGNOSTICS : Object.freeze([...answer.diagnostics]),
   });
+}
+
+/** The diagnostics of every result without any: one frozen array, not one per asset. */
+const NO_DIAGNOSTICS: readonly Diagnostic[] = Object.freeze([]);
+
+/**
+ * The paths an answer's hashes and stamps are for, as the snapshot's own strings: the job was made of the
+ * record's unique input paths in order ({@link jobOf}), and the worker's copies of them would be a second copy
+ * of every path for as long as the result lives. The answer's paths when the record no longer has those inputs.
+ */
+function inputPathsOf(snapshot: Snapshot, answer: ValidationAnswer): readonly string[] {
+  const record = snapshot.byRoot.get(answer.root);
+  const paths = record === undefined ? [] : [...new Set(record.inputs.map((input) => input.assetsPath!))];
+  const same = paths.length === answer.paths.length && paths.every((path, index) => path === answer.paths[index]);
+  return same ? paths : answer.paths;
 }
 
 /** Above this many roots whose format result changed, the snapshot with the results is joined whole. */
@@ -234,8 +251,10 @@ export async function carriedFormatResults(
       for (const [root, result] of results.slice(start, start + CARRY_CHUNK)) {
         if (previous.byRoot.get(root)?.formatResult !== result) continue;
         let holds = true;
-        let stamps: Map<string, string | null> | undefined;
+        let stamps: (string | null)[] | undefined;
+        let index = -1;
         for (const [path, stamp] of result.stamps) {
+          index++;
           // The stamps a crawl took in its walk, when given (a file it did not list has none).
           const now = crawlStamps !== undefined ? (crawlStamps.get(path) ?? null) : stampOf(scoped, path);
           if (now === stamp) continue;
@@ -243,13 +262,19 @@ export async function carriedFormatResults(
             holds = false;
             break;
           }
-          (stamps ??= new Map(result.stamps)).set(path, now);
+          (stamps ??= [...result.stamps.values()])[index] = now;
         }
-        if (holds) carried.set(root, stamps === undefined ? result : { ...result, stamps });
+        if (holds)
+          carried.set(root, stamps === undefined ? result : { ...result, stamps: carriedStamps(result, stamps) });
       }
     });
   }
   return carried;
+}
+
+/** A carried result's new stamps, on the paths array its stamps already share with its hashes. */
+function carriedStamps(result: FormatResult, stamps: readonly (string | null)[]): InputValues {
+  return result.stamps.with(stamps);
 }
 
 /** How many format results `carriedFormatResults` checks between two turns of the event loop. */

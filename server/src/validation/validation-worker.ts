@@ -1,7 +1,8 @@
 /**
  * Format validation off the main thread: a worker per project that reads, hashes and checks the assets it is
  * sent, keeping its result cache between rounds that follow each other closely. A worker left idle ends (its
- * heap, hundreds of MiB after a 100k open's round, goes back to the system) and the next round starts a new
+ * V8 heap, hundreds of MiB after a 100k open's round, is unmapped; what it allocated through malloc may stay in
+ * the process's allocator, docs/performance.md, "Memory watching, sixth round") and the next round starts a new
  * one. Falls back to the same work inline (in small steps that let reads through) when a worker cannot be
  * started, for example when running from TypeScript sources in tests.
  */
@@ -38,6 +39,18 @@ export async function validateInline(assetsDir: string, jobs: readonly Validatio
  */
 export const VALIDATION_IDLE_MS = 10_000;
 
+/**
+ * How long a validation worker waits for more work after a run of at least {@link LARGE_ROUND_JOBS} jobs (an open's or a reload's round) before it ends. Such a worker's heap is the largest (about 240 MiB after
+ * a 100k open's round, docs/performance.md, "Memory watching, sixth round"), and what its cache would save on a
+ * next round is least: a reload carries results over by stamps without asking the worker, and a commit's round
+ * validates the few assets it touched, whose new declarations are not in the cache anyway. The trade: a round
+ * that comes later starts a worker again (tens of milliseconds) and validates everything it is sent.
+ */
+export const VALIDATION_IDLE_AFTER_LARGE_MS = 250;
+
+/** From this many jobs in one run on, the worker ends {@link VALIDATION_IDLE_AFTER_LARGE_MS} after it. */
+export const LARGE_ROUND_JOBS = 1_000;
+
 /** How many jobs one message to the validation worker carries (its copy takes about a millisecond). */
 const JOB_CHUNK = 100;
 
@@ -45,6 +58,8 @@ const JOB_CHUNK = 100;
 export interface ValidationRunnerOptions {
   /** How long an idle worker lives ({@link VALIDATION_IDLE_MS} by default). */
   readonly idleMs?: number;
+  /** How long it lives after a large run ({@link VALIDATION_IDLE_AFTER_LARGE_MS} by default). */
+  readonly idleAfterLargeMs?: number;
 }
 
 /**
@@ -64,11 +79,15 @@ export class ValidationRunner {
   /** Invariant: set while a worker runs with nothing waiting; ends it when it fires. */
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly idleMs: number;
+  private readonly idleAfterLargeMs: number;
+  /** Invariant: whether the last {@link run} had at least {@link LARGE_ROUND_JOBS} jobs. */
+  private lastRunLarge = false;
   /** How many workers ended for being idle (for tests and logs). */
   idleEnds = 0;
 
   constructor(options: ValidationRunnerOptions = {}) {
     this.idleMs = options.idleMs ?? VALIDATION_IDLE_MS;
+    this.idleAfterLargeMs = Math.min(this.idleMs, options.idleAfterLargeMs ?? VALIDATION_IDLE_AFTER_LARGE_MS);
   }
 
   /** Whether a worker thread is running now. */
@@ -85,6 +104,7 @@ export class ValidationRunner {
     if (jobs.length === 0) return [];
     const worker = this.disposed ? null : this.workerOrNull();
     if (worker === null) return validateInline(assetsDir, jobs);
+    this.lastRunLarge = jobs.length >= LARGE_ROUND_JOBS;
     const replies: Promise<ValidationAnswer[]>[] = [];
     for (let start = 0; start < jobs.length; start += JOB_CHUNK) {
       if (start > 0) await yieldToClients();
@@ -146,9 +166,13 @@ export class ValidationRunner {
     return worker;
   }
 
-  /** Ends `worker` once it has been idle for {@link idleMs}; a new request clears the timer first. */
+  /**
+   * Ends `worker` once it has been idle for {@link idleMs}, or for {@link idleAfterLargeMs} after a run of at
+   * least {@link LARGE_ROUND_JOBS} jobs; a new request clears the timer first.
+   */
   private endWhenIdle(worker: Worker): void {
     clearTimeout(this.idleTimer);
+    const delay = this.lastRunLarge ? this.idleAfterLargeMs : this.idleMs;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       if (this.worker !== worker || this.waiting.size > 0) return;
@@ -156,7 +180,7 @@ export class ValidationRunner {
       this.worker = undefined;
       this.idleEnds++;
       void worker.terminate();
-    }, this.idleMs);
+    }, delay);
     // The timer must not keep the process alive either.
     this.idleTimer.unref();
   }
