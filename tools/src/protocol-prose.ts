@@ -130,6 +130,15 @@ Every request has one lane, written next to it below:
 - **server**: opens or closes projects; touches no project files. \`packer/closeProject\` waits for the
   project's lane to drain.
 
+**Order on one connection.** Writes are taken from the input in arrival order, among themselves and relative
+to every message that is not a read request (lifecycle, server-lane requests, every notification including
+text sync and \`packer/submitMutation\`, responses). A read request may be answered ahead of write requests
+that arrived before it and had not yet been taken from the input, never ahead of anything else: a read sent
+after an \`openProject\`, \`closeProject\`, \`shutdown\` or \`didChange\` is served after it. Such a read
+answers from the revision published when it is served, as it could have had it arrived a moment earlier; a
+read that must see a write's result waits for that write's answer. A \`$/cancelRequest\` for a write still
+waiting in the input cancels it before it starts, as for a write queued in the lane.
+
 ## Errors
 
 Errors carry a \`code\`, a \`message\` a person can act on, and, for \`-32602\` and every packer code, a

@@ -13,7 +13,13 @@ import {
   type InitializeResult,
   type PackerEvent,
 } from '@prometeu/packer-protocol';
-import { CancellationToken, ResponseError, createMessageConnection, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  CancellationToken,
+  ResponseError,
+  createMessageConnection,
+  type Message,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import {
   LogMessageNotification,
   LogTraceNotification,
@@ -25,7 +31,7 @@ import {
 import { ProtocolError } from '../errors.js';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import { readViewOf } from '../dispatch/context.js';
-import { createRoutes, type DispatchContext } from '../dispatch/routes.js';
+import { createRoutes, type DispatchContext, type Route } from '../dispatch/routes.js';
 import type { SubmissionRefusal } from '../dispatch/submit-mutation.js';
 import { createWriteRunner, type WorkDoneProgressValue } from '../dispatch/write-runner.js';
 import type { PackerHost, ServerWorkStep } from '../host.js';
@@ -33,6 +39,7 @@ import { assetTypeCapabilities, formatCapabilities } from '../wire/capabilities.
 import { toProjectStatus } from '../wire/convert.js';
 import { isUnexpected, toWireError } from '../wire/errors.js';
 import { FramedMessageReader } from './framed-reader.js';
+import type { ArrivalClass } from './write-hold.js';
 import { isProcessAlive } from '../io/process.js';
 import { OutboundWriter } from './outbound-writer.js';
 import { setOutputGate } from '../project/after-answer.js';
@@ -132,6 +139,19 @@ function toResponseError(error: unknown, method: string): ResponseError<unknown>
   return new ResponseError(wire.code, wire.message, wire.data);
 }
 
+/**
+ * How the write hold treats an incoming message: a request of the read lane is a `read` (it may go ahead of write
+ * requests not yet dispatched), a request of the write lane is a `write`, and everything else (lifecycle and server
+ * lane requests, every notification, responses, unknown methods) keeps its place.
+ */
+function arrivalClassOf(routes: ReadonlyMap<string, Route>, message: Message): ArrivalClass {
+  const { method, id } = message as { method?: unknown; id?: unknown };
+  if (typeof method !== 'string' || id === undefined || id === null) return 'other';
+  const route = routes.get(method);
+  if (route?.kind !== 'request') return 'other';
+  return route.lane === 'read' ? 'read' : route.lane === 'write' ? 'write' : 'other';
+}
+
 /** Serves one client over a pair of streams. */
 export function serveConnection(options: ConnectionOptions): ServedConnection {
   const log = options.log ?? ((message: string) => process.stderr.write(`[packer-server] ${message}\n`));
@@ -139,7 +159,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
   // Work a project starts after an answer waits until this connection's output has left the process.
   const clearOutputGate = setOutputGate((run) => writer.whenWritten(run));
   // Input that cannot be resynchronised ends the connection with 1, whatever the phase.
-  const reader = new FramedMessageReader(options.input, writer, log, { onUnrecoverable: () => exit(1) });
+  // Reads go ahead of write requests still waiting in the input (transport/write-hold.ts); the classifier reads the
+  // routes, which exist before the connection listens.
+  const reader = new FramedMessageReader(options.input, writer, log, {
+    onUnrecoverable: () => exit(1),
+    classify: (message) => arrivalClassOf(routes, message),
+  });
   const connection = createMessageConnection(
     reader,
     writer,
@@ -150,11 +175,14 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       log: () => undefined,
     },
     {
-      // Counts each message taken off the queue, so that background work yields until the queue is taken.
+      // Counts each message taken off the queue, so that background work yields until the queue is taken, and
+      // lets the write hold pass its next message on once the one before it was dispatched.
       messageStrategy: {
         handleMessage: (message, next) => {
           noteDispatched();
-          return next(message);
+          const handled = next(message);
+          reader.dispatched(message);
+          return handled;
         },
       },
     },

@@ -9,6 +9,7 @@ import { AbstractMessageReader, type DataCallback, type Disposable, type Message
 import { FrameDecoder, type FrameDecoderStatistics } from './frame-decoder.js';
 import { DEFAULT_FRAMING_LIMITS, type FramingLimits } from './framing-limits.js';
 import { answerIdOf, isCall, jsonNestsDeeperThan, messageProblem } from './message-check.js';
+import { WriteHold, type ArrivalClassifier, type WriteHoldStatistics } from './write-hold.js';
 
 /** What the reader reports besides its answers, for the server log. */
 export type ReaderLog = (message: string) => void;
@@ -27,6 +28,12 @@ export interface FramedReaderOptions {
    * with 1. Without it the reader fires `onClose`.
    */
   readonly onUnrecoverable?: (reason: string) => void;
+  /**
+   * Classifies each valid message for the write hold (`write-hold.ts`): with it, reads are passed on ahead of
+   * write requests still held, and the owner must call {@link FramedMessageReader.dispatched} for every message
+   * vscode-jsonrpc takes off its queue. Without it, messages pass on in arrival order.
+   */
+  readonly classify?: ArrivalClassifier;
 }
 
 /**
@@ -43,6 +50,8 @@ export class FramedMessageReader extends AbstractMessageReader {
   private closed = false;
   /** Invariant: removes the input listeners `listen` added; undefined when none are attached. */
   private detach: (() => void) | undefined;
+  /** The write hold, when the reader was given a classifier; valid messages go through it. */
+  private readonly hold: WriteHold | undefined;
 
   constructor(
     private readonly input: NodeJS.ReadableStream,
@@ -52,6 +61,10 @@ export class FramedMessageReader extends AbstractMessageReader {
   ) {
     super();
     this.limits = { ...DEFAULT_FRAMING_LIMITS, ...options.limits };
+    this.hold =
+      options.classify !== undefined
+        ? new WriteHold(options.classify, (message) => this.callback?.(message))
+        : undefined;
     this.decoder = new FrameDecoder(
       {
         frame: (body) => this.deliver(body),
@@ -78,6 +91,16 @@ export class FramedMessageReader extends AbstractMessageReader {
     return this.decoder.statistics;
   }
 
+  /** The write hold's counters (undefined without a classifier). */
+  get holdStatistics(): WriteHoldStatistics | undefined {
+    return this.hold?.statistics;
+  }
+
+  /** Says that vscode-jsonrpc took `message` off its queue, so the hold may pass the next held message on. */
+  dispatched(message: Message): void {
+    this.hold?.dispatched(message);
+  }
+
   listen(callback: DataCallback): Disposable {
     this.callback = callback;
     const onData = (chunk: Buffer | string): void => {
@@ -86,6 +109,8 @@ export class FramedMessageReader extends AbstractMessageReader {
     const onEnd = (): void => {
       const problem = this.decoder.endProblem();
       if (problem !== undefined) this.log(`The input ended badly: ${problem}.`);
+      // Nothing can overtake any more: what was held goes on in arrival order, as it would have without the hold.
+      this.hold?.flush();
       this.close();
     };
     const onError = (error: Error): void => {
@@ -160,7 +185,8 @@ export class FramedMessageReader extends AbstractMessageReader {
       this.log(`Refused ${method}: ${what}.`);
       return;
     }
-    this.callback?.(value as Message);
+    if (this.hold !== undefined) this.hold.arrive(value as Message);
+    else this.callback?.(value as Message);
   }
 
   private answer(id: string | number | null, code: number, message: string): void {
