@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { parseTree, type ParseError } from 'jsonc-parser';
 import { parseDeclaration } from '../../server/dist/domain/declaration.js';
 import { createRandom } from '../../tools/dist/prng.js';
-import { atSize, eachSize, type SuiteContext, type SuiteOutput } from './issue-suites.js';
+import { atSize, atThreeSizes, eachSize, type SuiteContext, type SuiteOutput } from './issue-suites.js';
 import type { ReportRow } from './report.js';
 import {
   cpuTicksOf,
@@ -161,8 +161,10 @@ export async function measureKeystrokes(
     readonly seed: number;
     readonly server: ServerCommand;
     /**
-     * A server a publishing client already opened the workspace on (open and idle, default debounce), used
-     * instead of a new one, and stopped here: the last publishing open of {@link measurePublishAtOpen}.
+     * A server a publishing client already opened the workspace on (open and idle), used instead of a new
+     * one and left running for its owner to stop (the last publishing open of {@link measurePublishAtOpen}):
+     * the debounce is set on it with `workspace/didChangeConfiguration`, as an editor changes it live, and
+     * the buffer is closed again at the end, so that the next keystrokes may run on the same server.
      */
     readonly opened?: PublishingServer;
   },
@@ -172,10 +174,6 @@ export async function measureKeystrokes(
     if (method !== 'textDocument/publishDiagnostics') return;
     for (const listener of [...listeners]) listener(params as Published);
   };
-  if (options.opened !== undefined && options.debounceMs !== DEFAULT_DEBOUNCE_MS)
-    throw new RangeError(
-      `an opened server debounces by the default ${DEFAULT_DEBOUNCE_MS} ms, not ${options.debounceMs}`,
-    );
   options.opened?.follow(onNotification);
   const packer =
     options.opened?.server ??
@@ -184,11 +182,15 @@ export async function measureKeystrokes(
       initializationOptions: { diagnosticsDelayMs: options.debounceMs },
       onNotification,
     }));
+  // A server handed over open is its owner's to stop; a server started here is stopped here.
+  const stopPacker = async (): Promise<void> => {
+    if (options.opened === undefined) await packer.stop();
+  };
   let noop: ServerProcess;
   try {
     noop = await startServer(noopServerCommand());
   } catch (error) {
-    await packer.stop();
+    await stopPacker();
     throw error;
   }
   try {
@@ -211,6 +213,10 @@ export async function measureKeystrokes(
     const uri = pathToFileURL(path).href;
     const text = readFileSync(path, 'utf8');
     const cycle = keystrokes(text);
+    if (options.opened !== undefined)
+      await packer.connection.sendNotification('workspace/didChangeConfiguration', {
+        settings: { packer: { diagnosticsDelayMs: options.debounceMs } },
+      });
     await Promise.all([packer.untilIdle(), noop.untilIdle()]);
 
     const opening = waitFor(listeners, (published) => published.uri === uri && published.version === 1);
@@ -280,6 +286,12 @@ export async function measureKeystrokes(
         await subject();
       }
     }
+    if (options.opened !== undefined) {
+      // Back to what the disk says, so that the next keystrokes on this server open the buffer afresh.
+      const closed = waitFor(listeners, (published) => published.uri === uri && published.version === undefined);
+      await packer.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
+      await closed;
+    }
     return {
       roots: workspace.summary.roots,
       debounceMs: options.debounceMs,
@@ -290,7 +302,7 @@ export async function measureKeystrokes(
       withDiagnostics,
     };
   } finally {
-    await Promise.all([packer.stop(), noop.stop()]);
+    await Promise.all([stopPacker(), noop.stop()]);
   }
 }
 
@@ -480,9 +492,9 @@ export function publishAtOpenRows(result: PublishAtOpenResult): ReportRow[] {
 }
 
 /**
- * The editors suite as `run.ts` runs it, at every size: keystrokes with no debounce (the path itself), then
- * the open with and without publishing (fewer of each above 20k roots), with the keystrokes at the default
- * debounce on the last publishing open's server. Where the core suite measured a size already (its cold
+ * The editors suite as `run.ts` runs it, at every size: the open with and without publishing (fewer of each
+ * at 1k and above 20k roots), with both keystroke runs (default debounce, then none: the path itself) on the
+ * last publishing open's server. Where the core suite measured a size already (its cold
  * opens carry the publishing opens, see {@link editorsAlongColdOpens}), that size's rows are taken from it.
  */
 export async function runEditorsSuite(context: SuiteContext): Promise<SuiteOutput> {
@@ -496,35 +508,56 @@ interface EditorsPlan {
   readonly openRepetitions: number;
 }
 
-/** The plan's keystrokes at the default debounce, on the server of the last publishing open (which it stops). */
-function defaultDebounceKeystrokes(
+/** Both keystroke measurements of a size. */
+interface Keystrokes {
+  readonly noDebounce: KeystrokeResult;
+  readonly defaultDebounce: KeystrokeResult;
+}
+
+/**
+ * The plan's keystrokes on the server of the last publishing open, one after the other: at the default
+ * debounce, then without debounce (each sets its debounce with `workspace/didChangeConfiguration` and
+ * opens the buffer afresh, so that no server is opened only for the keystrokes).
+ */
+async function keystrokesOnOpened(
   workspace: BenchWorkspace,
   plan: EditorsPlan,
-  context: Pick<SuiteContext, 'seed' | 'server'>,
+  context: Pick<SuiteContext, 'seed' | 'server' | 'log'>,
   opened: PublishingServer,
-): Promise<KeystrokeResult> {
-  return measureKeystrokes(workspace, {
+): Promise<Keystrokes> {
+  const roots = formatCount(workspace.summary.roots);
+  context.log(
+    `keystroke diagnostics on ${roots}, debounce ${DEFAULT_DEBOUNCE_MS} ms then 0 ms: ${plan.defaultDebounceKeystrokes} and ${plan.noDebounceKeystrokes} keystrokes (on the last publishing open's server)`,
+  );
+  const defaultDebounce = await measureKeystrokes(workspace, {
     debounceMs: DEFAULT_DEBOUNCE_MS,
     keystrokes: plan.defaultDebounceKeystrokes,
     seed: context.seed,
     server: context.server,
     opened,
   });
+  const noDebounce = await measureKeystrokes(workspace, {
+    debounceMs: 0,
+    keystrokes: plan.noDebounceKeystrokes,
+    seed: context.seed,
+    server: context.server,
+    opened,
+  });
+  return { noDebounce, defaultDebounce };
 }
 
 function editorsPlan(context: Pick<SuiteContext, 'quick'>, roots: number): EditorsPlan {
   return context.quick
     ? { noDebounceKeystrokes: 100, defaultDebounceKeystrokes: 30, openRepetitions: atSize(roots, 5, 3) }
     : {
-        noDebounceKeystrokes: atSize(roots, 200, 60),
-        defaultDebounceKeystrokes: atSize(roots, 50, 20),
-        openRepetitions: atSize(roots, 7, 3),
+        noDebounceKeystrokes: atThreeSizes(roots, 100, 200, 60),
+        defaultDebounceKeystrokes: atThreeSizes(roots, 30, 50, 20),
+        openRepetitions: atThreeSizes(roots, 5, 7, 3),
       };
 }
 
 function editorsOutput(
-  noDebounce: KeystrokeResult,
-  defaultDebounce: KeystrokeResult,
+  { noDebounce, defaultDebounce }: Keystrokes,
   open: PublishAtOpenResult,
 ): { rows: ReportRow[]; samples: Record<string, unknown> } {
   return {
@@ -544,25 +577,18 @@ async function measureEditorsAt(
   const workspace =
     context.workspaces.get(roots) ?? ensureWorkspace(context.workspacesDir, roots, context.seed, context.log);
   const plan = editorsPlan(context, roots);
-  context.log(`keystroke diagnostics on ${formatCount(roots)}, debounce 0 ms: ${plan.noDebounceKeystrokes} keystrokes`);
-  const noDebounce = await measureKeystrokes(workspace, {
-    debounceMs: 0,
-    keystrokes: plan.noDebounceKeystrokes,
-    seed: context.seed,
-    server: context.server,
-  });
   context.log(
-    `open ${formatCount(roots)} with and without publishing: ${plan.openRepetitions} repetitions each; then ${plan.defaultDebounceKeystrokes} keystrokes at debounce ${DEFAULT_DEBOUNCE_MS} ms on the last publishing server`,
+    `open ${formatCount(roots)} with and without publishing: ${plan.openRepetitions} repetitions each; then the keystrokes on the last publishing server`,
   );
-  let defaultDebounce: KeystrokeResult | undefined;
+  let keystrokes: Keystrokes | undefined;
   const open = await measurePublishAtOpen(workspace, {
     repetitions: plan.openRepetitions,
     server: context.server,
     afterLastPublishing: async (opened) => {
-      defaultDebounce = await defaultDebounceKeystrokes(workspace, plan, context, opened);
+      keystrokes = await keystrokesOnOpened(workspace, plan, context, opened);
     },
   });
-  return editorsOutput(noDebounce, defaultDebounce!, open);
+  return editorsOutput(keystrokes!, open);
 }
 
 /** The silent opens the core suite's cold opens measured, in their order (see measurements.ts). */
@@ -578,14 +604,14 @@ export interface SilentOpens {
  * measured twice: a cold open is exactly the editors' open of a client without `publishDiagnostics`.
  * `interleave` runs the publishing open of each of the first {@link EditorsAlongColdOpens.repetitions}
  * cold-open repetitions, placed by the cold open so that it alternates with the silent one as
- * {@link measurePublishAtOpen} alternates them, with the default-debounce keystrokes on the last publishing
- * server; `finish` measures the keystrokes without debounce and pairs the publishing opens with the first
- * silent ones.
+ * {@link measurePublishAtOpen} alternates them, with both keystroke runs on the last publishing
+ * server (both debounces, see {@link keystrokesOnOpened}); `finish` pairs the publishing opens with the
+ * first silent ones.
  */
 export interface EditorsAlongColdOpens {
   readonly repetitions: number;
   interleave(repetition: number): Promise<void>;
-  finish(silent: SilentOpens): Promise<{ rows: ReportRow[]; samples: Record<string, unknown> }>;
+  finish(silent: SilentOpens): { rows: ReportRow[]; samples: Record<string, unknown> };
 }
 
 /** See {@link EditorsAlongColdOpens}. */
@@ -596,7 +622,7 @@ export function editorsAlongColdOpens(
   const roots = workspace.summary.roots;
   const plan = editorsPlan(context, roots);
   const samples = emptyPublishAtOpenSamples();
-  let defaultDebounce: KeystrokeResult | undefined;
+  let keystrokes: Keystrokes | undefined;
   return {
     repetitions: plan.openRepetitions,
     async interleave(repetition) {
@@ -609,16 +635,13 @@ export function editorsAlongColdOpens(
         samples,
         last
           ? async (opened) => {
-              context.log(
-                `keystroke diagnostics on ${formatCount(roots)}, debounce ${DEFAULT_DEBOUNCE_MS} ms: ${plan.defaultDebounceKeystrokes} keystrokes (on the last publishing open's server)`,
-              );
-              defaultDebounce = await defaultDebounceKeystrokes(workspace, plan, context, opened);
+              keystrokes = await keystrokesOnOpened(workspace, plan, context, opened);
             }
           : undefined,
       );
     },
-    async finish(silent) {
-      if (defaultDebounce === undefined || samples.publishingMs.length !== plan.openRepetitions)
+    finish(silent) {
+      if (keystrokes === undefined || samples.publishingMs.length !== plan.openRepetitions)
         throw new Error(
           `the cold opens ran ${samples.publishingMs.length} of ${plan.openRepetitions} publishing opens`,
         );
@@ -627,16 +650,7 @@ export function editorsAlongColdOpens(
       samples.silentUntilIdleMs.push(...silent.untilIdleMs.slice(0, paired));
       samples.silentCpuMs.push(...silent.cpuMs.slice(0, paired));
       samples.silentMainCpuMs.push(...silent.mainCpuMs.slice(0, paired));
-      context.log(
-        `keystroke diagnostics on ${formatCount(roots)}, debounce 0 ms: ${plan.noDebounceKeystrokes} keystrokes`,
-      );
-      const noDebounce = await measureKeystrokes(workspace, {
-        debounceMs: 0,
-        keystrokes: plan.noDebounceKeystrokes,
-        seed: context.seed,
-        server: context.server,
-      });
-      return editorsOutput(noDebounce, defaultDebounce, { roots, ...samples });
+      return editorsOutput(keystrokes, { roots, ...samples });
     },
   };
 }

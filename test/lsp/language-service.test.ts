@@ -138,6 +138,84 @@ describe('the language service', () => {
     host.dispose();
   });
 
+  it('takes a new typing pause from workspace/didChangeConfiguration without a restart', async () => {
+    const project = brokenProject(tempDir());
+    // Ten minutes: a change would never be validated within the test unless the new setting applies.
+    const { host, client, latest } = await start([project.root], { diagnosticsDelayMs: 600_000 });
+    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
+    const declaration = baseDeclaration('bad');
+    await client.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
+    });
+    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { packer: { diagnosticsDelayMs: 0 } },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ text: JSON.stringify({ ...declaration, type: 'x' }) }],
+    });
+    const shown = await latest(uri, (p) => p.version === 2, 'the change validated at once');
+    expect(shown.diagnostics.map((d) => d.code)).toEqual(['unknown-asset-type']);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('reads the setting at the top of settings too, and a change made during a long pause is never validated', async () => {
+    const project = brokenProject(tempDir());
+    const { host, client, published, latest } = await start([project.root], { diagnosticsDelayMs: 0 });
+    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
+    const declaration = baseDeclaration('bad');
+    await client.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
+    });
+    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { diagnosticsDelayMs: 600_000 },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ text: JSON.stringify({ ...declaration, type: 'x' }) }],
+    });
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { diagnosticsDelayMs: 0 },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 3 },
+      contentChanges: [{ text: JSON.stringify(declaration) }],
+    });
+    await latest(uri, (p) => p.version === 3, 'the newest version validated');
+    expect(published.filter((p) => p.uri === uri).map((p) => p.version)).not.toContain(2);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('warns about a typing pause that is not a number of ms and ignores settings without one', async () => {
+    const project = brokenProject(tempDir());
+    const { host, client, latest } = await start([project.root], { diagnosticsDelayMs: 0 });
+    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
+    const declaration = baseDeclaration('bad');
+    await client.connection.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
+    });
+    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { editor: {} } });
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { packer: { diagnosticsDelayMs: -5 } },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ text: JSON.stringify(declaration) }],
+    });
+    await latest(uri, (p) => p.version === 2, 'the change validated with the kept pause');
+    expect(client.logMessages.map((m) => m.message)).toEqual([
+      'workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms, 0 or more; kept the delay.',
+    ]);
+    client.dispose();
+    host.dispose();
+  });
+
   it('validates an unsaved index.json against the assets on disk', async () => {
     const project = brokenProject(tempDir());
     const { host, client, latest } = await start([project.root], { diagnosticsDelayMs: 0 });

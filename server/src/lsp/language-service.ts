@@ -138,6 +138,11 @@ export class LanguageService {
   private readonly host: PackerHost;
   private readonly publishRaw: (params: PublishDiagnosticsParams) => void;
   private readonly delay: () => number | undefined;
+  /**
+   * Invariant: the debounce the client last set through `workspace/didChangeConfiguration`, which wins over
+   * `initialize`'s `diagnosticsDelayMs`; undefined until it sets one.
+   */
+  private configuredDelay: number | undefined;
   /** Invariant: every document the client has open, by normalised URI. */
   private readonly documents = new Map<string, OpenDocument>();
   /** Invariant: by project id, what this connection published for it. */
@@ -211,12 +216,21 @@ export class LanguageService {
     this.validate(key);
   }
 
+  /**
+   * Sets how long typing must pause before an open document is validated, in ms (0 validates every change),
+   * as `workspace/didChangeConfiguration` asks: it applies from the next change, and a validation already
+   * waiting keeps its time.
+   */
+  setDiagnosticsDelay(ms: number): void {
+    this.configuredDelay = ms;
+  }
+
   didChange(params: DidChangeTextDocumentParams): void {
     const key = normalise(params.textDocument.uri);
     const open = key === undefined ? undefined : this.documents.get(key);
     if (key === undefined || open === undefined) return;
     open.document = TextDocument.update(open.document, params.contentChanges, params.textDocument.version);
-    const delay = this.delay() ?? 150;
+    const delay = this.configuredDelay ?? this.delay() ?? 150;
     if (open.timer !== undefined) clearTimeout(open.timer);
     open.timer = undefined;
     if (delay <= 0) {

@@ -67,3 +67,9 @@ export const ExecuteCommandParams = z.looseObject({
 export const RenameFilesParams = z.looseObject({
   files: z.array(z.looseObject({ oldUri: DocumentUri, newUri: DocumentUri })),
 });
+
+/**
+ * `workspace/didChangeConfiguration`: `settings` is whatever the client's configuration holds (an object,
+ * or null from a client that expects to be asked); the handler reads the packer's keys out of it.
+ */
+export const DidChangeConfigurationParams = z.looseObject({ settings: z.unknown() });

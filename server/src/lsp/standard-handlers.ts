@@ -14,6 +14,7 @@ import { toWireError } from '../wire/errors.js';
 import type { LanguageService } from './language-service.js';
 import {
   CodeActionParams,
+  DidChangeConfigurationParams,
   DidChangeParams,
   DidChangeWorkspaceFoldersParams,
   DidCloseParams,
@@ -130,10 +131,18 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
       const params = parsed('textDocument/didClose', DidCloseParams, raw);
       if (params !== undefined) service.didClose(params);
     },
-    // The packer watches its projects itself: a save, a configuration change or a file event the editor
-    // saw reaches it through its own watcher, so these are understood and need nothing more.
+    // The packer watches its projects itself: a save or a file event the editor saw reaches it through its
+    // own watcher, so these are understood and need nothing more.
     didSave: () => undefined,
-    didChangeConfiguration: () => undefined,
+    didChangeConfiguration: (raw) => {
+      const params = parsed('workspace/didChangeConfiguration', DidChangeConfigurationParams, raw);
+      if (params === undefined) return;
+      const delay = packerSettingsOf(params.settings)?.['diagnosticsDelayMs'];
+      if (delay === undefined) return;
+      if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) service.setDiagnosticsDelay(delay);
+      else
+        warn('workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms, 0 or more; kept the delay.');
+    },
     didChangeWatchedFiles: () => undefined,
     didChangeWorkspaceFolders: (raw) => {
       const params = parsed('workspace/didChangeWorkspaceFolders', DidChangeWorkspaceFoldersParams, raw);
@@ -145,4 +154,15 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
       })();
     },
   };
+}
+
+/**
+ * The packer's section of a client's settings: `settings.packer` when the client sends it as one section
+ * among others, else `settings` itself (the shape of `initializationOptions`); undefined when there is none.
+ */
+function packerSettingsOf(settings: unknown): Record<string, unknown> | undefined {
+  const isRecord = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isRecord(settings)) return undefined;
+  return isRecord(settings['packer']) ? settings['packer'] : settings;
 }
