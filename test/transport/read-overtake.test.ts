@@ -174,6 +174,26 @@ describe('reads ahead of held writes', () => {
     expect(includedOf(details)).toBe(true);
   });
 
+  it('keeps serving when a buggy client reuses a held write request id for a read', async () => {
+    const server = await openedProject(5);
+    const writes = Array.from({ length: 5 }, (_, i) => apply(600 + i, server.projectId, i + 1, false));
+    // The read reuses the id of the first write (handed on, not yet dispatched) and of the third (held).
+    server.send(
+      ...writes,
+      { id: 600, method: 'packer/projectStatus', params: { projectId: server.projectId } },
+      { id: 602, method: 'packer/projectStatus', params: { projectId: server.projectId } },
+    );
+    await server.until(() => server.answerOf(604) !== undefined);
+    // Whatever the duplicates got, every later message is still served: the hold did not wait for good.
+    const status = await server.request(902, 'packer/projectStatus', { projectId: server.projectId });
+    expect(status.error).toBeUndefined();
+    const details = await server.request(903, 'packer/getAssetDetails', {
+      projectId: server.projectId,
+      asset: { assetId: 5 },
+    });
+    expect(includedOf(details)).toBe(false);
+  });
+
   it('cancels a held write named by a $/cancelRequest behind it, and runs the writes around it', async () => {
     const server = await openedProject(10);
     const writes = Array.from({ length: 10 }, (_, i) => apply(300 + i, server.projectId, i + 1, false));

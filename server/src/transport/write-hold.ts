@@ -96,8 +96,12 @@ export class WriteHold {
       else this.deliver(message);
       return;
     }
-    const kind = this.classify(message);
+    let kind = this.classify(message);
     const holding = this.held.length > this.heldStart;
+    // A read that reuses the id of a request still held or still in vscode-jsonrpc's queue keeps its place: its
+    // queue keys requests by id, so the read would replace that request there, which would then never be
+    // dispatched and would hold every later message back for good. In order, it meets what it met without the hold.
+    if (kind === 'read' && this.sharesAnId(message)) kind = 'other';
     if (kind === 'read' && this.heldBarriers === 0) {
       if (holding) this.overtaken++;
       this.deliver(message);
@@ -127,6 +131,13 @@ export class WriteHold {
   /** Hands every held message to the queue in order (the input ended: nothing can overtake any more). */
   flush(): void {
     while (this.held.length > this.heldStart) this.handOn(this.shift());
+  }
+
+  /** Whether `message` is a request with the id of a held request or of the request handed on and not dispatched. */
+  private sharesAnId(message: Message): boolean {
+    const id = requestIdOf(message);
+    if (id === undefined) return false;
+    return this.heldById.has(id) || (this.inQueue !== undefined && requestIdOf(this.inQueue) === id);
   }
 
   private release(): void {
