@@ -180,9 +180,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       messageStrategy: {
         handleMessage: (message, next) => {
           noteDispatched();
-          const handled = next(message);
-          reader.dispatched(message);
-          return handled;
+          // In `finally`: a message whose handling threw must still let the hold pass on the next one.
+          try {
+            return next(message);
+          } finally {
+            reader.dispatched(message);
+          }
         },
       },
     },
