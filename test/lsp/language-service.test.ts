@@ -59,6 +59,22 @@ function brokenProject(dir: string) {
   });
 }
 
+/**
+ * A client on the broken project with `bad/asset.json` open in a buffer (its valid declaration) and validated
+ * once, the typing pause set to `diagnosticsDelayMs` at `initialize`.
+ */
+async function openedBadBuffer(diagnosticsDelayMs: number) {
+  const project = brokenProject(tempDir());
+  const started = await start([project.root], { diagnosticsDelayMs });
+  const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
+  const declaration = baseDeclaration('bad');
+  await started.client.connection.sendNotification('textDocument/didOpen', {
+    textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
+  });
+  await started.latest(uri, (p) => p.version === 1, 'the open buffer validated');
+  return { ...started, uri, declaration };
+}
+
 function baseDeclaration(root: string) {
   return {
     schema_version: 1,
@@ -139,15 +155,8 @@ describe('the language service', () => {
   });
 
   it('takes a new typing pause from workspace/didChangeConfiguration without a restart', async () => {
-    const project = brokenProject(tempDir());
     // Ten minutes: a change would never be validated within the test unless the new setting applies.
-    const { host, client, latest } = await start([project.root], { diagnosticsDelayMs: 600_000 });
-    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
-    const declaration = baseDeclaration('bad');
-    await client.connection.sendNotification('textDocument/didOpen', {
-      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
-    });
-    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    const { host, client, latest, uri, declaration } = await openedBadBuffer(600_000);
     await client.connection.sendNotification('workspace/didChangeConfiguration', {
       settings: { packer: { diagnosticsDelayMs: 0 } },
     });
@@ -162,14 +171,7 @@ describe('the language service', () => {
   });
 
   it('reads the setting at the top of settings too, and a change made during a long pause is never validated', async () => {
-    const project = brokenProject(tempDir());
-    const { host, client, published, latest } = await start([project.root], { diagnosticsDelayMs: 0 });
-    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
-    const declaration = baseDeclaration('bad');
-    await client.connection.sendNotification('textDocument/didOpen', {
-      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
-    });
-    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    const { host, client, published, latest, uri, declaration } = await openedBadBuffer(0);
     await client.connection.sendNotification('workspace/didChangeConfiguration', {
       settings: { diagnosticsDelayMs: 600_000 },
     });
@@ -191,14 +193,7 @@ describe('the language service', () => {
   });
 
   it('warns about a typing pause that is not a number of ms and ignores settings without one', async () => {
-    const project = brokenProject(tempDir());
-    const { host, client, latest } = await start([project.root], { diagnosticsDelayMs: 0 });
-    const uri = pathToFileURL(join(project.assetsDir, 'bad', 'asset.json')).href;
-    const declaration = baseDeclaration('bad');
-    await client.connection.sendNotification('textDocument/didOpen', {
-      textDocument: { uri, languageId: 'json', version: 1, text: JSON.stringify(declaration) },
-    });
-    await latest(uri, (p) => p.version === 1, 'the open buffer validated');
+    const { host, client, latest, uri, declaration } = await openedBadBuffer(0);
     await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
     await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { editor: {} } });
     await client.connection.sendNotification('workspace/didChangeConfiguration', {
