@@ -288,7 +288,11 @@ export function checkRegistry(checked: RegistryFile): ParsedRegistry {
       (key) => `asset_uuid ${key}`,
     ),
   );
-  return { exists: true, registry, entries, diagnostics };
+  // Every entry kept as it is (the usual case): the registry's own list, so that a commit's patch can take the
+  // planner's record of its edit (`registryEdit`) instead of walking every entry, from the very first commit.
+  const same =
+    entries.length === registry.assets.length && entries.every((entry, index) => entry === registry.assets[index]);
+  return { exists: true, registry, entries: same ? registry.assets : entries, diagnostics };
 }
 
 function duplicates(

@@ -10,28 +10,49 @@ export const DELETED: unique symbol = Symbol('deleted');
 export type MapPatch<K, V> = ReadonlyMap<K, V | typeof DELETED>;
 
 /**
- * The most keys a shared map's delta holds before the map is copied flat: each patch copies the delta, so
- * it stays small; a flat copy costs one pass over every key, once every many commits.
+ * The most keys a shared map's middle delta holds before the map is copied flat: a flat copy costs one pass
+ * over every key, once every many commits.
  */
 function flattenAt(baseSize: number): number {
   return Math.max(256, Math.ceil(Math.sqrt(baseSize) * 8));
 }
 
+/**
+ * The most keys the top delta holds before it is folded into a copy of the middle one: each patch copies only
+ * the top delta, so a patch costs about `TOP_AT` keys plus, once every `TOP_AT` changed keys, a copy of the
+ * middle delta (instead of a copy of a delta of up to `8·√n` keys every time).
+ */
+const TOP_AT = 64;
+
 class SharedMap<K, V> implements ReadonlyMap<K, V> {
   /** Never changed after construction; shared with every map patched from this one. */
   readonly base: ReadonlyMap<K, V>;
-  /** Never changed after construction: the keys that differ from {@link base}. */
-  readonly delta: ReadonlyMap<K, V | typeof DELETED>;
+  /** Never changed after construction; shared with the maps patched from this one until their top delta is folded in. */
+  readonly middle: ReadonlyMap<K, V | typeof DELETED>;
+  /** Never changed after construction: the keys that differ from {@link base} and {@link middle} (it overrides both). */
+  readonly top: ReadonlyMap<K, V | typeof DELETED>;
   readonly size: number;
 
-  constructor(base: ReadonlyMap<K, V>, delta: ReadonlyMap<K, V | typeof DELETED>, size: number) {
+  constructor(
+    base: ReadonlyMap<K, V>,
+    middle: ReadonlyMap<K, V | typeof DELETED>,
+    top: ReadonlyMap<K, V | typeof DELETED>,
+    size: number,
+  ) {
     this.base = base;
-    this.delta = delta;
+    this.middle = middle;
+    this.top = top;
     this.size = size;
   }
 
+  /** The key's value in the deltas, {@link DELETED}, or undefined when neither delta has it. */
+  changed(key: K): V | typeof DELETED | undefined {
+    const top = this.top.get(key);
+    return top !== undefined ? top : this.middle.get(key);
+  }
+
   get(key: K): V | undefined {
-    const changed = this.delta.get(key);
+    const changed = this.changed(key);
     if (changed !== undefined) return changed === DELETED ? undefined : changed;
     return this.base.get(key);
   }
@@ -42,11 +63,13 @@ class SharedMap<K, V> implements ReadonlyMap<K, V> {
 
   *#entries(): Generator<[K, V]> {
     for (const [key, value] of this.base) {
-      const changed = this.delta.get(key);
+      const changed = this.changed(key);
       if (changed === undefined) yield [key, value];
       else if (changed !== DELETED) yield [key, changed];
     }
-    for (const [key, changed] of this.delta) if (changed !== DELETED && !this.base.has(key)) yield [key, changed];
+    for (const [key, changed] of this.middle)
+      if (changed !== DELETED && !this.top.has(key) && !this.base.has(key)) yield [key, changed];
+    for (const [key, changed] of this.top) if (changed !== DELETED && !this.base.has(key)) yield [key, changed];
   }
 
   entries(): MapIterator<[K, V]> {
@@ -91,15 +114,22 @@ export function patchMap<K, V>(previous: ReadonlyMap<K, V>, patch: MapPatch<K, V
       if (had) size--;
     } else if (!had) size++;
   }
-  const base = previous instanceof SharedMap ? (previous.base as ReadonlyMap<K, V>) : previous;
-  const delta = new Map<K, V | typeof DELETED>(
-    previous instanceof SharedMap ? (previous.delta as ReadonlyMap<K, V | typeof DELETED>) : [],
-  );
-  for (const [key, value] of patch) {
-    const original = base.get(key);
-    if (value === DELETED ? original === undefined : original === value) delta.delete(key);
-    else delta.set(key, value);
+  const shared = previous instanceof SharedMap ? (previous as SharedMap<K, V>) : undefined;
+  const base = shared !== undefined ? shared.base : previous;
+  let middle: ReadonlyMap<K, V | typeof DELETED> = shared !== undefined ? shared.middle : new Map();
+  const top = new Map<K, V | typeof DELETED>(shared !== undefined ? shared.top : []);
+  for (const [key, value] of patch) top.set(key, value);
+  if (top.size > TOP_AT) {
+    // Folded into a copy of the middle delta; a key back at its base value leaves the delta.
+    const folded = new Map(middle);
+    for (const [key, value] of top) {
+      const original = base.get(key);
+      if (value === DELETED ? original === undefined : original === value) folded.delete(key);
+      else folded.set(key, value);
+    }
+    middle = folded;
+    top.clear();
   }
-  const shared = new SharedMap(base, delta, size);
-  return delta.size > flattenAt(base.size) ? new Map(shared) : shared;
+  const next = new SharedMap<K, V>(base, middle, top, size);
+  return middle.size + top.size > flattenAt(base.size) ? new Map(next) : next;
 }

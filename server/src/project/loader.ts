@@ -153,6 +153,9 @@ export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folder
   return spliced;
 }
 
+/** The most items one `splice` call inserts (its arguments). */
+const SPLICED_AT_ONCE = 8192;
+
 function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folders: readonly string[]): CrawlResult {
   const assets = folderFs(assetsDir);
   const parts = folders.map((folder) => crawlAssets(assets, folder));
@@ -197,16 +200,42 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
       .sort((a, b) => compareStrings(key(a), key(b)))
       .map((item) => [at(key(item)), item] as const)
       .filter(([index, item]) => !(index < kept.length && key(kept[index]!) === key(item) && isKept(index)));
-    const merged: T[] = [];
-    let next = 0;
+    // The list is copied whole natively (a spread) and the few changes spliced in from the end, not pushed
+    // path by path: at 100k roots a commit's splice moved 400k paths one by one (and grew the list as it went).
+    // The gaps between the kept runs are what goes.
+    const gaps: [number, number][] = [];
+    let end = 0;
     for (const [from, to] of runs) {
-      for (let index = from; index < to;) {
-        while (next < placed.length && placed[next]![0] <= index) merged.push(placed[next++]![1]);
-        const until = next < placed.length ? Math.min(to, placed[next]![0]) : to;
-        for (; index < until; index++) merged.push(kept[index]!);
-      }
+      if (from > end) gaps.push([end, from]);
+      end = to;
     }
-    while (next < placed.length) merged.push(placed[next++]![1]);
+    if (end < kept.length) gaps.push([end, kept.length]);
+    // A fresh item goes before the first kept item at or after its place: after the gaps below its place are
+    // gone, at its place less the dropped items below it. Items at one place keep their order.
+    const groups: { at: number; items: T[] }[] = [];
+    let gap = 0;
+    let droppedBelow = 0;
+    for (const [index, item] of placed) {
+      while (gap < gaps.length && gaps[gap]![1] <= index) droppedBelow += gaps[gap]![1] - gaps[gap++]![0];
+      const inGap = gap < gaps.length && gaps[gap]![0] < index ? index - gaps[gap]![0] : 0;
+      const at = index - droppedBelow - inGap;
+      const last = groups[groups.length - 1];
+      if (last !== undefined && last.at === at) last.items.push(item);
+      else groups.push({ at, items: [item] });
+    }
+    const merged = [...kept];
+    for (let index = gaps.length - 1; index >= 0; index--)
+      merged.splice(gaps[index]![0], gaps[index]![1] - gaps[index]![0]);
+    for (let index = groups.length - 1; index >= 0; index--) {
+      const { at, items } = groups[index]!;
+      // In slices, so that no call takes too many arguments.
+      for (
+        let from = Math.floor((items.length - 1) / SPLICED_AT_ONCE) * SPLICED_AT_ONCE;
+        from >= 0;
+        from -= SPLICED_AT_ONCE
+      )
+        merged.splice(at, 0, ...items.slice(from, from + SPLICED_AT_ONCE));
+    }
     return merged;
   };
   return {

@@ -8,6 +8,7 @@ import { fingerprintOfStamp, stampsOfCrawl, verifyDisk, type VerifiedDisk } from
 import { SliceClock } from '../pack/slice.js';
 import { crawledAt } from '../project/loader.js';
 import { isWithin } from '../domain/paths.js';
+import { IndexedPaths } from '../domain/indexed-paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
 import type { EventLog } from '../project/event-log.js';
@@ -75,7 +76,8 @@ async function fingerprintsOfStamps(
 const CLOCK_EVERY = 256;
 
 export class ProjectWatch implements DivergenceSource {
-  readonly fingerprints: Fingerprints = new Map();
+  /** Keyed by path, with the keys kept in order as well, so that `afterCommit` finds a folder's keys by search. */
+  readonly fingerprints: IndexedPaths<string> = new IndexedPaths<string>();
   readonly tracker: DivergenceTracker;
   /** Invariant: changes found on open relative to the previous run's fingerprints; only reconcile clears them. */
   private betweenRuns = new Map<string, DivergentChange>();
@@ -390,16 +392,10 @@ export class ProjectWatch implements DivergenceSource {
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
     const removed = new Set<string>();
-    // The prefixes are built once, so testing every fingerprint allocates nothing.
     const prefixes = folders.map((folder) => `${folder}/`);
-    const within = (path: string): boolean => {
-      for (let index = 0; index < folders.length; index++)
-        if (path === folders[index] || path.startsWith(prefixes[index]!)) return true;
-      return false;
-    };
-    // Deleting the entry being visited is safe while a Map is iterated: no copy of every key per commit.
-    for (const path of this.fingerprints.keys()) {
-      if (!within(path)) continue;
+    // The keys within the folders, found by search in the map's sorted keys: testing every key cost a commit
+    // a pass over 400k paths at 100k roots.
+    for (const path of this.fingerprints.keysWithin(folders)) {
       this.fingerprints.delete(path);
       removed.add(path);
     }
