@@ -131,5 +131,27 @@ export function patchMap<K, V>(previous: ReadonlyMap<K, V>, patch: MapPatch<K, V
     top.clear();
   }
   const next = new SharedMap<K, V>(base, middle, top, size);
-  return middle.size + top.size > flattenAt(base.size) ? new Map(next) : next;
+  return middle.size + top.size > flattenAt(base.size) ? flattened(base, middle, top) : next;
+}
+
+/**
+ * `base` with the `middle` and `top` deltas applied, as one flat `Map`, in exactly the order a {@link SharedMap}
+ * of the three iterates (a key of the base keeps its place; then the middle's new keys, then the top's): the copy
+ * of a `Map` is native, where iterating the shared map's generator cost a validation round at open (every asset's
+ * record changes, so every index is flattened every few batches) a third of its patches.
+ */
+function flattened<K, V>(
+  base: ReadonlyMap<K, V>,
+  middle: ReadonlyMap<K, V | typeof DELETED>,
+  top: ReadonlyMap<K, V | typeof DELETED>,
+): Map<K, V> {
+  const flat = new Map<K, V>(base as Map<K, V>);
+  // Setting a key the map has keeps its place; only keys the base lacks are appended, each delta in its order.
+  const apply = (key: K, value: V | typeof DELETED): void => {
+    if (value === DELETED) flat.delete(key);
+    else flat.set(key, value);
+  };
+  for (const [key, value] of middle) if (!top.has(key)) apply(key, value);
+  for (const [key, value] of top) apply(key, value);
+  return flat;
 }

@@ -94,21 +94,44 @@ export function resultsOf(snapshot: Snapshot, answers: readonly ValidationAnswer
   return round;
 }
 
-/** {@link resultsOf} in time slices between turns of the event loop (a round's answers number its jobs). */
-async function resultsInSlices(snapshot: Snapshot, answers: readonly ValidationAnswer[]): Promise<RoundResults> {
-  const round = { results: new Map<string, FormatResult>(), changed: new Map<string, readonly string[]>() };
+/**
+ * A round's results as its answers arrive: {@link RoundResults} so far, the same results in the order they
+ * arrived, and whether the round is over. Only the round's computation ({@link ProjectValidation}'s `compute`)
+ * writes it.
+ */
+interface LiveRound extends RoundResults {
+  /** Invariant: every result of {@link results}, in the order it was added; a result is never replaced. */
+  readonly arrived: [string, FormatResult][];
+  /** Invariant: how many jobs the round runs, once they are gathered. */
+  jobs: number | undefined;
+  /** Invariant: true once every answer is in {@link results} (or the round failed). */
+  complete: boolean;
+  /** Called after each change of the fields above (the publishing that waits on them). */
+  wake: (() => void) | undefined;
+}
+
+/** {@link resultsOf} of `answers` from `from` on, added to `round` in time slices between turns of the event loop. */
+async function addInSlices(
+  snapshot: Snapshot,
+  answers: readonly ValidationAnswer[],
+  from: number,
+  round: LiveRound,
+): Promise<void> {
   const clock = new SliceClock();
-  for (let index = 0; index < answers.length; index++) {
-    if (index % CLOCK_EVERY === 0) await clock.pause();
+  for (let index = from; index < answers.length; index++) {
+    if ((index - from) % CLOCK_EVERY === 0) await clock.pause();
     addResult(snapshot, answers[index]!, round);
   }
-  return round;
 }
 
 function addResult(
   snapshot: Snapshot,
   answer: ValidationAnswer,
-  round: { results: Map<string, FormatResult>; changed: Map<string, readonly string[]> },
+  round: {
+    results: Map<string, FormatResult>;
+    changed: Map<string, readonly string[]>;
+    arrived?: [string, FormatResult][];
+  },
 ): void {
   const anchor = snapshot.byRoot.get(answer.root)?.anchor;
   if (anchor === null || anchor === undefined) return;
@@ -117,12 +140,14 @@ function addResult(
     return;
   }
   const paths = inputPathsOf(snapshot, answer);
-  round.results.set(answer.root, {
+  const result: FormatResult = {
     anchor,
     hashes: new InputValues(paths, answer.hashes),
     stamps: new InputValues(paths, answer.stamps),
     diagnostics: answer.diagnostics.length === 0 ? NO_DIAGNOSTICS : Object.freeze([...answer.diagnostics]),
-  });
+  };
+  round.results.set(answer.root, result);
+  round.arrived?.push([answer.root, result]);
 }
 
 /** The diagnostics of every result without any: one frozen array, not one per asset. */
@@ -156,6 +181,14 @@ export const RESULT_BATCH = 200;
  * list of records is rebuilt), so at 100k roots batches of 200 would cost that pass 500 times.
  */
 export const MAX_BATCHES = 50;
+
+/**
+ * From this many jobs on, a round publishes its results in batches while the worker still computes the rest
+ * (the open's round and a reload's): the main thread's patches then run beside the worker on the second core,
+ * instead of after it. A smaller round publishes once every answer is in, after it recorded the assets whose
+ * inputs changed under it; a streamed one records those after its streamed batches.
+ */
+export const STREAMED_ROUND_JOBS = 1_000;
 
 /** The size of the batches `count` results are published in. */
 export function resultBatchSize(count: number): number {
@@ -407,7 +440,7 @@ export class ProjectValidation {
     }
     const snapshot = this.host.snapshot();
     if (!this.hasJobs(snapshot)) return snapshot;
-    const round = await this.compute(snapshot);
+    const round = await this.compute(snapshot).done;
     this.recordStalled(snapshot, round);
     await this.publishInBatches(round.results, inPack);
     return this.host.snapshot();
@@ -415,12 +448,57 @@ export class ProjectValidation {
 
   private async runRound(snapshot: Snapshot): Promise<void> {
     await this.host.beforeRound?.();
-    const round = await this.compute(snapshot);
+    const { live, done } = this.compute(snapshot);
+    const streamed = await this.publishWhileComputing(live);
+    const round = await done;
     if (this.disposed) return;
     await this.host.inLane(() => this.recordStalled(snapshot, round));
-    await this.publishInBatches(round.results);
+    await this.publishInBatches(streamed === 0 ? round.results : new Map(live.arrived.slice(streamed)));
     // Nothing of it applied (nothing was published since): another round on the same snapshot would find the same.
     if (this.host.snapshot() === snapshot) this.emptyOn = snapshot;
+  }
+
+  /**
+   * For a round of at least {@link STREAMED_ROUND_JOBS} jobs: publishes its results in batches as the worker's
+   * answers arrive, each batch by a lane job of its own as {@link publishInBatches} does, until every answer is
+   * in, a pack took the results over or validation stopped. Returns how many of `live.arrived` it published
+   * (those a batch found no longer applying included); 0 for a smaller round, which publishes none here.
+   */
+  private async publishWhileComputing(live: LiveRound): Promise<number> {
+    const until = (ready: () => boolean): Promise<void> =>
+      ready()
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            live.wake = () => {
+              if (!ready()) return;
+              live.wake = undefined;
+              resolve();
+            };
+          });
+    await until(() => live.jobs !== undefined || live.complete);
+    if (live.complete || live.jobs! < STREAMED_ROUND_JOBS) return 0;
+    const size = resultBatchSize(live.jobs!);
+    const results = live.results;
+    this.publishing = results;
+    let start = 0;
+    try {
+      for (;;) {
+        await until(() => live.complete || live.arrived.length - start >= size);
+        if (live.complete || this.disposed || this.publishing !== results) return start;
+        if (start > 0) await yieldToClients();
+        const batch = live.arrived.slice(start, start + size);
+        let end = start + batch.length;
+        await this.host.inLane(() => {
+          if (this.publishing !== results) return;
+          // Where the patch cannot take the snapshot, every result in so far is joined whole.
+          const joinedWhole = this.publishBatch(batch, () => live.arrived.slice(start), undefined);
+          if (joinedWhole) end = live.arrived.length;
+        });
+        start = end;
+      }
+    } finally {
+      if (this.publishing === results) this.publishing = null;
+    }
   }
 
   /** Inside the lane: records the assets a round found stalled, and reports their inputs as divergence. */
@@ -495,18 +573,46 @@ export class ProjectValidation {
     return true;
   }
 
-  private compute(snapshot: Snapshot): Promise<RoundResults> {
+  /**
+   * Starts the computation of `snapshot`'s round: `live` fills as the worker's answers arrive, and `done`
+   * resolves with the same results once every answer is in. Where the worker fails, the jobs are validated
+   * inline, and the answers not in yet are added from that.
+   */
+  private compute(snapshot: Snapshot): { readonly live: LiveRound; readonly done: Promise<RoundResults> } {
+    const live: LiveRound = {
+      results: new Map(),
+      changed: new Map(),
+      arrived: [],
+      jobs: undefined,
+      complete: false,
+      wake: undefined,
+    };
+    const wake = (): void => live.wake?.();
     const results = this.jobsFor(snapshot)
-      .then((jobs) =>
-        this.runner.run(this.host.assetsDir, jobs).catch((error: unknown) => {
+      .then(async (jobs) => {
+        live.jobs = jobs.length;
+        wake();
+        // Answers arrive in the jobs' order; those added as they arrived are the first `added` of any list of all.
+        let added = 0;
+        const onReply = (answers: readonly ValidationAnswer[]): void => {
+          for (const answer of answers) addResult(snapshot, answer, live);
+          added += answers.length;
+          wake();
+        };
+        const answers = await this.runner.run(this.host.assetsDir, jobs, onReply).catch((error: unknown) => {
           if (this.disposed) throw error;
           this.log(
             `The validation worker failed (${error instanceof Error ? error.message : String(error)}); validating inline.`,
           );
           return validateInline(this.host.assetsDir, jobs);
-        }),
-      )
-      .then((answers) => resultsInSlices(snapshot, answers));
+        });
+        await addInSlices(snapshot, answers, added, live);
+        return live;
+      })
+      .finally(() => {
+        live.complete = true;
+        wake();
+      });
     const computing = { snapshot, results };
     this.computing = computing;
     void results.then(
@@ -517,7 +623,7 @@ export class ProjectValidation {
         if (this.computing === computing) this.computing = null;
       },
     );
-    return results;
+    return { live, done: results };
   }
 
   /** Stops validating and the worker; waiters are released. */

@@ -99,8 +99,15 @@ export class ValidationRunner {
    * Validates `jobs`; rejects only when the worker fails (the caller may then validate inline). The jobs go to
    * the worker in messages of {@link JOB_CHUNK}, one per turn of the event loop, and come back the same way:
    * copying the open's 100k jobs (each with its declaration) into one message held the main thread for a second.
+   * `onReply`, when given, is called with each message's answers as it arrives, in the jobs' order (the worker
+   * answers its messages in turn), so a caller can use them before the last one is in; not where the jobs run
+   * inline.
    */
-  async run(assetsDir: string, jobs: readonly ValidationJob[]): Promise<ValidationAnswer[]> {
+  async run(
+    assetsDir: string,
+    jobs: readonly ValidationJob[],
+    onReply?: (answers: readonly ValidationAnswer[]) => void,
+  ): Promise<ValidationAnswer[]> {
     if (jobs.length === 0) return [];
     const worker = this.disposed ? null : this.workerOrNull();
     if (worker === null) return validateInline(assetsDir, jobs);
@@ -108,7 +115,9 @@ export class ValidationRunner {
     const replies: Promise<ValidationAnswer[]>[] = [];
     for (let start = 0; start < jobs.length; start += JOB_CHUNK) {
       if (start > 0) await yieldToClients();
-      const reply = this.send(worker, assetsDir, jobs.slice(start, start + JOB_CHUNK));
+      const sent = this.send(worker, assetsDir, jobs.slice(start, start + JOB_CHUNK));
+      // Replies resolve in the order the worker sent them, so each one's callback runs in the jobs' order.
+      const reply = onReply === undefined ? sent : sent.then((answers) => (onReply(answers), answers));
       // Rejected together with every other request when the worker fails; Promise.all below reports it.
       reply.catch(() => undefined);
       replies.push(reply);
