@@ -12,6 +12,7 @@
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { MAX_OUTBOUND_DEPTH } from './framing-limits.js';
 import { jsonTextDeeperThan, unserialisableReason } from './message-check.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The size of the pieces a batch is written in, in UTF-16 code units: well inside V8's regular heap objects. */
 const WRITE_CHUNK = 32 * 1024;
@@ -34,8 +35,121 @@ function progressKey(message: Message): string | undefined {
 /**
  * Serialised results that handlers froze (a snapshot's whole asset list, an asset's details): immutable, so
  * their JSON and its length in UTF-8 bytes are computed once and reused for every response that carries them.
+ * `level` is the deepest level of a message the value may sit at with its JSON still within
+ * `MAX_OUTBOUND_DEPTH` (a response's result is level 2).
  */
-const frozenResults = new WeakMap<object, { readonly json: string; readonly bytes: number }>();
+const frozenResults = new WeakMap<object, { readonly json: string; readonly bytes: number; readonly level: number }>();
+
+/**
+ * The deepest level a value serialised by {@link serialiseAhead} may sit at: a write's response is also the
+ * `outcome` of its terminal event's body (message, params, body, outcome).
+ */
+const AHEAD_LEVEL = 4;
+/** Array items serialised by one `JSON.stringify` in {@link serialiseAhead}. */
+const AHEAD_RUN = 256;
+/** How long {@link serialiseAhead} works before it lets the event loop run, in ms. */
+const AHEAD_SLICE_MS = 3;
+
+/**
+ * Computes the JSON of `value`, a frozen result that a response (and a write's terminal event, which carries
+ * the same object as its `outcome`) will send, in slices with the event loop let run between them, and
+ * memoises it as the response path memoises frozen results: sending it then costs no long task. A pack's
+ * answer names every asset of the build set (megabytes at 100k roots), and serialised when sent it held the
+ * main thread for hundreds of milliseconds, twice. The text is exactly `JSON.stringify(value)`: long arrays
+ * are written by `JSON.stringify` in runs of items, their brackets cut off. A value that is not frozen, not a
+ * plain object, or whose text nests too deep is left to the ordinary path (which names the problem).
+ */
+export async function serialiseAhead(value: object): Promise<void> {
+  if (!Object.isFrozen(value) || frozenResults.has(value)) return;
+  let since = performance.now();
+  const pause = async (): Promise<void> => {
+    if (performance.now() - since < AHEAD_SLICE_MS) return;
+    await yieldToClients();
+    since = performance.now();
+  };
+  const limit = MAX_OUTBOUND_DEPTH - AHEAD_LEVEL + 1;
+  // The JSON text of `item` at `depth` levels below `value`, or undefined when it must take the ordinary path.
+  const textOf = async (item: unknown, depth: number): Promise<string | undefined> => {
+    if (item === null || typeof item !== 'object') return plain(item, depth);
+    if (typeof (item as { toJSON?: unknown }).toJSON === 'function' || depth > 2) return plain(item, depth);
+    if (Array.isArray(item)) {
+      if (Object.getPrototypeOf(item) !== Array.prototype || item.length < AHEAD_RUN) return plain(item, depth);
+      const runs: string[] = [];
+      for (let from = 0; from < item.length; from += AHEAD_RUN) {
+        const run = plain(item.slice(from, from + AHEAD_RUN), depth);
+        if (run === undefined) return undefined;
+        runs.push(run.slice(1, -1));
+        await pause();
+      }
+      return `[${runs.join(',')}]`;
+    }
+    const prototype = Object.getPrototypeOf(item) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) return plain(item, depth);
+    const members: string[] = [];
+    for (const key of Object.keys(item)) {
+      const member = (item as Record<string, unknown>)[key];
+      // What JSON.stringify leaves out of an object.
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      const text = await textOf(member, depth + 1);
+      if (text === undefined) return undefined;
+      members.push(`${JSON.stringify(key)}:${text}`);
+    }
+    return `{${members.join(',')}}`;
+  };
+  // One JSON.stringify, checked: its text must not nest deeper than the level it sits at allows.
+  const plain = (item: unknown, depth: number): string | undefined => {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(item);
+    } catch {
+      return undefined;
+    }
+    return text === undefined || jsonTextDeeperThan(text, limit - depth) ? undefined : text;
+  };
+  const json = await textOf(value, 0);
+  if (json === undefined || frozenResults.has(value)) return;
+  frozenResults.set(value, { json, bytes: Buffer.byteLength(json, 'utf8'), level: AHEAD_LEVEL });
+}
+
+/**
+ * Whether `value` holds, within `levels` levels of plain objects below it (arrays are not looked into), a
+ * frozen object whose JSON is memoised for a level at least as deep as where it sits (`level`).
+ */
+function holdsMemo(value: unknown, levels: number, level: number): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  if ((frozenResults.get(value)?.level ?? 0) >= level) return true;
+  if (levels === 0 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (holdsMemo(record[key], levels - 1, level + 1)) return true;
+  return false;
+}
+
+/**
+ * `JSON.stringify(value)` with each memoised frozen object inside it (found as {@link holdsMemo} finds them)
+ * written as its memoised text; `level` is where `value` sits in the message.
+ */
+function spliced(value: unknown, levels: number, level: number): { json: string } | { reason: string } {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const memo = frozenResults.get(value);
+    if (memo !== undefined && memo.level >= level) return { json: memo.json };
+    if (levels > 0 && typeof (value as { toJSON?: unknown }).toJSON !== 'function') {
+      const record = value as Record<string, unknown>;
+      const members: string[] = [];
+      for (const key of Object.keys(record)) {
+        const member = record[key];
+        if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+        const text = spliced(member, levels - 1, level + 1);
+        if ('reason' in text) return text;
+        members.push(`${JSON.stringify(key)}:${text.json}`);
+      }
+      return { json: `{${members.join(',')}}` };
+    }
+  }
+  return stringify(value, level);
+}
+
+/** How many levels below a notification {@link serialise} looks for memoised objects (a terminal event's outcome). */
+const NOTIFICATION_MEMO_LEVELS = AHEAD_LEVEL - 1;
 
 /** What is sent for one message: its JSON and, when already known, its length in UTF-8 bytes. */
 type Serialised = { json: string; bytes?: number } | { reason: string };
@@ -70,14 +184,18 @@ function stringify(value: unknown, level = 1): { json: string } | { reason: stri
 function serialise(message: Message): Serialised {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
-  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
+  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response) {
+    // A terminal event carries its write's response, serialised ahead when large (see serialiseAhead).
+    if (!('id' in response) && holdsMemo(message, NOTIFICATION_MEMO_LEVELS, 1))
+      return spliced(message, NOTIFICATION_MEMO_LEVELS, 1);
     return stringify(message);
+  }
   let memo = frozenResults.get(result);
   if (memo === undefined) {
     // The result sits one level below the response object, which counts towards the limit.
     const serialised = stringify(result, 2);
     if ('reason' in serialised) return serialised;
-    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8') };
+    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8'), level: 2 };
     frozenResults.set(result, memo);
   }
   // A number id (what clients send) needs no check; anything else goes through the checked path.
