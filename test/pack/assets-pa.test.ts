@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { joinPieces, layoutAssetsPa, PA_ALIGNMENT, PA_PRELUDE_SIZE } from '../../server/src/pack/assets-pa.js';
-import { canonicalJson, canonicalJsonSliced } from '../../server/src/pack/canonical-json.js';
+import { canonicalJson, canonicalJsonSliced, canonicalJsonSlicedPieces } from '../../server/src/pack/canonical-json.js';
 import { readAssetsPa, readSoundSamples } from '../support/pa-reader.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
 import { hex, makeWav, packNow, pcmBytes, readSucceeded } from './pack-fixtures.js';
@@ -74,6 +74,25 @@ describe('canonical JSON', () => {
       if (index !== 650) holed[index] = row;
     });
     await expect(canonicalJsonSliced(holed)).rejects.toThrow('$[650] is a hole');
+  });
+
+  it('writes a long array as pieces that join into exactly the text it writes at once, at any depth and indentation', async () => {
+    const rows: unknown[] = Array.from({ length: 700 }, (_, index) => ({
+      a: `name ${index} "quoted"`,
+      inputs: [{ path: `p${index}`, size: index }],
+      z: index,
+    }));
+    rows[300] = { z: 300, a: 'out of order' };
+    for (const items of [rows, rows.slice(0, 10), rows.slice(0, 256), rows.slice(0, 257), []])
+      for (const options of [{}, { indent: 2 }, { indent: 2, depth: 1 }, { indent: 4, depth: 3 }])
+        expect((await canonicalJsonSlicedPieces(items, options)).join('')).toBe(
+          await canonicalJsonSliced(items, options),
+        );
+    const holed: unknown[] = new Array<unknown>(rows.length);
+    rows.forEach((row, index) => {
+      if (index !== 650) holed[index] = row;
+    });
+    await expect(canonicalJsonSlicedPieces(holed)).rejects.toThrow('is a hole');
   });
 
   it('writes a value whose keys are already in order exactly as the same value with its keys out of order', async () => {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'vscode-jsonrpc/node';
 import { jsonNestsDeeperThan, jsonTextDeeperThan } from '../../server/src/transport/message-check.js';
-import { OutboundWriter } from '../../server/src/transport/outbound-writer.js';
+import { OutboundWriter, serialiseAhead } from '../../server/src/transport/outbound-writer.js';
 import { afterAnswer, setOutputGate } from '../../server/src/project/after-answer.js';
 
 function parseFrames(text: string): Record<string, unknown>[] {
@@ -184,6 +184,46 @@ describe('outbound writer serialisation', () => {
     const messages = parseFrames(sink.text());
     expect(messages).toEqual([JSON.parse(JSON.stringify(first)), JSON.parse(JSON.stringify(second))]);
     expect(sink.text()).toContain(`${JSON.stringify(first)}`);
+  });
+
+  it("a write's response serialised ahead gives exactly JSON.stringify's bytes, as the result and inside its terminal event", async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    // Long enough to be written in runs, with what JSON.stringify leaves out or rewrites along the way.
+    const assets = Array.from({ length: 1000 }, (_, index) => ({
+      assetId: index + 1,
+      name: index % 7 === 0 ? `é "q" \u2028 ${index}` : `a${index}`,
+      skipped: undefined,
+      nested: { list: [index, -0, null], flag: index % 2 === 0 },
+    }));
+    const response = Object.freeze({ operationId: 'op-9', outcome: 'succeeded', assets, none: undefined });
+    await serialiseAhead(response);
+    const answer = { jsonrpc: '2.0', id: 12, result: response } as Message;
+    const terminal = event(5, 'operation.succeeded', 'op-9', { operation: 'pack', revision: 4, outcome: response });
+    await Promise.all([writer.write(terminal), writer.write(answer)]);
+    expect(sink.text()).toContain(JSON.stringify(terminal));
+    expect(sink.text()).toContain(JSON.stringify(answer));
+    expect(parseFrames(sink.text())).toEqual([
+      JSON.parse(JSON.stringify(terminal)),
+      JSON.parse(JSON.stringify(answer)),
+    ]);
+  });
+
+  it('a value that cannot be serialised ahead still gets the answer the ordinary path gives', async () => {
+    const sink = slowSink();
+    sink.release();
+    const logs: string[] = [];
+    const writer = new OutboundWriter(sink.stream, (message) => logs.push(message));
+    const response = Object.freeze({
+      outcome: 'succeeded',
+      assets: Array.from({ length: 300 }, (_, index) => index),
+      bad: 1n,
+    });
+    await serialiseAhead(response);
+    await writer.write({ jsonrpc: '2.0', id: 3, result: response } as Message);
+    expect(logs).toHaveLength(1);
+    expect(parseFrames(sink.text())[0]!['error']).toMatchObject({ code: -32603 });
   });
 });
 

@@ -1,6 +1,6 @@
 /** The `assets.pa` writer and its companion files; the byte layout is specified in docs/formats.md. */
-import { hash } from 'node:crypto';
-import { canonicalJson, canonicalJsonSliced, type JsonObject } from './canonical-json.js';
+import { createHash, hash, type Hash } from 'node:crypto';
+import { canonicalJson, canonicalJsonSliced, canonicalJsonSlicedPieces, type JsonObject } from './canonical-json.js';
 import { SliceClock } from './slice.js';
 
 /** The 8 magic bytes that open `assets.pa`: ASCII `PROMPA` then two zero bytes. */
@@ -181,10 +181,24 @@ export interface StreamedArtifact {
 }
 
 /**
- * An artifact whose text depends on the SHA-256 of artifacts written before it (`asset_table_metadata.json`
- * names the SHA-256 of `assets.pa`): it is produced, and written, after every other artifact.
+ * An artifact whose end depends on the SHA-256 of artifacts written before it (`asset_table_metadata.json`
+ * names the SHA-256 of `assets.pa` after its asset list): the bytes before that end are encoded, and hashed,
+ * in slices while the pack prepares its artifacts; the end is produced, and the whole written, after every
+ * other artifact.
  */
-export type DerivedArtifact = (sha256Of: (name: string) => string) => string;
+export interface DerivedArtifact {
+  /** The artifact's first bytes, in order, never joined. */
+  readonly head: readonly Uint8Array[];
+  /** The SHA-256 state of {@link head}: readers copy it (`headHash.copy()`), never update it. */
+  readonly headHash: Hash;
+  /** The text that follows the head (UTF-8), given the SHA-256 of the artifacts written before. */
+  tail(sha256Of: (name: string) => string): string;
+}
+
+/** Whether an artifact's content is a {@link DerivedArtifact}. */
+export function isDerivedArtifact(content: unknown): content is DerivedArtifact {
+  return typeof content === 'object' && content !== null && 'tail' in content && 'headHash' in content;
+}
 
 /** The build outputs of one pack, by file name inside `build/`. */
 export type PackArtifacts = {
@@ -237,7 +251,10 @@ export async function buildArtifacts(
   const preloaded = new Set(pa.preload);
   // The asset list is the bulk of the text: it is produced now, in slices, and spliced into the small rest
   // once the SHA-256 of assets.pa is known. At depth 1 it is laid out exactly as inside the whole object.
-  const assetsJson = await canonicalJsonSliced(await assetRecords(pa, facts, preloaded), { indent: 2, depth: 1 });
+  const assetsPieces = await canonicalJsonSlicedPieces(await assetRecords(pa, facts, preloaded), {
+    indent: 2,
+    depth: 1,
+  });
   const tools = (paSha256: string): JsonObject => ({
     schema_version: 1,
     snapshot_revision: revision,
@@ -250,15 +267,41 @@ export async function buildArtifacts(
     },
     assets: [],
   });
+  // The rest holds only fixed keys, numbers and a hex digest, so its one `"assets": []` is the asset list's place;
+  // `assets` sorts first, so what comes before the list never depends on the digest.
+  const split = (paSha256: string): readonly [string, string] => {
+    const text = canonicalJson(tools(paSha256), { indent: 2 });
+    const place = text.indexOf(ASSETS_PLACE);
+    return [text.slice(0, place + ASSETS_PLACE.length - 2), `${text.slice(place + ASSETS_PLACE.length)}\n`];
+  };
+  const [before] = split(''.padStart(64, '0'));
+  const headHash = createHash('sha256');
+  const head: Uint8Array[] = [];
+  const clock = new SliceClock();
+  for (const piece of [before, ...assetsPieces]) {
+    const bytes = Buffer.from(piece, 'utf8');
+    headHash.update(bytes);
+    head.push(bytes);
+    if (clock.due) await clock.pause();
+  }
   return {
     'assets.pa': { pieces: pa.pieces, size: pa.size },
     'asset_table.json': `${pa.assetTableJson}\n`,
     'preload.json': `${canonicalJson(pa.preload)}\n`,
-    // The rest holds only fixed keys, numbers and a hex digest, so its one `"assets": []` is the asset list's place.
-    'asset_table_metadata.json': (sha256Of) =>
-      `${canonicalJson(tools(sha256Of('assets.pa')), { indent: 2 }).replace('"assets": []', () => `"assets": ${assetsJson}`)}\n`,
+    'asset_table_metadata.json': {
+      head,
+      headHash,
+      tail: (sha256Of) => {
+        const [start, rest] = split(sha256Of('assets.pa'));
+        if (start !== before) throw new Error('asset_table_metadata.json: the text before the asset list moved.');
+        return rest;
+      },
+    },
   };
 }
+
+/** The asset list's place in the metadata's skeleton, laid out with two-space indentation. */
+const ASSETS_PLACE = '"assets": []';
 
 /** The `assets` list of `asset_table_metadata.json`. */
 async function assetRecords(
@@ -314,13 +357,14 @@ export function resolveArtifacts(artifacts: PackArtifacts): {
 } {
   const pa = joinPieces(artifacts['assets.pa'].pieces);
   const paSha = sha256Hex(pa);
+  const metadata = artifacts['asset_table_metadata.json'];
   return {
     'assets.pa': pa,
     'asset_table.json': artifacts['asset_table.json'],
     'preload.json': artifacts['preload.json'],
-    'asset_table_metadata.json': artifacts['asset_table_metadata.json']((name) => {
+    'asset_table_metadata.json': `${Buffer.from(joinPieces(metadata.head)).toString('utf8')}${metadata.tail((name) => {
       if (name !== 'assets.pa') throw new Error(`resolveArtifacts: no SHA-256 for ${name}.`);
       return paSha;
-    }),
+    })}`,
   };
 }

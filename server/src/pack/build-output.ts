@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rootFs, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { isIoError, writeFailed } from '../mutations/execute.js';
-import { sha256Hex, type DerivedArtifact, type StreamedArtifact } from './assets-pa.js';
+import { isDerivedArtifact, sha256Hex, type DerivedArtifact, type StreamedArtifact } from './assets-pa.js';
 import { yieldToClients } from '../io/turns.js';
 
 /** The build folder, relative to the project root. */
@@ -237,8 +237,8 @@ export async function writeBuildOutputs(
     await files.makeFolder(staging);
     // Derived artifacts name the SHA-256 of the others, so they come last; the rest in name order.
     const order = [
-      ...names.filter((name) => typeof artifacts[name] !== 'function'),
-      ...names.filter((name) => typeof artifacts[name] === 'function'),
+      ...names.filter((name) => !isDerivedArtifact(artifacts[name])),
+      ...names.filter((name) => isDerivedArtifact(artifacts[name])),
     ];
     const sha256Of = (name: string): string => {
       const artifact = written.find((entry) => entry.name === name);
@@ -248,7 +248,13 @@ export async function writeBuildOutputs(
     for (const name of order) {
       const content = artifacts[name]!;
       writing = `${staging}/${name}`;
-      if (typeof content === 'object' && !(content instanceof Uint8Array)) {
+      if (isDerivedArtifact(content)) {
+        // Its head was encoded and hashed in slices beforehand; only its short end is made now.
+        const tail = Buffer.from(content.tail(sha256Of), 'utf8');
+        await files.writeNewFilePieces(writing, [...content.head, tail]);
+        const size = content.head.reduce((total, piece) => total + piece.length, tail.length);
+        written.push({ name, size, sha256: content.headHash.copy().update(tail).digest('hex') });
+      } else if (typeof content === 'object' && !(content instanceof Uint8Array)) {
         // Hashed on the worker while it is written, or on this thread while the disk flushes it: either
         // way read from memory once more, never joined.
         let sha256: string;
@@ -262,8 +268,7 @@ export async function writeBuildOutputs(
         }
         written.push({ name, size: content.size, sha256 });
       } else {
-        const text = typeof content === 'function' ? content(sha256Of) : content;
-        const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+        const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
         await files.writeNewFile(writing, bytes);
         written.push({ name, size: bytes.length, sha256: await sha256InSlices(bytes) });
       }

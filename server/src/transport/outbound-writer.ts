@@ -12,6 +12,7 @@
 import { AbstractMessageWriter, type Message, type MessageWriter } from 'vscode-jsonrpc/node';
 import { MAX_OUTBOUND_DEPTH } from './framing-limits.js';
 import { jsonTextDeeperThan, unserialisableReason } from './message-check.js';
+import { yieldToClients } from '../io/turns.js';
 
 /** The size of the pieces a batch is written in, in UTF-16 code units: well inside V8's regular heap objects. */
 const WRITE_CHUNK = 32 * 1024;
@@ -34,8 +35,185 @@ function progressKey(message: Message): string | undefined {
 /**
  * Serialised results that handlers froze (a snapshot's whole asset list, an asset's details): immutable, so
  * their JSON and its length in UTF-8 bytes are computed once and reused for every response that carries them.
+ * `level` is the deepest level of a message the value may sit at with its JSON still within
+ * `MAX_OUTBOUND_DEPTH` (a response's result is level 2).
  */
-const frozenResults = new WeakMap<object, { readonly json: string; readonly bytes: number }>();
+const frozenResults = new WeakMap<object, Memo>();
+
+/**
+ * A memoised JSON text: as one string, or (made by {@link serialiseAhead}) as UTF-8 pieces in order, encoded in
+ * slices, so that sending it neither flattens nor encodes megabytes in one task. `bytes` is its UTF-8 length.
+ */
+type Memo =
+  | { readonly json: string; readonly bytes: number; readonly level: number }
+  | { readonly pieces: readonly Uint8Array[]; readonly bytes: number; readonly level: number };
+
+/** A message's JSON as parts to write in order (strings as UTF-8), for a message holding an encoded memo. */
+type Parts = { readonly parts: readonly (string | Uint8Array)[]; readonly bytes: number };
+
+/**
+ * The deepest level a value serialised by {@link serialiseAhead} may sit at: a write's response is also the
+ * `outcome` of its terminal event's body (message, params, body, outcome).
+ */
+const AHEAD_LEVEL = 4;
+/** Array items serialised by one `JSON.stringify` in {@link serialiseAhead}. */
+const AHEAD_RUN = 256;
+/** How long {@link serialiseAhead} works before it lets the event loop run, in ms. */
+const AHEAD_SLICE_MS = 3;
+
+/**
+ * Computes the JSON of `value`, a frozen result that a response (and a write's terminal event, which carries
+ * the same object as its `outcome`) will send, in slices with the event loop let run between them, and
+ * memoises it as the response path memoises frozen results: sending it then costs no long task. A pack's
+ * answer names every asset of the build set (megabytes at 100k roots), and serialised when sent it held the
+ * main thread for hundreds of milliseconds, twice. The text is exactly `JSON.stringify(value)`: long arrays
+ * are written by `JSON.stringify` in runs of items, their brackets cut off. A value that is not frozen, not a
+ * plain object, or whose text nests too deep is left to the ordinary path (which names the problem).
+ */
+export async function serialiseAhead(value: object): Promise<void> {
+  if (!Object.isFrozen(value) || frozenResults.has(value)) return;
+  let since = performance.now();
+  const pause = async (): Promise<void> => {
+    if (performance.now() - since < AHEAD_SLICE_MS) return;
+    await yieldToClients();
+    since = performance.now();
+  };
+  const limit = MAX_OUTBOUND_DEPTH - AHEAD_LEVEL + 1;
+  // The text in order, each piece short (a run of items at most); false once `value` must take the ordinary path.
+  const texts: string[] = [];
+  const write = async (item: unknown, depth: number): Promise<boolean> => {
+    if (
+      item === null ||
+      typeof item !== 'object' ||
+      typeof (item as { toJSON?: unknown }).toJSON === 'function' ||
+      depth > 2
+    )
+      return add(plain(item, depth));
+    if (Array.isArray(item)) {
+      if (Object.getPrototypeOf(item) !== Array.prototype || item.length < AHEAD_RUN) return add(plain(item, depth));
+      for (let from = 0; from < item.length; from += AHEAD_RUN) {
+        const run = plain(item.slice(from, from + AHEAD_RUN), depth);
+        if (run === undefined) return false;
+        texts.push(from === 0 ? '[' : ',', run.slice(1, -1));
+        await pause();
+      }
+      texts.push(']');
+      return true;
+    }
+    const prototype = Object.getPrototypeOf(item) as unknown;
+    if (prototype !== Object.prototype && prototype !== null) return add(plain(item, depth));
+    let first = true;
+    for (const key of Object.keys(item)) {
+      const member = (item as Record<string, unknown>)[key];
+      // What JSON.stringify leaves out of an object.
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      texts.push(`${first ? '{' : ','}${JSON.stringify(key)}:`);
+      first = false;
+      if (!(await write(member, depth + 1))) return false;
+    }
+    texts.push(first ? '{}' : '}');
+    return true;
+  };
+  const add = (text: string | undefined): boolean => {
+    if (text === undefined) return false;
+    texts.push(text);
+    return true;
+  };
+  // One JSON.stringify, checked: its text must not nest deeper than the level it sits at allows.
+  const plain = (item: unknown, depth: number): string | undefined => {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(item);
+    } catch {
+      return undefined;
+    }
+    return text === undefined || jsonTextDeeperThan(text, limit - depth) ? undefined : text;
+  };
+  if (!(await write(value, 0))) return;
+  // Encoded piece by piece, short pieces together, in slices too: one string of megabytes would be flattened
+  // and encoded in one task when written.
+  const pieces: Uint8Array[] = [];
+  let bytes = 0;
+  let small = '';
+  for (const text of texts) {
+    small += text;
+    if (small.length < AHEAD_PIECE) continue;
+    const piece = Buffer.from(small, 'utf8');
+    pieces.push(piece);
+    bytes += piece.length;
+    small = '';
+    await pause();
+  }
+  if (small !== '') {
+    const piece = Buffer.from(small, 'utf8');
+    pieces.push(piece);
+    bytes += piece.length;
+  }
+  if (!frozenResults.has(value)) frozenResults.set(value, { pieces, bytes, level: AHEAD_LEVEL });
+}
+
+/** Characters of short texts gathered into one encoded piece by {@link serialiseAhead}. */
+const AHEAD_PIECE = 16 * 1024;
+
+/**
+ * Whether `value` holds, within `levels` levels of plain objects below it (arrays are not looked into), a
+ * frozen object whose JSON is memoised for a level at least as deep as where it sits (`level`).
+ */
+function holdsMemo(value: unknown, levels: number, level: number): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  if ((frozenResults.get(value)?.level ?? 0) >= level) return true;
+  if (levels === 0 || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (holdsMemo(record[key], levels - 1, level + 1)) return true;
+  return false;
+}
+
+/**
+ * `JSON.stringify(value)` with each memoised frozen object inside it (found as {@link holdsMemo} finds them)
+ * written as its memoised text; `level` is where `value` sits in the message.
+ */
+function spliced(value: unknown, levels: number, level: number): Parts | { reason: string } {
+  const parts: (string | Uint8Array)[] = [];
+  let bytes = 0;
+  const text = (json: string): void => {
+    parts.push(json);
+    bytes += Buffer.byteLength(json, 'utf8');
+  };
+  const walk = (item: unknown, levelsLeft: number, at: number): string | undefined => {
+    if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+      const memo = frozenResults.get(item);
+      if (memo !== undefined && memo.level >= at) {
+        if ('json' in memo) parts.push(memo.json);
+        else parts.push(...memo.pieces);
+        bytes += memo.bytes;
+        return undefined;
+      }
+      if (levelsLeft > 0 && typeof (item as { toJSON?: unknown }).toJSON !== 'function') {
+        const record = item as Record<string, unknown>;
+        let first = true;
+        for (const key of Object.keys(record)) {
+          const member = record[key];
+          if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+          text(`${first ? '{' : ','}${JSON.stringify(key)}:`);
+          first = false;
+          const reason = walk(member, levelsLeft - 1, at + 1);
+          if (reason !== undefined) return reason;
+        }
+        text(first ? '{}' : '}');
+        return undefined;
+      }
+    }
+    const serialised = stringify(item, at);
+    if ('reason' in serialised) return serialised.reason;
+    text(serialised.json);
+    return undefined;
+  };
+  const reason = walk(value, levels, level);
+  return reason !== undefined ? { reason } : { parts, bytes };
+}
+
+/** How many levels below a notification {@link serialise} looks for memoised objects (a terminal event's outcome). */
+const NOTIFICATION_MEMO_LEVELS = AHEAD_LEVEL - 1;
 
 /** What is sent for one message: its JSON and, when already known, its length in UTF-8 bytes. */
 type Serialised = { json: string; bytes?: number } | { reason: string };
@@ -67,24 +245,30 @@ function stringify(value: unknown, level = 1): { json: string } | { reason: stri
 }
 
 /** The JSON of a message, or why it cannot be sent; a frozen result's JSON is memoised. */
-function serialise(message: Message): Serialised {
+function serialise(message: Message): Serialised | Parts {
   const response = message as { jsonrpc?: string; id?: unknown; result?: unknown; error?: unknown };
   const result = response.result;
-  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response)
+  if (result === null || typeof result !== 'object' || !Object.isFrozen(result) || 'error' in response) {
+    // A terminal event carries its write's response, serialised ahead when large (see serialiseAhead).
+    if (!('id' in response) && holdsMemo(message, NOTIFICATION_MEMO_LEVELS, 1))
+      return spliced(message, NOTIFICATION_MEMO_LEVELS, 1);
     return stringify(message);
+  }
   let memo = frozenResults.get(result);
   if (memo === undefined) {
     // The result sits one level below the response object, which counts towards the limit.
     const serialised = stringify(result, 2);
     if ('reason' in serialised) return serialised;
-    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8') };
+    memo = { json: serialised.json, bytes: Buffer.byteLength(serialised.json, 'utf8'), level: 2 };
     frozenResults.set(result, memo);
   }
   // A number id (what clients send) needs no check; anything else goes through the checked path.
   const id = typeof response.id === 'number' ? { json: JSON.stringify(response.id) } : stringify(response.id);
   if ('reason' in id) return id;
   const head = `{"jsonrpc":${JSON.stringify(response.jsonrpc)},"id":${id.json},"result":`;
-  return { json: `${head}${memo.json}}`, bytes: Buffer.byteLength(head, 'utf8') + memo.bytes + 1 };
+  const bytes = Buffer.byteLength(head, 'utf8') + memo.bytes + 1;
+  if ('pieces' in memo) return { parts: [head, ...memo.pieces, '}'], bytes };
+  return { json: `${head}${memo.json}}`, bytes };
 }
 
 /**
@@ -192,6 +376,15 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
     for (const item of batch) {
       const body = this.bodyOf(item.message);
       if (body === undefined) continue;
+      if ('parts' in body) {
+        // Encoded ahead (see serialiseAhead): written piece by piece, never joined.
+        if (text !== '') ready = this.output.write(text, 'utf8') && ready;
+        text = '';
+        ready = this.output.write(`Content-Length: ${body.bytes}\r\n\r\n`, 'utf8') && ready;
+        for (const part of body.parts)
+          ready = (typeof part === 'string' ? this.output.write(part, 'utf8') : this.output.write(part)) && ready;
+        continue;
+      }
       const header = `Content-Length: ${body.bytes ?? Buffer.byteLength(body.json, 'utf8')}\r\n\r\n`;
       if (body.json.length >= WRITE_CHUNK) {
         if (text !== '') ready = this.output.write(text, 'utf8') && ready;
@@ -225,9 +418,9 @@ export class OutboundWriter extends AbstractMessageWriter implements MessageWrit
   }
 
   /** The JSON to send for a message (with its byte length when known), or undefined when it is dropped (logged). */
-  private bodyOf(message: Message): { json: string; bytes?: number } | undefined {
+  private bodyOf(message: Message): { json: string; bytes?: number } | Parts | undefined {
     const serialised = serialise(message);
-    if ('json' in serialised) return serialised;
+    if ('json' in serialised || 'parts' in serialised) return serialised;
     const method = (message as { method?: unknown }).method;
     const what =
       typeof method === 'string'

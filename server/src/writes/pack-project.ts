@@ -11,12 +11,24 @@ import { forgetPackState, resavePackState, savePackState, upToDateState } from '
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
+import { serialiseAhead } from '../transport/outbound-writer.js';
 
 /** How many progress events a pack reports at most (one per asset up to this many assets). */
 const PROGRESS_REPORTS = 100;
 
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
+
+/**
+ * `response` frozen, with its JSON computed now in slices of the event loop's time (see serialiseAhead): it
+ * names every asset of the build set (or every blocker), megabytes at 100k roots, which serialised when sent
+ * held the main thread for hundreds of milliseconds, once for the response and once for the terminal event.
+ */
+async function answer(response: PackResponse): Promise<PackResponse> {
+  Object.freeze(response);
+  await serialiseAhead(response);
+  return response;
+}
 
 /** Builds the pack operation for `project`'s lane. */
 export function packOperation(
@@ -52,13 +64,13 @@ export function packOperation(
       if (divergedPaths.length > 0)
         return {
           status: 'failed',
-          response: {
+          response: await answer({
             ...base,
             outcome: 'failed',
             failure: 'diverged',
             reason: `The project reports ${divergedPaths.length} path(s) the pack would read as changed since revision ${snapshot.revision}; reconcile, then pack again. Nothing in build/ was changed.`,
             divergedPaths,
-          },
+          }),
         };
       const incremental = params.incremental !== false;
       const cache = project.assetsFs.at(PACK_CACHE_PATH);
@@ -72,12 +84,12 @@ export function packOperation(
         if (current.refreshed !== null) await resavePackState(cache, current.refreshed);
         return {
           status: 'succeeded',
-          response: {
+          response: await answer({
             ...base,
             upToDate: true,
             artifacts: current.state.written.map(toPackArtifact),
             assets: current.state.assets.map((asset) => ({ ...asset, fromCache: false })),
-          },
+          }),
         };
       }
       // Cache entries still being written when the pack returns; build/ is written alongside them.
@@ -100,17 +112,20 @@ export function packOperation(
           case 'cancelled':
             return { status: 'cancelled' };
           case 'blocked':
-            return { status: 'failed', response: { ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] } };
+            return {
+              status: 'failed',
+              response: await answer({ ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] }),
+            };
           case 'diverged':
             return {
               status: 'failed',
-              response: {
+              response: await answer({
                 ...base,
                 outcome: 'failed',
                 failure: 'diverged',
                 reason: `The disk no longer matches revision ${snapshot.revision} at ${outcome.paths.length} path(s); reconcile, then pack again. Nothing in build/ was changed.`,
                 divergedPaths: [...outcome.paths],
-              },
+              }),
             };
           case 'succeeded':
             break;
@@ -126,13 +141,13 @@ export function packOperation(
         if (outcome.record !== null) await savePackState({ root: project.fs, cache }, outcome.record, written);
         return {
           status: 'succeeded',
-          response: {
+          response: await answer({
             ...base,
             artifacts: written.map(toPackArtifact),
             assets: outcome.entries.map(toPackedAssetSummary),
             materialized: outcome.materialized.length,
             fromCache: outcome.fromCache.length,
-          },
+          }),
         };
       } finally {
         await cacheFilled;
