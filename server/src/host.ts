@@ -15,6 +15,7 @@ import { loadSnapshotInBackground, startLoadThread } from './project/load-worker
 import { Project } from './project/project.js';
 import { WriterLock } from './project/writer-lock.js';
 import { hasInterruptedPromotion, recoverBuildPromotion } from './pack/build-output.js';
+import { armEarly } from './watch/early-watcher.js';
 import { startWatcher, type WatcherFactory } from './watch/watcher.js';
 import { reconcileOperation } from './writes/reconcile.js';
 import {
@@ -227,6 +228,9 @@ export class PackerHost {
     }
     const choice = this.options.watcher === undefined ? 'auto' : this.options.watcher;
     const factory: WatcherFactory | null = choice === 'auto' ? startWatcher : choice;
+    // The watcher's subscribe runs beside the open rather than after its answer; the watch takes it over when
+    // it starts, and its verification crawl still follows the arming (watch/early-watcher.ts).
+    const early = assetsExists && factory !== null ? armEarly(factory, assetsDir) : null;
     const project = new Project({
       id,
       rootPath,
@@ -236,7 +240,7 @@ export class PackerHost {
       workspaceInitialized: assetsExists && registryFileExists(files),
       newUuid: this.newUuid,
       watch: {
-        factory: assetsExists ? factory : null,
+        factory: early?.factory ?? null,
         settleMs: this.options.settleMs ?? 150,
         verifyIntervalMs: this.options.verifyIntervalMs ?? 5000,
         autoReconcile: options.autoReconcile ?? false,
@@ -280,6 +284,7 @@ export class PackerHost {
         ? await loadSnapshotInBackground(files, 1)
         : buildSnapshot(1, { anchors: [], files: [], symlinks: [], problems: [] }, parseRegistry(null));
     } catch (error) {
+      void early?.discard();
       this.projects.delete(id);
       project.failLoad(`The project could not be loaded: ${(error as Error).message}`);
       project.dispose();
@@ -287,6 +292,7 @@ export class PackerHost {
     }
     if (this.projects.get(id) !== project) {
       // Closed while it loaded (the host was disposed): nothing to publish.
+      void early?.discard();
       project.failLoad('The project was closed while it loaded.');
       throw unknownProject(id, [...this.projects.keys()]);
     }

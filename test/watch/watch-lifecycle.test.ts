@@ -81,8 +81,8 @@ describe.each(BACKENDS)('with the $name backend', ({ factory }) => {
   it('a file rewritten while the watcher arms is found by the verification pass that follows', async () => {
     const dir = tempDir();
     writeProject(dir, BASE);
-    // The rewrite lands after the snapshot was read and before the watcher is armed, so no watcher reports it:
-    // only the verification crawl the watch makes once the watcher is armed can find it.
+    // The rewrite lands while the watcher arms (beside the open's crawl, before the watcher reports anything),
+    // so no watcher reports it: only the verification crawl the watch makes once the watcher is armed can find it.
     const arming: WatcherFactory = async (assetsDir, listener) => {
       await new Promise((resolve) => setImmediate(resolve));
       const hero = join(assetsDir, 'characters/hero/hero.bin');
@@ -338,6 +338,97 @@ describe('the window before watching starts', () => {
     } finally {
       unsubscribe();
       await project.watch.dispose();
+      host.dispose();
+    }
+  });
+});
+
+describe('a watcher armed while the project opens', () => {
+  it('starts its subscribe before the snapshot is loaded, and a change it reports during the load that the snapshot holds is no divergence', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const fake = fakeWatcher();
+    const hero = join(dir, 'assets/characters/hero/hero.bin');
+    let startedBeforeLoad = -1;
+    const host = new PackerHost({
+      watcher: fake.factory,
+      settleMs: 50,
+      // Runs before the snapshot's crawl: the rewrite is in the snapshot, and the watcher already reports it.
+      beforeLoad: () => {
+        startedBeforeLoad = fake.started;
+        writeFileSync(hero, 'REWRITTEN WHILE THE PROJECT LOADED, BEFORE ITS CRAWL');
+        const earlier = new Date(Date.now() - 60_000);
+        utimesSync(hero, earlier, earlier);
+        fake.listener().onChanges(['characters/hero/hero.bin']);
+        return Promise.resolve();
+      },
+    });
+    const project = await host.open(pathToFileURL(dir).href);
+    try {
+      expect(startedBeforeLoad).toBe(1);
+      await project.watch.ready;
+      await project.watch.tracker.settle();
+      const watched = watchedProject(host, project);
+      expect(watched.status()).toMatchObject({ watching: { state: 'watching' } });
+      expect(project.watch.divergence()).toMatchObject({ diverged: false, changes: [] });
+      // The one subscription was taken over, not armed a second time.
+      expect(fake.started).toBe(1);
+      // And it reports what changes from now on.
+      writeFileSync(hero, 'REWRITTEN ONCE WATCHING');
+      const later = new Date(Date.now() + 5000);
+      utimesSync(hero, later, later);
+      fake.listener().onChanges(['characters/hero/hero.bin']);
+      await watched.untilDivergenceIs([{ path: 'characters/hero/hero.bin', change: 'changed' }]);
+    } finally {
+      await project.watch.dispose();
+      host.dispose();
+    }
+  });
+
+  it('a file rewritten during the load, after the snapshot crawled it, is reported as changed', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const fake = fakeWatcher();
+    const host = new PackerHost({ watcher: fake.factory, settleMs: 50 });
+    const hero = join(dir, 'assets/characters/hero/hero.bin');
+    let rewritten = false;
+    // The load has ended and the watch not taken the watcher over yet: the watcher reports the rewrite to
+    // no watch, so the report is held until the watch starts.
+    const unsubscribe = host.subscribe((event) => {
+      if (rewritten || event.kind !== 'project.stateChanged' || event.body.state === 'loading') return;
+      rewritten = true;
+      writeFileSync(hero, 'REWRITTEN AFTER THE CRAWL, BEFORE THE WATCH TOOK THE WATCHER OVER');
+      const later = new Date(Date.now() + 5000);
+      utimesSync(hero, later, later);
+      fake.listener().onChanges(['characters/hero/hero.bin']);
+    });
+    const project = await host.open(pathToFileURL(dir).href);
+    try {
+      expect(rewritten).toBe(true);
+      await project.watch.ready;
+      const watched = watchedProject(host, project);
+      await watched.untilDivergenceIs([{ path: 'characters/hero/hero.bin', change: 'changed' }]);
+      expect(fake.started).toBe(1);
+    } finally {
+      unsubscribe();
+      await project.watch.dispose();
+      host.dispose();
+    }
+  });
+
+  it('a project whose open fails closes the watcher it started', async () => {
+    const dir = tempDir();
+    writeProject(dir, BASE);
+    const fake = fakeWatcher();
+    const host = new PackerHost({
+      watcher: fake.factory,
+      beforeLoad: () => Promise.reject(new Error('the load was refused')),
+    });
+    try {
+      await expect(host.open(pathToFileURL(dir).href)).rejects.toThrow('the load was refused');
+      await waitFor(() => fake.closed === 1, 'the early watcher to be closed');
+      expect(fake.started).toBe(1);
+    } finally {
       host.dispose();
     }
   });

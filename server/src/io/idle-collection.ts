@@ -4,7 +4,7 @@
  * garbage of the last burst (about 340 MiB after a 100k open) stays resident until the next one.
  */
 import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** What the collector reads and does; the server's own in {@link startIdleCollection}, a test's in a test. */
@@ -144,6 +144,7 @@ export function startIdleCollection(input: NodeJS.ReadableStream): () => void {
   });
   const onData = (): void => collector.noteInput();
   input.on('data', onData);
+  const stopReport = process.env['PACKER_DEBUG_MEMORY'] === '1' ? reportMemoryOnSignal() : () => undefined;
   // V8's own full collections (and this collector's) move the floor the growth is counted from.
   const observer = new PerformanceObserver((list) => {
     const major = list
@@ -160,6 +161,34 @@ export function startIdleCollection(input: NodeJS.ReadableStream): () => void {
   return () => {
     clearInterval(timer);
     observer.disconnect();
+    stopReport();
     input.off('data', onData);
   };
+}
+
+/** One line of the main thread's heap figures, in MiB: used and committed per heap space, and outside the heap. */
+function memoryLine(label: string): string {
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+  const heap = getHeapStatistics();
+  const usage = process.memoryUsage();
+  const spaces = getHeapSpaceStatistics()
+    .filter((space) => space.space_size > 0)
+    .map((space) => `${space.space_name} ${mib(space.space_used_size)}/${mib(space.physical_space_size)}`)
+    .join(', ');
+  return `[packer-server] memory ${label}: rss ${mib(usage.rss)}, heap used ${mib(heap.used_heap_size)}, committed ${mib(heap.total_heap_size)}, physical ${mib(heap.total_physical_size)}, malloced ${mib(heap.malloced_memory)} (peak ${mib(heap.peak_malloced_memory)}), external ${mib(usage.external)}, array buffers ${mib(usage.arrayBuffers)}; spaces used/physical: ${spaces}\n`;
+}
+
+/**
+ * A debugging aid (`PACKER_DEBUG_MEMORY=1`): on `SIGUSR2` the main thread's heap figures are written to stderr,
+ * before and after one full collection, so a measurement can tell live memory from garbage and from what lies
+ * outside V8's heap. Returns the function that stops listening.
+ */
+function reportMemoryOnSignal(): () => void {
+  const onSignal = (): void => {
+    process.stderr.write(memoryLine('now'));
+    collectGarbage();
+    process.stderr.write(memoryLine('after a full collection'));
+  };
+  process.on('SIGUSR2', onSignal);
+  return () => process.off('SIGUSR2', onSignal);
 }

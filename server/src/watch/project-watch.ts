@@ -220,6 +220,11 @@ export class ProjectWatch implements DivergenceSource {
       for (const change of folded) this.betweenRuns.set(change.path, change);
       this.report(folded, snapshot, true);
     }
+    // What a watcher armed during the open reported before the watch took it over: judged now, with the
+    // crawl's fingerprints in (a change the snapshot's crawl already saw then matches them, and one after it
+    // has none), so it is neither lost nor reported when the snapshot holds it.
+    const held = 'watcher' in armed ? armed.watcher.heldPaths : undefined;
+    if (held !== undefined && held.length > 0) this.tracker.note(held);
     // Look for anything that changed since the snapshot was crawled, with the same crawl.
     await this.verifyAgainst(disk.fingerprints);
     this.verified = true;

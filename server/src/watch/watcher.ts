@@ -18,6 +18,12 @@ export interface WatchListener {
 export interface WorkspaceWatcher {
   /** Which backend runs, for the status and the benchmark. */
   readonly backend: 'chokidar' | 'parcel' | 'none';
+  /**
+   * Paths reported before the watch took this watcher over (one armed while the project opened, see
+   * `armEarly`): the watch notes them once its verification crawl's fingerprints are in, so each is judged
+   * against what the snapshot and that crawl saw.
+   */
+  readonly heldPaths?: readonly string[];
   close(): Promise<void>;
 }
 
