@@ -10,6 +10,12 @@ import { lazy } from './lazy.js';
 /** The wire protocol version; bumped on any change a client can observe. */
 export const PACKER_PROTOCOL_VERSION = '0.1.0';
 
+/**
+ * The longest typing pause a client may set (`diagnosticsDelayMs`), in ms: one hour. Node runs a timer set
+ * beyond 2^31 − 1 ms after 1 ms, so an unbounded value would mean no pause at all.
+ */
+export const MAX_DIAGNOSTICS_DELAY_MS = 3_600_000;
+
 /** `initialize` params, as far as the packer reads them. Unknown LSP fields are accepted and ignored. */
 export const InitializeParams = /* @__PURE__ */ lazy(() =>
   z.looseObject({
@@ -36,9 +42,10 @@ export const InitializeParams = /* @__PURE__ */ lazy(() =>
         diagnosticsDelayMs: z
           .number()
           .nonnegative()
+          .max(MAX_DIAGNOSTICS_DELAY_MS, { error: `must be at most ${MAX_DIAGNOSTICS_DELAY_MS} ms (one hour)` })
           .optional()
           .describe(
-            'How long typing must pause before an open asset.json or index.json is validated, in ms (default 150; 0 validates every change).',
+            'How long typing must pause before an open asset.json or index.json is validated, in ms (default 150; 0 validates every change; at most 3600000, one hour).',
           ),
       })
       .optional(),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WorkDoneProgress } from 'vscode-languageserver-protocol';
+import { MAX_DIAGNOSTICS_DELAY_MS } from '@prometeu/packer-protocol';
 import { PackerHost } from '../../server/src/index.js';
 import { connectInProcess, Notifier } from '../lane/support.js';
 import { useTempDirs, writeProject } from '../support/workspace-builder.js';
@@ -205,8 +206,71 @@ describe('the language service', () => {
     });
     await latest(uri, (p) => p.version === 2, 'the change validated with the kept pause');
     expect(client.logMessages.map((m) => m.message)).toEqual([
-      'workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms, 0 or more; kept the delay.',
+      'workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms from 0 to 3600000; kept the delay.',
     ]);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('refuses a typing pause beyond one hour from workspace/didChangeConfiguration and keeps the delay', async () => {
+    const { host, client, published, latest, uri, declaration } = await openedBadBuffer(0);
+    // Node runs a timer set beyond 2^31 - 1 ms after 1 ms: taken, such a pause would mean none at all.
+    for (const diagnosticsDelayMs of [2 ** 31, MAX_DIAGNOSTICS_DELAY_MS + 1])
+      await client.connection.sendNotification('workspace/didChangeConfiguration', {
+        settings: { packer: { diagnosticsDelayMs } },
+      });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ text: JSON.stringify({ ...declaration, type: 'x' }) }],
+    });
+    await latest(uri, (p) => p.version === 2, 'the change validated with the kept pause');
+    const refused =
+      'workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms from 0 to 3600000; kept the delay.';
+    expect(client.logMessages.map((m) => m.message)).toEqual([refused, refused]);
+    // The maximum itself is taken: a change during it is never validated.
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { packer: { diagnosticsDelayMs: MAX_DIAGNOSTICS_DELAY_MS } },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 3 },
+      contentChanges: [{ text: JSON.stringify(declaration) }],
+    });
+    await client.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: { packer: { diagnosticsDelayMs: 0 } },
+    });
+    await client.connection.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 4 },
+      contentChanges: [{ text: JSON.stringify({ ...declaration, type: 'x' }) }],
+    });
+    await latest(uri, (p) => p.version === 4, 'the newest version validated');
+    expect(published.filter((p) => p.uri === uri).map((p) => p.version)).not.toContain(3);
+    expect(client.logMessages).toHaveLength(2);
+    client.dispose();
+    host.dispose();
+  });
+
+  it('refuses an initialize whose typing pause is beyond one hour, saying which option, and takes a retry', async () => {
+    const project = brokenProject(tempDir());
+    const notifier = new Notifier();
+    const host = new PackerHost({ watcher: null });
+    const client = connectInProcess(host, notifier);
+    const initialize = (diagnosticsDelayMs: number) =>
+      client.connection.sendRequest('initialize', {
+        processId: null,
+        capabilities: { textDocument: { publishDiagnostics: {} } },
+        initializationOptions: { diagnosticsDelayMs },
+        workspaceFolders: [{ uri: pathToFileURL(project.root).href, name: 'game' }],
+      });
+    for (const diagnosticsDelayMs of [2 ** 31, MAX_DIAGNOSTICS_DELAY_MS + 1])
+      await expect(initialize(diagnosticsDelayMs)).rejects.toMatchObject({
+        code: -32602,
+        message: `Invalid params for initialize: initializationOptions.diagnosticsDelayMs: must be at most ${MAX_DIAGNOSTICS_DELAY_MS} ms (one hour).`,
+      });
+    expect(host.list()).toHaveLength(0);
+    await expect(initialize(MAX_DIAGNOSTICS_DELAY_MS)).resolves.toMatchObject({
+      serverInfo: { name: expect.any(String) },
+    });
+    expect(host.list()).toHaveLength(1);
     client.dispose();
     host.dispose();
   });

@@ -20,7 +20,7 @@ import type {
   PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
 import { REGISTRY_PATH } from '../domain/registry.js';
-import type { Diagnostic } from '@prometeu/packer-protocol';
+import { MAX_DIAGNOSTICS_DELAY_MS, type Diagnostic } from '@prometeu/packer-protocol';
 import type { AssetRecord, Snapshot } from '../domain/snapshot.js';
 import type { PackerHost } from '../host.js';
 import { readRegistryText } from '../project/loader.js';
@@ -46,7 +46,8 @@ export interface LanguageServiceOptions {
   readonly publish: (params: PublishDiagnosticsParams) => void;
   /**
    * How long typing must pause before an open buffer is validated, in ms (0 validates on every change;
-   * undefined is the default of 150 ms). Asked at each change, so `initialize` can set it after creation.
+   * undefined is the default of 150 ms; a longer one than `MAX_DIAGNOSTICS_DELAY_MS` waits that long). Asked at
+   * each change, so `initialize` can set it after creation.
    */
   readonly debounceMs?: () => number | undefined;
 }
@@ -230,7 +231,8 @@ export class LanguageService {
     const open = key === undefined ? undefined : this.documents.get(key);
     if (key === undefined || open === undefined) return;
     open.document = TextDocument.update(open.document, params.contentChanges, params.textDocument.version);
-    const delay = this.configuredDelay ?? this.delay() ?? 150;
+    // Never beyond the documented maximum (the entry points enforce it): Node runs a longer timer at once.
+    const delay = Math.min(this.configuredDelay ?? this.delay() ?? 150, MAX_DIAGNOSTICS_DELAY_MS);
     if (open.timer !== undefined) clearTimeout(open.timer);
     open.timer = undefined;
     if (delay <= 0) {

@@ -4,6 +4,7 @@
  * logged and ignored (a notification has no answer).
  */
 import type { z } from 'zod';
+import { MAX_DIAGNOSTICS_DELAY_MS } from '@prometeu/packer-protocol';
 import type { MessageType } from 'vscode-languageserver-protocol';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import type { StandardHandlers } from '../dispatch/routes.js';
@@ -139,9 +140,13 @@ export function createStandardHandlers(options: StandardHandlerOptions): Standar
       if (params === undefined) return;
       const delay = packerSettingsOf(params.settings)?.['diagnosticsDelayMs'];
       if (delay === undefined) return;
-      if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) service.setDiagnosticsDelay(delay);
+      // Bounded as at `initialize`: Node runs a timer set beyond 2^31 - 1 ms after 1 ms, which would mean no pause.
+      if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0 && delay <= MAX_DIAGNOSTICS_DELAY_MS)
+        service.setDiagnosticsDelay(delay);
       else
-        warn('workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms, 0 or more; kept the delay.');
+        warn(
+          `workspace/didChangeConfiguration: diagnosticsDelayMs must be a number of ms from 0 to ${MAX_DIAGNOSTICS_DELAY_MS}; kept the delay.`,
+        );
     },
     didChangeWatchedFiles: () => undefined,
     didChangeWorkspaceFolders: (raw) => {
