@@ -19,7 +19,7 @@ import type { PrivateCopy, PrivateCopyPool } from './private-copy.js';
 import { scaledPackWorkspace } from './scaled-pack-workspace.js';
 import { tagRows } from './growth.js';
 import type { ReportRow } from './report.js';
-import { idleWaitMs, type ServerCommand } from './server-process.js';
+import { idleWaitMs, setWaitScope, type ServerCommand } from './server-process.js';
 import { formatCount } from './statistics.js';
 import {
   measureMissedChanges,
@@ -146,6 +146,7 @@ export async function eachSize(
   for (const roots of context.sizes) {
     const started = performance.now();
     const waitsBefore = idleWaitMs();
+    const scopeBefore = setWaitScope(`${suite} ${formatCount(roots)}`);
     try {
       const output = context.measuredEarlier?.(suite, roots) ?? (await measure(roots));
       rows.push(...tagRows(output.rows, roots));
@@ -161,6 +162,8 @@ export async function eachSize(
         subject: '—',
         floor: '—',
       });
+    } finally {
+      setWaitScope(scopeBefore);
     }
     const seconds = (performance.now() - started) / 1000;
     context.spent(suite, roots, seconds, (idleWaitMs() - waitsBefore) / 1000);
