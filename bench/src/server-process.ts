@@ -148,7 +148,7 @@ export function idleWaitSites(): WaitSite[] {
 function callerSite(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
   for (const frame of frames) {
-    if (frame.includes('server-process.js') || frame.includes('node:internal')) continue;
+    if (/server-process\.[jt]s/.test(frame) || frame.includes('node:internal')) continue;
     const match = /at (?:async )?(?:(\S+) \()?(?:.*\/)?([^/]+?):(\d+):\d+\)?$/.exec(frame.trim());
     if (match) return `${match[1] ?? '(anonymous)'} ${match[2]}:${match[3]}`;
   }
@@ -291,14 +291,39 @@ export async function startServer(command: ServerCommand, options: StartOptions 
   // Invariant: counts every request sent through `request`, every answer to one and every notification
   // received; an idle wait continues the previous one's quiet stretch only while it has not moved.
   let traffic = 0;
-  connection.onNotification((method: string, params: unknown) => {
+  // Invariant: the process's CPU time read once the client had handled the latest traffic (`traffic` then);
+  // an idle wait may start its quiet stretch there when neither has moved since (see `untilIdle`).
+  let settled: { at: number; ticks: number; traffic: number } | undefined;
+  let settling = false;
+  const noteTraffic = (): void => {
     traffic++;
+    if (settling) return;
+    settling = true;
+    // Read once the client's turn is over, so a burst of messages costs one /proc read.
+    setImmediate(() => {
+      settling = false;
+      try {
+        settled = { at: performance.now(), ticks: cpuTicksOf(pid!), traffic };
+      } catch {
+        settled = undefined;
+      }
+    });
+  };
+  connection.onNotification((method: string, params: unknown) => {
+    noteTraffic();
     onNotification?.(method, params);
   });
   connection.onError(() => undefined);
   connection.listen();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${command.script}`);
+  // A notification the bench sends (`textDocument/didChange`, a configuration change) is traffic too: the
+  // server has work it did not start yet, so no wait may count a stretch from before it.
+  const sendNotification = connection.sendNotification.bind(connection) as (...args: unknown[]) => Promise<void>;
+  (connection as { sendNotification: (...args: unknown[]) => Promise<void> }).sendNotification = (...args) => {
+    noteTraffic();
+    return sendNotification(...args);
+  };
 
   // Requests in flight, each with how to fail it if the process exits before answering.
   const inFlight = new Set<(code: number | null) => void>();
@@ -310,14 +335,22 @@ export async function startServer(command: ServerCommand, options: StartOptions 
       const fail = (code: number | null): void =>
         reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
       inFlight.add(fail);
-      traffic++;
-      connection
-        .sendRequest<Result>(method, params)
-        .then(resolve, reject)
-        .finally(() => {
-          traffic++;
-          inFlight.delete(fail);
-        });
+      noteTraffic();
+      // The answer is traffic before the caller hears of it, so the reading after it comes first.
+      const answered = (): void => {
+        inFlight.delete(fail);
+        noteTraffic();
+      };
+      connection.sendRequest<Result>(method, params).then(
+        (result) => {
+          answered();
+          resolve(result);
+        },
+        (error: unknown) => {
+          answered();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
     });
   }
 
@@ -341,7 +374,12 @@ export async function startServer(command: ServerCommand, options: StartOptions 
     request,
     residentBytes: () => residentBytesOf(pid),
     async untilIdle(quietMs?: number): Promise<number> {
-      const after = lastQuiet !== undefined && lastQuiet.traffic === traffic ? lastQuiet.stretch : undefined;
+      let after = lastQuiet !== undefined && lastQuiet.traffic === traffic ? lastQuiet.stretch : undefined;
+      // No wait to continue, but the CPU time read after the latest message: with nothing in flight, nothing
+      // sent or received since and no clock tick used since, the process has been quiet since that reading,
+      // as a wait started then would have found (a stretch with no tick at all, stricter than the wait's rule).
+      if (after === undefined && settled !== undefined && settled.traffic === traffic && inFlight.size === 0)
+        after = { since: settled.at, ticksAtSince: settled.ticks, ticksAtEnd: settled.ticks };
       const stretch = await waitForQuiet(
         pid,
         { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) },
