@@ -107,6 +107,68 @@ export function idleWaitMs(): number {
   return waitedMs + (waitsRunning > 0 ? performance.now() - waitingSince : 0);
 }
 
+/** The idle waits of one call site within one scope (a suite at a size), for the budget by site. */
+export interface WaitSite {
+  /** The suite and size the waits ran in ({@link setWaitScope}), such as `core 100k`. */
+  readonly scope: string;
+  /** The bench function that waited, and its place in the compiled file (`measureColdOpen measurements.js:135`). */
+  readonly site: string;
+  /** How many waits, and how many of them continued a previous quiet stretch. */
+  readonly waits: number;
+  readonly continued: number;
+  /** Wall time in these waits, each counted in full (two waits run together, a server and its no-op floor, count twice). */
+  readonly ms: number;
+  /** Of `ms`, the part before the quiet stretch began: the server was still working. */
+  readonly workingMs: number;
+  /** Of `ms`, the quiet stretch itself that the wait needed to see (the rest). */
+  readonly quietMs: number;
+}
+
+/** Invariant: the scope later waits are booked to; set by the run around each suite's size (run.ts, issue-suites.ts). */
+let waitScope = 'run';
+/** Invariant: per scope and site (`scope\tsite`), the sums of every wait that ended so far. */
+const sites = new Map<string, { waits: number; continued: number; ms: number; workingMs: number; quietMs: number }>();
+
+/** Books the idle waits from now on to `suite` at `roots` (or once per run, `roots` undefined); returns the previous scope. */
+export function setWaitScope(scope: string): string {
+  const previous = waitScope;
+  waitScope = scope;
+  return previous;
+}
+
+/** Every call site's idle waits so far, by scope, in the order first seen. */
+export function idleWaitSites(): WaitSite[] {
+  return [...sites].map(([key, sums]) => {
+    const [scope, site] = key.split('\t') as [string, string];
+    return { scope, site, ...sums };
+  });
+}
+
+/** The bench function that called into this module, from the stack: `name file.js:line`. */
+function callerSite(): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  for (const frame of frames) {
+    if (/server-process\.[jt]s/.test(frame) || frame.includes('node:internal')) continue;
+    const match = /at (?:async )?(?:(\S+) \()?(?:.*\/)?([^/]+?):(\d+):\d+\)?$/.exec(frame.trim());
+    if (match) return `${match[1] ?? '(anonymous)'} ${match[2]}:${match[3]}`;
+  }
+  return 'unknown';
+}
+
+function bookWait(site: string, startedAt: number, stretch: QuietStretch | undefined, wasContinued: boolean): void {
+  const now = performance.now();
+  const key = `${waitScope}\t${site}`;
+  const sums = sites.get(key) ?? { waits: 0, continued: 0, ms: 0, workingMs: 0, quietMs: 0 };
+  sites.set(key, sums);
+  const ms = now - startedAt;
+  const workingMs = stretch === undefined ? ms : Math.max(0, Math.min(ms, stretch.since - startedAt));
+  sums.waits++;
+  if (wasContinued) sums.continued++;
+  sums.ms += ms;
+  sums.workingMs += workingMs;
+  sums.quietMs += ms - workingMs;
+}
+
 /** Waits that continued a previous quiet stretch, and the least they saved: a fresh wait lasts `quietMs` at least. */
 const continued = { waits: 0, savedMs: 0 };
 
@@ -143,6 +205,10 @@ export async function waitForQuiet(
   const maxCpuShare = options.maxCpuShare ?? 0.02;
   const deadlineMs = options.deadlineMs ?? 120_000;
   if (waitsRunning++ === 0) waitingSince = performance.now();
+  const startedAt = performance.now();
+  const site = callerSite();
+  let found: QuietStretch | undefined;
+  let wasContinued = false;
   try {
     const deadline = performance.now() + deadlineMs;
     let quietSince = performance.now();
@@ -153,7 +219,9 @@ export async function waitForQuiet(
       if (performance.now() - quietSince >= quietMs) {
         continued.waits++;
         continued.savedMs += quietMs;
-        return { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: after.ticksAtEnd };
+        wasContinued = true;
+        found = { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: after.ticksAtEnd };
+        return found;
       }
     }
     for (;;) {
@@ -166,12 +234,15 @@ export async function waitForQuiet(
         quietSince = now;
         ticksThen = ticks;
       } else if (now - quietSince >= quietMs) {
-        return { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: ticks };
+        wasContinued ||= after !== undefined && quietSince === after.since;
+        found = { since: quietSince, ticksAtSince: ticksThen, ticksAtEnd: ticks };
+        return found;
       }
       if (now > deadline) throw new Error(`process ${pid} was still busy after ${deadlineMs} ms`);
     }
   } finally {
     if (--waitsRunning === 0) waitedMs += performance.now() - waitingSince;
+    bookWait(site, startedAt, found, wasContinued);
   }
 }
 
@@ -220,14 +291,39 @@ export async function startServer(command: ServerCommand, options: StartOptions 
   // Invariant: counts every request sent through `request`, every answer to one and every notification
   // received; an idle wait continues the previous one's quiet stretch only while it has not moved.
   let traffic = 0;
-  connection.onNotification((method: string, params: unknown) => {
+  // Invariant: the process's CPU time read once the client had handled the latest traffic (`traffic` then);
+  // an idle wait may start its quiet stretch there when neither has moved since (see `untilIdle`).
+  let settled: { at: number; ticks: number; traffic: number } | undefined;
+  let settling = false;
+  const noteTraffic = (): void => {
     traffic++;
+    if (settling) return;
+    settling = true;
+    // Read once the client's turn is over, so a burst of messages costs one /proc read.
+    setImmediate(() => {
+      settling = false;
+      try {
+        settled = { at: performance.now(), ticks: cpuTicksOf(pid!), traffic };
+      } catch {
+        settled = undefined;
+      }
+    });
+  };
+  connection.onNotification((method: string, params: unknown) => {
+    noteTraffic();
     onNotification?.(method, params);
   });
   connection.onError(() => undefined);
   connection.listen();
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${command.script}`);
+  // A notification the bench sends (`textDocument/didChange`, a configuration change) is traffic too: the
+  // server has work it did not start yet, so no wait may count a stretch from before it.
+  const sendNotification = connection.sendNotification.bind(connection) as (...args: unknown[]) => Promise<void>;
+  (connection as { sendNotification: (...args: unknown[]) => Promise<void> }).sendNotification = (...args) => {
+    noteTraffic();
+    return sendNotification(...args);
+  };
 
   // Requests in flight, each with how to fail it if the process exits before answering.
   const inFlight = new Set<(code: number | null) => void>();
@@ -239,14 +335,22 @@ export async function startServer(command: ServerCommand, options: StartOptions 
       const fail = (code: number | null): void =>
         reject(new Error(`${command.script} exited with ${String(code)} during ${method}:\n${stderr}`));
       inFlight.add(fail);
-      traffic++;
-      connection
-        .sendRequest<Result>(method, params)
-        .then(resolve, reject)
-        .finally(() => {
-          traffic++;
-          inFlight.delete(fail);
-        });
+      noteTraffic();
+      // The answer is traffic before the caller hears of it, so the reading after it comes first.
+      const answered = (): void => {
+        inFlight.delete(fail);
+        noteTraffic();
+      };
+      connection.sendRequest<Result>(method, params).then(
+        (result) => {
+          answered();
+          resolve(result);
+        },
+        (error: unknown) => {
+          answered();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
     });
   }
 
@@ -270,7 +374,12 @@ export async function startServer(command: ServerCommand, options: StartOptions 
     request,
     residentBytes: () => residentBytesOf(pid),
     async untilIdle(quietMs?: number): Promise<number> {
-      const after = lastQuiet !== undefined && lastQuiet.traffic === traffic ? lastQuiet.stretch : undefined;
+      let after = lastQuiet !== undefined && lastQuiet.traffic === traffic ? lastQuiet.stretch : undefined;
+      // No wait to continue, but the CPU time read after the latest message: with nothing in flight, nothing
+      // sent or received since and no clock tick used since, the process has been quiet since that reading,
+      // as a wait started then would have found (a stretch with no tick at all, stricter than the wait's rule).
+      if (after === undefined && settled !== undefined && settled.traffic === traffic && inFlight.size === 0)
+        after = { since: settled.at, ticksAtSince: settled.ticks, ticksAtEnd: settled.ticks };
       const stretch = await waitForQuiet(
         pid,
         { maxCpuShare: command.idleCpuShare ?? 0.02, ...(quietMs !== undefined ? { quietMs } : {}) },

@@ -81,3 +81,58 @@ export class TimeBudget {
     return [pad(header), ...lines.map(pad)].join('\n');
   }
 }
+
+/** One call site's idle waits in one scope, as server-process.ts counts them (`idleWaitSites`). */
+export interface WaitSiteEntry {
+  readonly scope: string;
+  readonly site: string;
+  readonly waits: number;
+  readonly continued: number;
+  readonly ms: number;
+  readonly workingMs: number;
+  readonly quietMs: number;
+}
+
+/**
+ * The idle waits by call site: one line per scope (a suite at a size) and site whose waits took at least
+ * `minSeconds` in all, largest first, with how much of it the server was still working (a row measured
+ * "until idle" measures that part) and how much was the quiet stretch the wait had to see.
+ */
+export function formatWaitSites(entries: readonly WaitSiteEntry[], markdown = false, minSeconds = 1): string {
+  const header = ['scope', 'site', 'waits', 'continued', 'seconds', 'server working', 'quiet stretch'];
+  const kept = entries.filter((entry) => entry.ms / 1000 >= minSeconds).sort((a, b) => b.ms - a.ms);
+  const lines = kept.map((entry) => [
+    entry.scope,
+    entry.site,
+    String(entry.waits),
+    String(entry.continued),
+    (entry.ms / 1000).toFixed(1),
+    (entry.workingMs / 1000).toFixed(1),
+    (entry.quietMs / 1000).toFixed(1),
+  ]);
+  const rest = entries.filter((entry) => entry.ms / 1000 < minSeconds);
+  const sum = (values: readonly WaitSiteEntry[], pick: (entry: WaitSiteEntry) => number): string =>
+    (values.reduce((total, entry) => total + pick(entry), 0) / 1000).toFixed(1);
+  const count = (values: readonly WaitSiteEntry[], pick: (entry: WaitSiteEntry) => number): string =>
+    String(values.reduce((total, entry) => total + pick(entry), 0));
+  const totals = (label: string, values: readonly WaitSiteEntry[]): string[] => [
+    label,
+    '',
+    count(values, (entry) => entry.waits),
+    count(values, (entry) => entry.continued),
+    sum(values, (entry) => entry.ms),
+    sum(values, (entry) => entry.workingMs),
+    sum(values, (entry) => entry.quietMs),
+  ];
+  lines.push(totals(`the other ${rest.length} sites`, rest), totals('every wait', entries));
+  if (markdown) {
+    const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+    return [row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n');
+  }
+  const widths = header.map((cell, column) => Math.max(cell.length, ...lines.map((line) => line[column]!.length)));
+  const pad = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
+  return [pad(header), ...lines.map(pad)].join('\n');
+}
