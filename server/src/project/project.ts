@@ -503,6 +503,9 @@ export class Project {
       );
     }
     const registryAfter = plan.effect.registry !== null ? await serializeCommittedRegistry(plan.effect.registry) : null;
+    // Logged before the first write: a kill between the commit's last write and `afterCommit` below must not make
+    // the next run report this commit as a change made while no packer ran.
+    this.#watch.beforeCommit(plan.effect.actions);
     await executeEffect(
       this.#assetsFs,
       operationId,

@@ -3,7 +3,9 @@
  * changed input from an untouched one without hashing, and how a new run knows what changed while no
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
-import { folderFs, type EntryStats, type FolderLocation } from '../io/project-fs.js';
+import { hash } from 'node:crypto';
+import { CONTROL_FOLDER, isWithin } from '../domain/paths.js';
+import { folderFs, type EntryStats, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { yieldToClients } from '../io/turns.js';
 
@@ -63,13 +65,90 @@ export async function fingerprintFiles(
  * one JSON line per commit, appended (cheap, and it survives the process being killed), folded into the
  * file when it is saved. Without it, a packer killed after a commit would report its own commit as a
  * change made while no packer ran.
+ *
+ * A commit appends two lines: its {@link CommitIntent} before its first write, and the fingerprints it set
+ * once it has committed. A packer killed between its last write and the second line leaves an intent with
+ * no line after it; the next run settles that intent against the disk (see {@link settleIntent}), so the
+ * commit is neither reported as an outside change nor able to hide one.
  */
 export const FINGERPRINT_LOG_PATH = '.prometeu/fingerprint.log';
 
-/** One line of the log: paths whose fingerprint the commit set, and paths it removed. */
-interface LogLine {
-  readonly set: Record<string, string>;
-  readonly removed: string[];
+/**
+ * What a commit is about to do to the files the fingerprints cover (the control folder left out), logged
+ * before it writes anything. Paths are relative to `assets/`.
+ */
+export interface CommitIntent {
+  /** The files it writes, each with the SHA-256 (hex) of the exact bytes it writes. */
+  readonly written: Readonly<Record<string, string>>;
+  /**
+   * The folders it moves, each with the fingerprints its files had before the move, relative to the folder
+   * (a rename keeps a file's size and modification time, so a moved file keeps its fingerprint).
+   */
+  readonly moved: readonly {
+    readonly from: string;
+    readonly to: string;
+    readonly files: Readonly<Record<string, string>>;
+  }[];
+  /** The folders it deletes. */
+  readonly deleted: readonly string[];
+}
+
+/** One line of the log: paths whose fingerprint a commit set and paths it removed, or what a commit is about to do. */
+type LogLine = { readonly set: Record<string, string>; readonly removed: string[] } | { readonly intent: CommitIntent };
+
+/** Whether `path` (relative to `assets/`) is in the control folder, which no fingerprint covers. */
+const isControl = (path: string): boolean => isWithin(CONTROL_FOLDER, path);
+
+/** `rest` (relative to `folder`) relative to `assets/`. */
+function inFolder(folder: string, rest: string): string {
+  return folder === '' ? rest : `${folder}/${rest}`;
+}
+
+/** SHA-256 (hex) of a text's UTF-8 bytes, as a commit writes them. */
+export function sha256OfText(text: string): string {
+  return hash('sha256', text, 'hex');
+}
+
+/**
+ * Settles the intent of a commit whose fingerprints were never logged (its packer was killed first): the
+ * fingerprints become what the commit left on disk, where the disk proves the commit did it, and stay as they
+ * were everywhere else, so the comparison that follows reports exactly what changed besides the commit.
+ *
+ * - A moved file: gone from its old path, and at its new path with the fingerprint it had before the move.
+ * - A file in a deleted folder: gone from disk.
+ * - A written file: its bytes on disk hash to the bytes the commit wrote (a file the commit did not reach
+ *   yet, or one changed since, keeps its old fingerprint and is reported if it differs).
+ *
+ * The part of the commit a crash cut short (a journaled commit's later actions) is simply not on disk yet;
+ * the journal's recovery finishes or undoes it, and refreshes these fingerprints as any commit does.
+ */
+function settleIntent(assets: ProjectFs, fingerprints: Fingerprints, intent: CommitIntent): void {
+  for (const move of intent.moved) {
+    for (const [rest, before] of Object.entries(move.files)) {
+      const from = inFolder(move.from, rest);
+      const to = inFolder(move.to, rest);
+      if (fingerprintOf(assets, from) !== null) continue;
+      if (!isControl(from)) fingerprints.delete(from);
+      if (!isControl(to) && fingerprintOf(assets, to) === before) fingerprints.set(to, before);
+    }
+  }
+  for (const folder of intent.deleted) {
+    if (isControl(folder)) continue;
+    for (const path of [...fingerprints.keys()])
+      if (isWithin(folder, path) && fingerprintOf(assets, path) === null) fingerprints.delete(path);
+  }
+  for (const [path, sha256] of Object.entries(intent.written)) {
+    if (isControl(path)) continue;
+    let bytes: Buffer | null;
+    try {
+      bytes = assets.readFileIfRegular(path, SIZE_LIMITS.declaration);
+    } catch {
+      continue;
+    }
+    if (bytes === null || hash('sha256', bytes, 'hex') !== sha256) continue;
+    const fingerprint = fingerprintOf(assets, path);
+    if (fingerprint !== null) fingerprints.set(path, fingerprint);
+  }
 }
 
 /** Reads the fingerprints a previous run saved, with its logged commits applied; null when there are none. */
@@ -92,15 +171,30 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
   } catch {
     return fingerprints;
   }
+  // The intent of the last commit logged, until the line of its fingerprints follows it.
+  let unsettled: CommitIntent | undefined;
   for (const line of log.split('\n')) {
     if (line.trim() === '') continue;
+    let entry: LogLine;
     try {
-      const entry = JSON.parse(line) as LogLine;
-      for (const path of entry.removed) fingerprints.delete(path);
-      for (const [path, fingerprint] of Object.entries(entry.set)) fingerprints.set(path, fingerprint);
+      entry = JSON.parse(line) as LogLine;
     } catch {
       // A line cut short by a crash: the commits before it are applied, and nothing after it was written.
       break;
+    }
+    if ('intent' in entry) {
+      unsettled = entry.intent;
+      continue;
+    }
+    unsettled = undefined;
+    for (const path of entry.removed) fingerprints.delete(path);
+    for (const [path, fingerprint] of Object.entries(entry.set)) fingerprints.set(path, fingerprint);
+  }
+  if (unsettled !== undefined) {
+    try {
+      settleIntent(assets, fingerprints, unsettled);
+    } catch {
+      // A malformed intent (the log is the packer's own, but a person may edit it): the commit is then reported.
     }
   }
   return fingerprints;
@@ -110,6 +204,12 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
 export function logFingerprintChanges(assetsDir: FolderLocation, set: Record<string, string>, removed: string[]): void {
   if (Object.keys(set).length === 0 && removed.length === 0) return;
   folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, `${JSON.stringify({ set, removed } satisfies LogLine)}\n`);
+}
+
+/** Appends what a commit is about to do to the log, before its first write; nothing when it touches no fingerprinted file. */
+export function logCommitIntent(assetsDir: FolderLocation, intent: CommitIntent): void {
+  if (Object.keys(intent.written).length === 0 && intent.moved.length === 0 && intent.deleted.length === 0) return;
+  folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, `${JSON.stringify({ intent } satisfies LogLine)}\n`);
 }
 
 /** Forgets the log once its changes are in the saved file. */

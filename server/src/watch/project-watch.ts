@@ -7,7 +7,7 @@ import { compareStrings, lowerBound } from '../domain/crawl.js';
 import { fingerprintOfStamp, stampsOfCrawl, verifyDisk, type VerifiedDisk } from './crawl-worker.js';
 import { SliceClock } from '../pack/slice.js';
 import { crawledAt } from '../project/loader.js';
-import { isWithin } from '../domain/paths.js';
+import { CONTROL_FOLDER, isWithin } from '../domain/paths.js';
 import { IndexedPaths } from '../domain/indexed-paths.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
@@ -21,10 +21,15 @@ import {
   type DivergenceSource,
   type DivergentChange,
 } from './divergence.js';
+import type { FileAction } from '../mutations/effects.js';
 import {
   fingerprintFiles,
   fingerprintOf,
+  fingerprintOfStats,
+  logCommitIntent,
   logFingerprintChanges,
+  sha256OfText,
+  type CommitIntent,
   saveFingerprints,
   saveFingerprintsSync,
   type Fingerprints,
@@ -390,6 +395,68 @@ export class ProjectWatch implements DivergenceSource {
     for (const change of this.betweenRuns.values())
       for (const path of paths) if (isWithin(path, change.path) || isWithin(change.path, path)) return change;
     return undefined;
+  }
+
+  /**
+   * Before a commit's first write: logs what it is about to do (see `CommitIntent`), so that a packer killed
+   * after its last write but before {@link afterCommit} logged its fingerprints does not make the next run report
+   * the commit as a change made while no packer ran. Costs one hash of each text the commit writes and one
+   * append; a moved folder's files are found by binary search in the crawl's sorted files.
+   */
+  beforeCommit(actions: readonly FileAction[]): void {
+    if (this.settings.factory === null || !this.project.canWriteControlData()) return;
+    const written: Record<string, string> = {};
+    const moved: { from: string; to: string; files: Record<string, string> }[] = [];
+    const deleted: string[] = [];
+    for (const action of actions) {
+      if (action.kind === 'writeFile') written[action.path] = sha256OfText(action.content);
+      else if (action.kind === 'deleteFolder') deleted.push(action.path);
+      else moved.push({ from: action.from, to: action.to, files: this.filesOfFolder(action.from) });
+    }
+    const intent: CommitIntent = { written, moved, deleted };
+    try {
+      logCommitIntent(this.project.assetsFs, intent);
+    } catch {
+      // The log is a cache: without the intent a crash right after the commit may make the next run report it.
+    }
+  }
+
+  /**
+   * The fingerprints of the files in `folder` now, relative to it: from the fingerprints kept for the crawl's
+   * files, or, for a folder in the control folder (a quarantined asset being restored), from its own lstat walk.
+   */
+  private filesOfFolder(folder: string): Record<string, string> {
+    const files: Record<string, string> = {};
+    if (isWithin(CONTROL_FOLDER, folder)) {
+      try {
+        this.project.assetsFs.walkFolders(
+          folder,
+          (walked) => {
+            const subfolders: string[] = [];
+            for (const entry of walked.entries) {
+              if (entry.isDirectory()) subfolders.push(entry.name);
+              else if (entry.isFile()) {
+                const stats = walked.stat(entry.name);
+                if (stats?.isFile() === true)
+                  files[`${walked.path}/${entry.name}`.slice(folder.length + 1)] = fingerprintOfStats(stats);
+              }
+            }
+            return subfolders;
+          },
+          () => undefined,
+        );
+      } catch {
+        // Unreadable: its files are then reported as added if the commit was cut short.
+      }
+      return files;
+    }
+    const crawled = this.project.snapshot().crawl.files;
+    const prefix = `${folder}/`;
+    for (let at = lowerBound(crawled, prefix); at < crawled.length && crawled[at]!.startsWith(prefix); at++) {
+      const fingerprint = this.fingerprints.get(crawled[at]!);
+      if (fingerprint !== undefined) files[crawled[at]!.slice(prefix.length)] = fingerprint;
+    }
+    return files;
   }
 
   /** After a commit: refresh the fingerprints of what the commit touched, and save them soon. */
