@@ -44,6 +44,11 @@ export interface HostOptions {
   /** Test hook for crash tests: called after each durable step of every commit of this host's projects. */
   readonly stepHook?: StepHook;
   /**
+   * Prepares a large frozen answer of a write for sending before its operation ends (see `Project.prepareAnswer`):
+   * the stdio server passes the transport's `serialiseAhead`, so the layers below the transport never import it.
+   */
+  readonly prepareAnswer?: (answer: object) => Promise<void>;
+  /**
    * Test hook: awaited while a project is `loading`, before anything is read (tests hold a load there to
    * show the state without any timing).
    */
@@ -253,6 +258,7 @@ export class PackerHost {
         void target.lane.enqueue(reconcileOperation(target, operationId));
       },
       ...(this.options.stepHook !== undefined ? { stepHook: this.options.stepHook } : {}),
+      ...(this.options.prepareAnswer !== undefined ? { prepareAnswer: this.options.prepareAnswer } : {}),
       ...(this.options.beforeValidationRound !== undefined
         ? { beforeValidationRound: () => this.options.beforeValidationRound!(id) }
         : {}),

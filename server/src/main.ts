@@ -7,6 +7,7 @@ import { PACKER_PROTOCOL_VERSION } from '@prometeu/packer-protocol';
 import { PackerHost } from './host.js';
 import { startIdleCollection } from './io/idle-collection.js';
 import { serveConnection } from './transport/connection.js';
+import { serialiseAhead } from './transport/outbound-writer.js';
 
 const USAGE = `Usage: packer-server --stdio
 
@@ -46,7 +47,7 @@ function main(argv: readonly string[]): void {
     process.exit(2);
   }
   // The crawl threads start once initialize is answered (the connection's `initialized`), not before it.
-  const host = new PackerHost({ deferLoadThreads: true });
+  const host = new PackerHost({ deferLoadThreads: true, prepareAnswer: serialiseAhead });
   serveConnection({
     input: process.stdin,
     output: process.stdout,

@@ -73,6 +73,8 @@ export interface ProjectOptions {
   readonly scheduleReconcile?: (project: Project) => void;
   /** Test hook for crash tests: called after each durable step of a commit. */
   readonly stepHook?: StepHook;
+  /** See {@link Project.prepareAnswer}; absent, answers are serialised when sent. */
+  readonly prepareAnswer?: (answer: object) => Promise<void>;
   /** Test hook: runs before each format validation round reads the disk. */
   readonly beforeValidationRound?: () => void | Promise<void>;
 }
@@ -94,6 +96,7 @@ export class Project {
   readonly #now: () => Date;
   readonly #previews = new PreviewStore();
   readonly #stepHook: StepHook | undefined;
+  readonly #prepareAnswer: ((answer: object) => Promise<void>) | undefined;
   readonly #deferredWatcher: WatcherFactory | null;
   readonly #scheduleReconcile: ((project: Project) => void) | undefined;
   /**
@@ -133,6 +136,7 @@ export class Project {
     this.#newUuid = options.newUuid ?? randomUUID;
     this.#now = options.now;
     this.#stepHook = options.stepHook;
+    this.#prepareAnswer = options.prepareAnswer;
     this.#deferredWatcher = options.deferredWatcher ?? null;
     this.#scheduleReconcile = options.scheduleReconcile;
     this.#lastRecovery = options.lastRecovery ?? null;
@@ -567,6 +571,16 @@ export class Project {
         paths.add(change.path);
     }
     return [...paths].sort();
+  }
+
+  /**
+   * Prepares `answer` (frozen) for sending, in slices of the event loop's time, before the write that made it
+   * ends: a pack's answer names every asset of the build set, megabytes at 100k roots, and serialised when its
+   * response and its terminal event were sent it held the main thread for hundreds of milliseconds. The
+   * transport provides how (the host's `prepareAnswer` option); without it this does nothing.
+   */
+  async prepareAnswer(answer: object): Promise<void> {
+    await this.#prepareAnswer?.(answer);
   }
 
   /** Whether a journal of an interrupted write is on disk (a reconcile needs the lock only then). */

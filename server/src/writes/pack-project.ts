@@ -11,7 +11,6 @@ import { forgetPackState, resavePackState, savePackState, upToDateState } from '
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
-import { serialiseAhead } from '../transport/outbound-writer.js';
 
 /** How many progress events a pack reports at most (one per asset up to this many assets). */
 const PROGRESS_REPORTS = 100;
@@ -20,13 +19,13 @@ const PROGRESS_REPORTS = 100;
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
 
 /**
- * `response` frozen, with its JSON computed now in slices of the event loop's time (see serialiseAhead): it
+ * `response` frozen, with its JSON computed now in slices of the event loop's time (`Project.prepareAnswer`): it
  * names every asset of the build set (or every blocker), megabytes at 100k roots, which serialised when sent
  * held the main thread for hundreds of milliseconds, once for the response and once for the terminal event.
  */
-async function answer(response: PackResponse): Promise<PackResponse> {
+async function answer(project: Project, response: PackResponse): Promise<PackResponse> {
   Object.freeze(response);
-  await serialiseAhead(response);
+  await project.prepareAnswer(response);
   return response;
 }
 
@@ -64,7 +63,7 @@ export function packOperation(
       if (divergedPaths.length > 0)
         return {
           status: 'failed',
-          response: await answer({
+          response: await answer(project, {
             ...base,
             outcome: 'failed',
             failure: 'diverged',
@@ -84,7 +83,7 @@ export function packOperation(
         if (current.refreshed !== null) await resavePackState(cache, current.refreshed);
         return {
           status: 'succeeded',
-          response: await answer({
+          response: await answer(project, {
             ...base,
             upToDate: true,
             artifacts: current.state.written.map(toPackArtifact),
@@ -114,12 +113,12 @@ export function packOperation(
           case 'blocked':
             return {
               status: 'failed',
-              response: await answer({ ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] }),
+              response: await answer(project, { ...base, outcome: 'blocked', blockers: [...outcome.diagnostics] }),
             };
           case 'diverged':
             return {
               status: 'failed',
-              response: await answer({
+              response: await answer(project, {
                 ...base,
                 outcome: 'failed',
                 failure: 'diverged',
@@ -141,7 +140,7 @@ export function packOperation(
         if (outcome.record !== null) await savePackState({ root: project.fs, cache }, outcome.record, written);
         return {
           status: 'succeeded',
-          response: await answer({
+          response: await answer(project, {
             ...base,
             artifacts: written.map(toPackArtifact),
             assets: outcome.entries.map(toPackedAssetSummary),
