@@ -1,4 +1,5 @@
 /** The run's time budget: the wall time each suite spent at each size and on its once-per-run rows, printed after the run as a table. */
+import type { WaitSite } from './server-process.js';
 import { formatCount } from './statistics.js';
 
 /** One cell of the budget: a suite (or a step of the run) at one size, or once per run (`roots` undefined). */
@@ -69,29 +70,12 @@ export class TimeBudget {
       `other ${seconds(totalSeconds - accounted)}`,
       seconds(totalSeconds),
     ]);
-    if (markdown) {
-      const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
-      return [row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n');
-    }
-    const widths = header.map((cell, column) => Math.max(cell.length, ...lines.map((line) => line[column]!.length)));
-    const pad = (cells: readonly string[]): string =>
-      cells
-        .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
-        .join('  ');
-    return [pad(header), ...lines.map(pad)].join('\n');
+    return renderTable(header, lines, markdown, 1);
   }
 }
 
 /** One call site's idle waits in one scope, as server-process.ts counts them (`idleWaitSites`). */
-export interface WaitSiteEntry {
-  readonly scope: string;
-  readonly site: string;
-  readonly waits: number;
-  readonly continued: number;
-  readonly ms: number;
-  readonly workingMs: number;
-  readonly quietMs: number;
-}
+export type WaitSiteEntry = WaitSite;
 
 /**
  * The idle waits by call site: one line per scope (a suite at a size) and site whose waits took at least
@@ -125,6 +109,19 @@ export function formatWaitSites(entries: readonly WaitSiteEntry[], markdown = fa
     sum(values, (entry) => entry.quietMs),
   ];
   lines.push(totals(`the other ${rest.length} sites`, rest), totals('every wait', entries));
+  return renderTable(header, lines, markdown, 2);
+}
+
+/**
+ * A table as markdown, or as plain text in aligned columns: the first `textColumns` columns left-aligned, the
+ * figures after them right-aligned.
+ */
+function renderTable(
+  header: readonly string[],
+  lines: readonly (readonly string[])[],
+  markdown: boolean,
+  textColumns: number,
+): string {
   if (markdown) {
     const row = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
     return [row(header), row(header.map(() => '---')), ...lines.map(row)].join('\n');
@@ -132,7 +129,7 @@ export function formatWaitSites(entries: readonly WaitSiteEntry[], markdown = fa
   const widths = header.map((cell, column) => Math.max(cell.length, ...lines.map((line) => line[column]!.length)));
   const pad = (cells: readonly string[]): string =>
     cells
-      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .map((cell, column) => (column < textColumns ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
       .join('  ');
   return [pad(header), ...lines.map(pad)].join('\n');
 }
