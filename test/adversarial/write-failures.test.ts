@@ -20,7 +20,7 @@ import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
 import { treeDifferences, treeOf } from '../lane/support.js';
-import { useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
+import { MIXED_ROOTS, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
 import {
   errnoError,
   fillDisk,
@@ -42,12 +42,7 @@ const skipControl = (path: string): boolean =>
 
 function writeBase(dir: string): void {
   writeProject(dir, {
-    assets: [
-      { root: 'chars/hero' },
-      { root: 'chars/slime', included: false },
-      { root: 'props/crate' },
-      { root: 'props/barrel', registered: false },
-    ],
+    assets: [...MIXED_ROOTS],
   });
 }
 

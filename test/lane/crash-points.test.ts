@@ -17,7 +17,7 @@ import { applyMutationOperation } from '../../server/src/writes/apply-mutation.j
 import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
-import { useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
+import { MIXED_ROOTS, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
 import { treeDifferences, treeOf } from './support.js';
 
 /** Thrown from the step hook: the process "dies" right after a durable step. */
@@ -32,13 +32,7 @@ const CREATED_UUID = '00000000-0000-4000-8000-00000000c0de';
 /** The starting project: three registered roots, one unregistered one, and one whose uuid collides (for adopt). */
 function writeBase(dir: string): void {
   writeProject(dir, {
-    assets: [
-      { root: 'chars/hero' },
-      { root: 'chars/slime', included: false },
-      { root: 'props/crate' },
-      { root: 'props/barrel', registered: false },
-      { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false },
-    ],
+    assets: [...MIXED_ROOTS, { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false }],
   });
 }
 

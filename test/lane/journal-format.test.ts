@@ -17,7 +17,7 @@ import { JOURNAL_PATH, recoverJournal } from '../../server/src/mutations/execute
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
 import type { Project } from '../../server/src/project/project.js';
 import type { LaneOutcome } from '../../server/src/project/writer-lane.js';
-import { useTempDirs, writeProject } from '../support/workspace-builder.js';
+import { MIXED_ROOTS, useTempDirs, writeProject } from '../support/workspace-builder.js';
 import { seededRandom, treeDifferences, treeOf } from './support.js';
 
 /** Thrown from the step hook: the process "dies" right after a durable step. */
@@ -36,12 +36,7 @@ const skipControl = (path: string): boolean =>
 
 function writeBase(dir: string): void {
   writeProject(dir, {
-    assets: [
-      { root: 'chars/hero' },
-      { root: 'chars/slime', included: false },
-      { root: 'props/crate' },
-      { root: 'props/barrel', registered: false },
-    ],
+    assets: [...MIXED_ROOTS],
   });
 }
 

@@ -129,6 +129,17 @@ export function declarationFor(asset: AssetSpec): Record<string, unknown> {
 }
 
 /**
+ * The small project the commit tests start from: three registered roots (one left out of the build) and one
+ * root that is not registered, so every kind of mutation has something to act on.
+ */
+export const MIXED_ROOTS: readonly AssetSpec[] = [
+  { root: 'chars/hero' },
+  { root: 'chars/slime', included: false },
+  { root: 'props/crate' },
+  { root: 'props/barrel', registered: false },
+];
+
+/**
  * Writes the project described by `spec` into `dir` (which should be an empty temporary folder) and
  * returns what it wrote. `assets/` is always created, even for an empty spec.
  */

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PackerHost } from '../../server/src/host.js';
 import type { Project } from '../../server/src/project/project.js';
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
-import { useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
+import { MIXED_ROOTS, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
 import { describeChanges, fakeWatcher } from './support.js';
 
 /** Thrown from the step hook: the process "dies" right after a durable step. */
@@ -69,12 +69,7 @@ describe('a packer killed during a commit, before its fingerprints were logged',
   async function staged(setup: readonly MutationIntent[] = []) {
     const dir = realpathSync(tempDir());
     writeProject(dir, {
-      assets: [
-        { root: 'chars/hero' },
-        { root: 'chars/slime', included: false },
-        { root: 'props/crate' },
-        { root: 'props/barrel', registered: false },
-      ],
+      assets: [...MIXED_ROOTS],
     });
     const opened = await open(dir);
     // A first commit takes the writer lock, without which no fingerprint is saved or logged.
