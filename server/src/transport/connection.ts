@@ -7,7 +7,7 @@ import {
   InitializeParams,
   PACKER_PROTOCOL_VERSION,
   StandardErrorCodes,
-  MutationKind,
+  MUTATION_KINDS,
   packerNotifications,
   packerRequests,
   type InitializeResult,
@@ -29,6 +29,7 @@ import {
   type ProgressToken,
 } from 'vscode-languageserver-protocol';
 import { ProtocolError } from '../errors.js';
+import { fastInitializeParams } from '../dispatch/fast-params.js';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import { readViewOf } from '../dispatch/context.js';
 import { createRoutes, type DispatchContext, type Route } from '../dispatch/routes.js';
@@ -348,9 +349,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       initialize: async (raw) => {
         if (phase !== 'awaitingInitialize')
           throw new ProtocolError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
-        const parsed = InitializeParams.safeParse(raw);
-        if (!parsed.success) throw invalidParams('initialize', parsed.error);
-        const params = parsed.data;
+        let params = fastInitializeParams(raw);
+        if (params === undefined) {
+          const parsed = InitializeParams.safeParse(raw);
+          if (!parsed.success) throw invalidParams('initialize', parsed.error);
+          params = parsed.data;
+        }
         phase = 'running';
         trace = params.trace ?? 'off';
         const autoReconcile = params.initializationOptions?.['autoReconcile'];
@@ -431,7 +435,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
                 protocolVersion: PACKER_PROTOCOL_VERSION,
                 requests: Object.values(packerRequests).map((declaration) => declaration.method),
                 notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
-                mutations: [...MutationKind.options],
+                mutations: [...MUTATION_KINDS],
                 doctorScopes: ['registered', 'workspace'],
                 assetTypes: assetTypeCapabilities(),
                 formats: formatCapabilities(),
