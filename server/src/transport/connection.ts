@@ -58,6 +58,15 @@ import {
 import { PACKER_COMMANDS } from '../lsp/commands.js';
 import { RENAME_REGISTRATION } from '../lsp/renames.js';
 
+/** The requests a client sends first, whose params schemas are built once the client says `initialized`. */
+const FIRST_REQUESTS = [
+  packerRequests.openProject,
+  packerRequests.projectStatus,
+  packerRequests.listAssets,
+  packerRequests.getAssetDetails,
+  packerRequests.closeProject,
+];
+
 /** What a connection needs. */
 export interface ConnectionOptions {
   readonly input: NodeJS.ReadableStream;
@@ -457,6 +466,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         // The client has the initialize result: the host's deferred start-up work (the crawl threads) runs now.
         host.startLoadThreads();
         language.start(publishesWholeWorkspace);
+        // Start-up builds no schema (zod itself is evaluated at its first use): the schemas of the requests a
+        // client sends first are built in the next turn, off the initialize path, so the first of them does
+        // not pay for zod's evaluation and compilation.
+        setImmediate(() => {
+          if (phase === 'running') for (const declaration of FIRST_REQUESTS) declaration.params.safeParse(undefined);
+        });
       },
       exit: () => exit(phase === 'shutDown' ? 0 : 1),
       setTrace: (params) => {
