@@ -81,24 +81,28 @@ export const OperationClass = /* @__PURE__ */ lazy(() =>
 );
 export type OperationClass = z.infer<typeof OperationClass>;
 
+/**
+ * Every mutation kind, in the protocol's order: what `initialize` announces as `experimental.packer.mutations`
+ * (a plain list, so that answering `initialize` builds no schema).
+ */
+export const MUTATION_KINDS = [
+  'createAsset',
+  'register',
+  'adopt',
+  'forget',
+  'remove',
+  'quarantine',
+  'restore',
+  'relocate',
+  'rename',
+  'setBuildInclusion',
+  'applySafeFix',
+  'normalizeRegistry',
+  'reassignAssetId',
+] as const;
+
 /** Mutation kinds, also used as "available actions" on assets. */
-export const MutationKind = /* @__PURE__ */ lazy(() =>
-  z.enum([
-    'createAsset',
-    'register',
-    'adopt',
-    'forget',
-    'remove',
-    'quarantine',
-    'restore',
-    'relocate',
-    'rename',
-    'setBuildInclusion',
-    'applySafeFix',
-    'normalizeRegistry',
-    'reassignAssetId',
-  ]),
-);
+export const MutationKind = /* @__PURE__ */ lazy(() => z.enum(MUTATION_KINDS));
 export type MutationKind = z.infer<typeof MutationKind>;
 
 /** A diagnostic code on the wire. */

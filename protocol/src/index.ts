@@ -17,6 +17,7 @@ export * from './errors.js';
 export * from './events.js';
 export * from './files.js';
 export * from './intents.js';
+export { lazy } from './lazy.js';
 export * from './lifecycle.js';
 export * from './method.js';
 export * from './mutations.js';

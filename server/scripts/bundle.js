@@ -93,7 +93,10 @@ await build({
   outfile: join(out, 'main.cjs'),
   format: 'cjs',
   define: { 'import.meta.url': '__packerModuleUrl' },
-  plugins: [...common.plugins, requireExternalsPlugin()],
+  // zod too, in the process only: every schema is built at its first use, and `initialize` is checked by hand
+  // (dispatch/fast-params.ts), so start-up evaluates none of zod. Through the stand-in the whole package is
+  // bundled (about 120 KB more) where the workers keep only what they use, and evaluate it at once.
+  plugins: [lazyPackagesPlugin(['pngjs', 'vscode-jsonrpc', 'zod']), requireExternalsPlugin()],
   banner: { js: "var __packerModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 

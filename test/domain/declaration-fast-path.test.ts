@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AssetDeclarationFile } from '@prometeu/packer-protocol';
 import { parseDeclaration, plainlyValidDeclaration } from '../../server/src/domain/declaration.js';
+import { sameValue } from '../support/same-value.js';
 
 const REPOSITORY = join(import.meta.dirname, '..', '..');
 const UUID = '3f2b8c1e-6d0a-4c1b-9a57-2e4f1d9c8b70';
@@ -22,21 +23,6 @@ function declarationFiles(folder: string, found: string[] = []): string[] {
     else if (name === 'asset.json') found.push(path);
   }
   return found;
-}
-
-/**
- * Whether `a` and `b` are the same JSON value with their keys in the same order and the same prototypes, and,
- * where `shared` holds a value of `b`, that value itself.
- */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null) return Object.is(a, b);
-  if (Array.isArray(a) !== Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
-  const keysA = Reflect.ownKeys(a);
-  const keysB = Reflect.ownKeys(b);
-  if (keysA.length !== keysB.length || keysA.some((key, index) => key !== keysB[index])) return false;
-  return keysA.every((key) =>
-    sameValue((a as Record<string | symbol, unknown>)[key], (b as Record<string | symbol, unknown>)[key]),
-  );
 }
 
 /** The values below `output.metadata` and `build`, which the schema passes on as they are (not copied). */

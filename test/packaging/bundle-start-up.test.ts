@@ -2,8 +2,8 @@
  * What the bundled server evaluates before it can answer: Node modules that only a glyph decode needs
  * (pngjs brings `node:zlib` and `node:assert`) are not loaded at start-up, and the load thread's script,
  * which the server starts with itself, carries none of the protocol's method declarations (it needs zod only
- * for the declaration and registry schemas it parses with), and no thread starts before the `initialize`
- * result is written (the crawl threads start once the client says `initialized`).
+ * for the declaration and registry schemas it parses with), and no thread starts and none of zod is evaluated
+ * before the `initialize` result is written (the crawl threads start once the client says `initialized`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ describe('the bundled server at start-up', () => {
     expect(script).not.toMatch(/packer\/getAssetDetails/);
   });
 
-  it('starts no thread before its initialize result is written, and its crawl threads once initialized', async () => {
+  it('starts no thread and evaluates no zod before its initialize result is written, and its crawl threads once initialized', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bundle-start-up-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     // Preloaded into the server: every Worker started and the first write to stdout, in order, written at exit.
@@ -60,7 +60,8 @@ describe('the bundled server at start-up', () => {
         'const Original = threads.Worker;',
         "threads.Worker = class extends Original { constructor(...args) { seen.push('worker ' + String(args[0]).split('/').pop()); super(...args); } };",
         'const write = process.stdout.write.bind(process.stdout);',
-        "process.stdout.write = (...args) => { if (!seen.includes('answer')) seen.push('answer'); return write(...args); };",
+        // zod sets globalThis.__zod_globalConfig when it is evaluated (zod/v4/core/core.js).
+        "process.stdout.write = (...args) => { if (!seen.includes('answer')) seen.push('answer', 'zod evaluated: ' + ('__zod_globalConfig' in globalThis)); return write(...args); };",
         `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, seen.join('\\n')));`,
       ].join('\n'),
     );
@@ -88,6 +89,7 @@ describe('the bundled server at start-up', () => {
     expect(await exited).toBe(0);
     const order = readFileSync(out, 'utf8').split('\n');
     expect(order[0]).toBe('answer');
+    expect(order[1]).toBe('zod evaluated: false');
     expect(order.filter((entry) => entry === 'worker crawl-thread.js').length).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,13 @@
  * each accepts only a shape the schema certainly accepts and returns what the schema would return for it;
  * anything else (including every invalid input) returns undefined, and the schema decides and words the error.
  */
-import type { ParamsOf, packerRequests } from '@prometeu/packer-protocol';
+import {
+  MAX_DIAGNOSTICS_DELAY_MS,
+  type InitializeParams,
+  type ParamsOf,
+  type packerRequests,
+} from '@prometeu/packer-protocol';
+import type { z } from 'zod';
 
 type Requests = typeof packerRequests;
 
@@ -37,4 +43,47 @@ export function fastAssetDetailsParams(raw: unknown): ParamsOf<Requests['getAsse
   const assetId = asset['assetId'];
   if (typeof assetId !== 'number' || !Number.isSafeInteger(assetId) || assetId <= 0) return undefined;
   return { projectId, asset: { assetId } };
+}
+
+/**
+ * A plain JSON object (not null, not an array) that a loose zod object gives back with every key: one with an
+ * own `__proto__` key (JSON.parse makes those) is left to the schema, which drops that key.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Object.hasOwn(value, '__proto__');
+}
+
+/**
+ * `initialize` params, checked by hand so that answering `initialize` builds no zod schema (start-up, issue
+ * 13 goal 8): accepted only where every field the schema declares has the type it declares, and then returned
+ * as they are (the schema's loose objects keep every key, so its result holds the same values). Anything
+ * else returns undefined and the schema decides.
+ */
+export function fastInitializeParams(raw: unknown): z.output<typeof InitializeParams> | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  const { processId, clientInfo, rootUri, workspaceFolders, capabilities, trace, initializationOptions } = raw;
+  if (processId !== null && (typeof processId !== 'number' || !Number.isSafeInteger(processId))) return undefined;
+  if (clientInfo !== undefined) {
+    if (!isPlainObject(clientInfo) || typeof clientInfo['name'] !== 'string') return undefined;
+    if (clientInfo['version'] !== undefined && typeof clientInfo['version'] !== 'string') return undefined;
+  }
+  if (rootUri !== undefined && rootUri !== null && typeof rootUri !== 'string') return undefined;
+  if (workspaceFolders !== undefined && workspaceFolders !== null) {
+    if (!Array.isArray(workspaceFolders)) return undefined;
+    for (const folder of workspaceFolders as unknown[]) {
+      if (!isPlainObject(folder) || typeof folder['name'] !== 'string') return undefined;
+      const uri = folder['uri'];
+      if (typeof uri !== 'string' || !uri.startsWith('file:')) return undefined;
+    }
+  }
+  if (!isPlainObject(capabilities)) return undefined;
+  if (trace !== undefined && trace !== 'off' && trace !== 'messages' && trace !== 'verbose') return undefined;
+  if (initializationOptions !== undefined) {
+    if (!isPlainObject(initializationOptions)) return undefined;
+    const { autoReconcile, diagnosticsDelayMs: delay } = initializationOptions;
+    if (autoReconcile !== undefined && typeof autoReconcile !== 'boolean') return undefined;
+    if (delay !== undefined && (typeof delay !== 'number' || !(delay >= 0 && delay <= MAX_DIAGNOSTICS_DELAY_MS)))
+      return undefined;
+  }
+  return raw as z.output<typeof InitializeParams>;
 }

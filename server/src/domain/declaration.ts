@@ -3,6 +3,7 @@
  * a diagnostic; nothing here throws on bad input.
  */
 import { jsonTextDepth, MAX_JSON_DEPTH } from './limits.js';
+import { isNonEmptyString, isObject, LOWERCASE_UUID } from './plain-values.js';
 import {
   AssetDeclarationFile,
   AssetUuid,
@@ -92,17 +93,6 @@ const DECLARATION_KEYS: ReadonlySet<string> = new Set([
   'preload',
   'build',
 ]);
-
-const LOWERCASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/** Whether `value` is a plain JSON object (as `JSON.parse` makes them: not null, not an array). */
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
 
 /**
  * A copy of the JSON object `record`, its values shared, as the schema's `z.record(z.string(), z.unknown())`

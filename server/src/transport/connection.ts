@@ -7,7 +7,7 @@ import {
   InitializeParams,
   PACKER_PROTOCOL_VERSION,
   StandardErrorCodes,
-  MutationKind,
+  MUTATION_KINDS,
   packerNotifications,
   packerRequests,
   type InitializeResult,
@@ -29,6 +29,7 @@ import {
   type ProgressToken,
 } from 'vscode-languageserver-protocol';
 import { ProtocolError } from '../errors.js';
+import { fastInitializeParams } from '../dispatch/fast-params.js';
 import { invalidParams } from '../dispatch/invalid-params.js';
 import { readViewOf } from '../dispatch/context.js';
 import { createRoutes, type DispatchContext, type Route } from '../dispatch/routes.js';
@@ -56,6 +57,15 @@ import {
 } from 'vscode-languageserver-protocol';
 import { PACKER_COMMANDS } from '../lsp/commands.js';
 import { RENAME_REGISTRATION } from '../lsp/renames.js';
+
+/** The requests a client sends first, whose params schemas are built once the client says `initialized`. */
+const FIRST_REQUESTS = [
+  packerRequests.openProject,
+  packerRequests.projectStatus,
+  packerRequests.listAssets,
+  packerRequests.getAssetDetails,
+  packerRequests.closeProject,
+];
 
 /** What a connection needs. */
 export interface ConnectionOptions {
@@ -348,9 +358,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
       initialize: async (raw) => {
         if (phase !== 'awaitingInitialize')
           throw new ProtocolError(StandardErrorCodes.InvalidRequest, 'initialize may be sent only once.');
-        const parsed = InitializeParams.safeParse(raw);
-        if (!parsed.success) throw invalidParams('initialize', parsed.error);
-        const params = parsed.data;
+        let params = fastInitializeParams(raw);
+        if (params === undefined) {
+          const parsed = InitializeParams.safeParse(raw);
+          if (!parsed.success) throw invalidParams('initialize', parsed.error);
+          params = parsed.data;
+        }
         phase = 'running';
         trace = params.trace ?? 'off';
         const autoReconcile = params.initializationOptions?.['autoReconcile'];
@@ -431,7 +444,7 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
                 protocolVersion: PACKER_PROTOCOL_VERSION,
                 requests: Object.values(packerRequests).map((declaration) => declaration.method),
                 notifications: Object.values(packerNotifications).map((declaration) => declaration.method),
-                mutations: [...MutationKind.options],
+                mutations: [...MUTATION_KINDS],
                 doctorScopes: ['registered', 'workspace'],
                 assetTypes: assetTypeCapabilities(),
                 formats: formatCapabilities(),
@@ -453,6 +466,12 @@ export function serveConnection(options: ConnectionOptions): ServedConnection {
         // The client has the initialize result: the host's deferred start-up work (the crawl threads) runs now.
         host.startLoadThreads();
         language.start(publishesWholeWorkspace);
+        // Start-up builds no schema (zod itself is evaluated at its first use): the schemas of the requests a
+        // client sends first are built in the next turn, off the initialize path, so the first of them does
+        // not pay for zod's evaluation and compilation.
+        setImmediate(() => {
+          if (phase === 'running') for (const declaration of FIRST_REQUESTS) declaration.params.safeParse(undefined);
+        });
       },
       exit: () => exit(phase === 'shutDown' ? 0 : 1),
       setTrace: (params) => {
