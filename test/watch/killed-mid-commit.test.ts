@@ -4,7 +4,7 @@
  * meanwhile must still be reported. In-process: the crash is the host's step hook throwing, the next run a
  * new host on the same folder (no fingerprint save runs in between, as after SIGKILL).
  */
-import { appendFileSync, existsSync, realpathSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MutationIntent } from '@prometeu/packer-protocol';
@@ -59,6 +59,23 @@ describe('a packer killed during a commit, before its fingerprints were logged',
     hosts.splice(index, 1)[0]!.dispose();
   }
 
+  /**
+   * Kills `project` the way SIGKILL does after its commits but before its fingerprints were saved: the host is
+   * disposed (which saves them on the way out) and the fingerprint files are put back as they were. `tornLog`
+   * cuts the log's last line short instead, as a kill during its append leaves it.
+   */
+  function killUnsaved(dir: string, project: Project, options: { tornLog?: boolean } = {}): void {
+    const files = ['fingerprint.json', 'fingerprint.log'].map((name) => join(dir, 'assets/.prometeu', name));
+    const kept = files.map((file) => (existsSync(file) ? readFileSync(file, 'utf8') : null));
+    kill(project);
+    for (const [index, file] of files.entries()) {
+      let text = kept[index]!;
+      if (text !== null && options.tornLog === true && file.endsWith('.log')) text = text.slice(0, -12);
+      if (text === null) rmSync(file, { force: true });
+      else writeFileSync(file, text);
+    }
+  }
+
   async function apply(project: Project, mutation: MutationIntent, operationId: string) {
     return project.lane.enqueue(
       applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, 'workspace+registry'),
@@ -111,6 +128,59 @@ describe('a packer killed during a commit, before its fingerprints were logged',
       }
     });
   }
+
+  it('a commit killed after its write, then the next run killed after a commit of its own, is not reported by the run after', async () => {
+    const { dir, project, hook } = await staged();
+    hook.current = (step) => {
+      if (step === 'registry-written') throw new SimulatedCrash(step);
+    };
+    expect((await apply(project, SCENARIOS[0]!.mutation, 'op-killed')).status).toBe('error');
+    kill(project);
+    // The next run settles the killed commit's intent, commits, and is killed before it saves: its lines follow
+    // the unsettled intent in the log.
+    const second = await open(dir);
+    expect(describeChanges(second.project.watch.divergence().changes)).toBe('[]');
+    expect(
+      await apply(second.project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-second'),
+    ).toMatchObject({ status: 'succeeded' });
+    killUnsaved(dir, second.project);
+
+    const third = await open(dir);
+    expect(describeChanges(third.project.watch.divergence().changes)).toBe('[]');
+  });
+
+  it('a log line cut short by a kill does not hide the commits the next run logs after it', async () => {
+    const { dir, project } = await staged();
+    expect(await apply(project, SCENARIOS[0]!.mutation, 'op-first')).toMatchObject({ status: 'succeeded' });
+    // Killed while it appended the fingerprints of its commit: the commit's intent is left without them.
+    killUnsaved(dir, project, { tornLog: true });
+    const second = await open(dir);
+    expect(describeChanges(second.project.watch.divergence().changes)).toBe('[]');
+    expect(
+      await apply(second.project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-second'),
+    ).toMatchObject({ status: 'succeeded' });
+    killUnsaved(dir, second.project);
+
+    const third = await open(dir);
+    expect(describeChanges(third.project.watch.divergence().changes)).toBe('[]');
+  });
+
+  it('a save of the fingerprints made while a commit runs keeps that commit in the log', async () => {
+    const { dir, project, hook } = await staged();
+    let saving: Promise<void> | undefined;
+    hook.current = (step) => {
+      // The save copies the fingerprints now, before the commit moved anything, and writes them while it goes on.
+      if (step === 'journal-written') saving = project.watch.save();
+      if (step === 'registry-written') throw new SimulatedCrash(step);
+    };
+    expect((await apply(project, SCENARIOS[1]!.mutation, 'op-killed')).status).toBe('error');
+    expect(saving, 'the save started during the commit').toBeDefined();
+    await saving;
+    killUnsaved(dir, project);
+
+    const next = await open(dir);
+    expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+  });
 
   it('still reports a file a person changed after the commit wrote it', async () => {
     const { dir, project, hook } = await staged();

@@ -69,7 +69,10 @@ export async function fingerprintFiles(
  * A commit appends two lines: its {@link CommitIntent} before its first write, and the fingerprints it set
  * once it has committed. A packer killed between its last write and the second line leaves an intent with
  * no line after it; the next run settles that intent against the disk (see {@link settleIntent}), so the
- * commit is neither reported as an outside change nor able to hide one.
+ * commit is neither reported as an outside change nor able to hide one. That next run appends its own
+ * commits after it, so an intent is settled wherever the next intent follows it directly, not only at the
+ * end. Each line is written with its newline first: a line a kill cut short is then ended by the next
+ * append instead of swallowing that append's line, and the reader skips it.
  */
 export const FINGERPRINT_LOG_PATH = '.prometeu/fingerprint.log';
 
@@ -173,16 +176,31 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
   }
   // The intent of the last commit logged, until the line of its fingerprints follows it.
   let unsettled: CommitIntent | undefined;
+  const settle = (): void => {
+    if (unsettled === undefined) return;
+    try {
+      settleIntent(assets, fingerprints, unsettled);
+    } catch {
+      // A malformed intent (the log is the packer's own, but a person may edit it): the commit is then reported.
+    }
+    unsettled = undefined;
+  };
   for (const line of log.split('\n')) {
     if (line.trim() === '') continue;
     let entry: LogLine;
     try {
       entry = JSON.parse(line) as LogLine;
     } catch {
-      // A line cut short by a crash: the commits before it are applied, and nothing after it was written.
-      break;
+      // A line a kill cut short (the next run's lines start on a line of their own after it). A cut intent was
+      // logged before its commit's first write, so that commit wrote nothing; a cut line of fingerprints leaves
+      // its commit's intent unsettled, and it is settled below like any other.
+      continue;
     }
     if ('intent' in entry) {
+      // An intent with no fingerprints after it, followed by the next commit's: its packer was killed (or its
+      // commit failed), and the run after it went on logging. It is settled now; the commits after it then
+      // apply their own lines on top, so a file they changed again ends with their fingerprint.
+      settle();
       unsettled = entry.intent;
       continue;
     }
@@ -190,31 +208,46 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
     for (const path of entry.removed) fingerprints.delete(path);
     for (const [path, fingerprint] of Object.entries(entry.set)) fingerprints.set(path, fingerprint);
   }
-  if (unsettled !== undefined) {
-    try {
-      settleIntent(assets, fingerprints, unsettled);
-    } catch {
-      // A malformed intent (the log is the packer's own, but a person may edit it): the commit is then reported.
-    }
-  }
+  settle();
   return fingerprints;
 }
 
-/** Appends one commit's fingerprint changes to the log. */
-export function logFingerprintChanges(assetsDir: FolderLocation, set: Record<string, string>, removed: string[]): void {
-  if (Object.keys(set).length === 0 && removed.length === 0) return;
-  folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, `${JSON.stringify({ set, removed } satisfies LogLine)}\n`);
+/** Appends one line to the log, its newline first (see {@link FINGERPRINT_LOG_PATH}); returns the text appended. */
+function appendLine(assetsDir: FolderLocation, line: LogLine): string {
+  const text = `\n${JSON.stringify(line)}`;
+  folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, text);
+  return text;
 }
 
-/** Appends what a commit is about to do to the log, before its first write; nothing when it touches no fingerprinted file. */
-export function logCommitIntent(assetsDir: FolderLocation, intent: CommitIntent): void {
-  if (Object.keys(intent.written).length === 0 && intent.moved.length === 0 && intent.deleted.length === 0) return;
-  folderFs(assetsDir).appendFileSync(FINGERPRINT_LOG_PATH, `${JSON.stringify({ intent } satisfies LogLine)}\n`);
+/** Appends one commit's fingerprint changes to the log; returns the text appended, or null when there was none. */
+export function logFingerprintChanges(
+  assetsDir: FolderLocation,
+  set: Record<string, string>,
+  removed: string[],
+): string | null {
+  if (Object.keys(set).length === 0 && removed.length === 0) return null;
+  return appendLine(assetsDir, { set, removed });
 }
 
-/** Forgets the log once its changes are in the saved file. */
-function clearLog(assetsDir: FolderLocation): void {
-  folderFs(assetsDir).removeFileSync(FINGERPRINT_LOG_PATH);
+/**
+ * Appends what a commit is about to do to the log, before its first write; returns the text appended, or null
+ * (nothing appended) when the commit touches no fingerprinted file.
+ */
+export function logCommitIntent(assetsDir: FolderLocation, intent: CommitIntent): string | null {
+  if (Object.keys(intent.written).length === 0 && intent.moved.length === 0 && intent.deleted.length === 0) return null;
+  return appendLine(assetsDir, { intent });
+}
+
+/**
+ * Once the saved file holds the fingerprints as they were when it was made: the log keeps only `carried`, the
+ * lines the saved file does not hold (appended since, and the intent of a commit that was running then), or
+ * goes when there are none. Atomic: a kill before it leaves the whole log, whose lines the saved file already
+ * holds are applied again in order, to the same result.
+ */
+function trimLog(assetsDir: FolderLocation, carried: readonly string[]): void {
+  const assets = folderFs(assetsDir);
+  if (carried.length === 0) assets.removeFileSync(FINGERPRINT_LOG_PATH);
+  else assets.replaceFileSync(FINGERPRINT_LOG_PATH, carried.join(''));
 }
 
 /** Whether `text` holds a character a JSON string writes escaped (a control character, a quote, a backslash, a surrogate). */
@@ -263,13 +296,19 @@ async function fingerprintTextInPieces(fingerprints: Fingerprints): Promise<stri
 
 /**
  * Saves fingerprints for the next run (sorted, so the file is stable); the text is made in pieces between
- * turns of the event loop.
+ * turns of the event loop, of the fingerprints as they are when this is called. Commits go on meanwhile, so
+ * the log is then trimmed to what `carried` says when the file is in place: the lines the saved file does not
+ * hold (see {@link trimLog}), never simply removed.
  */
-export async function saveFingerprints(assetsDir: FolderLocation, fingerprints: Fingerprints): Promise<void> {
+export async function saveFingerprints(
+  assetsDir: FolderLocation,
+  fingerprints: Fingerprints,
+  carried: () => readonly string[] = () => [],
+): Promise<void> {
   const assets = folderFs(assetsDir);
   const text = await fingerprintTextInPieces(fingerprints);
   await assets.writeFileAtomic(FINGERPRINT_PATH, text, { createParents: true });
-  clearLog(assets);
+  trimLog(assets, carried());
 }
 
 /**
@@ -278,8 +317,12 @@ export async function saveFingerprints(assetsDir: FolderLocation, fingerprints: 
  * but not flushed: the file is a cache, and an unreadable one only means the next run cannot tell what
  * changed while no packer ran.
  */
-export function saveFingerprintsSync(assetsDir: FolderLocation, fingerprints: Fingerprints): void {
+export function saveFingerprintsSync(
+  assetsDir: FolderLocation,
+  fingerprints: Fingerprints,
+  carried: readonly string[] = [],
+): void {
   const assets = folderFs(assetsDir);
   assets.replaceFileSync(FINGERPRINT_PATH, fingerprintText(fingerprints), { createParents: true });
-  clearLog(assets);
+  trimLog(assets, carried);
 }

@@ -109,6 +109,17 @@ export class ProjectWatch implements DivergenceSource {
   private recovering = false;
   /** Invariant: how many times watching degraded; a watcher that faulted while it armed is not trusted. */
   private faults = 0;
+  /**
+   * Invariant: the log line of the intent {@link beforeCommit} logged for the commit running now, until
+   * {@link afterCommit} logs its fingerprints (or a reconcile, which no commit runs beside, drops it); undefined
+   * between commits. A save made meanwhile does not hold that commit, so the log keeps the line.
+   */
+  private openIntent: string | undefined;
+  /**
+   * Invariant: one list per save in progress, of the log lines appended since that save copied the fingerprints
+   * (the open intent first): what the log must still hold once that saved file is in place.
+   */
+  private readonly carried = new Set<string[]>();
 
   constructor(
     private readonly project: WatchedProject,
@@ -414,11 +425,24 @@ export class ProjectWatch implements DivergenceSource {
       else moved.push({ from: action.from, to: action.to, files: this.filesOfFolder(action.from) });
     }
     const intent: CommitIntent = { written, moved, deleted };
+    this.openIntent = undefined;
     try {
-      logCommitIntent(this.project.assetsFs, intent);
+      this.openIntent = this.logged(logCommitIntent(this.project.assetsFs, intent));
     } catch {
       // The log is a cache: without the intent a crash right after the commit may make the next run report it.
     }
+  }
+
+  /** Notes a line just appended to the log for every save in progress (see {@link carried}); returns it. */
+  private logged(line: string | null): string | undefined {
+    if (line === null) return undefined;
+    for (const lines of this.carried) lines.push(line);
+    return line;
+  }
+
+  /** A new list of what a save that copies the fingerprints now must leave in the log (see {@link carried}). */
+  private carriedFromNow(): string[] {
+    return this.openIntent !== undefined ? [this.openIntent] : [];
   }
 
   /**
@@ -492,10 +516,12 @@ export class ProjectWatch implements DivergenceSource {
       set[file] = fingerprint;
       removed.delete(file);
     }
-    // Logged now (cheap, and it survives a kill), folded into the saved file later.
+    // Logged now (cheap, and it survives a kill), folded into the saved file later. The commit's intent is then
+    // settled by this line, so a save need not keep it any more.
+    this.openIntent = undefined;
     if (this.project.canWriteControlData()) {
       try {
-        logFingerprintChanges(this.project.assetsFs, set, [...removed]);
+        this.logged(logFingerprintChanges(this.project.assetsFs, set, [...removed]));
       } catch {
         // The log is a cache: without it a crash may make the next run report this commit as a change.
       }
@@ -512,6 +538,8 @@ export class ProjectWatch implements DivergenceSource {
     const unclassified = this.tracker.pendingPaths();
     this.tracker.clear();
     this.betweenRuns.clear();
+    // No commit runs beside a reconcile: an intent still open is a commit that failed, and the disk is now read.
+    this.openIntent = undefined;
     if (this.settings.factory === null) return cleared;
     const { crawl } = this.project.snapshot();
     // The reload's crawl took every file's stamp in its walk, the very moment it read the declarations: its
@@ -540,7 +568,15 @@ export class ProjectWatch implements DivergenceSource {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     if (!this.maySave()) return;
-    await saveFingerprints(this.project.assetsFs, this.fingerprints);
+    // The fingerprints are copied as the save starts; commits go on while it writes, so it leaves in the log what
+    // it does not hold.
+    const carried = this.carriedFromNow();
+    this.carried.add(carried);
+    try {
+      await saveFingerprints(this.project.assetsFs, this.fingerprints, () => carried);
+    } finally {
+      this.carried.delete(carried);
+    }
   }
 
   /** Whether the fingerprints may be saved now: nothing divergent to hide, the writer lock held, something to save. */
@@ -560,7 +596,7 @@ export class ProjectWatch implements DivergenceSource {
       // next run would compare the disk with older fingerprints and report this run's own commits as changes.
       if (this.maySave()) {
         try {
-          saveFingerprintsSync(this.project.assetsFs, this.fingerprints);
+          saveFingerprintsSync(this.project.assetsFs, this.fingerprints, this.carriedFromNow());
         } catch {
           // The file is a cache: without it the next run only cannot tell what changed while no packer ran.
         }
