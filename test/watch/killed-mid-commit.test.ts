@@ -86,7 +86,8 @@ describe('a packer killed during a commit, before its fingerprints were logged',
   async function staged(setup: readonly MutationIntent[] = []) {
     const dir = realpathSync(tempDir());
     writeProject(dir, {
-      assets: [...MIXED_ROOTS],
+      // `props/copy` shares the crate's uuid, so adopting it rewrites its asset.json.
+      assets: [...MIXED_ROOTS, { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false }],
     });
     const opened = await open(dir);
     // A first commit takes the writer lock, without which no fingerprint is saved or logged.
@@ -181,6 +182,32 @@ describe('a packer killed during a commit, before its fingerprints were logged',
     const next = await open(dir);
     expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
   });
+
+  for (const after of ['a commit of the same run', 'a kill'] as const) {
+    it(`a commit an I/O failure undid, rewriting the file it had written, is not reported after ${after}`, async () => {
+      const { dir, project, hook } = await staged();
+      hook.current = (step) => {
+        if (step === 'action-0') throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+      };
+      const failed = await apply(project, { kind: 'adopt', root: 'props/copy' }, 'op-failed');
+      expect(JSON.stringify(failed)).toMatch(/ENOSPC/);
+      hook.current = undefined;
+      if (after === 'a kill') killUnsaved(dir, project);
+      else {
+        // The next commit's intent follows the failed one's; the fingerprints it saves must hold the undo.
+        expect(await apply(project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-next')).toMatchObject(
+          {
+            status: 'succeeded',
+          },
+        );
+        await project.watch.save();
+        kill(project);
+      }
+
+      const next = await open(dir);
+      expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+    });
+  }
 
   it('still reports a file a person changed after the commit wrote it', async () => {
     const { dir, project, hook } = await staged();

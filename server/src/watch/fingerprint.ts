@@ -84,6 +84,12 @@ export interface CommitIntent {
   /** The files it writes, each with the SHA-256 (hex) of the exact bytes it writes. */
   readonly written: Readonly<Record<string, string>>;
   /**
+   * The files it replaces, each with the SHA-256 (hex) of the text it replaces: what an undo of the commit (its
+   * rollback after an I/O failure, or a recovery that rolls its journal back) writes back. Absent in the logs of
+   * earlier versions.
+   */
+  readonly replaced?: Readonly<Record<string, string>>;
+  /**
    * The folders it moves, each with the fingerprints its files had before the move, relative to the folder
    * (a rename keeps a file's size and modification time, so a moved file keeps its fingerprint).
    */
@@ -112,20 +118,29 @@ export function sha256OfText(text: string): string {
   return hash('sha256', text, 'hex');
 }
 
+/** The fingerprints {@link settleIntent} edits: a map of them, or one that also records the edits. */
+interface FingerprintEdits {
+  keys(): Iterable<string>;
+  set(path: string, fingerprint: string): unknown;
+  delete(path: string): unknown;
+}
+
 /**
- * Settles the intent of a commit whose fingerprints were never logged (its packer was killed first): the
- * fingerprints become what the commit left on disk, where the disk proves the commit did it, and stay as they
- * were everywhere else, so the comparison that follows reports exactly what changed besides the commit.
+ * Settles the intent of a commit whose fingerprints were never logged (its packer was killed first, or the commit
+ * failed and was undone): the fingerprints become what the commit (or its undo) left on disk, where the disk
+ * proves the packer did it, and stay as they were everywhere else, so the comparison that follows reports exactly
+ * what changed besides the commit.
  *
  * - A moved file: gone from its old path, and at its new path with the fingerprint it had before the move.
  * - A file in a deleted folder: gone from disk.
- * - A written file: its bytes on disk hash to the bytes the commit wrote (a file the commit did not reach
- *   yet, or one changed since, keeps its old fingerprint and is reported if it differs).
+ * - A written file: its bytes on disk hash to the bytes the commit wrote, or to the text it replaced (an undo
+ *   wrote it back: the content the old fingerprint described, with a new modification time). A file the commit
+ *   did not reach yet, or one changed since, keeps its old fingerprint and is reported if it differs.
  *
  * The part of the commit a crash cut short (a journaled commit's later actions) is simply not on disk yet;
  * the journal's recovery finishes or undoes it, and refreshes these fingerprints as any commit does.
  */
-function settleIntent(assets: ProjectFs, fingerprints: Fingerprints, intent: CommitIntent): void {
+function settleIntent(assets: ProjectFs, fingerprints: FingerprintEdits, intent: CommitIntent): void {
   for (const move of intent.moved) {
     for (const [rest, before] of Object.entries(move.files)) {
       const from = inFolder(move.from, rest);
@@ -148,10 +163,47 @@ function settleIntent(assets: ProjectFs, fingerprints: Fingerprints, intent: Com
     } catch {
       continue;
     }
-    if (bytes === null || hash('sha256', bytes, 'hex') !== sha256) continue;
+    if (bytes === null) continue;
+    const onDisk = hash('sha256', bytes, 'hex');
+    if (onDisk !== sha256 && onDisk !== intent.replaced?.[path]) continue;
     const fingerprint = fingerprintOf(assets, path);
     if (fingerprint !== null) fingerprints.set(path, fingerprint);
   }
+}
+
+/**
+ * Settles, in a running packer's own fingerprints, the intent of its commit that failed (and was undone, or
+ * stopped before its first write) without logging its fingerprints; returns the changes, for the log.
+ */
+export function settleFailedCommit(
+  assetsDir: FolderLocation,
+  fingerprints: Map<string, string>,
+  intent: CommitIntent,
+): { set: Record<string, string>; removed: string[] } {
+  const touched = new Set<string>();
+  settleIntent(
+    folderFs(assetsDir),
+    {
+      keys: () => fingerprints.keys(),
+      set: (path, fingerprint) => {
+        touched.add(path);
+        fingerprints.set(path, fingerprint);
+      },
+      delete: (path) => {
+        touched.add(path);
+        fingerprints.delete(path);
+      },
+    },
+    intent,
+  );
+  const set: Record<string, string> = {};
+  const removed: string[] = [];
+  for (const path of touched) {
+    const fingerprint = fingerprints.get(path);
+    if (fingerprint === undefined) removed.push(path);
+    else set[path] = fingerprint;
+  }
+  return { set, removed };
 }
 
 /** Reads the fingerprints a previous run saved, with its logged commits applied; null when there are none. */

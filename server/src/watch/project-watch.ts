@@ -28,6 +28,7 @@ import {
   fingerprintOfStats,
   logCommitIntent,
   logFingerprintChanges,
+  settleFailedCommit,
   sha256OfText,
   type CommitIntent,
   saveFingerprints,
@@ -114,7 +115,7 @@ export class ProjectWatch implements DivergenceSource {
    * {@link afterCommit} logs its fingerprints (or a reconcile, which no commit runs beside, drops it); undefined
    * between commits. A save made meanwhile does not hold that commit, so the log keeps the line.
    */
-  private openIntent: string | undefined;
+  private openIntent: { readonly line: string; readonly intent: CommitIntent } | undefined;
   /**
    * Invariant: one list per save in progress, of the log lines appended since that save copied the fingerprints
    * (the open intent first): what the log must still hold once that saved file is in place.
@@ -411,23 +412,39 @@ export class ProjectWatch implements DivergenceSource {
   /**
    * Before a commit's first write: logs what it is about to do (see `CommitIntent`), so that a packer killed
    * after its last write but before {@link afterCommit} logged its fingerprints does not make the next run report
-   * the commit as a change made while no packer ran. Costs one hash of each text the commit writes and one
-   * append; a moved folder's files are found by binary search in the crawl's sorted files.
+   * the commit as a change made while no packer ran. Costs one hash of each text the commit writes or replaces
+   * and one append; a moved folder's files are found by binary search in the crawl's sorted files.
    */
   beforeCommit(actions: readonly FileAction[]): void {
     if (this.settings.factory === null || !this.project.canWriteControlData()) return;
+    // The commit before this one failed without logging its fingerprints (an I/O failure undid it, rewriting what
+    // it had written): settled now, as the next run would settle it, so this process's fingerprints hold what the
+    // undo wrote and no later save makes the next run report it.
+    if (this.openIntent !== undefined) {
+      const { intent } = this.openIntent;
+      this.openIntent = undefined;
+      try {
+        const settled = settleFailedCommit(this.project.assetsFs, this.fingerprints, intent);
+        this.logged(logFingerprintChanges(this.project.assetsFs, settled.set, settled.removed));
+      } catch {
+        // The log is a cache: without the line a crash may make the next run report the undone commit.
+      }
+    }
     const written: Record<string, string> = {};
+    const replaced: Record<string, string> = {};
     const moved: { from: string; to: string; files: Record<string, string> }[] = [];
     const deleted: string[] = [];
     for (const action of actions) {
-      if (action.kind === 'writeFile') written[action.path] = sha256OfText(action.content);
-      else if (action.kind === 'deleteFolder') deleted.push(action.path);
+      if (action.kind === 'writeFile') {
+        written[action.path] = sha256OfText(action.content);
+        if (action.before !== null) replaced[action.path] = sha256OfText(action.before);
+      } else if (action.kind === 'deleteFolder') deleted.push(action.path);
       else moved.push({ from: action.from, to: action.to, files: this.filesOfFolder(action.from) });
     }
-    const intent: CommitIntent = { written, moved, deleted };
-    this.openIntent = undefined;
+    const intent: CommitIntent = { written, replaced, moved, deleted };
     try {
-      this.openIntent = this.logged(logCommitIntent(this.project.assetsFs, intent));
+      const line = this.logged(logCommitIntent(this.project.assetsFs, intent));
+      if (line !== undefined) this.openIntent = { line, intent };
     } catch {
       // The log is a cache: without the intent a crash right after the commit may make the next run report it.
     }
@@ -442,7 +459,7 @@ export class ProjectWatch implements DivergenceSource {
 
   /** A new list of what a save that copies the fingerprints now must leave in the log (see {@link carried}). */
   private carriedFromNow(): string[] {
-    return this.openIntent !== undefined ? [this.openIntent] : [];
+    return this.openIntent !== undefined ? [this.openIntent.line] : [];
   }
 
   /**
