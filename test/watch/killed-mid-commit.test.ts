@@ -8,10 +8,11 @@ import { appendFileSync, existsSync, readFileSync, realpathSync, renameSync, rmS
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MutationIntent } from '@prometeu/packer-protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PackerHost } from '../../server/src/host.js';
 import type { Project } from '../../server/src/project/project.js';
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
+import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import { MIXED_ROOTS, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
 import { describeChanges, fakeWatcher } from './support.js';
 
@@ -208,6 +209,27 @@ describe('a packer killed during a commit, before its fingerprints were logged',
       expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
     });
   }
+
+  it('a save killed after its file was in place, before it trimmed the log, does not bring back what a reconcile cleared', async () => {
+    const { dir, project } = await staged();
+    expect(await apply(project, SCENARIOS[0]!.mutation, 'op-rename')).toMatchObject({ status: 'succeeded' });
+    // A person edits the renamed declaration; the reconcile takes the disk as the truth and saves it.
+    appendFileSync(join(dir, 'assets/chars/hero/asset.json'), '\n');
+    // The kill lands between the saved file's rename and the log's removal: the log stays whole.
+    const assetsFs = project.watch.assetsFs;
+    const removeFile = assetsFs.removeFileSync.bind(assetsFs);
+    vi.spyOn(assetsFs, 'removeFileSync').mockImplementation((path) => {
+      if (!path.endsWith('fingerprint.log')) removeFile(path);
+    });
+    expect(await project.lane.enqueue(reconcileOperation(project, 'op-reconcile'))).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(existsSync(join(dir, 'assets/.prometeu/fingerprint.log')), 'the log left whole').toBe(true);
+    killUnsaved(dir, project);
+
+    const next = await open(dir);
+    expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+  });
 
   it('still reports a file a person changed after the commit wrote it', async () => {
     const { dir, project, hook } = await staged();

@@ -3,7 +3,7 @@
  * changed input from an untouched one without hashing, and how a new run knows what changed while no
  * packer was running (`assets/.prometeu/fingerprint.json`).
  */
-import { hash } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { CONTROL_FOLDER, isWithin } from '../domain/paths.js';
 import { folderFs, type EntryStats, type FolderLocation, type ProjectFs } from '../io/project-fs.js';
 import { SIZE_LIMITS } from '../io/size-limits.js';
@@ -102,8 +102,14 @@ export interface CommitIntent {
   readonly deleted: readonly string[];
 }
 
-/** One line of the log: paths whose fingerprint a commit set and paths it removed, or what a commit is about to do. */
-type LogLine = { readonly set: Record<string, string>; readonly removed: string[] } | { readonly intent: CommitIntent };
+/**
+ * One line of the log: paths whose fingerprint a commit set and paths it removed, what a commit is about to do,
+ * or the mark of a save (its token, which the saved file names: the lines before it are in that file).
+ */
+type LogLine =
+  | { readonly set: Record<string, string>; readonly removed: string[] }
+  | { readonly intent: CommitIntent }
+  | { readonly saved: string };
 
 /** Whether `path` (relative to `assets/`) is in the control folder, which no fingerprint covers. */
 const isControl = (path: string): boolean => isWithin(CONTROL_FOLDER, path);
@@ -210,13 +216,17 @@ export function settleFailedCommit(
 export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints | null {
   const assets = folderFs(assetsDir);
   let fingerprints: Fingerprints;
+  // The token of the save that wrote the file, whose mark in the log may still be there (see `saveFingerprints`).
+  let token: string | undefined;
   try {
     const saved = JSON.parse(assets.readText(FINGERPRINT_PATH, SIZE_LIMITS.fingerprints)) as {
       version?: number;
+      log?: unknown;
       files?: Record<string, string>;
     };
     if (saved.version !== 1 || typeof saved.files !== 'object' || saved.files === null) return null;
     fingerprints = new Map(Object.entries(saved.files));
+    if (typeof saved.log === 'string') token = saved.log;
   } catch {
     return null;
   }
@@ -237,17 +247,27 @@ export function readSavedFingerprints(assetsDir: FolderLocation): Fingerprints |
     }
     unsettled = undefined;
   };
+  const entries: LogLine[] = [];
   for (const line of log.split('\n')) {
     if (line.trim() === '') continue;
-    let entry: LogLine;
     try {
-      entry = JSON.parse(line) as LogLine;
+      entries.push(JSON.parse(line) as LogLine);
     } catch {
       // A line a kill cut short (the next run's lines start on a line of their own after it). A cut intent was
       // logged before its commit's first write, so that commit wrote nothing; a cut line of fingerprints leaves
       // its commit's intent unsettled, and it is settled below like any other.
-      continue;
     }
+  }
+  // A save killed after its file was in place but before it trimmed the log: the lines before its mark are in
+  // the file (applying them again could undo what a reconcile saved), except the intent of a commit that was
+  // running then, which is still open.
+  const mark = token === undefined ? -1 : entries.findIndex((entry) => 'saved' in entry && entry.saved === token);
+  for (const entry of entries.slice(0, mark + 1)) {
+    if ('intent' in entry) unsettled = entry.intent;
+    else if ('set' in entry) unsettled = undefined;
+  }
+  for (const entry of entries.slice(mark + 1)) {
+    if ('saved' in entry) continue;
     if ('intent' in entry) {
       // An intent with no fingerprints after it, followed by the next commit's: its packer was killed (or its
       // commit failed), and the run after it went on logging. It is settled now; the commits after it then
@@ -318,14 +338,33 @@ function entryText(path: string, fingerprint: string): string {
   return `${key}:"${fingerprint}"`;
 }
 
-/** The saved file's text around its entries. */
-function wrapEntries(entries: readonly string[]): string {
-  return `{"version":1,"files":{${entries.join(',')}}}\n`;
+/** The saved file's text around its entries, naming the token of its mark in the log (hex digits). */
+function wrapEntries(entries: readonly string[], token: string): string {
+  return `{"version":1,"log":"${token}","files":{${entries.join(',')}}}\n`;
 }
 
 /** The saved file's text at once (a closing project cannot wait), paths sorted. */
-function fingerprintText(fingerprints: Fingerprints): string {
-  return wrapEntries([...fingerprints.keys()].sort().map((path) => entryText(path, fingerprints.get(path)!)));
+function fingerprintText(fingerprints: Fingerprints, token: string): string {
+  return wrapEntries(
+    [...fingerprints.keys()].sort().map((path) => entryText(path, fingerprints.get(path)!)),
+    token,
+  );
+}
+
+/**
+ * Marks in the log where a save copies the fingerprints (called in the same turn as the copy): the lines before
+ * the mark are in the saved file, so a kill between the file's rename and the log's trim cannot make the next
+ * run apply them again. Returns the mark's token. Without a log that can be appended to, the next run applies
+ * every line, as before marks existed.
+ */
+function markSave(assetsDir: FolderLocation): string {
+  const token = randomBytes(8).toString('hex');
+  try {
+    appendLine(assetsDir, { saved: token });
+  } catch {
+    // See above: no mark, and the file names a token the log does not hold.
+  }
+  return token;
 }
 
 /**
@@ -334,7 +373,7 @@ function fingerprintText(fingerprints: Fingerprints): string {
  * sorted already (a reconcile fingerprints the crawl's sorted files; a commit adds a few), so the sort only
  * confirms its runs.
  */
-async function fingerprintTextInPieces(fingerprints: Fingerprints): Promise<string> {
+async function fingerprintTextInPieces(fingerprints: Fingerprints, token: string): Promise<string> {
   // A copy: a commit may change the fingerprints while the text is made.
   const copy = new Map(fingerprints);
   const paths = [...copy.keys()].sort();
@@ -343,7 +382,7 @@ async function fingerprintTextInPieces(fingerprints: Fingerprints): Promise<stri
     if (start > 0) await yieldToClients();
     for (const path of paths.slice(start, start + TEXT_CHUNK)) entries.push(entryText(path, copy.get(path)!));
   }
-  return wrapEntries(entries);
+  return wrapEntries(entries, token);
 }
 
 /**
@@ -358,7 +397,7 @@ export async function saveFingerprints(
   carried: () => readonly string[] = () => [],
 ): Promise<void> {
   const assets = folderFs(assetsDir);
-  const text = await fingerprintTextInPieces(fingerprints);
+  const text = await fingerprintTextInPieces(fingerprints, markSave(assets));
   await assets.writeFileAtomic(FINGERPRINT_PATH, text, { createParents: true });
   trimLog(assets, carried());
 }
@@ -375,6 +414,6 @@ export function saveFingerprintsSync(
   carried: readonly string[] = [],
 ): void {
   const assets = folderFs(assetsDir);
-  assets.replaceFileSync(FINGERPRINT_PATH, fingerprintText(fingerprints), { createParents: true });
+  assets.replaceFileSync(FINGERPRINT_PATH, fingerprintText(fingerprints, markSave(assets)), { createParents: true });
   trimLog(assets, carried);
 }
