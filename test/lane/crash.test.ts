@@ -547,7 +547,7 @@ describe('SIGKILL at random instants during commits', () => {
 
   it(
     `leaves the disk before or after each write, keeps every acknowledged write, and reports recoveries (seed ${SEED}, ${2 * CYCLES_PER_LOOP} kills)`,
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     async ({ annotate }) => {
       const loops = await Promise.all([
         killLoop(tempDir(), SEED, CYCLES_PER_LOOP),
