@@ -192,7 +192,7 @@ describe('a packer killed during a commit, before its fingerprints were logged',
       };
       const failed = await apply(project, { kind: 'adopt', root: 'props/copy' }, 'op-failed');
       expect(JSON.stringify(failed)).toMatch(/ENOSPC/);
-      hook.current = undefined;
+      delete hook.current;
       if (after === 'a kill') killUnsaved(dir, project);
       else {
         // The next commit's intent follows the failed one's; the fingerprints it saves must hold the undo.
