@@ -4,14 +4,15 @@
  * meanwhile must still be reported. In-process: the crash is the host's step hook throwing, the next run a
  * new host on the same folder (no fingerprint save runs in between, as after SIGKILL).
  */
-import { appendFileSync, existsSync, realpathSync, renameSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { MutationIntent } from '@prometeu/packer-protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PackerHost } from '../../server/src/host.js';
 import type { Project } from '../../server/src/project/project.js';
 import { applyMutationOperation } from '../../server/src/writes/apply-mutation.js';
+import { reconcileOperation } from '../../server/src/writes/reconcile.js';
 import { MIXED_ROOTS, useTempDirs, uuidFor, writeProject } from '../support/workspace-builder.js';
 import { describeChanges, fakeWatcher } from './support.js';
 
@@ -59,6 +60,23 @@ describe('a packer killed during a commit, before its fingerprints were logged',
     hosts.splice(index, 1)[0]!.dispose();
   }
 
+  /**
+   * Kills `project` the way SIGKILL does after its commits but before its fingerprints were saved: the host is
+   * disposed (which saves them on the way out) and the fingerprint files are put back as they were. `tornLog`
+   * cuts the log's last line short instead, as a kill during its append leaves it.
+   */
+  function killUnsaved(dir: string, project: Project, options: { tornLog?: boolean } = {}): void {
+    const files = ['fingerprint.json', 'fingerprint.log'].map((name) => join(dir, 'assets/.prometeu', name));
+    const kept = files.map((file) => (existsSync(file) ? readFileSync(file, 'utf8') : null));
+    kill(project);
+    for (const [index, file] of files.entries()) {
+      let text = kept[index]!;
+      if (text !== null && options.tornLog === true && file.endsWith('.log')) text = text.slice(0, -12);
+      if (text === null) rmSync(file, { force: true });
+      else writeFileSync(file, text);
+    }
+  }
+
   async function apply(project: Project, mutation: MutationIntent, operationId: string) {
     return project.lane.enqueue(
       applyMutationOperation(project, operationId, { mutation, consent: true }, project.newUuid, 'workspace+registry'),
@@ -69,7 +87,8 @@ describe('a packer killed during a commit, before its fingerprints were logged',
   async function staged(setup: readonly MutationIntent[] = []) {
     const dir = realpathSync(tempDir());
     writeProject(dir, {
-      assets: [...MIXED_ROOTS],
+      // `props/copy` shares the crate's uuid, so adopting it rewrites its asset.json.
+      assets: [...MIXED_ROOTS, { root: 'props/copy', uuid: uuidFor('props/crate'), registered: false }],
     });
     const opened = await open(dir);
     // A first commit takes the writer lock, without which no fingerprint is saved or logged.
@@ -111,6 +130,106 @@ describe('a packer killed during a commit, before its fingerprints were logged',
       }
     });
   }
+
+  it('a commit killed after its write, then the next run killed after a commit of its own, is not reported by the run after', async () => {
+    const { dir, project, hook } = await staged();
+    hook.current = (step) => {
+      if (step === 'registry-written') throw new SimulatedCrash(step);
+    };
+    expect((await apply(project, SCENARIOS[0]!.mutation, 'op-killed')).status).toBe('error');
+    kill(project);
+    // The next run settles the killed commit's intent, commits, and is killed before it saves: its lines follow
+    // the unsettled intent in the log.
+    const second = await open(dir);
+    expect(describeChanges(second.project.watch.divergence().changes)).toBe('[]');
+    expect(
+      await apply(second.project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-second'),
+    ).toMatchObject({ status: 'succeeded' });
+    killUnsaved(dir, second.project);
+
+    const third = await open(dir);
+    expect(describeChanges(third.project.watch.divergence().changes)).toBe('[]');
+  });
+
+  it('a log line cut short by a kill does not hide the commits the next run logs after it', async () => {
+    const { dir, project } = await staged();
+    expect(await apply(project, SCENARIOS[0]!.mutation, 'op-first')).toMatchObject({ status: 'succeeded' });
+    // Killed while it appended the fingerprints of its commit: the commit's intent is left without them.
+    killUnsaved(dir, project, { tornLog: true });
+    const second = await open(dir);
+    expect(describeChanges(second.project.watch.divergence().changes)).toBe('[]');
+    expect(
+      await apply(second.project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-second'),
+    ).toMatchObject({ status: 'succeeded' });
+    killUnsaved(dir, second.project);
+
+    const third = await open(dir);
+    expect(describeChanges(third.project.watch.divergence().changes)).toBe('[]');
+  });
+
+  it('a save of the fingerprints made while a commit runs keeps that commit in the log', async () => {
+    const { dir, project, hook } = await staged();
+    let saving: Promise<void> | undefined;
+    hook.current = (step) => {
+      // The save copies the fingerprints now, before the commit moved anything, and writes them while it goes on.
+      if (step === 'journal-written') saving = project.watch.save();
+      if (step === 'registry-written') throw new SimulatedCrash(step);
+    };
+    expect((await apply(project, SCENARIOS[1]!.mutation, 'op-killed')).status).toBe('error');
+    expect(saving, 'the save started during the commit').toBeDefined();
+    await saving;
+    killUnsaved(dir, project);
+
+    const next = await open(dir);
+    expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+  });
+
+  for (const after of ['a commit of the same run', 'a kill'] as const) {
+    it(`a commit an I/O failure undid, rewriting the file it had written, is not reported after ${after}`, async () => {
+      const { dir, project, hook } = await staged();
+      hook.current = (step) => {
+        if (step === 'action-0') throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+      };
+      const failed = await apply(project, { kind: 'adopt', root: 'props/copy' }, 'op-failed');
+      expect(JSON.stringify(failed)).toMatch(/ENOSPC/);
+      delete hook.current;
+      if (after === 'a kill') killUnsaved(dir, project);
+      else {
+        // The next commit's intent follows the failed one's; the fingerprints it saves must hold the undo.
+        expect(await apply(project, { kind: 'rename', asset: { assetId: 2 }, name: 'Slimy' }, 'op-next')).toMatchObject(
+          {
+            status: 'succeeded',
+          },
+        );
+        await project.watch.save();
+        kill(project);
+      }
+
+      const next = await open(dir);
+      expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+    });
+  }
+
+  it('a save killed after its file was in place, before it trimmed the log, does not bring back what a reconcile cleared', async () => {
+    const { dir, project } = await staged();
+    expect(await apply(project, SCENARIOS[0]!.mutation, 'op-rename')).toMatchObject({ status: 'succeeded' });
+    // A person edits the renamed declaration; the reconcile takes the disk as the truth and saves it.
+    appendFileSync(join(dir, 'assets/chars/hero/asset.json'), '\n');
+    // The kill lands between the saved file's rename and the log's removal: the log stays whole.
+    const assetsFs = project.watch.assetsFs;
+    const removeFile = assetsFs.removeFileSync.bind(assetsFs);
+    vi.spyOn(assetsFs, 'removeFileSync').mockImplementation((path) => {
+      if (!path.endsWith('fingerprint.log')) removeFile(path);
+    });
+    expect(await project.lane.enqueue(reconcileOperation(project, 'op-reconcile'))).toMatchObject({
+      status: 'succeeded',
+    });
+    expect(existsSync(join(dir, 'assets/.prometeu/fingerprint.log')), 'the log left whole').toBe(true);
+    killUnsaved(dir, project);
+
+    const next = await open(dir);
+    expect(describeChanges(next.project.watch.divergence().changes)).toBe('[]');
+  });
 
   it('still reports a file a person changed after the commit wrote it', async () => {
     const { dir, project, hook } = await staged();

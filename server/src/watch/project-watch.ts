@@ -28,6 +28,7 @@ import {
   fingerprintOfStats,
   logCommitIntent,
   logFingerprintChanges,
+  settleFailedCommit,
   sha256OfText,
   type CommitIntent,
   saveFingerprints,
@@ -109,6 +110,17 @@ export class ProjectWatch implements DivergenceSource {
   private recovering = false;
   /** Invariant: how many times watching degraded; a watcher that faulted while it armed is not trusted. */
   private faults = 0;
+  /**
+   * Invariant: the log line of the intent {@link beforeCommit} logged for the commit running now, until
+   * {@link afterCommit} logs its fingerprints (or a reconcile, which no commit runs beside, drops it); undefined
+   * between commits. A save made meanwhile does not hold that commit, so the log keeps the line.
+   */
+  private openIntent: { readonly line: string; readonly intent: CommitIntent } | undefined;
+  /**
+   * Invariant: one list per save in progress, of the log lines appended since that save copied the fingerprints
+   * (the open intent first): what the log must still hold once that saved file is in place.
+   */
+  private readonly carried = new Set<string[]>();
 
   constructor(
     private readonly project: WatchedProject,
@@ -400,25 +412,54 @@ export class ProjectWatch implements DivergenceSource {
   /**
    * Before a commit's first write: logs what it is about to do (see `CommitIntent`), so that a packer killed
    * after its last write but before {@link afterCommit} logged its fingerprints does not make the next run report
-   * the commit as a change made while no packer ran. Costs one hash of each text the commit writes and one
-   * append; a moved folder's files are found by binary search in the crawl's sorted files.
+   * the commit as a change made while no packer ran. Costs one hash of each text the commit writes or replaces
+   * and one append; a moved folder's files are found by binary search in the crawl's sorted files.
    */
   beforeCommit(actions: readonly FileAction[]): void {
     if (this.settings.factory === null || !this.project.canWriteControlData()) return;
+    // The commit before this one failed without logging its fingerprints (an I/O failure undid it, rewriting what
+    // it had written): settled now, as the next run would settle it, so this process's fingerprints hold what the
+    // undo wrote and no later save makes the next run report it.
+    if (this.openIntent !== undefined) {
+      const { intent } = this.openIntent;
+      this.openIntent = undefined;
+      try {
+        const settled = settleFailedCommit(this.project.assetsFs, this.fingerprints, intent);
+        this.logged(logFingerprintChanges(this.project.assetsFs, settled.set, settled.removed));
+      } catch {
+        // The log is a cache: without the line a crash may make the next run report the undone commit.
+      }
+    }
     const written: Record<string, string> = {};
+    const replaced: Record<string, string> = {};
     const moved: { from: string; to: string; files: Record<string, string> }[] = [];
     const deleted: string[] = [];
     for (const action of actions) {
-      if (action.kind === 'writeFile') written[action.path] = sha256OfText(action.content);
-      else if (action.kind === 'deleteFolder') deleted.push(action.path);
+      if (action.kind === 'writeFile') {
+        written[action.path] = sha256OfText(action.content);
+        if (action.before !== null) replaced[action.path] = sha256OfText(action.before);
+      } else if (action.kind === 'deleteFolder') deleted.push(action.path);
       else moved.push({ from: action.from, to: action.to, files: this.filesOfFolder(action.from) });
     }
-    const intent: CommitIntent = { written, moved, deleted };
+    const intent: CommitIntent = { written, replaced, moved, deleted };
     try {
-      logCommitIntent(this.project.assetsFs, intent);
+      const line = this.logged(logCommitIntent(this.project.assetsFs, intent));
+      if (line !== undefined) this.openIntent = { line, intent };
     } catch {
       // The log is a cache: without the intent a crash right after the commit may make the next run report it.
     }
+  }
+
+  /** Notes a line just appended to the log for every save in progress (see {@link carried}); returns it. */
+  private logged(line: string | null): string | undefined {
+    if (line === null) return undefined;
+    for (const lines of this.carried) lines.push(line);
+    return line;
+  }
+
+  /** A new list of what a save that copies the fingerprints now must leave in the log (see {@link carried}). */
+  private carriedFromNow(): string[] {
+    return this.openIntent !== undefined ? [this.openIntent.line] : [];
   }
 
   /**
@@ -492,10 +533,12 @@ export class ProjectWatch implements DivergenceSource {
       set[file] = fingerprint;
       removed.delete(file);
     }
-    // Logged now (cheap, and it survives a kill), folded into the saved file later.
+    // Logged now (cheap, and it survives a kill), folded into the saved file later. The commit's intent is then
+    // settled by this line, so a save need not keep it any more.
+    this.openIntent = undefined;
     if (this.project.canWriteControlData()) {
       try {
-        logFingerprintChanges(this.project.assetsFs, set, [...removed]);
+        this.logged(logFingerprintChanges(this.project.assetsFs, set, [...removed]));
       } catch {
         // The log is a cache: without it a crash may make the next run report this commit as a change.
       }
@@ -512,6 +555,8 @@ export class ProjectWatch implements DivergenceSource {
     const unclassified = this.tracker.pendingPaths();
     this.tracker.clear();
     this.betweenRuns.clear();
+    // No commit runs beside a reconcile: an intent still open is a commit that failed, and the disk is now read.
+    this.openIntent = undefined;
     if (this.settings.factory === null) return cleared;
     const { crawl } = this.project.snapshot();
     // The reload's crawl took every file's stamp in its walk, the very moment it read the declarations: its
@@ -540,7 +585,15 @@ export class ProjectWatch implements DivergenceSource {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
     if (!this.maySave()) return;
-    await saveFingerprints(this.project.assetsFs, this.fingerprints);
+    // The fingerprints are copied as the save starts; commits go on while it writes, so it leaves in the log what
+    // it does not hold.
+    const carried = this.carriedFromNow();
+    this.carried.add(carried);
+    try {
+      await saveFingerprints(this.project.assetsFs, this.fingerprints, () => carried);
+    } finally {
+      this.carried.delete(carried);
+    }
   }
 
   /** Whether the fingerprints may be saved now: nothing divergent to hide, the writer lock held, something to save. */
@@ -560,7 +613,7 @@ export class ProjectWatch implements DivergenceSource {
       // next run would compare the disk with older fingerprints and report this run's own commits as changes.
       if (this.maySave()) {
         try {
-          saveFingerprintsSync(this.project.assetsFs, this.fingerprints);
+          saveFingerprintsSync(this.project.assetsFs, this.fingerprints, this.carriedFromNow());
         } catch {
           // The file is a cache: without it the next run only cannot tell what changed while no packer ran.
         }
