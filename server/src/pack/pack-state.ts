@@ -201,10 +201,11 @@ async function computePackKey(snapshot: Snapshot): Promise<string | null> {
 export class ReadStamps {
   /** Invariant: every file stamped so far by path relative to `assets/`; null when it was not a regular file. */
   readonly #stamps = new Map<string, FileStamp | null>();
-  /** Invariant: every folder stamped so far (see {@link PackState.folders}); null when it was not a folder. */
+  /**
+   * Invariant: every folder stamped so far (see {@link PackState.folders}), null when it was not a folder; with
+   * a folder, every folder above it.
+   */
   readonly #folders = new Map<string, FileStamp | null>();
-  /** Invariant: the folders of the files stamped so far, each with every folder above it in {@link #folders}. */
-  readonly #ways = new Set<string>();
   readonly #assets: ProjectFs;
   readonly #previous: PackState | null;
 
@@ -234,18 +235,21 @@ export class ReadStamps {
   /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
   note(assetsPath: string): void {
     if (this.#stamps.has(assetsPath)) return;
-    const own = parentOf(assetsPath);
-    if (own !== '' && !this.#ways.has(own)) {
-      // The folders above it first, top down, each stamped before anything below it is read.
-      const now = nowNs();
-      for (let slash = own.indexOf('/'); ; slash = own.indexOf('/', slash + 1)) {
-        const above = slash < 0 ? parentOf(own) : parentOf(own.slice(0, slash));
-        if (!this.#folders.has(above)) this.#folders.set(above, folderStampWith(this.#assets, above, 'confined', now));
-        if (slash < 0) break;
-      }
-      this.#ways.add(own);
-    }
+    const slash = assetsPath.lastIndexOf('/');
+    if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
     this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+  }
+
+  /**
+   * Stamps the folders above `folder` that are not stamped yet, top down, each before anything below it is read.
+   * Once the folder just above it is stamped, every folder above that one is too: one lookup per file read.
+   */
+  #stampFoldersAbove(folder: string): void {
+    const slash = folder.lastIndexOf('/');
+    const above = slash < 0 ? '' : folder.slice(0, slash);
+    if (this.#folders.has(above)) return;
+    if (slash >= 0) this.#stampFoldersAbove(above);
+    this.#folders.set(above, folderStampWith(this.#assets, above, 'confined', nowNs()));
   }
 
   /** The folders part of a record: the settled folder stamps (see {@link PackState.folders}). */
