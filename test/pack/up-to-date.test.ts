@@ -283,6 +283,35 @@ describe('an up-to-date answer is only given when it can be trusted', () => {
     });
   });
 
+  it('is not given when an asset folder was moved out of the project and linked back, though the folder above it was recorded as settled', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      // Every file and folder settled, so that the record keeps the stamp of misc/ and the check trusts it.
+      const entries = readdirSync(assetsDir, { recursive: true, withFileTypes: true });
+      const paths = [assetsDir, ...entries.map((entry) => join(entry.parentPath, entry.name))];
+      await waitFor(
+        () =>
+          paths.every((path) => {
+            const stats = statSync(path, { bigint: true });
+            const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
+            return BigInt(Date.now()) * 1_000_000n - changed > 1_100_000_000n;
+          }),
+        'the files and folders to settle',
+      );
+      await pack(project, 'pack-1');
+      const record = JSON.parse(readFileSync(join(assetsDir, PACK_CACHE_PATH, PACK_STATE_FILE), 'utf8')) as {
+        folders: Record<string, string>;
+      };
+      expect(Object.keys(record.folders).sort()).toEqual(['', 'audio', 'misc']);
+      expect((await pack(project, 'pack-2')).upToDate).toBe(true);
+      const elsewhere = join(tempDir(), 'hello-moved');
+      renameSync(join(assetsDir, 'misc', 'hello'), elsewhere);
+      symlinkSync(elsewhere, join(assetsDir, 'misc', 'hello'));
+      const third = await pack(project, 'pack-3');
+      expect(third.upToDate).toBeUndefined();
+      expect(third.outcome).not.toBe('succeeded');
+    });
+  });
+
   it('ignores a record that is a link (to a forged record) and writes build/ again', async () => {
     await withProject(async (project, root, assetsDir) => {
       await pack(project, 'pack-1');

@@ -231,6 +231,9 @@ function relabel(error: unknown, via: string, path: string): unknown {
   return error;
 }
 
+/** A relative path whose every component is a name: no empty, `.` or `..` component, no NUL, not absolute. */
+const PLAIN_RELATIVE = /^(?![^]*(?:^|\/)\.{0,2}(?:\/|$))[^\0]+$/;
+
 function splitRelative(relative: string): string[] {
   if (relative === '' || relative === '.') return [];
   return relative.split('/').filter((part) => part !== '' && part !== '.');
@@ -260,6 +263,8 @@ function temporaryName(name: string): string {
 export class ProjectFs {
   /** {@link baseParts} joined: the cache key of the base folder. */
   private readonly baseKey: string;
+  /** The absolute path of the base folder, as a prefix of `/relative` ('' for a base at the file system's root). */
+  private readonly basePrefix: string;
 
   private constructor(
     /** The canonical absolute path of the project root. */
@@ -269,6 +274,8 @@ export class ProjectFs {
     private readonly folders: FolderCache | null,
   ) {
     this.baseKey = baseParts.join('/');
+    const base = this.absolute(baseParts);
+    this.basePrefix = base === '/' ? '' : base;
   }
 
   /** The file system of the project at `path` (canonicalised once, here). */
@@ -350,8 +357,11 @@ export class ProjectFs {
    * decide what to read or write. Null when nothing is there or a folder on the way is not a folder.
    */
   identityStat(relative: string): BigIntStats | null {
+    // A plain relative path (what a pass over thousands of recorded paths gives) is joined to the base as it is;
+    // any other goes through the checks of `parts`, which refuse what is not a path inside the project.
+    const path = PLAIN_RELATIVE.test(relative) ? `${this.basePrefix}/${relative}` : this.absolute(this.parts(relative));
     try {
-      return lstatSync(this.absolute(this.parts(relative)), { bigint: true, throwIfNoEntry: false }) ?? null;
+      return lstatSync(path, { bigint: true, throwIfNoEntry: false }) ?? null;
     } catch (error) {
       if (errorCode(error) === 'ENOTDIR' || errorCode(error) === 'ELOOP') return null;
       throw error;

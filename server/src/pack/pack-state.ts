@@ -16,7 +16,7 @@ import { SliceClock } from './slice.js';
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
 /** Bumped whenever the record's layout or the meaning of its key changes; another version is ignored. */
-const PACK_STATE_VERSION = 3;
+const PACK_STATE_VERSION = 4;
 /** The most bytes of a record read back (about 150 bytes per file a pack read); a larger one is ignored. */
 const PACK_STATE_LIMIT = 256 * 1024 * 1024;
 /** The most bytes of an artifact read back to verify a racy one by its hash; a larger one is not trusted. */
@@ -72,6 +72,38 @@ function stampWith(files: ProjectFs, relative: string, how: 'confined' | 'identi
   };
 }
 
+/**
+ * The stamp of the folder `relative` of `files` (confined), settled against `now`, or null when it is not a folder.
+ * A folder's times change whenever an entry is added to it, removed from it or renamed in or out of it (and its
+ * change time cannot be set back), so a settled stamp that still matches proves every entry in it is the one
+ * recorded: no folder below it was moved out and replaced by a link.
+ */
+function folderStampWith(
+  files: ProjectFs,
+  relative: string,
+  how: 'confined' | 'identity',
+  now: bigint,
+): FileStamp | null {
+  let stats: ReturnType<ProjectFs['bigStat']>;
+  try {
+    stats = how === 'confined' ? files.bigStat(relative) : files.identityStat(relative);
+  } catch {
+    return null;
+  }
+  if (stats === null || !stats.isDirectory()) return null;
+  const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
+  return {
+    stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
+    settled: now - changed >= RACY_WINDOW_NS,
+  };
+}
+
+/** The folder `relative` is in ('' for a path without a slash). */
+function parentOf(relative: string): string {
+  const slash = relative.lastIndexOf('/');
+  return slash < 0 ? '' : relative.slice(0, slash);
+}
+
 /** One file as the record keeps it: its stamp, and its SHA-256 when the stamp alone proves nothing (racy). */
 type RecordedFile = readonly [stamp: string, sha256: string | null];
 
@@ -102,6 +134,12 @@ export interface PackState {
    * input whose stamp has not changed since (see {@link ReadStamps.unchangedSha}) instead of hashing it again.
    */
   readonly hashes: Readonly<Record<string, string>>;
+  /**
+   * The settled stamps of the folders whose entries lead to the inputs (relative to `assets/`, '' for `assets/`
+   * itself: every folder above the folder of a file read), each taken before anything below it was read. A
+   * folder that was racy then is left out: the folders in it are then each checked to be a folder.
+   */
+  readonly folders: Readonly<Record<string, string>>;
   /** Every artifact in `build/`, stamped after the promotion. */
   readonly artifacts: Readonly<Record<string, RecordedFile>>;
   /** The artifacts as the pack's response named them, in name order. */
@@ -163,6 +201,11 @@ async function computePackKey(snapshot: Snapshot): Promise<string | null> {
 export class ReadStamps {
   /** Invariant: every file stamped so far by path relative to `assets/`; null when it was not a regular file. */
   readonly #stamps = new Map<string, FileStamp | null>();
+  /**
+   * Invariant: every folder stamped so far (see {@link PackState.folders}), null when it was not a folder; with
+   * a folder, every folder above it.
+   */
+  readonly #folders = new Map<string, FileStamp | null>();
   readonly #assets: ProjectFs;
   readonly #previous: PackState | null;
 
@@ -191,7 +234,29 @@ export class ReadStamps {
 
   /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
   note(assetsPath: string): void {
-    if (!this.#stamps.has(assetsPath)) this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+    if (this.#stamps.has(assetsPath)) return;
+    const slash = assetsPath.lastIndexOf('/');
+    if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
+    this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+  }
+
+  /**
+   * Stamps the folders above `folder` that are not stamped yet, top down, each before anything below it is read.
+   * Once the folder just above it is stamped, every folder above that one is too: one lookup per file read.
+   */
+  #stampFoldersAbove(folder: string): void {
+    const slash = folder.lastIndexOf('/');
+    const above = slash < 0 ? '' : folder.slice(0, slash);
+    if (this.#folders.has(above)) return;
+    if (slash >= 0) this.#stampFoldersAbove(above);
+    this.#folders.set(above, folderStampWith(this.#assets, above, 'confined', nowNs()));
+  }
+
+  /** The folders part of a record: the settled folder stamps (see {@link PackState.folders}). */
+  folders(): Record<string, string> {
+    const folders: Record<string, string> = {};
+    for (const [path, stamp] of this.#folders) if (stamp !== null && stamp.settled) folders[path] = stamp.stamp;
+    return folders;
   }
 
   /**
@@ -291,6 +356,8 @@ function parseState(text: string): PackState | null {
       parsed.inputs === null ||
       typeof parsed.hashes !== 'object' ||
       parsed.hashes === null ||
+      typeof parsed.folders !== 'object' ||
+      parsed.folders === null ||
       typeof parsed.artifacts !== 'object' ||
       !Array.isArray(parsed.written) ||
       !Array.isArray(parsed.assets)
@@ -349,41 +416,31 @@ export async function upToDateState(snapshot: Snapshot, where: PackStateLocation
   const recordedNames = Object.keys(state.artifacts);
   if (recordedNames.length !== written.size || recordedNames.some((name) => !written.has(name))) return null;
   let changed = false;
+  const now = nowNs();
   const check = async (
     files: ProjectFs,
     entries: Readonly<Record<string, RecordedFile>>,
     prefix: string,
     limit: number,
+    wayOk: (relative: string) => boolean,
   ): Promise<Readonly<Record<string, RecordedFile>> | null> => {
     // The entries as they are, unless one was restamped: only then is a new record built.
     let next: Record<string, RecordedFile> | null = null;
     const names = Object.keys(entries);
     // Settled entries need their stamp alone, taken by path (one system call each; see stampWith) in slices
     // of the event loop's time; only a racy one is read, through the confined file system.
-    // Each folder on the way is checked once to be a folder, not a link: a file reached through a link stays
-    // out of it even when its stamp would match (it was moved out of the project and linked back).
     const clock = new SliceClock();
-    const now = nowNs();
-    const folders = new Set<string>();
-    const folderOk = (relative: string): boolean => {
-      for (let slash = relative.indexOf('/'); slash >= 0; slash = relative.indexOf('/', slash + 1)) {
-        const folder = relative.slice(0, slash);
-        if (folders.has(folder)) continue;
-        if (files.identityStat(folder)?.isDirectory() !== true) return false;
-        folders.add(folder);
-      }
-      return true;
-    };
     for (let index = 0; index < names.length; index++) {
       const name = names[index]!;
       const recorded = entries[name]!;
-      if (!folderOk(`${prefix}${name}`)) return null;
+      const relative = `${prefix}${name}`;
+      if (!wayOk(relative)) return null;
       const still =
         recorded[1] === null
-          ? stampWith(files, `${prefix}${name}`, 'identity', now)?.stamp === recorded[0]
+          ? stampWith(files, relative, 'identity', now)?.stamp === recorded[0]
             ? recorded
             : null
-          : await stillRecorded(files, `${prefix}${name}`, recorded, limit);
+          : await stillRecorded(files, relative, recorded, limit);
       if (still === null) return null;
       if (clock.due) await clock.pause();
       if (still !== recorded && next === null) {
@@ -396,13 +453,48 @@ export async function upToDateState(snapshot: Snapshot, where: PackStateLocation
     changed = true;
     return next;
   };
+  // A file reached through a link stays out even when its stamp would match (a folder moved out of the project
+  // and linked back): every folder on the way must be the folder recorded. Its entry lives in the folder above
+  // it, so a folder above whose settled stamp still matches vouches for every folder in it (its times change
+  // with any entry added, removed or renamed); a folder in one that does not (or was racy) is checked itself
+  // to be a folder, not a link. Each folder is settled once, top down.
+  const wayThrough = (files: ProjectFs, recordedFolders: Readonly<Record<string, string>>) => {
+    // Invariant: folders known to be the recorded folders (or checked to be folders), their way included.
+    const verified = new Set<string>(['']);
+    // Invariant: by folder, whether its stamp still matches the recorded one (so its entries are as recorded).
+    const vouches = new Map<string, boolean>();
+    const vouched = (folder: string): boolean => {
+      let still = vouches.get(folder);
+      if (still === undefined) {
+        const recorded = recordedFolders[folder];
+        still = recorded !== undefined && folderStampWith(files, folder, 'identity', now)?.stamp === recorded;
+        vouches.set(folder, still);
+      }
+      return still;
+    };
+    return (relative: string): boolean => {
+      const own = parentOf(relative);
+      if (verified.has(own)) return true;
+      for (let slash = own.indexOf('/'); ; slash = own.indexOf('/', slash + 1)) {
+        const folder = slash < 0 ? own : own.slice(0, slash);
+        if (!verified.has(folder)) {
+          if (!vouched(parentOf(folder)) && files.identityStat(folder)?.isDirectory() !== true) return false;
+          verified.add(folder);
+        }
+        if (slash < 0) return true;
+      }
+    };
+  };
   // One scope each: every folder is resolved once, every file still stamped on its own.
-  const inputs = await where.assets.scope((assets) => check(assets, state.inputs, '', SIZE_LIMITS.input));
+  const inputs = await where.assets.scope((assets) =>
+    check(assets, state.inputs, '', SIZE_LIMITS.input, wayThrough(assets, state.folders)),
+  );
   if (inputs === null) return null;
   const artifacts = await where.root.scope((root) => {
     const build = root.kind(BUILD_FOLDER);
+    // build/ itself was just checked to be a folder: nothing vouches for it by stamp.
     return build === 'folder'
-      ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT)
+      ? check(root, state.artifacts, `${BUILD_FOLDER}/`, ARTIFACT_LIMIT, wayThrough(root, {}))
       : Promise.resolve(null);
   });
   if (artifacts === null) return null;
@@ -450,6 +542,7 @@ export async function savePackState(
     readonly key: string;
     readonly inputs: Record<string, RecordedFile>;
     readonly hashes: Record<string, string>;
+    readonly folders: Record<string, string>;
     readonly assets: readonly RecordedAsset[];
   },
   written: readonly WrittenArtifact[],

@@ -101,6 +101,8 @@ export interface PackRecord {
   readonly inputs: NonNullable<ReturnType<ReadStamps['recorded']>>;
   /** The SHA-256 of every input read, by path relative to `assets/`. */
   readonly hashes: Record<string, string>;
+  /** The settled stamps of the folders on the way to the files read (see `PackState.folders` in pack-state.ts). */
+  readonly folders: Record<string, string>;
   readonly assets: readonly RecordedAsset[];
 }
 
@@ -643,6 +645,7 @@ async function packWith(
             key,
             inputs: recordedInputs,
             hashes: Object.fromEntries(inputSha),
+            folders: stamps!.folders(),
             assets: entries.map((asset) => ({
               assetId: asset.assetId,
               name: asset.name,

@@ -7,13 +7,29 @@ import type { ParamsOf, ResultOf, packerRequests } from '@prometeu/packer-protoc
 import { prepareWrite, type PreparedWrite, type ServerContext } from '../dispatch/context.js';
 import { writeBuildOutputs } from '../pack/build-output.js';
 import { PACK_CACHE_PATH, packSnapshot } from '../pack/pack.js';
-import { forgetPackState, resavePackState, savePackState, upToDateState } from '../pack/pack-state.js';
+import { forgetPackState, resavePackState, savePackState, upToDateState, type PackState } from '../pack/pack-state.js';
 import type { Project } from '../project/project.js';
 import type { OperationResult, WriteOperation } from '../project/writer-lane.js';
 import { toPackArtifact, toPackedAssetSummary } from '../wire/convert.js';
 
 /** How many progress events a pack reports at most (one per asset up to this many assets). */
 const PROGRESS_REPORTS = 100;
+
+/**
+ * The asset summaries of an up-to-date answer, by the record that proved `build/` up to date, made once: packs with
+ * nothing changed answer the same record again and again (8,709 summaries at 10k roots, a spread each).
+ */
+const upToDateAssets = new WeakMap<PackState, PackResponse['assets']>();
+
+function upToDateAssetsOf(state: PackState): PackResponse['assets'] {
+  const known = upToDateAssets.get(state);
+  if (known !== undefined) return known;
+  // Frozen, as every answer is (see answer): shared by every response that names this record.
+  const assets: PackResponse['assets'] = state.assets.map((asset) => Object.freeze({ ...asset, fromCache: false }));
+  Object.freeze(assets);
+  upToDateAssets.set(state, assets);
+  return assets;
+}
 
 /** The response of `pack`. */
 export type PackResponse = ResultOf<(typeof packerRequests)['pack']>;
@@ -87,7 +103,7 @@ export function packOperation(
             ...base,
             upToDate: true,
             artifacts: current.state.written.map(toPackArtifact),
-            assets: current.state.assets.map((asset) => ({ ...asset, fromCache: false })),
+            assets: upToDateAssetsOf(current.state),
           }),
         };
       }
