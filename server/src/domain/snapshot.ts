@@ -778,12 +778,24 @@ const MAX_PENDING_CHAIN = 16;
  * open's, a reload's) is walked.
  */
 export function pendingRecordsOf(snapshot: Snapshot): readonly AssetRecord[] {
+  const known = knownPendingRecords(snapshot);
+  if (known !== undefined) return known;
+  const list = walkedPendingRecords(snapshot);
+  if (list.length <= MAX_DERIVED_PENDING) pendingLists.set(snapshot, list);
+  return list;
+}
+
+/**
+ * {@link pendingRecordsOf} where it needs no walk of every record (none pending, a list kept, or one derived
+ * from a predecessor's); undefined otherwise, for callers that walk in time slices of their own.
+ */
+export function knownPendingRecords(snapshot: Snapshot): readonly AssetRecord[] | undefined {
   if (snapshot.counts.validationPending === 0) return NONE;
   const known = pendingLists.get(snapshot);
   if (known !== undefined) return known;
-  const list = derivedPendingRecords(snapshot) ?? walkedPendingRecords(snapshot);
-  if (list.length <= MAX_DERIVED_PENDING) pendingLists.set(snapshot, list);
-  return list;
+  const derived = derivedPendingRecords(snapshot);
+  if (derived !== undefined) pendingLists.set(snapshot, derived);
+  return derived;
 }
 
 /** {@link pendingRecordsOf} by a walk of every record. */

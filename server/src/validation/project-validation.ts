@@ -9,6 +9,7 @@ import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
 import {
   buildSnapshot,
+  knownPendingRecords,
   patchSnapshotForReload,
   pendingRecordsOf,
   type AssetRecord,
@@ -43,11 +44,21 @@ export interface ValidationHost {
 
 /**
  * The records of `snapshot` whose format checks are pending, one per root, except those `skip` names. After a
- * commit, from the predecessor's pending records and the touched roots (`pendingRecordsOf`), not a walk of
- * every record.
+ * commit, from the predecessor's pending records and the touched roots (`knownPendingRecords`), not a walk of
+ * every record; else walked lazily, so that a sliced caller pauses within the walk too.
  */
 function* pendingRecords(snapshot: Snapshot, skip: (record: AssetRecord) => boolean): Generator<AssetRecord> {
-  for (const record of pendingRecordsOf(snapshot)) if (!skip(record)) yield record;
+  const known = knownPendingRecords(snapshot);
+  if (known !== undefined) {
+    for (const record of known) if (!skip(record)) yield record;
+    return;
+  }
+  const seen = new Set<string>();
+  for (const record of snapshot.assets) {
+    if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
+    seen.add(record.root);
+    yield record;
+  }
 }
 
 /** The jobs for every asset of `snapshot` whose format checks are pending, except those `skip` names. */
