@@ -13,7 +13,13 @@ import { loadSnapshot, readRegistryText, snapshotAfterCommit } from '../../serve
 import { executeEffect } from '../../server/src/mutations/execute.js';
 import { planMutation, touchedFolders } from '../../server/src/mutations/plan.js';
 import { checkRegistry, serializeRegistry } from '../../server/src/domain/registry.js';
-import { buildSnapshot, patchedRoots } from '../../server/src/domain/snapshot.js';
+import {
+  buildSnapshot,
+  patchedRoots,
+  pendingRecordsOf,
+  type AssetRecord,
+  type Snapshot,
+} from '../../server/src/domain/snapshot.js';
 import { diffDiagnostics, diffPublishedAssets, diffSnapshots } from '../../server/src/domain/snapshot-diff.js';
 import { snapshotShape } from '../support/snapshot-shape.js';
 import { declarationFor, useTempDirs, uuidFor, writeProject, type AssetSpec } from '../support/workspace-builder.js';
@@ -121,6 +127,14 @@ const intent: fc.Arbitrary<MutationIntent> = fc.oneof(
   { arbitrary: root.map((path): MutationIntent => ({ kind: 'adopt', root: path })), weight: 1 },
 );
 
+/** The first pending record of each root, in the order of the record list. */
+function walkedPending(snapshot: Snapshot): AssetRecord[] {
+  const seen = new Set<string>();
+  return snapshot.assets.filter(
+    (record) => record.validation === 'pending' && !seen.has(record.root) && seen.add(record.root) !== undefined,
+  );
+}
+
 describe('the snapshot a commit publishes', () => {
   const tempDir = useTempDirs('packer-snapshot-patch-');
 
@@ -187,6 +201,9 @@ describe('the snapshot a commit publishes', () => {
           expect(diffPublishedAssets(snapshot, next)).toEqual(diffPublishedAssets(snapshot, whole));
           expect(diffSnapshots(snapshot, next)).toEqual(diffSnapshots(snapshot, whole));
           expect(diffDiagnostics(snapshot, next)).toEqual(diffDiagnostics(snapshot, whole));
+          // The pending records, derived from a predecessor's (asked after most commits, so chains of two occur
+          // too), against a walk of every record.
+          if (step % 3 !== 1) expect(pendingRecordsOf(next)).toEqual(walkedPending(next));
           snapshot = next;
         }
       }),

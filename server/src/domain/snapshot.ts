@@ -759,6 +759,96 @@ export function patchedRoots(before: Snapshot, after: Snapshot): ReadonlySet<str
   return patch !== undefined && patch.previous === before ? patch.roots : undefined;
 }
 
+/**
+ * Per snapshot with at most {@link MAX_DERIVED_PENDING} pending records: those records, as
+ * {@link pendingRecordsOf} returns them. Never written for a snapshot once set.
+ */
+const pendingLists = new WeakMap<Snapshot, readonly AssetRecord[]>();
+
+/** The most pending records a snapshot keeps a list of, and that a list is derived from a predecessor's for. */
+const MAX_DERIVED_PENDING = 64;
+
+/** How many patches back {@link pendingRecordsOf} looks for a snapshot whose pending records are known. */
+const MAX_PENDING_CHAIN = 16;
+
+/**
+ * The records of `snapshot` whose format checks are pending, the first of each root, in the order of
+ * `snapshot.assets`. After a commit (a patch touching a few roots) this is derived from the predecessor's list
+ * and the touched roots' records instead of a walk of every record; a snapshot with many pending records (the
+ * open's, a reload's) is walked.
+ */
+export function pendingRecordsOf(snapshot: Snapshot): readonly AssetRecord[] {
+  const known = knownPendingRecords(snapshot);
+  if (known !== undefined) return known;
+  const list = walkedPendingRecords(snapshot);
+  if (list.length <= MAX_DERIVED_PENDING) pendingLists.set(snapshot, list);
+  return list;
+}
+
+/**
+ * {@link pendingRecordsOf} where it needs no walk of every record (none pending, a list kept, or one derived
+ * from a predecessor's); undefined otherwise, for callers that walk in time slices of their own.
+ */
+export function knownPendingRecords(snapshot: Snapshot): readonly AssetRecord[] | undefined {
+  if (snapshot.counts.validationPending === 0) return NONE;
+  const known = pendingLists.get(snapshot);
+  if (known !== undefined) return known;
+  const derived = derivedPendingRecords(snapshot);
+  if (derived !== undefined) pendingLists.set(snapshot, derived);
+  return derived;
+}
+
+/** {@link pendingRecordsOf} by a walk of every record. */
+function walkedPendingRecords(snapshot: Snapshot): readonly AssetRecord[] {
+  const seen = new Set<string>();
+  const found: AssetRecord[] = [];
+  for (const record of snapshot.assets) {
+    if (record.validation !== 'pending' || seen.has(record.root)) continue;
+    seen.add(record.root);
+    found.push(record);
+  }
+  return found;
+}
+
+/**
+ * {@link pendingRecordsOf} from the list of a recent predecessor it was patched from (through at most
+ * {@link MAX_PENDING_CHAIN} patches): its records outside every touched root are still this snapshot's (a patch
+ * keeps the very record of every root it did not touch), and the touched roots' records are looked up. Undefined
+ * where that does not hold or cannot be checked cheaply: no such predecessor, many pending records, or a root
+ * with more than one record.
+ */
+function derivedPendingRecords(snapshot: Snapshot): readonly AssetRecord[] | undefined {
+  const pending = snapshot.counts.validationPending;
+  if (pending > MAX_DERIVED_PENDING || snapshot.assets.length !== snapshot.byRoot.size) return undefined;
+  const touched = new Set<string>();
+  let at = snapshot;
+  let before: readonly AssetRecord[] | undefined;
+  for (let step = 0; before === undefined; step++) {
+    const patch = patches.get(at);
+    if (patch === undefined || step === MAX_PENDING_CHAIN) return undefined;
+    for (const root of patch.roots) touched.add(root);
+    at = patch.previous;
+    before = at.counts.validationPending === 0 ? NONE : pendingLists.get(at);
+  }
+  const found: AssetRecord[] = [];
+  for (const record of before) {
+    if (touched.has(record.root)) continue;
+    // The very record, or the predecessor's list does not describe this snapshot's root.
+    if (snapshot.byRoot.get(record.root) !== record) return undefined;
+    found.push(record);
+  }
+  for (const root of touched) {
+    const record = snapshot.byRoot.get(root);
+    if (record !== undefined && record.validation === 'pending') found.push(record);
+  }
+  if (found.length !== pending) return undefined;
+  if (found.length === 1) return found;
+  // In the order of the record list: a native search per record (a few, each a pass of pointer comparisons).
+  const position = new Map(found.map((record) => [record, snapshot.assets.indexOf(record)]));
+  if ([...position.values()].includes(-1)) return undefined;
+  return found.sort((a, b) => position.get(a)! - position.get(b)!);
+}
+
 /** The first index of `anchors` (sorted by root) whose root is not below `root` in code-unit order. */
 function lowerBoundRoot(anchors: readonly CrawledAnchor[], root: string): number {
   let low = 0;

@@ -149,7 +149,14 @@ export function recrawl(previous: CrawlResult, assetsDir: FolderLocation, folder
   if (folders.length === 0) return previous;
   const at = Date.now();
   const spliced = recrawlFolders(previous, assetsDir, folders);
-  crawlTimes.set(spliced, [...(crawlTimes.get(previous) ?? []), ...folders.map((folder) => ({ folder, at }))]);
+  // A time of a folder within one crawled now (or the same) says nothing any more: this one is later and covers
+  // it. Dropped, so the list holds the folders touched since the last full crawl, not one time per commit.
+  const covered = (time: CrawlTime): boolean =>
+    time.folder !== '' && folders.some((folder) => isWithin(folder, time.folder));
+  crawlTimes.set(spliced, [
+    ...(crawlTimes.get(previous) ?? []).filter((time) => !covered(time)),
+    ...folders.map((folder) => ({ folder, at })),
+  ]);
   return spliced;
 }
 
@@ -162,7 +169,12 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
   // Every list is sorted in code-unit order, so what lies within a folder (the folder itself, then every path
   // that starts with `folder/`) is one run of it, found by binary search: the untouched rest is copied in runs
   // and the few fresh items merged in, instead of testing and re-sorting every path of the project.
-  const splice = <T>(kept: readonly T[], fresh: T[][], key: (item: T) => string): T[] => {
+  const splice = <T>(
+    kept: readonly T[],
+    fresh: T[][],
+    key: (item: T) => string,
+    same: (a: T, b: T) => boolean = (a, b) => a === b,
+  ): T[] => {
     // The first index of `kept` whose key does not sort below `value` (searched in place, no list of keys).
     const at = (value: string): number => {
       let low = 0;
@@ -210,6 +222,9 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
       end = to;
     }
     if (end < kept.length) gaps.push([end, kept.length]);
+    // The folders hold what they held (a commit that rewrote files in place, a rename's `asset.json`): the list
+    // is the previous one itself, not a copy. Lists are never written after a crawl made them.
+    if (sameItems(kept, gaps, placed, same)) return kept as T[];
     // A fresh item goes before the first kept item at or after its place: after the gaps below its place are
     // gone, at its place less the dropped items below it. Items at one place keep their order.
     const groups: { at: number; items: T[] }[] = [];
@@ -243,6 +258,7 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
       previous.anchors,
       parts.map((part) => [...part.anchors]),
       (anchor) => anchor.root,
+      (a, b) => a.root === b.root && a.text === b.text && a.readError === b.readError,
     ),
     files: splice(
       previous.files,
@@ -258,8 +274,28 @@ function recrawlFolders(previous: CrawlResult, assetsDir: FolderLocation, folder
       previous.problems,
       parts.map((part) => [...part.problems]),
       (problem) => problem.path,
+      (a, b) => a.path === b.path && a.code === b.code,
     ),
   };
+}
+
+/**
+ * Whether the items of `kept` in `gaps` (ascending [from, to) ranges), in order, are `placed`'s items one for one
+ * and each at the place of the kept item it equals: then splicing them in would give `kept` again.
+ */
+function sameItems<T>(
+  kept: readonly T[],
+  gaps: readonly (readonly [number, number])[],
+  placed: readonly (readonly [number, T])[],
+  same: (a: T, b: T) => boolean,
+): boolean {
+  let next = 0;
+  for (const [from, to] of gaps)
+    for (let index = from; index < to; index++) {
+      const item = placed[next++];
+      if (item === undefined || item[0] !== index || !same(kept[index]!, item[1])) return false;
+    }
+  return next === placed.length;
 }
 
 /**

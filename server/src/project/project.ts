@@ -411,9 +411,10 @@ export class Project {
 
   /**
    * Makes `next` the current snapshot and says so: `snapshot.published` with the assets it changed, then
-   * `diagnostics.changed` when any asset's diagnostics differ, both attributed to the operation.
+   * `diagnostics.changed` when any asset's diagnostics differ, both attributed to the operation; then starts the
+   * format validation of what is pending (with `validateAfterAnswer`, once the answer being sent has left).
    */
-  #publish(next: Snapshot, cause: PublishCause, operationId?: string): Snapshot {
+  #publish(next: Snapshot, cause: PublishCause, operationId?: string, validateAfterAnswer = false): Snapshot {
     const previous = this.#current;
     this.#current = next;
     const diff = diffPublishedAssets(previous, next);
@@ -444,7 +445,10 @@ export class Project {
         { revision: next.revision, previousRevision: previous.revision, ...diagnostics },
         operationId,
       );
-    this.#validation.schedule();
+    // A commit's round (finding the pending records, handing their jobs to the worker, its own publish in the
+    // lane) is no part of the commit: it starts once the commit's answer has left the process, as the open's does.
+    if (validateAfterAnswer) afterAnswer(() => this.#validation.schedule());
+    else this.#validation.schedule();
     return next;
   }
 
@@ -530,7 +534,7 @@ export class Project {
     // of the event loop between them answers the reads that wait. The lane is held throughout, so nothing else
     // publishes meanwhile, and the watcher classifies only once the lane is idle, after the fingerprints.
     await yieldToClients();
-    this.#publish(next, 'mutation', operationId);
+    this.#publish(next, 'mutation', operationId, true);
     await yieldToClients();
     this.#watch.afterCommit(folders);
     return next;

@@ -28,6 +28,12 @@ export class WriterLock {
   private readonly assets: ProjectFs;
   /** Invariant: true exactly while this instance's token is in the lock file. */
   private owned = false;
+  /**
+   * Invariant: while owned, the identity (device, inode, size, modification and change times) of the lock file
+   * when this instance last found or put its token in it; undefined when unknown. A file with that identity
+   * still holds the token: a replaced or rewritten lock has another inode or change time.
+   */
+  private identity: string | undefined;
   private readonly token = randomBytes(8).toString('hex');
 
   constructor(assetsDir: FolderLocation) {
@@ -49,14 +55,22 @@ export class WriterLock {
    */
   acquire(): LockAttempt {
     if (this.owned) {
-      if (this.read()?.token === this.token) return { ok: true };
+      // One lstat, not an open, read and parse of the file, per write while nothing touched the lock.
+      const identity = this.identityNow();
+      if (identity !== undefined && identity === this.identity) return { ok: true };
+      if (this.read()?.token === this.token) {
+        this.identity = identity;
+        return { ok: true };
+      }
       this.owned = false;
+      this.identity = undefined;
     }
     this.assets.makeFoldersSync('.prometeu');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         this.create();
         this.owned = true;
+        this.identity = this.identityNow();
         return { ok: true };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -94,6 +108,7 @@ export class WriterLock {
   release(): void {
     if (!this.owned) return;
     this.owned = false;
+    this.identity = undefined;
     const holder = this.read();
     if (holder?.token === this.token) {
       try {
@@ -101,6 +116,18 @@ export class WriterLock {
       } catch {
         // Already gone.
       }
+    }
+  }
+
+  /** The lock file's identity now (see {@link identity}), or undefined when it cannot be told. */
+  private identityNow(): string | undefined {
+    try {
+      const stats = this.assets.identityStat(LOCK_PATH);
+      return stats === null || !stats.isFile()
+        ? undefined
+        : `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
+    } catch {
+      return undefined;
     }
   }
 

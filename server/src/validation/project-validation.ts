@@ -7,7 +7,14 @@
 import type { Diagnostic } from '@prometeu/packer-protocol';
 import { compareStrings, type CrawlResult } from '../domain/crawl.js';
 import type { ParsedDeclaration } from '../domain/declaration.js';
-import { buildSnapshot, patchSnapshotForReload, type AssetRecord, type Snapshot } from '../domain/snapshot.js';
+import {
+  buildSnapshot,
+  knownPendingRecords,
+  patchSnapshotForReload,
+  pendingRecordsOf,
+  type AssetRecord,
+  type Snapshot,
+} from '../domain/snapshot.js';
 import { patchMap } from '../domain/shared-map.js';
 import type { ProjectFs } from '../io/project-fs.js';
 import { crawledAt } from '../project/loader.js';
@@ -35,8 +42,17 @@ export interface ValidationHost {
   beforeRound?(): void | Promise<void>;
 }
 
-/** The records of `snapshot` whose format checks are pending, one per root, except those `skip` names. */
+/**
+ * The records of `snapshot` whose format checks are pending, one per root, except those `skip` names. After a
+ * commit, from the predecessor's pending records and the touched roots (`knownPendingRecords`), not a walk of
+ * every record; else walked lazily, so that a sliced caller pauses within the walk too.
+ */
 function* pendingRecords(snapshot: Snapshot, skip: (record: AssetRecord) => boolean): Generator<AssetRecord> {
+  const known = knownPendingRecords(snapshot);
+  if (known !== undefined) {
+    for (const record of known) if (!skip(record)) yield record;
+    return;
+  }
   const seen = new Set<string>();
   for (const record of snapshot.assets) {
     if (record.validation !== 'pending' || seen.has(record.root) || skip(record)) continue;
@@ -367,7 +383,7 @@ export class ProjectValidation {
     // Stalled assets of an older crawl can never be stalled again: no later snapshot has that crawl.
     for (const [root, stalled] of this.stalled) if (stalled.crawl !== snapshot.crawl) this.stalled.delete(root);
     if (snapshot.counts.validationPending > this.stalled.size) return true;
-    return snapshot.assets.some((record) => record.validation === 'pending' && !this.isStalled(snapshot, record));
+    return pendingRecordsOf(snapshot).some((record) => !this.isStalled(snapshot, record));
   }
 
   /** The jobs a round for `snapshot` would run, gathered in time slices. */
@@ -383,9 +399,8 @@ export class ProjectValidation {
   changedInputs(snapshot: Snapshot): string[] {
     const paths = new Set<string>();
     if (this.stalled.size === 0) return [];
-    for (const record of snapshot.assets)
-      if (record.validation === 'pending' && this.isStalled(snapshot, record))
-        for (const path of this.stalled.get(record.root)!.paths) paths.add(path);
+    for (const record of pendingRecordsOf(snapshot))
+      if (this.isStalled(snapshot, record)) for (const path of this.stalled.get(record.root)!.paths) paths.add(path);
     return [...paths].sort();
   }
 

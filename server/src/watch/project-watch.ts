@@ -504,14 +504,11 @@ export class ProjectWatch implements DivergenceSource {
   afterCommit(folders: readonly string[]): void {
     if (this.settings.factory === null) return;
     const snapshot = this.project.snapshot();
-    const removed = new Set<string>();
     const prefixes = folders.map((folder) => `${folder}/`);
     // The keys within the folders, found by search in the map's sorted keys: testing every key cost a commit
-    // a pass over 400k paths at 100k roots.
-    for (const path of this.fingerprints.keysWithin(folders)) {
-      this.fingerprints.delete(path);
-      removed.add(path);
-    }
+    // a pass over 400k paths at 100k roots. Those the folders still hold are set again below, not deleted
+    // first (a deleted key set again waits to be sorted back into the keys).
+    const removed = new Set<string>(this.fingerprints.keysWithin(folders));
     const set: Record<string, string> = {};
     // The crawl's files are sorted: those within a folder are one run of them, found by binary search.
     const files = snapshot.crawl.files;
@@ -526,13 +523,17 @@ export class ProjectWatch implements DivergenceSource {
       )
         found.add(at);
     }
-    for (const file of [...found].sort((a, b) => a - b).map((at) => files[at]!)) {
-      const fingerprint = fingerprintOf(this.project.assetsFs, file);
-      if (fingerprint === null) continue;
-      this.fingerprints.set(file, fingerprint);
-      set[file] = fingerprint;
-      removed.delete(file);
-    }
+    // In one scope: the folders on the way are resolved once, not once per file.
+    this.project.assetsFs.scope((scoped) => {
+      for (const file of [...found].sort((a, b) => a - b).map((at) => files[at]!)) {
+        const fingerprint = fingerprintOf(scoped, file);
+        if (fingerprint === null) continue;
+        this.fingerprints.set(file, fingerprint);
+        set[file] = fingerprint;
+        removed.delete(file);
+      }
+    });
+    for (const path of removed) this.fingerprints.delete(path);
     // Logged now (cheap, and it survives a kill), folded into the saved file later. The commit's intent is then
     // settled by this line, so a save need not keep it any more.
     this.openIntent = undefined;
