@@ -52,7 +52,7 @@ export function copyToTemporary(sourceDir: string, label: string): PrivateCopy {
 /**
  * Runs a coreutils command to completion; false when it could not run or failed (the caller then does the
  * same work in Node). On Linux `cp -a` and `rm -rf` do a tree of 300k small files several times faster than
- * Node 20's `cpSync` and `rmSync` (its recursive removal is a JavaScript walk): docs/performance.md, "Bench
+ * Node 20's `cpSync` and `rmSync` (its recursive removal is a JavaScript walk): docs/performance-history.md, "Bench
  * under 10 minutes".
  */
 function runNative(command: string, args: readonly string[]): boolean {

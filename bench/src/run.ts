@@ -172,7 +172,7 @@ function parseOptions(argv: readonly string[]): RunOptions | undefined {
   };
 }
 
-/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget (docs/performance.md, "How it grows"). */
+/** Cold-open repetitions by size: enough for a stable median, few enough at 100k to stay within the time budget (docs/performance-history.md, "How it grows"). */
 function coldOpenRepetitions(roots: number): number {
   // 1k: goal 6 is set at 10k and 100k only; 7 still covers the editors' 5 publishing opens it pairs with.
   // 10k: 7, the editors' 5 publishing opens and 2 more; the median of the first 7 of 9 was within 5 % of all 9.

@@ -37,7 +37,7 @@ export interface FormatResult {
  * One value per input path, read-only, as a {@link FormatResult}'s `hashes` and `stamps` hold them: two arrays
  * instead of a `Map` per asset, the paths array shared by both and made of the snapshot's own path strings (a
  * `Map` of one or two entries costs about 150 bytes of hash table; at 100k assets two of them and the worker's
- * copies of every path were about 0.6 KiB per asset, docs/performance.md, "Memory watching, sixth round").
+ * copies of every path were about 0.6 KiB per asset, docs/performance-history.md, "Memory watching, sixth round").
  * Lookups scan the paths, which is what a hash table costs at the one to four inputs an asset mostly has; an
  * asset with more inputs gets an index built on its first lookup.
  */

@@ -318,7 +318,7 @@ async function packWith(
   // Every structural check again, from the frozen crawl and the registry just read, on the worker when it runs
   // (inline otherwise). The snapshot's own records are packed while the worker rebuilds them, and only the
   // plan of the rebuilt build set comes back, checked against them before anything is laid out: cloning the
-  // rebuilt records back, then packing them, kept both cores waiting on each other (docs/performance.md,
+  // rebuilt records back, then packing them, kept both cores waiting on each other (docs/performance-history.md,
   // "Issue 13, small assets"). A plan that disagrees has the pack done again on the rebuilt records.
   const planned =
     records === 'snapshot'
@@ -440,8 +440,8 @@ async function packWith(
   for (const place of await visitOrder(buildSet, snapshot.crawl, clock)) {
     const record = buildSet[place]!;
     // Queued requests (reads, a cancellation) run here, once per asset: the pack's safe point. Measured at 10k
-    // (docs/performance.md, "Issue 13, goals 2 to 4"), yielding only every 3 ms of work instead made reads during
-    // the pack wait several times longer at the median.
+    // (docs/performance-history.md, "Issue 13, goals 2 to 4"), yielding only every 3 ms of work instead made
+    // reads during the pack wait several times longer at the median.
     await yieldToClients();
     if (signal?.aborted) return CANCELLED;
     if (!confirmed && arrived !== null && !(await confirm(arrived))) return REBUILD;

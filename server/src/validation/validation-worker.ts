@@ -2,7 +2,7 @@
  * Format validation off the main thread: a worker per project that reads, hashes and checks the assets it is
  * sent, keeping its result cache between rounds that follow each other closely. A worker left idle ends (its
  * V8 heap, hundreds of MiB after a 100k open's round, is unmapped; what it allocated through malloc may stay in
- * the process's allocator, docs/performance.md, "Memory watching, sixth round") and the next round starts a new
+ * the process's allocator, docs/performance-history.md, "Memory watching, sixth round") and the next round starts a new
  * one. Falls back to the same work inline (in small steps that let reads through) when a worker cannot be
  * started, for example when running from TypeScript sources in tests.
  */
@@ -35,13 +35,13 @@ export async function validateInline(assetsDir: string, jobs: readonly Validatio
 /**
  * How long a validation worker waits for more work before it ends. Rounds come after an open, a commit or a
  * reconcile; a worker restarts in tens of milliseconds, while an idle one at 100k roots held 239 MiB
- * (docs/performance.md, "the memory of a 100k server").
+ * (docs/performance-history.md, "the memory of a 100k server").
  */
 export const VALIDATION_IDLE_MS = 10_000;
 
 /**
  * How long a validation worker waits for more work after a run of at least {@link LARGE_ROUND_JOBS} jobs (an open's or a reload's round) before it ends. Such a worker's heap is the largest (about 240 MiB after
- * a 100k open's round, docs/performance.md, "Memory watching, sixth round"), and what its cache would save on a
+ * a 100k open's round, docs/performance-history.md, "Memory watching, sixth round"), and what its cache would save on a
  * next round is least: a reload carries results over by stamps without asking the worker, and a commit's round
  * validates the few assets it touched, whose new declarations are not in the cache anyway. The trade: a round
  * that comes later starts a worker again (tens of milliseconds) and validates everything it is sent.

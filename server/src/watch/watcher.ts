@@ -116,7 +116,7 @@ function parcelLoads(): Promise<boolean> {
 /**
  * Chooses the backend: @parcel/watcher whenever its native module loads, at every size (measured in the
  * same run, it arms a 1k workspace in 20 ms with 5 MiB where chokidar takes 406 ms and 58 MiB, and a 10k
- * one in 0.2 s with 18 MiB where chokidar takes 3.1 s and 388 MiB: docs/performance.md); chokidar, which is
+ * one in 0.2 s with 18 MiB where chokidar takes 3.1 s and 388 MiB: docs/performance-history.md); chokidar, which is
  * pure JavaScript, when it does not (an unusual platform, a broken install). Only a module that cannot load
  * falls back: a subscribe that fails (the kernel's watch limit reached, `assets/` unreadable) fails the
  * caller, which degrades to periodic verification, since chokidar would hit the same limit after holding
