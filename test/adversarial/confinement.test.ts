@@ -226,7 +226,29 @@ describe('a hostile repository cannot make the server read or write outside the 
       projectId: first.projectId,
     });
     expect(packed.outcome).toBe('failed');
-    expect(packed.divergedPaths).toEqual(expect.arrayContaining(['hero/asset.json', 'props/crate/data.bin']));
+    // The pack names what had changed when it started: what the watcher had classified by then (it classifies
+    // only while the lane is idle, so it may know one swap and not yet the other), or, when the watcher knew
+    // nothing yet, what the pack found itself. Never a path that did not change, never none.
+    const swapped = ['hero/asset.json', 'props/crate/data.bin'];
+    expect(packed.divergedPaths?.length).toBeGreaterThan(0);
+    expect(swapped).toEqual(expect.arrayContaining(packed.divergedPaths ?? []));
+    // Both swaps are reported once classified, and a pack then names both.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const status = await request<{ divergence: { changes: { path: string }[] } }>(
+        first.server,
+        'packer/projectStatus',
+        { projectId: first.projectId },
+      );
+      const reported = status.divergence.changes.map((change) => change.path);
+      if (swapped.every((path) => reported.includes(path))) break;
+      if (Date.now() > deadline) throw new Error(`The divergence never named both swaps: ${JSON.stringify(reported)}`);
+    }
+    const again = await request<{ outcome: string; divergedPaths?: string[] }>(first.server, 'packer/pack', {
+      projectId: first.projectId,
+    });
+    expect(again.outcome).toBe('failed');
+    expect(again.divergedPaths).toEqual(expect.arrayContaining(swapped));
     await request(first.server, 'packer/reconcile', { projectId: first.projectId });
     await stillAnswers(first.server, first.projectId);
     first.server.dispose();
