@@ -53,18 +53,25 @@ function nowNs(): bigint {
 }
 
 /**
- * {@link stampOf}, the folders on the way resolved one by one (`confined`) or the file stamped by its path
+ * {@link stampOf}, the folders on the way resolved one by one (`confined`) or the entry stamped by its path
  * (`identity`: see {@link ProjectFs.identityStat}; a stamp taken so can only equal one recorded by a confined
- * read when it is that very file, unchanged), `now` the clock it is settled against.
+ * read when it is that very entry, unchanged), `now` the clock it is settled against; null when the entry is not
+ * of the kind asked for.
  */
-function stampWith(files: ProjectFs, relative: string, how: 'confined' | 'identity', now: bigint): FileStamp | null {
+function entryStampWith(
+  files: ProjectFs,
+  relative: string,
+  how: 'confined' | 'identity',
+  now: bigint,
+  kind: 'file' | 'folder',
+): FileStamp | null {
   let stats: ReturnType<ProjectFs['bigStat']>;
   try {
     stats = how === 'confined' ? files.bigStat(relative) : files.identityStat(relative);
   } catch {
     return null;
   }
-  if (stats === null || !stats.isFile()) return null;
+  if (stats === null || !(kind === 'file' ? stats.isFile() : stats.isDirectory())) return null;
   const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
   return {
     stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
@@ -72,8 +79,13 @@ function stampWith(files: ProjectFs, relative: string, how: 'confined' | 'identi
   };
 }
 
+/** The stamp of the file `relative` of `files` (see {@link entryStampWith}). */
+function stampWith(files: ProjectFs, relative: string, how: 'confined' | 'identity', now: bigint): FileStamp | null {
+  return entryStampWith(files, relative, how, now, 'file');
+}
+
 /**
- * The stamp of the folder `relative` of `files` (confined), settled against `now`, or null when it is not a folder.
+ * The stamp of the folder `relative` of `files`, settled against `now`, or null when it is not a folder.
  * A folder's times change whenever an entry is added to it, removed from it or renamed in or out of it (and its
  * change time cannot be set back), so a settled stamp that still matches proves every entry in it is the one
  * recorded: no folder below it was moved out and replaced by a link.
@@ -84,18 +96,7 @@ function folderStampWith(
   how: 'confined' | 'identity',
   now: bigint,
 ): FileStamp | null {
-  let stats: ReturnType<ProjectFs['bigStat']>;
-  try {
-    stats = how === 'confined' ? files.bigStat(relative) : files.identityStat(relative);
-  } catch {
-    return null;
-  }
-  if (stats === null || !stats.isDirectory()) return null;
-  const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
-  return {
-    stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
-    settled: now - changed >= RACY_WINDOW_NS,
-  };
+  return entryStampWith(files, relative, how, now, 'folder');
 }
 
 /** The folder `relative` is in ('' for a path without a slash). */
