@@ -10,6 +10,7 @@ import {
   type packerRequests,
 } from '@prometeu/packer-protocol';
 import type { z } from 'zod';
+import { isObject } from '../domain/plain-values.js';
 
 type Requests = typeof packerRequests;
 
@@ -50,7 +51,7 @@ export function fastAssetDetailsParams(raw: unknown): ParamsOf<Requests['getAsse
  * own `__proto__` key (JSON.parse makes those) is left to the schema, which drops that key.
  */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !Object.hasOwn(value, '__proto__');
+  return isObject(value) && !Object.hasOwn(value, '__proto__');
 }
 
 /**
