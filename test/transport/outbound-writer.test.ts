@@ -210,6 +210,52 @@ describe('outbound writer serialisation', () => {
     ]);
   });
 
+  it('a long frozen array shared by answers is serialised once, and each answer still sends exactly its own JSON', async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    let serialised = 0;
+    // Each item counts its serialisations: an array reused from its memo is not serialised again.
+    const assets = Object.freeze(
+      Array.from({ length: 600 }, (_, index) =>
+        Object.freeze({
+          toJSON: () => {
+            serialised++;
+            return { assetId: index + 1, name: index % 5 === 0 ? `é ${index}` : `a${index}` };
+          },
+        }),
+      ),
+    );
+    const answers = [1, 2, 3].map((revision) =>
+      Object.freeze({ operationId: `op-${revision}`, upToDate: true, revision, assets }),
+    );
+    for (const response of answers) await serialiseAhead(response);
+    expect(serialised).toBe(assets.length);
+    // Deeper than where it was memoised: serialised again for that level, never reused past it.
+    const nested = Object.freeze({ operationId: 'op-4', outcome: { assets } });
+    await serialiseAhead(nested);
+    expect(serialised).toBe(2 * assets.length);
+    const messages = [...answers, nested].map((result, index) => ({ jsonrpc: '2.0', id: index, result }) as Message);
+    await Promise.all(messages.map((message) => writer.write(message)));
+    for (const message of messages) expect(sink.text()).toContain(JSON.stringify(message));
+    expect(parseFrames(sink.text())).toEqual(messages.map((message) => JSON.parse(JSON.stringify(message))));
+  });
+
+  it('a long array that is not frozen is serialised afresh for every answer that carries it', async () => {
+    const sink = slowSink();
+    sink.release();
+    const writer = new OutboundWriter(sink.stream);
+    const assets = Array.from({ length: 300 }, (_, index) => ({ assetId: index }));
+    const first = Object.freeze({ revision: 1, assets });
+    await serialiseAhead(first);
+    assets.push({ assetId: 999 });
+    const second = Object.freeze({ revision: 2, assets });
+    await serialiseAhead(second);
+    const message = { jsonrpc: '2.0', id: 1, result: second } as Message;
+    await writer.write(message);
+    expect(parseFrames(sink.text())).toEqual([JSON.parse(JSON.stringify(message))]);
+  });
+
   it('a value that cannot be serialised ahead still gets the answer the ordinary path gives', async () => {
     const sink = slowSink();
     sink.release();

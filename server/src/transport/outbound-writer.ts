@@ -69,6 +69,10 @@ const AHEAD_SLICE_MS = 3;
  * main thread for hundreds of milliseconds, twice. The text is exactly `JSON.stringify(value)`: long arrays
  * are written by `JSON.stringify` in runs of items, their brackets cut off. A value that is not frozen, not a
  * plain object, or whose text nests too deep is left to the ordinary path (which names the problem).
+ *
+ * A long frozen array inside `value` is memoised on its own too, at the level it sits at: answers that carry the
+ * same array again (every up-to-date pack of one record carries one frozen list of its assets, megabytes at 10k
+ * roots) reuse its encoded pieces instead of serialising and encoding it again.
  */
 export async function serialiseAhead(value: object): Promise<void> {
   if (!Object.isFrozen(value) || frozenResults.has(value)) return;
@@ -79,8 +83,9 @@ export async function serialiseAhead(value: object): Promise<void> {
     since = performance.now();
   };
   const limit = MAX_OUTBOUND_DEPTH - AHEAD_LEVEL + 1;
-  // The text in order, each piece short (a run of items at most); false once `value` must take the ordinary path.
-  const texts: string[] = [];
+  // The text in order, each string short (a run of items at most), a memoised array as its encoded pieces; false
+  // once `value` must take the ordinary path.
+  const texts: (string | Uint8Array)[] = [];
   const write = async (item: unknown, depth: number): Promise<boolean> => {
     if (
       item === null ||
@@ -91,13 +96,27 @@ export async function serialiseAhead(value: object): Promise<void> {
       return add(plain(item, depth));
     if (Array.isArray(item)) {
       if (Object.getPrototypeOf(item) !== Array.prototype || item.length < AHEAD_RUN) return add(plain(item, depth));
+      const level = AHEAD_LEVEL + depth;
+      const known = frozenResults.get(item);
+      if (known !== undefined && known.level >= level && 'pieces' in known) {
+        texts.push(...known.pieces);
+        return true;
+      }
+      const own: string[] = [];
       for (let from = 0; from < item.length; from += AHEAD_RUN) {
         const run = plain(item.slice(from, from + AHEAD_RUN), depth);
         if (run === undefined) return false;
-        texts.push(from === 0 ? '[' : ',', run.slice(1, -1));
+        own.push(from === 0 ? '[' : ',', run.slice(1, -1));
         await pause();
       }
-      texts.push(']');
+      own.push(']');
+      if (!Object.isFrozen(item)) {
+        texts.push(...own);
+        return true;
+      }
+      const memo = await encoded(own, level);
+      if (!frozenResults.has(item)) frozenResults.set(item, memo);
+      texts.push(...memo.pieces);
       return true;
     }
     const prototype = Object.getPrototypeOf(item) as unknown;
@@ -129,27 +148,40 @@ export async function serialiseAhead(value: object): Promise<void> {
     }
     return text === undefined || jsonTextDeeperThan(text, limit - depth) ? undefined : text;
   };
+  // Encoded piece by piece, short texts together, in slices too: one string of megabytes would be flattened and
+  // encoded in one task when written. Pieces already encoded (a memoised array's) are taken as they are.
+  const encoded = async (
+    parts: readonly (string | Uint8Array)[],
+    level: number,
+  ): Promise<{ pieces: Uint8Array[]; bytes: number; level: number }> => {
+    const pieces: Uint8Array[] = [];
+    let bytes = 0;
+    let small = '';
+    const flushSmall = (): void => {
+      if (small === '') return;
+      const piece = Buffer.from(small, 'utf8');
+      pieces.push(piece);
+      bytes += piece.length;
+      small = '';
+    };
+    for (const part of parts) {
+      if (typeof part !== 'string') {
+        flushSmall();
+        pieces.push(part);
+        bytes += part.length;
+        continue;
+      }
+      small += part;
+      if (small.length < AHEAD_PIECE) continue;
+      flushSmall();
+      await pause();
+    }
+    flushSmall();
+    return { pieces, bytes, level };
+  };
   if (!(await write(value, 0))) return;
-  // Encoded piece by piece, short pieces together, in slices too: one string of megabytes would be flattened
-  // and encoded in one task when written.
-  const pieces: Uint8Array[] = [];
-  let bytes = 0;
-  let small = '';
-  for (const text of texts) {
-    small += text;
-    if (small.length < AHEAD_PIECE) continue;
-    const piece = Buffer.from(small, 'utf8');
-    pieces.push(piece);
-    bytes += piece.length;
-    small = '';
-    await pause();
-  }
-  if (small !== '') {
-    const piece = Buffer.from(small, 'utf8');
-    pieces.push(piece);
-    bytes += piece.length;
-  }
-  if (!frozenResults.has(value)) frozenResults.set(value, { pieces, bytes, level: AHEAD_LEVEL });
+  const memo = await encoded(texts, AHEAD_LEVEL);
+  if (!frozenResults.has(value)) frozenResults.set(value, memo);
 }
 
 /** Characters of short texts gathered into one encoded piece by {@link serialiseAhead}. */
