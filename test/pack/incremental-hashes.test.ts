@@ -3,11 +3,12 @@
  * pack recorded, and that pack's hash of it, when it equals the hash validation recorded, is reused.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
+import { ProjectFs } from '../../server/src/io/project-fs.js';
 import { PACK_CACHE_PATH } from '../../server/src/pack/pack.js';
 import { PACK_STATE_FILE, ReadStamps } from '../../server/src/pack/pack-state.js';
 import type { Project } from '../../server/src/project/project.js';
@@ -124,6 +125,31 @@ describe('a pack after one input changed', () => {
         'misc/hello/data.bin': sha256('hello'),
         'misc/world/data.bin': sha256('WORLD!'),
       });
+    });
+  });
+
+  it('stamps every file it reads from the descriptor it reads it through, each as a lstat would stamp it', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      const stats = vi.spyOn(ProjectFs.prototype, 'bigStat');
+      await pack(project, 'pack-1');
+      const record = JSON.parse(readFileSync(join(assetsDir, PACK_CACHE_PATH, PACK_STATE_FILE), 'utf8')) as {
+        inputs: Record<string, [string, string | null]>;
+      };
+      const files = Object.keys(record.inputs).sort();
+      expect(files).toEqual([
+        '.prometeu/index.json',
+        'misc/hello/asset.json',
+        'misc/hello/data.bin',
+        'misc/world/asset.json',
+        'misc/world/data.bin',
+      ]);
+      for (const file of files) {
+        const now = lstatSync(join(assetsDir, file), { bigint: true });
+        expect(record.inputs[file]![0], file).toBe(`${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}`);
+      }
+      // No file read was stamped by a stat of its own: only the folders above them (and the record itself after).
+      const stamped = stats.mock.calls.map((call) => call[0]);
+      for (const file of files) expect(stamped).not.toContain(file);
     });
   });
 });

@@ -7,11 +7,15 @@
 import { createHash } from 'node:crypto';
 import { inBuildSet, type Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
+
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { PA_SCHEMA_VERSION, sha256Hex } from './assets-pa.js';
 import { BUILD_FOLDER, hasInterruptedPromotion, type WrittenArtifact } from './build-output.js';
 import { formatNamed } from './formats/registry.js';
 import { SliceClock } from './slice.js';
+
+/** The nanosecond stats of a file (what `ProjectFs.bigStat` gives). */
+type BigIntStats = NonNullable<ReturnType<ProjectFs['bigStat']>>;
 
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
@@ -72,6 +76,11 @@ function entryStampWith(
     return null;
   }
   if (stats === null || !(kind === 'file' ? stats.isFile() : stats.isDirectory())) return null;
+  return stampFrom(stats, now);
+}
+
+/** The stamp `stats` give, settled against `now` (the clock read before the stats were taken). */
+function stampFrom(stats: BigIntStats, now: bigint): FileStamp {
   const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
   return {
     stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
@@ -220,7 +229,7 @@ export class ReadStamps {
   }
 
   /**
-   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link note}) is the one
+   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link reading}) is the one
    * that pack recorded and both are settled: the file has not changed since it was read and hashed then.
    * Null otherwise (no record, another stamp, a racy file then or now). The caller still compares it with
    * the hash the snapshot validated.
@@ -233,12 +242,24 @@ export class ReadStamps {
     return this.#previous!.hashes[assetsPath] ?? null;
   }
 
-  /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
-  note(assetsPath: string): void {
-    if (this.#stamps.has(assetsPath)) return;
+  /**
+   * Call it right before reading `assetsPath`, unless it was read already: stamps the folders above it not stamped
+   * yet, and returns what to give the read (the `stamped` of `ProjectFs.readFileIfRegularInto`), which stamps the
+   * file from the `fstat` of the very descriptor it is read through, once the read's checks passed and before a
+   * byte of it is read: no `lstat` of its own, and a change after the stamp shows as another stamp next time.
+   * Undefined when the file was stamped already. A file the read refuses (absent, not a regular file) stays
+   * stamped null.
+   */
+  reading(assetsPath: string): ((stats: BigIntStats) => void) | undefined {
+    if (this.#stamps.has(assetsPath)) return undefined;
     const slash = assetsPath.lastIndexOf('/');
     if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
-    this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+    // The clock is read before the stats are taken, as stampOf does: a file changed just before is never settled.
+    const now = nowNs();
+    this.#stamps.set(assetsPath, null);
+    return (stats) => {
+      this.#stamps.set(assetsPath, stampFrom(stats, now));
+    };
   }
 
   /**

@@ -309,8 +309,7 @@ async function packWith(
   const pendingSha: Promise<void>[] = [];
   const expected = new Map<string, string | null | undefined>();
 
-  stamps?.note(REGISTRY_PATH);
-  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
+  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry, stamps?.reading(REGISTRY_PATH));
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
   // Built in slices, like every step over the whole project: reads are answered in between.
@@ -373,8 +372,11 @@ async function packWith(
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
+  // Stamped as it is read (see ReadStamps.reading).
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
+    const bytes = held.has(path)
+      ? held.get(path)!
+      : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate, stamps?.reading(path));
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -447,8 +449,7 @@ async function packWith(
     if (!confirmed && arrived !== null && !(await confirm(arrived))) return REBUILD;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
-    stamps?.note(anchorPath);
-    const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
+    const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration, stamps?.reading(anchorPath));
     if (!anchorMatches(crawledText(record.root), anchorBytes)) diverged.add(anchorPath);
 
     const inputs = new Map<string, Uint8Array>();
@@ -470,7 +471,6 @@ async function packWith(
         inputsComplete = false;
         continue;
       }
-      stamps?.note(path);
       const bytes = takeInput(path);
       if ((bytes !== null) !== crawled(record, path)) diverged.add(path);
       if (bytes === null) {
