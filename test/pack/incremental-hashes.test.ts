@@ -152,4 +152,77 @@ describe('a pack after one input changed', () => {
       for (const file of files) expect(stamped).not.toContain(file);
     });
   });
+
+  it("does not read again an asset.json the last pack read with the crawled text's hash and whose settled stamp is the recorded one", async () => {
+    await withProject(async (project, root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+
+      const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
+      const incremental = await pack(project, 'pack-2');
+      const read = reads.mock.calls.map((call) => call[0]);
+      expect(read).not.toContain('misc/hello/asset.json');
+      expect(read).not.toContain('misc/world/asset.json');
+      const written = readFileSync(join(root, 'build', 'assets.pa'));
+      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
+      const clean = await pack(project, 'pack-3', false);
+      expect(clean.artifacts).toEqual(incremental.artifacts);
+      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
+      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+    });
+  });
+
+  it('reads an asset.json again when the hash the record gives it is not that of the crawled text', async () => {
+    await withProject(async (project, root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      const recordPath = join(assetsDir, PACK_CACHE_PATH, PACK_STATE_FILE);
+      const record = JSON.parse(readFileSync(recordPath, 'utf8')) as { hashes: Record<string, string> };
+      expect(record.hashes['misc/hello/asset.json']).toBe(
+        createHash('sha256')
+          .update(readFileSync(join(assetsDir, 'misc/hello/asset.json')))
+          .digest('hex'),
+      );
+      record.hashes['misc/hello/asset.json'] = sha256('forged');
+      writeFileSync(recordPath, JSON.stringify(record));
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+
+      const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
+      const incremental = await pack(project, 'pack-2');
+      const read = reads.mock.calls.map((call) => call[0]);
+      expect(read).toContain('misc/hello/asset.json');
+      expect(read).not.toContain('misc/world/asset.json');
+      const written = readFileSync(join(root, 'build', 'assets.pa'));
+      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
+      const clean = await pack(project, 'pack-3', false);
+      expect(clean.artifacts).toEqual(incremental.artifacts);
+      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
+      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+    });
+  });
+
+  it('reports an asset.json edited behind its back since the last pack as diverged, its stamp being another', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+      // The same length, other bytes, and no reconcile: only its stamp tells.
+      const anchor = join(assetsDir, 'misc/hello/asset.json');
+      const text = readFileSync(anchor, 'utf8');
+      writeFileSync(anchor, text.replace('"hello"', '"jello"'));
+      expect(readFileSync(anchor, 'utf8')).not.toBe(text);
+
+      const outcome = await project.lane.enqueue(packOperation(project, 'pack-2', { projectId: project.id }));
+      expect(outcome.status).toBe('failed');
+      const response = (outcome as { response: PackResponse }).response;
+      expect(response.divergedPaths).toEqual(['misc/hello/asset.json']);
+    });
+  });
 });

@@ -140,8 +140,10 @@ export interface PackState {
   /** Every file the pack read (relative to `assets/`), stamped before it was read. */
   readonly inputs: Readonly<Record<string, RecordedFile>>;
   /**
-   * The SHA-256 of every input as that pack read it (relative to `assets/`): the next pack reuses it for an
-   * input whose stamp has not changed since (see {@link ReadStamps.unchangedSha}) instead of hashing it again.
+   * The SHA-256 of every file that pack read (relative to `assets/`: the inputs, the registry and every
+   * declaration), as it read it: the next pack reuses it for an input whose stamp has not changed since (see
+   * {@link ReadStamps.unchangedSha}) instead of hashing it again, and for a declaration (see
+   * {@link ReadStamps.unchangedFile}) instead of reading it again.
    */
   readonly hashes: Readonly<Record<string, string>>;
   /**
@@ -240,6 +242,25 @@ export class ReadStamps {
     if (now === undefined || now === null || before === undefined || !now.settled) return null;
     if (before[1] !== null || before[0] !== now.stamp) return null;
     return this.#previous!.hashes[assetsPath] ?? null;
+  }
+
+  /**
+   * The SHA-256 the previous pack read `assetsPath` with, when its stamp taken now through the pack's confined
+   * scope (as a read would) is the settled one that pack recorded: the file has not changed since that pack read
+   * and hashed it, so the caller need not read it again when that hash is the one it expects (which it must check).
+   * It is then stamped with that stamp. Null otherwise (no record or hash of it, another stamp, a racy one then or
+   * now, stamped already), and it is left unstamped: the caller reads it, through {@link reading}.
+   */
+  unchangedFile(assetsPath: string): string | null {
+    const before = this.#previous?.inputs[assetsPath];
+    const sha = this.#previous?.hashes[assetsPath];
+    if (before === undefined || before[1] !== null || sha === undefined || this.#stamps.has(assetsPath)) return null;
+    const slash = assetsPath.lastIndexOf('/');
+    if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
+    const now = stampOf(this.#assets, assetsPath);
+    if (now === null || !now.settled || now.stamp !== before[0]) return null;
+    this.#stamps.set(assetsPath, now);
+    return sha;
   }
 
   /**
