@@ -3,11 +3,12 @@
  * pack recorded, and that pack's hash of it, when it equals the hash validation recorded, is reused.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PackerHost } from '../../server/src/index.js';
+import { ProjectFs } from '../../server/src/io/project-fs.js';
 import { PACK_CACHE_PATH } from '../../server/src/pack/pack.js';
 import { PACK_STATE_FILE, ReadStamps } from '../../server/src/pack/pack-state.js';
 import type { Project } from '../../server/src/project/project.js';
@@ -124,6 +125,104 @@ describe('a pack after one input changed', () => {
         'misc/hello/data.bin': sha256('hello'),
         'misc/world/data.bin': sha256('WORLD!'),
       });
+    });
+  });
+
+  it('stamps every file it reads from the descriptor it reads it through, each as a lstat would stamp it', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      const stats = vi.spyOn(ProjectFs.prototype, 'bigStat');
+      await pack(project, 'pack-1');
+      const record = JSON.parse(readFileSync(join(assetsDir, PACK_CACHE_PATH, PACK_STATE_FILE), 'utf8')) as {
+        inputs: Record<string, [string, string | null]>;
+      };
+      const files = Object.keys(record.inputs).sort();
+      expect(files).toEqual([
+        '.prometeu/index.json',
+        'misc/hello/asset.json',
+        'misc/hello/data.bin',
+        'misc/world/asset.json',
+        'misc/world/data.bin',
+      ]);
+      for (const file of files) {
+        const now = lstatSync(join(assetsDir, file), { bigint: true });
+        expect(record.inputs[file]![0], file).toBe(`${now.dev}:${now.ino}:${now.size}:${now.mtimeNs}:${now.ctimeNs}`);
+      }
+      // No file read was stamped by a stat of its own: only the folders above them (and the record itself after).
+      const stamped = stats.mock.calls.map((call) => call[0]);
+      for (const file of files) expect(stamped).not.toContain(file);
+    });
+  });
+
+  it("does not read again an asset.json the last pack read with the crawled text's hash and whose settled stamp is the recorded one", async () => {
+    await withProject(async (project, root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+
+      const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
+      const incremental = await pack(project, 'pack-2');
+      const read = reads.mock.calls.map((call) => call[0]);
+      expect(read).not.toContain('misc/hello/asset.json');
+      expect(read).not.toContain('misc/world/asset.json');
+      const written = readFileSync(join(root, 'build', 'assets.pa'));
+      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
+      const clean = await pack(project, 'pack-3', false);
+      expect(clean.artifacts).toEqual(incremental.artifacts);
+      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
+      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+    });
+  });
+
+  it('reads an asset.json again when the hash the record gives it is not that of the crawled text', async () => {
+    await withProject(async (project, root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      const recordPath = join(assetsDir, PACK_CACHE_PATH, PACK_STATE_FILE);
+      const record = JSON.parse(readFileSync(recordPath, 'utf8')) as { hashes: Record<string, string> };
+      expect(record.hashes['misc/hello/asset.json']).toBe(
+        createHash('sha256')
+          .update(readFileSync(join(assetsDir, 'misc/hello/asset.json')))
+          .digest('hex'),
+      );
+      record.hashes['misc/hello/asset.json'] = sha256('forged');
+      writeFileSync(recordPath, JSON.stringify(record));
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+
+      const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
+      const incremental = await pack(project, 'pack-2');
+      const read = reads.mock.calls.map((call) => call[0]);
+      expect(read).toContain('misc/hello/asset.json');
+      expect(read).not.toContain('misc/world/asset.json');
+      const written = readFileSync(join(root, 'build', 'assets.pa'));
+      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
+      const clean = await pack(project, 'pack-3', false);
+      expect(clean.artifacts).toEqual(incremental.artifacts);
+      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
+      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+    });
+  });
+
+  it('reports an asset.json edited behind its back since the last pack as diverged, its stamp being another', async () => {
+    await withProject(async (project, _root, assetsDir) => {
+      await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
+      await pack(project, 'pack-1');
+      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+      await project.validationSettled();
+      // The same length, other bytes, and no reconcile: only its stamp tells.
+      const anchor = join(assetsDir, 'misc/hello/asset.json');
+      const text = readFileSync(anchor, 'utf8');
+      writeFileSync(anchor, text.replace('"hello"', '"jello"'));
+      expect(readFileSync(anchor, 'utf8')).not.toBe(text);
+
+      const outcome = await project.lane.enqueue(packOperation(project, 'pack-2', { projectId: project.id }));
+      expect(outcome.status).toBe('failed');
+      const response = (outcome as { response: PackResponse }).response;
+      expect(response.divergedPaths).toEqual(['misc/hello/asset.json']);
     });
   });
 });

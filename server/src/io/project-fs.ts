@@ -640,10 +640,19 @@ export class ProjectFs {
     return this.readFile(relative, limit).toString('utf8');
   }
 
-  /** {@link readFile}, or null when there is no regular file at `relative` (absent, a link, a folder, a special file, outside). */
-  readFileIfRegular(relative: string, limit: number): Buffer | null {
+  /**
+   * {@link readFile}, or null when there is no regular file at `relative` (absent, a link, a folder, a special file,
+   * outside). `stamped` as for {@link readFileIfRegularInto}.
+   */
+  readFileIfRegular(relative: string, limit: number, stamped?: (stats: BigIntStats) => void): Buffer | null {
     try {
-      return this.readFile(relative, limit);
+      if (stamped === undefined) return this.readFile(relative, limit);
+      const { fd, size } = this.openRegular(relative, limit, stamped);
+      try {
+        return this.readBounded(fd, size, () => this.parts(relative), limit);
+      } finally {
+        closeSync(fd);
+      }
     } catch (error) {
       const code = errorCode(error);
       if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
@@ -656,11 +665,18 @@ export class ProjectFs {
    * {@link readFileIfRegular} into memory that `allocate` gives (called once with the file's size when opened
    * plus one, to see growth), for example shared memory that a worker thread can hash without a copy. A file
    * that grew while it was read is returned in other memory; one over `limit` throws `EFBIG` all the same.
+   * `stamped`, when given, is called with the `fstat` of the very file opened, once every check passed and before
+   * a byte of it is read (a stamp of what is read, without a `lstat` of its own).
    */
-  readFileIfRegularInto(relative: string, limit: number, allocate: (length: number) => Uint8Array): Uint8Array | null {
+  readFileIfRegularInto(
+    relative: string,
+    limit: number,
+    allocate: (length: number) => Uint8Array,
+    stamped?: (stats: BigIntStats) => void,
+  ): Uint8Array | null {
     let opened: { fd: number; size: number };
     try {
-      opened = this.openRegular(relative, limit);
+      opened = this.openRegular(relative, limit, stamped);
     } catch (error) {
       const code = errorCode(error);
       if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
@@ -705,7 +721,11 @@ export class ProjectFs {
    * Opens the regular file `relative` for reading: through its folder's descriptor, with `O_NOFOLLOW |
    * O_NONBLOCK`, then `fstat` (a regular file within `limit`) and its real path compared with the intended one.
    */
-  private openRegular(relative: string, limit: number): { fd: number; size: number } {
+  private openRegular(
+    relative: string,
+    limit: number,
+    stamped?: (stats: BigIntStats) => void,
+  ): { fd: number; size: number } {
     const fast = this.openParent(relative);
     let via: string;
     let folderPath: string;
@@ -722,7 +742,7 @@ export class ProjectFs {
       release = () => folder.release();
     }
     try {
-      return this.openRegularIn(via, folderPath, name, () => this.parts(relative), limit);
+      return this.openRegularIn(via, folderPath, name, () => this.parts(relative), limit, stamped);
     } finally {
       release();
     }
@@ -738,6 +758,7 @@ export class ProjectFs {
     name: string,
     partsOf: () => readonly string[],
     limit: number,
+    stamped?: (stats: BigIntStats) => void,
   ): { fd: number; size: number } {
     const expected = folderPath === '/' ? `/${name}` : `${folderPath}/${name}`;
     let fd: number;
@@ -750,13 +771,14 @@ export class ProjectFs {
       throw relabel(error, via, folderPath);
     }
     try {
-      const stats = fstatSync(fd);
+      const stats = stamped === undefined ? fstatSync(fd) : fstatSync(fd, { bigint: true });
       if (stats.isDirectory()) throw this.refuse('not-a-file', partsOf());
       if (!stats.isFile()) throw this.refuse('special-file', partsOf());
-      if (stats.size > limit)
-        throw this.refuse('too-large', partsOf(), `${stats.size} bytes, over the limit of ${limit}`);
+      const size = Number(stats.size);
+      if (size > limit) throw this.refuse('too-large', partsOf(), `${size} bytes, over the limit of ${limit}`);
       if (!this.isAtPath(fd, expected, partsOf)) throw this.refuse('moved-outside', partsOf());
-      return { fd, size: stats.size };
+      if (stamped !== undefined) stamped(stats as BigIntStats);
+      return { fd, size };
     } catch (error) {
       closeSync(fd);
       throw error;

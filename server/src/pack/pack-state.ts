@@ -7,11 +7,15 @@
 import { createHash } from 'node:crypto';
 import { inBuildSet, type Snapshot } from '../domain/snapshot.js';
 import type { ProjectFs } from '../io/project-fs.js';
+
 import { SIZE_LIMITS } from '../io/size-limits.js';
 import { PA_SCHEMA_VERSION, sha256Hex } from './assets-pa.js';
 import { BUILD_FOLDER, hasInterruptedPromotion, type WrittenArtifact } from './build-output.js';
 import { formatNamed } from './formats/registry.js';
 import { SliceClock } from './slice.js';
+
+/** The nanosecond stats of a file (what `ProjectFs.bigStat` gives). */
+type BigIntStats = NonNullable<ReturnType<ProjectFs['bigStat']>>;
 
 /** The record's file name inside the cache folder. */
 export const PACK_STATE_FILE = 'pack-state.json';
@@ -72,6 +76,11 @@ function entryStampWith(
     return null;
   }
   if (stats === null || !(kind === 'file' ? stats.isFile() : stats.isDirectory())) return null;
+  return stampFrom(stats, now);
+}
+
+/** The stamp `stats` give, settled against `now` (the clock read before the stats were taken). */
+function stampFrom(stats: BigIntStats, now: bigint): FileStamp {
   const changed = stats.mtimeNs > stats.ctimeNs ? stats.mtimeNs : stats.ctimeNs;
   return {
     stamp: `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`,
@@ -131,8 +140,10 @@ export interface PackState {
   /** Every file the pack read (relative to `assets/`), stamped before it was read. */
   readonly inputs: Readonly<Record<string, RecordedFile>>;
   /**
-   * The SHA-256 of every input as that pack read it (relative to `assets/`): the next pack reuses it for an
-   * input whose stamp has not changed since (see {@link ReadStamps.unchangedSha}) instead of hashing it again.
+   * The SHA-256 of every file that pack read (relative to `assets/`: the inputs, the registry and every
+   * declaration), as it read it: the next pack reuses it for an input whose stamp has not changed since (see
+   * {@link ReadStamps.unchangedSha}) instead of hashing it again, and for a declaration (see
+   * {@link ReadStamps.unchangedFile}) instead of reading it again.
    */
   readonly hashes: Readonly<Record<string, string>>;
   /**
@@ -220,7 +231,7 @@ export class ReadStamps {
   }
 
   /**
-   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link note}) is the one
+   * The SHA-256 the previous pack read `assetsPath` with, when the stamp just taken ({@link reading}) is the one
    * that pack recorded and both are settled: the file has not changed since it was read and hashed then.
    * Null otherwise (no record, another stamp, a racy file then or now). The caller still compares it with
    * the hash the snapshot validated.
@@ -233,12 +244,43 @@ export class ReadStamps {
     return this.#previous!.hashes[assetsPath] ?? null;
   }
 
-  /** Stamps `assetsPath` unless already stamped. Call it before reading the file. */
-  note(assetsPath: string): void {
-    if (this.#stamps.has(assetsPath)) return;
+  /**
+   * The SHA-256 the previous pack read `assetsPath` with, when its stamp taken now through the pack's confined
+   * scope (as a read would) is the settled one that pack recorded: the file has not changed since that pack read
+   * and hashed it, so the caller need not read it again when that hash is the one it expects (which it must check).
+   * It is then stamped with that stamp. Null otherwise (no record or hash of it, another stamp, a racy one then or
+   * now, stamped already), and it is left unstamped: the caller reads it, through {@link reading}.
+   */
+  unchangedFile(assetsPath: string): string | null {
+    const before = this.#previous?.inputs[assetsPath];
+    const sha = this.#previous?.hashes[assetsPath];
+    if (before === undefined || before[1] !== null || sha === undefined || this.#stamps.has(assetsPath)) return null;
     const slash = assetsPath.lastIndexOf('/');
     if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
-    this.#stamps.set(assetsPath, stampOf(this.#assets, assetsPath));
+    const now = stampOf(this.#assets, assetsPath);
+    if (now === null || !now.settled || now.stamp !== before[0]) return null;
+    this.#stamps.set(assetsPath, now);
+    return sha;
+  }
+
+  /**
+   * Call it right before reading `assetsPath`, unless it was read already: stamps the folders above it not stamped
+   * yet, and returns what to give the read (the `stamped` of `ProjectFs.readFileIfRegularInto`), which stamps the
+   * file from the `fstat` of the very descriptor it is read through, once the read's checks passed and before a
+   * byte of it is read: no `lstat` of its own, and a change after the stamp shows as another stamp next time.
+   * Undefined when the file was stamped already. A file the read refuses (absent, not a regular file) stays
+   * stamped null.
+   */
+  reading(assetsPath: string): ((stats: BigIntStats) => void) | undefined {
+    if (this.#stamps.has(assetsPath)) return undefined;
+    const slash = assetsPath.lastIndexOf('/');
+    if (slash > 0) this.#stampFoldersAbove(assetsPath.slice(0, slash));
+    // The clock is read before the stats are taken, as stampOf does: a file changed just before is never settled.
+    const now = nowNs();
+    this.#stamps.set(assetsPath, null);
+    return (stats) => {
+      this.#stamps.set(assetsPath, stampFrom(stats, now));
+    };
   }
 
   /**

@@ -244,7 +244,9 @@ interface BuiltAsset {
  *
  * For each asset it re-reads `asset.json` and every input exactly once, and reports divergence when the
  * anchor's text, an input's existence or an input's content (its SHA-256 against the one the snapshot's
- * format validation recorded) no longer matches the snapshot (the registry is compared too). The snapshot
+ * format validation recorded) no longer matches the snapshot (the registry is compared too). With a cache, an
+ * `asset.json` that still has the settled stamp the last pack recorded, which read it with the SHA-256 of the
+ * crawled text, is that text: it is stamped (through the same confined scope) instead of read. The snapshot
  * must be validated (no asset of the build set `pending`): a pack packs only what a snapshot validated.
  * It re-validates from scratch: every structural check is recomputed from the frozen crawl, and the
  * format's own validation always runs on the bytes just read. Only when nothing blocks does it
@@ -299,7 +301,8 @@ async function packWith(
     if (sha === undefined) knownSha.set(bytes, (sha = sha256Hex(bytes)));
     return sha;
   };
-  // SHA-256 of every file read, by path relative to `assets/`, for the racy entries of the pack-state record.
+  // SHA-256 of the registry and of every declaration of an asset built, by path relative to `assets/`, for the
+  // pack-state record (its racy entries, and its hashes: see ReadStamps.unchangedFile).
   const readSha = new Map<string, string>();
   // The SHA-256 of every input read, by path relative to `assets/`. An input of a format that is not cached
   // is hashed on the worker while the pack goes on (nothing needs its hash before the end): `expected`
@@ -309,8 +312,7 @@ async function packWith(
   const pendingSha: Promise<void>[] = [];
   const expected = new Map<string, string | null | undefined>();
 
-  stamps?.note(REGISTRY_PATH);
-  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry);
+  const registryBytes = readIfFile(assets, REGISTRY_PATH, SIZE_LIMITS.registry, stamps?.reading(REGISTRY_PATH));
   if (stamps !== null && registryBytes !== null) readSha.set(REGISTRY_PATH, sha256Hex(registryBytes));
   const registryText = registryBytes === null ? null : Buffer.from(registryBytes).toString('utf8');
   // Built in slices, like every step over the whole project: reads are answered in between.
@@ -373,8 +375,11 @@ async function packWith(
   }
   const held = new Map<string, Uint8Array | null>();
   // Synchronous on purpose, like the read itself (see read-input.ts).
+  // Stamped as it is read (see ReadStamps.reading).
   const takeInput = (path: string): Uint8Array | null => {
-    const bytes = held.has(path) ? held.get(path)! : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate);
+    const bytes = held.has(path)
+      ? held.get(path)!
+      : readIfFileInto(assets, path, SIZE_LIMITS.input, hasher.allocate, stamps?.reading(path));
     const remaining = pendingReaders.get(path)! - 1;
     pendingReaders.set(path, remaining);
     if (remaining > 0) held.set(path, bytes);
@@ -447,9 +452,18 @@ async function packWith(
     if (!confirmed && arrived !== null && !(await confirm(arrived))) return REBUILD;
     const entry = record.entry!;
     const anchorPath = joinAssetsPath(record.root, ANCHOR_FILE);
-    stamps?.note(anchorPath);
-    const anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration);
-    if (!anchorMatches(crawledText(record.root), anchorBytes)) diverged.add(anchorPath);
+    // Unchanged since the last pack read it (the same settled stamp, taken through the same confined scope) with
+    // the very bytes of the crawled text: it is the crawled text, and reading it again would find nothing new.
+    // Otherwise (changed, racy, another hash, no record) it is read and compared.
+    const anchorText = crawledText(record.root);
+    const keptSha = typeof anchorText === 'string' ? (stamps?.unchangedFile(anchorPath) ?? null) : null;
+    let declarationSha: string | null = null;
+    let anchorBytes: Uint8Array | null = null;
+    if (keptSha !== null && keptSha === sha256Hex(anchorText!)) declarationSha = keptSha;
+    else {
+      anchorBytes = readIfFile(assets, anchorPath, SIZE_LIMITS.declaration, stamps?.reading(anchorPath));
+      if (!anchorMatches(anchorText, anchorBytes)) diverged.add(anchorPath);
+    }
 
     const inputs = new Map<string, Uint8Array>();
     const hashes = new Map<string, string>();
@@ -470,7 +484,6 @@ async function packWith(
         inputsComplete = false;
         continue;
       }
-      stamps?.note(path);
       const bytes = takeInput(path);
       if ((bytes !== null) !== crawled(record, path)) diverged.add(path);
       if (bytes === null) {
@@ -553,8 +566,8 @@ async function packWith(
         }
         const fromCache = cached !== null;
         if (result !== null) {
-          const declarationSha = sha256Hex(anchorBytes!);
-          if (stamps !== null) readSha.set(anchorPath, declarationSha);
+          const declarationSha256 = declarationSha ?? sha256Hex(anchorBytes!);
+          if (stamps !== null) readSha.set(anchorPath, declarationSha256);
           const payload = result.payload;
           slots[place] = {
             record,
@@ -568,7 +581,7 @@ async function packWith(
               type: declaration.type,
               format: format.format,
               formatVersion: format.version,
-              declarationSha256: declarationSha,
+              declarationSha256,
               payloadSha256: shaOf(payload),
               inputs: record.inputs.map((input): InputFacts => ({
                 role: input.role,
@@ -644,7 +657,8 @@ async function packWith(
             revision: snapshot.revision,
             key,
             inputs: recordedInputs,
-            hashes: Object.fromEntries(inputSha),
+            // Every file read: the inputs, and the declarations (see ReadStamps.unchangedFile) and the registry.
+            hashes: Object.fromEntries([...inputSha, ...readSha]),
             folders: stamps!.folders(),
             assets: entries.map((asset) => ({
               assetId: asset.assetId,
