@@ -160,6 +160,31 @@ describe('the confined file system', () => {
     sentinel.check();
   });
 
+  it('writes atomically the same bytes whether the data is small (written by the calling thread) or large, whole or in pieces, and leaves no temporary file', async () => {
+    const { dir, files } = project();
+    // Around the size up to which the temporary file is written synchronously (64 KiB), in characters and in bytes.
+    const texts = ['x', 'é'.repeat(30_000), 'é'.repeat(40_000), 'a'.repeat(64 * 1024), 'a'.repeat(64 * 1024 + 1)];
+    for (const [index, text] of texts.entries()) {
+      const bytes = Buffer.from(text, 'utf8');
+      await files.writeFileAtomic(`assets/a/text-${index}.txt`, text);
+      expect(readFileSync(join(dir, 'assets', 'a', `text-${index}.txt`)).equals(bytes)).toBe(true);
+      await files.writeFileAtomic(`assets/a/bytes-${index}.bin`, bytes);
+      expect(readFileSync(join(dir, 'assets', 'a', `bytes-${index}.bin`)).equals(bytes)).toBe(true);
+      const pieces = [bytes.subarray(0, 7), new Uint8Array(0), bytes.subarray(7)];
+      const prepared = await files.prepareFileAtomic(`assets/a/file.txt`, pieces, { stageIn: 'assets' });
+      expect(readFileSync(join(dir, 'assets', 'a', 'file.txt'), 'utf8')).toBe('inside');
+      await prepared.commit();
+      expect(readFileSync(join(dir, 'assets', 'a', 'file.txt')).equals(bytes)).toBe(true);
+      writeFileSync(join(dir, 'assets', 'a', 'file.txt'), 'inside');
+    }
+    const leftovers = [...readdirSync(join(dir, 'assets')), ...readdirSync(join(dir, 'assets', 'a'))];
+    expect(leftovers.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const abandoned = await files.prepareFileAtomic('assets/a/file.txt', 'never in place');
+    await abandoned.abandon();
+    expect(readFileSync(join(dir, 'assets', 'a', 'file.txt'), 'utf8')).toBe('inside');
+    expect(readdirSync(join(dir, 'assets', 'a')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('makes missing folders one at a time and reports which it made', async () => {
     const { files } = project();
     expect(await files.makeFolders('assets/a/b/c')).toEqual(['assets/a/b', 'assets/a/b/c']);
