@@ -751,6 +751,26 @@ class SortedFiles implements FileLookup {
 const patches = new WeakMap<Snapshot, { readonly previous: Snapshot; readonly roots: ReadonlySet<string> }>();
 
 /**
+ * Records that `steps[steps.length - 1]` was patched from `before` through `steps`, each patched from the one
+ * before it (snapshots made in steps and published only at the last): one patch of every step's roots, so the
+ * published diff between `before` and the last step walks only those roots, as it does after one patch. False,
+ * recording nothing, when a step was not patched from the one before it.
+ */
+export function notePatchChain(before: Snapshot, steps: readonly Snapshot[]): boolean {
+  if (steps.length === 0) return false;
+  const roots = new Set<string>();
+  let at = before;
+  for (const step of steps) {
+    const patch = patches.get(step);
+    if (patch === undefined || patch.previous !== at) return false;
+    for (const root of patch.roots) roots.add(root);
+    at = step;
+  }
+  patches.set(at, { previous: before, roots });
+  return true;
+}
+
+/**
  * The roots whose records may differ between `before` and `after` when `after` was patched from `before`
  * ({@link patchSnapshot}); every other root has the very same record in both. Undefined otherwise.
  */
