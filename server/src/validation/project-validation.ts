@@ -516,7 +516,7 @@ export class ProjectValidation {
         if (start > 0) await yieldToClients();
         const batch = live.arrived.slice(start, start + size);
         let end = start + batch.length;
-        const stepped = await this.patchedInSteps(batch);
+        const stepped = batch.length > this.patchStep ? await this.patchedInSteps(batch) : undefined;
         await this.host.inLane(() => {
           if (this.publishing !== results || this.publishStepped(stepped)) return;
           // Where the patch cannot take the snapshot, every result in so far is joined whole.
@@ -571,7 +571,9 @@ export class ProjectValidation {
         };
         if (!own) publish();
         else {
-          const stepped = await this.patchedInSteps(entries.slice(start, start + size));
+          // Awaited only for a batch of several steps: a smaller one goes to the lane in the same turn, as before.
+          const batch = entries.slice(start, start + size);
+          const stepped = batch.length > this.patchStep ? await this.patchedInSteps(batch) : undefined;
           await this.host.inLane(() => {
             if (this.publishing === results && !this.publishStepped(stepped)) publish();
           });
