@@ -4,7 +4,8 @@
  * waited for every answer records. The worker's replies are handed on one by one, in the jobs' order.
  */
 import { describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../server/src/domain/snapshot.js';
+import { patchedRoots, type Snapshot } from '../../server/src/domain/snapshot.js';
+import { diffDiagnostics, diffPublishedAssets } from '../../server/src/domain/snapshot-diff.js';
 import { loadSnapshot, assetsDirOf } from '../../server/src/project/loader.js';
 import { checkAsset, type ValidationAnswer, type ValidationJob } from '../../server/src/validation/check-asset.js';
 import {
@@ -133,6 +134,43 @@ describe('a large validation round', () => {
       // Consecutive revisions, and the very results of a round that validates every asset at once.
       expect(host.published.map((snapshot) => snapshot.revision)).toEqual(host.published.map((_, index) => 2 + index));
       expect(validationOf(host.current)).toEqual(validationOf(validateNow(initial, assetsDirOf(written.root))));
+    } finally {
+      validation.dispose();
+    }
+  });
+
+  it('patches a batch larger than a step in steps, and publishes it as one revision with the diff of one patch', async () => {
+    const count = 300;
+    const written = writeProject(tempDir(), { assets: assets(count) });
+    const initial = loadSnapshot(written.root, 1);
+    const host = hostOf(initial, assetsDirOf(written.root));
+    const runner = new HeldRunner();
+    // Steps of 7 results: the round's one batch of 300 is patched in 43 steps outside the lane.
+    const validation = new ProjectValidation(host, runner as unknown as ValidationRunner, undefined, 7);
+    try {
+      validation.schedule();
+      await runner.started();
+      runner.release(Infinity);
+      await validation.settled();
+      // Batches of 200 and 100 (each more than a step): one revision each.
+      const size = resultBatchSize(count);
+      expect(host.published.map((snapshot) => snapshot.revision)).toEqual([2, 3]);
+      expect(validation.steppedPublishes).toBe(2);
+      const whole = validateNow(initial, assetsDirOf(written.root));
+      expect(validationOf(host.current)).toEqual(validationOf(whole));
+      expect(host.current.counts).toEqual(whole.counts);
+      // Each revision is one patch of its batch's roots, and its published diff names exactly those.
+      let before = initial;
+      for (const [index, after] of host.published.entries()) {
+        const roots = patchedRoots(before, after);
+        expect(roots?.size).toBe(Math.min(size, count - index * size));
+        const diff = diffPublishedAssets(before, after);
+        expect(diff.changed.map((asset) => asset.root)).toEqual([...roots!].sort());
+        expect(diff.added).toEqual([]);
+        expect(diff.removed).toEqual([]);
+        expect(diffDiagnostics(before, after)).toEqual(null);
+        before = after;
+      }
     } finally {
       validation.dispose();
     }

@@ -751,6 +751,26 @@ class SortedFiles implements FileLookup {
 const patches = new WeakMap<Snapshot, { readonly previous: Snapshot; readonly roots: ReadonlySet<string> }>();
 
 /**
+ * Records that `steps[steps.length - 1]` was patched from `before` through `steps`, each patched from the one
+ * before it (snapshots made in steps and published only at the last): one patch of every step's roots, so the
+ * published diff between `before` and the last step walks only those roots, as it does after one patch. False,
+ * recording nothing, when a step was not patched from the one before it.
+ */
+export function notePatchChain(before: Snapshot, steps: readonly Snapshot[]): boolean {
+  if (steps.length === 0) return false;
+  const roots = new Set<string>();
+  let at = before;
+  for (const step of steps) {
+    const patch = patches.get(step);
+    if (patch === undefined || patch.previous !== at) return false;
+    for (const root of patch.roots) roots.add(root);
+    at = step;
+  }
+  patches.set(at, { previous: before, roots });
+  return true;
+}
+
+/**
  * The roots whose records may differ between `before` and `after` when `after` was patched from `before`
  * ({@link patchSnapshot}); every other root has the very same record in both. Undefined otherwise.
  */
@@ -1000,6 +1020,37 @@ function splicedRecords(
   return { records, unregisteredCount: records.length - start };
 }
 
+/**
+ * The records of a patch in order when the registry's entries are the very same list and every touched root
+ * had a record and gets one again with the same entry (format results arriving, a declaration rewritten in
+ * place): the previous list copied whole (natively), each fresh record written over its predecessor's place
+ * (registered ones at their entry's index, found by search; unregistered ones after them by root), whatever
+ * their number. No walk of every entry, and no splice. Undefined when a touched root gains or loses its record.
+ */
+function replacedRecords(
+  previous: Snapshot,
+  entries: readonly RegistryEntry[],
+  touched: ReadonlySet<string>,
+  fresh: ReadonlyMap<string, AssetRecord>,
+): OrderedRecords | undefined {
+  const records = [...previous.assets];
+  const start = entries.length;
+  for (const root of touched) {
+    const old = previous.byRoot.get(root);
+    const now = fresh.get(root);
+    if (old === undefined || now === undefined) {
+      if (old !== now) return undefined;
+      continue;
+    }
+    if (now.entry !== old.entry) return undefined;
+    const at =
+      old.entry !== null ? lowerBoundId(entries, old.entry.asset_id) : lowerBoundUnregistered(records, start, root);
+    if (records[at] !== old) return undefined;
+    records[at] = now;
+  }
+  return { records, unregisteredCount: records.length - start };
+}
+
 /** Whether a record's identity is one asset_uuid that its entry and its anchor agree on (or that only its anchor has). */
 function plainIdentity(record: AssetRecord): boolean {
   return record.entry === null || (record.anchor !== null && record.anchor.assetUuid === record.entry.asset_uuid);
@@ -1213,9 +1264,12 @@ export function patchSnapshotForReload(
     .filter((record) => record.entry === null)
     .sort((a, b) => compareStrings(a.root, b.root));
   const ordered =
-    edit !== undefined && touched.size <= MAX_SPLICED
+    (edit !== undefined && edit.removed.length === 0 && edit.added.length === 0 && oldEntries === newEntries
+      ? replacedRecords(previous, newEntries, touched, fresh)
+      : undefined) ??
+    (edit !== undefined && touched.size <= MAX_SPLICED
       ? splicedRecords(previous, oldEntries, newEntries, edit, touched, fresh, freshUnregistered)
-      : walkedRecords(previous, oldEntries, newEntries, touched, fresh, freshUnregistered);
+      : walkedRecords(previous, oldEntries, newEntries, touched, fresh, freshUnregistered));
   if (ordered === undefined) return undefined;
   const { records, unregisteredCount } = ordered;
 

@@ -18,6 +18,7 @@ import {
   type Snapshot,
 } from '../domain/snapshot.js';
 import { yieldToClients } from '../io/turns.js';
+import { SliceClock } from '../pack/slice.js';
 
 /** How many items of a crawl are compared between two turns of the event loop. */
 const COMPARE_CHUNK = 2_000;
@@ -95,6 +96,9 @@ export async function changedFolders(
   return ok ? folders : null;
 }
 
+/** How many format results the patch's walk of them looks at between two looks at the clock. */
+const CLOCK_EVERY = 256;
+
 /** How many declarations a whole join parses between two turns of the event loop. */
 const PARSE_CHUNK = 200;
 
@@ -118,8 +122,14 @@ export async function reloadedSnapshot(
   if (registry === null) {
     const folders = await changedFolders(previous.crawl, crawl);
     if (folders !== null) {
-      // A result the reload dropped or renewed changes its record: its root is patched too.
-      for (const [root, result] of previous.formatResults) if (formatResults.get(root) !== result) folders.add(root);
+      // A result the reload dropped or renewed changes its record: its root is patched too. In time slices: a
+      // walk of every result (a shared map's, through its generator) held the main thread for one pass at 100k.
+      const clock = new SliceClock();
+      let looked = 0;
+      for (const [root, result] of previous.formatResults) {
+        if (++looked % CLOCK_EVERY === 0) await clock.pause();
+        if (formatResults.get(root) !== result) folders.add(root);
+      }
       if (!folders.has('') && folders.size <= MAX_PATCHED_FOLDERS) {
         const patched = patchSnapshotForReload(
           revision,

@@ -10,6 +10,7 @@ import type { ParsedDeclaration } from '../domain/declaration.js';
 import {
   buildSnapshot,
   knownPendingRecords,
+  notePatchChain,
   patchSnapshotForReload,
   pendingRecordsOf,
   type AssetRecord,
@@ -193,6 +194,14 @@ const PATCHED_RESULTS = 1_000;
 export const RESULT_BATCH = 200;
 
 /**
+ * How many results of a batch are patched in between two turns of the event loop: a batch larger than this
+ * (a round of more than 10,000 jobs, {@link MAX_BATCHES}) is patched in steps of this many outside the lane, and
+ * the lane publishes the last step as the batch's one revision, so a batch of 2,000 results at 100k roots does
+ * not hold the main thread for its whole patch.
+ */
+export const PATCH_STEP = RESULT_BATCH;
+
+/**
  * At most this many batches a round publishes: each patch also costs a pass over every record (the snapshot's
  * list of records is rebuilt), so at 100k roots batches of 200 would cost that pass 500 times.
  */
@@ -361,11 +370,15 @@ export class ProjectValidation {
   >();
   private disposed = false;
   private readonly settledWaiters: (() => void)[] = [];
+  /** How many batches were published as patched in steps outside the lane (for tests). */
+  steppedPublishes = 0;
 
   constructor(
     private readonly host: ValidationHost,
     private readonly runner: ValidationRunner = new ValidationRunner(),
     private readonly log: (message: string) => void = () => undefined,
+    /** How many results a step of a batch's patch takes ({@link PATCH_STEP}; tests make it small). */
+    private readonly patchStep: number = PATCH_STEP,
   ) {}
 
   /** Whether `record` of `snapshot` waits for a reload because its inputs changed under the snapshot. */
@@ -503,8 +516,9 @@ export class ProjectValidation {
         if (start > 0) await yieldToClients();
         const batch = live.arrived.slice(start, start + size);
         let end = start + batch.length;
+        const stepped = batch.length > this.patchStep ? await this.patchedInSteps(batch) : undefined;
         await this.host.inLane(() => {
-          if (this.publishing !== results) return;
+          if (this.publishing !== results || this.publishStepped(stepped)) return;
           // Where the patch cannot take the snapshot, every result in so far is joined whole.
           const joinedWhole = this.publishBatch(batch, () => live.arrived.slice(start), undefined);
           if (joinedWhole) end = live.arrived.length;
@@ -556,15 +570,53 @@ export class ProjectValidation {
           joinedWhole = this.publishBatch(entries.slice(start, start + size), () => entries.slice(start), operationId);
         };
         if (!own) publish();
-        else
+        else {
+          // Awaited only for a batch of several steps: a smaller one goes to the lane in the same turn, as before.
+          const batch = entries.slice(start, start + size);
+          const stepped = batch.length > this.patchStep ? await this.patchedInSteps(batch) : undefined;
           await this.host.inLane(() => {
-            if (this.publishing === results) publish();
+            if (this.publishing === results && !this.publishStepped(stepped)) publish();
           });
+        }
         if (joinedWhole) return;
       }
     } finally {
       if (own && this.publishing === results) this.publishing = null;
     }
+  }
+
+  /**
+   * Outside the lane: the snapshot `batch` makes of the current one, patched in steps of {@link patchStep}
+   * results with a turn of the event loop between two, nothing published; with the snapshot it was made from.
+   * Undefined for a batch of one step (the lane patches it), or where a step's patch cannot take the snapshot,
+   * or where a write published meanwhile: the lane then publishes the batch as {@link publishBatch} does.
+   */
+  private async patchedInSteps(
+    batch: readonly [string, FormatResult][],
+  ): Promise<{ readonly base: Snapshot; readonly next: Snapshot } | undefined> {
+    if (batch.length <= this.patchStep) return undefined;
+    const base = this.host.snapshot();
+    const steps: Snapshot[] = [];
+    let next = base;
+    for (let start = 0; start < batch.length; start += this.patchStep) {
+      if (start > 0) await yieldToClients();
+      if (this.disposed || this.host.snapshot() !== base) return undefined;
+      const arrived = arrivedResults(next, batch.slice(start, start + this.patchStep));
+      if (arrived.size === 0) continue;
+      const patched = patchedWithResults(next, arrived, base.revision + 1);
+      if (patched === undefined) return undefined;
+      steps.push(patched);
+      next = patched;
+    }
+    return notePatchChain(base, steps) ? { base, next } : undefined;
+  }
+
+  /** Inside the lane: publishes `stepped` when the snapshot it was made from is still the current one. */
+  private publishStepped(stepped: { readonly base: Snapshot; readonly next: Snapshot } | undefined): boolean {
+    if (stepped === undefined || this.host.snapshot() !== stepped.base) return false;
+    this.host.publish(stepped.next);
+    this.steppedPublishes++;
+    return true;
   }
 
   /**

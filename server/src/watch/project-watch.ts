@@ -97,6 +97,8 @@ export class ProjectWatch implements DivergenceSource {
   private disposed = false;
   /** Invariant: true once the verification pass after start has compared the disk with the snapshot. */
   verified = false;
+  /** How many verifications gathered their candidates a second time, at once, after a commit changed the crawl (for tests). */
+  regathered = 0;
   /** Resolves when the verification pass after start is done. */
   ready: Promise<void> = Promise.resolve();
   /**
@@ -304,11 +306,19 @@ export class ProjectWatch implements DivergenceSource {
     await this.project.whenLaneIdle();
     let snapshot = this.project.snapshot();
     let candidates = await this.candidates(disk, snapshot, true);
-    if (this.project.snapshot() !== snapshot) {
+    const latest = this.project.snapshot();
+    if (latest.crawl !== snapshot.crawl) {
       // A write committed between two slices: gathered again, at once, against the snapshot it published.
+      this.regathered++;
       await this.project.whenLaneIdle();
       snapshot = this.project.snapshot();
       candidates = await this.candidates(disk, snapshot, false);
+    } else {
+      // Published on the same crawl (a validation round's batches, a commit that wrote only the registry, which
+      // is always a candidate): the candidates depend on the crawl's files alone, so they stand; classified
+      // against the newest snapshot. Gathering them again at once held the main thread for a walk of every file
+      // whenever the open's round published during the verification pass.
+      snapshot = latest;
     }
     this.tracker.apply(classifyPaths(this, snapshot, candidates), false);
   }
