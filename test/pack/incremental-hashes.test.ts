@@ -37,6 +37,16 @@ async function pack(project: Project, operationId: string, incremental?: boolean
   return outcome.response;
 }
 
+/** `build/` as `incremental` wrote it is byte for byte what a clean pack (`incremental: false`) writes next. */
+async function expectSameAsCleanPack(project: Project, root: string, incremental: PackResponse): Promise<void> {
+  const written = readFileSync(join(root, 'build', 'assets.pa'));
+  const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
+  const clean = await pack(project, 'pack-3', false);
+  expect(clean.artifacts).toEqual(incremental.artifacts);
+  expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
+  expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+}
+
 /**
  * Waits until every input was last changed more than a second ago, so that its stamp is settled (a stamp
  * taken within a second of a change is never trusted alone; see pack-state.ts).
@@ -166,12 +176,7 @@ describe('a pack after one input changed', () => {
       const read = reads.mock.calls.map((call) => call[0]);
       expect(read).not.toContain('misc/hello/asset.json');
       expect(read).not.toContain('misc/world/asset.json');
-      const written = readFileSync(join(root, 'build', 'assets.pa'));
-      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
-      const clean = await pack(project, 'pack-3', false);
-      expect(clean.artifacts).toEqual(incremental.artifacts);
-      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
-      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+      await expectSameAsCleanPack(project, root, incremental);
     });
   });
 
@@ -197,12 +202,7 @@ describe('a pack after one input changed', () => {
       const read = reads.mock.calls.map((call) => call[0]);
       expect(read).toContain('misc/hello/asset.json');
       expect(read).not.toContain('misc/world/asset.json');
-      const written = readFileSync(join(root, 'build', 'assets.pa'));
-      const metadata = readFileSync(join(root, 'build', 'asset_table_metadata.json'));
-      const clean = await pack(project, 'pack-3', false);
-      expect(clean.artifacts).toEqual(incremental.artifacts);
-      expect(readFileSync(join(root, 'build', 'assets.pa'))).toEqual(written);
-      expect(readFileSync(join(root, 'build', 'asset_table_metadata.json'))).toEqual(metadata);
+      await expectSameAsCleanPack(project, root, incremental);
     });
   });
 
