@@ -624,10 +624,10 @@ export class ProjectFs {
    * The bytes of the regular file `relative`, at most `limit` of them. Throws `ENOENT` when it is absent,
    * and a {@link ConfinementError} when it is a link, a folder, a FIFO, a device or a socket (`ELOOP`,
    * `EISDIR`, `EFTYPE`), larger than `limit` (`EFBIG`, refused by its size before reading), or not inside
-   * the project once opened (`EOUTSIDE`).
+   * the project once opened (`EOUTSIDE`). `stamped` as for {@link readFileIfRegularInto}.
    */
-  readFile(relative: string, limit: number): Buffer {
-    const { fd, size } = this.openRegular(relative, limit);
+  readFile(relative: string, limit: number, stamped?: (stats: BigIntStats) => void): Buffer {
+    const { fd, size } = this.openRegular(relative, limit, stamped);
     try {
       return this.readBounded(fd, size, () => this.parts(relative), limit);
     } finally {
@@ -642,17 +642,11 @@ export class ProjectFs {
 
   /**
    * {@link readFile}, or null when there is no regular file at `relative` (absent, a link, a folder, a special file,
-   * outside). `stamped` as for {@link readFileIfRegularInto}.
+   * outside).
    */
   readFileIfRegular(relative: string, limit: number, stamped?: (stats: BigIntStats) => void): Buffer | null {
     try {
-      if (stamped === undefined) return this.readFile(relative, limit);
-      const { fd, size } = this.openRegular(relative, limit, stamped);
-      try {
-        return this.readBounded(fd, size, () => this.parts(relative), limit);
-      } finally {
-        closeSync(fd);
-      }
+      return this.readFile(relative, limit, stamped);
     } catch (error) {
       const code = errorCode(error);
       if (error instanceof ConfinementError && error.reason !== 'too-large') return null;
