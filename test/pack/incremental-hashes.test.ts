@@ -37,6 +37,13 @@ async function pack(project: Project, operationId: string, incremental?: boolean
   return outcome.response;
 }
 
+/** One input (`misc/world/data.bin`) rewritten with other bytes, then reconciled and validated. */
+async function changeWorldAndReconcile(project: Project, assetsDir: string): Promise<void> {
+  writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
+  await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
+  await project.validationSettled();
+}
+
 /** `build/` as `incremental` wrote it is byte for byte what a clean pack (`incremental: false`) writes next. */
 async function expectSameAsCleanPack(project: Project, root: string, incremental: PackResponse): Promise<void> {
   const written = readFileSync(join(root, 'build', 'assets.pa'));
@@ -93,9 +100,7 @@ describe('a pack after one input changed', () => {
   it('takes the unchanged input hash from the last pack and hashes the changed one, writing what a clean pack writes', async () => {
     await withProject(async (project, root, assetsDir) => {
       await pack(project, 'pack-1');
-      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
-      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
-      await project.validationSettled();
+      await changeWorldAndReconcile(project, assetsDir);
 
       const reused = vi.spyOn(ReadStamps.prototype, 'unchangedSha');
       const incremental = await pack(project, 'pack-2');
@@ -126,9 +131,7 @@ describe('a pack after one input changed', () => {
       expect(record.hashes['misc/hello/data.bin']).toBe(sha256('hello'));
       record.hashes['misc/hello/data.bin'] = sha256('forged');
       writeFileSync(recordPath, JSON.stringify(record));
-      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
-      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
-      await project.validationSettled();
+      await changeWorldAndReconcile(project, assetsDir);
 
       await pack(project, 'pack-2');
       expect(metadataHashes(root)).toEqual({
@@ -167,9 +170,7 @@ describe('a pack after one input changed', () => {
     await withProject(async (project, root, assetsDir) => {
       await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
       await pack(project, 'pack-1');
-      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
-      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
-      await project.validationSettled();
+      await changeWorldAndReconcile(project, assetsDir);
 
       const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
       const incremental = await pack(project, 'pack-2');
@@ -193,9 +194,7 @@ describe('a pack after one input changed', () => {
       );
       record.hashes['misc/hello/asset.json'] = sha256('forged');
       writeFileSync(recordPath, JSON.stringify(record));
-      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
-      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
-      await project.validationSettled();
+      await changeWorldAndReconcile(project, assetsDir);
 
       const reads = vi.spyOn(ProjectFs.prototype, 'readFileIfRegular');
       const incremental = await pack(project, 'pack-2');
@@ -210,9 +209,7 @@ describe('a pack after one input changed', () => {
     await withProject(async (project, _root, assetsDir) => {
       await untilSettled(assetsDir, ['misc/hello/asset.json', 'misc/world/asset.json', '.prometeu/index.json']);
       await pack(project, 'pack-1');
-      writeFileSync(join(assetsDir, 'misc/world/data.bin'), 'WORLD!');
-      await project.lane.enqueue(reconcileOperation(project, 'reconcile-1'));
-      await project.validationSettled();
+      await changeWorldAndReconcile(project, assetsDir);
       // The same length, other bytes, and no reconcile: only its stamp tells.
       const anchor = join(assetsDir, 'misc/hello/asset.json');
       const text = readFileSync(anchor, 'utf8');

@@ -43,36 +43,37 @@ const SPEC = {
   ],
 };
 
+/**
+ * One verification of a project of {@link SPEC} whose snapshot is `next(loaded)` at every look: how often it
+ * gathered its candidates again and how often it waited for the lane to be idle.
+ */
+async function verifiedOnce(next: (loaded: Snapshot) => Snapshot): Promise<{ regathered: number; idleWaits: number }> {
+  const dir = tempDir();
+  writeProject(dir, SPEC);
+  const { project, idleWaits } = projectPublishingOn(dir, next);
+  const watch = new ProjectWatch(project, {
+    factory: null,
+    settleMs: 10,
+    verifyIntervalMs: 1000,
+    autoReconcile: false,
+  });
+  try {
+    expect(await watch.verifyNow()).toBe(true);
+    return { regathered: watch.regathered, idleWaits: idleWaits() };
+  } finally {
+    await watch.dispose();
+  }
+}
+
 describe('the verification against the disk', () => {
   it('keeps its candidates when a snapshot on the same crawl was published while it gathered them', async () => {
-    const dir = tempDir();
-    writeProject(dir, SPEC);
-    const { project, idleWaits } = projectPublishingOn(dir, (loaded) => ({ ...loaded }));
-    const watch = new ProjectWatch(project, {
-      factory: null,
-      settleMs: 10,
-      verifyIntervalMs: 1000,
-      autoReconcile: false,
-    });
-    expect(await watch.verifyNow()).toBe(true);
-    expect(watch.regathered).toBe(0);
-    expect(idleWaits()).toBe(1);
-    await watch.dispose();
+    expect(await verifiedOnce((loaded) => ({ ...loaded }))).toEqual({ regathered: 0, idleWaits: 1 });
   });
 
   it('gathers them again when the crawl changed meanwhile (a commit wrote files)', async () => {
-    const dir = tempDir();
-    writeProject(dir, SPEC);
-    const { project, idleWaits } = projectPublishingOn(dir, (loaded) => ({ ...loaded, crawl: { ...loaded.crawl } }));
-    const watch = new ProjectWatch(project, {
-      factory: null,
-      settleMs: 10,
-      verifyIntervalMs: 1000,
-      autoReconcile: false,
+    expect(await verifiedOnce((loaded) => ({ ...loaded, crawl: { ...loaded.crawl } }))).toEqual({
+      regathered: 1,
+      idleWaits: 2,
     });
-    expect(await watch.verifyNow()).toBe(true);
-    expect(watch.regathered).toBe(1);
-    expect(idleWaits()).toBe(2);
-    await watch.dispose();
   });
 });
